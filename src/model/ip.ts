@@ -1,0 +1,189 @@
+// IP address and CIDR arithmetic for both families, on bigints. Pure, no I/O.
+//
+// Kubernetes stores addresses as strings; two spellings of one IPv6 address must
+// compare equal and render identically, so everything is parsed and re-printed
+// in canonical form (RFC 5952 for IPv6) before it reaches the plan.
+
+export type IPFamily = 'IPv4' | 'IPv6';
+
+export interface ParsedIP {
+  readonly family: IPFamily;
+  readonly value: bigint;
+}
+
+export interface ParsedCIDR {
+  readonly family: IPFamily;
+  /** Network address (host bits cleared). */
+  readonly network: bigint;
+  readonly prefix: number;
+}
+
+const V4_BITS = 32;
+const V6_BITS = 128;
+
+export function familyBits(family: IPFamily): number {
+  return family === 'IPv4' ? V4_BITS : V6_BITS;
+}
+
+function parseV4(s: string): bigint | undefined {
+  const parts = s.split('.');
+  if (parts.length !== 4) return undefined;
+  let v = 0n;
+  for (const p of parts) {
+    // No leading zeros: "010" is octal to some parsers and refused by the API server.
+    if (!/^(0|[1-9][0-9]{0,2})$/.test(p)) return undefined;
+    const n = Number(p);
+    if (n > 255) return undefined;
+    v = (v << 8n) | BigInt(n);
+  }
+  return v;
+}
+
+function parseV6(s: string): bigint | undefined {
+  if (s.length === 0 || s.includes('%')) return undefined;
+  let head = s;
+  let tailV4: bigint | undefined;
+  // Embedded IPv4 in the last 32 bits (::ffff:1.2.3.4).
+  const lastColon = s.lastIndexOf(':');
+  if (s.slice(lastColon + 1).includes('.')) {
+    tailV4 = parseV4(s.slice(lastColon + 1));
+    if (tailV4 === undefined) return undefined;
+    head = s.slice(0, lastColon + 1) + '0:0';
+  }
+  const dbl = head.split('::');
+  if (dbl.length > 2) return undefined;
+  const toGroups = (x: string): string[] | undefined => {
+    if (x === '') return [];
+    const g = x.split(':');
+    return g.every((h) => /^[0-9a-fA-F]{1,4}$/.test(h)) ? g : undefined;
+  };
+  const left = toGroups(dbl[0]!);
+  const right = dbl.length === 2 ? toGroups(dbl[1]!) : [];
+  if (!left || !right) return undefined;
+  let groups: string[];
+  if (dbl.length === 2) {
+    const missing = 8 - left.length - right.length;
+    if (missing < 1) return undefined;
+    groups = [...left, ...Array<string>(missing).fill('0'), ...right];
+  } else {
+    groups = left;
+  }
+  if (groups.length !== 8) return undefined;
+  let v = 0n;
+  for (const g of groups) v = (v << 16n) | BigInt(parseInt(g, 16));
+  if (tailV4 !== undefined) v = (v & ~0xffffffffn) | tailV4;
+  return v;
+}
+
+/** Parses an IPv4 or IPv6 address; undefined when it is not one. */
+export function parseIP(s: string): ParsedIP | undefined {
+  if (typeof s !== 'string') return undefined;
+  if (s.includes(':')) {
+    const v = parseV6(s);
+    return v === undefined ? undefined : { family: 'IPv6', value: v };
+  }
+  const v = parseV4(s);
+  return v === undefined ? undefined : { family: 'IPv4', value: v };
+}
+
+export function isIP(s: string): boolean {
+  return parseIP(s) !== undefined;
+}
+
+export function ipFamilyOf(s: string): IPFamily | undefined {
+  return parseIP(s)?.family;
+}
+
+export function formatIP(family: IPFamily, value: bigint): string {
+  if (family === 'IPv4') {
+    return [24n, 16n, 8n, 0n].map((sh) => String((value >> sh) & 0xffn)).join('.');
+  }
+  const groups: number[] = [];
+  for (let i = 7; i >= 0; i--) groups.push(Number((value >> BigInt(i * 16)) & 0xffffn));
+  // RFC 5952: compress the longest run (>= 2) of zero groups, the first on a tie.
+  let bestStart = -1;
+  let bestLen = 0;
+  for (let i = 0; i < 8; ) {
+    if (groups[i] !== 0) {
+      i++;
+      continue;
+    }
+    let j = i;
+    while (j < 8 && groups[j] === 0) j++;
+    if (j - i > bestLen && j - i >= 2) {
+      bestStart = i;
+      bestLen = j - i;
+    }
+    i = j;
+  }
+  const hex = groups.map((g) => g.toString(16));
+  if (bestStart < 0) return hex.join(':');
+  return `${hex.slice(0, bestStart).join(':')}::${hex.slice(bestStart + bestLen).join(':')}`;
+}
+
+/** Canonical spelling of an address, or undefined when it is not one. */
+export function canonicalIP(s: string): string | undefined {
+  const p = parseIP(s);
+  return p && formatIP(p.family, p.value);
+}
+
+/**
+ * Parses "a.b.c.d/n" or "x::/n". With `strict`, host bits must be zero (the API
+ * server's rule for ServiceCIDR and loadBalancerSourceRanges is lenient, so
+ * strict is off by default and the network is masked).
+ */
+export function parseCIDR(s: string, strict = false): ParsedCIDR | undefined {
+  if (typeof s !== 'string') return undefined;
+  const slash = s.indexOf('/');
+  if (slash < 0) return undefined;
+  const ip = parseIP(s.slice(0, slash));
+  const pfx = s.slice(slash + 1);
+  if (!ip || !/^(0|[1-9][0-9]{0,2})$/.test(pfx)) return undefined;
+  const prefix = Number(pfx);
+  const bits = familyBits(ip.family);
+  if (prefix > bits) return undefined;
+  const network = ip.value & prefixMask(bits, prefix);
+  if (strict && network !== ip.value) return undefined;
+  return { family: ip.family, network, prefix };
+}
+
+export function prefixMask(bits: number, prefix: number): bigint {
+  const all = (1n << BigInt(bits)) - 1n;
+  return prefix === 0 ? 0n : all ^ ((1n << BigInt(bits - prefix)) - 1n);
+}
+
+export function formatCIDR(c: ParsedCIDR): string {
+  return `${formatIP(c.family, c.network)}/${c.prefix}`;
+}
+
+/** Canonical spelling of a CIDR with host bits cleared, or undefined. */
+export function canonicalCIDR(s: string): string | undefined {
+  const c = parseCIDR(s);
+  return c && formatCIDR(c);
+}
+
+export function cidrContains(c: ParsedCIDR, ip: ParsedIP): boolean {
+  if (c.family !== ip.family) return false;
+  return (ip.value & prefixMask(familyBits(c.family), c.prefix)) === c.network;
+}
+
+/** Number of addresses in the CIDR. */
+export function cidrSize(c: ParsedCIDR): bigint {
+  return 1n << BigInt(familyBits(c.family) - c.prefix);
+}
+
+export function cidrsOverlap(a: ParsedCIDR, b: ParsedCIDR): boolean {
+  if (a.family !== b.family) return false;
+  const p = Math.min(a.prefix, b.prefix);
+  const m = prefixMask(familyBits(a.family), p);
+  return (a.network & m) === (b.network & m);
+}
+
+/** Sort key that orders IPv4 before IPv6 and numerically within a family. */
+export function compareIPs(a: string, b: string): number {
+  const pa = parseIP(a);
+  const pb = parseIP(b);
+  if (!pa || !pb) return a < b ? -1 : a > b ? 1 : 0;
+  if (pa.family !== pb.family) return pa.family === 'IPv4' ? -1 : 1;
+  return pa.value < pb.value ? -1 : pa.value > pb.value ? 1 : 0;
+}

@@ -1,0 +1,17 @@
+// The node a ruleset is rendered for: its name, addresses, pod CIDRs and zone.
+
+import { z } from 'zod';
+
+export const NodeContextSchema = z.strictObject({
+  name: z.string(),
+  /** Node IPs, primary first (the API's InternalIP, then ExternalIP), canonical. */
+  addresses: z.array(z.string()),
+  /** spec.podCIDRs: for detectLocalMode NodeCIDR. */
+  podCIDRs: z.array(z.string()),
+  /** topology.kubernetes.io/zone label. */
+  zone: z.string().optional(),
+});
+export type NodeContext = z.infer<typeof NodeContextSchema>;
+
+/** A node with no name and no addresses: renders Service rules that need no node facts. */
+export const UNKNOWN_NODE: NodeContext = { name: '', addresses: [], podCIDRs: [] };

@@ -1,0 +1,155 @@
+// The plan: every Service as a proxy sees it, with defaults applied, sorted and
+// stable. It is the only thing backends and the agent read. It is plain JSON and
+// versioned; `loadPlan` validates it against this schema before anything uses it.
+//
+// What belongs here is exactly what changes forwarding on a node. Labels,
+// annotations and other metadata that no proxy reads do not.
+
+import { z } from 'zod';
+import { InputError, type FieldIssue } from './errors.js';
+import { canonicalCIDR, canonicalIP } from './ip.js';
+
+export const PLAN_API_VERSION = 'svcplane.io/v1alpha1';
+export const PLAN_KIND = 'ServicePlan';
+/** The value of `service.kubernetes.io/service-proxy-name` that marks our Services. */
+export const PROXY_NAME = 'svcplane';
+export const SERVICE_PROXY_NAME_LABEL = 'service.kubernetes.io/service-proxy-name';
+export const DEFAULT_NODE_PORT_RANGE = { min: 30000, max: 32767 } as const;
+/** kube-proxy's default ClientIP affinity timeout (3 hours) and the API's maximum (1 day). */
+export const DEFAULT_AFFINITY_TIMEOUT_SECONDS = 10800;
+export const MAX_AFFINITY_TIMEOUT_SECONDS = 86400;
+
+const ip = z.string().refine((s) => canonicalIP(s) === s, { message: 'must be an IP address in canonical form' });
+const cidr = z.string().refine((s) => canonicalCIDR(s) === s, { message: 'must be a CIDR in canonical form' });
+const port = z.number().int().min(1).max(65535);
+
+export const ProtocolSchema = z.enum(['TCP', 'UDP', 'SCTP']);
+export type Protocol = z.infer<typeof ProtocolSchema>;
+export const IPFamilySchema = z.enum(['IPv4', 'IPv6']);
+
+export const ServicePortSchema = z.strictObject({
+  /** '' only when the Service has a single port. */
+  name: z.string(),
+  protocol: ProtocolSchema,
+  port,
+  /** A port number, or the name of a container port resolved per endpoint from EndpointSlice ports. */
+  targetPort: z.union([port, z.string().min(1)]),
+  /** Present on NodePort and LoadBalancer Services (unless allocateLoadBalancerNodePorts is false). */
+  nodePort: port.optional(),
+  appProtocol: z.string().optional(),
+});
+export type ServicePort = z.infer<typeof ServicePortSchema>;
+
+export const SessionAffinitySchema = z.discriminatedUnion('type', [
+  z.strictObject({ type: z.literal('None') }),
+  z.strictObject({
+    type: z.literal('ClientIP'),
+    timeoutSeconds: z.number().int().min(1).max(MAX_AFFINITY_TIMEOUT_SECONDS),
+  }),
+]);
+
+export const LoadBalancerIngressSchema = z.strictObject({
+  ip,
+  /** Proxy: the load balancer delivers to the node with its own address as destination,
+   * so kube-proxy does not capture traffic to this IP (KEP-1860). */
+  ipMode: z.enum(['VIP', 'Proxy']),
+});
+
+export const ServiceTypeSchema = z.enum(['ClusterIP', 'NodePort', 'LoadBalancer', 'ExternalName']);
+export type ServiceType = z.infer<typeof ServiceTypeSchema>;
+export const TrafficPolicySchema = z.enum(['Cluster', 'Local']);
+export type TrafficPolicy = z.infer<typeof TrafficPolicySchema>;
+
+export const PlanServiceSchema = z.strictObject({
+  namespace: z.string().min(1),
+  name: z.string().min(1),
+  type: ServiceTypeSchema,
+  /** The value of the service-proxy-name label, when set: which proxy owns the Service. */
+  proxyName: z.string().optional(),
+  /** clusterIP: None. No virtual IP; no rules. */
+  headless: z.boolean(),
+  /** Primary family first; empty when headless or ExternalName. */
+  clusterIPs: z.array(ip),
+  ipFamilies: z.array(IPFamilySchema).max(2),
+  ipFamilyPolicy: z.enum(['SingleStack', 'PreferDualStack', 'RequireDualStack']),
+  ports: z.array(ServicePortSchema),
+  /** The label selector; null when the Service has none (endpoints are managed elsewhere). */
+  selector: z.record(z.string(), z.string()).nullable(),
+  externalIPs: z.array(ip),
+  loadBalancerIngress: z.array(LoadBalancerIngressSchema),
+  loadBalancerSourceRanges: z.array(cidr),
+  loadBalancerClass: z.string().optional(),
+  sessionAffinity: SessionAffinitySchema,
+  externalTrafficPolicy: TrafficPolicySchema,
+  internalTrafficPolicy: TrafficPolicySchema,
+  healthCheckNodePort: port.optional(),
+  allocateLoadBalancerNodePorts: z.boolean().optional(),
+  publishNotReadyAddresses: z.boolean(),
+  trafficDistribution: z.string().optional(),
+  externalName: z.string().optional(),
+});
+export type PlanService = z.infer<typeof PlanServiceSchema>;
+
+export const PlanSchema = z.strictObject({
+  apiVersion: z.literal(PLAN_API_VERSION),
+  kind: z.literal(PLAN_KIND),
+  /** Service CIDRs the Services were allocated from; an unused address in them is dropped. */
+  serviceCIDRs: z.array(cidr),
+  nodePortRange: z.strictObject({ min: port, max: port }),
+  /** Sorted by namespace, then name. */
+  services: z.array(PlanServiceSchema),
+});
+export type Plan = z.infer<typeof PlanSchema>;
+
+export function serviceKey(s: { namespace: string; name: string }): string {
+  return `${s.namespace}/${s.name}`;
+}
+
+export function compareByNamespaceName(
+  a: { namespace: string; name: string },
+  b: { namespace: string; name: string },
+): number {
+  return a.namespace < b.namespace ? -1 : a.namespace > b.namespace ? 1 : a.name < b.name ? -1 : a.name > b.name ? 1 : 0;
+}
+
+function zodIssues(err: z.ZodError): FieldIssue[] {
+  return err.issues.map((i) => ({ field: i.path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`)).join('').replace(/^\./, '') || '(root)', message: i.message }));
+}
+
+/**
+ * Validates a parsed plan document. Refuses an unknown apiVersion with a message
+ * that says which versions this build reads, before looking at anything else.
+ */
+export function loadPlan(doc: unknown, source = 'plan'): Plan {
+  const ref = { kind: PLAN_KIND };
+  if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) {
+    throw new InputError(ref, [{ field: '(root)', message: 'must be a JSON object' }], source);
+  }
+  const version = (doc as Record<string, unknown>).apiVersion;
+  if (version !== PLAN_API_VERSION) {
+    throw new InputError(
+      ref,
+      [{ field: 'apiVersion', message: `unsupported plan version ${JSON.stringify(version)}; this svcplane reads ${PLAN_API_VERSION}` }],
+      source,
+    );
+  }
+  const r = PlanSchema.safeParse(doc);
+  if (!r.success) throw new InputError(ref, zodIssues(r.error), source);
+  const plan = r.data;
+  for (let i = 1; i < plan.services.length; i++) {
+    if (compareByNamespaceName(plan.services[i - 1]!, plan.services[i]!) >= 0) {
+      throw new InputError(ref, [{ field: `services[${i}]`, message: 'services must be sorted by namespace/name without duplicates' }], source);
+    }
+  }
+  return plan;
+}
+
+/** The plan as bytes: stable key order (the schema's), two-space indent, trailing newline. */
+export function serializePlan(plan: Plan): string {
+  return JSON.stringify(PlanSchema.parse(plan), null, 2) + '\n';
+}
+
+/** JSON Schema of the plan, for editors and for reviewers. */
+export function planJsonSchema(): unknown {
+  return z.toJSONSchema(PlanSchema, { io: 'output' });
+}

@@ -1,0 +1,33 @@
+// Everything a backend's render reads, in one value. Render is a pure function of it.
+
+import type { ProxyConfig } from './config.js';
+import type { EndpointSliceInfo } from './endpoints.js';
+import type { NodeContext } from './node.js';
+import type { Plan, PlanService } from './plan.js';
+import { PROXY_NAME } from './plan.js';
+
+/**
+ * coexist: only Services labelled service-proxy-name=svcplane (kube-proxy keeps the rest).
+ * replace: those and every Service without the label (svcplane replaces kube-proxy).
+ */
+export type ProxyMode = 'coexist' | 'replace';
+export const PROXY_MODES: readonly ProxyMode[] = ['coexist', 'replace'];
+
+export interface RenderInput {
+  readonly plan: Plan;
+  readonly endpointSlices: readonly EndpointSliceInfo[];
+  readonly node: NodeContext;
+  readonly config: ProxyConfig;
+  readonly mode: ProxyMode;
+}
+
+/** Whether svcplane owns this Service in the given mode (kube-proxy's rule, from our side). */
+export function ownsService(s: PlanService, mode: ProxyMode): boolean {
+  if (s.proxyName === PROXY_NAME) return true;
+  return mode === 'replace' && s.proxyName === undefined;
+}
+
+/** Services that get rules: ours, with a virtual IP (not headless, not ExternalName). */
+export function proxiedServices(plan: Plan, mode: ProxyMode): PlanService[] {
+  return plan.services.filter((s) => ownsService(s, mode) && !s.headless && s.type !== 'ExternalName');
+}
