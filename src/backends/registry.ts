@@ -3,8 +3,9 @@
 
 import { inputError } from '../model/errors.js';
 import type { Backend } from './backend.js';
+import { nftablesBackend } from './nftables/index.js';
 
-const BACKENDS: readonly Backend[] = [];
+const BACKENDS: readonly Backend[] = [nftablesBackend];
 
 /** The names every backend will have, registered or not yet, for help texts. */
 export const KNOWN_BACKEND_NAMES = ['nftables', 'iptables', 'ipvs'] as const;

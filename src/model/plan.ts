@@ -86,6 +86,8 @@ export const PlanServiceSchema = z.strictObject({
   allocateLoadBalancerNodePorts: z.boolean().optional(),
   publishNotReadyAddresses: z.boolean(),
   trafficDistribution: z.string().optional(),
+  /** The service.kubernetes.io/topology-mode annotation (or the older topology-aware-hints one). */
+  topologyMode: z.string().optional(),
   externalName: z.string().optional(),
 });
 export type PlanService = z.infer<typeof PlanServiceSchema>;

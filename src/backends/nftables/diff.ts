@@ -1,0 +1,142 @@
+// Desired tables vs the live ones -> the smallest nft transaction that makes the
+// kernel equal to the desired state. Pure.
+//
+// Units of change: a set element, a whole chain's rule list (flushed and
+// rewritten when any rule differs), a chain or set that appears or goes away.
+// A changed declaration (a set's type, a base chain's hook) replaces the whole
+// table in the same atomic transaction.
+
+import { canon, chainObject, elementObject, ruleObject, setObject, tableObject, tableObjects, uniqueElements } from './document.js';
+import type { NftChain, NftElement, NftSet, NftTable } from './nft.js';
+
+export interface NftTransaction {
+  /** nft JSON commands ({add|delete|flush: object}), in order. */
+  readonly commands: Record<string, unknown>[];
+  /** Objects changed: elements, chains rewritten, chains and sets added or removed. */
+  readonly changes: number;
+}
+
+type Cmd = Record<string, unknown>;
+const add = (o: Record<string, unknown>): Cmd => ({ add: o });
+const del = (o: Record<string, unknown>): Cmd => ({ delete: o });
+const flush = (o: Record<string, unknown>): Cmd => ({ flush: o });
+
+function setDecl(s: NftSet): string {
+  return canon({ kind: s.kind, type: s.type, map: s.map, flags: s.flags ?? [], timeout: s.timeout, size: s.dynamic ? undefined : s.size });
+}
+
+function rulesKey(c: NftChain): string {
+  return canon(c.rules.map((r) => ({ expr: r.expr, comment: r.comment ?? null })));
+}
+
+function elementKey(e: NftElement): string {
+  return canon(e.key);
+}
+
+function elementFull(e: NftElement): string {
+  return canon({ k: e.key, v: e.value ?? null, c: e.comment ?? null });
+}
+
+function fullReplace(desired: NftTable, live: NftTable | undefined): Cmd[] {
+  const cmds: Cmd[] = [];
+  if (live) cmds.push(del(tableObject(live)));
+  for (const o of tableObjects([desired])) cmds.push(add(o));
+  return cmds;
+}
+
+/** The transaction for one table. */
+export function diffTable(desired: NftTable, live: NftTable | undefined): NftTransaction {
+  if (!live) {
+    const commands = fullReplace(desired, undefined);
+    return { commands, changes: commands.length };
+  }
+  const liveSets = new Map(live.sets.map((s) => [s.name, s]));
+  const liveChains = new Map(live.chains.map((c) => [c.name, c]));
+  const wantSets = new Map(desired.sets.map((s) => [s.name, s]));
+  const wantChains = new Map(desired.chains.map((c) => [c.name, c]));
+
+  // Declarations that cannot be changed in place: replace the table.
+  for (const s of desired.sets) {
+    const l = liveSets.get(s.name);
+    if (l && setDecl({ ...l, dynamic: s.dynamic }) !== setDecl(s)) return replaced(desired, live);
+  }
+  for (const c of desired.chains) {
+    const l = liveChains.get(c.name);
+    if (l && canon(l.base ?? null) !== canon(c.base ?? null)) return replaced(desired, live);
+  }
+
+  const addDefs: Cmd[] = [];
+  const rewrite: Cmd[] = [];
+  const elemDel: Cmd[] = [];
+  const elemAdd: Cmd[] = [];
+  const removeChains: Cmd[] = [];
+  const removeSets: Cmd[] = [];
+  let changes = 0;
+
+  for (const s of desired.sets) {
+    if (!liveSets.has(s.name)) {
+      addDefs.push(add(setObject(desired, s)));
+      changes++;
+    }
+  }
+  for (const c of desired.chains) {
+    if (!liveChains.has(c.name)) {
+      addDefs.push(add(chainObject(desired, c)));
+      for (const r of c.rules) rewrite.push(add(ruleObject(desired, c.name, r)));
+      changes++;
+    } else if (rulesKey(liveChains.get(c.name)!) !== rulesKey(c)) {
+      rewrite.push(flush(chainObject(desired, c)));
+      for (const r of c.rules) rewrite.push(add(ruleObject(desired, c.name, r)));
+      changes++;
+    }
+  }
+
+  for (const s of desired.sets) {
+    if (s.dynamic) continue; // the kernel owns these elements (affinity)
+    const l = liveSets.get(s.name);
+    const have = new Map((l?.elements ?? []).map((e) => [elementKey(e), e]));
+    const want = uniqueElements(s);
+    const wantKeys = new Set(want.map(elementKey));
+    const toDelete = [...have.values()].filter((e) => {
+      if (!wantKeys.has(elementKey(e))) return true;
+      const w = want.find((x) => elementKey(x) === elementKey(e))!;
+      return elementFull(w) !== elementFull(e);
+    });
+    const toAdd = want.filter((e) => {
+      const h = have.get(elementKey(e));
+      return !h || elementFull(h) !== elementFull(e);
+    });
+    if (toDelete.length) elemDel.push(del(elementObject(desired, s, toDelete)));
+    if (toAdd.length) elemAdd.push(add(elementObject(desired, s, toAdd)));
+    changes += toDelete.length + toAdd.length;
+  }
+
+  // Chains and sets we no longer want. Chains first lose their rules (which may
+  // jump to each other), then go; sets go once no rule refers to them.
+  const goneChains = live.chains.filter((c) => !wantChains.has(c.name));
+  for (const c of goneChains) if (c.rules.length) rewrite.push(flush(chainObject(live, c)));
+  for (const c of goneChains) removeChains.push(del(chainObject(live, c)));
+  for (const s of live.sets) {
+    if (!wantSets.has(s.name)) removeSets.push(del(setObject(live, s)));
+  }
+  changes += goneChains.length + removeSets.length;
+
+  return { commands: [...addDefs, ...rewrite, ...elemDel, ...elemAdd, ...removeChains, ...removeSets], changes };
+}
+
+function replaced(desired: NftTable, live: NftTable): NftTransaction {
+  const commands = fullReplace(desired, live);
+  return { commands, changes: commands.length };
+}
+
+/** The transaction for all our tables; an empty command list when the kernel already matches. */
+export function diffTables(desired: readonly NftTable[], live: readonly (NftTable | undefined)[]): NftTransaction {
+  const commands: Record<string, unknown>[] = [];
+  let changes = 0;
+  desired.forEach((t, i) => {
+    const d = diffTable(t, live[i]);
+    commands.push(...d.commands);
+    changes += d.changes;
+  });
+  return { commands, changes };
+}

@@ -1,0 +1,335 @@
+// RenderInput -> one nftables table per IP family (`ip svcplane`, `ip6 svcplane`).
+// See README.md in this folder for the packet path. Pure: same input, same tables.
+//
+// Layout, chosen to scale: static base chains dispatch through named verdict maps
+// keyed by `daddr . l4proto . dport`, so a packet's lookup cost does not grow
+// with the number of Services; per-Service and per-endpoint chains do the rest.
+// No anonymous sets or maps anywhere: the kernel's cost for those grows
+// quadratically with their number in one table (see NOTES-datapath.md).
+
+import type { IPFamily } from '../../model/ip.js';
+import { nodePortAddresses, localTrafficMatch, serviceCIDRsOf, servicePortLabel, servicePortViews, type EndpointTarget, type LocalTrafficMatch, type ServicePortView } from '../../model/service-ports.js';
+import type { RenderInput } from '../../model/render-input.js';
+import { ipFamilyOf } from '../../model/ip.js';
+import {
+  addrValue, concat, ctStateNew, daddr, dnat, dport, drop, fibLocal, goto, jump, l4proto, markAnd, masquerade, match, meta,
+  numgenMod, reject, ret, saddr, serviceKey, setMark, thDport, updateSet, vmap,
+  type Expr, type NftChain, type NftElement, type NftFamily, type NftRule, type NftSet, type NftTable,
+} from './nft.js';
+
+export const TABLE_NAME = 'svcplane';
+
+/** Chain and set names of the static skeleton. */
+export const N = {
+  services: 'services',
+  serviceIPs: 'service-ips',
+  serviceNodePorts: 'service-nodeports',
+  noEndpointServices: 'no-endpoint-services',
+  noEndpointNodePorts: 'no-endpoint-nodeports',
+  nodePortIPs: 'nodeport-ips',
+  clusterIPs: 'cluster-ips',
+  podCIDRs: 'pod-cidrs',
+  firewallIPs: 'firewall-ips',
+  firewallAllow: 'firewall-allow',
+  serviceEndpointsCheck: 'service-endpoints-check',
+  nodePortEndpointsCheck: 'nodeport-endpoints-check',
+  firewallCheck: 'firewall-check',
+  clusterIPsCheck: 'cluster-ips-check',
+  markForMasquerade: 'mark-for-masquerade',
+  masquerading: 'masquerading',
+  rejectChain: 'reject-chain',
+} as const;
+
+function familyOf(f: IPFamily): NftFamily {
+  return f === 'IPv4' ? 'ip' : 'ip6';
+}
+
+function addrType(f: NftFamily): string {
+  return f === 'ip' ? 'ipv4_addr' : 'ipv6_addr';
+}
+
+/** `ns/name/proto/port`: unique per Service port, readable in `nft list`. */
+function portId(v: ServicePortView): string {
+  return `${v.namespace}/${v.name}/${v.protocol.toLowerCase()}/${v.port}`;
+}
+
+export function clusterChainName(v: ServicePortView): string {
+  return `svc-${portId(v)}`;
+}
+export function localChainName(v: ServicePortView): string {
+  return `local-${portId(v)}`;
+}
+export function externalChainName(v: ServicePortView): string {
+  return `ext-${portId(v)}`;
+}
+export function endpointChainName(v: ServicePortView, ep: EndpointTarget): string {
+  return `ep-${portId(v)}__${ep.ip}/${ep.port}`;
+}
+export function affinitySetName(v: ServicePortView, ep: EndpointTarget): string {
+  return `affinity-${portId(v)}__${ep.ip}/${ep.port}`;
+}
+
+const MASQ_BIT_DEFAULT = 14;
+
+interface Ctx {
+  readonly f: NftFamily;
+  readonly masqMark: number;
+  readonly local: LocalTrafficMatch;
+  readonly masqueradeAll: boolean;
+}
+
+/** `<pod traffic>` (eq) or `<not pod traffic>` (ne) as expressions; [] when the detector is off. */
+function localMatch(ctx: Ctx, op: '==' | '!='): Expr[] {
+  const l = ctx.local;
+  switch (l.kind) {
+    case 'none':
+      return [];
+    case 'cidrs':
+      return [match(saddr(ctx.f), op, `@${N.podCIDRs}`)];
+    case 'interface':
+      return [match(meta('iifname'), op, l.name)];
+    case 'interface-prefix':
+      return [match(meta('iifname'), op, `${l.prefix}*`)];
+  }
+}
+
+function chain(name: string, rules: NftRule[] = [], base?: NftChain['base']): NftChain {
+  return base ? { name, base, rules } : { name, rules };
+}
+
+function rule(expr: Expr[], comment?: string): NftRule {
+  return comment ? { expr, comment } : { expr };
+}
+
+function baseChains(ctx: Ctx, nodePortsAll: boolean): NftChain[] {
+  const f = ctx.f;
+  const newJump = (target: string) => rule([ctStateNew(), jump(target)]);
+  const nodePortMatch: Expr[] = nodePortsAll
+    ? [fibLocal('daddr'), match(daddr(f), '!=', addrValue(f === 'ip' ? '127.0.0.0/8' : '::1/128'))]
+    : [match(daddr(f), '==', `@${N.nodePortIPs}`)];
+  return [
+    // Base chains: filter hooks run just before (-110) and after (-90) DNAT (-100).
+    chain('filter-prerouting', [newJump(N.firewallCheck)], { type: 'filter', hook: 'prerouting', prio: -110, policy: 'accept' }),
+    chain('filter-input', [newJump(N.nodePortEndpointsCheck), newJump(N.serviceEndpointsCheck)], { type: 'filter', hook: 'input', prio: -110, policy: 'accept' }),
+    chain('filter-forward', [newJump(N.serviceEndpointsCheck), newJump(N.clusterIPsCheck)], { type: 'filter', hook: 'forward', prio: -110, policy: 'accept' }),
+    chain('filter-output', [newJump(N.serviceEndpointsCheck), newJump(N.firewallCheck)], { type: 'filter', hook: 'output', prio: -110, policy: 'accept' }),
+    chain('filter-output-post-dnat', [newJump(N.clusterIPsCheck)], { type: 'filter', hook: 'output', prio: -90, policy: 'accept' }),
+    chain('nat-prerouting', [rule([jump(N.services)])], { type: 'nat', hook: 'prerouting', prio: -100, policy: 'accept' }),
+    chain('nat-output', [rule([jump(N.services)])], { type: 'nat', hook: 'output', prio: -100, policy: 'accept' }),
+    chain('nat-postrouting', [rule([jump(N.masquerading)])], { type: 'nat', hook: 'postrouting', prio: 100, policy: 'accept' }),
+    // Regular chains of the skeleton.
+    chain(N.services, [
+      rule([vmap(serviceKey(f), N.serviceIPs)]),
+      rule([...nodePortMatch, vmap(concat(meta('l4proto'), thDport()), N.serviceNodePorts)]),
+    ]),
+    chain(N.serviceEndpointsCheck, [rule([vmap(serviceKey(f), N.noEndpointServices)])]),
+    chain(N.nodePortEndpointsCheck, [rule([...nodePortMatch, vmap(concat(meta('l4proto'), thDport()), N.noEndpointNodePorts)])]),
+    chain(N.firewallCheck, [
+      rule(
+        [
+          match(serviceKey(f), '==', `@${N.firewallIPs}`),
+          match(concat(daddr(f), meta('l4proto'), thDport(), saddr(f)), '!=', `@${N.firewallAllow}`),
+          drop(),
+        ],
+        'source not in loadBalancerSourceRanges',
+      ),
+    ]),
+    chain(N.clusterIPsCheck, []), // filled in by renderTable: needs the Service CIDRs
+    chain(N.markForMasquerade, [rule([setMark('|', ctx.masqMark)])]),
+    chain(N.masquerading, [
+      rule([match(markAnd(ctx.masqMark), '==', 0), ret()]),
+      rule([setMark('^', ctx.masqMark)]),
+      rule([masquerade()]),
+    ]),
+    chain(N.rejectChain, [rule([reject(f)])]),
+  ];
+}
+
+function skeletonSets(f: NftFamily): NftSet[] {
+  const a = addrType(f);
+  const key3 = [a, 'inet_proto', 'inet_service'];
+  return [
+    { name: N.clusterIPs, kind: 'set', type: a, elements: [] },
+    { name: N.nodePortIPs, kind: 'set', type: a, elements: [] },
+    { name: N.podCIDRs, kind: 'set', type: a, flags: ['interval'], elements: [] },
+    { name: N.firewallIPs, kind: 'set', type: key3, elements: [] },
+    { name: N.firewallAllow, kind: 'set', type: [...key3, a], flags: ['interval'], elements: [] },
+    { name: N.serviceIPs, kind: 'map', type: key3, map: 'verdict', elements: [] },
+    { name: N.serviceNodePorts, kind: 'map', type: ['inet_proto', 'inet_service'], map: 'verdict', elements: [] },
+    { name: N.noEndpointServices, kind: 'map', type: key3, map: 'verdict', elements: [] },
+    { name: N.noEndpointNodePorts, kind: 'map', type: ['inet_proto', 'inet_service'], map: 'verdict', elements: [] },
+  ];
+}
+
+/** The rules that spread new connections over endpoints (with affinity first), into `chainName`. */
+function loadBalanceRules(v: ServicePortView, eps: readonly EndpointTarget[]): NftRule[] {
+  const rules: NftRule[] = [];
+  const f = familyOf(v.family);
+  if (v.affinitySeconds > 0) {
+    for (const ep of eps) {
+      rules.push(rule([match(saddr(f), '==', `@${affinitySetName(v, ep)}`), goto(endpointChainName(v, ep))]));
+    }
+  }
+  // Endpoint i is taken with probability 1/(n-i) among those left: 1/n each overall.
+  eps.forEach((ep, i) => {
+    const left = eps.length - i;
+    const target = goto(endpointChainName(v, ep));
+    rules.push(rule(left > 1 ? [numgenMod(left, 0), target] : [target], `${ep.ip}:${ep.port}`));
+  });
+  return rules;
+}
+
+function verdictElement(key: unknown, value: Expr, comment: string): NftElement {
+  return { key, value, comment };
+}
+
+/** One table for one family. */
+export function renderTable(input: RenderInput, family: IPFamily): NftTable {
+  const f = familyOf(family);
+  const ctx: Ctx = {
+    f,
+    masqMark: 1 << (input.config.masqueradeBit ?? MASQ_BIT_DEFAULT),
+    local: localTrafficMatch(input.config, input.node, family),
+    masqueradeAll: input.config.masqueradeAll,
+  };
+  const nodePorts = nodePortAddresses(input.node, input.config, family);
+  const chains = baseChains(ctx, nodePorts.all);
+  const sets = skeletonSets(f);
+  const set = (name: string) => sets.find((s) => s.name === name)!;
+  const nodeIPs = input.node.addresses.filter((a) => ipFamilyOf(a) === family);
+
+  // Traffic to a Service CIDR that no rule DNATed: a port the ClusterIP does not
+  // serve (REJECT), or an address no Service holds (DROP).
+  const cipCheck = chains.find((c) => c.name === N.clusterIPsCheck)!;
+  cipCheck.rules.push(rule([match(daddr(f), '==', `@${N.clusterIPs}`), reject(f)], 'port not served by this ClusterIP'));
+  for (const cidr of serviceCIDRsOf(input, family)) {
+    cipCheck.rules.push(rule([match(daddr(f), '==', addrValue(cidr)), drop()], 'address not allocated to a Service'));
+  }
+
+  if (ctx.local.kind === 'cidrs') for (const c of ctx.local.cidrs) set(N.podCIDRs).elements.push({ key: addrValue(c) });
+  for (const ip of nodePorts.ips) set(N.nodePortIPs).elements.push({ key: ip });
+
+  const clusterIPs = new Set<string>();
+  const perService: NftChain[] = [];
+  const endpointChains = new Map<string, NftChain>();
+  const affinitySets = new Map<string, NftSet>();
+
+  for (const v of servicePortViews(input, family)) {
+    const label = servicePortLabel(v);
+    const proto = v.protocol.toLowerCase();
+    const key = (ip: string) => ({ concat: [ip, proto, v.port] });
+    const usesClusterChain = v.clusterEndpoints.length > 0 && (!v.internalPolicyLocal || v.externallyAccessible);
+    const usesLocalChain = v.localEndpoints.length > 0 && (v.internalPolicyLocal || v.externalPolicyLocal);
+    const internalChain = v.internalPolicyLocal ? localChainName(v) : clusterChainName(v);
+    const externalPolicyChain = v.externalPolicyLocal ? localChainName(v) : clusterChainName(v);
+    const usesExternalChain = v.hasEndpoints && v.externallyAccessible;
+
+    let internalFilter: Expr | undefined;
+    let externalFilter: Expr | undefined;
+    if (!v.hasEndpoints) {
+      internalFilter = goto(N.rejectChain);
+      externalFilter = goto(N.rejectChain);
+    } else {
+      if (!v.hasInternalEndpoints) internalFilter = drop();
+      if (!v.hasExternalEndpoints) externalFilter = drop();
+    }
+
+    clusterIPs.add(v.clusterIP);
+    if (v.hasInternalEndpoints) {
+      set(N.serviceIPs).elements.push(verdictElement(key(v.clusterIP), goto(internalChain), `${label} cluster IP`));
+    } else {
+      set(N.noEndpointServices).elements.push(verdictElement(key(v.clusterIP), internalFilter!, `${label} cluster IP has no endpoints`));
+    }
+    for (const ip of v.externalIPs) {
+      if (usesExternalChain) set(N.serviceIPs).elements.push(verdictElement(key(ip), goto(externalChainName(v)), `${label} external IP`));
+      if (!v.hasExternalEndpoints) set(N.noEndpointServices).elements.push(verdictElement(key(ip), externalFilter!, `${label} external IP has no endpoints`));
+    }
+    for (const ip of v.loadBalancerIPs) {
+      if (usesExternalChain) set(N.serviceIPs).elements.push(verdictElement(key(ip), goto(externalChainName(v)), `${label} load balancer IP`));
+      if (!v.hasExternalEndpoints) set(N.noEndpointServices).elements.push(verdictElement(key(ip), externalFilter!, `${label} load balancer IP has no endpoints`));
+      if (v.sourceRanges.length > 0) {
+        set(N.firewallIPs).elements.push({ key: key(ip), comment: label });
+        // Allowed: the source ranges, and the node itself.
+        const allowed = [...v.sourceRanges, ...nodeIPs];
+        for (const src of allowed) {
+          set(N.firewallAllow).elements.push({ key: { concat: [ip, proto, v.port, addrValue(src)] }, comment: label });
+        }
+      }
+    }
+    if (v.nodePort !== 0) {
+      const npKey = { concat: [proto, v.nodePort] };
+      if (usesExternalChain) set(N.serviceNodePorts).elements.push(verdictElement(npKey, goto(externalChainName(v)), `${label} node port`));
+      if (!v.hasExternalEndpoints) set(N.noEndpointNodePorts).elements.push(verdictElement(npKey, externalFilter!, `${label} node port has no endpoints`));
+    }
+
+    // Masquerade internal traffic that does not come from a pod (or all of it).
+    const internalRules: NftRule[] = [];
+    if (v.hasInternalEndpoints) {
+      const vipMatch = [match(daddr(f), '==', v.clusterIP), match(dport(proto), '==', v.port)];
+      if (ctx.masqueradeAll) internalRules.push(rule([...vipMatch, jump(N.markForMasquerade)], 'masqueradeAll'));
+      else if (ctx.local.kind !== 'none') internalRules.push(rule([...vipMatch, ...localMatch(ctx, '!='), jump(N.markForMasquerade)], 'not from a pod'));
+    }
+
+    if (usesExternalChain) {
+      const ext: NftRule[] = [];
+      if (!v.externalPolicyLocal) {
+        // Endpoints may be on other nodes: masquerade so replies come back through us.
+        ext.push(rule([jump(N.markForMasquerade)]));
+      } else {
+        // Pods reaching an external address are not subject to the policy (as if
+        // they went out to the load balancer and back in).
+        const pod = localMatch(ctx, '==');
+        if (pod.length) ext.push(rule([...pod, goto(clusterChainName(v))], 'short-circuit pod traffic'));
+        // Traffic from the node itself has a node address as source: masquerade it and let it reach any endpoint.
+        ext.push(rule([fibLocal('saddr'), jump(N.markForMasquerade)], 'masquerade node traffic'));
+        ext.push(rule([fibLocal('saddr'), goto(clusterChainName(v))], 'short-circuit node traffic'));
+      }
+      if (v.hasExternalEndpoints) ext.push(rule([goto(externalPolicyChain)]));
+      perService.push(chain(externalChainName(v), ext));
+    }
+
+    const policyChain = (name: string, eps: readonly EndpointTarget[]) => {
+      const rules = name === internalChain ? [...internalRules] : [];
+      perService.push(chain(name, [...rules, ...loadBalanceRules(v, eps)]));
+    };
+    if (usesClusterChain) policyChain(clusterChainName(v), v.clusterEndpoints);
+    if (usesLocalChain) policyChain(localChainName(v), v.localEndpoints);
+
+    const reachable = [...(usesClusterChain ? v.clusterEndpoints : []), ...(usesLocalChain ? v.localEndpoints : [])];
+    for (const ep of reachable) {
+      const name = endpointChainName(v, ep);
+      if (endpointChains.has(name)) continue;
+      const rules: NftRule[] = [rule([match(saddr(f), '==', ep.ip), jump(N.markForMasquerade)], 'hairpin')];
+      if (v.affinitySeconds > 0) {
+        const aff = affinitySetName(v, ep);
+        affinitySets.set(aff, {
+          name: aff,
+          kind: 'set',
+          type: addrType(f),
+          flags: ['timeout'],
+          timeout: v.affinitySeconds,
+          size: 65535,
+          dynamic: true,
+          elements: [],
+        });
+        rules.push(rule([updateSet(aff, saddr(f))]));
+      }
+      rules.push(rule([l4proto(proto), dnat(ep.ip, ep.port)], label));
+      endpointChains.set(name, chain(name, rules));
+    }
+  }
+
+  for (const ip of [...clusterIPs]) set(N.clusterIPs).elements.push({ key: ip });
+
+  return {
+    family: f,
+    name: TABLE_NAME,
+    chains: [...chains, ...perService, ...endpointChains.values()],
+    sets: [...sets, ...affinitySets.values()],
+  };
+}
+
+/** Both tables; a family with no Service still gets its skeleton, so stale rules of a removed family go away. */
+export function renderTables(input: RenderInput): NftTable[] {
+  return [renderTable(input, 'IPv4'), renderTable(input, 'IPv6')];
+}

@@ -1,0 +1,295 @@
+// The decisions every backend shares, made once: for each Service port and IP
+// family, which addresses capture traffic and which endpoints each kind of traffic
+// may reach on this node, following kube-proxy's (v1.33) CategorizeEndpoints and
+// traffic-policy rules. Backends only turn these views into their own syntax.
+
+import type { ProxyConfig } from './config.js';
+import type { Endpoint, EndpointSliceInfo } from './endpoints.js';
+import { canonicalCIDR, cidrContains, compareIPs, ipFamilyOf, parseCIDR, parseIP, type IPFamily } from './ip.js';
+import type { NodeContext } from './node.js';
+import { compareByNamespaceName, type PlanService, type Protocol } from './plan.js';
+import { proxiedServices, type RenderInput } from './render-input.js';
+
+/** One endpoint as a DNAT target for one Service port. */
+export interface EndpointTarget {
+  readonly ip: string;
+  readonly port: number;
+  /** On this node (nodeName equals the node's name). */
+  readonly local: boolean;
+  readonly ready: boolean;
+  readonly serving: boolean;
+  readonly terminating: boolean;
+}
+
+export interface ServicePortView {
+  readonly namespace: string;
+  readonly name: string;
+  /** The Service port's name; '' for a single unnamed port. */
+  readonly portName: string;
+  readonly protocol: Protocol;
+  readonly family: IPFamily;
+  readonly port: number;
+  /** 0 when the port has none. */
+  readonly nodePort: number;
+  /** This family's ClusterIP. */
+  readonly clusterIP: string;
+  readonly externalIPs: readonly string[];
+  /** LoadBalancer ingress IPs of this family in VIP mode (Proxy-mode IPs are not captured). */
+  readonly loadBalancerIPs: readonly string[];
+  /** This family's loadBalancerSourceRanges (empty: no firewall). */
+  readonly sourceRanges: readonly string[];
+  /** ClientIP affinity timeout in seconds; 0 without affinity. */
+  readonly affinitySeconds: number;
+  readonly internalPolicyLocal: boolean;
+  readonly externalPolicyLocal: boolean;
+  /** NodePort, LB IPs or external IPs exist: traffic can arrive from outside. */
+  readonly externallyAccessible: boolean;
+  /** healthCheckNodePort, 0 when none. */
+  readonly healthCheckNodePort: number;
+  /** Endpoints for "Cluster" policy (topology applied; terminating fallback). */
+  readonly clusterEndpoints: readonly EndpointTarget[];
+  /** Endpoints on this node for "Local" policy (empty when no policy is Local). */
+  readonly localEndpoints: readonly EndpointTarget[];
+  /** Some usable endpoint exists anywhere in the cluster. */
+  readonly hasEndpoints: boolean;
+  /** Some endpoint reaches internal (ClusterIP) traffic from this node. */
+  readonly hasInternalEndpoints: boolean;
+  /** Some endpoint reaches external traffic that is not short-circuited. */
+  readonly hasExternalEndpoints: boolean;
+}
+
+/** A readable identity for a Service port: `ns/name:port-name` or `ns/name:80/TCP` when unnamed. */
+export function servicePortLabel(v: { namespace: string; name: string; portName: string; port: number; protocol: string }): string {
+  return `${v.namespace}/${v.name}:${v.portName || `${v.port}/${v.protocol}`}`;
+}
+
+/** Endpoints with identical address and port collapse to one (they can appear in two slices). */
+function dedupe(targets: EndpointTarget[]): EndpointTarget[] {
+  const byKey = new Map<string, EndpointTarget>();
+  for (const t of targets) {
+    const key = `${t.ip}|${t.port}`;
+    const prev = byKey.get(key);
+    // Prefer the more usable copy when slices disagree.
+    if (!prev || (t.ready && !prev.ready) || (t.serving && !prev.serving)) byKey.set(key, t);
+  }
+  return [...byKey.values()].sort((a, b) => compareIPs(a.ip, b.ip) || a.port - b.port);
+}
+
+interface SliceEndpoint {
+  readonly ep: Endpoint;
+  readonly port: number;
+}
+
+/** Endpoints of a Service port in one family, with their port resolved from the slice's ports by name. */
+function endpointsFor(
+  svc: PlanService,
+  portName: string,
+  protocol: Protocol,
+  family: IPFamily,
+  slices: readonly EndpointSliceInfo[],
+): SliceEndpoint[] {
+  const out: SliceEndpoint[] = [];
+  for (const s of slices) {
+    if (s.namespace !== svc.namespace || s.serviceName !== svc.name || s.addressType !== family) continue;
+    const p = s.ports.find((x) => x.name === portName && x.protocol === protocol);
+    if (!p) continue;
+    for (const ep of s.endpoints) {
+      if (ipFamilyOf(ep.address) !== family) continue;
+      out.push({ ep, port: p.port });
+    }
+  }
+  return out;
+}
+
+/** kube-proxy's topology check: may this node restrict to hinted endpoints? Returns the filter, or undefined. */
+function topologyFilter(
+  svc: PlanService,
+  eps: readonly EndpointTarget[],
+  raw: readonly SliceEndpoint[],
+  node: NodeContext,
+): ((i: number) => boolean) | undefined {
+  const dist = svc.trafficDistribution;
+  const mode = svc.topologyMode;
+  const hintsWanted =
+    (mode !== undefined && mode !== '' && mode.toLowerCase() !== 'disabled') ||
+    dist === 'PreferClose' ||
+    dist === 'PreferSameZone' ||
+    dist === 'PreferSameNode';
+  if (!hintsWanted) return undefined;
+  const ready = raw.map((r, i) => ({ r, i })).filter(({ i }) => eps[i]!.ready);
+  if (dist === 'PreferSameNode' && node.name) {
+    if (ready.some(({ r }) => r.ep.hintNodes?.includes(node.name))) {
+      return (i) => raw[i]!.ep.hintNodes?.includes(node.name) ?? false;
+    }
+  }
+  if (!node.zone) return undefined;
+  // Every ready endpoint must carry zone hints, and one must be for our zone.
+  if (ready.some(({ r }) => !r.ep.hintZones || r.ep.hintZones.length === 0)) return undefined;
+  if (!ready.some(({ r }) => r.ep.hintZones!.includes(node.zone!))) return undefined;
+  return (i) => raw[i]!.ep.hintZones?.includes(node.zone!) ?? false;
+}
+
+function familyAddresses(ips: readonly string[], family: IPFamily): string[] {
+  return ips.filter((ip) => ipFamilyOf(ip) === family);
+}
+
+/** Builds the view of one Service port in one family. Exported for tests. */
+export function viewServicePort(
+  svc: PlanService,
+  portIndex: number,
+  family: IPFamily,
+  slices: readonly EndpointSliceInfo[],
+  node: NodeContext,
+): ServicePortView | undefined {
+  const sp = svc.ports[portIndex]!;
+  const clusterIP = svc.clusterIPs.find((ip) => ipFamilyOf(ip) === family);
+  if (!clusterIP) return undefined;
+  const externalIPs = familyAddresses(svc.externalIPs, family);
+  const loadBalancerIPs = familyAddresses(
+    svc.loadBalancerIngress.filter((i) => i.ipMode === 'VIP').map((i) => i.ip),
+    family,
+  );
+  const nodePort = sp.nodePort ?? 0;
+  const externallyAccessible = nodePort !== 0 || externalIPs.length > 0 || loadBalancerIPs.length > 0;
+  const internalPolicyLocal = svc.internalTrafficPolicy === 'Local';
+  const externalPolicyLocal = externallyAccessible && svc.externalTrafficPolicy === 'Local';
+
+  const raw = endpointsFor(svc, sp.name, sp.protocol, family, slices);
+  const targets: EndpointTarget[] = raw.map(({ ep, port }) => ({
+    ip: ep.address,
+    port,
+    local: node.name !== '' && ep.nodeName === node.name,
+    ready: ep.ready,
+    serving: ep.serving,
+    terminating: ep.terminating,
+  }));
+
+  const usesCluster = !internalPolicyLocal || externallyAccessible;
+  const usesLocal = internalPolicyLocal || externalPolicyLocal;
+
+  let clusterEndpoints: EndpointTarget[] = [];
+  let hasEndpoints = false;
+  if (usesCluster) {
+    const topo = topologyFilter(svc, targets, raw, node);
+    clusterEndpoints = targets.filter((t, i) => t.ready && (!topo || topo(i)));
+    // No ready endpoint anywhere: fall back to terminating endpoints that still serve.
+    if (clusterEndpoints.length === 0) clusterEndpoints = targets.filter((t) => t.serving && t.terminating);
+    hasEndpoints = clusterEndpoints.length > 0;
+  }
+
+  let localEndpoints: EndpointTarget[] = [];
+  if (usesLocal) {
+    let localReady = false;
+    let localServingTerminating = false;
+    for (const t of targets) {
+      if (t.ready) {
+        hasEndpoints = true;
+        if (t.local) localReady = true;
+      } else if (t.serving && t.terminating) {
+        hasEndpoints = true;
+        if (t.local) localServingTerminating = true;
+      }
+    }
+    if (localReady) localEndpoints = targets.filter((t) => t.local && t.ready);
+    else if (localServingTerminating) localEndpoints = targets.filter((t) => t.local && t.serving && t.terminating);
+  }
+
+  const hasInternalEndpoints = hasEndpoints && (!internalPolicyLocal || localEndpoints.length > 0);
+  const hasExternalEndpoints = hasEndpoints && (!externalPolicyLocal || localEndpoints.length > 0);
+
+  const ranges = svc.loadBalancerSourceRanges.filter((c) => parseCIDR(c)?.family === family);
+  return {
+    namespace: svc.namespace,
+    name: svc.name,
+    portName: sp.name,
+    protocol: sp.protocol,
+    family,
+    port: sp.port,
+    nodePort,
+    clusterIP,
+    externalIPs,
+    loadBalancerIPs,
+    sourceRanges: ranges,
+    affinitySeconds: svc.sessionAffinity.type === 'ClientIP' ? svc.sessionAffinity.timeoutSeconds : 0,
+    internalPolicyLocal,
+    externalPolicyLocal,
+    externallyAccessible,
+    healthCheckNodePort: svc.healthCheckNodePort ?? 0,
+    clusterEndpoints: usesCluster ? dedupe(clusterEndpoints) : [],
+    localEndpoints: dedupe(localEndpoints),
+    hasEndpoints,
+    hasInternalEndpoints,
+    hasExternalEndpoints,
+  };
+}
+
+/** Every Service port view for one IP family, sorted by namespace, name, port, protocol. */
+export function servicePortViews(input: RenderInput, family: IPFamily): ServicePortView[] {
+  const out: ServicePortView[] = [];
+  const services = [...proxiedServices(input.plan, input.mode)].sort(compareByNamespaceName);
+  for (const svc of services) {
+    for (let i = 0; i < svc.ports.length; i++) {
+      const v = viewServicePort(svc, i, family, input.endpointSlices, input.node);
+      if (v) out.push(v);
+    }
+  }
+  return out;
+}
+
+/** Node addresses that accept NodePort traffic, per kube-proxy's nodePortAddresses. */
+export function nodePortAddresses(node: NodeContext, config: ProxyConfig, family: IPFamily): { all: boolean; ips: string[] } {
+  const own = node.addresses.filter((a) => ipFamilyOf(a) === family);
+  const wanted = config.nodePortAddresses.filter((c) => c === 'primary' || parseCIDR(c)?.family === family);
+  if (config.nodePortAddresses.length === 0 || wanted.some((c) => c === 'primary')) {
+    // Default (and "primary"): the node's primary address of this family.
+    const primary = own.slice(0, 1);
+    const extra = wanted.filter((c) => c !== 'primary');
+    return { all: false, ips: uniqueSorted([...primary, ...matchCIDRs(own, extra)]) };
+  }
+  if (wanted.some((c) => parseCIDR(c)!.prefix === 0)) return { all: true, ips: [] };
+  return { all: false, ips: uniqueSorted(matchCIDRs(own, wanted)) };
+}
+
+function matchCIDRs(ips: readonly string[], cidrs: readonly string[]): string[] {
+  const parsed = cidrs.map((c) => parseCIDR(c)!);
+  return ips.filter((ip) => {
+    const p = parseIP(ip);
+    return p !== undefined && parsed.some((c) => cidrContains(c, p));
+  });
+}
+
+function uniqueSorted(ips: string[]): string[] {
+  return [...new Set(ips)].sort(compareIPs);
+}
+
+/** How traffic from pods is recognised, for masquerade and short-circuit decisions. */
+export type LocalTrafficMatch =
+  | { readonly kind: 'none' }
+  | { readonly kind: 'cidrs'; readonly cidrs: readonly string[] }
+  | { readonly kind: 'interface'; readonly name: string }
+  | { readonly kind: 'interface-prefix'; readonly prefix: string };
+
+/** kube-proxy's local-traffic detector for one family. kind none: the detector is "not implemented". */
+export function localTrafficMatch(config: ProxyConfig, node: NodeContext, family: IPFamily): LocalTrafficMatch {
+  const ofFamily = (cidrs: readonly string[]) =>
+    cidrs.filter((c) => parseCIDR(c)?.family === family).map((c) => canonicalCIDR(c)!);
+  switch (config.detectLocalMode) {
+    case 'ClusterCIDR': {
+      const cidrs = ofFamily(config.clusterCIDRs);
+      return cidrs.length ? { kind: 'cidrs', cidrs } : { kind: 'none' };
+    }
+    case 'NodeCIDR': {
+      const cidrs = ofFamily(node.podCIDRs);
+      return cidrs.length ? { kind: 'cidrs', cidrs } : { kind: 'none' };
+    }
+    case 'BridgeInterface':
+      return config.bridgeInterface ? { kind: 'interface', name: config.bridgeInterface } : { kind: 'none' };
+    case 'InterfaceNamePrefix':
+      return config.interfaceNamePrefix ? { kind: 'interface-prefix', prefix: config.interfaceNamePrefix } : { kind: 'none' };
+  }
+}
+
+/** The Service CIDRs of one family, canonical and sorted. */
+export function serviceCIDRsOf(input: RenderInput, family: IPFamily): string[] {
+  return input.plan.serviceCIDRs.filter((c) => parseCIDR(c)?.family === family);
+}
