@@ -1,0 +1,115 @@
+// A core/v1 Service object -> the plan's PlanService: validated as the API server
+// would (src/model/validate-service.ts), defaults applied, addresses and CIDRs in
+// canonical form, lists sorted, so that two spellings of one Service give one plan.
+
+import { InputError } from '../model/errors.js';
+import { canonicalCIDR, canonicalIP, compareIPs, ipFamilyOf } from '../model/ip.js';
+import { SERVICE_PROXY_NAME_LABEL, type PlanService, type Protocol, type ServicePort } from '../model/plan.js';
+import {
+  LOAD_BALANCER_INGRESS_ANNOTATION,
+  readService,
+  type ServiceObject,
+  type ServiceValidationOptions,
+} from '../model/validate-service.js';
+import { isJsonObject } from '../model/json-fields.js';
+
+export { LOAD_BALANCER_INGRESS_ANNOTATION };
+
+/** The ref an error about this object names; as much as can be read from it. */
+export function serviceRef(obj: unknown): { kind: 'Service'; namespace?: string; name?: string } {
+  const meta = isJsonObject(obj) && isJsonObject(obj.metadata) ? obj.metadata : {};
+  const name = typeof meta.name === 'string' ? meta.name : undefined;
+  const ns = typeof meta.namespace === 'string' && meta.namespace ? meta.namespace : 'default';
+  return { kind: 'Service', namespace: ns, ...(name !== undefined ? { name } : {}) };
+}
+
+/**
+ * Validates a Service object and turns it into the plan's shape. Throws an
+ * InputError naming the Service and every bad field.
+ */
+export function serviceToPlan(obj: unknown, source?: string, opts: ServiceValidationOptions = {}): PlanService {
+  const { service, issues } = readService(obj, opts);
+  if (!service || issues.length > 0) throw new InputError(serviceRef(obj), issues, source);
+  return toPlanService(service);
+}
+
+function comparePorts(a: ServicePort, b: ServicePort): number {
+  if (a.port !== b.port) return a.port - b.port;
+  return a.protocol < b.protocol ? -1 : a.protocol > b.protocol ? 1 : 0;
+}
+
+function sortedUnique(values: readonly string[], canon: (s: string) => string | undefined): string[] {
+  const out = [...new Set(values.map((v) => canon(v)!))];
+  return out.sort(compareIPs);
+}
+
+function compareCIDRs(a: string, b: string): number {
+  const [ia, pa] = a.split('/');
+  const [ib, pb] = b.split('/');
+  return compareIPs(ia!, ib!) || Number(pa) - Number(pb);
+}
+
+/** A validated Service (no issues) -> PlanService. */
+export function toPlanService(s: ServiceObject): PlanService {
+  const isExternalName = s.type === 'ExternalName';
+  const clusterIPs = s.headless || isExternalName ? [] : s.clusterIPs.map((ip) => canonicalIP(ip)!);
+  // Families follow the addresses when they are known; before allocation, what was asked for.
+  const ipFamilies = isExternalName
+    ? []
+    : clusterIPs.length > 0
+      ? clusterIPs.map((ip) => ipFamilyOf(ip)!)
+      : (s.ipFamilies as Array<'IPv4' | 'IPv6'>);
+
+  const ports: ServicePort[] = s.ports
+    .map((p) => ({
+      name: p.name,
+      protocol: p.protocol as Protocol,
+      port: p.port,
+      targetPort: p.targetPort,
+      ...(p.nodePort !== undefined ? { nodePort: p.nodePort } : {}),
+      ...(p.appProtocol !== undefined ? { appProtocol: p.appProtocol } : {}),
+    }))
+    .sort(comparePorts);
+
+  const selector = s.selector
+    ? Object.fromEntries(Object.keys(s.selector).sort().map((k) => [k, s.selector![k]!]))
+    : null;
+
+  // One entry per address; status comes first, so its ipMode wins over the annotation's VIP.
+  const ingress = new Map<string, { ip: string; ipMode: 'VIP' | 'Proxy' }>();
+  for (const i of s.loadBalancerIngress) {
+    if (!i.ip) continue;
+    const ip = canonicalIP(i.ip)!;
+    if (!ingress.has(ip)) ingress.set(ip, { ip, ipMode: (i.ipMode ?? 'VIP') as 'VIP' | 'Proxy' });
+  }
+  const loadBalancerIngress = [...ingress.values()].sort((a, b) => compareIPs(a.ip, b.ip));
+
+  const proxyName = s.labels[SERVICE_PROXY_NAME_LABEL];
+  const plan: PlanService = {
+    namespace: s.namespace,
+    name: s.name,
+    type: s.type as PlanService['type'],
+    ...(proxyName !== undefined ? { proxyName } : {}),
+    headless: s.headless,
+    clusterIPs,
+    ipFamilies,
+    ipFamilyPolicy: s.ipFamilyPolicy as PlanService['ipFamilyPolicy'],
+    ports,
+    selector,
+    externalIPs: sortedUnique(s.externalIPs, canonicalIP),
+    loadBalancerIngress,
+    loadBalancerSourceRanges: [...new Set(s.loadBalancerSourceRanges.map((c) => canonicalCIDR(c)!))].sort(compareCIDRs),
+    ...(s.loadBalancerClass !== undefined ? { loadBalancerClass: s.loadBalancerClass } : {}),
+    sessionAffinity:
+      s.sessionAffinity === 'ClientIP' ? { type: 'ClientIP', timeoutSeconds: s.affinityTimeoutSeconds } : { type: 'None' },
+    externalTrafficPolicy: s.externalTrafficPolicy as PlanService['externalTrafficPolicy'],
+    internalTrafficPolicy: s.internalTrafficPolicy as PlanService['internalTrafficPolicy'],
+    ...(s.healthCheckNodePort !== undefined ? { healthCheckNodePort: s.healthCheckNodePort } : {}),
+    ...(s.allocateLoadBalancerNodePorts !== undefined ? { allocateLoadBalancerNodePorts: s.allocateLoadBalancerNodePorts } : {}),
+    publishNotReadyAddresses: s.publishNotReadyAddresses,
+    ...(s.trafficDistribution !== undefined ? { trafficDistribution: s.trafficDistribution } : {}),
+    ...(s.topologyMode !== undefined ? { topologyMode: s.topologyMode } : {}),
+    ...(s.externalName !== undefined ? { externalName: s.externalName } : {}),
+  };
+  return plan;
+}

@@ -1,0 +1,130 @@
+// Reading untyped JSON (a parsed manifest) field by field. Each reader returns the
+// value when it has the expected type, records an issue naming the field when it
+// does not, and treats absent (undefined or null) as "not set" without an issue,
+// the way the API server's decoder treats omitted fields.
+
+import type { FieldIssue } from './errors.js';
+
+export type JsonObject = Record<string, unknown>;
+
+export class FieldReader {
+  readonly issues: FieldIssue[] = [];
+
+  add(field: string, message: string): void {
+    this.issues.push({ field, message });
+  }
+
+  object(v: unknown, field: string): JsonObject | undefined {
+    if (v === undefined || v === null) return undefined;
+    if (typeof v !== 'object' || Array.isArray(v)) {
+      this.add(field, `must be an object, not ${describe(v)}`);
+      return undefined;
+    }
+    return v as JsonObject;
+  }
+
+  array(v: unknown, field: string): unknown[] | undefined {
+    if (v === undefined || v === null) return undefined;
+    if (!Array.isArray(v)) {
+      this.add(field, `must be a list, not ${describe(v)}`);
+      return undefined;
+    }
+    return v;
+  }
+
+  string(v: unknown, field: string): string | undefined {
+    if (v === undefined || v === null) return undefined;
+    if (typeof v !== 'string') {
+      this.add(field, `must be a string, not ${describe(v)}`);
+      return undefined;
+    }
+    return v;
+  }
+
+  boolean(v: unknown, field: string): boolean | undefined {
+    if (v === undefined || v === null) return undefined;
+    if (typeof v !== 'boolean') {
+      this.add(field, `must be true or false, not ${describe(v)}`);
+      return undefined;
+    }
+    return v;
+  }
+
+  integer(v: unknown, field: string): number | undefined {
+    if (v === undefined || v === null) return undefined;
+    if (typeof v !== 'number' || !Number.isSafeInteger(v)) {
+      this.add(field, `must be an integer, not ${describe(v)}`);
+      return undefined;
+    }
+    return v;
+  }
+
+  /** A list of strings; bad elements are reported by index and dropped. */
+  stringList(v: unknown, field: string): string[] | undefined {
+    const a = this.array(v, field);
+    if (!a) return undefined;
+    const out: string[] = [];
+    a.forEach((x, i) => {
+      const s = this.string(x, indexPath(field, i));
+      if (s !== undefined) out.push(s);
+      else if (x === null || x === undefined) this.add(indexPath(field, i), 'must be a string, not null');
+    });
+    return out;
+  }
+
+  /** A map of string to string (labels, annotations, selector). */
+  stringMap(v: unknown, field: string): Record<string, string> | undefined {
+    const o = this.object(v, field);
+    if (!o) return undefined;
+    const out: Record<string, string> = {};
+    for (const [k, x] of Object.entries(o)) {
+      const s = this.string(x, keyPath(field, k));
+      if (s !== undefined) out[k] = s;
+      else if (x === null) this.add(keyPath(field, k), 'must be a string, not null');
+    }
+    return out;
+  }
+
+  /** An int-or-string (targetPort): a number or a string, returned as given. */
+  intOrString(v: unknown, field: string): number | string | undefined {
+    if (v === undefined || v === null) return undefined;
+    if (typeof v === 'string') return v;
+    if (typeof v === 'number' && Number.isSafeInteger(v)) return v;
+    this.add(field, `must be an integer or a string, not ${describe(v)}`);
+    return undefined;
+  }
+}
+
+export function childPath(parent: string, key: string): string {
+  return parent ? `${parent}.${key}` : key;
+}
+
+export function indexPath(parent: string, i: number): string {
+  return `${parent}[${i}]`;
+}
+
+export function keyPath(parent: string, key: string): string {
+  return `${parent}[${key}]`;
+}
+
+/** A short description of a value's type and, when small, the value itself. */
+export function describe(v: unknown): string {
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return 'a list';
+  switch (typeof v) {
+    case 'string':
+      return `the string ${JSON.stringify(v.length > 40 ? `${v.slice(0, 40)}…` : v)}`;
+    case 'number':
+      return `the number ${v}`;
+    case 'boolean':
+      return `${v}`;
+    case 'object':
+      return 'an object';
+    default:
+      return typeof v;
+  }
+}
+
+export function isJsonObject(v: unknown): v is JsonObject {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
