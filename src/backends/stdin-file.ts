@@ -1,20 +1,31 @@
 // Kernel tools that read a transaction with `-f -` open /dev/stdin by path, which
-// fails when stdin is a socket (what Node gives a child for a "pipe"). So the
-// transaction goes through a private temporary file passed as stdin.
+// fails (ENXIO) when stdin is a socket, which is what Node gives a child for a
+// "pipe". So the transaction goes through a private temporary file whose
+// descriptor is the child's stdin.
 
+import { execa } from 'execa';
 import { mkdtemp, open, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-/** Calls fn with a file descriptor to pass as the child's stdin (execa's `stdin: fd`). */
-export async function withStdinFile<T>(text: string, fn: (fd: number) => Promise<T>): Promise<T> {
+/** Runs `file args` with `text` on stdin (as a regular file); never rejects on exit status. */
+export interface ToolResult {
+  readonly exitCode: number;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+export async function execWithInput(file: string, args: readonly string[], text: string): Promise<ToolResult> {
   const dir = await mkdtemp(join(tmpdir(), 'svcplane-'));
   const path = join(dir, 'transaction');
   try {
     await writeFile(path, text, { mode: 0o600 });
     const fh = await open(path, 'r');
     try {
-      return await fn(fh.fd);
+      // execa passes a numeric stdin straight to the child; its types omit that case.
+      const stdin = fh.fd as unknown as 'pipe';
+      const r = await execa(file, args, { stdin, reject: false });
+      return { exitCode: r.exitCode ?? 1, stdout: r.stdout, stderr: r.stderr };
     } finally {
       await fh.close();
     }

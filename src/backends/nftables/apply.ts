@@ -9,7 +9,7 @@ import { diffTables } from './diff.js';
 import type { NftFamily, NftTable } from './nft.js';
 import { renderTables, TABLE_NAME } from './render.js';
 import { ensureSysctls } from '../sysctl.js';
-import { withStdinFile } from '../stdin-file.js';
+import { execWithInput } from '../stdin-file.js';
 
 /** Reads one of our tables; undefined when it does not exist. */
 export async function readLiveTable(family: NftFamily, name = TABLE_NAME): Promise<NftTable | undefined> {
@@ -24,7 +24,7 @@ export async function readLiveTable(family: NftFamily, name = TABLE_NAME): Promi
 /** Sends a JSON document to nft as one transaction. */
 export async function nftLoad(document: string, check = false): Promise<void> {
   const args = check ? ['-c', '-j', '-f', '-'] : ['-j', '-f', '-'];
-  const r = await withStdinFile(document, (stdin) => execa('nft', args, { stdin, reject: false }));
+  const r = await execWithInput('nft', args, document);
   if (r.exitCode !== 0) throw new Error(`nft ${args.join(' ')} failed: ${r.stderr.trim()}`);
 }
 

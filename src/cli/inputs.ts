@@ -1,0 +1,64 @@
+// The input flags shared by plan, render and apply, and turning them into a RenderInput.
+
+import type { Command } from 'commander';
+import { loadInputs } from '../manifests/load.js';
+import { inputError, type InputError } from '../model/errors.js';
+import { isIP } from '../model/ip.js';
+import { PROXY_MODES, type ProxyMode, type RenderInput } from '../model/render-input.js';
+
+export interface InputFlags {
+  readonly file: string[];
+  readonly config?: string;
+  readonly nodeName?: string;
+  readonly nodeIp: string[];
+  readonly mode: string;
+}
+
+const collect = (v: string, prev: string[]) => [...prev, v];
+
+export function addInputFlags(cmd: Command): Command {
+  return cmd
+    .option('-f, --file <path>', 'manifests: a file, a folder, or - for stdin; YAML or JSON; repeatable', collect, [])
+    .option('--config <file>', 'a KubeProxyConfiguration (same as -f for that file)')
+    .option('--node-name <name>', 'the node to render for (default: hostnameOverride, or the only Node given)')
+    .option('--node-ip <ip>', "the node's IP; repeatable (overrides the Node's addresses)", collect, [])
+    .option('--mode <mode>', `which Services are ours: ${PROXY_MODES.join(' | ')}`, 'coexist');
+}
+
+export interface LoadedInput {
+  readonly input: RenderInput;
+  readonly warnings: readonly string[];
+  /** Objects skipped because they are malformed (only when not strict). */
+  readonly errors: readonly InputError[];
+}
+
+export async function loadFromFlags(flags: InputFlags, strict: boolean): Promise<LoadedInput> {
+  if (!PROXY_MODES.includes(flags.mode as ProxyMode)) {
+    throw inputError(undefined, '--mode', `must be one of ${PROXY_MODES.join(', ')}, not ${JSON.stringify(flags.mode)}`);
+  }
+  for (const ip of flags.nodeIp) if (!isIP(ip)) throw inputError(undefined, '--node-ip', `${JSON.stringify(ip)} is not an IP address`);
+  const paths = [...flags.file, ...(flags.config ? [flags.config] : [])];
+  if (paths.length === 0) throw inputError(undefined, '-f', 'no input: give manifests with -f FILE|DIR|-');
+  const loaded = await loadInputs(paths, {
+    ...(flags.nodeName ? { nodeName: flags.nodeName } : {}),
+    ...(flags.nodeIp.length ? { nodeIPs: flags.nodeIp } : {}),
+    strict,
+  });
+  return {
+    input: {
+      plan: loaded.plan,
+      endpointSlices: loaded.endpointSlices,
+      node: loaded.node,
+      config: loaded.config,
+      mode: flags.mode as ProxyMode,
+    },
+    warnings: loaded.warnings,
+    errors: loaded.errors,
+  };
+}
+
+/** Warnings and skipped objects go to stderr, one per line. */
+export function reportProblems(l: LoadedInput): void {
+  for (const w of l.warnings) process.stderr.write(`warning: ${w}\n`);
+  for (const e of l.errors) process.stderr.write(`error: ${e.message} (skipped)\n`);
+}

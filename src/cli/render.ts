@@ -1,0 +1,21 @@
+// `svcplane render --backend B -f ...`: the complete ruleset for one node, on stdout.
+
+import type { Command } from 'commander';
+import { getBackend, KNOWN_BACKEND_NAMES } from '../backends/registry.js';
+import { addInputFlags, loadFromFlags, reportProblems, type InputFlags } from './inputs.js';
+
+export function registerRender(program: Command): void {
+  addInputFlags(
+    program
+      .command('render')
+      .description('print the complete ruleset for one node')
+      .requiredOption('--backend <name>', `the backend: ${KNOWN_BACKEND_NAMES.join(' | ')}`),
+  ).action(async (flags: InputFlags & { backend: string }) => {
+    const backend = getBackend(flags.backend);
+    // A malformed object is skipped and named; the rest still renders; exit 2 at the end.
+    const loaded = await loadFromFlags(flags, false);
+    reportProblems(loaded);
+    process.stdout.write(backend.render(loaded.input));
+    if (loaded.errors.length) process.exitCode = 2;
+  });
+}
