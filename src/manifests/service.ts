@@ -12,6 +12,7 @@ import {
   type ServiceValidationOptions,
 } from '../model/validate-service.js';
 import { isJsonObject } from '../model/json-fields.js';
+import { compareCIDRs } from './servicecidr.js';
 
 export { LOAD_BALANCER_INGRESS_ANNOTATION };
 
@@ -41,12 +42,6 @@ function comparePorts(a: ServicePort, b: ServicePort): number {
 function sortedUnique(values: readonly string[], canon: (s: string) => string | undefined): string[] {
   const out = [...new Set(values.map((v) => canon(v)!))];
   return out.sort(compareIPs);
-}
-
-function compareCIDRs(a: string, b: string): number {
-  const [ia, pa] = a.split('/');
-  const [ib, pb] = b.split('/');
-  return compareIPs(ia!, ib!) || Number(pa) - Number(pb);
 }
 
 /** A validated Service (no issues) -> PlanService. */

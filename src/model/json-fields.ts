@@ -125,6 +125,11 @@ export function describe(v: unknown): string {
   }
 }
 
+/** The API server's "unsupported value" message, listing what is allowed. */
+export function notSupported(value: string, allowed: readonly string[]): string {
+  return `unsupported value ${JSON.stringify(value)}: must be one of ${allowed.map((a) => JSON.stringify(a)).join(', ')}`;
+}
+
 export function isJsonObject(v: unknown): v is JsonObject {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }

@@ -11,7 +11,7 @@
 
 import type { FieldIssue } from './errors.js';
 import { cidrContains, familyBits, formatCIDR, parseCIDR, parseIP, prefixMask, type ParsedCIDR, type ParsedIP } from './ip.js';
-import { childPath, FieldReader, indexPath, isJsonObject, keyPath, type JsonObject } from './json-fields.js';
+import { childPath, FieldReader, indexPath, isJsonObject, keyPath, notSupported, type JsonObject } from './json-fields.js';
 import {
   dns1035LabelError,
   dns1123LabelError,
@@ -111,10 +111,6 @@ export function validateService(obj: unknown, opts: ServiceValidationOptions = {
   return readService(obj, opts).issues;
 }
 
-function notSupported(value: string, allowed: readonly string[]): string {
-  return `unsupported value ${JSON.stringify(value)}: must be one of ${allowed.map((a) => JSON.stringify(a)).join(', ')}`;
-}
-
 const VALID_IP_MSG = 'must be a valid IP address (e.g. 10.9.8.7 or 2001:db8::ffff)';
 const VALID_CIDR_MSG = 'must be a valid CIDR (e.g. 10.9.8.0/24 or 2001:db8::/64)';
 const PORT_RANGE_MSG = 'must be between 1 and 65535, inclusive';
@@ -124,10 +120,11 @@ function validPort(n: number): boolean {
 }
 
 /**
- * The API server refuses these as externalIPs (ValidateNonSpecialIP): traffic to
- * them never comes from outside the node, and capturing them would break the node.
+ * The API server refuses these as externalIPs and endpoint addresses
+ * (ValidateNonSpecialIP): traffic to them never comes from outside the node, and
+ * capturing or forwarding to them would break the node.
  */
-function specialIPError(ip: ParsedIP): string | undefined {
+export function specialIPError(ip: ParsedIP): string | undefined {
   const inCidr = (s: string): boolean => cidrContains(parseCIDR(s)!, ip);
   if (ip.value === 0n) return 'may not be unspecified (0.0.0.0 or ::)';
   if (inCidr('127.0.0.0/8') || inCidr('::1/128')) return 'may not be in the loopback range (127.0.0.0/8, ::1/128)';

@@ -1,0 +1,152 @@
+// Reading manifests: files, folders (recursively), or '-' for stdin; YAML with any
+// number of documents, or JSON. `List` objects (kind List, or any *List with items)
+// are flattened into their items. Every document remembers where it came from
+// (file and document number, plus the item index inside a List) so that errors
+// can point at it.
+//
+// The parsing half is pure (`parseManifestText`); only `readManifests` does I/O.
+
+import { readdir, readFile, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { parseAllDocuments } from 'yaml';
+import { InputError } from '../model/errors.js';
+import { isJsonObject } from '../model/json-fields.js';
+
+export interface ManifestDocument {
+  /** The parsed object (or whatever the document held). */
+  readonly object: unknown;
+  /** File path as given (or found in a folder); '<stdin>' for '-'. */
+  readonly file: string;
+  /** 1-based document number within the file. */
+  readonly document: number;
+  /** Index within a List's items, when the object came from one. */
+  readonly item?: number;
+  /** "file#document" or "file#document.items[i]", for messages. */
+  readonly source: string;
+}
+
+export const STDIN_NAME = '<stdin>';
+const MANIFEST_EXTENSIONS = ['.yaml', '.yml', '.json'];
+
+function fileError(file: string, message: string): InputError {
+  return new InputError(undefined, [{ field: '-f', message }], file);
+}
+
+/**
+ * Parses one file's text into documents. JSON when `format` is 'json' (or, with no
+ * format, when the text starts with '{' or '['), YAML otherwise. A top-level JSON
+ * array is taken as a list of documents. Empty YAML documents are dropped.
+ */
+export function parseManifestText(text: string, file: string, format?: 'json' | 'yaml'): ManifestDocument[] {
+  const trimmed = text.trimStart();
+  const isJson = format === 'json' || (format === undefined && (trimmed.startsWith('{') || trimmed.startsWith('[')));
+  let raw: unknown[];
+  if (isJson) {
+    let v: unknown;
+    try {
+      v = JSON.parse(text);
+    } catch (e) {
+      throw fileError(file, `not valid JSON: ${(e as Error).message}`);
+    }
+    raw = Array.isArray(v) ? v : [v];
+  } else {
+    raw = [];
+    const docs = parseAllDocuments(text, { prettyErrors: true, uniqueKeys: true });
+    // parseAllDocuments returns an EmptyStream (not an array) for a text without documents.
+    if (!Array.isArray(docs)) return [];
+    docs.forEach((d, i) => {
+      const err = d.errors[0];
+      if (err) {
+        const pos = err.linePos?.[0];
+        throw fileError(file, `document ${i + 1}: not valid YAML${pos ? ` at line ${pos.line}, column ${pos.col}` : ''}: ${err.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '')}`);
+      }
+      raw.push(d.contents === null ? null : d.toJS({ maxAliasCount: 100 }));
+    });
+  }
+  const out: ManifestDocument[] = [];
+  raw.forEach((object, i) => {
+    if (object === null || object === undefined) return;
+    const document = i + 1;
+    out.push(...flattenList({ object, file, document, source: `${file}#${document}` }));
+  });
+  return out;
+}
+
+/**
+ * A List's items as documents of their own. Items of a typed list (ServiceList)
+ * may omit kind and apiVersion, as the API server returns them; they inherit both.
+ */
+export function flattenList(doc: ManifestDocument): ManifestDocument[] {
+  const o = doc.object;
+  if (!isJsonObject(o) || typeof o.kind !== 'string' || !o.kind.endsWith('List') || !Array.isArray(o.items)) return [doc];
+  const itemKind = o.kind === 'List' ? undefined : o.kind.slice(0, -'List'.length);
+  const out: ManifestDocument[] = [];
+  o.items.forEach((item, i) => {
+    let object: unknown = item;
+    if (itemKind && isJsonObject(item)) {
+      object = { ...(o.apiVersion !== undefined ? { apiVersion: o.apiVersion } : {}), kind: itemKind, ...item };
+    }
+    out.push(...flattenList({ object, file: doc.file, document: doc.document, item: i, source: `${doc.source}.items[${i}]` }));
+  });
+  return out;
+}
+
+async function listFolder(dir: string): Promise<string[]> {
+  const entries = await readdir(dir, { withFileTypes: true });
+  const names = entries.map((e) => e.name).filter((n) => !n.startsWith('.')).sort();
+  const out: string[] = [];
+  for (const name of names) {
+    const p = join(dir, name);
+    const st = await stat(p);
+    if (st.isDirectory()) out.push(...(await listFolder(p)));
+    else if (st.isFile() && MANIFEST_EXTENSIONS.some((x) => name.toLowerCase().endsWith(x))) out.push(p);
+  }
+  return out;
+}
+
+async function readStdin(stdin: AsyncIterable<unknown>): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const c of stdin) chunks.push(typeof c === 'string' ? Buffer.from(c) : (c as Buffer));
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+export interface ReadOptions {
+  /** Where '-' reads from; process.stdin by default. */
+  readonly stdin?: AsyncIterable<unknown>;
+}
+
+/**
+ * Reads every path in order: a file as given (JSON when it ends in .json), a folder
+ * as its *.yaml, *.yml and *.json files, recursively, in sorted order (dot-files and
+ * dot-folders are passed over), '-' as stdin (once).
+ */
+export async function readManifests(paths: readonly string[], opts: ReadOptions = {}): Promise<ManifestDocument[]> {
+  const out: ManifestDocument[] = [];
+  let stdinRead = false;
+  for (const p of paths) {
+    if (p === '-') {
+      if (stdinRead) throw fileError(STDIN_NAME, "'-' (stdin) may be given only once");
+      stdinRead = true;
+      out.push(...parseManifestText(await readStdin(opts.stdin ?? process.stdin), STDIN_NAME));
+      continue;
+    }
+    let st;
+    try {
+      st = await stat(p);
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      throw fileError(p, code === 'ENOENT' ? 'no such file or folder' : `cannot read: ${(e as Error).message}`);
+    }
+    const files = st.isDirectory() ? await listFolder(p) : [p];
+    for (const f of files) {
+      let text: string;
+      try {
+        text = await readFile(f, 'utf8');
+      } catch (e) {
+        throw fileError(f, `cannot read: ${(e as Error).message}`);
+      }
+      out.push(...parseManifestText(text, f, f.toLowerCase().endsWith('.json') ? 'json' : 'yaml'));
+    }
+  }
+  return out;
+}
