@@ -10,6 +10,12 @@ export const NodeContextSchema = z.strictObject({
   podCIDRs: z.array(z.string()),
   /** topology.kubernetes.io/zone label. */
   zone: z.string().optional(),
+  /**
+   * Every address on the node's interfaces, when known (apply and the agent read
+   * them from the kernel; render from manifests does not know them). kube-proxy
+   * matches nodePortAddresses CIDRs against these, not against the Node object.
+   */
+  localAddresses: z.array(z.string()).optional(),
 });
 export type NodeContext = z.infer<typeof NodeContextSchema>;
 

@@ -239,15 +239,17 @@ export function servicePortViews(input: RenderInput, family: IPFamily): ServiceP
 /** Node addresses that accept NodePort traffic, per kube-proxy's nodePortAddresses. */
 export function nodePortAddresses(node: NodeContext, config: ProxyConfig, family: IPFamily): { all: boolean; ips: string[] } {
   const own = node.addresses.filter((a) => ipFamilyOf(a) === family);
+  // CIDRs select among the addresses on the node's interfaces when they are known.
+  const candidates = [...own, ...(node.localAddresses ?? []).filter((a) => ipFamilyOf(a) === family)];
   const wanted = config.nodePortAddresses.filter((c) => c === 'primary' || parseCIDR(c)?.family === family);
   if (config.nodePortAddresses.length === 0 || wanted.some((c) => c === 'primary')) {
     // Default (and "primary"): the node's primary address of this family.
     const primary = own.slice(0, 1);
     const extra = wanted.filter((c) => c !== 'primary');
-    return { all: false, ips: uniqueSorted([...primary, ...matchCIDRs(own, extra)]) };
+    return { all: false, ips: uniqueSorted([...primary, ...matchCIDRs(candidates, extra)]) };
   }
   if (wanted.some((c) => parseCIDR(c)!.prefix === 0)) return { all: true, ips: [] };
-  return { all: false, ips: uniqueSorted(matchCIDRs(own, wanted)) };
+  return { all: false, ips: uniqueSorted(matchCIDRs(candidates, wanted)) };
 }
 
 function matchCIDRs(ips: readonly string[], cidrs: readonly string[]): string[] {

@@ -9,6 +9,7 @@ import { diffTables } from './diff.js';
 import type { NftFamily, NftTable } from './nft.js';
 import { renderTables, TABLE_NAME } from './render.js';
 import { ensureSysctls } from '../sysctl.js';
+import { withLocalAddresses } from '../local-addresses.js';
 import { execWithInput } from '../stdin-file.js';
 
 /** Reads one of our tables; undefined when it does not exist. */
@@ -36,7 +37,7 @@ export const NFTABLES_SYSCTLS: Record<string, string> = {
 };
 
 export async function applyNftables(input: RenderInput, options: ApplyOptions = {}): Promise<ApplyResult> {
-  const desired = renderTables(input);
+  const desired = renderTables({ ...input, node: await withLocalAddresses(input.node) });
   const live = await Promise.all(desired.map((t) => readLiveTable(t.family, t.name)));
   const tx = diffTables(desired, live);
   if (tx.commands.length === 0) return { changes: 0, transaction: '' };
