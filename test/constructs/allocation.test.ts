@@ -188,3 +188,11 @@ test('outside SvcplaneApp (plain cdk8s App) the Kubernetes defaults apply', asyn
   assert.ok(cidrContains(parseCIDR('10.96.0.0/12')!, parseIP(s.clusterIP!)!));
   assert.ok(!(app instanceof SvcplaneApp));
 });
+
+test('pinned values: a change of the hash scheme would move every deployed Service, so it must be deliberate', () => {
+  // Across processes and machines the same inputs give these values (sha256, no randomness).
+  assert.equal(allocateServiceIP('10.96.0.0/12', 'default/mysql-service'), '10.103.201.176');
+  assert.equal(allocateServiceIP('fd00:10:96::/112', 'shop/api'), 'fd00:10:96::78e1');
+  assert.equal(allocateNodePort({ min: 30000, max: 32767 }, 'shop/storefront#port:443'), 30827);
+  assert.equal(allocateNodePort({ min: 30000, max: 32767 }, 'shop/storefront#healthCheckNodePort'), 30388);
+});
