@@ -18,7 +18,8 @@ import { nftText, nodeExec } from './lib/node-exec.js';
 import { createTopology, withTopology, type Topology } from './lib/topology.js';
 
 const CRASH_CHILD = fileURLToPath(new URL('./fixtures/crash-child.ts', import.meta.url));
-const PROTOS: readonly Proto[] = ['tcp', 'udp'];
+// SCTP runs over raw sockets (fixtures/sctp.py): the kernel has SCTP NAT but no SCTP sockets.
+const PROTOS: readonly Proto[] = ['tcp', 'udp', 'sctp'];
 const FAMILIES = ['ipv4', 'ipv6'] as const;
 
 /** Asserts a successful answer from `server` that saw `source`; prints the whole result otherwise. */
@@ -48,26 +49,26 @@ table inet svp_testbed {
     jump services
   }
   chain services {
-    ip daddr 10.96.0.10 meta l4proto { tcp, udp } th dport 80 jump svc_local
-    ip6 daddr fd00:96::10 meta l4proto { tcp, udp } th dport 80 jump svc_local6
-    ip daddr ${EXTERNAL_LINK.node1IPv4} meta l4proto { tcp, udp } th dport 30080 dnat ip to ${r.ipv4}:80
-    ip daddr ${EXTERNAL_LINK.node1IPv4} meta l4proto { tcp, udp } th dport 30081 meta mark set 0x4000 dnat ip to ${r.ipv4}:80
-    ip6 daddr ${EXTERNAL_LINK.node1IPv6} meta l4proto { tcp, udp } th dport 30080 dnat ip6 to [${r.ipv6}]:80
+    ip daddr 10.96.0.10 meta l4proto { tcp, udp, sctp } th dport 80 jump svc_local
+    ip6 daddr fd00:96::10 meta l4proto { tcp, udp, sctp } th dport 80 jump svc_local6
+    ip daddr ${EXTERNAL_LINK.node1IPv4} meta l4proto { tcp, udp, sctp } th dport 30080 dnat ip to ${r.ipv4}:80
+    ip daddr ${EXTERNAL_LINK.node1IPv4} meta l4proto { tcp, udp, sctp } th dport 30081 meta mark set 0x4000 dnat ip to ${r.ipv4}:80
+    ip6 daddr ${EXTERNAL_LINK.node1IPv6} meta l4proto { tcp, udp, sctp } th dport 30080 dnat ip6 to [${r.ipv6}]:80
     ip daddr 10.96.0.20 tcp dport 80 numgen random mod 2 vmap { 0 : goto ep_local, 1 : goto ep_remote }
   }
   chain svc_local {
     ip saddr ${a.ipv4} meta mark set 0x4000
-    meta l4proto { tcp, udp } dnat ip to ${a.ipv4}:80
+    meta l4proto { tcp, udp, sctp } dnat ip to ${a.ipv4}:80
   }
   chain svc_local6 {
     ip6 saddr ${a.ipv6} meta mark set 0x4000
-    meta l4proto { tcp, udp } dnat ip6 to [${a.ipv6}]:80
+    meta l4proto { tcp, udp, sctp } dnat ip6 to [${a.ipv6}]:80
   }
   chain ep_local {
-    meta l4proto { tcp, udp } dnat ip to ${a.ipv4}:80
+    meta l4proto { tcp, udp, sctp } dnat ip to ${a.ipv4}:80
   }
   chain ep_remote {
-    meta l4proto { tcp, udp } dnat ip to ${r.ipv4}:80
+    meta l4proto { tcp, udp, sctp } dnat ip to ${r.ipv4}:80
   }
   chain postrouting {
     type nat hook postrouting priority 100; policy accept;
@@ -91,7 +92,7 @@ describe('e2e test bed', { concurrency: 1 }, () => {
   let ours: string[] = [];
 
   before(async () => {
-    t = await createTopology({ pods: { node1: 2, node2: 1 } });
+    t = await createTopology({ pods: { node1: 2, node2: 1 }, serverPorts: { tcp: [80, 8080], udp: [80, 8080], sctp: [80, 8080] } });
     ours = t.namespaces();
   });
 
@@ -144,7 +145,7 @@ describe('e2e test bed', { concurrency: 1 }, () => {
     }
   });
 
-  it('pod -> pod on the same node, both families, TCP and UDP, sees the real client address', async () => {
+  it('pod -> pod on the same node, both families, TCP, UDP and SCTP, sees the real client address', async () => {
     const [a, b] = [t.pod('n1p1'), t.pod('n1p2')];
     for (const fam of FAMILIES) {
       for (const proto of PROTOS) {
@@ -174,7 +175,7 @@ describe('e2e test bed', { concurrency: 1 }, () => {
     }
   });
 
-  it('classifies a closed port as refused (TCP RST and UDP ICMP port unreachable)', async () => {
+  it('classifies a closed port as refused (TCP RST, UDP ICMP port unreachable, SCTP ABORT)', async () => {
     const b = t.pod('n1p2');
     for (const fam of FAMILIES) {
       for (const proto of PROTOS) {
@@ -321,8 +322,8 @@ describe('e2e test bed', { concurrency: 1 }, () => {
   });
 
   it('tears down every namespace and process it created', async () => {
-    const pids = t.pods.map((p) => p.server?.pid).filter((p): p is number => p !== undefined);
-    assert.equal(pids.length, 3);
+    const pids = t.pods.flatMap((p) => p.server?.pids ?? []);
+    assert.equal(pids.length, 6, 'a TCP/UDP and an SCTP server per pod');
     await t.destroy();
     const left = (await listNetns()).filter((ns) => ns.startsWith(t.prefix));
     assert.deepEqual(left, []);

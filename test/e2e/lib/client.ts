@@ -1,14 +1,20 @@
 // Real connections from a test-bed host: one long-running probe process
 // (test/e2e/fixtures/probe.mjs) per client namespace, driven by JSON lines, so a test can
-// open hundreds of connections without spawning a process for each.
+// open hundreds of connections without spawning a process for each. SCTP goes through a
+// second probe (fixtures/sctp.py, raw sockets: the kernel here has no SCTP sockets), with
+// the same protocol and results.
 
 import { fileURLToPath } from 'node:url';
 import { spawnInNetns, stopProcess, type NetnsProcess } from './netns.js';
 import { onJsonLines, tailStderr, waitReady } from './json-lines.js';
+import { requireTools } from './preflight.js';
 
 const PROBE = fileURLToPath(new URL('../fixtures/probe.mjs', import.meta.url));
+const SCTP = fileURLToPath(new URL('../fixtures/sctp.py', import.meta.url));
 
-export type Proto = 'tcp' | 'udp';
+/** 'sctp' needs python3 and an SCTP echo server (`sctp` ports) at the far end; see fixtures/sctp.py. */
+export type Proto = 'tcp' | 'udp' | 'sctp';
+type ProbeKind = 'node' | 'sctp';
 
 /** Where to connect. */
 export interface Target {
@@ -55,11 +61,12 @@ interface Probe {
   readonly stderr: () => string;
 }
 
-/** One probe per namespace, started on first use; namespaces are never reused within a run. */
+/** One probe per namespace and kind, started on first use; namespaces are never reused within a run. */
 const probes = new Map<string, Promise<Probe>>();
 
-async function startProbe(ns: string): Promise<Probe> {
-  const child = spawnInNetns(ns, [process.execPath, PROBE]);
+async function startProbe(ns: string, kind: ProbeKind): Promise<Probe> {
+  if (kind === 'sctp') await requireTools(['python3']);
+  const child = spawnInNetns(ns, kind === 'sctp' ? ['python3', SCTP, 'probe'] : [process.execPath, PROBE]);
   const stderr = tailStderr(child);
   const probe: Probe = { child, pending: new Map(), nextId: 1, closed: false, stderr };
   onJsonLines(child, (msg) => {
@@ -72,45 +79,53 @@ async function startProbe(ns: string): Promise<Probe> {
   });
   void child.then((res) => {
     probe.closed = true;
-    probes.delete(ns);
+    probes.delete(`${kind}:${ns}`);
     const error = `probe in ${ns} exited (${res.exitCode ?? res.signal}) ${stderr()}`.trim();
     for (const resolve of probe.pending.values()) resolve({ ok: false, error, localPort: null, ms: 0 });
     probe.pending.clear();
   });
-  await waitReady(child, `probe in ${ns}`, stderr).catch(async (err) => {
+  await waitReady(child, `${kind} probe in ${ns}`, stderr).catch(async (err) => {
     await stopProcess(child);
     throw err;
   });
   return probe;
 }
 
-function getProbe(ns: string): Promise<Probe> {
-  let p = probes.get(ns);
+function getProbe(ns: string, kind: ProbeKind): Promise<Probe> {
+  const key = `${kind}:${ns}`;
+  let p = probes.get(key);
   if (!p) {
-    p = startProbe(ns);
-    probes.set(ns, p);
-    p.catch(() => probes.delete(ns));
+    p = startProbe(ns, kind);
+    probes.set(key, p);
+    p.catch(() => probes.delete(key));
   }
   return p;
 }
 
 /** Starts the probe of a host ahead of time (so the first connection's timing is not skewed). */
-export async function warmUp(host: { readonly ns: string }): Promise<void> {
-  await getProbe(host.ns);
+export async function warmUp(host: { readonly ns: string }, proto: Proto = 'tcp'): Promise<void> {
+  await getProbe(host.ns, proto === 'sctp' ? 'sctp' : 'node');
 }
 
-/** Stops the probe of a host, if one runs (deleting the namespace does this too). */
+/** Stops the probes of a host, if any run (deleting the namespace does this too). */
 export async function stopProbe(host: { readonly ns: string }): Promise<void> {
-  const p = probes.get(host.ns);
-  if (!p) return;
-  probes.delete(host.ns);
-  const probe = await p.catch(() => null);
-  if (probe) await stopProcess(probe.child);
+  for (const kind of ['node', 'sctp'] as const) {
+    const key = `${kind}:${host.ns}`;
+    const p = probes.get(key);
+    if (!p) continue;
+    probes.delete(key);
+    const probe = await p.catch(() => null);
+    if (probe) await stopProcess(probe.child);
+  }
 }
 
-/** Opens one connection (TCP) or exchanges one datagram (UDP) from `host` to `target`. */
+/**
+ * Opens one connection (TCP), exchanges one datagram (UDP), or starts one association
+ * (SCTP: INIT / INIT-ACK, then ABORT) from `host` to `target`. SCTP attempts from one host
+ * run one at a time.
+ */
 export async function connect(host: { readonly ns: string }, target: Target): Promise<ConnectResult> {
-  const probe = await getProbe(host.ns);
+  const probe = await getProbe(host.ns, target.proto === 'sctp' ? 'sctp' : 'node');
   if (probe.closed) return { ok: false, error: `probe in ${host.ns} is gone`, localPort: null, ms: 0 };
   const id = probe.nextId++;
   const timeoutMs = target.timeoutMs ?? 2000;
