@@ -67,7 +67,7 @@ export function parseManifestText(text: string, file: string, format?: 'json' | 
   raw.forEach((object, i) => {
     if (object === null || object === undefined) return;
     const document = i + 1;
-    out.push(...flattenList({ object, file, document, source: `${file}#${document}` }));
+    for (const d of flattenList({ object, file, document, source: `${file}#${document}` })) out.push(d);
   });
   return out;
 }
@@ -86,7 +86,7 @@ export function flattenList(doc: ManifestDocument): ManifestDocument[] {
     if (itemKind && isJsonObject(item)) {
       object = { ...(o.apiVersion !== undefined ? { apiVersion: o.apiVersion } : {}), kind: itemKind, ...item };
     }
-    out.push(...flattenList({ object, file: doc.file, document: doc.document, item: i, source: `${doc.source}.items[${i}]` }));
+    for (const d of flattenList({ object, file: doc.file, document: doc.document, item: i, source: `${doc.source}.items[${i}]` })) out.push(d);
   });
   return out;
 }
@@ -127,7 +127,7 @@ export async function readManifests(paths: readonly string[], opts: ReadOptions 
     if (p === '-') {
       if (stdinRead) throw fileError(STDIN_NAME, "'-' (stdin) may be given only once");
       stdinRead = true;
-      out.push(...parseManifestText(await readStdin(opts.stdin ?? process.stdin), STDIN_NAME));
+      for (const d of parseManifestText(await readStdin(opts.stdin ?? process.stdin), STDIN_NAME)) out.push(d);
       continue;
     }
     let st;
@@ -145,7 +145,8 @@ export async function readManifests(paths: readonly string[], opts: ReadOptions 
       } catch (e) {
         throw fileError(f, `cannot read: ${(e as Error).message}`);
       }
-      out.push(...parseManifestText(text, f, f.toLowerCase().endsWith('.json') ? 'json' : 'yaml'));
+      // A loop, not a spread: one file can hold 10^5 objects, past the argument limit.
+      for (const d of parseManifestText(text, f, f.toLowerCase().endsWith('.json') ? 'json' : 'yaml')) out.push(d);
     }
   }
   return out;

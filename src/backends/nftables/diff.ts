@@ -135,7 +135,8 @@ export function diffTables(desired: readonly NftTable[], live: readonly (NftTabl
   let changes = 0;
   desired.forEach((t, i) => {
     const d = diffTable(t, live[i]);
-    commands.push(...d.commands);
+    // No spread: a full load is ~10^5 commands, past the engine's argument limit.
+    for (const c of d.commands) commands.push(c);
     changes += d.changes;
   });
   return { commands, changes };
