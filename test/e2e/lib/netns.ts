@@ -200,11 +200,18 @@ export async function waitLinksReady(ns: string, ifnames: readonly string[], tim
   }
 }
 
-/** Writes sysctls inside a namespace in one `sysctl -w` call; fails loudly on unknown keys. */
-export async function setSysctls(ns: string, values: Readonly<Record<string, string | number>>): Promise<void> {
+/**
+ * Writes sysctls inside a namespace in one `sysctl -w` call; fails loudly on unknown keys
+ * unless `ignoreUnknown` (then keys this kernel lacks in a namespace are skipped).
+ */
+export async function setSysctls(
+  ns: string,
+  values: Readonly<Record<string, string | number>>,
+  options: { readonly ignoreUnknown?: boolean } = {},
+): Promise<void> {
   const pairs = Object.entries(values).map(([k, v]) => `${k}=${v}`);
   if (pairs.length === 0) return;
-  await nsExec(ns, ['sysctl', '-q', '-w', ...pairs]);
+  await nsExec(ns, ['sysctl', '-q', ...(options.ignoreUnknown ? ['-e'] : []), '-w', ...pairs]);
 }
 
 /** Reads one sysctl inside a namespace. */

@@ -18,7 +18,7 @@ import {
 import { createNetns, deleteNetns, ip, RUN_PREFIX, setSysctls, waitLinksReady } from './netns.js';
 import { assertTestbedPrerequisites } from './preflight.js';
 import { DEFAULT_SERVER_PORTS, startEchoServer, type EchoServer, type ServerPorts } from './servers.js';
-import { HOST_SYSCTLS, NODE_SYSCTLS } from './sysctls.js';
+import { BEST_EFFORT_SYSCTLS, HOST_SYSCTLS, NODE_SYSCTLS } from './sysctls.js';
 
 export type { NodeName } from './addresses.js';
 
@@ -193,6 +193,7 @@ class World {
     this.created.add(name);
     await createNetns(name);
     await setSysctls(name, sysctls);
+    await setSysctls(name, BEST_EFFORT_SYSCTLS, { ignoreUnknown: true });
   }
 
   /** Nodes, bridges, the node link, the external host, and their routes. */
@@ -390,7 +391,7 @@ class World {
       },
       podsOn: (node) => this.livePods().filter((p) => p.node === node),
       nodeHost: (node) => this.nodes[node],
-      addPod: (node, spec = {}) => this.buildPod(this.reserve(node, spec)),
+      addPod: async (node, spec = {}) => this.buildPod(this.reserve(node, spec)),
       removePod: (pod) => this.removePod(pod),
       namespaces: () => [...this.created],
       destroy: () => this.destroy(),
