@@ -96,12 +96,13 @@ export function diffTable(desired: NftTable, live: NftTable | undefined): NftTra
     const l = liveSets.get(s.name);
     const have = new Map((l?.elements ?? []).map((e) => [elementKey(e), e]));
     const want = uniqueElements(s);
-    const wantKeys = new Set(want.map(elementKey));
-    const toDelete = [...have.values()].filter((e) => {
-      if (!wantKeys.has(elementKey(e))) return true;
-      const w = want.find((x) => elementKey(x) === elementKey(e))!;
-      return elementFull(w) !== elementFull(e);
-    });
+    const wantByKey = new Map(want.map((e) => [elementKey(e), e]));
+    const toDelete = [...have.entries()]
+      .filter(([k, e]) => {
+        const w = wantByKey.get(k);
+        return !w || elementFull(w) !== elementFull(e);
+      })
+      .map(([, e]) => e);
     const toAdd = want.filter((e) => {
       const h = have.get(elementKey(e));
       return !h || elementFull(h) !== elementFull(e);
