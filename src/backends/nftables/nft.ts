@@ -83,6 +83,7 @@ export const thDport = (): Expr => payload('th', 'dport');
 export const serviceKey = (f: NftFamily) => concat(daddr(f), meta('l4proto'), thDport());
 
 export const ctStateNew = (): Expr => match({ ct: { key: 'state' } }, 'in', 'new');
+export const ctStatusDnat = (): Expr => match({ ct: { key: 'status' } }, 'in', 'dnat');
 export const fibLocal = (dir: 'saddr' | 'daddr'): Expr => match({ fib: { result: 'type', flags: [dir] } }, '==', 'local');
 export const l4proto = (proto: string): Expr => match(meta('l4proto'), '==', proto.toLowerCase());
 

@@ -10,9 +10,9 @@
 import type { IPFamily } from '../../model/ip.js';
 import { nodePortAddresses, localTrafficMatch, serviceCIDRsOf, servicePortLabel, servicePortViews, type EndpointTarget, type LocalTrafficMatch, type ServicePortView } from '../../model/service-ports.js';
 import type { RenderInput } from '../../model/render-input.js';
-import { ipFamilyOf } from '../../model/ip.js';
+import { compareIPs, ipFamilyOf } from '../../model/ip.js';
 import {
-  addrValue, concat, ctStateNew, daddr, dnat, dport, drop, fibLocal, goto, jump, l4proto, markAnd, masquerade, match, meta,
+  addrValue, concat, ctStateNew, ctStatusDnat, daddr, dnat, dport, drop, fibLocal, goto, jump, l4proto, markAnd, masquerade, match, meta,
   numgenMod, reject, ret, saddr, serviceKey, setMark, thDport, updateSet, vmap,
   type Expr, type NftChain, type NftElement, type NftFamily, type NftRule, type NftSet, type NftTable,
 } from './nft.js';
@@ -38,6 +38,7 @@ export const N = {
   markForMasquerade: 'mark-for-masquerade',
   masquerading: 'masquerading',
   rejectChain: 'reject-chain',
+  hairpin: 'hairpin',
 } as const;
 
 function familyOf(f: IPFamily): NftFamily {
@@ -116,7 +117,15 @@ function baseChains(ctx: Ctx, nodePortsAll: boolean): NftChain[] {
     chain('filter-output-post-dnat', [newJump(N.clusterIPsCheck)], { type: 'filter', hook: 'output', prio: -90, policy: 'accept' }),
     chain('nat-prerouting', [rule([jump(N.services)])], { type: 'nat', hook: 'prerouting', prio: -100, policy: 'accept' }),
     chain('nat-output', [rule([jump(N.services)])], { type: 'nat', hook: 'output', prio: -100, policy: 'accept' }),
-    chain('nat-postrouting', [rule([jump(N.masquerading)])], { type: 'nat', hook: 'postrouting', prio: 100, policy: 'accept' }),
+    chain(
+      'nat-postrouting',
+      [
+        // A pod that reached itself through a Service must see a source other than its own.
+        rule([ctStatusDnat(), match(concat(saddr(f), daddr(f)), '==', `@${N.hairpin}`), jump(N.markForMasquerade)], 'hairpin'),
+        rule([jump(N.masquerading)]),
+      ],
+      { type: 'nat', hook: 'postrouting', prio: 100, policy: 'accept' },
+    ),
     // Regular chains of the skeleton.
     chain(N.services, [
       rule([vmap(serviceKey(f), N.serviceIPs)]),
@@ -154,6 +163,7 @@ function skeletonSets(f: NftFamily): NftSet[] {
     { name: N.podCIDRs, kind: 'set', type: a, flags: ['interval'], elements: [] },
     { name: N.firewallIPs, kind: 'set', type: key3, elements: [] },
     { name: N.firewallAllow, kind: 'set', type: [...key3, a], flags: ['interval'], elements: [] },
+    { name: N.hairpin, kind: 'set', type: [a, a], elements: [] },
     { name: N.serviceIPs, kind: 'map', type: key3, map: 'verdict', elements: [] },
     { name: N.serviceNodePorts, kind: 'map', type: ['inet_proto', 'inet_service'], map: 'verdict', elements: [] },
     { name: N.noEndpointServices, kind: 'map', type: key3, map: 'verdict', elements: [] },
@@ -161,20 +171,28 @@ function skeletonSets(f: NftFamily): NftSet[] {
   ];
 }
 
-/** The rules that spread new connections over endpoints (with affinity first), into `chainName`. */
+/**
+ * The rules that spread new connections over endpoints. Endpoint i is taken with
+ * probability 1/(n-i) among those left: 1/n each overall. Without affinity the
+ * rule DNATs directly: no chain per endpoint, because nft reads every chain of
+ * the table back before each transaction and 10^5 endpoint chains make a
+ * one-element update cost a second (BENCHMARKS.md). With affinity each endpoint
+ * needs its own chain to record the client (`update @affinity-…`).
+ */
 function loadBalanceRules(v: ServicePortView, eps: readonly EndpointTarget[]): NftRule[] {
   const rules: NftRule[] = [];
   const f = familyOf(v.family);
+  const proto = v.protocol.toLowerCase();
   if (v.affinitySeconds > 0) {
     for (const ep of eps) {
       rules.push(rule([match(saddr(f), '==', `@${affinitySetName(v, ep)}`), goto(endpointChainName(v, ep))]));
     }
   }
-  // Endpoint i is taken with probability 1/(n-i) among those left: 1/n each overall.
   eps.forEach((ep, i) => {
     const left = eps.length - i;
-    const target = goto(endpointChainName(v, ep));
-    rules.push(rule(left > 1 ? [numgenMod(left, 0), target] : [target], `${ep.ip}:${ep.port}`));
+    const pick = left > 1 ? [numgenMod(left, 0)] : [];
+    const action = v.affinitySeconds > 0 ? [goto(endpointChainName(v, ep))] : [l4proto(proto), dnat(ep.ip, ep.port)];
+    rules.push(rule([...pick, ...action], `${ep.ip}:${ep.port}`));
   });
   return rules;
 }
@@ -213,6 +231,7 @@ export function renderTable(input: RenderInput, family: IPFamily): NftTable {
   const perService: NftChain[] = [];
   const endpointChains = new Map<string, NftChain>();
   const affinitySets = new Map<string, NftSet>();
+  const hairpinIPs = new Set<string>();
 
   for (const v of servicePortViews(input, family)) {
     const label = servicePortLabel(v);
@@ -297,29 +316,30 @@ export function renderTable(input: RenderInput, family: IPFamily): NftTable {
 
     const reachable = [...(usesClusterChain ? v.clusterEndpoints : []), ...(usesLocalChain ? v.localEndpoints : [])];
     for (const ep of reachable) {
+      hairpinIPs.add(ep.ip);
+      if (v.affinitySeconds === 0) continue;
       const name = endpointChainName(v, ep);
       if (endpointChains.has(name)) continue;
-      const rules: NftRule[] = [rule([match(saddr(f), '==', ep.ip), jump(N.markForMasquerade)], 'hairpin')];
-      if (v.affinitySeconds > 0) {
-        const aff = affinitySetName(v, ep);
-        affinitySets.set(aff, {
-          name: aff,
-          kind: 'set',
-          type: addrType(f),
-          flags: ['timeout'],
-          timeout: v.affinitySeconds,
-          size: 65535,
-          dynamic: true,
-          elements: [],
-        });
-        rules.push(rule([updateSet(aff, saddr(f))]));
-      }
-      rules.push(rule([l4proto(proto), dnat(ep.ip, ep.port)], label));
-      endpointChains.set(name, chain(name, rules));
+      const aff = affinitySetName(v, ep);
+      affinitySets.set(aff, {
+        name: aff,
+        kind: 'set',
+        type: addrType(f),
+        flags: ['timeout'],
+        timeout: v.affinitySeconds,
+        size: 65535,
+        dynamic: true,
+        elements: [],
+      });
+      endpointChains.set(
+        name,
+        chain(name, [rule([updateSet(aff, saddr(f))]), rule([l4proto(proto), dnat(ep.ip, ep.port)], label)]),
+      );
     }
   }
 
   for (const ip of [...clusterIPs]) set(N.clusterIPs).elements.push({ key: ip });
+  for (const ip of [...hairpinIPs].sort(compareIPs)) set(N.hairpin).elements.push({ key: { concat: [ip, ip] } });
 
   return {
     family: f,
