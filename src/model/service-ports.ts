@@ -63,6 +63,13 @@ export function servicePortLabel(v: { namespace: string; name: string; portName:
   return `${v.namespace}/${v.name}:${v.portName || `${v.port}/${v.protocol}`}`;
 }
 
+/** A numeric sort key for a canonical address; IPv4 without BigInt parsing (hot path at scale). */
+function sortValue(ip: string): bigint | number {
+  if (ip.includes(':')) return parseIP(ip)!.value + (1n << 128n); // after every IPv4
+  const [a, b, c, d] = ip.split('.').map(Number) as [number, number, number, number];
+  return ((a * 256 + b) * 256 + c) * 256 + d;
+}
+
 /** Endpoints with identical address and port collapse to one (they can appear in two slices). */
 function dedupe(targets: EndpointTarget[]): EndpointTarget[] {
   const byKey = new Map<string, EndpointTarget>();
@@ -72,7 +79,11 @@ function dedupe(targets: EndpointTarget[]): EndpointTarget[] {
     // Prefer the more usable copy when slices disagree.
     if (!prev || (t.ready && !prev.ready) || (t.serving && !prev.serving)) byKey.set(key, t);
   }
-  return [...byKey.values()].sort((a, b) => compareIPs(a.ip, b.ip) || a.port - b.port);
+  if (byKey.size < 2) return [...byKey.values()];
+  // Parse each address once, not once per comparison.
+  const keyed = [...byKey.values()].map((t) => ({ t, v: sortValue(t.ip) }));
+  keyed.sort((a, b) => (a.v < b.v ? -1 : a.v > b.v ? 1 : a.t.port - b.t.port));
+  return keyed.map((k) => k.t);
 }
 
 interface SliceEndpoint {
@@ -94,7 +105,7 @@ function endpointsFor(
     const p = s.ports.find((x) => x.name === portName && x.protocol === protocol);
     if (!p) continue;
     for (const ep of s.endpoints) {
-      if (ipFamilyOf(ep.address) !== family) continue;
+      if (familyOfValid(ep.address) !== family) continue;
       out.push({ ep, port: p.port });
     }
   }
@@ -129,8 +140,13 @@ function topologyFilter(
   return (i) => raw[i]!.ep.hintZones?.includes(node.zone!) ?? false;
 }
 
+/** The family of an address already validated and canonical (cheap: no parsing). */
+function familyOfValid(ip: string): IPFamily {
+  return ip.includes(':') ? 'IPv6' : 'IPv4';
+}
+
 function familyAddresses(ips: readonly string[], family: IPFamily): string[] {
-  return ips.filter((ip) => ipFamilyOf(ip) === family);
+  return ips.filter((ip) => familyOfValid(ip) === family);
 }
 
 /** Builds the view of one Service port in one family. Exported for tests. */
@@ -142,7 +158,7 @@ export function viewServicePort(
   node: NodeContext,
 ): ServicePortView | undefined {
   const sp = svc.ports[portIndex]!;
-  const clusterIP = svc.clusterIPs.find((ip) => ipFamilyOf(ip) === family);
+  const clusterIP = svc.clusterIPs.find((ip) => familyOfValid(ip) === family);
   if (!clusterIP) return undefined;
   const externalIPs = familyAddresses(svc.externalIPs, family);
   const loadBalancerIPs = familyAddresses(
@@ -223,15 +239,41 @@ export function viewServicePort(
   };
 }
 
+/** EndpointSlices grouped by the Service they belong to (`namespace/serviceName`). */
+export function slicesByService(slices: readonly EndpointSliceInfo[]): Map<string, EndpointSliceInfo[]> {
+  const m = new Map<string, EndpointSliceInfo[]>();
+  for (const s of slices) {
+    const k = `${s.namespace}/${s.serviceName}`;
+    const list = m.get(k);
+    if (list) list.push(s);
+    else m.set(k, [s]);
+  }
+  return m;
+}
+
+/** The views of one Service's ports in one family. */
+export function viewsOfService(
+  svc: PlanService,
+  family: IPFamily,
+  slices: readonly EndpointSliceInfo[],
+  node: NodeContext,
+): ServicePortView[] {
+  const out: ServicePortView[] = [];
+  for (let i = 0; i < svc.ports.length; i++) {
+    const v = viewServicePort(svc, i, family, slices, node);
+    if (v) out.push(v);
+  }
+  return out;
+}
+
 /** Every Service port view for one IP family, sorted by namespace, name, port, protocol. */
 export function servicePortViews(input: RenderInput, family: IPFamily): ServicePortView[] {
   const out: ServicePortView[] = [];
   const services = [...proxiedServices(input.plan, input.mode)].sort(compareByNamespaceName);
+  // Index once: looking slices up per Service would cost Services x slices.
+  const bySvc = slicesByService(input.endpointSlices);
   for (const svc of services) {
-    for (let i = 0; i < svc.ports.length; i++) {
-      const v = viewServicePort(svc, i, family, input.endpointSlices, input.node);
-      if (v) out.push(v);
-    }
+    for (const v of viewsOfService(svc, family, bySvc.get(`${svc.namespace}/${svc.name}`) ?? [], input.node)) out.push(v);
   }
   return out;
 }

@@ -10,7 +10,7 @@
 import type { IPFamily } from '../../model/ip.js';
 import { nodePortAddresses, localTrafficMatch, serviceCIDRsOf, servicePortLabel, servicePortViews, type EndpointTarget, type LocalTrafficMatch, type ServicePortView } from '../../model/service-ports.js';
 import type { RenderInput } from '../../model/render-input.js';
-import { compareIPs, ipFamilyOf } from '../../model/ip.js';
+import { ipFamilyOf } from '../../model/ip.js';
 import {
   addrValue, concat, ctStateNew, ctStatusDnat, daddr, dnat, dport, drop, fibLocal, goto, jump, l4proto, markAnd, masquerade, match, meta,
   numgenMod, reject, ret, saddr, serviceKey, setMark, thDport, updateSet, vmap,
@@ -72,7 +72,7 @@ export function affinitySetName(v: ServicePortView, ep: EndpointTarget): string 
 
 const MASQ_BIT_DEFAULT = 14;
 
-interface Ctx {
+export interface Ctx {
   readonly f: NftFamily;
   readonly masqMark: number;
   readonly local: LocalTrafficMatch;
@@ -201,152 +201,178 @@ function verdictElement(key: unknown, value: Expr, comment: string): NftElement 
   return { key, value, comment };
 }
 
-/** One table for one family. */
-export function renderTable(input: RenderInput, family: IPFamily): NftTable {
-  const f = familyOf(family);
-  const ctx: Ctx = {
-    f,
-    masqMark: 1 << (input.config.masqueradeBit ?? MASQ_BIT_DEFAULT),
-    local: localTrafficMatch(input.config, input.node, family),
-    masqueradeAll: input.config.masqueradeAll,
+/** What every fragment of one table shares: the family and the node/config facts. */
+export interface TableContext {
+  readonly family: IPFamily;
+  readonly ctx: Ctx;
+  readonly nodeIPs: readonly string[];
+}
+
+export function tableContext(input: RenderInput, family: IPFamily): TableContext {
+  return {
+    family,
+    ctx: {
+      f: familyOf(family),
+      masqMark: 1 << (input.config.masqueradeBit ?? MASQ_BIT_DEFAULT),
+      local: localTrafficMatch(input.config, input.node, family),
+      masqueradeAll: input.config.masqueradeAll,
+    },
+    nodeIPs: input.node.addresses.filter((a) => ipFamilyOf(a) === family),
   };
-  const nodePorts = nodePortAddresses(input.node, input.config, family);
+}
+
+/**
+ * Everything one Service port adds to a table: its chains, its affinity sets, and
+ * its elements in the skeleton's sets and maps. Fragments are independent of each
+ * other, so a sync can re-render only the Services that changed.
+ */
+export interface Fragment {
+  readonly chains: readonly NftChain[];
+  readonly sets: readonly NftSet[];
+  readonly elements: readonly { readonly set: string; readonly element: NftElement }[];
+}
+
+/** The table without any Service: base chains, dispatch chains, sets with node and config facts. */
+export function skeletonTable(input: RenderInput, tc: TableContext): NftTable {
+  const { ctx } = tc;
+  const f = ctx.f;
+  const nodePorts = nodePortAddresses(input.node, input.config, tc.family);
   const chains = baseChains(ctx, nodePorts.all);
   const sets = skeletonSets(f);
-  const set = (name: string) => sets.find((s) => s.name === name)!;
-  const nodeIPs = input.node.addresses.filter((a) => ipFamilyOf(a) === family);
+  const set = (name: string) => sets.find((x) => x.name === name)!;
 
   // Traffic to a Service CIDR that no rule DNATed: a port the ClusterIP does not
   // serve (REJECT), or an address no Service holds (DROP).
   const cipCheck = chains.find((c) => c.name === N.clusterIPsCheck)!;
   cipCheck.rules.push(rule([match(daddr(f), '==', `@${N.clusterIPs}`), reject(f)], 'port not served by this ClusterIP'));
-  for (const cidr of serviceCIDRsOf(input, family)) {
+  for (const cidr of serviceCIDRsOf(input, tc.family)) {
     cipCheck.rules.push(rule([match(daddr(f), '==', addrValue(cidr)), drop()], 'address not allocated to a Service'));
   }
-
   if (ctx.local.kind === 'cidrs') for (const c of ctx.local.cidrs) set(N.podCIDRs).elements.push({ key: addrValue(c) });
   for (const ip of nodePorts.ips) set(N.nodePortIPs).elements.push({ key: ip });
+  return { family: f, name: TABLE_NAME, chains, sets };
+}
 
-  const clusterIPs = new Set<string>();
-  const perService: NftChain[] = [];
-  const endpointChains = new Map<string, NftChain>();
-  const affinitySets = new Map<string, NftSet>();
-  const hairpinIPs = new Set<string>();
+/** The fragment of one Service port. Pure. */
+export function serviceFragment(v: ServicePortView, tc: TableContext): Fragment {
+  const { ctx } = tc;
+  const f = ctx.f;
+  const chains: NftChain[] = [];
+  const sets: NftSet[] = [];
+  const elements: { set: string; element: NftElement }[] = [];
+  const add = (set: string, element: NftElement) => elements.push({ set, element });
 
-  for (const v of servicePortViews(input, family)) {
-    const label = servicePortLabel(v);
-    const proto = v.protocol.toLowerCase();
-    const key = (ip: string) => ({ concat: [ip, proto, v.port] });
-    const usesClusterChain = v.clusterEndpoints.length > 0 && (!v.internalPolicyLocal || v.externallyAccessible);
-    const usesLocalChain = v.localEndpoints.length > 0 && (v.internalPolicyLocal || v.externalPolicyLocal);
-    const internalChain = v.internalPolicyLocal ? localChainName(v) : clusterChainName(v);
-    const externalPolicyChain = v.externalPolicyLocal ? localChainName(v) : clusterChainName(v);
-    const usesExternalChain = v.hasEndpoints && v.externallyAccessible;
+  const label = servicePortLabel(v);
+  const proto = v.protocol.toLowerCase();
+  const key = (ip: string) => ({ concat: [ip, proto, v.port] });
+  const usesClusterChain = v.clusterEndpoints.length > 0 && (!v.internalPolicyLocal || v.externallyAccessible);
+  const usesLocalChain = v.localEndpoints.length > 0 && (v.internalPolicyLocal || v.externalPolicyLocal);
+  const internalChain = v.internalPolicyLocal ? localChainName(v) : clusterChainName(v);
+  const externalPolicyChain = v.externalPolicyLocal ? localChainName(v) : clusterChainName(v);
+  const usesExternalChain = v.hasEndpoints && v.externallyAccessible;
 
-    let internalFilter: Expr | undefined;
-    let externalFilter: Expr | undefined;
-    if (!v.hasEndpoints) {
-      internalFilter = goto(N.rejectChain);
-      externalFilter = goto(N.rejectChain);
-    } else {
-      if (!v.hasInternalEndpoints) internalFilter = drop();
-      if (!v.hasExternalEndpoints) externalFilter = drop();
-    }
-
-    clusterIPs.add(v.clusterIP);
-    if (v.hasInternalEndpoints) {
-      set(N.serviceIPs).elements.push(verdictElement(key(v.clusterIP), goto(internalChain), `${label} cluster IP`));
-    } else {
-      set(N.noEndpointServices).elements.push(verdictElement(key(v.clusterIP), internalFilter!, `${label} cluster IP has no endpoints`));
-    }
-    for (const ip of v.externalIPs) {
-      if (usesExternalChain) set(N.serviceIPs).elements.push(verdictElement(key(ip), goto(externalChainName(v)), `${label} external IP`));
-      if (!v.hasExternalEndpoints) set(N.noEndpointServices).elements.push(verdictElement(key(ip), externalFilter!, `${label} external IP has no endpoints`));
-    }
-    for (const ip of v.loadBalancerIPs) {
-      if (usesExternalChain) set(N.serviceIPs).elements.push(verdictElement(key(ip), goto(externalChainName(v)), `${label} load balancer IP`));
-      if (!v.hasExternalEndpoints) set(N.noEndpointServices).elements.push(verdictElement(key(ip), externalFilter!, `${label} load balancer IP has no endpoints`));
-      if (v.sourceRanges.length > 0) {
-        set(N.firewallIPs).elements.push({ key: key(ip), comment: label });
-        // Allowed: the source ranges, and the node itself.
-        const allowed = [...v.sourceRanges, ...nodeIPs];
-        for (const src of allowed) {
-          set(N.firewallAllow).elements.push({ key: { concat: [ip, proto, v.port, addrValue(src)] }, comment: label });
-        }
-      }
-    }
-    if (v.nodePort !== 0) {
-      const npKey = { concat: [proto, v.nodePort] };
-      if (usesExternalChain) set(N.serviceNodePorts).elements.push(verdictElement(npKey, goto(externalChainName(v)), `${label} node port`));
-      if (!v.hasExternalEndpoints) set(N.noEndpointNodePorts).elements.push(verdictElement(npKey, externalFilter!, `${label} node port has no endpoints`));
-    }
-
-    // Masquerade internal traffic that does not come from a pod (or all of it).
-    const internalRules: NftRule[] = [];
-    if (v.hasInternalEndpoints) {
-      const vipMatch = [match(daddr(f), '==', v.clusterIP), match(dport(proto), '==', v.port)];
-      if (ctx.masqueradeAll) internalRules.push(rule([...vipMatch, jump(N.markForMasquerade)], 'masqueradeAll'));
-      else if (ctx.local.kind !== 'none') internalRules.push(rule([...vipMatch, ...localMatch(ctx, '!='), jump(N.markForMasquerade)], 'not from a pod'));
-    }
-
-    if (usesExternalChain) {
-      const ext: NftRule[] = [];
-      if (!v.externalPolicyLocal) {
-        // Endpoints may be on other nodes: masquerade so replies come back through us.
-        ext.push(rule([jump(N.markForMasquerade)]));
-      } else {
-        // Pods reaching an external address are not subject to the policy (as if
-        // they went out to the load balancer and back in).
-        const pod = localMatch(ctx, '==');
-        if (pod.length) ext.push(rule([...pod, goto(clusterChainName(v))], 'short-circuit pod traffic'));
-        // Traffic from the node itself has a node address as source: masquerade it and let it reach any endpoint.
-        ext.push(rule([fibLocal('saddr'), jump(N.markForMasquerade)], 'masquerade node traffic'));
-        ext.push(rule([fibLocal('saddr'), goto(clusterChainName(v))], 'short-circuit node traffic'));
-      }
-      if (v.hasExternalEndpoints) ext.push(rule([goto(externalPolicyChain)]));
-      perService.push(chain(externalChainName(v), ext));
-    }
-
-    const policyChain = (name: string, eps: readonly EndpointTarget[]) => {
-      const rules = name === internalChain ? [...internalRules] : [];
-      perService.push(chain(name, [...rules, ...loadBalanceRules(v, eps)]));
-    };
-    if (usesClusterChain) policyChain(clusterChainName(v), v.clusterEndpoints);
-    if (usesLocalChain) policyChain(localChainName(v), v.localEndpoints);
-
-    const reachable = [...(usesClusterChain ? v.clusterEndpoints : []), ...(usesLocalChain ? v.localEndpoints : [])];
-    for (const ep of reachable) {
-      hairpinIPs.add(ep.ip);
-      if (v.affinitySeconds === 0) continue;
-      const name = endpointChainName(v, ep);
-      if (endpointChains.has(name)) continue;
-      const aff = affinitySetName(v, ep);
-      affinitySets.set(aff, {
-        name: aff,
-        kind: 'set',
-        type: addrType(f),
-        flags: ['timeout'],
-        timeout: v.affinitySeconds,
-        size: 65535,
-        dynamic: true,
-        elements: [],
-      });
-      endpointChains.set(
-        name,
-        chain(name, [rule([updateSet(aff, saddr(f))]), rule([l4proto(proto), dnat(ep.ip, ep.port)], label)]),
-      );
-    }
+  let internalFilter: Expr | undefined;
+  let externalFilter: Expr | undefined;
+  if (!v.hasEndpoints) {
+    internalFilter = goto(N.rejectChain);
+    externalFilter = goto(N.rejectChain);
+  } else {
+    if (!v.hasInternalEndpoints) internalFilter = drop();
+    if (!v.hasExternalEndpoints) externalFilter = drop();
   }
 
-  for (const ip of [...clusterIPs]) set(N.clusterIPs).elements.push({ key: ip });
-  for (const ip of [...hairpinIPs].sort(compareIPs)) set(N.hairpin).elements.push({ key: { concat: [ip, ip] } });
+  add(N.clusterIPs, { key: v.clusterIP });
+  if (v.hasInternalEndpoints) {
+    add(N.serviceIPs, verdictElement(key(v.clusterIP), goto(internalChain), `${label} cluster IP`));
+  } else {
+    add(N.noEndpointServices, verdictElement(key(v.clusterIP), internalFilter!, `${label} cluster IP has no endpoints`));
+  }
+  for (const ip of v.externalIPs) {
+    if (usesExternalChain) add(N.serviceIPs, verdictElement(key(ip), goto(externalChainName(v)), `${label} external IP`));
+    if (!v.hasExternalEndpoints) add(N.noEndpointServices, verdictElement(key(ip), externalFilter!, `${label} external IP has no endpoints`));
+  }
+  for (const ip of v.loadBalancerIPs) {
+    if (usesExternalChain) add(N.serviceIPs, verdictElement(key(ip), goto(externalChainName(v)), `${label} load balancer IP`));
+    if (!v.hasExternalEndpoints) add(N.noEndpointServices, verdictElement(key(ip), externalFilter!, `${label} load balancer IP has no endpoints`));
+    if (v.sourceRanges.length > 0) {
+      add(N.firewallIPs, { key: key(ip), comment: label });
+      // Allowed: the source ranges, and the node itself.
+      for (const src of [...v.sourceRanges, ...tc.nodeIPs]) {
+        add(N.firewallAllow, { key: { concat: [ip, proto, v.port, addrValue(src)] }, comment: label });
+      }
+    }
+  }
+  if (v.nodePort !== 0) {
+    const npKey = { concat: [proto, v.nodePort] };
+    if (usesExternalChain) add(N.serviceNodePorts, verdictElement(npKey, goto(externalChainName(v)), `${label} node port`));
+    if (!v.hasExternalEndpoints) add(N.noEndpointNodePorts, verdictElement(npKey, externalFilter!, `${label} node port has no endpoints`));
+  }
 
-  return {
-    family: f,
-    name: TABLE_NAME,
-    chains: [...chains, ...perService, ...endpointChains.values()],
-    sets: [...sets, ...affinitySets.values()],
+  // Masquerade internal traffic that does not come from a pod (or all of it).
+  const internalRules: NftRule[] = [];
+  if (v.hasInternalEndpoints) {
+    const vipMatch = [match(daddr(f), '==', v.clusterIP), match(dport(proto), '==', v.port)];
+    if (ctx.masqueradeAll) internalRules.push(rule([...vipMatch, jump(N.markForMasquerade)], 'masqueradeAll'));
+    else if (ctx.local.kind !== 'none') internalRules.push(rule([...vipMatch, ...localMatch(ctx, '!='), jump(N.markForMasquerade)], 'not from a pod'));
+  }
+
+  if (usesExternalChain) {
+    const ext: NftRule[] = [];
+    if (!v.externalPolicyLocal) {
+      // Endpoints may be on other nodes: masquerade so replies come back through us.
+      ext.push(rule([jump(N.markForMasquerade)]));
+    } else {
+      // Pods reaching an external address are not subject to the policy (as if
+      // they went out to the load balancer and back in).
+      const pod = localMatch(ctx, '==');
+      if (pod.length) ext.push(rule([...pod, goto(clusterChainName(v))], 'short-circuit pod traffic'));
+      // Traffic from the node itself has a node address as source: masquerade it and let it reach any endpoint.
+      ext.push(rule([fibLocal('saddr'), jump(N.markForMasquerade)], 'masquerade node traffic'));
+      ext.push(rule([fibLocal('saddr'), goto(clusterChainName(v))], 'short-circuit node traffic'));
+    }
+    if (v.hasExternalEndpoints) ext.push(rule([goto(externalPolicyChain)]));
+    chains.push(chain(externalChainName(v), ext));
+  }
+
+  const policyChain = (name: string, eps: readonly EndpointTarget[]) => {
+    const rules = name === internalChain ? [...internalRules] : [];
+    chains.push(chain(name, [...rules, ...loadBalanceRules(v, eps)]));
   };
+  if (usesClusterChain) policyChain(clusterChainName(v), v.clusterEndpoints);
+  if (usesLocalChain) policyChain(localChainName(v), v.localEndpoints);
+
+  const reachable = new Map<string, EndpointTarget>();
+  for (const ep of [...(usesClusterChain ? v.clusterEndpoints : []), ...(usesLocalChain ? v.localEndpoints : [])]) {
+    reachable.set(`${ep.ip}|${ep.port}`, ep);
+  }
+  for (const ep of reachable.values()) {
+    add(N.hairpin, { key: { concat: [ep.ip, ep.ip] } });
+    if (v.affinitySeconds === 0) continue;
+    const aff = affinitySetName(v, ep);
+    sets.push({ name: aff, kind: 'set', type: addrType(f), flags: ['timeout'], timeout: v.affinitySeconds, size: 65535, dynamic: true, elements: [] });
+    const name = endpointChainName(v, ep);
+    chains.push(chain(name, [rule([updateSet(aff, saddr(f))]), rule([l4proto(proto), dnat(ep.ip, ep.port)], label)]));
+  }
+  return { chains, sets, elements };
+}
+
+/** A skeleton plus fragments, as one table (elements deduplicated when written). */
+export function assembleTable(skeleton: NftTable, fragments: Iterable<Fragment>): NftTable {
+  const chains = [...skeleton.chains];
+  const sets = skeleton.sets.map((x) => ({ ...x, elements: [...x.elements] }));
+  const byName = new Map(sets.map((x) => [x.name, x]));
+  for (const fr of fragments) {
+    for (const c of fr.chains) chains.push(c);
+    for (const x of fr.sets) sets.push(x);
+    for (const e of fr.elements) byName.get(e.set)!.elements.push(e.element);
+  }
+  return { family: skeleton.family, name: skeleton.name, chains, sets };
+}
+
+/** One table for one family. */
+export function renderTable(input: RenderInput, family: IPFamily): NftTable {
+  const tc = tableContext(input, family);
+  return assembleTable(skeletonTable(input, tc), servicePortViews(input, family).map((v) => serviceFragment(v, tc)));
 }
 
 /** Both tables; a family with no Service still gets its skeleton, so stale rules of a removed family go away. */

@@ -151,3 +151,14 @@ describe('nftables render', () => {
     assert.deepEqual(mods, [3, 2]);
   });
 });
+
+describe('nftables serialisation', () => {
+  it('the fast writer gives the same bytes as the object writer', async () => {
+    const { documentText, serializeTables, tableObjects } = await import('../../../src/backends/nftables/document.js');
+    const { renderTables } = await import('../../../src/backends/nftables/render.js');
+    for (const inp of Object.values(features)) {
+      const t = renderTables(inp);
+      assert.equal(serializeTables(t), documentText(tableObjects(t)));
+    }
+  });
+});
