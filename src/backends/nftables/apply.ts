@@ -11,10 +11,17 @@ import { renderTables, TABLE_NAME } from './render.js';
 import { ensureSysctls } from '../sysctl.js';
 import { withLocalAddresses } from '../local-addresses.js';
 import { execWithInput } from '../stdin-file.js';
+import type { NftRunner } from './syncer.js';
+
+/** `nft ARGS`, or `ip netns exec NS nft ARGS` to reach another network namespace (tests, benchmarks). */
+function nftArgv(args: readonly string[], netns?: string): [string, string[]] {
+  return netns ? ['ip', ['netns', 'exec', netns, 'nft', ...args]] : ['nft', [...args]];
+}
 
 /** Reads one of our tables; undefined when it does not exist. */
-export async function readLiveTable(family: NftFamily, name = TABLE_NAME): Promise<NftTable | undefined> {
-  const r = await execa('nft', ['-j', 'list', 'table', family, name], { reject: false });
+export async function readLiveTable(family: NftFamily, name = TABLE_NAME, netns?: string): Promise<NftTable | undefined> {
+  const [file, argv] = nftArgv(['-j', 'list', 'table', family, name], netns);
+  const r = await execa(file, argv, { reject: false, maxBuffer: 1 << 30 });
   if (r.exitCode !== 0) {
     if (/No such file or directory/.test(r.stderr)) return undefined;
     throw new Error(`nft list table ${family} ${name} failed: ${r.stderr.trim()}`);
@@ -23,9 +30,9 @@ export async function readLiveTable(family: NftFamily, name = TABLE_NAME): Promi
 }
 
 /** Sends a JSON document to nft as one transaction. */
-export async function nftLoad(document: string, check = false): Promise<void> {
+export async function nftLoad(document: string, check = false, netns?: string): Promise<void> {
   const args = check ? ['-c', '-j', '-f', '-'] : ['-j', '-f', '-'];
-  const r = await execWithInput('nft', args, document);
+  const r = await execWithInput(...nftArgv(args, netns), document);
   if (r.exitCode !== 0) throw new Error(`nft ${args.join(' ')} failed: ${r.stderr.trim()}`);
 }
 
@@ -59,4 +66,12 @@ export async function cleanupNftables(): Promise<number> {
     }
   }
   return removed;
+}
+
+/** The syncer's way to the kernel: nft in this network namespace, or in `netns`. */
+export function nftRunner(netns?: string): NftRunner {
+  return {
+    list: (family) => readLiveTable(family, TABLE_NAME, netns),
+    load: (document) => nftLoad(document, false, netns),
+  };
 }

@@ -1,0 +1,109 @@
+// The incremental syncer against the real kernel, in a throw-away network
+// namespace: after every incremental sync, what the kernel lists back must equal
+// a full render of the same input (the only truth that matters).
+
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { execa } from 'execa';
+import { nftRunner } from '../../../src/backends/nftables/apply.js';
+import { diffTables } from '../../../src/backends/nftables/diff.js';
+import { renderTables } from '../../../src/backends/nftables/render.js';
+import { NftablesSyncer, type NftRunner } from '../../../src/backends/nftables/syncer.js';
+import type { RenderInput } from '../../../src/model/render-input.js';
+import { ep, input, port, slice, svc } from '../../helpers/model.js';
+
+const NS = `svp-sync-${process.pid}`;
+
+function world(opts: { extraEndpoint?: boolean; dropB?: boolean; bLocal?: boolean; affinity?: boolean } = {}): RenderInput {
+  const services = [
+    svc({ name: 'a', clusterIPs: ['10.96.0.1', 'fd00:10:96::1'], ports: [port(80, 8080, { name: 'http' }), port(443, 8443, { name: 'https' })] }),
+    svc({ name: 'c', clusterIPs: ['10.96.0.3'], ports: [port(53, 53, { protocol: 'UDP' })], type: 'NodePort', ...(opts.affinity ? { sessionAffinity: { type: 'ClientIP' as const, timeoutSeconds: 30 } } : {}) }),
+  ];
+  services[1]!.ports[0]!.nodePort = 30053;
+  if (!opts.dropB) services.push(svc({ name: 'b', clusterIPs: ['10.96.0.2'], ports: [port(80, 8080)], ...(opts.bLocal ? { internalTrafficPolicy: 'Local' as const } : {}) }));
+  const aEps = [ep('10.244.1.10', 'node1'), ep('10.244.2.10', 'node2'), ...(opts.extraEndpoint ? [ep('10.244.2.11', 'node2')] : [])];
+  return input(services, [
+    slice('a', aEps, [{ name: 'http', port: 8080 }, { name: 'https', port: 8443 }]),
+    slice('a', [ep('fd00:244:1::10', 'node1')], [{ name: 'http', port: 8080 }, { name: 'https', port: 8443 }], { addressType: 'IPv6' }),
+    // b shares an endpoint address with a: the hairpin element is counted, not owned.
+    slice('b', [ep('10.244.1.10', 'node1'), ep('10.244.2.20', 'node2')], [{ port: 8080 }]),
+    slice('c', [ep('10.244.1.30', 'node1')], [{ port: 53, protocol: 'UDP' }]),
+  ]);
+}
+
+async function assertKernelMatches(runner: NftRunner, inp: RenderInput): Promise<void> {
+  const want = renderTables(inp);
+  const live = await Promise.all(want.map((t) => runner.list(t.family)));
+  const tx = diffTables(want, live);
+  assert.deepEqual(tx.commands, [], 'the kernel differs from a full render');
+}
+
+describe('nftables incremental syncer (real nft, throw-away namespace)', () => {
+  const runner = nftRunner(NS);
+  before(async () => {
+    await execa('ip', ['netns', 'add', NS]);
+  });
+  after(async () => {
+    await execa('ip', ['netns', 'delete', NS], { reject: false });
+  });
+
+  it('converges with a full sync first, then follows changes incrementally', async () => {
+    const s = new NftablesSyncer(runner);
+    const first = await s.sync(world(), new Set(['default/a']));
+    assert.equal(first.full, true, 'no state yet: full');
+    await assertKernelMatches(runner, world());
+
+    const again = await s.sync(world(), new Set(['default/a']));
+    assert.equal(again.full, false);
+    assert.equal(again.transaction, '', 'nothing changed, nothing sent');
+
+    const grow = await s.sync(world({ extraEndpoint: true }), new Set(['default/a']));
+    assert.equal(grow.full, false);
+    assert.ok(grow.changes > 0 && grow.changes <= 4, `changes: ${grow.changes}`);
+    assert.doesNotMatch(grow.transaction, /default\/b/, 'other Services are not touched');
+    await assertKernelMatches(runner, world({ extraEndpoint: true }));
+
+    // A verdict changes for the same key (Cluster -> Local policy chain).
+    await s.sync(world({ extraEndpoint: true, bLocal: true }), new Set(['default/b']));
+    await assertKernelMatches(runner, world({ extraEndpoint: true, bLocal: true }));
+
+    // A Service goes; the endpoint address it shared with another keeps its hairpin element.
+    await s.sync(world({ extraEndpoint: true, dropB: true }), new Set(['default/b']));
+    await assertKernelMatches(runner, world({ extraEndpoint: true, dropB: true }));
+
+    // Affinity adds and removes per-endpoint chains and sets.
+    await s.sync(world({ dropB: true, affinity: true }), new Set(['default/c', 'default/a']));
+    await assertKernelMatches(runner, world({ dropB: true, affinity: true }));
+    await s.sync(world({ dropB: true }), new Set(['default/c']));
+    await assertKernelMatches(runner, world({ dropB: true }));
+  });
+
+  it('a sync without a change list is full and repairs a table flushed behind its back', async () => {
+    const s = new NftablesSyncer(runner);
+    await s.sync(world());
+    await execa('ip', ['netns', 'exec', NS, 'nft', 'flush', 'table', 'ip', 'svcplane']);
+    const r = await s.sync(world());
+    assert.equal(r.full, true);
+    assert.ok(r.changes > 0);
+    await assertKernelMatches(runner, world());
+  });
+
+  it('after a failed transaction it forgets its state and converges with a full sync', async () => {
+    let fail = false;
+    const flaky: NftRunner = {
+      list: runner.list,
+      load: async (doc) => {
+        if (fail) throw new Error('injected nft failure');
+        return runner.load(doc);
+      },
+    };
+    const s = new NftablesSyncer(flaky);
+    await s.sync(world());
+    fail = true;
+    await assert.rejects(s.sync(world({ extraEndpoint: true }), new Set(['default/a'])), /injected/);
+    fail = false;
+    const r = await s.sync(world({ extraEndpoint: true }), new Set(['default/a']));
+    assert.equal(r.full, true, 'state was dropped after the failure');
+    await assertKernelMatches(runner, world({ extraEndpoint: true }));
+  });
+});
