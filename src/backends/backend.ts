@@ -6,6 +6,11 @@ import type { RenderInput } from '../model/render-input.js';
 export interface ApplyOptions {
   /** Print what would be sent instead of sending it. */
   readonly dryRun?: boolean;
+  /**
+   * namespace/name of Services whose input was skipped as malformed: whatever the
+   * kernel holds for them stays exactly as it is.
+   */
+  readonly preserveServices?: readonly string[];
 }
 
 export interface ApplyResult {

@@ -17,7 +17,8 @@ export function registerApply(program: Command): void {
     if (!backend.apply) throw new Error(`backend ${backend.name} cannot apply yet`);
     const loaded = await loadFromFlags(flags, false);
     reportProblems(loaded);
-    const result = await backend.apply(loaded.input, { dryRun: flags.dryRun ?? false });
+    // Rules of Services whose input is malformed stay as the kernel has them.
+    const result = await backend.apply(loaded.input, { dryRun: flags.dryRun ?? false, preserveServices: loaded.skippedServices });
     if (flags.dryRun) process.stdout.write(result.transaction);
     process.stderr.write(`${flags.dryRun ? 'would change' : 'changed'} ${result.changes} object(s)\n`);
     if (loaded.errors.length) process.exitCode = 2;

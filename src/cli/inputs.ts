@@ -30,6 +30,8 @@ export interface LoadedInput {
   readonly warnings: readonly string[];
   /** Objects skipped because they are malformed (only when not strict). */
   readonly errors: readonly InputError[];
+  /** namespace/name of the Services those objects belong to. */
+  readonly skippedServices: readonly string[];
 }
 
 export async function loadFromFlags(flags: InputFlags, strict: boolean): Promise<LoadedInput> {
@@ -54,6 +56,7 @@ export async function loadFromFlags(flags: InputFlags, strict: boolean): Promise
     },
     warnings: loaded.warnings,
     errors: loaded.errors,
+    skippedServices: loaded.skippedServices,
   };
 }
 

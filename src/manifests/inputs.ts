@@ -48,6 +48,12 @@ export interface CollectedInputs {
   readonly config: ProxyConfig;
   readonly warnings: string[];
   readonly errors: InputError[];
+  /**
+   * namespace/name of the Services whose Service or EndpointSlice was skipped as
+   * malformed (strict false): apply keeps what the kernel already has for them,
+   * so that bad input never takes working rules away.
+   */
+  readonly skippedServices: string[];
 }
 
 /** What collectInputs needs of a document: the object and where it came from. */
@@ -77,6 +83,17 @@ function classify(o: Record<string, unknown>): Kind | undefined {
   }
 }
 
+/** The Service a raw (possibly malformed) Service or EndpointSlice belongs to, when it can be told. */
+function rawServiceKey(o: unknown, kind: 'Service' | 'EndpointSlice'): string | undefined {
+  if (!isJsonObject(o) || !isJsonObject(o.metadata)) return undefined;
+  const m = o.metadata;
+  const ns = typeof m.namespace === 'string' && m.namespace ? m.namespace : 'default';
+  if (kind === 'Service') return typeof m.name === 'string' ? `${ns}/${m.name}` : undefined;
+  const labels = isJsonObject(m.labels) ? m.labels : {};
+  const svc = labels['kubernetes.io/service-name'];
+  return typeof svc === 'string' ? `${ns}/${svc}` : undefined;
+}
+
 function describeObject(o: Record<string, unknown>): string {
   const meta = isJsonObject(o.metadata) ? o.metadata : {};
   const ns = typeof meta.namespace === 'string' && meta.namespace ? `${meta.namespace}/` : '';
@@ -98,6 +115,7 @@ export function collectInputs(docs: readonly InputDocument[], opts: CollectOptio
   const strict = opts.strict ?? true;
   const warnings: string[] = [];
   const errors: InputError[] = [];
+  const skipped = new Set<string | undefined>();
   /** Strict: throw. Otherwise: remember and go on. */
   const bad = (e: unknown): void => {
     if (!isInputError(e)) throw e;
@@ -208,8 +226,10 @@ export function collectInputs(docs: readonly InputDocument[], opts: CollectOptio
   };
   for (const { plan, source } of plans) for (const s of plan.services) addService(s, source, true);
   for (const d of byKind.Service) {
+    const errorsBefore = errors.length;
     const svc = attempt(() => serviceToPlan(d.object, d.source, { nodePortRange, serviceCIDRs }));
     if (svc) addService(svc, d.source, false);
+    if (errors.length > errorsBefore) skipped.add(rawServiceKey(d.object, 'Service'));
   }
 
   // ---- endpoint slices
@@ -220,11 +240,15 @@ export function collectInputs(docs: readonly InputDocument[], opts: CollectOptio
       continue;
     }
     const r = attempt(() => readEndpointSlice(d.object, d.source));
-    if (!r) continue;
+    if (!r) {
+      skipped.add(rawServiceKey(d.object, 'EndpointSlice'));
+      continue;
+    }
     const key = `${r.info.namespace}/${r.info.name}`;
     const prev = slices.get(key);
     if (prev) {
       bad(inputError(endpointSliceRef(d.object), 'metadata.name', `duplicate EndpointSlice: also defined in ${prev.source}`, d.source));
+      skipped.add(rawServiceKey(d.object, 'EndpointSlice'));
       continue;
     }
     slices.set(key, { info: r.info, source: d.source });
@@ -253,7 +277,8 @@ export function collectInputs(docs: readonly InputDocument[], opts: CollectOptio
     nodePortRange,
     services: [...services.values()].map((s) => s.svc).sort(compareByNamespaceName),
   };
-  return { plan, endpointSlices, node, config, warnings, errors };
+  const skippedServices = [...skipped].filter((k): k is string => k !== undefined).sort();
+  return { plan, endpointSlices, node, config, warnings, errors, skippedServices };
 }
 
 /**

@@ -93,6 +93,7 @@ test('strict (default) throws on the first bad object; strict false skips it and
   assert.equal(r.errors.length, 1);
   assert.deepEqual(r.errors[0]!.ref, { kind: 'Service', namespace: 'default', name: 'bad' });
   assert.match(r.errors[0]!.source!, /bad\/services\.yaml#2$/);
+  assert.deepEqual(r.skippedServices, ['default/bad'], 'apply keeps the kernel rules of a skipped Service');
 });
 
 test('non-objects are errors; objects without kind and unknown kinds are warnings', () => {
@@ -144,6 +145,8 @@ test('EndpointSlices: sorted, duplicates refused, bad ones skipped when not stri
   const r = collectInputs([doc(es('b')), doc(es('a', 'x')), doc(es('a')), doc(es('c', 'shop', { addressType: 'IPX' }))], { strict: false });
   assert.deepEqual(r.endpointSlices.map((s) => `${s.namespace}/${s.name}`), ['shop/a', 'shop/b', 'x/a']);
   assert.equal(r.errors.length, 1);
+  // The bad slice's Service (its kubernetes.io/service-name label) is named for apply to preserve.
+  assert.deepEqual(r.skippedServices, ['shop/web']);
   assert.throws(() => collectInputs([doc(es('a'), 'e1'), doc(es('a'), 'e2')]), /e2: EndpointSlice shop\/a: metadata\.name: duplicate EndpointSlice: also defined in e1/);
 });
 

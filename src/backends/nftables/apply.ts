@@ -6,6 +6,7 @@ import type { ApplyOptions, ApplyResult } from '../backend.js';
 import type { RenderInput } from '../../model/render-input.js';
 import { documentText, parseLiveTable } from './document.js';
 import { diffTables } from './diff.js';
+import { preserveServices } from './preserve.js';
 import type { NftFamily, NftTable } from './nft.js';
 import { renderTables, TABLE_NAME } from './render.js';
 import { ensureSysctls } from '../sysctl.js';
@@ -46,7 +47,8 @@ export const NFTABLES_SYSCTLS: Record<string, string> = {
 export async function applyNftables(input: RenderInput, options: ApplyOptions = {}): Promise<ApplyResult> {
   const desired = renderTables({ ...input, node: await withLocalAddresses(input.node) });
   const live = await Promise.all(desired.map((t) => readLiveTable(t.family, t.name)));
-  const tx = diffTables(desired, live);
+  const keep = options.preserveServices ?? [];
+  const tx = diffTables(desired.map((t, i) => preserveServices(t, live[i], keep)), live);
   if (tx.commands.length === 0) return { changes: 0, transaction: '' };
   const text = documentText(tx.commands);
   if (!options.dryRun) {

@@ -281,7 +281,7 @@ export function serviceFragment(v: ServicePortView, tc: TableContext): Fragment 
     if (!v.hasExternalEndpoints) externalFilter = drop();
   }
 
-  add(N.clusterIPs, { key: v.clusterIP });
+  add(N.clusterIPs, { key: v.clusterIP, comment: `${v.namespace}/${v.name}` });
   if (v.hasInternalEndpoints) {
     add(N.serviceIPs, verdictElement(key(v.clusterIP), goto(internalChain), `${label} cluster IP`));
   } else {

@@ -237,18 +237,18 @@ export function runServiceSuite({ backend }: SuiteOptions): void {
       assert.ok(results.length > 30, `too little traffic to judge: ${results.length}`);
     });
 
-    it('a malformed EndpointSlice is skipped and named (exit 2), the rest still applies', async () => {
-      const bad = endpointSlice('web', 'IPv4', [{ ip: '10.244.1.999', node: 'node1' }], [{ port: 8080 }]);
-      (bad.metadata as Record<string, unknown>).name = 'web-bad';
-      const r = await apply([
-        service('web', { clusterIP: '10.96.0.10', ports: [{ port: 80, targetPort: 8080 }] }),
-        endpointSlice('web', 'IPv4', [epOf(b)], [{ port: 8080 }]),
-        bad,
-      ]);
+    it('a malformed EndpointSlice is skipped and named (exit 2): its Service keeps the rules it had, the rest applies', async () => {
+      const kept = service('kept', { clusterIP: '10.96.0.13', ports: [{ port: 80, targetPort: 8080 }] });
+      const web = service('web', { clusterIP: '10.96.0.10', ports: [{ port: 80, targetPort: 8080 }] });
+      await applyOk([kept, endpointSlice('kept', 'IPv4', [epOf(a)], [{ port: 8080 }]), web, endpointSlice('web', 'IPv4', [epOf(a)], [{ port: 8080 }])]);
+      const bad = endpointSlice('kept', 'IPv4', [{ ip: '10.244.1.999', node: 'node1' }], [{ port: 8080 }]);
+      const r = await apply([kept, bad, web, endpointSlice('web', 'IPv4', [epOf(b)], [{ port: 8080 }])]);
       assert.equal(r.code, 2, r.stderr);
-      assert.match(r.stderr, /EndpointSlice default\/web-bad/);
-      const ok = await connect(client, tcp('10.96.0.10', 80));
-      assert.ok(ok.ok && ok.server === 'b', JSON.stringify(ok));
+      assert.match(r.stderr, /EndpointSlice default\/kept-v4/);
+      const still = await connect(client, tcp('10.96.0.13', 80));
+      assert.ok(still.ok && still.server === 'a', `the Service with bad input lost its rules: ${JSON.stringify(still)}`);
+      const moved = await connect(client, tcp('10.96.0.10', 80));
+      assert.ok(moved.ok && moved.server === 'b', `the rest must apply: ${JSON.stringify(moved)}`);
     });
   });
 }
