@@ -29,4 +29,6 @@ export interface Backend {
   render(input: RenderInput): string;
   /** Makes the current network namespace match the rendered ruleset. */
   apply?(input: RenderInput, options?: ApplyOptions): Promise<ApplyResult>;
+  /** Removes everything of this backend's from the current network namespace, and nothing else; returns how many objects went. */
+  cleanup?(): Promise<number>;
 }

@@ -1,14 +1,25 @@
 // `svcplane cleanup`: remove everything of ours from the current network namespace, and nothing else.
 
 import type { Command } from 'commander';
-import { cleanupNftables } from '../backends/nftables/apply.js';
+import { registeredBackends } from '../backends/registry.js';
 
 export function registerCleanup(program: Command): void {
   program
     .command('cleanup')
-    .description("remove svcplane's rules from the current network namespace (other tables are untouched)")
+    .description("remove svcplane's rules from the current network namespace (other tables and chains are untouched)")
     .action(async () => {
-      const removed = await cleanupNftables();
-      process.stderr.write(`removed ${removed} nftables table(s)\n`);
+      // Every backend cleans up its own objects; one failing does not stop the others.
+      let failed = false;
+      for (const b of registeredBackends()) {
+        if (!b.cleanup) continue;
+        try {
+          const removed = await b.cleanup();
+          process.stderr.write(`${b.name}: removed ${removed} object(s)\n`);
+        } catch (e) {
+          failed = true;
+          process.stderr.write(`${b.name}: cleanup failed: ${(e as Error).message}\n`);
+        }
+      }
+      if (failed) process.exitCode = 1;
     });
 }

@@ -1,7 +1,7 @@
 // The nftables backend: render (pure) and apply (execa), registered by name.
 
 import type { Backend } from '../backend.js';
-import { applyNftables } from './apply.js';
+import { applyNftables, cleanupNftables } from './apply.js';
 import { serializeTables } from './document.js';
 import { renderTables } from './render.js';
 
@@ -10,4 +10,5 @@ export const nftablesBackend: Backend = {
   rulesFile: 'nftables.json',
   render: (input) => serializeTables(renderTables(input)),
   apply: applyNftables,
+  cleanup: cleanupNftables,
 };

@@ -1,0 +1,129 @@
+// The only iptables code that touches the kernel. One apply: read our chains back
+// with iptables-save, send only the chains that differ with `iptables-restore
+// --noflush -w` (one transaction per family: on error nothing changes), then make
+// sure the jumps from the built-in chains exist (-C, else -I). A second apply of
+// the same input sends nothing. Live rules are never flushed wholesale.
+
+import { execa } from 'execa';
+import type { ApplyOptions, ApplyResult } from '../backend.js';
+import { withLocalAddresses } from '../local-addresses.js';
+import { execWithInput } from '../stdin-file.js';
+import { ensureSysctls } from '../sysctl.js';
+import type { IPFamily } from '../../model/ip.js';
+import type { RenderInput } from '../../model/render-input.js';
+import { SECTION_MARKER, parseSavedChains, tableText } from './document.js';
+import { diffFamily } from './diff.js';
+import { BUILTIN_JUMPS, localhostNodePorts, renderIptables, type TableName } from './render.js';
+
+const TOOLS: Record<IPFamily, { cmd: string; save: string; restore: string }> = {
+  IPv4: { cmd: 'iptables', save: 'iptables-save', restore: 'iptables-restore' },
+  IPv6: { cmd: 'ip6tables', save: 'ip6tables-save', restore: 'ip6tables-restore' },
+};
+
+/** Runs the iptables tools here, or in network namespace `netns` (tests). */
+export class IptablesRunner {
+  constructor(private readonly netns?: string) {}
+
+  private argv(tool: string, args: readonly string[]): [string, string[]] {
+    return this.netns ? ['ip', ['netns', 'exec', this.netns, tool, ...args]] : [tool, [...args]];
+  }
+
+  /** Our chains in one table, as iptables-save prints them. */
+  async savedChains(family: IPFamily, table: TableName): Promise<Map<string, string[]>> {
+    const r = await execa(...this.argv(TOOLS[family].save, ['-t', table]), { reject: false, maxBuffer: 1 << 30 });
+    if (r.exitCode !== 0) throw new Error(`${TOOLS[family].save} -t ${table} failed: ${r.stderr.trim()}`);
+    return parseSavedChains(r.stdout, table);
+  }
+
+  /** `*-restore --noflush -w` with `text` on stdin (or `--test`: parse and check only). */
+  async restore(family: IPFamily, text: string, test = false): Promise<void> {
+    const args = test ? ['--test', '--noflush', '-w'] : ['--noflush', '-w'];
+    const r = await execWithInput(...this.argv(TOOLS[family].restore, args), text);
+    if (r.exitCode !== 0) throw new Error(`${TOOLS[family].restore} ${args.join(' ')} failed: ${r.stderr.trim()}`);
+  }
+
+  /** `iptables -w -t TABLE OP CHAIN RULE…`; the exit code. */
+  async rule(family: IPFamily, table: TableName, op: '-C' | '-I' | '-D', chain: string, rule: readonly string[]): Promise<{ code: number; stderr: string }> {
+    const pos = op === '-I' ? [chain, '1'] : [chain];
+    const r = await execa(...this.argv(TOOLS[family].cmd, ['-w', '-t', table, op, ...pos, ...rule]), { reject: false });
+    return { code: r.exitCode ?? 1, stderr: r.stderr };
+  }
+}
+
+/** Sysctls the iptables mode needs (see README.md in this folder). */
+export function iptablesSysctls(input: RenderInput): Record<string, string> {
+  return {
+    'net/ipv4/ip_forward': '1',
+    'net/ipv6/conf/all/forwarding': '1',
+    // NodePorts on 127.0.0.1 need the kernel to route loopback-addressed packets.
+    ...(localhostNodePorts(input, 'IPv4') ? { 'net/ipv4/conf/all/route_localnet': '1' } : {}),
+  };
+}
+
+/** Makes sure each built-in chain jumps to ours; returns how many jumps were (or would be) inserted. */
+async function ensureJumps(run: IptablesRunner, family: IPFamily, dryRun: boolean): Promise<number> {
+  let inserted = 0;
+  // Inserted at position 1: ours come first. Each built-in chain has one jump of ours, so order among them is moot.
+  for (const j of BUILTIN_JUMPS) {
+    const check = await run.rule(family, j.table, '-C', j.chain, j.rule);
+    if (check.code === 0) continue;
+    inserted++;
+    if (dryRun) continue;
+    const ins = await run.rule(family, j.table, '-I', j.chain, j.rule);
+    if (ins.code !== 0) throw new Error(`${TOOLS[family].cmd} -t ${j.table} -I ${j.chain} failed: ${ins.stderr.trim()}`);
+  }
+  return inserted;
+}
+
+/** Where apply runs: the current namespace (reads its addresses, sets sysctls), or a test namespace through `run` only. */
+export interface ApplyTarget {
+  readonly run: IptablesRunner;
+  /** Read this namespace's addresses and set its sysctls (false in tests that drive another namespace). */
+  readonly host: boolean;
+}
+
+export async function applyIptables(
+  input: RenderInput,
+  options: ApplyOptions = {},
+  target: ApplyTarget = { run: new IptablesRunner(), host: true },
+): Promise<ApplyResult> {
+  const { run, host } = target;
+  const full = host ? { ...input, node: await withLocalAddresses(input.node) } : input;
+  const dryRun = options.dryRun ?? false;
+  if (!dryRun && host) await ensureSysctls(iptablesSysctls(full));
+  let changes = 0;
+  let transaction = '';
+  for (const desired of renderIptables(full)) {
+    const f = desired.family;
+    const live = { filter: await run.savedChains(f, 'filter'), nat: await run.savedChains(f, 'nat') };
+    const d = diffFamily(desired, live);
+    if (d.text !== '') {
+      transaction += `${SECTION_MARKER[f]}\n${d.text}`;
+      if (!dryRun) await run.restore(f, d.text);
+    }
+    changes += d.changes + (await ensureJumps(run, f, dryRun));
+  }
+  return { changes, transaction };
+}
+
+/** Removes our jumps and chains (both families) and nothing else; returns how many chains went. */
+export async function cleanupIptables(run = new IptablesRunner()): Promise<number> {
+  let removed = 0;
+  for (const family of ['IPv4', 'IPv6'] as const) {
+    for (const j of BUILTIN_JUMPS) {
+      // -D removes one copy; loop in case a jump was added twice by hand.
+      for (let i = 0; i < 10 && (await run.rule(family, j.table, '-C', j.chain, j.rule)).code === 0; i++) {
+        await run.rule(family, j.table, '-D', j.chain, j.rule);
+      }
+    }
+    let text = '';
+    for (const table of ['filter', 'nat'] as const) {
+      const names = [...(await run.savedChains(family, table)).keys()].sort();
+      if (names.length === 0) continue;
+      removed += names.length;
+      text += tableText(table, [], names);
+    }
+    if (text) await run.restore(family, text);
+  }
+  return removed;
+}

@@ -1,0 +1,49 @@
+// Desired chains vs chains read back from the kernel -> restore input holding only
+// what changed (kube-proxy's partial sync): changed or new chains are declared
+// (which flushes just them) and rewritten whole; chains of ours that are no longer
+// wanted are flushed and deleted. Live chains that already match are not touched,
+// and no built-in chain is ever named. Pure.
+
+import { tableText } from './document.js';
+import type { IptChain, IptTables, TableName } from './render.js';
+
+export interface TableDiff {
+  readonly table: TableName;
+  readonly changed: readonly IptChain[];
+  readonly deleted: readonly string[];
+}
+
+function sameRules(a: readonly string[], b: readonly string[]): boolean {
+  return a.length === b.length && a.every((x, i) => x === b[i]);
+}
+
+/** What to send for one table; empty lists when the kernel already matches. */
+export function diffTable(table: TableName, desired: readonly IptChain[], live: ReadonlyMap<string, readonly string[]>): TableDiff {
+  const changed = desired.filter((c) => {
+    const have = live.get(c.name);
+    return have === undefined || !sameRules(have, c.rules);
+  });
+  const wanted = new Set(desired.map((c) => c.name));
+  const deleted = [...live.keys()].filter((n) => !wanted.has(n)).sort();
+  return { table, changed, deleted };
+}
+
+export interface FamilyDiff {
+  readonly tables: readonly TableDiff[];
+  /** Chains written plus chains deleted. */
+  readonly changes: number;
+  /** restore --noflush input; '' when nothing changed. */
+  readonly text: string;
+}
+
+export function diffFamily(desired: IptTables, live: { filter: ReadonlyMap<string, readonly string[]>; nat: ReadonlyMap<string, readonly string[]> }): FamilyDiff {
+  const tables = (['filter', 'nat'] as const).map((t) => diffTable(t, desired[t], live[t]));
+  let changes = 0;
+  let text = '';
+  for (const d of tables) {
+    if (d.changed.length === 0 && d.deleted.length === 0) continue;
+    changes += d.changed.length + d.deleted.length;
+    text += tableText(d.table, d.changed, d.deleted);
+  }
+  return { tables, changes, text };
+}

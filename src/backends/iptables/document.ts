@@ -1,0 +1,73 @@
+// The iptables ruleset as one text document, and iptables-save output parsed back.
+//
+// The document holds two sections, each valid restore input on its own: the IPv4
+// part for iptables-restore and the IPv6 part for ip6tables-restore, marked by
+// comment lines (restore ignores lines starting with '#'). Each table declares
+// our chains (`:SVP-… - [0:0]`, which with --noflush creates or flushes only
+// that chain) and then their rules. Built-in chains are never declared here.
+
+import type { IPFamily } from '../../model/ip.js';
+import { CHAIN_PREFIX } from './names.js';
+import { BUILTIN_JUMPS, type IptChain, type IptTables, type TableName } from './render.js';
+
+export const SECTION_MARKER: Record<IPFamily, string> = {
+  IPv4: '# ==== IPv4: iptables-restore --noflush input ====',
+  IPv6: '# ==== IPv6: ip6tables-restore --noflush input ====',
+};
+
+const TABLE_ORDER: readonly TableName[] = ['filter', 'nat'];
+
+/** `*TABLE`, chain declarations, rules, COMMIT: restore input for one table. */
+export function tableText(table: TableName, chains: readonly IptChain[], deleted: readonly string[] = []): string {
+  const lines = [`*${table}`];
+  for (const c of chains) lines.push(`:${c.name} - [0:0]`);
+  for (const name of deleted) lines.push(`:${name} - [0:0]`);
+  for (const c of chains) lines.push(...c.rules);
+  for (const name of deleted) lines.push(`-X ${name}`);
+  lines.push('COMMIT');
+  return lines.join('\n') + '\n';
+}
+
+/** restore input for one family: both tables, every chain. */
+export function familyText(t: IptTables): string {
+  return TABLE_ORDER.map((name) => tableText(name, t[name])).join('');
+}
+
+/** The whole document: a header listing the built-in jumps apply adds, then one section per family. */
+export function serializeIptables(tables: readonly IptTables[]): string {
+  const head = [
+    '# svcplane iptables ruleset. Apply loads each section with --noflush and then makes sure',
+    '# these jumps from the built-in chains exist (inserted first, never by flushing a built-in chain):',
+    ...BUILTIN_JUMPS.map((j) => `#   -t ${j.table} -I ${j.chain} ${j.rule.map((a) => (/\s/.test(a) ? `"${a}"` : a)).join(' ')}`),
+  ];
+  return [head.join('\n') + '\n', ...tables.map((t) => `${SECTION_MARKER[t.family]}\n${familyText(t)}`)].join('');
+}
+
+/** One section of a rendered document (for the restore tools). */
+export function documentSection(document: string, family: IPFamily): string {
+  const start = document.indexOf(SECTION_MARKER[family]);
+  if (start < 0) throw new Error(`no ${family} section in the document`);
+  const other = document.indexOf(SECTION_MARKER[family === 'IPv4' ? 'IPv6' : 'IPv4'], start);
+  return document.slice(start, other < 0 ? undefined : other);
+}
+
+/** Our chains (SVP-…) in one table of iptables-save output, with their rules in order. */
+export function parseSavedChains(saveOutput: string, table: TableName): Map<string, string[]> {
+  const chains = new Map<string, string[]>();
+  let inTable = false;
+  for (const line of saveOutput.split('\n')) {
+    if (line.startsWith('*')) {
+      inTable = line === `*${table}`;
+      continue;
+    }
+    if (!inTable) continue;
+    if (line.startsWith(':')) {
+      const name = line.slice(1).split(' ')[0]!;
+      if (name.startsWith(CHAIN_PREFIX)) chains.set(name, []);
+    } else if (line.startsWith('-A ')) {
+      const name = line.slice(3).split(' ')[0]!;
+      chains.get(name)?.push(line);
+    }
+  }
+  return chains;
+}

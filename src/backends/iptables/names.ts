@@ -1,0 +1,81 @@
+// Chain names of the iptables backend. Every chain we own starts with `SVP-` (never
+// KUBE-), so ours and kube-proxy's can live in the same tables. Per-Service and
+// per-endpoint chains are named by a stable hash of what they stand for, within
+// iptables' 28-character limit for chain names.
+
+import { createHash } from 'node:crypto';
+
+/** Prefix of every chain we own: apply reads back, diffs and deletes only these. */
+export const CHAIN_PREFIX = 'SVP-';
+
+/** iptables refuses chain names longer than this. */
+export const MAX_CHAIN_NAME = 28;
+
+/** The chains of the skeleton (present whatever the Services). */
+export const C = {
+  // nat
+  services: 'SVP-SERVICES',
+  nodePorts: 'SVP-NODEPORTS',
+  postrouting: 'SVP-POSTROUTING',
+  markMasq: 'SVP-MARK-MASQ',
+  // filter
+  input: 'SVP-INPUT',
+  forward: 'SVP-FORWARD',
+  output: 'SVP-OUTPUT',
+  externalServices: 'SVP-EXTERNAL-SERVICES',
+  proxyFirewall: 'SVP-PROXY-FIREWALL',
+  firewall: 'SVP-FIREWALL',
+  // filter SVP-SERVICES and SVP-NODEPORTS share the nat chains' names (other table).
+} as const;
+
+const BASE32 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
+
+/** RFC 4648 base32 (no padding) of a byte string. */
+export function base32(bytes: Uint8Array): string {
+  let out = '';
+  let acc = 0;
+  let bits = 0;
+  for (const b of bytes) {
+    acc = (acc << 8) | b;
+    bits += 8;
+    while (bits >= 5) {
+      out += BASE32[(acc >>> (bits - 5)) & 31];
+      bits -= 5;
+    }
+    acc &= (1 << bits) - 1;
+  }
+  if (bits > 0) out += BASE32[(acc << (5 - bits)) & 31];
+  return out;
+}
+
+/** `PREFIX` + the first characters of base32(sha256(identity)), at most 28 characters. */
+export function hashedChainName(prefix: string, identity: string): string {
+  const hash = base32(createHash('sha256').update(identity).digest());
+  return (prefix + hash).slice(0, Math.min(MAX_CHAIN_NAME, prefix.length + 16));
+}
+
+/** The identity of a Service port: namespace, name, port name, protocol (and port, for unnamed ones). */
+export interface PortIdentity {
+  readonly namespace: string;
+  readonly name: string;
+  readonly portName: string;
+  readonly port: number;
+  readonly protocol: string;
+}
+
+function portKey(v: PortIdentity): string {
+  // JSON keeps the parts apart whatever characters they hold.
+  return JSON.stringify([v.namespace, v.name, v.portName, v.portName ? 0 : v.port, v.protocol]);
+}
+
+/** SVP-SVC-…: the Cluster-policy chain of a Service port. */
+export const clusterChain = (v: PortIdentity) => hashedChainName('SVP-SVC-', portKey(v));
+/** SVP-SVL-…: the Local-policy chain. */
+export const localChain = (v: PortIdentity) => hashedChainName('SVP-SVL-', portKey(v));
+/** SVP-EXT-…: traffic to external destinations (NodePort, external IPs, LB IPs). */
+export const externalChain = (v: PortIdentity) => hashedChainName('SVP-EXT-', portKey(v));
+/** SVP-FW-…: loadBalancerSourceRanges for LB IPs. */
+export const firewallChain = (v: PortIdentity) => hashedChainName('SVP-FW-', portKey(v));
+/** SVP-SEP-…: one endpoint of one Service port. */
+export const endpointChain = (v: PortIdentity, ip: string, port: number) =>
+  hashedChainName('SVP-SEP-', `${portKey(v)}${JSON.stringify([ip, port])}`);

@@ -1,0 +1,324 @@
+// RenderInput -> the iptables chains of one IP family (filter and nat), with
+// kube-proxy's (v1.33) iptables-mode semantics. See README.md in this folder for
+// the packet path. Pure: same input, same chains, same order.
+//
+// Every endpoint and policy decision comes from src/model/service-ports.ts; this
+// file only writes those decisions as iptables rules.
+
+import type { IPFamily } from '../../model/ip.js';
+import { cidrContains, ipFamilyOf, parseCIDR, parseIP } from '../../model/ip.js';
+import type { RenderInput } from '../../model/render-input.js';
+import {
+  localTrafficMatch, nodePortAddresses, servicePortLabel, servicePortViews,
+  type EndpointTarget, type LocalTrafficMatch, type ServicePortView,
+} from '../../model/service-ports.js';
+import { C, clusterChain, endpointChain, externalChain, firewallChain, localChain } from './names.js';
+import { dnatTarget, markMatch, randomMatch, recentMask, rejectTarget, ruleLine, type RuleSpec } from './rule.js';
+
+export interface IptChain {
+  readonly name: string;
+  readonly rules: string[];
+}
+
+/** The chains we own in one family's filter and nat tables, in render order. */
+export interface IptTables {
+  readonly family: IPFamily;
+  readonly filter: IptChain[];
+  readonly nat: IptChain[];
+}
+
+export type TableName = 'filter' | 'nat';
+
+/** A jump from a built-in chain to ours; apply ensures these, render lists them. */
+export interface BuiltinJump {
+  readonly table: TableName;
+  readonly chain: string;
+  readonly rule: readonly string[];
+}
+
+const JUMP_COMMENT = 'svcplane';
+
+/** The jumps from the built-in chains, as `iptables -t TABLE -I CHAIN …` arguments after the chain. */
+export const BUILTIN_JUMPS: readonly BuiltinJump[] = [
+  { table: 'nat', chain: 'PREROUTING', rule: ['-m', 'comment', '--comment', `${JUMP_COMMENT} service portals`, '-j', C.services] },
+  { table: 'nat', chain: 'OUTPUT', rule: ['-m', 'comment', '--comment', `${JUMP_COMMENT} service portals`, '-j', C.services] },
+  { table: 'nat', chain: 'POSTROUTING', rule: ['-m', 'comment', '--comment', `${JUMP_COMMENT} postrouting rules`, '-j', C.postrouting] },
+  { table: 'filter', chain: 'INPUT', rule: ['-m', 'comment', '--comment', `${JUMP_COMMENT} input rules`, '-j', C.input] },
+  { table: 'filter', chain: 'FORWARD', rule: ['-m', 'comment', '--comment', `${JUMP_COMMENT} forward rules`, '-j', C.forward] },
+  { table: 'filter', chain: 'OUTPUT', rule: ['-m', 'comment', '--comment', `${JUMP_COMMENT} output rules`, '-j', C.output] },
+];
+
+const DEFAULT_MASQ_BIT = 14;
+
+interface Ctx {
+  readonly family: IPFamily;
+  readonly masqMark: number;
+  readonly local: LocalTrafficMatch;
+  readonly masqueradeAll: boolean;
+  /** The node's primary address of this family ('' when unknown): allowed through LB source ranges when inside one. */
+  readonly nodeIP: string;
+}
+
+/** Collects rules per chain, keeping the order in which chains were first named. */
+class Table {
+  private readonly chains = new Map<string, string[]>();
+  chain(name: string): void {
+    if (!this.chains.has(name)) this.chains.set(name, []);
+  }
+  add(chain: string, r: RuleSpec): void {
+    this.chain(chain);
+    this.chains.get(chain)!.push(ruleLine(chain, r));
+  }
+  list(): IptChain[] {
+    return [...this.chains].map(([name, rules]) => ({ name, rules }));
+  }
+}
+
+/**
+ * The local-traffic detector as a rule fragment: pod traffic (`local`) or not.
+ * undefined when the detector is off. kube-proxy's detector holds one CIDR per
+ * family; with several, the first is used.
+ */
+function localSpec(ctx: Ctx, local: boolean): Partial<RuleSpec> | undefined {
+  const l = ctx.local;
+  switch (l.kind) {
+    case 'none':
+      return undefined;
+    case 'cidrs':
+      return { src: l.cidrs[0]!, notSrc: !local };
+    case 'interface':
+      return { inIface: l.name, notInIface: !local };
+    case 'interface-prefix':
+      return { inIface: `${l.prefix}+`, notInIface: !local };
+  }
+}
+
+function skeleton(input: RenderInput, ctx: Ctx, filter: Table, nat: Table): void {
+  const f = ctx.family;
+  const newState = '-m conntrack --ctstate NEW';
+  // filter: our own entry chains, jumped to from INPUT, FORWARD and OUTPUT.
+  filter.add(C.input, { comment: 'load balancer firewall', matches: [newState], target: `-j ${C.proxyFirewall}` });
+  filter.add(C.input, { comment: 'health check service ports', target: `-j ${C.nodePorts}` });
+  filter.add(C.input, { comment: 'externally-visible service portals', matches: [newState], target: `-j ${C.externalServices}` });
+  filter.add(C.input, { target: `-j ${C.firewall}` });
+  filter.add(C.forward, { comment: 'load balancer firewall', matches: [newState], target: `-j ${C.proxyFirewall}` });
+  filter.add(C.forward, { matches: ['-m conntrack --ctstate INVALID'], target: '-j DROP' });
+  filter.add(C.forward, { comment: 'forwarding rules', matches: [markMatch(ctx.masqMark)], target: '-j ACCEPT' });
+  filter.add(C.forward, { comment: 'forwarding conntrack rule', matches: ['-m conntrack --ctstate RELATED,ESTABLISHED'], target: '-j ACCEPT' });
+  filter.add(C.forward, { comment: 'service portals', matches: [newState], target: `-j ${C.services}` });
+  filter.add(C.forward, { comment: 'externally-visible service portals', matches: [newState], target: `-j ${C.externalServices}` });
+  filter.add(C.output, { comment: 'load balancer firewall', matches: [newState], target: `-j ${C.proxyFirewall}` });
+  filter.add(C.output, { comment: 'service portals', matches: [newState], target: `-j ${C.services}` });
+  filter.add(C.output, { target: `-j ${C.firewall}` });
+  for (const c of [C.services, C.externalServices, C.nodePorts, C.proxyFirewall, C.firewall]) filter.chain(c);
+  if (localhostNodePorts(input, f)) {
+    // 127.0.0.1 is routable (route_localnet): refuse connections to it from outside the node.
+    filter.add(C.firewall, {
+      src: '127.0.0.0/8', notSrc: true, dst: '127.0.0.0/8', comment: 'block incoming localnet connections',
+      matches: ['-m conntrack ! --ctstate RELATED,ESTABLISHED,DNAT'], target: '-j DROP',
+    });
+  }
+
+  // nat
+  nat.chain(C.services);
+  nat.chain(C.nodePorts);
+  nat.add(C.postrouting, { matches: [markMatch(ctx.masqMark, true)], target: '-j RETURN' });
+  // Clear the mark so a packet re-traversing the rules (e.g. over a tunnel) is not masqueraded twice.
+  nat.add(C.postrouting, { target: `-j MARK --set-xmark 0x${ctx.masqMark.toString(16)}/0x0` });
+  nat.add(C.postrouting, { comment: 'service traffic requiring SNAT', target: '-j MASQUERADE --random-fully' });
+  nat.add(C.markMasq, { target: `-j MARK --set-xmark 0x${ctx.masqMark.toString(16)}/0x${ctx.masqMark.toString(16)}` });
+}
+
+/** NodePorts answer on 127.0.0.1 (IPv4 only; needs route_localnet), as kube-proxy's iptables mode. */
+export function localhostNodePorts(input: RenderInput, family: IPFamily): boolean {
+  return family === 'IPv4' && input.config.localhostNodePorts && nodePortAddresses(input.node, input.config, family).all;
+}
+
+/** The last rule of nat SVP-SERVICES: node addresses go on to the NodePorts. */
+function nodePortsTail(input: RenderInput, ctx: Ctx, nat: Table): void {
+  const comment = 'service nodeports; NOTE: this must be the last rule in this chain';
+  const np = nodePortAddresses(input.node, input.config, ctx.family);
+  if (np.all) {
+    const matches = ['-m addrtype --dst-type LOCAL'];
+    if (ctx.family === 'IPv6') nat.add(C.services, { dst: '::1/128', notDst: true, comment, matches, target: `-j ${C.nodePorts}` });
+    else if (!input.config.localhostNodePorts) nat.add(C.services, { dst: '127.0.0.0/8', notDst: true, comment, matches, target: `-j ${C.nodePorts}` });
+    else nat.add(C.services, { comment, matches, target: `-j ${C.nodePorts}` });
+    return;
+  }
+  for (const ip of np.ips) nat.add(C.services, { dst: ip, comment, target: `-j ${C.nodePorts}` });
+}
+
+/** Endpoint i of n is taken with probability 1/(n-i) among those left: 1/n each overall. */
+function endpointRules(v: ServicePortView, chain: string, eps: readonly EndpointTarget[], label: string, nat: Table): void {
+  nat.chain(chain);
+  if (v.affinitySeconds > 0) {
+    for (const ep of eps) {
+      const sep = endpointChain(v, ep.ip, ep.port);
+      nat.add(chain, {
+        comment: `${label} -> ${dnatTarget(ep.ip, ep.port)}`,
+        matches: [`-m recent --rcheck --seconds ${v.affinitySeconds} --reap --name ${sep} --mask ${recentMask(v.family)} --rsource`],
+        target: `-j ${sep}`,
+      });
+    }
+  }
+  eps.forEach((ep, i) => {
+    const left = eps.length - i;
+    nat.add(chain, {
+      comment: `${label} -> ${dnatTarget(ep.ip, ep.port)}`,
+      matches: left > 1 ? [randomMatch(left)] : [],
+      target: `-j ${endpointChain(v, ep.ip, ep.port)}`,
+    });
+  });
+}
+
+function servicePort(v: ServicePortView, ctx: Ctx, filter: Table, nat: Table): void {
+  const f = ctx.family;
+  const label = servicePortLabel(v);
+  const proto = v.protocol.toLowerCase();
+  const vip = (dst: string) => ({ dst, proto, dport: v.port });
+
+  const svcChain = clusterChain(v);
+  const svlChain = localChain(v);
+  const extChain = externalChain(v);
+  const fwChain = firewallChain(v);
+  const usesClusterPolicy = v.clusterEndpoints.length > 0;
+  const usesLocalPolicy = v.localEndpoints.length > 0;
+  const internalChain = v.internalPolicyLocal ? svlChain : svcChain;
+  const externalPolicyChain = v.externalPolicyLocal ? svlChain : svcChain;
+  const usesExternal = v.hasEndpoints && v.externallyAccessible;
+  const usesFirewall = v.hasEndpoints && v.loadBalancerIPs.length > 0 && v.sourceRanges.length > 0;
+  const lbTarget = usesFirewall ? fwChain : extChain;
+
+  // What filter does with traffic no nat rule DNATed.
+  let internalFilter = '';
+  let internalComment = '';
+  let externalFilter = '';
+  let externalComment = '';
+  if (!v.hasEndpoints) {
+    internalFilter = externalFilter = rejectTarget(f);
+    internalComment = externalComment = `${label} has no endpoints`;
+  } else {
+    if (!v.hasInternalEndpoints) {
+      internalFilter = '-j DROP';
+      internalComment = `${label} has no local endpoints`;
+    }
+    if (!v.hasExternalEndpoints) {
+      externalFilter = '-j DROP';
+      externalComment = `${label} has no local endpoints`;
+    }
+  }
+
+  // ClusterIP.
+  if (v.hasInternalEndpoints) nat.add(C.services, { ...vip(v.clusterIP), comment: `${label} cluster IP`, target: `-j ${internalChain}` });
+  else filter.add(C.services, { ...vip(v.clusterIP), comment: internalComment, target: internalFilter });
+
+  // External IPs.
+  for (const ip of v.externalIPs) {
+    if (v.hasEndpoints) nat.add(C.services, { ...vip(ip), comment: `${label} external IP`, target: `-j ${extChain}` });
+    if (!v.hasExternalEndpoints) filter.add(C.externalServices, { ...vip(ip), comment: externalComment, target: externalFilter });
+  }
+
+  // LoadBalancer IPs, and the source-range firewall: anything still addressed to the
+  // LB IP after nat (not DNATed by the SVP-FW chain) is dropped in filter.
+  for (const ip of v.loadBalancerIPs) {
+    if (v.hasEndpoints) nat.add(C.services, { ...vip(ip), comment: `${label} loadbalancer IP`, target: `-j ${lbTarget}` });
+    if (usesFirewall) filter.add(C.proxyFirewall, { ...vip(ip), comment: `${label} traffic not accepted by ${fwChain}`, target: '-j DROP' });
+  }
+  if (!v.hasExternalEndpoints) {
+    for (const ip of v.loadBalancerIPs) filter.add(C.externalServices, { ...vip(ip), comment: externalComment, target: externalFilter });
+  }
+
+  // NodePort (not subject to loadBalancerSourceRanges, as in kube-proxy).
+  if (v.nodePort !== 0) {
+    if (v.hasEndpoints) nat.add(C.nodePorts, { proto, comment: label, dport: v.nodePort, target: `-j ${extChain}` });
+    if (!v.hasExternalEndpoints) {
+      filter.add(C.externalServices, { proto, comment: externalComment, matches: ['-m addrtype --dst-type LOCAL'], dport: v.nodePort, target: externalFilter });
+    }
+  }
+
+  // The health check port is accepted whether or not this node has endpoints.
+  if (v.healthCheckNodePort !== 0) {
+    filter.add(C.nodePorts, { proto: 'tcp', comment: `${label} health check node port`, dport: v.healthCheckNodePort, target: '-j ACCEPT' });
+  }
+
+  // Internal traffic: masquerade what does not come from a pod (or everything).
+  if (v.hasInternalEndpoints) {
+    const base = { ...vip(v.clusterIP), comment: `${label} cluster IP`, target: `-j ${C.markMasq}` };
+    const notPod = localSpec(ctx, false);
+    if (ctx.masqueradeAll) nat.add(internalChain, base);
+    else if (notPod) nat.add(internalChain, { ...base, ...notPod });
+  }
+
+  if (usesExternal) {
+    nat.chain(extChain);
+    if (!v.externalPolicyLocal) {
+      // Endpoints may be on other nodes: masquerade so that replies come back through us.
+      nat.add(extChain, { comment: `masquerade traffic for ${label} external destinations`, target: `-j ${C.markMasq}` });
+    } else {
+      // Pods reaching an external address are subject to neither policy (as if
+      // they went out to the load balancer and came back in).
+      const pod = localSpec(ctx, true);
+      if (pod) nat.add(extChain, { ...pod, comment: `pod traffic for ${label} external destinations`, target: `-j ${svcChain}` });
+      // The node's own traffic has a node address as source: masquerade it, any endpoint will do.
+      nat.add(extChain, { comment: `masquerade LOCAL traffic for ${label} external destinations`, matches: ['-m addrtype --src-type LOCAL'], target: `-j ${C.markMasq}` });
+      nat.add(extChain, { comment: `route LOCAL traffic for ${label} external destinations`, matches: ['-m addrtype --src-type LOCAL'], target: `-j ${svcChain}` });
+    }
+    if (v.hasExternalEndpoints) nat.add(extChain, { target: `-j ${externalPolicyChain}` });
+  }
+
+  if (usesFirewall) {
+    nat.chain(fwChain);
+    const lb = `${label} loadbalancer IP`;
+    let allowFromNode = false;
+    for (const cidr of v.sourceRanges) {
+      nat.add(fwChain, { src: cidr, comment: lb, target: `-j ${extChain}` });
+      if (ctx.nodeIP && cidrHas(cidr, ctx.nodeIP)) allowFromNode = true;
+    }
+    // A VIP bound on the node loops back with the VIP as source: let the node reach it.
+    if (allowFromNode) for (const ip of v.loadBalancerIPs) nat.add(fwChain, { src: ip, comment: lb, target: `-j ${extChain}` });
+    nat.add(fwChain, { comment: `other traffic to ${label} will be dropped by ${C.proxyFirewall}`, target: '-j RETURN' });
+  }
+
+  if (usesClusterPolicy) endpointRules(v, svcChain, v.clusterEndpoints, label, nat);
+  if (usesLocalPolicy) endpointRules(v, svlChain, v.localEndpoints, label, nat);
+
+  // One chain per endpoint reachable from this node: hairpin masquerade, affinity, DNAT.
+  const reachable = new Map<string, EndpointTarget>();
+  for (const ep of [...(usesClusterPolicy ? v.clusterEndpoints : []), ...(usesLocalPolicy ? v.localEndpoints : [])]) {
+    reachable.set(`${ep.ip}|${ep.port}`, ep);
+  }
+  for (const ep of reachable.values()) {
+    const sep = endpointChain(v, ep.ip, ep.port);
+    nat.add(sep, { src: ep.ip, comment: label, target: `-j ${C.markMasq}` });
+    const recent = v.affinitySeconds > 0 ? [`-m recent --set --name ${sep} --mask ${recentMask(f)} --rsource`] : [];
+    nat.add(sep, { proto, comment: label, matches: recent, target: `-j DNAT --to-destination ${dnatTarget(ep.ip, ep.port)}` });
+  }
+}
+
+/** Whether a CIDR holds an address. */
+function cidrHas(cidr: string, ip: string): boolean {
+  const c = parseCIDR(cidr);
+  const p = parseIP(ip);
+  return c !== undefined && p !== undefined && c.family === p.family && cidrContains(c, p);
+}
+
+/** The chains of one family. A family with no Service still gets its skeleton, so stale rules go away. */
+export function renderFamily(input: RenderInput, family: IPFamily): IptTables {
+  const ctx: Ctx = {
+    family,
+    masqMark: 2 ** (input.config.masqueradeBit ?? DEFAULT_MASQ_BIT), // 2 ** 31 stays positive, unlike 1 << 31
+    local: localTrafficMatch(input.config, input.node, family),
+    masqueradeAll: input.config.masqueradeAll,
+    nodeIP: input.node.addresses.find((a) => ipFamilyOf(a) === family) ?? '',
+  };
+  const filter = new Table();
+  const nat = new Table();
+  skeleton(input, ctx, filter, nat);
+  for (const v of servicePortViews(input, family)) servicePort(v, ctx, filter, nat);
+  nodePortsTail(input, ctx, nat);
+  return { family, filter: filter.list(), nat: nat.list() };
+}
+
+export function renderIptables(input: RenderInput): IptTables[] {
+  return [renderFamily(input, 'IPv4'), renderFamily(input, 'IPv6')];
+}
