@@ -1,4 +1,4 @@
-// Small timing helpers shared by the benchmark's parent and child processes.
+// Small timing helpers shared by the benchmark's measurements and its report.
 
 import { performance } from 'node:perf_hooks';
 
@@ -6,6 +6,13 @@ export async function timed<T>(fn: () => Promise<T> | T): Promise<[T, number]> {
   const t0 = performance.now();
   const v = await fn();
   return [v, performance.now() - t0];
+}
+
+/** The q-quantile (0..1) by nearest rank: with n samples, p99 is the max whenever n < 100. */
+export function quantile(xs: readonly number[], q: number): number {
+  if (xs.length === 0) return NaN;
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.max(0, Math.ceil(q * s.length) - 1))]!;
 }
 
 export function median(xs: readonly number[]): number {

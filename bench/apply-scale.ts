@@ -1,0 +1,174 @@
+// The apply measurements at one scale, each in a throw-away network namespace reached
+// through `nftRunner(ns)` (nft runs as `ip netns exec NS nft ...`; every apply path
+// here pays that same spawn):
+//
+//   1. `nft -j -f FILE` alone on the rendered document, then `nft -j list table` alone.
+//   2. NftablesSyncer: full sync into an empty namespace; one-endpoint changes
+//      (alternately added and removed, each on a different Service) with the Service's
+//      key as the change list; Services added and removed; resyncs with nothing changed
+//      (no change list: full read-back + diff).
+//   3. The one-shot apply path (what `applyNftables` does for the CLI: render everything,
+//      read both tables back, diffTables, one transaction), one endpoint change per round.
+
+import { execa } from 'execa';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { RenderInput } from '../src/model/render-input.js';
+import { nftRunner } from '../src/backends/nftables/apply.js';
+import { diffTables } from '../src/backends/nftables/diff.js';
+import { documentText, serializeTables } from '../src/backends/nftables/document.js';
+import { renderTables, TABLE_NAME } from '../src/backends/nftables/render.js';
+import { NftablesSyncer, type SyncResult } from '../src/backends/nftables/syncer.js';
+import { addEndpoint, addService, removeEndpoint, removeService, spread, type Change } from './changes.js';
+import { withNetns } from './netns.js';
+import { timed } from './stats.js';
+
+/** One sync or apply: wall time around the call, its parts (ms), what it changed. */
+export interface Sample {
+  total: number;
+  render: number;
+  diff: number;
+  /** documentText + `nft -j -f -` of the transaction (0 when nothing was sent). */
+  nft: number;
+  /** Both tables listed and parsed; full syncs and one-shot applies only. */
+  readBack?: number;
+  changes: number;
+  transactionBytes: number;
+}
+
+export interface Rounds {
+  endpointRounds: number;
+  serviceRounds: number;
+  resyncRounds: number;
+  oneShotRounds: number;
+}
+
+export interface ApplyResult {
+  alone: { documentBytes: number; load: number; listJson: number[]; listJsonBytes: number };
+  full: Sample;
+  endpoint: (Sample & { kind: 'add' | 'remove' })[];
+  serviceAdd: Sample[];
+  serviceRemove: Sample[];
+  resync: Sample[];
+  oneShot: Sample[];
+}
+
+function sample(r: SyncResult, total: number): Sample {
+  const t = r.timings;
+  return {
+    total,
+    render: t.render ?? 0,
+    diff: t.diff ?? 0,
+    nft: t.nft ?? 0,
+    ...(t.readBack !== undefined ? { readBack: t.readBack } : {}),
+    changes: r.changes,
+    transactionBytes: Buffer.byteLength(r.transaction),
+  };
+}
+
+async function nftIn(ns: string, args: string[]): Promise<[string, number]> {
+  const [r, ms] = await timed(() => execa('ip', ['netns', 'exec', ns, 'nft', ...args], { reject: false, maxBuffer: 1 << 30 }));
+  if (r.exitCode !== 0) throw new Error(`nft ${args.join(' ')} in ${ns} failed: ${r.stderr.trim()}`);
+  return [r.stdout, ms];
+}
+
+/** `nft -j -f FILE` of the whole rendered document, then `nft -j list table ip svcplane`, in `ns`. */
+async function nftAlone(ns: string, input: RenderInput, listRuns: number): Promise<ApplyResult['alone']> {
+  const doc = serializeTables(renderTables(input));
+  const dir = await mkdtemp(join(tmpdir(), 'svp-bench-'));
+  try {
+    const path = join(dir, 'ruleset.json');
+    await writeFile(path, doc);
+    const [, load] = await nftIn(ns, ['-j', '-f', path]);
+    const listJson: number[] = [];
+    let listJsonBytes = 0;
+    for (let i = 0; i < listRuns; i++) {
+      const [out, ms] = await nftIn(ns, ['-j', 'list', 'table', 'ip', TABLE_NAME]);
+      listJson.push(ms);
+      listJsonBytes = Buffer.byteLength(out);
+    }
+    return { documentBytes: Buffer.byteLength(doc), load, listJson, listJsonBytes };
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * applyNftables' steps, timed one by one, against the namespace. It leaves out what
+ * applyNftables does in the bench's own namespace (withLocalAddresses, the sysctls):
+ * the input's node is used as given, as the syncer uses it.
+ */
+async function oneShot(ns: string, input: RenderInput): Promise<Sample> {
+  const runner = nftRunner(ns);
+  const [parts, total] = await timed(async () => {
+    const [desired, render] = await timed(() => renderTables(input));
+    const [live, readBack] = await timed(() => Promise.all(desired.map((t) => runner.list(t.family))));
+    const [tx, diff] = await timed(() => diffTables(desired, live));
+    const [text, nft] = await timed(async () => {
+      if (tx.commands.length === 0) return '';
+      const text = documentText(tx.commands);
+      await runner.load(text);
+      return text;
+    });
+    return { render, readBack, diff, nft, changes: tx.changes, transactionBytes: Buffer.byteLength(text) };
+  });
+  return { total, ...parts };
+}
+
+export async function benchApply(
+  services: number,
+  input: RenderInput,
+  rounds: Rounds,
+  nsPrefix: string,
+  log: (m: string) => void,
+): Promise<ApplyResult> {
+  log('nft -j -f alone, nft -j list alone');
+  const alone = await withNetns(`${nsPrefix}-a`, (ns) => nftAlone(ns, input, 3));
+
+  return withNetns(`${nsPrefix}-b`, async (ns) => {
+    const syncer = new NftablesSyncer(nftRunner(ns));
+    const sync = async (inp: RenderInput, changed?: ReadonlySet<string>) => {
+      const [r, total] = await timed(() => syncer.sync(inp, changed));
+      return sample(r, total);
+    };
+    let current = input;
+    const step = async (c: Change) => {
+      current = c.input;
+      return sync(current, new Set([c.key]));
+    };
+
+    log('syncer: full sync into the empty namespace');
+    const full = await sync(current);
+
+    log(`syncer: ${rounds.endpointRounds} one-endpoint changes`);
+    const endpoint: ApplyResult['endpoint'] = [];
+    for (const [k, i] of spread(services, rounds.endpointRounds).entries()) {
+      const kind = k % 2 === 0 ? 'add' : 'remove';
+      endpoint.push({ kind, ...(await step(kind === 'add' ? addEndpoint(current, i) : removeEndpoint(current, i))) });
+    }
+
+    log(`syncer: ${rounds.serviceRounds} Services added and removed`);
+    const serviceAdd: Sample[] = [];
+    const serviceRemove: Sample[] = [];
+    for (const [r, i] of spread(services, rounds.serviceRounds).entries()) {
+      serviceAdd.push(await step(addService(current, services + r)));
+      serviceRemove.push(await step(removeService(current, i)));
+    }
+
+    // The first resync also checks the incremental syncs: after them the kernel must
+    // already equal a full render, so it must find nothing to change.
+    log(`syncer: ${rounds.resyncRounds} resyncs with nothing changed`);
+    const resync: Sample[] = [];
+    for (let r = 0; r < rounds.resyncRounds; r++) resync.push(await sync(current));
+
+    log(`one-shot apply path: ${rounds.oneShotRounds} one-endpoint changes`);
+    const oneShotSamples: Sample[] = [];
+    // Services next to the ones the syncer changed: each round changes a fresh one.
+    for (const i of spread(services, rounds.oneShotRounds).map((x) => (x + 1) % services)) {
+      current = addEndpoint(current, i).input;
+      oneShotSamples.push(await oneShot(ns, current));
+    }
+    return { alone, full, endpoint, serviceAdd, serviceRemove, resync, oneShot: oneShotSamples };
+  });
+}
