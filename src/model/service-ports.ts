@@ -50,6 +50,11 @@ export interface ServicePortView {
   readonly clusterEndpoints: readonly EndpointTarget[];
   /** Endpoints on this node for "Local" policy (empty when no policy is Local). */
   readonly localEndpoints: readonly EndpointTarget[];
+  /**
+   * Endpoints that are terminating but still serving, whether or not they are in
+   * use (IPVS keeps them as weight-0 real servers so open connections drain).
+   */
+  readonly servingTerminatingEndpoints: readonly EndpointTarget[];
   /** Some usable endpoint exists anywhere in the cluster. */
   readonly hasEndpoints: boolean;
   /** Some endpoint reaches internal (ClusterIP) traffic from this node. */
@@ -233,6 +238,7 @@ export function viewServicePort(
     healthCheckNodePort: svc.healthCheckNodePort ?? 0,
     clusterEndpoints: usesCluster ? dedupe(clusterEndpoints) : [],
     localEndpoints: dedupe(localEndpoints),
+    servingTerminatingEndpoints: dedupe(targets.filter((t) => t.serving && t.terminating)),
     hasEndpoints,
     hasInternalEndpoints,
     hasExternalEndpoints,

@@ -1,0 +1,107 @@
+// The iptables rules IPVS mode needs beside IPVS itself. They are static: they
+// never name a Service, only our ipsets, so a Service change never touches them.
+//
+// IPVS takes packets at LOCAL_IN after the filter INPUT chain, so the firewall,
+// the REJECT for Services without endpoints and the DROP for Local policies
+// without local endpoints all live in filter INPUT, before IPVS sees the packet.
+
+import type { IPFamily } from '../../model/ip.js';
+import type { LocalTrafficMatch } from '../../model/service-ports.js';
+import { setName, type SetKey } from './sets.js';
+
+export interface HelperRuleOptions {
+  readonly family: IPFamily;
+  readonly masqMark: number;
+  readonly masqueradeAll: boolean;
+  readonly local: LocalTrafficMatch;
+}
+
+/** Built-in chains we hook into: [table, built-in chain, our chain]. Ensured at apply, never flushed. */
+export const HOOKS: readonly (readonly ['nat' | 'filter', string, string])[] = [
+  ['nat', 'PREROUTING', 'SVP-SERVICES'],
+  ['nat', 'OUTPUT', 'SVP-SERVICES'],
+  ['nat', 'POSTROUTING', 'SVP-POSTROUTING'],
+  ['filter', 'INPUT', 'SVP-INPUT'],
+];
+
+const PROTOS = ['tcp', 'udp', 'sctp'] as const;
+
+/** `! -s CIDR` style matches for traffic that does not come from a pod; [] when nothing is known. */
+function notFromPod(local: LocalTrafficMatch): string[][] {
+  switch (local.kind) {
+    case 'none':
+      return [];
+    case 'cidrs':
+      // iptables has no "not in any of": one rule per CIDR would be wrong, so a
+      // single CIDR is negated, several go through a RETURN chain (below).
+      return local.cidrs.length === 1 ? [[`! -s ${local.cidrs[0]}`]] : [];
+    case 'interface':
+      return [[`! -i ${local.name}`]];
+    case 'interface-prefix':
+      return [[`! -i ${local.prefix}+`]];
+  }
+}
+
+export function helperRules(o: HelperRuleOptions): string {
+  const s = (k: SetKey) => setName(o.family, k);
+  const mark = `0x${o.masqMark.toString(16)}`;
+  const reject = o.family === 'IPv4' ? 'REJECT --reject-with icmp-port-unreachable' : 'REJECT --reject-with icmp6-port-unreachable';
+  const nat: string[] = [
+    '*nat',
+    ':SVP-SERVICES - [0:0]',
+    ':SVP-POSTROUTING - [0:0]',
+    ':SVP-MARK-MASQ - [0:0]',
+    ':SVP-CLUSTER-IP - [0:0]',
+    ':SVP-LOAD-BALANCER - [0:0]',
+    ':SVP-NODE-PORT - [0:0]',
+    `-A SVP-MARK-MASQ -j MARK --or-mark ${mark}`,
+    `-A SVP-POSTROUTING -m comment --comment "hairpin: a pod reaching itself" -m set --match-set ${s('loopBack')} dst,dst,src -j MASQUERADE --random-fully`,
+    `-A SVP-POSTROUTING -m mark ! --mark ${mark}/${mark} -j RETURN`,
+    `-A SVP-POSTROUTING -j MARK --xor-mark ${mark}`,
+    `-A SVP-POSTROUTING -j MASQUERADE --random-fully`,
+    `-A SVP-SERVICES -m set --match-set ${s('clusterIP')} dst,dst -j SVP-CLUSTER-IP`,
+    `-A SVP-SERVICES -m set --match-set ${s('loadBalancer')} dst,dst -j SVP-LOAD-BALANCER`,
+    `-A SVP-SERVICES -m comment --comment "external IPs, Cluster policy" -m set --match-set ${s('externalIP')} dst,dst -j SVP-MARK-MASQ`,
+    `-A SVP-SERVICES -m addrtype --dst-type LOCAL -j SVP-NODE-PORT`,
+    `-A SVP-LOAD-BALANCER -m comment --comment "Local policy keeps the client address" -m set --match-set ${s('loadBalancerLocal')} dst,dst -j RETURN`,
+    `-A SVP-LOAD-BALANCER -j SVP-MARK-MASQ`,
+  ];
+  // ClusterIP traffic that does not come from a pod is masqueraded (all of it with masqueradeAll).
+  if (o.masqueradeAll) {
+    nat.push('-A SVP-CLUSTER-IP -j SVP-MARK-MASQ');
+  } else if (o.local.kind === 'cidrs' && o.local.cidrs.length > 1) {
+    for (const c of o.local.cidrs) nat.push(`-A SVP-CLUSTER-IP -s ${c} -j RETURN`);
+    nat.push('-A SVP-CLUSTER-IP -j SVP-MARK-MASQ');
+  } else {
+    for (const m of notFromPod(o.local)) nat.push(`-A SVP-CLUSTER-IP ${m.join(' ')} -j SVP-MARK-MASQ`);
+  }
+  for (const p of PROTOS) {
+    const P = p.toUpperCase() as 'TCP' | 'UDP' | 'SCTP';
+    nat.push(`-A SVP-NODE-PORT -p ${p} -m set --match-set ${s(`nodePortLocal${P}`)} dst -j RETURN`);
+    nat.push(`-A SVP-NODE-PORT -p ${p} -m set --match-set ${s(`nodePort${P}`)} dst -j SVP-MARK-MASQ`);
+  }
+  nat.push('COMMIT');
+
+  const newConn = '-m conntrack --ctstate NEW';
+  const filter: string[] = [
+    '*filter',
+    ':SVP-INPUT - [0:0]',
+    `-A SVP-INPUT -m comment --comment "source not in loadBalancerSourceRanges" -m set --match-set ${s('loadBalancerFW')} dst,dst -m set ! --match-set ${s('loadBalancerSourceCIDR')} dst,dst,src -m set ! --match-set ${s('loadBalancerSourceIP')} dst,dst,src -j DROP`,
+    `-A SVP-INPUT -m comment --comment "no endpoint anywhere" ${newConn} -m set --match-set ${s('noEndpoints')} dst,dst -j ${reject}`,
+    `-A SVP-INPUT -m comment --comment "Local policy, no endpoint on this node" ${newConn} -m addrtype ! --src-type LOCAL -m set --match-set ${s('noLocalEndpoints')} dst,dst -j DROP`,
+  ];
+  for (const p of PROTOS) {
+    const P = p.toUpperCase() as 'TCP' | 'UDP' | 'SCTP';
+    filter.push(`-A SVP-INPUT -m comment --comment "node port, no endpoint anywhere" ${newConn} -m addrtype --dst-type LOCAL -p ${p} -m set --match-set ${s(`noEndpointsNodePort${P}`)} dst -j ${reject}`);
+    filter.push(`-A SVP-INPUT -m comment --comment "node port, Local policy, no endpoint here" ${newConn} -m addrtype --dst-type LOCAL -m addrtype ! --src-type LOCAL -p ${p} -m set --match-set ${s(`noLocalEndpointsNodePort${P}`)} dst -j DROP`);
+  }
+  filter.push(
+    `-A SVP-INPUT -p tcp -m comment --comment "health check node ports" -m set --match-set ${s('healthCheckNodePort')} dst -j ACCEPT`,
+    ...(['clusterIP', 'loadBalancer', 'externalIP', 'externalIPLocal'] as const).map(
+      (k) => `-A SVP-INPUT -m set --match-set ${s(k)} dst,dst -j RETURN`,
+    ),
+    `-A SVP-INPUT -m comment --comment "a Service address on a port it does not serve" ${newConn} -m set --match-set ${s('ipvsIPs')} dst -j ${reject}`,
+    'COMMIT',
+  );
+  return [...nat, ...filter].join('\n') + '\n';
+}
