@@ -13,6 +13,7 @@ import type { IPFamily } from '../../model/ip.js';
 import type { RenderInput } from '../../model/render-input.js';
 import { SECTION_MARKER, parseSavedChains, tableText } from './document.js';
 import { diffFamily } from './diff.js';
+import { preserveServices } from './preserve.js';
 import { BUILTIN_JUMPS, localhostNodePorts, renderIptables, type TableName } from './render.js';
 
 const TOOLS: Record<IPFamily, { cmd: string; save: string; restore: string }> = {
@@ -96,7 +97,10 @@ export async function applyIptables(
   for (const desired of renderIptables(full)) {
     const f = desired.family;
     const live = { filter: await run.savedChains(f, 'filter'), nat: await run.savedChains(f, 'nat') };
-    const d = diffFamily(desired, live);
+    // Services whose input was skipped as malformed keep exactly what the kernel has for them.
+    const keep = options.preserveServices ?? [];
+    const wanted = { ...desired, filter: preserveServices(desired.filter, live.filter, keep), nat: preserveServices(desired.nat, live.nat, keep) };
+    const d = diffFamily(wanted, live);
     if (d.text !== '') {
       transaction += `${SECTION_MARKER[f]}\n${d.text}`;
       if (!dryRun) await run.restore(f, d.text);

@@ -4,6 +4,10 @@
 //
 // Every endpoint and policy decision comes from src/model/service-ports.ts; this
 // file only writes those decisions as iptables rules.
+//
+// Every rule that belongs to a Service carries a comment that starts with
+// `namespace/name:port`: that is how apply recognises a Service's rules in the
+// kernel when it must leave them as they are (preserve.ts).
 
 import type { IPFamily } from '../../model/ip.js';
 import { cidrContains, ipFamilyOf, parseCIDR, parseIP } from '../../model/ip.js';
@@ -253,17 +257,17 @@ function servicePort(v: ServicePortView, ctx: Ctx, filter: Table, nat: Table): v
     nat.chain(extChain);
     if (!v.externalPolicyLocal) {
       // Endpoints may be on other nodes: masquerade so that replies come back through us.
-      nat.add(extChain, { comment: `masquerade traffic for ${label} external destinations`, target: `-j ${C.markMasq}` });
+      nat.add(extChain, { comment: `${label} masquerade traffic for external destinations`, target: `-j ${C.markMasq}` });
     } else {
       // Pods reaching an external address are subject to neither policy (as if
       // they went out to the load balancer and came back in).
       const pod = localSpec(ctx, true);
-      if (pod) nat.add(extChain, { ...pod, comment: `pod traffic for ${label} external destinations`, target: `-j ${svcChain}` });
+      if (pod) nat.add(extChain, { ...pod, comment: `${label} pod traffic for external destinations`, target: `-j ${svcChain}` });
       // The node's own traffic has a node address as source: masquerade it, any endpoint will do.
-      nat.add(extChain, { comment: `masquerade LOCAL traffic for ${label} external destinations`, matches: ['-m addrtype --src-type LOCAL'], target: `-j ${C.markMasq}` });
-      nat.add(extChain, { comment: `route LOCAL traffic for ${label} external destinations`, matches: ['-m addrtype --src-type LOCAL'], target: `-j ${svcChain}` });
+      nat.add(extChain, { comment: `${label} masquerade LOCAL traffic for external destinations`, matches: ['-m addrtype --src-type LOCAL'], target: `-j ${C.markMasq}` });
+      nat.add(extChain, { comment: `${label} route LOCAL traffic for external destinations`, matches: ['-m addrtype --src-type LOCAL'], target: `-j ${svcChain}` });
     }
-    if (v.hasExternalEndpoints) nat.add(extChain, { target: `-j ${externalPolicyChain}` });
+    if (v.hasExternalEndpoints) nat.add(extChain, { comment: `${label} external destinations`, target: `-j ${externalPolicyChain}` });
   }
 
   if (usesFirewall) {
@@ -276,7 +280,7 @@ function servicePort(v: ServicePortView, ctx: Ctx, filter: Table, nat: Table): v
     }
     // A VIP bound on the node loops back with the VIP as source: let the node reach it.
     if (allowFromNode) for (const ip of v.loadBalancerIPs) nat.add(fwChain, { src: ip, comment: lb, target: `-j ${extChain}` });
-    nat.add(fwChain, { comment: `other traffic to ${label} will be dropped by ${C.proxyFirewall}`, target: '-j RETURN' });
+    nat.add(fwChain, { comment: `${label} other traffic will be dropped by ${C.proxyFirewall}`, target: '-j RETURN' });
   }
 
   if (usesClusterPolicy) endpointRules(v, svcChain, v.clusterEndpoints, label, nat);
