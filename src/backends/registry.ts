@@ -4,9 +4,10 @@
 import { inputError } from '../model/errors.js';
 import type { Backend } from './backend.js';
 import { iptablesBackend } from './iptables/index.js';
+import { ipvsBackend } from './ipvs/index.js';
 import { nftablesBackend } from './nftables/index.js';
 
-const BACKENDS: readonly Backend[] = [nftablesBackend, iptablesBackend];
+const BACKENDS: readonly Backend[] = [nftablesBackend, iptablesBackend, ipvsBackend];
 
 /** The names every backend will have, registered or not yet, for help texts. */
 export const KNOWN_BACKEND_NAMES = ['nftables', 'iptables', 'ipvs'] as const;
