@@ -34,17 +34,19 @@ export function runServiceSuite({ backend }: SuiteOptions): void {
     const ep6Of = (p: Pod): EndpointSpec => ({ ip: p.ipv6, node: p.node });
 
     /** Applies these objects (plus the node and cluster objects) in node1 with the CLI. */
-    async function apply(objects: Record<string, unknown>[]): Promise<{ code: number; stderr: string; stdout: string }> {
+    async function apply(objects: Record<string, unknown>[], kubeProxy: Record<string, unknown> = {}): Promise<{ code: number; stderr: string; stdout: string }> {
       const file = join(dir, 'input.json');
-      writeFileSync(file, JSON.stringify({ apiVersion: 'v1', kind: 'List', items: [...clusterObjects(t), ...objects] }, null, 1));
+      // kubeProxy: fields that replace those of the KubeProxyConfiguration for this apply.
+      const cluster = clusterObjects(t).map((o) => (o.kind === 'KubeProxyConfiguration' ? { ...o, ...kubeProxy } : o));
+      writeFileSync(file, JSON.stringify({ apiVersion: 'v1', kind: 'List', items: [...cluster, ...objects] }, null, 1));
       const r = await nsExec(t.node1.ns, ['node', '--import', 'tsx', CLI, 'apply', '--backend', backend, '-f', file, '--node-name', 'node1'], {
         reject: false,
       });
       return { code: r.exitCode, stderr: r.stderr, stdout: r.stdout };
     }
 
-    async function applyOk(objects: Record<string, unknown>[]): Promise<string> {
-      const r = await apply(objects);
+    async function applyOk(objects: Record<string, unknown>[], kubeProxy: Record<string, unknown> = {}): Promise<string> {
+      const r = await apply(objects, kubeProxy);
       assert.equal(r.code, 0, `svcplane apply failed: ${r.stderr}`);
       return r.stderr;
     }
@@ -104,7 +106,7 @@ export function runServiceSuite({ backend }: SuiteOptions): void {
       assert.notEqual(r.seenSource, a.ipv4, 'hairpin traffic must be masqueraded');
     });
 
-    it('no endpoints: refused; a port the ClusterIP does not serve: refused; an unallocated address: dropped', async () => {
+    it(`no endpoints: refused; a port the ClusterIP does not serve: ${backend === 'iptables' ? 'not captured' : 'refused'}; an unallocated address: dropped`, async () => {
       await applyOk([
         service('empty', { clusterIP: '10.96.0.12', ports: [{ port: 80, targetPort: 8080 }] }),
         service('web', { clusterIP: '10.96.0.10', ports: [{ port: 80, targetPort: 8080 }] }),
@@ -112,8 +114,12 @@ export function runServiceSuite({ backend }: SuiteOptions): void {
       ]);
       const empty = await connect(client, tcp('10.96.0.12', 80));
       assert.equal(empty.ok ? 'ok' : empty.error, 'refused');
-      const wrongPort = await connect(client, tcp('10.96.0.10', 81));
-      assert.equal(wrongPort.ok ? 'ok' : wrongPort.error, 'refused');
+      // kube-proxy's nftables mode rejects a ClusterIP port the Service does not serve and
+      // drops addresses in a Service CIDR that no Service holds (cluster-ips-check). Its
+      // iptables mode has neither rule: such packets are routed like any other, here out
+      // of node1's default route to the external host, which drops them (timeout).
+      const wrongPort = await connect(client, tcp('10.96.0.10', 81, { timeoutMs: 800 }));
+      assert.equal(wrongPort.ok ? 'ok' : wrongPort.error, backend === 'iptables' ? 'timeout' : 'refused');
       const unallocated = await connect(client, tcp('10.96.0.99', 80, { timeoutMs: 800 }));
       assert.equal(unallocated.ok ? 'ok' : unallocated.error, 'timeout');
       // The node itself gets the same answers.
@@ -161,6 +167,30 @@ export function runServiceSuite({ backend }: SuiteOptions): void {
       assert.ok(open.ok && open.server === 'a', `allowed source refused: ${JSON.stringify(open)}`);
       const closed = await connect(t.external, tcp('203.0.113.11', 80, { timeoutMs: 800 }));
       assert.equal(closed.ok ? 'ok' : closed.error, 'timeout');
+    });
+
+    it(`NodePort on 127.0.0.1 from the node itself: ${backend === 'iptables' ? 'served (localhostNodePorts)' : 'not served'}`, async () => {
+      // kube-proxy's iptables mode serves NodePorts on 127.0.0.1 when localhostNodePorts is
+      // on (the default) and nodePortAddresses covers every address (route_localnet=1);
+      // its nftables mode never does. Both then answer on the node's other addresses.
+      const allAddresses = { nodePortAddresses: ['0.0.0.0/0', '::/0'], iptables: { localhostNodePorts: true } };
+      await applyOk([
+        service('lo', { type: 'NodePort', clusterIP: '10.96.0.23', ports: [{ port: 80, targetPort: 8080, nodePort: 30093 }] }),
+        endpointSlice('lo', 'IPv4', [epOf(a), epOf(c)], [{ port: 8080 }]),
+      ], allAddresses);
+      const viaNodeIP = await connect(t.node1, tcp('172.18.0.1', 30093));
+      assert.ok(viaNodeIP.ok, `NodePort on the node IP: ${JSON.stringify(viaNodeIP)}`);
+      if (backend === 'iptables') {
+        const r = await connectMany(t.node1, tcp('127.0.0.1', 30093), N);
+        assert.deepEqual(r.failures, []);
+        assert.deepEqual(r.servers, ['a', 'c']);
+        // The localnet guard: 127.0.0.1 is not reachable from outside the node.
+        const { stdout } = await nsExec(t.node1.ns, ['iptables-save', '-t', 'filter']);
+        assert.match(stdout, /block incoming localnet connections/);
+      } else {
+        const r = await connect(t.node1, tcp('127.0.0.1', 30093, { timeoutMs: 800 }));
+        assert.equal(r.ok ? 'ok' : r.error, 'refused');
+      }
     });
 
     it('externalIPs are captured', async () => {
