@@ -1,0 +1,328 @@
+// One resource's list + watch that never gives up.
+//
+// client-node 1.4.0's ListWatch/makeInformer is not used: after any error (a 500,
+// a refused connection) it calls its error callbacks and never restarts; it cannot
+// ask for bookmarks or a server-side timeout (it builds the watch query itself);
+// its list goes through the typed deserialiser (see raw-list.ts); and its Watch has
+// no timeout, so a connection that goes silent stays open for ever. We keep
+// client-node's KubeConfig and its low-level `Watch` (node-fetch, streaming,
+// newline-delimited JSON) and drive them with this loop instead:
+//
+//   list (RV "0" first, "" after a 410) -> replace the store -> watch from the
+//   list's RV with allowWatchBookmarks and a jittered timeoutSeconds
+//     - an event or bookmark: hand it on, remember its RV, feed the watchdog
+//     - the server ends the watch cleanly: watch again from the last RV
+//     - 410 Gone (HTTP status or ERROR event): list again
+//     - any other error, or silence past the watchdog: back off, watch again
+//       from the last RV (the server still has it, or answers 410)
+//
+// While the API server is away nothing is handed on, so whoever keeps the store
+// keeps serving the last state it had.
+
+import { Watch, type KubeConfig } from '@kubernetes/client-node';
+import { ApiError, apiErrorFromStatus, isGone } from './api-error.js';
+import { Backoff, jitterBetween } from './backoff.js';
+import type { WatchLogger } from './logger.js';
+import { listRaw, type RawList } from './raw-list.js';
+
+export type WatchEventType = 'ADDED' | 'MODIFIED' | 'DELETED';
+
+/** Where the list + watch hands its results; the store implements it. */
+export interface ListWatchSink {
+  /** A complete list: the store's contents become exactly `items`. */
+  replace(items: readonly unknown[], resourceVersion: string): void;
+  event(type: WatchEventType, obj: unknown): void;
+}
+
+export interface WatchTiming {
+  /** First restart delay after a failure (jittered, doubling up to maxBackoffMs). */
+  readonly initialBackoffMs: number;
+  readonly maxBackoffMs: number;
+  /** Server-side watch timeout, picked per watch in [min, max] seconds. */
+  readonly watchTimeoutMinSeconds: number;
+  readonly watchTimeoutMaxSeconds: number;
+  /**
+   * No event and no bookmark for this long: the connection is presumed dead and
+   * the watch restarts. The API server sends bookmarks about once a minute to
+   * watchers that ask, and ends each watch at timeoutSeconds, so a live watch is
+   * never this quiet. Also covers a server that accepts and never answers.
+   */
+  readonly silenceMs: number;
+  /** A LIST request that sends nothing for this long is abandoned. */
+  readonly listTimeoutMs: number;
+}
+
+export const DEFAULT_WATCH_TIMING: WatchTiming = {
+  initialBackoffMs: 500,
+  maxBackoffMs: 30_000,
+  watchTimeoutMinSeconds: 300,
+  watchTimeoutMaxSeconds: 600,
+  silenceMs: 150_000,
+  listTimeoutMs: 60_000,
+};
+
+export interface ListWatchOptions {
+  readonly kubeConfig: KubeConfig;
+  /** Collection path, e.g. /apis/discovery.k8s.io/v1/endpointslices (all namespaces). */
+  readonly path: string;
+  readonly labelSelector?: string;
+  readonly fieldSelector?: string;
+  readonly timing?: Partial<WatchTiming>;
+  /** [0, 1) source for jitter; injected by tests. */
+  readonly random?: () => number;
+  readonly log: WatchLogger;
+}
+
+export type ListWatchState = 'idle' | 'listing' | 'watching' | 'backoff' | 'stopped';
+
+/** How one watch ended. */
+type WatchEnd =
+  | { readonly kind: 'closed'; readonly progress: boolean }
+  | { readonly kind: 'gone' }
+  | { readonly kind: 'error'; readonly error: unknown; readonly progress: boolean }
+  | { readonly kind: 'silent' }
+  | { readonly kind: 'stopped' };
+
+export class ResilientListWatch {
+  readonly timing: WatchTiming;
+  private readonly backoff: Backoff;
+  private readonly watcher: Watch;
+  private readonly random: () => number;
+  private readonly stopController = new AbortController();
+  private running: Promise<void> | undefined;
+  private resourceVersion = '';
+  /** After a 410 the server's cache is behind us: the next list must be a quorum read. */
+  private needQuorumList = false;
+  private _state: ListWatchState = 'idle';
+  private _lastContactAt: number | undefined;
+  private _restarts = 0;
+
+  constructor(
+    private readonly opts: ListWatchOptions,
+    private readonly sink: ListWatchSink,
+  ) {
+    this.timing = { ...DEFAULT_WATCH_TIMING, ...opts.timing };
+    this.random = opts.random ?? Math.random;
+    this.backoff = new Backoff({ initialMs: this.timing.initialBackoffMs, maxMs: this.timing.maxBackoffMs, random: this.random });
+    this.watcher = new Watch(opts.kubeConfig);
+  }
+
+  get state(): ListWatchState {
+    return this._state;
+  }
+  /** The last resourceVersion seen (list, event or bookmark). */
+  get lastResourceVersion(): string {
+    return this.resourceVersion;
+  }
+  /** performance.now() of the last successful list, event or bookmark. */
+  get lastContactAt(): number | undefined {
+    return this._lastContactAt;
+  }
+  /** How many times a list or watch was started again after ending. */
+  get restarts(): number {
+    return this._restarts;
+  }
+
+  start(): void {
+    if (this.running || this.stopController.signal.aborted) return;
+    this.running = this.loop().catch((e: unknown) => {
+      // The loop catches everything it expects; this is a bug, but never an unhandled rejection.
+      this.opts.log.error({ err: e, path: this.opts.path }, 'watch loop failed');
+    });
+  }
+
+  /** Ends the loop and the open connection; the store keeps what it has. */
+  async stop(): Promise<void> {
+    this.stopController.abort();
+    this._state = 'stopped';
+    await this.running;
+  }
+
+  private get stopped(): boolean {
+    return this.stopController.signal.aborted;
+  }
+
+  private async loop(): Promise<void> {
+    let needList = true;
+    while (!this.stopped) {
+      if (needList) {
+        this._state = 'listing';
+        let list: RawList;
+        try {
+          list = await listRaw(
+            this.opts.kubeConfig,
+            this.opts.path,
+            {
+              ...(this.opts.labelSelector ? { labelSelector: this.opts.labelSelector } : {}),
+              ...(this.opts.fieldSelector ? { fieldSelector: this.opts.fieldSelector } : {}),
+              resourceVersion: this.needQuorumList ? '' : '0',
+            },
+            this.timing.listTimeoutMs,
+            this.stopController.signal,
+          );
+        } catch (e) {
+          if (this.stopped) break;
+          // A 410 on a list at RV "0" is odd but possible (compaction racing); ask for the latest.
+          if (isGone(e)) this.needQuorumList = true;
+          await this.pause(e, 'list failed');
+          continue;
+        }
+        if (this.stopped) break;
+        this.sink.replace(list.items, list.resourceVersion);
+        this.resourceVersion = list.resourceVersion;
+        this.needQuorumList = false;
+        this.contact();
+        this.backoff.reset();
+        needList = false;
+      }
+
+      this._state = 'watching';
+      const end = await this.watchOnce();
+      if (end.kind === 'stopped' || this.stopped) break;
+      this._restarts++;
+      switch (end.kind) {
+        case 'closed':
+          // The server's timeoutSeconds, or a dropped connection. Straight back if the
+          // watch did any good; a server that closes at once gets the backoff.
+          if (end.progress) this.opts.log.debug({ path: this.opts.path, rv: this.resourceVersion }, 'watch ended; watching again');
+          else await this.pause(new Error('watch closed without any event'), 'watch closed');
+          break;
+        case 'gone':
+          this.opts.log.info({ path: this.opts.path, rv: this.resourceVersion }, 'resourceVersion expired (410 Gone); listing again');
+          this.needQuorumList = true;
+          needList = true;
+          break;
+        case 'silent':
+          this.opts.log.warn(
+            { path: this.opts.path, rv: this.resourceVersion, silenceMs: this.timing.silenceMs },
+            'watch silent past the watchdog; watching again',
+          );
+          await this.pause(undefined, 'watch silent');
+          break;
+        case 'error':
+          await this.pause(end.error, 'watch failed');
+          break;
+      }
+    }
+    this._state = 'stopped';
+  }
+
+  private contact(): void {
+    this._lastContactAt = performance.now();
+  }
+
+  /** Waits the next backoff delay (returns early on stop). */
+  private async pause(err: unknown, what: string): Promise<void> {
+    if (this.stopped) return;
+    const delayMs = this.backoff.next();
+    this._state = 'backoff';
+    if (err !== undefined) {
+      this.opts.log.warn({ path: this.opts.path, err: describe(err), retryInMs: delayMs, failures: this.backoff.failures }, `${what}; retrying`);
+    }
+    await sleep(delayMs, this.stopController.signal);
+  }
+
+  /** One watch request, from this.resourceVersion, until it ends one way or another. */
+  private watchOnce(): Promise<WatchEnd> {
+    return new Promise<WatchEnd>((resolve) => {
+      let ended = false;
+      let progress = false;
+      let controller: AbortController | undefined;
+      let watchdog: NodeJS.Timeout | undefined;
+      const finish = (end: WatchEnd): void => {
+        if (ended) return;
+        ended = true;
+        clearTimeout(watchdog);
+        this.stopController.signal.removeEventListener('abort', onStop);
+        // Events client-node still has buffered for this request are dropped by `ended`.
+        controller?.abort();
+        resolve(end);
+      };
+      const feedWatchdog = (): void => {
+        clearTimeout(watchdog);
+        watchdog = setTimeout(() => finish({ kind: 'silent' }), this.timing.silenceMs);
+      };
+      const onStop = (): void => finish({ kind: 'stopped' });
+      this.stopController.signal.addEventListener('abort', onStop);
+      feedWatchdog();
+
+      const onEvent = (type: string, obj: unknown): void => {
+        if (ended) return;
+        feedWatchdog();
+        if (type === 'ERROR') {
+          const err = apiErrorFromStatus(obj, 500);
+          finish(isGone(err) ? { kind: 'gone' } : { kind: 'error', error: err, progress });
+          return;
+        }
+        const rv = resourceVersionOf(obj);
+        if (type === 'BOOKMARK') {
+          // A bookmark carries only a resourceVersion: where to resume from.
+          if (rv) this.resourceVersion = rv;
+        } else if (type === 'ADDED' || type === 'MODIFIED' || type === 'DELETED') {
+          this.sink.event(type, obj);
+          if (rv) this.resourceVersion = rv;
+        } else {
+          this.opts.log.warn({ path: this.opts.path, type }, 'unknown watch event type; ignored');
+          return;
+        }
+        progress = true;
+        this.contact();
+        this.backoff.reset();
+      };
+      const onDone = (err: unknown): void => {
+        if (ended) return;
+        if (err === null || err === undefined) finish({ kind: 'closed', progress });
+        else if (isGone(err)) finish({ kind: 'gone' });
+        else finish({ kind: 'error', error: err, progress });
+      };
+
+      const timeoutSeconds = jitterBetween(this.timing.watchTimeoutMinSeconds, this.timing.watchTimeoutMaxSeconds, this.random);
+      const query: Record<string, string | number | boolean> = {
+        resourceVersion: this.resourceVersion,
+        allowWatchBookmarks: true,
+        timeoutSeconds,
+      };
+      if (this.opts.labelSelector) query.labelSelector = this.opts.labelSelector;
+      if (this.opts.fieldSelector) query.fieldSelector = this.opts.fieldSelector;
+      // Watch.watch reports failures through onDone, but can still reject before it
+      // gets that far (no current cluster, a kubeconfig exec plugin failing).
+      this.watcher.watch(this.opts.path, query, onEvent, onDone).then(
+        (c: AbortController) => {
+          controller = c;
+          if (ended) c.abort();
+        },
+        (e: unknown) => onDone(e ?? new Error('watch failed')),
+      );
+    });
+  }
+}
+
+function resourceVersionOf(obj: unknown): string | undefined {
+  if (typeof obj !== 'object' || obj === null) return undefined;
+  const meta = (obj as { metadata?: unknown }).metadata;
+  if (typeof meta !== 'object' || meta === null) return undefined;
+  const rv = (meta as { resourceVersion?: unknown }).resourceVersion;
+  return typeof rv === 'string' && rv !== '' ? rv : undefined;
+}
+
+function describe(e: unknown): string {
+  if (e instanceof ApiError) return `${e.statusCode}: ${e.message}`;
+  if (e instanceof Error) {
+    const code = (e as { statusCode?: unknown }).statusCode;
+    return code !== undefined ? `${String(code)}: ${e.message}` : e.message;
+  }
+  return String(e);
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) return resolve();
+    const t = setTimeout(done, ms);
+    function done(): void {
+      clearTimeout(t);
+      signal.removeEventListener('abort', done);
+      resolve();
+    }
+    signal.addEventListener('abort', done);
+  });
+}

@@ -1,0 +1,58 @@
+// A store and the list + watch that feeds it, started and stopped together.
+
+import type { KubeConfig } from '@kubernetes/client-node';
+import { ResilientListWatch, type WatchTiming } from './list-watch.js';
+import { defaultWatchLogger, type WatchLogger } from './logger.js';
+import type { MalformedObject, WatchedStore } from './store.js';
+
+/** Options every resource watch takes. */
+export interface WatchOptions {
+  readonly kubeConfig: KubeConfig;
+  readonly log?: WatchLogger;
+  readonly timing?: Partial<WatchTiming>;
+  /** [0, 1) source for jitter; tests inject it. */
+  readonly random?: () => number;
+  /** Counts malformed objects (the agent wires a prom-client counter here). */
+  readonly onMalformed?: (m: MalformedObject) => void;
+}
+
+export class WatchedResource<S extends WatchedStore<unknown>> {
+  constructor(
+    readonly store: S,
+    readonly listWatch: ResilientListWatch,
+  ) {}
+
+  start(): this {
+    this.listWatch.start();
+    return this;
+  }
+
+  /** Stops watching; the store keeps its last state. */
+  stop(): Promise<void> {
+    return this.listWatch.stop();
+  }
+}
+
+export function makeWatchedResource<S extends WatchedStore<unknown>>(
+  opts: WatchOptions,
+  store: S,
+  where: { readonly path: string; readonly labelSelector?: string; readonly fieldSelector?: string },
+): WatchedResource<S> {
+  const lw = new ResilientListWatch(
+    {
+      kubeConfig: opts.kubeConfig,
+      path: where.path,
+      ...(where.labelSelector ? { labelSelector: where.labelSelector } : {}),
+      ...(where.fieldSelector ? { fieldSelector: where.fieldSelector } : {}),
+      ...(opts.timing ? { timing: opts.timing } : {}),
+      ...(opts.random ? { random: opts.random } : {}),
+      log: opts.log ?? defaultWatchLogger(),
+    },
+    store,
+  );
+  return new WatchedResource(store, lw);
+}
+
+export function storeOptions(opts: WatchOptions): { log: WatchLogger; onMalformed?: (m: MalformedObject) => void } {
+  return { log: opts.log ?? defaultWatchLogger(), ...(opts.onMalformed ? { onMalformed: opts.onMalformed } : {}) };
+}
