@@ -1,0 +1,154 @@
+// The only IPVS-mode code that touches the kernel. In order: sysctls, the dummy
+// interface and its addresses, ipset members added, the static helper rules
+// (only when they differ) and their hooks, IPVS virtual/real servers changed,
+// then ipset members removed (after IPVS no longer sends traffic their way).
+// Every step reads the kernel back first and sends only the difference.
+
+import { execa } from 'execa';
+import type { ApplyOptions, ApplyResult } from '../backend.js';
+import type { RenderInput } from '../../model/render-input.js';
+import { withLocalAddresses } from '../local-addresses.js';
+import { execWithInput } from '../stdin-file.js';
+import { ensureSysctls } from '../sysctl.js';
+import { diffIpsets, diffIpvs, parseIpsetSave, parseIpvsadmSave } from './diff.js';
+import { HOOKS } from './iptables-rules.js';
+import { renderIpvs } from './render.js';
+import { DUMMY_INTERFACE, type IpvsRuleset } from './ruleset.js';
+
+/** What IPVS mode needs (kube-proxy sets the same). */
+export const IPVS_SYSCTLS: Record<string, string> = {
+  'net/ipv4/ip_forward': '1',
+  'net/ipv6/conf/all/forwarding': '1',
+  // Let iptables see IPVS connections (masquerade, hairpin).
+  'net/ipv4/vs/conntrack': '1',
+  // Drop connections to removed real servers at once instead of letting them hang.
+  'net/ipv4/vs/expire_nodest_conn': '1',
+  'net/ipv4/vs/expire_quiescent_template': '1',
+  // VIPs live on a dummy interface: never answer ARP for them on other interfaces.
+  'net/ipv4/conf/all/arp_ignore': '1',
+  'net/ipv4/conf/all/arp_announce': '2',
+};
+
+async function run(file: string, args: string[], input?: string): Promise<string> {
+  const r = input === undefined ? await execa(file, args, { reject: false }) : await execWithInput(file, args, input);
+  if (r.exitCode !== 0) throw new Error(`${file} ${args.join(' ')} failed: ${String(r.stderr).trim()}`);
+  return String(r.stdout);
+}
+
+async function syncInterface(r: IpvsRuleset): Promise<string[]> {
+  const sent: string[] = [];
+  const links = JSON.parse(await run('ip', ['-j', 'link', 'show'])) as { ifname: string }[];
+  if (!links.some((l) => l.ifname === DUMMY_INTERFACE)) {
+    await run('ip', ['link', 'add', DUMMY_INTERFACE, 'type', 'dummy']);
+    sent.push(`ip link add ${DUMMY_INTERFACE} type dummy`);
+  }
+  await run('ip', ['link', 'set', DUMMY_INTERFACE, 'up']);
+  const info = JSON.parse(await run('ip', ['-j', 'addr', 'show', 'dev', DUMMY_INTERFACE])) as { addr_info?: { local: string; prefixlen: number; scope?: string }[] }[];
+  const have = new Set((info[0]?.addr_info ?? []).filter((a) => a.scope !== 'link').map((a) => `${a.local}/${a.prefixlen}`));
+  const want = new Set(r.interfaceAddresses);
+  for (const a of want) {
+    if (have.has(a)) continue;
+    await run('ip', ['addr', 'add', a, 'dev', DUMMY_INTERFACE, ...(a.includes(':') ? ['nodad'] : [])]);
+    sent.push(`ip addr add ${a} dev ${DUMMY_INTERFACE}`);
+  }
+  for (const a of have) {
+    if (want.has(a)) continue;
+    await run('ip', ['addr', 'del', a, 'dev', DUMMY_INTERFACE]);
+    sent.push(`ip addr del ${a} dev ${DUMMY_INTERFACE}`);
+  }
+  return sent;
+}
+
+/** Our chains as iptables-save prints them, to compare with the rendered rules. */
+function ourRules(save: string): string {
+  return save
+    .split('\n')
+    .filter((l) => /^(\*|COMMIT$|:SVP-|-A SVP-)/.test(l))
+    .map((l) => l.replace(/^(:SVP-\S+ \S+) \[\d+:\d+\]$/, '$1 [0:0]'))
+    .join('\n');
+}
+
+async function syncIptables(r: IpvsRuleset): Promise<string[]> {
+  const sent: string[] = [];
+  for (const f of r.families) {
+    const v4 = f.family === 'IPv4';
+    const [save, restore, tool] = v4 ? ['iptables-save', 'iptables-restore', 'iptables'] : ['ip6tables-save', 'ip6tables-restore', 'ip6tables'];
+    const live = ourRules(await run(save, ['-t', 'nat']) + (await run(save, ['-t', 'filter'])));
+    if (live !== ourRules(f.iptables)) {
+      await run(restore, ['--noflush', '-w'], f.iptables);
+      sent.push(f.iptables);
+    }
+    for (const [table, builtin, chain] of HOOKS) {
+      const rule = ['-t', table, '-m', 'comment', '--comment', 'svcplane', '-j', chain];
+      const check = await execa(tool, ['-w', '-C', builtin, ...rule], { reject: false });
+      if (check.exitCode !== 0) {
+        await run(tool, ['-w', '-I', builtin, ...rule]);
+        sent.push(`${tool} -I ${builtin} -j ${chain}`);
+      }
+    }
+  }
+  return sent;
+}
+
+export async function applyIpvs(input: RenderInput, options: ApplyOptions = {}): Promise<ApplyResult> {
+  const node = await withLocalAddresses(input.node);
+  const r = renderIpvs({ ...input, node });
+  const sets = r.families.flatMap((f) => f.ipsets);
+  const setDiff = diffIpsets(sets, parseIpsetSave(await run('ipset', ['save'])));
+  const vips = new Set(r.interfaceAddresses.map((a) => a.slice(0, a.indexOf('/'))));
+  const served = new Set([...vips, ...(node.localAddresses ?? []), ...node.addresses]);
+  const liveVs = parseIpvsadmSave(await run('ipvsadm', ['-Sn']));
+  const ipvsCmds = diffIpvs(r.families.flatMap((f) => f.virtualServers), liveVs, (v) => served.has(v.address));
+  if (options.dryRun) {
+    const text = [...setDiff.adds, ...ipvsCmds, ...setDiff.dels].join('\n');
+    return { changes: setDiff.adds.length + ipvsCmds.length + setDiff.dels.length, transaction: text ? text + '\n' : '' };
+  }
+  await ensureSysctls(IPVS_SYSCTLS);
+  const sent: string[] = [];
+  sent.push(...(await syncInterface(r)));
+  if (setDiff.adds.length) await run('ipset', ['restore'], setDiff.adds.join('\n') + '\n');
+  sent.push(...setDiff.adds, ...(await syncIptables(r)));
+  if (ipvsCmds.length) await run('ipvsadm', ['-R'], ipvsCmds.join('\n') + '\n');
+  sent.push(...ipvsCmds);
+  if (setDiff.dels.length) await run('ipset', ['restore'], setDiff.dels.join('\n') + '\n');
+  sent.push(...setDiff.dels);
+  return { changes: sent.length, transaction: sent.length ? sent.join('\n') + '\n' : '' };
+}
+
+/** Removes everything of ours in IPVS mode: virtual servers on our addresses, hooks, chains, sets, the interface. */
+export async function cleanupIpvs(): Promise<number> {
+  let removed = 0;
+  const links = JSON.parse(await run('ip', ['-j', 'link', 'show'])) as { ifname: string }[];
+  const hasLink = links.some((l) => l.ifname === DUMMY_INTERFACE);
+  if (hasLink) {
+    const info = JSON.parse(await run('ip', ['-j', 'addr', 'show', 'dev', DUMMY_INTERFACE])) as { addr_info?: { local: string }[] }[];
+    const vips = new Set((info[0]?.addr_info ?? []).map((a) => a.local));
+    const ipvs = await execa('ipvsadm', ['-Sn'], { reject: false });
+    if (ipvs.exitCode === 0) {
+      const dels = parseIpvsadmSave(String(ipvs.stdout))
+        .filter((v) => vips.has(v.address))
+        .map((v) => `-D ${v.protocol === 'tcp' ? '-t' : v.protocol === 'udp' ? '-u' : '--sctp-service'} ${v.address.includes(':') ? `[${v.address}]` : v.address}:${v.port}`);
+      if (dels.length) await run('ipvsadm', ['-R'], dels.join('\n') + '\n');
+      removed += dels.length;
+    }
+    await run('ip', ['link', 'del', DUMMY_INTERFACE]);
+    removed++;
+  }
+  for (const [tool, save] of [['iptables', 'iptables-save'], ['ip6tables', 'ip6tables-save']] as const) {
+    for (const [table, builtin, chain] of HOOKS) {
+      const rule = ['-t', table, '-m', 'comment', '--comment', 'svcplane', '-j', chain];
+      while ((await execa(tool, ['-w', '-D', builtin, ...rule], { reject: false })).exitCode === 0) removed++;
+    }
+    for (const table of ['nat', 'filter']) {
+      const chains = (await run(save, ['-t', table])).split('\n').filter((l) => l.startsWith(':SVP-')).map((l) => l.slice(1).split(' ')[0]!);
+      for (const c of chains) await execa(tool, ['-w', '-t', table, '-F', c], { reject: false });
+      for (const c of chains) if ((await execa(tool, ['-w', '-t', table, '-X', c], { reject: false })).exitCode === 0) removed++;
+    }
+  }
+  const sets = parseIpsetSave(await run('ipset', ['save']));
+  for (const name of sets.keys()) {
+    if (!/^SVP6?-/.test(name)) continue;
+    if ((await execa('ipset', ['destroy', name], { reject: false })).exitCode === 0) removed++;
+  }
+  return removed;
+}

@@ -1,0 +1,84 @@
+// IPVS diff: only changed virtual servers, real servers and set members are sent;
+// `ipvsadm -Sn` and `ipset save` parse back what we write.
+
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { execa } from 'execa';
+import { diffIpsets, diffIpvs, parseIpsetSave, parseIpvsadmSave } from '../../../src/backends/ipvs/diff.js';
+import { SECTION, splitSections } from '../../../src/backends/ipvs/document.js';
+import { ipvsBackend } from '../../../src/backends/ipvs/index.js';
+import { renderIpvs } from '../../../src/backends/ipvs/render.js';
+import { execWithInput } from '../../../src/backends/stdin-file.js';
+import { features } from '../../helpers/features.js';
+
+const all = () => true;
+
+describe('ipvs diff', () => {
+  it('what we render parses back as the same virtual servers: nothing to send', () => {
+    for (const inp of Object.values(features)) {
+      const text = splitSections(ipvsBackend.render(inp)).get(SECTION.ipvs)!;
+      const want = renderIpvs(inp).families.flatMap((f) => f.virtualServers);
+      assert.deepEqual(diffIpvs(want, parseIpvsadmSave(text), all), []);
+    }
+  });
+
+  it('one real server added, one weight changed, one virtual server gone, one scheduler changed', () => {
+    const live = parseIpvsadmSave(
+      [
+        '-A -t 10.96.0.1:80 -s rr',
+        '-a -t 10.96.0.1:80 -r 10.244.1.1:8080 -m -w 1',
+        '-a -t 10.96.0.1:80 -r 10.244.1.2:8080 -m -w 1',
+        '-A -u [fd00::2]:53 -s rr -p 60',
+        '-A -t 10.96.0.3:80 -s rr',
+      ].join('\n'),
+    );
+    const want = [
+      { protocol: 'tcp' as const, address: '10.96.0.1', port: 80, scheduler: 'rr', service: 'x', realServers: [
+        { address: '10.244.1.1', port: 8080, weight: 1 },
+        { address: '10.244.1.2', port: 8080, weight: 0 },
+        { address: '10.244.1.3', port: 8080, weight: 1 },
+      ] },
+      { protocol: 'udp' as const, address: 'fd00::2', port: 53, scheduler: 'sh', persistentSeconds: 60, service: 'y', realServers: [] },
+    ];
+    assert.deepEqual(diffIpvs(want, live, all), [
+      '-e -t 10.96.0.1:80 -r 10.244.1.2:8080 -m -w 0',
+      '-a -t 10.96.0.1:80 -r 10.244.1.3:8080 -m -w 1',
+      '-E -u [fd00::2]:53 -s sh -p 60',
+      '-D -t 10.96.0.3:80',
+    ]);
+    // A virtual server that is not ours (not on our addresses) is never deleted.
+    assert.deepEqual(diffIpvs(want, live, (v) => v.address !== '10.96.0.3').filter((c) => c.startsWith('-D')), []);
+  });
+
+  it('ipset members: adds before, deletions after; missing sets created', () => {
+    const live = parseIpsetSave('create SVP-CLUSTER-IP hash:ip,port family inet hashsize 1024 maxelem 65536\nadd SVP-CLUSTER-IP 10.96.0.1,tcp:80\nadd SVP-CLUSTER-IP 10.96.0.9,tcp:80\n');
+    const d = diffIpsets(
+      [
+        { name: 'SVP-CLUSTER-IP', type: 'hash:ip,port', family: 'IPv4', comment: '', entries: ['10.96.0.1,tcp:80', '10.96.0.2,udp:53'] },
+        { name: 'SVP-NODE-PORT-TCP', type: 'bitmap:port', family: 'IPv4', comment: '', entries: ['30080'] },
+      ],
+      live,
+    );
+    assert.deepEqual(d.adds, ['add SVP-CLUSTER-IP 10.96.0.2,udp:53 -exist', 'create SVP-NODE-PORT-TCP bitmap:port range 0-65535 -exist', 'add SVP-NODE-PORT-TCP 30080 -exist']);
+    assert.deepEqual(d.dels, ['del SVP-CLUSTER-IP 10.96.0.9,tcp:80 -exist']);
+  });
+
+  it('the kernel\'s `ipset save` of our sets parses back to our entries (real ipset, throw-away namespace)', async () => {
+    const ns = `svp-ipsetrt-${process.pid}`;
+    await execa('ip', ['netns', 'add', ns]);
+    try {
+      for (const inp of [features['loadbalancer-source-ranges']!, features['dual-stack']!, features['nodeport']!]) {
+        const r = renderIpvs(inp);
+        const sets = r.families.flatMap((f) => f.ipsets);
+        await execa('ip', ['netns', 'exec', ns, 'ipset', 'flush'], { reject: false });
+        const first = diffIpsets(sets, parseIpsetSave((await execa('ip', ['netns', 'exec', ns, 'ipset', 'save'])).stdout));
+        const res = await execWithInput('ip', ['netns', 'exec', ns, 'ipset', 'restore'], first.adds.join('\n') + '\n');
+        assert.equal(res.exitCode, 0, res.stderr);
+        const again = diffIpsets(sets, parseIpsetSave((await execa('ip', ['netns', 'exec', ns, 'ipset', 'save'])).stdout));
+        assert.deepEqual(again, { adds: [], dels: [] }, 'a second diff against the kernel finds nothing');
+      }
+    } finally {
+      await execa('ip', ['netns', 'delete', ns], { reject: false });
+    }
+  });
+});
