@@ -45,7 +45,7 @@ export interface Rounds {
 }
 
 export interface ApplyResult {
-  alone: { documentBytes: number; load: number; listJson: number[]; listJsonBytes: number };
+  alone: { documentBytes: number; load: number; listJson: number[]; listJsonBytes: number; elementOnly: number[] };
   full: Sample;
   endpoint: (Sample & { kind: 'add' | 'remove' })[];
   serviceAdd: Sample[];
@@ -88,7 +88,16 @@ async function nftAlone(ns: string, input: RenderInput, listRuns: number): Promi
       listJson.push(ms);
       listJsonBytes = Buffer.byteLength(out);
     }
-    return { documentBytes: Buffer.byteLength(doc), load, listJson, listJsonBytes };
+    // The floor of any transaction on this table: one set element added, then deleted
+    // (no chain touched, so nft need not fetch the table's rules).
+    const elementOnly: number[] = [];
+    for (let i = 0; i < 6; i++) {
+      const verb = i % 2 === 0 ? 'add' : 'delete';
+      const elem = { [verb]: { element: { family: 'ip', table: TABLE_NAME, name: 'hairpin', elem: [{ concat: ['10.250.0.1', '10.250.0.1'] }] } } };
+      await writeFile(path, JSON.stringify({ nftables: [elem] }));
+      elementOnly.push((await nftIn(ns, ['-j', '-f', path]))[1]);
+    }
+    return { documentBytes: Buffer.byteLength(doc), load, listJson, listJsonBytes, elementOnly };
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

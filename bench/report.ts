@@ -156,14 +156,16 @@ export async function writeReport(
   L.push('');
   samplesTable(L, r.results.map((s) => ({ label: `${k(s.services)} Services`, xs: s.apply.oneShot })), true);
 
-  L.push('## `nft -j list table` alone', '');
-  L.push('`nft -j list table ip svcplane` after `nft -j -f` alone (the ip6 table is a small skeleton), process spawn included.');
+  L.push('## `nft` alone', '');
+  L.push('After `nft -j -f` alone, in its namespace: `nft -j list table ip svcplane` (the ip6 table is a small');
+  L.push('skeleton), and a transaction of one set element (`hairpin`) added or deleted — no chain touched —,');
+  L.push('the floor of any transaction on a table this size. Process spawn (`ip netns exec`) included.');
   L.push('');
-  L.push('| Services | p50 / max | n | JSON size |');
-  L.push('|---|---|---|---|');
+  L.push('| Services | `nft -j list table` p50 / max | n | JSON size | one-element transaction p50 / max | n |');
+  L.push('|---|---|---|---|---|---|');
   for (const s of r.results) {
     const a = s.apply.alone;
-    L.push(`| ${k(s.services)} | ${ms(median(a.listJson))} / ${ms(max(a.listJson))} ms | ${a.listJson.length} | ${mb(a.listJsonBytes)} |`);
+    L.push(`| ${k(s.services)} | ${ms(median(a.listJson))} / ${ms(max(a.listJson))} ms | ${a.listJson.length} | ${mb(a.listJsonBytes)} | ${ms(median(a.elementOnly))} / ${ms(max(a.elementOnly))} ms | ${a.elementOnly.length} |`);
   }
   L.push('');
 
@@ -181,6 +183,10 @@ export async function writeReport(
         (big ? ` — target under 50 ms: **${epMax < 50 ? 'met (every round)' : epP50 < 50 ? 'met at p50, missed at the max' : 'missed'}**.` : '.'),
     );
     L.push(`  Where it goes (p50): ${where(ep, ['nft', 'render', 'diff'])}; the rest of the total is the syncer's own bookkeeping.`);
+    L.push(
+      `  A one-element transaction alone costs ${ms(median(a.alone.elementOnly))} ms at this size; an endpoint change also flushes and rewrites the` +
+        ` Service's policy chain, and the gap to its nft step (${ms(median(col(ep, 'nft')))} ms) is what touching a chain costs nft on a table this size.`,
+    );
     L.push(`  Render: ${ms(s.render.backendRender)} ms` + (big ? ` — target under 1 s: **${s.render.backendRender < 1000 ? 'met' : 'missed'}**.` : '.'));
     L.push(
       `  Full load: syncer ${ms(a.full.total)} ms (${where([a.full], ['nft', 'render', 'diff', 'readBack'])}) against ${ms(a.alone.load)} ms for \`nft -j -f\` alone.`,
