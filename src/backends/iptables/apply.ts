@@ -62,7 +62,7 @@ export function iptablesSysctls(input: RenderInput): Record<string, string> {
 }
 
 /** Makes sure each built-in chain jumps to ours; returns how many jumps were (or would be) inserted. */
-async function ensureJumps(run: IptablesRunner, family: IPFamily, dryRun: boolean): Promise<number> {
+export async function ensureJumps(run: IptablesRunner, family: IPFamily, dryRun: boolean): Promise<number> {
   let inserted = 0;
   // Inserted at position 1: ours come first. Each built-in chain has one jump of ours, so order among them is moot.
   for (const j of BUILTIN_JUMPS) {

@@ -1,0 +1,93 @@
+// The partial syncer against the real kernel in a throw-away namespace: full sync
+// at start, partial syncs that neither read back nor resend unchanged chains, drift
+// repaired by the next full sync, and a failure forcing one.
+
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { IptablesRunner } from '../../../src/backends/iptables/apply.js';
+import { parseSavedChains } from '../../../src/backends/iptables/document.js';
+import { renderIptables } from '../../../src/backends/iptables/render.js';
+import { IptablesSyncer } from '../../../src/backends/iptables/syncer.js';
+import type { RenderInput } from '../../../src/model/render-input.js';
+import { ep, input, port, slice, svc } from '../../helpers/model.js';
+import { withNetns, type TestNetns } from './netns.js';
+
+/** A runner that counts read-backs and can be told to fail the next restore. */
+class CountingRunner extends IptablesRunner {
+  saves = 0;
+  failNext = false;
+  override async savedChains(...args: Parameters<IptablesRunner['savedChains']>) {
+    this.saves++;
+    return super.savedChains(...args);
+  }
+  override async restore(...args: Parameters<IptablesRunner['restore']>) {
+    if (this.failNext) {
+      this.failNext = false;
+      throw new Error('injected failure');
+    }
+    return super.restore(...args);
+  }
+}
+
+const inp = (eps: string[]): RenderInput =>
+  input(
+    [svc({ name: 'web', clusterIPs: ['10.96.0.10'], ports: [port(80, 8080)] }), svc({ name: 'db', clusterIPs: ['10.96.0.11'], ports: [port(5432)] })],
+    [slice('web', eps.map((x) => ep(x, 'node1')), [{ port: 8080 }]), slice('db', [ep('10.244.2.11', 'node2')], [{ port: 5432 }])],
+  );
+
+async function assertKernelMatches(ns: TestNetns, i: RenderInput): Promise<void> {
+  for (const t of renderIptables(i)) {
+    const save = (await ns.exec([t.family === 'IPv4' ? 'iptables-save' : 'ip6tables-save'])).stdout;
+    for (const table of ['filter', 'nat'] as const) {
+      assert.deepEqual(Object.fromEntries(parseSavedChains(save, table)), Object.fromEntries(t[table].map((c) => [c.name, c.rules])));
+    }
+  }
+}
+
+describe('iptables syncer (partial sync)', () => {
+  it('full at start, then partial syncs that send only the changed chains without reading back', async () => {
+    await withNetns(async (ns) => {
+      const run = new CountingRunner(ns.name);
+      const s = new IptablesSyncer(run);
+      const first = await s.sync(inp(['10.244.1.10']));
+      assert.equal(first.full, true);
+      assert.equal(run.saves, 4); // filter and nat, both families
+      await assertKernelMatches(ns, inp(['10.244.1.10']));
+
+      const second = await s.sync(inp(['10.244.1.10', '10.244.1.11']));
+      assert.equal(second.full, false);
+      assert.equal(run.saves, 4, 'a partial sync does not read back');
+      // web's policy chain and the new endpoint chain; db untouched.
+      assert.deepEqual([...second.transaction.matchAll(/^:(\S+)/gm)].length, 2, second.transaction);
+      assert.doesNotMatch(second.transaction, /10\.96\.0\.11|10\.244\.2\.11/);
+      await assertKernelMatches(ns, inp(['10.244.1.10', '10.244.1.11']));
+
+      const same = await s.sync(inp(['10.244.1.10', '10.244.1.11']));
+      assert.deepEqual(same, { full: false, changes: 0, transaction: '' });
+    });
+  });
+
+  it('a full sync repairs drift a partial sync cannot see; a failure forces the next sync to be full', async () => {
+    await withNetns(async (ns) => {
+      const run = new CountingRunner(ns.name);
+      let now = 0;
+      const s = new IptablesSyncer(run, 1000, () => now);
+      const i = inp(['10.244.1.10']);
+      await s.sync(i);
+      await ns.exec(['iptables', '-t', 'nat', '-F', 'SVP-POSTROUTING']);
+      assert.equal((await s.sync(i)).changes, 0, 'partial sync trusts its memory');
+      now = 1500; // the full-sync interval has passed
+      const repaired = await s.sync(i);
+      assert.equal(repaired.full, true);
+      assert.equal(repaired.changes, 1);
+      await assertKernelMatches(ns, i);
+
+      run.failNext = true;
+      await assert.rejects(s.sync(inp(['10.244.1.12'])), /injected failure/);
+      const after = await s.sync(inp(['10.244.1.12']));
+      assert.equal(after.full, true);
+      await assertKernelMatches(ns, inp(['10.244.1.12']));
+      assert.equal((await s.sync(inp(['10.244.1.12']), { full: true })).changes, 0);
+    });
+  });
+});
