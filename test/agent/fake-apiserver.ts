@@ -7,7 +7,8 @@
 // DELETED when an object stops matching, ADDED when it starts), server-side
 // timeoutSeconds, and BOOKMARK events for watchers that ask for them.
 // Knobs for failure: fail the next requests with a status, 410 on the next watch
-// (as an ERROR event or an HTTP status), drop every open watch, go silent, go
+// (as an ERROR event or an HTTP status), drop every open watch, silence open
+// watches, go
 // down and come back on the same port.
 
 import http from 'node:http';
@@ -44,6 +45,8 @@ interface Watcher {
   readonly res: http.ServerResponse;
   readonly matches: (o: Obj) => boolean;
   readonly bookmarks: boolean;
+  /** A half-open connection: stays open, gets nothing. */
+  silent: boolean;
   timer?: NodeJS.Timeout;
 }
 
@@ -66,8 +69,7 @@ export class FakeApiServer {
   private readonly watchers = new Set<Watcher>();
   private readonly sockets = new Set<Socket>();
   private readonly failures: Array<{ resource: Resource; verb: 'list' | 'watch'; status: number }> = [];
-  private readonly goneNext: Partial<Record<Resource, 'event' | 'status'>> = {};
-  private readonly silent = new Set<Resource>();
+  private readonly goneNext: Partial<Record<Resource, { how: 'event' | 'status'; times: number }>> = {};
   readonly requests: RecordedRequest[] = [];
   /** Longest a watch stays open whatever timeoutSeconds asks (tests keep this short). */
   maxWatchSeconds = 3600;
@@ -135,7 +137,7 @@ export class FakeApiServer {
   bookmark(resource: Resource): void {
     const info = RESOURCES[resource];
     for (const w of this.watchers) {
-      if (w.resource !== resource || !w.bookmarks || this.silent.has(resource)) continue;
+      if (w.resource !== resource || !w.bookmarks || w.silent) continue;
       send(w.res, { type: 'BOOKMARK', object: { kind: info.kind, apiVersion: info.apiVersion, metadata: { resourceVersion: String(this.rv) } } });
     }
   }
@@ -148,14 +150,14 @@ export class FakeApiServer {
   }
 
   /** The next watch gets 410 Gone: an ERROR event on a 200 stream (what the API server does), or an HTTP 410. */
-  goneOnNextWatch(resource: Resource, how: 'event' | 'status' = 'event'): void {
-    this.goneNext[resource] = how;
+  goneOnNextWatch(resource: Resource, how: 'event' | 'status' = 'event', times = 1): void {
+    this.goneNext[resource] = { how, times };
   }
 
   /** Forgets the event history: any watch from an RV before now gets 410. */
   compact(resource: Resource): void {
     this.history[resource] = [];
-    this.compactedBelow[resource] = this.rv + 1;
+    this.compactedBelow[resource] = this.rv;
   }
 
   /** Cuts every open watch connection (of one resource, or all) without a clean end. */
@@ -170,10 +172,14 @@ export class FakeApiServer {
     return n;
   }
 
-  /** While silent, watches of the resource stay open and get nothing (events are kept for a later watch). */
-  setSilent(resource: Resource, silent: boolean): void {
-    if (silent) this.silent.add(resource);
-    else this.silent.delete(resource);
+  /**
+   * The open watches of the resource go quiet, as over a half-open connection: they
+   * stay open and get nothing more. Watches opened later work (and replay from their RV).
+   */
+  silenceOpenWatches(resource: Resource): number {
+    let n = 0;
+    for (const w of this.watchers) if (w.resource === resource) (w.silent = true), n++;
+    return n;
   }
 
   /** Stops listening and cuts every connection: the API server is unreachable. */
@@ -262,8 +268,9 @@ export class FakeApiServer {
     record: (status: number) => void,
   ): void {
     const from = Number(q.get('resourceVersion') ?? '');
-    const gone = this.goneNext[resource];
-    delete this.goneNext[resource];
+    const next = this.goneNext[resource];
+    if (next && --next.times <= 0) delete this.goneNext[resource];
+    const gone = next?.how;
     const expired = gone !== undefined || (Number.isFinite(from) && from < this.compactedBelow[resource]);
     if (expired && gone === 'status') {
       record(410);
@@ -277,7 +284,7 @@ export class FakeApiServer {
       res.end();
       return;
     }
-    const w: Watcher = { resource, res, matches, bookmarks: q.get('allowWatchBookmarks') === 'true' };
+    const w: Watcher = { resource, res, matches, bookmarks: q.get('allowWatchBookmarks') === 'true', silent: false };
     this.watchers.add(w);
     res.on('close', () => this.endWatch(w));
     const timeout = Math.min(Number(q.get('timeoutSeconds') ?? '1800') || 1800, this.maxWatchSeconds);
@@ -286,7 +293,7 @@ export class FakeApiServer {
       res.end();
     }, timeout * 1000);
     // What happened after the RV the client has: replayed in order.
-    if (!this.silent.has(resource)) for (const h of this.history[resource]) if (h.rv > from) this.deliver(w, h);
+    for (const h of this.history[resource]) if (h.rv > from) this.deliver(w, h);
   }
 
   private endWatch(w: Watcher): void {
@@ -296,8 +303,7 @@ export class FakeApiServer {
 
   private record(resource: Resource, h: HistoryEntry): void {
     this.history[resource].push(h);
-    if (this.silent.has(resource)) return;
-    for (const w of this.watchers) if (w.resource === resource) this.deliver(w, h);
+    for (const w of this.watchers) if (w.resource === resource && !w.silent) this.deliver(w, h);
   }
 
   /** One history entry to one watcher, seen through its selectors. */

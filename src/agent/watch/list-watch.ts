@@ -78,7 +78,7 @@ export type ListWatchState = 'idle' | 'listing' | 'watching' | 'backoff' | 'stop
 /** How one watch ended. */
 type WatchEnd =
   | { readonly kind: 'closed'; readonly progress: boolean }
-  | { readonly kind: 'gone' }
+  | { readonly kind: 'gone'; readonly progress: boolean }
   | { readonly kind: 'error'; readonly error: unknown; readonly progress: boolean }
   | { readonly kind: 'silent' }
   | { readonly kind: 'stopped' };
@@ -144,6 +144,10 @@ export class ResilientListWatch {
 
   private async loop(): Promise<void> {
     let needList = true;
+    /** The watch about to run is the first since a list: a 410 on it must not relist at once again. */
+    let firstWatchAfterList = false;
+    /** The last watch was such a 410: the next good list must not reset the backoff. */
+    let goneLoop = false;
     while (!this.stopped) {
       if (needList) {
         this._state = 'listing';
@@ -172,12 +176,16 @@ export class ResilientListWatch {
         this.resourceVersion = list.resourceVersion;
         this.needQuorumList = false;
         this.contact();
-        this.backoff.reset();
+        if (!goneLoop) this.backoff.reset();
+        goneLoop = false;
         needList = false;
+        firstWatchAfterList = true;
       }
 
       this._state = 'watching';
       const end = await this.watchOnce();
+      const afterList = firstWatchAfterList;
+      firstWatchAfterList = false;
       if (end.kind === 'stopped' || this.stopped) break;
       this._restarts++;
       switch (end.kind) {
@@ -188,9 +196,14 @@ export class ResilientListWatch {
           else await this.pause(new Error('watch closed without any event'), 'watch closed');
           break;
         case 'gone':
-          this.opts.log.info({ path: this.opts.path, rv: this.resourceVersion }, 'resourceVersion expired (410 Gone); listing again');
           this.needQuorumList = true;
           needList = true;
+          // 410 on the very RV a list just gave us: the server is confused; relisting
+          // at once would loop as fast as it answers.
+          if (afterList && !end.progress) {
+            goneLoop = true;
+            await this.pause(new ApiError(410, 'watch from a fresh list answered 410 Gone'), 'relist');
+          } else this.opts.log.info({ path: this.opts.path, rv: this.resourceVersion }, 'resourceVersion expired (410 Gone); listing again');
           break;
         case 'silent':
           this.opts.log.warn(
@@ -251,7 +264,7 @@ export class ResilientListWatch {
         feedWatchdog();
         if (type === 'ERROR') {
           const err = apiErrorFromStatus(obj, 500);
-          finish(isGone(err) ? { kind: 'gone' } : { kind: 'error', error: err, progress });
+          finish(isGone(err) ? { kind: 'gone', progress } : { kind: 'error', error: err, progress });
           return;
         }
         const rv = resourceVersionOf(obj);
@@ -272,7 +285,7 @@ export class ResilientListWatch {
       const onDone = (err: unknown): void => {
         if (ended) return;
         if (err === null || err === undefined) finish({ kind: 'closed', progress });
-        else if (isGone(err)) finish({ kind: 'gone' });
+        else if (isGone(err)) finish({ kind: 'gone', progress });
         else finish({ kind: 'error', error: err, progress });
       };
 
