@@ -284,19 +284,31 @@ export function servicePortViews(input: RenderInput, family: IPFamily): ServiceP
   return out;
 }
 
-/** Node addresses that accept NodePort traffic, per kube-proxy's nodePortAddresses. */
-export function nodePortAddresses(node: NodeContext, config: ProxyConfig, family: IPFamily): { all: boolean; ips: string[] } {
+/**
+ * Node addresses that accept NodePort traffic, per kube-proxy's nodePortAddresses.
+ * With nothing configured the modes differ: nftables serves the node's primary
+ * address, iptables and IPVS every local address (kube-proxy v1.33 keeps the old
+ * default there, with a warning). `all` means "every local address"; `ips` then
+ * lists the ones known (IPVS needs them one by one).
+ */
+export function nodePortAddresses(
+  node: NodeContext,
+  config: ProxyConfig,
+  family: IPFamily,
+  unsetMeans: 'primary' | 'all' = 'primary',
+): { all: boolean; ips: string[] } {
   const own = node.addresses.filter((a) => ipFamilyOf(a) === family);
   // CIDRs select among the addresses on the node's interfaces when they are known.
   const candidates = [...own, ...(node.localAddresses ?? []).filter((a) => ipFamilyOf(a) === family)];
   const wanted = config.nodePortAddresses.filter((c) => c === 'primary' || parseCIDR(c)?.family === family);
+  if (config.nodePortAddresses.length === 0 && unsetMeans === 'all') return { all: true, ips: uniqueSorted(candidates) };
   if (config.nodePortAddresses.length === 0 || wanted.some((c) => c === 'primary')) {
     // Default (and "primary"): the node's primary address of this family.
     const primary = own.slice(0, 1);
     const extra = wanted.filter((c) => c !== 'primary');
     return { all: false, ips: uniqueSorted([...primary, ...matchCIDRs(candidates, extra)]) };
   }
-  if (wanted.some((c) => parseCIDR(c)!.prefix === 0)) return { all: true, ips: [] };
+  if (wanted.some((c) => parseCIDR(c)!.prefix === 0)) return { all: true, ips: uniqueSorted(candidates) };
   return { all: false, ips: uniqueSorted(matchCIDRs(candidates, wanted)) };
 }
 

@@ -135,13 +135,13 @@ function skeleton(input: RenderInput, ctx: Ctx, filter: Table, nat: Table): void
 
 /** NodePorts answer on 127.0.0.1 (IPv4 only; needs route_localnet), as kube-proxy's iptables mode. */
 export function localhostNodePorts(input: RenderInput, family: IPFamily): boolean {
-  return family === 'IPv4' && input.config.localhostNodePorts && nodePortAddresses(input.node, input.config, family).all;
+  return family === 'IPv4' && input.config.localhostNodePorts && nodePortAddresses(input.node, input.config, family, 'all').all;
 }
 
 /** The last rule of nat SVP-SERVICES: node addresses go on to the NodePorts. */
 function nodePortsTail(input: RenderInput, ctx: Ctx, nat: Table): void {
   const comment = 'service nodeports; NOTE: this must be the last rule in this chain';
-  const np = nodePortAddresses(input.node, input.config, ctx.family);
+  const np = nodePortAddresses(input.node, input.config, ctx.family, 'all');
   if (np.all) {
     const matches = ['-m addrtype --dst-type LOCAL'];
     if (ctx.family === 'IPv6') nat.add(C.services, { dst: '::1/128', notDst: true, comment, matches, target: `-j ${C.nodePorts}` });

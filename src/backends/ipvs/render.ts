@@ -45,7 +45,7 @@ export function renderFamily(input: RenderInput, family: IPFamily): IpvsFamilyRu
   const vss: VirtualServer[] = [];
   const scheduler = input.config.ipvsScheduler || 'rr';
   const nodeIPs = input.node.addresses.filter((a) => ipFamilyOf(a) === family);
-  const nodePortIPs = nodePortAddresses(input.node, input.config, family);
+  const nodePortIPs = nodePortAddresses(input.node, input.config, family, 'all');
 
   for (const v of servicePortViews(input, family)) {
     const proto = v.protocol.toLowerCase() as IpvsProtocol;
