@@ -23,20 +23,33 @@ export const features: Record<string, RenderInput> = {
     [slice('np', [ep('10.244.1.10', 'node1'), ep('10.244.2.10', 'node2')], [{ port: 8080 }])],
     { config: { nodePortAddresses: ['192.168.0.0/16'] } },
   ),
+  'nodeport-all-addresses-localhost': input(
+    [svc({ name: 'np', type: 'NodePort', clusterIPs: ['10.96.0.21', 'fd00:10:96::21'], ports: [port(80, 8080, { nodePort: 30081 })] })],
+    [slice('np', [ep('10.244.1.10', 'node1')], [{ port: 8080 }])],
+    { config: { nodePortAddresses: ['0.0.0.0/0', '::/0'], localhostNodePorts: true } },
+  ),
+  'nodeport-all-addresses-no-localhost': input(
+    [svc({ name: 'np', type: 'NodePort', clusterIPs: ['10.96.0.21'], ports: [port(80, 8080, { nodePort: 30081 })] })],
+    [slice('np', [ep('10.244.1.10', 'node1')], [{ port: 8080 }])],
+    { config: { nodePortAddresses: ['0.0.0.0/0'], localhostNodePorts: false } },
+  ),
   'loadbalancer-source-ranges': input(
-    [svc({ name: 'lb', type: 'LoadBalancer', clusterIPs: ['10.96.0.30'], ports: [port(443, 8443, { nodePort: 30443 })], loadBalancerIngress: [{ ip: '203.0.113.30', ipMode: 'VIP' }, { ip: '203.0.113.31', ipMode: 'Proxy' }], loadBalancerSourceRanges: ['198.51.100.0/24'] })],
+    [svc({ name: 'lb', type: 'LoadBalancer', clusterIPs: ['10.96.0.30'], ports: [port(443, 8443, { nodePort: 30443 })], loadBalancerIngress: [{ ip: '203.0.113.30', ipMode: 'VIP' }, { ip: '203.0.113.31', ipMode: 'Proxy' }], loadBalancerSourceRanges: ['198.51.100.0/24', '192.168.50.0/24'] })],
     [slice('lb', [ep('10.244.2.30', 'node2')], [{ port: 8443 }])],
   ),
   'session-affinity': input(
-    [svc({ name: 'sticky', clusterIPs: ['10.96.0.40'], ports: [port(80, 8080)], sessionAffinity: { type: 'ClientIP', timeoutSeconds: 600 } })],
-    [slice('sticky', [ep('10.244.1.40', 'node1'), ep('10.244.2.40', 'node2')], [{ port: 8080 }])],
+    [svc({ name: 'sticky', clusterIPs: ['10.96.0.40', 'fd00:10:96::40'], ports: [port(80, 8080)], sessionAffinity: { type: 'ClientIP', timeoutSeconds: 600 } })],
+    [
+      slice('sticky', [ep('10.244.1.40', 'node1'), ep('10.244.2.40', 'node2')], [{ port: 8080 }]),
+      slice('sticky', [ep('fd00:244:1::40', 'node1')], [{ port: 8080 }], { addressType: 'IPv6' }),
+    ],
   ),
   'external-traffic-policy-local': input(
     [svc({ name: 'etp', type: 'LoadBalancer', clusterIPs: ['10.96.0.50'], ports: [port(80, 8080, { nodePort: 30050 })], externalTrafficPolicy: 'Local', healthCheckNodePort: 32050, loadBalancerIngress: [{ ip: '203.0.113.50', ipMode: 'VIP' }] })],
     [slice('etp', [ep('10.244.1.50', 'node1'), ep('10.244.2.50', 'node2')], [{ port: 8080 }])],
   ),
   'external-traffic-policy-local-none-here': input(
-    [svc({ name: 'etp', type: 'NodePort', clusterIPs: ['10.96.0.51'], ports: [port(80, 8080, { nodePort: 30051 })], externalTrafficPolicy: 'Local' })],
+    [svc({ name: 'etp', type: 'NodePort', clusterIPs: ['10.96.0.51'], ports: [port(80, 8080, { nodePort: 30051 })], externalTrafficPolicy: 'Local', externalIPs: ['192.0.2.51'] })],
     [slice('etp', [ep('10.244.2.51', 'node2')], [{ port: 8080 }])],
   ),
   'internal-traffic-policy-local': input(
@@ -66,11 +79,16 @@ export const features: Record<string, RenderInput> = {
     [slice('b', [ep('10.244.1.81', 'node1')], [{ port: 8080 }])],
     { config: { detectLocalMode: 'BridgeInterface', bridgeInterface: 'br0' } },
   ),
+  'detect-local-interface-prefix': input(
+    [svc({ name: 'b', clusterIPs: ['10.96.0.82'], ports: [port(80, 8080)], type: 'NodePort', externalTrafficPolicy: 'Local' })],
+    [slice('b', [ep('10.244.1.82', 'node1')], [{ port: 8080 }])],
+    { config: { detectLocalMode: 'InterfaceNamePrefix', interfaceNamePrefix: 'veth' } },
+  ),
   'dual-stack': input(
     [svc({ name: 'ds', clusterIPs: ['fd00:10:96::90', '10.96.0.90'], ports: [port(80, 8080)] })],
     [
       slice('ds', [ep('10.244.1.90', 'node1')], [{ port: 8080 }]),
-      slice('ds', [ep('fd00:244:1::90', 'node1')], [{ port: 8080 }], { addressType: 'IPv6' }),
+      slice('ds', [ep('fd00:244:1::90', 'node1'), ep('fd00:244:2::90', 'node2')], [{ port: 8080 }], { addressType: 'IPv6' }),
     ],
   ),
   'external-ips': input(
@@ -86,4 +104,3 @@ export const features: Record<string, RenderInput> = {
     { node: { name: 'node1', addresses: ['192.168.50.1'], podCIDRs: ['10.244.1.0/24'], zone: 'a' } },
   ),
 };
-

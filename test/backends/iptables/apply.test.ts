@@ -10,7 +10,7 @@ import { parseSavedChains } from '../../../src/backends/iptables/document.js';
 import { renderIptables } from '../../../src/backends/iptables/render.js';
 import type { RenderInput } from '../../../src/model/render-input.js';
 import { ep, input, port, slice, svc } from '../../helpers/model.js';
-import { features } from './features.js';
+import { features } from '../../helpers/features.js';
 import { withNetns, type TestNetns } from './netns.js';
 
 const target = (ns: TestNetns) => ({ run: ns.run, host: false });

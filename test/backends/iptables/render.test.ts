@@ -15,7 +15,7 @@ import type { IPFamily } from '../../../src/model/ip.js';
 import type { RenderInput } from '../../../src/model/render-input.js';
 import { assertGolden } from '../../helpers/golden.js';
 import { ep, input, port, slice, svc } from '../../helpers/model.js';
-import { features, webSlices } from './features.js';
+import { features, webSlices } from '../../helpers/features.js';
 import { withNetns } from './netns.js';
 
 const golden = (name: string) => fileURLToPath(new URL(`./golden/${name}.rules`, import.meta.url));
