@@ -140,12 +140,16 @@ export async function cleanupIpvs(): Promise<number> {
       while ((await execa(tool, ['-w', '-D', builtin, ...rule], { reject: false })).exitCode === 0) removed++;
     }
     for (const table of ['nat', 'filter']) {
-      const chains = (await run(save, ['-t', table])).split('\n').filter((l) => l.startsWith(':SVP-')).map((l) => l.slice(1).split(' ')[0]!);
+      const listed = await execa(save, ['-t', table], { reject: false });
+      if (listed.exitCode !== 0) continue;
+      const chains = String(listed.stdout).split('\n').filter((l) => l.startsWith(':SVP-')).map((l) => l.slice(1).split(' ')[0]!);
       for (const c of chains) await execa(tool, ['-w', '-t', table, '-F', c], { reject: false });
       for (const c of chains) if ((await execa(tool, ['-w', '-t', table, '-X', c], { reject: false })).exitCode === 0) removed++;
     }
   }
-  const sets = parseIpsetSave(await run('ipset', ['save']));
+  // No ipset binary (a node that never ran IPVS mode): no sets of ours either.
+  const save = await execa('ipset', ['save'], { reject: false });
+  const sets = parseIpsetSave(save.exitCode === 0 ? String(save.stdout) : '');
   for (const name of sets.keys()) {
     if (!/^SVP6?-/.test(name)) continue;
     if ((await execa('ipset', ['destroy', name], { reject: false })).exitCode === 0) removed++;
