@@ -3,6 +3,7 @@
 
 import { Command, CommanderError } from 'commander';
 import { isInputError } from '../model/errors.js';
+import { registerAgent } from './agent.js';
 import { registerApply } from './apply.js';
 import { registerCleanup } from './cleanup.js';
 import { registerPlan } from './plan.js';
@@ -17,6 +18,7 @@ export function buildProgram(): Command {
   registerRender(program);
   registerApply(program);
   registerCleanup(program);
+  registerAgent(program);
   return program;
 }
 

@@ -1,0 +1,307 @@
+// The node agent: sources (plan file, API watches or endpoint files) -> scheduler ->
+// render + apply through the backend's syncer -> conntrack cleanup, health-check
+// ports, metrics. The decisions live in pure modules (sync-scheduler, input-merge,
+// conntrack, health); this file is the I/O shell that wires them.
+
+import { readFile } from 'node:fs/promises';
+import type { Server } from 'node:http';
+import type { KubeConfig } from '@kubernetes/client-node';
+import type { Logger } from 'pino';
+import { readLocalAddresses } from '../backends/local-addresses.js';
+import { loadInputs } from '../manifests/load.js';
+import { DEFAULT_PROXY_CONFIG, type ProxyConfig } from '../model/config.js';
+import type { EndpointSliceInfo } from '../model/endpoints.js';
+import { isInputError } from '../model/errors.js';
+import type { NodeContext } from '../model/node.js';
+import { loadPlan, serviceKey, type Plan } from '../model/plan.js';
+import type { ProxyMode, RenderInput } from '../model/render-input.js';
+import { conntrackPlan, runConntrack, type ConntrackDeletion, type ConntrackRunResult } from './conntrack.js';
+import { FileWatch } from './file-watch.js';
+import { healthCheckServices, healthStatus, type HealthStatus } from './health.js';
+import { closeServer, HealthCheckServers, healthHandler, metricsHandler, startServer, type HostPort } from './http.js';
+import { buildRenderInput, changedKeys } from './input-merge.js';
+import { createAgentMetrics, type AgentMetrics } from './metrics.js';
+import { RenderFailed, rulesSyncerFor, type RulesSyncer } from './rules-syncer.js';
+import { realClock, SyncScheduler, type Clock, type SyncOutcome, type SyncRequest } from './sync-scheduler.js';
+import type { TriggerTime } from './watch/endpointslices.js';
+import { watchEndpointSlices, watchNode, watchServices, type EndpointSliceStore, type NodeStore, type ServiceStore, type WatchedResource } from './watch/index.js';
+
+export interface AgentOptions {
+  readonly backend: string;
+  readonly mode: ProxyMode;
+  readonly nodeName: string;
+  /** Addresses that replace the Node's (offline mode has no Node object otherwise). */
+  readonly nodeIPs?: readonly string[];
+  readonly planFile?: string;
+  readonly config?: ProxyConfig;
+  /** API mode. */
+  readonly kubeConfig?: KubeConfig;
+  /** Offline mode: files or folders of EndpointSlice (and Node) manifests. */
+  readonly endpointsFiles?: readonly string[];
+  readonly healthAddr?: HostPort;
+  readonly metricsAddr?: HostPort;
+  readonly log: Logger;
+  /** Injection points for tests. */
+  readonly rules?: RulesSyncer;
+  readonly clock?: Clock;
+  readonly localAddresses?: () => Promise<string[]>;
+  readonly conntrack?: (d: readonly ConntrackDeletion[]) => Promise<ConntrackRunResult[]>;
+  readonly filePollMs?: number;
+  readonly metrics?: AgentMetrics;
+}
+
+interface FileEndpoints {
+  readonly slices: EndpointSliceInfo[];
+  readonly skipped: string[];
+  readonly node: NodeContext | undefined;
+}
+
+export class Agent {
+  readonly metrics: AgentMetrics;
+  private readonly log: Logger;
+  private readonly clock: Clock;
+  private readonly config: ProxyConfig;
+  private readonly rules: RulesSyncer;
+  private readonly scheduler: SyncScheduler;
+  private readonly hcServers: HealthCheckServers;
+  private readonly servers: Server[] = [];
+  private readonly fileWatches: FileWatch[] = [];
+  private plan: Plan | undefined;
+  private files: FileEndpoints = { slices: [], skipped: [], node: undefined };
+  private services: WatchedResource<ServiceStore> | undefined;
+  private slices: WatchedResource<EndpointSliceStore> | undefined;
+  private nodeWatch: WatchedResource<NodeStore> | undefined;
+  private triggers: TriggerTime[] = [];
+  private lastApplied: RenderInput | undefined;
+  private lastLocalAddresses = '';
+  private startedAt = 0;
+  private lastSyncedAt: number | undefined;
+
+  constructor(private readonly opts: AgentOptions) {
+    this.log = opts.log;
+    this.clock = opts.clock ?? realClock;
+    this.config = opts.config ?? DEFAULT_PROXY_CONFIG;
+    this.metrics = opts.metrics ?? createAgentMetrics({ processMetrics: true });
+    this.rules = opts.rules ?? rulesSyncerFor(opts.backend);
+    this.scheduler = new SyncScheduler({
+      minSyncPeriodMs: this.config.minSyncPeriodSeconds * 1000,
+      syncPeriodMs: this.config.syncPeriodSeconds * 1000,
+      clock: this.clock,
+      sync: (req) => this.syncOnce(req),
+    });
+    this.hcServers = new HealthCheckServers(
+      () => this.health().healthy,
+      (port, e) => this.log.error({ port, err: String(e) }, 'cannot serve healthCheckNodePort'),
+    );
+  }
+
+  /** kube-proxy's health timeout: twice the sync period. */
+  health(): HealthStatus {
+    return healthStatus(
+      { startedAt: this.startedAt, lastSyncedAt: this.lastSyncedAt, queuedSince: this.scheduler.queuedSince },
+      this.clock.now(),
+      2 * this.config.syncPeriodSeconds * 1000,
+    );
+  }
+
+  async start(): Promise<void> {
+    this.startedAt = this.clock.now();
+    const { opts } = this;
+    if (opts.planFile) {
+      this.plan = await this.readPlan(opts.planFile);
+      const w = new FileWatch([opts.planFile], () => void this.reloadPlan(), opts.filePollMs);
+      await w.start();
+      this.fileWatches.push(w);
+    }
+    if (opts.endpointsFiles?.length) {
+      this.files = await this.readEndpointFiles();
+      const w = new FileWatch(opts.endpointsFiles, () => void this.reloadEndpointFiles(), opts.filePollMs);
+      await w.start();
+      this.fileWatches.push(w);
+    }
+    if (opts.healthAddr) this.servers.push(await startServer(opts.healthAddr, healthHandler(() => this.health())));
+    if (opts.metricsAddr) this.servers.push(await startServer(opts.metricsAddr, metricsHandler(this.metrics.registry, () => this.health())));
+    if (opts.kubeConfig) await this.startWatches(opts.kubeConfig);
+    this.log.info(
+      { backend: opts.backend, mode: opts.mode, node: opts.nodeName, api: !!opts.kubeConfig, plan: opts.planFile, endpointsFiles: opts.endpointsFiles },
+      'agent started; first sync (full)',
+    );
+    this.scheduler.start();
+  }
+
+  /** Stops watching, syncing and serving; the rules stay as they are. */
+  async stop(): Promise<void> {
+    for (const w of this.fileWatches) w.stop();
+    await this.scheduler.stop();
+    await Promise.all([this.services?.stop(), this.slices?.stop(), this.nodeWatch?.stop()]);
+    await this.hcServers.close();
+    await Promise.all(this.servers.map(closeServer));
+    this.log.info({}, 'agent stopped; rules left in place');
+  }
+
+  private async startWatches(kubeConfig: KubeConfig): Promise<void> {
+    const common = {
+      kubeConfig,
+      log: this.log,
+      onMalformed: (m: { ref: { kind: string } }) => this.metrics.malformedObjects.inc({ kind: m.ref.kind }),
+    };
+    const validation = this.plan ? { nodePortRange: this.plan.nodePortRange, serviceCIDRs: this.plan.serviceCIDRs } : {};
+    this.services = watchServices({ ...common, mode: this.opts.mode, validation }).start();
+    this.slices = watchEndpointSlices(common).start();
+    this.nodeWatch = watchNode({ ...common, nodeName: this.opts.nodeName }).start();
+    this.services.store.on('change', (keys) => {
+      this.metrics.serviceChanges.inc(keys.size);
+      this.queue(keys);
+    });
+    this.slices.store.on('change', (keys) => {
+      this.metrics.endpointChanges.inc(keys.size);
+      this.queue(keys);
+    });
+    this.nodeWatch.store.on('change', () => this.queue([]));
+    this.log.info({}, 'waiting for the API server (Services, EndpointSlices, Node)');
+    // Until every list came back, syncing would remove rules of what is not listed yet.
+    await Promise.all([this.services.store.waitForSync(), this.slices.store.waitForSync(), this.nodeWatch.store.waitForSync()]);
+  }
+
+  private queue(keys: Iterable<string>): void {
+    this.metrics.lastQueuedTimestamp.set(this.clock.now() / 1000);
+    this.scheduler.notify(keys);
+  }
+
+  private async readPlan(file: string): Promise<Plan> {
+    return loadPlan(JSON.parse(await readFile(file, 'utf8')) as unknown, file);
+  }
+
+  private async reloadPlan(): Promise<void> {
+    try {
+      const next = await this.readPlan(this.opts.planFile!);
+      const before = this.plan;
+      this.plan = next;
+      if (!before || JSON.stringify([before.serviceCIDRs, before.nodePortRange]) !== JSON.stringify([next.serviceCIDRs, next.nodePortRange])) {
+        this.log.info({}, 'plan reloaded (service CIDRs or node port range changed): full sync');
+        this.queue([]);
+        return;
+      }
+      const keys = changedKeys(before.services, next.services, serviceKey);
+      this.log.info({ services: keys.size }, 'plan reloaded');
+      this.metrics.serviceChanges.inc(keys.size);
+      if (keys.size) this.queue(keys);
+    } catch (e) {
+      // A half-written or broken plan: keep the one we have, rules stay.
+      this.log.error({ file: this.opts.planFile, err: e instanceof Error ? e.message : String(e) }, 'plan not reloaded; keeping the previous one');
+      this.metrics.malformedObjects.inc({ kind: 'ServicePlan' });
+    }
+  }
+
+  private async readEndpointFiles(): Promise<FileEndpoints> {
+    const loaded = await loadInputs(this.opts.endpointsFiles!, {
+      strict: false,
+      nodeName: this.opts.nodeName,
+      ...(this.opts.nodeIPs?.length ? { nodeIPs: this.opts.nodeIPs } : {}),
+    });
+    for (const e of loaded.errors) {
+      this.log.warn({ object: e.ref, source: e.source, err: e.message }, 'malformed object skipped');
+      this.metrics.malformedObjects.inc({ kind: e.ref?.kind ?? 'unknown' });
+    }
+    const node = loaded.node.addresses.length || loaded.node.podCIDRs.length ? loaded.node : undefined;
+    return { slices: loaded.endpointSlices, skipped: loaded.skippedServices, node };
+  }
+
+  private async reloadEndpointFiles(): Promise<void> {
+    try {
+      const next = await this.readEndpointFiles();
+      const before = this.files;
+      this.files = next;
+      const keys = changedKeys(before.slices, next.slices, (s) => `${s.namespace}/${s.serviceName}`);
+      for (const k of changedKeys(before.skipped, next.skipped, (k) => k)) keys.add(k);
+      this.metrics.endpointChanges.inc(keys.size);
+      const nodeChanged = JSON.stringify(before.node) !== JSON.stringify(next.node);
+      this.log.info({ services: keys.size, nodeChanged }, 'endpoint files reloaded');
+      if (nodeChanged) this.queue([]);
+      else if (keys.size) this.queue(keys);
+    } catch (e) {
+      this.log.error({ err: e instanceof Error ? e.message : String(e) }, 'endpoint files not reloaded; keeping the previous endpoints');
+    }
+  }
+
+  private nodeContext(): NodeContext {
+    const fromApi = this.nodeWatch?.store.node();
+    const base: NodeContext = fromApi ?? this.files.node ?? { name: this.opts.nodeName, addresses: [], podCIDRs: [] };
+    return this.opts.nodeIPs?.length ? { ...base, addresses: [...this.opts.nodeIPs] } : base;
+  }
+
+  /** One sync: build the input, render and apply through the backend, then the follow-ups. */
+  private async syncOnce(req: SyncRequest): Promise<SyncOutcome> {
+    const started = this.clock.now();
+    const t0 = performance.now();
+    for (const t of this.slices?.store.takeTriggerTimes() ?? []) this.triggers.push(t);
+    let input: RenderInput;
+    let full = req.full;
+    try {
+      const localAddresses = await (this.opts.localAddresses ?? readLocalAddresses)();
+      const la = localAddresses.join(',');
+      if (la !== this.lastLocalAddresses) {
+        if (this.lastLocalAddresses !== '') this.log.info({ localAddresses }, 'local addresses changed: full sync');
+        full = true;
+        this.lastLocalAddresses = la;
+      }
+      input = buildRenderInput({
+        ...(this.plan ? { plan: this.plan } : {}),
+        apiServices: this.services?.store.snapshot() ?? [],
+        fileSlices: this.files.slices,
+        apiSlices: this.slices?.store.snapshot() ?? [],
+        node: { ...this.nodeContext(), localAddresses },
+        config: this.config,
+        mode: this.opts.mode,
+      });
+    } catch (e) {
+      this.metrics.syncFailures.inc({ reason: isInputError(e) ? 'render' : 'apply' });
+      this.log.error({ err: e instanceof Error ? e.message : String(e) }, 'cannot build the sync input; kernel left as it is');
+      return isInputError(e) ? 'render-error' : 'failed';
+    }
+    const preserve = [...new Set([...this.files.skipped, ...(this.services?.store.skippedServiceKeys() ?? []), ...(this.slices?.store.skippedServiceKeys() ?? [])])].sort();
+    let result;
+    try {
+      result = await this.rules.sync(input, { full, changed: req.changed, preserve });
+    } catch (e) {
+      if (e instanceof RenderFailed) {
+        this.metrics.syncFailures.inc({ reason: 'render' });
+        this.log.error({ err: e.message, services: [...req.changed].slice(0, 20) }, 'render failed; nothing applied, kernel left as it is');
+        return 'render-error';
+      }
+      this.metrics.syncFailures.inc({ reason: 'apply' });
+      this.log.error({ err: e instanceof Error ? e.message : String(e), full }, 'sync failed; will retry with a full sync');
+      return 'failed';
+    }
+    const seconds = (performance.now() - t0) / 1000;
+    const now = this.clock.now();
+    this.lastSyncedAt = now;
+    this.metrics.syncDuration.observe(seconds);
+    this.metrics.lastSyncTimestamp.set(now / 1000);
+    const wallNow = Date.now();
+    for (const t of this.triggers) this.metrics.networkProgrammingDuration.observe(Math.max(0, (wallNow - t.time) / 1000));
+    this.triggers = [];
+    this.log.info(
+      { full: result.full, changes: result.changes, services: req.changed.size, ms: Math.round(seconds * 1000), waitedMs: now - started },
+      'synced',
+    );
+    await this.afterSync(input, full ? undefined : req.changed);
+    this.lastApplied = input;
+    return 'ok';
+  }
+
+  private async afterSync(input: RenderInput, keys: ReadonlySet<string> | undefined): Promise<void> {
+    if (this.lastApplied) {
+      const deletions = conntrackPlan(this.lastApplied, input, keys);
+      if (deletions.length) {
+        const results = await (this.opts.conntrack ?? runConntrack)(deletions);
+        for (const r of results) {
+          if (r.ok) this.metrics.conntrackDeletions.inc(r.deleted);
+          else this.log.warn({ args: r.args, err: r.error }, 'conntrack delete failed');
+        }
+        this.log.info({ commands: deletions.length, deleted: results.reduce((n, r) => n + r.deleted, 0) }, 'UDP conntrack entries cleaned');
+      }
+    }
+    await this.hcServers.update(healthCheckServices(input));
+  }
+}

@@ -1,0 +1,122 @@
+// The agent's HTTP endpoints (node:http): /healthz and /livez on the health
+// address, /metrics on the metrics address, and one listener per healthCheckNodePort.
+
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { Registry } from 'prom-client';
+import { healthCheckResponse, type HealthCheckService, type HealthStatus } from './health.js';
+
+export interface HostPort {
+  readonly host: string;
+  readonly port: number;
+}
+
+/** "0.0.0.0:10256", "[::]:10256", ":10256" -> host and port. */
+export function parseHostPort(s: string, flag: string): HostPort {
+  const m = /^(?:\[([^\]]+)\]|([^:]*)):(\d+)$/.exec(s);
+  const port = m ? Number(m[3]) : NaN;
+  if (!m || !(port >= 0 && port <= 65535)) throw new Error(`${flag}: expected HOST:PORT, got ${JSON.stringify(s)}`);
+  return { host: m[1] ?? (m[2] || '0.0.0.0'), port };
+}
+
+function json(res: ServerResponse, status: number, body: unknown): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { 'Content-Type': 'application/json', 'X-Content-Type-Options': 'nosniff', 'Content-Length': Buffer.byteLength(text) });
+  res.end(text);
+}
+
+function listen(server: Server, at: HostPort): Promise<Server> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(at.port, at.host, () => {
+      server.off('error', reject);
+      resolve(server);
+    });
+  });
+}
+
+export function closeServer(server: Server): Promise<void> {
+  return new Promise((resolve) => {
+    server.close(() => resolve());
+    server.closeAllConnections();
+  });
+}
+
+/** /healthz and /livez (kube-proxy: the same check; livez ignores node eligibility, which we do not track). */
+export function healthHandler(status: () => HealthStatus) {
+  return (req: IncomingMessage, res: ServerResponse): void => {
+    const path = (req.url ?? '/').split('?')[0];
+    if (path !== '/healthz' && path !== '/livez') return json(res, 404, { error: 'not found' });
+    const s = status();
+    json(res, s.healthy ? 200 : 503, s.body);
+  };
+}
+
+export function metricsHandler(registry: Registry, status?: () => HealthStatus) {
+  return (req: IncomingMessage, res: ServerResponse): void => {
+    const path = (req.url ?? '/').split('?')[0];
+    if (path === '/healthz' && status) return healthHandler(status)(req, res);
+    if (path !== '/metrics') return json(res, 404, { error: 'not found' });
+    registry.metrics().then(
+      (text) => {
+        res.writeHead(200, { 'Content-Type': registry.contentType });
+        res.end(text);
+      },
+      (e: unknown) => json(res, 500, { error: String(e) }),
+    );
+  };
+}
+
+export async function startServer(at: HostPort, handler: (req: IncomingMessage, res: ServerResponse) => void): Promise<Server> {
+  return listen(createServer(handler), at);
+}
+
+/**
+ * One listener per healthCheckNodePort, on every address. `update` opens the new
+ * ports, closes the ones gone, and changes the counts the open ones answer with.
+ */
+export class HealthCheckServers {
+  private readonly servers = new Map<number, { server: Server; svc: HealthCheckService }>();
+
+  constructor(
+    private readonly proxyHealthy: () => boolean,
+    private readonly onError: (port: number, e: unknown) => void = () => {},
+    private readonly host = '0.0.0.0',
+  ) {}
+
+  ports(): number[] {
+    return [...this.servers.keys()].sort((a, b) => a - b);
+  }
+
+  async update(services: readonly HealthCheckService[]): Promise<void> {
+    const wanted = new Map(services.map((s) => [s.port, s]));
+    for (const [port, entry] of [...this.servers]) {
+      if (wanted.has(port)) continue;
+      this.servers.delete(port);
+      await closeServer(entry.server);
+    }
+    for (const [port, svc] of wanted) {
+      const have = this.servers.get(port);
+      if (have) {
+        have.svc = svc;
+        continue;
+      }
+      const entry = { server: createServer(), svc };
+      entry.server.on('request', (_req: IncomingMessage, res: ServerResponse) => {
+        const r = healthCheckResponse(entry.svc, this.proxyHealthy());
+        json(res, r.status, r.body);
+      });
+      try {
+        await listen(entry.server, { host: this.host, port });
+        this.servers.set(port, entry);
+      } catch (e) {
+        this.onError(port, e);
+      }
+    }
+  }
+
+  async close(): Promise<void> {
+    const all = [...this.servers.values()];
+    this.servers.clear();
+    await Promise.all(all.map((e) => closeServer(e.server)));
+  }
+}

@@ -1,0 +1,150 @@
+// One interface over the backends' ways to the kernel, for the reconciler:
+// nftables and iptables have incremental syncers, ipvs a one-shot apply.
+//
+// "Never apply a ruleset that did not render": every backend renders before it
+// touches the kernel, so an error thrown before the first kernel call (read-back
+// or write) is a render error, and the kernel was not changed. The runners are
+// wrapped to notice that first call.
+
+import { IptablesRunner } from '../backends/iptables/apply.js';
+import { iptablesSysctls } from '../backends/iptables/apply.js';
+import { IptablesSyncer } from '../backends/iptables/syncer.js';
+import { getBackend } from '../backends/registry.js';
+import { applyNftables, nftRunner, NFTABLES_SYSCTLS } from '../backends/nftables/apply.js';
+import { NftablesSyncer, type NftRunner } from '../backends/nftables/syncer.js';
+import { ensureSysctls } from '../backends/sysctl.js';
+import { isInputError } from '../model/errors.js';
+import type { RenderInput } from '../model/render-input.js';
+
+export interface RulesSyncResult {
+  readonly full: boolean;
+  readonly changes: number;
+}
+
+export interface RulesSyncer {
+  readonly backend: string;
+  /**
+   * Makes the kernel match `input` (node.localAddresses filled in). `changed` lists
+   * the Services that changed since the last sync; `full` compares everything.
+   * `preserve`: Services whose input was skipped as malformed keep their rules.
+   */
+  sync(input: RenderInput, req: { full: boolean; changed: ReadonlySet<string>; preserve: readonly string[] }): Promise<RulesSyncResult>;
+}
+
+/** The backend could not render the input; nothing was sent to the kernel. */
+export class RenderFailed extends Error {
+  constructor(override readonly cause: unknown) {
+    super(`render failed: ${cause instanceof Error ? cause.message : String(cause)}`);
+  }
+}
+
+/** Tracks whether the kernel was reached during one sync. */
+class KernelTouch {
+  touched = false;
+  async guard<T>(f: () => Promise<T>): Promise<T> {
+    this.touched = false;
+    try {
+      return await f();
+    } catch (e) {
+      if (!this.touched || isInputError(e)) throw new RenderFailed(e);
+      throw e;
+    }
+  }
+}
+
+export function nftablesRulesSyncer(runner: NftRunner = nftRunner(), host = true): RulesSyncer {
+  const touch = new KernelTouch();
+  const watched: NftRunner = {
+    list: (f) => {
+      touch.touched = true;
+      return runner.list(f);
+    },
+    load: (d) => {
+      touch.touched = true;
+      return runner.load(d);
+    },
+  };
+  const syncer = new NftablesSyncer(watched);
+  return {
+    backend: 'nftables',
+    sync: (input, req) =>
+      touch.guard(async () => {
+        if (req.full && host) await ensureSysctls(NFTABLES_SYSCTLS);
+        if (req.preserve.length > 0 && host) {
+          // The syncer cannot keep a Service's live rules; the one-shot apply can (read back, keep, diff).
+          touch.touched = true;
+          syncer.invalidate();
+          const r = await applyNftables(input, { preserveServices: req.preserve });
+          return { full: true, changes: r.changes };
+        }
+        const r = await syncer.sync(input, req.full ? undefined : req.changed);
+        return { full: r.full, changes: r.changes };
+      }),
+  };
+}
+
+class TouchingIptablesRunner extends IptablesRunner {
+  constructor(
+    private readonly touch: KernelTouch,
+    netns?: string,
+  ) {
+    super(netns);
+  }
+  override savedChains(...a: Parameters<IptablesRunner['savedChains']>) {
+    this.touch.touched = true;
+    return super.savedChains(...a);
+  }
+  override restore(...a: Parameters<IptablesRunner['restore']>) {
+    this.touch.touched = true;
+    return super.restore(...a);
+  }
+  override rule(...a: Parameters<IptablesRunner['rule']>) {
+    this.touch.touched = true;
+    return super.rule(...a);
+  }
+}
+
+export function iptablesRulesSyncer(netns?: string): RulesSyncer {
+  const touch = new KernelTouch();
+  const syncer = new IptablesSyncer(new TouchingIptablesRunner(touch, netns));
+  return {
+    backend: 'iptables',
+    sync: (input, req) =>
+      touch.guard(async () => {
+        if (req.full && !netns) await ensureSysctls(iptablesSysctls(input));
+        const r = await syncer.sync(input, { full: req.full, preserveServices: req.preserve });
+        return { full: r.full, changes: r.changes };
+      }),
+  };
+}
+
+/** IPVS has only the one-shot apply (read back everything each time). */
+export function ipvsRulesSyncer(): RulesSyncer {
+  const backend = getBackend('ipvs');
+  return {
+    backend: 'ipvs',
+    async sync(input, req) {
+      try {
+        backend.render(input);
+      } catch (e) {
+        throw new RenderFailed(e);
+      }
+      const r = await backend.apply!(input, { preserveServices: req.preserve });
+      return { full: true, changes: r.changes };
+    },
+  };
+}
+
+export function rulesSyncerFor(backend: string): RulesSyncer {
+  switch (backend) {
+    case 'nftables':
+      return nftablesRulesSyncer();
+    case 'iptables':
+      return iptablesRulesSyncer();
+    case 'ipvs':
+      return ipvsRulesSyncer();
+    default:
+      getBackend(backend);
+      throw new Error(`backend ${backend} has no agent support`);
+  }
+}

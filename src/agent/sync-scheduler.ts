@@ -1,0 +1,184 @@
+// When to sync, and with which Services: kube-proxy's minSyncPeriod/syncPeriod rules,
+// with no I/O of its own (the clock and timers are injected, the sync is a callback),
+// so tests drive it with a fake clock.
+//
+// - A change schedules a sync no sooner than minSyncPeriod after the start of the
+//   last one; changes that arrive meanwhile (or during a sync) coalesce into one
+//   sync with the union of their Service keys.
+// - A full sync (read back and compare everything) at start, every syncPeriod
+//   after the last full one, on request (node or config change), and after a failure.
+// - A failed sync is retried as a full sync after an exponential backoff (changes
+//   do not cut the backoff short: a broken kernel is not hammered).
+// - A render error changed nothing in the kernel; retrying the same input would
+//   fail the same way, so nothing is retried: the keys wait for the next change or
+//   the periodic sync, which then also covers them.
+
+export interface Clock {
+  now(): number;
+  setTimeout(fn: () => void, ms: number): unknown;
+  clearTimeout(handle: unknown): void;
+}
+
+export const realClock: Clock = {
+  now: () => Date.now(),
+  setTimeout: (fn, ms) => setTimeout(fn, ms),
+  clearTimeout: (h) => clearTimeout(h as NodeJS.Timeout),
+};
+
+export interface SyncRequest {
+  /** Read everything back and compare; `changed` is then informational. */
+  readonly full: boolean;
+  /** namespace/name of the Services that changed since the last successful sync. */
+  readonly changed: ReadonlySet<string>;
+}
+
+/** ok: the kernel matches; failed: apply failed (retry); render-error: nothing was sent. */
+export type SyncOutcome = 'ok' | 'failed' | 'render-error';
+
+export interface SchedulerOptions {
+  readonly minSyncPeriodMs: number;
+  readonly syncPeriodMs: number;
+  /** First retry delay after a failure; doubles per consecutive failure up to retryMaxMs. */
+  readonly retryInitialMs?: number;
+  readonly retryMaxMs?: number;
+  readonly clock?: Clock;
+  readonly sync: (req: SyncRequest) => Promise<SyncOutcome>;
+  /** Told of every sync's end (for health and metrics). */
+  readonly onSynced?: (req: SyncRequest, outcome: SyncOutcome, startedAt: number, endedAt: number) => void;
+}
+
+export class SyncScheduler {
+  private readonly clock: Clock;
+  private readonly retryInitialMs: number;
+  private readonly retryMaxMs: number;
+  private pending = new Set<string>();
+  /** Keys of a sync that did not render: they go along with the next sync, but do not cause one. */
+  private deferred = new Set<string>();
+  private fullWanted = true;
+  private running: Promise<void> | undefined;
+  private timer: unknown;
+  private timerDue = Infinity;
+  private lastStart = -Infinity;
+  private lastFullStart = -Infinity;
+  private retryAt = -Infinity;
+  private failures = 0;
+  private started = false;
+  private stopped = false;
+  /** Time the oldest not-yet-synced change was queued (health: a change waiting too long). */
+  queuedSince: number | undefined;
+  /** Number of syncs run, for tests and logs. */
+  syncCount = 0;
+
+  constructor(private readonly opts: SchedulerOptions) {
+    this.clock = opts.clock ?? realClock;
+    this.retryInitialMs = opts.retryInitialMs ?? Math.max(1000, opts.minSyncPeriodMs);
+    this.retryMaxMs = opts.retryMaxMs ?? Math.max(this.retryInitialMs, opts.syncPeriodMs);
+  }
+
+  /** Starts with a full sync at once. */
+  start(): void {
+    this.started = true;
+    this.fullWanted = true;
+    this.queuedSince ??= this.clock.now();
+    this.reschedule();
+  }
+
+  /** Services changed. An empty set means every Service (a node change): a full sync. */
+  notify(keys: Iterable<string>): void {
+    let any = false;
+    for (const k of keys) {
+      this.pending.add(k);
+      any = true;
+    }
+    if (!any) this.fullWanted = true;
+    this.queuedSince ??= this.clock.now();
+    this.reschedule();
+  }
+
+  /** Next sync is full (node, config, addresses changed). */
+  requestFull(): void {
+    this.notify([]);
+  }
+
+  /** Stops scheduling and waits for a sync in flight. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.clearTimer();
+    await this.running;
+  }
+
+  /** When the next sync will run (ms, clock time); Infinity when none is scheduled. For tests. */
+  nextDue(): number {
+    return this.timerDue;
+  }
+
+  private hasWork(): boolean {
+    return this.pending.size > 0 || this.fullWanted;
+  }
+
+  private dueTime(): number {
+    const periodic = this.lastFullStart + this.opts.syncPeriodMs;
+    if (!this.hasWork()) return periodic;
+    return Math.min(periodic, Math.max(this.lastStart + this.opts.minSyncPeriodMs, this.retryAt));
+  }
+
+  private clearTimer(): void {
+    if (this.timer !== undefined) this.clock.clearTimeout(this.timer);
+    this.timer = undefined;
+    this.timerDue = Infinity;
+  }
+
+  private reschedule(): void {
+    if (!this.started || this.stopped || this.running) return;
+    const due = this.dueTime();
+    if (this.timer !== undefined && due === this.timerDue) return;
+    this.clearTimer();
+    this.timerDue = due;
+    this.timer = this.clock.setTimeout(() => {
+      this.timer = undefined;
+      this.timerDue = Infinity;
+      this.running = this.run().finally(() => {
+        this.running = undefined;
+        this.reschedule();
+      });
+    }, Math.max(0, due - this.clock.now()));
+  }
+
+  private async run(): Promise<void> {
+    const now = this.clock.now();
+    const full = this.fullWanted || now >= this.lastFullStart + this.opts.syncPeriodMs;
+    const changed = new Set([...this.deferred, ...this.pending]);
+    const req: SyncRequest = { full, changed };
+    this.pending = new Set();
+    this.deferred = new Set();
+    this.fullWanted = false;
+    const queuedSince = this.queuedSince;
+    this.queuedSince = undefined;
+    this.lastStart = now;
+    if (full) this.lastFullStart = now;
+    this.syncCount++;
+    let outcome: SyncOutcome;
+    try {
+      outcome = await this.opts.sync(req);
+    } catch {
+      outcome = 'failed';
+    }
+    const end = this.clock.now();
+    if (outcome === 'ok') {
+      this.failures = 0;
+      this.retryAt = -Infinity;
+    } else {
+      // The kernel may hold anything between the old and the new rules, or (render
+      // error) the old ones: the next sync compares everything.
+      for (const k of changed) this.deferred.add(k);
+      this.queuedSince = Math.min(this.queuedSince ?? Infinity, queuedSince ?? end);
+      if (outcome === 'failed') {
+        this.fullWanted = true;
+        this.failures++;
+        this.retryAt = end + Math.min(this.retryMaxMs, this.retryInitialMs * 2 ** (this.failures - 1));
+      }
+      // Render error: no retry of its own; the next change or periodic sync takes the keys along.
+    }
+    this.opts.onSynced?.(req, outcome, now, end);
+  }
+}

@@ -1,0 +1,232 @@
+// The reconcile core's timing, with a fake clock: kube-proxy's minSyncPeriod /
+// syncPeriod semantics, coalescing, retry after failure, no retry of render errors.
+
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { SyncScheduler, type Clock, type SyncOutcome, type SyncRequest } from '../../src/agent/sync-scheduler.js';
+
+class FakeClock implements Clock {
+  t = 0;
+  private timers = new Map<number, { at: number; fn: () => void }>();
+  private id = 0;
+  now(): number {
+    return this.t;
+  }
+  setTimeout(fn: () => void, ms: number): unknown {
+    const id = ++this.id;
+    this.timers.set(id, { at: this.t + ms, fn });
+    return id;
+  }
+  clearTimeout(h: unknown): void {
+    this.timers.delete(h as number);
+  }
+  /** Advances time to `to`, firing due timers in order and letting their promises settle. */
+  async advance(ms: number): Promise<void> {
+    const end = this.t + ms;
+    for (;;) {
+      await flush();
+      let next: [number, { at: number; fn: () => void }] | undefined;
+      for (const e of this.timers) if (e[1].at <= end && (!next || e[1].at < next[1].at)) next = e;
+      if (!next) break;
+      this.timers.delete(next[0]);
+      this.t = Math.max(this.t, next[1].at);
+      next[1].fn();
+    }
+    this.t = end;
+    await flush();
+  }
+}
+
+async function flush(): Promise<void> {
+  for (let i = 0; i < 10; i++) await new Promise<void>((r) => setImmediate(r));
+}
+
+interface Call {
+  at: number;
+  full: boolean;
+  changed: string[];
+}
+
+function setup(outcomes: SyncOutcome[] = [], opts: { min?: number; period?: number; syncMs?: number } = {}) {
+  const clock = new FakeClock();
+  const calls: Call[] = [];
+  const s = new SyncScheduler({
+    minSyncPeriodMs: opts.min ?? 1000,
+    syncPeriodMs: opts.period ?? 30_000,
+    retryInitialMs: 1000,
+    retryMaxMs: 8000,
+    clock,
+    sync: async (req: SyncRequest) => {
+      calls.push({ at: clock.now(), full: req.full, changed: [...req.changed].sort() });
+      if (opts.syncMs) await new Promise<void>((r) => clock.setTimeout(r, opts.syncMs!));
+      return outcomes.shift() ?? 'ok';
+    },
+  });
+  return { clock, calls, s };
+}
+
+test('starts with one full sync at once', async () => {
+  const { clock, calls, s } = setup();
+  s.start();
+  await clock.advance(0);
+  assert.deepEqual(calls, [{ at: 0, full: true, changed: [] }]);
+});
+
+test('a burst of changes coalesces into one incremental sync with the union of keys, no sooner than minSyncPeriod', async () => {
+  const { clock, calls, s } = setup();
+  s.start();
+  await clock.advance(100);
+  s.notify(['a/x']);
+  await clock.advance(100);
+  s.notify(['b/y', 'a/x']);
+  await clock.advance(300);
+  s.notify(['c/z']);
+  await clock.advance(400); // t = 900: still inside minSyncPeriod of the sync at 0
+  assert.equal(calls.length, 1);
+  await clock.advance(100); // t = 1000
+  assert.deepEqual(calls[1], { at: 1000, full: false, changed: ['a/x', 'b/y', 'c/z'] });
+  await clock.advance(5000);
+  assert.equal(calls.length, 2, 'no further sync without a change');
+});
+
+test('a change long after the last sync runs at once', async () => {
+  const { clock, calls, s } = setup();
+  s.start();
+  await clock.advance(10_000);
+  s.notify(['a/x']);
+  await clock.advance(0);
+  assert.deepEqual(calls[1], { at: 10_000, full: false, changed: ['a/x'] });
+});
+
+test('changes that arrive during a sync wait for it and then for minSyncPeriod', async () => {
+  const { clock, calls, s } = setup([], { syncMs: 400 });
+  s.start();
+  await clock.advance(100);
+  s.notify(['a/x']);
+  await clock.advance(350); // first sync ends at 400
+  s.notify(['b/y']);
+  await clock.advance(500); // t = 950
+  assert.equal(calls.length, 1);
+  await clock.advance(50);
+  assert.deepEqual(calls[1], { at: 1000, full: false, changed: ['a/x', 'b/y'] });
+});
+
+test('an empty key set (node change) asks for a full sync', async () => {
+  const { clock, calls, s } = setup();
+  s.start();
+  await clock.advance(2000);
+  s.notify(['a/x']);
+  s.notify([]);
+  await clock.advance(0);
+  assert.deepEqual(calls[1], { at: 2000, full: true, changed: ['a/x'] });
+});
+
+test('a full sync every syncPeriod after the last full one, even while incremental syncs keep coming', async () => {
+  const { clock, calls, s } = setup([], { min: 1000, period: 10_000 });
+  s.start();
+  for (let i = 0; i < 12; i++) {
+    await clock.advance(1000);
+    s.notify([`ns/s${i}`]);
+  }
+  await clock.advance(10_000);
+  const fulls = calls.filter((c) => c.full).map((c) => c.at);
+  assert.deepEqual(fulls, [0, 10_000, 20_000]);
+  assert.ok(calls.some((c) => !c.full), 'incremental syncs in between');
+});
+
+test('without changes, only the periodic full syncs run', async () => {
+  const { clock, calls, s } = setup([], { period: 10_000 });
+  s.start();
+  await clock.advance(35_000);
+  assert.deepEqual(calls.map((c) => [c.at, c.full]), [[0, true], [10_000, true], [20_000, true], [30_000, true]]);
+});
+
+test('a failed sync is retried as a full sync with exponential backoff, keeping its keys', async () => {
+  const { clock, calls, s } = setup(['ok', 'failed', 'failed', 'failed', 'ok']);
+  s.start();
+  await clock.advance(5000);
+  s.notify(['a/x']);
+  await clock.advance(0); // t=5000 fails
+  await clock.advance(1000); // retry at 6000 fails
+  await clock.advance(2000); // retry at 8000 fails
+  s.notify(['b/y']); // a change does not cut the backoff short
+  await clock.advance(3999);
+  assert.equal(calls.length, 4);
+  await clock.advance(1); // retry at 12000 succeeds
+  assert.deepEqual(
+    calls.slice(1).map((c) => [c.at, c.full, c.changed.join(',')]),
+    [
+      [5000, false, 'a/x'],
+      [6000, true, 'a/x'],
+      [8000, true, 'a/x'],
+      [12_000, true, 'a/x,b/y'],
+    ],
+  );
+  s.notify(['c/z']);
+  await clock.advance(1000);
+  assert.deepEqual(calls.at(-1), { at: 13_000, full: false, changed: ['c/z'] }, 'after success: incremental again, backoff reset');
+});
+
+test('a thrown sync counts as a failure', async () => {
+  const clock = new FakeClock();
+  let n = 0;
+  const s = new SyncScheduler({
+    minSyncPeriodMs: 0,
+    syncPeriodMs: 60_000,
+    retryInitialMs: 500,
+    clock,
+    sync: async () => {
+      if (n++ === 0) throw new Error('boom');
+      return 'ok';
+    },
+  });
+  s.start();
+  await clock.advance(499);
+  assert.equal(n, 1);
+  await clock.advance(1);
+  assert.equal(n, 2);
+});
+
+test('a render error is not retried on its own: its keys go with the next change', async () => {
+  const { clock, calls, s } = setup(['ok', 'render-error'], { period: 30_000 });
+  s.start();
+  await clock.advance(2000);
+  s.notify(['bad/svc']);
+  await clock.advance(0);
+  await clock.advance(10_000);
+  assert.equal(calls.length, 2, 'no retry of the same input');
+  s.notify(['good/svc']);
+  await clock.advance(0);
+  assert.deepEqual(calls[2], { at: 12_000, full: false, changed: ['bad/svc', 'good/svc'] });
+});
+
+test('queuedSince tracks the oldest change not yet synced', async () => {
+  const { clock, s } = setup(['ok', 'render-error', 'ok']);
+  s.start();
+  await clock.advance(0);
+  assert.equal(s.queuedSince, undefined);
+  await clock.advance(3000);
+  s.notify(['a/x']);
+  assert.equal(s.queuedSince, 3000);
+  await clock.advance(0);
+  assert.equal(s.queuedSince, 3000, 'a render error leaves the change unsynced');
+  await clock.advance(1000);
+  s.notify(['b/y']);
+  await clock.advance(0);
+  assert.equal(s.queuedSince, undefined);
+});
+
+test('stop cancels the timer and waits for the sync in flight', async () => {
+  const { clock, calls, s } = setup([], { syncMs: 500 });
+  s.start();
+  await clock.advance(100);
+  let stopped = false;
+  const p = s.stop().then(() => (stopped = true));
+  await flush();
+  assert.equal(stopped, false, 'a sync is running');
+  await clock.advance(400);
+  await p;
+  s.notify(['a/x']);
+  await clock.advance(60_000);
+  assert.equal(calls.length, 1);
+});
