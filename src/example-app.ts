@@ -1,15 +1,17 @@
-// The example app: one Service of each kind svcplane handles. src/main.ts
+// The example app: one Service of each kind svcplane handles, and the node agent. src/main.ts
 // synthesises it (`npm run synth`); tests build it too.
 
 import { Chart, Duration } from 'cdk8s';
 import { Deployment } from 'cdk8s-plus-33';
 import type { Construct } from 'constructs';
 import {
+  AgentBackend,
   ClusterIPService,
   ExternalNameService,
   HeadlessService,
   IpFamilyPolicy,
   LoadBalancerService,
+  NodeAgent,
   NodePortService,
   Protocol,
   SessionAffinity,
@@ -97,10 +99,20 @@ class ShopChart extends Chart {
   }
 }
 
+/** svcplane's own agent on every node, mounting the app's plan ConfigMap. */
+class AgentChart extends Chart {
+  constructor(scope: Construct, id: string) {
+    // No chart namespace: the agent puts its namespaced objects beside the plan.
+    super(scope, id);
+    new NodeAgent(this, 'agent', { image: 'registry.example.com/svcplane:0.1.0', backend: AgentBackend.NFTABLES });
+  }
+}
+
 /** The example app, not yet synthesised. */
 export function buildExampleApp(props: SvcplaneAppProps = {}): SvcplaneApp {
   const app = new SvcplaneApp(props);
   new DatabaseChart(app, 'database');
   new ShopChart(app, 'shop');
+  new AgentChart(app, 'svcplane-agent');
   return app;
 }

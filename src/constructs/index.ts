@@ -1,5 +1,6 @@
 // Public API of the authoring half: the Service constructs, their enums and
-// props, and the App that writes the plan and the rules beside the manifests.
+// props, the App that writes the plan and the rules beside the manifests, and
+// the NodeAgent that runs `svcplane agent` on every node.
 
 export * from './enums.js';
 export type { ServicePortOptions, NodePortServicePortOptions } from './ports.js';
@@ -18,6 +19,18 @@ export {
   DEFAULT_PLAN_CONFIG_MAP_NAME,
   PLAN_CONFIG_MAP_KEY,
 } from './app.js';
+export {
+  NodeAgent,
+  type NodeAgentProps,
+  type NodeAgentResources,
+  AgentBackend,
+  AgentMode,
+  NODE_AGENT_NAME,
+  NODE_AGENT_CONFIG_MAP_NAME,
+  NODE_AGENT_RULES,
+  NODE_AGENT_HEALTH_PORT,
+  NODE_AGENT_METRICS_PORT,
+} from './node-agent.js';
 export { DEFAULT_SERVICE_CIDRS, type AllocationConfig } from './allocation-config.js';
 export type { PortRange } from './allocation.js';
 export { SvcplaneSynthError } from './synth-error.js';

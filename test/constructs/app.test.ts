@@ -44,7 +44,7 @@ test('synthesising the example app twice gives the same bytes, file by file', (t
   // Stable names: one file per chart, named after the chart.
   assert.deepEqual(
     [...ta.keys()].filter((f) => !f.startsWith('rules/')),
-    ['database.k8s.yaml', 'shop.k8s.yaml', 'svcplane-plan.k8s.yaml'],
+    ['database.k8s.yaml', 'shop.k8s.yaml', 'svcplane-agent.k8s.yaml', 'svcplane-plan.k8s.yaml'],
   );
 });
 

@@ -19,7 +19,7 @@ import {
 } from '../../src/constructs/index.js';
 import { buildExampleApp } from '../../src/example-app.js';
 import { appAndChart, manifests } from './helpers.js';
-import { assertValidManifest } from './k8s-schema.js';
+import { assertValidManifest, CHECKED_KINDS } from './k8s-schema.js';
 
 test('a Service of each type, with every forwarding field set, passes the Kubernetes schema', () => {
   const { app, chart } = appAndChart();
@@ -79,19 +79,19 @@ test('a Service of each type, with every forwarding field set, passes the Kubern
   for (const m of ms) if (m.kind !== 'Deployment') assertValidManifest(m);
 });
 
-test('the example app: every Service, EndpointSlice and the plan ConfigMap pass the schema', () => {
+test('the example app: every Service, EndpointSlice, the plan ConfigMap and the agent’s objects pass the schema', () => {
   const app = buildExampleApp({ outdir: '/nonexistent-svcplane-test' });
   app.check();
   let checked = 0;
   for (const chart of app.charts) {
     for (const m of chart.toJson()) {
-      if (['Service', 'EndpointSlice', 'ConfigMap'].includes(m.kind)) {
+      if (CHECKED_KINDS.includes(m.kind)) {
         assertValidManifest(m);
         checked++;
       }
     }
   }
-  assert.ok(checked >= 9, `checked ${checked} manifests`);
+  assert.ok(checked >= 13, `checked ${checked} manifests`);
 });
 
 test('the schema check itself rejects a misspelt field and a wrong type', () => {

@@ -1,0 +1,245 @@
+// NodeAgent: the DaemonSet, the RBAC and the kube-proxy ConfigMap it emits, checked
+// against the Kubernetes schema and for what the agent needs and no more.
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { App, Chart } from 'cdk8s';
+import { parse } from 'yaml';
+import {
+  AgentBackend,
+  AgentMode,
+  NODE_AGENT_RULES,
+  NodeAgent,
+  type NodeAgentProps,
+  SvcplaneApp,
+  SvcplaneSynthError,
+} from '../../src/constructs/index.js';
+import { buildExampleApp } from '../../src/example-app.js';
+import { proxyConfigFromObject } from '../../src/manifests/proxy-config.js';
+import { appAndChart, errorOf, manifests, type Manifest } from './helpers.js';
+import { assertValidManifest } from './k8s-schema.js';
+
+const IMAGE = 'ghcr.io/example/svcplane:0.1.0';
+
+/** The agent's manifests, in an app with the given props, in a chart of namespace `ns`. */
+function agentManifests(props: Partial<NodeAgentProps> = {}, appProps = {}, ns?: string): { ms: Manifest[]; agent: NodeAgent; app: SvcplaneApp } {
+  const app = new SvcplaneApp({ outdir: '/nonexistent-svcplane-test', ...appProps });
+  const chart = new Chart(app, 'agent-chart', ns ? { namespace: ns } : {});
+  const agent = new NodeAgent(chart, 'agent', { image: IMAGE, ...props });
+  return { ms: manifests(app, chart), agent, app };
+}
+
+function only(ms: readonly Manifest[], kind: string): Manifest {
+  const found = ms.filter((m) => m.kind === kind);
+  assert.equal(found.length, 1, `one ${kind}`);
+  return found[0]!;
+}
+
+function container(ms: readonly Manifest[]): any {
+  return only(ms, 'DaemonSet').spec!.template.spec.containers[0];
+}
+
+test('the example app: the agent objects pass the schema, and the only plan ConfigMap is the app’s', () => {
+  const app = buildExampleApp({ outdir: '/nonexistent-svcplane-test' });
+  app.check();
+  const agentChart = app.charts.find((c) => c.node.id === 'svcplane-agent')!;
+  const ms = agentChart.toJson() as Manifest[];
+  assert.deepEqual(ms.map((m) => m.kind).sort(), ['ClusterRole', 'ClusterRoleBinding', 'DaemonSet', 'ServiceAccount']);
+  for (const m of ms) assertValidManifest(m);
+  const all = app.charts.flatMap((c) => c.toJson() as Manifest[]);
+  assert.deepEqual(all.filter((m) => m.kind === 'ConfigMap').map((m) => `${m.metadata.namespace}/${m.metadata.name}`), ['kube-system/svcplane-plan']);
+  const c = container(ms);
+  assert.equal(c.image, 'registry.example.com/svcplane:0.1.0');
+  assert.deepEqual(c.args.slice(0, 3), ['agent', '--backend', 'nftables']);
+});
+
+test('every backend, with a kube-proxy config, passes the schema (a misspelt field would not)', () => {
+  for (const backend of Object.values(AgentBackend)) {
+    const { ms } = agentManifests({ backend, mode: AgentMode.REPLACE, kubeProxyConfig: { clusterCIDR: '10.244.0.0/16' } }, {}, 'ignored');
+    assert.equal(ms.length, 5);
+    for (const m of ms) assertValidManifest(m);
+  }
+  const { ms } = agentManifests();
+  const ds = structuredClone(only(ms, 'DaemonSet')) as any;
+  ds.spec.template.spec.containers[0].securityContext.capabilities.adds = ['NET_ADMIN'];
+  assert.throws(() => assertValidManifest(ds), /containers\[0\]\.securityContext\.capabilities\.adds: not a field/);
+});
+
+test('the ClusterRole is exactly get/list/watch on services, nodes and endpointslices', () => {
+  const { ms } = agentManifests({}, {}, 'apps');
+  const role = only(ms, 'ClusterRole');
+  assert.deepEqual(role.rules, [
+    { apiGroups: [''], resources: ['services', 'nodes'], verbs: ['get', 'list', 'watch'] },
+    { apiGroups: ['discovery.k8s.io'], resources: ['endpointslices'], verbs: ['get', 'list', 'watch'] },
+  ]);
+  assert.deepEqual(role.rules, NODE_AGENT_RULES);
+  // Cluster-scoped objects carry no namespace, even in a chart that has one.
+  assert.equal(role.metadata.namespace, undefined);
+  const binding = only(ms, 'ClusterRoleBinding');
+  assert.equal(binding.metadata.namespace, undefined);
+  assert.deepEqual(binding.roleRef, { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: role.metadata.name });
+  const sa = only(ms, 'ServiceAccount');
+  assert.deepEqual(binding.subjects, [{ kind: 'ServiceAccount', name: sa.metadata.name, namespace: 'kube-system' }]);
+  const pod = only(ms, 'DaemonSet').spec!.template.spec;
+  assert.equal(pod.serviceAccountName, sa.metadata.name);
+  assert.equal(sa.metadata.namespace, 'kube-system');
+});
+
+test('the DaemonSet mounts the plan ConfigMap SvcplaneApp emits, in its namespace', () => {
+  for (const appProps of [{}, { planNamespace: 'svcplane-system', planConfigMapName: 'routes' }]) {
+    const { ms, app } = agentManifests({}, appProps);
+    const plan = app.planChart.toJson().find((m: Manifest) => m.kind === 'ConfigMap') as Manifest;
+    const ds = only(ms, 'DaemonSet');
+    assert.equal(ds.metadata.namespace, plan.metadata.namespace);
+    const pod = ds.spec!.template.spec;
+    const config = pod.volumes.find((v: any) => v.name === 'config');
+    assert.deepEqual(config.projected.sources, [{ configMap: { name: plan.metadata.name, items: [{ key: 'plan.json', path: 'plan.json' }] } }]);
+    assert.deepEqual(pod.containers[0].volumeMounts[0], { name: 'config', mountPath: '/etc/svcplane', readOnly: true });
+    assert.ok(pod.containers[0].args.join(' ').includes('--plan /etc/svcplane/plan.json'));
+    assert.equal(ms.filter((m) => m.kind === 'ConfigMap').length, 0, 'no second plan ConfigMap');
+  }
+});
+
+test('capabilities and host mounts per backend: only what each backend uses, never privileged', () => {
+  const want = {
+    [AgentBackend.NFTABLES]: { caps: ['NET_ADMIN', 'NET_RAW'], hostPaths: [] },
+    [AgentBackend.IPTABLES]: { caps: ['NET_ADMIN', 'NET_RAW'], hostPaths: ['/run/xtables.lock'] },
+    [AgentBackend.IPVS]: { caps: ['NET_ADMIN', 'NET_RAW', 'SYS_MODULE'], hostPaths: ['/run/xtables.lock', '/lib/modules'] },
+  };
+  for (const [backend, w] of Object.entries(want)) {
+    const { ms } = agentManifests({ backend: backend as AgentBackend });
+    const c = container(ms);
+    assert.deepEqual(c.securityContext, { privileged: false, allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'], add: w.caps } }, backend);
+    const pod = only(ms, 'DaemonSet').spec!.template.spec;
+    const hostPaths = pod.volumes.filter((v: any) => v.hostPath).map((v: any) => v.hostPath.path);
+    assert.deepEqual(hostPaths, w.hostPaths, backend);
+    for (const v of pod.volumes.filter((x: any) => x.hostPath)) {
+      const mount = c.volumeMounts.find((m: any) => m.name === v.name);
+      assert.equal(mount.mountPath, v.hostPath.path);
+      assert.equal(mount.readOnly, v.hostPath.path === '/lib/modules' ? true : undefined);
+    }
+    if (backend !== AgentBackend.NFTABLES) {
+      assert.equal(pod.volumes.find((v: any) => v.name === 'xtables-lock').hostPath.type, 'FileOrCreate');
+    }
+  }
+});
+
+test('args follow the props; the node name comes from the downward API', () => {
+  const { ms } = agentManifests();
+  const c = container(ms);
+  assert.deepEqual(c.command, ['svcplane']);
+  assert.deepEqual(c.args, [
+    'agent',
+    '--backend', 'nftables',
+    '--mode', 'coexist',
+    '--plan', '/etc/svcplane/plan.json',
+    '--node-name', '$(NODE_NAME)',
+    '--health-addr', '0.0.0.0:10256',
+    '--metrics-addr', '127.0.0.1:10249',
+  ]);
+  assert.deepEqual(c.env, [{ name: 'NODE_NAME', valueFrom: { fieldRef: { apiVersion: 'v1', fieldPath: 'spec.nodeName' } } }]);
+  const ipvs = container(agentManifests({ backend: AgentBackend.IPVS, mode: AgentMode.REPLACE }).ms);
+  assert.deepEqual(ipvs.args.slice(0, 5), ['agent', '--backend', 'ipvs', '--mode', 'replace']);
+  assert.ok(!ipvs.args.includes('--config'));
+});
+
+test('the pod: host network, cluster DNS, node-critical, every taint tolerated, probes on the health port', () => {
+  const { ms } = agentManifests();
+  const ds = only(ms, 'DaemonSet');
+  assert.deepEqual(ds.metadata.labels, { 'app.kubernetes.io/name': 'svcplane-agent', 'app.kubernetes.io/component': 'node-agent' });
+  assert.deepEqual(ds.spec!.selector.matchLabels, ds.spec!.template.metadata.labels);
+  assert.deepEqual(ds.spec!.updateStrategy, { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: 1 } });
+  const pod = ds.spec!.template.spec;
+  assert.equal(pod.hostNetwork, true);
+  assert.equal(pod.dnsPolicy, 'ClusterFirstWithHostNet');
+  assert.equal(pod.priorityClassName, 'system-node-critical');
+  assert.deepEqual(pod.tolerations, [{ operator: 'Exists' }]);
+  const c = pod.containers[0];
+  assert.deepEqual(c.ports, [
+    { name: 'health', containerPort: 10256, protocol: 'TCP' },
+    { name: 'metrics', containerPort: 10249, protocol: 'TCP' },
+  ]);
+  assert.deepEqual(c.livenessProbe.httpGet, { path: '/livez', port: 'health' });
+  assert.deepEqual(c.readinessProbe.httpGet, { path: '/healthz', port: 'health' });
+  assert.deepEqual(c.resources, { requests: { cpu: '100m', memory: '64Mi' }, limits: { memory: '256Mi' } });
+
+  const custom = agentManifests({
+    resources: { requests: { cpu: '250m' }, limits: { cpu: '1', memory: '512Mi' } },
+    tolerations: [{ key: 'dedicated', operator: 'Equal', value: 'net', effect: 'NoSchedule' }],
+    priorityClassName: 'infra',
+  }).ms;
+  const p2 = only(custom, 'DaemonSet').spec!.template.spec;
+  assert.deepEqual(p2.containers[0].resources, { requests: { cpu: '250m', memory: '64Mi' }, limits: { cpu: '1', memory: '512Mi' } });
+  assert.deepEqual(p2.tolerations, [{ key: 'dedicated', operator: 'Equal', value: 'net', effect: 'NoSchedule' }]);
+  assert.equal(p2.priorityClassName, 'infra');
+});
+
+test('kubeProxyConfig: its own ConfigMap beside the plan, read back by the agent’s parser, a new one rolls the pods', () => {
+  const { ms, agent } = agentManifests({ backend: AgentBackend.IPTABLES, kubeProxyConfig: { clusterCIDR: '10.244.0.0/16', iptables: { masqueradeBit: 15 } } });
+  const cm = ms.find((m) => m.kind === 'ConfigMap')!;
+  assert.equal(cm.metadata.name, 'svcplane-agent-config');
+  assert.equal(cm.metadata.namespace, 'kube-system');
+  assert.equal(agent.configMap?.name, 'svcplane-agent-config');
+  const doc = parse(cm.data['kube-proxy-config.yaml']);
+  assert.equal(doc.apiVersion, 'kubeproxy.config.k8s.io/v1alpha1');
+  assert.equal(doc.kind, 'KubeProxyConfiguration');
+  assert.equal(doc.mode, 'iptables');
+  const parsed = proxyConfigFromObject(doc);
+  assert.deepEqual(parsed.clusterCIDRs, ['10.244.0.0/16']);
+  assert.equal(parsed.masqueradeBit, 15);
+
+  const ds = only(ms, 'DaemonSet');
+  const pod = ds.spec!.template.spec;
+  assert.deepEqual(pod.volumes[0].projected.sources[1], {
+    configMap: { name: 'svcplane-agent-config', items: [{ key: 'kube-proxy-config.yaml', path: 'kube-proxy-config.yaml' }] },
+  });
+  const args: string[] = pod.containers[0].args;
+  assert.equal(args[args.indexOf('--config') + 1], '/etc/svcplane/kube-proxy-config.yaml');
+
+  const hash = (config: Record<string, unknown>): string =>
+    only(agentManifests({ kubeProxyConfig: config }).ms, 'DaemonSet').spec!.template.metadata.annotations['svcplane.io/kube-proxy-config-hash'];
+  assert.equal(hash({ clusterCIDR: '10.244.0.0/16' }), hash({ clusterCIDR: '10.244.0.0/16' }));
+  assert.notEqual(hash({ clusterCIDR: '10.244.0.0/16' }), hash({ clusterCIDR: '10.245.0.0/16' }));
+  assert.equal(only(agentManifests().ms, 'DaemonSet').spec!.template.metadata.annotations, undefined);
+});
+
+test('bad props fail synth, every problem at once, each naming the construct path', () => {
+  const { app, chart } = appAndChart();
+  new NodeAgent(chart, 'agent', {
+    image: ' ',
+    namespace: 'Kube_System',
+    resources: { requests: { memory: '64 MB' } },
+    kubeProxyConfig: { mode: 'ipvs', clusterCIDR: 'not-a-cidr' },
+  });
+  let err: unknown;
+  try {
+    app.check();
+  } catch (e) {
+    err = e;
+  }
+  assert.ok(err instanceof SvcplaneSynthError);
+  assert.equal(err.exitCode, 2);
+  const lines = err.message.split('\n').slice(1).map((l) => l.trim());
+  assert.equal(lines.length, 5, err.message);
+  assert.ok(lines.every((l) => l.startsWith('[chart/agent] ')), err.message);
+  assert.match(err.message, /image: must not be empty/);
+  assert.match(err.message, /namespace: "Kube_System"/);
+  assert.match(err.message, /resources\.requests\.memory: "64 MB" is not a quantity/);
+  assert.match(err.message, /kubeProxyConfig\.mode: is "ipvs" but the agent's backend is "nftables"/);
+  assert.match(err.message, /kubeProxyConfig\.clusterCIDR: "not-a-cidr" must be a valid CIDR/);
+});
+
+test('the agent must live beside the plan: another namespace is an error, as is no plan ConfigMap at all', () => {
+  const { app, chart } = appAndChart();
+  new NodeAgent(chart, 'agent', { image: IMAGE, namespace: 'svcplane' });
+  assert.match(errorOf(() => app.check()), /\[chart\/agent\] namespace: is "svcplane" but the plan ConfigMap is in "kube-system"/);
+
+  const plain = new App({ outdir: '/nonexistent-svcplane-test' });
+  const c = new Chart(plain, 'c');
+  assert.match(errorOf(() => new NodeAgent(c, 'agent', { image: IMAGE })), /\[c\/agent\] planConfigMap: is required outside a SvcplaneApp/);
+  // With the plan ConfigMap given, a plain cdk8s App works too.
+  const withPlan = new SvcplaneApp({ outdir: '/nonexistent-svcplane-test' });
+  const agent = new NodeAgent(c, 'agent2', { image: IMAGE, planConfigMap: withPlan.planConfigMap });
+  assert.equal(agent.namespace, 'kube-system');
+  assert.deepEqual(agent.node.validate(), []);
+});
