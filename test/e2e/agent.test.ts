@@ -1,0 +1,252 @@
+// The node agent end to end: `svcplane agent --endpoints-file` runs inside node1's
+// namespace with the nftables backend, while the test rewrites the EndpointSlice
+// file (added, terminating, removed endpoints) under continuous traffic, SIGKILLs
+// and restarts the agent, flushes its table behind its back, checks UDP conntrack
+// cleanup, the health and metrics endpoints, and a SIGTERM that leaves the rules.
+
+import assert from 'node:assert/strict';
+import { mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { collectInputs } from '../../src/manifests/inputs.js';
+import { serializePlan } from '../../src/model/plan.js';
+import { connect, continuousTraffic, type Target, type TimedResult } from './lib/client.js';
+import { nsExec, spawnInNetns, stopProcess, type NetnsProcess } from './lib/netns.js';
+import { requireTools } from './lib/preflight.js';
+import { createTopology, type Pod, type Topology } from './lib/topology.js';
+import { clusterObjects, endpointSlice, service, type EndpointSpec } from './suite/manifests.js';
+
+const CLI = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
+const VIP = '10.96.0.10';
+const SYNC_PERIOD_S = 2;
+const PORTS = [
+  { name: 'tcp', port: 80, protocol: 'TCP' as const },
+  { name: 'udp', port: 80, protocol: 'UDP' as const },
+];
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function until(what: string, f: () => Promise<boolean> | boolean, timeoutMs = 8000, everyMs = 100): Promise<number> {
+  const start = performance.now();
+  while (performance.now() - start < timeoutMs) {
+    if (await f()) return performance.now() - start;
+    await sleep(everyMs);
+  }
+  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+}
+
+describe('svcplane agent (nftables, --endpoints-file) with real traffic', { timeout: 300_000 }, () => {
+  let t: Topology;
+  let dir: string;
+  let epsDir: string;
+  let agent: NetnsProcess | undefined;
+  let logs: string[] = [];
+  let client: Pod;
+  let a: Pod;
+  let b: Pod;
+  let c: Pod;
+  let d: Pod;
+
+  const ep = (p: Pod, extra: Partial<EndpointSpec> = {}): EndpointSpec => ({ ip: p.ipv4, node: p.node, ...extra });
+  const tcp: Target = { ip: VIP, port: 80, proto: 'tcp', timeoutMs: 1500 };
+
+  /** Replaces the slice file atomically (as a ConfigMap or a careful writer would). */
+  function writeEndpoints(endpoints: EndpointSpec[]): void {
+    const tmp = join(dir, 'slice.json.tmp');
+    writeFileSync(tmp, JSON.stringify(endpointSlice('web', 'IPv4', endpoints, PORTS)));
+    renameSync(tmp, join(epsDir, 'web-v4.json'));
+  }
+
+  function startAgent(): NetnsProcess {
+    logs = [];
+    const child = spawnInNetns(t.node1.ns, [
+      'node', '--import', 'tsx', CLI, 'agent',
+      '--backend', 'nftables',
+      '--plan', join(dir, 'plan.json'),
+      '--config', join(dir, 'config.json'),
+      '--endpoints-file', epsDir,
+      '--node-name', 'node1',
+      '--health-addr', '127.0.0.1:10256',
+      '--metrics-addr', '127.0.0.1:10249',
+    ]);
+    let buf = '';
+    child.stderr.on('data', (chunk: Buffer) => {
+      buf += chunk.toString();
+      const lines = buf.split('\n');
+      buf = lines.pop()!;
+      for (const l of lines) logs.push(l);
+    });
+    return child;
+  }
+
+  const syncedCount = () => logs.filter((l) => l.includes('"msg":"synced"')).length;
+
+  async function waitSynced(after: number, what: string): Promise<void> {
+    await until(what, () => syncedCount() > after, 10_000, 50).catch((e: Error) => {
+      throw new Error(`${e.message}\nagent log:\n${logs.slice(-20).join('\n')}`);
+    });
+  }
+
+  async function curl(path: string, port = 10256): Promise<{ code: number; body: string }> {
+    const r = await nsExec(t.node1.ns, ['curl', '-s', '-m', '2', '-w', '\n%{http_code}', `http://127.0.0.1:${port}${path}`], { reject: false });
+    const i = r.stdout.lastIndexOf('\n');
+    return { code: Number(r.stdout.slice(i + 1)), body: r.stdout.slice(0, i) };
+  }
+
+  const serversIn = (rs: readonly TimedResult[]) => new Set(rs.flatMap((r) => (r.result.ok ? [r.result.server] : [])));
+
+  before(async () => {
+    await requireTools(['nft', 'conntrack', 'curl']);
+    t = await createTopology({ pods: { node1: [{ name: 'client', server: false }, { name: 'a' }, { name: 'b' }], node2: [{ name: 'c' }, { name: 'd' }] } });
+    client = t.pod('client');
+    a = t.pod('a');
+    b = t.pod('b');
+    c = t.pod('c');
+    d = t.pod('d');
+    dir = mkdtempSync(join(tmpdir(), 'svcplane-agent-e2e-'));
+    epsDir = join(dir, 'endpoints');
+    mkdirSync(epsDir);
+    const cluster = clusterObjects(t);
+    const svc = service('web', { clusterIP: VIP, clusterIPs: [VIP], ports: PORTS.map((p) => ({ ...p, targetPort: 80 })) });
+    const planned = collectInputs(
+      [...cluster.filter((o) => o.kind === 'ServiceCIDR'), svc].map((object) => ({ object, source: 'e2e' })),
+    ).plan;
+    writeFileSync(join(dir, 'plan.json'), serializePlan(planned));
+    const kp = cluster.find((o) => o.kind === 'KubeProxyConfiguration')!;
+    writeFileSync(join(dir, 'config.json'), JSON.stringify({ ...kp, mode: 'nftables', nftables: { syncPeriod: `${SYNC_PERIOD_S}s`, minSyncPeriod: '100ms' } }));
+    writeFileSync(join(epsDir, 'node.json'), JSON.stringify(cluster.find((o) => o.kind === 'Node')));
+    writeEndpoints([ep(a), ep(c)]);
+  });
+
+  after(async () => {
+    if (agent) await stopProcess(agent, 3000);
+    await t?.destroy();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('programs the Service at start and reports healthy', async () => {
+    agent = startAgent();
+    await waitSynced(0, 'the first sync');
+    const r = await connect(client, tcp);
+    assert.ok(r.ok, `connection through the agent's rules: ${JSON.stringify(r)}`);
+    const h = await curl('/healthz');
+    assert.equal(h.code, 200, h.body);
+    const body = JSON.parse(h.body) as { lastUpdated: string; currentTime: string };
+    assert.ok(Date.parse(body.lastUpdated) <= Date.parse(body.currentTime));
+    assert.equal((await curl('/livez')).code, 200);
+    const m = await curl('/metrics', 10249);
+    assert.equal(m.code, 200);
+    for (const name of [
+      'kubeproxy_sync_proxy_rules_duration_seconds_count',
+      'kubeproxy_sync_proxy_rules_last_timestamp_seconds',
+      'kubeproxy_network_programming_duration_seconds_bucket',
+      'kubeproxy_sync_proxy_rules_endpoint_changes_total',
+      'kubeproxy_sync_proxy_rules_service_changes_total',
+      'svcplane_sync_proxy_rules_failures_total',
+    ]) {
+      assert.ok(m.body.includes(name), `metric ${name} in /metrics`);
+    }
+    assert.match(m.body, /kubeproxy_sync_proxy_rules_duration_seconds_count [1-9]/);
+  });
+
+  it('follows endpoint changes and a SIGKILL + restart with zero failed connections to live endpoints', async () => {
+    const run = continuousTraffic(client, tcp, 25);
+    const seenSince = (ms: number) => serversIn(run.snapshot().filter((r) => r.at >= ms));
+    const now = () => run.snapshot().at(-1)?.at ?? 0;
+
+    // Added.
+    let n = syncedCount();
+    writeEndpoints([ep(a), ep(b), ep(c)]);
+    await waitSynced(n, 'the sync of an added endpoint');
+    await until('b in the traffic', () => seenSince(0).has('b'));
+
+    // Terminating: still serving its open connections, no new ones once others are ready.
+    n = syncedCount();
+    writeEndpoints([ep(a, { ready: false, serving: true, terminating: true }), ep(b), ep(c)]);
+    await waitSynced(n, 'the sync of a terminating endpoint');
+    await sleep(300);
+    let from = now();
+    await sleep(1500);
+    assert.deepEqual([...seenSince(from + 100)].sort(), ['b', 'c'], 'a terminating endpoint gets no new connections');
+
+    // Removed.
+    n = syncedCount();
+    writeEndpoints([ep(b), ep(c)]);
+    await waitSynced(n, 'the sync of a removed endpoint');
+
+    // SIGKILL: the rules stay; endpoints change while the agent is down; the restart converges.
+    agent!.kill('SIGKILL');
+    await agent;
+    from = now();
+    await sleep(800);
+    assert.deepEqual([...seenSince(from)].sort(), ['b', 'c'], 'rules intact without the agent');
+    writeEndpoints([ep(b), ep(c), ep(d)]);
+    agent = startAgent();
+    await waitSynced(0, 'the first sync after the restart');
+    await until('d in the traffic after the restart', () => seenSince(from).has('d'));
+    from = now();
+    await sleep(1500);
+    assert.deepEqual([...seenSince(from + 100)].sort(), ['b', 'c', 'd']);
+
+    const results = await run.stop();
+    const failed = results.filter((r) => !r.result.ok);
+    assert.ok(results.length > 100, `enough traffic (${results.length} attempts)`);
+    assert.deepEqual(failed, [], `failed connections while every endpoint was alive`);
+
+    // Converged: the one-shot apply of the same inputs would change nothing.
+    const dry = await nsExec(
+      t.node1.ns,
+      ['node', '--import', 'tsx', CLI, 'apply', '--backend', 'nftables', '--dry-run', '-f', join(dir, 'plan.json'), '-f', epsDir, '--config', join(dir, 'config.json'), '--node-name', 'node1'],
+      { reject: false },
+    );
+    assert.equal(dry.exitCode, 0, dry.stderr);
+    assert.match(dry.stderr, /would change 0 object/, `kernel equals a full render:\n${dry.stdout}`);
+  });
+
+  it('repairs a table flushed behind its back within one sync period', async () => {
+    assert.ok((await connect(client, tcp)).ok);
+    await nsExec(t.node1.ns, ['nft', 'delete', 'table', 'ip', 'svcplane']);
+    const flushedAt = performance.now();
+    const r = await connect(client, { ...tcp, timeoutMs: 300 });
+    assert.ok(!r.ok, 'the Service is gone with the table');
+    await until('the rules to come back', async () => (await connect(client, { ...tcp, timeoutMs: 300 })).ok, (SYNC_PERIOD_S + 3) * 1000, 50).catch((e: Error) => {
+      throw new Error(`${e.message}\nagent log:\n${logs.slice(-15).join('\n')}`);
+    });
+    const took = performance.now() - flushedAt;
+    assert.ok(took < SYNC_PERIOD_S * 1000 + 1500, `repaired after ${Math.round(took)} ms (sync period ${SYNC_PERIOD_S} s)`);
+  });
+
+  it('deletes the UDP conntrack entries of a removed endpoint', async () => {
+    const udp: Target = { ip: VIP, port: 80, proto: 'udp', timeoutMs: 1000, sourcePort: 40123 };
+    const first = await connect(client, udp);
+    assert.ok(first.ok, JSON.stringify(first));
+    const pinned = first.server;
+    for (let i = 0; i < 5; i++) {
+      const again = await connect(client, udp);
+      assert.ok(again.ok && again.server === pinned, 'one conntrack entry pins the flow to one endpoint');
+    }
+    const remaining = [b, c, d].filter((p) => p.name !== pinned);
+    const n = syncedCount();
+    writeEndpoints(remaining.map((p) => ep(p)));
+    await waitSynced(n, 'the sync of the removal');
+    await sleep(200);
+    // The removed endpoint's server still runs: only the conntrack delete moves the flow.
+    const moved = await connect(client, udp);
+    assert.ok(moved.ok, JSON.stringify(moved));
+    assert.notEqual(moved.server, pinned, 'the flow left the removed endpoint');
+    assert.ok(logs.some((l) => l.includes('UDP conntrack entries cleaned')), 'the agent logged the cleanup');
+  });
+
+  it('exits 0 on SIGTERM and leaves the rules in place', async () => {
+    const child = agent!;
+    child.kill('SIGTERM');
+    const res = await child;
+    agent = undefined;
+    assert.equal(res.exitCode, 0, `exit code; log:\n${logs.slice(-10).join('\n')}`);
+    assert.ok(logs.some((l) => l.includes('rules left in place')));
+    const r = await connect(client, tcp);
+    assert.ok(r.ok, 'the Service still works without the agent');
+  });
+});
