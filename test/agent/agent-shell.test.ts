@@ -1,0 +1,145 @@
+// The agent's I/O shell with a fake backend: what reaches the backend, how render
+// errors and apply failures are handled, malformed input preserved and counted.
+
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { pino } from 'pino';
+import { Agent } from '../../src/agent/agent.js';
+import { createAgentMetrics } from '../../src/agent/metrics.js';
+import { RenderFailed, type RulesSyncer } from '../../src/agent/rules-syncer.js';
+import { DEFAULT_PROXY_CONFIG } from '../../src/model/config.js';
+import { serializePlan } from '../../src/model/plan.js';
+import type { RenderInput } from '../../src/model/render-input.js';
+import { plan, port, svc } from '../helpers/model.js';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function sliceDoc(name: string, ips: string[], extra: Record<string, unknown> = {}) {
+  return {
+    apiVersion: 'discovery.k8s.io/v1',
+    kind: 'EndpointSlice',
+    metadata: { name: `${name}-a`, namespace: 'default', labels: { 'kubernetes.io/service-name': name } },
+    addressType: 'IPv4',
+    ports: [{ name: '', port: 80, protocol: 'TCP' }],
+    endpoints: ips.map((ip) => ({ addresses: [ip] })),
+    ...extra,
+  };
+}
+
+interface Call {
+  full: boolean;
+  changed: string[];
+  preserve: string[];
+  endpoints: string[];
+}
+
+async function withAgent(behave: (input: RenderInput, n: number) => void, fn: (ctx: { calls: Call[]; dir: string; agent: Agent }) => Promise<void>) {
+  const dir = mkdtempSync(join(tmpdir(), 'svcplane-agent-shell-'));
+  writeFileSync(join(dir, 'plan.json'), serializePlan(plan([svc({ name: 'web', clusterIPs: ['10.96.0.10'], ports: [port(80)] }), svc({ name: 'api', clusterIPs: ['10.96.0.11'], ports: [port(80)] })])));
+  writeFileSync(join(dir, 'web.json'), JSON.stringify(sliceDoc('web', ['10.244.1.10'])));
+  writeFileSync(join(dir, 'api.json'), JSON.stringify(sliceDoc('api', ['10.244.1.20'])));
+  const calls: Call[] = [];
+  const rules: RulesSyncer = {
+    backend: 'fake',
+    async sync(input, req) {
+      calls.push({
+        full: req.full,
+        changed: [...req.changed].sort(),
+        preserve: [...req.preserve],
+        endpoints: input.endpointSlices.flatMap((s) => s.endpoints.map((e) => e.address)).sort(),
+      });
+      behave(input, calls.length);
+      return { full: req.full, changes: 1 };
+    },
+  };
+  const agent = new Agent({
+    backend: 'nftables',
+    mode: 'coexist',
+    nodeName: 'node1',
+    planFile: join(dir, 'plan.json'),
+    endpointsFiles: [join(dir, 'web.json'), join(dir, 'api.json')],
+    config: { ...DEFAULT_PROXY_CONFIG, syncPeriodSeconds: 60, minSyncPeriodSeconds: 0.05 },
+    log: pino({ level: 'silent' }),
+    rules,
+    localAddresses: async () => ['172.18.0.1'],
+    conntrack: async () => [],
+    filePollMs: 50,
+    metrics: createAgentMetrics(),
+  });
+  await agent.start();
+  try {
+    await fn({ calls, dir, agent });
+  } finally {
+    await agent.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+async function until(f: () => boolean, ms = 3000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!f()) {
+    if (Date.now() > end) throw new Error('timed out');
+    await sleep(20);
+  }
+}
+
+test('a file change reaches the backend as an incremental sync of that Service only', async () => {
+  await withAgent(() => {}, async ({ calls, dir }) => {
+    await until(() => calls.length === 1);
+    assert.equal(calls[0]!.full, true);
+    writeFileSync(join(dir, 'web.json'), JSON.stringify(sliceDoc('web', ['10.244.1.10', '10.244.1.11'])));
+    await until(() => calls.length === 2);
+    assert.deepEqual(calls[1], { full: false, changed: ['default/web'], preserve: [], endpoints: ['10.244.1.10', '10.244.1.11', '10.244.1.20'] });
+  });
+});
+
+test('a render error leaves the kernel alone, is counted, and is not retried until something changes', async () => {
+  await withAgent(
+    (input) => {
+      if (input.endpointSlices.some((s) => s.endpoints.some((e) => e.address === '10.244.1.99'))) throw new RenderFailed(new Error('cannot render'));
+    },
+    async ({ calls, dir, agent }) => {
+      await until(() => calls.length === 1);
+      writeFileSync(join(dir, 'web.json'), JSON.stringify(sliceDoc('web', ['10.244.1.99'])));
+      await until(() => calls.length === 2);
+      await sleep(400);
+      assert.equal(calls.length, 2, 'no retry of an input that does not render');
+      assert.match(await agent.metrics.registry.metrics(), /svcplane_sync_proxy_rules_failures_total\{reason="render"\} 1/);
+      writeFileSync(join(dir, 'api.json'), JSON.stringify(sliceDoc('api', ['10.244.1.21'])));
+      await until(() => calls.length === 3);
+      assert.deepEqual(calls[2]!.changed, ['default/api', 'default/web'], 'the failed keys go along with the next change');
+    },
+  );
+});
+
+test('an apply failure is retried as a full sync', async () => {
+  await withAgent(
+    (_input, n) => {
+      if (n === 2) throw new Error('nft: transaction failed');
+    },
+    async ({ calls, dir, agent }) => {
+      await until(() => calls.length === 1);
+      writeFileSync(join(dir, 'web.json'), JSON.stringify(sliceDoc('web', ['10.244.1.12'])));
+      await until(() => calls.length === 3, 4000);
+      assert.equal(calls[1]!.full, false);
+      assert.equal(calls[2]!.full, true);
+      assert.deepEqual(calls[2]!.changed, ['default/web']);
+      assert.match(await agent.metrics.registry.metrics(), /svcplane_sync_proxy_rules_failures_total\{reason="apply"\} 1/);
+      assert.equal(agent.health().healthy, true);
+    },
+  );
+});
+
+test('a malformed slice file is skipped, counted, and its Service preserved', async () => {
+  await withAgent(() => {}, async ({ calls, dir, agent }) => {
+    await until(() => calls.length === 1);
+    writeFileSync(join(dir, 'api.json'), JSON.stringify(sliceDoc('api', [], { endpoints: 'nope' })));
+    await until(() => calls.length === 2);
+    assert.deepEqual(calls[1]!.preserve, ['default/api']);
+    assert.deepEqual(calls[1]!.endpoints, ['10.244.1.10'], 'the bad slice is not read');
+    assert.match(await agent.metrics.registry.metrics(), /svcplane_malformed_objects_total\{kind="EndpointSlice"\} 1/);
+  });
+});
