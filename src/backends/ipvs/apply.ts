@@ -7,7 +7,9 @@
 import { execa } from 'execa';
 import type { ApplyOptions, ApplyResult } from '../backend.js';
 import type { RenderInput } from '../../model/render-input.js';
-import { withLocalAddresses } from '../local-addresses.js';
+import { canonicalIP } from '../../model/ip.js';
+import type { NodeContext } from '../../model/node.js';
+import { readLocalAddresses } from '../local-addresses.js';
 import { execWithInput } from '../stdin-file.js';
 import { ensureSysctls } from '../sysctl.js';
 import { diffIpsets, diffIpvs, parseIpsetSave, parseIpvsadmSave } from './diff.js';
@@ -59,13 +61,34 @@ async function syncInterface(r: IpvsRuleset): Promise<string[]> {
   return sent;
 }
 
-/** Our chains as iptables-save prints them, to compare with the rendered rules. */
-function ourRules(save: string): string {
-  return save
-    .split('\n')
-    .filter((l) => /^(\*|COMMIT$|:SVP-|-A SVP-)/.test(l))
-    .map((l) => l.replace(/^(:SVP-\S+ \S+) \[\d+:\d+\]$/, '$1 [0:0]'))
-    .join('\n');
+/**
+ * Our chains, comparable between the rendered rules and `iptables-save` output:
+ * per table, our chain declarations (counters dropped) sorted, then our rules grouped
+ * by chain in their order. iptables-save lists chains alphabetically and each chain's
+ * rules together, while the render interleaves chains; the rules themselves are
+ * rendered in the syntax iptables-save prints (see iptables-rules.ts).
+ */
+export function ourRules(save: string): string {
+  const out: string[] = [];
+  let decls: string[] = [];
+  let rules = new Map<string, string[]>();
+  const flush = () => {
+    out.push(...decls.sort(), ...[...rules.keys()].sort().flatMap((c) => rules.get(c)!));
+    decls = [];
+    rules = new Map();
+  };
+  for (const l of save.split('\n')) {
+    if (l.startsWith('*')) out.push(l);
+    else if (l === 'COMMIT') {
+      flush();
+      out.push(l);
+    } else if (l.startsWith(':SVP-')) decls.push(l.replace(/^(:SVP-\S+ \S+) \[\d+:\d+\]$/, '$1 [0:0]'));
+    else if (l.startsWith('-A SVP-')) {
+      const chain = l.split(' ')[1]!;
+      rules.set(chain, [...(rules.get(chain) ?? []), l]);
+    }
+  }
+  return out.join('\n');
 }
 
 async function syncIptables(r: IpvsRuleset): Promise<string[]> {
@@ -90,13 +113,34 @@ async function syncIptables(r: IpvsRuleset): Promise<string[]> {
   return sent;
 }
 
+/** Addresses now on our dummy interface (none when it does not exist yet). */
+async function dummyAddresses(): Promise<Set<string>> {
+  const r = await execa('ip', ['-j', 'addr', 'show', 'dev', DUMMY_INTERFACE], { reject: false });
+  if (r.exitCode !== 0) return new Set();
+  const info = JSON.parse(String(r.stdout)) as { addr_info?: { local?: string }[] }[];
+  return new Set((info[0]?.addr_info ?? []).flatMap((a) => (a.local && canonicalIP(a.local) ? [canonicalIP(a.local)!] : [])));
+}
+
+/**
+ * The node as render sees it at apply: the addresses on its interfaces, minus those on
+ * our dummy interface. Those are Service addresses, not node addresses (kube-proxy
+ * leaves kube-ipvs0 out the same way); counted as local, every ClusterIP would get
+ * NodePort virtual servers from the second sync on.
+ */
+export function nodeForApply(node: NodeContext, localAddresses: readonly string[], onDummy: ReadonlySet<string>): NodeContext {
+  return { ...node, localAddresses: localAddresses.filter((a) => !onDummy.has(a)) };
+}
+
 export async function applyIpvs(input: RenderInput, options: ApplyOptions = {}): Promise<ApplyResult> {
-  const node = await withLocalAddresses(input.node);
+  const onDummy = await dummyAddresses();
+  const node = nodeForApply(input.node, await readLocalAddresses(), onDummy);
   const r = renderIpvs({ ...input, node });
   const sets = r.families.flatMap((f) => f.ipsets);
   const setDiff = diffIpsets(sets, parseIpsetSave(await run('ipset', ['save'])));
   const vips = new Set(r.interfaceAddresses.map((a) => a.slice(0, a.indexOf('/'))));
-  const served = new Set([...vips, ...(node.localAddresses ?? []), ...node.addresses]);
+  // Ours: the addresses we want on the dummy interface, those still on it (a deleted
+  // Service's virtual server goes with its address), and the node's own.
+  const served = new Set([...vips, ...onDummy, ...(node.localAddresses ?? []), ...node.addresses]);
   const liveVs = parseIpvsadmSave(await run('ipvsadm', ['-Sn']));
   const ipvsCmds = diffIpvs(r.families.flatMap((f) => f.virtualServers), liveVs, (v) => served.has(v.address));
   if (options.dryRun) {

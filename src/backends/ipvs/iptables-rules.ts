@@ -4,6 +4,11 @@
 // IPVS takes packets at LOCAL_IN after the filter INPUT chain, so the firewall,
 // the REJECT for Services without endpoints and the DROP for Local policies
 // without local endpoints all live in filter INPUT, before IPVS sees the packet.
+//
+// Rules are written exactly as iptables-save prints them (`-p` first, MARK as
+// --set-xmark) so that apply can compare them with what the kernel holds and skip
+// the restore when nothing changed (checked against the real tools in
+// test/e2e/ipvs-vm.test.ts).
 
 import type { IPFamily } from '../../model/ip.js';
 import type { LocalTrafficMatch } from '../../model/service-ports.js';
@@ -54,10 +59,10 @@ export function helperRules(o: HelperRuleOptions): string {
     ':SVP-CLUSTER-IP - [0:0]',
     ':SVP-LOAD-BALANCER - [0:0]',
     ':SVP-NODE-PORT - [0:0]',
-    `-A SVP-MARK-MASQ -j MARK --or-mark ${mark}`,
+    `-A SVP-MARK-MASQ -j MARK --set-xmark ${mark}/${mark}`,
     `-A SVP-POSTROUTING -m comment --comment "hairpin: a pod reaching itself" -m set --match-set ${s('loopBack')} dst,dst,src -j MASQUERADE --random-fully`,
     `-A SVP-POSTROUTING -m mark ! --mark ${mark}/${mark} -j RETURN`,
-    `-A SVP-POSTROUTING -j MARK --xor-mark ${mark}`,
+    `-A SVP-POSTROUTING -j MARK --set-xmark ${mark}/0x0`,
     `-A SVP-POSTROUTING -j MASQUERADE --random-fully`,
     `-A SVP-SERVICES -m set --match-set ${s('clusterIP')} dst,dst -j SVP-CLUSTER-IP`,
     `-A SVP-SERVICES -m set --match-set ${s('loadBalancer')} dst,dst -j SVP-LOAD-BALANCER`,
@@ -92,8 +97,8 @@ export function helperRules(o: HelperRuleOptions): string {
   ];
   for (const p of PROTOS) {
     const P = p.toUpperCase() as 'TCP' | 'UDP' | 'SCTP';
-    filter.push(`-A SVP-INPUT -m comment --comment "node port, no endpoint anywhere" ${newConn} -m addrtype --dst-type LOCAL -p ${p} -m set --match-set ${s(`noEndpointsNodePort${P}`)} dst -j ${reject}`);
-    filter.push(`-A SVP-INPUT -m comment --comment "node port, Local policy, no endpoint here" ${newConn} -m addrtype --dst-type LOCAL -m addrtype ! --src-type LOCAL -p ${p} -m set --match-set ${s(`noLocalEndpointsNodePort${P}`)} dst -j DROP`);
+    filter.push(`-A SVP-INPUT -p ${p} -m comment --comment "node port, no endpoint anywhere" ${newConn} -m addrtype --dst-type LOCAL -m set --match-set ${s(`noEndpointsNodePort${P}`)} dst -j ${reject}`);
+    filter.push(`-A SVP-INPUT -p ${p} -m comment --comment "node port, Local policy, no endpoint here" ${newConn} -m addrtype --dst-type LOCAL -m addrtype ! --src-type LOCAL -m set --match-set ${s(`noLocalEndpointsNodePort${P}`)} dst -j DROP`);
   }
   filter.push(
     `-A SVP-INPUT -p tcp -m comment --comment "health check node ports" -m set --match-set ${s('healthCheckNodePort')} dst -j ACCEPT`,
