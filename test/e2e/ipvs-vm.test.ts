@@ -16,17 +16,27 @@
 import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
 import { SECTION, splitSections } from '../../src/backends/ipvs/document.js';
+import { nodeForApply, ourRules } from '../../src/backends/ipvs/apply.js';
 import { diffIpsets, diffIpvs, parseIpsetSave, parseIpvsadmSave } from '../../src/backends/ipvs/diff.js';
 import { ipvsBackend } from '../../src/backends/ipvs/index.js';
 import { renderIpvs } from '../../src/backends/ipvs/render.js';
 import type { IpvsRuleset } from '../../src/backends/ipvs/ruleset.js';
 import { prepareVmAssets, runInVm, type VmResult } from '../vm/vm.js';
-import { BRIDGE_IP, CLIENT_IPS, EMPTY, INPUT_A, INPUT_B, NODE, NODE_IP, NP, STICKY, WEB } from './ipvs/scenario.js';
+import { BRIDGE_IP, CLIENT_IPS, EMPTY, INTERFACE_ADDRESSES, LOCAL, NODE, NODE_IP, NP, STICKY, WEB, scenario } from './ipvs/scenario.js';
 import { COUNTS, VM_SCRIPT, vmFiles, type Increment } from './ipvs/script.js';
 
+const ip = (cidr: string) => cidr.slice(0, cidr.indexOf('/'));
+
+// Each step is rendered for the node as apply sees it then: step A on a fresh node;
+// step B with A's Service addresses on the dummy interface (apply reads them too).
+const nodeA = nodeForApply(NODE, INTERFACE_ADDRESSES, new Set());
+const INPUT_A = scenario('A', nodeA);
 const renderA = renderIpvs(INPUT_A);
-const renderB = renderIpvs(INPUT_B);
 const docA = ipvsBackend.render(INPUT_A);
+const vipsA = new Set(renderA.interfaceAddresses.map(ip));
+const nodeB = nodeForApply(NODE, [...INTERFACE_ADDRESSES, ...vipsA], vipsA);
+const INPUT_B = scenario('B', nodeB);
+const renderB = renderIpvs(INPUT_B);
 
 const vss = (r: IpvsRuleset) => r.families.flatMap((f) => f.virtualServers);
 const sets = (r: IpvsRuleset) => r.families.flatMap((f) => f.ipsets);
@@ -41,8 +51,8 @@ function increment(): Increment {
   const a = splitSections(docA);
   const liveSets = parseIpsetSave(`${a.get(SECTION.ipset4)}${a.get(SECTION.ipset6)}`);
   const liveVs = parseIpvsadmSave(a.get(SECTION.ipvs)!);
-  const ip = (cidr: string) => cidr.slice(0, cidr.indexOf('/'));
-  const served = new Set([...renderA.interfaceAddresses.map(ip), ...renderB.interfaceAddresses.map(ip), ...(NODE.localAddresses ?? []), ...NODE.addresses]);
+  // As apply: wanted VIPs, VIPs still on the dummy interface, node addresses.
+  const served = new Set([...renderB.interfaceAddresses.map(ip), ...vipsA, ...(nodeB.localAddresses ?? []), ...nodeB.addresses]);
   const { adds, dels } = diffIpsets(sets(renderB), liveSets);
   return {
     addressAdds: renderB.interfaceAddresses.filter((x) => !renderA.interfaceAddresses.includes(x)),
@@ -164,6 +174,20 @@ describe('IPVS backend in a real IPVS kernel (qemu VM)', { timeout: 600_000 }, (
     assert.deepEqual(s.other, [], run.output);
     assert.deepEqual(s.endpoints, { 'ep-10': COUNTS.local }, out.get('A traffic'));
     assert.deepEqual(s.peers, [CLIENT_IPS[0]]);
+  });
+
+  it('step A: the helper rules read back from iptables-save equal the render, so the next apply skips them', () => {
+    for (const [section, family] of [['A iptables', 0], ['A ip6tables', 1]] as const) {
+      const live = out.get(section) ?? '';
+      assert.match(live, /^:SVP-SERVICES /m, section);
+      assert.equal(ourRules(live), ourRules(renderA.families[family]!.iptables), section);
+    }
+  });
+
+  it('step B: NodePorts are served on node addresses only, never on Service addresses', () => {
+    const onNodePorts = vss(renderB).filter((v) => v.port === NP.nodePort || v.port === LOCAL.nodePort).map((v) => v.address);
+    assert.deepEqual([...new Set(onNodePorts)].sort(), [BRIDGE_IP, NODE_IP].sort());
+    assert.ok(!parseIpvsadmSave(out.get('B ipvsadm') ?? '').some((v) => v.port === NP.nodePort && vipsA.has(v.address)), out.get('B ipvsadm'));
   });
 
   it('step B: the increment is small (no full reload) and touches what changed', () => {

@@ -24,21 +24,17 @@ export const STICKY = { ip: '10.96.0.30' }; //                   ClientIP affini
 export const EMPTY = { ip: '10.96.0.40' }; //                    no endpoints (B: one added)
 export const LOCAL = { ip: '10.96.0.50', nodePort: 30081 }; //   NodePort, Local policy, one endpoint here, one on node2
 
-/**
- * What apply would see on this node: its InternalIP, and (read from the kernel at
- * apply time) the addresses on its interfaces other than our dummy interface.
- */
-export const NODE: NodeContext = {
-  name: 'node1',
-  addresses: [NODE_IP],
-  podCIDRs: ['10.244.1.0/24'],
-  localAddresses: [BRIDGE_IP, NODE_IP],
-};
+/** The Node object: its InternalIP. Apply adds what it reads from the kernel (nodeForApply). */
+export const NODE: NodeContext = { name: 'node1', addresses: [NODE_IP], podCIDRs: ['10.244.1.0/24'] };
+
+/** The VM node's interface addresses before anything of ours is there. */
+export const INTERFACE_ADDRESSES = [BRIDGE_IP, NODE_IP] as const;
 
 const pod = (i: number) => `10.244.1.${i}`;
 const tcp = [{ port: POD_PORT }];
 
-function scenario(step: 'A' | 'B'): RenderInput {
+/** Step A or B, for the node as apply sees it then. */
+export function scenario(step: 'A' | 'B', node: NodeContext): RenderInput {
   const a = step === 'A';
   const services = [
     svc({ name: 'web', clusterIPs: [WEB.ip], ports: [port(80, POD_PORT)] }),
@@ -62,8 +58,5 @@ function scenario(step: 'A' | 'B'): RenderInput {
     slice('empty', a ? [] : [ep(pod(13), 'node1')], tcp),
     slice('local', [ep(pod(10), 'node1'), ep(pod(14), 'node2')], tcp),
   ];
-  return input(services, slices, { node: NODE, config: { clusterCIDRs: ['10.244.0.0/16'] } });
+  return input(services, slices, { node, config: { clusterCIDRs: ['10.244.0.0/16'] } });
 }
-
-export const INPUT_A = scenario('A');
-export const INPUT_B = scenario('B');

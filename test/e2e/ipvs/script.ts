@@ -127,6 +127,9 @@ ipset save
 echo "== A iptables"
 iptables-save -t nat
 iptables-save -t filter
+echo "== A ip6tables"
+ip6tables-save -t nat
+ip6tables-save -t filter
 echo "== A addresses"
 ip -o addr show dev ${DUMMY_INTERFACE} scope global | sed -n 's/.* inet6\{0,1\} \([^ ]*\) .*/\1/p'
 
