@@ -64,7 +64,7 @@ export function registerAgent(program: Command): void {
       } else if (!flags.plan) {
         throw usage('--plan', 'offline mode (--endpoints-file) needs --plan: there is no API server to list Services');
       }
-      const config = flags.config ? (await loadInputs([flags.config], { strict: true })).config : DEFAULT_PROXY_CONFIG;
+      const config = flags.config ? (await loadInputs([flags.config], { strict: true, backend: flags.backend })).config : DEFAULT_PROXY_CONFIG;
       const nodeName = (flags.nodeName ?? config.hostnameOverride ?? hostname()).trim().toLowerCase();
 
       const log = pino({ name: 'svcplane-agent', base: { node: nodeName } }, pino.destination(2));

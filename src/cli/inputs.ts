@@ -34,7 +34,7 @@ export interface LoadedInput {
   readonly skippedServices: readonly string[];
 }
 
-export async function loadFromFlags(flags: InputFlags, strict: boolean): Promise<LoadedInput> {
+export async function loadFromFlags(flags: InputFlags & { backend?: string }, strict: boolean): Promise<LoadedInput> {
   if (!PROXY_MODES.includes(flags.mode as ProxyMode)) {
     throw inputError(undefined, '--mode', `must be one of ${PROXY_MODES.join(', ')}, not ${JSON.stringify(flags.mode)}`);
   }
@@ -45,6 +45,7 @@ export async function loadFromFlags(flags: InputFlags, strict: boolean): Promise
     ...(flags.nodeName ? { nodeName: flags.nodeName } : {}),
     ...(flags.nodeIp.length ? { nodeIPs: flags.nodeIp } : {}),
     strict,
+    ...(flags.backend ? { backend: flags.backend } : {}),
   });
   return {
     input: {

@@ -39,6 +39,8 @@ export interface CollectOptions {
   readonly nodeIPs?: readonly string[];
   /** Default true: the first bad object throws. False: bad objects are skipped and listed in `errors`. */
   readonly strict?: boolean;
+  /** The backend being rendered for: picks the KubeProxyConfiguration's per-mode section. */
+  readonly backend?: string;
 }
 
 export interface CollectedInputs {
@@ -166,7 +168,7 @@ export function collectInputs(docs: readonly InputDocument[], opts: CollectOptio
       bad(inputError({ kind: PROXY_CONFIG_KIND }, '(root)', `only one KubeProxyConfiguration may be given; the first is ${configSource}`, d.source));
       continue;
     }
-    const c = attempt(() => proxyConfigFromObject(d.object, d.source));
+    const c = attempt(() => proxyConfigFromObject(d.object, d.source, opts.backend));
     if (c) {
       config = c;
       configSource = d.source;

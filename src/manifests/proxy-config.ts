@@ -42,7 +42,12 @@ export function proxyConfigRef(): { kind: string } {
   return { kind: PROXY_CONFIG_KIND };
 }
 
-export function proxyConfigFromObject(obj: unknown, source?: string): ProxyConfig {
+/**
+ * `backend` (the --backend being run) picks the per-mode section when given: the
+ * agent and the CLI are told their mode on the command line, which wins over the
+ * file's `mode` field, as kube-proxy's --proxy-mode flag wins over its config.
+ */
+export function proxyConfigFromObject(obj: unknown, source?: string, backend?: string): ProxyConfig {
   const r = new FieldReader();
   const root = r.object(obj, '(root)');
   if (!root) {
@@ -55,7 +60,7 @@ export function proxyConfigFromObject(obj: unknown, source?: string): ProxyConfi
 
   const modeRaw = r.string(root.mode, 'mode') ?? '';
   if (modeRaw !== '' && !(MODES as readonly string[]).includes(modeRaw)) r.add('mode', notSupported(modeRaw, MODES));
-  const mode = modeRaw || 'iptables';
+  const mode = backend && (MODES as readonly string[]).includes(backend) ? backend : modeRaw || 'iptables';
   const iptables = r.object(root.iptables, 'iptables') ?? {};
   const ipvs = r.object(root.ipvs, 'ipvs') ?? {};
   const nftables = r.object(root.nftables, 'nftables') ?? {};

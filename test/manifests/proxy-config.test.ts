@@ -85,3 +85,18 @@ const bad: Array<[object, RegExp]> = [
 for (const [obj, message] of bad) {
   test(`rejects ${JSON.stringify(obj)}`, () => assert.throws(() => proxyConfigFromObject({ ...base, ...obj }, 'kp.yaml#1'), message));
 }
+
+test('the backend being run picks the section, over the file\'s mode (as --proxy-mode does)', () => {
+  const obj = {
+    mode: 'iptables',
+    iptables: { syncPeriod: '30s', minSyncPeriod: '1s', masqueradeBit: 14 },
+    nftables: { syncPeriod: '5s', minSyncPeriod: '250ms', masqueradeBit: 10 },
+    ipvs: { syncPeriod: '7s', minSyncPeriod: '2s' },
+  };
+  const nft = proxyConfigFromObject(obj, 'x', 'nftables');
+  assert.equal(nft.syncPeriodSeconds, 5);
+  assert.equal(nft.minSyncPeriodSeconds, 0.25);
+  assert.equal(nft.masqueradeBit, 10);
+  assert.equal(proxyConfigFromObject(obj, 'x', 'ipvs').syncPeriodSeconds, 7);
+  assert.equal(proxyConfigFromObject(obj, 'x').syncPeriodSeconds, 30, 'without a backend the file\'s mode decides');
+});
