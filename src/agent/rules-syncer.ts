@@ -10,7 +10,7 @@ import { IptablesRunner } from '../backends/iptables/apply.js';
 import { iptablesSysctls } from '../backends/iptables/apply.js';
 import { IptablesSyncer } from '../backends/iptables/syncer.js';
 import { getBackend } from '../backends/registry.js';
-import { applyNftables, nftRunner, NFTABLES_SYSCTLS } from '../backends/nftables/apply.js';
+import { NFTABLES_SYSCTLS, nftRunner } from '../backends/nftables/apply.js';
 import { NftablesSyncer, type NftRunner } from '../backends/nftables/syncer.js';
 import { ensureSysctls } from '../backends/sysctl.js';
 import { isInputError } from '../model/errors.js';
@@ -70,14 +70,7 @@ export function nftablesRulesSyncer(runner: NftRunner = nftRunner(), host = true
     sync: (input, req) =>
       touch.guard(async () => {
         if (req.full && host) await ensureSysctls(NFTABLES_SYSCTLS);
-        if (req.preserve.length > 0 && host) {
-          // The syncer cannot keep a Service's live rules; the one-shot apply can (read back, keep, diff).
-          touch.touched = true;
-          syncer.invalidate();
-          const r = await applyNftables(input, { preserveServices: req.preserve });
-          return { full: true, changes: r.changes };
-        }
-        const r = await syncer.sync(input, req.full ? undefined : req.changed);
+        const r = await syncer.sync(input, req.full ? undefined : req.changed, req.preserve);
         return { full: r.full, changes: r.changes };
       }),
   };

@@ -17,6 +17,7 @@ import { serviceKey, type PlanService } from '../../model/plan.js';
 import { canon, documentText } from './document.js';
 import { diffTable, type NftTransaction } from './diff.js';
 import type { NftElement, NftSet, NftTable } from './nft.js';
+import { preserveServices } from './preserve.js';
 import { assembleTable, serviceFragment, skeletonTable, tableContext, type Fragment, type TableContext } from './render.js';
 
 /** How the syncer reaches the kernel; the real one runs nft, tests may run it in a namespace. */
@@ -70,7 +71,14 @@ function now(): number {
 }
 
 export class NftablesSyncer {
-  private state: { readonly fingerprint: string; readonly families: FamilyState[] } | undefined;
+  private state:
+    | {
+        readonly fingerprint: string;
+        readonly families: FamilyState[];
+        /** Services whose live rules a full sync kept as they were (malformed input): their fragments are unknown. */
+        readonly unknown: ReadonlySet<string>;
+      }
+    | undefined;
 
   constructor(private readonly runner: NftRunner) {}
 
@@ -82,13 +90,20 @@ export class NftablesSyncer {
   /**
    * Makes the kernel match `input`. `changed` names the Services (namespace/name)
    * whose Service object or EndpointSlices changed since the last sync; without
-   * it, or when the node or config changed, the sync is full.
+   * it, or when the node or config changed, the sync is full. `preserve` names
+   * Services whose input was skipped as malformed: the kernel keeps their rules.
    */
-  async sync(input: RenderInput, changed?: ReadonlySet<string>): Promise<SyncResult> {
+  async sync(input: RenderInput, changed?: ReadonlySet<string>, preserve: readonly string[] = []): Promise<SyncResult> {
     const fp = fingerprint(input);
+    const keep = new Set(preserve);
     try {
-      if (this.state && changed && this.state.fingerprint === fp) return await this.incremental(input, changed);
-      return await this.full(input, fp);
+      if (this.state && changed && this.state.fingerprint === fp) {
+        // A Service whose input is malformed keeps its rules: it simply is not re-rendered.
+        const todo = new Set([...changed].filter((k) => !keep.has(k)));
+        // One whose rules a full sync kept from the kernel has no fragments to diff against: full sync.
+        if (![...todo].some((k) => this.state!.unknown.has(k))) return await this.incremental(input, todo);
+      }
+      return await this.full(input, fp, keep);
     } catch (e) {
       // Whatever the kernel holds now, we no longer know it: converge from a read-back next time.
       this.state = undefined;
@@ -96,7 +111,7 @@ export class NftablesSyncer {
     }
   }
 
-  private async full(input: RenderInput, fp: string): Promise<SyncResult> {
+  private async full(input: RenderInput, fp: string, keep: ReadonlySet<string>): Promise<SyncResult> {
     const timings: Record<string, number> = {};
     let t = now();
     const bySvc = slicesByService(input.endpointSlices);
@@ -111,6 +126,13 @@ export class NftablesSyncer {
       for (const frs of st.fragments.values()) for (const fr of frs) addRefs(st.refs, fr);
       return st;
     });
+    // Preserved Services are left out of the remembered state: the kernel's rules for them are kept as they are.
+    for (const st of families) {
+      for (const key of keep) {
+        for (const fr of st.fragments.get(key) ?? []) removeRefs(st.refs, fr);
+        st.fragments.delete(key);
+      }
+    }
     const desired = families.map((st) => assembleTable(st.skeleton, [...st.fragments.values()].flat()));
     timings.render = now() - t;
 
@@ -122,14 +144,14 @@ export class NftablesSyncer {
     const commands: Record<string, unknown>[] = [];
     let changes = 0;
     desired.forEach((d, i) => {
-      const tx = diffTable(d, live[i]);
+      const tx = diffTable(preserveServices(d, live[i], [...keep]), live[i]);
       for (const c of tx.commands) commands.push(c);
       changes += tx.changes;
     });
     timings.diff = now() - t;
 
     const transaction = await this.send(commands, timings);
-    this.state = { fingerprint: fp, families };
+    this.state = { fingerprint: fp, families, unknown: new Set(keep) };
     return { full: true, changes, transaction, timings };
   }
 

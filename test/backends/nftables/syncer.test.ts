@@ -78,6 +78,23 @@ describe('nftables incremental syncer (real nft, throw-away namespace)', () => {
     await assertKernelMatches(runner, world({ dropB: true }));
   });
 
+  it('preserved Services (malformed input) keep their kernel rules, in full and incremental syncs', async () => {
+    const s = new NftablesSyncer(runner);
+    await s.sync(world());
+    // b's input is now "malformed": the input lacks b entirely, but its rules must stay.
+    const r = await s.sync(world({ dropB: true }), undefined, ['default/b']);
+    assert.equal(r.full, true);
+    await assertKernelMatches(runner, world());
+    // While b stays preserved, changes to a are incremental and b is untouched.
+    const inc = await s.sync(world({ dropB: true, extraEndpoint: true }), new Set(['default/a', 'default/b']), ['default/b']);
+    assert.equal(inc.full, false);
+    await assertKernelMatches(runner, world({ extraEndpoint: true }));
+    // b's input is fixed: its rules are unknown to the syncer, so that sync is a full one, and converges.
+    const fixed = await s.sync(world({ extraEndpoint: true, bLocal: true }), new Set(['default/b']));
+    assert.equal(fixed.full, true);
+    await assertKernelMatches(runner, world({ extraEndpoint: true, bLocal: true }));
+  });
+
   it('a sync without a change list is full and repairs a table flushed behind its back', async () => {
     const s = new NftablesSyncer(runner);
     await s.sync(world());
