@@ -12,10 +12,10 @@ import type { NodeContext } from '../../model/node.js';
 import { readLocalAddresses } from '../local-addresses.js';
 import { execWithInput } from '../stdin-file.js';
 import { ensureSysctls } from '../sysctl.js';
-import { diffIpsets, diffIpvs, parseIpsetSave, parseIpvsadmSave } from './diff.js';
+import { diffIpsets, diffIpvs, parseIpsetSave, parseIpvsadmSave, type LiveVirtualServer } from './diff.js';
 import { HOOKS } from './iptables-rules.js';
 import { renderIpvs } from './render.js';
-import { DUMMY_INTERFACE, type IpvsRuleset } from './ruleset.js';
+import { DUMMY_INTERFACE, type IpvsRuleset, type VirtualServer } from './ruleset.js';
 
 /** What IPVS mode needs (kube-proxy sets the same). */
 export const IPVS_SYSCTLS: Record<string, string> = {
@@ -37,7 +37,7 @@ async function run(file: string, args: string[], input?: string): Promise<string
   return String(r.stdout);
 }
 
-async function syncInterface(r: IpvsRuleset): Promise<string[]> {
+async function syncInterface(r: IpvsRuleset, removeStale: boolean): Promise<string[]> {
   const sent: string[] = [];
   const links = JSON.parse(await run('ip', ['-j', 'link', 'show'])) as { ifname: string }[];
   if (!links.some((l) => l.ifname === DUMMY_INTERFACE)) {
@@ -54,7 +54,7 @@ async function syncInterface(r: IpvsRuleset): Promise<string[]> {
     sent.push(`ip addr add ${a} dev ${DUMMY_INTERFACE}`);
   }
   for (const a of have) {
-    if (want.has(a)) continue;
+    if (want.has(a) || !removeStale) continue;
     await run('ip', ['addr', 'del', a, 'dev', DUMMY_INTERFACE]);
     sent.push(`ip addr del ${a} dev ${DUMMY_INTERFACE}`);
   }
@@ -135,21 +135,32 @@ export async function applyIpvs(input: RenderInput, options: ApplyOptions = {}):
   const onDummy = await dummyAddresses();
   const node = nodeForApply(input.node, await readLocalAddresses(), onDummy);
   const r = renderIpvs({ ...input, node });
-  const sets = r.families.flatMap((f) => f.ipsets);
+  const keep = options.preserveServices ?? [];
+  // Set members carry no owner: the ones to add come from the input without the
+  // preserved Services (theirs stay as the kernel has them; nothing is removed).
+  const forSets = keep.length ? renderIpvs({ ...input, node, plan: withoutServices(input, keep) }) : r;
+  const sets = forSets.families.flatMap((f) => f.ipsets);
   const setDiff = diffIpsets(sets, parseIpsetSave(await run('ipset', ['save'])));
   const vips = new Set(r.interfaceAddresses.map((a) => a.slice(0, a.indexOf('/'))));
   // Ours: the addresses we want on the dummy interface, those still on it (a deleted
   // Service's virtual server goes with its address), and the node's own.
   const served = new Set([...vips, ...onDummy, ...(node.localAddresses ?? []), ...node.addresses]);
   const liveVs = parseIpvsadmSave(await run('ipvsadm', ['-Sn']));
-  const ipvsCmds = diffIpvs(r.families.flatMap((f) => f.virtualServers), liveVs, (v) => served.has(v.address));
+  const plan = preservePlan(r.families.flatMap((f) => f.virtualServers), liveVs, keep);
+  let ipvsCmds = diffIpvs(plan.desired, plan.live, (v) => served.has(v.address));
+  if (keep.length) {
+    // A Service whose Service object was malformed is not in the input at all, and IPVS
+    // keeps no owner per virtual server: while any input is skipped, remove nothing.
+    ipvsCmds = ipvsCmds.filter((c) => !c.startsWith('-D '));
+    setDiff.dels.length = 0;
+  }
   if (options.dryRun) {
     const text = [...setDiff.adds, ...ipvsCmds, ...setDiff.dels].join('\n');
     return { changes: setDiff.adds.length + ipvsCmds.length + setDiff.dels.length, transaction: text ? text + '\n' : '' };
   }
   await ensureSysctls(IPVS_SYSCTLS);
   const sent: string[] = [];
-  sent.push(...(await syncInterface(r)));
+  sent.push(...(await syncInterface(r, keep.length === 0)));
   if (setDiff.adds.length) await run('ipset', ['restore'], setDiff.adds.join('\n') + '\n');
   sent.push(...setDiff.adds, ...(await syncIptables(r)));
   if (ipvsCmds.length) await run('ipvsadm', ['-R'], ipvsCmds.join('\n') + '\n');
@@ -199,4 +210,25 @@ export async function cleanupIpvs(): Promise<number> {
     if ((await execa('ipset', ['destroy', name], { reject: false })).exitCode === 0) removed++;
   }
   return removed;
+}
+
+/**
+ * Virtual servers of preserved Services (their EndpointSlice was malformed; the
+ * Service itself is known, so its virtual servers are) are left out of both
+ * sides of the diff: the kernel keeps them exactly as they are.
+ */
+export function preservePlan(
+  desired: readonly VirtualServer[],
+  live: readonly LiveVirtualServer[],
+  keep: readonly string[],
+): { desired: VirtualServer[]; live: LiveVirtualServer[] } {
+  if (keep.length === 0) return { desired: [...desired], live: [...live] };
+  const kept = (v: VirtualServer) => keep.some((k) => v.service.startsWith(`${k}:`));
+  const key = (v: { protocol: string; address: string; port: number }) => `${v.protocol}|${v.address}|${v.port}`;
+  const keptKeys = new Set(desired.filter(kept).map(key));
+  return { desired: desired.filter((v) => !kept(v)), live: live.filter((v) => !keptKeys.has(key(v))) };
+}
+
+function withoutServices(input: RenderInput, keep: readonly string[]): RenderInput['plan'] {
+  return { ...input.plan, services: input.plan.services.filter((x) => !keep.includes(`${x.namespace}/${x.name}`)) };
 }

@@ -82,3 +82,16 @@ describe('ipvs diff', () => {
     }
   });
 });
+
+describe('ipvs preservePlan', () => {
+  it('virtual servers of a preserved Service are on neither side of the diff', async () => {
+    const { preservePlan } = await import('../../../src/backends/ipvs/apply.js');
+    const before = renderIpvs(features['session-affinity']!).families.flatMap((f) => f.virtualServers);
+    const live = parseIpvsadmSave(splitSections(ipvsBackend.render(features['session-affinity']!)).get(SECTION.ipvs)!);
+    // Its slice became malformed: the input now has it without endpoints.
+    const now = before.map((v) => ({ ...v, realServers: [] }));
+    assert.ok(diffIpvs(now, live, all).length > 0, 'without preserving, its real servers would go');
+    const p = preservePlan(now, live, ['default/sticky']);
+    assert.deepEqual(diffIpvs(p.desired, p.live, all), []);
+  });
+});
