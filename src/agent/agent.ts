@@ -24,7 +24,7 @@ import { createAgentMetrics, type AgentMetrics } from './metrics.js';
 import { RenderFailed, rulesSyncerFor, type RulesSyncer } from './rules-syncer.js';
 import { realClock, SyncScheduler, type Clock, type SyncOutcome, type SyncRequest } from './sync-scheduler.js';
 import type { TriggerTime } from './watch/endpointslices.js';
-import { watchEndpointSlices, watchNode, watchServices, type EndpointSliceStore, type NodeStore, type ServiceStore, type WatchedResource } from './watch/index.js';
+import { watchEndpointSlices, watchNode, watchServices, type EndpointSliceStore, type NodeStore, type ServiceStore, type WatchedResource, type WatchTiming } from './watch/index.js';
 
 export interface AgentOptions {
   readonly backend: string;
@@ -48,6 +48,8 @@ export interface AgentOptions {
   readonly conntrack?: (d: readonly ConntrackDeletion[]) => Promise<ConntrackRunResult[]>;
   readonly filePollMs?: number;
   readonly metrics?: AgentMetrics;
+  /** API mode: list/watch timings (backoff, watchdog, server-side timeout); tests shorten them. */
+  readonly watchTiming?: Partial<WatchTiming>;
 }
 
 interface FileEndpoints {
@@ -144,6 +146,7 @@ export class Agent {
       kubeConfig,
       log: this.log,
       onMalformed: (m: { ref: { kind: string } }) => this.metrics.malformedObjects.inc({ kind: m.ref.kind }),
+      ...(this.opts.watchTiming ? { timing: this.opts.watchTiming } : {}),
     };
     const validation = this.plan ? { nodePortRange: this.plan.nodePortRange, serviceCIDRs: this.plan.serviceCIDRs } : {};
     this.services = watchServices({ ...common, mode: this.opts.mode, validation }).start();

@@ -1,0 +1,364 @@
+// The real Agent in API mode: Services, EndpointSlices and its Node from the fake
+// API server over real HTTP (client-node, our list + watch, the stores), the
+// scheduler, input merge and sync loop, with a fake rules backend that records
+// what each sync was asked to make true. Timings are shortened through
+// AgentOptions.watchTiming and the proxy config.
+
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, test } from 'node:test';
+import { pino } from 'pino';
+import { Agent } from '../../src/agent/agent.js';
+import { createAgentMetrics } from '../../src/agent/metrics.js';
+import type { RulesSyncer } from '../../src/agent/rules-syncer.js';
+import type { WatchTiming } from '../../src/agent/watch/index.js';
+import { DEFAULT_PROXY_CONFIG } from '../../src/model/config.js';
+import { serializePlan, serviceKey, type Plan } from '../../src/model/plan.js';
+import type { ProxyMode, RenderInput } from '../../src/model/render-input.js';
+import { plan, port, svc } from '../helpers/model.js';
+import { FakeApiServer } from './fake-apiserver.js';
+import { sleep, waitFor } from './helpers.js';
+import { apiNode, apiService, apiSlice } from './objects.js';
+
+const FAST_WATCH: Partial<WatchTiming> = {
+  initialBackoffMs: 20,
+  maxBackoffMs: 200,
+  silenceMs: 5000,
+  listTimeoutMs: 2000,
+  // Watches end and restart on their own during the tests, as in a cluster.
+  watchTimeoutMinSeconds: 1,
+  watchTimeoutMaxSeconds: 2,
+};
+
+/** What one sync was asked to make true. */
+interface Call {
+  readonly full: boolean;
+  readonly changed: string[];
+  readonly preserve: string[];
+  /** namespace/name of the Services in the input. */
+  readonly services: string[];
+  /** service:address of every endpoint in the input. */
+  readonly endpoints: string[];
+  readonly input: RenderInput;
+}
+
+interface Ctx {
+  readonly api: FakeApiServer;
+  readonly agent: Agent;
+  readonly calls: Call[];
+  readonly last: () => Call;
+}
+
+let cleanup: Array<() => Promise<void>> = [];
+afterEach(async () => {
+  for (const c of cleanup.reverse()) await c();
+  cleanup = [];
+});
+
+async function fakeApi(): Promise<FakeApiServer> {
+  const api = await FakeApiServer.start();
+  cleanup.push(() => api.close());
+  return api;
+}
+
+async function startAgent(
+  api: FakeApiServer,
+  opts: { mode?: ProxyMode; plan?: Plan; syncPeriodSeconds?: number } = {},
+): Promise<Ctx> {
+  const calls: Call[] = [];
+  const rules: RulesSyncer = {
+    backend: 'fake',
+    async sync(input, req) {
+      calls.push({
+        full: req.full,
+        changed: [...req.changed].sort(),
+        preserve: [...req.preserve],
+        services: input.plan.services.map(serviceKey),
+        endpoints: input.endpointSlices.flatMap((s) => s.endpoints.map((e) => `${s.serviceName}:${e.address}`)).sort(),
+        input,
+      });
+      return { full: req.full, changes: 1 };
+    },
+  };
+  let planFile: string | undefined;
+  if (opts.plan) {
+    const dir = mkdtempSync(join(tmpdir(), 'svcplane-agent-api-'));
+    cleanup.push(async () => rmSync(dir, { recursive: true, force: true }));
+    planFile = join(dir, 'plan.json');
+    writeFileSync(planFile, serializePlan(opts.plan));
+  }
+  const agent = new Agent({
+    backend: 'nftables',
+    mode: opts.mode ?? 'coexist',
+    nodeName: 'node1',
+    ...(planFile ? { planFile } : {}),
+    kubeConfig: api.kubeConfig(),
+    config: { ...DEFAULT_PROXY_CONFIG, syncPeriodSeconds: opts.syncPeriodSeconds ?? 60, minSyncPeriodSeconds: 0.05 },
+    log: pino({ level: process.env.AGENT_TEST_LOG ? 'debug' : 'silent' }),
+    rules,
+    localAddresses: async () => ['192.168.50.1'],
+    conntrack: async () => [],
+    filePollMs: 50,
+    metrics: createAgentMetrics(),
+    watchTiming: FAST_WATCH,
+  });
+  await agent.start();
+  cleanup.push(() => agent.stop());
+  return { api, agent, calls, last: () => calls[calls.length - 1]! };
+}
+
+/** Waits until `n` syncs ran, then gives the n-th. */
+async function nthSync(ctx: Ctx, n: number, timeoutMs = 4000): Promise<Call> {
+  await waitFor(`sync #${n} (have ${ctx.calls.length})`, () => ctx.calls.length >= n, timeoutMs);
+  return ctx.calls[n - 1]!;
+}
+
+/** Services of three kinds and their slices: ours, unlabelled, another proxy's. */
+function seed(api: FakeApiServer): void {
+  api.upsert('services', apiService('web', '10.96.0.10'));
+  api.upsert('services', apiService('db', '10.96.0.11'));
+  api.upsert('services', apiService('plain', '10.96.0.12', { proxy: null }));
+  api.upsert('services', apiService('foreign', '10.96.0.13', { proxy: 'other-proxy' }));
+  api.upsert('endpointslices', apiSlice('web', ['10.244.1.10']));
+  api.upsert('endpointslices', apiSlice('db', ['10.244.1.20']));
+  api.upsert('endpointslices', apiSlice('plain', ['10.244.1.30']));
+  api.upsert('endpointslices', apiSlice('foreign', ['10.244.1.40']));
+  api.upsert('nodes', apiNode('node1', '192.168.50.1', 'zone-a'));
+}
+
+const metricsText = (ctx: Ctx) => ctx.agent.metrics.registry.metrics();
+
+/** The value of an unlabelled counter or gauge in the agent's /metrics text. */
+async function counter(ctx: Ctx, name: string): Promise<number> {
+  const m = new RegExp(`^${name} (\\S+)$`, 'm').exec(await metricsText(ctx));
+  assert.ok(m, `${name} exported`);
+  return Number(m[1]);
+}
+
+test('coexist: the first lists give one full sync with only the Services labelled for svcplane', async () => {
+  const api = await fakeApi();
+  seed(api);
+  const ctx = await startAgent(api);
+  const first = await nthSync(ctx, 1);
+  assert.equal(first.full, true);
+  assert.deepEqual(first.services, ['default/db', 'default/web']);
+  assert.deepEqual(first.preserve, []);
+  assert.ok(first.endpoints.includes('web:10.244.1.10') && first.endpoints.includes('db:10.244.1.20'));
+  assert.deepEqual(first.input.plan.services.find((s) => s.name === 'web')!.clusterIPs, ['10.96.0.10']);
+  // The server filtered: the watch asked for our label only.
+  assert.equal(api.requestsFor('services', false)[0]!.query.get('labelSelector'), 'service.kubernetes.io/service-proxy-name=svcplane');
+  await sleep(300);
+  assert.equal(ctx.calls.length, 1, 'the initial lists are one sync, not one per object');
+});
+
+test('replace: unlabelled Services are ours too, another proxy\'s never; relabelling one away removes it', async () => {
+  const api = await fakeApi();
+  seed(api);
+  const ctx = await startAgent(api, { mode: 'replace' });
+  const first = await nthSync(ctx, 1);
+  assert.equal(first.full, true);
+  assert.deepEqual(first.services, ['default/db', 'default/plain', 'default/web']);
+  await sleep(200);
+  assert.equal(ctx.calls.length, 1);
+  api.upsert('services', apiService('plain', '10.96.0.12', { proxy: 'other-proxy' }));
+  const second = await nthSync(ctx, 2);
+  assert.equal(second.full, false);
+  assert.deepEqual(second.changed, ['default/plain']);
+  assert.deepEqual(second.services, ['default/db', 'default/web']);
+});
+
+test('an EndpointSlice MODIFIED syncs exactly its Service, incrementally, with the new endpoints', async () => {
+  const api = await fakeApi();
+  seed(api);
+  const ctx = await startAgent(api);
+  await nthSync(ctx, 1);
+  const changesBefore = await counter(ctx, 'kubeproxy_sync_proxy_rules_endpoint_changes_total');
+  api.upsert('endpointslices', apiSlice('web', ['10.244.1.10', '10.244.1.11']));
+  const s = await nthSync(ctx, 2);
+  assert.equal(s.full, false);
+  assert.deepEqual(s.changed, ['default/web']);
+  assert.deepEqual(s.endpoints.filter((e) => e.startsWith('web:')), ['web:10.244.1.10', 'web:10.244.1.11']);
+  assert.ok(s.endpoints.includes('db:10.244.1.20'), 'the other Services keep their endpoints in the input');
+  assert.equal(await counter(ctx, 'kubeproxy_sync_proxy_rules_endpoint_changes_total'), changesBefore + 1);
+});
+
+test('a Service DELETED syncs its key and it is gone from the input', async () => {
+  const api = await fakeApi();
+  seed(api);
+  const ctx = await startAgent(api);
+  await nthSync(ctx, 1);
+  api.remove('services', 'default', 'db');
+  const s = await nthSync(ctx, 2);
+  assert.equal(s.full, false);
+  assert.deepEqual(s.changed, ['default/db']);
+  assert.deepEqual(s.services, ['default/web']);
+});
+
+test("the API's allocated clusterIP and load-balancer ingress win over the plan's; the plan's spec holds", async () => {
+  const api = await fakeApi();
+  const lbPlan = plan([
+    svc({
+      name: 'lb',
+      type: 'LoadBalancer',
+      clusterIPs: ['10.96.0.50'],
+      ports: [port(80, 8080, { name: 'http', nodePort: 30080 })],
+      loadBalancerIngress: [{ ip: '203.0.113.1', ipMode: 'VIP' }],
+    }),
+  ]);
+  const lb = apiService('lb', '10.96.0.77');
+  lb.spec.type = 'LoadBalancer';
+  lb.spec.ports = [{ name: 'http', protocol: 'TCP', port: 80, targetPort: 9999, nodePort: 30080 }];
+  lb.status = { loadBalancer: { ingress: [{ ip: '203.0.113.9' }] } };
+  api.upsert('services', lb);
+  api.upsert('nodes', apiNode('node1', '192.168.50.1'));
+  const ctx = await startAgent(api, { plan: lbPlan });
+  const first = await nthSync(ctx, 1);
+  const s = first.input.plan.services.find((x) => x.name === 'lb')!;
+  assert.deepEqual(s.clusterIPs, ['10.96.0.77']);
+  assert.deepEqual(s.loadBalancerIngress, [{ ip: '203.0.113.9', ipMode: 'VIP' }]);
+  assert.equal(s.ports[0]!.targetPort, 8080, 'the reviewed plan spec holds');
+  assert.deepEqual(first.input.plan.serviceCIDRs, lbPlan.serviceCIDRs);
+  // A new ingress address from the cloud controller reaches the rules.
+  lb.status = { loadBalancer: { ingress: [{ ip: '203.0.113.10' }] } };
+  api.upsert('services', lb);
+  const second = await nthSync(ctx, 2);
+  assert.deepEqual(second.changed, ['default/lb']);
+  assert.deepEqual(second.input.plan.services[0]!.loadBalancerIngress, [{ ip: '203.0.113.10', ipMode: 'VIP' }]);
+});
+
+test("the Node gives the node's addresses, pod CIDRs and zone; a Node change is a full sync", async () => {
+  const api = await fakeApi();
+  seed(api);
+  const ctx = await startAgent(api);
+  const first = await nthSync(ctx, 1);
+  assert.deepEqual(first.input.node.addresses, ['192.168.50.1']);
+  assert.deepEqual(first.input.node.podCIDRs, ['10.244.1.0/24']);
+  assert.equal(first.input.node.zone, 'zone-a');
+  assert.deepEqual(first.input.node.localAddresses, ['192.168.50.1']);
+  assert.equal(api.requestsFor('nodes', false)[0]!.query.get('fieldSelector'), 'metadata.name=node1');
+  api.upsert('nodes', apiNode('node1', '192.168.50.2', 'zone-b'));
+  const second = await nthSync(ctx, 2);
+  assert.equal(second.full, true);
+  assert.deepEqual(second.input.node.addresses, ['192.168.50.2']);
+  assert.equal(second.input.node.zone, 'zone-b');
+});
+
+test('a malformed EndpointSlice update keeps the previous good version; one with no good version is preserved', async () => {
+  const api = await fakeApi();
+  seed(api);
+  // Broken before the agent started: no good version is known, the kernel keeps what it has.
+  api.upsert('services', apiService('broken', '10.96.0.14'));
+  api.upsert('endpointslices', { ...apiSlice('broken', []), endpoints: {} });
+  const ctx = await startAgent(api);
+  const first = await nthSync(ctx, 1);
+  assert.deepEqual(first.preserve, ['default/broken']);
+  assert.match(await metricsText(ctx), /^svcplane_malformed_objects_total\{kind="EndpointSlice"\} 1$/m);
+
+  // A bad update of web's slice: counted, no sync of its own, the good version stays.
+  api.upsert('endpointslices', { ...apiSlice('web', ['10.244.1.10']), endpoints: [{ addresses: 'nope' }] });
+  await metricMatches(ctx, /^svcplane_malformed_objects_total\{kind="EndpointSlice"\} 2$/m);
+  await sleep(200);
+  assert.equal(ctx.calls.length, 1, 'a malformed update changes nothing to sync');
+  // The next sync (another Service changed) still renders web's last good endpoints.
+  api.upsert('endpointslices', apiSlice('db', ['10.244.1.21']));
+  const s = await nthSync(ctx, 2);
+  assert.deepEqual(s.changed, ['default/db']);
+  assert.ok(s.endpoints.includes('web:10.244.1.10'), 'web keeps its last good endpoints');
+  assert.deepEqual(s.preserve, ['default/broken'], 'web has a good version: rendered from it, not preserved');
+  // The broken slice fixed: its Service is synced and no longer preserved.
+  api.upsert('endpointslices', apiSlice('broken', ['10.244.1.50']));
+  const fixed = await nthSync(ctx, 3);
+  assert.deepEqual(fixed.changed, ['default/broken']);
+  assert.deepEqual(fixed.preserve, []);
+  assert.ok(fixed.endpoints.includes('broken:10.244.1.50'));
+});
+
+/** Polls the agent's /metrics text until it matches. */
+async function metricMatches(ctx: Ctx, re: RegExp, timeoutMs = 4000): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!re.test(await metricsText(ctx))) {
+    if (Date.now() > end) throw new Error(`timed out waiting for metrics to match ${re}`);
+    await sleep(20);
+  }
+}
+
+test('API server down or failing: syncs keep everything; when it is back with changes, they are synced', async () => {
+  const api = await fakeApi();
+  seed(api);
+  // A short sync period: periodic full syncs run during the outage.
+  const ctx = await startAgent(api, { syncPeriodSeconds: 0.3 });
+  const first = await nthSync(ctx, 1);
+  const before = { services: first.services, endpoints: first.endpoints };
+
+  // 5xx on every request for a while, and the open watches cut.
+  api.failNext('endpointslices', 'watch', 500, 5);
+  api.failNext('endpointslices', 'list', 500, 5);
+  api.failNext('services', 'watch', 503, 5);
+  api.dropWatches();
+  await sleep(400);
+  // Then gone entirely.
+  await api.down();
+  const atDown = ctx.calls.length;
+  await waitFor('periodic syncs during the outage', () => ctx.calls.length >= atDown + 3, 3000);
+  for (const c of ctx.calls) {
+    assert.deepEqual({ services: c.services, endpoints: c.endpoints }, before, 'no sync removed anything while the API server was away');
+    assert.deepEqual(c.preserve, []);
+  }
+  // Changes made while the agent could not see them.
+  api.upsert('endpointslices', apiSlice('web', ['10.244.1.10', '10.244.1.12']));
+  api.remove('services', 'default', 'db');
+  const atUp = ctx.calls.length;
+  await api.up();
+  await waitFor('a sync with the changes', () => ctx.calls.slice(atUp).some((c) => c.endpoints.includes('web:10.244.1.12') && !c.services.includes('default/db')), 5000);
+  // Services and slices come back through separate watches: one or more syncs, and
+  // together they name both changed Services (full periodic syncs name them too).
+  const after = ctx.calls.slice(atUp);
+  const named = new Set(after.flatMap((c) => c.changed));
+  assert.ok(named.has('default/db') && named.has('default/web'), JSON.stringify(after.map((c) => [c.full, c.changed])));
+  assert.deepEqual(ctx.last().services, ['default/web']);
+  assert.equal(ctx.agent.health().healthy, true);
+});
+
+test('410 Gone: the agent relists and syncs the Services that changed meanwhile', async () => {
+  const api = await fakeApi();
+  seed(api);
+  const ctx = await startAgent(api);
+  await nthSync(ctx, 1);
+  await waitFor('slice watch open', () => api.activeWatches('endpointslices') === 1);
+  const lists = api.requestsFor('endpointslices', false).length;
+  // The agent misses a change, the history it would replay is compacted, its watch drops.
+  api.silenceOpenWatches('endpointslices');
+  api.upsert('endpointslices', apiSlice('db', ['10.244.1.22']));
+  api.remove('endpointslices', 'default', 'web-abc');
+  api.compact('endpointslices');
+  api.dropWatches('endpointslices');
+  const s = await nthSync(ctx, 2);
+  assert.ok(api.requestsFor('endpointslices', false).length > lists, 'relisted');
+  assert.equal(s.full, false);
+  assert.deepEqual(s.changed, ['default/db', 'default/web']);
+  assert.ok(s.endpoints.includes('db:10.244.1.22'));
+  assert.ok(!s.endpoints.some((e) => e.startsWith('web:')), "web's deleted slice is gone after the relist");
+  await sleep(200);
+  assert.equal(ctx.calls.length, 2, 'one relist, one sync');
+});
+
+test('network_programming_duration observes the last-change-trigger-time of a synced slice', async () => {
+  const api = await fakeApi();
+  seed(api);
+  const ctx = await startAgent(api);
+  await nthSync(ctx, 1);
+  assert.match(await metricsText(ctx), /^kubeproxy_network_programming_duration_seconds_count 0$/m);
+  const trigger = new Date(Date.now() - 3000).toISOString();
+  api.upsert('endpointslices', apiSlice('web', ['10.244.1.13'], { triggerTime: trigger }));
+  await nthSync(ctx, 2);
+  const text = await metricsText(ctx);
+  assert.match(text, /^kubeproxy_network_programming_duration_seconds_count 1$/m);
+  const sum = Number(/^kubeproxy_network_programming_duration_seconds_sum (\S+)$/m.exec(text)![1]);
+  assert.ok(sum >= 3 && sum < 10, `observed ${sum} s from a change 3 s ago`);
+  // The same trigger on a later version (status-only rewrite) is the same change: not observed again.
+  api.upsert('endpointslices', apiSlice('web', ['10.244.1.14'], { triggerTime: trigger }));
+  await nthSync(ctx, 3);
+  assert.match(await metricsText(ctx), /^kubeproxy_network_programming_duration_seconds_count 1$/m);
+});
