@@ -1,25 +1,36 @@
-// `npm run bench`: render and apply time of the nftables backend at synthetic scales,
-// written to BENCHMARKS.md. Never part of `npm test`; needs root (ip netns, nft).
+// `npm run bench`: render and apply time of the backends at synthetic scales, written
+// to BENCHMARKS.md. Never part of `npm test`; needs root (ip netns, nft, iptables).
 //
-// Env: BENCH_SCALES=1000,10000   Services per scale (10 endpoints each); every scale is rendered and applied
+// Env: BENCH_BACKENDS=nftables,iptables,ipvs   which backends (ipvs: render only; this kernel has no IPVS)
+//      BENCH_SCALES=1000,10000   Services per scale (10 endpoints each); every scale is rendered and applied
 //      BENCH_ROUNDS=20           one-endpoint changes through the syncer, per scale
 //      BENCH_SERVICE_ROUNDS=10   Services added (and as many removed) through the syncer, per scale
 //      BENCH_RESYNC_ROUNDS=3     syncs with nothing changed (full read-back + diff), per scale
 //      BENCH_ONESHOT_ROUNDS=3    one-endpoint changes through the one-shot apply path, per scale
 //      BENCH_RENDER_RUNS         render repetitions (default 5 up to 1k Services, 3 above)
 //      BENCH_OUT=BENCHMARKS.md   where the report goes
+//      BENCH_IPT_ROUNDS=10       iptables: one-endpoint changes through the partial sync (and as many through a full sync)
+//      BENCH_IPT_LOAD_LIMIT_S=60 iptables: time limit for `iptables-restore` alone; past it the scale's kernel steps are skipped
+//      BENCH_IPT_KERNEL_MAX=10000 iptables: larger scales are not tried in the kernel at all
 
 import { loadavg } from 'node:os';
 import { resolve, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { Backend } from '../src/backends/backend.js';
+import { iptablesBackend } from '../src/backends/iptables/index.js';
+import { renderIptables } from '../src/backends/iptables/render.js';
+import { ipvsBackend } from '../src/backends/ipvs/index.js';
 import { nftablesBackend } from '../src/backends/nftables/index.js';
 import { serializeTables } from '../src/backends/nftables/document.js';
 import { renderTables } from '../src/backends/nftables/render.js';
 import { benchApply, type Rounds } from './apply-scale.js';
+import { benchIptables, type IptablesOptions } from './iptables-scale.js';
 import { deleteAllNetnsSync } from './netns.js';
-import { machineFacts, writeReport, type ScaleResult } from './report.js';
+import { compareRenders } from './render-compare.js';
+import { machineFacts, writeReport, type ScaleResult, type BackendScale } from './report.js';
+import { natCounts } from './rule-counts.js';
 import { median, timed } from './stats.js';
-import { syntheticInput } from './synthetic.js';
+import { ENDPOINTS_PER_SERVICE, syntheticInput } from './synthetic.js';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const env = (name: string, dflt: number) => Number(process.env[name] ?? dflt);
@@ -32,11 +43,34 @@ const rounds: Rounds = {
   oneShotRounds: env('BENCH_ONESHOT_ROUNDS', 3),
 };
 const out = resolve(root, process.env.BENCH_OUT ?? 'BENCHMARKS.md');
+const ALL: readonly Backend[] = [nftablesBackend, iptablesBackend, ipvsBackend];
+const backendNames = (process.env.BENCH_BACKENDS ?? 'nftables,iptables,ipvs').split(',').map((s) => s.trim()).filter(Boolean);
+for (const n of backendNames) if (!ALL.some((b) => b.name === n)) throw new Error(`BENCH_BACKENDS: unknown backend ${n}`);
+const backends = ALL.filter((b) => backendNames.includes(b.name));
+const has = (n: string) => backends.some((b) => b.name === n);
+const ipt: IptablesOptions = {
+  rounds: env('BENCH_IPT_ROUNDS', 10),
+  loadTimeoutMs: env('BENCH_IPT_LOAD_LIMIT_S', 60) * 1000,
+  maxKernelScale: env('BENCH_IPT_KERNEL_MAX', 10000),
+};
 
-async function benchScale(services: number): Promise<ScaleResult> {
+async function benchScale(services: number): Promise<BackendScale> {
   const log = (m: string) => process.stderr.write(`[bench ${services}] ${m}\n`);
   const input = syntheticInput(services);
   const runs = env('BENCH_RENDER_RUNS', services <= 1000 ? 5 : 3);
+  log(`render of ${backends.map((b) => b.name).join(', ')} x${runs}, taking turns`);
+  const renders = await compareRenders(input, backends, runs);
+  const nft = has('nftables') ? await benchNftables(services, input, runs, log) : undefined;
+  const iptables = has('iptables')
+    ? {
+        counts: natCounts(renderIptables(input), services, ENDPOINTS_PER_SERVICE),
+        run: await benchIptables(services, input, ipt, `svp-bench-${process.pid}-${services}`, log),
+      }
+    : undefined;
+  return { services, renders, ...(nft ? { nft } : {}), ...(iptables ? { iptables } : {}) };
+}
+
+async function benchNftables(services: number, input: ReturnType<typeof syntheticInput>, runs: number, log: (m: string) => void): Promise<ScaleResult> {
 
   log(`render x${runs}`);
   const backend: number[] = [];
@@ -68,12 +102,12 @@ async function benchScale(services: number): Promise<ScaleResult> {
 
 async function main(): Promise<void> {
   const loadAtStart = loadavg()[0]!;
-  const results: ScaleResult[] = [];
+  const results: BackendScale[] = [];
   const [, wall] = await timed(async () => {
     for (const s of scales) results.push(await benchScale(s));
   });
   const facts = await machineFacts(loadAtStart);
-  await writeReport(out, { facts, scales, rounds, results, wallMs: wall, date: new Date().toISOString() });
+  await writeReport(out, { facts, scales, rounds, ipt, backends: backends.map((b) => b.name), results, wallMs: wall, date: new Date().toISOString() });
   process.stderr.write(`wrote ${out} (${(wall / 1000).toFixed(0)} s)\n`);
 }
 
