@@ -1,0 +1,225 @@
+// The node agent end to end in API mode: `svcplane agent --kubeconfig` runs inside
+// node1's namespace with the nftables backend, fed by the fake API server
+// (test/agent/fake-apiserver.ts, run as a child process on node1's loopback: only
+// namespaces the test created are used). Endpoints change through the API under
+// continuous client traffic; then the API server goes away: rules stay, traffic
+// flows, periodic syncs remove nothing; it comes back with a change, which is synced.
+
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { collectInputs } from '../../src/manifests/inputs.js';
+import { serializePlan } from '../../src/model/plan.js';
+import { connect, continuousTraffic, type Target, type TimedResult } from './lib/client.js';
+import { onJsonLines, tailStderr, waitReady } from './lib/json-lines.js';
+import { spawnInNetns, stopProcess, type NetnsProcess } from './lib/netns.js';
+import { requireTools } from './lib/preflight.js';
+import { createTopology, type Pod, type Topology } from './lib/topology.js';
+import { clusterObjects, endpointSlice, service, type EndpointSpec } from './suite/manifests.js';
+
+const CLI = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
+const FAKE_API = fileURLToPath(new URL('./fixtures/fake-apiserver-child.ts', import.meta.url));
+const VIP = '10.96.0.10';
+const SYNC_PERIOD_S = 2;
+const PORTS = [{ name: 'tcp', port: 80, protocol: 'TCP' as const }];
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function until(what: string, f: () => Promise<boolean> | boolean, timeoutMs = 8000, everyMs = 100): Promise<number> {
+  const start = performance.now();
+  while (performance.now() - start < timeoutMs) {
+    if (await f()) return performance.now() - start;
+    await sleep(everyMs);
+  }
+  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+}
+
+/** The fake API server child: JSON commands on stdin, answers on stdout. */
+class FakeApiChild {
+  private nextId = 1;
+  private readonly waiting = new Map<number, (m: Record<string, unknown>) => void>();
+  private constructor(
+    readonly child: NetnsProcess,
+    readonly port: number,
+  ) {
+    onJsonLines(child, (m) => {
+      if (typeof m.id === 'number') this.waiting.get(m.id)?.(m);
+    });
+  }
+
+  static async start(ns: string): Promise<FakeApiChild> {
+    const child = spawnInNetns(ns, ['node', '--import', 'tsx', FAKE_API]);
+    const stderr = tailStderr(child);
+    const ready = await waitReady(child, 'fake API server', stderr);
+    return new FakeApiChild(child, Number(ready.port));
+  }
+
+  async send(cmd: Record<string, unknown>): Promise<void> {
+    const id = this.nextId++;
+    const reply = new Promise<Record<string, unknown>>((resolve) => this.waiting.set(id, resolve));
+    this.child.stdin!.write(`${JSON.stringify({ id, ...cmd })}\n`);
+    const r = await reply;
+    this.waiting.delete(id);
+    if (r.ok !== true) throw new Error(`fake API server: ${JSON.stringify(cmd)}: ${String(r.error)}`);
+  }
+
+  upsert(resource: 'services' | 'endpointslices' | 'nodes', obj: Record<string, unknown>): Promise<void> {
+    return this.send({ op: 'upsert', resource, obj });
+  }
+
+  async stop(): Promise<void> {
+    this.child.stdin!.end();
+    await stopProcess(this.child, 2000);
+  }
+}
+
+describe('svcplane agent (nftables, API mode) with real traffic', { timeout: 300_000 }, () => {
+  let t: Topology;
+  let dir: string;
+  let api: FakeApiChild | undefined;
+  let agent: NetnsProcess | undefined;
+  let logs: string[] = [];
+  let client: Pod;
+  let a: Pod;
+  let b: Pod;
+  let c: Pod;
+
+  const ep = (p: Pod, extra: Partial<EndpointSpec> = {}): EndpointSpec => ({ ip: p.ipv4, node: p.node, ...extra });
+  const tcp: Target = { ip: VIP, port: 80, proto: 'tcp', timeoutMs: 1500 };
+  const setEndpoints = (endpoints: EndpointSpec[]) => api!.upsert('endpointslices', endpointSlice('web', 'IPv4', endpoints, PORTS));
+
+  const syncedCount = () => logs.filter((l) => l.includes('"msg":"synced"')).length;
+  async function waitSynced(after: number, what: string, timeoutMs = 10_000): Promise<void> {
+    await until(what, () => syncedCount() > after, timeoutMs, 50).catch((e: Error) => {
+      throw new Error(`${e.message}\nagent log:\n${logs.slice(-20).join('\n')}`);
+    });
+  }
+  const serversIn = (rs: readonly TimedResult[]) => new Set(rs.flatMap((r) => (r.result.ok ? [r.result.server] : [])));
+
+  before(async () => {
+    await requireTools(['nft']);
+    t = await createTopology({ pods: { node1: [{ name: 'client', server: false }, { name: 'a' }, { name: 'b' }], node2: [{ name: 'c' }] } });
+    client = t.pod('client');
+    a = t.pod('a');
+    b = t.pod('b');
+    c = t.pod('c');
+    dir = mkdtempSync(join(tmpdir(), 'svcplane-agent-api-e2e-'));
+    const cluster = clusterObjects(t);
+    // The plan ConfigMap carries the Service CIDRs; the Services come from the API.
+    const planned = collectInputs(cluster.filter((o) => o.kind === 'ServiceCIDR').map((object) => ({ object, source: 'e2e' }))).plan;
+    writeFileSync(join(dir, 'plan.json'), serializePlan(planned));
+    const kp = cluster.find((o) => o.kind === 'KubeProxyConfiguration')!;
+    writeFileSync(join(dir, 'config.json'), JSON.stringify({ ...kp, mode: 'nftables', nftables: { syncPeriod: `${SYNC_PERIOD_S}s`, minSyncPeriod: '100ms' } }));
+
+    api = await FakeApiChild.start(t.node1.ns);
+    writeFileSync(
+      join(dir, 'kubeconfig.json'),
+      JSON.stringify({
+        apiVersion: 'v1',
+        kind: 'Config',
+        clusters: [{ name: 'fake', cluster: { server: `http://127.0.0.1:${api.port}`, 'insecure-skip-tls-verify': true } }],
+        users: [{ name: 'agent', user: { token: 'e2e-token' } }],
+        contexts: [{ name: 'fake', context: { cluster: 'fake', user: 'agent' } }],
+        'current-context': 'fake',
+      }),
+    );
+    await api.upsert('nodes', cluster.find((o) => o.kind === 'Node')!);
+    await api.upsert('services', service('web', { clusterIP: VIP, clusterIPs: [VIP], ports: PORTS.map((p) => ({ ...p, targetPort: 80 })) }));
+    await setEndpoints([ep(a), ep(c)]);
+  });
+
+  after(async () => {
+    if (agent) await stopProcess(agent, 3000);
+    if (api) await api.stop();
+    await t?.destroy();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('lists the Service and its endpoints from the API server and programs them', async () => {
+    agent = spawnInNetns(t.node1.ns, [
+      'node', '--import', 'tsx', CLI, 'agent',
+      '--backend', 'nftables',
+      '--kubeconfig', join(dir, 'kubeconfig.json'),
+      '--plan', join(dir, 'plan.json'),
+      '--config', join(dir, 'config.json'),
+      '--node-name', 'node1',
+      '--health-addr', '127.0.0.1:10256',
+      '--metrics-addr', '127.0.0.1:10249',
+    ]);
+    let buf = '';
+    agent.stderr!.on('data', (chunk: Buffer) => {
+      buf += chunk.toString();
+      const lines = buf.split('\n');
+      buf = lines.pop()!;
+      for (const l of lines) logs.push(l);
+    });
+    await waitSynced(0, 'the first sync');
+    const seen = new Set<string>();
+    for (let i = 0; i < 20; i++) {
+      const r = await connect(client, tcp);
+      assert.ok(r.ok, `connection through the agent's rules: ${JSON.stringify(r)}`);
+      seen.add(r.server);
+    }
+    assert.deepEqual([...seen].sort(), ['a', 'c']);
+  });
+
+  it('follows endpoint changes from the API, survives the API server going away, and syncs when it is back', async () => {
+    const run = continuousTraffic(client, tcp, 25);
+    const seenSince = (ms: number) => serversIn(run.snapshot().filter((r) => r.at >= ms));
+    const now = () => run.snapshot().at(-1)?.at ?? 0;
+
+    // Added through the API.
+    let n = syncedCount();
+    await setEndpoints([ep(a), ep(b), ep(c)]);
+    await waitSynced(n, 'the sync of an added endpoint');
+    await until('b in the traffic', () => seenSince(0).has('b'));
+
+    // Terminating, then removed.
+    n = syncedCount();
+    await setEndpoints([ep(a, { ready: false, serving: true, terminating: true }), ep(b), ep(c)]);
+    await waitSynced(n, 'the sync of a terminating endpoint');
+    n = syncedCount();
+    await setEndpoints([ep(b), ep(c)]);
+    await waitSynced(n, 'the sync of a removed endpoint');
+    await sleep(300);
+    let from = now();
+    await sleep(1000);
+    assert.deepEqual([...seenSince(from + 100)].sort(), ['b', 'c']);
+
+    // The API server goes away: periodic full syncs run and remove nothing.
+    await api!.send({ op: 'down' });
+    n = syncedCount();
+    const logsAtDown = logs.length;
+    from = now();
+    await waitSynced(n + 1, 'two periodic syncs while the API server is down', (2 * SYNC_PERIOD_S + 3) * 1000);
+    assert.deepEqual([...seenSince(from)].sort(), ['b', 'c'], 'traffic keeps flowing to the same endpoints');
+    const fullSyncs = logs.slice(logsAtDown).filter((l) => l.includes('"msg":"synced"') && l.includes('"full":true'));
+    assert.ok(fullSyncs.length >= 2, `full syncs (read back and compare everything) ran during the outage:\n${fullSyncs.join('\n')}`);
+    assert.ok(logs.some((l) => /"level":(40|50)/.test(l)), 'the agent logged the lost connection');
+
+    // Back, with a change made meanwhile.
+    await setEndpoints([ep(a), ep(b), ep(c)]);
+    await api!.send({ op: 'up' });
+    from = now();
+    await until('a in the traffic after the API server is back', () => seenSince(from).has('a'), 20_000).catch((e: Error) => {
+      throw new Error(`${e.message}\nagent log:\n${logs.slice(-20).join('\n')}`);
+    });
+
+    const results = await run.stop();
+    const failed = results.filter((r) => !r.result.ok);
+    assert.ok(results.length > 100, `enough traffic (${results.length} attempts)`);
+    assert.deepEqual(failed, [], 'failed connections while every endpoint was alive');
+  });
+
+  it('exits 0 on SIGTERM and leaves the rules in place', async () => {
+    const child = agent!;
+    child.kill('SIGTERM');
+    const res = await child;
+    agent = undefined;
+    assert.equal(res.exitCode, 0, `exit code; log:\n${logs.slice(-10).join('\n')}`);
+    assert.ok((await connect(client, tcp)).ok, 'the Service still works without the agent');
+  });
+});
