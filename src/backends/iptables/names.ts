@@ -50,9 +50,17 @@ export function base32(bytes: Uint8Array): string {
 
 /** `PREFIX` + the first characters of base32(sha256(identity)), at most 28 characters. */
 export function hashedChainName(prefix: string, identity: string): string {
+  const key = prefix + '\u0000' + identity;
+  const hit = names.get(key);
+  if (hit) return hit;
   const hash = base32(createHash('sha256').update(identity).digest());
-  return (prefix + hash).slice(0, Math.min(MAX_CHAIN_NAME, prefix.length + 16));
+  const name = (prefix + hash).slice(0, Math.min(MAX_CHAIN_NAME, prefix.length + 16));
+  // Renders at 10k Services name 10^5 chains, each several times: hash each once.
+  if (names.size > 400_000) names.clear();
+  names.set(key, name);
+  return name;
 }
+const names = new Map<string, string>();
 
 /** The identity of a Service port: namespace, name, port name, protocol (and port, for unnamed ones). */
 export interface PortIdentity {

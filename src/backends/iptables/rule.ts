@@ -5,7 +5,7 @@
 // chain on every sync; the round-trip test loads every golden and compares.
 
 import type { IPFamily } from '../../model/ip.js';
-import { canonicalCIDR, canonicalIP, ipFamilyOf } from '../../model/ip.js';
+import { canonicalCIDR, canonicalIP } from '../../model/ip.js';
 
 /** `[!] -s/-d ADDR`, `[!] -i IFACE`: the base matches iptables-save prints first, in this order. */
 export interface RuleSpec {
@@ -45,6 +45,18 @@ export function saveQuote(text: string): string {
   return /^[A-Za-z0-9_-]+$/.test(text) ? text : `"${text}"`;
 }
 
+// At 10k Services the same few thousand addresses are checked 10^5 times: parse each once.
+const canonical = new Map<string, string | undefined>();
+function canonicalIPCached(ip: string): string | undefined {
+  let c = canonical.get(ip);
+  if (c === undefined && !canonical.has(ip)) {
+    if (canonical.size > 200_000) canonical.clear();
+    c = canonicalIP(ip);
+    canonical.set(ip, c);
+  }
+  return c;
+}
+
 /** An address or CIDR as iptables-save prints it (`/32`, `/128` on single addresses). Throws on anything else. */
 export function addrArg(a: string): string {
   if (a.includes('/')) {
@@ -52,18 +64,18 @@ export function addrArg(a: string): string {
     if (!c) throw new Error(`iptables render: not a CIDR: ${JSON.stringify(a)}`);
     return c;
   }
-  const ip = canonicalIP(a);
+  const ip = canonicalIPCached(a);
   if (!ip) throw new Error(`iptables render: not an IP address: ${JSON.stringify(a)}`);
   return `${ip}/${ip.includes(':') ? 128 : 32}`;
 }
 
 /** `IP:PORT` or `[IP6]:PORT` for DNAT. Throws on a value that is not an address and port. */
 export function dnatTarget(ip: string, port: number): string {
-  const c = canonicalIP(ip);
+  const c = canonicalIPCached(ip);
   if (!c || !Number.isInteger(port) || port < 1 || port > 65535) {
     throw new Error(`iptables render: bad endpoint ${JSON.stringify(ip)}:${JSON.stringify(port)}`);
   }
-  return ipFamilyOf(c) === 'IPv6' ? `[${c}]:${port}` : `${c}:${port}`;
+  return c.includes(':') ? `[${c}]:${port}` : `${c}:${port}`;
 }
 
 const PROTOS = new Set(['tcp', 'udp', 'sctp']);
