@@ -231,6 +231,11 @@ async function unpackKernel(deb: string, tree: string, release: string): Promise
     `${m}/kernel/crypto/*`,
     `${m}/kernel/lib/*`,
     `${m}/kernel/drivers/net/*`,
+    // virtio-pci and 9p: the host's files shared read-only (runInVm's hostFs).
+    `${m}/kernel/drivers/virtio/*`,
+    `${m}/kernel/fs/9p/*`,
+    `${m}/kernel/fs/netfs/*`,
+    `${m}/kernel/fs/fscache/*`,
   ]);
 }
 

@@ -36,6 +36,15 @@ done
 console "modules loaded after $(cut -d' ' -f1 /proc/uptime)s"
 
 ip link set lo up || setup_failed "ip link set lo up"
+
+# runInVm's hostFs: the host's root filesystem, read-only over virtio-9p, at /host.
+# cache=loose: the share is read-only, and node's ~100 MB binary is paged in once.
+if [ -f /etc/svcplane-vm/hostfs ]; then
+  mkdir -p /host
+  mount -t 9p -o trans=virtio,version=9p2000.L,ro,msize=524288,cache=loose hostroot /host \
+    || setup_failed "mount the host's filesystem (9p) at /host"
+  console "host filesystem mounted at /host after $(cut -d' ' -f1 /proc/uptime)s"
+fi
 hostname svcplane-vm
 
 [ -f /work/script.sh ] || setup_failed "no /work/script.sh (the per-run archive was not appended)"

@@ -85,6 +85,14 @@ export const VM_MODULES: readonly string[] = [
   'bridge',
   'br_netfilter',
   'sctp',
+  // virtio-9p, for runInVm's hostFs option (the host's files, read-only, at /host):
+  // the transport, 9p itself and what Debian 6.1's 9p needs (netfs, fscache).
+  'virtio_pci',
+  '9pnet',
+  '9pnet_virtio',
+  'netfs',
+  'fscache',
+  '9p',
 ];
 
 /** Module name as the kernel knows it: file base name without .ko*, dashes as underscores. */

@@ -9,7 +9,9 @@
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { realpath } from 'node:fs/promises';
+import { execa } from 'execa';
 import { writeCpio, parentDirs, type CpioEntry } from './cpio.js';
 import { prepareVmAssets, vmCacheRoot } from './assets.js';
 
@@ -20,6 +22,13 @@ export interface RunInVmOptions {
   readonly files?: Readonly<Record<string, string | Uint8Array>>;
   /** Guest memory in MiB. Default 512. */
   readonly memoryMiB?: number;
+  /**
+   * Share the host's root filesystem with the guest, read-only, at /host (virtio-9p),
+   * and put `host-node` on the guest's PATH: the host's own node binary (run from
+   * /host, its shared libraries too), so the script can run the project's real code,
+   * e.g. `host-node --import tsx /host/work/main/src/cli/main.ts ...`. Default false.
+   */
+  readonly hostFs?: boolean;
 }
 
 export interface VmResult {
@@ -80,7 +89,8 @@ export async function runInVm(script: string, opts: RunInVmOptions = {}): Promis
   const outputLog = join(runDir, 'output.log');
   let keep = false;
   try {
-    await writeFile(initrd, Buffer.concat([await readFile(assets.initrd), runArchive(script, opts.files ?? {})]));
+    const extra = opts.hostFs ? await hostFsEntries() : [];
+    await writeFile(initrd, Buffer.concat([await readFile(assets.initrd), runArchive(script, opts.files ?? {}, extra)]));
     await writeFile(outputLog, '');
     const args = [
       '-accel', 'tcg',
@@ -93,6 +103,10 @@ export async function runInVm(script: string, opts: RunInVmOptions = {}): Promis
       '-kernel', assets.kernel,
       '-initrd', initrd,
       '-append', 'console=ttyS0 panic=-1 quiet loglevel=4 mitigations=off tsc=unstable',
+      // multidevs=remap: the host's / spans several devices; keeps guest inode numbers unique.
+      ...(opts.hostFs
+        ? ['-virtfs', 'local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap']
+        : []),
     ];
     const started = Date.now();
     const { code, timedOut, stderr } = await spawnWithTimeout(qemu, args, timeoutMs);
@@ -127,8 +141,33 @@ export async function runInVm(script: string, opts: RunInVmOptions = {}): Promis
   }
 }
 
-/** The per-run archive: /work/script.sh and /work/input/<name> for each file. */
-export function runArchive(script: string, files: Readonly<Record<string, string | Uint8Array>>): Buffer {
+/**
+ * What the hostFs option adds to the per-run archive: the flag file guest-init.sh mounts
+ * /host for, and /usr/bin/host-node, which runs the host's node from /host with the
+ * host's copies of its libraries (the guest has only the libraries its tools need).
+ */
+export async function hostFsEntries(): Promise<CpioEntry[]> {
+  const node = await realpath(process.execPath);
+  const ldd = await execa('ldd', [node], { reject: false });
+  // Folders of node's libraries as ldd resolves them on the host ("x => /lib/.../x.so (0x..)").
+  const dirs = [...new Set([...ldd.stdout.matchAll(/=>\s*(\/\S+)/g)].map((m) => dirname(m[1]!)))];
+  const libraryPath = dirs.map((d) => `/host${d}`).join(':');
+  const wrapper =
+    '#!/bin/sh\n' +
+    '# The host\'s node, from the host filesystem shared at /host (runInVm hostFs).\n' +
+    `LD_LIBRARY_PATH=${libraryPath}\${LD_LIBRARY_PATH:+:\$LD_LIBRARY_PATH} exec /host${node} "$@"\n`;
+  return [
+    { kind: 'file', path: 'etc/svcplane-vm/hostfs', data: `${node}\n` },
+    { kind: 'file', path: 'usr/bin/host-node', data: wrapper, mode: 0o755 },
+  ];
+}
+
+/** The per-run archive: /work/script.sh and /work/input/<name> for each file (and `extra` entries). */
+export function runArchive(
+  script: string,
+  files: Readonly<Record<string, string | Uint8Array>>,
+  extra: readonly CpioEntry[] = [],
+): Buffer {
   const entries: CpioEntry[] = [];
   const names = Object.keys(files).sort();
   for (const name of names) {
@@ -137,10 +176,11 @@ export function runArchive(script: string, files: Readonly<Record<string, string
     }
   }
   const filePaths = names.map((n) => `work/input/${n}`);
-  for (const dir of parentDirs(['work/script.sh', ...filePaths])) entries.push({ kind: 'dir', path: dir });
+  for (const dir of parentDirs(['work/script.sh', ...filePaths, ...extra.map((e) => e.path)])) entries.push({ kind: 'dir', path: dir });
   if (names.length === 0) entries.push({ kind: 'dir', path: 'work/input' });
   entries.push({ kind: 'file', path: 'work/script.sh', data: script, mode: 0o755 });
   names.forEach((n, i) => entries.push({ kind: 'file', path: filePaths[i]!, data: files[n]! }));
+  entries.push(...extra);
   return writeCpio(entries);
 }
 
