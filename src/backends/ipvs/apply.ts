@@ -170,22 +170,26 @@ export async function applyIpvs(input: RenderInput, options: ApplyOptions = {}):
   return { changes: sent.length, transaction: sent.length ? sent.join('\n') + '\n' : '' };
 }
 
-/** Removes everything of ours in IPVS mode: virtual servers on our addresses, hooks, chains, sets, the interface. */
+/**
+ * Removes everything of ours in IPVS mode: virtual servers, hooks, chains, sets, the interface.
+ * Virtual servers are ours when apply would count them so: on an address of our dummy
+ * interface (Service addresses) or on one of this namespace's own addresses (NodePorts;
+ * apply's diff also deletes stale virtual servers there). IPVS keeps no owner.
+ */
 export async function cleanupIpvs(): Promise<number> {
   let removed = 0;
   const links = JSON.parse(await run('ip', ['-j', 'link', 'show'])) as { ifname: string }[];
   const hasLink = links.some((l) => l.ifname === DUMMY_INTERFACE);
+  const ours = new Set([...(await dummyAddresses()), ...(await readLocalAddresses())]);
+  const ipvs = await execa('ipvsadm', ['-Sn'], { reject: false });
+  if (ipvs.exitCode === 0) {
+    const dels = parseIpvsadmSave(String(ipvs.stdout))
+      .filter((v) => ours.has(canonicalIP(v.address) ?? v.address))
+      .map((v) => `-D ${v.protocol === 'tcp' ? '-t' : v.protocol === 'udp' ? '-u' : '--sctp-service'} ${v.address.includes(':') ? `[${v.address}]` : v.address}:${v.port}`);
+    if (dels.length) await run('ipvsadm', ['-R'], dels.join('\n') + '\n');
+    removed += dels.length;
+  }
   if (hasLink) {
-    const info = JSON.parse(await run('ip', ['-j', 'addr', 'show', 'dev', DUMMY_INTERFACE])) as { addr_info?: { local: string }[] }[];
-    const vips = new Set((info[0]?.addr_info ?? []).map((a) => a.local));
-    const ipvs = await execa('ipvsadm', ['-Sn'], { reject: false });
-    if (ipvs.exitCode === 0) {
-      const dels = parseIpvsadmSave(String(ipvs.stdout))
-        .filter((v) => vips.has(v.address))
-        .map((v) => `-D ${v.protocol === 'tcp' ? '-t' : v.protocol === 'udp' ? '-u' : '--sctp-service'} ${v.address.includes(':') ? `[${v.address}]` : v.address}:${v.port}`);
-      if (dels.length) await run('ipvsadm', ['-R'], dels.join('\n') + '\n');
-      removed += dels.length;
-    }
     await run('ip', ['link', 'del', DUMMY_INTERFACE]);
     removed++;
   }
