@@ -1,0 +1,307 @@
+// The real `svcplane apply --backend ipvs` (src/backends/ipvs/apply.ts: its execa calls,
+// its parsing of live `ipvsadm -Sn`, `ipset save`, `ip -j addr`, `iptables-save`, its
+// order) against a real IPVS kernel: Debian's stock kernel under qemu/TCG (test/vm).
+// ipvs-vm.test.ts replays apply's steps as shell; here the CLI itself runs in the VM, on
+// the host's node binary (runInVm's hostFs: the host's / shared read-only at /host).
+//
+// ONE boot: topology (4 pod namespaces with echo servers on a bridge, a client namespace),
+// apply A; apply A again (must change nothing: the read-back parsing matches the kernel);
+// traffic; B --dry-run (only real-server commands), apply B, apply B again; traffic;
+// `svcplane cleanup` (nothing of ours left).
+//
+// The CLI runs as one ESM bundle of src/cli/main.ts, built here with esbuild (tsx's own
+// dependency), not via `--import tsx`: under TCG, tsx plus loading ~1000 module files
+// took ~55 s per invocation (measured: `--help` 62 s, then 54 s with tsx's cache warm);
+// the bundle of the same sources starts in a few seconds. Same code, same code paths.
+//
+// Never skipped: no qemu, apt, network or esbuild -> `before` rejects and every check fails.
+
+import assert from 'node:assert/strict';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { before, describe, it } from 'node:test';
+import { parseIpvsadmSave } from '../../src/backends/ipvs/diff.js';
+import { DUMMY_INTERFACE } from '../../src/backends/ipvs/ruleset.js';
+import { runInVm, type VmResult } from '../vm/vm.js';
+import { endpointSlice, service } from './suite/manifests.js';
+
+const REPO = join(dirname(fileURLToPath(import.meta.url)), '../..');
+const NODE_IP = '192.168.50.1';
+const BRIDGE_IP = '10.244.1.1';
+const CLIENT_IP = '192.168.50.2';
+const PODS = [10, 11, 12, 13] as const;
+const WEB = '10.96.0.10'; // ClusterIP; A: pods 10 11 12, B: 10 11 13
+const NP = { ip: '10.96.0.20', nodePort: 30080 }; // NodePort, pods 12 13 (unchanged)
+const COUNTS = { webA: 9, np: 4, webB: 9 } as const;
+
+const pod = (i: number) => `10.244.1.${i}`;
+
+/** Node + KubeProxyConfiguration + two Services and their slices, as one v1 List. */
+function manifests(webPods: readonly number[]): string {
+  const eps = (ids: readonly number[]) => ids.map((i) => ({ ip: pod(i), node: 'node1' }));
+  const items = [
+    {
+      apiVersion: 'v1',
+      kind: 'Node',
+      metadata: { name: 'node1' },
+      spec: { podCIDRs: ['10.244.1.0/24'] },
+      status: { addresses: [{ type: 'InternalIP', address: NODE_IP }] },
+    },
+    {
+      apiVersion: 'kubeproxy.config.k8s.io/v1alpha1',
+      kind: 'KubeProxyConfiguration',
+      mode: 'ipvs',
+      clusterCIDR: '10.244.0.0/16',
+      nodePortAddresses: ['192.168.50.0/24'],
+      ipvs: { scheduler: 'rr' },
+    },
+    service('web', { clusterIP: WEB, clusterIPs: [WEB], ports: [{ port: 80, targetPort: 8080 }] }),
+    endpointSlice('web', 'IPv4', eps(webPods), [{ port: 8080 }]),
+    service('np', {
+      type: 'NodePort',
+      clusterIP: NP.ip,
+      clusterIPs: [NP.ip],
+      ports: [{ port: 80, targetPort: 8080, nodePort: NP.nodePort }],
+    }),
+    endpointSlice('np', 'IPv4', eps([12, 13]), [{ port: 8080 }]),
+  ];
+  return JSON.stringify({ apiVersion: 'v1', kind: 'List', items }, null, 2) + '\n';
+}
+
+/** src/cli/main.ts and everything it imports, as one ESM file for node 20. */
+async function bundleCli(): Promise<string> {
+  const { build } = await import('esbuild');
+  const r = await build({
+    entryPoints: [join(REPO, 'src/cli/main.ts')],
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    target: 'node20',
+    write: false,
+    logLevel: 'silent',
+    // Some dependencies are CommonJS and call require() on node builtins.
+    banner: { js: "import { createRequire as __svcplaneRequire } from 'node:module'; const require = __svcplaneRequire(import.meta.url);" },
+  });
+  return r.outputFiles[0]!.text;
+}
+
+const loop = (n: number, cmd: string) => `for i in $(seq ${n}); do ${cmd}; done`;
+
+// Each CLI step prints its output, then "rc=N" (no `set -e`: the host asserts on every rc).
+const SCRIPT = String.raw`
+set -u
+in=/work/input
+svcplane() { host-node $in/svcplane.mjs "$@"; }
+step() { label=$1; shift; echo "== $label"; t0=$(cut -d' ' -f1 /proc/uptime); svcplane "$@" 2>&1; echo "rc=$?"; echo "took $(cut -d' ' -f1 /proc/uptime) $t0"; }
+probe() {
+  out=$(ip netns exec client socat -T2 - "TCP4:$2" </dev/null 2>&1) || true
+  case "$out" in
+    ep-*) echo "$1 $out" ;;
+    *"Connection refused"*) echo "$1 refused" ;;
+    *) echo "$1 failed $(echo "$out" | tr '\n' ' ')" ;;
+  esac
+}
+state() {
+  echo "== $1 ipvsadm"; ipvsadm -Sn
+  echo "== $1 addresses"; ip -o addr show dev ${DUMMY_INTERFACE} scope global | sed -n 's/.* inet \([^ ]*\) .*/\1/p'
+}
+
+echo "== topology"
+ip link add br0 type bridge
+ip addr add ${BRIDGE_IP}/24 dev br0
+ip link set br0 up
+for i in ${PODS.join(' ')}; do
+  ip netns add pod$i
+  ip link add veth$i type veth peer name eth0 netns pod$i
+  ip link set veth$i master br0 up
+  ip netns exec pod$i ip link set lo up
+  ip netns exec pod$i ip addr add 10.244.1.$i/24 dev eth0
+  ip netns exec pod$i ip link set eth0 up
+  ip netns exec pod$i ip route add default via ${BRIDGE_IP}
+  ip netns exec pod$i socat TCP4-LISTEN:8080,bind=10.244.1.$i,fork,reuseaddr SYSTEM:"echo ep-$i \$SOCAT_PEERADDR" &
+done
+ip netns add client
+ip link add to-client type veth peer name eth0 netns client
+ip addr add ${NODE_IP}/24 dev to-client
+ip link set to-client up
+ip netns exec client ip link set lo up
+ip netns exec client ip addr add ${CLIENT_IP}/24 dev eth0
+ip netns exec client ip link set eth0 up
+ip netns exec client ip route add default via ${NODE_IP}
+for i in ${PODS.join(' ')}; do
+  n=0
+  until ip netns exec pod$i netstat -lnt | grep -q " 10.244.1.$i:8080 "; do
+    n=$((n+1)); [ $n -lt 50 ] || { echo "FAIL: pod$i has no server"; exit 1; }; sleep 0.1
+  done
+done
+
+step "A apply" apply --backend ipvs -f $in/a.json
+state A
+step "A again" apply --backend ipvs -f $in/a.json
+echo "== A traffic"
+${loop(COUNTS.webA, `probe web ${WEB}:80`)}
+${loop(COUNTS.np, `probe np ${NODE_IP}:${NP.nodePort}`)}
+
+step "B dry-run" apply --backend ipvs --dry-run -f $in/b.json
+step "B apply" apply --backend ipvs -f $in/b.json
+state B
+step "B again" apply --backend ipvs -f $in/b.json
+echo "== B traffic"
+${loop(COUNTS.webB, `probe web ${WEB}:80`)}
+
+step "cleanup" cleanup
+echo "== after ipvsadm"; ipvsadm -Sn
+echo "== after ipsets"; ipset list -n
+echo "== after link"; ip link show ${DUMMY_INTERFACE} 2>&1; echo "rc=$?"
+echo "== after iptables"; iptables-save; ip6tables-save
+echo "== done"
+`;
+
+/** "== name" markers -> the lines up to the next marker. */
+function sections(output: string): Map<string, string> {
+  const out = new Map<string, string[]>();
+  let cur: string[] | undefined;
+  for (const line of output.split('\n')) {
+    const m = /^== (.+)$/.exec(line);
+    if (m) out.set(m[1]!, (cur = []));
+    else cur?.push(line);
+  }
+  return new Map([...out].map(([k, v]) => [k, v.join('\n')]));
+}
+
+/** A CLI step's section: its output without the rc and timing lines, its exit code, its guest seconds. */
+function step(out: Map<string, string>, name: string): { text: string; rc: number; seconds: number } {
+  const s = out.get(name);
+  assert.ok(s !== undefined, `no section "${name}" in the VM output`);
+  const rc = /^rc=(\d+)$/m.exec(s);
+  const took = /^took (\S+) (\S+)$/m.exec(s);
+  return {
+    text: s.replace(/^(rc=\d+|took .*)$/gm, '').trim(),
+    rc: rc ? Number(rc[1]) : NaN,
+    seconds: took ? Number(took[1]) - Number(took[2]) : NaN,
+  };
+}
+
+/** endpoint name -> how many of the probes it answered; anything else is listed in `other`. */
+function spread(text: string | undefined, label: string): { endpoints: Record<string, number>; peers: string[]; other: string[] } {
+  const endpoints: Record<string, number> = {};
+  const peers = new Set<string>();
+  const other: string[] = [];
+  for (const line of (text ?? '').split('\n')) {
+    if (!line.startsWith(`${label} `)) continue;
+    const m = /^\S+ (ep-\d+) (\S+)$/.exec(line);
+    if (!m) other.push(line);
+    else {
+      endpoints[m[1]!] = (endpoints[m[1]!] ?? 0) + 1;
+      peers.add(m[2]!);
+    }
+  }
+  return { endpoints, peers: [...peers].sort(), other };
+}
+
+const realServers = (save: string | undefined, vip: string) =>
+  parseIpvsadmSave(save ?? '')
+    .filter((v) => v.address === vip)
+    .flatMap((v) => v.realServers.map((r) => `${r.address}:${r.port}`))
+    .sort();
+
+describe('svcplane apply --backend ipvs, the real CLI in a real IPVS kernel (qemu VM)', { timeout: 900_000 }, () => {
+  let run: VmResult;
+  let out: Map<string, string>;
+
+  before(async () => {
+    const t0 = Date.now();
+    const cli = await bundleCli();
+    const bundleMs = Date.now() - t0;
+    run = await runInVm(SCRIPT, {
+      hostFs: true,
+      files: { 'svcplane.mjs': cli, 'a.json': manifests([10, 11, 12]), 'b.json': manifests([10, 11, 13]) },
+      timeoutMs: 600_000,
+      memoryMiB: 1024,
+    });
+    out = sections(run.output);
+    const steps = ['A apply', 'A again', 'B dry-run', 'B apply', 'B again', 'cleanup']
+      .map((s) => `${s} ${out.has(s) ? step(out, s).seconds.toFixed(1) : '?'}s`)
+      .join(', ');
+    process.stderr.write(`ipvs-apply-vm: bundle ${bundleMs} ms, VM run ${run.durationMs} ms (guest: ${steps})\n`);
+  });
+
+  it('runs the whole script', () => {
+    assert.equal(run.exitCode, 0, run.output);
+    assert.ok(out.has('done'), run.output);
+  });
+
+  it('apply A exits 0 and the kernel holds the virtual servers of both Services', () => {
+    const a = step(out, 'A apply');
+    assert.equal(a.rc, 0, a.text);
+    assert.match(a.text, /^changed [1-9]\d* object\(s\)$/m, a.text);
+    assert.deepEqual(realServers(out.get('A ipvsadm'), WEB), [pod(10), pod(11), pod(12)].map((p) => `${p}:8080`), out.get('A ipvsadm'));
+    assert.deepEqual(realServers(out.get('A ipvsadm'), NP.ip), [pod(12), pod(13)].map((p) => `${p}:8080`), out.get('A ipvsadm'));
+    // The NodePort is served on the node address nodePortAddresses selects, not on VIPs.
+    const np = parseIpvsadmSave(out.get('A ipvsadm') ?? '').filter((v) => v.port === NP.nodePort).map((v) => v.address);
+    assert.deepEqual(np, [NODE_IP], out.get('A ipvsadm'));
+    assert.deepEqual((out.get('A addresses') ?? '').split('\n').filter(Boolean).sort(), [`${WEB}/32`, `${NP.ip}/32`]);
+  });
+
+  it('apply A a second time changes nothing (live ipvsadm/ipset/ip/iptables state parses back to the render)', () => {
+    const again = step(out, 'A again');
+    assert.equal(again.rc, 0, again.text);
+    assert.match(again.text, /^changed 0 object\(s\)$/m, again.text);
+  });
+
+  it('A: the ClusterIP reaches every endpoint, round-robin; the NodePort reaches both of its endpoints', () => {
+    const web = spread(out.get('A traffic'), 'web');
+    assert.deepEqual(web.other, [], out.get('A traffic'));
+    assert.deepEqual(web.endpoints, { 'ep-10': 3, 'ep-11': 3, 'ep-12': 3 }, out.get('A traffic'));
+    const np = spread(out.get('A traffic'), 'np');
+    assert.deepEqual(np.other, [], out.get('A traffic'));
+    assert.deepEqual(np.endpoints, { 'ep-12': 2, 'ep-13': 2 }, out.get('A traffic'));
+  });
+
+  it('B --dry-run prints only the two real-server commands and changes nothing', () => {
+    const dry = step(out, 'B dry-run');
+    assert.equal(dry.rc, 0, dry.text);
+    const lines = dry.text.split('\n').filter((l) => l && !/^would change/.test(l));
+    assert.deepEqual(lines.sort(), [`-a -t ${WEB}:80 -r ${pod(13)}:8080 -m -w 1`, `-d -t ${WEB}:80 -r ${pod(12)}:8080`].sort(), dry.text);
+    assert.match(dry.text, /^would change 2 object\(s\)$/m);
+  });
+
+  it('apply B sends the same two real-server commands, and a second apply B nothing', () => {
+    const b = step(out, 'B apply');
+    assert.equal(b.rc, 0, b.text);
+    assert.match(b.text, /^changed 2 object\(s\)$/m, b.text);
+    assert.deepEqual(realServers(out.get('B ipvsadm'), WEB), [pod(10), pod(11), pod(13)].map((p) => `${p}:8080`), out.get('B ipvsadm'));
+    assert.deepEqual(realServers(out.get('B ipvsadm'), NP.ip), [pod(12), pod(13)].map((p) => `${p}:8080`), out.get('B ipvsadm'));
+    const again = step(out, 'B again');
+    assert.equal(again.rc, 0, again.text);
+    assert.match(again.text, /^changed 0 object\(s\)$/m, again.text);
+  });
+
+  it('B: traffic no longer reaches the removed endpoint and does reach the added one', () => {
+    const web = spread(out.get('B traffic'), 'web');
+    assert.deepEqual(web.other, [], out.get('B traffic'));
+    assert.deepEqual(web.endpoints, { 'ep-10': 3, 'ep-11': 3, 'ep-13': 3 }, out.get('B traffic'));
+  });
+
+  it('cleanup removes every IPVS object of ours', () => {
+    const c = step(out, 'cleanup');
+    assert.match(c.text, /^ipvs: removed [1-9]\d* object\(s\)$/m, c.text);
+  });
+
+  // Known bug, outside src/backends/ipvs: `svcplane cleanup` runs the iptables backend's
+  // cleanup before IPVS's; it deletes every SVP- chain, IPVS's SVP-INPUT too, while IPVS's
+  // INPUT hook still jumps there: "CHAIN_DEL failed (Device or resource busy): chain
+  // SVP-INPUT", exit 1 (IPVS's cleanup, run next, then removes everything). Reported as
+  // a TODO (visible in every run) until cleanup runs IPVS first or iptables spares it.
+  it('cleanup exits 0', { todo: 'iptables cleanup deletes IPVS-mode SVP-INPUT while its hook exists (see comment)' }, () => {
+    const c = step(out, 'cleanup');
+    assert.equal(c.rc, 0, c.text);
+  });
+
+  it('after cleanup nothing of ours is left: no virtual servers, SVP ipsets, SVP chains or dummy interface', () => {
+    assert.deepEqual(parseIpvsadmSave(out.get('after ipvsadm') ?? ''), [], out.get('after ipvsadm'));
+    assert.doesNotMatch(out.get('after ipsets') ?? '', /SVP/, out.get('after ipsets'));
+    assert.match(out.get('after link') ?? '', /rc=[1-9]/, out.get('after link'));
+    assert.doesNotMatch(out.get('after iptables') ?? '', /SVP|svcplane/, out.get('after iptables'));
+  });
+});
