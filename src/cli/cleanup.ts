@@ -9,8 +9,11 @@ export function registerCleanup(program: Command): void {
     .description("remove svcplane's rules from the current network namespace (other tables and chains are untouched)")
     .action(async () => {
       // Every backend cleans up its own objects; one failing does not stop the others.
+      // IPVS mode goes first: its hooks jump to SVP- chains that the iptables cleanup
+      // (which removes every SVP- chain) could not delete while those hooks exist.
+      const order = [...registeredBackends()].sort((a, b) => Number(b.name === 'ipvs') - Number(a.name === 'ipvs'));
       let failed = false;
-      for (const b of registeredBackends()) {
+      for (const b of order) {
         if (!b.cleanup) continue;
         try {
           const removed = await b.cleanup();

@@ -288,12 +288,9 @@ describe('svcplane apply --backend ipvs, the real CLI in a real IPVS kernel (qem
     assert.match(c.text, /^ipvs: removed [1-9]\d* object\(s\)$/m, c.text);
   });
 
-  // Known bug, outside src/backends/ipvs: `svcplane cleanup` runs the iptables backend's
-  // cleanup before IPVS's; it deletes every SVP- chain, IPVS's SVP-INPUT too, while IPVS's
-  // INPUT hook still jumps there: "CHAIN_DEL failed (Device or resource busy): chain
-  // SVP-INPUT", exit 1 (IPVS's cleanup, run next, then removes everything). Reported as
-  // a TODO (visible in every run) until cleanup runs IPVS first or iptables spares it.
-  it('cleanup exits 0', { todo: 'iptables cleanup deletes IPVS-mode SVP-INPUT while its hook exists (see comment)' }, () => {
+  // `svcplane cleanup` runs IPVS's cleanup before the iptables one, which deletes every
+  // SVP- chain and could not while IPVS's hooks still jumped to them.
+  it('cleanup exits 0', () => {
     const c = step(out, 'cleanup');
     assert.equal(c.rc, 0, c.text);
   });
