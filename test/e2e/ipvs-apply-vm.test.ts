@@ -24,6 +24,7 @@ import { parseIpvsadmSave } from '../../src/backends/ipvs/diff.js';
 import { DUMMY_INTERFACE } from '../../src/backends/ipvs/ruleset.js';
 import { runInVm, type VmResult } from '../vm/vm.js';
 import { endpointSlice, service } from './suite/manifests.js';
+import { podsScript } from './ipvs/pods-script.js';
 
 const REPO = join(dirname(fileURLToPath(import.meta.url)), '../..');
 const NODE_IP = '192.168.50.1';
@@ -106,20 +107,7 @@ state() {
   echo "== $1 addresses"; ip -o addr show dev ${DUMMY_INTERFACE} scope global | sed -n 's/.* inet \([^ ]*\) .*/\1/p'
 }
 
-echo "== topology"
-ip link add br0 type bridge
-ip addr add ${BRIDGE_IP}/24 dev br0
-ip link set br0 up
-for i in ${PODS.join(' ')}; do
-  ip netns add pod$i
-  ip link add veth$i type veth peer name eth0 netns pod$i
-  ip link set veth$i master br0 up
-  ip netns exec pod$i ip link set lo up
-  ip netns exec pod$i ip addr add 10.244.1.$i/24 dev eth0
-  ip netns exec pod$i ip link set eth0 up
-  ip netns exec pod$i ip route add default via ${BRIDGE_IP}
-  ip netns exec pod$i socat TCP4-LISTEN:8080,bind=10.244.1.$i,fork,reuseaddr SYSTEM:"echo ep-$i \$SOCAT_PEERADDR" &
-done
+${podsScript({ bridgeIP: BRIDGE_IP, pods: PODS, port: 8080 })}
 ip netns add client
 ip link add to-client type veth peer name eth0 netns client
 ip addr add ${NODE_IP}/24 dev to-client

@@ -8,6 +8,7 @@ import { SECTION, splitSections } from '../../../src/backends/ipvs/document.js';
 import { HOOKS } from '../../../src/backends/ipvs/iptables-rules.js';
 import { DUMMY_INTERFACE } from '../../../src/backends/ipvs/ruleset.js';
 import { BRIDGE_IP, CLIENT_IPS, EMPTY, LOCAL, NODE_IP, NP, PODS, POD_PORT, STICKY, WEB } from './scenario.js';
+import { podsScript } from './pods-script.js';
 
 /** Step B as apply would send it after step A: computed on the host from the two renders. */
 export interface Increment {
@@ -78,20 +79,7 @@ probe() {
   esac
 }
 
-echo "== topology"
-ip link add br0 type bridge
-ip addr add ${BRIDGE_IP}/24 dev br0
-ip link set br0 up
-for i in ${PODS.join(' ')}; do
-  ip netns add pod$i
-  ip link add veth$i type veth peer name eth0 netns pod$i
-  ip link set veth$i master br0 up
-  ip netns exec pod$i ip link set lo up
-  ip netns exec pod$i ip addr add 10.244.1.$i/24 dev eth0
-  ip netns exec pod$i ip link set eth0 up
-  ip netns exec pod$i ip route add default via ${BRIDGE_IP}
-  ip netns exec pod$i socat TCP4-LISTEN:${POD_PORT},bind=10.244.1.$i,fork,reuseaddr SYSTEM:"echo ep-$i \$SOCAT_PEERADDR" &
-done
+${podsScript({ bridgeIP: BRIDGE_IP, pods: PODS, port: POD_PORT })}
 ip netns add client
 ip link add to-client type veth peer name eth0 netns client
 ip addr add ${NODE_IP}/24 dev to-client
