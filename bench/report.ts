@@ -4,7 +4,9 @@
 import { execa } from 'execa';
 import { readFile, writeFile } from 'node:fs/promises';
 import { cpus, loadavg } from 'node:os';
+import type { AgentResult } from './agent-scale.js';
 import type { ApplyResult, Rounds, Sample } from './apply-scale.js';
+import { agentSection, agentSummary } from './report-agent.js';
 import type { IptablesOptions, IptablesResult } from './iptables-scale.js';
 import { iptablesSections, iptablesSummary } from './report-iptables.js';
 import { renderSection, renderSummary } from './report-render.js';
@@ -25,6 +27,7 @@ export interface BackendScale {
   renders: RenderRow[];
   nft?: ScaleResult;
   iptables?: { counts: NatCounts; run: IptablesResult };
+  agent?: AgentResult;
 }
 
 export interface Facts {
@@ -93,6 +96,7 @@ export async function writeReport(
   const R = r.rounds;
   const nft = r.results.flatMap((s) => (s.nft ? [s.nft] : []));
   const ipt = r.results.flatMap((s) => (s.iptables ? [s.iptables] : []));
+  const agents = r.results.flatMap((s) => (s.agent ? [s.agent] : []));
   L.push('# Benchmarks', '');
   L.push('Written by `npm run bench` (bench/run.ts); re-running it replaces this file. Timings are wall-clock,');
   L.push('from one run on one machine: read them as orders of magnitude, not as guarantees.', '');
@@ -104,7 +108,7 @@ export async function writeReport(
   L.push(
     `- command: \`BENCH_BACKENDS=${r.backends.join(',')} BENCH_SCALES=${r.scales.join(',')} BENCH_ROUNDS=${R.endpointRounds} BENCH_SERVICE_ROUNDS=${R.serviceRounds} BENCH_RESYNC_ROUNDS=${R.resyncRounds} BENCH_ONESHOT_ROUNDS=${R.oneShotRounds}` +
       ` BENCH_IPT_ROUNDS=${r.ipt.rounds} BENCH_IPT_LOAD_LIMIT_S=${r.ipt.loadTimeoutMs / 1000} BENCH_IPT_KERNEL_MAX=${r.ipt.maxKernelScale} npm run bench\`` +
-      `${isDefault(r.scales, R) && r.backends.join(',') === 'nftables,iptables,ipvs' && r.ipt.rounds === 10 && r.ipt.loadTimeoutMs === 60000 && r.ipt.maxKernelScale === 10000 ? ' (the defaults)' : ''}`,
+      `${isDefault(r.scales, R) && r.backends.join(',') === 'nftables,iptables,ipvs,agent' && r.ipt.rounds === 10 && r.ipt.loadTimeoutMs === 60000 && r.ipt.maxKernelScale === 10000 ? ' (the defaults)' : ''}`,
   );
   L.push(`- date: ${r.date}; whole run ${(r.wallMs / 1000).toFixed(0)} s`);
   L.push('');
@@ -116,7 +120,7 @@ export async function writeReport(
   L.push('`ip netns exec NS …`, so every kernel figure below includes that process spawn, for our apply');
   L.push('paths and for the tools alone alike.');
   L.push('');
-  renderSection(L, r.results);
+  renderSection(L, r.results.filter((s) => s.renders.length > 0)); // the agent's floor run has no renders
   if (nft.length > 0) {
     L.push('## nftables', '');
     L.push('Tables give **p50 / max** over n rounds (with n < 100, p99 is the max), in ms. "nft (send)" is');
@@ -126,8 +130,9 @@ export async function writeReport(
     nftSections(L, R, nft);
   }
   if (ipt.length > 0) iptablesSections(L, r.ipt, ipt);
+  agentSection(L, agents);
   L.push('## What the numbers say', '');
-  renderSummary(L, r.results);
+  renderSummary(L, r.results.filter((s) => s.renders.length > 0));
   if (nft.length > 0) {
     L.push('', '### nftables', '');
     nftSummary(L, nft);
@@ -135,6 +140,10 @@ export async function writeReport(
   if (ipt.length > 0) {
     L.push('', '### iptables', '');
     iptablesSummary(L, r.ipt, ipt);
+  }
+  if (agents.length > 0) {
+    L.push('', '### Agent', '');
+    agentSummary(L, agents);
   }
   L.push('');
   await writeFile(path, `${L.join('\n')}`);
