@@ -19,6 +19,7 @@ import { spawnInNetns, stopProcess, type NetnsProcess } from './lib/netns.js';
 import { requireTools } from './lib/preflight.js';
 import { createTopology, type Pod, type Topology } from './lib/topology.js';
 import { clusterObjects, endpointSlice, service, type EndpointSpec } from './suite/manifests.js';
+import { sleep, until } from './lib/wait.js';
 
 const CLI = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
 const FAKE_API = fileURLToPath(new URL('./fixtures/fake-apiserver-child.ts', import.meta.url));
@@ -26,16 +27,6 @@ const VIP = '10.96.0.10';
 const SYNC_PERIOD_S = 2;
 const PORTS = [{ name: 'tcp', port: 80, protocol: 'TCP' as const }];
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function until(what: string, f: () => Promise<boolean> | boolean, timeoutMs = 8000, everyMs = 100): Promise<number> {
-  const start = performance.now();
-  while (performance.now() - start < timeoutMs) {
-    if (await f()) return performance.now() - start;
-    await sleep(everyMs);
-  }
-  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-}
 
 /** The fake API server child: JSON commands on stdin, answers on stdout. */
 class FakeApiChild {

@@ -17,6 +17,7 @@ import { nsExec, spawnInNetns, stopProcess, type NetnsProcess } from './lib/netn
 import { requireTools } from './lib/preflight.js';
 import { createTopology, type Pod, type Topology } from './lib/topology.js';
 import { clusterObjects, endpointSlice, service, type EndpointSpec } from './suite/manifests.js';
+import { sleep, until } from './lib/wait.js';
 
 const CLI = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
 const VIP = '10.96.0.10';
@@ -26,16 +27,6 @@ const PORTS = [
   { name: 'udp', port: 80, protocol: 'UDP' as const },
 ];
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function until(what: string, f: () => Promise<boolean> | boolean, timeoutMs = 8000, everyMs = 100): Promise<number> {
-  const start = performance.now();
-  while (performance.now() - start < timeoutMs) {
-    if (await f()) return performance.now() - start;
-    await sleep(everyMs);
-  }
-  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-}
 
 describe('svcplane agent (nftables, --endpoints-file) with real traffic', { timeout: 300_000 }, () => {
   let t: Topology;

@@ -25,6 +25,7 @@ import { DUMMY_INTERFACE } from '../../src/backends/ipvs/ruleset.js';
 import { runInVm, type VmResult } from '../vm/vm.js';
 import { endpointSlice, service } from './suite/manifests.js';
 import { podsScript } from './ipvs/pods-script.js';
+import { sections } from './ipvs/sections.js';
 
 const REPO = join(dirname(fileURLToPath(import.meta.url)), '../..');
 const NODE_IP = '192.168.50.1';
@@ -144,18 +145,6 @@ echo "== after link"; ip link show ${DUMMY_INTERFACE} 2>&1; echo "rc=$?"
 echo "== after iptables"; iptables-save; ip6tables-save
 echo "== done"
 `;
-
-/** "== name" markers -> the lines up to the next marker. */
-function sections(output: string): Map<string, string> {
-  const out = new Map<string, string[]>();
-  let cur: string[] | undefined;
-  for (const line of output.split('\n')) {
-    const m = /^== (.+)$/.exec(line);
-    if (m) out.set(m[1]!, (cur = []));
-    else cur?.push(line);
-  }
-  return new Map([...out].map(([k, v]) => [k, v.join('\n')]));
-}
 
 /** A CLI step's section: its output without the rc and timing lines, its exit code, its guest seconds. */
 function step(out: Map<string, string>, name: string): { text: string; rc: number; seconds: number } {

@@ -25,6 +25,7 @@ import type { IpvsRuleset } from '../../src/backends/ipvs/ruleset.js';
 import { prepareVmAssets, runInVm, type VmResult } from '../vm/vm.js';
 import { BRIDGE_IP, CLIENT_IPS, EMPTY, INTERFACE_ADDRESSES, LOCAL, NODE, NODE_IP, NP, STICKY, WEB, scenario } from './ipvs/scenario.js';
 import { COUNTS, VM_SCRIPT, vmFiles, type Increment } from './ipvs/script.js';
+import { sections } from './ipvs/sections.js';
 
 const ip = (cidr: string) => cidr.slice(0, cidr.indexOf('/'));
 
@@ -62,18 +63,6 @@ function increment(): Increment {
     ipvs: diffIpvs(vss(renderB), liveVs, (v) => served.has(v.address)),
     ipsetDels: dels,
   };
-}
-
-/** "== name" markers -> the lines up to the next marker. */
-function sections(output: string): Map<string, string> {
-  const out = new Map<string, string[]>();
-  let cur: string[] | undefined;
-  for (const line of output.split('\n')) {
-    const m = /^== (.+)$/.exec(line);
-    if (m) out.set(m[1]!, (cur = []));
-    else cur?.push(line);
-  }
-  return new Map([...out].map(([k, v]) => [k, v.join('\n')]));
 }
 
 /** Probe lines of a traffic section: label -> answers ("ep-10 10.244.1.1", "refused", "failed ..."). */
