@@ -1,0 +1,167 @@
+// Read-only comparison of our nftables tables with what they should hold: the
+// backend's own diff (diff.ts) computes the transaction apply would send, and this
+// file reads that transaction back as named differences (which chain, set or element
+// is missing, extra or different, and whose Service it is). It never writes to the
+// kernel. Also parses a rendered document (dist/rules/nftables.json) into tables, so
+// `svcplane diff` can compare two committed rulesets the same way.
+
+import type { RenderInput } from '../../model/render-input.js';
+import type { ApplyOptions } from '../backend.js';
+import { serviceOfLabel, type RulesetDifference } from '../difference.js';
+import { withLocalAddresses } from '../local-addresses.js';
+import { readLiveTable } from './apply.js';
+import { diffTable } from './diff.js';
+import { canon, parseLiveTable } from './document.js';
+import type { NftChain, NftFamily, NftSet, NftTable } from './nft.js';
+import { preserveServices } from './preserve.js';
+import { renderTables } from './render.js';
+
+/** Per-Service chains and sets are named `<prefix>ns/name/proto/port...` (render.ts). */
+const SERVICE_OBJECT = /^(?:svc|ext|local|ep|affinity)-([^/]+)\/([^/]+)\//;
+
+function serviceOfName(name: string): string | undefined {
+  const m = SERVICE_OBJECT.exec(name);
+  return m ? serviceOfLabel(`${m[1]}/${m[2]}`) : undefined;
+}
+
+/** An nft JSON value as nft prints it: `10.0.0.1 . tcp . 80`, `10.0.0.0/8`, `goto svc-…`. */
+export function nftValueText(v: unknown): string {
+  if (v === null || typeof v !== 'object') return String(v);
+  if (Array.isArray(v)) return v.map(nftValueText).join(', ');
+  const o = v as Record<string, unknown>;
+  if (Array.isArray(o.concat)) return o.concat.map(nftValueText).join(' . ');
+  const p = o.prefix as { addr?: unknown; len?: unknown } | undefined;
+  if (p) return `${String(p.addr)}/${String(p.len)}`;
+  if (Array.isArray(o.range)) return o.range.map(nftValueText).join('-');
+  const [verb, arg] = Object.entries(o)[0] ?? ['', null];
+  if (arg && typeof arg === 'object' && 'target' in arg) return `${verb} ${String((arg as { target: unknown }).target)}`;
+  if (arg === null) return verb;
+  return canon(v);
+}
+
+interface Elem {
+  key: unknown;
+  value?: unknown;
+  comment?: string;
+}
+
+/** An element as it appears in a command's `elem` list. */
+function unwrapElem(set: NftSet | undefined, raw: unknown): Elem {
+  const isMap = set?.kind === 'map' && Array.isArray(raw);
+  const k = isMap ? (raw as unknown[])[0] : raw;
+  const value = isMap ? (raw as unknown[])[1] : undefined;
+  if (k && typeof k === 'object' && !Array.isArray(k) && 'elem' in k) {
+    const e = (k as { elem: { val: unknown; comment?: string } }).elem;
+    return { key: e.val, value, ...(e.comment !== undefined ? { comment: e.comment } : {}) };
+  }
+  return { key: k, value };
+}
+
+function elemText(e: Elem): string {
+  return `{${nftValueText(e.key)}}${e.value !== undefined ? ` : ${nftValueText(e.value)}` : ''}`;
+}
+
+/**
+ * The differences between one desired table and the live one, read from the
+ * transaction diffTable would send (so this and apply never disagree).
+ */
+export function compareNftTable(desired: NftTable, live: NftTable | undefined): RulesetDifference[] {
+  const where = `${desired.family} ${desired.name}`;
+  const diff = diffTable(desired, live);
+  if (!live) {
+    return diff.commands.length ? [{ kind: 'table', object: where, change: 'missing', detail: `${diff.changes} objects to add` }] : [];
+  }
+  if (diff.commands.some((c) => (c.delete as Record<string, unknown> | undefined)?.table)) {
+    return [{ kind: 'table', object: where, change: 'different', detail: 'a set type or a base chain hook differs: the whole table would be replaced' }];
+  }
+  const wantChains = new Map(desired.chains.map((c) => [c.name, c]));
+  const liveChains = new Map(live.chains.map((c) => [c.name, c]));
+  const wantSets = new Map(desired.sets.map((s) => [s.name, s]));
+  const liveSets = new Map(live.sets.map((s) => [s.name, s]));
+  const out: RulesetDifference[] = [];
+  const chainDiff = (name: string, change: RulesetDifference['change'], c: NftChain | undefined, l: NftChain | undefined) => {
+    const svc = serviceOfName(name);
+    const detail = change === 'different' ? `rules differ: ${c?.rules.length ?? 0} wanted, ${l?.rules.length ?? 0} present` : undefined;
+    out.push({ kind: 'chain', object: `${where} ${name}`, change, ...(svc ? { service: svc } : {}), ...(detail ? { detail } : {}) });
+  };
+  for (const cmd of diff.commands) {
+    const [verb, body] = Object.entries(cmd)[0] as [string, Record<string, Record<string, unknown>>];
+    if (body.chain) {
+      const name = String(body.chain.name);
+      if (verb === 'add') chainDiff(name, 'missing', wantChains.get(name), undefined);
+      else if (verb === 'delete') chainDiff(name, 'extra', undefined, liveChains.get(name));
+      else if (verb === 'flush' && wantChains.has(name)) chainDiff(name, 'different', wantChains.get(name), liveChains.get(name));
+    } else if (body.set || body.map) {
+      const name = String((body.set ?? body.map)!.name);
+      const kind = body.set ? 'set' : 'map';
+      const svc = serviceOfName(name);
+      out.push({ kind, object: `${where} ${name}`, change: verb === 'add' ? 'missing' : 'extra', ...(svc ? { service: svc } : {}) });
+    } else if (body.element) {
+      const name = String(body.element.name);
+      const want = wantSets.get(name);
+      const have = liveSets.get(name);
+      const kind = `${(want ?? have)?.kind ?? 'set'} element`;
+      for (const raw of body.element.elem as unknown[]) {
+        const e = unwrapElem(want ?? have, raw);
+        const key = canon(e.key);
+        const wanted = want?.elements.find((x) => canon(x.key) === key);
+        const present = have?.elements.find((x) => canon(x.key) === key);
+        // A changed element is deleted and added again: report it once, as different.
+        if (verb === 'add' && present) continue;
+        const change = verb === 'add' ? 'missing' : wanted ? 'different' : 'extra';
+        const svc = serviceOfLabel(e.comment) ?? serviceOfLabel(wanted?.comment);
+        const detail =
+          change === 'different'
+            ? `present ${elemText({ ...e })}${e.comment ? ` "${e.comment}"` : ''}, wanted ${elemText({ key: wanted!.key, value: wanted!.value })}${wanted!.comment ? ` "${wanted!.comment}"` : ''}`
+            : undefined;
+        out.push({ kind, object: `${where} ${name} ${elemText(e)}`, change, ...(svc ? { service: svc } : {}), ...(detail ? { detail } : {}) });
+      }
+    }
+  }
+  return out;
+}
+
+export function compareNftTables(desired: readonly NftTable[], live: readonly (NftTable | undefined)[]): RulesetDifference[] {
+  return desired.flatMap((t, i) => compareNftTable(t, live[i]));
+}
+
+/**
+ * A rendered document (`nft -j -f` input: a table, its sets, chains, rules, then
+ * elements one command each) as tables: the element commands are folded into their
+ * sets, so the reader of `nft -j list` output (parseLiveTable) reads it as is.
+ */
+export function parseNftablesDocument(text: string): NftTable[] {
+  const doc = JSON.parse(text) as { nftables?: Record<string, Record<string, unknown>>[] };
+  const objects = doc.nftables ?? [];
+  const sets = new Map<string, Record<string, unknown>>();
+  const tables: Array<{ family: NftFamily; name: string }> = [];
+  const folded: Record<string, Record<string, unknown>>[] = [];
+  for (const o of objects) {
+    if (o.table) tables.push({ family: o.table.family as NftFamily, name: String(o.table.name) });
+    const s = o.set ?? o.map;
+    if (s) {
+      const copy = { ...s, elem: [...((s.elem as unknown[] | undefined) ?? [])] };
+      sets.set(`${String(s.family)} ${String(s.table)} ${String(s.name)}`, copy);
+      folded.push({ [o.set ? 'set' : 'map']: copy });
+      continue;
+    }
+    if (o.element) {
+      const e = o.element;
+      const target = sets.get(`${String(e.family)} ${String(e.table)} ${String(e.name)}`);
+      if (!target) throw new Error(`element for unknown set ${String(e.family)} ${String(e.table)} ${String(e.name)}`);
+      (target.elem as unknown[]).push(...(e.elem as unknown[]));
+      continue;
+    }
+    folded.push(o);
+  }
+  const json = JSON.stringify({ nftables: folded });
+  return tables.map((t) => parseLiveTable(json, t.family, t.name)!);
+}
+
+/** What `svcplane check` reports for nftables: the current namespace against the render. Reads only. */
+export async function checkNftables(input: RenderInput, options: Pick<ApplyOptions, 'preserveServices'> = {}): Promise<RulesetDifference[]> {
+  const desired = renderTables({ ...input, node: await withLocalAddresses(input.node) });
+  const live = await Promise.all(desired.map((t) => readLiveTable(t.family, t.name)));
+  const keep = options.preserveServices ?? [];
+  return compareNftTables(desired.map((t, i) => preserveServices(t, live[i], keep)), live);
+}
