@@ -33,8 +33,12 @@ function withSlice(input: RenderInput, at: number, s: EndpointSliceInfo): Render
 export function addEndpoint(input: RenderInput, i: number): Change {
   const at = sliceIndex(input, i);
   const s = input.endpointSlices[at]!;
-  // Position >= 10 takes the next Service's pod addresses: never one this Service already has.
-  const extra = ep(endpointAddress(i, s.endpoints.length), s.endpoints.length % 2 === 0 ? 'node1' : 'node2');
+  // Positions past the slice's size take the next Services' pod addresses; skip any this
+  // Service already has (with more than 10 endpoints per Service the ranges overlap).
+  const have = new Set(s.endpoints.map((e) => e.address));
+  let j = s.endpoints.length;
+  while (have.has(endpointAddress(i, j))) j++;
+  const extra = ep(endpointAddress(i, j), s.endpoints.length % 2 === 0 ? 'node1' : 'node2');
   return { input: withSlice(input, at, { ...s, endpoints: [...s.endpoints, extra] }), key: keyOf(i) };
 }
 
@@ -45,12 +49,12 @@ export function removeEndpoint(input: RenderInput, i: number): Change {
   return { input: withSlice(input, at, { ...s, endpoints: s.endpoints.slice(0, -1) }), key: keyOf(i) };
 }
 
-/** A new Service i (with its 10 endpoints); i must not be in the input yet. */
-export function addService(input: RenderInput, i: number): Change {
+/** A new Service i (with `perService` endpoints); i must not be in the input yet. */
+export function addService(input: RenderInput, i: number, perService?: number): Change {
   const services = [...input.plan.services, serviceAt(i)];
   // The plan keeps its Services sorted by namespace/name; zero-padded names sort by index.
   services.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-  return { input: { ...input, plan: { ...input.plan, services }, endpointSlices: [...input.endpointSlices, sliceAt(i)] }, key: keyOf(i) };
+  return { input: { ...input, plan: { ...input.plan, services }, endpointSlices: [...input.endpointSlices, sliceAt(i, 0, perService)] }, key: keyOf(i) };
 }
 
 /** Service i and its slices gone. */

@@ -18,14 +18,14 @@
 
 import { execa } from 'execa';
 import { applyIptables, IptablesRunner } from '../src/backends/iptables/apply.js';
-import { documentSection, serializeIptables } from '../src/backends/iptables/document.js';
+import { serializeIptables } from '../src/backends/iptables/document.js';
 import { diffFamily } from '../src/backends/iptables/diff.js';
 import { renderIptables, type IptTables, type TableName } from '../src/backends/iptables/render.js';
 import { IptablesSyncer } from '../src/backends/iptables/syncer.js';
 import type { IPFamily } from '../src/model/ip.js';
 import type { RenderInput } from '../src/model/render-input.js';
-import { execWithInput } from '../src/backends/stdin-file.js';
 import { addEndpoint, removeEndpoint, spread } from './changes.js';
+import { restoreAlone } from './kernel-load.js';
 import { withNetns } from './netns.js';
 import { timed } from './stats.js';
 
@@ -96,18 +96,6 @@ function chainsTouched(before: readonly IptTables[], after: readonly IptTables[]
 /** The round's change: alternately one endpoint added to and one removed from Service i. */
 function change(input: RenderInput, k: number, i: number): RenderInput {
   return (k % 2 === 0 ? addEndpoint(input, i) : removeEndpoint(input, i)).input;
-}
-
-async function restoreAlone(ns: string, doc: string, limitMs: number): Promise<{ ms: number; finished: boolean }> {
-  const started = performance.now();
-  for (const [family, tool] of [['IPv4', 'iptables-restore'], ['IPv6', 'ip6tables-restore']] as const) {
-    const left = limitMs - (performance.now() - started);
-    const run = execWithInput('timeout', [`${Math.max(1, left / 1000).toFixed(1)}`, 'ip', 'netns', 'exec', ns, tool, '--noflush', '-w'], documentSection(doc, family));
-    const r = await run;
-    if (r.exitCode === 124) return { ms: performance.now() - started, finished: false };
-    if (r.exitCode !== 0) throw new Error(`${tool} in ${ns} failed: ${r.stderr.trim()}`);
-  }
-  return { ms: performance.now() - started, finished: true };
 }
 
 export async function benchIptables(

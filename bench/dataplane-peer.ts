@@ -1,0 +1,44 @@
+// The two ends of the first-packet benchmark, run inside their namespaces by dataplane.ts:
+//
+//   server PORT                 accepts TCP connections and closes them; prints "ready".
+//   client HOST PORT N WARMUP   opens N + WARMUP connections one after the other and
+//                               prints, as one JSON line, the set-up time of the last N
+//                               in microseconds: connect() called to the 'connect' event,
+//                               i.e. SYN out, through the node's NAT rules, SYN-ACK back.
+//
+// Each connection is reset right away (no TIME_WAIT), so thousands of them neither run
+// out of ports nor wait on one another.
+
+import { connect, createServer } from 'node:net';
+
+function server(port: number): void {
+  createServer((s) => s.on('error', () => {}).destroy()).listen(port, '0.0.0.0', () => process.stdout.write('ready\n'));
+}
+
+function once(host: string, port: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const t0 = process.hrtime.bigint();
+    const s = connect({ host, port });
+    s.setTimeout(5000, () => s.destroy(new Error(`connect to ${host}:${port} timed out`)));
+    s.once('connect', () => {
+      const us = Number(process.hrtime.bigint() - t0) / 1000;
+      s.resetAndDestroy();
+      resolve(us);
+    });
+    s.once('error', reject);
+  });
+}
+
+async function client(host: string, port: number, n: number, warmup: number): Promise<void> {
+  const out: number[] = [];
+  for (let i = 0; i < n + warmup; i++) {
+    const us = await once(host, port);
+    if (i >= warmup) out.push(us);
+  }
+  process.stdout.write(`${JSON.stringify(out)}\n`);
+}
+
+const [mode, ...args] = process.argv.slice(2);
+if (mode === 'server') server(Number(args[0]));
+else if (mode === 'client') await client(args[0]!, Number(args[1]), Number(args[2]), Number(args[3]));
+else throw new Error(`dataplane-peer: unknown mode ${mode}`);

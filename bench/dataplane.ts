@@ -1,0 +1,133 @@
+// Data plane: first-packet latency (TCP connection set-up time) to one Service while
+// N other Services exist, with real connections through a node's rules.
+//
+// Topology, per backend and N, all throw-away namespaces:
+//
+//   client (192.168.60.2) ── veth ── node (192.168.60.1 | 10.244.250.1) ── veth ── server (10.244.250.2:8080)
+//
+// The node holds the ruleset of N filler Services (1 endpoint each, pods that do not
+// exist: never contacted) plus the target Service `default/zz-target`, ClusterIP
+// 10.100.0.1:80 → 10.244.250.2:8080. Its name sorts last, so in iptables mode its
+// ClusterIP rule is the last of the services chain (the worst case of a linear
+// lookup); nftables looks it up in a map whatever its place. The client, outside the
+// cluster CIDR, is masqueraded on the way to the server. The client opens many short
+// connections one after the other (dataplane-peer.ts) and times each set-up; batches to
+// the ClusterIP alternate with batches straight to the server's address (no Service:
+// the namespace and veth cost alone), so drifting machine load hits both alike.
+
+import { execa } from 'execa';
+import { spawn } from 'node:child_process';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { ensureJumps, IptablesRunner } from '../src/backends/iptables/apply.js';
+import { serializeIptables } from '../src/backends/iptables/document.js';
+import { renderIptables } from '../src/backends/iptables/render.js';
+import { nftablesBackend } from '../src/backends/nftables/index.js';
+import type { RenderInput } from '../src/model/render-input.js';
+import { ep, port, slice, svc } from '../test/helpers/model.js';
+import { nftFileAlone, restoreAlone, type LoadResult } from './kernel-load.js';
+import { addNetns, deleteNetns } from './netns.js';
+import { median, quantile } from './stats.js';
+import { syntheticInput } from './synthetic.js';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const root = resolve(here, '..');
+const VIP = '10.100.0.1';
+const SERVER = '10.244.250.2';
+const SERVER_PORT = 8080;
+
+export type DataplaneBackend = 'nftables' | 'iptables';
+
+export interface DataplaneOptions {
+  /** Connections per batch; `batches` batches to the Service and as many straight to the server. */
+  connections: number;
+  batches: number;
+  warmup: number;
+  loadLimitMs: number;
+}
+
+export interface DataplaneRow {
+  backend: DataplaneBackend;
+  /** Filler Services besides the target. */
+  others: number;
+  load: LoadResult;
+  /** Set-up times through the Service's ClusterIP, µs (empty when the load did not finish). */
+  service: number[];
+  /** Set-up times straight to the server's address, µs. */
+  direct: number[];
+}
+
+/** N fillers with one endpoint each, plus the target Service with its one endpoint. */
+export function dataplaneInput(others: number): RenderInput {
+  const base = syntheticInput(others, new Map(), 1);
+  const target = svc({ name: 'zz-target', clusterIPs: [VIP], ports: [port(80, SERVER_PORT)] });
+  const services = [...base.plan.services, target];
+  return {
+    ...base,
+    plan: { ...base.plan, services },
+    endpointSlices: [...base.endpointSlices, slice('zz-target', [ep(SERVER, 'node2')], [{ port: SERVER_PORT }])],
+  };
+}
+
+const inNs = (ns: string, cmd: string, args: string[]) => execa('ip', ['netns', 'exec', ns, cmd, ...args]);
+
+async function link(a: string, aIf: string, aAddr: string, b: string, bIf: string, bAddr: string): Promise<void> {
+  await execa('ip', ['link', 'add', aIf, 'netns', a, 'type', 'veth', 'peer', 'name', bIf, 'netns', b]);
+  await inNs(a, 'ip', ['addr', 'add', aAddr, 'dev', aIf]);
+  await inNs(b, 'ip', ['addr', 'add', bAddr, 'dev', bIf]);
+  await inNs(a, 'ip', ['link', 'set', aIf, 'up']);
+  await inNs(b, 'ip', ['link', 'set', bIf, 'up']);
+}
+
+async function loadRules(backend: DataplaneBackend, node: string, input: RenderInput, limitMs: number): Promise<LoadResult> {
+  if (backend === 'nftables') return nftFileAlone(node, nftablesBackend.render(input), limitMs);
+  const r = await restoreAlone(node, serializeIptables(renderIptables(input)), limitMs);
+  // restore alone writes our chains; the jumps from the built-in chains are separate commands.
+  if (r.finished) await ensureJumps(new IptablesRunner(node), 'IPv4', false);
+  return r;
+}
+
+async function clientBatch(client: string, host: string, port: number, n: number, warmup: number): Promise<number[]> {
+  const r = await execa('ip', ['netns', 'exec', client, process.execPath, '--import', 'tsx', join(here, 'dataplane-peer.ts'), 'client', host, String(port), String(n), String(warmup)], {
+    cwd: root,
+    timeout: 600_000,
+  });
+  return JSON.parse(r.stdout.trim()) as number[];
+}
+
+export async function benchDataplane(backend: DataplaneBackend, others: number, o: DataplaneOptions, prefix: string, log: (m: string) => void): Promise<DataplaneRow> {
+  const [client, node, server] = [`${prefix}-dp-c`, `${prefix}-dp-n`, `${prefix}-dp-s`];
+  const row: DataplaneRow = { backend, others, load: { ms: NaN, finished: false }, service: [], direct: [] };
+  const made: string[] = [];
+  let peer: ReturnType<typeof spawn> | undefined;
+  try {
+    for (const ns of [client, node, server]) made.push(await addNetns(ns));
+    await link(client, 'c0', '192.168.60.2/24', node, 'n0', '192.168.60.1/24');
+    await link(node, 'n1', '10.244.250.1/24', server, 's0', `${SERVER}/24`);
+    await inNs(client, 'ip', ['route', 'add', 'default', 'via', '192.168.60.1']);
+    await inNs(server, 'ip', ['route', 'add', 'default', 'via', '10.244.250.1']);
+    await inNs(node, 'sysctl', ['-qw', 'net.ipv4.ip_forward=1']);
+
+    log(`data plane ${backend}: loading ${others} other Services (limit ${(o.loadLimitMs / 1000).toFixed(0)} s)`);
+    row.load = await loadRules(backend, node, dataplaneInput(others), o.loadLimitMs);
+    if (!row.load.finished) {
+      log(`data plane ${backend}: the load did not finish in ${(row.load.ms / 1000).toFixed(0)} s`);
+      return row;
+    }
+
+    peer = spawn('ip', ['netns', 'exec', server, process.execPath, '--import', 'tsx', join(here, 'dataplane-peer.ts'), 'server', String(SERVER_PORT)], { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
+    await new Promise<void>((res, rej) => {
+      peer!.stdout!.once('data', () => res());
+      peer!.once('exit', (c) => rej(new Error(`data plane server exited (${c})`)));
+    });
+    for (let b = 0; b < o.batches; b++) {
+      row.direct.push(...(await clientBatch(client, SERVER, SERVER_PORT, o.connections, o.warmup)));
+      row.service.push(...(await clientBatch(client, VIP, 80, o.connections, o.warmup)));
+    }
+    log(`data plane ${backend} ${others}: service p50 ${median(row.service).toFixed(0)} µs p99 ${quantile(row.service, 0.99).toFixed(0)} µs; direct p50 ${median(row.direct).toFixed(0)} µs`);
+    return row;
+  } finally {
+    peer?.kill('SIGKILL');
+    for (const ns of made.reverse()) await deleteNetns(ns);
+  }
+}
