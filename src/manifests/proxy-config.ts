@@ -18,6 +18,8 @@ export const PROXY_CONFIG_API_VERSION = 'kubeproxy.config.k8s.io/v1alpha1';
 export const PROXY_CONFIG_KIND = 'KubeProxyConfiguration';
 const MODES = ['iptables', 'ipvs', 'nftables'] as const;
 const DETECT_LOCAL_MODES = ['ClusterCIDR', 'NodeCIDR', 'BridgeInterface', 'InterfaceNamePrefix'] as const;
+/** The IPVS schedulers kube-proxy's configuration validation accepts. */
+const IPVS_SCHEDULERS = ['rr', 'wrr', 'lc', 'wlc', 'lblc', 'lblcr', 'sh', 'dh', 'sed', 'nq'] as const;
 
 const UNIT_SECONDS: Record<string, number> = { ns: 1e-9, us: 1e-6, 'µs': 1e-6, 'μs': 1e-6, ms: 1e-3, s: 1, m: 60, h: 3600 };
 
@@ -112,7 +114,10 @@ export function proxyConfigFromObject(obj: unknown, source?: string, backend?: s
     else nodePortAddresses.push(canon);
   });
 
-  const scheduler = r.string(ipvs.scheduler, 'ipvs.scheduler') || DEFAULT_PROXY_CONFIG.ipvsScheduler;
+  const schedulerRaw = r.string(ipvs.scheduler, 'ipvs.scheduler') ?? '';
+  // kube-proxy refuses any other scheduler; the value also lands verbatim in ipvsadm's restore input.
+  if (schedulerRaw !== '' && !(IPVS_SCHEDULERS as readonly string[]).includes(schedulerRaw)) r.add('ipvs.scheduler', notSupported(schedulerRaw, IPVS_SCHEDULERS));
+  const scheduler = schedulerRaw || DEFAULT_PROXY_CONFIG.ipvsScheduler;
   const hostnameOverride = r.string(root.hostnameOverride, 'hostnameOverride') || undefined;
   const localhostNodePorts = r.boolean(iptables.localhostNodePorts, 'iptables.localhostNodePorts') ?? DEFAULT_PROXY_CONFIG.localhostNodePorts;
 

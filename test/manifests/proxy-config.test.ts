@@ -79,6 +79,9 @@ const bad: Array<[object, RegExp]> = [
   [{ iptables: { syncPeriod: '30 seconds' } }, /iptables\.syncPeriod: must be a duration such as "30s"/],
   [{ nftables: { minSyncPeriod: '-1s' } }, /nftables\.minSyncPeriod: must not be negative/],
   [{ ipvs: { scheduler: 1 } }, /ipvs\.scheduler: must be a string/],
+  // Found by test/fuzz: any string was taken, and written verbatim into ipvsadm -R input.
+  [{ ipvs: { scheduler: 'rr\n-A -t 10.0.0.1:80 -s rr' } }, /ipvs\.scheduler: unsupported value "rr\\n-A -t 10\.0\.0\.1:80 -s rr": must be one of "rr"/],
+  [{ ipvs: { scheduler: 'fastest' } }, /ipvs\.scheduler: unsupported value "fastest"/],
   [{ mode: 'userspace' }, /mode: unsupported value "userspace"/],
   [{ apiVersion: 'kubeproxy.config.k8s.io/v1' }, /apiVersion: must be "kubeproxy\.config\.k8s\.io\/v1alpha1"/],
 ];
