@@ -5,6 +5,7 @@ import { Command, CommanderError } from 'commander';
 import { isInputError } from '../model/errors.js';
 import { registerAgent } from './agent.js';
 import { registerApply } from './apply.js';
+import { registerCheck } from './check.js';
 import { registerCleanup } from './cleanup.js';
 import { registerPlan } from './plan.js';
 import { registerRender } from './render.js';
@@ -17,6 +18,7 @@ export function buildProgram(): Command {
   registerPlan(program);
   registerRender(program);
   registerApply(program);
+  registerCheck(program);
   registerCleanup(program);
   registerAgent(program);
   return program;
