@@ -50,6 +50,8 @@ export interface AgentOptions {
   readonly metrics?: AgentMetrics;
   /** API mode: list/watch timings (backoff, watchdog, server-side timeout); tests shorten them. */
   readonly watchTiming?: Partial<WatchTiming>;
+  /** Userspace backend: idle time after which a UDP session ends. */
+  readonly udpIdleTimeoutMs?: number;
 }
 
 interface FileEndpoints {
@@ -84,7 +86,7 @@ export class Agent {
     this.clock = opts.clock ?? realClock;
     this.config = opts.config ?? DEFAULT_PROXY_CONFIG;
     this.metrics = opts.metrics ?? createAgentMetrics({ processMetrics: true });
-    this.rules = opts.rules ?? rulesSyncerFor(opts.backend);
+    this.rules = opts.rules ?? rulesSyncerFor(opts.backend, { log: opts.log, ...(opts.udpIdleTimeoutMs ? { udpIdleTimeoutMs: opts.udpIdleTimeoutMs } : {}) });
     this.scheduler = new SyncScheduler({
       minSyncPeriodMs: this.config.minSyncPeriodSeconds * 1000,
       syncPeriodMs: this.config.syncPeriodSeconds * 1000,
@@ -138,6 +140,7 @@ export class Agent {
     await Promise.all([this.services?.stop(), this.slices?.stop(), this.nodeWatch?.stop()]);
     await this.hcServers.close();
     await Promise.all(this.servers.map(closeServer));
+    await this.rules.close?.();
     this.log.info({}, 'agent stopped; rules left in place');
   }
 

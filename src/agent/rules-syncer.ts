@@ -15,6 +15,8 @@ import { NftablesSyncer, type NftRunner } from '../backends/nftables/syncer.js';
 import { ensureSysctls } from '../backends/sysctl.js';
 import { isInputError } from '../model/errors.js';
 import type { RenderInput } from '../model/render-input.js';
+import { listenerPlan } from '../userspace/plan.js';
+import { UserspaceProxy, type UserspaceProxyOptions } from '../userspace/proxy.js';
 
 export interface RulesSyncResult {
   readonly full: boolean;
@@ -29,6 +31,8 @@ export interface RulesSyncer {
    * `preserve`: Services whose input was skipped as malformed keep their rules.
    */
   sync(input: RenderInput, req: { full: boolean; changed: ReadonlySet<string>; preserve: readonly string[] }): Promise<RulesSyncResult>;
+  /** Releases what the syncer holds in this process (the userspace proxy's listeners); kernel rules stay. */
+  close?(): Promise<void>;
 }
 
 /** The backend could not render the input; nothing was sent to the kernel. */
@@ -128,8 +132,35 @@ export function ipvsRulesSyncer(): RulesSyncer {
   };
 }
 
-export function rulesSyncerFor(backend: string): RulesSyncer {
+/**
+ * The userspace proxy: the agent process relays the traffic itself. Its "render" is the
+ * listener plan; an error there means nothing was opened, closed or sent to nft.
+ */
+export function userspaceRulesSyncer(opts: UserspaceProxyOptions): RulesSyncer & { readonly proxy: UserspaceProxy } {
+  const proxy = new UserspaceProxy(opts);
+  return {
+    backend: 'userspace',
+    proxy,
+    async sync(input, req) {
+      let plan;
+      try {
+        plan = listenerPlan(input);
+      } catch (e) {
+        throw new RenderFailed(e);
+      }
+      return proxy.sync(plan, req);
+    },
+    close: () => proxy.close(),
+  };
+}
+
+/** Backends that exist only in the agent (no precompiled ruleset, no one-shot apply). */
+export const AGENT_ONLY_BACKENDS = ['userspace'] as const;
+
+export function rulesSyncerFor(backend: string, opts: { log: UserspaceProxyOptions['log']; udpIdleTimeoutMs?: number }): RulesSyncer {
   switch (backend) {
+    case 'userspace':
+      return userspaceRulesSyncer({ log: opts.log, ...(opts.udpIdleTimeoutMs ? { udp: { idleMs: opts.udpIdleTimeoutMs } } : {}) });
     case 'nftables':
       return nftablesRulesSyncer();
     case 'iptables':

@@ -19,6 +19,10 @@ export function registeredBackends(): readonly Backend[] {
 /** The backend called `name`; an InputError (exit 2) naming it when there is none. */
 export function getBackend(name: string): Backend {
   const b = BACKENDS.find((x) => x.name === name);
+  if (!b && name === 'userspace') {
+    // Not a ruleset backend: the relaying happens in the agent process (src/userspace/).
+    throw inputError(undefined, '--backend', 'userspace has no ruleset to render or apply: it runs only in the agent (svcplane agent --backend userspace)');
+  }
   if (!b) {
     const have = BACKENDS.map((x) => x.name);
     throw inputError(

@@ -6,6 +6,7 @@ import { KubeConfig } from '@kubernetes/client-node';
 import type { Command } from 'commander';
 import { pino } from 'pino';
 import { Agent } from '../agent/agent.js';
+import { AGENT_ONLY_BACKENDS } from '../agent/rules-syncer.js';
 import { parseHostPort } from '../agent/http.js';
 import { KNOWN_BACKEND_NAMES, getBackend } from '../backends/registry.js';
 import { loadInputs } from '../manifests/load.js';
@@ -25,6 +26,7 @@ interface AgentFlags {
   mode: string;
   healthAddr: string;
   metricsAddr: string;
+  udpIdleTimeout?: string;
 }
 
 const collect = (v: string, prev: string[]) => [...prev, v];
@@ -37,7 +39,7 @@ export function registerAgent(program: Command): void {
   program
     .command('agent')
     .description('keep this node\'s rules equal to plan + current endpoints (runs until SIGTERM)')
-    .requiredOption('--backend <name>', `the backend: ${KNOWN_BACKEND_NAMES.join(' | ')}`)
+    .requiredOption('--backend <name>', `the backend: ${[...KNOWN_BACKEND_NAMES, ...AGENT_ONLY_BACKENDS].join(' | ')} (userspace: the agent relays the traffic itself)`)
     .option('--plan <file>', 'plan.json (the ConfigMap mount); reloaded when it changes')
     .option('--config <file>', 'a KubeProxyConfiguration (syncPeriod, minSyncPeriod, clusterCIDR, ...)')
     .option('--kubeconfig <file>', 'kubeconfig for the API server (default: in-cluster when running in a pod)')
@@ -47,8 +49,17 @@ export function registerAgent(program: Command): void {
     .option('--mode <mode>', `which Services are ours: ${PROXY_MODES.join(' | ')}`, 'coexist')
     .option('--health-addr <host:port>', 'serve /healthz and /livez here', '0.0.0.0:10256')
     .option('--metrics-addr <host:port>', 'serve /metrics here', '127.0.0.1:10249')
+    .option('--udp-idle-timeout <seconds>', 'userspace backend: a UDP session ends after this long without a datagram (default 30)')
     .action(async (flags: AgentFlags) => {
-      getBackend(flags.backend);
+      const agentOnly = (AGENT_ONLY_BACKENDS as readonly string[]).includes(flags.backend);
+      if (!agentOnly) getBackend(flags.backend);
+      let udpIdleTimeoutMs: number | undefined;
+      if (flags.udpIdleTimeout !== undefined) {
+        if (flags.backend !== 'userspace') throw usage('--udp-idle-timeout', 'only the userspace backend relays UDP itself');
+        const s = Number(flags.udpIdleTimeout);
+        if (!(s > 0) || !Number.isFinite(s)) throw usage('--udp-idle-timeout', `${JSON.stringify(flags.udpIdleTimeout)} is not a positive number of seconds`);
+        udpIdleTimeoutMs = Math.round(s * 1000);
+      }
       if (!PROXY_MODES.includes(flags.mode as ProxyMode)) throw usage('--mode', `must be one of ${PROXY_MODES.join(', ')}`);
       for (const ip of flags.nodeIp) if (!isIP(ip)) throw usage('--node-ip', `${JSON.stringify(ip)} is not an IP address`);
       const healthAddr = parseHostPort(flags.healthAddr, '--health-addr');
@@ -80,6 +91,7 @@ export function registerAgent(program: Command): void {
         healthAddr,
         metricsAddr,
         log,
+        ...(udpIdleTimeoutMs ? { udpIdleTimeoutMs } : {}),
       });
       const stopped = new Promise<string>((resolve) => {
         process.once('SIGTERM', () => resolve('SIGTERM'));

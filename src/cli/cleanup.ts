@@ -2,6 +2,7 @@
 
 import type { Command } from 'commander';
 import { registeredBackends } from '../backends/registry.js';
+import { cleanupRedirectTables } from '../userspace/redirect-apply.js';
 
 export function registerCleanup(program: Command): void {
   program
@@ -22,6 +23,14 @@ export function registerCleanup(program: Command): void {
           failed = true;
           process.stderr.write(`${b.name}: cleanup failed: ${(e as Error).message}\n`);
         }
+      }
+      // The userspace proxy's redirect table (the agent-only backend).
+      try {
+        const removed = await cleanupRedirectTables();
+        process.stderr.write(`userspace: removed ${removed} object(s)\n`);
+      } catch (e) {
+        failed = true;
+        process.stderr.write(`userspace: cleanup failed: ${(e as Error).message}\n`);
       }
       if (failed) process.exitCode = 1;
     });
