@@ -8,7 +8,6 @@ import type { Server } from 'node:http';
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import { readLocalAddresses } from '../backends/local-addresses.js';
-import { loadInputs } from '../manifests/load.js';
 import { DEFAULT_PROXY_CONFIG, type ProxyConfig } from '../model/config.js';
 import type { EndpointSliceInfo } from '../model/endpoints.js';
 import { isInputError } from '../model/errors.js';
@@ -16,6 +15,7 @@ import type { NodeContext } from '../model/node.js';
 import { loadPlan, serviceKey, type Plan } from '../model/plan.js';
 import type { ProxyMode, RenderInput } from '../model/render-input.js';
 import { conntrackPlan, runConntrack, type ConntrackDeletion, type ConntrackRunResult } from './conntrack.js';
+import { EndpointFiles, type EndpointFilesLoad } from './endpoint-files.js';
 import { FileWatch } from './file-watch.js';
 import { healthCheckServices, healthStatus, type HealthStatus } from './health.js';
 import { closeServer, HealthCheckServers, healthHandler, metricsHandler, startServer, type HostPort } from './http.js';
@@ -72,6 +72,7 @@ export class Agent {
   private readonly fileWatches: FileWatch[] = [];
   private plan: Plan | undefined;
   private files: FileEndpoints = { slices: [], skipped: [], node: undefined };
+  private endpointFiles: EndpointFiles | undefined;
   private services: WatchedResource<ServiceStore> | undefined;
   private slices: WatchedResource<EndpointSliceStore> | undefined;
   private nodeWatch: WatchedResource<NodeStore> | undefined;
@@ -118,7 +119,11 @@ export class Agent {
       this.fileWatches.push(w);
     }
     if (opts.endpointsFiles?.length) {
-      this.files = await this.readEndpointFiles();
+      this.endpointFiles = new EndpointFiles(opts.endpointsFiles, {
+        nodeName: opts.nodeName,
+        ...(opts.nodeIPs?.length ? { nodeIPs: opts.nodeIPs } : {}),
+      });
+      await this.readEndpointFiles();
       const w = new FileWatch(opts.endpointsFiles, () => void this.reloadEndpointFiles(), opts.filePollMs);
       await w.start();
       this.fileWatches.push(w);
@@ -199,32 +204,24 @@ export class Agent {
     }
   }
 
-  private async readEndpointFiles(): Promise<FileEndpoints> {
-    const loaded = await loadInputs(this.opts.endpointsFiles!, {
-      strict: false,
-      nodeName: this.opts.nodeName,
-      ...(this.opts.nodeIPs?.length ? { nodeIPs: this.opts.nodeIPs } : {}),
-    });
+  /** Reads the endpoint files that changed (all of them the first time) and logs what was skipped. */
+  private async readEndpointFiles(): Promise<EndpointFilesLoad> {
+    const loaded = await this.endpointFiles!.load();
     for (const e of loaded.errors) {
       this.log.warn({ object: e.ref, source: e.source, err: e.message }, 'malformed object skipped');
       this.metrics.malformedObjects.inc({ kind: e.ref?.kind ?? 'unknown' });
     }
-    const node = loaded.node.addresses.length || loaded.node.podCIDRs.length ? loaded.node : undefined;
-    return { slices: loaded.endpointSlices, skipped: loaded.skippedServices, node };
+    this.files = { slices: loaded.slices, skipped: loaded.skipped, node: loaded.node };
+    return loaded;
   }
 
   private async reloadEndpointFiles(): Promise<void> {
     try {
-      const next = await this.readEndpointFiles();
-      const before = this.files;
-      this.files = next;
-      const keys = changedKeys(before.slices, next.slices, (s) => `${s.namespace}/${s.serviceName}`);
-      for (const k of changedKeys(before.skipped, next.skipped, (k) => k)) keys.add(k);
-      this.metrics.endpointChanges.inc(keys.size);
-      const nodeChanged = JSON.stringify(before.node) !== JSON.stringify(next.node);
-      this.log.info({ services: keys.size, nodeChanged }, 'endpoint files reloaded');
+      const { changed, nodeChanged, filesRead } = await this.readEndpointFiles();
+      this.metrics.endpointChanges.inc(changed.size);
+      this.log.info({ services: changed.size, nodeChanged, filesRead }, 'endpoint files reloaded');
       if (nodeChanged) this.queue([]);
-      else if (keys.size) this.queue(keys);
+      else if (changed.size) this.queue(changed);
     } catch (e) {
       this.log.error({ err: e instanceof Error ? e.message : String(e) }, 'endpoint files not reloaded; keeping the previous endpoints');
     }

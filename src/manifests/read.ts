@@ -6,6 +6,7 @@
 //
 // The parsing half is pure (`parseManifestText`); only `readManifests` does I/O.
 
+import type { Stats } from 'node:fs';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
@@ -91,17 +92,60 @@ export function flattenList(doc: ManifestDocument): ManifestDocument[] {
   return out;
 }
 
-async function listFolder(dir: string): Promise<string[]> {
+/** A manifest file found on disk, with what tells one version of it from the next. */
+export interface ManifestFile {
+  readonly path: string;
+  /** inode, size and mtime: changes whenever the file is rewritten or replaced (rename, symlink swap). */
+  readonly version: string;
+}
+
+async function listFolder(dir: string): Promise<ManifestFile[]> {
   const entries = await readdir(dir, { withFileTypes: true });
   const names = entries.map((e) => e.name).filter((n) => !n.startsWith('.')).sort();
-  const out: string[] = [];
+  const out: ManifestFile[] = [];
   for (const name of names) {
     const p = join(dir, name);
     const st = await stat(p);
     if (st.isDirectory()) out.push(...(await listFolder(p)));
-    else if (st.isFile() && MANIFEST_EXTENSIONS.some((x) => name.toLowerCase().endsWith(x))) out.push(p);
+    else if (st.isFile() && MANIFEST_EXTENSIONS.some((x) => name.toLowerCase().endsWith(x))) out.push({ path: p, version: versionOf(st) });
   }
   return out;
+}
+
+function versionOf(st: Stats): string {
+  return `${st.ino}:${st.size}:${st.mtimeMs}`;
+}
+
+/**
+ * The files `readManifests` reads for these paths (no stdin), in the same order, each
+ * with its version: a folder's *.yaml, *.yml and *.json files, recursively, sorted.
+ * A path that does not exist is an error naming it.
+ */
+export async function listManifestFiles(paths: readonly string[]): Promise<ManifestFile[]> {
+  const out: ManifestFile[] = [];
+  for (const p of paths) {
+    let st;
+    try {
+      st = await stat(p);
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      throw fileError(p, code === 'ENOENT' ? 'no such file or folder' : `cannot read: ${(e as Error).message}`);
+    }
+    if (st.isDirectory()) for (const f of await listFolder(p)) out.push(f);
+    else out.push({ path: p, version: versionOf(st) });
+  }
+  return out;
+}
+
+/** One file's documents (JSON when it ends in .json, YAML otherwise). */
+export async function readManifestFile(file: string): Promise<ManifestDocument[]> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (e) {
+    throw fileError(file, `cannot read: ${(e as Error).message}`);
+  }
+  return parseManifestText(text, file, file.toLowerCase().endsWith('.json') ? 'json' : 'yaml');
 }
 
 async function readStdin(stdin: AsyncIterable<unknown>): Promise<string> {
@@ -130,24 +174,8 @@ export async function readManifests(paths: readonly string[], opts: ReadOptions 
       for (const d of parseManifestText(await readStdin(opts.stdin ?? process.stdin), STDIN_NAME)) out.push(d);
       continue;
     }
-    let st;
-    try {
-      st = await stat(p);
-    } catch (e) {
-      const code = (e as NodeJS.ErrnoException).code;
-      throw fileError(p, code === 'ENOENT' ? 'no such file or folder' : `cannot read: ${(e as Error).message}`);
-    }
-    const files = st.isDirectory() ? await listFolder(p) : [p];
-    for (const f of files) {
-      let text: string;
-      try {
-        text = await readFile(f, 'utf8');
-      } catch (e) {
-        throw fileError(f, `cannot read: ${(e as Error).message}`);
-      }
-      // A loop, not a spread: one file can hold 10^5 objects, past the argument limit.
-      for (const d of parseManifestText(text, f, f.toLowerCase().endsWith('.json') ? 'json' : 'yaml')) out.push(d);
-    }
+    // A loop, not a spread: one file can hold 10^5 objects, past the argument limit.
+    for (const f of await listManifestFiles([p])) for (const d of await readManifestFile(f.path)) out.push(d);
   }
   return out;
 }

@@ -1,0 +1,138 @@
+// Offline mode's file cache: only changed files are re-read, the Services they touch
+// are named, malformed objects are reported once, and a broken file changes nothing.
+
+import assert from 'node:assert/strict';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { EndpointFiles } from '../../src/agent/endpoint-files.js';
+import { isInputError } from '../../src/model/errors.js';
+
+function slice(service: string, ips: string[], name = `${service}-a`) {
+  return {
+    apiVersion: 'discovery.k8s.io/v1',
+    kind: 'EndpointSlice',
+    metadata: { name, namespace: 'default', labels: { 'kubernetes.io/service-name': service } },
+    addressType: 'IPv4',
+    ports: [{ name: '', port: 80, protocol: 'TCP' }],
+    endpoints: ips.map((ip) => ({ addresses: [ip] })),
+  };
+}
+
+const node = { apiVersion: 'v1', kind: 'Node', metadata: { name: 'node1' }, status: { addresses: [{ type: 'InternalIP', address: '192.168.1.1' }] } };
+
+describe('EndpointFiles', () => {
+  let dir: string;
+  let eps: string;
+  const write = (file: string, obj: unknown) => writeFileSync(join(eps, file), JSON.stringify(obj));
+
+  before(() => {
+    dir = mkdtempSync(join(tmpdir(), 'svp-epfiles-'));
+    eps = join(dir, 'eps');
+    mkdirSync(eps);
+  });
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('reads every file once, then only the files that changed, naming the Services they touch', async () => {
+    write('a.json', slice('a', ['10.0.0.1']));
+    write('b.json', slice('b', ['10.0.0.2']));
+    write('c.json', slice('c', ['10.0.0.3']));
+    const files = new EndpointFiles([eps]);
+
+    const first = await files.load();
+    assert.equal(first.filesRead, 3);
+    assert.deepEqual([...first.changed].sort(), ['default/a', 'default/b', 'default/c']);
+    assert.deepEqual(first.slices.map((s) => s.serviceName), ['a', 'b', 'c']);
+
+    const same = await files.load();
+    assert.equal(same.filesRead, 0);
+    assert.equal(same.changed.size, 0);
+    // Unchanged files give the very same objects: nothing was parsed again.
+    assert.equal(same.slices[0], first.slices[0]);
+
+    write('b.json', slice('b', ['10.0.0.2', '10.0.0.22']));
+    const one = await files.load();
+    assert.equal(one.filesRead, 1);
+    assert.deepEqual([...one.changed], ['default/b']);
+    assert.deepEqual(one.slices.find((s) => s.serviceName === 'b')!.endpoints.map((e) => e.address), ['10.0.0.2', '10.0.0.22']);
+    assert.equal(one.slices.find((s) => s.serviceName === 'a'), first.slices[0]);
+
+    rmSync(join(eps, 'c.json'));
+    const gone = await files.load();
+    assert.equal(gone.filesRead, 0);
+    assert.deepEqual([...gone.changed], ['default/c']);
+    assert.deepEqual(gone.slices.map((s) => s.serviceName), ['a', 'b']);
+  });
+
+  it('reports a malformed slice once, keeps its Service as skipped, and names it', async () => {
+    rmSync(eps, { recursive: true });
+    mkdirSync(eps);
+    write('a.json', slice('a', ['10.0.0.1']));
+    write('bad.json', slice('bad', ['999.0.0.1']));
+    const files = new EndpointFiles([eps]);
+    const first = await files.load();
+    assert.equal(first.errors.length, 1);
+    assert.match(first.errors[0]!.message, /EndpointSlice default\/bad-a/);
+    assert.match(first.errors[0]!.message, /endpoints\[0\]\.addresses/);
+    assert.deepEqual(first.skipped, ['default/bad']);
+    assert.deepEqual(first.slices.map((s) => s.serviceName), ['a']);
+
+    const again = await files.load();
+    assert.equal(again.errors.length, 0, 'an unchanged file is not reported again');
+    assert.deepEqual(again.skipped, ['default/bad']);
+
+    write('bad.json', slice('bad', ['10.0.0.9']));
+    const fixed = await files.load();
+    assert.deepEqual(fixed.skipped, []);
+    assert.deepEqual([...fixed.changed], ['default/bad']);
+    assert.deepEqual(fixed.slices.map((s) => s.serviceName), ['a', 'bad']);
+  });
+
+  it('a slice defined in two files: the first wins, the second is an error naming both files', async () => {
+    rmSync(eps, { recursive: true });
+    mkdirSync(eps);
+    write('1.json', slice('a', ['10.0.0.1']));
+    write('2.json', slice('a', ['10.0.0.2']));
+    const r = await new EndpointFiles([eps]).load();
+    assert.equal(r.slices.length, 1);
+    assert.equal(r.slices[0]!.endpoints[0]!.address, '10.0.0.1');
+    assert.equal(r.errors.length, 1);
+    assert.match(r.errors[0]!.message, /duplicate EndpointSlice/);
+    assert.match(r.errors[0]!.message, /1\.json/);
+    assert.match(r.errors[0]!.message, /2\.json/);
+  });
+
+  it('a file that does not parse throws naming it, and the next load still knows the old files', async () => {
+    rmSync(eps, { recursive: true });
+    mkdirSync(eps);
+    write('a.json', slice('a', ['10.0.0.1']));
+    const files = new EndpointFiles([eps]);
+    await files.load();
+    writeFileSync(join(eps, 'a.json'), '{"apiVersion": ');
+    await assert.rejects(files.load(), (e) => isInputError(e) && /a\.json/.test(e.message));
+    write('a.json', slice('a', ['10.0.0.5']));
+    const r = await files.load();
+    assert.deepEqual([...r.changed], ['default/a']);
+    assert.equal(r.slices[0]!.endpoints[0]!.address, '10.0.0.5');
+  });
+
+  it('takes the Node from the files, by name, with --node-ip applied, and says when it changed', async () => {
+    rmSync(eps, { recursive: true });
+    mkdirSync(eps);
+    write('node.json', node);
+    write('a.json', slice('a', ['10.0.0.1']));
+    const files = new EndpointFiles([eps], { nodeName: 'node1' });
+    const first = await files.load();
+    assert.deepEqual(first.node?.addresses, ['192.168.1.1']);
+    assert.equal(first.nodeChanged, true);
+    assert.equal((await files.load()).nodeChanged, false);
+    write('node.json', { ...node, status: { addresses: [{ type: 'InternalIP', address: '192.168.1.2' }] } });
+    const moved = await files.load();
+    assert.equal(moved.nodeChanged, true);
+    assert.deepEqual(moved.node?.addresses, ['192.168.1.2']);
+
+    const pinned = await new EndpointFiles([eps], { nodeName: 'node1', nodeIPs: ['10.1.1.1'] }).load();
+    assert.deepEqual(pinned.node?.addresses, ['10.1.1.1']);
+  });
+});
