@@ -45,8 +45,12 @@ interface FamilyState {
   readonly family: IPFamily;
   readonly tc: TableContext;
   readonly skeleton: NftTable;
-  /** Fragments of each Service's ports, by namespace/name. */
-  readonly fragments: Map<string, Fragment[]>;
+  /**
+   * Fragments of each Service's ports, by namespace/name, kept as JSON text: at 10k
+   * Services the object trees took ~160 MB of heap, the text a third of that, and only
+   * the few Services an incremental sync touches are parsed back.
+   */
+  readonly fragments: Map<string, string>;
   /** Elements in skeleton sets: how many fragments contribute each (a ClusterIP serves several ports). */
   readonly refs: Map<string, Map<string, ElementRef>>;
 }
@@ -116,24 +120,23 @@ export class NftablesSyncer {
     let t = now();
     const bySvc = slicesByService(input.endpointSlices);
     const services = [...ownedServices(input).entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-    const families: FamilyState[] = FAMILIES.map((family) => {
+    const built = FAMILIES.map((family) => {
       const tc = tableContext(input, family);
       const st: FamilyState = { family, tc, skeleton: skeletonTable(input, tc), fragments: new Map(), refs: new Map() };
+      const fragments = new Map<string, Fragment[]>();
       for (const [key, svc] of services) {
+        // Preserved Services are left out of the remembered state: the kernel's rules for them are kept as they are.
+        if (keep.has(key)) continue;
         const frs = viewsOfService(svc, family, bySvc.get(key) ?? [], input.node).map((v) => serviceFragment(v, tc));
-        if (frs.length) st.fragments.set(key, frs);
+        if (!frs.length) continue;
+        fragments.set(key, frs);
+        for (const fr of frs) addRefs(st.refs, fr);
+        st.fragments.set(key, JSON.stringify(frs));
       }
-      for (const frs of st.fragments.values()) for (const fr of frs) addRefs(st.refs, fr);
-      return st;
+      return { st, fragments };
     });
-    // Preserved Services are left out of the remembered state: the kernel's rules for them are kept as they are.
-    for (const st of families) {
-      for (const key of keep) {
-        for (const fr of st.fragments.get(key) ?? []) removeRefs(st.refs, fr);
-        st.fragments.delete(key);
-      }
-    }
-    const desired = families.map((st) => assembleTable(st.skeleton, [...st.fragments.values()].flat()));
+    const families = built.map((b) => b.st);
+    const desired = built.map(({ st, fragments }) => assembleTable(st.skeleton, [...fragments.values()].flat()));
     timings.render = now() - t;
 
     t = now();
@@ -186,9 +189,9 @@ export class NftablesSyncer {
     // Only now, with the kernel changed, does the remembered state move on.
     for (const { st, next } of updates) {
       for (const [key, frs] of next) {
-        for (const fr of st.fragments.get(key) ?? []) removeRefs(st.refs, fr);
+        for (const fr of fragmentsOf(st, key)) removeRefs(st.refs, fr);
         for (const fr of frs) addRefs(st.refs, fr);
-        if (frs.length) st.fragments.set(key, frs);
+        if (frs.length) st.fragments.set(key, JSON.stringify(frs));
         else st.fragments.delete(key);
       }
     }
@@ -203,6 +206,11 @@ export class NftablesSyncer {
     timings.nft = now() - t;
     return text;
   }
+}
+
+function fragmentsOf(st: FamilyState, key: string): Fragment[] {
+  const text = st.fragments.get(key);
+  return text === undefined ? [] : (JSON.parse(text) as Fragment[]);
 }
 
 function addRefs(refs: Map<string, Map<string, ElementRef>>, fr: Fragment): void {
@@ -235,7 +243,7 @@ function fragmentDiff(st: FamilyState, next: Map<string, Fragment[]>): NftTransa
   const before: Fragment[] = [];
   const after: Fragment[] = [];
   for (const [key, frs] of next) {
-    for (const fr of st.fragments.get(key) ?? []) before.push(fr);
+    for (const fr of fragmentsOf(st, key)) before.push(fr);
     for (const fr of frs) after.push(fr);
   }
   // Element counts after the change, starting from the current ones.
