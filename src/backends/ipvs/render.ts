@@ -31,6 +31,17 @@ function realServers(usable: readonly EndpointTarget[], v: ServicePortView): Rea
   return [...out.values()].sort((a, b) => compareIPs(a.address, b.address) || a.port - b.port);
 }
 
+/**
+ * A source range as hash:net entries. ipset refuses a /0 in those sets ("The value
+ * of the CIDR parameter of the IP address is invalid"), so "everyone" is written as
+ * its two halves, which match exactly the same sources.
+ */
+function ipsetNets(cidr: string): string[] {
+  if (cidr === '0.0.0.0/0') return ['0.0.0.0/1', '128.0.0.0/1'];
+  if (cidr === '::/0') return ['::/1', '8000::/1'];
+  return [cidr];
+}
+
 function protoSuffix(p: IpvsProtocol): 'TCP' | 'UDP' | 'SCTP' {
   return p.toUpperCase() as 'TCP' | 'UDP' | 'SCTP';
 }
@@ -83,7 +94,7 @@ export function renderFamily(input: RenderInput, family: IPFamily): IpvsFamilyRu
       externalNoEndpoints(ip);
       if (v.sourceRanges.length) {
         add('loadBalancerFW', ipPort(ip));
-        for (const c of v.sourceRanges) add('loadBalancerSourceCIDR', `${ipPort(ip)},${c}`);
+        for (const c of v.sourceRanges) for (const n of ipsetNets(c)) add('loadBalancerSourceCIDR', `${ipPort(ip)},${n}`);
         for (const n of nodeIPs) add('loadBalancerSourceIP', `${ipPort(ip)},${n}`);
       }
     }

@@ -10,7 +10,7 @@
 import type { IPFamily } from '../../model/ip.js';
 import { nodePortAddresses, localTrafficMatch, serviceCIDRsOf, servicePortLabel, servicePortViews, type EndpointTarget, type LocalTrafficMatch, type ServicePortView } from '../../model/service-ports.js';
 import type { RenderInput } from '../../model/render-input.js';
-import { ipFamilyOf } from '../../model/ip.js';
+import { cidrsOverlap, ipFamilyOf, parseCIDR, type ParsedCIDR } from '../../model/ip.js';
 import {
   addrValue, concat, ctStateNew, ctStatusDnat, daddr, dnat, dport, drop, fibLocal, goto, jump, l4proto, markAnd, masquerade, match, meta,
   numgenMod, reject, ret, saddr, serviceKey, setMark, thDport, updateSet, vmap,
@@ -96,6 +96,20 @@ function localMatch(ctx: Ctx, op: '==' | '!='): Expr[] {
 
 function chain(name: string, rules: NftRule[] = [], base?: NftChain['base']): NftChain {
   return base ? { name, base, rules } : { name, rules };
+}
+
+/**
+ * The sources of one load-balancer IP's allow list with none inside another: the
+ * allow set is an interval set, and nft refuses overlapping intervals ("File
+ * exists"), e.g. a node IP inside a source range, 0.0.0.0/0, or 10.0.0.0/8 with
+ * 10.1.0.0/16, all valid in a Service. Dropping the inner ones matches the same sources.
+ */
+function outermostSources(sources: readonly string[]): string[] {
+  const asCIDR = (s: string): ParsedCIDR => parseCIDR(s.includes('/') ? s : `${s}/${s.includes(':') ? 128 : 32}`)!;
+  const all = sources.map((s) => ({ s, c: asCIDR(s) }));
+  return all
+    .filter(({ c }, i) => !all.some((o, j) => cidrsOverlap(o.c, c) && (o.c.prefix < c.prefix || (o.c.prefix === c.prefix && j < i))))
+    .map(({ s }) => s);
 }
 
 function rule(expr: Expr[], comment?: string): NftRule {
@@ -297,7 +311,7 @@ export function serviceFragment(v: ServicePortView, tc: TableContext): Fragment 
     if (v.sourceRanges.length > 0) {
       add(N.firewallIPs, { key: key(ip), comment: label });
       // Allowed: the source ranges, and the node itself.
-      for (const src of [...v.sourceRanges, ...tc.nodeIPs]) {
+      for (const src of outermostSources([...v.sourceRanges, ...tc.nodeIPs])) {
         add(N.firewallAllow, { key: { concat: [ip, proto, v.port, addrValue(src)] }, comment: label });
       }
     }

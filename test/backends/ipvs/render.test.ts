@@ -62,4 +62,23 @@ describe('ipvs render', () => {
     const ipvs = splitSections(ipvsBackend.render(features['dual-stack']!)).get(SECTION.ipvs)!;
     assert.match(ipvs, /^-a -t \[fd00:10:96::90\]:80 -r \[fd00:244:1::90\]:8080 -m -w 1$/m);
   });
+
+  // Found by test/fuzz: ipset refuses a /0 in a hash:ip,port,net set, so the whole restore failed.
+  it('a loadBalancerSourceRange of everyone (0.0.0.0/0, ::/0) becomes its two halves, which ipset accepts', async () => {
+    const lb = svc({
+      name: 'open',
+      type: 'LoadBalancer',
+      clusterIPs: ['10.96.0.50', 'fd00:10:96::50'],
+      ports: [port(80, 8080)],
+      loadBalancerIngress: [{ ip: '198.51.100.50', ipMode: 'VIP' }, { ip: '2001:db8::50', ipMode: 'VIP' }],
+      loadBalancerSourceRanges: ['0.0.0.0/0', '::/0'],
+    });
+    const doc = ipvsBackend.render(input([lb], [slice('open', [ep('10.244.1.50', 'node1')], [{ port: 8080 }])]));
+    const sets = `${splitSections(doc).get(SECTION.ipset4)}${splitSections(doc).get(SECTION.ipset6)}`;
+    assert.doesNotMatch(sets, /\/0\b/);
+    assert.match(sets, /^add SVP-LOAD-BALANCER-SOURCE-CIDR 198\.51\.100\.50,tcp:80,0\.0\.0\.0\/1 -exist$/m);
+    assert.match(sets, /^add SVP-LOAD-BALANCER-SOURCE-CIDR 198\.51\.100\.50,tcp:80,128\.0\.0\.0\/1 -exist$/m);
+    assert.match(sets, /,tcp:80,8000::\/1 -exist$/m);
+    assert.deepEqual(await ipvsToolCheck(doc), []);
+  });
 });
