@@ -132,7 +132,7 @@ export function renderFamily(input: RenderInput, family: IPFamily): IpvsFamilyRu
     ipsets,
     iptables: helperRules({
       family,
-      masqMark: 1 << (input.config.masqueradeBit ?? DEFAULT_MASQ_BIT),
+      masqMark: 2 ** (input.config.masqueradeBit ?? DEFAULT_MASQ_BIT), // 2 ** 31 stays positive, unlike 1 << 31
       masqueradeAll: input.config.masqueradeAll,
       local: localTrafficMatch(input.config, input.node, family),
     }),

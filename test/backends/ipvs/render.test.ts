@@ -63,6 +63,14 @@ describe('ipvs render', () => {
     assert.match(ipvs, /^-a -t \[fd00:10:96::90\]:80 -r \[fd00:244:1::90\]:8080 -m -w 1$/m);
   });
 
+  // Found by test/fuzz: 1 << 31 is negative in JavaScript, and "0x-80000000" is no mark iptables reads.
+  it('masqueradeBit 31 marks with 0x80000000', async () => {
+    const doc = ipvsBackend.render(input([svc({ name: 'a', clusterIPs: ['10.96.0.51'], ports: [port(80)] })], [], { config: { masqueradeBit: 31 } }));
+    assert.match(doc, /--set-xmark 0x80000000\/0x80000000/);
+    assert.doesNotMatch(doc, /0x-/);
+    assert.deepEqual(await ipvsToolCheck(doc), []);
+  });
+
   // Found by test/fuzz: ipset refuses a /0 in a hash:ip,port,net set, so the whole restore failed.
   it('a loadBalancerSourceRange of everyone (0.0.0.0/0, ::/0) becomes its two halves, which ipset accepts', async () => {
     const lb = svc({

@@ -69,6 +69,13 @@ describe('nftables render', () => {
     assert.deepEqual(mods, [3, 2]);
   });
 
+  // Found by test/fuzz: 1 << 31 is negative in JavaScript; nft took it, but lists the mark back as 2147483648.
+  it('masqueradeBit 31 marks with 2147483648, never a negative number', () => {
+    const doc = nftablesBackend.render(input([svc({ name: 'a', clusterIPs: ['10.96.0.51'], ports: [port(80)] })], [], { config: { masqueradeBit: 31 } }));
+    assert.match(doc, /\{"\|":\[\{"meta":\{"key":"mark"\}\},2147483648\]\}/);
+    assert.doesNotMatch(doc, /-2147483648/);
+  });
+
   // Found by test/fuzz: overlapping intervals in the allow set made nft refuse the whole document ("File exists").
   it('source ranges that hold each other or a node IP become non-overlapping allow entries that nft accepts', async () => {
     const lb = (name: string, ip: string, ranges: string[]) =>
