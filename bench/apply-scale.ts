@@ -22,6 +22,7 @@ import { renderTables, TABLE_NAME } from '../src/backends/nftables/render.js';
 import { NftablesSyncer, type SyncResult } from '../src/backends/nftables/syncer.js';
 import { addEndpoint, addService, removeEndpoint, removeService, spread, type Change } from './changes.js';
 import { withNetns } from './netns.js';
+import { nftFileAlone } from './kernel-load.js';
 import { timed } from './stats.js';
 
 /** One sync or apply: wall time around the call, its parts (ms), what it changed. */
@@ -38,6 +39,10 @@ export interface Sample {
 }
 
 export interface Rounds {
+  /** Endpoints per Service of the input (a Service added gets as many). */
+  perService: number;
+  /** Limit of `nft -j -f` alone; past it this scale's syncer steps are skipped. */
+  loadLimitMs: number;
   endpointRounds: number;
   serviceRounds: number;
   resyncRounds: number;
@@ -45,8 +50,9 @@ export interface Rounds {
 }
 
 export interface ApplyResult {
-  alone: { documentBytes: number; load: number; listJson: number[]; listJsonBytes: number; elementOnly: number[] };
-  full: Sample;
+  alone: { documentBytes: number; load: number; finished: boolean; listJson: number[]; listJsonBytes: number; elementOnly: number[] };
+  /** Absent when `nft -j -f` alone did not finish within the limit: the syncer steps were skipped. */
+  full?: Sample;
   endpoint: (Sample & { kind: 'add' | 'remove' })[];
   serviceAdd: Sample[];
   serviceRemove: Sample[];
@@ -73,14 +79,15 @@ async function nftIn(ns: string, args: string[]): Promise<[string, number]> {
   return [r.stdout, ms];
 }
 
-/** `nft -j -f FILE` of the whole rendered document, then `nft -j list table ip svcplane`, in `ns`. */
-async function nftAlone(ns: string, input: RenderInput, listRuns: number): Promise<ApplyResult['alone']> {
+/** `nft -j -f FILE` of the whole rendered document (under the time limit), then `nft -j list table ip svcplane`, in `ns`. */
+async function nftAlone(ns: string, input: RenderInput, listRuns: number, limitMs: number): Promise<ApplyResult['alone']> {
   const doc = serializeTables(renderTables(input));
+  const loaded = await nftFileAlone(ns, doc, limitMs);
+  if (!loaded.finished) return { documentBytes: Buffer.byteLength(doc), load: loaded.ms, finished: false, listJson: [], listJsonBytes: 0, elementOnly: [] };
+  const load = loaded.ms;
   const dir = await mkdtemp(join(tmpdir(), 'svp-bench-'));
   try {
     const path = join(dir, 'ruleset.json');
-    await writeFile(path, doc);
-    const [, load] = await nftIn(ns, ['-j', '-f', path]);
     const listJson: number[] = [];
     let listJsonBytes = 0;
     for (let i = 0; i < listRuns; i++) {
@@ -97,7 +104,7 @@ async function nftAlone(ns: string, input: RenderInput, listRuns: number): Promi
       await writeFile(path, JSON.stringify({ nftables: [elem] }));
       elementOnly.push((await nftIn(ns, ['-j', '-f', path]))[1]);
     }
-    return { documentBytes: Buffer.byteLength(doc), load, listJson, listJsonBytes, elementOnly };
+    return { documentBytes: Buffer.byteLength(doc), load, finished: true, listJson, listJsonBytes, elementOnly };
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
@@ -132,8 +139,10 @@ export async function benchApply(
   nsPrefix: string,
   log: (m: string) => void,
 ): Promise<ApplyResult> {
-  log('nft -j -f alone, nft -j list alone');
-  const alone = await withNetns(`${nsPrefix}-a`, (ns) => nftAlone(ns, input, 3));
+  log(`nft -j -f alone (limit ${(rounds.loadLimitMs / 1000).toFixed(0)} s), nft -j list alone`);
+  const alone = await withNetns(`${nsPrefix}-a`, (ns) => nftAlone(ns, input, 3, rounds.loadLimitMs));
+  const skipped = { alone, endpoint: [], serviceAdd: [], serviceRemove: [], resync: [], oneShot: [] };
+  if (!alone.finished) return skipped;
 
   return withNetns(`${nsPrefix}-b`, async (ns) => {
     const syncer = new NftablesSyncer(nftRunner(ns));
@@ -161,7 +170,7 @@ export async function benchApply(
     const serviceAdd: Sample[] = [];
     const serviceRemove: Sample[] = [];
     for (const [r, i] of spread(services, rounds.serviceRounds).entries()) {
-      serviceAdd.push(await step(addService(current, services + r)));
+      serviceAdd.push(await step(addService(current, services + r, rounds.perService)));
       serviceRemove.push(await step(removeService(current, i)));
     }
 

@@ -55,6 +55,8 @@ export interface DataplaneRow {
   service: number[];
   /** Set-up times straight to the server's address, µs. */
   direct: number[];
+  /** Set when the measurement failed. */
+  error?: string;
 }
 
 /** N fillers with one endpoint each, plus the target Service with its one endpoint. */

@@ -24,7 +24,7 @@ import { renderIptables, type IptTables, type TableName } from '../src/backends/
 import { IptablesSyncer } from '../src/backends/iptables/syncer.js';
 import type { IPFamily } from '../src/model/ip.js';
 import type { RenderInput } from '../src/model/render-input.js';
-import { addEndpoint, removeEndpoint, spread } from './changes.js';
+import { addEndpoint, addService, removeEndpoint, removeService, spread } from './changes.js';
 import { restoreAlone } from './kernel-load.js';
 import { withNetns } from './netns.js';
 import { timed } from './stats.js';
@@ -61,6 +61,10 @@ export interface IptSample {
 
 export interface IptablesOptions {
   rounds: number;
+  /** Services added (and as many removed) through the partial sync. */
+  serviceRounds: number;
+  /** Endpoints per Service of the input (a Service added gets as many). */
+  perService: number;
   /** Limit for `iptables-restore` alone; the kernel steps are skipped past it. */
   loadTimeoutMs: number;
   /** Scales up to this are tried in the kernel at all. */
@@ -76,6 +80,9 @@ export interface IptablesResult {
   apply?: IptSample;
   partial: IptSample[];
   full: IptSample[];
+  /** One Service added / removed through the partial sync. */
+  serviceAdd: IptSample[];
+  serviceRemove: IptSample[];
   /** A full sync with nothing changed after all rounds: chains it had to rewrite (must be 0). */
   checkChanges?: number;
   savedNatLines?: number;
@@ -121,7 +128,7 @@ export async function benchIptables(
     prev = next;
   }
   prev = [];
-  const result: IptablesResult = { services, pure, partial: [], full: [] };
+  const result: IptablesResult = { services, pure, partial: [], full: [], serviceAdd: [], serviceRemove: [] };
   if (services > o.maxKernelScale) return result;
 
   const doc = serializeIptables(renderIptables(input));
@@ -150,6 +157,17 @@ export async function benchIptables(
         if (r.full !== full) throw new Error(`expected a ${full ? 'full' : 'partial'} sync`);
         (full ? result.full : result.partial).push({ total: ms, ...run.take(), chains: r.changes, transactionBytes: Buffer.byteLength(r.transaction) });
       }
+    }
+    log(`iptables: ${o.serviceRounds} Services added and removed, partial sync`);
+    const partial = async (next: RenderInput): Promise<IptSample> => {
+      current = next;
+      const [r, ms] = await timed(() => syncer.sync(current));
+      if (r.full) throw new Error('expected a partial sync');
+      return { total: ms, ...run.take(), chains: r.changes, transactionBytes: Buffer.byteLength(r.transaction) };
+    };
+    for (const [k, i] of spread(services, o.serviceRounds).entries()) {
+      result.serviceAdd.push(await partial(addService(current, services + k, o.perService).input));
+      result.serviceRemove.push(await partial(removeService(current, i).input));
     }
     log('iptables: full sync with nothing changed');
     result.checkChanges = (await syncer.sync(current, { full: true })).changes;

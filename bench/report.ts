@@ -1,34 +1,23 @@
-// Writes BENCHMARKS.md from the benchmark's measurements: machine facts, the command,
-// the date, tables, and the targets stated plainly as met or missed.
+// Writes BENCHMARKS.md from one run's results: machine, versions, command, date; the
+// targets stated plainly as met or missed; the scenario matrix; charts; then each
+// part's tables (render, control plane per backend, churn, data plane, kube-proxy's
+// published figures beside ours, the agent) and what the numbers say.
 
 import { execa } from 'execa';
 import { readFile, writeFile } from 'node:fs/promises';
 import { cpus, loadavg } from 'node:os';
-import type { AgentResult } from './agent-scale.js';
-import type { ApplyResult, Rounds, Sample } from './apply-scale.js';
+import type { Sample } from './apply-scale.js';
+import { chartsOf, CHART_DIR } from './charts.js';
+import { dataplaneSection, dataplaneRatio } from './report-dataplane.js';
 import { agentSection, agentSummary } from './report-agent.js';
-import type { IptablesOptions, IptablesResult } from './iptables-scale.js';
+import { churnSection } from './report-churn.js';
 import { iptablesSections, iptablesSummary } from './report-iptables.js';
-import { renderSection, renderSummary } from './report-render.js';
-import type { RenderRow } from './render-compare.js';
-import type { NatCounts } from './rule-counts.js';
-import { max, median } from './stats.js';
-
-export interface ScaleResult {
-  services: number;
-  endpoints: number;
-  render: { runs: number; backendRender: number; renderTables: number; serializeTables: number; documentBytes: number; documentLines: number };
-  apply: ApplyResult;
-}
-
-/** Everything measured at one scale; a backend's part is absent when it was not selected. */
-export interface BackendScale {
-  services: number;
-  renders: RenderRow[];
-  nft?: ScaleResult;
-  iptables?: { counts: NatCounts; run: IptablesResult };
-  agent?: AgentResult;
-}
+import { nftSections, nftSummary } from './report-nft.js';
+import { publishedSection } from './report-published.js';
+import { renderSection } from './report-render.js';
+import type { BenchResults, ScenarioResult } from './results.js';
+import { endpointsOf } from './scenarios.js';
+import { median, quantile } from './stats.js';
 
 export interface Facts {
   kernel: string;
@@ -56,201 +45,199 @@ export async function machineFacts(loadAtStart: number): Promise<Facts> {
 export const ms = (x: number) => (Number.isFinite(x) ? (x >= 100 ? x.toFixed(0) : x.toFixed(1)) : '—');
 export const mb = (b: number) => (b >= 1e6 ? `${(b / 1e6).toFixed(1)} MB` : `${(b / 1e3).toFixed(1)} kB`);
 export const k = (n: number) => (n >= 1000 && n % 1000 === 0 ? `${n / 1000}k` : String(n));
+/** "p50 / p99" of sample totals (nearest rank: with n < 100, p99 is the max). */
+export const p50p99 = (xs: readonly number[]) => (xs.length ? `${ms(median(xs))} / ${ms(quantile(xs, 0.99))}` : '—');
+export const totals = (xs: readonly { total: number }[] | undefined) => (xs ?? []).map((x) => x.total);
+export const seconds = (x: number) => `${(x / 1000).toFixed(x >= 10_000 ? 0 : 1)} s`;
 
-type Part = 'total' | 'render' | 'readBack' | 'diff' | 'nft';
-const col = (xs: readonly Sample[], p: Part) => xs.map((x) => x[p] ?? 0);
-/** "p50 / max" of one part over samples. */
-const pm = (xs: readonly Sample[], p: Part) => `${ms(median(col(xs, p)))} / ${ms(max(col(xs, p)))}`;
-const distinct = (xs: readonly number[]) => [...new Set(xs)].sort((a, b) => a - b).join(', ');
+export const TARGETS = { renderMs10k: 1000, renderMs44k: 3000, endpointP99Ms: 50, firstPacketRatio: 1.2 } as const;
 
-function samplesTable(L: string[], rows: { label: string; xs: readonly Sample[] }[], withReadBack: boolean): void {
-  L.push(`| | n | total | render | ${withReadBack ? 'read-back | ' : ''}diff | nft (send) | objects changed | transaction |`);
-  L.push(`|---|---|---|---|---|${withReadBack ? '---|' : ''}---|---|---|---|`);
-  for (const { label, xs } of rows) {
-    L.push(
-      `| ${label} | ${xs.length} | ${pm(xs, 'total')} | ${pm(xs, 'render')} | ${withReadBack ? `${pm(xs, 'readBack')} | ` : ''}${pm(xs, 'diff')} | ${pm(xs, 'nft')} | ${distinct(xs.map((x) => x.changes))} | ${mb(median(xs.map((x) => x.transactionBytes)))} |`,
-    );
+interface TargetRow {
+  target: string;
+  measured: string;
+  met: boolean | undefined;
+  limits: string;
+}
+
+const byId = (r: BenchResults, id: string): ScenarioResult | undefined => r.scenarios.find((s) => s.scenario.id === id);
+
+function targetRows(r: BenchResults): TargetRow[] {
+  const rows: TargetRow[] = [];
+  for (const [id, limit] of [['10kx10', TARGETS.renderMs10k], ['44kx1', TARGETS.renderMs44k]] as const) {
+    const s = byId(r, id);
+    for (const x of s?.renders ?? []) {
+      rows.push({
+        target: `full render at ${id.replace('x', ' × ')} under ${limit / 1000} s (${x.backend})`,
+        measured: `${ms(x.ms)} ms (median of ${x.runs.length}; first run ${ms(x.runs[0]!)} ms)`,
+        met: x.ms < limit,
+        limits: x.ms < limit ? '' : 'render of every Service and serialisation of the whole document in one thread; see "What the numbers say"',
+      });
+    }
   }
-  L.push('');
+  const ten = byId(r, '10kx10');
+  if (ten?.nft?.endpoint.length) {
+    const xs = totals(ten.nft.endpoint);
+    const p99 = quantile(xs, 0.99);
+    rows.push({
+      target: 'one endpoint change at 10k Services, p99 under 50 ms (nftables, event to kernel)',
+      measured: `p50 ${ms(median(xs))} ms, p99 ${ms(p99)} ms (n=${xs.length})`,
+      met: p99 < TARGETS.endpointP99Ms,
+      limits: p99 < TARGETS.endpointP99Ms ? '' : 'the `nft` transaction on a table this size (see the nftables section: its time against a one-element transaction)',
+    });
+  }
+  if (ten?.iptables?.run.partial.length) {
+    const xs = totals(ten.iptables.run.partial);
+    const p99 = quantile(xs, 0.99);
+    rows.push({ target: 'one endpoint change at 10k Services, p99 under 50 ms (iptables, partial sync)', measured: `p50 ${ms(median(xs))} ms, p99 ${ms(p99)} ms (n=${xs.length})`, met: p99 < TARGETS.endpointP99Ms, limits: p99 < 50 ? '' : 'the whole render redone per sync, and `iptables-restore` on a large table' });
+  } else if (ten?.iptables) {
+    rows.push({ target: 'one endpoint change at 10k Services, p99 under 50 ms (iptables)', measured: 'not measured: the 10k × 10 ruleset did not load within the limit', met: undefined, limits: '`iptables-restore` (iptables-nft) of 110k chains into an empty namespace' });
+  }
+  const ratio = dataplaneRatio(r.dataplane, 'nftables');
+  if (ratio) {
+    rows.push({
+      target: `nftables first-packet latency at ${k(ratio.hi)} other Services within 1.2× of that at ${k(ratio.lo)}`,
+      measured: `p50 ${ratio.p50.toFixed(2)}×, p99 ${ratio.p99.toFixed(2)}× (${ratio.loP50.toFixed(0)} → ${ratio.hiP50.toFixed(0)} µs at p50)`,
+      met: ratio.p50 <= TARGETS.firstPacketRatio,
+      limits: ratio.p50 <= TARGETS.firstPacketRatio ? '' : 'see the data-plane section',
+    });
+  }
+  return rows;
 }
 
-/** The parts of a sample set, largest median first: "nft 12 ms, render 0.3 ms, ...". */
-function where(xs: readonly Sample[], parts: Part[]): string {
-  return parts
-    .map((p) => [p, median(col(xs, p))] as const)
-    .sort((a, b) => b[1] - a[1])
-    .map(([p, v]) => `${p} ${ms(v)} ms`)
-    .join(', ');
+const verdict = (m: boolean | undefined) => (m === undefined ? 'not measured' : m ? '**met**' : '**missed**');
+
+function command(r: BenchResults): string {
+  const knobs = Object.entries(r.knobs).sort(([a], [b]) => (a < b ? -1 : 1)).map(([a, b]) => `${a}=${b}`);
+  return `${knobs.length ? `${knobs.join(' ')} ` : ''}npm run bench`;
 }
 
-function isDefault(scales: number[], R: Rounds): boolean {
-  return scales.join(',') === '1000,10000' && R.endpointRounds === 20 && R.serviceRounds === 10 && R.resyncRounds === 3 && R.oneShotRounds === 3;
-}
-
-export async function writeReport(
-  path: string,
-  r: { facts: Facts; scales: number[]; rounds: Rounds; ipt: IptablesOptions; backends: string[]; results: BackendScale[]; wallMs: number; date: string },
-): Promise<void> {
+export async function writeReport(path: string, r: BenchResults): Promise<void> {
   const L: string[] = [];
   const f = r.facts;
-  const R = r.rounds;
-  const nft = r.results.flatMap((s) => (s.nft ? [s.nft] : []));
-  const ipt = r.results.flatMap((s) => (s.iptables ? [s.iptables] : []));
-  const agents = r.results.flatMap((s) => (s.agent ? [s.agent] : []));
+  const nft = r.scenarios.filter((s) => s.nft);
+  const ipt = r.scenarios.filter((s) => s.iptables);
+  const agents = [...(r.agentFloor ? [r.agentFloor] : []), ...r.scenarios.flatMap((s) => (s.agent ? [s.agent] : []))];
   L.push('# Benchmarks', '');
-  L.push('Written by `npm run bench` (bench/run.ts); re-running it replaces this file. Timings are wall-clock,');
-  L.push('from one run on one machine: read them as orders of magnitude, not as guarantees.', '');
+  L.push('Written by `npm run bench` (bench/run.ts, never part of `npm test`); re-running it replaces this file,');
+  L.push(`its charts (\`${CHART_DIR}/*.svg\`) and the raw results (\`bench/results.json\`). Timings are wall-clock, from`);
+  L.push('one run on one shared 2-core machine: read them as orders of magnitude, not as guarantees.', '');
   L.push('## Machine and run', '');
   L.push(`- kernel: \`${f.kernel}\``);
   L.push(`- CPU: ${f.cpu}, nproc ${f.nproc}, ${f.memGiB.toFixed(0)} GiB RAM`);
   L.push(`- node ${f.node}; ${f.nft}; ${f.iptables}`);
   L.push(`- 1-minute load average: ${f.load[0].toFixed(2)} at the start, ${f.load[1].toFixed(2)} at the end (the machine is shared: compare ratios within one run)`);
-  L.push(
-    `- command: \`BENCH_BACKENDS=${r.backends.join(',')} BENCH_SCALES=${r.scales.join(',')} BENCH_ROUNDS=${R.endpointRounds} BENCH_SERVICE_ROUNDS=${R.serviceRounds} BENCH_RESYNC_ROUNDS=${R.resyncRounds} BENCH_ONESHOT_ROUNDS=${R.oneShotRounds}` +
-      ` BENCH_IPT_ROUNDS=${r.ipt.rounds} BENCH_IPT_LOAD_LIMIT_S=${r.ipt.loadTimeoutMs / 1000} BENCH_IPT_KERNEL_MAX=${r.ipt.maxKernelScale} npm run bench\`` +
-      `${isDefault(r.scales, R) && r.backends.join(',') === 'nftables,iptables,ipvs,agent' && r.ipt.rounds === 10 && r.ipt.loadTimeoutMs === 60000 && r.ipt.maxKernelScale === 10000 ? ' (the defaults)' : ''}`,
-  );
-  L.push(`- date: ${r.date}; whole run ${(r.wallMs / 1000).toFixed(0)} s`);
-  L.push('');
-  L.push('Input: S ClusterIP Services (ClusterIPs from 10.96.0.0/12), one TCP port each, 10 ready endpoints');
-  L.push('each (10.244.0.0/16, alternately on node1 and node2; at 10k Services pod addresses repeat across');
-  L.push('Services, as pods backing several Services do). Rendered for node1, coexist mode, default config');
-  L.push('(cluster CIDR 10.244.0.0/16 as the local-traffic detector). Every apply runs in a throw-away network');
-  L.push('namespace (`svp-bench-<pid>-<scale>-…`, deleted afterwards); each kernel tool runs as');
-  L.push('`ip netns exec NS …`, so every kernel figure below includes that process spawn, for our apply');
-  L.push('paths and for the tools alone alike.');
-  L.push('');
-  renderSection(L, r.results.filter((s) => s.renders.length > 0)); // the agent's floor run has no renders
-  if (nft.length > 0) {
-    L.push('## nftables', '');
-    L.push('Tables give **p50 / max** over n rounds (with n < 100, p99 is the max), in ms. "nft (send)" is');
-    L.push('`documentText` + `nft -j -f -` of the transaction; "read-back" is `nft -j list table` of both');
-    L.push('families + parse. "total" is wall time around the call (it also holds small steps not listed).');
-    L.push('');
-    nftSections(L, R, nft);
-  }
-  if (ipt.length > 0) iptablesSections(L, r.ipt, ipt);
-  agentSection(L, agents);
-  L.push('## What the numbers say', '');
-  renderSummary(L, r.results.filter((s) => s.renders.length > 0));
-  if (nft.length > 0) {
-    L.push('', '### nftables', '');
-    nftSummary(L, nft);
-  }
-  if (ipt.length > 0) {
-    L.push('', '### iptables', '');
-    iptablesSummary(L, r.ipt, ipt);
-  }
-  if (agents.length > 0) {
-    L.push('', '### Agent', '');
-    agentSummary(L, agents);
-  }
-  L.push('');
-  await writeFile(path, `${L.join('\n')}`);
-}
-
-function nftSections(L: string[], R: Rounds, results: readonly ScaleResult[]): void {
-  L.push('### Render (pure, in process)', '');
-  L.push('| Services × endpoints | `nftablesBackend.render` | `renderTables` | `serializeTables` | document | lines | runs |');
-  L.push('|---|---|---|---|---|---|---|');
-  for (const s of results) {
-    const x = s.render;
-    L.push(`| ${k(s.services)} × 10 | ${ms(x.backendRender)} ms | ${ms(x.renderTables)} ms | ${ms(x.serializeTables)} ms | ${mb(x.documentBytes)} | ${x.documentLines} | ${x.runs} (median) |`);
-  }
+  L.push(`- command: \`${command(r)}\` (every other knob at its default; bench/README.md lists them)`);
+  L.push(`- date: ${r.date}; whole run ${seconds(r.wallMs)}`);
+  const lim = r.settings.limits;
+  L.push(`- time limits: \`nft -j -f\` alone ${lim.nftLoadMs / 1000} s, \`iptables-restore\` alone ${lim.iptLoadMs / 1000} s (iptables scales above ${k(lim.iptKernelMax)} Services not tried), churn ${lim.churnMs / 1000} s, data-plane rule load ${r.settings.dataplane.loadLimitMs / 1000} s`);
   L.push('');
 
-  L.push('### Full load into an empty namespace', '');
-  L.push('The syncer\'s first `sync(input)` (render, read back — nothing there —, diff, load), beside');
-  L.push('`nft -j -f FILE` alone loading the rendered document into another fresh namespace.');
-  L.push('');
-  L.push('| Services | syncer full sync | render | read-back | diff | nft (send) | `nft -j -f` alone | sync / alone | transaction |');
-  L.push('|---|---|---|---|---|---|---|---|---|');
-  for (const s of results) {
-    const a = s.apply.full;
-    const alone = s.apply.alone.load;
-    L.push(`| ${k(s.services)} | ${ms(a.total)} ms | ${ms(a.render)} ms | ${ms(a.readBack ?? NaN)} ms | ${ms(a.diff)} ms | ${ms(a.nft)} ms | ${ms(alone)} ms | ${(a.total / alone).toFixed(2)}× | ${mb(a.transactionBytes)}, ${a.changes} objects |`);
-  }
+  L.push('## Targets', '');
+  L.push('| target | measured | verdict | what limits it |');
+  L.push('|---|---|---|---|');
+  for (const t of targetRows(r)) L.push(`| ${t.target} | ${t.measured} | ${verdict(t.met)} | ${t.limits || '—'} |`);
   L.push('');
 
-  L.push('### One endpoint change (the agent\'s path)', '');
-  L.push(`\`syncer.sync(input', new Set([key]))\` after the full load: ${R.endpointRounds} rounds, alternately one endpoint added to and`);
-  L.push('one removed from a Service, a different Service each round (spread over the list).');
+  L.push('## Scenarios', '');
+  L.push('Synthetic input (bench/synthetic.ts): S ClusterIP Services (ClusterIPs from 10.96.0.0/12), one TCP port each,');
+  L.push('E ready endpoints each (pods in 10.244.0.0/16, alternately on node1 and node2; past 65,534 endpoints in all');
+  L.push('the pod addresses repeat across Services, as pods backing several Services do). Rendered for node1, coexist');
+  L.push('mode, default config (cluster CIDR 10.244.0.0/16). Every kernel step runs in a throw-away network namespace');
+  L.push('(`svp-bench-<pid>-…`, deleted afterwards) and every kernel tool as `ip netns exec NS …`, so every kernel figure');
+  L.push('includes that process spawn, for our paths and for the tools alone alike.');
   L.push('');
-  samplesTable(L, results.map((s) => ({ label: `${k(s.services)} Services`, xs: s.apply.endpoint })), false);
-
-  L.push('### One Service added, one removed', '');
-  L.push(`Through the syncer with the Service's key as the change list: ${R.serviceRounds} rounds, each adding a new Service (10 endpoints) and`);
-  L.push('removing an existing one.');
-  L.push('');
-  samplesTable(
-    L,
-    results.flatMap((s) => [
-      { label: `${k(s.services)}: Service added`, xs: s.apply.serviceAdd },
-      { label: `${k(s.services)}: Service removed`, xs: s.apply.serviceRemove },
-    ]),
-    false,
-  );
-
-  L.push('### Resync with nothing changed', '');
-  L.push('`syncer.sync(input)` without a change list after all the changes above: a full render, read-back and');
-  L.push('diff (what a periodic resync costs). It must find nothing to change: the first one also checks');
-  L.push('that the incremental syncs left the kernel equal to a full render.');
-  L.push('');
-  samplesTable(L, results.map((s) => ({ label: `${k(s.services)} Services`, xs: s.apply.resync })), true);
-
-  L.push('### One endpoint change through the one-shot apply path', '');
-  L.push('What `applyNftables` (the CLI `apply`) does for any change: render everything, read both tables back,');
-  L.push('`diffTables`, one transaction. Timed step by step in the namespace; it leaves out the two steps');
-  L.push('`applyNftables` does in the caller\'s own namespace (local addresses, sysctls).');
-  L.push('');
-  samplesTable(L, results.map((s) => ({ label: `${k(s.services)} Services`, xs: s.apply.oneShot })), true);
-
-  L.push('### `nft` alone', '');
-  L.push('After `nft -j -f` alone, in its namespace: `nft -j list table ip svcplane` (the ip6 table is a small');
-  L.push('skeleton), and a transaction of one set element (`hairpin`) added or deleted — no chain touched —,');
-  L.push('the floor of any transaction on a table this size. Process spawn (`ip netns exec`) included.');
-  L.push('');
-  L.push('| Services | `nft -j list table` p50 / max | n | JSON size | one-element transaction p50 / max | n |');
+  L.push('| scenario | Services | endpoints each | endpoints | why | rounds (endpoint / Service / resync / one-shot / render / iptables) |');
   L.push('|---|---|---|---|---|---|');
-  for (const s of results) {
-    const a = s.apply.alone;
-    L.push(`| ${k(s.services)} | ${ms(median(a.listJson))} / ${ms(max(a.listJson))} ms | ${a.listJson.length} | ${mb(a.listJsonBytes)} | ${ms(median(a.elementOnly))} / ${ms(max(a.elementOnly))} ms | ${a.elementOnly.length} |`);
+  for (const s of r.scenarios) {
+    const sc = s.scenario;
+    const R = s.rounds;
+    L.push(`| ${sc.id} | ${sc.services} | ${sc.endpointsPerService} | ${endpointsOf(sc)} | ${sc.why} | ${R.endpointRounds} / ${R.serviceRounds} / ${R.resyncRounds} / ${R.oneShotRounds} / ${R.renderRuns} / ${R.iptRounds} |`);
+  }
+  for (const s of r.scenarios.filter((x) => x.error)) L.push('', `**${s.scenario.id} failed:** ${s.error} (what it measured before is in the tables; the rest is missing).`);
+  for (const c of r.churn.slice(0, 1)) {
+    L.push(`| churn | ${c.services} | ${c.endpointsPerService} | ${c.services * c.endpointsPerService} | every endpoint replaced every ${c.intervalMs / 1000} s, ${c.planned} cycles | — |`);
   }
   L.push('');
 
+  const charts = chartsOf(r);
+  if (charts.length) {
+    L.push('## Charts', '');
+    L.push(`Drawn by bench/charts.ts (bench/chart-svg.ts) from this run's results. Gaps are steps that were not run or did not finish within their limit.`);
+    L.push('');
+    for (const c of charts) L.push(`![${c.alt}](${CHART_DIR}/${c.file})`, '');
+  }
+
+  renderSection(L, r.scenarios);
+  if (nft.length || ipt.length) controlPlaneSection(L, r);
+  if (nft.length) nftSections(L, nft);
+  if (ipt.length) iptablesSections(L, lim, ipt);
+  churnSection(L, r.churn);
+  dataplaneSection(L, r);
+  publishedSection(L, r);
+  agentSection(L, agents);
+
+  L.push('## What the numbers say', '');
+  if (nft.length) {
+    L.push('### nftables', '');
+    nftSummary(L, nft);
+    L.push('');
+  }
+  if (ipt.length) {
+    L.push('### iptables', '');
+    iptablesSummary(L, lim, ipt);
+    L.push('');
+  }
+  if (agents.length) {
+    L.push('### Agent', '');
+    agentSummary(L, agents);
+    L.push('');
+  }
+  await writeFile(path, `${L.join('\n')}\n`);
 }
 
-function nftSummary(L: string[], results: readonly ScaleResult[]): void {
-  for (const s of results) {
-    const a = s.apply;
-    const S = k(s.services);
-    const ep = a.endpoint;
-    const epP50 = median(col(ep, 'total'));
-    const epMax = max(col(ep, 'total'));
-    const big = s.services === 10000;
-    L.push(`- **${S} Services.**`);
-    L.push(
-      `  One endpoint change through the syncer: p50 ${ms(epP50)} ms, max ${ms(epMax)} ms (n=${ep.length})` +
-        (big ? ` — target under 50 ms: **${epMax < 50 ? 'met (every round)' : epP50 < 50 ? 'met at p50, missed at the max' : 'missed'}**.` : '.'),
-    );
-    L.push(`  Where it goes (p50): ${where(ep, ['nft', 'render', 'diff'])}; the rest of the total is the syncer's own bookkeeping.`);
-    L.push(
-      `  A one-element transaction alone costs ${ms(median(a.alone.elementOnly))} ms at this size; an endpoint change also flushes and rewrites the` +
-        ` Service's policy chain, and the gap to its nft step (${ms(median(col(ep, 'nft')))} ms) is what touching a chain costs nft on a table this size.`,
-    );
-    L.push(`  Render: ${ms(s.render.backendRender)} ms` + (big ? ` — target under 1 s: **${s.render.backendRender < 1000 ? 'met' : 'missed'}**.` : '.'));
-    L.push(
-      `  Full load: syncer ${ms(a.full.total)} ms (${where([a.full], ['nft', 'render', 'diff', 'readBack'])}) against ${ms(a.alone.load)} ms for \`nft -j -f\` alone.`,
-    );
-    L.push(
-      `  Service added / removed (p50): ${ms(median(col(a.serviceAdd, 'total')))} / ${ms(median(col(a.serviceRemove, 'total')))} ms.` +
-        ` Resync with nothing changed: p50 ${ms(median(col(a.resync, 'total')))} ms (${where(a.resync, ['readBack', 'render', 'diff'])}), objects changed: ${distinct(a.resync.map((x) => x.changes))}.`,
-    );
-    L.push(
-      `  One-shot apply of one endpoint change: p50 ${ms(median(col(a.oneShot, 'total')))} ms (${where(a.oneShot, ['render', 'readBack', 'diff', 'nft'])}),` +
-        ` ${(median(col(a.oneShot, 'total')) / epP50).toFixed(0)}× the syncer's p50: it renders, reads back and diffs the whole table for any change.`,
-    );
-    const badResync = a.resync.some((x) => x.changes !== 0);
-    if (badResync) L.push(`  **A resync with nothing changed found changes: the incremental syncs had left the kernel different from a full render.**`);
+/** One table per kernel backend: the issue's control-plane measurements side by side, one row per scenario. */
+function controlPlaneSection(L: string[], r: BenchResults): void {
+  L.push('## Control plane, per backend', '');
+  L.push('Cells with two numbers are **p50 / p99** in ms (nearest rank: with n < 100, p99 is the max of the n rounds).');
+  L.push('"Event to kernel" is the syncer call for the changed input — with the changed Service\'s key for nftables');
+  L.push('(what the agent hands it), a partial sync for iptables — until the kernel tool has returned. "did not');
+  L.push('finish" is the kernel tool alone killed at its time limit; the later steps of that scenario were skipped.');
+  L.push('');
+  const nft = r.scenarios.filter((s) => s.nft);
+  if (nft.length) {
+    L.push('### nftables', '');
+    L.push('| scenario | full apply (syncer) | `nft -j -f` alone | ratio | one endpoint change | Service added | Service removed | read-back: `nft -j list table` | resync (read-back + diff) |');
+    L.push('|---|---|---|---|---|---|---|---|---|');
+    for (const s of nft) {
+      const a = s.nft!;
+      const alone = a.alone.finished ? `${ms(a.alone.load)} ms` : `**did not finish in ${seconds(a.alone.load)}**`;
+      const ratio = a.full && a.alone.finished ? `${(a.full.total / a.alone.load).toFixed(2)}×` : '—';
+      L.push(
+        `| ${s.scenario.id} | ${a.full ? `${ms(a.full.total)} ms` : '—'} | ${alone} | ${ratio} | ${p50p99(totals(a.endpoint))} | ${p50p99(totals(a.serviceAdd))} | ${p50p99(totals(a.serviceRemove))} | ${a.alone.listJson.length ? `${ms(median(a.alone.listJson))} ms (${mb(a.alone.listJsonBytes)})` : '—'} | ${a.resync.length ? `${ms(median(totals(a.resync)))} ms` : '—'} |`,
+      );
+    }
+    L.push('');
   }
+  const ipt = r.scenarios.filter((s) => s.iptables);
+  if (ipt.length) {
+    L.push('### iptables', '');
+    L.push('| scenario | full apply (`applyIptables`) | `iptables-restore` alone | ratio | one endpoint change (partial sync) | Service added | Service removed | read-back: `iptables-save` (in a full sync) | full sync |');
+    L.push('|---|---|---|---|---|---|---|---|---|');
+    for (const s of ipt) {
+      const x = s.iptables!.run;
+      const alone = !x.alone ? 'not tried (BENCH_IPT_KERNEL_MAX)' : x.alone.finished ? `${ms(x.alone.ms)} ms` : `**did not finish in ${seconds(x.alone.ms)}**`;
+      const ratio = x.apply && x.alone?.finished ? `${(x.apply.total / x.alone.ms).toFixed(2)}×` : '—';
+      L.push(
+        `| ${s.scenario.id} | ${x.apply ? `${ms(x.apply.total)} ms` : '—'} | ${alone} | ${ratio} | ${p50p99(totals(x.partial))} | ${p50p99(totals(x.serviceAdd))} | ${p50p99(totals(x.serviceRemove))} | ${x.full.length ? `${ms(median(x.full.map((y) => y.save)))} ms` : '—'} | ${x.full.length ? `${ms(median(totals(x.full)))} ms` : '—'} |`,
+      );
+    }
+    L.push('');
+  }
+  L.push('### ipvs', '');
+  L.push('Render only (the table in "Render, all backends"): this kernel has no IPVS module, so IPVS is neither');
+  L.push('applied nor timed here (its apply is tested in a VM, see test/vm).');
+  L.push('');
 }
+
+/** Re-exported for the detail parts. */
+export type { Sample };

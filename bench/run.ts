@@ -1,141 +1,206 @@
-// `npm run bench`: render and apply time of the backends at synthetic scales, written
-// to BENCHMARKS.md. Never part of `npm test`; needs root (ip netns, nft, iptables).
-//
-// Env: BENCH_BACKENDS=nftables,iptables,ipvs,agent   which backends (ipvs: render only; this kernel has no IPVS;
-//                            agent: the `svcplane agent` CLI with nftables; agent alone only replaces BENCHMARKS.md's Agent part)
-//      BENCH_SCALES=1000,10000   Services per scale (10 endpoints each); every scale is rendered and applied
-//      BENCH_ROUNDS=20           one-endpoint changes through the syncer (and through the agent's files), per scale
-//      BENCH_SERVICE_ROUNDS=10   Services added (and as many removed) through the syncer, per scale
-//      BENCH_RESYNC_ROUNDS=3     syncs with nothing changed (full read-back + diff), per scale
-//      BENCH_ONESHOT_ROUNDS=3    one-endpoint changes through the one-shot apply path, per scale
-//      BENCH_RENDER_RUNS         render repetitions (default 5 up to 1k Services, 3 above)
-//      BENCH_OUT=BENCHMARKS.md   where the report goes
-//      BENCH_AGENT_FLOOR=10      agent: Services of the extra small run that shows its RSS floor (0: none)
-//      BENCH_IPT_ROUNDS=10       iptables: one-endpoint changes through the partial sync (and as many through a full sync)
-//      BENCH_IPT_LOAD_LIMIT_S=60 iptables: time limit for `iptables-restore` alone; past it the scale's kernel steps are skipped
-//      BENCH_IPT_KERNEL_MAX=10000 iptables: larger scales are not tried in the kernel at all
+// `npm run bench`: the scenario matrix of issue 7 (scenarios.ts) through every selected
+// backend — render time, size and peak memory; full apply beside the kernel tool alone;
+// one endpoint change and one Service added/removed (p50/p99); read-back; churn — then
+// the data-plane first-packet benchmark, the node agent, and BENCHMARKS.md with its
+// charts (bench/charts/*.svg) and the raw results (bench/results.json). Never part of
+// `npm test`; needs root (ip netns, nft, iptables). Every knob is in bench/README.md.
 
+import { spawnSync } from 'node:child_process';
+import { readFile, writeFile } from 'node:fs/promises';
 import { loadavg } from 'node:os';
-import { resolve, dirname } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { getHeapStatistics } from 'node:v8';
 import type { Backend } from '../src/backends/backend.js';
 import { iptablesBackend } from '../src/backends/iptables/index.js';
 import { renderIptables } from '../src/backends/iptables/render.js';
 import { ipvsBackend } from '../src/backends/ipvs/index.js';
 import { nftablesBackend } from '../src/backends/nftables/index.js';
-import { serializeTables } from '../src/backends/nftables/document.js';
-import { renderTables } from '../src/backends/nftables/render.js';
-import { benchAgent, type AgentResult } from './agent-scale.js';
-import { benchApply, type Rounds } from './apply-scale.js';
-import { benchIptables, type IptablesOptions } from './iptables-scale.js';
+import { benchAgent } from './agent-scale.js';
+import { benchApply } from './apply-scale.js';
+import { writeCharts } from './charts.js';
+import { benchChurn } from './churn.js';
+import { benchDataplane, type DataplaneBackend } from './dataplane.js';
+import { benchIptables } from './iptables-scale.js';
 import { deleteAllNetnsSync } from './netns.js';
-import { compareRenders } from './render-compare.js';
+import { renderRows } from './render-memory.js';
 import { mergeAgentReport } from './report-agent.js';
-import { machineFacts, writeReport, type ScaleResult, type BackendScale } from './report.js';
+import { machineFacts, writeReport } from './report.js';
+import type { BenchResults, ScenarioResult } from './results.js';
 import { natCounts } from './rule-counts.js';
-import { median, timed } from './stats.js';
-import { ENDPOINTS_PER_SERVICE, syntheticInput } from './synthetic.js';
+import { roundsFor, selectScenarios, type Scenario, type ScenarioRounds } from './scenarios.js';
+import { timed } from './stats.js';
+import { syntheticInput } from './synthetic.js';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const env = (name: string, dflt: number) => Number(process.env[name] ?? dflt);
+const list = (name: string, dflt: string) => (process.env[name] ?? dflt).split(',').map((s) => s.trim()).filter(Boolean);
+const quick = process.env.BENCH_QUICK === '1';
 
-const scales = (process.env.BENCH_SCALES ?? '1000,10000').split(',').map((s) => Number(s.trim())).filter((n) => n > 0);
-const rounds: Rounds = {
-  endpointRounds: env('BENCH_ROUNDS', 20),
-  serviceRounds: env('BENCH_SERVICE_ROUNDS', 10),
-  resyncRounds: env('BENCH_RESYNC_ROUNDS', 3),
-  oneShotRounds: env('BENCH_ONESHOT_ROUNDS', 3),
-};
-const out = resolve(root, process.env.BENCH_OUT ?? 'BENCHMARKS.md');
-const ALL: readonly Backend[] = [nftablesBackend, iptablesBackend, ipvsBackend];
-const backendNames = (process.env.BENCH_BACKENDS ?? 'nftables,iptables,ipvs,agent').split(',').map((s) => s.trim()).filter(Boolean);
-for (const n of backendNames) if (n !== 'agent' && !ALL.some((b) => b.name === n)) throw new Error(`BENCH_BACKENDS: unknown backend ${n}`);
-/** `agent`: the real `svcplane agent` CLI (nftables) in a namespace; not a Backend of its own. */
-const withAgent = backendNames.includes('agent');
-const agentFloor = env('BENCH_AGENT_FLOOR', 10);
-const backends = ALL.filter((b) => backendNames.includes(b.name));
-const has = (n: string) => backends.some((b) => b.name === n);
-const ipt: IptablesOptions = {
-  rounds: env('BENCH_IPT_ROUNDS', 10),
-  loadTimeoutMs: env('BENCH_IPT_LOAD_LIMIT_S', 60) * 1000,
-  maxKernelScale: env('BENCH_IPT_KERNEL_MAX', 10000),
-};
-
-async function benchScale(services: number): Promise<BackendScale> {
-  const log = (m: string) => process.stderr.write(`[bench ${services}] ${m}\n`);
-  const input = syntheticInput(services);
-  const runs = env('BENCH_RENDER_RUNS', services <= 1000 ? 5 : 3);
-  log(`render of ${backends.map((b) => b.name).join(', ')} x${runs}, taking turns`);
-  const renders = backends.length ? await compareRenders(input, backends, runs) : [];
-  const nft = has('nftables') ? await benchNftables(services, input, runs, log) : undefined;
-  const iptables = has('iptables')
-    ? {
-        counts: natCounts(renderIptables(input), services, ENDPOINTS_PER_SERVICE),
-        run: await benchIptables(services, input, ipt, `svp-bench-${process.pid}-${services}`, log),
-      }
-    : undefined;
-  const agent: AgentResult | undefined = withAgent ? await benchAgent(services, rounds.endpointRounds, `svp-bench-${process.pid}-${services}`, log) : undefined;
-  return { services, renders, ...(nft ? { nft } : {}), ...(iptables ? { iptables } : {}), ...(agent ? { agent } : {}) };
+// The largest scenarios hold a few GB of strings at once: re-run ourselves with a larger
+// heap than Node's default when `npm run bench` started us without one.
+if (getHeapStatistics().heap_size_limit < 6 * 2 ** 30 && !process.env.BENCH_REEXEC) {
+  const r = spawnSync(process.execPath, ['--max-old-space-size=12288', ...process.execArgv, ...process.argv.slice(1)], { stdio: 'inherit', env: { ...process.env, BENCH_REEXEC: '1' } });
+  process.exit(r.status ?? 1);
 }
 
-async function benchNftables(services: number, input: ReturnType<typeof syntheticInput>, runs: number, log: (m: string) => void): Promise<ScaleResult> {
+const out = resolve(root, process.env.BENCH_OUT ?? 'BENCHMARKS.md');
+const resultsPath = resolve(root, process.env.BENCH_RESULTS ?? 'bench/results.json');
+const ALL: readonly Backend[] = [nftablesBackend, iptablesBackend, ipvsBackend];
+const backendNames = list('BENCH_BACKENDS', 'nftables,iptables,ipvs,agent');
+for (const n of backendNames) if (n !== 'agent' && !ALL.some((b) => b.name === n)) throw new Error(`BENCH_BACKENDS: unknown backend ${n}`);
+const backends = ALL.filter((b) => backendNames.includes(b.name));
+const has = (n: string) => backendNames.includes(n);
+const scenarios = selectScenarios(process.env);
+const base: ScenarioRounds = {
+  endpointRounds: env('BENCH_ROUNDS', 40),
+  serviceRounds: env('BENCH_SERVICE_ROUNDS', 20),
+  resyncRounds: env('BENCH_RESYNC_ROUNDS', 3),
+  oneShotRounds: env('BENCH_ONESHOT_ROUNDS', 3),
+  renderRuns: env('BENCH_RENDER_RUNS', 5),
+  iptRounds: env('BENCH_IPT_ROUNDS', 10),
+};
+const limits = {
+  nftLoadMs: env('BENCH_NFT_LOAD_LIMIT_S', 600) * 1000,
+  iptLoadMs: env('BENCH_IPT_LOAD_LIMIT_S', 60) * 1000,
+  iptKernelMax: env('BENCH_IPT_KERNEL_MAX', 50000),
+  churnMs: env('BENCH_CHURN_LIMIT_S', 300) * 1000,
+};
+const agent = {
+  rounds: env('BENCH_AGENT_ROUNDS', 20),
+  floor: env('BENCH_AGENT_FLOOR', 10),
+  scales: list('BENCH_AGENT_SCALES', quick ? '1000' : '1000,10000').map(Number),
+};
+const dataplane = {
+  enabled: process.env.BENCH_DP !== '0',
+  levels: list('BENCH_DP_LEVELS', quick ? '10,1000' : '10,1000,10000,30000').map(Number),
+  connections: env('BENCH_DP_CONNECTIONS', quick ? 300 : 1000),
+  batches: env('BENCH_DP_BATCHES', 3),
+  warmup: env('BENCH_DP_WARMUP', 100),
+  loadLimitMs: env('BENCH_DP_LOAD_LIMIT_S', 240) * 1000,
+};
+const prefix = `svp-bench-${process.pid}`;
 
-  log(`render x${runs}`);
-  const backend: number[] = [];
-  const tables: number[] = [];
-  const serialize: number[] = [];
-  let doc = '';
-  for (let i = 0; i < runs; i++) {
-    const [d, t] = await timed(() => nftablesBackend.render(input));
-    backend.push(t);
-    doc = d;
-    const [tb, t1] = await timed(() => renderTables(input));
-    tables.push(t1);
-    const [, t2] = await timed(() => serializeTables(tb));
-    serialize.push(t2);
+async function runScenarios(results: BenchResults): Promise<void> {
+  for (const sc of scenarios) {
+    const log = (m: string) => process.stderr.write(`[bench ${sc.id}] ${m}\n`);
+    if (sc.churn) {
+      for (const b of ['nftables', 'iptables'] as const) {
+        if (!has(b)) continue;
+        try {
+          results.churn.push(await benchChurn(b, sc, { loadLimitMs: limits.iptLoadMs, limitMs: limits.churnMs }, `${prefix}-${sc.id}`, log));
+        } catch (e) {
+          log(`FAILED: ${e instanceof Error ? e.message : String(e)}`);
+          deleteAllNetnsSync();
+        }
+      }
+      continue;
+    }
+    const rounds = roundsFor(sc, base);
+    const r: ScenarioResult = { scenario: sc, rounds, renders: [] };
+    results.scenarios.push(r);
+    // A failure at one scenario is reported with it; the others still run.
+    try {
+      await runScenario(sc, r, log);
+    } catch (e) {
+      r.error = e instanceof Error ? e.message : String(e);
+      log(`FAILED: ${r.error}`);
+      deleteAllNetnsSync();
+    }
   }
-  const render = {
-    runs,
-    backendRender: median(backend),
-    renderTables: median(tables),
-    serializeTables: median(serialize),
-    documentBytes: Buffer.byteLength(doc),
-    documentLines: doc.split('\n').length - 1,
-  };
-  doc = '';
+}
 
-  const apply = await benchApply(services, input, rounds, `svp-bench-${process.pid}-${services}`, log);
-  return { services, endpoints: services * 10, render, apply };
+async function runScenario(sc: Scenario, r: ScenarioResult, log: (m: string) => void): Promise<void> {
+  const rounds = r.rounds;
+  log(`render of ${backends.map((b) => b.name).join(', ')} x${rounds.renderRuns}, one child process each`);
+  r.renders = await renderRows(sc, backends, rounds.renderRuns);
+  const input = syntheticInput(sc.services, new Map(), sc.endpointsPerService);
+  const ns = `${prefix}-${sc.id}`;
+  if (has('nftables')) {
+    r.nft = await benchApply(
+      sc.services,
+      input,
+      { perService: sc.endpointsPerService, loadLimitMs: limits.nftLoadMs, endpointRounds: rounds.endpointRounds, serviceRounds: rounds.serviceRounds, resyncRounds: rounds.resyncRounds, oneShotRounds: rounds.oneShotRounds },
+      ns,
+      log,
+    );
+  }
+  if (has('iptables')) {
+    const counts = natCounts(renderIptables(input), sc.services, sc.endpointsPerService);
+    const o = { rounds: rounds.iptRounds, serviceRounds: rounds.serviceRounds, perService: sc.endpointsPerService, loadTimeoutMs: limits.iptLoadMs, maxKernelScale: limits.iptKernelMax };
+    r.iptables = { counts, run: await benchIptables(sc.services, input, o, ns, log) };
+  }
+  if (has('agent') && sc.endpointsPerService === 10 && agent.scales.includes(sc.services)) {
+    r.agent = await benchAgent(sc.services, agent.rounds, ns, log);
+  }
+}
+
+async function runDataplane(results: BenchResults): Promise<void> {
+  if (!dataplane.enabled) return;
+  for (const b of ['nftables', 'iptables'] as DataplaneBackend[]) {
+    if (!has(b)) continue;
+    for (const n of dataplane.levels) {
+      const log = (m: string) => process.stderr.write(`[bench dataplane] ${m}\n`);
+      try {
+        results.dataplane.push(await benchDataplane(b, n, dataplane, prefix, log));
+      } catch (e) {
+        log(`FAILED: ${e instanceof Error ? e.message : String(e)}`);
+        results.dataplane.push({ backend: b, others: n, load: { ms: NaN, finished: false }, service: [], direct: [], error: e instanceof Error ? e.message : String(e) });
+      }
+    }
+  }
 }
 
 async function main(): Promise<void> {
+  // BENCH_REPORT_ONLY=1: rewrite BENCHMARKS.md and the charts from the saved results.
+  if (process.env.BENCH_REPORT_ONLY === '1') {
+    const saved = JSON.parse(await readFile(resultsPath, 'utf8')) as BenchResults;
+    await writeCharts(root, saved);
+    await writeReport(out, saved);
+    process.stderr.write(`rewrote ${out} from ${resultsPath}\n`);
+    return;
+  }
   const loadAtStart = loadavg()[0]!;
-  const results: BackendScale[] = [];
+  const results: BenchResults = {
+    facts: undefined!,
+    date: new Date().toISOString(),
+    wallMs: 0,
+    backends: backendNames,
+    knobs: Object.fromEntries(Object.entries(process.env).filter(([k]) => k.startsWith('BENCH_') && k !== 'BENCH_REEXEC')) as Record<string, string>,
+    settings: { base, limits, agent, dataplane: { ...dataplane } },
+    scenarios: [],
+    churn: [],
+    dataplane: [],
+  };
   const [, wall] = await timed(async () => {
-    // The agent's RSS floor: the same CLI with almost no Services (first row of its table).
-    if (withAgent && agentFloor > 0) {
-      const log = (m: string) => process.stderr.write(`[bench ${agentFloor}] ${m}\n`);
-      results.push({ services: agentFloor, renders: [], agent: await benchAgent(agentFloor, 2, `svp-bench-${process.pid}-${agentFloor}`, log) });
+    if (has('agent') && agent.floor > 0) {
+      const log = (m: string) => process.stderr.write(`[bench agent floor] ${m}\n`);
+      results.agentFloor = await benchAgent(agent.floor, 2, `${prefix}-floor`, log);
     }
-    for (const s of scales) results.push(await benchScale(s));
+    await runScenarios(results);
+    await runDataplane(results);
   });
-  const facts = await machineFacts(loadAtStart);
-  if (backends.length === 0) {
+  results.wallMs = wall;
+  results.facts = await machineFacts(loadAtStart);
+  if (backends.length === 0 && has('agent')) {
     // Agent alone: keep the other sections of the last full run, replace the Agent part.
-    const agents = results.flatMap((r) => (r.agent ? [r.agent] : []));
+    const agents = [...(results.agentFloor ? [results.agentFloor] : []), ...results.scenarios.flatMap((r) => (r.agent ? [r.agent] : []))];
+    const f = results.facts;
     const header =
-      `Measured by an agent-only run (\`BENCH_BACKENDS=agent BENCH_SCALES=${scales.join(',')} BENCH_ROUNDS=${rounds.endpointRounds} npm run bench\`), ${new Date().toISOString()},` +
-      ` ${(wall / 1000).toFixed(0)} s, on the machine above (node ${facts.node}, ${facts.nft}; 1-minute load ${facts.load[0].toFixed(2)} at the start, ${facts.load[1].toFixed(2)} at the end).`;
+      `Measured by an agent-only run (\`BENCH_BACKENDS=agent BENCH_SCENARIOS=${scenarios.map((s) => s.id).join(',')} BENCH_AGENT_ROUNDS=${agent.rounds} npm run bench\`), ${results.date},` +
+      ` ${(wall / 1000).toFixed(0)} s, on the machine above (node ${f.node}, ${f.nft}; 1-minute load ${f.load[0].toFixed(2)} at the start, ${f.load[1].toFixed(2)} at the end).`;
     await mergeAgentReport(out, agents, header);
     process.stderr.write(`merged the Agent part into ${out} (${(wall / 1000).toFixed(0)} s)\n`);
     return;
   }
-  await writeReport(out, { facts, scales, rounds, ipt, backends: backendNames, results, wallMs: wall, date: new Date().toISOString() });
-  process.stderr.write(`wrote ${out} (${(wall / 1000).toFixed(0)} s)\n`);
+  await writeFile(resultsPath, `${JSON.stringify(results)}\n`);
+  await writeCharts(root, results);
+  await writeReport(out, results);
+  process.stderr.write(`wrote ${out}, ${resultsPath} and the charts (${(wall / 1000).toFixed(0)} s)\n`);
 }
 
 main().catch((e: unknown) => {
   deleteAllNetnsSync();
-  process.stderr.write(`${e instanceof Error ? e.stack ?? e.message : String(e)}\n`);
+  process.stderr.write(`${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
   process.exit(1);
 });

@@ -72,6 +72,8 @@ export interface ScenarioRounds {
   resyncRounds: number;
   oneShotRounds: number;
   renderRuns: number;
+  /** iptables: one-endpoint changes (the pure render + diff at every scale, and partial/full syncs in the kernel). */
+  iptRounds: number;
 }
 
 export function roundsFor(sc: Scenario, base: ScenarioRounds): ScenarioRounds {
@@ -79,10 +81,13 @@ export function roundsFor(sc: Scenario, base: ScenarioRounds): ScenarioRounds {
   const big = eps > 100_000 || sc.services > 10_000;
   return {
     endpointRounds: base.endpointRounds,
-    serviceRounds: base.serviceRounds,
+    // With a handful of Services, adding and removing them is measured at the other scenarios.
+    serviceRounds: sc.services >= 100 ? base.serviceRounds : 0,
     // A resync and a one-shot apply read the whole table back: ~10 s each at 10k × 10 here.
     resyncRounds: big ? Math.min(1, base.resyncRounds) : base.resyncRounds,
-    oneShotRounds: big ? 0 : eps > 20_000 ? Math.min(1, base.oneShotRounds) : base.oneShotRounds,
+    oneShotRounds: big || sc.services < 100 ? 0 : eps > 20_000 ? Math.min(1, base.oneShotRounds) : base.oneShotRounds,
+    // Each pure iptables round renders everything: ~2 s at 10k × 10, more above.
+    iptRounds: big ? Math.min(4, base.iptRounds) : base.iptRounds,
     renderRuns: big ? Math.min(2, base.renderRuns) : eps > 20_000 ? Math.min(3, base.renderRuns) : base.renderRuns,
   };
 }

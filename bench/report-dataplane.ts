@@ -1,0 +1,74 @@
+// The report's data-plane part: first-packet latency to one Service while N others exist.
+
+import type { DataplaneRow } from './dataplane.js';
+import { k, seconds } from './report.js';
+import type { BenchResults } from './results.js';
+import { median, quantile } from './stats.js';
+
+const us = (x: number) => (Number.isFinite(x) ? x.toFixed(0) : '—');
+
+/** p50/p99 at the largest level against the smallest, for one backend (undefined without both). */
+export function dataplaneRatio(rows: readonly DataplaneRow[], backend: string) {
+  const xs = rows.filter((r) => r.backend === backend && r.service.length > 0).sort((a, b) => a.others - b.others);
+  if (xs.length < 2) return undefined;
+  const lo = xs[0]!;
+  const hi = xs[xs.length - 1]!;
+  return {
+    lo: lo.others,
+    hi: hi.others,
+    loP50: median(lo.service),
+    hiP50: median(hi.service),
+    p50: median(hi.service) / median(lo.service),
+    p99: quantile(hi.service, 0.99) / quantile(lo.service, 0.99),
+    /** The rules' own share: p50 through the Service minus p50 straight to the server. */
+    overheadLo: median(lo.service) - median(lo.direct),
+    overheadHi: median(hi.service) - median(hi.direct),
+  };
+}
+
+export function dataplaneSection(L: string[], r: BenchResults): void {
+  const rows = r.dataplane;
+  if (rows.length === 0) return;
+  const d = r.settings.dataplane;
+  L.push('## Data plane: first-packet latency', '');
+  L.push('Three throw-away namespaces (bench/dataplane.ts): a client, a node holding the rules, a server. The node');
+  L.push('holds N other Services (1 endpoint each — pods that do not exist, never contacted; the lookup cost depends on');
+  L.push('the Services, not their endpoints) plus the target `default/zz-target`, ClusterIP 10.100.0.1:80 → the server.');
+  L.push('Its name sorts last, so in iptables mode its ClusterIP rule is the *last* of the services chain (the worst');
+  L.push('case of the linear lookup); nftables finds it in a map. Rules are loaded with the kernel tool alone');
+  L.push('(`nft -j -f`, or `iptables-restore` + our jumps). A Node client in the client namespace opens connections one');
+  L.push('after the other and times each from `connect()` to the `connect` event (SYN through the node\'s NAT rules, SYN-ACK');
+  L.push(`back), then resets it. ${d.batches} batches of ${d.connections} connections (after ${d.warmup} warm-up ones) through the ClusterIP alternate`);
+  L.push('with as many straight to the server\'s address (no Service: the namespaces, veths and client cost alone);');
+  L.push('"rules\' share" is p50 via the ClusterIP minus p50 direct. Times in µs; p99 by nearest rank.');
+  L.push('');
+  L.push('| backend | other Services | rule load | n | via ClusterIP p50 | p99 | direct p50 | p99 | rules\' share (p50) | p50 × the smallest N |');
+  L.push('|---|---|---|---|---|---|---|---|---|---|');
+  for (const b of ['nftables', 'iptables']) {
+    const xs = rows.filter((x) => x.backend === b).sort((a, c) => a.others - c.others);
+    const base = xs.find((x) => x.service.length > 0);
+    for (const x of xs) {
+      const load = x.load.finished ? `${(x.load.ms / 1000).toFixed(1)} s` : `**did not finish in ${seconds(x.load.ms)}**`;
+      if (x.service.length === 0) {
+        L.push(`| ${b} | ${k(x.others)} | ${load} | — | — | — | — | — | — | — |`);
+        continue;
+      }
+      const ratio = base ? (median(x.service) / median(base.service)).toFixed(2) : '—';
+      L.push(
+        `| ${b} | ${k(x.others)} | ${load} | ${x.service.length} | ${us(median(x.service))} | ${us(quantile(x.service, 0.99))} | ${us(median(x.direct))} | ${us(quantile(x.direct, 0.99))} | ${us(median(x.service) - median(x.direct))} | ${ratio}× |`,
+      );
+    }
+  }
+  L.push('');
+  for (const b of ['nftables', 'iptables']) {
+    const q = dataplaneRatio(rows, b);
+    if (!q) continue;
+    L.push(
+      `- **${b}**: at ${k(q.hi)} other Services the p50 is ${q.p50.toFixed(2)}× and the p99 ${q.p99.toFixed(2)}× that at ${k(q.lo)};` +
+        ` the rules' share of the p50 goes from ${us(q.overheadLo)} µs to ${us(q.overheadHi)} µs.`,
+    );
+  }
+  const missing = rows.filter((x) => !x.load.finished);
+  for (const x of missing) L.push(`- ${x.backend} at ${k(x.others)} other Services: the rules did not load within ${seconds(x.load.ms)}, so that point is missing.`);
+  L.push('');
+}

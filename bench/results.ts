@@ -1,0 +1,43 @@
+// Everything one benchmark run measured, as saved to bench/results.json: the report and
+// the charts are drawn from this alone (BENCH_REPORT_ONLY=1 redraws them from the file).
+
+import type { AgentResult } from './agent-scale.js';
+import type { ApplyResult } from './apply-scale.js';
+import type { ChurnResult } from './churn.js';
+import type { DataplaneRow } from './dataplane.js';
+import type { IptablesResult } from './iptables-scale.js';
+import type { RenderRow } from './render-memory.js';
+import type { Facts } from './report.js';
+import type { NatCounts } from './rule-counts.js';
+import type { Scenario, ScenarioRounds } from './scenarios.js';
+
+export interface ScenarioResult {
+  scenario: Scenario;
+  rounds: ScenarioRounds;
+  renders: RenderRow[];
+  nft?: ApplyResult;
+  iptables?: { counts: NatCounts; run: IptablesResult };
+  agent?: AgentResult;
+  /** Set when a step of this scenario failed: what is above it was measured, the rest not. */
+  error?: string;
+}
+
+export interface BenchResults {
+  facts: Facts;
+  date: string;
+  wallMs: number;
+  backends: string[];
+  /** The BENCH_* variables the run was started with. */
+  knobs: Record<string, string>;
+  /** Rounds, limits and data-plane settings in effect (defaults included). */
+  settings: {
+    base: ScenarioRounds;
+    limits: { nftLoadMs: number; iptLoadMs: number; iptKernelMax: number; churnMs: number };
+    agent: { rounds: number; floor: number; scales: number[] };
+    dataplane: { enabled: boolean; levels: number[]; connections: number; batches: number; warmup: number; loadLimitMs: number };
+  };
+  agentFloor?: AgentResult;
+  scenarios: ScenarioResult[];
+  churn: ChurnResult[];
+  dataplane: DataplaneRow[];
+}
