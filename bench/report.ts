@@ -29,6 +29,8 @@ export interface Facts {
   iptables: string;
   /** 1-minute load average when the run started and when it ended (other work on the machine skews timings). */
   load: [number, number];
+  /** The svcplane commit measured (BENCH_COMMIT, else `git rev-parse HEAD`), '+dirty' with uncommitted src/ changes. */
+  commit?: string;
 }
 
 export async function machineFacts(loadAtStart: number): Promise<Facts> {
@@ -39,7 +41,10 @@ export async function machineFacts(loadAtStart: number): Promise<Facts> {
   const nft = await execa('nft', ['--version'], { reject: false });
   const uname = await execa('uname', ['-r'], { reject: false });
   const ipt = await execa('iptables', ['--version'], { reject: false });
-  return { kernel: uname.stdout.trim(), cpu: model, nproc: cpus().length, memGiB: memKiB / 2 ** 20, node: process.version, nft: nft.stdout.trim(), iptables: ipt.stdout.trim(), load: [loadAtStart, loadavg()[0]!] };
+  const head = await execa('git', ['rev-parse', '--short', 'HEAD'], { reject: false });
+  const dirty = await execa('git', ['status', '--porcelain', '--', 'src'], { reject: false });
+  const commit = process.env.BENCH_COMMIT ?? (head.exitCode === 0 ? `${head.stdout.trim()}${dirty.stdout.trim() ? '+dirty' : ''}` : undefined);
+  return { ...(commit ? { commit } : {}), kernel: uname.stdout.trim(), cpu: model, nproc: cpus().length, memGiB: memKiB / 2 ** 20, node: process.version, nft: nft.stdout.trim(), iptables: ipt.stdout.trim(), load: [loadAtStart, loadavg()[0]!] };
 }
 
 export const ms = (x: number) => (Number.isFinite(x) ? (x >= 100 ? x.toFixed(0) : x.toFixed(1)) : '—');
@@ -122,6 +127,7 @@ export async function writeReport(path: string, r: BenchResults): Promise<void> 
   L.push(`its charts (\`${CHART_DIR}/*.svg\`) and the raw results (\`bench/results.json\`). Timings are wall-clock, from`);
   L.push('one run on one shared 2-core machine: read them as orders of magnitude, not as guarantees.', '');
   L.push('## Machine and run', '');
+  if (f.commit) L.push(`- svcplane commit measured: \`${f.commit}\``);
   L.push(`- kernel: \`${f.kernel}\``);
   L.push(`- CPU: ${f.cpu}, nproc ${f.nproc}, ${f.memGiB.toFixed(0)} GiB RAM`);
   L.push(`- node ${f.node}; ${f.nft}; ${f.iptables}`);
