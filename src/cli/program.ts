@@ -7,6 +7,7 @@ import { registerAgent } from './agent.js';
 import { registerApply } from './apply.js';
 import { registerCheck } from './check.js';
 import { registerCleanup } from './cleanup.js';
+import { registerDiff } from './diff.js';
 import { registerPlan } from './plan.js';
 import { registerRender } from './render.js';
 import { registerTrace } from './trace.js';
@@ -20,6 +21,7 @@ export function buildProgram(): Command {
   registerRender(program);
   registerApply(program);
   registerCheck(program);
+  registerDiff(program);
   registerCleanup(program);
   registerAgent(program);
   registerTrace(program);
