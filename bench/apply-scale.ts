@@ -23,6 +23,7 @@ import { NftablesSyncer, type SyncResult } from '../src/backends/nftables/syncer
 import { addEndpoint, addService, removeEndpoint, removeService, spread, type Change } from './changes.js';
 import { withNetns } from './netns.js';
 import { nftFileAlone } from './kernel-load.js';
+import { serviceName } from './synthetic.js';
 import { timed } from './stats.js';
 
 /** One sync or apply: wall time around the call, its parts (ms), what it changed. */
@@ -182,8 +183,13 @@ export async function benchApply(
 
     log(`one-shot apply path: ${rounds.oneShotRounds} one-endpoint changes`);
     const oneShotSamples: Sample[] = [];
-    // Services next to the ones the syncer changed: each round changes a fresh one.
-    for (const i of spread(services, rounds.oneShotRounds).map((x) => (x + 1) % services)) {
+    // Services next to the ones the syncer changed (and still there: the rounds above removed some), a fresh one each round.
+    const present = new Set(current.endpointSlices.map((s) => s.serviceName));
+    const nextPresent = (x: number) => {
+      for (let d = 1; d <= services; d++) if (present.has(serviceName((x + d) % services))) return (x + d) % services;
+      throw new Error('no Service left for the one-shot rounds');
+    };
+    for (const i of spread(services, rounds.oneShotRounds).map(nextPresent)) {
       current = addEndpoint(current, i).input;
       oneShotSamples.push(await oneShot(ns, current));
     }
