@@ -1,23 +1,12 @@
-// RenderInput -> per IP family, a main table (`ip svcplane`, `ip6 svcplane`) and
-// SHARD_COUNT shard tables (`ip svcplane-00` ... `svcplane-0f`) that hold the
-// Services' DNAT chains. See README.md in this folder for the packet path. Pure:
-// same input, same tables.
+// RenderInput -> one nftables table per IP family (`ip svcplane`, `ip6 svcplane`).
+// See README.md in this folder for the packet path. Pure: same input, same tables.
 //
 // Layout, chosen to scale: static base chains dispatch through named verdict maps
 // keyed by `daddr . l4proto . dport`, so a packet's lookup cost does not grow
 // with the number of Services; per-Service and per-endpoint chains do the rest.
 // No anonymous sets or maps anywhere: the kernel's cost for those grows
 // quadratically with their number in one table (see NOTES-datapath.md).
-//
-// Why shards: when a transaction adds a rule with a DNAT, a jump or a meta match,
-// the kernel re-validates every chain reachable from the table's base chains
-// (nf_tables_validate, through every verdict-map element). At 10k Services in one
-// table that walk costs ~60-80 ms for any endpoint change; spread over 16 tables it
-// walks one sixteenth. Each shard has its own nat base chains and dispatch maps;
-// a Service's chains and dispatch elements live in the shard its namespace/name
-// hashes to, everything else (filters, masquerading) in the main table.
 
-import { createHash } from 'node:crypto';
 import type { IPFamily } from '../../model/ip.js';
 import { nodePortAddresses, localTrafficMatch, serviceCIDRsOf, servicePortLabel, servicePortViews, type EndpointTarget, type LocalTrafficMatch, type ServicePortView } from '../../model/service-ports.js';
 import type { RenderInput } from '../../model/render-input.js';
@@ -29,26 +18,6 @@ import {
 } from './nft.js';
 
 export const TABLE_NAME = 'svcplane';
-
-/** How many shard tables per family hold the Services' DNAT chains. Changing it moves every Service. */
-export const SHARD_COUNT = 16;
-
-/** `svcplane-00` ... `svcplane-0f`. */
-export function shardTableName(i: number): string {
-  return `${TABLE_NAME}-${i.toString(16).padStart(2, '0')}`;
-}
-
-/** Every table of ours in one family: the main table, then the shards. */
-export const TABLE_NAMES: readonly string[] = [TABLE_NAME, ...Array.from({ length: SHARD_COUNT }, (_, i) => shardTableName(i))];
-
-/** The shard table of a Service: a stable hash of namespace/name, so a Service never moves. */
-export function shardTableOf(namespace: string, name: string): string {
-  const h = createHash('sha256').update(`${namespace}/${name}`).digest();
-  return shardTableName(h.readUInt32BE(0) % SHARD_COUNT);
-}
-
-/** Skeleton sets that live in each shard (dispatch); the other skeleton sets live in the main table. */
-const SHARD_SETS: ReadonlySet<string> = new Set(['service-ips', 'service-nodeports']);
 
 /** Chain and set names of the static skeleton. */
 export const N = {
