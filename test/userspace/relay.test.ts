@@ -215,7 +215,7 @@ describe('userspace relay: UDP', () => {
     const { relay, port } = await openRelay(udpPlan(eps), options());
     const c1 = await udpClient();
     const c2 = await udpClient();
-    closers.push(async () => (c1.close(), c2.close()));
+    closers.push(async () => void (c1.close(), c2.close()));
     const r1 = await udpAsk(c1, port, 'q1');
     const r2 = await udpAsk(c2, port, 'q2');
     assert.deepEqual([r1, r2], ['a q1', 'b q2']);
