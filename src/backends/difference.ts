@@ -25,6 +25,11 @@ export function serviceOfLabel(label: string | undefined): string | undefined {
   return m ? `${m[1]}/${m[2]}` : undefined;
 }
 
+/** The difference, attributed to `service` when one is known. */
+export function withService(d: Omit<RulesetDifference, 'service'>, service: string | undefined): RulesetDifference {
+  return service ? { ...d, service } : d;
+}
+
 const CHANGE_WORDS: Record<DifferenceChange, string> = {
   missing: 'missing',
   extra: 'extra (not in the ruleset)',

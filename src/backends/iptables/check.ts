@@ -8,7 +8,7 @@
 import type { IPFamily } from '../../model/ip.js';
 import type { RenderInput } from '../../model/render-input.js';
 import type { ApplyOptions } from '../backend.js';
-import { serviceOfLabel, type RulesetDifference } from '../difference.js';
+import { serviceOfLabel, withService, type RulesetDifference } from '../difference.js';
 import { withLocalAddresses } from '../local-addresses.js';
 import { IptablesRunner } from './apply.js';
 import { diffFamily } from './diff.js';
@@ -38,10 +38,6 @@ function linesNotIn(a: readonly string[], b: readonly string[]): string[] {
     if (n > 0) left.set(l, n - 1);
     return n === 0;
   });
-}
-
-function withService(d: Omit<RulesetDifference, 'service'>, service: string | undefined): RulesetDifference {
-  return service ? { ...d, service } : d;
 }
 
 /** The differences between one family's desired chains and the live (or older) ones. */

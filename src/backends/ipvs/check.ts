@@ -14,7 +14,7 @@ import { canonicalIP } from '../../model/ip.js';
 import type { Plan } from '../../model/plan.js';
 import type { RenderInput } from '../../model/render-input.js';
 import type { ApplyOptions } from '../backend.js';
-import { serviceOfLabel, type RulesetDifference } from '../difference.js';
+import { serviceOfLabel, withService, type RulesetDifference } from '../difference.js';
 import { readLocalAddresses } from '../local-addresses.js';
 import { nodeForApply, ourRules, preservePlan } from './apply.js';
 import { diffIpsets, diffIpvs, parseIpsetSave, parseIpvsadmSave, type LiveIpset, type LiveVirtualServer } from './diff.js';
@@ -98,10 +98,6 @@ function entryOwner(set: string, entry: string, o: IpvsOwners): string | undefin
   const addr = canonicalIP(ip) ?? ip;
   if (/LOOP-BACK$/.test(set)) return o.byEndpoint.get(`${addr}|${port}`);
   return o.byAddress.get(`${proto}|${addr}|${port}`);
-}
-
-function withService(d: Omit<RulesetDifference, 'service'>, service: string | undefined): RulesetDifference {
-  return service ? { ...d, service } : d;
 }
 
 /** Each line of `a` not in `b`. */
