@@ -18,6 +18,8 @@ export const PROXY_CONFIG_API_VERSION = 'kubeproxy.config.k8s.io/v1alpha1';
 export const PROXY_CONFIG_KIND = 'KubeProxyConfiguration';
 const MODES = ['iptables', 'ipvs', 'nftables'] as const;
 const DETECT_LOCAL_MODES = ['ClusterCIDR', 'NodeCIDR', 'BridgeInterface', 'InterfaceNamePrefix'] as const;
+/** A Linux interface name (at most 15 bytes), in the characters both rule languages take bare. */
+const INTERFACE_NAME = /^[A-Za-z0-9_.-]{1,15}$/;
 /** The IPVS schedulers kube-proxy's configuration validation accepts. */
 const IPVS_SCHEDULERS = ['rr', 'wrr', 'lc', 'wlc', 'lblc', 'lblcr', 'sh', 'dh', 'sed', 'nq'] as const;
 
@@ -93,6 +95,14 @@ export function proxyConfigFromObject(obj: unknown, source?: string, backend?: s
   const detectLocal = r.object(root.detectLocal, 'detectLocal') ?? {};
   const bridgeInterface = r.string(detectLocal.bridgeInterface, 'detectLocal.bridgeInterface') || undefined;
   const interfaceNamePrefix = r.string(detectLocal.interfaceNamePrefix, 'detectLocal.interfaceNamePrefix') || undefined;
+  // The names go into rules as they are: hold them to what a Linux interface name can be.
+  for (const [field, v] of [['detectLocal.bridgeInterface', bridgeInterface], ['detectLocal.interfaceNamePrefix', interfaceNamePrefix]] as const) {
+    if (v !== undefined && !INTERFACE_NAME.test(v)) r.add(field, `${JSON.stringify(v)} must be an interface name: 1-15 of A-Z, a-z, 0-9, '.', '_', '-'`);
+  }
+  // iptables matches a prefix as `-i PREFIX+`, and the whole argument must fit in 15 characters.
+  if (interfaceNamePrefix !== undefined && INTERFACE_NAME.test(interfaceNamePrefix) && interfaceNamePrefix.length > 14) {
+    r.add('detectLocal.interfaceNamePrefix', `${JSON.stringify(interfaceNamePrefix)} must be at most 14 characters (iptables matches it as "${interfaceNamePrefix}+", and takes at most 15)`);
+  }
   if (detectLocalMode === 'BridgeInterface' && !bridgeInterface) {
     r.add('detectLocal.bridgeInterface', 'is required when detectLocalMode is BridgeInterface');
   }

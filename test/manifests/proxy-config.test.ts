@@ -82,6 +82,11 @@ const bad: Array<[object, RegExp]> = [
   // Found by test/fuzz: any string was taken, and written verbatim into ipvsadm -R input.
   [{ ipvs: { scheduler: 'rr\n-A -t 10.0.0.1:80 -s rr' } }, /ipvs\.scheduler: unsupported value "rr\\n-A -t 10\.0\.0\.1:80 -s rr": must be one of "rr"/],
   [{ ipvs: { scheduler: 'fastest' } }, /ipvs\.scheduler: unsupported value "fastest"/],
+  // Found by test/fuzz: any string was taken, and the iptables render then failed with a plain Error (exit 1, no field named).
+  [{ detectLocalMode: 'InterfaceNamePrefix', detectLocal: { interfaceNamePrefix: '"; -A INPUT -j ACCEPT #' } }, /detectLocal\.interfaceNamePrefix: "\\"; -A INPUT -j ACCEPT #" must be an interface name/],
+  [{ detectLocalMode: 'BridgeInterface', detectLocal: { bridgeInterface: 'br0\n' } }, /detectLocal\.bridgeInterface: "br0\\n" must be an interface name/],
+  [{ detectLocalMode: 'BridgeInterface', detectLocal: { bridgeInterface: 'a-bridge-name-16' } }, /detectLocal\.bridgeInterface: .* must be an interface name: 1-15/],
+  [{ detectLocalMode: 'InterfaceNamePrefix', detectLocal: { interfaceNamePrefix: 'abcdefghijklmno' } }, /detectLocal\.interfaceNamePrefix: "abcdefghijklmno" must be at most 14 characters/],
   [{ mode: 'userspace' }, /mode: unsupported value "userspace"/],
   [{ apiVersion: 'kubeproxy.config.k8s.io/v1' }, /apiVersion: must be "kubeproxy\.config\.k8s\.io\/v1alpha1"/],
 ];
