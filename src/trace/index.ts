@@ -3,6 +3,7 @@
 // interpreter reads that backend's own document, never the model.
 
 import { getBackend } from '../backends/registry.js';
+import type { IPFamily } from '../model/ip.js';
 import type { RenderInput } from '../model/render-input.js';
 import { iptablesDocumentDump } from './iptables-document.js';
 import { traceIptables } from './iptables.js';
@@ -18,19 +19,38 @@ export function renderNodeFacts(input: RenderInput): NodeFacts {
   return { localAddresses: [...new Set([...input.node.addresses, ...(input.node.localAddresses ?? [])])] };
 }
 
+/** A tracer over one rendered document: parses each family's part once, then traces any number of packets. */
+export function documentTracer(backend: string, document: string, node: NodeFacts): (packet: TracePacket) => TraceResult {
+  const parsed = new Map<IPFamily, (p: TracePacket) => TraceResult>();
+  const prepare = (family: IPFamily): ((p: TracePacket) => TraceResult) => {
+    switch (backend) {
+      case 'nftables': {
+        const tables = parseNftDocument(document, family === 'IPv4' ? 'ip' : 'ip6');
+        return (p) => traceNftables(tables, p, node);
+      }
+      case 'iptables': {
+        const dump = iptablesDocumentDump(document, family);
+        return (p) => traceIptables(dump, p, node);
+      }
+      case 'ipvs': {
+        const view = ipvsDocumentView(document, family);
+        return (p) => traceIpvs(view, p, node);
+      }
+      default:
+        throw new Error(`no trace interpreter for backend ${JSON.stringify(backend)}`);
+    }
+  };
+  return (packet) => {
+    const family = familyOfPacket(packet);
+    let t = parsed.get(family);
+    if (!t) parsed.set(family, (t = prepare(family)));
+    return t(packet);
+  };
+}
+
 /** Traces a packet through an already rendered document of one backend. */
 export function traceDocument(backend: string, document: string, packet: TracePacket, node: NodeFacts): TraceResult {
-  const family = familyOfPacket(packet);
-  switch (backend) {
-    case 'nftables':
-      return traceNftables(parseNftDocument(document, family === 'IPv4' ? 'ip' : 'ip6'), packet, node);
-    case 'iptables':
-      return traceIptables(iptablesDocumentDump(document, family), packet, node);
-    case 'ipvs':
-      return traceIpvs(ipvsDocumentView(document, family), packet, node);
-    default:
-      throw new Error(`no trace interpreter for backend ${JSON.stringify(backend)}`);
-  }
+  return documentTracer(backend, document, node)(packet);
 }
 
 /** Renders with the backend, then traces the packet through the result. */

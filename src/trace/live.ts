@@ -3,14 +3,13 @@
 
 import { execa } from 'execa';
 import { readLiveTable } from '../backends/nftables/apply.js';
-import { TABLE_NAME } from '../backends/nftables/render.js';
 import { parseIpvsadmSave } from '../backends/ipvs/diff.js';
 import { DUMMY_INTERFACE } from '../backends/ipvs/ruleset.js';
 import { canonicalIP } from '../model/ip.js';
 import { readDump } from './iptables-rules.js';
 import { traceIptables } from './iptables.js';
 import { readIpsets, traceIpvs } from './ipvs.js';
-import { traceNftables } from './nftables.js';
+import { isOurTable, traceNftables } from './nftables.js';
 import { familyOfPacket, type NodeFacts, type TracePacket, type TraceResult } from './result.js';
 
 async function run(file: string, args: string[]): Promise<string> {
@@ -44,8 +43,17 @@ export async function traceLive(backend: string, packet: TracePacket): Promise<T
   const node: NodeFacts = { localAddresses: allAddresses(links) };
   const save = async () => readDump(await run(v4 ? 'iptables-save' : 'ip6tables-save', []));
   switch (backend) {
-    case 'nftables':
-      return traceNftables(await readLiveTable(v4 ? 'ip' : 'ip6', TABLE_NAME), packet, node);
+    case 'nftables': {
+      const fam = v4 ? 'ip' : 'ip6';
+      const listed = JSON.parse(await run('nft', ['-j', 'list', 'tables'])) as { nftables?: { table?: { family: string; name: string } }[] };
+      const names = (listed.nftables ?? []).flatMap((o) => (o.table && o.table.family === fam && isOurTable(o.table.name) ? [o.table.name] : []));
+      const tables = [];
+      for (const name of names) {
+        const t = await readLiveTable(fam, name);
+        if (t) tables.push(t);
+      }
+      return traceNftables(tables, packet, node);
+    }
     case 'iptables':
       return traceIptables(await save(), packet, node);
     case 'ipvs': {

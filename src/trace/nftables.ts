@@ -5,6 +5,7 @@
 // prints back) are understood: anything else is a TraceError naming the rule.
 
 import type { Expr, NftChain, NftRule, NftSet, NftTable } from '../backends/nftables/nft.js';
+import { TABLE_NAME } from '../backends/nftables/render.js';
 import { canonicalIP, cidrContains, parseCIDR, parseIP } from '../model/ip.js';
 import {
   branchVerdict, endpointText, explore, isLocalAddress, summarise, TraceError,
@@ -49,51 +50,15 @@ class Interpreter {
     this.sets = new Map(table.sets.map((s) => [s.name, s]));
   }
 
-  run(p: TracePacket, choose: () => boolean): Branch {
-    const fromNode = isLocalAddress(this.node, p.src);
-    const s: State = {
-      src: p.src, dst: p.dst, dport: p.dport, proto: p.proto, iif: fromNode ? '' : p.iif,
-      fromNode, mark: 0, masquerade: false, accepted: false, steps: [],
-    };
-    s.steps.push(fromNode ? `${p.src} is a node address: locally generated (output path)` : `arrives from ${p.src} (prerouting path)`);
-    const hooks: Hook[] = [];
-    let routed = false;
-    const route = (): Hook[] => {
-      routed = true;
-      const local = isLocalAddress(this.node, s.dst);
-      s.steps.push(`route: ${s.dst} is ${local ? 'a node address: delivered locally' : 'not a node address: forwarded'}`);
-      if (fromNode) return local ? ['postrouting', 'input'] : ['postrouting'];
-      return local ? ['input'] : ['forward', 'postrouting'];
-    };
-    hooks.push(fromNode ? 'output' : 'prerouting');
-    for (let i = 0; i < hooks.length; i++) {
-      const end = this.hook(hooks[i]!, s, choose);
-      if (end) return { verdict: end, masquerade: false, steps: s.steps };
-      if (!routed) hooks.push(...route());
-    }
-    const verdict = branchVerdict({ ...(s.dnat ? { dnat: s.dnat } : {}), accepted: s.accepted });
-    return { verdict, ...(s.dnat ? { endpoint: s.dnat } : {}), masquerade: s.masquerade, steps: s.steps };
+  /** This table's base chains of one hook. */
+  baseChains(hook: Hook): { table: Interpreter; chain: NftChain }[] {
+    return this.table.chains.filter((c) => c.base?.hook === hook).map((chain) => ({ table: this, chain }));
   }
 
-  /** The base chains of one hook in priority order; 'drop'/'reject' when the packet dies there. */
-  private hook(hook: Hook, s: State, choose: () => boolean): 'drop' | 'reject' | undefined {
-    const base = this.table.chains.filter((c) => c.base?.hook === hook).sort((a, b) => a.base!.prio - b.base!.prio);
-    for (const c of base) {
-      // nat chains see only the first packet, and only until a NAT is set up for the connection.
-      if (c.base!.type === 'nat' && hook !== 'postrouting' && s.dnat) continue;
-      const end = this.chain(c.name, s, choose, 0);
-      if (end.kind === 'stop') {
-        if (end.verdict !== 'accept') return end.verdict;
-        if (end.explicit) s.accepted = true;
-      }
-    }
-    return undefined;
-  }
-
-  private chain(name: string, s: State, choose: () => boolean, depth: number): ChainEnd {
-    if (depth > MAX_DEPTH) throw new TraceError(`nftables: chain ${name}: jumps nest deeper than ${MAX_DEPTH} (a loop?)`);
+  chain(name: string, s: State, choose: () => boolean, depth: number): ChainEnd {
+    if (depth > MAX_DEPTH) throw new TraceError(`nftables: chain ${this.table.name}/${name}: jumps nest deeper than ${MAX_DEPTH} (a loop?)`);
     const c = this.chains.get(name);
-    if (!c) throw new TraceError(`nftables: a rule jumps to chain ${JSON.stringify(name)}, which does not exist`);
+    if (!c) throw new TraceError(`nftables: a rule jumps to chain ${JSON.stringify(name)}, which table ${this.table.name} does not have`);
     for (let i = 0; i < c.rules.length; i++) {
       const r = c.rules[i]!;
       const end = this.rule(c, i, r, s, choose, depth);
@@ -104,7 +69,7 @@ class Interpreter {
 
   /** Evaluates one rule; a ChainEnd when it ends the chain, undefined to go on with the next rule. */
   private rule(c: NftChain, i: number, r: NftRule, s: State, choose: () => boolean, depth: number): ChainEnd | undefined {
-    const where = ruleName(c, i, r);
+    const where = `${this.table.name === TABLE_NAME ? '' : `${this.table.name}/`}${ruleName(c, i, r)}`;
     const fail = (e: unknown, why: string): never => {
       throw new TraceError(`nftables: rule ${where}: ${why}: ${JSON.stringify(e)}`);
     };
@@ -345,11 +310,58 @@ export function elementMatches(v: Val, key: unknown): boolean {
   return false;
 }
 
-/** Traces a packet through one family's table. */
-export function traceNftables(table: NftTable | undefined, packet: TracePacket, node: NodeFacts): TraceResult {
-  if (!table) {
+/** One new connection through every table of ours in its family. */
+function run(tables: readonly Interpreter[], node: NodeFacts, p: TracePacket, choose: () => boolean): Branch {
+  const fromNode = isLocalAddress(node, p.src);
+  const s: State = {
+    src: p.src, dst: p.dst, dport: p.dport, proto: p.proto, iif: fromNode ? '' : p.iif,
+    fromNode, mark: 0, masquerade: false, accepted: false, steps: [],
+  };
+  s.steps.push(fromNode ? `${p.src} is a node address: locally generated (output path)` : `arrives from ${p.src} (prerouting path)`);
+  const hooks: Hook[] = [fromNode ? 'output' : 'prerouting'];
+  let routed = false;
+  for (let i = 0; i < hooks.length; i++) {
+    const end = hook(tables, hooks[i]!, s, choose);
+    if (end) return { verdict: end, masquerade: false, steps: s.steps };
+    if (routed) continue;
+    routed = true;
+    const local = isLocalAddress(node, s.dst);
+    s.steps.push(`route: ${s.dst} is ${local ? 'a node address: delivered locally' : 'not a node address: forwarded'}`);
+    if (fromNode) hooks.push(...(local ? (['postrouting', 'input'] as const) : (['postrouting'] as const)));
+    else hooks.push(...(local ? (['input'] as const) : (['forward', 'postrouting'] as const)));
+  }
+  const verdict = branchVerdict({ ...(s.dnat ? { dnat: s.dnat } : {}), accepted: s.accepted });
+  return { verdict, ...(s.dnat ? { endpoint: s.dnat } : {}), masquerade: s.masquerade, steps: s.steps };
+}
+
+/**
+ * The base chains of one hook, over all tables, in priority order (ties: table
+ * order); 'drop'/'reject' when the packet dies there.
+ */
+function hook(tables: readonly Interpreter[], h: Hook, s: State, choose: () => boolean): 'drop' | 'reject' | undefined {
+  const base = tables.flatMap((t) => t.baseChains(h)).sort((a, b) => a.chain.base!.prio - b.chain.base!.prio);
+  for (const { table, chain } of base) {
+    // nat chains see only the first packet, and only until a NAT is set up for the connection.
+    if (chain.base!.type === 'nat' && h !== 'postrouting' && s.dnat) continue;
+    const end = table.chain(chain.name, s, choose, 0);
+    if (end.kind === 'stop') {
+      if (end.verdict !== 'accept') return end.verdict;
+      if (end.explicit) s.accepted = true;
+    }
+  }
+  return undefined;
+}
+
+/** Traces a packet through one family's tables of ours (none: nothing of ours touches it). */
+export function traceNftables(tables: readonly NftTable[], packet: TracePacket, node: NodeFacts): TraceResult {
+  if (tables.length === 0) {
     return { verdict: 'none', endpoints: [], masquerade: false, path: ['no svcplane table for this family'] };
   }
-  const it = new Interpreter(table, node);
-  return summarise(explore((choose) => it.run(packet, choose)));
+  const its = tables.map((t) => new Interpreter(t, node));
+  return summarise(explore((choose) => run(its, node, packet, choose)));
+}
+
+/** Whether a table name is ours: the main table or one of its shards (`svcplane-…`). */
+export function isOurTable(name: string): boolean {
+  return name === TABLE_NAME || name.startsWith(`${TABLE_NAME}-`);
 }
