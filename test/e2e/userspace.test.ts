@@ -19,10 +19,10 @@ import { tailStderr, waitReady } from './lib/json-lines.js';
 import { nsExec, spawnInNetns, stopProcess, type NetnsProcess } from './lib/netns.js';
 import { requireTools } from './lib/preflight.js';
 import { createTopology, type Pod, type Topology } from './lib/topology.js';
-import { sleep, until } from './lib/wait.js';
+import { sleep } from './lib/wait.js';
+import { CLI, startUserspaceAgent, type AgentProcess } from '../userspace/agent-process.js';
 import { clusterObjects, endpointSlice, service, type EndpointSpec } from './suite/manifests.js';
 
-const CLI = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
 const BULK = fileURLToPath(new URL('../userspace/fixtures/bulk.mjs', import.meta.url));
 const N = 24;
 const BULK_PORT = 9000;
@@ -39,8 +39,7 @@ describe('svcplane agent --backend userspace with real traffic', { timeout: 120_
   let t: Topology;
   let dir: string;
   let epsDir: string;
-  let agent: NetnsProcess | undefined;
-  let logs: string[] = [];
+  let agent: AgentProcess | undefined;
   const bulkServers: NetnsProcess[] = [];
   let client: Pod;
   let a: Pod;
@@ -68,12 +67,8 @@ describe('svcplane agent --backend userspace with real traffic', { timeout: 120_
     renameSync(tmp, join(epsDir, `${name}-v4.json`));
   }
 
-  const syncedCount = () => logs.filter((l) => l.includes('"msg":"synced"')).length;
-  async function waitSynced(after: number, what: string): Promise<void> {
-    await until(what, () => syncedCount() > after, 10_000, 50).catch((e: Error) => {
-      throw new Error(`${e.message}\nagent log:\n${logs.slice(-20).join('\n')}`);
-    });
-  }
+  const syncedCount = () => agent!.syncedCount();
+  const waitSynced = (after: number, what: string) => agent!.waitSynced(after, what);
 
   async function fetch(from: Pod, ip: string, port: number, bytes: number, conns: number, holdMs = 0): Promise<FetchResult> {
     const r = await nsExec(from.ns, ['node', BULK, 'fetch', ip, String(port), String(bytes), String(conns), String(holdMs)], { reject: false });
@@ -111,29 +106,13 @@ describe('svcplane agent --backend userspace with real traffic', { timeout: 120_
     writeSlice('bulk', [ep(a), ep(b)], [{ port: BULK_PORT }]);
     writeSlice('live', [ep(a), ep(b)], p8080);
 
-    agent = spawnInNetns(t.node1.ns, [
-      'node', '--import', 'tsx', CLI, 'agent',
-      '--backend', 'userspace',
-      '--plan', join(dir, 'plan.json'),
-      '--config', join(dir, 'config.json'),
-      '--endpoints-file', epsDir,
-      '--node-name', 'node1',
-      '--health-addr', '127.0.0.1:10256',
-      '--metrics-addr', '127.0.0.1:10249',
-    ]);
-    let buf = '';
-    agent.stderr.on('data', (chunk: Buffer) => {
-      buf += chunk.toString();
-      const lines = buf.split('\n');
-      buf = lines.pop()!;
-      logs.push(...lines);
-    });
+    agent = startUserspaceAgent(t.node1.ns, dir);
     await waitSynced(0, 'the first sync');
   });
 
   after(async () => {
     try {
-      if (agent) await stopProcess(agent, 3000);
+      if (agent) await stopProcess(agent.child, 3000);
       for (const s of bulkServers) await stopProcess(s);
     } finally {
       await t?.destroy();
@@ -238,7 +217,7 @@ describe('svcplane agent --backend userspace with real traffic', { timeout: 120_
     const render = await nsExec(t.node1.ns, ['node', '--import', 'tsx', CLI, 'render', '--backend', 'userspace', '-f', join(dir, 'plan.json')], { reject: false });
     assert.equal(render.exitCode, 2);
     assert.match(render.stderr, /runs only in the agent/);
-    const child = agent!;
+    const { child, logs } = agent!;
     child.kill('SIGTERM');
     const res = await child;
     agent = undefined;
