@@ -16,7 +16,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { RenderInput } from '../src/model/render-input.js';
 import { nftRunner } from '../src/backends/nftables/apply.js';
-import { diffTables } from '../src/backends/nftables/diff.js';
+import { diffTables, matchLive } from '../src/backends/nftables/diff.js';
 import { documentText, serializeTables } from '../src/backends/nftables/document.js';
 import { renderTables, TABLE_NAME } from '../src/backends/nftables/render.js';
 import { NftablesSyncer, type SyncResult } from '../src/backends/nftables/syncer.js';
@@ -120,7 +120,7 @@ async function oneShot(ns: string, input: RenderInput): Promise<Sample> {
   const runner = nftRunner(ns);
   const [parts, total] = await timed(async () => {
     const [desired, render] = await timed(() => renderTables(input));
-    const [live, readBack] = await timed(() => Promise.all(desired.map((t) => runner.list(t.family))));
+    const [live, readBack] = await timed(async () => matchLive(desired, await runner.list()));
     const [tx, diff] = await timed(() => diffTables(desired, live));
     const [text, nft] = await timed(async () => {
       if (tx.commands.length === 0) return '';

@@ -59,9 +59,9 @@ class KernelTouch {
 export function nftablesRulesSyncer(runner: NftRunner = nftRunner(), host = true): RulesSyncer {
   const touch = new KernelTouch();
   const watched: NftRunner = {
-    list: (f) => {
+    list: () => {
       touch.touched = true;
-      return runner.list(f);
+      return runner.list();
     },
     load: (d) => {
       touch.touched = true;

@@ -47,7 +47,7 @@ export function rulesetChanges(backend: string, file: string, before: RulesSide,
     case 'nftables': {
       const o = parsed(before.label, file, () => parseNftablesDocument(before.text));
       const n = parsed(after.label, file, () => parseNftablesDocument(after.text));
-      return compareNftTables(n, n.map((t) => o.find((x) => x.family === t.family && x.name === t.name))).map(asChange);
+      return compareNftTables(n, o).map(asChange);
     }
     case 'iptables': {
       const o = parsed(before.label, file, () => parseIptablesDocument(before.text));

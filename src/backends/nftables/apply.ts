@@ -4,11 +4,11 @@
 import { execa } from 'execa';
 import type { ApplyOptions, ApplyResult } from '../backend.js';
 import type { RenderInput } from '../../model/render-input.js';
-import { documentText, parseLiveTable } from './document.js';
-import { diffTables } from './diff.js';
+import { documentText, parseLiveTable, parseLiveTables } from './document.js';
+import { diffAll, matchLive } from './diff.js';
 import { preserveServices } from './preserve.js';
 import type { NftFamily, NftTable } from './nft.js';
-import { renderTables, TABLE_NAME } from './render.js';
+import { keptShards, renderTables, TABLE_NAME, TABLE_NAMES } from './render.js';
 import { ensureSysctls } from '../sysctl.js';
 import { withLocalAddresses } from '../local-addresses.js';
 import { execWithInput } from '../stdin-file.js';
@@ -30,6 +30,19 @@ export async function readLiveTable(family: NftFamily, name = TABLE_NAME, netns?
   return parseLiveTable(r.stdout, family, name);
 }
 
+const OURS: ReadonlySet<string> = new Set(TABLE_NAMES);
+
+/**
+ * Reads every table of ours (main and shards, both families) with one
+ * `nft -j list ruleset`: one process and one kernel dump instead of one per table.
+ */
+export async function readLiveTables(netns?: string): Promise<NftTable[]> {
+  const [file, argv] = nftArgv(['-j', 'list', 'ruleset'], netns);
+  const r = await execa(file, argv, { reject: false, maxBuffer: 1 << 30 });
+  if (r.exitCode !== 0) throw new Error(`nft list ruleset failed: ${r.stderr.trim()}`);
+  return parseLiveTables(r.stdout, (family, name) => (family === 'ip' || family === 'ip6') && OURS.has(name));
+}
+
 /** Sends a JSON document to nft as one transaction. */
 export async function nftLoad(document: string, check = false, netns?: string): Promise<void> {
   const args = check ? ['-c', '-j', '-f', '-'] : ['-j', '-f', '-'];
@@ -45,10 +58,12 @@ export const NFTABLES_SYSCTLS: Record<string, string> = {
 };
 
 export async function applyNftables(input: RenderInput, options: ApplyOptions = {}): Promise<ApplyResult> {
-  const desired = renderTables({ ...input, node: await withLocalAddresses(input.node) });
-  const live = await Promise.all(desired.map((t) => readLiveTable(t.family, t.name)));
   const keep = options.preserveServices ?? [];
-  const tx = diffTables(desired.map((t, i) => preserveServices(t, live[i], keep)), live);
+  const node = await withLocalAddresses(input.node);
+  const live = await readLiveTables();
+  const desired = renderTables({ ...input, node }, keptShards(keep, live));
+  const twins = matchLive(desired, live);
+  const tx = diffAll(desired.map((t, i) => preserveServices(t, twins[i], keep)), live);
   if (tx.commands.length === 0) return { changes: 0, transaction: '' };
   const text = documentText(tx.commands);
   if (!options.dryRun) {
@@ -58,22 +73,17 @@ export async function applyNftables(input: RenderInput, options: ApplyOptions = 
   return { changes: tx.changes, transaction: text };
 }
 
-/** Removes our tables and nothing else. */
+/** Removes our tables (main and shards) and nothing else. */
 export async function cleanupNftables(): Promise<number> {
-  let removed = 0;
-  for (const family of ['ip', 'ip6'] as const) {
-    if (await readLiveTable(family)) {
-      await nftLoad(documentText([{ delete: { table: { family, name: TABLE_NAME } } }]));
-      removed++;
-    }
-  }
-  return removed;
+  const live = await readLiveTables();
+  if (live.length) await nftLoad(documentText(live.map((t) => ({ delete: { table: { family: t.family, name: t.name } } }))));
+  return live.length;
 }
 
 /** The syncer's way to the kernel: nft in this network namespace, or in `netns`. */
 export function nftRunner(netns?: string): NftRunner {
   return {
-    list: (family) => readLiveTable(family, TABLE_NAME, netns),
+    list: () => readLiveTables(netns),
     load: (document) => nftLoad(document, false, netns),
   };
 }

@@ -9,12 +9,12 @@ import type { RenderInput } from '../../model/render-input.js';
 import type { ApplyOptions } from '../backend.js';
 import { serviceOfLabel, type RulesetDifference } from '../difference.js';
 import { withLocalAddresses } from '../local-addresses.js';
-import { readLiveTable } from './apply.js';
-import { diffTable } from './diff.js';
+import { readLiveTables } from './apply.js';
+import { diffTable, matchLive } from './diff.js';
 import { canon, parseLiveTable } from './document.js';
 import type { NftChain, NftFamily, NftSet, NftTable } from './nft.js';
 import { preserveServices } from './preserve.js';
-import { renderTables } from './render.js';
+import { keptShards, renderTables, tableId } from './render.js';
 
 /** Per-Service chains and sets are named `<prefix>ns/name/proto/port...` (render.ts). */
 const SERVICE_OBJECT = /^(?:svc|ext|local|ep|affinity)-([^/]+)\/([^/]+)\//;
@@ -121,8 +121,15 @@ export function compareNftTable(desired: NftTable, live: NftTable | undefined): 
   return out;
 }
 
-export function compareNftTables(desired: readonly NftTable[], live: readonly (NftTable | undefined)[]): RulesetDifference[] {
-  return desired.flatMap((t, i) => compareNftTable(t, live[i]));
+/** Every desired table against its live twin; live tables of ours nobody wants (an emptied shard) are extra. */
+export function compareNftTables(desired: readonly NftTable[], live: readonly NftTable[]): RulesetDifference[] {
+  const twins = matchLive(desired, live);
+  const out = desired.flatMap((t, i) => compareNftTable(t, twins[i]));
+  const wanted = new Set(desired.map(tableId));
+  for (const l of live) {
+    if (!wanted.has(tableId(l))) out.push({ kind: 'table', object: tableId(l), change: 'extra', detail: 'no Service lives in this shard any more' });
+  }
+  return out;
 }
 
 /**
@@ -160,8 +167,10 @@ export function parseNftablesDocument(text: string): NftTable[] {
 
 /** What `svcplane check` reports for nftables: the current namespace against the render. Reads only. */
 export async function checkNftables(input: RenderInput, options: Pick<ApplyOptions, 'preserveServices'> = {}): Promise<RulesetDifference[]> {
-  const desired = renderTables({ ...input, node: await withLocalAddresses(input.node) });
-  const live = await Promise.all(desired.map((t) => readLiveTable(t.family, t.name)));
   const keep = options.preserveServices ?? [];
-  return compareNftTables(desired.map((t, i) => preserveServices(t, live[i], keep)), live);
+  const node = await withLocalAddresses(input.node);
+  const live = await readLiveTables();
+  const desired = renderTables({ ...input, node }, keptShards(keep, live));
+  const twins = matchLive(desired, live);
+  return compareNftTables(desired.map((t, i) => preserveServices(t, twins[i], keep)), live);
 }

@@ -142,3 +142,22 @@ export function diffTables(desired: readonly NftTable[], live: readonly (NftTabl
   });
   return { commands, changes };
 }
+
+/** The live table matching each desired one by family and name (undefined where there is none). */
+export function matchLive(desired: readonly NftTable[], live: readonly NftTable[]): (NftTable | undefined)[] {
+  const byId = new Map(live.map((l) => [`${l.family} ${l.name}`, l]));
+  return desired.map((d) => byId.get(`${d.family} ${d.name}`));
+}
+
+/**
+ * The transaction for all our tables, `live` being every table of ours in the
+ * kernel: each desired table diffed against its live twin, and live tables of ours
+ * that are no longer desired (a shard whose last Service went) deleted.
+ */
+export function diffAll(desired: readonly NftTable[], live: readonly NftTable[]): NftTransaction {
+  const tx = diffTables(desired, matchLive(desired, live));
+  const wanted = new Set(desired.map((d) => `${d.family} ${d.name}`));
+  const stale = live.filter((l) => !wanted.has(`${l.family} ${l.name}`));
+  if (stale.length === 0) return tx;
+  return { commands: [...tx.commands, ...stale.map((l) => del(tableObject(l)))], changes: tx.changes + stale.length };
+}

@@ -127,24 +127,36 @@ function parseElemKey(raw: unknown): LiveElem {
  * create them, so their presence is drift the full resync removes with the table.
  */
 export function parseLiveTable(json: string, family: NftFamily, name: string): NftTable | undefined {
+  return parseLiveTables(json, (f, n) => f === family && n === name)[0];
+}
+
+/**
+ * Parses `nft -j list ruleset` (or `list table`) output into the tables `wanted`
+ * accepts, in the order the output lists them; one pass over the document.
+ */
+export function parseLiveTables(json: string, wanted: (family: NftFamily, name: string) => boolean): NftTable[] {
   const doc = JSON.parse(json) as { nftables?: Record<string, Record<string, unknown>>[] };
-  const table: NftTable = { family, name, chains: [], sets: [] };
-  let found = false;
-  const chains = new Map<string, NftChain>();
+  const tables = new Map<string, { table: NftTable; chains: Map<string, NftChain> }>();
+  const id = (family: unknown, name: unknown) => `${String(family)} ${String(name)}`;
   for (const o of doc.nftables ?? []) {
     if (o.table) {
-      if (o.table.family === family && o.table.name === name) found = true;
+      const family = o.table.family as NftFamily;
+      const name = String(o.table.name);
+      if (wanted(family, name)) tables.set(id(family, name), { table: { family, name, chains: [], sets: [] }, chains: new Map() });
       continue;
     }
     const body = o.chain ?? o.set ?? o.map ?? o.rule;
-    if (!body || body.family !== family || body.table !== name) continue;
+    if (!body) continue;
+    const t = tables.get(id(body.family, body.table));
+    if (!t) continue;
+    const table = t.table;
     if (o.chain) {
       const c = o.chain;
       const base = c.hook
         ? ({ type: c.type, hook: c.hook, prio: c.prio, policy: c.policy } as NftChain['base'])
         : undefined;
       const ch: NftChain = base ? { name: String(c.name), base, rules: [] } : { name: String(c.name), rules: [] };
-      chains.set(ch.name, ch);
+      t.chains.set(ch.name, ch);
       table.chains.push(ch);
     } else if (o.set || o.map) {
       const s = (o.set ?? o.map)!;
@@ -170,10 +182,10 @@ export function parseLiveTable(json: string, family: NftFamily, name: string): N
       table.sets.push(set);
     } else if (o.rule) {
       const r = o.rule;
-      const ch = chains.get(String(r.chain));
+      const ch = t.chains.get(String(r.chain));
       if (!ch) continue;
       ch.rules.push(r.comment !== undefined ? { expr: r.expr as Expr[], comment: String(r.comment) } : { expr: r.expr as Expr[] });
     }
   }
-  return found ? table : undefined;
+  return [...tables.values()].map((t) => t.table);
 }

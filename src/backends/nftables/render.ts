@@ -1,12 +1,23 @@
-// RenderInput -> one nftables table per IP family (`ip svcplane`, `ip6 svcplane`).
-// See README.md in this folder for the packet path. Pure: same input, same tables.
+// RenderInput -> per IP family, a main table (`ip svcplane`, `ip6 svcplane`) and
+// SHARD_COUNT shard tables (`ip svcplane-00` ... `svcplane-0f`) that hold the
+// Services' DNAT chains. See README.md in this folder for the packet path. Pure:
+// same input, same tables.
 //
 // Layout, chosen to scale: static base chains dispatch through named verdict maps
 // keyed by `daddr . l4proto . dport`, so a packet's lookup cost does not grow
 // with the number of Services; per-Service and per-endpoint chains do the rest.
 // No anonymous sets or maps anywhere: the kernel's cost for those grows
 // quadratically with their number in one table (see NOTES-datapath.md).
+//
+// Why shards: when a transaction adds a rule with a DNAT, a jump or a meta match,
+// the kernel re-validates every chain reachable from the table's base chains
+// (nf_tables_validate, through every verdict-map element). At 10k Services in one
+// table that walk costs ~60-80 ms for any endpoint change; spread over 16 tables it
+// walks one sixteenth. Each shard has its own nat base chains and dispatch maps;
+// a Service's chains and dispatch elements live in the shard its namespace/name
+// hashes to, everything else (filters, masquerading) in the main table.
 
+import { createHash } from 'node:crypto';
 import type { IPFamily } from '../../model/ip.js';
 import { nodePortAddresses, localTrafficMatch, serviceCIDRsOf, servicePortLabel, servicePortViews, type EndpointTarget, type LocalTrafficMatch, type ServicePortView } from '../../model/service-ports.js';
 import type { RenderInput } from '../../model/render-input.js';
@@ -18,6 +29,26 @@ import {
 } from './nft.js';
 
 export const TABLE_NAME = 'svcplane';
+
+/** How many shard tables per family hold the Services' DNAT chains. Changing it moves every Service. */
+export const SHARD_COUNT = 16;
+
+/** `svcplane-00` ... `svcplane-0f`. */
+export function shardTableName(i: number): string {
+  return `${TABLE_NAME}-${i.toString(16).padStart(2, '0')}`;
+}
+
+/** Every table of ours in one family: the main table, then the shards. */
+export const TABLE_NAMES: readonly string[] = [TABLE_NAME, ...Array.from({ length: SHARD_COUNT }, (_, i) => shardTableName(i))];
+
+/** The shard table of a Service: a stable hash of namespace/name, so a Service never moves. */
+export function shardTableOf(namespace: string, name: string): string {
+  const h = createHash('sha256').update(`${namespace}/${name}`).digest();
+  return shardTableName(h.readUInt32BE(0) % SHARD_COUNT);
+}
+
+/** Skeleton sets that live in each shard (dispatch); the other skeleton sets live in the main table. */
+const SHARD_SETS: ReadonlySet<string> = new Set(['service-ips', 'service-nodeports']);
 
 /** Chain and set names of the static skeleton. */
 export const N = {
@@ -116,21 +147,25 @@ function rule(expr: Expr[], comment?: string): NftRule {
   return comment ? { expr, comment } : { expr };
 }
 
-function baseChains(ctx: Ctx, nodePortsAll: boolean): NftChain[] {
-  const f = ctx.f;
-  const newJump = (target: string) => rule([ctStateNew(), jump(target)]);
-  const nodePortMatch: Expr[] = nodePortsAll
+/** Matches a destination that is a node port address (the node's chosen addresses, or any local one). */
+function nodePortMatch(f: NftFamily, nodePortsAll: boolean): Expr[] {
+  return nodePortsAll
     ? [fibLocal('daddr'), match(daddr(f), '!=', addrValue(f === 'ip' ? '127.0.0.0/8' : '::1/128'))]
     : [match(daddr(f), '==', `@${N.nodePortIPs}`)];
+}
+
+const newJump = (target: string) => rule([ctStateNew(), jump(target)]);
+
+/** The main table's chains: filters around DNAT, and masquerading. */
+function mainChains(ctx: Ctx, nodePortsAll: boolean): NftChain[] {
+  const f = ctx.f;
   return [
-    // Base chains: filter hooks run just before (-110) and after (-90) DNAT (-100).
+    // Base chains: filter hooks run just before (-110) and after (-90) DNAT (-100, in the shards).
     chain('filter-prerouting', [newJump(N.firewallCheck)], { type: 'filter', hook: 'prerouting', prio: -110, policy: 'accept' }),
     chain('filter-input', [newJump(N.nodePortEndpointsCheck), newJump(N.serviceEndpointsCheck)], { type: 'filter', hook: 'input', prio: -110, policy: 'accept' }),
     chain('filter-forward', [newJump(N.serviceEndpointsCheck), newJump(N.clusterIPsCheck)], { type: 'filter', hook: 'forward', prio: -110, policy: 'accept' }),
     chain('filter-output', [newJump(N.serviceEndpointsCheck), newJump(N.firewallCheck)], { type: 'filter', hook: 'output', prio: -110, policy: 'accept' }),
     chain('filter-output-post-dnat', [newJump(N.clusterIPsCheck)], { type: 'filter', hook: 'output', prio: -90, policy: 'accept' }),
-    chain('nat-prerouting', [rule([jump(N.services)])], { type: 'nat', hook: 'prerouting', prio: -100, policy: 'accept' }),
-    chain('nat-output', [rule([jump(N.services)])], { type: 'nat', hook: 'output', prio: -100, policy: 'accept' }),
     chain(
       'nat-postrouting',
       [
@@ -141,12 +176,8 @@ function baseChains(ctx: Ctx, nodePortsAll: boolean): NftChain[] {
       { type: 'nat', hook: 'postrouting', prio: 100, policy: 'accept' },
     ),
     // Regular chains of the skeleton.
-    chain(N.services, [
-      rule([vmap(serviceKey(f), N.serviceIPs)]),
-      rule([...nodePortMatch, vmap(concat(meta('l4proto'), thDport()), N.serviceNodePorts)]),
-    ]),
     chain(N.serviceEndpointsCheck, [rule([vmap(serviceKey(f), N.noEndpointServices)])]),
-    chain(N.nodePortEndpointsCheck, [rule([...nodePortMatch, vmap(concat(meta('l4proto'), thDport()), N.noEndpointNodePorts)])]),
+    chain(N.nodePortEndpointsCheck, [rule([...nodePortMatch(f, nodePortsAll), vmap(concat(meta('l4proto'), thDport()), N.noEndpointNodePorts)])]),
     chain(N.firewallCheck, [
       rule(
         [
@@ -157,7 +188,7 @@ function baseChains(ctx: Ctx, nodePortsAll: boolean): NftChain[] {
         'source not in loadBalancerSourceRanges',
       ),
     ]),
-    chain(N.clusterIPsCheck, []), // filled in by renderTable: needs the Service CIDRs
+    chain(N.clusterIPsCheck, []), // filled in by skeletonTables: needs the Service CIDRs
     chain(N.markForMasquerade, [rule([setMark('|', ctx.masqMark)])]),
     chain(N.masquerading, [
       rule([match(markAnd(ctx.masqMark), '==', 0), ret()]),
@@ -168,20 +199,46 @@ function baseChains(ctx: Ctx, nodePortsAll: boolean): NftChain[] {
   ];
 }
 
-function skeletonSets(f: NftFamily): NftSet[] {
+/**
+ * A shard's chains: DNAT dispatch at -100 in prerouting and output. Once one shard
+ * DNATs a connection the kernel consults no further nat chain for it, so the
+ * shards' order does not matter.
+ */
+function shardChains(ctx: Ctx, nodePortsAll: boolean): NftChain[] {
+  const f = ctx.f;
+  return [
+    chain('nat-prerouting', [rule([jump(N.services)])], { type: 'nat', hook: 'prerouting', prio: -100, policy: 'accept' }),
+    chain('nat-output', [rule([jump(N.services)])], { type: 'nat', hook: 'output', prio: -100, policy: 'accept' }),
+    chain(N.services, [
+      rule([vmap(serviceKey(f), N.serviceIPs)]),
+      rule([...nodePortMatch(f, nodePortsAll), vmap(concat(meta('l4proto'), thDport()), N.serviceNodePorts)]),
+    ]),
+    chain(N.markForMasquerade, [rule([setMark('|', ctx.masqMark)])]),
+  ];
+}
+
+function mainSets(f: NftFamily): NftSet[] {
   const a = addrType(f);
   const key3 = [a, 'inet_proto', 'inet_service'];
   return [
     { name: N.clusterIPs, kind: 'set', type: a, elements: [] },
     { name: N.nodePortIPs, kind: 'set', type: a, elements: [] },
-    { name: N.podCIDRs, kind: 'set', type: a, flags: ['interval'], elements: [] },
     { name: N.firewallIPs, kind: 'set', type: key3, elements: [] },
     { name: N.firewallAllow, kind: 'set', type: [...key3, a], flags: ['interval'], elements: [] },
     { name: N.hairpin, kind: 'set', type: [a, a], elements: [] },
-    { name: N.serviceIPs, kind: 'map', type: key3, map: 'verdict', elements: [] },
-    { name: N.serviceNodePorts, kind: 'map', type: ['inet_proto', 'inet_service'], map: 'verdict', elements: [] },
     { name: N.noEndpointServices, kind: 'map', type: key3, map: 'verdict', elements: [] },
     { name: N.noEndpointNodePorts, kind: 'map', type: ['inet_proto', 'inet_service'], map: 'verdict', elements: [] },
+  ];
+}
+
+function shardSets(f: NftFamily): NftSet[] {
+  const a = addrType(f);
+  const key3 = [a, 'inet_proto', 'inet_service'];
+  return [
+    { name: N.nodePortIPs, kind: 'set', type: a, elements: [] },
+    { name: N.podCIDRs, kind: 'set', type: a, flags: ['interval'], elements: [] },
+    { name: N.serviceIPs, kind: 'map', type: key3, map: 'verdict', elements: [] },
+    { name: N.serviceNodePorts, kind: 'map', type: ['inet_proto', 'inet_service'], map: 'verdict', elements: [] },
   ];
 }
 
@@ -241,20 +298,37 @@ export function tableContext(input: RenderInput, family: IPFamily): TableContext
  * other, so a sync can re-render only the Services that changed.
  */
 export interface Fragment {
+  /** The shard table that holds the chains and sets. */
+  readonly table: string;
   readonly chains: readonly NftChain[];
   readonly sets: readonly NftSet[];
-  readonly elements: readonly { readonly set: string; readonly element: NftElement }[];
+  /** Elements in skeleton sets, each with its table: the shard's dispatch maps, the main table's other sets. */
+  readonly elements: readonly FragmentElement[];
 }
 
-/** The table without any Service: base chains, dispatch chains, sets with node and config facts. */
-export function skeletonTable(input: RenderInput, tc: TableContext): NftTable {
+export interface FragmentElement {
+  readonly table: string;
+  readonly set: string;
+  readonly element: NftElement;
+}
+
+/**
+ * The tables without any Service, main table first then the shards: base chains,
+ * dispatch chains, sets with node and config facts.
+ */
+export function skeletonTables(input: RenderInput, tc: TableContext): NftTable[] {
   const { ctx } = tc;
   const f = ctx.f;
   const nodePorts = nodePortAddresses(input.node, input.config, tc.family);
-  const chains = baseChains(ctx, nodePorts.all);
-  const sets = skeletonSets(f);
-  const set = (name: string) => sets.find((x) => x.name === name)!;
+  const fill = (sets: NftSet[]) => {
+    for (const x of sets) {
+      if (x.name === N.podCIDRs && ctx.local.kind === 'cidrs') for (const c of ctx.local.cidrs) x.elements.push({ key: addrValue(c) });
+      if (x.name === N.nodePortIPs) for (const ip of nodePorts.ips) x.elements.push({ key: ip });
+    }
+    return sets;
+  };
 
+  const chains = mainChains(ctx, nodePorts.all);
   // Traffic to a Service CIDR that no rule DNATed: a port the ClusterIP does not
   // serve (REJECT), or an address no Service holds (DROP).
   const cipCheck = chains.find((c) => c.name === N.clusterIPsCheck)!;
@@ -262,9 +336,9 @@ export function skeletonTable(input: RenderInput, tc: TableContext): NftTable {
   for (const cidr of serviceCIDRsOf(input, tc.family)) {
     cipCheck.rules.push(rule([match(daddr(f), '==', addrValue(cidr)), drop()], 'address not allocated to a Service'));
   }
-  if (ctx.local.kind === 'cidrs') for (const c of ctx.local.cidrs) set(N.podCIDRs).elements.push({ key: addrValue(c) });
-  for (const ip of nodePorts.ips) set(N.nodePortIPs).elements.push({ key: ip });
-  return { family: f, name: TABLE_NAME, chains, sets };
+  const main: NftTable = { family: f, name: TABLE_NAME, chains, sets: fill(mainSets(f)) };
+  const shards = TABLE_NAMES.slice(1).map((name): NftTable => ({ family: f, name, chains: shardChains(ctx, nodePorts.all), sets: fill(shardSets(f)) }));
+  return [main, ...shards];
 }
 
 /** The fragment of one Service port. Pure. */
@@ -273,8 +347,9 @@ export function serviceFragment(v: ServicePortView, tc: TableContext): Fragment 
   const f = ctx.f;
   const chains: NftChain[] = [];
   const sets: NftSet[] = [];
-  const elements: { set: string; element: NftElement }[] = [];
-  const add = (set: string, element: NftElement) => elements.push({ set, element });
+  const elements: FragmentElement[] = [];
+  const table = shardTableOf(v.namespace, v.name);
+  const add = (set: string, element: NftElement) => elements.push({ table: SHARD_SETS.has(set) ? table : TABLE_NAME, set, element });
 
   const label = servicePortLabel(v);
   const proto = v.protocol.toLowerCase();
@@ -367,29 +442,57 @@ export function serviceFragment(v: ServicePortView, tc: TableContext): Fragment 
     const name = endpointChainName(v, ep);
     chains.push(chain(name, [rule([updateSet(aff, saddr(f))]), rule([l4proto(proto), dnat(ep.ip, ep.port)], label)]));
   }
-  return { chains, sets, elements };
+  return { table, chains, sets, elements };
 }
 
-/** A skeleton plus fragments, as one table (elements deduplicated when written). */
-export function assembleTable(skeleton: NftTable, fragments: Iterable<Fragment>): NftTable {
-  const chains = [...skeleton.chains];
-  const sets = skeleton.sets.map((x) => ({ ...x, elements: [...x.elements] }));
-  const byName = new Map(sets.map((x) => [x.name, x]));
+/**
+ * Skeleton tables plus fragments, as tables (elements deduplicated when written).
+ * The main table always; a shard only when a Service lives in it, or when it is in
+ * `keep` (it holds a Service whose rules are preserved as they are in the kernel).
+ */
+export function assembleTables(skeletons: readonly NftTable[], fragments: Iterable<Fragment>, keep: ReadonlySet<string> = new Set()): NftTable[] {
+  const tables = skeletons.map((t) => ({ ...t, chains: [...t.chains], sets: t.sets.map((x) => ({ ...x, elements: [...x.elements] })) }));
+  const byName = new Map(tables.map((t) => [t.name, { t, sets: new Map(t.sets.map((x) => [x.name, x])) }]));
+  const used = new Set([TABLE_NAME]);
+  for (const t of tables) if (keep.has(tableId(t))) used.add(t.name);
   for (const fr of fragments) {
-    for (const c of fr.chains) chains.push(c);
-    for (const x of fr.sets) sets.push(x);
-    for (const e of fr.elements) byName.get(e.set)!.elements.push(e.element);
+    used.add(fr.table);
+    const home = byName.get(fr.table)!.t;
+    for (const c of fr.chains) home.chains.push(c);
+    for (const x of fr.sets) home.sets.push(x);
+    for (const e of fr.elements) byName.get(e.table)!.sets.get(e.set)!.elements.push(e.element);
   }
-  return { family: skeleton.family, name: skeleton.name, chains, sets };
+  return tables.filter((t) => used.has(t.name));
 }
 
-/** One table for one family. */
-export function renderTable(input: RenderInput, family: IPFamily): NftTable {
+/** `family name`: how `keep` names a table. */
+export function tableId(t: { family: NftFamily; name: string }): string {
+  return `${t.family} ${t.name}`;
+}
+
+/**
+ * The live shard tables that hold a preserved Service (namespace/name): they stay,
+ * even when no other Service lives there, as `keep` for assembleTables.
+ */
+export function keptShards(preserve: Iterable<string>, live: readonly NftTable[]): Set<string> {
+  const shards = new Set<string>();
+  for (const k of preserve) {
+    const slash = k.indexOf('/');
+    shards.add(shardTableOf(k.slice(0, slash), k.slice(slash + 1)));
+  }
+  return new Set(live.filter((t) => shards.has(t.name)).map(tableId));
+}
+
+/** One family's tables: the main table, then the shards that hold a Service (or are kept). */
+export function renderFamily(input: RenderInput, family: IPFamily, keep: ReadonlySet<string> = new Set()): NftTable[] {
   const tc = tableContext(input, family);
-  return assembleTable(skeletonTable(input, tc), servicePortViews(input, family).map((v) => serviceFragment(v, tc)));
+  return assembleTables(skeletonTables(input, tc), servicePortViews(input, family).map((v) => serviceFragment(v, tc)), keep);
 }
 
-/** Both tables; a family with no Service still gets its skeleton, so stale rules of a removed family go away. */
-export function renderTables(input: RenderInput): NftTable[] {
-  return [renderTable(input, 'IPv4'), renderTable(input, 'IPv6')];
+/**
+ * Every table; a family with no Service still gets its main table, so stale rules of
+ * a removed family go away. `keep`: shard tables (tableId) that stay even when empty.
+ */
+export function renderTables(input: RenderInput, keep: ReadonlySet<string> = new Set()): NftTable[] {
+  return [...renderFamily(input, 'IPv4', keep), ...renderFamily(input, 'IPv6', keep)];
 }

@@ -15,14 +15,15 @@ import { slicesByService, viewsOfService } from '../../model/service-ports.js';
 import type { IPFamily } from '../../model/ip.js';
 import { serviceKey, type PlanService } from '../../model/plan.js';
 import { canon, documentText } from './document.js';
-import { diffTable, type NftTransaction } from './diff.js';
+import { diffAll, diffTables, matchLive, type NftTransaction } from './diff.js';
 import type { NftElement, NftSet, NftTable } from './nft.js';
 import { preserveServices } from './preserve.js';
-import { assembleTable, serviceFragment, skeletonTable, tableContext, type Fragment, type TableContext } from './render.js';
+import { assembleTables, keptShards, serviceFragment, shardTableOf, skeletonTables, tableContext, type Fragment, type FragmentElement, type TableContext } from './render.js';
 
 /** How the syncer reaches the kernel; the real one runs nft, tests may run it in a namespace. */
 export interface NftRunner {
-  list(family: 'ip' | 'ip6'): Promise<NftTable | undefined>;
+  /** Every table of ours that exists (main and shards, both families). */
+  list(): Promise<NftTable[]>;
   load(document: string): Promise<void>;
 }
 
@@ -44,15 +45,18 @@ interface ElementRef {
 interface FamilyState {
   readonly family: IPFamily;
   readonly tc: TableContext;
-  readonly skeleton: NftTable;
+  /** The family's tables without Services: main first, then the shards. */
+  readonly skeletons: readonly NftTable[];
   /**
    * Fragments of each Service's ports, by namespace/name, kept as JSON text: at 10k
    * Services the object trees took ~160 MB of heap, the text a third of that, and only
    * the few Services an incremental sync touches are parsed back.
    */
   readonly fragments: Map<string, string>;
-  /** Elements in skeleton sets: how many fragments contribute each (a ClusterIP serves several ports). */
+  /** Elements in skeleton sets, by refKey: how many fragments contribute each (a ClusterIP serves several ports). */
   readonly refs: Map<string, Map<string, ElementRef>>;
+  /** How many Services with fragments each shard table holds (a table exists while > 0). */
+  readonly shardUse: Map<string, number>;
 }
 
 const FAMILIES: readonly IPFamily[] = ['IPv4', 'IPv6'];
@@ -105,7 +109,8 @@ export class NftablesSyncer {
         // A Service whose input is malformed keeps its rules: it simply is not re-rendered.
         const todo = new Set([...changed].filter((k) => !keep.has(k)));
         // One whose rules a full sync kept from the kernel has no fragments to diff against: full sync.
-        if (![...todo].some((k) => this.state!.unknown.has(k))) return await this.incremental(input, todo);
+        // So does a change that takes a shard table's first Service in or its last one out (the table comes or goes).
+        if (![...todo].some((k) => this.state!.unknown.has(k)) && !this.changesShardSet(input, todo)) return await this.incremental(input, todo);
       }
       return await this.full(input, fp, keep);
     } catch (e) {
@@ -122,7 +127,7 @@ export class NftablesSyncer {
     const services = [...ownedServices(input).entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
     const built = FAMILIES.map((family) => {
       const tc = tableContext(input, family);
-      const st: FamilyState = { family, tc, skeleton: skeletonTable(input, tc), fragments: new Map(), refs: new Map() };
+      const st: FamilyState = { family, tc, skeletons: skeletonTables(input, tc), fragments: new Map(), refs: new Map(), shardUse: new Map() };
       const fragments = new Map<string, Fragment[]>();
       for (const [key, svc] of services) {
         // Preserved Services are left out of the remembered state: the kernel's rules for them are kept as they are.
@@ -132,30 +137,54 @@ export class NftablesSyncer {
         fragments.set(key, frs);
         for (const fr of frs) addRefs(st.refs, fr);
         st.fragments.set(key, JSON.stringify(frs));
+        countShard(st, key, +1);
       }
       return { st, fragments };
     });
-    const families = built.map((b) => b.st);
-    const desired = built.map(({ st, fragments }) => assembleTable(st.skeleton, [...fragments.values()].flat()));
     timings.render = now() - t;
 
     t = now();
-    const live = await Promise.all(desired.map((d) => this.runner.list(d.family)));
+    const liveAll = await this.runner.list();
     timings.readBack = now() - t;
 
     t = now();
-    const commands: Record<string, unknown>[] = [];
-    let changes = 0;
-    desired.forEach((d, i) => {
-      const tx = diffTable(preserveServices(d, live[i], [...keep]), live[i]);
-      for (const c of tx.commands) commands.push(c);
-      changes += tx.changes;
-    });
+    const families = built.map((b) => b.st);
+    const kept = keptShards(keep, liveAll);
+    const desired = built.flatMap(({ st, fragments }) => assembleTables(st.skeletons, [...fragments.values()].flat(), kept));
+    const live = matchLive(desired, liveAll);
+    timings.render += now() - t;
+
+    t = now();
+    const { commands, changes } = diffAll(
+      desired.map((d, i) => preserveServices(d, live[i], [...keep])),
+      liveAll,
+    );
     timings.diff = now() - t;
 
     const transaction = await this.send(commands, timings);
     this.state = { fingerprint: fp, families, unknown: new Set(keep) };
     return { full: true, changes, transaction, timings };
+  }
+
+  /** Does rendering `changed` anew leave a shard table with its first or without its last Service? */
+  private changesShardSet(input: RenderInput, changed: ReadonlySet<string>): boolean {
+    const owned = ownedServices(input);
+    for (const st of this.state!.families) {
+      const delta = new Map<string, number>();
+      for (const key of changed) {
+        const shard = shardTableOf(...splitKey(key));
+        const had = st.fragments.has(key) ? 1 : 0;
+        const svc = owned.get(key);
+        // Whether it will have fragments: only a Service with a port of this family has any.
+        const has = svc && viewsOfService(svc, st.family, [], input.node).length > 0 ? 1 : 0;
+        delta.set(shard, (delta.get(shard) ?? 0) + has - had);
+      }
+      for (const [shard, d] of delta) {
+        const before = st.shardUse.get(shard) ?? 0;
+        if ((before === 0) !== (before + d === 0)) return true;
+      }
+    }
+    return false;
   }
 
   private async incremental(input: RenderInput, changed: ReadonlySet<string>): Promise<SyncResult> {
@@ -191,8 +220,11 @@ export class NftablesSyncer {
       for (const [key, frs] of next) {
         for (const fr of fragmentsOf(st, key)) removeRefs(st.refs, fr);
         for (const fr of frs) addRefs(st.refs, fr);
-        if (frs.length) st.fragments.set(key, JSON.stringify(frs));
-        else st.fragments.delete(key);
+        if (st.fragments.has(key)) countShard(st, key, -1);
+        if (frs.length) {
+          st.fragments.set(key, JSON.stringify(frs));
+          countShard(st, key, +1);
+        } else st.fragments.delete(key);
       }
     }
     return { full: false, changes, transaction, timings };
@@ -208,36 +240,50 @@ export class NftablesSyncer {
   }
 }
 
+function splitKey(key: string): [string, string] {
+  const slash = key.indexOf('/');
+  return [key.slice(0, slash), key.slice(slash + 1)];
+}
+
+function countShard(st: FamilyState, key: string, by: number): void {
+  const shard = shardTableOf(...splitKey(key));
+  st.shardUse.set(shard, (st.shardUse.get(shard) ?? 0) + by);
+}
+
 function fragmentsOf(st: FamilyState, key: string): Fragment[] {
   const text = st.fragments.get(key);
   return text === undefined ? [] : (JSON.parse(text) as Fragment[]);
 }
 
+/** Where an element's count is kept: its table and set. */
+function refKey(e: FragmentElement): string {
+  return `${e.table} ${e.set}`;
+}
+
 function addRefs(refs: Map<string, Map<string, ElementRef>>, fr: Fragment): void {
-  for (const { set, element } of fr.elements) {
-    let m = refs.get(set);
-    if (!m) refs.set(set, (m = new Map()));
-    const id = elementId(element);
+  for (const e of fr.elements) {
+    let m = refs.get(refKey(e));
+    if (!m) refs.set(refKey(e), (m = new Map()));
+    const id = elementId(e.element);
     const r = m.get(id);
     if (r) r.count++;
-    else m.set(id, { count: 1, element });
+    else m.set(id, { count: 1, element: e.element });
   }
 }
 
 function removeRefs(refs: Map<string, Map<string, ElementRef>>, fr: Fragment): void {
-  for (const { set, element } of fr.elements) {
-    const m = refs.get(set);
-    const id = elementId(element);
-    const r = m?.get(id);
+  for (const e of fr.elements) {
+    const m = refs.get(refKey(e));
+    const r = m?.get(elementId(e.element));
     if (!r) continue;
-    if (--r.count === 0) m!.delete(id);
+    if (--r.count === 0) m!.delete(elementId(e.element));
   }
 }
 
 /**
- * The transaction that replaces some Services' fragments: two small tables, the
+ * The transaction that replaces some Services' fragments: small tables, the
  * touched part before and after (their chains, affinity sets, and the skeleton
- * elements they contribute, counted across every fragment), compared by diffTable.
+ * elements they contribute, counted across every fragment), compared by diffTables.
  */
 function fragmentDiff(st: FamilyState, next: Map<string, Fragment[]>): NftTransaction {
   const before: Fragment[] = [];
@@ -246,46 +292,42 @@ function fragmentDiff(st: FamilyState, next: Map<string, Fragment[]>): NftTransa
     for (const fr of fragmentsOf(st, key)) before.push(fr);
     for (const fr of frs) after.push(fr);
   }
-  // Element counts after the change, starting from the current ones.
-  const touched = new Map<string, Set<string>>();
-  // Net change of each element's count, and the element as the new fragments give it.
+  // Net change of each touched element's count (by refKey, then element id), and the element as the new fragments give it.
   const delta = new Map<string, Map<string, { n: number; afterElement?: NftElement }>>();
   const bump = (fr: Fragment, by: number) => {
-    for (const { set, element } of fr.elements) {
-      const id = elementId(element);
-      let ids = touched.get(set);
-      if (!ids) touched.set(set, (ids = new Set()));
-      ids.add(id);
-      let d = delta.get(set);
-      if (!d) delta.set(set, (d = new Map()));
+    for (const e of fr.elements) {
+      const id = elementId(e.element);
+      let d = delta.get(refKey(e));
+      if (!d) delta.set(refKey(e), (d = new Map()));
       const cur = d.get(id) ?? { n: 0 };
       cur.n += by;
-      if (by > 0) cur.afterElement = element;
+      if (by > 0) cur.afterElement = e.element;
       d.set(id, cur);
     }
   };
   before.forEach((fr) => bump(fr, -1));
   after.forEach((fr) => bump(fr, +1));
 
-  const skeletonSet = (name: string) => st.skeleton.sets.find((x) => x.name === name);
-  const mini = (side: 'before' | 'after', fragments: Fragment[]): NftTable => {
-    const sets: NftSet[] = [];
-    for (const [set, ids] of touched) {
-      const decl = skeletonSet(set);
-      if (!decl) continue;
-      const elements: NftElement[] = [];
-      for (const id of ids) {
-        const ref = st.refs.get(set)?.get(id);
-        const d = delta.get(set)?.get(id);
-        const countBefore = ref?.count ?? 0;
-        const countAfter = countBefore + (d?.n ?? 0);
-        if (side === 'before' && countBefore > 0) elements.push(ref!.element);
-        if (side === 'after' && countAfter > 0) elements.push(d?.afterElement ?? ref!.element);
+  const mini = (side: 'before' | 'after', fragments: Fragment[]): NftTable[] =>
+    st.skeletons.map((skeleton) => {
+      const sets: NftSet[] = [];
+      for (const decl of skeleton.sets) {
+        const k = `${skeleton.name} ${decl.name}`;
+        const d = delta.get(k);
+        if (!d) continue;
+        const elements: NftElement[] = [];
+        for (const [id, change] of d) {
+          const ref = st.refs.get(k)?.get(id);
+          const countBefore = ref?.count ?? 0;
+          const countAfter = countBefore + change.n;
+          if (side === 'before' && countBefore > 0) elements.push(ref!.element);
+          if (side === 'after' && countAfter > 0) elements.push(change.afterElement ?? ref!.element);
+        }
+        sets.push({ ...decl, elements });
       }
-      sets.push({ ...decl, elements });
-    }
-    for (const fr of fragments) for (const x of fr.sets) sets.push(x);
-    return { family: st.skeleton.family, name: st.skeleton.name, chains: fragments.flatMap((fr) => [...fr.chains]), sets };
-  };
-  return diffTable(mini('after', after), mini('before', before));
+      const mine = fragments.filter((fr) => fr.table === skeleton.name);
+      for (const fr of mine) for (const x of fr.sets) sets.push(x);
+      return { family: skeleton.family, name: skeleton.name, chains: mine.flatMap((fr) => [...fr.chains]), sets };
+    });
+  return diffTables(mini('after', after), mini('before', before));
 }

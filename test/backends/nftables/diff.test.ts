@@ -4,9 +4,9 @@
 
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { diffTables } from '../../../src/backends/nftables/diff.js';
+import { diffAll } from '../../../src/backends/nftables/diff.js';
 import { renderTables } from '../../../src/backends/nftables/render.js';
-import { serializeTables, parseLiveTable, documentText } from '../../../src/backends/nftables/document.js';
+import { serializeTables, parseLiveTables, documentText } from '../../../src/backends/nftables/document.js';
 import { ep, input, port, slice, svc } from '../../helpers/model.js';
 
 function manyServices(n: number, extraEndpointFor?: number) {
@@ -25,12 +25,12 @@ function manyServices(n: number, extraEndpointFor?: number) {
 describe('nftables diff', () => {
   it('the same input against itself: no commands', () => {
     const t = renderTables(manyServices(50));
-    assert.deepEqual(diffTables(t, t).commands, []);
+    assert.deepEqual(diffAll(t, t).commands, []);
   });
 
   it('a fresh kernel: everything is added', () => {
     const t = renderTables(manyServices(3));
-    const tx = diffTables(t, [undefined, undefined]);
+    const tx = diffAll(t, []);
     assert.ok(tx.commands.every((c) => 'add' in c));
     assert.ok(tx.commands.length > 40);
   });
@@ -38,7 +38,7 @@ describe('nftables diff', () => {
   it('one endpoint added at 200 Services: a handful of objects, not the table', () => {
     const before = renderTables(manyServices(200));
     const after = renderTables(manyServices(200, 7));
-    const tx = diffTables(after, before);
+    const tx = diffAll(after, before);
     // The new endpoint chain is created; the Service's chain is rewritten; nothing else.
     assert.ok(tx.changes <= 3, `changes: ${tx.changes}`);
     assert.ok(tx.commands.length <= 8, JSON.stringify(tx.commands, null, 1));
@@ -47,10 +47,22 @@ describe('nftables diff', () => {
     assert.doesNotMatch(text, /svc-default\/svc-8\//, 'other Services are untouched');
   });
 
+  it('the last Service of a shard table removed: the table goes; the first one added: the table comes', () => {
+    const one = renderTables(manyServices(1));
+    const none = renderTables(manyServices(0));
+    assert.deepEqual(none.map((t) => t.name), ['svcplane', 'svcplane'], 'no Service: the main tables only');
+    const shard = one.find((t) => t.name !== 'svcplane')!;
+    const gone = diffAll(none, one).commands;
+    assert.ok(gone.some((c) => JSON.stringify(c) === JSON.stringify({ delete: { table: { family: 'ip', name: shard.name } } })), JSON.stringify(gone));
+    const back = diffAll(one, none).commands;
+    assert.ok(back.some((c) => JSON.stringify(c) === JSON.stringify({ add: { table: { family: 'ip', name: shard.name } } })), JSON.stringify(back));
+  });
+
   it('a Service removed: its map elements, chains and endpoint chains go, in an order nft accepts', () => {
-    const before = renderTables(manyServices(3));
-    const after = renderTables(manyServices(2));
-    const tx = diffTables(after, before);
+    // 40 Services over 16 shards: the removed one shares its shard table with others, which stays.
+    const before = renderTables(manyServices(40));
+    const after = renderTables(manyServices(39));
+    const tx = diffAll(after, before);
     const kinds = tx.commands.map((c) => Object.keys(c)[0]! + ':' + Object.keys(Object.values(c)[0] as object)[0]);
     // Elements that refer to a chain are deleted before the chain itself.
     const lastElementDelete = kinds.lastIndexOf('delete:element');
@@ -61,8 +73,9 @@ describe('nftables diff', () => {
   it('parses its own serialised document back to the same tables', () => {
     const t = renderTables(manyServices(5));
     const doc = serializeTables(t);
-    const parsed = ['ip', 'ip6'].map((f) => parseLiveTable(liveShape(doc), f as 'ip' | 'ip6', 'svcplane'));
-    assert.deepEqual(diffTables(t, parsed).commands, []);
+    const parsed = parseLiveTables(liveShape(doc), () => true);
+    assert.equal(parsed.length, t.length);
+    assert.deepEqual(diffAll(t, parsed).commands, []);
   });
 });
 
@@ -90,7 +103,7 @@ describe('nftables diff at scale', () => {
     const t = renderTables(input([]));
     const big = t[0]!.sets.find((x) => x.name === 'cluster-ips')!;
     for (let i = 0; i < 150_000; i++) big.elements.push({ key: `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}` });
-    const tx = diffTables(t, [undefined, undefined]);
+    const tx = diffAll(t, []);
     assert.ok(tx.commands.length > 150_000, String(tx.commands.length));
   });
 });

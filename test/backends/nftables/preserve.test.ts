@@ -3,9 +3,15 @@
 
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { diffTables } from '../../../src/backends/nftables/diff.js';
+import { diffAll, matchLive } from '../../../src/backends/nftables/diff.js';
 import { preserveServices } from '../../../src/backends/nftables/preserve.js';
-import { renderTables } from '../../../src/backends/nftables/render.js';
+import { keptShards, renderTables, shardTableOf } from '../../../src/backends/nftables/render.js';
+import type { NftTable } from '../../../src/backends/nftables/nft.js';
+
+function preserved(next: NftTable[], keys: string[]): NftTable[] {
+  const twins = matchLive(next, old);
+  return next.map((t, i) => preserveServices(t, twins[i], keys));
+}
 import { ep, input, port, slice, svc } from '../../helpers/model.js';
 
 const services = [
@@ -17,23 +23,24 @@ const old = renderTables(input(services, [slice('keep', [ep('10.244.1.1', 'node1
 describe('nftables preserveServices', () => {
   it('keeps the live chains, sets and elements of a skipped Service, and changes the others', () => {
     // New input: "keep"'s slice was malformed (so it has no endpoints here), "move" moved.
-    const next = renderTables(input(services, [slice('move', [ep('10.244.1.3', 'node1')], [{ port: 8080 }])]));
-    const desired = next.map((t, i) => preserveServices(t, old[i], ['default/keep']));
-    const tx = diffTables(desired, old);
+    const next = renderTables(input(services, [slice('move', [ep('10.244.1.3', 'node1')], [{ port: 8080 }])]), keptShards(['default/keep'], old));
+    const tx = diffAll(preserved(next, ['default/keep']), old);
     const text = JSON.stringify(tx.commands);
     assert.doesNotMatch(text, /default\/keep/, 'nothing of the preserved Service is touched');
     assert.match(text, /10\.244\.1\.3/, 'the other Service follows the new input');
   });
 
   it('a Service removed from the input but preserved stays in the kernel', () => {
-    const next = renderTables(input([services[1]!], [slice('move', [ep('10.244.1.2', 'node1')], [{ port: 8080 }])]));
-    const desired = next.map((t, i) => preserveServices(t, old[i], ['default/keep']));
-    assert.deepEqual(diffTables(desired, old).commands, []);
+    // Its shard table stays too, even when no other Service lives there.
+    const next = renderTables(input([services[1]!], [slice('move', [ep('10.244.1.2', 'node1')], [{ port: 8080 }])]), keptShards(['default/keep'], old));
+    assert.deepEqual(diffAll(preserved(next, ['default/keep']), old).commands, []);
   });
 
   it('without preserved Services the input wins', () => {
     const next = renderTables(input([services[1]!], [slice('move', [ep('10.244.1.2', 'node1')], [{ port: 8080 }])]));
-    const desired = next.map((t, i) => preserveServices(t, old[i], []));
-    assert.match(JSON.stringify(diffTables(desired, old).commands), /"delete":\{"chain":\{[^}]*default\/keep/);
+    const text = JSON.stringify(diffAll(preserved(next, []), old).commands);
+    // Its chains go, or its whole shard table when no other Service lives there.
+    const shardGone = text.includes(JSON.stringify({ delete: { table: { family: 'ip', name: shardTableOf('default', 'keep') } } }));
+    assert.ok(shardGone || /"delete":\{"chain":\{[^}]*default\/keep/.test(text), text);
   });
 });

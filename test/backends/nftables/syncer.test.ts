@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { execa } from 'execa';
 import { nftRunner } from '../../../src/backends/nftables/apply.js';
-import { diffTables } from '../../../src/backends/nftables/diff.js';
+import { diffTables, matchLive } from '../../../src/backends/nftables/diff.js';
 import { renderTables } from '../../../src/backends/nftables/render.js';
 import { NftablesSyncer, type NftRunner } from '../../../src/backends/nftables/syncer.js';
 import type { RenderInput } from '../../../src/model/render-input.js';
@@ -33,7 +33,8 @@ function world(opts: { extraEndpoint?: boolean; dropB?: boolean; bLocal?: boolea
 
 async function assertKernelMatches(runner: NftRunner, inp: RenderInput): Promise<void> {
   const want = renderTables(inp);
-  const live = await Promise.all(want.map((t) => runner.list(t.family)));
+  const live = matchLive(want, await runner.list());
+  assert.equal(live.filter(Boolean).length, want.length, 'every table of ours (main and shards, both families) exists');
   const tx = diffTables(want, live);
   assert.deepEqual(tx.commands, [], 'the kernel differs from a full render');
 }
