@@ -6,23 +6,11 @@
 import { canonicalIP, cidrContains, parseCIDR, parseIP } from '../model/ip.js';
 import { parseRule, type IptDump, type IptRule, type Match } from './iptables-rules.js';
 import {
-  branchVerdict, endpointText, explore, isLocalAddress, summarise, TraceError,
-  type Branch, type NodeFacts, type TracePacket, type TraceResult,
+  endpointText, explore, isLocalAddress, newPacketState, summarise, survivingBranch, TraceError,
+  type Branch, type NodeFacts, type PacketState, type TracePacket, type TraceResult,
 } from './result.js';
 
-export interface IptState {
-  src: string;
-  dst: string;
-  dport: number;
-  readonly proto: string;
-  readonly iif: string | undefined;
-  readonly fromNode: boolean;
-  mark: number;
-  dnat?: string;
-  masquerade: boolean;
-  accepted: boolean;
-  readonly steps: string[];
-}
+export type IptState = PacketState;
 
 /** An ipset lookup for `-m set --match-set NAME DIRS`; undefined when there is no such set. */
 export type SetLookup = (name: string, dirs: readonly ('src' | 'dst')[], s: IptState) => boolean | undefined;
@@ -30,19 +18,6 @@ export type SetLookup = (name: string, dirs: readonly ('src' | 'dst')[], s: IptS
 type End = { kind: 'return' } | { kind: 'stop'; verdict: 'accept' | 'drop' | 'reject'; explicit: boolean };
 
 const MAX_DEPTH = 64;
-
-export function newState(p: TracePacket, node: NodeFacts): IptState {
-  const fromNode = isLocalAddress(node, p.src);
-  return {
-    src: p.src, dst: p.dst, dport: p.dport, proto: p.proto, iif: fromNode ? '' : p.iif,
-    fromNode, mark: 0, masquerade: false, accepted: false,
-    steps: [fromNode ? `${p.src} is a node address: locally generated (output path)` : `arrives from ${p.src} (prerouting path)`],
-  };
-}
-
-export function stateBranch(s: IptState): Branch {
-  return { verdict: branchVerdict({ ...(s.dnat ? { dnat: s.dnat } : {}), accepted: s.accepted }), ...(s.dnat ? { endpoint: s.dnat } : {}), masquerade: s.masquerade, steps: s.steps };
-}
 
 function cidrHas(cidr: string, ip: string): boolean {
   const c = parseCIDR(cidr.includes('/') ? cidr : `${cidr}/${cidr.includes(':') ? 128 : 32}`);
@@ -196,7 +171,7 @@ export class IptablesInterpreter {
 export function traceIptables(dump: IptDump, packet: TracePacket, node: NodeFacts): TraceResult {
   const it = new IptablesInterpreter(dump, node);
   return summarise(explore((choose) => {
-    const s = newState(packet, node);
+    const s = newPacketState(packet, node);
     const steps: [('nat' | 'filter'), string][] = s.fromNode ? [['nat', 'OUTPUT'], ['filter', 'OUTPUT']] : [['nat', 'PREROUTING']];
     const die = (v: 'drop' | 'reject'): Branch => ({ verdict: v, masquerade: false, steps: s.steps });
     for (const [t, c] of steps) {
@@ -212,6 +187,6 @@ export function traceIptables(dump: IptDump, packet: TracePacket, node: NodeFact
       const end = it.builtin(t, c, s, choose);
       if (end) return die(end);
     }
-    return stateBranch(s);
+    return survivingBranch(s);
   }));
 }

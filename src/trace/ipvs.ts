@@ -9,10 +9,10 @@ import { parseIpvsadmSave, type LiveVirtualServer } from '../backends/ipvs/diff.
 import { SECTION, splitSections } from '../backends/ipvs/document.js';
 import { canonicalIP, cidrContains, parseCIDR, parseIP, type IPFamily } from '../model/ip.js';
 import { addBuiltinJumps } from './iptables-document.js';
-import { IptablesInterpreter, newState, stateBranch, type IptState } from './iptables.js';
+import { IptablesInterpreter, type IptState } from './iptables.js';
 import { readDump, type IptDump } from './iptables-rules.js';
 import {
-  endpointText, explore, isLocalAddress, summarise, TraceError,
+  endpointText, explore, isLocalAddress, newPacketState, summarise, survivingBranch, TraceError,
   type Branch, type NodeFacts, type TracePacket, type TraceResult,
 } from './result.js';
 
@@ -140,7 +140,7 @@ export function traceIpvs(view: IpvsView, packet: TracePacket, node: NodeFacts):
   const facts: NodeFacts = { localAddresses: [...node.localAddresses, ...view.addresses] };
   const it = new IptablesInterpreter(view.iptables, facts, setLookup(view.sets));
   return summarise(explore((choose) => {
-    const s = newState(packet, facts);
+    const s = newPacketState(packet, facts);
     const die = (v: 'drop' | 'reject'): Branch => ({ verdict: v, masquerade: false, steps: s.steps });
     const hook = (t: 'nat' | 'filter', c: string) => it.builtin(t, c, s, choose);
     if (s.fromNode) {
@@ -155,7 +155,7 @@ export function traceIpvs(view: IpvsView, packet: TracePacket, node: NodeFacts):
         end = hook('filter', 'INPUT');
         if (end) return die(end);
       }
-      return stateBranch(s);
+      return survivingBranch(s);
     }
     let end = hook('nat', 'PREROUTING');
     if (end) return die(end);
@@ -166,10 +166,10 @@ export function traceIpvs(view: IpvsView, packet: TracePacket, node: NodeFacts):
       if (end) return die(end);
       const r = ipvsStep(view, s, choose);
       if (r === 'reject') return die('reject');
-      if (r === 'none') return stateBranch(s);
+      if (r === 'none') return survivingBranch(s);
     }
     end = hook('nat', 'POSTROUTING');
     if (end) return die(end);
-    return stateBranch(s);
+    return survivingBranch(s);
   }));
 }

@@ -8,27 +8,15 @@ import type { Expr, NftChain, NftRule, NftSet, NftTable } from '../backends/nfta
 import { TABLE_NAME } from '../backends/nftables/render.js';
 import { canonicalIP, cidrContains, parseCIDR, parseIP } from '../model/ip.js';
 import {
-  branchVerdict, endpointText, explore, isLocalAddress, summarise, TraceError,
-  type Branch, type NodeFacts, type TracePacket, type TraceResult,
+  endpointText, explore, isLocalAddress, newPacketState, summarise, survivingBranch, TraceError,
+  type Branch, type NodeFacts, type PacketState, type TracePacket, type TraceResult,
 } from './result.js';
 
 type Hook = 'prerouting' | 'input' | 'forward' | 'output' | 'postrouting';
 type Val = string | number | Val[] | undefined;
 type ChainEnd = { kind: 'return' } | { kind: 'stop'; verdict: 'accept' | 'drop' | 'reject'; explicit: boolean };
 
-interface State {
-  src: string;
-  dst: string;
-  dport: number;
-  readonly proto: string;
-  readonly iif: string | undefined;
-  readonly fromNode: boolean;
-  mark: number;
-  dnat?: string;
-  masquerade: boolean;
-  accepted: boolean;
-  readonly steps: string[];
-}
+type State = PacketState;
 
 const isObj = (x: unknown): x is Record<string, unknown> => typeof x === 'object' && x !== null && !Array.isArray(x);
 const MAX_DEPTH = 64;
@@ -312,12 +300,8 @@ export function elementMatches(v: Val, key: unknown): boolean {
 
 /** One new connection through every table of ours in its family. */
 function run(tables: readonly Interpreter[], node: NodeFacts, p: TracePacket, choose: () => boolean): Branch {
-  const fromNode = isLocalAddress(node, p.src);
-  const s: State = {
-    src: p.src, dst: p.dst, dport: p.dport, proto: p.proto, iif: fromNode ? '' : p.iif,
-    fromNode, mark: 0, masquerade: false, accepted: false, steps: [],
-  };
-  s.steps.push(fromNode ? `${p.src} is a node address: locally generated (output path)` : `arrives from ${p.src} (prerouting path)`);
+  const s = newPacketState(p, node);
+  const fromNode = s.fromNode;
   const hooks: Hook[] = [fromNode ? 'output' : 'prerouting'];
   let routed = false;
   for (let i = 0; i < hooks.length; i++) {
@@ -330,8 +314,7 @@ function run(tables: readonly Interpreter[], node: NodeFacts, p: TracePacket, ch
     if (fromNode) hooks.push(...(local ? (['postrouting', 'input'] as const) : (['postrouting'] as const)));
     else hooks.push(...(local ? (['input'] as const) : (['forward', 'postrouting'] as const)));
   }
-  const verdict = branchVerdict({ ...(s.dnat ? { dnat: s.dnat } : {}), accepted: s.accepted });
-  return { verdict, ...(s.dnat ? { endpoint: s.dnat } : {}), masquerade: s.masquerade, steps: s.steps };
+  return survivingBranch(s);
 }
 
 /**
@@ -361,7 +344,7 @@ export function traceNftables(tables: readonly NftTable[], packet: TracePacket, 
   return summarise(explore((choose) => run(its, node, packet, choose)));
 }
 
-/** Whether a table name is ours: the main table or one of its shards (`svcplane-…`). */
+/** Whether a table name is ours: the main table or one of its shards (`svcplane-00`…; not `svcplane-userspace`). */
 export function isOurTable(name: string): boolean {
-  return name === TABLE_NAME || name.startsWith(`${TABLE_NAME}-`);
+  return name === TABLE_NAME || new RegExp(`^${TABLE_NAME}-[0-9a-f]{2}$`).test(name);
 }
