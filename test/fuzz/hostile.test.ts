@@ -20,7 +20,12 @@ import { fuzzParams } from './runs.js';
 
 const PLACEHOLDER = '\u0001NAME\u0001';
 
-/** The rules of a document as a sorted list of lines: comments out, the slot's value and hashed chain names abstracted. */
+/**
+ * The rules of a document as its sorted distinct lines: comments out, the slot's
+ * value and hashed names abstracted. Distinct, because a name's hash picks the
+ * nftables shard table, and two Services sharing a shard need one table skeleton
+ * where two shards need two.
+ */
 function normalise(doc: string, value: string): string[] {
   const escaped = JSON.stringify(value).slice(1, -1);
   return doc
@@ -34,9 +39,23 @@ function normalise(doc: string, value: string): string[] {
         .replace(/-m comment --comment ("[^"]*"|\S+) ?/g, '')
         .replace(/\bSVP-([A-Z]+)-[A-Z2-7]{16}\b/g, 'SVP-$1-#')
         // nftables may spread Services over tables by a hash of namespace/name.
-        .replace(/"svcplane-[0-9a-f]+"/g, '"svcplane-#"'),
+        .replace(/"svcplane-[0-9a-f]+"/g, '"svcplane-#"')
+        // nft's JSON lines end in a comma, but the last one.
+        .replace(/,$/, ''),
     )
-    .sort();
+    .filter((l) => !isShardSkeleton(l))
+    .sort()
+    .filter((l, i, sorted) => l !== sorted[i - 1]);
+}
+
+/**
+ * nftables spreads Services over shard tables by a hash of namespace/name, so which
+ * shard tables exist, and what each one's furniture holds, follows the names. Lines of
+ * shard tables are compared only where they carry the slot's value (its Service's
+ * chains and elements); the main table, iptables and IPVS are compared whole.
+ */
+function isShardSkeleton(line: string): boolean {
+  return line.includes('"table":"svcplane-#"') && !line.includes(PLACEHOLDER);
 }
 
 interface HostileCase {
@@ -77,7 +96,7 @@ function assertHarmless(c: HostileCase): Map<string, string> | undefined {
 
 describe('fuzz: hostile strings never change the rules', () => {
   it('are refused with a named error, or render the same rules as a benign name', () => {
-    fc.assert(fc.property(hostileCase, (c) => void assertHarmless(c)), fuzzParams(1000));
+    fc.assert(fc.property(hostileCase, (c) => void assertHarmless(c)), fuzzParams(600));
   });
 
   it('accepted ones leave documents that nft -c, *-restore --test and ipset accept', async () => {
@@ -90,7 +109,7 @@ describe('fuzz: hostile strings never change the rules', () => {
           for (const f of ['IPv4', 'IPv6'] as const) await ns.run.restore(f, documentSection(docs.get('iptables')!, f), true);
           assert.deepEqual(await ipvsToolCheck(docs.get('ipvs')!), []);
         }),
-        fuzzParams(25),
+        fuzzParams(15),
       );
     });
   });

@@ -38,10 +38,10 @@ function assertNamed(s: BrokenScenario): void {
 
 describe('fuzz: invalid inputs are refused with an error naming the object and the field', () => {
   it('one targeted mutation (bad IPs, ports, enums, names, missing fields, CIDRs, duplicates)', () => {
-    fc.assert(fc.property(brokenScenario, assertNamed), fuzzParams(1500));
+    fc.assert(fc.property(brokenScenario, assertNamed), fuzzParams(1000));
   });
 
   it('one field of a Service, EndpointSlice or KubeProxyConfiguration given a value of the wrong type', () => {
-    fc.assert(fc.property(wrongTypeScenario, assertNamed), fuzzParams(1500));
+    fc.assert(fc.property(wrongTypeScenario, assertNamed), fuzzParams(1000));
   });
 });

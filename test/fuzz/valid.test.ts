@@ -30,7 +30,7 @@ describe('fuzz: valid inputs render on every backend', () => {
         assert.deepEqual(lenient.skippedServices, []);
         assert.equal(lenient.plan.services.length, w.services.length);
       }),
-      fuzzParams(1000),
+      fuzzParams(600),
     );
   });
 
@@ -44,7 +44,7 @@ describe('fuzz: valid inputs render on every backend', () => {
           for (const f of ['IPv4', 'IPv6'] as const) await ns.run.restore(f, documentSection(docs.get('iptables')!, f), true);
           assert.deepEqual(await ipvsToolCheck(docs.get('ipvs')!), []);
         }),
-        fuzzParams(30),
+        fuzzParams(20),
       );
     });
   });

@@ -68,7 +68,7 @@ const portMutation = (name: string, key: string, value: unknown, when: (o: Json,
 
 /** clusterIP (and clusterIPs[0], which must equal it) := ip; errors name the field the API reads it from. */
 function replaceFirstIP(o: Json, ip: string): Broken {
-  const s = { ...spec(o), clusterIP: ip };
+  const s: Json = { ...spec(o), clusterIP: ip };
   const listed = Array.isArray(s.clusterIPs);
   if (listed) s.clusterIPs = [ip, ...(s.clusterIPs as string[]).slice(1)];
   return { object: { ...o, spec: s }, field: listed ? 'spec.clusterIPs[0]' : 'spec.clusterIP' };

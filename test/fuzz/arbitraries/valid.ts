@@ -165,7 +165,7 @@ export function buildService(i: number, name: string, namespace: string, c: Serv
       spec.sessionAffinity = 'ClientIP';
       if (c.affinity !== undefined) spec.sessionAffinityConfig = { clientIP: { timeoutSeconds: c.affinity } };
     }
-    if (c.externalIPs.length > 0 && type !== 'ExternalName') spec.externalIPs = c.externalIPs;
+    if (c.externalIPs.length > 0) spec.externalIPs = c.externalIPs;
   }
   if (external && c.etp) spec.externalTrafficPolicy = c.etp;
   if (c.itp) spec.internalTrafficPolicy = c.itp;
