@@ -2,14 +2,15 @@
 // with the reason. The differential test compares only the backends no entry
 // excludes for a packet; every entry is as narrow as the difference it explains.
 //
-// Most are kube-proxy's own mode differences (v1.33), which svcplane follows per
-// mode; one (node-always-allowed) is svcplane's choice in two renderers.
+// They are kube-proxy's own mode differences (v1.33), which svcplane follows per
+// mode. (The LB firewall lets the node's own addresses through in every backend, as
+// the nftables issue asks; kube-proxy's iptables mode does so only when a source range
+// holds the node, so that is svcplane's choice, not a difference.)
 
-import { cidrContains, parseCIDR, parseIP } from '../../src/model/ip.js';
 import { viewServicePort, type ServicePortView } from '../../src/model/service-ports.js';
 import type { RenderInput } from '../../src/model/render-input.js';
 import type { BackendName } from './cases.js';
-import { NODE_IP, type Probe } from './scenarios.js';
+import type { Probe } from './scenarios.js';
 
 export interface KnownDifference {
   readonly id: string;
@@ -40,12 +41,6 @@ export const KNOWN_DIFFERENCES: readonly KnownDifference[] = [
     excludes: ['iptables'],
     why: 'kube-proxy\'s iptables mode builds the loadBalancerSourceRanges firewall only for Services with endpoints: a source out of range is rejected like everyone else (nftables and IPVS check the firewall first and drop it)',
     applies: (p, v) => firewalled(p, v) && !v!.hasEndpoints && p.source !== 'inRange',
-  },
-  {
-    id: 'node-always-allowed',
-    excludes: ['iptables'],
-    why: 'svcplane\'s nftables and IPVS renderers put the node\'s own addresses in the LB firewall\'s allowed sources; the iptables renderer (like kube-proxy in every mode) lets the node through only when its address is inside a source range',
-    applies: (p, v) => firewalled(p, v) && p.source === 'node' && !v!.sourceRanges.some((r) => cidrContains(parseCIDR(r)!, parseIP(NODE_IP)!)),
   },
   {
     id: 'nftables-node-traffic-filtered-before-dnat',

@@ -61,6 +61,8 @@ interface Ctx {
   readonly masqueradeAll: boolean;
   /** The node's primary address of this family ('' when unknown): allowed through LB source ranges when inside one. */
   readonly nodeIP: string;
+  /** Every node address of this family (the LB firewall always lets the node through). */
+  readonly nodeIPs: readonly string[];
 }
 
 /** Collects rules per chain, keeping the order in which chains were first named. */
@@ -278,6 +280,11 @@ function servicePort(v: ServicePortView, ctx: Ctx, filter: Table, nat: Table): v
       nat.add(fwChain, { src: cidr, comment: lb, target: `-j ${extChain}` });
       if (ctx.nodeIP && cidrHas(cidr, ctx.nodeIP)) allowFromNode = true;
     }
+    // The node itself is always allowed, as in the nftables and IPVS backends (the
+    // issue's semantics; kube-proxy's iptables mode allows it only when a range holds it).
+    for (const ip of ctx.nodeIPs) {
+      if (!v.sourceRanges.some((cidr) => cidrHas(cidr, ip))) nat.add(fwChain, { src: ip, comment: `${label} node`, target: `-j ${extChain}` });
+    }
     // A VIP bound on the node loops back with the VIP as source: let the node reach it.
     if (allowFromNode) for (const ip of v.loadBalancerIPs) nat.add(fwChain, { src: ip, comment: lb, target: `-j ${extChain}` });
     nat.add(fwChain, { comment: `${label} other traffic will be dropped by ${C.proxyFirewall}`, target: '-j RETURN' });
@@ -314,6 +321,7 @@ export function renderFamily(input: RenderInput, family: IPFamily): IptTables {
     local: localTrafficMatch(input.config, input.node, family),
     masqueradeAll: input.config.masqueradeAll,
     nodeIP: input.node.addresses.find((a) => ipFamilyOf(a) === family) ?? '',
+    nodeIPs: input.node.addresses.filter((a) => ipFamilyOf(a) === family),
   };
   const filter = new Table();
   const nat = new Table();

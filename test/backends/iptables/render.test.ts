@@ -131,6 +131,16 @@ describe('iptables render', () => {
     assert.doesNotMatch(doc, /SVP-SVC-|SVP-SEP-/);
   });
 
+  it('loadBalancerSourceRanges: the node itself is always allowed, also when no range holds its address', () => {
+    const lb = features['loadbalancer-source-ranges']!;
+    const outside = { ...lb, plan: { ...lb.plan, services: lb.plan.services.map((x) => ({ ...x, loadBalancerSourceRanges: ['198.51.100.0/24'] })) } };
+    const doc = added(iptablesBackend.render(outside));
+    assert.match(doc, /^-A SVP-FW-\S+ -s 198\.51\.100\.0\/24 .*-j SVP-EXT-/m);
+    assert.match(doc, /^-A SVP-FW-\S+ -s 192\.168\.50\.1\/32 -m comment --comment "default\/lb:443\/TCP node" -j SVP-EXT-/m);
+    // Inside a range already: no second rule for it.
+    assert.doesNotMatch(added(iptablesBackend.render(lb)), /--comment "default\/lb:443\/TCP node"/);
+  });
+
   it('externalTrafficPolicy Local with no local endpoint: DROP external traffic, pods and the node short-circuit', () => {
     const doc = added(iptablesBackend.render(features['external-traffic-policy-local-none-here']!));
     assert.match(doc, /^-A SVP-EXTERNAL-SERVICES .*--dport 30051 -j DROP/m);
