@@ -250,9 +250,9 @@ export class Agent {
       }
       input = buildRenderInput({
         ...(this.plan ? { plan: this.plan } : {}),
-        apiServices: this.services?.store.snapshot() ?? [],
+        apiServices: this.services?.store.snapshot(),
         fileSlices: this.files.slices,
-        apiSlices: this.slices?.store.snapshot() ?? [],
+        apiSlices: this.slices?.store.snapshot(),
         node: { ...this.nodeContext(), localAddresses },
         config: this.config,
         mode: this.opts.mode,

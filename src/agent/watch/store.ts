@@ -97,11 +97,16 @@ export class WatchedStore<T> extends EventEmitter<WatchedStoreEvents> implements
 
   /** The good model values, sorted (by namespace/name unless the adapter says otherwise). */
   snapshot(): T[] {
+    // Every sync asks for it; at 10k objects building and sorting it anew cost 10-20 ms.
+    // Kept until a good value comes, changes or goes (the callers only read it).
+    if (this.cachedSnapshot) return this.cachedSnapshot;
     const out: T[] = [];
     for (const e of this.entries.values()) if (e.good) out.push(e.good.value);
     const cmp = this.adapter.compare ?? (compareByNamespaceName as unknown as (a: T, b: T) => number);
-    return out.sort(cmp);
+    this.cachedSnapshot = out.sort(cmp);
+    return this.cachedSnapshot;
   }
+  private cachedSnapshot: T[] | undefined;
 
   /** The good model value of object namespace/name (`name` alone for cluster-scoped kinds). */
   get(key: string): T | undefined {
@@ -191,6 +196,7 @@ export class WatchedStore<T> extends EventEmitter<WatchedStoreEvents> implements
     for (const k of serviceKeys) changed.keys.add(k);
     changed.dirty = true;
     this.entries.set(key, { good: { value, json, serviceKeys } });
+    this.cachedSnapshot = undefined;
     this.goodVersion(key, raw);
   }
 
@@ -198,6 +204,7 @@ export class WatchedStore<T> extends EventEmitter<WatchedStoreEvents> implements
     const prev = this.entries.get(key);
     if (!prev) return;
     this.entries.delete(key);
+    this.cachedSnapshot = undefined;
     // An object that never parsed changed no model value; the reconciler still hears
     // of its Service, since skippedServiceKeys() just changed.
     for (const k of prev.good?.serviceKeys ?? prev.bad?.serviceKeys ?? []) changed.keys.add(k);

@@ -70,8 +70,16 @@ function fingerprint(input: RenderInput): string {
   return canon({ node: input.node, config: input.config, cidrs: input.plan.serviceCIDRs, mode: input.mode });
 }
 
+// By the identity of the plan's Service list (the agent keeps it while nothing changes):
+// an incremental sync at 10k Services should not rebuild this map each time.
+const owned = new WeakMap<readonly PlanService[], { mode: string; map: Map<string, PlanService> }>();
+
 function ownedServices(input: RenderInput): Map<string, PlanService> {
-  return new Map(proxiedServices(input.plan, input.mode).map((s) => [serviceKey(s), s]));
+  const hit = owned.get(input.plan.services);
+  if (hit && hit.mode === input.mode) return hit.map;
+  const map = new Map(proxiedServices(input.plan, input.mode).map((s) => [serviceKey(s), s]));
+  owned.set(input.plan.services, { mode: input.mode, map });
+  return map;
 }
 
 function now(): number {
