@@ -1,8 +1,9 @@
 // The node agent end to end: `svcplane agent --endpoints-file` runs inside node1's
-// namespace with the nftables backend, while the test rewrites the EndpointSlice
-// file (added, terminating, removed endpoints) under continuous traffic, SIGKILLs
-// and restarts the agent, flushes its table behind its back, checks UDP conntrack
-// cleanup, the health and metrics endpoints, and a SIGTERM that leaves the rules.
+// namespace, with the nftables backend and again with the iptables one, while the
+// test rewrites the EndpointSlice file (added, terminating, removed endpoints) under
+// continuous traffic, SIGKILLs and restarts the agent, wipes its rules behind its
+// back, checks UDP conntrack cleanup, the health and metrics endpoints, and a SIGTERM
+// that leaves the rules.
 
 import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
@@ -28,7 +29,22 @@ const PORTS = [
 ];
 
 
-describe('svcplane agent (nftables, --endpoints-file) with real traffic', { timeout: 300_000 }, () => {
+type AgentBackend = 'nftables' | 'iptables';
+
+/** Removes every rule of ours behind the agent's back, as someone flushing the firewall would. */
+async function wipeRules(ns: string, backend: AgentBackend): Promise<void> {
+  if (backend === 'nftables') {
+    const tables = (await nsExec(ns, ['nft', 'list', 'tables'])).stdout.split('\n').filter((l) => /^table ip6? svcplane(-[0-9a-f]{2})?$/.test(l.trim()));
+    for (const l of tables) await nsExec(ns, ['nft', 'delete', ...l.trim().split(' ')]);
+  } else {
+    for (const table of ['nat', 'filter']) await nsExec(ns, ['iptables', '-t', table, '-F']);
+  }
+}
+
+for (const backend of ['nftables', 'iptables'] as const) agentSuite(backend);
+
+function agentSuite(backend: AgentBackend): void {
+describe(`svcplane agent (${backend}, --endpoints-file) with real traffic`, { timeout: 300_000 }, () => {
   let t: Topology;
   let dir: string;
   let epsDir: string;
@@ -54,7 +70,7 @@ describe('svcplane agent (nftables, --endpoints-file) with real traffic', { time
     logs = [];
     const child = spawnInNetns(t.node1.ns, [
       'node', '--import', 'tsx', CLI, 'agent',
-      '--backend', 'nftables',
+      '--backend', backend,
       '--plan', join(dir, 'plan.json'),
       '--config', join(dir, 'config.json'),
       '--endpoints-file', epsDir,
@@ -89,7 +105,7 @@ describe('svcplane agent (nftables, --endpoints-file) with real traffic', { time
   const serversIn = (rs: readonly TimedResult[]) => new Set(rs.flatMap((r) => (r.result.ok ? [r.result.server] : [])));
 
   before(async () => {
-    await requireTools(['nft', 'conntrack', 'curl']);
+    await requireTools(['nft', 'iptables', 'conntrack', 'curl']);
     t = await createTopology({ pods: { node1: [{ name: 'client', server: false }, { name: 'a' }, { name: 'b' }], node2: [{ name: 'c' }, { name: 'd' }] } });
     client = t.pod('client');
     a = t.pod('a');
@@ -106,7 +122,7 @@ describe('svcplane agent (nftables, --endpoints-file) with real traffic', { time
     ).plan;
     writeFileSync(join(dir, 'plan.json'), serializePlan(planned));
     const kp = cluster.find((o) => o.kind === 'KubeProxyConfiguration')!;
-    writeFileSync(join(dir, 'config.json'), JSON.stringify({ ...kp, mode: 'nftables', nftables: { syncPeriod: `${SYNC_PERIOD_S}s`, minSyncPeriod: '100ms' } }));
+    writeFileSync(join(dir, 'config.json'), JSON.stringify({ ...kp, mode: backend, [backend]: { syncPeriod: `${SYNC_PERIOD_S}s`, minSyncPeriod: '100ms' } }));
     writeFileSync(join(epsDir, 'node.json'), JSON.stringify(cluster.find((o) => o.kind === 'Node')));
     writeEndpoints([ep(a), ep(c)]);
   });
@@ -189,19 +205,19 @@ describe('svcplane agent (nftables, --endpoints-file) with real traffic', { time
     // Converged: the one-shot apply of the same inputs would change nothing.
     const dry = await nsExec(
       t.node1.ns,
-      ['node', '--import', 'tsx', CLI, 'apply', '--backend', 'nftables', '--dry-run', '-f', join(dir, 'plan.json'), '-f', epsDir, '--config', join(dir, 'config.json'), '--node-name', 'node1'],
+      ['node', '--import', 'tsx', CLI, 'apply', '--backend', backend, '--dry-run', '-f', join(dir, 'plan.json'), '-f', epsDir, '--config', join(dir, 'config.json'), '--node-name', 'node1'],
       { reject: false },
     );
     assert.equal(dry.exitCode, 0, dry.stderr);
     assert.match(dry.stderr, /would change 0 object/, `kernel equals a full render:\n${dry.stdout}`);
   });
 
-  it('repairs a table flushed behind its back within one sync period', async () => {
+  it('repairs rules wiped behind its back within one sync period', async () => {
     assert.ok((await connect(client, tcp)).ok);
-    await nsExec(t.node1.ns, ['nft', 'delete', 'table', 'ip', 'svcplane']);
+    await wipeRules(t.node1.ns, backend);
     const flushedAt = performance.now();
     const r = await connect(client, { ...tcp, timeoutMs: 300 });
-    assert.ok(!r.ok, 'the Service is gone with the table');
+    assert.ok(!r.ok, 'the Service is gone with the rules');
     await until('the rules to come back', async () => (await connect(client, { ...tcp, timeoutMs: 300 })).ok, (SYNC_PERIOD_S + 3) * 1000, 50).catch((e: Error) => {
       throw new Error(`${e.message}\nagent log:\n${logs.slice(-15).join('\n')}`);
     });
@@ -241,3 +257,4 @@ describe('svcplane agent (nftables, --endpoints-file) with real traffic', { time
     assert.ok(r.ok, 'the Service still works without the agent');
   });
 });
+}
