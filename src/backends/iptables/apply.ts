@@ -16,38 +16,97 @@ import { diffFamily } from './diff.js';
 import { preserveServices } from './preserve.js';
 import { BUILTIN_JUMPS, localhostNodePorts, renderIptables, type TableName } from './render.js';
 
-const TOOLS: Record<IPFamily, { cmd: string; save: string; restore: string }> = {
-  IPv4: { cmd: 'iptables', save: 'iptables-save', restore: 'iptables-restore' },
-  IPv6: { cmd: 'ip6tables', save: 'ip6tables-save', restore: 'ip6tables-restore' },
-};
+/**
+ * Which iptables the node uses. The same command line drives two kernel back ends:
+ * `nft` (iptables-nft, Debian's default `iptables`) and `legacy` (x_tables). A node's
+ * rules live in one of them, and each flavour sees only its own, so, like
+ * kube-proxy's image (iptables-wrapper), `auto` picks the one that already holds rules
+ * (more of them wins; nft when neither has any). SVCPLANE_IPTABLES_MODE overrides.
+ */
+export type IptablesFlavour = 'auto' | 'nft' | 'legacy';
+export const IPTABLES_FLAVOURS: readonly IptablesFlavour[] = ['auto', 'nft', 'legacy'];
+
+interface Tools {
+  readonly cmd: string;
+  readonly save: string;
+  readonly restore: string;
+}
+
+function toolsOf(family: IPFamily, flavour: 'default' | 'nft' | 'legacy'): Tools {
+  const base = family === 'IPv4' ? 'iptables' : 'ip6tables';
+  const cmd = flavour === 'default' ? base : `${base}-${flavour}`;
+  return { cmd, save: `${cmd}-save`, restore: `${cmd}-restore` };
+}
+
+/** The flavour from SVCPLANE_IPTABLES_MODE (default auto); anything else is refused by name. */
+export function flavourFromEnv(env: NodeJS.ProcessEnv = process.env): IptablesFlavour {
+  const v = env.SVCPLANE_IPTABLES_MODE ?? 'auto';
+  if (!IPTABLES_FLAVOURS.includes(v as IptablesFlavour)) {
+    throw new Error(`SVCPLANE_IPTABLES_MODE=${JSON.stringify(v)}: must be one of ${IPTABLES_FLAVOURS.join(', ')}`);
+  }
+  return v as IptablesFlavour;
+}
+
+/** Rule lines (`-A …`) in a save output: how much a flavour holds. */
+export function countRules(saved: string): number {
+  let n = 0;
+  for (const line of saved.split('\n')) if (line.startsWith('-A ')) n++;
+  return n;
+}
 
 /** Runs the iptables tools here, or in network namespace `netns` (tests). */
 export class IptablesRunner {
-  constructor(private readonly netns?: string) {}
+  private resolved: Promise<'default' | 'nft' | 'legacy'> | undefined;
+
+  constructor(
+    private readonly netns?: string,
+    private readonly flavour: IptablesFlavour = flavourFromEnv(),
+  ) {}
 
   private argv(tool: string, args: readonly string[]): [string, string[]] {
     return this.netns ? ['ip', ['netns', 'exec', this.netns, tool, ...args]] : [tool, [...args]];
   }
 
+  /** The flavour in use, decided once per runner. */
+  private async tools(family: IPFamily): Promise<Tools> {
+    this.resolved ??= this.resolve();
+    return toolsOf(family, await this.resolved);
+  }
+
+  private async resolve(): Promise<'default' | 'nft' | 'legacy'> {
+    if (this.flavour !== 'auto') return this.flavour;
+    const count = async (tool: string) => {
+      const r = await execa(...this.argv(tool, []), { reject: false, maxBuffer: 1 << 30 });
+      return r.exitCode === 0 ? countRules(r.stdout) : -1;
+    };
+    const [legacy, nft] = await Promise.all([count('iptables-legacy-save'), count('iptables-nft-save')]);
+    // Neither tool installed under its flavoured name: the plain `iptables` is all there is.
+    if (legacy < 0 && nft < 0) return 'default';
+    return legacy > nft ? 'legacy' : nft >= 0 ? 'nft' : 'legacy';
+  }
+
   /** Our chains in one table, as iptables-save prints them. */
   async savedChains(family: IPFamily, table: TableName): Promise<Map<string, string[]>> {
-    const r = await execa(...this.argv(TOOLS[family].save, ['-t', table]), { reject: false, maxBuffer: 1 << 30 });
-    if (r.exitCode !== 0) throw new Error(`${TOOLS[family].save} -t ${table} failed: ${r.stderr.trim()}`);
+    const t = await this.tools(family);
+    const r = await execa(...this.argv(t.save, ['-t', table]), { reject: false, maxBuffer: 1 << 30 });
+    if (r.exitCode !== 0) throw new Error(`${t.save} -t ${table} failed: ${r.stderr.trim()}`);
     return parseSavedChains(r.stdout, table);
   }
 
   /** `*-restore --noflush -w` with `text` on stdin (or `--test`: parse and check only). */
   async restore(family: IPFamily, text: string, test = false): Promise<void> {
+    const t = await this.tools(family);
     const args = test ? ['--test', '--noflush', '-w'] : ['--noflush', '-w'];
-    const r = await execWithInput(...this.argv(TOOLS[family].restore, args), text);
-    if (r.exitCode !== 0) throw new Error(`${TOOLS[family].restore} ${args.join(' ')} failed: ${r.stderr.trim()}`);
+    const r = await execWithInput(...this.argv(t.restore, args), text);
+    if (r.exitCode !== 0) throw new Error(`${t.restore} ${args.join(' ')} failed: ${r.stderr.trim()}`);
   }
 
   /** `iptables -w -t TABLE OP CHAIN RULE…`; the exit code. */
-  async rule(family: IPFamily, table: TableName, op: '-C' | '-I' | '-D', chain: string, rule: readonly string[]): Promise<{ code: number; stderr: string }> {
+  async rule(family: IPFamily, table: TableName, op: '-C' | '-I' | '-D', chain: string, rule: readonly string[]): Promise<{ code: number; stderr: string; cmd: string }> {
+    const t = await this.tools(family);
     const pos = op === '-I' ? [chain, '1'] : [chain];
-    const r = await execa(...this.argv(TOOLS[family].cmd, ['-w', '-t', table, op, ...pos, ...rule]), { reject: false });
-    return { code: r.exitCode ?? 1, stderr: r.stderr };
+    const r = await execa(...this.argv(t.cmd, ['-w', '-t', table, op, ...pos, ...rule]), { reject: false });
+    return { code: r.exitCode ?? 1, stderr: r.stderr, cmd: t.cmd };
   }
 }
 
@@ -71,7 +130,7 @@ export async function ensureJumps(run: IptablesRunner, family: IPFamily, dryRun:
     inserted++;
     if (dryRun) continue;
     const ins = await run.rule(family, j.table, '-I', j.chain, j.rule);
-    if (ins.code !== 0) throw new Error(`${TOOLS[family].cmd} -t ${j.table} -I ${j.chain} failed: ${ins.stderr.trim()}`);
+    if (ins.code !== 0) throw new Error(`${ins.cmd} -t ${j.table} -I ${j.chain} failed: ${ins.stderr.trim()}`);
   }
   return inserted;
 }
