@@ -124,7 +124,12 @@ export class Agent {
         ...(opts.nodeIPs?.length ? { nodeIPs: opts.nodeIPs } : {}),
       });
       await this.readEndpointFiles();
-      const w = new FileWatch(opts.endpointsFiles, () => void this.reloadEndpointFiles(), opts.filePollMs);
+      const w = new FileWatch(
+        opts.endpointsFiles,
+        () => void this.reloadEndpointFiles(),
+        opts.filePollMs,
+        (paths) => void this.reloadEndpointFiles(paths),
+      );
       await w.start();
       this.fileWatches.push(w);
     }
@@ -205,8 +210,8 @@ export class Agent {
   }
 
   /** Reads the endpoint files that changed (all of them the first time) and logs what was skipped. */
-  private async readEndpointFiles(): Promise<EndpointFilesLoad> {
-    const loaded = await this.endpointFiles!.load();
+  private async readEndpointFiles(changed?: readonly string[]): Promise<EndpointFilesLoad> {
+    const loaded = await (changed ? this.endpointFiles!.loadChanged(changed) : this.endpointFiles!.load());
     for (const e of loaded.errors) {
       this.log.warn({ object: e.ref, source: e.source, err: e.message }, 'malformed object skipped');
       this.metrics.malformedObjects.inc({ kind: e.ref?.kind ?? 'unknown' });
@@ -215,9 +220,11 @@ export class Agent {
     return loaded;
   }
 
-  private async reloadEndpointFiles(): Promise<void> {
+  /** `paths`: the files a folder watch named (only those are looked at); without, every file. */
+  private async reloadEndpointFiles(paths?: readonly string[]): Promise<void> {
     try {
-      const { changed, nodeChanged, filesRead } = await this.readEndpointFiles();
+      const { changed, nodeChanged, filesRead } = await this.readEndpointFiles(paths);
+      if (changed.size === 0 && !nodeChanged) return;
       this.metrics.endpointChanges.inc(changed.size);
       this.log.info({ services: changed.size, nodeChanged, filesRead }, 'endpoint files reloaded');
       if (nodeChanged) this.queue([]);

@@ -6,7 +6,7 @@
 // and names the Services it touched without comparing all slices.
 
 import { collectInputs, type InputDocument } from '../manifests/inputs.js';
-import { listManifestFiles, readManifestFile } from '../manifests/read.js';
+import { listManifestFiles, manifestFileVersion, readManifestFile, type ManifestFile } from '../manifests/read.js';
 import type { EndpointSliceInfo } from '../model/endpoints.js';
 import { inputError, type InputError } from '../model/errors.js';
 import { isJsonObject } from '../model/json-fields.js';
@@ -65,7 +65,38 @@ export class EndpointFiles {
    * the endpoints it has.
    */
   async load(): Promise<EndpointFilesLoad> {
-    const listed = await listManifestFiles(this.paths);
+    return this.serial(async () => this.update(await listManifestFiles(this.paths)));
+  }
+
+  /** One load at a time: each starts from what the previous one left. */
+  private serial<T>(f: () => Promise<T>): Promise<T> {
+    const run = this.queue.then(f, f);
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+  private queue: Promise<unknown> = Promise.resolve();
+
+  /**
+   * Like load, but trusts that only `paths` (files a folder watch named) may have
+   * changed: no listing of the whole folder, which costs ~0.2 s at 10k files. A path
+   * that is not a manifest file (a temporary file, a dot-file) is passed over; one that
+   * is gone is dropped.
+   */
+  loadChanged(paths: readonly string[]): Promise<EndpointFilesLoad> {
+    return this.serial(() => this.updateNamed(paths));
+  }
+
+  private async updateNamed(paths: readonly string[]): Promise<EndpointFilesLoad> {
+    const listed = new Map<string, ManifestFile>([...this.files].map(([path, r]) => [path, { path, version: r.version }]));
+    for (const p of new Set(paths)) {
+      const f = await manifestFileVersion(p);
+      if (f) listed.set(p, f);
+      else listed.delete(p);
+    }
+    return this.update([...listed.values()]);
+  }
+
+  private async update(listed: readonly ManifestFile[]): Promise<EndpointFilesLoad> {
     const next = new Map<string, FileResult>();
     const errors: InputError[] = [];
     const changed = new Set<string>();

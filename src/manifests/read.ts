@@ -8,7 +8,7 @@
 
 import type { Stats } from 'node:fs';
 import { readdir, readFile, stat } from 'node:fs/promises';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { InputError } from '../model/errors.js';
 import { isJsonObject } from '../model/json-fields.js';
@@ -102,13 +102,19 @@ export interface ManifestFile {
 async function listFolder(dir: string): Promise<ManifestFile[]> {
   const entries = await readdir(dir, { withFileTypes: true });
   const names = entries.map((e) => e.name).filter((n) => !n.startsWith('.')).sort();
+  // Stats concurrently (in sorted order all the same): the agent lists a folder of 10k
+  // slice files on every change, and one stat at a time took ~0.4 s.
+  const found = await Promise.all(
+    names.map(async (name): Promise<ManifestFile[]> => {
+      const p = join(dir, name);
+      const st = await stat(p);
+      if (st.isDirectory()) return listFolder(p);
+      if (st.isFile() && MANIFEST_EXTENSIONS.some((x) => name.toLowerCase().endsWith(x))) return [{ path: p, version: versionOf(st) }];
+      return [];
+    }),
+  );
   const out: ManifestFile[] = [];
-  for (const name of names) {
-    const p = join(dir, name);
-    const st = await stat(p);
-    if (st.isDirectory()) out.push(...(await listFolder(p)));
-    else if (st.isFile() && MANIFEST_EXTENSIONS.some((x) => name.toLowerCase().endsWith(x))) out.push({ path: p, version: versionOf(st) });
-  }
+  for (const files of found) for (const f of files) out.push(f);
   return out;
 }
 
@@ -135,6 +141,17 @@ export async function listManifestFiles(paths: readonly string[]): Promise<Manif
     else out.push({ path: p, version: versionOf(st) });
   }
   return out;
+}
+
+/**
+ * The version of one file a folder listing would include (a manifest extension, not a
+ * dot-file); undefined when it is gone, not a file, or not a manifest.
+ */
+export async function manifestFileVersion(path: string): Promise<ManifestFile | undefined> {
+  const name = basename(path);
+  if (name.startsWith('.') || !MANIFEST_EXTENSIONS.some((x) => name.toLowerCase().endsWith(x))) return undefined;
+  const st = await stat(path).catch(() => undefined);
+  return st?.isFile() ? { path, version: versionOf(st) } : undefined;
 }
 
 /** One file's documents (JSON when it ends in .json, YAML otherwise). */

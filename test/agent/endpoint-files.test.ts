@@ -2,11 +2,12 @@
 // are named, malformed objects are reported once, and a broken file changes nothing.
 
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { EndpointFiles } from '../../src/agent/endpoint-files.js';
+import { FileWatch } from '../../src/agent/file-watch.js';
 import { isInputError } from '../../src/model/errors.js';
 
 function slice(service: string, ips: string[], name = `${service}-a`) {
@@ -18,6 +19,14 @@ function slice(service: string, ips: string[], name = `${service}-a`) {
     ports: [{ name: '', port: 80, protocol: 'TCP' }],
     endpoints: ips.map((ip) => ({ addresses: [ip] })),
   };
+}
+
+async function until(cond: () => boolean, ms = 5000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error('timed out');
+    await new Promise((r) => setTimeout(r, 10));
+  }
 }
 
 const node = { apiVersion: 'v1', kind: 'Node', metadata: { name: 'node1' }, status: { addresses: [{ type: 'InternalIP', address: '192.168.1.1' }] } };
@@ -87,6 +96,61 @@ describe('EndpointFiles', () => {
     assert.deepEqual(fixed.skipped, []);
     assert.deepEqual([...fixed.changed], ['default/bad']);
     assert.deepEqual(fixed.slices.map((s) => s.serviceName), ['a', 'bad']);
+  });
+
+  it('loadChanged looks only at the named files: a temporary file is passed over, a removed one dropped', async () => {
+    rmSync(eps, { recursive: true });
+    mkdirSync(eps);
+    write('a.json', slice('a', ['10.0.0.1']));
+    write('b.json', slice('b', ['10.0.0.2']));
+    const files = new EndpointFiles([eps]);
+    await files.load();
+    write('b.json', slice('b', ['10.0.0.3']));
+    write('c.json', slice('c', ['10.0.0.4'])); // not named: not seen yet
+    writeFileSync(join(eps, 'b.json.tmp'), 'not a manifest');
+    const named = await files.loadChanged([join(eps, 'b.json'), join(eps, 'b.json.tmp')]);
+    assert.equal(named.filesRead, 1);
+    assert.deepEqual([...named.changed], ['default/b']);
+    assert.deepEqual(named.slices.map((s) => s.serviceName), ['a', 'b']);
+    rmSync(join(eps, 'a.json'));
+    const gone = await files.loadChanged([join(eps, 'a.json')]);
+    assert.deepEqual([...gone.changed], ['default/a']);
+    // A full load still finds what no event named.
+    const full = await files.load();
+    assert.deepEqual([...full.changed], ['default/c']);
+    assert.deepEqual(full.slices.map((s) => s.serviceName), ['b', 'c']);
+  });
+
+  it('a folder watch names the files that changed; a ConfigMap-style ..data swap goes through the full fingerprint', async () => {
+    rmSync(eps, { recursive: true });
+    mkdirSync(eps);
+    write('a.json', slice('a', ['10.0.0.1']));
+    // The ConfigMap layout: b.json -> ..data/b.json, ..data -> ..v1.
+    mkdirSync(join(eps, '..v1'));
+    writeFileSync(join(eps, '..v1', 'b.json'), JSON.stringify(slice('b', ['10.0.0.2'])));
+    symlinkSync('..v1', join(eps, '..data'));
+    symlinkSync(join('..data', 'b.json'), join(eps, 'b.json'));
+    const named: string[][] = [];
+    let full = 0;
+    const w = new FileWatch([eps], () => full++, 60_000, (paths) => named.push(paths));
+    await w.start();
+    try {
+      writeFileSync(join(dir, 'x.tmp'), JSON.stringify(slice('a', ['10.0.0.9'])));
+      renameSync(join(dir, 'x.tmp'), join(eps, 'a.json'));
+      await until(() => named.length > 0);
+      await new Promise((r) => setTimeout(r, 300));
+      assert.deepEqual(named.flat(), [join(eps, 'a.json')]);
+      assert.equal(full, 0, 'no fingerprint of every file for a named change');
+      // The swap: a new version folder, a new ..data link renamed over the old one.
+      mkdirSync(join(eps, '..v2'));
+      writeFileSync(join(eps, '..v2', 'b.json'), JSON.stringify(slice('b', ['10.0.0.3'])));
+      symlinkSync('..v2', join(eps, '..data_tmp'));
+      renameSync(join(eps, '..data_tmp'), join(eps, '..data'));
+      await until(() => full > 0);
+      assert.equal(named.length, 1, 'dot-files are not named');
+    } finally {
+      w.stop();
+    }
   });
 
   it('a slice defined in two files: the first wins, the second is an error naming both files', async () => {
