@@ -2,7 +2,8 @@
 // through `nftRunner(ns)` (nft runs as `ip netns exec NS nft ...`; every apply path
 // here pays that same spawn):
 //
-//   1. `nft -j -f FILE` alone on the rendered document, then `nft -j list table` alone.
+//   1. `nft -j -f FILE` alone on the rendered document, then `nft -j list ruleset` alone (the
+//      namespace holds only our tables: the main one and its shards, both families).
 //   2. NftablesSyncer: full sync into an empty namespace; one-endpoint changes
 //      (alternately added and removed, each on a different Service) with the Service's
 //      key as the change list; Services added and removed; resyncs with nothing changed
@@ -51,7 +52,7 @@ export interface Rounds {
 }
 
 export interface ApplyResult {
-  alone: { documentBytes: number; load: number; finished: boolean; listJson: number[]; listJsonBytes: number; elementOnly: number[] };
+  alone: { documentBytes: number; load: number; finished: boolean; /** The read-back command (older results: `list table ip svcplane`). */ listCommand?: string; listJson: number[]; listJsonBytes: number; elementOnly: number[] };
   /** Absent when `nft -j -f` alone did not finish within the limit: the syncer steps were skipped. */
   full?: Sample;
   endpoint: (Sample & { kind: 'add' | 'remove' })[];
@@ -74,13 +75,16 @@ function sample(r: SyncResult, total: number): Sample {
   };
 }
 
+/** Reading every table of ours back: the namespace holds nothing else. */
+const LIST = ['-j', 'list', 'ruleset'];
+
 async function nftIn(ns: string, args: string[]): Promise<[string, number]> {
   const [r, ms] = await timed(() => execa('ip', ['netns', 'exec', ns, 'nft', ...args], { reject: false, maxBuffer: 1 << 30 }));
   if (r.exitCode !== 0) throw new Error(`nft ${args.join(' ')} in ${ns} failed: ${r.stderr.trim()}`);
   return [r.stdout, ms];
 }
 
-/** `nft -j -f FILE` of the whole rendered document (under the time limit), then `nft -j list table ip svcplane`, in `ns`. */
+/** `nft -j -f FILE` of the whole rendered document (under the time limit), then `nft -j list ruleset` (all our tables), in `ns`. */
 async function nftAlone(ns: string, input: RenderInput, listRuns: number, limitMs: number): Promise<ApplyResult['alone']> {
   const doc = serializeTables(renderTables(input));
   const loaded = await nftFileAlone(ns, doc, limitMs);
@@ -92,7 +96,7 @@ async function nftAlone(ns: string, input: RenderInput, listRuns: number, limitM
     const listJson: number[] = [];
     let listJsonBytes = 0;
     for (let i = 0; i < listRuns; i++) {
-      const [out, ms] = await nftIn(ns, ['-j', 'list', 'table', 'ip', TABLE_NAME]);
+      const [out, ms] = await nftIn(ns, LIST);
       listJson.push(ms);
       listJsonBytes = Buffer.byteLength(out);
     }
@@ -105,7 +109,7 @@ async function nftAlone(ns: string, input: RenderInput, listRuns: number, limitM
       await writeFile(path, JSON.stringify({ nftables: [elem] }));
       elementOnly.push((await nftIn(ns, ['-j', '-f', path]))[1]);
     }
-    return { documentBytes: Buffer.byteLength(doc), load, finished: true, listJson, listJsonBytes, elementOnly };
+    return { documentBytes: Buffer.byteLength(doc), load, finished: true, listCommand: `nft ${LIST.join(' ')}`, listJson, listJsonBytes, elementOnly };
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

@@ -112,8 +112,10 @@ function frame(w: number, h: number, title: string, yLabel: string, yAx: Axis, b
   out.push(`<line x1="${M.left}" y1="${M.top + ph}" x2="${M.left + pw}" y2="${M.top + ph}" stroke="#333333"/>`);
   out.push(`<line x1="${M.left}" y1="${M.top}" x2="${M.left}" y2="${M.top + ph}" stroke="#333333"/>`);
   out.push(...body);
+  // Legend entries share the width below the plot (at most 170 px each).
+  const step = Math.min(170, (w - M.left - 10) / Math.max(1, legend.length));
   legend.forEach((name, i) => {
-    const x = M.left + i * 150;
+    const x = M.left + i * step;
     const y = h - 14;
     out.push(`<rect x="${x}" y="${y - 10}" width="12" height="12" fill="${PALETTE[i % PALETTE.length]}"/>`);
     out.push(`<text x="${x + 18}" y="${y}">${escapeXml(name)}</text>`);
@@ -123,7 +125,7 @@ function frame(w: number, h: number, title: string, yLabel: string, yAx: Axis, b
 }
 
 export function lineChartSvg(c: LineChart): string {
-  const w = c.width ?? 640;
+  const w = c.width ?? 760;
   const h = c.height ?? 360;
   const pw = w - M.left - M.right;
   const ph = h - M.top - M.bottom;
@@ -148,7 +150,7 @@ export function lineChartSvg(c: LineChart): string {
 }
 
 export function barChartSvg(c: BarChart): string {
-  const w = c.width ?? 640;
+  const w = c.width ?? 760;
   const h = c.height ?? 360;
   const pw = w - M.left - M.right;
   const ph = h - M.top - M.bottom;

@@ -109,15 +109,18 @@ export function chartsOf(r: BenchResults): Chart[] {
       }),
     });
     charts.push({
-      file: 'first-packet-overhead.svg',
-      alt: 'Median set-up time through the Service minus straight to the server (the NAT rules\' own cost) against the number of other Services',
+      file: 'first-packet-direct.svg',
+      alt: 'Median set-up time via the ClusterIP and straight to the server, per backend, against the number of other Services',
       svg: lineChartSvg({
-        title: 'Service lookup cost: p50 via ClusterIP − p50 direct',
+        title: 'p50 set-up: via the ClusterIP and direct (same node, no match)',
         xLabel: 'other Services on the node (log)',
         yLabel: 'µs',
         logX: true,
         series: ['nftables', 'iptables']
-          .map((b) => ({ name: b, points: dp.filter((x) => x.backend === b).map((x) => ({ x: x.others, y: median(x.service) - median(x.direct) })) }))
+          .flatMap((b) => [
+            { name: `${b} ClusterIP`, points: dp.filter((x) => x.backend === b).map((x) => ({ x: x.others, y: median(x.service) })) },
+            { name: `${b} direct`, points: dp.filter((x) => x.backend === b).map((x) => ({ x: x.others, y: median(x.direct) })) },
+          ])
           .filter((s) => s.points.length),
       }),
     });

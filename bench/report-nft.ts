@@ -32,6 +32,11 @@ function where(xs: readonly Sample[], parts: Part[]): string {
     .join(', ');
 }
 
+/** The read-back command the results used (results before it was recorded: the single table). */
+export function listCommand(results: readonly ScenarioResult[]): string {
+  return results.find((s) => s.nft?.alone.listCommand)?.nft?.alone.listCommand ?? 'nft -j list table ip svcplane';
+}
+
 export function nftSections(L: string[], results: readonly ScenarioResult[]): void {
   L.push('## nftables, where the time goes', '');
   L.push('Tables give **p50 / max** over n rounds, in ms. "nft (send)" is `documentText` + `nft -j -f -` of the');
@@ -89,11 +94,11 @@ export function nftSections(L: string[], results: readonly ScenarioResult[]): vo
   samplesTable(L, results.map((s) => ({ label: s.scenario.id, xs: s.nft!.oneShot })), true);
 
   L.push('### `nft` alone', '');
-  L.push('After `nft -j -f` alone, in its namespace: `nft -j list table ip svcplane` (the ip6 table is a small');
+  L.push(`After \`nft -j -f\` alone, in its namespace: \`${listCommand(results)}\` (every table of ours; the ip6 side is a small`);
   L.push('skeleton), and a transaction of one set element (`hairpin`) added or deleted — no chain touched —,');
   L.push('the floor of any transaction on a table this size. Process spawn (`ip netns exec`) included.');
   L.push('');
-  L.push('| scenario | `nft -j list table` p50 / max | n | JSON size | one-element transaction p50 / max | n |');
+  L.push('| scenario | read-back p50 / max | n | JSON size | one-element transaction p50 / max | n |');
   L.push('|---|---|---|---|---|---|');
   for (const s of results) {
     const a = s.nft!.alone;

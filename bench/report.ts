@@ -12,7 +12,7 @@ import { dataplaneSection, dataplaneRatio } from './report-dataplane.js';
 import { agentSection, agentSummary } from './report-agent.js';
 import { churnSection } from './report-churn.js';
 import { iptablesSections, iptablesSummary } from './report-iptables.js';
-import { nftSections, nftSummary } from './report-nft.js';
+import { listCommand, nftSections, nftSummary } from './report-nft.js';
 import { publishedSection } from './report-published.js';
 import { renderSection } from './report-render.js';
 import type { BenchResults, ScenarioResult } from './results.js';
@@ -179,7 +179,7 @@ export async function writeReport(path: string, r: BenchResults): Promise<void> 
     for (const c of charts) L.push(`![${c.alt}](${CHART_DIR}/${c.file})`, '');
   }
 
-  renderSection(L, r.scenarios);
+  renderSection(L, r.scenarios, r.rerender);
   if (nft.length || ipt.length) controlPlaneSection(L, r);
   if (nft.length) nftSections(L, nft);
   if (ipt.length) iptablesSections(L, lim, ipt);
@@ -218,7 +218,7 @@ function controlPlaneSection(L: string[], r: BenchResults): void {
   const nft = r.scenarios.filter((s) => s.nft);
   if (nft.length) {
     L.push('### nftables', '');
-    L.push('| scenario | full apply (syncer) | `nft -j -f` alone | ratio | one endpoint change | Service added | Service removed | read-back: `nft -j list table` | resync (read-back + diff) |');
+    L.push(`| scenario | full apply (syncer) | \`nft -j -f\` alone | ratio | one endpoint change | Service added | Service removed | read-back: \`${listCommand(nft)}\` | resync (read-back + diff) |`);
     L.push('|---|---|---|---|---|---|---|---|---|');
     for (const s of nft) {
       const a = s.nft!;

@@ -36,6 +36,8 @@ export interface BenchResults {
     agent: { rounds: number; floor: number; scales: number[] };
     dataplane: { enabled: boolean; levels: number[]; connections: number; batches: number; warmup: number; loadLimitMs: number };
   };
+  /** Set when the renders were measured again after the run (BENCH_RERENDER=1): when, and the 1-minute load before/after. */
+  rerender?: { date: string; load: [number, number] };
   agentFloor?: AgentResult;
   scenarios: ScenarioResult[];
   churn: ChurnResult[];
