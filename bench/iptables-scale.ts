@@ -25,7 +25,7 @@ import { IptablesSyncer } from '../src/backends/iptables/syncer.js';
 import type { IPFamily } from '../src/model/ip.js';
 import type { RenderInput } from '../src/model/render-input.js';
 import { addEndpoint, addService, removeEndpoint, removeService, spread } from './changes.js';
-import { restoreAlone } from './kernel-load.js';
+import { iptablesTool, restoreAlone } from './kernel-load.js';
 import { withNetns } from './netns.js';
 import { timed } from './stats.js';
 
@@ -171,7 +171,7 @@ export async function benchIptables(
     }
     log('iptables: full sync with nothing changed');
     result.checkChanges = (await syncer.sync(current, { full: true })).changes;
-    const saved = await execa('ip', ['netns', 'exec', ns, 'iptables-save', '-t', 'nat'], { maxBuffer: 1 << 30 });
+    const saved = await execa('ip', ['netns', 'exec', ns, iptablesTool('iptables', 'save'), '-t', 'nat'], { maxBuffer: 1 << 30 });
     result.savedNatLines = saved.stdout.split('\n').filter((l) => l.startsWith('-A SVP-')).length;
     return result;
   });

@@ -5,6 +5,7 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { flavourFromEnv } from '../src/backends/iptables/apply.js';
 import { documentSection } from '../src/backends/iptables/document.js';
 import { execWithInput } from '../src/backends/stdin-file.js';
 
@@ -15,10 +16,19 @@ export interface LoadResult {
 
 const seconds = (ms: number) => `${Math.max(1, ms / 1000).toFixed(1)}`;
 
+/**
+ * The iptables tool of the flavour the backend runs with (SVCPLANE_IPTABLES_MODE): in the
+ * bench's fresh namespaces `auto` finds no rules and takes nft, the plain `iptables`.
+ */
+export function iptablesTool(base: 'iptables' | 'ip6tables', tool: 'restore' | 'save'): string {
+  const f = flavourFromEnv();
+  return f === 'auto' ? `${base}-${tool}` : `${base}-${f}-${tool}`;
+}
+
 /** `iptables-restore --noflush -w`, then `ip6tables-restore`, on the document's sections. */
 export async function restoreAlone(ns: string, doc: string, limitMs: number): Promise<LoadResult> {
   const started = performance.now();
-  for (const [family, tool] of [['IPv4', 'iptables-restore'], ['IPv6', 'ip6tables-restore']] as const) {
+  for (const [family, tool] of [['IPv4', iptablesTool('iptables', 'restore')], ['IPv6', iptablesTool('ip6tables', 'restore')]] as const) {
     const left = limitMs - (performance.now() - started);
     const r = await execWithInput('timeout', [seconds(left), 'ip', 'netns', 'exec', ns, tool, '--noflush', '-w'], documentSection(doc, family));
     if (r.exitCode === 124) return { ms: performance.now() - started, finished: false };

@@ -40,7 +40,9 @@ export async function machineFacts(loadAtStart: number): Promise<Facts> {
   const memKiB = Number(/^MemTotal:\s*(\d+)/m.exec(meminfo)?.[1] ?? NaN);
   const nft = await execa('nft', ['--version'], { reject: false });
   const uname = await execa('uname', ['-r'], { reject: false });
-  const ipt = await execa('iptables', ['--version'], { reject: false });
+  // The flavour the iptables backend ran with (SVCPLANE_IPTABLES_MODE; auto takes nft in a fresh namespace).
+  const flavour = process.env.SVCPLANE_IPTABLES_MODE;
+  const ipt = await execa(flavour === 'legacy' || flavour === 'nft' ? `iptables-${flavour}` : 'iptables', ['--version'], { reject: false });
   const head = await execa('git', ['rev-parse', '--short', 'HEAD'], { reject: false });
   const dirty = await execa('git', ['status', '--porcelain', '--', 'src'], { reject: false });
   const commit = process.env.BENCH_COMMIT ?? (head.exitCode === 0 ? `${head.stdout.trim()}${dirty.stdout.trim() ? '+dirty' : ''}` : undefined);
