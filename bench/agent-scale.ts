@@ -19,6 +19,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { EndpointSliceInfo } from '../src/model/endpoints.js';
 import { serializePlan } from '../src/model/plan.js';
+import { shardTableOf } from '../src/backends/nftables/render.js';
 import { spread } from './changes.js';
 import { withNetns } from './netns.js';
 import { endpointAddress, ENDPOINTS_PER_SERVICE, serviceName, sliceAt, syntheticInput } from './synthetic.js';
@@ -202,7 +203,8 @@ export async function benchAgent(services: number, rounds: number, nsName: strin
           let seen = NaN;
           for (;;) {
             const p0 = performance.now();
-            const l = await execa('ip', ['netns', 'exec', ns, 'nft', '-j', 'list', 'chain', 'ip', 'svcplane', chain], { reject: false });
+            // The Service's chains live in its shard table (src/backends/nftables/README.md).
+            const l = await execa('ip', ['netns', 'exec', ns, 'nft', '-j', 'list', 'chain', 'ip', shardTableOf('default', serviceName(i)), chain], { reject: false });
             const p1 = performance.now();
             polls.push(p1 - p0);
             const has = l.stdout.includes(`"${addr}"`);
