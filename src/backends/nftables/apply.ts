@@ -4,7 +4,7 @@
 import { execa } from 'execa';
 import type { ApplyOptions, ApplyResult } from '../backend.js';
 import type { RenderInput } from '../../model/render-input.js';
-import { documentText, parseLiveTable, parseLiveTables } from './document.js';
+import { documentText, parseLiveTable } from './document.js';
 import { diffAll, matchLive } from './diff.js';
 import { preserveServices } from './preserve.js';
 import type { NftFamily, NftTable } from './nft.js';
@@ -30,17 +30,22 @@ export async function readLiveTable(family: NftFamily, name = TABLE_NAME, netns?
   return parseLiveTable(r.stdout, family, name);
 }
 
-const OURS: ReadonlySet<string> = new Set(TABLE_NAMES);
-
 /**
- * Reads every table of ours (main and shards, both families) with one
- * `nft -j list ruleset`: one process and one kernel dump instead of one per table.
+ * Reads every table of ours that exists (main and shards, both families), one
+ * `nft -j list table` per name, four at a time. Not `nft list ruleset` (nor
+ * `list tables`): with our tables at 10k Services that took 40 s here (26 s for
+ * `list tables`), almost all of it kernel time dumping rules across tables, against
+ * 5 s for the tables one by one; a table that does not exist answers in ~25 ms.
  */
 export async function readLiveTables(netns?: string): Promise<NftTable[]> {
-  const [file, argv] = nftArgv(['-j', 'list', 'ruleset'], netns);
-  const r = await execa(file, argv, { reject: false, maxBuffer: 1 << 30 });
-  if (r.exitCode !== 0) throw new Error(`nft list ruleset failed: ${r.stderr.trim()}`);
-  return parseLiveTables(r.stdout, (family, name) => (family === 'ip' || family === 'ip6') && OURS.has(name));
+  const names = (['ip', 'ip6'] as const).flatMap((family) => TABLE_NAMES.map((name) => ({ family, name })));
+  const found: (NftTable | undefined)[] = new Array(names.length);
+  let next = 0;
+  const worker = async () => {
+    for (let i = next++; i < names.length; i = next++) found[i] = await readLiveTable(names[i]!.family, names[i]!.name, netns);
+  };
+  await Promise.all([worker(), worker(), worker(), worker()]);
+  return found.filter((t): t is NftTable => t !== undefined);
 }
 
 /** Sends a JSON document to nft as one transaction. */
