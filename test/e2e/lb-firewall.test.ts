@@ -1,0 +1,103 @@
+// The loadBalancerSourceRanges firewall's implicit allowances with real traffic, for
+// the nftables and iptables backends (src/backends/lb-firewall.ts): a source outside
+// the ranges is dropped, one inside is accepted, the load-balancer IP as a source is
+// accepted only when a range holds the node's primary address, and the node itself
+// gets no allowance of its own. IPVS (no kernel module here) is covered by the
+// traces in test/trace/lb-firewall.test.ts.
+//
+// node1's primary address (its first InternalIP) is 172.18.0.1. Two Services:
+//   fw-out  203.0.113.40  ranges 192.168.50.2/32               (no range holds the node)
+//   fw-in   203.0.113.41  ranges 192.168.50.2/32, 172.18.0.0/24 (one holds the node)
+// Both LB IPs are also bound on node1's lo, as VIP-like load balancers do (GCE): a
+// connection from node1 to one then leaves with the VIP as its source.
+// The external host (192.168.50.2, in range) gets a second address, 192.168.50.3,
+// outside every range.
+
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { connect, type ConnectResult, type Target } from './lib/client.js';
+import { nsExec } from './lib/netns.js';
+import { createTopology, type Pod, type Topology } from './lib/topology.js';
+import { clusterObjects, endpointSlice, service } from './suite/manifests.js';
+
+const CLI = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
+const FW_OUT = '203.0.113.40';
+const FW_IN = '203.0.113.41';
+const EXTERNAL_OUT_OF_RANGE = '192.168.50.3';
+
+/** Long enough for any accepted connection here; a dropped SYN shows as a timeout. */
+const ACCEPT_MS = 5000;
+const DROP_MS = 1500;
+
+function describeResult(r: ConnectResult): string {
+  return r.ok ? `ok from ${r.server} (seen ${r.seenSource})` : r.error;
+}
+
+for (const backend of ['nftables', 'iptables'] as const) {
+  describe(`${backend}: loadBalancerSourceRanges implicit allowances, real traffic`, { timeout: 300_000 }, () => {
+    let t: Topology;
+    let dir: string;
+    let a: Pod;
+
+    const tcp = (ip: string, extra: Partial<Target> = {}): Target => ({ ip, port: 80, proto: 'tcp', timeoutMs: ACCEPT_MS, ...extra });
+    const accepted = async (from: { ns: string }, target: Target, what: string) => {
+      const r = await connect(from, target);
+      assert.ok(r.ok && r.server === 'a', `${what}: expected the endpoint to answer, got ${describeResult(r)}`);
+    };
+    const dropped = async (from: { ns: string }, target: Target, what: string) => {
+      const r = await connect(from, { ...target, timeoutMs: DROP_MS });
+      assert.equal(r.ok ? describeResult(r) : r.error, 'timeout', `${what}: expected a silent drop`);
+    };
+
+    before(async () => {
+      t = await createTopology({ pods: { node1: [{ name: 'a' }], node2: [] } });
+      a = t.pod('a');
+      dir = mkdtempSync(join(tmpdir(), 'svcplane-e2e-lbfw-'));
+      await nsExec(t.external.ns, ['ip', 'addr', 'add', `${EXTERNAL_OUT_OF_RANGE}/24`, 'dev', 'eth0'], { reject: true });
+      for (const ip of [FW_OUT, FW_IN]) await nsExec(t.node1.ns, ['ip', 'addr', 'add', `${ip}/32`, 'dev', 'lo'], { reject: true });
+      const lb = (name: string, clusterIP: string, ip: string, ranges: string[]) => [
+        service(name, { type: 'LoadBalancer', clusterIP, loadBalancerSourceRanges: ranges, ports: [{ port: 80, targetPort: 8080, nodePort: 30000 + Number(ip.split('.')[3]) }] }, { loadBalancer: { ingress: [{ ip }] } }),
+        endpointSlice(name, 'IPv4', [{ ip: a.ipv4, node: a.node }], [{ port: 8080 }]),
+      ];
+      const file = join(dir, 'input.json');
+      const items = [...clusterObjects(t), ...lb('fw-out', '10.96.0.40', FW_OUT, ['192.168.50.2/32']), ...lb('fw-in', '10.96.0.41', FW_IN, ['192.168.50.2/32', '172.18.0.0/24'])];
+      writeFileSync(file, JSON.stringify({ apiVersion: 'v1', kind: 'List', items }));
+      const r = await nsExec(t.node1.ns, ['node', '--import', 'tsx', CLI, 'apply', '--backend', backend, '-f', file, '--node-name', 'node1'], { reject: false });
+      assert.equal(r.exitCode, 0, `svcplane apply failed: ${r.stderr}`);
+    });
+
+    after(async () => {
+      try {
+        if (t) await nsExec(t.node1.ns, ['node', '--import', 'tsx', CLI, 'cleanup'], { reject: false });
+      } finally {
+        await t?.destroy();
+        if (dir) rmSync(dir, { recursive: true, force: true });
+      }
+    });
+
+    it('a source inside a range is accepted, on both Services', async () => {
+      await accepted(t.external, tcp(FW_OUT, { sourceIp: t.external.ipv4 }), 'in-range external -> fw-out');
+      await accepted(t.external, tcp(FW_IN, { sourceIp: t.external.ipv4 }), 'in-range external -> fw-in');
+    });
+
+    it('a source outside every range is dropped, also where a range holds the node', async () => {
+      await dropped(t.external, tcp(FW_OUT, { sourceIp: EXTERNAL_OUT_OF_RANGE }), 'out-of-range external -> fw-out');
+      await dropped(t.external, tcp(FW_IN, { sourceIp: EXTERNAL_OUT_OF_RANGE }), 'out-of-range external -> fw-in');
+    });
+
+    it('the node looping back to its own VIP (source = the LB IP): accepted only when a range holds the node', async () => {
+      await accepted(t.node1, tcp(FW_IN), 'node1 -> fw-in, source the VIP');
+      await dropped(t.node1, tcp(FW_OUT), 'node1 -> fw-out, source the VIP');
+    });
+
+    it('the node from its own addresses: only a range lets it through (no implicit node allowance)', async () => {
+      await accepted(t.node1, tcp(FW_IN, { sourceIp: t.node1.ipv4 }), 'node1 (172.18.0.1, in range) -> fw-in');
+      await dropped(t.node1, tcp(FW_OUT, { sourceIp: t.node1.ipv4 }), 'node1 (172.18.0.1, no range) -> fw-out');
+      await dropped(t.node1, tcp(FW_IN, { sourceIp: t.node1.externalIPv4 }), 'node1 (192.168.50.1, no range) -> fw-in');
+    });
+  });
+}
