@@ -33,7 +33,7 @@ export type HelperTable = (typeof TABLES)[number];
 
 /** Built-in chains we hook into: [table, built-in chain, our chain]. Ensured at apply, never flushed. */
 export const HOOKS: readonly (readonly [HelperTable, string, string])[] = [
-  ['mangle', 'OUTPUT', 'SVP-OUTPUT'],
+  ['mangle', 'OUTPUT', 'SVP-OUTPUT-FIREWALL'],
   ['nat', 'PREROUTING', 'SVP-SERVICES'],
   ['nat', 'OUTPUT', 'SVP-SERVICES'],
   ['nat', 'POSTROUTING', 'SVP-POSTROUTING'],
@@ -65,7 +65,7 @@ export function helperRules(o: HelperRuleOptions): string {
   // Destination a firewalled LB IP:port, source in none of its allowed ranges or addresses.
   const notAllowed = (chain: string) =>
     `-A ${chain} -m comment --comment "source not in loadBalancerSourceRanges" -m set --match-set ${s('loadBalancerFW')} dst,dst -m set ! --match-set ${s('loadBalancerSourceCIDR')} dst,dst,src -m set ! --match-set ${s('loadBalancerSourceIP')} dst,dst,src -j DROP`;
-  const mangle: string[] = ['*mangle', ':SVP-OUTPUT - [0:0]', notAllowed('SVP-OUTPUT'), 'COMMIT'];
+  const mangle: string[] = ['*mangle', ':SVP-OUTPUT-FIREWALL - [0:0]', notAllowed('SVP-OUTPUT-FIREWALL'), 'COMMIT'];
   const nat: string[] = [
     '*nat',
     ':SVP-SERVICES - [0:0]',
