@@ -17,17 +17,15 @@
 // Never skipped: no qemu, apt, network or esbuild -> `before` rejects and every check fails.
 
 import assert from 'node:assert/strict';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { before, describe, it } from 'node:test';
 import { parseIpvsadmSave } from '../../src/backends/ipvs/diff.js';
 import { DUMMY_INTERFACE } from '../../src/backends/ipvs/ruleset.js';
 import { runInVm, type VmResult } from '../vm/vm.js';
 import { endpointSlice, service } from './suite/manifests.js';
+import { bundleCli } from './ipvs/bundle-cli.js';
 import { podsScript } from './ipvs/pods-script.js';
 import { sections } from './ipvs/sections.js';
 
-const REPO = join(dirname(fileURLToPath(import.meta.url)), '../..');
 const NODE_IP = '192.168.50.1';
 const BRIDGE_IP = '10.244.1.1';
 const CLIENT_IP = '192.168.50.2';
@@ -68,23 +66,6 @@ function manifests(webPods: readonly number[]): string {
     endpointSlice('np', 'IPv4', eps([12, 13]), [{ port: 8080 }]),
   ];
   return JSON.stringify({ apiVersion: 'v1', kind: 'List', items }, null, 2) + '\n';
-}
-
-/** src/cli/main.ts and everything it imports, as one ESM file for node 20. */
-async function bundleCli(): Promise<string> {
-  const { build } = await import('esbuild');
-  const r = await build({
-    entryPoints: [join(REPO, 'src/cli/main.ts')],
-    bundle: true,
-    platform: 'node',
-    format: 'esm',
-    target: 'node20',
-    write: false,
-    logLevel: 'silent',
-    // Some dependencies are CommonJS and call require() on node builtins.
-    banner: { js: "import { createRequire as __svcplaneRequire } from 'node:module'; const require = __svcplaneRequire(import.meta.url);" },
-  });
-  return r.outputFiles[0]!.text;
 }
 
 const loop = (n: number, cmd: string) => `for i in $(seq ${n}); do ${cmd}; done`;

@@ -32,6 +32,7 @@ const FW_IN = '203.0.113.41';
 const FW_OUT_SNAT = '203.0.113.42';
 const FW_IN_SNAT = '203.0.113.43';
 const EXTERNAL_OUT_OF_RANGE = '192.168.50.3';
+const NODE1_EXTERNAL = '192.168.50.1'; // node1's address on the external link (no range holds it)
 
 /** Long enough for any accepted connection here; a dropped SYN shows as a timeout. */
 const ACCEPT_MS = 5000;
@@ -84,7 +85,7 @@ for (const backend of ['nftables', 'iptables'] as const) {
       dir = mkdtempSync(join(tmpdir(), 'svcplane-e2e-lbfw-'));
       await nsExec(t.external.ns, ['ip', 'addr', 'add', `${EXTERNAL_OUT_OF_RANGE}/24`, 'dev', 'eth0'], { reject: true });
       for (const ip of [FW_OUT, FW_IN]) await nsExec(t.node1.ns, ['ip', 'addr', 'add', `${ip}/32`, 'dev', 'lo'], { reject: true });
-      await sendOwnVipToNode(t.external.ns, [FW_OUT_SNAT, FW_IN_SNAT], t.node1.externalIPv4);
+      await sendOwnVipToNode(t.external.ns, [FW_OUT_SNAT, FW_IN_SNAT], NODE1_EXTERNAL);
       const lb = (name: string, clusterIP: string, ips: string[], ranges: string[]) => [
         service(name, { type: 'LoadBalancer', clusterIP, loadBalancerSourceRanges: ranges, ports: [{ port: 80, targetPort: 8080, nodePort: 30000 + Number(clusterIP.split('.')[3]) }] }, { loadBalancer: { ingress: ips.map((ip) => ({ ip })) } }),
         endpointSlice(name, 'IPv4', [{ ip: a.ipv4, node: a.node }], [{ port: 8080 }]),
@@ -130,7 +131,7 @@ for (const backend of ['nftables', 'iptables'] as const) {
     it('the node from its own addresses: only a range lets it through (no implicit node allowance)', async () => {
       await accepted(t.node1, tcp(FW_IN, { sourceIp: t.node1.ipv4 }), 'node1 (172.18.0.1, in range) -> fw-in');
       await dropped(t.node1, tcp(FW_OUT, { sourceIp: t.node1.ipv4 }), 'node1 (172.18.0.1, no range) -> fw-out');
-      await dropped(t.node1, tcp(FW_IN, { sourceIp: t.node1.externalIPv4 }), 'node1 (192.168.50.1, no range) -> fw-in');
+      await dropped(t.node1, tcp(FW_IN, { sourceIp: NODE1_EXTERNAL }), 'node1 (192.168.50.1, no range) -> fw-in');
     });
   });
 }
