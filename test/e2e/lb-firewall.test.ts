@@ -2,8 +2,8 @@
 // the nftables and iptables backends (src/backends/lb-firewall.ts): a source outside
 // the ranges is dropped, one inside is accepted, the load-balancer IP as a source is
 // accepted only when a range holds the node's primary address, and the node itself
-// gets no allowance of its own. IPVS (no kernel module here) is covered by the
-// traces in test/trace/lb-firewall.test.ts.
+// gets no allowance of its own. IPVS (no kernel module here) runs the same checks in
+// a VM: test/e2e/ipvs-lb-firewall-vm.test.ts.
 //
 // node1's primary address (its first InternalIP) is 172.18.0.1. Two Services:
 //   fw-out  203.0.113.40, .42  ranges 192.168.50.2/32               (no range holds the node)

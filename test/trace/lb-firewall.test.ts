@@ -3,9 +3,9 @@
 // ranges pass; the LB IP as a source passes only when a range holds the node's
 // primary address (kube-proxy's allowFromNode); the node's own connections pass only
 // when a range holds the address they leave from. One table for the three backends:
-// they agree here, so a row has one answer. The real-traffic proof for nftables and
-// iptables is test/e2e/lb-firewall.test.ts; IPVS has no kernel module here, so its
-// answers are these traces.
+// they agree here, so a row has one answer. The real-traffic proofs are
+// test/e2e/lb-firewall.test.ts (nftables, iptables) and
+// test/e2e/ipvs-lb-firewall-vm.test.ts (IPVS, in a VM).
 
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';

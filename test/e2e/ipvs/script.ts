@@ -113,9 +113,11 @@ ipvsadm -Sn
 echo "== A ipset"
 ipset save
 echo "== A iptables"
+iptables-save -t mangle
 iptables-save -t nat
 iptables-save -t filter
 echo "== A ip6tables"
+ip6tables-save -t mangle
 ip6tables-save -t nat
 ip6tables-save -t filter
 echo "== A addresses"
