@@ -23,7 +23,7 @@ import { DUMMY_INTERFACE } from '../../src/backends/ipvs/ruleset.js';
 import { runInVm, type VmResult } from '../vm/vm.js';
 import { endpointSlice, service } from './suite/manifests.js';
 import { bundleCli } from './ipvs/bundle-cli.js';
-import { podsScript } from './ipvs/pods-script.js';
+import { clientScript, podsScript, waitForPodsScript } from './ipvs/pods-script.js';
 import { sections } from './ipvs/sections.js';
 
 const NODE_IP = '192.168.50.1';
@@ -90,20 +90,8 @@ state() {
 }
 
 ${podsScript({ bridgeIP: BRIDGE_IP, pods: PODS, port: 8080 })}
-ip netns add client
-ip link add to-client type veth peer name eth0 netns client
-ip addr add ${NODE_IP}/24 dev to-client
-ip link set to-client up
-ip netns exec client ip link set lo up
-ip netns exec client ip addr add ${CLIENT_IP}/24 dev eth0
-ip netns exec client ip link set eth0 up
-ip netns exec client ip route add default via ${NODE_IP}
-for i in ${PODS.join(' ')}; do
-  n=0
-  until ip netns exec pod$i netstat -lnt | grep -q " 10.244.1.$i:8080 "; do
-    n=$((n+1)); [ $n -lt 50 ] || { echo "FAIL: pod$i has no server"; exit 1; }; sleep 0.1
-  done
-done
+${clientScript({ nodeIP: NODE_IP, clientIPs: [CLIENT_IP] })}
+${waitForPodsScript({ pods: PODS, port: 8080 })}
 
 step "A apply" apply --backend ipvs -f $in/a.json
 state A

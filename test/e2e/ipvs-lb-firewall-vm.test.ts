@@ -16,7 +16,7 @@ import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
 import { runInVm, type VmResult } from '../vm/vm.js';
 import { bundleCli } from './ipvs/bundle-cli.js';
-import { podsScript } from './ipvs/pods-script.js';
+import { clientScript, podsScript, waitForPodsScript } from './ipvs/pods-script.js';
 import { sections } from './ipvs/sections.js';
 import { endpointSlice, service } from './suite/manifests.js';
 
@@ -54,19 +54,8 @@ probe() {
   esac
 }
 ${podsScript({ bridgeIP: '10.244.1.1', pods: [10], port: 8080 })}
-ip netns add client
-ip link add to-client type veth peer name eth0 netns client
-ip addr add ${NODE_IP}/24 dev to-client
-ip link set to-client up
-ip netns exec client ip link set lo up
-ip netns exec client ip addr add ${IN_RANGE}/24 dev eth0
-ip netns exec client ip addr add ${OUT_OF_RANGE}/24 dev eth0
-ip netns exec client ip link set eth0 up
-ip netns exec client ip route add default via ${NODE_IP}
-n=0
-until ip netns exec pod10 netstat -lnt | grep -q " 10.244.1.10:8080 "; do
-  n=$((n+1)); [ $n -lt 50 ] || { echo "FAIL: pod10 has no server"; exit 1; }; sleep 0.1
-done
+${clientScript({ nodeIP: NODE_IP, clientIPs: [IN_RANGE, OUT_OF_RANGE] })}
+${waitForPodsScript({ pods: [10], port: 8080 })}
 
 echo "== apply"
 host-node $in/svcplane.mjs apply --backend ipvs -f $in/fw.json 2>&1; echo "rc=$?"

@@ -16,17 +16,12 @@
 // out to node1 (see sendOwnVipToNode).
 
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { connect, type ConnectResult, type Target } from './lib/client.js';
 import { nsExec } from './lib/netns.js';
 import { createTopology, type Pod, type Topology } from './lib/topology.js';
-import { clusterObjects, endpointSlice, service } from './suite/manifests.js';
-
-const CLI = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
+import { applyInNode1, teardown } from './suite/apply-cli.js';
+import { endpointSlice, service } from './suite/manifests.js';
 const FW_OUT = '203.0.113.40';
 const FW_IN = '203.0.113.41';
 const FW_OUT_SNAT = '203.0.113.42';
@@ -66,7 +61,7 @@ function describeResult(r: ConnectResult): string {
 for (const backend of ['nftables', 'iptables'] as const) {
   describe(`${backend}: loadBalancerSourceRanges implicit allowances, real traffic`, { timeout: 300_000 }, () => {
     let t: Topology;
-    let dir: string;
+    let dir: string | undefined;
     let a: Pod;
 
     const tcp = (ip: string, extra: Partial<Target> = {}): Target => ({ ip, port: 80, proto: 'tcp', timeoutMs: ACCEPT_MS, ...extra });
@@ -82,7 +77,6 @@ for (const backend of ['nftables', 'iptables'] as const) {
     before(async () => {
       t = await createTopology({ pods: { node1: [{ name: 'a' }], node2: [] } });
       a = t.pod('a');
-      dir = mkdtempSync(join(tmpdir(), 'svcplane-e2e-lbfw-'));
       await nsExec(t.external.ns, ['ip', 'addr', 'add', `${EXTERNAL_OUT_OF_RANGE}/24`, 'dev', 'eth0'], { reject: true });
       for (const ip of [FW_OUT, FW_IN]) await nsExec(t.node1.ns, ['ip', 'addr', 'add', `${ip}/32`, 'dev', 'lo'], { reject: true });
       await sendOwnVipToNode(t.external.ns, [FW_OUT_SNAT, FW_IN_SNAT], NODE1_EXTERNAL);
@@ -90,21 +84,11 @@ for (const backend of ['nftables', 'iptables'] as const) {
         service(name, { type: 'LoadBalancer', clusterIP, loadBalancerSourceRanges: ranges, ports: [{ port: 80, targetPort: 8080, nodePort: 30000 + Number(clusterIP.split('.')[3]) }] }, { loadBalancer: { ingress: ips.map((ip) => ({ ip })) } }),
         endpointSlice(name, 'IPv4', [{ ip: a.ipv4, node: a.node }], [{ port: 8080 }]),
       ];
-      const file = join(dir, 'input.json');
-      const items = [...clusterObjects(t), ...lb('fw-out', '10.96.0.40', [FW_OUT, FW_OUT_SNAT], ['192.168.50.2/32']), ...lb('fw-in', '10.96.0.41', [FW_IN, FW_IN_SNAT], ['192.168.50.2/32', '172.18.0.0/24'])];
-      writeFileSync(file, JSON.stringify({ apiVersion: 'v1', kind: 'List', items }));
-      const r = await nsExec(t.node1.ns, ['node', '--import', 'tsx', CLI, 'apply', '--backend', backend, '-f', file, '--node-name', 'node1'], { reject: false });
-      assert.equal(r.exitCode, 0, `svcplane apply failed: ${r.stderr}`);
+      const objects = [...lb('fw-out', '10.96.0.40', [FW_OUT, FW_OUT_SNAT], ['192.168.50.2/32']), ...lb('fw-in', '10.96.0.41', [FW_IN, FW_IN_SNAT], ['192.168.50.2/32', '172.18.0.0/24'])];
+      dir = await applyInNode1(t, backend, objects, 'svcplane-e2e-lbfw-');
     });
 
-    after(async () => {
-      try {
-        if (t) await nsExec(t.node1.ns, ['node', '--import', 'tsx', CLI, 'cleanup'], { reject: false });
-      } finally {
-        await t?.destroy();
-        if (dir) rmSync(dir, { recursive: true, force: true });
-      }
-    });
+    after(() => teardown(t, dir));
 
     it('a source inside a range is accepted, on both Services', async () => {
       await accepted(t.external, tcp(FW_OUT, { sourceIp: t.external.ipv4 }), 'in-range external -> fw-out');
