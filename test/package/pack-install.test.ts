@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { cpSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
-import { homedir, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
@@ -60,7 +60,7 @@ describe('the npm package, packed and installed into a fresh cdk8s project', { t
     pkg = JSON.parse((await ok(['tar', '-xzOf', tarball, 'package/package.json'], tmp)).stdout);
     registry = await startCacheRegistry({
       lockFile: join(REPO, 'package-lock.json'),
-      cacheDir: join(homedir(), '.npm'),
+      cacheDir: (await ok(['npm', 'config', 'get', 'cache'], REPO)).stdout.trim(),
       extra: [{ tarball, packageJson: pkg }],
     });
     app = join(tmp, 'my-cluster');
