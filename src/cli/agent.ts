@@ -6,6 +6,7 @@ import { KubeConfig } from '@kubernetes/client-node';
 import type { Command } from 'commander';
 import { pino } from 'pino';
 import { Agent } from '../agent/agent.js';
+import { assertCapabilities } from '../agent/capabilities.js';
 import { AGENT_ONLY_BACKENDS } from '../agent/rules-syncer.js';
 import { parseHostPort } from '../agent/http.js';
 import { KNOWN_BACKEND_NAMES, getBackend } from '../backends/registry.js';
@@ -78,6 +79,7 @@ export function registerAgent(program: Command): void {
       const config = flags.config ? (await loadInputs([flags.config], { strict: true, backend: flags.backend })).config : DEFAULT_PROXY_CONFIG;
       const nodeName = (flags.nodeName ?? config.hostnameOverride ?? hostname()).trim().toLowerCase();
 
+      assertCapabilities(flags.backend);
       const log = pino({ name: 'svcplane-agent', base: { node: nodeName } }, pino.destination(2));
       const agent = new Agent({
         backend: flags.backend,

@@ -13,6 +13,7 @@ import { k8s } from 'cdk8s-plus-33';
 import { Construct } from 'constructs';
 import { dns1123LabelError } from '../model/names.js';
 import { PLAN_CONFIG_MAP_KEY, SvcplaneApp } from './app.js';
+import { DEFAULT_AGENT_IMAGE } from './default-image.js';
 import { agentConfigFile } from './node-agent-config.js';
 import { SvcplaneSynthError } from './synth-error.js';
 
@@ -40,8 +41,13 @@ export interface NodeAgentResources {
 }
 
 export interface NodeAgentProps {
-  /** The svcplane image, with `svcplane` on its PATH, e.g. 'ghcr.io/example/svcplane:0.1.0'. */
-  readonly image: string;
+  /**
+   * The svcplane image, with `svcplane` on its PATH, e.g. 'ghcr.io/example/svcplane:0.1.0'.
+   * @default `svcplane:<this package's version>` (DEFAULT_AGENT_IMAGE): the image
+   * `npm run image` builds; push it to a registry the nodes pull from (and name it
+   * here), or load it into each node's container runtime under that name.
+   */
+  readonly image?: string;
   /** @default AgentBackend.NFTABLES */
   readonly backend?: AgentBackend;
   /** @default AgentMode.COEXIST */
@@ -226,7 +232,7 @@ export class NodeAgent extends Construct {
       containers: [
         {
           name: 'agent',
-          image: props.image,
+          image: props.image ?? DEFAULT_AGENT_IMAGE,
           command: ['svcplane'],
           args: this.args,
           env: [{ name: 'NODE_NAME', valueFrom: { fieldRef: { apiVersion: 'v1', fieldPath: 'spec.nodeName' } } }],
@@ -253,8 +259,9 @@ export class NodeAgent extends Construct {
     const add = (m: string): void => {
       this.problems.push(m);
     };
-    if (typeof props.image !== 'string' || props.image.trim() === '') add('image: must not be empty');
-    else if (/\s/.test(props.image)) add(`image: ${JSON.stringify(props.image)} must not contain whitespace`);
+    const image = props.image ?? DEFAULT_AGENT_IMAGE;
+    if (typeof image !== 'string' || image.trim() === '') add('image: must not be empty');
+    else if (/\s/.test(image)) add(`image: ${JSON.stringify(image)} must not contain whitespace`);
     const nsError = dns1123LabelError(this.namespace);
     if (nsError) add(`namespace: ${JSON.stringify(this.namespace)} ${nsError}`);
     else if (this.namespace !== planNamespace) {
