@@ -29,6 +29,10 @@ export const TEST_TOOLS: Readonly<Record<string, string>> = {
   git: 'git',
   python3: 'python3',
   curl: 'curl',
+  capsh: 'libcap2-bin',
+  podman: 'podman',
+  runc: 'runc',
+  mmdebstrap: 'mmdebstrap',
 };
 
 function onPath(tool: string): boolean {
