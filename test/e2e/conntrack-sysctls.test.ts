@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createInterface } from 'node:readline';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { collectInputs } from '../../src/manifests/inputs.js';
@@ -86,13 +87,7 @@ describe('svcplane agent: conntrack.* sysctls in a network namespace', { timeout
       '--health-addr', '127.0.0.1:10256',
       '--metrics-addr', '127.0.0.1:10249',
     ]);
-    let buf = '';
-    agent.stderr.on('data', (chunk: Buffer) => {
-      buf += chunk.toString();
-      const lines = buf.split('\n');
-      buf = lines.pop()!;
-      logs.push(...lines);
-    });
+    createInterface({ input: agent.stderr }).on('line', (line) => logs.push(line));
     const log = () => logs.join('\n');
     await until('the first sync', () => logs.some((l) => l.includes('"msg":"synced"')), 60_000, 100).catch((e: Error) => {
       throw new Error(`${e.message}\nagent log:\n${log()}`);
