@@ -21,6 +21,8 @@ const str = opt(z.string());
 const bool = opt(z.boolean());
 const strList = opt(z.array(z.string()));
 
+const MAX_GO_DURATION_SECONDS = 9_223_372_036;
+
 /** A metav1.Duration: a Go duration string ("30s", "1h30m"), read as seconds. Never negative. */
 const duration = opt(
   z.string().transform((s, ctx) => {
@@ -31,6 +33,11 @@ const duration = opt(
     }
     if (secs < 0) {
       ctx.addIssue({ code: 'custom', message: 'must not be negative' });
+      return z.NEVER;
+    }
+    // Go keeps a duration in int64 nanoseconds and refuses more when parsing.
+    if (secs > MAX_GO_DURATION_SECONDS) {
+      ctx.addIssue({ code: 'custom', message: `must be at most 2562047h (Go's largest duration), not ${JSON.stringify(s.length > 40 ? `${s.slice(0, 40)}…` : s)}` });
       return z.NEVER;
     }
     return secs;

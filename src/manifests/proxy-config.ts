@@ -14,7 +14,7 @@ import { DEFAULT_CONNTRACK, DEFAULT_PROXY_CONFIG, ProxyConfigSchema, type Conntr
 import { InputError, type FieldIssue } from '../model/errors.js';
 import { parseHostPortString } from '../model/host-port.js';
 import { canonicalCIDR, parseCIDR } from '../model/ip.js';
-import { indexPath, isJsonObject, notSupported } from '../model/json-fields.js';
+import { describe, indexPath, isJsonObject, notSupported } from '../model/json-fields.js';
 import { ignoredFieldWarnings, parseKubeProxyConfiguration, type KubeProxyConfigurationParsed } from './proxy-config-schema.js';
 
 export { parseGoDuration } from './proxy-config-duration.js';
@@ -50,7 +50,7 @@ export function proxyConfigFromObject(obj: unknown, source?: string, backend?: s
 /** As proxyConfigFromObject, with the warnings. Throws an InputError naming every bad field. */
 export function readProxyConfig(obj: unknown, source?: string, backend?: string): ReadProxyConfig {
   if (!isJsonObject(obj)) {
-    throw new InputError(proxyConfigRef(), [{ field: '(root)', message: 'must be a KubeProxyConfiguration object' }], source);
+    throw new InputError(proxyConfigRef(), [{ field: '(root)', message: `must be a KubeProxyConfiguration object, not ${describe(obj)}` }], source);
   }
   const shape = parseKubeProxyConfiguration(obj);
   if (!shape.value) throw new InputError(proxyConfigRef(), shape.issues, source);

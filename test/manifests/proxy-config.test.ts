@@ -109,6 +109,9 @@ const bad: Array<[object, RegExp]> = [
   [{ conntrack: { min: -1 } }, /conntrack\.min: must be greater than or equal to 0/],
   [{ ipvs: { excludeCIDRs: ['10.0.0.0/8', '10.1.2.3'] } }, /ipvs\.excludeCIDRs\[1\]: "10\.1\.2\.3" must be a valid CIDR/],
   [{ ipvs: { tcpFinTimeout: 'soon' } }, /ipvs\.tcpFinTimeout: must be a duration/],
+  // Found while writing the schema: a huge duration was Infinity seconds and failed the model's schema (not an InputError).
+  [{ iptables: { syncPeriod: `${'9'.repeat(400)}h` } }, /iptables\.syncPeriod: must be at most 2562047h/],
+  [{ conntrack: { udpTimeout: '2562048h' } }, /conntrack\.udpTimeout: must be at most 2562047h/],
   [{ ipvs: { strictARP: 'true' } }, /ipvs\.strictARP: must be true or false/],
   [{ healthzBindAddress: '10256' }, /healthzBindAddress: "10256" must be IP:port/],
   [{ metricsBindAddress: 'localhost:10249' }, /metricsBindAddress: "localhost:10249" must be IP:port/],
