@@ -7,6 +7,7 @@ import type { Command } from 'commander';
 import { pino } from 'pino';
 import { Agent } from '../agent/agent.js';
 import { assertCapabilities } from '../agent/capabilities.js';
+import { applyConntrackSysctls, realSysctlIO } from '../agent/conntrack-sysctls.js';
 import { AGENT_ONLY_BACKENDS } from '../agent/rules-syncer.js';
 import { parseHostPort } from '../agent/http.js';
 import { KNOWN_BACKEND_NAMES, getBackend } from '../backends/registry.js';
@@ -76,11 +77,15 @@ export function registerAgent(program: Command): void {
       } else if (!flags.plan) {
         throw usage('--plan', 'offline mode (--endpoints-file) needs --plan: there is no API server to list Services');
       }
-      const config = flags.config ? (await loadInputs([flags.config], { strict: true, backend: flags.backend })).config : DEFAULT_PROXY_CONFIG;
+      const loaded = flags.config ? await loadInputs([flags.config], { strict: true, backend: flags.backend }) : undefined;
+      const config = loaded?.config ?? DEFAULT_PROXY_CONFIG;
       const nodeName = (flags.nodeName ?? config.hostnameOverride ?? hostname()).trim().toLowerCase();
 
       assertCapabilities(flags.backend);
       const log = pino({ name: 'svcplane-agent', base: { node: nodeName } }, pino.destination(2));
+      for (const warning of loaded?.warnings ?? []) log.warn({ warning }, 'configuration');
+      // kube-proxy's conntrack settings; what cannot be written is logged, never fatal.
+      await applyConntrackSysctls(config.conntrack, realSysctlIO, log);
       const agent = new Agent({
         backend: flags.backend,
         mode: flags.mode as ProxyMode,

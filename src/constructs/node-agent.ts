@@ -14,7 +14,7 @@ import { Construct } from 'constructs';
 import { dns1123LabelError } from '../model/names.js';
 import { PLAN_CONFIG_MAP_KEY, SvcplaneApp } from './app.js';
 import { DEFAULT_AGENT_IMAGE } from './default-image.js';
-import { agentConfigFile } from './node-agent-config.js';
+import { agentConfigFile, type KubeProxyConfig } from './node-agent-config.js';
 import { SvcplaneSynthError } from './synth-error.js';
 
 /** The rule engine the agent programs (`svcplane agent --backend`). */
@@ -69,7 +69,7 @@ export interface NodeAgentProps {
    * in. Written to the ConfigMap `svcplane-agent-config` and passed as --config.
    * @default none: kube-proxy's defaults
    */
-  readonly kubeProxyConfig?: Readonly<Record<string, unknown>>;
+  readonly kubeProxyConfig?: KubeProxyConfig;
   readonly resources?: NodeAgentResources;
   /** @default [{ operator: 'Exists' }]: every taint, as kube-proxy does (a node without the agent has no Services) */
   readonly tolerations?: readonly k8s.Toleration[];
