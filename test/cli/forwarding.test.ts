@@ -106,3 +106,9 @@ it('control characters in a name are escaped in errors and warnings', async () =
   assert.ok(!/[\u0000\u001b]/.test(r.stderr), 'no raw control character reaches the terminal');
   assert.equal(r.stderr.trim().split('\n').filter((l) => l.startsWith('error:')).length, 1, 'one line per problem');
 });
+
+it('svcplane agent --plan /missing.json names the flag and exits 2', async () => {
+  const r = await svcplane(['agent', '--backend', 'nftables', '--plan', '/nonexistent/svp-missing.json', '--endpoints-file', '/nonexistent/svp-eps']);
+  assert.equal(r.code, 2, r.stderr);
+  assert.match(r.stderr, /^error: --plan: "\/nonexistent\/svp-missing\.json": no such file$/m);
+});
