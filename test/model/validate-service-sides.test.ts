@@ -7,19 +7,10 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { readService, type ServiceObject } from '../../src/model/validate-service.js';
+import { svc, type Obj } from './service-manifest.js';
 
-type Obj = Record<string, unknown>;
 type Forwarding = 'refuse' | 'accept' | 'ignore';
 
-function svc(spec: Obj = {}, meta: Obj = {}, extra: Obj = {}): Obj {
-  return {
-    apiVersion: 'v1',
-    kind: 'Service',
-    metadata: { name: 'web', namespace: 'shop', ...meta },
-    spec: { selector: { app: 'web' }, clusterIP: '10.96.0.10', ports: [{ port: 80, targetPort: 8080 }], ...spec },
-    ...extra,
-  };
-}
 const lb = (more: Obj = {}): Obj => svc({ type: 'LoadBalancer', ports: [{ port: 80, nodePort: 30080 }], ...more });
 const opts = { nodePortRange: { min: 30000, max: 32767 }, serviceCIDRs: ['10.96.0.0/16'] };
 
