@@ -1,11 +1,14 @@
 // `svcplane agent`: the node agent. Runs until SIGTERM/SIGINT, then stops watching
 // and serving and exits 0, leaving the rules in the kernel.
 
+import { access, constants } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { KubeConfig } from '@kubernetes/client-node';
 import type { Command } from 'commander';
 import { pino } from 'pino';
 import { Agent } from '../agent/agent.js';
+import { assertCapabilities } from '../agent/capabilities.js';
+import { applyConntrackSysctls, realSysctlIO } from '../agent/conntrack-sysctls.js';
 import { AGENT_ONLY_BACKENDS } from '../agent/rules-syncer.js';
 import { parseHostPort } from '../agent/http.js';
 import { KNOWN_BACKEND_NAMES, getBackend } from '../backends/registry.js';
@@ -75,10 +78,19 @@ export function registerAgent(program: Command): void {
       } else if (!flags.plan) {
         throw usage('--plan', 'offline mode (--endpoints-file) needs --plan: there is no API server to list Services');
       }
-      const config = flags.config ? (await loadInputs([flags.config], { strict: true, backend: flags.backend })).config : DEFAULT_PROXY_CONFIG;
+      // A plan that cannot be read is bad input naming the flag (exit 2), not a runtime failure.
+      if (flags.plan) await access(flags.plan, constants.R_OK).catch((e: NodeJS.ErrnoException) => {
+        throw usage('--plan', `${JSON.stringify(flags.plan)}: ${e.code === 'ENOENT' ? 'no such file' : `cannot read (${e.code ?? e.message})`}`);
+      });
+      const loaded = flags.config ? await loadInputs([flags.config], { strict: true, backend: flags.backend }) : undefined;
+      const config = loaded?.config ?? DEFAULT_PROXY_CONFIG;
       const nodeName = (flags.nodeName ?? config.hostnameOverride ?? hostname()).trim().toLowerCase();
 
+      assertCapabilities(flags.backend);
       const log = pino({ name: 'svcplane-agent', base: { node: nodeName } }, pino.destination(2));
+      for (const warning of loaded?.warnings ?? []) log.warn({ warning }, 'configuration');
+      // kube-proxy's conntrack settings; what cannot be written is logged, never fatal.
+      await applyConntrackSysctls(config.conntrack, realSysctlIO, log);
       const agent = new Agent({
         backend: flags.backend,
         mode: flags.mode as ProxyMode,

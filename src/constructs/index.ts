@@ -31,6 +31,7 @@ export {
   NODE_AGENT_HEALTH_PORT,
   NODE_AGENT_METRICS_PORT,
 } from './node-agent.js';
+export { DEFAULT_AGENT_IMAGE } from './default-image.js';
 export { DEFAULT_SERVICE_CIDRS, type AllocationConfig } from './allocation-config.js';
 export type { PortRange } from './allocation.js';
 export { SvcplaneSynthError } from './synth-error.js';

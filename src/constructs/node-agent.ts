@@ -13,7 +13,8 @@ import { k8s } from 'cdk8s-plus-33';
 import { Construct } from 'constructs';
 import { dns1123LabelError } from '../model/names.js';
 import { PLAN_CONFIG_MAP_KEY, SvcplaneApp } from './app.js';
-import { agentConfigFile } from './node-agent-config.js';
+import { DEFAULT_AGENT_IMAGE } from './default-image.js';
+import { agentConfigFile, type KubeProxyConfig } from './node-agent-config.js';
 import { SvcplaneSynthError } from './synth-error.js';
 
 /** The rule engine the agent programs (`svcplane agent --backend`). */
@@ -40,8 +41,13 @@ export interface NodeAgentResources {
 }
 
 export interface NodeAgentProps {
-  /** The svcplane image, with `svcplane` on its PATH, e.g. 'ghcr.io/example/svcplane:0.1.0'. */
-  readonly image: string;
+  /**
+   * The svcplane image, with `svcplane` on its PATH, e.g. 'ghcr.io/example/svcplane:0.1.0'.
+   * @default `svcplane:<this package's version>` (DEFAULT_AGENT_IMAGE): the image
+   * `npm run image` builds; push it to a registry the nodes pull from (and name it
+   * here), or load it into each node's container runtime under that name.
+   */
+  readonly image?: string;
   /** @default AgentBackend.NFTABLES */
   readonly backend?: AgentBackend;
   /** @default AgentMode.COEXIST */
@@ -63,7 +69,7 @@ export interface NodeAgentProps {
    * in. Written to the ConfigMap `svcplane-agent-config` and passed as --config.
    * @default none: kube-proxy's defaults
    */
-  readonly kubeProxyConfig?: Readonly<Record<string, unknown>>;
+  readonly kubeProxyConfig?: KubeProxyConfig;
   readonly resources?: NodeAgentResources;
   /** @default [{ operator: 'Exists' }]: every taint, as kube-proxy does (a node without the agent has no Services) */
   readonly tolerations?: readonly k8s.Toleration[];
@@ -89,6 +95,7 @@ export const NODE_AGENT_LABELS: Readonly<Record<string, string>> = {
 export const NODE_AGENT_RULES: readonly k8s.PolicyRule[] = [
   { apiGroups: [''], resources: ['services', 'nodes'], verbs: ['get', 'list', 'watch'] },
   { apiGroups: ['discovery.k8s.io'], resources: ['endpointslices'], verbs: ['get', 'list', 'watch'] },
+  { apiGroups: ['networking.k8s.io'], resources: ['servicecidrs'], verbs: ['get', 'list', 'watch'] },
 ];
 
 const XTABLES_LOCK = '/run/xtables.lock';
@@ -226,7 +233,7 @@ export class NodeAgent extends Construct {
       containers: [
         {
           name: 'agent',
-          image: props.image,
+          image: props.image ?? DEFAULT_AGENT_IMAGE,
           command: ['svcplane'],
           args: this.args,
           env: [{ name: 'NODE_NAME', valueFrom: { fieldRef: { apiVersion: 'v1', fieldPath: 'spec.nodeName' } } }],
@@ -253,8 +260,9 @@ export class NodeAgent extends Construct {
     const add = (m: string): void => {
       this.problems.push(m);
     };
-    if (typeof props.image !== 'string' || props.image.trim() === '') add('image: must not be empty');
-    else if (/\s/.test(props.image)) add(`image: ${JSON.stringify(props.image)} must not contain whitespace`);
+    const image = props.image ?? DEFAULT_AGENT_IMAGE;
+    if (typeof image !== 'string' || image.trim() === '') add('image: must not be empty');
+    else if (/\s/.test(image)) add(`image: ${JSON.stringify(image)} must not contain whitespace`);
     const nsError = dns1123LabelError(this.namespace);
     if (nsError) add(`namespace: ${JSON.stringify(this.namespace)} ${nsError}`);
     else if (this.namespace !== planNamespace) {
