@@ -4,6 +4,7 @@
 // fallback, topology, node port addresses) come from model/service-ports.ts; this
 // file only regroups them for listeners.
 
+import { firewallSources, primaryNodeIP } from '../backends/lb-firewall.js';
 import type { IPFamily } from '../model/ip.js';
 import type { Protocol } from '../model/plan.js';
 import type { RenderInput } from '../model/render-input.js';
@@ -45,6 +46,7 @@ export interface PortPlan {
   readonly externalAddresses: readonly string[];
   /** Load-balancer IPs that only sources in `sourceRanges` may reach. */
   readonly firewalledAddresses: readonly string[];
+  /** The sources allowed: loadBalancerSourceRanges, plus the LB IPs themselves when a range holds the node (kube-proxy's allowFromNode). */
   readonly sourceRanges: readonly string[];
   /** 0: no node port. */
   readonly nodePort: number;
@@ -106,7 +108,8 @@ export function listenerPlan(input: RenderInput): ListenerPlan {
         external: externalTraffic(v),
         externalAddresses: [...v.externalIPs, ...v.loadBalancerIPs.filter((ip) => !v.externalIPs.includes(ip))],
         firewalledAddresses: v.sourceRanges.length ? v.loadBalancerIPs : [],
-        sourceRanges: v.sourceRanges,
+        // kube-proxy's allowed sources, as the kernel backends decide them (lb-firewall.ts).
+        sourceRanges: firewallSources(v, primaryNodeIP(input.node, v)),
         nodePort: v.nodePort,
         nodePortAddresses: v.nodePort ? { all: npa.all, ips: npa.all ? [] : npa.ips } : { all: false, ips: [] },
         affinitySeconds: v.affinitySeconds,

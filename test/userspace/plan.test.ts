@@ -83,6 +83,19 @@ describe('userspace listener plan', () => {
     assert.deepEqual(p.firewalledAddresses, ['203.0.113.30']);
     assert.deepEqual(p.sourceRanges, ['198.51.100.0/24']);
   });
+
+  it('source ranges that hold the node also let the LB IPs through as sources (kube-proxy allowFromNode)', () => {
+    const lb = svc({
+      name: 'lb',
+      type: 'LoadBalancer',
+      clusterIPs: ['10.96.0.30'],
+      loadBalancerIngress: [{ ip: '203.0.113.30', ipMode: 'VIP' }],
+      loadBalancerSourceRanges: ['192.168.0.0/16'],
+      ports: [port(443, 8443, { nodePort: 30443 })],
+    });
+    const p = listenerPlan(input([lb])).ports[0]!;
+    assert.deepEqual(p.sourceRanges, ['192.168.0.0/16', '203.0.113.30']);
+  });
 });
 
 describe('userspace redirect table', () => {
@@ -111,7 +124,11 @@ describe('userspace redirect table', () => {
       [{ concat: ['192.0.2.10', 'tcp', 80] }, 41001],
       [{ concat: ['203.0.113.10', 'tcp', 80] }, 41001],
     ]);
-    assert.deepEqual(elements('firewall-allow'), [{ concat: ['203.0.113.10', 'tcp', 80, { prefix: { addr: '192.168.50.0', len: 24 } }] }]);
+    // The range holds the node (192.168.50.1), so the LB IP is an allowed source too (allowFromNode).
+    assert.deepEqual(elements('firewall-allow'), [
+      { concat: ['203.0.113.10', 'tcp', 80, { prefix: { addr: '192.168.50.0', len: 24 } }] },
+      { concat: ['203.0.113.10', 'tcp', 80, '203.0.113.10'] },
+    ]);
   });
 
   it('a Service without endpoints is rejected on its ClusterIP and its node port addresses', () => {
