@@ -1,7 +1,7 @@
 // The only nftables code that touches the kernel: read our tables back, send the
 // difference as one `nft -j -f -` transaction (atomic: on error nothing changes).
 
-import { execa } from 'execa';
+import { execa } from '../lazy-execa.js';
 import type { ApplyOptions, ApplyResult } from '../backend.js';
 import type { RenderInput } from '../../model/render-input.js';
 import { documentText, parseLiveTable } from './document.js';
