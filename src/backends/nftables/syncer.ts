@@ -10,10 +10,9 @@
 // a flushed table), and after any failure.
 
 import type { RenderInput } from '../../model/render-input.js';
-import { proxiedServices } from '../../model/render-input.js';
 import { slicesByService, viewsOfService } from '../../model/service-ports.js';
 import type { IPFamily } from '../../model/ip.js';
-import { serviceKey, type PlanService } from '../../model/plan.js';
+import { ownedServices } from '../owned-services.js';
 import { canon, documentText } from './document.js';
 import { diffAll, diffTables, matchLive, type NftTransaction } from './diff.js';
 import type { NftElement, NftSet, NftTable } from './nft.js';
@@ -68,18 +67,6 @@ function elementId(e: NftElement): string {
 /** What the skeleton depends on: when this changes, every fragment may change too. */
 function fingerprint(input: RenderInput): string {
   return canon({ node: input.node, config: input.config, cidrs: input.plan.serviceCIDRs, mode: input.mode });
-}
-
-// By the identity of the plan's Service list (the agent keeps it while nothing changes):
-// an incremental sync at 10k Services should not rebuild this map each time.
-const owned = new WeakMap<readonly PlanService[], { mode: string; map: Map<string, PlanService> }>();
-
-function ownedServices(input: RenderInput): Map<string, PlanService> {
-  const hit = owned.get(input.plan.services);
-  if (hit && hit.mode === input.mode) return hit.map;
-  const map = new Map(proxiedServices(input.plan, input.mode).map((s) => [serviceKey(s), s]));
-  owned.set(input.plan.services, { mode: input.mode, map });
-  return map;
 }
 
 function now(): number {
