@@ -67,6 +67,7 @@ export function nftablesRulesSyncer(runner: NftRunner = nftRunner(), host = true
       touch.touched = true;
       return runner.load(d);
     },
+    ...(runner.summary ? { summary: () => ((touch.touched = true), runner.summary!()) } : {}),
   };
   const syncer = new NftablesSyncer(watched);
   return {
