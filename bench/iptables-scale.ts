@@ -24,7 +24,7 @@ import { renderIptables, type IptTables, type TableName } from '../src/backends/
 import { IptablesSyncer } from '../src/backends/iptables/syncer.js';
 import type { IPFamily } from '../src/model/ip.js';
 import type { RenderInput } from '../src/model/render-input.js';
-import { addEndpoint, addService, removeEndpoint, removeService, spread } from './changes.js';
+import { addEndpoint, addService, removeEndpoint, removeService, spread, type Change } from './changes.js';
 import { iptablesTool, restoreAlone } from './kernel-load.js';
 import { withNetns } from './netns.js';
 import { timed } from './stats.js';
@@ -101,8 +101,8 @@ function chainsTouched(before: readonly IptTables[], after: readonly IptTables[]
 }
 
 /** The round's change: alternately one endpoint added to and one removed from Service i. */
-function change(input: RenderInput, k: number, i: number): RenderInput {
-  return (k % 2 === 0 ? addEndpoint(input, i) : removeEndpoint(input, i)).input;
+function change(input: RenderInput, k: number, i: number): Change {
+  return k % 2 === 0 ? addEndpoint(input, i) : removeEndpoint(input, i);
 }
 
 export async function benchIptables(
@@ -119,7 +119,7 @@ export async function benchIptables(
   let prev = renderIptables(input);
   let cur = input;
   for (const [k, i] of indices.entries()) {
-    cur = change(cur, k, i);
+    cur = change(cur, k, i).input;
     const [next, ms] = await timed(() => renderIptables(cur));
     const [t, dms] = await timed(() => chainsTouched(prev, next));
     pure.chains.push(t.chains);
@@ -152,22 +152,24 @@ export async function benchIptables(
     // Partial and full syncs take turns on Services next to each other, so both see the same sizes.
     for (const [k, i] of indices.entries()) {
       for (const full of [false, true]) {
-        current = change(current, k, full ? (i + 1) % services : i);
-        const [r, ms] = await timed(() => syncer.sync(current, { full }));
+        const c = change(current, k, full ? (i + 1) % services : i);
+        current = c.input;
+        // The partial sync is told which Service changed (as the agent does) and renders only it.
+        const [r, ms] = await timed(() => syncer.sync(current, { full, changed: new Set([c.key]) }));
         if (r.full !== full) throw new Error(`expected a ${full ? 'full' : 'partial'} sync`);
         (full ? result.full : result.partial).push({ total: ms, ...run.take(), chains: r.changes, transactionBytes: Buffer.byteLength(r.transaction) });
       }
     }
     log(`iptables: ${o.serviceRounds} Services added and removed, partial sync`);
-    const partial = async (next: RenderInput): Promise<IptSample> => {
-      current = next;
-      const [r, ms] = await timed(() => syncer.sync(current));
+    const partial = async (next: Change): Promise<IptSample> => {
+      current = next.input;
+      const [r, ms] = await timed(() => syncer.sync(current, { changed: new Set([next.key]) }));
       if (r.full) throw new Error('expected a partial sync');
       return { total: ms, ...run.take(), chains: r.changes, transactionBytes: Buffer.byteLength(r.transaction) };
     };
     for (const [k, i] of spread(services, o.serviceRounds).entries()) {
-      result.serviceAdd.push(await partial(addService(current, services + k, o.perService).input));
-      result.serviceRemove.push(await partial(removeService(current, i).input));
+      result.serviceAdd.push(await partial(addService(current, services + k, o.perService)));
+      result.serviceRemove.push(await partial(removeService(current, i)));
     }
     log('iptables: full sync with nothing changed');
     result.checkChanges = (await syncer.sync(current, { full: true })).changes;

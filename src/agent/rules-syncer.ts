@@ -67,6 +67,7 @@ export function nftablesRulesSyncer(runner: NftRunner = nftRunner(), host = true
       touch.touched = true;
       return runner.load(d);
     },
+    ...(runner.summary ? { summary: () => ((touch.touched = true), runner.summary!()) } : {}),
   };
   const syncer = new NftablesSyncer(watched);
   return {
@@ -109,7 +110,7 @@ export function iptablesRulesSyncer(netns?: string): RulesSyncer {
     sync: (input, req) =>
       touch.guard(async () => {
         if (req.full && !netns) await ensureSysctls(iptablesSysctls(input));
-        const r = await syncer.sync(input, { full: req.full, preserveServices: req.preserve });
+        const r = await syncer.sync(input, { full: req.full, changed: req.changed, preserveServices: req.preserve });
         return { full: r.full, changes: r.changes };
       }),
   };

@@ -3,7 +3,7 @@
 // "pipe". So the transaction goes through a private temporary file whose
 // descriptor is the child's stdin.
 
-import { execa } from 'execa';
+import { execa } from './lazy-execa.js';
 import { mkdtemp, open, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';

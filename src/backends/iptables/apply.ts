@@ -4,7 +4,7 @@
 // sure the jumps from the built-in chains exist (-C, else -I). A second apply of
 // the same input sends nothing. Live rules are never flushed wholesale.
 
-import { execa } from 'execa';
+import { execa } from '../lazy-execa.js';
 import type { ApplyOptions, ApplyResult } from '../backend.js';
 import { withLocalAddresses } from '../local-addresses.js';
 import { execWithInput } from '../stdin-file.js';

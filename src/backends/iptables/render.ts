@@ -54,7 +54,7 @@ export const BUILTIN_JUMPS: readonly BuiltinJump[] = [
 
 const DEFAULT_MASQ_BIT = 14;
 
-interface Ctx {
+export interface Ctx {
   readonly family: IPFamily;
   readonly masqMark: number;
   readonly local: LocalTrafficMatch;
@@ -64,7 +64,7 @@ interface Ctx {
 }
 
 /** Collects rules per chain, keeping the order in which chains were first named. */
-class Table {
+export class Table {
   private readonly chains = new Map<string, string[]>();
   chain(name: string): void {
     if (!this.chains.has(name)) this.chains.set(name, []);
@@ -97,7 +97,7 @@ function localSpec(ctx: Ctx, local: boolean): Partial<RuleSpec> | undefined {
   }
 }
 
-function skeleton(input: RenderInput, ctx: Ctx, filter: Table, nat: Table): void {
+export function skeleton(input: RenderInput, ctx: Ctx, filter: Table, nat: Table): void {
   const f = ctx.family;
   const newState = '-m conntrack --ctstate NEW';
   // filter: our own entry chains, jumped to from INPUT, FORWARD and OUTPUT.
@@ -139,7 +139,7 @@ export function localhostNodePorts(input: RenderInput, family: IPFamily): boolea
 }
 
 /** The last rule of nat SVP-SERVICES: node addresses go on to the NodePorts. */
-function nodePortsTail(input: RenderInput, ctx: Ctx, nat: Table): void {
+export function nodePortsTail(input: RenderInput, ctx: Ctx, nat: Table): void {
   const comment = 'service nodeports; NOTE: this must be the last rule in this chain';
   const np = nodePortAddresses(input.node, input.config, ctx.family, 'all');
   if (np.all) {
@@ -175,7 +175,7 @@ function endpointRules(v: ServicePortView, chain: string, eps: readonly Endpoint
   });
 }
 
-function servicePort(v: ServicePortView, ctx: Ctx, filter: Table, nat: Table): void {
+export function servicePort(v: ServicePortView, ctx: Ctx, filter: Table, nat: Table): void {
   const f = ctx.family;
   const label = servicePortLabel(v);
   const proto = v.protocol.toLowerCase();
@@ -296,19 +296,24 @@ function servicePort(v: ServicePortView, ctx: Ctx, filter: Table, nat: Table): v
 
 /** The chains of one family. A family with no Service still gets its skeleton, so stale rules go away. */
 export function renderFamily(input: RenderInput, family: IPFamily): IptTables {
-  const ctx: Ctx = {
-    family,
-    masqMark: 2 ** (input.config.masqueradeBit ?? DEFAULT_MASQ_BIT), // 2 ** 31 stays positive, unlike 1 << 31
-    local: localTrafficMatch(input.config, input.node, family),
-    masqueradeAll: input.config.masqueradeAll,
-    nodeIP: primaryNodeIP(input.node, { family }),
-  };
+  const ctx = familyContext(input, family);
   const filter = new Table();
   const nat = new Table();
   skeleton(input, ctx, filter, nat);
   for (const v of servicePortViews(input, family)) servicePort(v, ctx, filter, nat);
   nodePortsTail(input, ctx, nat);
   return { family, filter: filter.list(), nat: nat.list() };
+}
+
+/** What every rule of one family depends on besides its Service (syncer.ts caches per Service under it). */
+export function familyContext(input: RenderInput, family: IPFamily): Ctx {
+  return {
+    family,
+    masqMark: 2 ** (input.config.masqueradeBit ?? DEFAULT_MASQ_BIT), // 2 ** 31 stays positive, unlike 1 << 31
+    local: localTrafficMatch(input.config, input.node, family),
+    masqueradeAll: input.config.masqueradeAll,
+    nodeIP: primaryNodeIP(input.node, { family }),
+  };
 }
 
 export function renderIptables(input: RenderInput): IptTables[] {

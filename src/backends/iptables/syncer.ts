@@ -6,15 +6,23 @@
 // when the caller asks (periodic resync, to repair drift or a restart of someone
 // else's rules), once `fullSyncIntervalMs` has passed, and after any failure.
 // Live rules are never flushed: only changed chains of ours are rewritten.
+//
+// Rendering is cached per Service too (fragments.ts): told which Services changed,
+// a sync renders only those and reassembles the rest from their last fragments, which
+// gives the same chains as a full render. A full sync, a sync without `changed`, and
+// any change of what every rule depends on (node, config, mode) render everything.
 
 import type { ApplyOptions } from '../backend.js';
 import type { IPFamily } from '../../model/ip.js';
 import type { RenderInput } from '../../model/render-input.js';
+import { slicesByService } from '../../model/service-ports.js';
+import { ownedServices } from '../owned-services.js';
 import { ensureJumps, IptablesRunner } from './apply.js';
 import { SECTION_MARKER } from './document.js';
 import { diffFamily } from './diff.js';
 import { preserveServices } from './preserve.js';
-import { renderIptables, type IptTables } from './render.js';
+import { assembleFamily, frameFragments, serviceFragment, type IptFragment } from './fragments.js';
+import { familyContext, type IptTables } from './render.js';
 
 type Chains = Map<string, readonly string[]>;
 interface Written {
@@ -28,12 +36,26 @@ export interface IptablesSyncResult {
   readonly transaction: string;
 }
 
+const FAMILIES: readonly IPFamily[] = ['IPv4', 'IPv6'];
+
+/** The last render, per Service and family, and what all of it depended on. */
+interface RenderCache {
+  readonly fingerprint: string;
+  readonly fragments: Map<string, Readonly<Record<IPFamily, IptFragment>>>;
+}
+
+/** What every Service's rules depend on besides the Service: when it changes, render everything. */
+function fingerprint(input: RenderInput): string {
+  return JSON.stringify([input.node, input.config, input.mode, input.plan.serviceCIDRs]);
+}
+
 /** kube-proxy's iptables mode also resyncs everything once an hour. */
 export const DEFAULT_FULL_SYNC_INTERVAL_MS = 3_600_000;
 
 export class IptablesSyncer {
   private written: Map<IPFamily, Written> | undefined;
   private lastFull = -Infinity;
+  private cache: RenderCache | undefined;
 
   constructor(
     private readonly run: IptablesRunner = new IptablesRunner(),
@@ -46,15 +68,56 @@ export class IptablesSyncer {
     this.written = undefined;
   }
 
-  /** Makes the kernel match `input` (node addresses already filled in by the caller). */
-  async sync(input: RenderInput, options: ApplyOptions & { full?: boolean } = {}): Promise<IptablesSyncResult> {
+  /**
+   * The chains of both families for `input`, rendering only the Services named in
+   * `changed` (namespace/name) when the cache is valid for the rest.
+   */
+  render(input: RenderInput, changed?: ReadonlySet<string>): IptTables[] {
+    const fp = fingerprint(input);
+    const owned = ownedServices(input);
+    const reuse = changed !== undefined && this.cache?.fingerprint === fp;
+    const fragments = reuse ? this.cache!.fragments : new Map<string, Readonly<Record<IPFamily, IptFragment>>>();
+    // The changed Services, and any of ours without a fragment (a caller that missed one).
+    const todo = new Set(reuse ? changed : owned.keys());
+    if (reuse) for (const key of owned.keys()) if (!fragments.has(key)) todo.add(key);
+    // Drop the cache first: if a render throws half-way, the next sync renders everything.
+    this.cache = undefined;
+    const slices = slicesByService(reuse ? input.endpointSlices.filter((s) => todo.has(`${s.namespace}/${s.serviceName}`)) : input.endpointSlices);
+    if (fragments.size > owned.size) for (const key of fragments.keys()) if (!owned.has(key)) fragments.delete(key);
+    const ctxs = FAMILIES.map((f) => familyContext(input, f));
+    for (const key of todo) {
+      const svc = owned.get(key);
+      if (!svc) {
+        fragments.delete(key);
+        continue;
+      }
+      const [v4, v6] = ctxs.map((ctx) => serviceFragment(input, ctx, svc, slices.get(key) ?? []));
+      fragments.set(key, { IPv4: v4!, IPv6: v6! });
+    }
+    const out = ctxs.map((ctx) => {
+      const { head, tail } = frameFragments(input, ctx);
+      const pieces: IptFragment[] = [head];
+      for (const key of owned.keys()) pieces.push(fragments.get(key)![ctx.family]);
+      pieces.push(tail);
+      return assembleFamily(ctx.family, pieces);
+    });
+    this.cache = { fingerprint: fp, fragments };
+    return out;
+  }
+
+  /**
+   * Makes the kernel match `input` (node addresses already filled in by the caller).
+   * `changed` names the Services whose Service or EndpointSlices changed since the
+   * last sync; only those are rendered anew.
+   */
+  async sync(input: RenderInput, options: ApplyOptions & { full?: boolean; changed?: ReadonlySet<string> } = {}): Promise<IptablesSyncResult> {
     const full = options.full === true || this.written === undefined || this.clock() - this.lastFull >= this.fullSyncIntervalMs;
     const keep = options.preserveServices ?? [];
     const next = new Map<IPFamily, Written>();
     let changes = 0;
     let transaction = '';
     try {
-      for (const desired of renderIptables(input)) {
+      for (const desired of this.render(input, full ? undefined : options.changed)) {
         const f = desired.family;
         const base = full
           ? { filter: await this.run.savedChains(f, 'filter'), nat: await this.run.savedChains(f, 'nat') }

@@ -5,7 +5,7 @@
 // then ipset members removed (after IPVS no longer sends traffic their way).
 // Every step reads the kernel back first and sends only the difference.
 
-import { execa } from 'execa';
+import { execa } from '../lazy-execa.js';
 import type { ApplyOptions, ApplyResult } from '../backend.js';
 import type { RenderInput } from '../../model/render-input.js';
 import { canonicalIP } from '../../model/ip.js';

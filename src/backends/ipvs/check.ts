@@ -8,7 +8,7 @@
 // The kernel here has no IPVS: `checkIpvs` (the reading half) runs on a real node or
 // in the VM; everything else is pure and unit-tested on saved tool output.
 
-import { execa } from 'execa';
+import { execa } from '../lazy-execa.js';
 import type { IPFamily } from '../../model/ip.js';
 import { canonicalIP } from '../../model/ip.js';
 import type { Plan } from '../../model/plan.js';

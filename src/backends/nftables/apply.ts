@@ -1,7 +1,7 @@
 // The only nftables code that touches the kernel: read our tables back, send the
 // difference as one `nft -j -f -` transaction (atomic: on error nothing changes).
 
-import { execa } from 'execa';
+import { execa } from '../lazy-execa.js';
 import type { ApplyOptions, ApplyResult } from '../backend.js';
 import type { RenderInput } from '../../model/render-input.js';
 import { documentText, parseLiveTable } from './document.js';
@@ -13,6 +13,7 @@ import { ensureSysctls } from '../sysctl.js';
 import { withLocalAddresses } from '../local-addresses.js';
 import { execWithInput } from '../stdin-file.js';
 import type { NftRunner } from './syncer.js';
+import { parseSummary, type NftSummary } from './summary.js';
 
 /** `nft ARGS`, or `ip netns exec NS nft ARGS` to reach another network namespace (tests, benchmarks). */
 function nftArgv(args: readonly string[], netns?: string): [string, string[]] {
@@ -46,6 +47,21 @@ export async function readLiveTables(netns?: string): Promise<NftTable[]> {
   };
   await Promise.all([worker(), worker(), worker(), worker()]);
   return found.filter((t): t is NftTable => t !== undefined);
+}
+
+/**
+ * Which of our tables exist and how many chains and sets each holds: two listings
+ * that fetch no rules and no elements (summary.ts), run side by side.
+ */
+export async function readLiveSummary(netns?: string): Promise<NftSummary> {
+  const list = async (args: string[]) => {
+    const [file, argv] = nftArgv(args, netns);
+    const r = await execa(file, argv, { reject: false, maxBuffer: 1 << 30 });
+    if (r.exitCode !== 0) throw new Error(`nft ${args.join(' ')} failed: ${r.stderr.trim()}`);
+    return r.stdout;
+  };
+  const [chains, sets, maps] = await Promise.all([list(['-j', 'list', 'chains']), list(['-t', '-j', 'list', 'sets']), list(['-t', '-j', 'list', 'maps'])]);
+  return parseSummary(chains, sets, maps);
 }
 
 /** Sends a JSON document to nft as one transaction. */
@@ -89,6 +105,7 @@ export async function cleanupNftables(): Promise<number> {
 export function nftRunner(netns?: string): NftRunner {
   return {
     list: () => readLiveTables(netns),
+    summary: () => readLiveSummary(netns),
     load: (document) => nftLoad(document, false, netns),
   };
 }

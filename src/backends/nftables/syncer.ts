@@ -8,28 +8,40 @@
 // diff everything) runs at start, when the node or config changes, when the
 // caller does not know what changed (periodic resync: it also repairs drift, e.g.
 // a flushed table), and after any failure.
+//
+// A resync (no `changed`) whose input is the very same as the last sync's (same
+// node and config, same Service and EndpointSlice arrays) renders nothing and does
+// not read the tables back: it compares a cheap summary of the kernel (which tables,
+// how many chains and sets: summary.ts) with what the syncer knows it sent, and
+// sends nothing when they agree. When they disagree, after a failure, and on every
+// `readBackEvery`-th resync (a deleted rule or element does not show in the summary)
+// it reads everything back as a full sync does.
 
 import type { RenderInput } from '../../model/render-input.js';
-import { proxiedServices } from '../../model/render-input.js';
 import { slicesByService, viewsOfService } from '../../model/service-ports.js';
 import type { IPFamily } from '../../model/ip.js';
-import { serviceKey, type PlanService } from '../../model/plan.js';
+import { ownedServices } from '../owned-services.js';
 import { canon, documentText } from './document.js';
 import { diffAll, diffTables, matchLive, type NftTransaction } from './diff.js';
 import type { NftElement, NftSet, NftTable } from './nft.js';
 import { preserveServices } from './preserve.js';
-import { assembleTables, keptShards, serviceFragment, shardTableOf, skeletonTables, tableContext, type Fragment, type FragmentElement, type TableContext } from './render.js';
+import { addCounts, countTables, sameSummary, type NftSummary } from './summary.js';
+import { assembleTables, keptShards, serviceFragment, TABLE_NAME, shardTableOf, skeletonTables, tableContext, type Fragment, type FragmentElement, type TableContext } from './render.js';
 
 /** How the syncer reaches the kernel; the real one runs nft, tests may run it in a namespace. */
 export interface NftRunner {
   /** Every table of ours that exists (main and shards, both families). */
   list(): Promise<NftTable[]>;
   load(document: string): Promise<void>;
+  /** Which tables of ours exist, with how many chains and sets: without it every resync reads back. */
+  summary?(): Promise<NftSummary>;
 }
 
 export interface SyncResult {
-  /** A full sync (read back and compared everything) rather than an incremental one. */
+  /** A full sync (read back and compared everything, or a resync verified by summary) rather than an incremental one. */
   readonly full: boolean;
+  /** A resync that found the kernel's summary as expected, so rendered and read back nothing. */
+  readonly verified?: boolean;
   readonly changes: number;
   /** The transaction sent; '' when nothing was sent. */
   readonly transaction: string;
@@ -57,9 +69,14 @@ interface FamilyState {
   readonly refs: Map<string, Map<string, ElementRef>>;
   /** How many Services with fragments each shard table holds (a table exists while > 0). */
   readonly shardUse: Map<string, number>;
+  /** The chains and sets the fragments add, per table (the skeleton's are counted from `skeletons`). */
+  readonly counts: NftSummary;
 }
 
 const FAMILIES: readonly IPFamily[] = ['IPv4', 'IPv6'];
+
+/** A resync reads everything back at least this often (counting itself), even when the summary agrees. */
+export const DEFAULT_READ_BACK_EVERY = 10;
 
 function elementId(e: NftElement): string {
   return canon(e.key);
@@ -68,18 +85,6 @@ function elementId(e: NftElement): string {
 /** What the skeleton depends on: when this changes, every fragment may change too. */
 function fingerprint(input: RenderInput): string {
   return canon({ node: input.node, config: input.config, cidrs: input.plan.serviceCIDRs, mode: input.mode });
-}
-
-// By the identity of the plan's Service list (the agent keeps it while nothing changes):
-// an incremental sync at 10k Services should not rebuild this map each time.
-const owned = new WeakMap<readonly PlanService[], { mode: string; map: Map<string, PlanService> }>();
-
-function ownedServices(input: RenderInput): Map<string, PlanService> {
-  const hit = owned.get(input.plan.services);
-  if (hit && hit.mode === input.mode) return hit.map;
-  const map = new Map(proxiedServices(input.plan, input.mode).map((s) => [serviceKey(s), s]));
-  owned.set(input.plan.services, { mode: input.mode, map });
-  return map;
 }
 
 function now(): number {
@@ -95,12 +100,20 @@ export class NftablesSyncer {
         readonly unknown: ReadonlySet<string>;
       }
     | undefined;
+  /** The arrays the last successful sync rendered from: the same ones again mean the same input. */
+  private lastInput: { services: readonly unknown[]; slices: readonly unknown[] } | undefined;
+  private resyncsSinceReadBack = 0;
 
-  constructor(private readonly runner: NftRunner) {}
+  /** `readBackEvery`: every how many resyncs one reads everything back even when the summary agrees. */
+  constructor(
+    private readonly runner: NftRunner,
+    private readonly readBackEvery = DEFAULT_READ_BACK_EVERY,
+  ) {}
 
   /** Forget what was written: the next sync is a full one. */
   invalidate(): void {
     this.state = undefined;
+    this.lastInput = undefined;
   }
 
   /**
@@ -113,6 +126,48 @@ export class NftablesSyncer {
     const fp = fingerprint(input);
     const keep = new Set(preserve);
     try {
+      const verified = await this.verify(input, fp, changed, keep);
+      if (verified) return verified;
+      const result = await this.syncChanges(input, fp, changed, keep);
+      this.lastInput = { services: input.plan.services, slices: input.endpointSlices };
+      if (result.full) this.resyncsSinceReadBack = 0;
+      return result;
+    } catch (e) {
+      // Whatever the kernel holds now, we no longer know it: converge from a read-back next time.
+      this.invalidate();
+      throw e;
+    }
+  }
+
+  /**
+   * A resync of an unchanged input: the kernel's summary compared with what we sent.
+   * The result when it agrees; undefined when a real sync must run.
+   */
+  private async verify(input: RenderInput, fp: string, changed: ReadonlySet<string> | undefined, keep: ReadonlySet<string>): Promise<SyncResult | undefined> {
+    const st = this.state;
+    if (changed || !st || !this.runner.summary || st.fingerprint !== fp || keep.size || st.unknown.size) return undefined;
+    if (this.lastInput?.services !== input.plan.services || this.lastInput.slices !== input.endpointSlices) return undefined;
+    if (this.resyncsSinceReadBack + 1 >= this.readBackEvery) return undefined;
+    const t = now();
+    const live = await this.runner.summary();
+    const timings = { summary: now() - t };
+    if (!sameSummary(this.expectedSummary(), live)) return undefined;
+    this.resyncsSinceReadBack++;
+    return { full: true, verified: true, changes: 0, transaction: '', timings };
+  }
+
+  /** What the kernel holds after our last transaction: tables in use, their chains and sets. */
+  private expectedSummary(): NftSummary {
+    const s: NftSummary = new Map();
+    for (const st of this.state!.families) {
+      countTables(s, st.skeletons.filter((t) => t.name === TABLE_NAME || (st.shardUse.get(t.name) ?? 0) > 0), 1);
+      for (const [id, c] of st.counts) addCounts(s, id, c.chains, c.sets);
+    }
+    return s;
+  }
+
+  private async syncChanges(input: RenderInput, fp: string, changed: ReadonlySet<string> | undefined, keep: ReadonlySet<string>): Promise<SyncResult> {
+    {
       if (this.state && changed && this.state.fingerprint === fp) {
         // A Service whose input is malformed keeps its rules: it simply is not re-rendered.
         const todo = new Set([...changed].filter((k) => !keep.has(k)));
@@ -121,10 +176,6 @@ export class NftablesSyncer {
         if (![...todo].some((k) => this.state!.unknown.has(k)) && !this.changesShardSet(input, todo)) return await this.incremental(input, todo);
       }
       return await this.full(input, fp, keep);
-    } catch (e) {
-      // Whatever the kernel holds now, we no longer know it: converge from a read-back next time.
-      this.state = undefined;
-      throw e;
     }
   }
 
@@ -135,7 +186,7 @@ export class NftablesSyncer {
     const services = [...ownedServices(input).entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
     const built = FAMILIES.map((family) => {
       const tc = tableContext(input, family);
-      const st: FamilyState = { family, tc, skeletons: skeletonTables(input, tc), fragments: new Map(), refs: new Map(), shardUse: new Map() };
+      const st: FamilyState = { family, tc, skeletons: skeletonTables(input, tc), fragments: new Map(), refs: new Map(), shardUse: new Map(), counts: new Map() };
       const fragments = new Map<string, Fragment[]>();
       for (const [key, svc] of services) {
         // Preserved Services are left out of the remembered state: the kernel's rules for them are kept as they are.
@@ -146,6 +197,7 @@ export class NftablesSyncer {
         for (const fr of frs) addRefs(st.refs, fr);
         st.fragments.set(key, JSON.stringify(frs));
         countShard(st, key, +1);
+        countFragments(st, frs, +1);
       }
       return { st, fragments };
     });
@@ -226,8 +278,11 @@ export class NftablesSyncer {
     // Only now, with the kernel changed, does the remembered state move on.
     for (const { st, next } of updates) {
       for (const [key, frs] of next) {
-        for (const fr of fragmentsOf(st, key)) removeRefs(st.refs, fr);
+        const old = fragmentsOf(st, key);
+        for (const fr of old) removeRefs(st.refs, fr);
         for (const fr of frs) addRefs(st.refs, fr);
+        countFragments(st, old, -1);
+        countFragments(st, frs, +1);
         if (st.fragments.has(key)) countShard(st, key, -1);
         if (frs.length) {
           st.fragments.set(key, JSON.stringify(frs));
@@ -256,6 +311,12 @@ function splitKey(key: string): [string, string] {
 function countShard(st: FamilyState, key: string, by: number): void {
   const shard = shardTableOf(...splitKey(key));
   st.shardUse.set(shard, (st.shardUse.get(shard) ?? 0) + by);
+}
+
+/** Counts (by = 1) or uncounts (by = -1) the chains and sets the fragments add to their tables. */
+function countFragments(st: FamilyState, frs: readonly Fragment[], by: 1 | -1): void {
+  const family = st.skeletons[0]!.family;
+  for (const fr of frs) addCounts(st.counts, `${family} ${fr.table}`, by * fr.chains.length, by * fr.sets.length);
 }
 
 function fragmentsOf(st: FamilyState, key: string): Fragment[] {

@@ -1,0 +1,89 @@
+// The iptables ruleset of one family as a skeleton, one fragment per Service and a
+// tail, so the syncer can keep the fragments of the Services that did not change and
+// render only the others. Pure.
+//
+// Assembling gives exactly renderFamily's chains: a chain's place is where it was
+// first named, its rules are in the order they were added, and replaying the pieces
+// in render order (skeleton, Services by namespace/name, tail) names and adds in the
+// same order as rendering them in one pass. test/backends/iptables/fragments.test.ts
+// checks that against renderFamily.
+
+import type { IPFamily } from '../../model/ip.js';
+import type { PlanService } from '../../model/plan.js';
+import type { RenderInput } from '../../model/render-input.js';
+import type { EndpointSliceInfo } from '../../model/endpoints.js';
+import { viewsOfService } from '../../model/service-ports.js';
+import { nodePortsTail, servicePort, skeleton, Table, type Ctx, type IptChain, type IptTables } from './render.js';
+
+/** What one piece adds to a family's filter and nat tables, chains in the order first named. */
+export interface IptFragment {
+  readonly filter: readonly IptChain[];
+  readonly nat: readonly IptChain[];
+}
+
+const EMPTY: IptFragment = { filter: [], nat: [] };
+
+function piece(fill: (filter: Table, nat: Table) => void): IptFragment {
+  const filter = new Table();
+  const nat = new Table();
+  fill(filter, nat);
+  const f = filter.list();
+  const n = nat.list();
+  return f.length || n.length ? { filter: f, nat: n } : EMPTY;
+}
+
+/** Every rule one Service (all its ports) adds in this family; empty when it has no port of the family. */
+export function serviceFragment(
+  input: RenderInput,
+  ctx: Ctx,
+  svc: PlanService,
+  slices: readonly EndpointSliceInfo[],
+): IptFragment {
+  const views = viewsOfService(svc, ctx.family, slices, input.node);
+  if (views.length === 0) return EMPTY;
+  return piece((filter, nat) => {
+    for (const v of views) servicePort(v, ctx, filter, nat);
+  });
+}
+
+/** The rules no Service owns, before and after the Services'. */
+export function frameFragments(input: RenderInput, ctx: Ctx): { head: IptFragment; tail: IptFragment } {
+  return {
+    head: piece((filter, nat) => skeleton(input, ctx, filter, nat)),
+    tail: piece((_filter, nat) => nodePortsTail(input, ctx, nat)),
+  };
+}
+
+/**
+ * Appends `chains` to `into`. A chain only one piece adds to (a Service's own) keeps
+ * that piece's array, not a copy: at 10k Services copying every chain on each sync
+ * cost more than rendering the changed Service. `copied` names the arrays `into` owns.
+ */
+function replay(into: Map<string, readonly string[]>, copied: Set<string>, chains: readonly IptChain[]): void {
+  for (const c of chains) {
+    const have = into.get(c.name);
+    if (have === undefined) {
+      into.set(c.name, c.rules);
+    } else if (c.rules.length) {
+      const mine = copied.has(c.name) ? (have as string[]) : [...have];
+      copied.add(c.name);
+      for (const r of c.rules) mine.push(r);
+      into.set(c.name, mine);
+    }
+  }
+}
+
+/** The family's chains from its pieces, in render order. */
+export function assembleFamily(family: IPFamily, pieces: Iterable<IptFragment>): IptTables {
+  const filter = new Map<string, readonly string[]>();
+  const nat = new Map<string, readonly string[]>();
+  const copiedFilter = new Set<string>();
+  const copiedNat = new Set<string>();
+  for (const p of pieces) {
+    replay(filter, copiedFilter, p.filter);
+    replay(nat, copiedNat, p.nat);
+  }
+  // The arrays are shared with the cached fragments: callers must not change them.
+  const list = (m: Map<string, readonly string[]>) => [...m].map(([name, rules]) => ({ name, rules: rules as string[] }));
+  return { family, filter: list(filter), nat: list(nat) };
+}
