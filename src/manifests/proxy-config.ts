@@ -129,6 +129,8 @@ export function proxyConfigFromObject(obj: unknown, source?: string, backend?: s
   if (schedulerRaw !== '' && !(IPVS_SCHEDULERS as readonly string[]).includes(schedulerRaw)) r.add('ipvs.scheduler', notSupported(schedulerRaw, IPVS_SCHEDULERS));
   const scheduler = schedulerRaw || DEFAULT_PROXY_CONFIG.ipvsScheduler;
   const hostnameOverride = r.string(root.hostnameOverride, 'hostnameOverride') || undefined;
+  const healthzBindAddress = r.string(root.healthzBindAddress, 'healthzBindAddress') || undefined;
+  const metricsBindAddress = r.string(root.metricsBindAddress, 'metricsBindAddress') || undefined;
   const localhostNodePorts = r.boolean(iptables.localhostNodePorts, 'iptables.localhostNodePorts') ?? DEFAULT_PROXY_CONFIG.localhostNodePorts;
 
   const syncPeriodSeconds = sync.syncPeriod || DEFAULT_PROXY_CONFIG.syncPeriodSeconds;
@@ -146,6 +148,8 @@ export function proxyConfigFromObject(obj: unknown, source?: string, backend?: s
     localhostNodePorts,
     ipvsScheduler: scheduler,
     ...(hostnameOverride ? { hostnameOverride } : {}),
+    ...(healthzBindAddress ? { healthzBindAddress } : {}),
+    ...(metricsBindAddress ? { metricsBindAddress } : {}),
     syncPeriodSeconds,
     minSyncPeriodSeconds,
   };

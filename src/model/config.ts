@@ -22,6 +22,8 @@ export const ProxyConfigSchema = z.strictObject({
   /** ipvs.scheduler, default rr. */
   ipvsScheduler: z.string(),
   hostnameOverride: z.string().optional(),
+  healthzBindAddress: z.string().optional(),
+  metricsBindAddress: z.string().optional(),
   /** Seconds. */
   syncPeriodSeconds: z.number().positive(),
   minSyncPeriodSeconds: z.number().min(0),

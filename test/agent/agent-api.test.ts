@@ -318,7 +318,7 @@ test('API server down or failing: syncs keep everything; when it is back with ch
   const named = new Set(after.flatMap((c) => c.changed));
   assert.ok(named.has('default/db') && named.has('default/web'), JSON.stringify(after.map((c) => [c.full, c.changed])));
   assert.deepEqual(ctx.last().services, ['default/web']);
-  assert.equal(ctx.agent.health().healthy, true);
+  assert.equal(ctx.agent.livez().healthy, true);
 });
 
 test('410 Gone: the agent relists and syncs the Services that changed meanwhile', async () => {

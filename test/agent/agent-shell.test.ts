@@ -128,7 +128,7 @@ test('an apply failure is retried as a full sync', async () => {
       assert.equal(calls[2]!.full, true);
       assert.deepEqual(calls[2]!.changed, ['default/web']);
       assert.match(await agent.metrics.registry.metrics(), /svcplane_sync_proxy_rules_failures_total\{reason="apply"\} 1/);
-      assert.equal(agent.health().healthy, true);
+      assert.equal(agent.livez().healthy, true);
     },
   );
 });
