@@ -5,6 +5,7 @@
 
 import { readFile } from 'node:fs/promises';
 import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import { readLocalAddresses } from '../backends/local-addresses.js';
@@ -93,6 +94,8 @@ export class Agent {
   private startedPerf = 0;
   private lastSyncedAt: number | undefined;
   private unsetSysctls: readonly UnsetSysctl[] = [];
+  /** Where the health and metrics servers listen (the real port when asked for port 0). */
+  readonly listening: { health?: HostPort; metrics?: HostPort } = {};
 
   constructor(private readonly opts: AgentOptions) {
     this.log = opts.log;
@@ -202,9 +205,15 @@ export class Agent {
       await w.start();
       this.fileWatches.push(w);
     }
-    if (opts.healthAddr) this.servers.push(await startServer(opts.healthAddr, healthHandler(this.healthSources)));
+    if (opts.healthAddr) {
+      const server = await startServer(opts.healthAddr, healthHandler(this.healthSources));
+      this.servers.push(server);
+      this.listening.health = boundTo(server);
+    }
     if (opts.metricsAddr) {
-      this.servers.push(await startServer(opts.metricsAddr, metricsHandler(this.metrics.registry, this.healthSources, () => this.refreshWatchGauges())));
+      const server = await startServer(opts.metricsAddr, metricsHandler(this.metrics.registry, this.healthSources, () => this.refreshWatchGauges()));
+      this.servers.push(server);
+      this.listening.metrics = boundTo(server);
     }
     if (opts.kubeConfig) await this.startWatches(opts.kubeConfig);
     this.log.info(
@@ -386,4 +395,9 @@ export class Agent {
     }
     await this.hcServers.update(healthCheckServices(input));
   }
+}
+
+function boundTo(server: Server): HostPort {
+  const a = server.address() as AddressInfo;
+  return { host: a.address, port: a.port };
 }

@@ -9,7 +9,7 @@
 // Knobs for failure: fail the next requests with a status, 410 on the next watch
 // (as an ERROR event or an HTTP status), drop every open watch, silence open
 // watches, go
-// down and come back on the same port.
+// down and come back on the same port, hang (accept and never answer).
 
 import http from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
@@ -182,6 +182,30 @@ export class FakeApiServer {
     return n;
   }
 
+  /** hang()/unhang() state; see there. */
+  private hung = false;
+  private readonly hungRequests: http.ServerResponse[] = [];
+
+  /**
+   * The API server hangs: open watches get nothing more, and new requests (list or
+   * watch) are accepted and never answered, as over a dead connection or a wedged
+   * server. They stay unanswered after unhang(), as requests lost in a hang do.
+   */
+  hang(): void {
+    this.hung = true;
+    for (const w of this.watchers) w.silent = true;
+  }
+
+  /** New requests are answered again; those made before (open watches too) stay silent. */
+  unhang(): void {
+    this.hung = false;
+  }
+
+  /** Requests that arrived while hung (never answered). */
+  get hungRequestCount(): number {
+    return this.hungRequests.length;
+  }
+
   /** Stops listening and cuts every connection: the API server is unreachable. */
   async down(): Promise<void> {
     for (const w of [...this.watchers]) this.endWatch(w);
@@ -238,6 +262,8 @@ export class FakeApiServer {
     const watch = url.searchParams.get('watch') === 'true' || url.searchParams.get('watch') === '1';
     const record = (status: number) =>
       this.requests.push({ resource, watch, query: url.searchParams, authorization: req.headers.authorization, status });
+    // Hung: the connection is accepted and the request read, and nothing ever comes back.
+    if (this.hung) return void this.hungRequests.push(res);
     if (!resource || req.method !== 'GET') {
       record(404);
       return status(res, 404, 'NotFound', `${req.method} ${url.pathname}: not served by the fake`);
