@@ -3,6 +3,7 @@
 
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Registry } from 'prom-client';
+import { inputError } from '../model/errors.js';
 import { healthCheckResponse, type HealthCheckService, type HealthzStatus, type LivezStatus } from './health.js';
 
 export interface HostPort {
@@ -14,7 +15,7 @@ export interface HostPort {
 export function parseHostPort(s: string, flag: string): HostPort {
   const m = /^(?:\[([^\]]+)\]|([^:]*)):(\d+)$/.exec(s);
   const port = m ? Number(m[3]) : NaN;
-  if (!m || !(port >= 0 && port <= 65535)) throw new Error(`${flag}: expected HOST:PORT, got ${JSON.stringify(s)}`);
+  if (!m || !(port >= 0 && port <= 65535)) throw inputError(undefined, flag, `expected HOST:PORT, got ${JSON.stringify(s)}`);
   return { host: m[1] ?? (m[2] || '0.0.0.0'), port };
 }
 
