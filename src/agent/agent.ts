@@ -217,7 +217,7 @@ export class Agent {
     }
     if (opts.kubeConfig) await this.startWatches(opts.kubeConfig);
     this.log.info(
-      { backend: opts.backend, mode: opts.mode, node: opts.nodeName, api: !!opts.kubeConfig, plan: opts.planFile, endpointsFiles: opts.endpointsFiles },
+      { backend: opts.backend, mode: opts.mode, node: opts.nodeName, api: opts.kubeConfig?.getCurrentCluster()?.server ?? false, plan: opts.planFile, endpointsFiles: opts.endpointsFiles },
       'agent started; first sync (full)',
     );
     this.scheduler.start();

@@ -67,10 +67,7 @@ export function registerAgent(program: Command): void {
       if (offline && flags.kubeconfig) throw usage('--endpoints-file', 'offline mode takes no --kubeconfig');
       let kubeConfig: KubeConfig | undefined;
       if (!offline) {
-        kubeConfig = new KubeConfig();
-        if (flags.kubeconfig) kubeConfig.loadFromFile(flags.kubeconfig);
-        else if (process.env.KUBERNETES_SERVICE_HOST) kubeConfig.loadFromCluster();
-        else throw usage('--kubeconfig', 'no API server: give --kubeconfig, run in a pod, or use --endpoints-file');
+        kubeConfig = apiKubeConfig(flags.kubeconfig);
       } else if (!flags.plan) {
         throw usage('--plan', 'offline mode (--endpoints-file) needs --plan: there is no API server to list Services');
       }
@@ -136,4 +133,19 @@ function bindAddress(flag: string | undefined, flagName: string, fromConfig: str
     return parseHostPort(fromConfig, `--config: ${field}`);
   }
   return parseHostPort(fallback, flagName);
+}
+
+/**
+ * How the agent reaches the API server: --kubeconfig, else the in-cluster config,
+ * whose server is https://$KUBERNETES_SERVICE_HOST:$KUBERNETES_SERVICE_PORT. The
+ * kubelet sets those to the `kubernetes` Service's ClusterIP, which in replace mode
+ * only this agent programs; the NodeAgent's apiServerEndpoint prop sets them to the
+ * API server's own address instead (explicit env wins over the kubelet's).
+ */
+export function apiKubeConfig(kubeconfig: string | undefined): KubeConfig {
+  const kc = new KubeConfig();
+  if (kubeconfig) kc.loadFromFile(kubeconfig);
+  else if (process.env.KUBERNETES_SERVICE_HOST) kc.loadFromCluster();
+  else throw usage('--kubeconfig', 'no API server: give --kubeconfig, run in a pod, or use --endpoints-file');
+  return kc;
 }

@@ -75,19 +75,22 @@ export class FakeApiServer {
   maxWatchSeconds = 3600;
   private server: http.Server;
   private port = 0;
+  private host = '127.0.0.1';
 
   private constructor() {
     this.server = this.makeServer();
   }
 
-  static async start(): Promise<FakeApiServer> {
+  /** `host`: the address to listen on (default loopback). */
+  static async start(host = '127.0.0.1'): Promise<FakeApiServer> {
     const f = new FakeApiServer();
+    f.host = host;
     await f.listen(0);
     return f;
   }
 
   get url(): string {
-    return `http://127.0.0.1:${this.port}`;
+    return `http://${this.host.includes(':') ? `[${this.host}]` : this.host}:${this.port}`;
   }
 
   /** A kubeconfig for this server: plain http (client-node wants skipTLSVerify for that) and a bearer token. */
@@ -249,7 +252,7 @@ export class FakeApiServer {
   private listen(port: number): Promise<void> {
     return new Promise((resolve, reject) => {
       this.server.once('error', reject);
-      this.server.listen(port, '127.0.0.1', () => {
+      this.server.listen(port, this.host, () => {
         this.port = (this.server.address() as AddressInfo).port;
         resolve();
       });

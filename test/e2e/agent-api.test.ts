@@ -14,7 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { collectInputs } from '../../src/manifests/inputs.js';
 import { serializePlan } from '../../src/model/plan.js';
 import { connect, continuousTraffic, type Target, type TimedResult } from './lib/client.js';
-import { onJsonLines, tailStderr, waitReady } from './lib/json-lines.js';
+import { FakeApiChild } from './lib/fake-api-child.js';
 import { spawnInNetns, stopProcess, type NetnsProcess } from './lib/netns.js';
 import { requireTools } from './lib/preflight.js';
 import { createTopology, type Pod, type Topology } from './lib/topology.js';
@@ -22,50 +22,10 @@ import { clusterObjects, endpointSlice, service, type EndpointSpec } from './sui
 import { sleep, until } from './lib/wait.js';
 
 const CLI = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
-const FAKE_API = fileURLToPath(new URL('./fixtures/fake-apiserver-child.ts', import.meta.url));
 const VIP = '10.96.0.10';
 const SYNC_PERIOD_S = 2;
 const PORTS = [{ name: 'tcp', port: 80, protocol: 'TCP' as const }];
 
-
-/** The fake API server child: JSON commands on stdin, answers on stdout. */
-class FakeApiChild {
-  private nextId = 1;
-  private readonly waiting = new Map<number, (m: Record<string, unknown>) => void>();
-  private constructor(
-    readonly child: NetnsProcess,
-    readonly port: number,
-  ) {
-    onJsonLines(child, (m) => {
-      if (typeof m.id === 'number') this.waiting.get(m.id)?.(m);
-    });
-  }
-
-  static async start(ns: string): Promise<FakeApiChild> {
-    const child = spawnInNetns(ns, ['node', '--import', 'tsx', FAKE_API]);
-    const stderr = tailStderr(child);
-    const ready = await waitReady(child, 'fake API server', stderr);
-    return new FakeApiChild(child, Number(ready.port));
-  }
-
-  async send(cmd: Record<string, unknown>): Promise<void> {
-    const id = this.nextId++;
-    const reply = new Promise<Record<string, unknown>>((resolve) => this.waiting.set(id, resolve));
-    this.child.stdin!.write(`${JSON.stringify({ id, ...cmd })}\n`);
-    const r = await reply;
-    this.waiting.delete(id);
-    if (r.ok !== true) throw new Error(`fake API server: ${JSON.stringify(cmd)}: ${String(r.error)}`);
-  }
-
-  upsert(resource: 'services' | 'endpointslices' | 'nodes', obj: Record<string, unknown>): Promise<void> {
-    return this.send({ op: 'upsert', resource, obj });
-  }
-
-  async stop(): Promise<void> {
-    this.child.stdin!.end();
-    await stopProcess(this.child, 2000);
-  }
-}
 
 describe('svcplane agent (nftables, API mode) with real traffic', { timeout: 300_000 }, () => {
   let t: Topology;
