@@ -24,7 +24,8 @@ export class FakeApiChild {
   static async start(ns: string, host?: string): Promise<FakeApiChild> {
     const child = spawnInNetns(ns, ['env', ...(host ? [`FAKE_API_HOST=${host}`] : []), 'node', '--import', 'tsx', FAKE_API]);
     const stderr = tailStderr(child);
-    const ready = await waitReady(child, 'fake API server', stderr);
+    // Generous: tsx's start alone takes seconds on a loaded machine.
+    const ready = await waitReady(child, 'fake API server', stderr, 60_000);
     return new FakeApiChild(child, Number(ready.port));
   }
 
