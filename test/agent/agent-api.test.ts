@@ -460,7 +460,7 @@ test('the watch gauge: svcplane_watch_last_event_timestamp_seconds per resource,
   }
 });
 
-test('a hung API server (open watches never answered, new requests accepted and never answered) and its return: converged within 60 s, with the real watch timings', { timeout: 120_000 }, async () => {
+test('a hung API server (open watches never answered, new requests accepted and never answered) and its return: converged within 60 s, with the real watch timings', { timeout: 120_000 }, async (t) => {
   const api = await fakeApi();
   seed(api);
   const ctx = await startAgent(api, { watchTiming: undefined });
@@ -477,5 +477,6 @@ test('a hung API server (open watches never answered, new requests accepted and 
     60_000,
   );
   const took = (Date.now() - back) / 1000;
+  t.diagnostic(`converged ${took.toFixed(1)} s after the API server's return (hung requests: ${api.hungRequestCount})`);
   assert.ok(took < 60, `converged ${took.toFixed(1)} s after the API server's return`);
 });
