@@ -14,6 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { collectInputs } from '../../src/manifests/inputs.js';
 import { serializePlan } from '../../src/model/plan.js';
 import { connect, continuousTraffic, type Target, type TimedResult } from './lib/client.js';
+import { collectStderrLines } from './lib/agent-log.js';
 import { FakeApiChild } from './lib/fake-api-child.js';
 import { spawnInNetns, stopProcess, type NetnsProcess } from './lib/netns.js';
 import { requireTools } from './lib/preflight.js';
@@ -101,13 +102,7 @@ describe('svcplane agent (nftables, API mode) with real traffic', { timeout: 300
       '--health-addr', '127.0.0.1:10256',
       '--metrics-addr', '127.0.0.1:10249',
     ]);
-    let buf = '';
-    agent.stderr!.on('data', (chunk: Buffer) => {
-      buf += chunk.toString();
-      const lines = buf.split('\n');
-      buf = lines.pop()!;
-      for (const l of lines) logs.push(l);
-    });
+    collectStderrLines(agent, logs);
     await waitSynced(0, 'the first sync');
     const seen = new Set<string>();
     for (let i = 0; i < 20; i++) {

@@ -26,6 +26,7 @@ import { connect, type Target } from './lib/client.js';
 import { FakeApiChild } from './lib/fake-api-child.js';
 import { nsExec, spawnInNetns, stopProcess, type NetnsProcess } from './lib/netns.js';
 import { requireTools } from './lib/preflight.js';
+import { collectStderrLines } from './lib/agent-log.js';
 import { createTopology, type Pod, type Topology } from './lib/topology.js';
 import { clusterObjects, endpointSlice, service } from './suite/manifests.js';
 import { until } from './lib/wait.js';
@@ -107,13 +108,7 @@ describe('svcplane agent, replace mode: bootstraps from the API server\'s own ad
       '--health-addr', '127.0.0.1:0',
       '--metrics-addr', '127.0.0.1:0',
     ]);
-    let buf = '';
-    agent.stderr.on('data', (chunk: Buffer) => {
-      buf += chunk.toString();
-      const lines = buf.split('\n');
-      buf = lines.pop()!;
-      logs.push(...lines);
-    });
+    collectStderrLines(agent, logs);
     await until('the first sync', () => logs.some((l) => l.includes('"msg":"synced"')), 60_000, 100).catch((e: Error) => {
       throw new Error(`${e.message}\nagent log:\n${logs.slice(-20).join('\n')}`);
     });

@@ -18,6 +18,7 @@ import { collectInputs } from '../../src/manifests/inputs.js';
 import { serializePlan } from '../../src/model/plan.js';
 import { createNetns, deleteNetns, nsExec, RUN_PREFIX, spawnInNetns, stopProcess, type NetnsProcess } from './lib/netns.js';
 import { requireTools } from './lib/preflight.js';
+import { collectStderrLines } from './lib/agent-log.js';
 import { endpointSlice, service } from './suite/manifests.js';
 import { until } from './lib/wait.js';
 
@@ -101,13 +102,7 @@ describe('svcplane agent: SIGTERM while syncs are in flight', { timeout: 600_000
         '--metrics-addr', '127.0.0.1:0',
       ]);
       agent = child;
-      let buf = '';
-      child.stderr.on('data', (chunk: Buffer) => {
-        buf += chunk.toString();
-        const lines = buf.split('\n');
-        buf = lines.pop()!;
-        logs.push(...lines);
-      });
+      const log = collectStderrLines(child, logs);
       const tail = () => logs.slice(-15).join('\n');
       await until(`run ${run}: the first sync`, () => logs.some((l) => l.includes('"msg":"synced"')), 60_000, 50).catch((e: Error) => {
         throw new Error(`${e.message}\n${tail()}`);
@@ -131,7 +126,7 @@ describe('svcplane agent: SIGTERM while syncs are in flight', { timeout: 600_000
       const res = await child;
       clearInterval(churn);
       agent = undefined;
-      if (buf) logs.push(buf);
+      log.flush();
 
       assert.equal(res.exitCode, 0, `run ${run}: exit code (signal ${String(res.signal)}, SIGTERM at ${killedAt}, exited ${Date.now() - killedAt} ms later)\n${tail()}`);
       assert.ok(logs.some((l) => l.includes('"msg":"stopping"')), `run ${run}: the "stopping" line\n${tail()}`);

@@ -16,6 +16,7 @@ import { serializePlan } from '../../src/model/plan.js';
 import { connect, continuousTraffic, type Target, type TimedResult } from './lib/client.js';
 import { nsExec, spawnInNetns, stopProcess, type NetnsProcess } from './lib/netns.js';
 import { requireTools } from './lib/preflight.js';
+import { collectStderrLines } from './lib/agent-log.js';
 import { createTopology, type Pod, type Topology } from './lib/topology.js';
 import { clusterObjects, endpointSlice, service, type EndpointSpec } from './suite/manifests.js';
 import { sleep, until } from './lib/wait.js';
@@ -78,13 +79,7 @@ describe(`svcplane agent (${backend}, --endpoints-file) with real traffic`, { ti
       '--health-addr', '127.0.0.1:10256',
       '--metrics-addr', '127.0.0.1:10249',
     ]);
-    let buf = '';
-    child.stderr.on('data', (chunk: Buffer) => {
-      buf += chunk.toString();
-      const lines = buf.split('\n');
-      buf = lines.pop()!;
-      for (const l of lines) logs.push(l);
-    });
+    collectStderrLines(child, logs);
     return child;
   }
 
