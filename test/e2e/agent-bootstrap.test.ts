@@ -121,4 +121,35 @@ describe('svcplane agent, replace mode: bootstraps from the API server\'s own ad
     const viaService = await nsExec(t.node1.ns, ['curl', '-s', '-m', '5', '-o', '/dev/null', '-w', '%{http_code}', `http://${KUBERNETES_VIP}:443/api/v1/nodes`], { reject: false });
     assert.equal(viaService.stdout, '200', `the API server through the kubernetes Service the agent programmed (${viaService.stderr})`);
   });
+
+  it('restarted while the API server is unreachable: keeps the rules (no sync, no flush), stays live, not ready; syncs when it is back', async () => {
+    process.kill(agent!.pid!, 'SIGTERM');
+    assert.equal((await agent!).exitCode, 0);
+    await api!.send({ op: 'down' });
+    logs.length = 0;
+    agent = spawnInNetns(t.node1.ns, [
+      'node', '--import', 'tsx', CLI, 'agent',
+      '--backend', 'nftables', '--mode', 'replace',
+      '--kubeconfig', join(dir, 'kubeconfig.json'),
+      '--plan', join(dir, 'plan.json'),
+      '--config', join(dir, 'config.json'),
+      '--node-name', 'node1',
+      '--health-addr', '127.0.0.1:10256',
+      '--metrics-addr', '127.0.0.1:10249',
+    ]);
+    collectStderrLines(agent, logs);
+    await until('the agent waiting for the API server', () => logs.some((l) => l.includes('waiting for the API server')), 60_000, 100);
+    const curl = async (path: string) => (await nsExec(t.node1.ns, ['curl', '-s', '-m', '2', '-o', '/dev/null', '-w', '%{http_code}', `http://127.0.0.1:10256${path}`], { reject: false })).stdout;
+    await until('/livez answers', async () => (await curl('/livez')) === '200', 30_000, 200);
+    // The periodic sync would have run by now (syncPeriod 5 s) had the agent started syncing.
+    await until('a list failure logged', () => logs.some((l) => l.includes('list failed')), 30_000, 100);
+    const web: Target = { ip: WEB_VIP, port: 80, proto: 'tcp', timeoutMs: 2000 };
+    for (let i = 0; i < 5; i++) assert.ok((await connect(client, web)).ok, 'the rules applied before the restart still forward');
+    assert.equal(await curl('/livez'), '200', 'live: no restart by the liveness probe');
+    assert.ok(!logs.some((l) => l.includes('"msg":"synced"')), 'nothing synced (nothing flushed) without the API server');
+
+    await api!.send({ op: 'up' });
+    await until('the first sync once the API server is back', () => logs.some((l) => l.includes('"msg":"synced"')), 60_000, 100);
+    assert.ok((await connect(client, web)).ok);
+  });
 });
