@@ -122,7 +122,7 @@ describe('svcplane agent, replace mode: bootstraps from the API server\'s own ad
     assert.equal(viaService.stdout, '200', `the API server through the kubernetes Service the agent programmed (${viaService.stderr})`);
   });
 
-  it('restarted while the API server is unreachable: keeps the rules (no sync, no flush), stays live, not ready; syncs when it is back', async () => {
+  it('restarted while the API server is unreachable: keeps the rules (no sync, no flush), stays live; syncs when it is back', async () => {
     process.kill(agent!.pid!, 'SIGTERM');
     assert.equal((await agent!).exitCode, 0);
     await api!.send({ op: 'down' });
