@@ -6,6 +6,8 @@ import { KubeConfig } from '@kubernetes/client-node';
 import type { Command } from 'commander';
 import { pino } from 'pino';
 import { Agent } from '../agent/agent.js';
+import { assertCapabilities } from '../agent/capabilities.js';
+import { applyConntrackSysctls, realSysctlIO } from '../agent/conntrack-sysctls.js';
 import { AGENT_ONLY_BACKENDS } from '../agent/rules-syncer.js';
 import { ListenError, parseHostPort, type HostPort } from '../agent/http.js';
 import { COEXIST_PORTS, defaultAddresses, KUBE_PROXY_PORTS } from '../agent/ports.js';
@@ -71,13 +73,18 @@ export function registerAgent(program: Command): void {
       } else if (!flags.plan) {
         throw usage('--plan', 'offline mode (--endpoints-file) needs --plan: there is no API server to list Services');
       }
-      const config = flags.config ? (await loadInputs([flags.config], { strict: true, backend: flags.backend })).config : DEFAULT_PROXY_CONFIG;
+      const loaded = flags.config ? await loadInputs([flags.config], { strict: true, backend: flags.backend }) : undefined;
+      const config = loaded?.config ?? DEFAULT_PROXY_CONFIG;
       const nodeName = (flags.nodeName ?? config.hostnameOverride ?? hostname()).trim().toLowerCase();
       const mode = flags.mode as ProxyMode;
       const healthAddr = bindAddress(flags.healthAddr, '--health-addr', config.healthzBindAddress, 'healthzBindAddress', defaultAddresses(mode).health);
       const metricsAddr = bindAddress(flags.metricsAddr, '--metrics-addr', config.metricsBindAddress, 'metricsBindAddress', defaultAddresses(mode).metrics);
 
+      assertCapabilities(flags.backend);
       const log = pino({ name: 'svcplane-agent', base: { node: nodeName } }, pino.destination(2));
+      for (const warning of loaded?.warnings ?? []) log.warn({ warning }, 'configuration');
+      // kube-proxy's conntrack settings; what cannot be written is logged, never fatal.
+      await applyConntrackSysctls(config.conntrack, realSysctlIO, log);
       const agent = new Agent({
         backend: flags.backend,
         mode,
@@ -121,17 +128,10 @@ export function registerAgent(program: Command): void {
     });
 }
 
-/**
- * The flag, else the KubeProxyConfiguration's field, else the mode's default. A
- * configuration address without a port ("0.0.0.0", as older kube-proxy configs
- * wrote it) gets the default port.
- */
+/** The flag, else the KubeProxyConfiguration's field (HOST:PORT, checked when loaded), else the mode's default. */
 function bindAddress(flag: string | undefined, flagName: string, fromConfig: string | undefined, field: string, fallback: string): HostPort {
   if (flag !== undefined) return parseHostPort(flag, flagName);
-  if (fromConfig !== undefined && fromConfig !== '') {
-    if (isIP(fromConfig)) return { ...parseHostPort(fallback, field), host: fromConfig };
-    return parseHostPort(fromConfig, `--config: ${field}`);
-  }
+  if (fromConfig !== undefined && fromConfig !== '') return parseHostPort(fromConfig, `--config: ${field}`);
   return parseHostPort(fallback, flagName);
 }
 

@@ -33,6 +33,7 @@ export {
   NODE_AGENT_DEFAULT_RESOURCES,
   agentMemoryMiB,
 } from './node-agent.js';
+export { DEFAULT_AGENT_IMAGE } from './default-image.js';
 export { DEFAULT_SERVICE_CIDRS, type AllocationConfig } from './allocation-config.js';
 export type { PortRange } from './allocation.js';
 export { SvcplaneSynthError } from './synth-error.js';

@@ -12,9 +12,11 @@ import { ApiObject, JsonPatch } from 'cdk8s';
 import { k8s } from 'cdk8s-plus-33';
 import { Construct } from 'constructs';
 import { COEXIST_PORTS, defaultAddresses } from '../agent/ports.js';
+import { parseHostPortString } from '../model/host-port.js';
 import { dns1123LabelError } from '../model/names.js';
 import { PLAN_CONFIG_MAP_KEY, SvcplaneApp } from './app.js';
-import { agentConfigFile } from './node-agent-config.js';
+import { DEFAULT_AGENT_IMAGE } from './default-image.js';
+import { agentConfigFile, type KubeProxyConfig } from './node-agent-config.js';
 import { SvcplaneSynthError } from './synth-error.js';
 
 /** The rule engine the agent programs (`svcplane agent --backend`). */
@@ -46,8 +48,13 @@ export interface NodeAgentResources {
 }
 
 export interface NodeAgentProps {
-  /** The svcplane image, with `svcplane` on its PATH, e.g. 'ghcr.io/example/svcplane:0.1.0'. */
-  readonly image: string;
+  /**
+   * The svcplane image, with `svcplane` on its PATH, e.g. 'ghcr.io/example/svcplane:0.1.0'.
+   * @default `svcplane:<this package's version>` (DEFAULT_AGENT_IMAGE): the image
+   * `npm run image` builds; push it to a registry the nodes pull from (and name it
+   * here), or load it into each node's container runtime under that name.
+   */
+  readonly image?: string;
   /** @default AgentBackend.NFTABLES */
   readonly backend?: AgentBackend;
   /** @default AgentMode.COEXIST */
@@ -69,7 +76,7 @@ export interface NodeAgentProps {
    * in. Written to the ConfigMap `svcplane-agent-config` and passed as --config.
    * @default none: kube-proxy's defaults
    */
-  readonly kubeProxyConfig?: Readonly<Record<string, unknown>>;
+  readonly kubeProxyConfig?: KubeProxyConfig;
   readonly resources?: NodeAgentResources;
   /**
    * Where the agent serves /healthz and /livez (`--health-addr`), HOST:PORT.
@@ -178,10 +185,9 @@ export class NodeAgent extends Construct {
     this.planConfigMap = props.planConfigMap ?? this.appPlanConfigMap();
     // The props, else the KubeProxyConfiguration's bind addresses, else the mode's ports (src/agent/ports.ts).
     const defaults = defaultAddresses(this.mode === AgentMode.REPLACE ? 'replace' : 'coexist');
-    const fromConfig = (k: string) => (typeof props.kubeProxyConfig?.[k] === 'string' && props.kubeProxyConfig[k] !== '' ? (props.kubeProxyConfig[k] as string) : undefined);
     this.addresses = {
-      health: props.healthAddress ?? fromConfig('healthzBindAddress') ?? defaults.health,
-      metrics: props.metricsAddress ?? fromConfig('metricsBindAddress') ?? defaults.metrics,
+      health: props.healthAddress ?? (props.kubeProxyConfig?.healthzBindAddress || defaults.health),
+      metrics: props.metricsAddress ?? (props.kubeProxyConfig?.metricsBindAddress || defaults.metrics),
     };
     const planNamespace = this.planConfigMap.metadata.namespace ?? 'default';
     this.namespace = props.namespace ?? planNamespace;
@@ -312,7 +318,7 @@ export class NodeAgent extends Construct {
       containers: [
         {
           name: 'agent',
-          image: props.image,
+          image: props.image ?? DEFAULT_AGENT_IMAGE,
           command: ['svcplane'],
           args: this.args,
           env,
@@ -344,8 +350,9 @@ export class NodeAgent extends Construct {
     const add = (m: string): void => {
       this.problems.push(m);
     };
-    if (typeof props.image !== 'string' || props.image.trim() === '') add('image: must not be empty');
-    else if (/\s/.test(props.image)) add(`image: ${JSON.stringify(props.image)} must not contain whitespace`);
+    const image = props.image ?? DEFAULT_AGENT_IMAGE;
+    if (typeof image !== 'string' || image.trim() === '') add('image: must not be empty');
+    else if (/\s/.test(image)) add(`image: ${JSON.stringify(image)} must not contain whitespace`);
     const nsError = dns1123LabelError(this.namespace);
     if (nsError) add(`namespace: ${JSON.stringify(this.namespace)} ${nsError}`);
     else if (this.namespace !== planNamespace) {
@@ -354,8 +361,8 @@ export class NodeAgent extends Construct {
     if (!Object.values(AgentBackend).includes(this.backend)) add(`backend: ${JSON.stringify(this.backend)} is not one of ${Object.values(AgentBackend).join(', ')}`);
     if (!Object.values(AgentMode).includes(this.mode)) add(`mode: ${JSON.stringify(this.mode)} is not one of ${Object.values(AgentMode).join(', ')}`);
     for (const [prop, value] of [['healthAddress', this.addresses.health], ['metricsAddress', this.addresses.metrics]] as const) {
-      const hp = splitHostPort(value);
-      if (!hp || hp.port === 0) add(`${prop}: ${JSON.stringify(value)} is not HOST:PORT with a port in 1-65535`);
+      // As kube-proxy validates its bind addresses: an IP (IPv6 bracketed) and a port 1-65535.
+      if (!parseHostPortString(value)) add(`${prop}: ${JSON.stringify(value)} is not IP:PORT with a port in 1-65535 (e.g. 0.0.0.0:10356)`);
     }
     if (props.apiServerEndpoint !== undefined) {
       const hp = splitHostPort(props.apiServerEndpoint);

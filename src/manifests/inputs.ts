@@ -27,7 +27,7 @@ import {
 } from '../model/plan.js';
 import { endpointSliceAddressType, endpointSliceRef, readEndpointSlice } from './endpointslice.js';
 import { nodeToContext } from './node.js';
-import { PROXY_CONFIG_KIND, proxyConfigFromObject } from './proxy-config.js';
+import { PROXY_CONFIG_KIND, readProxyConfig } from './proxy-config.js';
 import type { ManifestDocument } from './read.js';
 import { serviceToPlan } from './service.js';
 import { compareCIDRs, serviceCIDRToCIDRs } from './servicecidr.js';
@@ -168,10 +168,11 @@ export function collectInputs(docs: readonly InputDocument[], opts: CollectOptio
       bad(inputError({ kind: PROXY_CONFIG_KIND }, '(root)', `only one KubeProxyConfiguration may be given; the first is ${configSource}`, d.source));
       continue;
     }
-    const c = attempt(() => proxyConfigFromObject(d.object, d.source, opts.backend));
+    const c = attempt(() => readProxyConfig(d.object, d.source, opts.backend));
     if (c) {
-      config = c;
+      config = c.config;
       configSource = d.source;
+      for (const w of c.warnings) warnings.push(`${d.source}: ${w}`);
     }
   }
 

@@ -269,8 +269,8 @@ test('apiServerEndpoint: KUBERNETES_SERVICE_HOST/PORT on the container (IPv6 wit
   assert.match(missing, /apiServerEndpoint: is required in REPLACE mode/);
   const bad = errorOf(() => agentManifests({ apiServerEndpoint: '10.0.0.10', healthAddress: 'localhost', metricsAddress: '0.0.0.0:70000' }).app.check());
   assert.match(bad, /apiServerEndpoint: "10.0.0.10" is not the API server's HOST:PORT/);
-  assert.match(bad, /healthAddress: "localhost" is not HOST:PORT/);
-  assert.match(bad, /metricsAddress: "0.0.0.0:70000" is not HOST:PORT/);
+  assert.match(bad, /healthAddress: "localhost" is not IP:PORT/);
+  assert.match(bad, /metricsAddress: "0.0.0.0:70000" is not IP:PORT/);
 });
 
 test('memory: the default limit covers the measured peak at 1k Services; agentMemoryMiB grows with the Services', () => {

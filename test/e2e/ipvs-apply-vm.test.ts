@@ -37,6 +37,8 @@ const NP = { ip: '10.96.0.20', nodePort: 30080 }; // NodePort, pods 12 13 (uncha
 const COUNTS = { webA: 9, np: 4, webB: 9 } as const;
 
 const pod = (i: number) => `10.244.1.${i}`;
+/** Virtual servers someone else made before apply, on node addresses: one inside ipvs.excludeCIDRs, one not. */
+const FOREIGN = { excluded: '10.123.0.5', excludedPort: 9999, stalePort: 9998 } as const;
 
 /** Node + KubeProxyConfiguration + two Services and their slices, as one v1 List. */
 function manifests(webPods: readonly number[]): string {
@@ -55,7 +57,8 @@ function manifests(webPods: readonly number[]): string {
       mode: 'ipvs',
       clusterCIDR: '10.244.0.0/16',
       nodePortAddresses: ['192.168.50.0/24'],
-      ipvs: { scheduler: 'rr' },
+      // The node settings: strictARP, the IPVS timeouts, and a range whose virtual servers are someone else's.
+      ipvs: { scheduler: 'rr', strictARP: true, tcpTimeout: '15m', tcpFinTimeout: '30s', udpTimeout: '45s', excludeCIDRs: [`${FOREIGN.excluded}/32`] },
     },
     service('web', { clusterIP: WEB, clusterIPs: [WEB], ports: [{ port: 80, targetPort: 8080 }] }),
     endpointSlice('web', 'IPv4', eps(webPods), [{ port: 8080 }]),
@@ -124,8 +127,16 @@ for i in ${PODS.join(' ')}; do
   done
 done
 
+# Someone else's virtual servers on node addresses (not in nodePortAddresses' range).
+ip addr add ${FOREIGN.excluded}/32 dev to-client
+ipvsadm -A -t ${FOREIGN.excluded}:${FOREIGN.excludedPort} -s rr
+ipvsadm -A -t ${NODE_IP}:${FOREIGN.stalePort} -s rr
+echo "== before timeouts"; ipvsadm -L --timeout
+
 step "A apply" apply --backend ipvs -f $in/a.json
 state A
+echo "== A timeouts"; ipvsadm -L --timeout
+echo "== A arp"; cat /proc/sys/net/ipv4/conf/all/arp_ignore /proc/sys/net/ipv4/conf/all/arp_announce
 step "A again" apply --backend ipvs -f $in/a.json
 echo "== A traffic"
 ${loop(COUNTS.webA, `probe web ${WEB}:80`)}
@@ -218,6 +229,18 @@ describe('svcplane apply --backend ipvs, the real CLI in a real IPVS kernel (qem
     const np = parseIpvsadmSave(out.get('A ipvsadm') ?? '').filter((v) => v.port === NP.nodePort).map((v) => v.address);
     assert.deepEqual(np, [NODE_IP], out.get('A ipvsadm'));
     assert.deepEqual((out.get('A addresses') ?? '').split('\n').filter(Boolean).sort(), [`${WEB}/32`, `${NP.ip}/32`]);
+  });
+
+  it('apply A keeps the virtual server inside ipvs.excludeCIDRs and deletes the stale one outside it', () => {
+    const live = parseIpvsadmSave(out.get('A ipvsadm') ?? '').map((v) => `${v.address}:${v.port}`);
+    assert.ok(live.includes(`${FOREIGN.excluded}:${FOREIGN.excludedPort}`), out.get('A ipvsadm'));
+    assert.ok(!live.includes(`${NODE_IP}:${FOREIGN.stalePort}`), out.get('A ipvsadm'));
+  });
+
+  it('apply A sets the IPVS timeouts (ipvsadm --set) and strictARP (arp_ignore 1, arp_announce 2)', () => {
+    assert.match(out.get('before timeouts') ?? '', /Timeout \(tcp tcpfin udp\): 900 120 300/, 'the stock kernel values, so the change is visible');
+    assert.match(out.get('A timeouts') ?? '', /Timeout \(tcp tcpfin udp\): 900 30 45/, out.get('A timeouts'));
+    assert.deepEqual((out.get('A arp') ?? '').split('\n').filter(Boolean), ['1', '2'], out.get('A arp'));
   });
 
   it('apply A a second time changes nothing (live ipvsadm/ipset/ip/iptables state parses back to the render)', () => {

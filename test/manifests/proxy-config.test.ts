@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { DEFAULT_PROXY_CONFIG } from '../../src/model/config.js';
-import { parseGoDuration, proxyConfigFromObject } from '../../src/manifests/proxy-config.js';
+import { parseGoDuration, proxyConfigFromObject, readProxyConfig } from '../../src/manifests/proxy-config.js';
 
 const base = { apiVersion: 'kubeproxy.config.k8s.io/v1alpha1', kind: 'KubeProxyConfiguration' };
 
@@ -20,8 +20,8 @@ test('an empty configuration is kube-proxy defaults', () => {
   assert.deepEqual(proxyConfigFromObject(base), DEFAULT_PROXY_CONFIG);
 });
 
-test('the fields we use are read, others ignored', () => {
-  const c = proxyConfigFromObject({
+test('the fields we use are read; others are accepted with one warning each', () => {
+  const { config: c, warnings } = readProxyConfig({
     ...base,
     clusterCIDR: '10.244.0.0/16, FD00:10:244::/56',
     detectLocalMode: 'InterfaceNamePrefix',
@@ -45,7 +45,10 @@ test('the fields we use are read, others ignored', () => {
     hostnameOverride: 'node-a',
     syncPeriodSeconds: 60,
     minSyncPeriodSeconds: 2,
+    // maxPerCore 0 (given) leaves nf_conntrack_max alone: left out; the rest are kube-proxy's defaults.
+    conntrack: { min: 131072, tcpEstablishedTimeoutSeconds: 86400, tcpCloseWaitTimeoutSeconds: 3600 },
   });
+  assert.deepEqual(warnings, ['KubeProxyConfiguration: featureGates: accepted but not acted on (svcplane has no feature gates)']);
 });
 
 test('mode picks the section masquerading and sync periods come from', () => {
@@ -89,6 +92,30 @@ const bad: Array<[object, RegExp]> = [
   [{ detectLocalMode: 'InterfaceNamePrefix', detectLocal: { interfaceNamePrefix: 'abcdefghijklmno' } }, /detectLocal\.interfaceNamePrefix: "abcdefghijklmno" must be at most 14 characters/],
   [{ mode: 'userspace' }, /mode: unsupported value "userspace"/],
   [{ apiVersion: 'kubeproxy.config.k8s.io/v1' }, /apiVersion: must be "kubeproxy\.config\.k8s\.io\/v1alpha1"/],
+  // Strict decoding, as kube-proxy's: an unknown key is an error naming its path, at any depth.
+  [{ clusterCidr: '10.244.0.0/16' }, /KubeProxyConfiguration: clusterCidr: unknown field \(did you mean "clusterCIDR"\?\)/],
+  [{ iptables: { masqueradebit: 14 } }, /iptables\.masqueradebit: unknown field \(did you mean "masqueradeBit"\?\)/],
+  [{ conntrack: { maxPerCPU: 1 } }, /conntrack\.maxPerCPU: unknown field: not in KubeProxyConfiguration v1alpha1/],
+  [{ logging: { options: { text: { splitstreams: true } } } }, /logging\.options\.text\.splitstreams: unknown field/],
+  [{ logging: { vmodule: [{ filePattern: 'x', level: 2 }] } }, /logging\.vmodule\[0\]\.level: unknown field/],
+  [{ userspace: {} }, /userspace: unknown field/],
+  // Types of fields svcplane does not act on are still checked.
+  [{ featureGates: { Foo: 'yes' } }, /featureGates\.Foo: must be true or false, not the string "yes"/],
+  [{ oomScoreAdj: 1.5 }, /oomScoreAdj: must be an integer, not the number 1\.5/],
+  [{ clientConnection: { qps: '5' } }, /clientConnection\.qps: must be a number, not the string "5"/],
+  [{ conntrack: { maxPerCore: '32768' } }, /conntrack\.maxPerCore: must be an integer/],
+  [{ conntrack: { tcpEstablishedTimeout: 86400 } }, /conntrack\.tcpEstablishedTimeout: must be a string, not the number 86400/],
+  [{ conntrack: { udpTimeout: '-5s' } }, /conntrack\.udpTimeout: must not be negative/],
+  [{ conntrack: { min: -1 } }, /conntrack\.min: must be greater than or equal to 0/],
+  [{ ipvs: { excludeCIDRs: ['10.0.0.0/8', '10.1.2.3'] } }, /ipvs\.excludeCIDRs\[1\]: "10\.1\.2\.3" must be a valid CIDR/],
+  [{ ipvs: { tcpFinTimeout: 'soon' } }, /ipvs\.tcpFinTimeout: must be a duration/],
+  // Found while writing the schema: a huge duration was Infinity seconds and failed the model's schema (not an InputError).
+  [{ iptables: { syncPeriod: `${'9'.repeat(400)}h` } }, /iptables\.syncPeriod: must be at most 2562047h/],
+  [{ conntrack: { udpTimeout: '2562048h' } }, /conntrack\.udpTimeout: must be at most 2562047h/],
+  [{ ipvs: { strictARP: 'true' } }, /ipvs\.strictARP: must be true or false/],
+  [{ healthzBindAddress: '10256' }, /healthzBindAddress: "10256" must be IP:port/],
+  [{ metricsBindAddress: 'localhost:10249' }, /metricsBindAddress: "localhost:10249" must be IP:port/],
+  [{ metricsBindAddress: '[::1]:0' }, /metricsBindAddress: "\[::1\]:0" must be IP:port/],
 ];
 for (const [obj, message] of bad) {
   test(`rejects ${JSON.stringify(obj)}`, () => assert.throws(() => proxyConfigFromObject({ ...base, ...obj }, 'kp.yaml#1'), message));
@@ -107,4 +134,80 @@ test('the backend being run picks the section, over the file\'s mode (as --proxy
   assert.equal(nft.masqueradeBit, 10);
   assert.equal(proxyConfigFromObject(obj, 'x', 'ipvs').syncPeriodSeconds, 7);
   assert.equal(proxyConfigFromObject(obj, 'x').syncPeriodSeconds, 30, 'without a backend the file\'s mode decides');
+});
+
+test('every problem is named at once, an unknown key and a bad value alike', () => {
+  assert.throws(
+    () => proxyConfigFromObject({ ...base, clusterCidr: 'x', iptables: { masqueradeBit: 'a' } }, 'kp.yaml'),
+    (e: Error) => /clusterCidr: unknown field/.test(e.message) && /iptables\.masqueradeBit: must be an integer/.test(e.message),
+  );
+});
+
+test('the fields a node proxy owns: conntrack, IPVS, listen addresses', () => {
+  const c = proxyConfigFromObject({
+    ...base,
+    healthzBindAddress: '[::]:10256',
+    metricsBindAddress: '127.0.0.1:10249',
+    ipvs: { excludeCIDRs: ['10.200.0.0/16', 'FD00::/64'], strictARP: true, tcpTimeout: '15m', tcpFinTimeout: '30s', udpTimeout: '0s' },
+    conntrack: { maxPerCore: 65536, min: 0, tcpEstablishedTimeout: '2h', tcpCloseWaitTimeout: '1m30s', tcpBeLiberal: true, udpTimeout: '30s', udpStreamTimeout: '2m' },
+  });
+  assert.equal(c.healthzBindAddress, '[::]:10256');
+  assert.equal(c.metricsBindAddress, '127.0.0.1:10249');
+  assert.deepEqual(c.ipvsExcludeCIDRs, ['10.200.0.0/16', 'fd00::/64']);
+  assert.equal(c.ipvsStrictARP, true);
+  assert.deepEqual(c.ipvsTimeouts, { tcpSeconds: 900, tcpFinSeconds: 30, udpSeconds: 0 });
+  assert.deepEqual(c.conntrack, {
+    maxPerCore: 65536,
+    tcpEstablishedTimeoutSeconds: 7200,
+    tcpCloseWaitTimeoutSeconds: 90,
+    tcpBeLiberal: true,
+    udpTimeoutSeconds: 30,
+    udpStreamTimeoutSeconds: 120,
+  });
+  // Unset IPVS settings leave the kernel alone: no field at all.
+  const d = proxyConfigFromObject(base);
+  assert.equal(d.ipvsStrictARP, undefined);
+  assert.equal(d.ipvsTimeouts, undefined);
+  assert.equal(d.ipvsExcludeCIDRs, undefined);
+});
+
+// What `kubeadm config print init-defaults --component-configs KubeProxyConfiguration`
+// writes (v1.35), every top-level field present: it must load, and warn once for each
+// field that is set and not acted on.
+const KUBEADM_DEFAULTS = {
+  ...base,
+  bindAddress: '0.0.0.0',
+  bindAddressHardFail: false,
+  clientConnection: { acceptContentTypes: '', burst: 0, contentType: '', kubeconfig: '/var/lib/kube-proxy/kubeconfig.conf', qps: 0 },
+  clusterCIDR: '',
+  configSyncPeriod: '0s',
+  conntrack: { maxPerCore: null, min: null, tcpBeLiberal: false, tcpCloseWaitTimeout: null, tcpEstablishedTimeout: null, udpStreamTimeout: '0s', udpTimeout: '0s' },
+  detectLocal: { bridgeInterface: '', interfaceNamePrefix: '' },
+  detectLocalMode: '',
+  enableProfiling: false,
+  featureGates: {},
+  healthzBindAddress: '',
+  hostnameOverride: '',
+  iptables: { localhostNodePorts: null, masqueradeAll: false, masqueradeBit: null, minSyncPeriod: '0s', syncPeriod: '0s' },
+  ipvs: { excludeCIDRs: null, minSyncPeriod: '0s', scheduler: '', strictARP: false, syncPeriod: '0s', tcpFinTimeout: '0s', tcpTimeout: '0s', udpTimeout: '0s' },
+  logging: { flushFrequency: 0, options: { json: { infoBufferSize: '0' }, text: { infoBufferSize: '0' } }, verbosity: 0 },
+  metricsBindAddress: '',
+  mode: '',
+  nftables: { masqueradeAll: false, masqueradeBit: null, minSyncPeriod: '0s', syncPeriod: '0s' },
+  nodePortAddresses: null,
+  oomScoreAdj: null,
+  portRange: '',
+  showHiddenMetricsForVersion: '',
+  winkernel: { enableDSR: false, forwardHealthCheckVip: false, networkName: '', rootHnsEndpointName: '', sourceVip: '' },
+};
+
+test("kubeadm's generated file loads as kube-proxy's defaults; only set fields that are not acted on warn", () => {
+  const r = readProxyConfig(KUBEADM_DEFAULTS);
+  assert.deepEqual(r.config, DEFAULT_PROXY_CONFIG);
+  assert.deepEqual(r.warnings, ["KubeProxyConfiguration: clientConnection: accepted but not acted on (the agent's API client is set by --kubeconfig or the pod's service account)"]);
+  const noisy = readProxyConfig({ ...KUBEADM_DEFAULTS, oomScoreAdj: -999, enableProfiling: true, winkernel: { enableDSR: true }, portRange: '30000-32767' });
+  assert.deepEqual(
+    noisy.warnings.map((w) => w.split(':')[1]!.trim()),
+    ['clientConnection', 'enableProfiling', 'winkernel', 'oomScoreAdj', 'portRange'],
+  );
 });

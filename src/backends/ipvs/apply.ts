@@ -1,4 +1,5 @@
-// The only IPVS-mode code that touches the kernel. In order: sysctls, the dummy
+// The only IPVS-mode code that touches the kernel. In order: sysctls, the IPVS
+// timeouts (ipvsadm --set, when configured and different), the dummy
 // interface and its addresses, ipset members added, the static helper rules
 // (only when they differ) and their hooks, IPVS virtual/real servers changed,
 // then ipset members removed (after IPVS no longer sends traffic their way).
@@ -14,22 +15,11 @@ import { execWithInput } from '../stdin-file.js';
 import { ensureSysctls } from '../sysctl.js';
 import { diffIpsets, diffIpvs, parseIpsetSave, parseIpvsadmSave, type LiveVirtualServer } from './diff.js';
 import { HOOKS } from './iptables-rules.js';
+import { ipvsSysctls, ownsVirtualServer, ipvsTimeoutArgs, parseIpvsTimeouts } from './kernel-settings.js';
 import { renderIpvs } from './render.js';
 import { DUMMY_INTERFACE, type IpvsRuleset, type VirtualServer } from './ruleset.js';
 
-/** What IPVS mode needs (kube-proxy sets the same). */
-export const IPVS_SYSCTLS: Record<string, string> = {
-  'net/ipv4/ip_forward': '1',
-  'net/ipv6/conf/all/forwarding': '1',
-  // Let iptables see IPVS connections (masquerade, hairpin).
-  'net/ipv4/vs/conntrack': '1',
-  // Drop connections to removed real servers at once instead of letting them hang.
-  'net/ipv4/vs/expire_nodest_conn': '1',
-  'net/ipv4/vs/expire_quiescent_template': '1',
-  // VIPs live on a dummy interface: never answer ARP for them on other interfaces.
-  'net/ipv4/conf/all/arp_ignore': '1',
-  'net/ipv4/conf/all/arp_announce': '2',
-};
+export { IPVS_SYSCTLS } from './kernel-settings.js';
 
 async function run(file: string, args: string[], input?: string): Promise<string> {
   const r = input === undefined ? await execa(file, args, { reject: false }) : await execWithInput(file, args, input);
@@ -147,19 +137,25 @@ export async function applyIpvs(input: RenderInput, options: ApplyOptions = {}):
   const served = new Set([...vips, ...onDummy, ...(node.localAddresses ?? []), ...node.addresses]);
   const liveVs = parseIpvsadmSave(await run('ipvsadm', ['-Sn']));
   const plan = preservePlan(r.families.flatMap((f) => f.virtualServers), liveVs, keep);
-  let ipvsCmds = diffIpvs(plan.desired, plan.live, (v) => served.has(v.address));
+  let ipvsCmds = diffIpvs(plan.desired, plan.live, ownsVirtualServer(served, input.config.ipvsExcludeCIDRs));
   if (keep.length) {
     // A Service whose Service object was malformed is not in the input at all, and IPVS
     // keeps no owner per virtual server: while any input is skipped, remove nothing.
     ipvsCmds = ipvsCmds.filter((c) => !c.startsWith('-D '));
     setDiff.dels.length = 0;
   }
+  const timeouts = input.config.ipvsTimeouts ? ipvsTimeoutArgs(input.config.ipvsTimeouts, parseIpvsTimeouts(await run('ipvsadm', ['-L', '--timeout']))) : undefined;
+  const timeoutLine = timeouts ? [`ipvsadm ${timeouts.join(' ')}`] : [];
   if (options.dryRun) {
-    const text = [...setDiff.adds, ...ipvsCmds, ...setDiff.dels].join('\n');
-    return { changes: setDiff.adds.length + ipvsCmds.length + setDiff.dels.length, transaction: text ? text + '\n' : '' };
+    const text = [...timeoutLine, ...setDiff.adds, ...ipvsCmds, ...setDiff.dels].join('\n');
+    return { changes: timeoutLine.length + setDiff.adds.length + ipvsCmds.length + setDiff.dels.length, transaction: text ? text + '\n' : '' };
   }
-  await ensureSysctls(IPVS_SYSCTLS);
+  await ensureSysctls(ipvsSysctls(input.config));
   const sent: string[] = [];
+  if (timeouts) {
+    await run('ipvsadm', timeouts);
+    sent.push(...timeoutLine);
+  }
   sent.push(...(await syncInterface(r, keep.length === 0)));
   if (setDiff.adds.length) await run('ipset', ['restore'], setDiff.adds.join('\n') + '\n');
   sent.push(...setDiff.adds, ...(await syncIptables(r)));

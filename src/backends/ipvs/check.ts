@@ -20,6 +20,7 @@ import { nodeForApply, ourRules, preservePlan } from './apply.js';
 import { diffIpsets, diffIpvs, parseIpsetSave, parseIpvsadmSave, type LiveIpset, type LiveVirtualServer } from './diff.js';
 import { SECTION, splitSections } from './document.js';
 import { HOOKS } from './iptables-rules.js';
+import { ownsVirtualServer } from './kernel-settings.js';
 import { renderIpvs } from './render.js';
 import { DUMMY_INTERFACE, type Ipset, type IpsetType, type IpvsRuleset, type VirtualServer } from './ruleset.js';
 
@@ -286,7 +287,7 @@ export async function checkIpvs(input: RenderInput, options: Pick<ApplyOptions, 
   const families = desired.families.map((f) => ({ ...f, virtualServers: f.virtualServers.filter((v) => kept.has(`${v.protocol}|${v.address}|${v.port}`)) }));
   const served = new Set([...desired.interfaceAddresses.map((a) => a.slice(0, a.indexOf('/'))), ...onDummy, ...(node.localAddresses ?? []), ...node.addresses]);
   const owners = ipvsOwners([input.plan], desired.families.flatMap((f) => f.virtualServers));
-  const diffs = compareIpvs({ ...desired, families }, { ...live, virtualServers: plan.live }, owners, (v) => served.has(v.address));
+  const diffs = compareIpvs({ ...desired, families }, { ...live, virtualServers: plan.live }, owners, ownsVirtualServer(served, input.config.ipvsExcludeCIDRs));
   // As apply: while any input is skipped, nothing is removed (IPVS keeps no owner to tell whose it is).
   return keep.length ? diffs.filter((d) => !(d.change === 'extra' && (d.kind === 'virtual server' || d.kind === 'ipset entry'))) : diffs;
 }

@@ -1,7 +1,6 @@
 // The nftables backend: render (pure) and apply (execa), registered by name.
 
 import type { Backend } from '../backend.js';
-import { applyNftables, cleanupNftables } from './apply.js';
 import { serializeTables } from './document.js';
 import { renderTables } from './render.js';
 
@@ -9,6 +8,7 @@ export const nftablesBackend: Backend = {
   name: 'nftables',
   rulesFile: 'nftables.json',
   render: (input) => serializeTables(renderTables(input)),
-  apply: applyNftables,
-  cleanup: cleanupNftables,
+  // The apply half (and execa with it) loads on first use: synth and `import 'svcplane'` need only render.
+  apply: async (input, options) => (await import('./apply.js')).applyNftables(input, options),
+  cleanup: async () => (await import('./apply.js')).cleanupNftables(),
 };

@@ -216,6 +216,9 @@ const SLICE_MUTATIONS: Mutation[] = [
   },
 ];
 
+/** The configuration with a conntrack section (the valid arbitrary may leave it out). */
+const withConntrack = (o: Json): Json => ({ ...o, conntrack: { ...((o.conntrack ?? {}) as Json) } });
+
 const CONFIG_MUTATIONS: Mutation[] = [
   { name: 'unknown mode', kind: 'KubeProxyConfiguration', apply: (o) => at(o, ['mode'], 'userspace') },
   { name: 'bad clusterCIDR', kind: 'KubeProxyConfiguration', apply: (o) => at(o, ['clusterCIDR'], '10.244.0.0/40') },
@@ -231,6 +234,13 @@ const CONFIG_MUTATIONS: Mutation[] = [
   { name: 'syncPeriod not a duration', kind: 'KubeProxyConfiguration', apply: (o) => at(o, ['ipvs', 'syncPeriod'], '5 minutes') },
   { name: 'negative minSyncPeriod', kind: 'KubeProxyConfiguration', apply: (o) => at(o, ['nftables', 'minSyncPeriod'], '-1s') },
   { name: 'unknown IPVS scheduler', kind: 'KubeProxyConfiguration', apply: (o) => at(o, ['ipvs', 'scheduler'], 'fastest') },
+  // Strict decoding, as kube-proxy's: a misspelt key must not pass as "unset".
+  { name: 'misspelt clusterCidr', kind: 'KubeProxyConfiguration', apply: (o) => at(o, ['clusterCidr'], '10.244.0.0/16') },
+  { name: 'unknown conntrack key', kind: 'KubeProxyConfiguration', apply: (o) => at(withConntrack(o), ['conntrack', 'maxPerCPU'], 8) },
+  { name: 'unknown ipvs key', kind: 'KubeProxyConfiguration', apply: (o) => at(o, ['ipvs', 'strictArp'], true) },
+  { name: 'bad excludeCIDRs', kind: 'KubeProxyConfiguration', apply: (o) => at(o, ['ipvs', 'excludeCIDRs'], ['10.200.0.0/16', '10.200.0.1'], 'ipvs.excludeCIDRs[1]') },
+  { name: 'bad conntrack timeout', kind: 'KubeProxyConfiguration', apply: (o) => at(withConntrack(o), ['conntrack', 'tcpCloseWaitTimeout'], '1 hour') },
+  { name: 'healthzBindAddress without a port', kind: 'KubeProxyConfiguration', apply: (o) => at(o, ['healthzBindAddress'], '0.0.0.0') },
 ];
 
 const NODE_MUTATIONS: Mutation[] = [

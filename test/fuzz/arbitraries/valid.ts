@@ -290,6 +290,16 @@ export const proxyConfigObject: fc.Arbitrary<Json> = fc
       scheduler: fc.constantFrom('', ...SCHEDULERS),
       hostnameOverride: fc.constantFrom('', 'node1', ' Node1 ', 'node2'),
       syncPeriod: fc.constantFrom('30s', '1m', '0', '1h30m', '500ms'),
+      // The node-level settings: they change no rule, the render must not mind them.
+      ipvsNode: fc.constantFrom(
+        { excludeCIDRs: ['10.200.0.0/16'], strictARP: true },
+        { tcpTimeout: '15m', tcpFinTimeout: '30s', udpTimeout: '0s' },
+        { excludeCIDRs: [], strictARP: false },
+      ),
+      conntrack: fc.constantFrom({}, { maxPerCore: 0 }, { maxPerCore: 65536, min: 131072, tcpEstablishedTimeout: '2h', tcpBeLiberal: true, udpTimeout: '30s' }),
+      listen: fc.constantFrom({}, { healthzBindAddress: '0.0.0.0:10256', metricsBindAddress: '[::1]:10249' }),
+      // Fields svcplane accepts and ignores with a warning.
+      ignored: fc.constantFrom({}, { oomScoreAdj: -999, featureGates: { SomeGate: true } }, { winkernel: { enableDSR: false }, configSyncPeriod: '15m' }),
     },
     { requiredKeys: ['detect'] },
   )
@@ -308,8 +318,11 @@ export const proxyConfigObject: fc.Arbitrary<Json> = fc
       ...(c.nodePortAddresses !== undefined ? { nodePortAddresses: c.nodePortAddresses } : {}),
       iptables: { ...section, ...(c.localhostNodePorts !== undefined ? { localhostNodePorts: c.localhostNodePorts } : {}) },
       nftables: section,
-      ipvs: { ...(c.scheduler !== undefined ? { scheduler: c.scheduler } : {}), syncPeriod: '30s' },
+      ipvs: { ...(c.scheduler !== undefined ? { scheduler: c.scheduler } : {}), syncPeriod: '30s', ...c.ipvsNode },
       ...(c.hostnameOverride !== undefined ? { hostnameOverride: c.hostnameOverride } : {}),
+      ...(c.conntrack !== undefined ? { conntrack: c.conntrack } : {}),
+      ...c.listen,
+      ...c.ignored,
     };
   });
 
