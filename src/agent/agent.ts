@@ -11,7 +11,7 @@ import type { Logger } from 'pino';
 import { readLocalAddresses } from '../backends/local-addresses.js';
 import { DEFAULT_PROXY_CONFIG, type ProxyConfig } from '../model/config.js';
 import type { EndpointSliceInfo } from '../model/endpoints.js';
-import { isInputError } from '../model/errors.js';
+import { formatIssues, formatRef, isInputError, type FieldIssue, type ObjectRef } from '../model/errors.js';
 import type { NodeContext } from '../model/node.js';
 import { loadPlan, serviceKey, type Plan } from '../model/plan.js';
 import type { ProxyMode, RenderInput } from '../model/render-input.js';
@@ -25,7 +25,7 @@ import { createAgentMetrics, type AgentMetrics } from './metrics.js';
 import { RenderFailed, rulesSyncerFor, type RulesSyncer, type UnsetSysctl } from './rules-syncer.js';
 import { realClock, SyncScheduler, type Clock, type SyncOutcome, type SyncRequest } from './sync-scheduler.js';
 import type { TriggerTime } from './watch/endpointslices.js';
-import { watchEndpointSlices, watchNode, watchServices, type EndpointSliceStore, type NodeStore, type ServiceStore, type WatchedResource, type WatchTiming } from './watch/index.js';
+import { watchEndpointSlices, watchNode, watchServiceCIDRs, watchServices, type EndpointSliceStore, type NodeStore, type ServiceCIDRStore, type ServiceStore, type WatchedResource, type WatchTiming } from './watch/index.js';
 
 export interface AgentOptions {
   readonly backend: string;
@@ -87,6 +87,7 @@ export class Agent {
   private services: WatchedResource<ServiceStore> | undefined;
   private slices: WatchedResource<EndpointSliceStore> | undefined;
   private nodeWatch: WatchedResource<NodeStore> | undefined;
+  private serviceCIDRs: WatchedResource<ServiceCIDRStore> | undefined;
   private triggers: TriggerTime[] = [];
   private lastApplied: RenderInput | undefined;
   private lastLocalAddresses = '';
@@ -148,6 +149,10 @@ export class Agent {
       ['nodes', this.nodeWatch],
     ];
     for (const [resource, w] of each) if (w) out.push({ resource, at: w.listWatch.lastContactAt ?? this.startedPerf });
+    // ServiceCIDRs are optional (a cluster may not serve them: the plan's ranges hold), so
+    // they count only once the server has answered for them.
+    const cidrContact = this.serviceCIDRs?.listWatch.lastContactAt;
+    if (cidrContact !== undefined) out.push({ resource: 'servicecidrs', at: cidrContact });
     return out;
   }
 
@@ -227,7 +232,7 @@ export class Agent {
   async stop(): Promise<void> {
     for (const w of this.fileWatches) w.stop();
     await this.scheduler.stop();
-    await Promise.all([this.services?.stop(), this.slices?.stop(), this.nodeWatch?.stop()]);
+    await Promise.all([this.services?.stop(), this.slices?.stop(), this.nodeWatch?.stop(), this.serviceCIDRs?.stop()]);
     await this.hcServers.close();
     await Promise.all(this.servers.map(closeServer));
     await this.rules.close?.();
@@ -239,10 +244,16 @@ export class Agent {
       kubeConfig,
       log: this.log,
       onMalformed: (m: { ref: { kind: string } }) => this.metrics.malformedObjects.inc({ kind: m.ref.kind }),
+      onIgnored: (ref: ObjectRef, issues: readonly FieldIssue[]) => {
+        this.metrics.ignoredFields.inc({ kind: ref.kind }, issues.length);
+        this.log.warn({ kind: ref.kind, namespace: ref.namespace, name: ref.name, issues }, `${formatRef(ref)}: ignored (does not apply): ${formatIssues(issues)}`);
+      },
       ...(this.opts.watchTiming ? { timing: this.opts.watchTiming } : {}),
     };
-    const validation = this.plan ? { nodePortRange: this.plan.nodePortRange, serviceCIDRs: this.plan.serviceCIDRs } : {};
-    this.services = watchServices({ ...common, mode: this.opts.mode, validation }).start();
+    this.services = watchServices({ ...common, mode: this.opts.mode }).start();
+    // Not waited for: a cluster that does not serve ServiceCIDRs keeps the plan's ranges.
+    this.serviceCIDRs = watchServiceCIDRs(common).start();
+    this.serviceCIDRs.store.on('change', () => this.queue([]));
     this.slices = watchEndpointSlices(common).start();
     this.nodeWatch = watchNode({ ...common, nodeName: this.opts.nodeName }).start();
     this.services.store.on('change', (keys) => {
@@ -337,6 +348,7 @@ export class Agent {
       }
       input = buildRenderInput({
         ...(this.plan ? { plan: this.plan } : {}),
+        apiServiceCIDRs: this.serviceCIDRs?.store.cidrs(),
         apiServices: this.services?.store.snapshot(),
         fileSlices: this.files.slices,
         apiSlices: this.slices?.store.snapshot(),

@@ -6,6 +6,7 @@
 // only in the API (e.g. replace mode: every unlabelled Service) is taken as it is.
 // Then only the Services svcplane owns in its mode are kept.
 // EndpointSlices: from files and from the API; the API's wins for the same slice.
+// Service CIDRs: the cluster's ServiceCIDR objects once listed, else the plan's.
 
 import type { ProxyConfig } from '../model/config.js';
 import type { EndpointSliceInfo } from '../model/endpoints.js';
@@ -15,6 +16,8 @@ import { ownsService, type ProxyMode, type RenderInput } from '../model/render-i
 
 export interface AgentSources {
   readonly plan?: Plan;
+  /** The cluster's ServiceCIDR ranges once listed; they replace the plan's (the DROP for unallocated addresses follows the cluster). */
+  readonly apiServiceCIDRs?: readonly string[];
   readonly apiServices?: readonly PlanService[];
   readonly fileSlices?: readonly EndpointSliceInfo[];
   readonly apiSlices?: readonly EndpointSliceInfo[];
@@ -79,7 +82,7 @@ export function buildRenderInput(src: AgentSources): RenderInput {
   const plan: Plan = {
     apiVersion: PLAN_API_VERSION,
     kind: PLAN_KIND,
-    serviceCIDRs: src.plan?.serviceCIDRs ?? [],
+    serviceCIDRs: src.apiServiceCIDRs?.length ? [...src.apiServiceCIDRs] : (src.plan?.serviceCIDRs ?? []),
     nodePortRange: src.plan?.nodePortRange ?? { ...DEFAULT_NODE_PORT_RANGE },
     services: lastMerge(mergedServices, [src.plan?.services ?? EMPTY, src.apiServices ?? EMPTY, src.mode], () =>
       mergeServices(src.plan?.services ?? [], src.apiServices ?? [], src.mode),

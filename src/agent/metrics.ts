@@ -13,6 +13,7 @@ export interface AgentMetrics {
   readonly serviceChanges: Counter;
   readonly syncFailures: Counter<'reason'>;
   readonly malformedObjects: Counter<'kind'>;
+  readonly ignoredFields: Counter<'kind'>;
   readonly conntrackDeletions: Counter;
   readonly sysctlUnset: Gauge<'name'>;
   readonly watchLastEvent: Gauge<'resource'>;
@@ -71,7 +72,13 @@ export function createAgentMetrics(opts: { processMetrics?: boolean } = {}): Age
     }),
     malformedObjects: new Counter({
       name: 'svcplane_malformed_objects_total',
-      help: 'Malformed Services and EndpointSlices skipped (the previous good version, if any, is kept)',
+      help: 'Objects refused as unsafe to forward and skipped (the previous good version, if any, is kept); ignored fields are svcplane_ignored_fields_total',
+      labelNames: ['kind'] as const,
+      registers,
+    }),
+    ignoredFields: new Counter({
+      name: 'svcplane_ignored_fields_total',
+      help: 'Fields that do not apply, ignored on accepted objects (one per field per object version); the object still forwards',
       labelNames: ['kind'] as const,
       registers,
     }),

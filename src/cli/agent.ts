@@ -1,6 +1,7 @@
 // `svcplane agent`: the node agent. Runs until SIGTERM/SIGINT, then stops watching
 // and serving and exits 0, leaving the rules in the kernel.
 
+import { access, constants } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { KubeConfig } from '@kubernetes/client-node';
 import type { Command } from 'commander';
@@ -73,6 +74,10 @@ export function registerAgent(program: Command): void {
       } else if (!flags.plan) {
         throw usage('--plan', 'offline mode (--endpoints-file) needs --plan: there is no API server to list Services');
       }
+      // A plan that cannot be read is bad input naming the flag (exit 2), not a runtime failure.
+      if (flags.plan) await access(flags.plan, constants.R_OK).catch((e: NodeJS.ErrnoException) => {
+        throw usage('--plan', `${JSON.stringify(flags.plan)}: ${e.code === 'ENOENT' ? 'no such file' : `cannot read (${e.code ?? e.message})`}`);
+      });
       const loaded = flags.config ? await loadInputs([flags.config], { strict: true, backend: flags.backend }) : undefined;
       const config = loaded?.config ?? DEFAULT_PROXY_CONFIG;
       const nodeName = (flags.nodeName ?? config.hostnameOverride ?? hostname()).trim().toLowerCase();

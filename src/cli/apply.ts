@@ -3,7 +3,7 @@
 
 import type { Command } from 'commander';
 import { getBackend, KNOWN_BACKEND_NAMES } from '../backends/registry.js';
-import { addInputFlags, loadFromFlags, reportProblems, type InputFlags } from './inputs.js';
+import { addInputFlags, FORWARDING, loadFromFlags, reportProblems, type InputFlags } from './inputs.js';
 
 export function registerApply(program: Command): void {
   addInputFlags(
@@ -15,7 +15,7 @@ export function registerApply(program: Command): void {
   ).action(async (flags: InputFlags & { backend: string; dryRun?: boolean }) => {
     const backend = getBackend(flags.backend);
     if (!backend.apply) throw new Error(`backend ${backend.name} cannot apply yet`);
-    const loaded = await loadFromFlags(flags, false);
+    const loaded = await loadFromFlags(flags, FORWARDING);
     reportProblems(loaded);
     // Rules of Services whose input is malformed stay as the kernel has them.
     const result = await backend.apply(loaded.input, { dryRun: flags.dryRun ?? false, preserveServices: loaded.skippedServices });

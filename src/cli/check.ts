@@ -11,7 +11,7 @@ import { checkIpvs } from '../backends/ipvs/check.js';
 import { checkNftables } from '../backends/nftables/check.js';
 import { getBackend, KNOWN_BACKEND_NAMES } from '../backends/registry.js';
 import type { RenderInput } from '../model/render-input.js';
-import { addInputFlags, loadFromFlags, reportProblems, type InputFlags } from './inputs.js';
+import { addInputFlags, FORWARDING, loadFromFlags, reportProblems, type InputFlags } from './inputs.js';
 
 type Checker = (input: RenderInput, options: Pick<ApplyOptions, 'preserveServices'>) => Promise<RulesetDifference[]>;
 
@@ -32,7 +32,7 @@ export function registerCheck(program: Command): void {
     const backend = getBackend(flags.backend);
     const checker = CHECKERS[backend.name];
     if (!checker) throw new Error(`backend ${backend.name} cannot check yet`);
-    const loaded = await loadFromFlags(flags, false);
+    const loaded = await loadFromFlags(flags, FORWARDING);
     reportProblems(loaded);
     // Services with skipped input: their kernel state is whatever it was, not drift.
     const diffs = (await checker(loaded.input, { preserveServices: loaded.skippedServices })).sort(compareDifferences);

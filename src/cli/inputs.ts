@@ -2,9 +2,10 @@
 
 import type { Command } from 'commander';
 import { loadInputs } from '../manifests/load.js';
-import { inputError, type InputError } from '../model/errors.js';
+import { escapeControl, inputError, type InputError } from '../model/errors.js';
 import { isIP } from '../model/ip.js';
 import { PROXY_MODES, type ProxyMode, type RenderInput } from '../model/render-input.js';
+import type { ValidationPurpose } from '../model/validate-service.js';
 
 export interface InputFlags {
   readonly file: string[];
@@ -12,6 +13,7 @@ export interface InputFlags {
   readonly nodeName?: string;
   readonly nodeIp: string[];
   readonly mode: string;
+  readonly allowEmpty?: boolean;
 }
 
 const collect = (v: string, prev: string[]) => [...prev, v];
@@ -22,8 +24,19 @@ export function addInputFlags(cmd: Command): Command {
     .option('--config <file>', 'a KubeProxyConfiguration (same as -f for that file)')
     .option('--node-name <name>', 'the node to render for (default: hostnameOverride, or the only Node given)')
     .option('--node-ip <ip>', "the node's IP; repeatable (overrides the Node's addresses)", collect, [])
-    .option('--mode <mode>', `which Services are ours: ${PROXY_MODES.join(' | ')}`, 'coexist');
+    .option('--mode <mode>', `which Services are ours: ${PROXY_MODES.join(' | ')}`, 'coexist')
+    .option('--allow-empty', 'accept input with no Service, EndpointSlice, Node, ServiceCIDR, configuration or plan (an empty ruleset); without it, nothing read is an error');
 }
+
+/** How strictly loadFromFlags reads: see CollectOptions.strict and .purpose. */
+export interface LoadMode {
+  /** The first bad object throws (instead of being skipped and named). */
+  readonly strict: boolean;
+  readonly purpose: ValidationPurpose;
+}
+
+/** render, apply, check, trace, plan: accept what a live cluster holds, skip and name what cannot be forwarded. */
+export const FORWARDING: LoadMode = { strict: false, purpose: 'forwarding' };
 
 export interface LoadedInput {
   readonly input: RenderInput;
@@ -34,7 +47,7 @@ export interface LoadedInput {
   readonly skippedServices: readonly string[];
 }
 
-export async function loadFromFlags(flags: InputFlags & { backend?: string }, strict: boolean): Promise<LoadedInput> {
+export async function loadFromFlags(flags: InputFlags & { backend?: string }, how: LoadMode): Promise<LoadedInput> {
   if (!PROXY_MODES.includes(flags.mode as ProxyMode)) {
     throw inputError(undefined, '--mode', `must be one of ${PROXY_MODES.join(', ')}, not ${JSON.stringify(flags.mode)}`);
   }
@@ -44,9 +57,14 @@ export async function loadFromFlags(flags: InputFlags & { backend?: string }, st
   const loaded = await loadInputs(paths, {
     ...(flags.nodeName ? { nodeName: flags.nodeName } : {}),
     ...(flags.nodeIp.length ? { nodeIPs: flags.nodeIp } : {}),
-    strict,
+    ...how,
     ...(flags.backend ? { backend: flags.backend } : {}),
   });
+  // Zero objects read must not mean "remove every rule": an empty file, a folder
+  // without manifests and a mistyped path look alike from here.
+  if (loaded.objectCount === 0 && !flags.allowEmpty) {
+    throw inputError(undefined, '-f', `no object read from ${paths.map((p) => JSON.stringify(p)).join(', ')}: nothing to render; give --allow-empty to mean an empty ruleset (svcplane cleanup removes everything)`);
+  }
   return {
     input: {
       plan: loaded.plan,
@@ -63,6 +81,6 @@ export async function loadFromFlags(flags: InputFlags & { backend?: string }, st
 
 /** Warnings and skipped objects go to stderr, one per line. */
 export function reportProblems(l: LoadedInput): void {
-  for (const w of l.warnings) process.stderr.write(`warning: ${w}\n`);
+  for (const w of l.warnings) process.stderr.write(`warning: ${escapeControl(w)}\n`);
   for (const e of l.errors) process.stderr.write(`error: ${e.message} (skipped)\n`);
 }

@@ -2,7 +2,7 @@
 
 import type { Command } from 'commander';
 import { getBackend, KNOWN_BACKEND_NAMES } from '../backends/registry.js';
-import { addInputFlags, loadFromFlags, reportProblems, type InputFlags } from './inputs.js';
+import { addInputFlags, FORWARDING, loadFromFlags, reportProblems, type InputFlags } from './inputs.js';
 
 export function registerRender(program: Command): void {
   addInputFlags(
@@ -13,7 +13,7 @@ export function registerRender(program: Command): void {
   ).action(async (flags: InputFlags & { backend: string }) => {
     const backend = getBackend(flags.backend);
     // A malformed object is skipped and named; the rest still renders; exit 2 at the end.
-    const loaded = await loadFromFlags(flags, false);
+    const loaded = await loadFromFlags(flags, FORWARDING);
     reportProblems(loaded);
     process.stdout.write(backend.render(loaded.input));
     if (loaded.errors.length) process.exitCode = 2;

@@ -9,7 +9,7 @@ import { canonicalIP, ipFamilyOf } from '../model/ip.js';
 import { traceRendered } from '../trace/index.js';
 import { traceLive } from '../trace/live.js';
 import { TRACE_PROTOCOLS, type TracePacket, type TraceProtocol, type TraceResult } from '../trace/result.js';
-import { addInputFlags, loadFromFlags, reportProblems, type InputFlags } from './inputs.js';
+import { addInputFlags, FORWARDING, loadFromFlags, reportProblems, type InputFlags } from './inputs.js';
 
 interface TraceFlags extends InputFlags {
   backend: string;
@@ -69,7 +69,7 @@ export function registerTrace(program: Command): void {
       if (flags.file.length || flags.config) throw usage('--live', 'reads the kernel: give no -f/--config');
       result = await traceLive(flags.backend, packet);
     } else {
-      const loaded = await loadFromFlags(flags, false);
+      const loaded = await loadFromFlags(flags, FORWARDING);
       reportProblems(loaded);
       if (loaded.errors.length) process.exitCode = 2;
       result = traceRendered(flags.backend, loaded.input, packet);

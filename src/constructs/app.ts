@@ -21,7 +21,7 @@ import { registerAllocationConfig, resolveAllocationConfig, type AllocationConfi
 import { collisionIssues, type ServiceEntry, type SynthIssue } from './collisions.js';
 import { renderRulesFiles, writeRulesDir } from './rules-writer.js';
 import { ServiceBase } from './service-base.js';
-import { SvcplaneSynthError } from './synth-error.js';
+import { SvcplaneSynthError, synthOrExit } from './synth-error.js';
 
 export const DEFAULT_PLAN_NAMESPACE = 'kube-system';
 export const DEFAULT_PLAN_CONFIG_MAP_NAME = 'svcplane-plan';
@@ -79,6 +79,14 @@ export class SvcplaneApp extends App {
     const plan = this.plan();
     super.synth();
     writeRulesDir(this.outdir, renderRulesFiles(plan, this.endpointSlices(), registeredBackends()));
+  }
+
+  /**
+   * synth() for an app's entry point: a failed check prints its problems, one a line,
+   * with no stack, and the process exits 2 (bad input) when it ends.
+   */
+  synthOrExit(): void {
+    synthOrExit(() => this.synth());
   }
 
   /**

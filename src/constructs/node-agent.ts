@@ -154,6 +154,7 @@ export const NODE_AGENT_LABELS: Readonly<Record<string, string>> = {
 export const NODE_AGENT_RULES: readonly k8s.PolicyRule[] = [
   { apiGroups: [''], resources: ['services', 'nodes'], verbs: ['get', 'list', 'watch'] },
   { apiGroups: ['discovery.k8s.io'], resources: ['endpointslices'], verbs: ['get', 'list', 'watch'] },
+  { apiGroups: ['networking.k8s.io'], resources: ['servicecidrs'], verbs: ['get', 'list', 'watch'] },
 ];
 
 const XTABLES_LOCK = '/run/xtables.lock';

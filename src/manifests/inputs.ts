@@ -14,6 +14,7 @@ import { InputError, formatRef, inputError, isInputError, type ObjectRef } from 
 import { canonicalCIDR, canonicalIP } from '../model/ip.js';
 import { isJsonObject } from '../model/json-fields.js';
 import { UNKNOWN_NODE, type NodeContext } from '../model/node.js';
+import type { ValidationPurpose } from '../model/validate-service.js';
 import {
   DEFAULT_NODE_PORT_RANGE,
   PLAN_API_VERSION,
@@ -29,7 +30,7 @@ import { endpointSliceAddressType, endpointSliceRef, readEndpointSlice } from '.
 import { nodeToContext } from './node.js';
 import { PROXY_CONFIG_KIND, readProxyConfig } from './proxy-config.js';
 import type { ManifestDocument } from './read.js';
-import { serviceToPlan } from './service.js';
+import { ignoredFieldsWarning, serviceToPlan } from './service.js';
 import { compareCIDRs, serviceCIDRToCIDRs } from './servicecidr.js';
 
 export interface CollectOptions {
@@ -41,6 +42,12 @@ export interface CollectOptions {
   readonly strict?: boolean;
   /** The backend being rendered for: picks the KubeProxyConfiguration's per-mode section. */
   readonly backend?: string;
+  /**
+   * Default 'forwarding': Services are accepted as a live cluster could hold them, the
+   * node port range and service CIDRs refuse nothing. 'authoring' (`plan --strict`):
+   * every API-server rule with the plan's range and the ServiceCIDRs given.
+   */
+  readonly purpose?: ValidationPurpose;
 }
 
 export interface CollectedInputs {
@@ -56,6 +63,8 @@ export interface CollectedInputs {
    * so that bad input never takes working rules away.
    */
   readonly skippedServices: string[];
+  /** How many documents were inputs svcplane reads (Service, EndpointSlice, Node, ServiceCIDR, configuration, plan). */
+  readonly objectCount: number;
 }
 
 /** What collectInputs needs of a document: the object and where it came from. */
@@ -115,6 +124,7 @@ function sameJson(a: unknown, b: unknown): boolean {
 
 export function collectInputs(docs: readonly InputDocument[], opts: CollectOptions = {}): CollectedInputs {
   const strict = opts.strict ?? true;
+  const purpose = opts.purpose ?? 'forwarding';
   const warnings: string[] = [];
   const errors: InputError[] = [];
   const skipped = new Set<string | undefined>();
@@ -230,7 +240,9 @@ export function collectInputs(docs: readonly InputDocument[], opts: CollectOptio
   for (const { plan, source } of plans) for (const s of plan.services) addService(s, source, true);
   for (const d of byKind.Service) {
     const errorsBefore = errors.length;
-    const svc = attempt(() => serviceToPlan(d.object, d.source, { nodePortRange, serviceCIDRs }));
+    const svc = attempt(() =>
+      serviceToPlan(d.object, d.source, { purpose, nodePortRange, serviceCIDRs }, (ignored) => warnings.push(ignoredFieldsWarning(d.object, ignored, d.source))),
+    );
     if (svc) addService(svc, d.source, false);
     if (errors.length > errorsBefore) skipped.add(rawServiceKey(d.object, 'Service'));
   }
@@ -280,8 +292,10 @@ export function collectInputs(docs: readonly InputDocument[], opts: CollectOptio
     nodePortRange,
     services: [...services.values()].map((s) => s.svc).sort(compareByNamespaceName),
   };
+  warnAboutOrphanSlices(endpointSlices, services, skipped, warnings);
   const skippedServices = [...skipped].filter((k): k is string => k !== undefined).sort();
-  return { plan, endpointSlices, node, config, warnings, errors, skippedServices };
+  const objectCount = Object.values(byKind).reduce((n, l) => n + l.length, 0);
+  return { plan, endpointSlices, node, config, warnings, errors, skippedServices, objectCount };
 }
 
 /**
@@ -337,5 +351,22 @@ function warnAboutUnallocated(svc: PlanService, source: string, warnings: string
   if (wantsNodePorts) {
     const missing = svc.ports.filter((p) => p.nodePort === undefined).map((p) => `${p.port}/${p.protocol}`);
     if (missing.length > 0) warnings.push(`${who}: port ${missing.join(', ')} has no nodePort; the API server would allocate one, so no node port rule is rendered`);
+  }
+}
+
+/**
+ * An EndpointSlice whose Service is not among the inputs gives no rules: a mistyped
+ * label or a Service left out of -f. Say so, naming both.
+ */
+function warnAboutOrphanSlices(
+  slices: readonly EndpointSliceInfo[],
+  services: ReadonlyMap<string, unknown>,
+  skipped: ReadonlySet<string | undefined>,
+  warnings: string[],
+): void {
+  for (const s of slices) {
+    const key = `${s.namespace}/${s.serviceName}`;
+    if (services.has(key) || skipped.has(key)) continue;
+    warnings.push(`EndpointSlice ${s.namespace}/${s.name}: its Service ${key} (label kubernetes.io/service-name) is not among the inputs; no rules use it`);
   }
 }

@@ -2,7 +2,7 @@
 // would (src/model/validate-service.ts), defaults applied, addresses and CIDRs in
 // canonical form, lists sorted, so that two spellings of one Service give one plan.
 
-import { InputError } from '../model/errors.js';
+import { formatIssues, formatRef, InputError, type FieldIssue } from '../model/errors.js';
 import { canonicalCIDR, canonicalIP, compareIPs, ipFamilyOf } from '../model/ip.js';
 import { SERVICE_PROXY_NAME_LABEL, type PlanService, type Protocol, type ServicePort } from '../model/plan.js';
 import {
@@ -25,13 +25,25 @@ export function serviceRef(obj: unknown): { kind: 'Service'; namespace?: string;
 }
 
 /**
- * Validates a Service object and turns it into the plan's shape. Throws an
- * InputError naming the Service and every bad field.
+ * Validates a Service object (for `opts.purpose`, authoring by default) and turns it
+ * into the plan's shape. Throws an InputError naming the Service and every refused
+ * field; fields forwarding ignores go to `onIgnored` (once per call, when any).
  */
-export function serviceToPlan(obj: unknown, source?: string, opts: ServiceValidationOptions = {}): PlanService {
-  const { service, issues } = readService(obj, opts);
+export function serviceToPlan(
+  obj: unknown,
+  source?: string,
+  opts: ServiceValidationOptions = {},
+  onIgnored?: (issues: readonly FieldIssue[]) => void,
+): PlanService {
+  const { service, issues, ignored } = readService(obj, opts);
   if (!service || issues.length > 0) throw new InputError(serviceRef(obj), issues, source);
+  if (ignored.length > 0) onIgnored?.(ignored);
   return toPlanService(service);
+}
+
+/** One warning line for the fields forwarding ignored on a Service. */
+export function ignoredFieldsWarning(obj: unknown, issues: readonly FieldIssue[], source?: string): string {
+  return `${source ? `${source}: ` : ''}${formatRef(serviceRef(obj))}: ignored (does not apply): ${formatIssues(issues)}`;
 }
 
 function comparePorts(a: ServicePort, b: ServicePort): number {

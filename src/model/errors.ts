@@ -7,9 +7,32 @@ export interface ObjectRef {
   readonly name?: string;
 }
 
+/**
+ * Control characters (C0, DEL, C1, line and paragraph separators, bidi overrides)
+ * shown as escapes. Every name or value echoed back in an error or warning passes
+ * here: a hostile object name must not move the cursor, colour the terminal, end
+ * a log line or reorder what is shown.
+ */
+export function escapeControl(s: string): string {
+  return s.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g, (c) => {
+    switch (c) {
+      case '\n':
+        return '\\n';
+      case '\r':
+        return '\\r';
+      case '\t':
+        return '\\t';
+      default: {
+        const code = c.charCodeAt(0);
+        return code <= 0xff ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u${code.toString(16).padStart(4, '0')}`;
+      }
+    }
+  });
+}
+
 export function formatRef(ref: ObjectRef): string {
   const ns = ref.namespace ? `${ref.namespace}/` : '';
-  return ref.name !== undefined ? `${ref.kind} ${ns}${ref.name}` : ref.kind;
+  return escapeControl(ref.name !== undefined ? `${ref.kind} ${ns}${ref.name}` : ref.kind);
 }
 
 /** One problem with one field, e.g. `spec.ports[1].nodePort: must be in 30000-32767`. */
@@ -19,7 +42,7 @@ export interface FieldIssue {
 }
 
 export function formatIssues(issues: readonly FieldIssue[]): string {
-  return issues.map((i) => `${i.field}: ${i.message}`).join('; ');
+  return issues.map((i) => `${escapeControl(i.field)}: ${escapeControl(i.message)}`).join('; ');
 }
 
 /**
@@ -36,7 +59,7 @@ export class InputError extends Error {
     readonly source?: string,
   ) {
     super(
-      `${source ? `${source}: ` : ''}${ref ? `${formatRef(ref)}: ` : ''}${formatIssues(issues)}`,
+      `${source ? `${escapeControl(source)}: ` : ''}${ref ? `${formatRef(ref)}: ` : ''}${formatIssues(issues)}`,
     );
   }
 }

@@ -480,3 +480,36 @@ test('a hung API server (open watches never answered, new requests accepted and 
   t.diagnostic(`converged ${took.toFixed(1)} s after the API server's return (hung requests: ${api.hungRequestCount})`);
   assert.ok(took < 60, `converged ${took.toFixed(1)} s after the API server's return`);
 });
+
+test('live Services the API server accepted forward; the ServiceCIDRs of the cluster replace the plan ranges; ignored fields have their own counter', async () => {
+  const api = await fakeApi();
+  seed(api);
+  const cidr = (name: string, c: string) => ({ apiVersion: 'networking.k8s.io/v1', kind: 'ServiceCIDR', metadata: { name }, spec: { cidrs: [c] } });
+  api.upsert('servicecidrs', cidr('kubernetes', '10.100.0.0/16'));
+  // A cluster with --service-node-port-range=3000-4000 and a field that does not apply.
+  const np = apiService('np', '10.200.0.10');
+  np.spec.type = 'NodePort';
+  np.spec.ports[0].nodePort = 3001;
+  np.spec.healthCheckNodePort = 31000;
+  api.upsert('services', np);
+  const planned: Plan = { ...plan([]), serviceCIDRs: ['10.96.0.0/16'] };
+  const ctx = await startAgent(api, { plan: planned });
+  await waitFor('the ServiceCIDR reached a sync', () => ctx.calls.some((c) => c.input.plan.serviceCIDRs.join() === '10.100.0.0/16'), 5000);
+  const s = ctx.last().input.plan.services.find((x) => x.name === 'np');
+  assert.ok(s, 'the Service with node port 3001 and a ClusterIP outside every ServiceCIDR forwards');
+  assert.equal(s.ports[0]!.nodePort, 3001);
+  assert.equal(s.healthCheckNodePort, undefined, 'the field that does not apply is dropped');
+  const text = await metricsText(ctx);
+  assert.match(text, /^svcplane_ignored_fields_total\{kind="Service"\} 1$/m);
+  assert.doesNotMatch(text, /^svcplane_malformed_objects_total\{/m, 'nothing was refused');
+  // A second ServiceCIDR (a range being added): a full sync with both.
+  const before = ctx.calls.length;
+  api.upsert('servicecidrs', cidr('extra', '10.101.0.0/16'));
+  await waitFor('a sync with both ranges', () => ctx.calls.slice(before).some((c) => c.full && c.input.plan.serviceCIDRs.join() === '10.100.0.0/16,10.101.0.0/16'), 5000);
+  // A relist parses the same Service version again: still one warning for it.
+  api.compact('services');
+  api.dropWatches('services');
+  await waitFor('services relisted', () => api.requestsFor('services', false).length >= 2, 5000);
+  await sleep(200);
+  assert.match(await metricsText(ctx), /^svcplane_ignored_fields_total\{kind="Service"\} 1$/m);
+});

@@ -15,7 +15,7 @@ import http from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { KubeConfig } from '@kubernetes/client-node';
 
-export type Resource = 'services' | 'endpointslices' | 'nodes';
+export type Resource = 'services' | 'endpointslices' | 'nodes' | 'servicecidrs';
 
 interface ResourceInfo {
   readonly path: string;
@@ -28,6 +28,7 @@ export const RESOURCES: Record<Resource, ResourceInfo> = {
   services: { path: '/api/v1/services', kind: 'Service', apiVersion: 'v1', namespaced: true },
   endpointslices: { path: '/apis/discovery.k8s.io/v1/endpointslices', kind: 'EndpointSlice', apiVersion: 'discovery.k8s.io/v1', namespaced: true },
   nodes: { path: '/api/v1/nodes', kind: 'Node', apiVersion: 'v1', namespaced: false },
+  servicecidrs: { path: '/apis/networking.k8s.io/v1/servicecidrs', kind: 'ServiceCIDR', apiVersion: 'networking.k8s.io/v1', namespaced: false },
 };
 
 type Obj = Record<string, any>;
@@ -62,10 +63,10 @@ const clone = <T>(v: T): T => structuredClone(v);
 
 export class FakeApiServer {
   private rv = 100;
-  private readonly objects: Record<Resource, Map<string, Obj>> = { services: new Map(), endpointslices: new Map(), nodes: new Map() };
-  private readonly history: Record<Resource, HistoryEntry[]> = { services: [], endpointslices: [], nodes: [] };
+  private readonly objects: Record<Resource, Map<string, Obj>> = { services: new Map(), endpointslices: new Map(), nodes: new Map(), servicecidrs: new Map() };
+  private readonly history: Record<Resource, HistoryEntry[]> = { services: [], endpointslices: [], nodes: [], servicecidrs: [] };
   /** Watches from an RV below this get 410 Gone. */
-  private readonly compactedBelow: Record<Resource, number> = { services: 0, endpointslices: 0, nodes: 0 };
+  private readonly compactedBelow: Record<Resource, number> = { services: 0, endpointslices: 0, nodes: 0, servicecidrs: 0 };
   private readonly watchers = new Set<Watcher>();
   private readonly sockets = new Set<Socket>();
   private readonly failures: Array<{ resource: Resource; verb: 'list' | 'watch'; status: number }> = [];

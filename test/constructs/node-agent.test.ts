@@ -67,12 +67,13 @@ test('every backend, with a kube-proxy config, passes the schema (a misspelt fie
   assert.throws(() => assertValidManifest(ds), /containers\[0\]\.securityContext\.capabilities\.adds: not a field/);
 });
 
-test('the ClusterRole is exactly get/list/watch on services, nodes and endpointslices', () => {
+test('the ClusterRole is exactly get/list/watch on services, nodes, endpointslices and servicecidrs', () => {
   const { ms } = agentManifests({}, {}, 'apps');
   const role = only(ms, 'ClusterRole');
   assert.deepEqual(role.rules, [
     { apiGroups: [''], resources: ['services', 'nodes'], verbs: ['get', 'list', 'watch'] },
     { apiGroups: ['discovery.k8s.io'], resources: ['endpointslices'], verbs: ['get', 'list', 'watch'] },
+    { apiGroups: ['networking.k8s.io'], resources: ['servicecidrs'], verbs: ['get', 'list', 'watch'] },
   ]);
   assert.deepEqual(role.rules, NODE_AGENT_RULES);
   // Cluster-scoped objects carry no namespace, even in a chart that has one.

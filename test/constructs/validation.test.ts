@@ -153,3 +153,63 @@ test('bad app props: InputErrors naming the field', async () => {
   assert.match(errorOf(() => new SvcplaneApp({ serviceCIDRs: [] })), /serviceCIDRs: must hold one or two CIDRs/);
   assert.match(errorOf(() => new SvcplaneApp({ nodePortRange: { min: 32000, max: 31000 } })), /nodePortRange: must be two ports min <= max/);
 });
+
+/** The live objects of test/e2e/forwarding-accepts.test.ts, as constructs: authoring refuses both. */
+function liveObjectsAsConstructs(c: Chart): void {
+  new NodePortService(c, 'np', { ports: [{ port: 80, nodePort: 3001 }], selector: { app: 'web' } });
+  new ClusterIPService(c, 'outside', { ports: [{ port: 80 }], clusterIP: '10.200.0.10', selector: { app: 'web' } });
+}
+
+test('a NodePort of 3001 and a ClusterIP outside every service CIDR fail synth, each naming its construct and field', () => {
+  const msg = synthError(liveObjectsAsConstructs, { serviceCIDRs: ['10.96.0.0/12'] });
+  assert.match(msg, /\[chart\/np\] Service [^:]+: spec\.ports\[0\]\.nodePort: .*30000-32767/);
+  assert.match(msg, /\[chart\/outside\] Service [^:]+: spec\.clusterIPs?(\[0\])?: must be inside a service CIDR \(10\.96\.0\.0\/12\)/);
+});
+
+test('an app whose synth fails prints the problems one a line, no stack, no object dump, and exits 2', async () => {
+  const { mkdtempSync, rmSync, writeFileSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const { fileURLToPath } = await import('node:url');
+  const { execa } = await import('execa');
+  const { createRequire } = await import('node:module');
+  const constructs = fileURLToPath(new URL('../../src/constructs/index.ts', import.meta.url));
+  const dir = mkdtempSync(join(tmpdir(), 'svp-synth-'));
+  try {
+    const main = join(dir, 'main.mts');
+    writeFileSync(
+      main,
+      [
+        // Outside the repository 'cdk8s' does not resolve by name: the same file by path.
+        `import { Chart } from ${JSON.stringify(createRequire(import.meta.url).resolve('cdk8s'))};`,
+        `import { ClusterIPService, NodePortService, SvcplaneApp } from ${JSON.stringify(constructs)};`,
+        `const app = new SvcplaneApp({ outdir: ${JSON.stringify(join(dir, 'dist'))}, serviceCIDRs: ['10.96.0.0/12'] });`,
+        `const c = new Chart(app, 'chart', { namespace: 'shop' });`,
+        `new NodePortService(c, 'np', { ports: [{ port: 80, nodePort: 3001 }], selector: { app: 'web' } });`,
+        `new ClusterIPService(c, 'outside', { ports: [{ port: 80 }], clusterIP: '10.200.0.10', selector: { app: 'web' }, metadata: { labels: { 'x': '\\u001b[31m' } } });`,
+        `app.synthOrExit();`,
+      ].join('\n'),
+    );
+    const r = await execa('node', ['--import', 'tsx', main], { reject: false, cwd: fileURLToPath(new URL('../..', import.meta.url)) });
+    assert.equal(r.exitCode, 2, r.stderr);
+    const lines = r.stderr.trim().split('\n');
+    assert.equal(lines[0], 'svcplane synth failed:');
+    assert.ok(lines.slice(1).every((l) => l.startsWith('  [chart/')), `one problem a line:\n${r.stderr}`);
+    assert.ok(lines.some((l) => /\[chart\/np\].*nodePort/.test(l)));
+    assert.ok(lines.some((l) => /\[chart\/outside\].*service CIDR/.test(l)));
+    assert.doesNotMatch(r.stderr, /^\s+at /m, 'no stack');
+    assert.doesNotMatch(r.stderr, /problems:|exitCode/, 'no object dump');
+    assert.ok(!r.stderr.includes('\u001b'), 'a control character in a value is escaped');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('thrown uncaught, the synth error shows its problems without a stack or its fields', async () => {
+  const { SvcplaneSynthError } = await import('../../src/constructs/synth-error.js');
+  const e = new SvcplaneSynthError([{ path: 'chart/np', field: 'spec.ports[0].nodePort', message: 'must be in the node port range 30000-32767' }]);
+  assert.equal(e.stack, e.message);
+  assert.deepEqual(Object.keys(e), []);
+  assert.equal(e.exitCode, 2);
+  assert.equal(e.problems.length, 1);
+});

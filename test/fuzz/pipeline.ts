@@ -5,10 +5,12 @@
 import { registeredBackends } from '../../src/backends/registry.js';
 import { collectInputs, type CollectedInputs } from '../../src/manifests/inputs.js';
 import { isInputError } from '../../src/model/errors.js';
+import type { ValidationPurpose } from '../../src/model/validate-service.js';
 import type { Scenario } from './arbitraries/valid.js';
 
-export function collect(s: Scenario, strict: boolean, backend?: string): CollectedInputs {
-  return collectInputs(s.docs, { strict, ...(s.nodeName ? { nodeName: s.nodeName } : {}), ...(backend ? { backend } : {}) });
+/** `purpose` as collectInputs takes it: forwarding (the CLI's default) unless a property needs every API-server rule. */
+export function collect(s: Scenario, strict: boolean, backend?: string, purpose: ValidationPurpose = 'forwarding'): CollectedInputs {
+  return collectInputs(s.docs, { strict, purpose, ...(s.nodeName ? { nodeName: s.nodeName } : {}), ...(backend ? { backend } : {}) });
 }
 
 /** backend name -> rendered document; throws what collect or render throws. */

@@ -64,7 +64,12 @@ test('a plan.json is accepted; a Service in both the plan and a manifest, identi
   assert.deepEqual(r.plan.services.map((s) => `${s.namespace}/${s.name}`), ['kube-system/dns', 'shop/api', 'shop/web']);
   assert.deepEqual(r.plan.serviceCIDRs, ['10.96.0.0/16', 'fd00:10:96::/112']);
   // Without the IPv6 ServiceCIDR, the dual-stack Service's IPv6 address has nowhere to come from.
-  await assert.rejects(loadInputs([join(FIX, 'plan.json'), join(FIX, 'cluster/services.yaml')]), /spec\.clusterIPs\[1\]: must be inside a service CIDR \(10\.96\.0\.0\/16\)/);
+  // (authoring: plan --strict); forwarding takes the address the cluster allocated.
+  await assert.rejects(
+    loadInputs([join(FIX, 'plan.json'), join(FIX, 'cluster/services.yaml')], { purpose: 'authoring' }),
+    /spec\.clusterIPs\[1\]: must be inside a service CIDR \(10\.96\.0\.0\/16\)/,
+  );
+  assert.equal((await loadInputs([join(FIX, 'plan.json'), join(FIX, 'cluster/services.yaml')])).plan.services.length, 3);
   // The plan alone round-trips.
   const planDoc = JSON.parse(readFileSync(join(FIX, 'plan.json'), 'utf8'));
   assert.deepEqual(collectInputs([doc(planDoc)]).plan, loadPlan(planDoc));
@@ -87,7 +92,7 @@ test('two Services on one cluster IP or one node port are refused', () => {
 });
 
 test('strict (default) throws on the first bad object; strict false skips it and reports it', async () => {
-  await assert.rejects(loadInputs([join(FIX, 'bad')]), (e) => isInputError(e) && /Service default\/bad: spec\.ports\[0\]\.nodePort: must be in the node port range/.test(e.message));
+  await assert.rejects(loadInputs([join(FIX, 'bad')]), (e) => isInputError(e) && /Service default\/bad: spec\.ports\[0\]\.nodePort: must be between 1 and 65535/.test(e.message));
   const r = await loadInputs([join(FIX, 'bad')], { strict: false });
   assert.deepEqual(r.plan.services.map((s) => s.name), ['good']);
   assert.equal(r.errors.length, 1);
@@ -110,9 +115,16 @@ test('non-objects are errors; objects without kind and unknown kinds are warning
   assert.throws(() => collectInputs([doc(42)]), /must be a Kubernetes object/);
 });
 
-test('Services are checked against the ServiceCIDRs and the plan node port range', () => {
+test('authoring checks Services against the ServiceCIDRs and the plan node port range; forwarding does not', () => {
   const cidr = { apiVersion: 'networking.k8s.io/v1', kind: 'ServiceCIDR', metadata: { name: 'k' }, spec: { cidrs: ['10.100.0.0/16'] } };
-  assert.throws(() => collectInputs([doc(svc('a')), doc(cidr)]), /spec\.clusterIP: must be inside a service CIDR \(10\.100\.0\.0\/16\)/);
+  assert.throws(() => collectInputs([doc(svc('a')), doc(cidr)], { purpose: 'authoring' }), /spec\.clusterIP: must be inside a service CIDR \(10\.100\.0\.0\/16\)/);
+  const forwarded = collectInputs([doc(svc('a')), doc(cidr)]);
+  assert.deepEqual(forwarded.plan.services[0]!.clusterIPs, ['10.96.0.5'], 'a live ClusterIP outside every ServiceCIDR still forwards');
+  assert.deepEqual(forwarded.plan.serviceCIDRs, ['10.100.0.0/16'], 'the CIDRs still drive the DROP for unallocated addresses');
+  const outside = { apiVersion: 'svcplane.io/v1alpha1', kind: 'ServicePlan', serviceCIDRs: [], nodePortRange: { min: 30000, max: 32767 }, services: [] };
+  const np3001 = svc('b', { type: 'NodePort', clusterIP: '10.96.0.7', ports: [{ port: 80, nodePort: 3001 }] });
+  assert.throws(() => collectInputs([doc(outside), doc(np3001)], { purpose: 'authoring' }), /spec\.ports\[0\]\.nodePort: must be in the node port range 30000-32767/);
+  assert.equal(collectInputs([doc(outside), doc(np3001)]).plan.services[0]!.ports[0]!.nodePort, 3001);
   const plan = { apiVersion: 'svcplane.io/v1alpha1', kind: 'ServicePlan', serviceCIDRs: [], nodePortRange: { min: 8000, max: 9000 }, services: [] };
   const r = collectInputs([doc(plan), doc(svc('a', { type: 'NodePort', ports: [{ port: 80, nodePort: 8080 }] }))]);
   assert.equal(r.plan.services[0]!.ports[0]!.nodePort, 8080);

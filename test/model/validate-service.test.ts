@@ -2,19 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { FieldIssue } from '../../src/model/errors.js';
 import { LOAD_BALANCER_INGRESS_ANNOTATION, readService, validateService } from '../../src/model/validate-service.js';
-
-type Obj = Record<string, unknown>;
-
-/** A valid ClusterIP Service; `spec` and `meta` are merged over it. */
-function svc(spec: Obj = {}, meta: Obj = {}, extra: Obj = {}): Obj {
-  return {
-    apiVersion: 'v1',
-    kind: 'Service',
-    metadata: { name: 'web', namespace: 'shop', ...meta },
-    spec: { selector: { app: 'web' }, clusterIP: '10.96.0.10', ports: [{ port: 80, targetPort: 8080 }], ...spec },
-    ...extra,
-  };
-}
+import { svc, type Obj } from './service-manifest.js';
 
 function only(issues: FieldIssue[], field: string, message: RegExp): void {
   assert.equal(issues.length, 1, `expected one issue, got ${JSON.stringify(issues)}`);

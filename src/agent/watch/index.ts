@@ -1,4 +1,4 @@
-// The agent's watch layer: Services, EndpointSlices and its own Node from the API
+// The agent's watch layer: Services, EndpointSlices, ServiceCIDRs and its own Node from the API
 // server, as model values, kept through API server outages. See src/agent/README.md.
 
 export { Backoff, jitterBetween, type BackoffOptions } from './backoff.js';
@@ -24,5 +24,6 @@ export {
   type ServiceStore,
   type ServiceWatchOptions,
 } from './services.js';
+export { SERVICECIDRS_PATH, ServiceCIDRStore, watchServiceCIDRs, type ClusterServiceCIDR } from './servicecidrs.js';
 export { WatchedStore, objectKey, type MalformedObject, type ResourceAdapter, type WatchedStoreEvents } from './store.js';
 export { WatchedResource, type WatchOptions } from './watched-resource.js';

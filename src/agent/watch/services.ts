@@ -8,11 +8,11 @@
 // transfers; so replace watches every Service and filters here. A Service
 // relabelled to another proxy then arrives as MODIFIED and leaves the store.
 
-import { serviceToPlan } from '../../manifests/service.js';
+import { serviceRef, serviceToPlan } from '../../manifests/service.js';
+import type { FieldIssue } from '../../model/errors.js';
 import { isJsonObject } from '../../model/json-fields.js';
 import { PROXY_NAME, SERVICE_PROXY_NAME_LABEL, serviceKey, type PlanService } from '../../model/plan.js';
 import type { ProxyMode } from '../../model/render-input.js';
-import type { ServiceValidationOptions } from '../../model/validate-service.js';
 import { WatchedStore, type ResourceAdapter } from './store.js';
 import { makeWatchedResource, storeOptions, type WatchedResource, type WatchOptions } from './watched-resource.js';
 
@@ -20,8 +20,6 @@ export const SERVICES_PATH = '/api/v1/services';
 
 export interface ServiceWatchOptions extends WatchOptions {
   readonly mode: ProxyMode;
-  /** The cluster's NodePort range and Service CIDRs, when known, to validate as the API server does. */
-  readonly validation?: ServiceValidationOptions;
 }
 
 /** The server-side label selector for a mode (undefined: all Services). */
@@ -38,11 +36,26 @@ export function ownsRawService(raw: unknown, mode: ProxyMode): boolean {
   return mode === 'replace' && proxy === undefined;
 }
 
-export function serviceAdapter(mode: ProxyMode, validation: ServiceValidationOptions = {}): ResourceAdapter<PlanService> {
+/**
+ * Services as the API server stored them: read for forwarding (the cluster's node port
+ * range and service CIDRs are its own business), refusing only what cannot be forwarded.
+ * Fields that do not apply go to `onIgnored` once per object version: the store parses
+ * an unchanged object again on every relist.
+ */
+export function serviceAdapter(mode: ProxyMode, onIgnored?: WatchOptions['onIgnored']): ResourceAdapter<PlanService> {
+  const reported = new Map<string, string>();
+  const report = (raw: unknown, issues: readonly FieldIssue[]): void => {
+    const ref = serviceRef(raw);
+    const key = `${ref.namespace}/${ref.name ?? ''}`;
+    const version = objectVersion(raw);
+    if (reported.get(key) === version) return;
+    reported.set(key, version);
+    onIgnored?.(ref, issues);
+  };
   return {
     kind: 'Service',
     accepts: (raw) => ownsRawService(raw, mode),
-    parse: (raw) => serviceToPlan(raw, undefined, validation),
+    parse: (raw) => serviceToPlan(raw, undefined, { purpose: 'forwarding' }, (issues) => report(raw, issues)),
     serviceKeys: (raw) => {
       const meta = isJsonObject(raw) && isJsonObject(raw.metadata) ? raw.metadata : {};
       const ns = typeof meta.namespace === 'string' && meta.namespace ? meta.namespace : 'default';
@@ -55,7 +68,13 @@ export type ServiceStore = WatchedStore<PlanService>;
 
 /** Watches the Services svcplane owns in `mode`; call start(). */
 export function watchServices(opts: ServiceWatchOptions): WatchedResource<ServiceStore> {
-  const store = new WatchedStore(serviceAdapter(opts.mode, opts.validation), storeOptions(opts));
+  const store = new WatchedStore(serviceAdapter(opts.mode, opts.onIgnored), storeOptions(opts));
   const labelSelector = serviceLabelSelector(opts.mode);
   return makeWatchedResource(opts, store, { path: SERVICES_PATH, ...(labelSelector ? { labelSelector } : {}) });
+}
+
+/** resourceVersion when the object has one (the API always sets it), else its content. */
+function objectVersion(raw: unknown): string {
+  const meta = isJsonObject(raw) && isJsonObject(raw.metadata) ? raw.metadata : {};
+  return typeof meta.resourceVersion === 'string' && meta.resourceVersion !== '' ? meta.resourceVersion : JSON.stringify(raw);
 }

@@ -1,6 +1,7 @@
 // A store and the list + watch that feeds it, started and stopped together.
 
 import type { KubeConfig } from '@kubernetes/client-node';
+import type { FieldIssue, ObjectRef } from '../../model/errors.js';
 import { ResilientListWatch, type WatchTiming } from './list-watch.js';
 import { defaultWatchLogger, type WatchLogger } from './logger.js';
 import type { MalformedObject, WatchedStore } from './store.js';
@@ -14,6 +15,8 @@ export interface WatchOptions {
   readonly random?: () => number;
   /** Counts malformed objects (the agent wires a prom-client counter here). */
   readonly onMalformed?: (m: MalformedObject) => void;
+  /** Fields forwarding ignored on an accepted object, once per object version (a separate counter: not a refusal). */
+  readonly onIgnored?: (ref: ObjectRef, issues: readonly FieldIssue[]) => void;
 }
 
 export class WatchedResource<S extends WatchedStore<unknown>> {
