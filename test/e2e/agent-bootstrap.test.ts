@@ -84,6 +84,21 @@ describe('svcplane agent, replace mode: bootstraps from the API server\'s own ad
     await api.upsert('endpointslices', endpointSlice('web', 'IPv4', [{ ip: a.ipv4, node: 'node1' }], http));
   });
 
+  /** The agent in replace mode on node1, its log into `logs`; health on 127.0.0.1:10256 (node1's own namespace). */
+  function startAgent(): void {
+    agent = spawnInNetns(t.node1.ns, [
+      'node', '--import', 'tsx', CLI, 'agent',
+      '--backend', 'nftables', '--mode', 'replace',
+      '--kubeconfig', join(dir, 'kubeconfig.json'),
+      '--plan', join(dir, 'plan.json'),
+      '--config', join(dir, 'config.json'),
+      '--node-name', 'node1',
+      '--health-addr', '127.0.0.1:10256',
+      '--metrics-addr', '127.0.0.1:10249',
+    ]);
+    collectStderrLines(agent, logs);
+  }
+
   after(async () => {
     if (agent) await stopProcess(agent, 5000);
     if (api) await api.stop();
@@ -97,18 +112,7 @@ describe('svcplane agent, replace mode: bootstraps from the API server\'s own ad
     const viaVip = await nsExec(t.node1.ns, ['curl', '-s', '-m', '2', `http://${KUBERNETES_VIP}:443/api/v1/nodes`], { reject: false });
     assert.notEqual(viaVip.exitCode, 0, 'the kubernetes ClusterIP leads nowhere before the agent runs');
 
-    agent = spawnInNetns(t.node1.ns, [
-      'node', '--import', 'tsx', CLI, 'agent',
-      '--backend', 'nftables',
-      '--mode', 'replace',
-      '--kubeconfig', join(dir, 'kubeconfig.json'),
-      '--plan', join(dir, 'plan.json'),
-      '--config', join(dir, 'config.json'),
-      '--node-name', 'node1',
-      '--health-addr', '127.0.0.1:0',
-      '--metrics-addr', '127.0.0.1:0',
-    ]);
-    collectStderrLines(agent, logs);
+    startAgent();
     await until('the first sync', () => logs.some((l) => l.includes('"msg":"synced"')), 60_000, 100).catch((e: Error) => {
       throw new Error(`${e.message}\nagent log:\n${logs.slice(-20).join('\n')}`);
     });
@@ -127,17 +131,7 @@ describe('svcplane agent, replace mode: bootstraps from the API server\'s own ad
     assert.equal((await agent!).exitCode, 0);
     await api!.send({ op: 'down' });
     logs.length = 0;
-    agent = spawnInNetns(t.node1.ns, [
-      'node', '--import', 'tsx', CLI, 'agent',
-      '--backend', 'nftables', '--mode', 'replace',
-      '--kubeconfig', join(dir, 'kubeconfig.json'),
-      '--plan', join(dir, 'plan.json'),
-      '--config', join(dir, 'config.json'),
-      '--node-name', 'node1',
-      '--health-addr', '127.0.0.1:10256',
-      '--metrics-addr', '127.0.0.1:10249',
-    ]);
-    collectStderrLines(agent, logs);
+    startAgent();
     await until('the agent waiting for the API server', () => logs.some((l) => l.includes('waiting for the API server')), 60_000, 100);
     const curl = async (path: string) => (await nsExec(t.node1.ns, ['curl', '-s', '-m', '2', '-o', '/dev/null', '-w', '%{http_code}', `http://127.0.0.1:10256${path}`], { reject: false })).stdout;
     await until('/livez answers', async () => (await curl('/livez')) === '200', 30_000, 200);
