@@ -52,7 +52,7 @@ export class IptablesInterpreter {
    * Other rules in built-in chains belong to someone else and are not followed.
    * Returns 'drop'/'reject' when the packet dies here.
    */
-  builtin(table: 'nat' | 'filter', chain: string, s: IptState, choose: () => boolean): 'drop' | 'reject' | undefined {
+  builtin(table: 'mangle' | 'nat' | 'filter', chain: string, s: IptState, choose: () => boolean): 'drop' | 'reject' | undefined {
     const lines = this.dump.get(table)?.get(chain) ?? [];
     for (let i = 0; i < lines.length; i++) {
       if (!/ -j SVP-\S+$/.test(lines[i]!)) continue;

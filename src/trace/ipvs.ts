@@ -1,7 +1,7 @@
 // The IPVS-mode interpreter: the helper iptables rules (with their ipset lookups)
 // run through the iptables interpreter, and IPVS itself picks a real server where
 // the kernel calls it: LOCAL_IN for arriving traffic (after filter INPUT), LOCAL_OUT
-// for the node's own (right after nat OUTPUT). Virtual-server addresses sit on our
+// for the node's own (right after mangle and nat OUTPUT). Virtual-server addresses sit on our
 // dummy interface, so the node owns them: routing delivers them locally.
 
 import { HOOKS } from '../backends/ipvs/iptables-rules.js';
@@ -142,9 +142,12 @@ export function traceIpvs(view: IpvsView, packet: TracePacket, node: NodeFacts):
   return summarise(explore((choose) => {
     const s = newPacketState(packet, facts);
     const die = (v: 'drop' | 'reject'): Branch => ({ verdict: v, masquerade: false, steps: s.steps });
-    const hook = (t: 'nat' | 'filter', c: string) => it.builtin(t, c, s, choose);
+    const hook = (t: 'mangle' | 'nat' | 'filter', c: string) => it.builtin(t, c, s, choose);
     if (s.fromNode) {
-      let end = hook('nat', 'OUTPUT');
+      // mangle OUTPUT (-150) and nat OUTPUT (-100) see the packet before IPVS (-99).
+      let end = hook('mangle', 'OUTPUT');
+      if (end) return die(end);
+      end = hook('nat', 'OUTPUT');
       if (end) return die(end);
       if (ipvsStep(view, s, choose) === 'reject') return die('reject');
       const local = !s.dnat && isLocalAddress(facts, s.dst);

@@ -17,17 +17,15 @@
 // Never skipped: no qemu, apt, network or esbuild -> `before` rejects and every check fails.
 
 import assert from 'node:assert/strict';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { before, describe, it } from 'node:test';
 import { parseIpvsadmSave } from '../../src/backends/ipvs/diff.js';
 import { DUMMY_INTERFACE } from '../../src/backends/ipvs/ruleset.js';
 import { runInVm, type VmResult } from '../vm/vm.js';
 import { endpointSlice, service } from './suite/manifests.js';
-import { podsScript } from './ipvs/pods-script.js';
+import { bundleCli } from './ipvs/bundle-cli.js';
+import { clientScript, podsScript, waitForPodsScript } from './ipvs/pods-script.js';
 import { sections } from './ipvs/sections.js';
 
-const REPO = join(dirname(fileURLToPath(import.meta.url)), '../..');
 const NODE_IP = '192.168.50.1';
 const BRIDGE_IP = '10.244.1.1';
 const CLIENT_IP = '192.168.50.2';
@@ -73,23 +71,6 @@ function manifests(webPods: readonly number[]): string {
   return JSON.stringify({ apiVersion: 'v1', kind: 'List', items }, null, 2) + '\n';
 }
 
-/** src/cli/main.ts and everything it imports, as one ESM file for node 20. */
-async function bundleCli(): Promise<string> {
-  const { build } = await import('esbuild');
-  const r = await build({
-    entryPoints: [join(REPO, 'src/cli/main.ts')],
-    bundle: true,
-    platform: 'node',
-    format: 'esm',
-    target: 'node20',
-    write: false,
-    logLevel: 'silent',
-    // Some dependencies are CommonJS and call require() on node builtins.
-    banner: { js: "import { createRequire as __svcplaneRequire } from 'node:module'; const require = __svcplaneRequire(import.meta.url);" },
-  });
-  return r.outputFiles[0]!.text;
-}
-
 const loop = (n: number, cmd: string) => `for i in $(seq ${n}); do ${cmd}; done`;
 
 // Each CLI step prints its output, then "rc=N" (no `set -e`: the host asserts on every rc).
@@ -112,20 +93,8 @@ state() {
 }
 
 ${podsScript({ bridgeIP: BRIDGE_IP, pods: PODS, port: 8080 })}
-ip netns add client
-ip link add to-client type veth peer name eth0 netns client
-ip addr add ${NODE_IP}/24 dev to-client
-ip link set to-client up
-ip netns exec client ip link set lo up
-ip netns exec client ip addr add ${CLIENT_IP}/24 dev eth0
-ip netns exec client ip link set eth0 up
-ip netns exec client ip route add default via ${NODE_IP}
-for i in ${PODS.join(' ')}; do
-  n=0
-  until ip netns exec pod$i netstat -lnt | grep -q " 10.244.1.$i:8080 "; do
-    n=$((n+1)); [ $n -lt 50 ] || { echo "FAIL: pod$i has no server"; exit 1; }; sleep 0.1
-  done
-done
+${clientScript({ nodeIP: NODE_IP, clientIPs: [CLIENT_IP] })}
+${waitForPodsScript({ pods: PODS, port: 8080 })}
 
 # Someone else's virtual servers on node addresses (not in nodePortAddresses' range).
 ip addr add ${FOREIGN.excluded}/32 dev to-client

@@ -4,16 +4,14 @@
 // nftables and iptables; IPVS needs the VM (test/vm/) and is left to the differential test.
 
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { connectMany, type Target } from './lib/client.js';
 import { nsExec } from './lib/netns.js';
 import { requireTools } from './lib/preflight.js';
 import { createTopology, type Host, type Topology } from './lib/topology.js';
-import { clusterObjects, endpointSlice, service } from './suite/manifests.js';
+import { applyInNode1, teardown } from './suite/apply-cli.js';
+import { endpointSlice, service } from './suite/manifests.js';
 
 const CLI = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
 const N = 20; // new connections per check: missing one of two endpoints has p ~ 2e-6
@@ -28,12 +26,11 @@ interface Trace {
 for (const backend of ['nftables', 'iptables'] as const) {
   describe(`${backend}: svcplane trace --live agrees with real traffic`, { timeout: 300_000 }, () => {
     let t: Topology;
-    let dir: string;
+    let dir: string | undefined;
 
     before(async () => {
       await requireTools(backend === 'iptables' ? ['iptables-save'] : []);
       t = await createTopology({ pods: { node1: [{ name: 'client', server: false }, { name: 'a' }], node2: [{ name: 'c' }] } });
-      dir = mkdtempSync(join(tmpdir(), 'svcplane-trace-e2e-'));
       const a = t.pod('a');
       const c = t.pod('c');
       const objects = [
@@ -51,21 +48,11 @@ for (const backend of ['nftables', 'iptables'] as const) {
         ),
         endpointSlice('lb', 'IPv4', [{ ip: a.ipv4, node: 'node1' }], [{ port: 8080 }]),
       ];
-      const file = join(dir, 'input.json');
-      writeFileSync(file, JSON.stringify({ apiVersion: 'v1', kind: 'List', items: [...clusterObjects(t), ...objects] }));
-      const r = await nsExec(t.node1.ns, ['node', '--import', 'tsx', CLI, 'apply', '--backend', backend, '-f', file, '--node-name', 'node1'], { reject: false });
-      assert.equal(r.exitCode, 0, `svcplane apply failed: ${r.stderr}`);
+      dir = await applyInNode1(t, backend, objects, 'svcplane-trace-e2e-');
     });
 
-    after(async () => {
-      // Always tear down, also after a failure.
-      try {
-        if (t) await nsExec(t.node1.ns, ['node', '--import', 'tsx', CLI, 'cleanup'], { reject: false });
-      } finally {
-        await t?.destroy();
-        if (dir) rmSync(dir, { recursive: true, force: true });
-      }
-    });
+    // Always tear down, also after a failure.
+    after(() => teardown(t, dir));
 
     async function trace(src: string, ip: string, port: number): Promise<Trace> {
       const r = await nsExec(t.node1.ns, ['node', '--import', 'tsx', CLI, 'trace', '--backend', backend, '--live', '--json', '--src', src, '--dst', `${ip}:${port}`], { reject: false });

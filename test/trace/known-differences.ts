@@ -3,9 +3,11 @@
 // excludes for a packet; every entry is as narrow as the difference it explains.
 //
 // They are kube-proxy's own mode differences (v1.33), which svcplane follows per
-// mode. (The LB firewall lets the node's own addresses through in every backend, as
-// the nftables issue asks; kube-proxy's iptables mode does so only when a source range
-// holds the node, so that is svcplane's choice, not a difference.)
+// mode. (The LB firewall's allowed sources are the same in every backend, as in all
+// of kube-proxy's modes: the ranges, plus the LB IPs when a range holds the node;
+// src/backends/lb-firewall.ts. kube-proxy's IPVS mode filters the node's own
+// connections only when their source is the VIP; svcplane's IPVS backend filters them
+// all, as nftables mode does, so that is no difference here.)
 
 import { viewServicePort, type ServicePortView } from '../../src/model/service-ports.js';
 import type { RenderInput } from '../../src/model/render-input.js';
@@ -34,7 +36,8 @@ export const KNOWN_DIFFERENCES: readonly KnownDifference[] = [
     id: 'ipvs-rejects-without-real-server',
     excludes: ['ipvs'],
     why: 'the node\'s own traffic meets IPVS at LOCAL_OUT, before any filter rule; a virtual server with no real server to pick answers ICMP port unreachable itself (reject), where the other modes drop a Local policy without local endpoints',
-    applies: (p, v) => p.source === 'node' && !!v && (p.target === 'clusterIP' ? !v.hasInternalEndpoints : EXTERNAL.has(p.target) && !v.hasExternalEndpoints),
+    // A packet from the VIP is the node's own in IPVS mode (the VIP is on its dummy interface).
+    applies: (p, v) => (p.source === 'node' || p.source === 'vip') && !!v && (p.target === 'clusterIP' ? !v.hasInternalEndpoints : EXTERNAL.has(p.target) && !v.hasExternalEndpoints),
   },
   {
     id: 'iptables-no-firewall-without-endpoints',

@@ -17,7 +17,8 @@ export const LOCAL_POD = '10.244.1.5';
 export const REMOTE_POD = '10.244.2.5';
 
 export type Target = 'clusterIP' | 'wrongPort' | 'externalIP' | 'lbIP' | 'nodePort' | 'healthCheck' | 'unallocated' | 'unrelated';
-export type Source = 'localPod' | 'remotePod' | 'outside' | 'inRange' | 'node' | 'endpoint';
+/** `vip`: the packet's source is the load-balancer IP it is sent to (only for lbIP targets). */
+export type Source = 'localPod' | 'remotePod' | 'outside' | 'inRange' | 'node' | 'endpoint' | 'vip';
 
 export interface Probe {
   readonly packet: TracePacket;
@@ -42,6 +43,8 @@ interface GenService {
   readonly protocols: readonly Protocol[];
   readonly externalIP: boolean;
   readonly sourceRanges: boolean;
+  /** A second range that holds the node (NODE_IP): kube-proxy then also allows the LB IPs as sources. */
+  readonly rangeHoldsNode: boolean;
   readonly etpLocal: boolean;
   readonly itpLocal: boolean;
   readonly affinity: boolean;
@@ -59,6 +62,7 @@ const genService: fc.Arbitrary<GenService> = fc.record({
   protocols: fc.uniqueArray(fc.constantFrom<Protocol>('TCP', 'UDP', 'SCTP'), { minLength: 1, maxLength: 2 }),
   externalIP: fc.boolean(),
   sourceRanges: fc.boolean(),
+  rangeHoldsNode: fc.boolean(),
   etpLocal: fc.boolean(),
   itpLocal: fc.boolean(),
   affinity: fc.boolean(),
@@ -81,7 +85,7 @@ function build(gs: readonly GenService[]): { input: RenderInput; services: PlanS
       ports: g.protocols.map((p, j) => port(80 + j, 8080 + j, { name: `p${j}`, protocol: p, ...(g.type !== 'ClusterIP' ? { nodePort: 30000 + i * 10 + j } : {}) })),
       externalIPs: g.externalIP ? [`192.0.2.${10 + i}`] : [],
       loadBalancerIngress: lb ? [{ ip: `203.0.113.${10 + i}`, ipMode: 'VIP' }] : [],
-      loadBalancerSourceRanges: lb && g.sourceRanges ? ['198.51.100.0/24'] : [],
+      loadBalancerSourceRanges: lb && g.sourceRanges ? ['198.51.100.0/24', ...(g.rangeHoldsNode ? ['192.168.50.0/24'] : [])] : [],
       externalTrafficPolicy: external && g.etpLocal ? 'Local' : 'Cluster',
       internalTrafficPolicy: g.itpLocal ? 'Local' : 'Cluster',
       sessionAffinity: g.affinity ? { type: 'ClientIP', timeoutSeconds: 600 } : { type: 'None' },
@@ -109,7 +113,9 @@ function probesFor(services: readonly PlanService[], firstEndpoint: ReadonlyMap<
     ...(s && firstEndpoint.has(s.name) ? [['endpoint', firstEndpoint.get(s.name)!] as [Source, string]] : []),
   ];
   const add = (target: Target, dst: string, dport: number, proto: Protocol, s?: PlanService) => {
-    for (const [source, src] of sourceIPs(s)) {
+    // From the LB IP itself: a load balancer that SNATs to its own address, or (IPVS, whose VIPs are node addresses) the node looping back.
+    const vip: [Source, string][] = target === 'lbIP' ? [['vip', dst]] : [];
+    for (const [source, src] of [...sourceIPs(s), ...vip]) {
       out.push({ packet: { src, dst, dport, proto: proto.toLowerCase() as TracePacket['proto'] }, target, source, ...(s ? { service: s } : {}) });
     }
   };

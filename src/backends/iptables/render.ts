@@ -10,12 +10,12 @@
 // kernel when it must leave them as they are (preserve.ts).
 
 import type { IPFamily } from '../../model/ip.js';
-import { cidrContains, ipFamilyOf, parseCIDR, parseIP } from '../../model/ip.js';
 import type { RenderInput } from '../../model/render-input.js';
 import {
   localTrafficMatch, nodePortAddresses, servicePortLabel, servicePortViews,
   type EndpointTarget, type LocalTrafficMatch, type ServicePortView,
 } from '../../model/service-ports.js';
+import { firewallSources, primaryNodeIP } from '../lb-firewall.js';
 import { C, clusterChain, endpointChain, externalChain, firewallChain, localChain } from './names.js';
 import { dnatTarget, markMatch, randomMatch, recentMask, rejectTarget, ruleLine, type RuleSpec } from './rule.js';
 
@@ -59,10 +59,8 @@ interface Ctx {
   readonly masqMark: number;
   readonly local: LocalTrafficMatch;
   readonly masqueradeAll: boolean;
-  /** The node's primary address of this family ('' when unknown): allowed through LB source ranges when inside one. */
+  /** The node's primary address of this family ('' when unknown): decides the LB firewall's implicit allowance. */
   readonly nodeIP: string;
-  /** Every node address of this family (the LB firewall always lets the node through). */
-  readonly nodeIPs: readonly string[];
 }
 
 /** Collects rules per chain, keeping the order in which chains were first named. */
@@ -275,18 +273,8 @@ function servicePort(v: ServicePortView, ctx: Ctx, filter: Table, nat: Table): v
   if (usesFirewall) {
     nat.chain(fwChain);
     const lb = `${label} loadbalancer IP`;
-    let allowFromNode = false;
-    for (const cidr of v.sourceRanges) {
-      nat.add(fwChain, { src: cidr, comment: lb, target: `-j ${extChain}` });
-      if (ctx.nodeIP && cidrHas(cidr, ctx.nodeIP)) allowFromNode = true;
-    }
-    // The node itself is always allowed, as in the nftables and IPVS backends (the
-    // issue's semantics; kube-proxy's iptables mode allows it only when a range holds it).
-    for (const ip of ctx.nodeIPs) {
-      if (!v.sourceRanges.some((cidr) => cidrHas(cidr, ip))) nat.add(fwChain, { src: ip, comment: `${label} node`, target: `-j ${extChain}` });
-    }
-    // A VIP bound on the node loops back with the VIP as source: let the node reach it.
-    if (allowFromNode) for (const ip of v.loadBalancerIPs) nat.add(fwChain, { src: ip, comment: lb, target: `-j ${extChain}` });
+    // The ranges, then the LB IPs themselves when a range holds the node (lb-firewall.ts).
+    for (const src of firewallSources(v, ctx.nodeIP)) nat.add(fwChain, { src, comment: lb, target: `-j ${extChain}` });
     nat.add(fwChain, { comment: `${label} other traffic will be dropped by ${C.proxyFirewall}`, target: '-j RETURN' });
   }
 
@@ -306,13 +294,6 @@ function servicePort(v: ServicePortView, ctx: Ctx, filter: Table, nat: Table): v
   }
 }
 
-/** Whether a CIDR holds an address. */
-function cidrHas(cidr: string, ip: string): boolean {
-  const c = parseCIDR(cidr);
-  const p = parseIP(ip);
-  return c !== undefined && p !== undefined && c.family === p.family && cidrContains(c, p);
-}
-
 /** The chains of one family. A family with no Service still gets its skeleton, so stale rules go away. */
 export function renderFamily(input: RenderInput, family: IPFamily): IptTables {
   const ctx: Ctx = {
@@ -320,8 +301,7 @@ export function renderFamily(input: RenderInput, family: IPFamily): IptTables {
     masqMark: 2 ** (input.config.masqueradeBit ?? DEFAULT_MASQ_BIT), // 2 ** 31 stays positive, unlike 1 << 31
     local: localTrafficMatch(input.config, input.node, family),
     masqueradeAll: input.config.masqueradeAll,
-    nodeIP: input.node.addresses.find((a) => ipFamilyOf(a) === family) ?? '',
-    nodeIPs: input.node.addresses.filter((a) => ipFamilyOf(a) === family),
+    nodeIP: primaryNodeIP(input.node, { family }),
   };
   const filter = new Table();
   const nat = new Table();

@@ -14,7 +14,7 @@ import { readLocalAddresses } from '../local-addresses.js';
 import { execWithInput } from '../stdin-file.js';
 import { ensureSysctls } from '../sysctl.js';
 import { diffIpsets, diffIpvs, parseIpsetSave, parseIpvsadmSave, type LiveVirtualServer } from './diff.js';
-import { HOOKS } from './iptables-rules.js';
+import { HOOKS, TABLES } from './iptables-rules.js';
 import { ipvsSysctls, ownsVirtualServer, ipvsTimeoutArgs, parseIpvsTimeouts } from './kernel-settings.js';
 import { renderIpvs } from './render.js';
 import { DUMMY_INTERFACE, type IpvsRuleset, type VirtualServer } from './ruleset.js';
@@ -86,7 +86,9 @@ async function syncIptables(r: IpvsRuleset): Promise<string[]> {
   for (const f of r.families) {
     const v4 = f.family === 'IPv4';
     const [save, restore, tool] = v4 ? ['iptables-save', 'iptables-restore', 'iptables'] : ['ip6tables-save', 'ip6tables-restore', 'ip6tables'];
-    const live = ourRules(await run(save, ['-t', 'nat']) + (await run(save, ['-t', 'filter'])));
+    let live = '';
+    for (const table of TABLES) live += await run(save, ['-t', table]);
+    live = ourRules(live);
     if (live !== ourRules(f.iptables)) {
       await run(restore, ['--noflush', '-w'], f.iptables);
       sent.push(f.iptables);
@@ -194,7 +196,7 @@ export async function cleanupIpvs(): Promise<number> {
       const rule = ['-t', table, '-m', 'comment', '--comment', 'svcplane', '-j', chain];
       while ((await execa(tool, ['-w', '-D', builtin, ...rule], { reject: false })).exitCode === 0) removed++;
     }
-    for (const table of ['nat', 'filter']) {
+    for (const table of TABLES) {
       const listed = await execa(save, ['-t', table], { reject: false });
       if (listed.exitCode !== 0) continue;
       const chains = String(listed.stdout).split('\n').filter((l) => l.startsWith(':SVP-')).map((l) => l.slice(1).split(' ')[0]!);

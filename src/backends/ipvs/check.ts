@@ -19,7 +19,7 @@ import { readLocalAddresses } from '../local-addresses.js';
 import { nodeForApply, ourRules, preservePlan } from './apply.js';
 import { diffIpsets, diffIpvs, parseIpsetSave, parseIpvsadmSave, type LiveIpset, type LiveVirtualServer } from './diff.js';
 import { SECTION, splitSections } from './document.js';
-import { HOOKS } from './iptables-rules.js';
+import { HOOKS, TABLES } from './iptables-rules.js';
 import { ownsVirtualServer } from './kernel-settings.js';
 import { renderIpvs } from './render.js';
 import { DUMMY_INTERFACE, type Ipset, type IpsetType, type IpvsRuleset, type VirtualServer } from './ruleset.js';
@@ -30,7 +30,7 @@ export interface IpvsLive {
   readonly virtualServers: readonly LiveVirtualServer[];
   /** `ipset save`, parsed. */
   readonly ipsets: ReadonlyMap<string, LiveIpset>;
-  /** `iptables-save -t nat` + `-t filter` (ip6tables-save for IPv6). */
+  /** `iptables-save -t mangle`, `-t nat` and `-t filter` (ip6tables-save for IPv6). */
   readonly iptables: Readonly<Record<IPFamily, string>>;
   /** CIDRs on the dummy interface. */
   readonly interfaceAddresses: readonly string[];
@@ -259,7 +259,7 @@ export async function readIpvsLive(): Promise<IpvsLive> {
   const missingHooks: string[] = [];
   const iptables = { IPv4: '', IPv6: '' };
   for (const [family, tool, save] of [['IPv4', 'iptables', 'iptables-save'], ['IPv6', 'ip6tables', 'ip6tables-save']] as const) {
-    iptables[family] = (await read(save, ['-t', 'nat'])) + (await read(save, ['-t', 'filter']));
+    for (const table of TABLES) iptables[family] += await read(save, ['-t', table]);
     for (const [table, builtin, chain] of HOOKS) {
       const rule = ['-t', table, '-m', 'comment', '--comment', 'svcplane', '-j', chain];
       if ((await execa(tool, ['-w', '-C', builtin, ...rule], { reject: false })).exitCode !== 0) missingHooks.push(`${tool} ${table} ${builtin} -> ${chain}`);

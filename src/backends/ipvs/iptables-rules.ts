@@ -4,6 +4,12 @@
 // IPVS takes packets at LOCAL_IN after the filter INPUT chain, so the firewall,
 // the REJECT for Services without endpoints and the DROP for Local policies
 // without local endpoints all live in filter INPUT, before IPVS sees the packet.
+// The node's own connections meet IPVS at LOCAL_OUT (priority -99), before filter
+// OUTPUT and with the destination already rewritten after it, so the
+// loadBalancerSourceRanges firewall for them sits in mangle OUTPUT (-150), which
+// still sees the load-balancer IP: the node reaching a firewalled LB IP is judged
+// by the same sets as anyone else, as in kube-proxy's nftables mode (its IPVS mode
+// only drops the VIP-as-source case, per Service, with `-m ipvs --vaddr`).
 //
 // Rules are written exactly as iptables-save prints them (`-p` first, MARK as
 // --set-xmark) so that apply can compare them with what the kernel holds and skip
@@ -21,8 +27,13 @@ export interface HelperRuleOptions {
   readonly local: LocalTrafficMatch;
 }
 
+/** The tables our rules live in, in the order the document holds them (and apply and check read them). */
+export const TABLES = ['mangle', 'nat', 'filter'] as const;
+export type HelperTable = (typeof TABLES)[number];
+
 /** Built-in chains we hook into: [table, built-in chain, our chain]. Ensured at apply, never flushed. */
-export const HOOKS: readonly (readonly ['nat' | 'filter', string, string])[] = [
+export const HOOKS: readonly (readonly [HelperTable, string, string])[] = [
+  ['mangle', 'OUTPUT', 'SVP-OUTPUT-FIREWALL'],
   ['nat', 'PREROUTING', 'SVP-SERVICES'],
   ['nat', 'OUTPUT', 'SVP-SERVICES'],
   ['nat', 'POSTROUTING', 'SVP-POSTROUTING'],
@@ -51,6 +62,10 @@ export function helperRules(o: HelperRuleOptions): string {
   const s = (k: SetKey) => setName(o.family, k);
   const mark = `0x${o.masqMark.toString(16)}`;
   const reject = o.family === 'IPv4' ? 'REJECT --reject-with icmp-port-unreachable' : 'REJECT --reject-with icmp6-port-unreachable';
+  // Destination a firewalled LB IP:port, source in none of its allowed ranges or addresses.
+  const notAllowed = (chain: string) =>
+    `-A ${chain} -m comment --comment "source not in loadBalancerSourceRanges" -m set --match-set ${s('loadBalancerFW')} dst,dst -m set ! --match-set ${s('loadBalancerSourceCIDR')} dst,dst,src -m set ! --match-set ${s('loadBalancerSourceIP')} dst,dst,src -j DROP`;
+  const mangle: string[] = ['*mangle', ':SVP-OUTPUT-FIREWALL - [0:0]', notAllowed('SVP-OUTPUT-FIREWALL'), 'COMMIT'];
   const nat: string[] = [
     '*nat',
     ':SVP-SERVICES - [0:0]',
@@ -91,7 +106,7 @@ export function helperRules(o: HelperRuleOptions): string {
   const filter: string[] = [
     '*filter',
     ':SVP-INPUT - [0:0]',
-    `-A SVP-INPUT -m comment --comment "source not in loadBalancerSourceRanges" -m set --match-set ${s('loadBalancerFW')} dst,dst -m set ! --match-set ${s('loadBalancerSourceCIDR')} dst,dst,src -m set ! --match-set ${s('loadBalancerSourceIP')} dst,dst,src -j DROP`,
+    notAllowed('SVP-INPUT'),
     `-A SVP-INPUT -m comment --comment "no endpoint anywhere" ${newConn} -m set --match-set ${s('noEndpoints')} dst,dst -j ${reject}`,
     `-A SVP-INPUT -m comment --comment "Local policy, no endpoint on this node" ${newConn} -m addrtype ! --src-type LOCAL -m set --match-set ${s('noLocalEndpoints')} dst,dst -j DROP`,
   ];
@@ -108,5 +123,5 @@ export function helperRules(o: HelperRuleOptions): string {
     `-A SVP-INPUT -m comment --comment "a Service address on a port it does not serve" ${newConn} -m set --match-set ${s('ipvsIPs')} dst -j ${reject}`,
     'COMMIT',
   );
-  return [...nat, ...filter].join('\n') + '\n';
+  return [...mangle, ...nat, ...filter].join('\n') + '\n';
 }

@@ -12,9 +12,10 @@
 // - IPVS mode has no per-source short-circuit: a pod reaching a Local-policy
 //   address gets that address's local endpoints, as with kube-proxy.
 
-import { compareIPs, ipFamilyOf, type IPFamily } from '../../model/ip.js';
+import { compareIPs, type IPFamily } from '../../model/ip.js';
 import type { RenderInput } from '../../model/render-input.js';
 import { localTrafficMatch, nodePortAddresses, servicePortLabel, servicePortViews, type EndpointTarget, type ServicePortView } from '../../model/service-ports.js';
+import { allowsLoadBalancerIPSources, primaryNodeIP } from '../lb-firewall.js';
 import { helperRules } from './iptables-rules.js';
 import type { Ipset, IpsetType, IpvsFamilyRuleset, IpvsProtocol, IpvsRuleset, RealServer, VirtualServer } from './ruleset.js';
 import { SETS, setName, type SetKey } from './sets.js';
@@ -55,7 +56,7 @@ export function renderFamily(input: RenderInput, family: IPFamily): IpvsFamilyRu
   };
   const vss: VirtualServer[] = [];
   const scheduler = input.config.ipvsScheduler || 'rr';
-  const nodeIPs = input.node.addresses.filter((a) => ipFamilyOf(a) === family);
+  const nodeIP = primaryNodeIP(input.node, { family });
   const nodePortIPs = nodePortAddresses(input.node, input.config, family, 'all');
 
   for (const v of servicePortViews(input, family)) {
@@ -95,7 +96,8 @@ export function renderFamily(input: RenderInput, family: IPFamily): IpvsFamilyRu
       if (v.sourceRanges.length) {
         add('loadBalancerFW', ipPort(ip));
         for (const c of v.sourceRanges) for (const n of ipsetNets(c)) add('loadBalancerSourceCIDR', `${ipPort(ip)},${n}`);
-        for (const n of nodeIPs) add('loadBalancerSourceIP', `${ipPort(ip)},${n}`);
+        // The LB IPs themselves as sources when a range holds the node (lb-firewall.ts).
+        if (allowsLoadBalancerIPSources(v, nodeIP)) for (const src of v.loadBalancerIPs) add('loadBalancerSourceIP', `${ipPort(ip)},${src}`);
       }
     }
 

@@ -13,7 +13,7 @@ export const SETS = {
   loadBalancerLocal: { name: 'LOAD-BALANCER-LOCAL', type: 'hash:ip,port', comment: 'load balancer IPs with externalTrafficPolicy Local' },
   loadBalancerFW: { name: 'LOAD-BALANCER-FW', type: 'hash:ip,port', comment: 'load balancer IPs with loadBalancerSourceRanges' },
   loadBalancerSourceCIDR: { name: 'LOAD-BALANCER-SOURCE-CIDR', type: 'hash:ip,port,net', comment: 'lb IP,proto:port,allowed source range' },
-  loadBalancerSourceIP: { name: 'LOAD-BALANCER-SOURCE-IP', type: 'hash:ip,port,ip', comment: 'lb IP,proto:port,node address (the node is always allowed)' },
+  loadBalancerSourceIP: { name: 'LOAD-BALANCER-SOURCE-IP', type: 'hash:ip,port,ip', comment: 'lb IP,proto:port,lb IP: the VIP as source, when a range holds the node' },
   nodePortTCP: { name: 'NODE-PORT-TCP', type: 'bitmap:port', comment: 'TCP node ports, Cluster policy' },
   nodePortUDP: { name: 'NODE-PORT-UDP', type: 'bitmap:port', comment: 'UDP node ports, Cluster policy' },
   nodePortSCTP: { name: 'NODE-PORT-SCTP', type: 'bitmap:port', comment: 'SCTP node ports, Cluster policy' },

@@ -21,7 +21,8 @@ import { createHash } from 'node:crypto';
 import type { IPFamily } from '../../model/ip.js';
 import { nodePortAddresses, localTrafficMatch, serviceCIDRsOf, servicePortLabel, servicePortViews, type EndpointTarget, type LocalTrafficMatch, type ServicePortView } from '../../model/service-ports.js';
 import type { RenderInput } from '../../model/render-input.js';
-import { cidrsOverlap, ipFamilyOf, parseCIDR, type ParsedCIDR } from '../../model/ip.js';
+import { cidrsOverlap, parseCIDR, type ParsedCIDR } from '../../model/ip.js';
+import { firewallSources, primaryNodeIP } from '../lb-firewall.js';
 import {
   addrValue, concat, ctStateNew, ctStatusDnat, daddr, dnat, dport, drop, fibLocal, goto, jump, l4proto, markAnd, masquerade, match, meta,
   numgenMod, reject, ret, saddr, serviceKey, setMark, thDport, updateSet, vmap,
@@ -132,7 +133,7 @@ function chain(name: string, rules: NftRule[] = [], base?: NftChain['base']): Nf
 /**
  * The sources of one load-balancer IP's allow list with none inside another: the
  * allow set is an interval set, and nft refuses overlapping intervals ("File
- * exists"), e.g. a node IP inside a source range, 0.0.0.0/0, or 10.0.0.0/8 with
+ * exists"), e.g. a load-balancer IP inside a source range, 0.0.0.0/0, or 10.0.0.0/8 with
  * 10.1.0.0/16, all valid in a Service. Dropping the inner ones matches the same sources.
  */
 function outermostSources(sources: readonly string[]): string[] {
@@ -276,7 +277,8 @@ function verdictElement(key: unknown, value: Expr, comment: string): NftElement 
 export interface TableContext {
   readonly family: IPFamily;
   readonly ctx: Ctx;
-  readonly nodeIPs: readonly string[];
+  /** The node's primary address of this family ('' when unknown): decides the LB firewall's implicit allowance. */
+  readonly nodeIP: string;
 }
 
 export function tableContext(input: RenderInput, family: IPFamily): TableContext {
@@ -288,7 +290,7 @@ export function tableContext(input: RenderInput, family: IPFamily): TableContext
       local: localTrafficMatch(input.config, input.node, family),
       masqueradeAll: input.config.masqueradeAll,
     },
-    nodeIPs: input.node.addresses.filter((a) => ipFamilyOf(a) === family),
+    nodeIP: primaryNodeIP(input.node, { family }),
   };
 }
 
@@ -385,8 +387,8 @@ export function serviceFragment(v: ServicePortView, tc: TableContext): Fragment 
     if (!v.hasExternalEndpoints) add(N.noEndpointServices, verdictElement(key(ip), externalFilter!, `${label} load balancer IP has no endpoints`));
     if (v.sourceRanges.length > 0) {
       add(N.firewallIPs, { key: key(ip), comment: label });
-      // Allowed: the source ranges, and the node itself.
-      for (const src of outermostSources([...v.sourceRanges, ...tc.nodeIPs])) {
+      // Allowed: the source ranges, and the LB IPs themselves when a range holds the node (lb-firewall.ts).
+      for (const src of outermostSources(firewallSources(v, tc.nodeIP))) {
         add(N.firewallAllow, { key: { concat: [ip, proto, v.port, addrValue(src)] }, comment: label });
       }
     }

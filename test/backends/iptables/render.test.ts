@@ -131,14 +131,17 @@ describe('iptables render', () => {
     assert.doesNotMatch(doc, /SVP-SVC-|SVP-SEP-/);
   });
 
-  it('loadBalancerSourceRanges: the node itself is always allowed, also when no range holds its address', () => {
-    const lb = features['loadbalancer-source-ranges']!;
+  it('loadBalancerSourceRanges: no implicit node allowance; the VIP passes as a source only when a range holds the node', () => {
+    const lb = features['loadbalancer-source-ranges']!; // ranges 198.51.100.0/24 and 192.168.50.0/24, node 192.168.50.1
     const outside = { ...lb, plan: { ...lb.plan, services: lb.plan.services.map((x) => ({ ...x, loadBalancerSourceRanges: ['198.51.100.0/24'] })) } };
-    const doc = added(iptablesBackend.render(outside));
-    assert.match(doc, /^-A SVP-FW-\S+ -s 198\.51\.100\.0\/24 .*-j SVP-EXT-/m);
-    assert.match(doc, /^-A SVP-FW-\S+ -s 192\.168\.50\.1\/32 -m comment --comment "default\/lb:443\/TCP node" -j SVP-EXT-/m);
-    // Inside a range already: no second rule for it.
-    assert.doesNotMatch(added(iptablesBackend.render(lb)), /--comment "default\/lb:443\/TCP node"/);
+    const out = added(iptablesBackend.render(outside));
+    assert.match(out, /^-A SVP-FW-\S+ -s 198\.51\.100\.0\/24 .*-j SVP-EXT-/m);
+    assert.doesNotMatch(out, /^-A SVP-FW-\S+ -s (192\.168\.50\.1|203\.0\.113\.3\d)\/32 /m);
+    const inside = added(iptablesBackend.render(lb));
+    assert.match(inside, /^-A SVP-FW-\S+ -s 203\.0\.113\.30\/32 -m comment --comment "default\/lb:443\/TCP loadbalancer IP" -j SVP-EXT-/m);
+    // A Proxy-mode ingress IP is no VIP of ours: neither a destination nor an allowed source.
+    assert.doesNotMatch(inside, /203\.0\.113\.31/);
+    assert.doesNotMatch(inside, /-s 192\.168\.50\.1\/32/);
   });
 
   it('externalTrafficPolicy Local with no local endpoint: DROP external traffic, pods and the node short-circuit', () => {

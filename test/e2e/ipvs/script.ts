@@ -8,7 +8,7 @@ import { SECTION, splitSections } from '../../../src/backends/ipvs/document.js';
 import { HOOKS } from '../../../src/backends/ipvs/iptables-rules.js';
 import { DUMMY_INTERFACE } from '../../../src/backends/ipvs/ruleset.js';
 import { BRIDGE_IP, CLIENT_IPS, EMPTY, LOCAL, NODE_IP, NP, PODS, POD_PORT, STICKY, WEB } from './scenario.js';
-import { podsScript } from './pods-script.js';
+import { clientScript, podsScript, waitForPodsScript } from './pods-script.js';
 
 /** Step B as apply would send it after step A: computed on the host from the two renders. */
 export interface Increment {
@@ -80,21 +80,8 @@ probe() {
 }
 
 ${podsScript({ bridgeIP: BRIDGE_IP, pods: PODS, port: POD_PORT })}
-ip netns add client
-ip link add to-client type veth peer name eth0 netns client
-ip addr add ${NODE_IP}/24 dev to-client
-ip link set to-client up
-ip netns exec client ip link set lo up
-ip netns exec client ip addr add ${C1}/24 dev eth0
-ip netns exec client ip addr add ${C2}/24 dev eth0
-ip netns exec client ip link set eth0 up
-ip netns exec client ip route add default via ${NODE_IP}
-for i in ${PODS.join(' ')}; do
-  n=0
-  until ip netns exec pod$i netstat -lnt | grep -q " 10.244.1.$i:${POD_PORT} "; do
-    n=$((n+1)); [ $n -lt 50 ] || fail "pod$i: no server"; sleep 0.1
-  done
-done
+${clientScript({ nodeIP: NODE_IP, clientIPs: [C1, C2] })}
+${waitForPodsScript({ pods: PODS, port: POD_PORT })}
 
 echo "== A apply"
 # apply.ts order: sysctls, dummy interface + addresses, ipset adds, iptables + hooks, ipvsadm -R.
@@ -113,9 +100,11 @@ ipvsadm -Sn
 echo "== A ipset"
 ipset save
 echo "== A iptables"
+iptables-save -t mangle
 iptables-save -t nat
 iptables-save -t filter
 echo "== A ip6tables"
+ip6tables-save -t mangle
 ip6tables-save -t nat
 ip6tables-save -t filter
 echo "== A addresses"
