@@ -19,7 +19,7 @@ import { requireTools } from './lib/preflight.js';
 import { collectStderrLines } from './lib/agent-log.js';
 import { createTopology, type Pod, type Topology } from './lib/topology.js';
 import { clusterObjects, endpointSlice, service, type EndpointSpec } from './suite/manifests.js';
-import { sleep, until } from './lib/wait.js';
+import { until } from './lib/wait.js';
 
 const CLI = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
 const VIP = '10.96.0.10';
@@ -155,9 +155,11 @@ describe(`svcplane agent (${backend}, --endpoints-file) with real traffic`, { ti
   });
 
   it('follows endpoint changes and a SIGKILL + restart with zero failed connections to live endpoints', async () => {
+    const runStarted = performance.now();
     const run = continuousTraffic(client, tcp, 25);
+    /** The traffic's clock now: attempts at or after this began after what we just observed. */
+    const mark = () => performance.now() - runStarted;
     const seenSince = (ms: number) => serversIn(run.snapshot().filter((r) => r.at >= ms));
-    const now = () => run.snapshot().at(-1)?.at ?? 0;
 
     // Added.
     let n = syncedCount();
@@ -169,10 +171,10 @@ describe(`svcplane agent (${backend}, --endpoints-file) with real traffic`, { ti
     n = syncedCount();
     writeEndpoints([ep(a, { ready: false, serving: true, terminating: true }), ep(b), ep(c)]);
     await waitSynced(n, 'the sync of a terminating endpoint');
-    await sleep(300);
-    let from = now();
-    await sleep(1500);
-    assert.deepEqual([...seenSince(from + 100)].sort(), ['b', 'c'], 'a terminating endpoint gets no new connections');
+    // Attempts that began after the agent logged the sync (the kernel held it then).
+    let from = mark();
+    await until('20 attempts after the sync', () => run.snapshot().filter((r) => r.at >= from).length >= 20, 30_000);
+    assert.deepEqual([...seenSince(from)].sort(), ['b', 'c'], 'a terminating endpoint gets no new connections');
 
     // Removed.
     n = syncedCount();
@@ -182,16 +184,16 @@ describe(`svcplane agent (${backend}, --endpoints-file) with real traffic`, { ti
     // SIGKILL: the rules stay; endpoints change while the agent is down; the restart converges.
     agent!.kill('SIGKILL');
     await agent;
-    from = now();
-    await sleep(800);
+    from = mark();
+    await until('20 attempts without the agent', () => run.snapshot().filter((r) => r.at >= from).length >= 20, 30_000);
     assert.deepEqual([...seenSince(from)].sort(), ['b', 'c'], 'rules intact without the agent');
     writeEndpoints([ep(b), ep(c), ep(d)]);
     agent = startAgent();
     await waitSynced(0, 'the first sync after the restart');
     await until('d in the traffic after the restart', () => seenSince(from).has('d'), 60_000);
-    from = now();
-    await sleep(1500);
-    assert.deepEqual([...seenSince(from + 100)].sort(), ['b', 'c', 'd']);
+    from = mark();
+    await until('40 attempts after the restart converged', () => run.snapshot().filter((r) => r.at >= from).length >= 40, 30_000);
+    assert.deepEqual([...seenSince(from)].sort(), ['b', 'c', 'd']);
 
     const results = await run.stop();
     const failed = results.filter((r) => !r.result.ok);
@@ -231,10 +233,11 @@ describe(`svcplane agent (${backend}, --endpoints-file) with real traffic`, { ti
       assert.ok(again.ok && again.server === pinned, 'one conntrack entry pins the flow to one endpoint');
     }
     const remaining = [b, c, d].filter((p) => p.name !== pinned);
-    const n = syncedCount();
+    const cleaned = () => logs.filter((l) => l.includes('UDP conntrack entries cleaned')).length;
+    const c0 = cleaned();
     writeEndpoints(remaining.map((p) => ep(p)));
-    await waitSynced(n, 'the sync of the removal');
-    await sleep(200);
+    // The cleanup runs right after the sync's "synced" line: wait for its own line.
+    await until('the conntrack cleanup after the removal', () => cleaned() > c0, 60_000, 50);
     // The removed endpoint's server still runs: only the conntrack delete moves the flow.
     const moved = await connect(client, udp);
     assert.ok(moved.ok, JSON.stringify(moved));
