@@ -26,6 +26,8 @@ import { endpointAddress, ENDPOINTS_PER_SERVICE, serviceName, sliceAt, synthetic
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const CLI = join(root, 'src/cli/main.ts');
+/** BENCH_AGENT_COMPILED=1: the built `lib/cli/main.js` (as in the image; `npm run build` first), else the sources under tsx. */
+const agentEntry = (): string[] => (process.env.BENCH_AGENT_COMPILED ? [join(root, 'lib/cli/main.js')] : ['--import', 'tsx', CLI]);
 const NODE_IP = '192.168.50.1';
 const MIN_SYNC_PERIOD = '10ms';
 const SYNC_PERIOD = '1h';
@@ -170,7 +172,7 @@ export async function benchAgent(services: number, rounds: number, nsName: strin
       // `ip netns exec` execs node itself: the child's pid is the agent's.
       const child = spawn(
         'ip',
-        ['netns', 'exec', ns, process.execPath, '--import', 'tsx', CLI, 'agent', '--backend', 'nftables', '--plan', join(dir, 'plan.json'), '--config', join(dir, 'config.json'),
+        ['netns', 'exec', ns, process.execPath, ...agentEntry(), 'agent', '--backend', 'nftables', '--plan', join(dir, 'plan.json'), '--config', join(dir, 'config.json'),
           '--endpoints-file', eps, '--node-name', 'node1', '--node-ip', NODE_IP, '--health-addr', '127.0.0.1:10256', '--metrics-addr', '127.0.0.1:10249'],
         { cwd: root, stdio: ['ignore', 'ignore', 'pipe'] },
       );

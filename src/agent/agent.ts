@@ -5,6 +5,7 @@
 
 import { readFile } from 'node:fs/promises';
 import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import { readLocalAddresses } from '../backends/local-addresses.js';
@@ -17,11 +18,11 @@ import type { ProxyMode, RenderInput } from '../model/render-input.js';
 import { conntrackPlan, runConntrack, type ConntrackDeletion, type ConntrackRunResult } from './conntrack.js';
 import { EndpointFiles, type EndpointFilesLoad } from './endpoint-files.js';
 import { FileWatch } from './file-watch.js';
-import { healthCheckServices, healthStatus, type HealthStatus } from './health.js';
-import { closeServer, HealthCheckServers, healthHandler, metricsHandler, startServer, type HostPort } from './http.js';
+import { healthCheckServices, healthzStatus, livezStatus, type HealthzStatus, type LivezStatus } from './health.js';
+import { closeServer, HealthCheckServers, healthHandler, metricsHandler, startServer, type HealthSources, type HostPort } from './http.js';
 import { buildRenderInput, changedKeys } from './input-merge.js';
 import { createAgentMetrics, type AgentMetrics } from './metrics.js';
-import { RenderFailed, rulesSyncerFor, type RulesSyncer } from './rules-syncer.js';
+import { RenderFailed, rulesSyncerFor, type RulesSyncer, type UnsetSysctl } from './rules-syncer.js';
 import { realClock, SyncScheduler, type Clock, type SyncOutcome, type SyncRequest } from './sync-scheduler.js';
 import type { TriggerTime } from './watch/endpointslices.js';
 import { watchEndpointSlices, watchNode, watchServiceCIDRs, watchServices, type EndpointSliceStore, type NodeStore, type ServiceCIDRStore, type ServiceStore, type WatchedResource, type WatchTiming } from './watch/index.js';
@@ -50,6 +51,8 @@ export interface AgentOptions {
   readonly metrics?: AgentMetrics;
   /** API mode: list/watch timings (backoff, watchdog, server-side timeout); tests shorten them. */
   readonly watchTiming?: Partial<WatchTiming>;
+  /** API mode: a watch not heard from for this long makes /healthz 503 (default WATCH_STALE_MS). */
+  readonly watchStaleMs?: number;
   /** Userspace backend: idle time after which a UDP session ends. */
   readonly udpIdleTimeoutMs?: number;
 }
@@ -59,6 +62,14 @@ interface FileEndpoints {
   readonly skipped: string[];
   readonly node: NodeContext | undefined;
 }
+
+/**
+ * A live watch hears from the API server at least every ~40 s (an event, a bookmark,
+ * or the server ending the watch at its timeoutSeconds, 30-40 s; see list-watch.ts).
+ * 90 s is two of those missed: the API server is gone or the connection is dead, and
+ * the watchdog (45 s) has already tried again at least once.
+ */
+export const WATCH_STALE_MS = 90_000;
 
 export class Agent {
   readonly metrics: AgentMetrics;
@@ -80,8 +91,12 @@ export class Agent {
   private triggers: TriggerTime[] = [];
   private lastApplied: RenderInput | undefined;
   private lastLocalAddresses = '';
-  private startedAt = 0;
+  /** performance.now() at start: the baseline of a watch that never answered. */
+  private startedPerf = 0;
   private lastSyncedAt: number | undefined;
+  private unsetSysctls: readonly UnsetSysctl[] = [];
+  /** Where the health and metrics servers listen (the real port when asked for port 0). */
+  readonly listening: { health?: HostPort; metrics?: HostPort } = {};
 
   constructor(private readonly opts: AgentOptions) {
     this.log = opts.log;
@@ -96,22 +111,83 @@ export class Agent {
       sync: (req) => this.syncOnce(req),
     });
     this.hcServers = new HealthCheckServers(
-      () => this.health().healthy,
+      () => this.livez().healthy,
       (port, e) => this.log.error({ port, err: String(e) }, 'cannot serve healthCheckNodePort'),
     );
   }
 
-  /** kube-proxy's health timeout: twice the sync period. */
-  health(): HealthStatus {
-    return healthStatus(
-      { startedAt: this.startedAt, lastSyncedAt: this.lastSyncedAt, queuedSince: this.scheduler.queuedSince },
+  /** /livez: rules kept fresh; kube-proxy's health timeout is twice the sync period. */
+  livez(): LivezStatus {
+    return livezStatus(
+      { lastSyncedAt: this.lastSyncedAt, queuedSince: this.scheduler.queuedSince },
       this.clock.now(),
       2 * this.config.syncPeriodSeconds * 1000,
     );
   }
 
+  /** /healthz: /livez, plus node eligibility, the sysctls, and the API watches. */
+  healthz(): HealthzStatus {
+    const eligibility = this.nodeWatch?.store.eligibility() ?? { eligible: true };
+    return healthzStatus(this.livez(), {
+      nodeEligible: eligibility.eligible,
+      nodeIneligibleReason: eligibility.reason,
+      unsetSysctls: this.unsetSysctls,
+      staleWatches: this.staleWatches(),
+    });
+  }
+
+  private get healthSources(): HealthSources {
+    return { livez: () => this.livez(), healthz: () => this.healthz() };
+  }
+
+  /** Each API watch with when it last heard from the server (performance.now() ms; the start if never). */
+  private watchContacts(): { resource: string; at: number }[] {
+    const out: { resource: string; at: number }[] = [];
+    const each: Array<[string, WatchedResource<ServiceStore | EndpointSliceStore | NodeStore> | undefined]> = [
+      ['services', this.services],
+      ['endpointslices', this.slices],
+      ['nodes', this.nodeWatch],
+    ];
+    for (const [resource, w] of each) if (w) out.push({ resource, at: w.listWatch.lastContactAt ?? this.startedPerf });
+    // ServiceCIDRs are optional (a cluster may not serve them: the plan's ranges hold), so
+    // they count only once the server has answered for them.
+    const cidrContact = this.serviceCIDRs?.listWatch.lastContactAt;
+    if (cidrContact !== undefined) out.push({ resource: 'servicecidrs', at: cidrContact });
+    return out;
+  }
+
+  private staleWatches(): { resource: string; silentSeconds: number }[] {
+    const bound = this.opts.watchStaleMs ?? WATCH_STALE_MS;
+    const now = performance.now();
+    return this.watchContacts()
+      .filter((c) => now - c.at > bound)
+      .map((c) => ({ resource: c.resource, silentSeconds: Math.round((now - c.at) / 1000) }));
+  }
+
+  /** The watch gauges, as wall-clock seconds, refreshed per scrape. */
+  private refreshWatchGauges(): void {
+    const now = performance.now();
+    for (const c of this.watchContacts()) this.metrics.watchLastEvent.set({ resource: c.resource }, (Date.now() - (now - c.at)) / 1000);
+  }
+
+  /** A full sync checked the sysctls: log and count what changed. */
+  private noteSysctls(unset: readonly UnsetSysctl[]): void {
+    const before = new Set(this.unsetSysctls.map((u) => u.name));
+    const now = new Set(unset.map((u) => u.name));
+    for (const u of unset) {
+      if (!before.has(u.name)) this.log.warn({ sysctl: u.name, err: u.error }, `sysctl ${u.name} is needed by the ${this.opts.backend} backend and could not be set`);
+      this.metrics.sysctlUnset.set({ name: u.name }, 1);
+    }
+    for (const name of before) {
+      if (now.has(name)) continue;
+      this.log.info({ sysctl: name }, `sysctl ${name} is set now`);
+      this.metrics.sysctlUnset.set({ name }, 0);
+    }
+    this.unsetSysctls = unset;
+  }
+
   async start(): Promise<void> {
-    this.startedAt = this.clock.now();
+    this.startedPerf = performance.now();
     const { opts } = this;
     if (opts.planFile) {
       this.plan = await this.readPlan(opts.planFile);
@@ -134,11 +210,19 @@ export class Agent {
       await w.start();
       this.fileWatches.push(w);
     }
-    if (opts.healthAddr) this.servers.push(await startServer(opts.healthAddr, healthHandler(() => this.health())));
-    if (opts.metricsAddr) this.servers.push(await startServer(opts.metricsAddr, metricsHandler(this.metrics.registry, () => this.health())));
+    if (opts.healthAddr) {
+      const server = await startServer(opts.healthAddr, healthHandler(this.healthSources));
+      this.servers.push(server);
+      this.listening.health = boundTo(server);
+    }
+    if (opts.metricsAddr) {
+      const server = await startServer(opts.metricsAddr, metricsHandler(this.metrics.registry, this.healthSources, () => this.refreshWatchGauges()));
+      this.servers.push(server);
+      this.listening.metrics = boundTo(server);
+    }
     if (opts.kubeConfig) await this.startWatches(opts.kubeConfig);
     this.log.info(
-      { backend: opts.backend, mode: opts.mode, node: opts.nodeName, api: !!opts.kubeConfig, plan: opts.planFile, endpointsFiles: opts.endpointsFiles },
+      { backend: opts.backend, mode: opts.mode, node: opts.nodeName, api: opts.kubeConfig?.getCurrentCluster()?.server ?? false, plan: opts.planFile, endpointsFiles: opts.endpointsFiles },
       'agent started; first sync (full)',
     );
     this.scheduler.start();
@@ -294,6 +378,7 @@ export class Agent {
     const seconds = (performance.now() - t0) / 1000;
     const now = this.clock.now();
     this.lastSyncedAt = now;
+    if (result.unsetSysctls) this.noteSysctls(result.unsetSysctls);
     this.metrics.syncDuration.observe(seconds);
     this.metrics.lastSyncTimestamp.set(now / 1000);
     const wallNow = Date.now();
@@ -322,4 +407,9 @@ export class Agent {
     }
     await this.hcServers.update(healthCheckServices(input));
   }
+}
+
+function boundTo(server: Server): HostPort {
+  const a = server.address() as AddressInfo;
+  return { host: a.address, port: a.port };
 }

@@ -7,35 +7,77 @@ import type { RenderInput } from '../model/render-input.js';
 import { proxiedServices } from '../model/render-input.js';
 
 export interface HealthState {
-  /** When the agent started (ms). */
-  readonly startedAt: number;
   /** Last successful sync (ms), undefined before the first. */
   readonly lastSyncedAt: number | undefined;
-  /** Oldest change not yet in the kernel (ms), undefined when none waits. */
+  /** Oldest change (or due periodic sync) not yet in the kernel (ms), undefined when none waits. */
   readonly queuedSince: number | undefined;
 }
 
-export interface HealthStatus {
+/** /livez: are the rules kept up to date. */
+export interface LivezStatus {
   readonly healthy: boolean;
-  readonly body: { readonly lastUpdated: string; readonly currentTime: string; readonly nodeEligible: boolean };
+  readonly body: { readonly lastUpdated: string; readonly currentTime: string };
+}
+
+/** What else /healthz weighs besides fresh rules. */
+export interface HealthzFacts {
+  /** KEP-3836: false when the Node is being deleted or tainted ToBeDeletedByClusterAutoscaler. */
+  readonly nodeEligible: boolean;
+  /** Why the node is not eligible (e.g. 'taint ToBeDeletedByClusterAutoscaler'). */
+  readonly nodeIneligibleReason?: string | undefined;
+  /** Sysctls the backend needs that the agent could not set (name: error). */
+  readonly unsetSysctls: readonly { readonly name: string; readonly error: string }[];
+  /** API watches that heard nothing for longer than the bound (resource: seconds since). */
+  readonly staleWatches: readonly { readonly resource: string; readonly silentSeconds: number }[];
+}
+
+/** /healthz: fresh rules and an eligible node, with the details that explain a 503. */
+export interface HealthzStatus {
+  readonly healthy: boolean;
+  readonly body: {
+    readonly lastUpdated: string;
+    readonly currentTime: string;
+    readonly nodeEligible: boolean;
+    readonly nodeIneligibleReason?: string;
+    readonly unsetSysctls?: readonly { readonly name: string; readonly error: string }[];
+    readonly staleWatches?: readonly { readonly resource: string; readonly silentSeconds: number }[];
+  };
 }
 
 /**
- * Healthy unless something has waited for a sync longer than `timeoutMs` (kube-proxy
- * uses 2 x syncPeriod: a full sync is due every syncPeriod, so a healthy agent never
- * lets a change or the periodic sync wait that long). Before the first sync, the
- * start counts as the time the wait began.
+ * kube-proxy's rule (proxy_health.go): unhealthy only when something has waited
+ * for a sync longer than `timeoutMs` (kube-proxy uses 2 x syncPeriod: a healthy
+ * agent never lets a change or the periodic sync wait that long). Healthy while
+ * starting up with nothing queued, e.g. while waiting for the API server: a
+ * liveness probe must not restart an agent that cannot sync for lack of input (its
+ * rules stay as they are; /healthz says what is wrong). `lastUpdated` is now when
+ * healthy (kube-proxy keeps that compatibility), else the last successful sync.
  */
-export function healthStatus(s: HealthState, now: number, timeoutMs: number): HealthStatus {
-  const waitingSince = s.lastSyncedAt === undefined ? s.startedAt : s.queuedSince;
+export function livezStatus(s: HealthState, now: number, timeoutMs: number): LivezStatus {
   const stale = s.lastSyncedAt !== undefined && now - s.lastSyncedAt > timeoutMs;
-  const healthy = !stale && (waitingSince === undefined || now - waitingSince <= timeoutMs);
+  const late = s.queuedSince !== undefined && now - s.queuedSince > timeoutMs;
+  const healthy = !stale && !late;
+  return {
+    healthy,
+    body: { lastUpdated: new Date(healthy ? now : (s.lastSyncedAt ?? 0)).toISOString(), currentTime: new Date(now).toISOString() },
+  };
+}
+
+/**
+ * /healthz (what load balancers and readiness ask): fresh rules, an eligible node
+ * (kube-proxy), and, ours, every sysctl the backend needs set and every API watch
+ * heard from within its bound. The body says which failed.
+ */
+export function healthzStatus(live: LivezStatus, f: HealthzFacts): HealthzStatus {
+  const healthy = live.healthy && f.nodeEligible && f.unsetSysctls.length === 0 && f.staleWatches.length === 0;
   return {
     healthy,
     body: {
-      lastUpdated: new Date(s.lastSyncedAt ?? s.startedAt).toISOString(),
-      currentTime: new Date(now).toISOString(),
-      nodeEligible: true,
+      ...live.body,
+      nodeEligible: f.nodeEligible,
+      ...(f.nodeIneligibleReason && !f.nodeEligible ? { nodeIneligibleReason: f.nodeIneligibleReason } : {}),
+      ...(f.unsetSysctls.length ? { unsetSysctls: f.unsetSysctls } : {}),
+      ...(f.staleWatches.length ? { staleWatches: f.staleWatches } : {}),
     },
   };
 }

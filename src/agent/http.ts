@@ -3,7 +3,8 @@
 
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Registry } from 'prom-client';
-import { healthCheckResponse, type HealthCheckService, type HealthStatus } from './health.js';
+import { inputError } from '../model/errors.js';
+import { healthCheckResponse, type HealthCheckService, type HealthzStatus, type LivezStatus } from './health.js';
 
 export interface HostPort {
   readonly host: string;
@@ -14,7 +15,7 @@ export interface HostPort {
 export function parseHostPort(s: string, flag: string): HostPort {
   const m = /^(?:\[([^\]]+)\]|([^:]*)):(\d+)$/.exec(s);
   const port = m ? Number(m[3]) : NaN;
-  if (!m || !(port >= 0 && port <= 65535)) throw new Error(`${flag}: expected HOST:PORT, got ${JSON.stringify(s)}`);
+  if (!m || !(port >= 0 && port <= 65535)) throw inputError(undefined, flag, `expected HOST:PORT, got ${JSON.stringify(s)}`);
   return { host: m[1] ?? (m[2] || '0.0.0.0'), port };
 }
 
@@ -24,9 +25,29 @@ function json(res: ServerResponse, status: number, body: unknown): void {
   res.end(text);
 }
 
+/** A listener could not be opened (port taken, address not on this node): names the address and the cause. */
+export class ListenError extends Error {
+  constructor(
+    readonly at: HostPort,
+    readonly code: string | undefined,
+    cause: unknown,
+  ) {
+    const why =
+      code === 'EADDRINUSE' ? 'address already in use (another process, e.g. kube-proxy, listens there)'
+      : code === 'EADDRNOTAVAIL' ? 'address not available on this node'
+      : code === 'EACCES' ? 'permission denied'
+      : cause instanceof Error ? cause.message : String(cause);
+    super(`cannot listen on ${formatHostPort(at)}: ${why}`);
+  }
+}
+
+export function formatHostPort(at: HostPort): string {
+  return `${at.host.includes(':') ? `[${at.host}]` : at.host}:${at.port}`;
+}
+
 function listen(server: Server, at: HostPort): Promise<Server> {
   return new Promise((resolve, reject) => {
-    server.once('error', reject);
+    server.once('error', (e: NodeJS.ErrnoException) => reject(new ListenError(at, e.code, e)));
     server.listen(at.port, at.host, () => {
       server.off('error', reject);
       resolve(server);
@@ -41,21 +62,41 @@ export function closeServer(server: Server): Promise<void> {
   });
 }
 
-/** /healthz and /livez (kube-proxy: the same check; livez ignores node eligibility, which we do not track). */
-export function healthHandler(status: () => HealthStatus) {
+/** Where the health answers come from (the agent computes them per request). */
+export interface HealthSources {
+  readonly livez: () => LivezStatus;
+  readonly healthz: () => HealthzStatus;
+}
+
+/**
+ * /healthz and /livez, as kube-proxy: /livez only says whether the rules are kept
+ * fresh (a liveness probe restarts an agent that stopped syncing); /healthz also
+ * says whether load balancers should use this node (KEP-3836) and whether
+ * anything keeps the agent from doing its job (sysctls, lost API watches).
+ */
+export function healthHandler(h: HealthSources) {
   return (req: IncomingMessage, res: ServerResponse): void => {
     const path = (req.url ?? '/').split('?')[0];
-    if (path !== '/healthz' && path !== '/livez') return json(res, 404, { error: 'not found' });
-    const s = status();
-    json(res, s.healthy ? 200 : 503, s.body);
+    if (path === '/livez') {
+      const s = h.livez();
+      return json(res, s.healthy ? 200 : 503, s.body);
+    }
+    if (path === '/healthz') {
+      const s = h.healthz();
+      return json(res, s.healthy ? 200 : 503, s.body);
+    }
+    json(res, 404, { error: 'not found' });
   };
 }
 
-export function metricsHandler(registry: Registry, status?: () => HealthStatus) {
+/** /metrics (and the health paths, as kube-proxy's metrics port answers them); `beforeScrape` refreshes computed gauges. */
+export function metricsHandler(registry: Registry, health?: HealthSources, beforeScrape?: () => void) {
+  const healthPaths = health ? healthHandler(health) : undefined;
   return (req: IncomingMessage, res: ServerResponse): void => {
     const path = (req.url ?? '/').split('?')[0];
-    if (path === '/healthz' && status) return healthHandler(status)(req, res);
+    if ((path === '/healthz' || path === '/livez') && healthPaths) return healthPaths(req, res);
     if (path !== '/metrics') return json(res, 404, { error: 'not found' });
+    beforeScrape?.();
     registry.metrics().then(
       (text) => {
         res.writeHead(200, { 'Content-Type': registry.contentType });

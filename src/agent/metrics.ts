@@ -15,6 +15,8 @@ export interface AgentMetrics {
   readonly malformedObjects: Counter<'kind'>;
   readonly ignoredFields: Counter<'kind'>;
   readonly conntrackDeletions: Counter;
+  readonly sysctlUnset: Gauge<'name'>;
+  readonly watchLastEvent: Gauge<'resource'>;
 }
 
 /** kube-proxy's buckets: 1 ms doubling, 15 of them (up to ~16 s). */
@@ -83,6 +85,18 @@ export function createAgentMetrics(opts: { processMetrics?: boolean } = {}): Age
     conntrackDeletions: new Counter({
       name: 'svcplane_conntrack_deletions_total',
       help: 'UDP conntrack entries deleted after endpoint changes',
+      registers,
+    }),
+    sysctlUnset: new Gauge({
+      name: 'svcplane_sysctl_unset',
+      help: 'A sysctl the backend needs that the agent could not set (1 while unset, checked on full syncs)',
+      labelNames: ['name'] as const,
+      registers,
+    }),
+    watchLastEvent: new Gauge({
+      name: 'svcplane_watch_last_event_timestamp_seconds',
+      help: 'When the API server last answered a list or watch of this resource (event, bookmark, list, clean watch end)',
+      labelNames: ['resource'] as const,
       registers,
     }),
   };

@@ -9,6 +9,7 @@
 import { IptablesRunner } from '../backends/iptables/apply.js';
 import { iptablesSysctls } from '../backends/iptables/apply.js';
 import { IptablesSyncer } from '../backends/iptables/syncer.js';
+import { IPVS_SYSCTLS } from '../backends/ipvs/apply.js';
 import { getBackend } from '../backends/registry.js';
 import { NFTABLES_SYSCTLS, nftRunner } from '../backends/nftables/apply.js';
 import { NftablesSyncer, type NftRunner } from '../backends/nftables/syncer.js';
@@ -21,6 +22,22 @@ import { UserspaceProxy, type UserspaceProxyOptions } from '../userspace/proxy.j
 export interface RulesSyncResult {
   readonly full: boolean;
   readonly changes: number;
+  /** The sysctls the backend needs that could not be set; undefined when not checked (incremental syncs). */
+  readonly unsetSysctls?: readonly UnsetSysctl[];
+}
+
+export interface UnsetSysctl {
+  readonly name: string;
+  readonly error: string;
+}
+
+/** Sets what the backend needs and says what it could not (a read-only /proc/sys in a container without the rights). */
+async function setSysctls(wanted: Record<string, string>): Promise<UnsetSysctl[]> {
+  // ensureSysctls reports "key: message"; a sysctl key never contains ": ".
+  return (await ensureSysctls(wanted)).map((p) => {
+    const i = p.indexOf(': ');
+    return i < 0 ? { name: p, error: 'cannot be set' } : { name: p.slice(0, i), error: p.slice(i + 2) };
+  });
 }
 
 export interface RulesSyncer {
@@ -74,9 +91,9 @@ export function nftablesRulesSyncer(runner: NftRunner = nftRunner(), host = true
     backend: 'nftables',
     sync: (input, req) =>
       touch.guard(async () => {
-        if (req.full && host) await ensureSysctls(NFTABLES_SYSCTLS);
+        const unsetSysctls = req.full && host ? await setSysctls(NFTABLES_SYSCTLS) : undefined;
         const r = await syncer.sync(input, req.full ? undefined : req.changed, req.preserve);
-        return { full: r.full, changes: r.changes };
+        return { full: r.full, changes: r.changes, ...(unsetSysctls ? { unsetSysctls } : {}) };
       }),
   };
 }
@@ -109,9 +126,9 @@ export function iptablesRulesSyncer(netns?: string): RulesSyncer {
     backend: 'iptables',
     sync: (input, req) =>
       touch.guard(async () => {
-        if (req.full && !netns) await ensureSysctls(iptablesSysctls(input));
+        const unsetSysctls = req.full && !netns ? await setSysctls(iptablesSysctls(input)) : undefined;
         const r = await syncer.sync(input, { full: req.full, changed: req.changed, preserveServices: req.preserve });
-        return { full: r.full, changes: r.changes };
+        return { full: r.full, changes: r.changes, ...(unsetSysctls ? { unsetSysctls } : {}) };
       }),
   };
 }
@@ -127,8 +144,10 @@ export function ipvsRulesSyncer(): RulesSyncer {
       } catch (e) {
         throw new RenderFailed(e);
       }
+      // apply sets them too but does not say what failed; asking first costs a few reads.
+      const unsetSysctls = await setSysctls(IPVS_SYSCTLS);
       const r = await backend.apply!(input, { preserveServices: req.preserve });
-      return { full: true, changes: r.changes };
+      return { full: true, changes: r.changes, unsetSysctls };
     },
   };
 }

@@ -10,7 +10,8 @@ import { Agent } from '../agent/agent.js';
 import { assertCapabilities } from '../agent/capabilities.js';
 import { applyConntrackSysctls, realSysctlIO } from '../agent/conntrack-sysctls.js';
 import { AGENT_ONLY_BACKENDS } from '../agent/rules-syncer.js';
-import { parseHostPort } from '../agent/http.js';
+import { ListenError, parseHostPort, type HostPort } from '../agent/http.js';
+import { COEXIST_PORTS, defaultAddresses, KUBE_PROXY_PORTS } from '../agent/ports.js';
 import { KNOWN_BACKEND_NAMES, getBackend } from '../backends/registry.js';
 import { loadInputs } from '../manifests/load.js';
 import { DEFAULT_PROXY_CONFIG } from '../model/config.js';
@@ -27,8 +28,8 @@ interface AgentFlags {
   nodeName?: string;
   nodeIp: string[];
   mode: string;
-  healthAddr: string;
-  metricsAddr: string;
+  healthAddr?: string;
+  metricsAddr?: string;
   udpIdleTimeout?: string;
 }
 
@@ -50,8 +51,8 @@ export function registerAgent(program: Command): void {
     .option('--node-name <name>', 'this node (default: hostnameOverride, else the hostname)')
     .option('--node-ip <ip>', "the node's IP; repeatable (overrides the Node's addresses)", collect, [])
     .option('--mode <mode>', `which Services are ours: ${PROXY_MODES.join(' | ')}`, 'coexist')
-    .option('--health-addr <host:port>', 'serve /healthz and /livez here', '0.0.0.0:10256')
-    .option('--metrics-addr <host:port>', 'serve /metrics here', '127.0.0.1:10249')
+    .option('--health-addr <host:port>', `serve /healthz and /livez here (default: healthzBindAddress from --config, else 0.0.0.0:${COEXIST_PORTS.health} in coexist mode, kube-proxy's 0.0.0.0:${KUBE_PROXY_PORTS.health} in replace mode)`)
+    .option('--metrics-addr <host:port>', `serve /metrics here (default: metricsBindAddress from --config, else 127.0.0.1:${COEXIST_PORTS.metrics} in coexist mode, kube-proxy's 127.0.0.1:${KUBE_PROXY_PORTS.metrics} in replace mode)`)
     .option('--udp-idle-timeout <seconds>', 'userspace backend: a UDP session ends after this long without a datagram (default 30)')
     .action(async (flags: AgentFlags) => {
       const agentOnly = (AGENT_ONLY_BACKENDS as readonly string[]).includes(flags.backend);
@@ -65,16 +66,11 @@ export function registerAgent(program: Command): void {
       }
       if (!PROXY_MODES.includes(flags.mode as ProxyMode)) throw usage('--mode', `must be one of ${PROXY_MODES.join(', ')}`);
       for (const ip of flags.nodeIp) if (!isIP(ip)) throw usage('--node-ip', `${JSON.stringify(ip)} is not an IP address`);
-      const healthAddr = parseHostPort(flags.healthAddr, '--health-addr');
-      const metricsAddr = parseHostPort(flags.metricsAddr, '--metrics-addr');
       const offline = flags.endpointsFile.length > 0;
       if (offline && flags.kubeconfig) throw usage('--endpoints-file', 'offline mode takes no --kubeconfig');
       let kubeConfig: KubeConfig | undefined;
       if (!offline) {
-        kubeConfig = new KubeConfig();
-        if (flags.kubeconfig) kubeConfig.loadFromFile(flags.kubeconfig);
-        else if (process.env.KUBERNETES_SERVICE_HOST) kubeConfig.loadFromCluster();
-        else throw usage('--kubeconfig', 'no API server: give --kubeconfig, run in a pod, or use --endpoints-file');
+        kubeConfig = apiKubeConfig(flags.kubeconfig);
       } else if (!flags.plan) {
         throw usage('--plan', 'offline mode (--endpoints-file) needs --plan: there is no API server to list Services');
       }
@@ -85,6 +81,9 @@ export function registerAgent(program: Command): void {
       const loaded = flags.config ? await loadInputs([flags.config], { strict: true, backend: flags.backend }) : undefined;
       const config = loaded?.config ?? DEFAULT_PROXY_CONFIG;
       const nodeName = (flags.nodeName ?? config.hostnameOverride ?? hostname()).trim().toLowerCase();
+      const mode = flags.mode as ProxyMode;
+      const healthAddr = bindAddress(flags.healthAddr, '--health-addr', config.healthzBindAddress, 'healthzBindAddress', defaultAddresses(mode).health);
+      const metricsAddr = bindAddress(flags.metricsAddr, '--metrics-addr', config.metricsBindAddress, 'metricsBindAddress', defaultAddresses(mode).metrics);
 
       assertCapabilities(flags.backend);
       const log = pino({ name: 'svcplane-agent', base: { node: nodeName } }, pino.destination(2));
@@ -93,7 +92,7 @@ export function registerAgent(program: Command): void {
       await applyConntrackSysctls(config.conntrack, realSysctlIO, log);
       const agent = new Agent({
         backend: flags.backend,
-        mode: flags.mode as ProxyMode,
+        mode,
         nodeName,
         nodeIPs: flags.nodeIp,
         ...(flags.plan ? { planFile: flags.plan } : {}),
@@ -106,15 +105,52 @@ export function registerAgent(program: Command): void {
         ...(udpIdleTimeoutMs ? { udpIdleTimeoutMs } : {}),
       });
       const stopped = new Promise<string>((resolve) => {
-        process.once('SIGTERM', () => resolve('SIGTERM'));
-        process.once('SIGINT', () => resolve('SIGINT'));
+        // process.on, never once, and never removed: execa's signal-exit kills the
+        // running kernel tool and re-raises the signal (exit 143, no "stopping") when
+        // its own listener is the last one left for that signal. A sync under way is
+        // left to finish (scheduler.stop waits for it); a second signal changes nothing.
+        const onSignal = (signal: NodeJS.Signals) => resolve(signal);
+        process.on('SIGTERM', onSignal);
+        process.on('SIGINT', onSignal);
       });
       // A signal while still waiting for the API server stops too.
-      const signal = await Promise.race([agent.start().then(() => stopped), stopped]);
+      let signal: string;
+      try {
+        signal = await Promise.race([agent.start().then(() => stopped), stopped]);
+      } catch (e) {
+        await agent.stop();
+        if (e instanceof ListenError) {
+          const flag = e.at === healthAddr ? '--health-addr' : '--metrics-addr';
+          throw new Error(`${flag}: ${e.message}`);
+        }
+        throw e;
+      }
       log.info({ signal }, 'stopping');
       await agent.stop();
       process.exitCode = 0;
       // Safety net: a library handle left open must not keep a stopped agent alive.
       setTimeout(() => process.exit(0), 3000).unref();
     });
+}
+
+/** The flag, else the KubeProxyConfiguration's field (HOST:PORT, checked when loaded), else the mode's default. */
+function bindAddress(flag: string | undefined, flagName: string, fromConfig: string | undefined, field: string, fallback: string): HostPort {
+  if (flag !== undefined) return parseHostPort(flag, flagName);
+  if (fromConfig !== undefined && fromConfig !== '') return parseHostPort(fromConfig, `--config: ${field}`);
+  return parseHostPort(fallback, flagName);
+}
+
+/**
+ * How the agent reaches the API server: --kubeconfig, else the in-cluster config,
+ * whose server is https://$KUBERNETES_SERVICE_HOST:$KUBERNETES_SERVICE_PORT. The
+ * kubelet sets those to the `kubernetes` Service's ClusterIP, which in replace mode
+ * only this agent programs; the NodeAgent's apiServerEndpoint prop sets them to the
+ * API server's own address instead (explicit env wins over the kubelet's).
+ */
+export function apiKubeConfig(kubeconfig: string | undefined): KubeConfig {
+  const kc = new KubeConfig();
+  if (kubeconfig) kc.loadFromFile(kubeconfig);
+  else if (process.env.KUBERNETES_SERVICE_HOST) kc.loadFromCluster();
+  else throw usage('--kubeconfig', 'no API server: give --kubeconfig, run in a pod, or use --endpoints-file');
+  return kc;
 }

@@ -30,6 +30,8 @@ export {
   NODE_AGENT_RULES,
   NODE_AGENT_HEALTH_PORT,
   NODE_AGENT_METRICS_PORT,
+  NODE_AGENT_DEFAULT_RESOURCES,
+  agentMemoryMiB,
 } from './node-agent.js';
 export { DEFAULT_AGENT_IMAGE } from './default-image.js';
 export { DEFAULT_SERVICE_CIDRS, type AllocationConfig } from './allocation-config.js';

@@ -11,6 +11,8 @@ import { createHash } from 'node:crypto';
 import { ApiObject, JsonPatch } from 'cdk8s';
 import { k8s } from 'cdk8s-plus-33';
 import { Construct } from 'constructs';
+import { COEXIST_PORTS, defaultAddresses } from '../agent/ports.js';
+import { parseHostPortString } from '../model/host-port.js';
 import { dns1123LabelError } from '../model/names.js';
 import { PLAN_CONFIG_MAP_KEY, SvcplaneApp } from './app.js';
 import { DEFAULT_AGENT_IMAGE } from './default-image.js';
@@ -33,10 +35,15 @@ export enum AgentMode {
   REPLACE = 'replace',
 }
 
+/**
+ * Requests and limits of the agent container. The defaults are sized for up to
+ * 1,000 Services x 10 endpoints (see NODE_AGENT_DEFAULT_RESOURCES); for more, set
+ * `limits.memory` from NODE_AGENT_MEMORY_FORMULA, e.g. `agentMemoryMiB(10_000)`.
+ */
 export interface NodeAgentResources {
-  /** @default { cpu: '100m', memory: '64Mi' } */
+  /** @default NODE_AGENT_DEFAULT_RESOURCES.requests */
   readonly requests?: { readonly cpu?: string; readonly memory?: string };
-  /** @default { memory: '256Mi' } (no CPU limit: throttling would delay rule syncs) */
+  /** @default NODE_AGENT_DEFAULT_RESOURCES.limits (no CPU limit: throttling would delay rule syncs) */
   readonly limits?: { readonly cpu?: string; readonly memory?: string };
 }
 
@@ -71,6 +78,31 @@ export interface NodeAgentProps {
    */
   readonly kubeProxyConfig?: KubeProxyConfig;
   readonly resources?: NodeAgentResources;
+  /**
+   * Where the agent serves /healthz and /livez (`--health-addr`), HOST:PORT.
+   * @default kubeProxyConfig.healthzBindAddress if given, else '0.0.0.0:10356' in
+   *   COEXIST mode (kube-proxy holds 10256 on the same host network) and kube-proxy's
+   *   '0.0.0.0:10256' in REPLACE mode (load balancers' health checks keep working)
+   */
+  readonly healthAddress?: string;
+  /**
+   * Where the agent serves /metrics (`--metrics-addr`), HOST:PORT.
+   * @default kubeProxyConfig.metricsBindAddress if given, else '127.0.0.1:10349' in
+   *   COEXIST mode (kube-proxy holds 10249) and kube-proxy's '127.0.0.1:10249' in REPLACE mode
+   */
+  readonly metricsAddress?: string;
+  /**
+   * The API server's own address, HOST:PORT (e.g. '10.0.0.10:6443', the control-plane
+   * load balancer, '[fd00::10]:6443'), never the `kubernetes` Service's ClusterIP.
+   * Set on the container as KUBERNETES_SERVICE_HOST / KUBERNETES_SERVICE_PORT (explicit
+   * env wins over the kubelet's Service variables), which the agent's in-cluster
+   * config reads. Required in REPLACE mode: there the agent itself programs the
+   * `kubernetes` Service, so on a node whose tables are empty (a reboot) it could not
+   * reach the API server through it, and would never start. In COEXIST mode
+   * kube-proxy programs that Service, so the default is fine.
+   * @default in-cluster (the `kubernetes` Service); required with AgentMode.REPLACE
+   */
+  readonly apiServerEndpoint?: string;
   /** @default [{ operator: 'Exists' }]: every taint, as kube-proxy does (a node without the agent has no Services) */
   readonly tolerations?: readonly k8s.Toleration[];
   /** @default 'system-node-critical' */
@@ -81,8 +113,35 @@ export const NODE_AGENT_NAME = 'svcplane-agent';
 export const NODE_AGENT_CONFIG_MAP_NAME = 'svcplane-agent-config';
 export const NODE_AGENT_CONFIG_DIR = '/etc/svcplane';
 export const NODE_AGENT_CONFIG_KEY = 'kube-proxy-config.yaml';
-export const NODE_AGENT_HEALTH_PORT = 10256;
-export const NODE_AGENT_METRICS_PORT = 10249;
+/** The default ports in COEXIST mode (REPLACE mode takes kube-proxy's 10256 / 10249); see src/agent/ports.ts. */
+export const NODE_AGENT_HEALTH_PORT = COEXIST_PORTS.health;
+export const NODE_AGENT_METRICS_PORT = COEXIST_PORTS.metrics;
+
+/**
+ * Memory limit (MiB) for a cluster of `services` Services with about 10 endpoints
+ * each: 1.25 x (130 + 0.065 x services), rounded up. The peak (VmHWM) of the
+ * compiled agent (`node lib/cli/main.js`, as in the image; nftables, offline mode,
+ * first full sync plus endpoint changes; `bench/agent-memory.ts`, 2026-12-03) was
+ * 145 MiB at 100 Services, 194 MiB at 1k, 457 MiB at 5k, and 657-772 MiB at 10k
+ * (BENCHMARKS.md): about 130 MiB of runtime plus 0.065 MiB per Service, the first
+ * full sync holding the whole render and transaction at once. The 25 % is headroom
+ * for GC timing and a burst of changes. E.g. 10k Services: 975 MiB.
+ */
+export function agentMemoryMiB(services: number): number {
+  return Math.ceil(1.25 * (130 + 0.065 * Math.max(0, services)));
+}
+
+/**
+ * The defaults: the limit is agentMemoryMiB(2000) (clusters up to 2,000 Services
+ * of 10 endpoints; set resources.limits.memory from agentMemoryMiB for more); the
+ * request is the measured peak at 1,000 Services (194 MiB), what the scheduler
+ * should reserve on a node of a mid-sized cluster. No CPU limit: throttling delays syncs.
+ */
+export const NODE_AGENT_DEFAULT_RESOURCES = {
+  requests: { cpu: '100m', memory: '200Mi' },
+  limits: { memory: `${agentMemoryMiB(2000)}Mi` },
+} as const;
+
 export const NODE_AGENT_LABELS: Readonly<Record<string, string>> = {
   'app.kubernetes.io/name': NODE_AGENT_NAME,
   'app.kubernetes.io/component': 'node-agent',
@@ -118,12 +177,19 @@ export class NodeAgent extends Construct {
   readonly configMap?: k8s.KubeConfigMap;
 
   private readonly problems: string[] = [];
+  private readonly addresses: { readonly health: string; readonly metrics: string };
 
   constructor(scope: Construct, id: string, props: NodeAgentProps) {
     super(scope, id);
     this.backend = props.backend ?? AgentBackend.NFTABLES;
     this.mode = props.mode ?? AgentMode.COEXIST;
     this.planConfigMap = props.planConfigMap ?? this.appPlanConfigMap();
+    // The props, else the KubeProxyConfiguration's bind addresses, else the mode's ports (src/agent/ports.ts).
+    const defaults = defaultAddresses(this.mode === AgentMode.REPLACE ? 'replace' : 'coexist');
+    this.addresses = {
+      health: props.healthAddress ?? (props.kubeProxyConfig?.healthzBindAddress || defaults.health),
+      metrics: props.metricsAddress ?? (props.kubeProxyConfig?.metricsBindAddress || defaults.metrics),
+    };
     const planNamespace = this.planConfigMap.metadata.namespace ?? 'default';
     this.namespace = props.namespace ?? planNamespace;
     this.checkProps(props, planNamespace);
@@ -175,6 +241,14 @@ export class NodeAgent extends Construct {
     this.node.addValidation({ validate: () => [...this.problems] });
   }
 
+  /** Where the agent serves /healthz and /livez, and /metrics. */
+  get healthAddress(): string {
+    return this.addresses.health;
+  }
+  get metricsAddress(): string {
+    return this.addresses.metrics;
+  }
+
   /** The `svcplane agent` arguments. */
   get args(): string[] {
     return [
@@ -185,8 +259,8 @@ export class NodeAgent extends Construct {
       ...(this.configMap ? ['--config', `${NODE_AGENT_CONFIG_DIR}/${NODE_AGENT_CONFIG_KEY}`] : []),
       // Expanded by the kubelet from the env var below.
       '--node-name', '$(NODE_NAME)',
-      '--health-addr', `0.0.0.0:${NODE_AGENT_HEALTH_PORT}`,
-      '--metrics-addr', `127.0.0.1:${NODE_AGENT_METRICS_PORT}`,
+      '--health-addr', this.addresses.health,
+      '--metrics-addr', this.addresses.metrics,
     ];
   }
 
@@ -215,11 +289,23 @@ export class NodeAgent extends Construct {
       mounts.push({ name: 'lib-modules', mountPath: LIB_MODULES, readOnly: true });
     }
 
-    // NET_ADMIN for the rules, NET_RAW for iptables' raw sockets; SYS_MODULE only
-    // for IPVS, which modprobes ip_vs and its schedulers. No privileged mode.
-    const capabilities = ['NET_ADMIN', 'NET_RAW', ...(usesIpvs ? ['SYS_MODULE'] : [])];
-    const requests = { cpu: '100m', memory: '64Mi', ...props.resources?.requests };
-    const limits = { memory: '256Mi', ...props.resources?.limits };
+    const capabilities = [
+      // Every backend: nft, iptables-nft, ipvsadm, ipset and conntrack talk netlink
+      // to change the kernel's tables, which needs CAP_NET_ADMIN.
+      'NET_ADMIN',
+      // iptables and IPVS mode (which uses iptables too): iptables-legacy, which the
+      // agent uses when the node does, reads and replaces tables with get/setsockopt
+      // on a raw IP socket, and opening one needs CAP_NET_RAW. nftables never does.
+      ...(usesIptables ? ['NET_RAW'] : []),
+      // IPVS only: the agent modprobes ip_vs and its scheduler modules (from the
+      // host's /lib/modules, mounted read-only), which needs CAP_SYS_MODULE.
+      ...(usesIpvs ? ['SYS_MODULE'] : []),
+    ];
+    const requests = { ...NODE_AGENT_DEFAULT_RESOURCES.requests, ...props.resources?.requests };
+    const limits = { ...NODE_AGENT_DEFAULT_RESOURCES.limits, ...props.resources?.limits };
+    const env: k8s.EnvVar[] = [{ name: 'NODE_NAME', valueFrom: { fieldRef: { apiVersion: 'v1', fieldPath: 'spec.nodeName' } } }];
+    const api = props.apiServerEndpoint !== undefined ? splitHostPort(props.apiServerEndpoint) : undefined;
+    if (api) env.push({ name: 'KUBERNETES_SERVICE_HOST', value: api.host }, { name: 'KUBERNETES_SERVICE_PORT', value: String(api.port) });
     const port = (name: string) => ({ httpGet: { path: `/${name}`, port: k8s.IntOrString.fromString('health') } });
 
     return {
@@ -236,12 +322,17 @@ export class NodeAgent extends Construct {
           image: props.image ?? DEFAULT_AGENT_IMAGE,
           command: ['svcplane'],
           args: this.args,
-          env: [{ name: 'NODE_NAME', valueFrom: { fieldRef: { apiVersion: 'v1', fieldPath: 'spec.nodeName' } } }],
+          env,
           ports: [
-            { name: 'health', containerPort: NODE_AGENT_HEALTH_PORT, protocol: 'TCP' },
-            { name: 'metrics', containerPort: NODE_AGENT_METRICS_PORT, protocol: 'TCP' },
+            { name: 'health', containerPort: splitHostPort(this.addresses.health)?.port ?? 0, protocol: 'TCP' },
+            { name: 'metrics', containerPort: splitHostPort(this.addresses.metrics)?.port ?? 0, protocol: 'TCP' },
           ],
+          // /livez fails only when a sync waited more than 2 x syncPeriod (60 s by
+          // default): a wedged agent is restarted. It stays 200 while the agent waits
+          // for an unreachable API server (nothing to sync, rules kept), so no crash loop.
           livenessProbe: { ...port('livez'), initialDelaySeconds: 15, periodSeconds: 10, timeoutSeconds: 5, failureThreshold: 3 },
+          // /healthz adds node eligibility, unset sysctls and lost API watches: the
+          // pod shows NotReady (and a rollout waits) without being restarted.
           readinessProbe: { ...port('healthz'), periodSeconds: 5, timeoutSeconds: 5, failureThreshold: 3 },
           resources: { requests: quantities(requests), limits: quantities(limits) },
           securityContext: {
@@ -270,6 +361,20 @@ export class NodeAgent extends Construct {
     }
     if (!Object.values(AgentBackend).includes(this.backend)) add(`backend: ${JSON.stringify(this.backend)} is not one of ${Object.values(AgentBackend).join(', ')}`);
     if (!Object.values(AgentMode).includes(this.mode)) add(`mode: ${JSON.stringify(this.mode)} is not one of ${Object.values(AgentMode).join(', ')}`);
+    for (const [prop, value] of [['healthAddress', this.addresses.health], ['metricsAddress', this.addresses.metrics]] as const) {
+      // As kube-proxy validates its bind addresses: an IP (IPv6 bracketed) and a port 1-65535.
+      if (!parseHostPortString(value)) add(`${prop}: ${JSON.stringify(value)} is not IP:PORT with a port in 1-65535 (e.g. 0.0.0.0:10356)`);
+    }
+    if (props.apiServerEndpoint !== undefined) {
+      const hp = splitHostPort(props.apiServerEndpoint);
+      if (!hp || hp.port === 0 || hp.host === '' || hp.host === '0.0.0.0' || hp.host === '::') {
+        add(`apiServerEndpoint: ${JSON.stringify(props.apiServerEndpoint)} is not the API server's HOST:PORT (e.g. 10.0.0.10:6443)`);
+      }
+    } else if (this.mode === AgentMode.REPLACE) {
+      add(
+        'apiServerEndpoint: is required in REPLACE mode: the agent programs the `kubernetes` Service itself, so on a node with empty tables it cannot reach the API server through it; give the API server\'s own HOST:PORT',
+      );
+    }
     for (const kind of ['requests', 'limits'] as const) {
       for (const [res, q] of Object.entries(props.resources?.[kind] ?? {})) {
         if (q !== undefined && !QUANTITY.test(q)) add(`resources.${kind}.${res}: ${JSON.stringify(q)} is not a quantity (e.g. 100m, 64Mi)`);
@@ -295,4 +400,12 @@ function quantities(q: Record<string, string | undefined>): Record<string, k8s.Q
 
 function dropNamespace(o: ApiObject): void {
   if (o.metadata.namespace !== undefined) o.addJsonPatch(JsonPatch.remove('/metadata/namespace'));
+}
+
+/** "10.0.0.10:6443", "[fd00::10]:6443", "api.example.com:443" -> host (no brackets) and port; undefined if not HOST:PORT. */
+function splitHostPort(s: string): { host: string; port: number } | undefined {
+  const m = /^(?:\[([^\]]+)\]|([^:\s]*)):(\d{1,5})$/.exec(s);
+  if (!m) return undefined;
+  const port = Number(m[3]);
+  return port <= 65535 ? { host: m[1] ?? m[2] ?? '', port } : undefined;
 }

@@ -5,8 +5,9 @@ import assert from 'node:assert/strict';
 import type { AddressInfo } from 'node:net';
 import { test } from 'node:test';
 import { conntrackPlan } from '../../src/agent/conntrack.js';
-import { healthCheckResponse, healthCheckServices, healthStatus } from '../../src/agent/health.js';
-import { closeServer, HealthCheckServers, healthHandler, metricsHandler, parseHostPort, startServer } from '../../src/agent/http.js';
+import { healthCheckResponse, healthCheckServices, healthzStatus, livezStatus } from '../../src/agent/health.js';
+import { nodeEligibility } from '../../src/agent/watch/node.js';
+import { closeServer, HealthCheckServers, healthHandler, ListenError, metricsHandler, parseHostPort, startServer } from '../../src/agent/http.js';
 import { buildRenderInput, changedKeys, mergeServices } from '../../src/agent/input-merge.js';
 import { createAgentMetrics } from '../../src/agent/metrics.js';
 import { DEFAULT_PROXY_CONFIG } from '../../src/model/config.js';
@@ -72,16 +73,48 @@ test('conntrack: TCP endpoints and Services outside the key set are left alone',
   assert.equal(conntrackPlan(before, after).length, 1);
 });
 
-test('health: healthy while syncs are recent; unhealthy when a change or the periodic sync waits too long', () => {
+test('livez: healthy while syncs are recent and while starting with nothing queued; unhealthy when a change or the periodic sync waits too long', () => {
   const T = 60_000;
-  assert.equal(healthStatus({ startedAt: 0, lastSyncedAt: undefined, queuedSince: 0 }, 1000, T).healthy, true, 'starting');
-  assert.equal(healthStatus({ startedAt: 0, lastSyncedAt: undefined, queuedSince: 0 }, T + 1, T).healthy, false, 'never synced');
-  assert.equal(healthStatus({ startedAt: 0, lastSyncedAt: 100_000, queuedSince: undefined }, 150_000, T).healthy, true);
-  assert.equal(healthStatus({ startedAt: 0, lastSyncedAt: 100_000, queuedSince: 100_500 }, 161_000, T).healthy, false, 'change waiting');
-  assert.equal(healthStatus({ startedAt: 0, lastSyncedAt: 100_000, queuedSince: undefined }, 161_000, T).healthy, false, 'no periodic sync');
-  const b = healthStatus({ startedAt: 0, lastSyncedAt: 100_000, queuedSince: undefined }, 150_000, T).body;
-  assert.equal(b.lastUpdated, new Date(100_000).toISOString());
-  assert.equal(b.currentTime, new Date(150_000).toISOString());
+  assert.equal(livezStatus({ lastSyncedAt: undefined, queuedSince: undefined }, 10 * T, T).healthy, true, 'waiting for the API server: nothing queued');
+  assert.equal(livezStatus({ lastSyncedAt: undefined, queuedSince: 0 }, 1000, T).healthy, true, 'starting');
+  assert.equal(livezStatus({ lastSyncedAt: undefined, queuedSince: 0 }, T + 1, T).healthy, false, 'first sync never succeeded');
+  assert.equal(livezStatus({ lastSyncedAt: 100_000, queuedSince: undefined }, 150_000, T).healthy, true);
+  assert.equal(livezStatus({ lastSyncedAt: 100_000, queuedSince: 100_500 }, 161_000, T).healthy, false, 'change waiting');
+  assert.equal(livezStatus({ lastSyncedAt: 100_000, queuedSince: undefined }, 161_000, T).healthy, false, 'no periodic sync');
+  // kube-proxy: lastUpdated is "now" when healthy, the last sync when not.
+  assert.deepEqual(livezStatus({ lastSyncedAt: 100_000, queuedSince: undefined }, 150_000, T).body, {
+    lastUpdated: new Date(150_000).toISOString(),
+    currentTime: new Date(150_000).toISOString(),
+  });
+  assert.equal(livezStatus({ lastSyncedAt: 100_000, queuedSince: undefined }, 161_000, T).body.lastUpdated, new Date(100_000).toISOString());
+});
+
+test('healthz: fresh rules AND an eligible node, all sysctls set, no stale watch; the body names what failed', () => {
+  const live = livezStatus({ lastSyncedAt: 100_000, queuedSince: undefined }, 150_000, 60_000);
+  const fine = { nodeEligible: true, unsetSysctls: [], staleWatches: [] };
+  assert.deepEqual(healthzStatus(live, fine), { healthy: true, body: { ...live.body, nodeEligible: true } });
+  const tainted = healthzStatus(live, { ...fine, nodeEligible: false, nodeIneligibleReason: 'taint ToBeDeletedByClusterAutoscaler' });
+  assert.equal(tainted.healthy, false);
+  assert.equal(tainted.body.nodeIneligibleReason, 'taint ToBeDeletedByClusterAutoscaler');
+  const sysctl = healthzStatus(live, { ...fine, unsetSysctls: [{ name: 'net/ipv4/ip_forward', error: 'EROFS' }] });
+  assert.equal(sysctl.healthy, false);
+  assert.deepEqual(sysctl.body.unsetSysctls, [{ name: 'net/ipv4/ip_forward', error: 'EROFS' }]);
+  const lost = healthzStatus(live, { ...fine, staleWatches: [{ resource: 'endpointslices', silentSeconds: 95 }] });
+  assert.equal(lost.healthy, false);
+  assert.deepEqual(lost.body.staleWatches, [{ resource: 'endpointslices', silentSeconds: 95 }]);
+  const late = livezStatus({ lastSyncedAt: 100_000, queuedSince: 100_500 }, 161_000, 60_000);
+  assert.equal(healthzStatus(late, fine).healthy, false, 'stale rules');
+});
+
+test('node eligibility (KEP-3836): deletionTimestamp or the autoscaler taint; other taints do not matter', () => {
+  const node = (extra: Record<string, unknown>) => ({ metadata: { name: 'n1' }, ...extra });
+  assert.deepEqual(nodeEligibility(node({})), { eligible: true });
+  assert.deepEqual(nodeEligibility(node({ spec: { taints: [{ key: 'node.kubernetes.io/unschedulable', effect: 'NoSchedule' }] } })), { eligible: true });
+  assert.deepEqual(nodeEligibility(node({ spec: { taints: [{ key: 'ToBeDeletedByClusterAutoscaler', value: '1700000000', effect: 'NoSchedule' }] } })), {
+    eligible: false,
+    reason: 'taint ToBeDeletedByClusterAutoscaler',
+  });
+  assert.deepEqual(nodeEligibility({ metadata: { name: 'n1', deletionTimestamp: '2026-12-03T10:00:00Z' } }), { eligible: false, reason: 'deletionTimestamp' });
 });
 
 test('healthCheckNodePort services: LB + Local only, ready local endpoints counted once', () => {
@@ -108,17 +141,31 @@ async function get(port: number, path: string): Promise<{ status: number; body: 
   return { status: r.status, body: await r.text(), type: r.headers.get('content-type') };
 }
 
-test('/healthz and /livez answer 200 or 503 with the JSON body', async () => {
-  let healthy = true;
-  const s = await startServer({ host: '127.0.0.1', port: 0 }, healthHandler(() => ({ healthy, body: { lastUpdated: 'L', currentTime: 'C', nodeEligible: true } })));
+test('/healthz and /livez: two handlers, each with its own verdict and body; a taken port names the address', async () => {
+  let live = true;
+  let eligible = true;
+  const livez = () => ({ healthy: live, body: { lastUpdated: 'L', currentTime: 'C' } });
+  const s = await startServer(
+    { host: '127.0.0.1', port: 0 },
+    healthHandler({ livez, healthz: () => ({ healthy: live && eligible, body: { ...livez().body, nodeEligible: eligible } }) }),
+  );
   const port = (s.address() as AddressInfo).port;
   try {
     const ok = await get(port, '/healthz');
     assert.equal(ok.status, 200);
     assert.deepEqual(JSON.parse(ok.body), { lastUpdated: 'L', currentTime: 'C', nodeEligible: true });
-    healthy = false;
+    assert.deepEqual(JSON.parse((await get(port, '/livez')).body), { lastUpdated: 'L', currentTime: 'C' });
+    eligible = false;
+    assert.equal((await get(port, '/healthz')).status, 503);
+    assert.equal((await get(port, '/livez')).status, 200, 'livez ignores node eligibility');
+    live = false;
     assert.equal((await get(port, '/livez')).status, 503);
     assert.equal((await get(port, '/nope')).status, 404);
+    await assert.rejects(startServer({ host: '127.0.0.1', port }, () => {}), (e: Error) => {
+      assert.ok(e instanceof ListenError);
+      assert.equal(e.message, `cannot listen on 127.0.0.1:${port}: address already in use (another process, e.g. kube-proxy, listens there)`);
+      return true;
+    });
   } finally {
     await closeServer(s);
   }

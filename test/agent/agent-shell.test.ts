@@ -9,7 +9,7 @@ import { test } from 'node:test';
 import { pino } from 'pino';
 import { Agent } from '../../src/agent/agent.js';
 import { createAgentMetrics } from '../../src/agent/metrics.js';
-import { RenderFailed, type RulesSyncer } from '../../src/agent/rules-syncer.js';
+import { RenderFailed, type RulesSyncer, type RulesSyncResult } from '../../src/agent/rules-syncer.js';
 import { DEFAULT_PROXY_CONFIG } from '../../src/model/config.js';
 import { serializePlan } from '../../src/model/plan.js';
 import type { RenderInput } from '../../src/model/render-input.js';
@@ -36,7 +36,11 @@ interface Call {
   endpoints: string[];
 }
 
-async function withAgent(behave: (input: RenderInput, n: number) => void, fn: (ctx: { calls: Call[]; dir: string; agent: Agent }) => Promise<void>) {
+async function withAgent(
+  behave: (input: RenderInput, n: number) => void | Partial<RulesSyncResult>,
+  fn: (ctx: { calls: Call[]; dir: string; agent: Agent; logs: string[] }) => Promise<void>,
+) {
+  const logs: string[] = [];
   const dir = mkdtempSync(join(tmpdir(), 'svcplane-agent-shell-'));
   writeFileSync(join(dir, 'plan.json'), serializePlan(plan([svc({ name: 'web', clusterIPs: ['10.96.0.10'], ports: [port(80)] }), svc({ name: 'api', clusterIPs: ['10.96.0.11'], ports: [port(80)] })])));
   writeFileSync(join(dir, 'web.json'), JSON.stringify(sliceDoc('web', ['10.244.1.10'])));
@@ -51,8 +55,8 @@ async function withAgent(behave: (input: RenderInput, n: number) => void, fn: (c
         preserve: [...req.preserve],
         endpoints: input.endpointSlices.flatMap((s) => s.endpoints.map((e) => e.address)).sort(),
       });
-      behave(input, calls.length);
-      return { full: req.full, changes: 1 };
+      const extra = behave(input, calls.length);
+      return { full: req.full, changes: 1, ...(extra ?? {}) };
     },
   };
   const agent = new Agent({
@@ -62,7 +66,8 @@ async function withAgent(behave: (input: RenderInput, n: number) => void, fn: (c
     planFile: join(dir, 'plan.json'),
     endpointsFiles: [join(dir, 'web.json'), join(dir, 'api.json')],
     config: { ...DEFAULT_PROXY_CONFIG, syncPeriodSeconds: 60, minSyncPeriodSeconds: 0.05 },
-    log: pino({ level: 'silent' }),
+    log: pino({ level: 'info' }, { write: (line: string) => void logs.push(line) }),
+    healthAddr: { host: '127.0.0.1', port: 0 },
     rules,
     localAddresses: async () => ['172.18.0.1'],
     conntrack: async () => [],
@@ -71,7 +76,7 @@ async function withAgent(behave: (input: RenderInput, n: number) => void, fn: (c
   });
   await agent.start();
   try {
-    await fn({ calls, dir, agent });
+    await fn({ calls, dir, agent, logs });
   } finally {
     await agent.stop();
     rmSync(dir, { recursive: true, force: true });
@@ -128,7 +133,7 @@ test('an apply failure is retried as a full sync', async () => {
       assert.equal(calls[2]!.full, true);
       assert.deepEqual(calls[2]!.changed, ['default/web']);
       assert.match(await agent.metrics.registry.metrics(), /svcplane_sync_proxy_rules_failures_total\{reason="apply"\} 1/);
-      assert.equal(agent.health().healthy, true);
+      assert.equal(agent.livez().healthy, true);
     },
   );
 });
@@ -142,4 +147,27 @@ test('a malformed slice file is skipped, counted, and its Service preserved', as
     assert.deepEqual(calls[1]!.endpoints, ['10.244.1.10'], 'the bad slice is not read');
     assert.match(await agent.metrics.registry.metrics(), /svcplane_malformed_objects_total\{kind="EndpointSlice"\} 1/);
   });
+});
+
+test('a sysctl the backend needs and cannot set: one log line naming it, svcplane_sysctl_unset{name} 1, /healthz 503 naming it; set later, all clear', async () => {
+  let unset = [{ name: 'net/ipv4/ip_forward', error: "EROFS: read-only file system, open '/proc/sys/net/ipv4/ip_forward'" }];
+  await withAgent(
+    (_input, _n) => ({ unsetSysctls: unset }),
+    async ({ calls, agent, logs }) => {
+      await until(() => calls.length >= 1);
+      const named = logs.filter((l) => l.includes('sysctl net/ipv4/ip_forward is needed by the nftables backend and could not be set'));
+      assert.equal(named.length, 1, logs.join(''));
+      assert.match(await agent.metrics.registry.metrics(), /^svcplane_sysctl_unset\{name="net\/ipv4\/ip_forward"\} 1$/m);
+      const r = await fetch(`http://127.0.0.1:${agent.listening.health!.port}/healthz`);
+      assert.equal(r.status, 503);
+      assert.deepEqual(((await r.json()) as { unsetSysctls: unknown }).unsetSysctls, unset);
+      assert.equal((await fetch(`http://127.0.0.1:${agent.listening.health!.port}/livez`)).status, 200);
+
+      unset = [];
+      agent['queue']([]);
+      await until(() => calls.length >= 2);
+      await until(() => agent.healthz().healthy);
+      assert.match(await agent.metrics.registry.metrics(), /^svcplane_sysctl_unset\{name="net\/ipv4\/ip_forward"\} 0$/m);
+    },
+  );
 });

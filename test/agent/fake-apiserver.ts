@@ -9,7 +9,7 @@
 // Knobs for failure: fail the next requests with a status, 410 on the next watch
 // (as an ERROR event or an HTTP status), drop every open watch, silence open
 // watches, go
-// down and come back on the same port.
+// down and come back on the same port, hang (accept and never answer).
 
 import http from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
@@ -76,19 +76,22 @@ export class FakeApiServer {
   maxWatchSeconds = 3600;
   private server: http.Server;
   private port = 0;
+  private host = '127.0.0.1';
 
   private constructor() {
     this.server = this.makeServer();
   }
 
-  static async start(): Promise<FakeApiServer> {
+  /** `host`: the address to listen on (default loopback). */
+  static async start(host = '127.0.0.1'): Promise<FakeApiServer> {
     const f = new FakeApiServer();
+    f.host = host;
     await f.listen(0);
     return f;
   }
 
   get url(): string {
-    return `http://127.0.0.1:${this.port}`;
+    return `http://${this.host.includes(':') ? `[${this.host}]` : this.host}:${this.port}`;
   }
 
   /** A kubeconfig for this server: plain http (client-node wants skipTLSVerify for that) and a bearer token. */
@@ -183,6 +186,30 @@ export class FakeApiServer {
     return n;
   }
 
+  /** hang()/unhang() state; see there. */
+  private hung = false;
+  private readonly hungRequests: http.ServerResponse[] = [];
+
+  /**
+   * The API server hangs: open watches get nothing more, and new requests (list or
+   * watch) are accepted and never answered, as over a dead connection or a wedged
+   * server. They stay unanswered after unhang(), as requests lost in a hang do.
+   */
+  hang(): void {
+    this.hung = true;
+    for (const w of this.watchers) w.silent = true;
+  }
+
+  /** New requests are answered again; those made before (open watches too) stay silent. */
+  unhang(): void {
+    this.hung = false;
+  }
+
+  /** Requests that arrived while hung (never answered). */
+  get hungRequestCount(): number {
+    return this.hungRequests.length;
+  }
+
   /** Stops listening and cuts every connection: the API server is unreachable. */
   async down(): Promise<void> {
     for (const w of [...this.watchers]) this.endWatch(w);
@@ -226,7 +253,7 @@ export class FakeApiServer {
   private listen(port: number): Promise<void> {
     return new Promise((resolve, reject) => {
       this.server.once('error', reject);
-      this.server.listen(port, '127.0.0.1', () => {
+      this.server.listen(port, this.host, () => {
         this.port = (this.server.address() as AddressInfo).port;
         resolve();
       });
@@ -239,6 +266,8 @@ export class FakeApiServer {
     const watch = url.searchParams.get('watch') === 'true' || url.searchParams.get('watch') === '1';
     const record = (status: number) =>
       this.requests.push({ resource, watch, query: url.searchParams, authorization: req.headers.authorization, status });
+    // Hung: the connection is accepted and the request read, and nothing ever comes back.
+    if (this.hung) return void this.hungRequests.push(res);
     if (!resource || req.method !== 'GET') {
       record(404);
       return status(res, 404, 'NotFound', `${req.method} ${url.pathname}: not served by the fake`);

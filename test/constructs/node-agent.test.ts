@@ -8,7 +8,9 @@ import { parse } from 'yaml';
 import {
   AgentBackend,
   AgentMode,
+  NODE_AGENT_DEFAULT_RESOURCES,
   NODE_AGENT_RULES,
+  agentMemoryMiB,
   NodeAgent,
   type NodeAgentProps,
   SvcplaneApp,
@@ -55,7 +57,7 @@ test('the example app: the agent objects pass the schema, and the only plan Conf
 
 test('every backend, with a kube-proxy config, passes the schema (a misspelt field would not)', () => {
   for (const backend of Object.values(AgentBackend)) {
-    const { ms } = agentManifests({ backend, mode: AgentMode.REPLACE, kubeProxyConfig: { clusterCIDR: '10.244.0.0/16' } }, {}, 'ignored');
+    const { ms } = agentManifests({ backend, mode: AgentMode.REPLACE, apiServerEndpoint: '10.0.0.10:6443', kubeProxyConfig: { clusterCIDR: '10.244.0.0/16' } }, {}, 'ignored');
     assert.equal(ms.length, 5);
     for (const m of ms) assertValidManifest(m);
   }
@@ -103,7 +105,7 @@ test('the DaemonSet mounts the plan ConfigMap SvcplaneApp emits, in its namespac
 
 test('capabilities and host mounts per backend: only what each backend uses, never privileged', () => {
   const want = {
-    [AgentBackend.NFTABLES]: { caps: ['NET_ADMIN', 'NET_RAW'], hostPaths: [] },
+    [AgentBackend.NFTABLES]: { caps: ['NET_ADMIN'], hostPaths: [] },
     [AgentBackend.IPTABLES]: { caps: ['NET_ADMIN', 'NET_RAW'], hostPaths: ['/run/xtables.lock'] },
     [AgentBackend.IPVS]: { caps: ['NET_ADMIN', 'NET_RAW', 'SYS_MODULE'], hostPaths: ['/run/xtables.lock', '/lib/modules'] },
   };
@@ -135,11 +137,11 @@ test('args follow the props; the node name comes from the downward API', () => {
     '--mode', 'coexist',
     '--plan', '/etc/svcplane/plan.json',
     '--node-name', '$(NODE_NAME)',
-    '--health-addr', '0.0.0.0:10256',
-    '--metrics-addr', '127.0.0.1:10249',
+    '--health-addr', '0.0.0.0:10356',
+    '--metrics-addr', '127.0.0.1:10349',
   ]);
   assert.deepEqual(c.env, [{ name: 'NODE_NAME', valueFrom: { fieldRef: { apiVersion: 'v1', fieldPath: 'spec.nodeName' } } }]);
-  const ipvs = container(agentManifests({ backend: AgentBackend.IPVS, mode: AgentMode.REPLACE }).ms);
+  const ipvs = container(agentManifests({ backend: AgentBackend.IPVS, mode: AgentMode.REPLACE, apiServerEndpoint: '10.0.0.10:6443' }).ms);
   assert.deepEqual(ipvs.args.slice(0, 5), ['agent', '--backend', 'ipvs', '--mode', 'replace']);
   assert.ok(!ipvs.args.includes('--config'));
 });
@@ -157,12 +159,12 @@ test('the pod: host network, cluster DNS, node-critical, every taint tolerated, 
   assert.deepEqual(pod.tolerations, [{ operator: 'Exists' }]);
   const c = pod.containers[0];
   assert.deepEqual(c.ports, [
-    { name: 'health', containerPort: 10256, protocol: 'TCP' },
-    { name: 'metrics', containerPort: 10249, protocol: 'TCP' },
+    { name: 'health', containerPort: 10356, protocol: 'TCP' },
+    { name: 'metrics', containerPort: 10349, protocol: 'TCP' },
   ]);
   assert.deepEqual(c.livenessProbe.httpGet, { path: '/livez', port: 'health' });
   assert.deepEqual(c.readinessProbe.httpGet, { path: '/healthz', port: 'health' });
-  assert.deepEqual(c.resources, { requests: { cpu: '100m', memory: '64Mi' }, limits: { memory: '256Mi' } });
+  assert.deepEqual(c.resources, { requests: { ...NODE_AGENT_DEFAULT_RESOURCES.requests }, limits: { ...NODE_AGENT_DEFAULT_RESOURCES.limits } });
 
   const custom = agentManifests({
     resources: { requests: { cpu: '250m' }, limits: { cpu: '1', memory: '512Mi' } },
@@ -170,7 +172,7 @@ test('the pod: host network, cluster DNS, node-critical, every taint tolerated, 
     priorityClassName: 'infra',
   }).ms;
   const p2 = only(custom, 'DaemonSet').spec!.template.spec;
-  assert.deepEqual(p2.containers[0].resources, { requests: { cpu: '250m', memory: '64Mi' }, limits: { cpu: '1', memory: '512Mi' } });
+  assert.deepEqual(p2.containers[0].resources, { requests: { cpu: '250m', memory: NODE_AGENT_DEFAULT_RESOURCES.requests.memory }, limits: { cpu: '1', memory: '512Mi' } });
   assert.deepEqual(p2.tolerations, [{ key: 'dedicated', operator: 'Equal', value: 'net', effect: 'NoSchedule' }]);
   assert.equal(p2.priorityClassName, 'infra');
 });
@@ -243,4 +245,38 @@ test('the agent must live beside the plan: another namespace is an error, as is 
   const agent = new NodeAgent(c, 'agent2', { image: IMAGE, planConfigMap: withPlan.planConfigMap });
   assert.equal(agent.namespace, 'kube-system');
   assert.deepEqual(agent.node.validate(), []);
+});
+
+test('ports: COEXIST defaults stay off kube-proxy\'s 10256/10249, REPLACE takes them; kubeProxyConfig bind addresses apply; props win', () => {
+  const ports = (c: any) => [c.args[c.args.indexOf('--health-addr') + 1], c.args[c.args.indexOf('--metrics-addr') + 1], ...c.ports.map((p: any) => p.containerPort)];
+  assert.deepEqual(ports(container(agentManifests().ms)), ['0.0.0.0:10356', '127.0.0.1:10349', 10356, 10349]);
+  const replace = { mode: AgentMode.REPLACE, apiServerEndpoint: '10.0.0.10:6443' };
+  assert.deepEqual(ports(container(agentManifests(replace).ms)), ['0.0.0.0:10256', '127.0.0.1:10249', 10256, 10249]);
+  const kpc = { kubeProxyConfig: { healthzBindAddress: '0.0.0.0:12256', metricsBindAddress: '127.0.0.1:12249' } };
+  assert.deepEqual(ports(container(agentManifests(kpc).ms)), ['0.0.0.0:12256', '127.0.0.1:12249', 12256, 12249]);
+  const both = { ...kpc, healthAddress: '0.0.0.0:13256', metricsAddress: '0.0.0.0:13249' };
+  assert.deepEqual(ports(container(agentManifests(both).ms)), ['0.0.0.0:13256', '0.0.0.0:13249', 13256, 13249]);
+});
+
+test('apiServerEndpoint: KUBERNETES_SERVICE_HOST/PORT on the container (IPv6 without brackets); required in REPLACE mode', () => {
+  const env = (props: Partial<NodeAgentProps>) => container(agentManifests(props).ms).env.filter((e: any) => e.name.startsWith('KUBERNETES_'));
+  assert.deepEqual(env({ apiServerEndpoint: '10.0.0.10:6443' }), [
+    { name: 'KUBERNETES_SERVICE_HOST', value: '10.0.0.10' },
+    { name: 'KUBERNETES_SERVICE_PORT', value: '6443' },
+  ]);
+  assert.deepEqual(env({ mode: AgentMode.REPLACE, apiServerEndpoint: '[fd00::10]:443' }).map((e: any) => e.value), ['fd00::10', '443']);
+  assert.deepEqual(env({}), [], 'coexist: the kubernetes Service, programmed by kube-proxy');
+  const missing = errorOf(() => agentManifests({ mode: AgentMode.REPLACE }).app.check());
+  assert.match(missing, /apiServerEndpoint: is required in REPLACE mode/);
+  const bad = errorOf(() => agentManifests({ apiServerEndpoint: '10.0.0.10', healthAddress: 'localhost', metricsAddress: '0.0.0.0:70000' }).app.check());
+  assert.match(bad, /apiServerEndpoint: "10.0.0.10" is not the API server's HOST:PORT/);
+  assert.match(bad, /healthAddress: "localhost" is not IP:PORT/);
+  assert.match(bad, /metricsAddress: "0.0.0.0:70000" is not IP:PORT/);
+});
+
+test('memory: the default limit covers the measured peak at 1k Services; agentMemoryMiB grows with the Services', () => {
+  const mib = (q: string) => Number(/^(\d+)Mi$/.exec(q)![1]);
+  assert.ok(mib(NODE_AGENT_DEFAULT_RESOURCES.limits.memory) >= agentMemoryMiB(1000));
+  assert.ok(agentMemoryMiB(10_000) > agentMemoryMiB(1000));
+  assert.ok(mib(NODE_AGENT_DEFAULT_RESOURCES.requests.memory) < mib(NODE_AGENT_DEFAULT_RESOURCES.limits.memory));
 });

@@ -14,7 +14,7 @@ export {
 } from './endpointslices.js';
 export { DEFAULT_WATCH_TIMING, ResilientListWatch, type ListWatchState, type WatchTiming } from './list-watch.js';
 export { defaultWatchLogger, type WatchLogger } from './logger.js';
-export { NodeStore, NODES_PATH, watchNode, type NodeWatchOptions } from './node.js';
+export { NodeStore, NODES_PATH, nodeEligibility, TO_BE_DELETED_TAINT, watchNode, type NodeEligibility, type NodeWatchOptions, type WatchedNode } from './node.js';
 export { listRaw, type RawList } from './raw-list.js';
 export {
   ownsRawService,
