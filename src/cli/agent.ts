@@ -93,9 +93,12 @@ export function registerAgent(program: Command): void {
         log,
         ...(udpIdleTimeoutMs ? { udpIdleTimeoutMs } : {}),
       });
+      // `on`, not `once`: execa's child cleanup (signal-exit) re-raises a signal when it finds
+      // no other listener, and a `once` listener is gone by the time it looks, so a SIGTERM
+      // during a sync (an nft/ip child running) killed the agent by the signal instead of exit 0.
       const stopped = new Promise<string>((resolve) => {
-        process.once('SIGTERM', () => resolve('SIGTERM'));
-        process.once('SIGINT', () => resolve('SIGINT'));
+        process.on('SIGTERM', () => resolve('SIGTERM'));
+        process.on('SIGINT', () => resolve('SIGINT'));
       });
       // A signal while still waiting for the API server stops too.
       const signal = await Promise.race([agent.start().then(() => stopped), stopped]);
