@@ -121,8 +121,12 @@ export class ClusterAgent {
     if (this.syncs.length <= after) throw new Error(`${this.node}: agent exited before syncing\n${this.tail()}`);
   }
 
-  /** SIGTERM, as the kubelet does; resolves with the exit code (SIGKILL after `graceMs`). */
-  async stop(graceMs = 15_000): Promise<number | undefined> {
+  /**
+   * SIGTERM, as the kubelet does; resolves with the exit code (SIGKILL after `graceMs`,
+   * the kubelet's default terminationGracePeriodSeconds: the agent finishes the sync in
+   * flight first, and on a loaded machine one took 13 s).
+   */
+  async stop(graceMs = 30_000): Promise<number | undefined> {
     if (this.running()) {
       this.child.kill('SIGTERM');
       const timer = setTimeout(() => this.child.kill('SIGKILL'), graceMs);
