@@ -42,6 +42,12 @@ export interface AgentFiles {
   readonly plan: string;
 }
 
+/** How an agent process ended: an exit code, or the signal that killed it. */
+export interface AgentExit {
+  readonly exitCode: number | undefined;
+  readonly signal: string | undefined;
+}
+
 /** One "synced" log line. */
 export interface SyncLog {
   /** Wall clock (epoch ms) when the sync finished (pino's time). */
@@ -55,7 +61,7 @@ export interface SyncLog {
 export class ClusterAgent {
   readonly logs: string[] = [];
   readonly syncs: SyncLog[] = [];
-  private readonly exited: Promise<{ exitCode: number | undefined; signal: string | undefined }>;
+  private readonly exited: Promise<AgentExit>;
 
   private constructor(
     readonly node: string,
@@ -126,7 +132,7 @@ export class ClusterAgent {
    * the kubelet's default terminationGracePeriodSeconds: the agent finishes the sync in
    * flight first, and on a loaded machine one took 13 s).
    */
-  async stop(graceMs = 30_000): Promise<number | undefined> {
+  async stop(graceMs = 30_000): Promise<AgentExit> {
     if (this.running()) {
       this.child.kill('SIGTERM');
       const timer = setTimeout(() => this.child.kill('SIGKILL'), graceMs);
@@ -136,7 +142,7 @@ export class ClusterAgent {
         clearTimeout(timer);
       }
     }
-    return (await this.exited).exitCode;
+    return this.exited;
   }
 
   /** The agent's /metrics, fetched from inside its node. */

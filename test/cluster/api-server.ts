@@ -48,7 +48,8 @@ export class ClusterApiServer {
     const child = spawnInNetns(host.ns, [process.execPath, '--import', 'tsx', CHILD, host.ip, String(API_PORT)]);
     const stderr = tailStderr(child);
     try {
-      await waitReady(child, 'cluster API server', stderr, 30_000);
+      // tsx compiles on start: minutes on a loaded 2-core machine have been seen.
+      await waitReady(child, 'cluster API server', stderr, 180_000);
     } catch (err) {
       await stopProcess(child);
       throw err;

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { collectInputs } from '../../src/manifests/inputs.js';
 import { serializePlan } from '../../src/model/plan.js';
 import { requireTools } from '../e2e/lib/preflight.js';
-import { ClusterAgent, ensureBuilt, type AgentBackend, type AgentFiles } from './agent-process.js';
+import { ClusterAgent, ensureBuilt, type AgentBackend, type AgentExit, type AgentFiles } from './agent-process.js';
 import { ClusterApiServer } from './api-server.js';
 import { nodeObject } from './objects.js';
 import { CLUSTER_CIDR, SERVICE_CIDR, UNDERLAY } from './plan.js';
@@ -32,10 +32,10 @@ export interface Cluster {
   readonly agents: Map<string, ClusterAgent>;
   agent(node: string): ClusterAgent;
   backendOf(node: string): AgentBackend;
-  /** Starts node's agent (a new process) and waits for its first sync. */
-  startAgent(node: string): Promise<ClusterAgent>;
-  /** SIGTERM node's agent and wait for it to exit; returns its exit code. */
-  stopAgent(node: string): Promise<number | undefined>;
+  /** Starts node's agent (a new process) and waits for its first sync (up to `readyTimeoutMs`, default 120 s). */
+  startAgent(node: string, readyTimeoutMs?: number): Promise<ClusterAgent>;
+  /** SIGTERM node's agent and wait for it to exit; returns how it ended. */
+  stopAgent(node: string): Promise<AgentExit>;
   destroy(): Promise<void>;
 }
 
@@ -69,12 +69,12 @@ export async function createCluster(opts: ClusterOptions): Promise<Cluster> {
       if (i < 0) throw new Error(`no node ${node}`);
       return opts.backends[i % opts.backends.length]!;
     };
-    const startAgent = async (node: string) => {
+    const startAgent = async (node: string, readyTimeoutMs = 120_000) => {
       if (agents.get(node)?.running()) throw new Error(`${node}: an agent is already running`);
       const backend = backendOf(node);
       const agent = ClusterAgent.start(node, bed!.node(node).ns, backend, files[backend]);
       agents.set(node, agent);
-      await agent.waitSynced(0);
+      await agent.waitSynced(0, readyTimeoutMs);
       return agent;
     };
     const cluster: Cluster = {

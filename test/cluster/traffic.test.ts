@@ -157,6 +157,9 @@ describe('a 3-node cluster on nftables, iptables and userspace at once', { timeo
       const errors = a.logs.filter((l) => /"level":(50|60)/.test(l));
       assert.deepEqual(errors, [], `${a.node} (${a.backend})`);
     }
-    for (const n of c.bed.nodes) assert.equal(await c.stopAgent(n.name), 0, `${n.name}'s agent exit code`);
+    for (const n of c.bed.nodes) {
+      const exit = await c.stopAgent(n.name);
+      assert.deepEqual(exit, { exitCode: 0, signal: undefined }, `${n.name}'s agent on SIGTERM\n${c.agent(n.name).tail()}`);
+    }
   });
 });
