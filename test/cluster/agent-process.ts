@@ -134,8 +134,10 @@ export class ClusterAgent {
    */
   async stop(graceMs = 30_000): Promise<AgentExit> {
     if (this.running()) {
-      this.child.kill('SIGTERM');
-      const timer = setTimeout(() => this.child.kill('SIGKILL'), graceMs);
+      // process.kill, not child.kill: execa's kill follows a SIGTERM with a SIGKILL after
+      // 5 s (forceKillAfterDelay), shorter than a sync in flight on a loaded machine.
+      process.kill(this.pid, 'SIGTERM');
+      const timer = setTimeout(() => this.running() && process.kill(this.pid, 'SIGKILL'), graceMs);
       try {
         await this.exited;
       } finally {
