@@ -6,8 +6,10 @@ import type { AgentBackend } from './agent-process.js';
 
 /** The node's rules as text (nftables ruleset, or iptables-save of every table). */
 export async function rulesText(ns: string, backend: AgentBackend): Promise<string> {
-  if (backend === 'iptables') return (await nsExec(ns, ['iptables-save'])).stdout;
-  return (await nsExec(ns, ['nft', 'list', 'ruleset'])).stdout;
+  // Generous: at 1k Services on a loaded machine one listing took over 30 s.
+  const timeoutMs = 180_000;
+  if (backend === 'iptables') return (await nsExec(ns, ['iptables-save'], { timeoutMs })).stdout;
+  return (await nsExec(ns, ['nft', 'list', 'ruleset'], { timeoutMs })).stdout;
 }
 
 /** Does any rule of the node name this endpoint address? */
