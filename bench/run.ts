@@ -20,6 +20,7 @@ import { benchAgent } from './agent-scale.js';
 import { benchApply } from './apply-scale.js';
 import { writeCharts } from './charts.js';
 import { benchChurn } from './churn.js';
+import { runClusterBench } from './cluster-run.js';
 import { benchDataplane, type DataplaneBackend } from './dataplane.js';
 import { benchIptables } from './iptables-scale.js';
 import { deleteAllNetnsSync } from './netns.js';
@@ -48,7 +49,7 @@ const out = resolve(root, process.env.BENCH_OUT ?? 'BENCHMARKS.md');
 const resultsPath = resolve(root, process.env.BENCH_RESULTS ?? 'bench/results.json');
 const ALL: readonly Backend[] = [nftablesBackend, iptablesBackend, ipvsBackend];
 const backendNames = list('BENCH_BACKENDS', 'nftables,iptables,ipvs,agent');
-for (const n of backendNames) if (n !== 'agent' && !ALL.some((b) => b.name === n)) throw new Error(`BENCH_BACKENDS: unknown backend ${n}`);
+for (const n of backendNames) if (n !== 'agent' && n !== 'cluster' && !ALL.some((b) => b.name === n)) throw new Error(`BENCH_BACKENDS: unknown backend ${n}`);
 const backends = ALL.filter((b) => backendNames.includes(b.name));
 const has = (n: string) => backendNames.includes(n);
 const scenarios = selectScenarios(process.env);
@@ -152,6 +153,8 @@ async function runDataplane(results: BenchResults): Promise<void> {
 }
 
 async function main(): Promise<void> {
+  // BENCH_BACKENDS=cluster: the cluster benchmark alone (issue 17), merged into BENCHMARKS.md.
+  if (backendNames.length === 1 && has('cluster')) return runClusterBench(out, root);
   // BENCH_REPORT_ONLY=1: rewrite BENCHMARKS.md and the charts from the saved results.
   if (process.env.BENCH_REPORT_ONLY === '1') {
     const saved = JSON.parse(await readFile(resultsPath, 'utf8')) as BenchResults;
@@ -213,6 +216,7 @@ async function main(): Promise<void> {
   await writeFile(resultsPath, `${JSON.stringify(results)}\n`);
   await writeCharts(root, results);
   await writeReport(out, results);
+  if (has('cluster')) await runClusterBench(out, root);
   process.stderr.write(`wrote ${out}, ${resultsPath} and the charts (${(wall / 1000).toFixed(0)} s)\n`);
 }
 
