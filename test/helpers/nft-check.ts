@@ -7,7 +7,8 @@ import { execWithInput } from '../../src/backends/stdin-file.js';
 let counter = 0;
 
 export async function nftCheck(document: string): Promise<{ ok: boolean; stderr: string }> {
-  const ns = `svp-check-${process.pid}-${counter++}`;
+  // svp-<pid>-...: the e2e sweep (test/e2e/lib/netns.ts) deletes it if this process dies mid-check.
+  const ns = `svp-${process.pid}-check-${counter++}`;
   await execa('ip', ['netns', 'add', ns]);
   try {
     const r = await execWithInput('ip', ['netns', 'exec', ns, 'nft', '-c', '-j', '-f', '-'], document);
