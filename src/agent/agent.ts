@@ -14,6 +14,7 @@ import type { EndpointSliceInfo } from '../model/endpoints.js';
 import { formatIssues, formatRef, isInputError, type FieldIssue, type ObjectRef } from '../model/errors.js';
 import type { NodeContext } from '../model/node.js';
 import { loadPlan, serviceKey, type Plan } from '../model/plan.js';
+import type { IPFamily } from '../model/ip.js';
 import type { ProxyMode, RenderInput } from '../model/render-input.js';
 import { conntrackPlan, runConntrack, type ConntrackDeletion, type ConntrackRunResult } from './conntrack.js';
 import { EndpointFiles, type EndpointFilesLoad } from './endpoint-files.js';
@@ -21,7 +22,9 @@ import { FileWatch } from './file-watch.js';
 import { healthCheckServices, healthzStatus, livezStatus, type HealthzStatus, type LivezStatus } from './health.js';
 import { closeServer, HealthCheckServers, healthHandler, metricsHandler, startServer, type HealthSources, type HostPort } from './http.js';
 import { buildRenderInput, changedKeys } from './input-merge.js';
-import { createAgentMetrics, type AgentMetrics } from './metrics.js';
+import { configzBody } from './configz.js';
+import { deletionFamily, noLocalEndpoints, servedFamilies } from './metric-values.js';
+import { createAgentMetrics, setPerFamily, type AgentMetrics } from './metrics.js';
 import { RenderFailed, rulesSyncerFor, type RulesSyncer, type UnsetSysctl } from './rules-syncer.js';
 import { realClock, SyncScheduler, type Clock, type SyncOutcome, type SyncRequest } from './sync-scheduler.js';
 import type { TriggerTime } from './watch/endpointslices.js';
@@ -89,6 +92,15 @@ export class Agent {
   private nodeWatch: WatchedResource<NodeStore> | undefined;
   private serviceCIDRs: WatchedResource<ServiceCIDRStore> | undefined;
   private triggers: TriggerTime[] = [];
+  /** The families the node served at the last sync (the ip_family labels). */
+  private families: IPFamily[] = [];
+  /** Clock ms of the last queued sync (kubeproxy_sync_proxy_rules_last_queued_timestamp_seconds). */
+  private lastQueuedAt: number | undefined;
+  /** Services with EndpointSlice (resp. Service) changes not synced yet: the *_changes_pending gauges. */
+  private readonly pendingEndpointServices = new Set<string>();
+  private readonly pendingServiceServices = new Set<string>();
+  /** Wall-clock ms at start: kube-proxy observes only programming triggers after its own start. */
+  private startedWall = 0;
   private lastApplied: RenderInput | undefined;
   private lastLocalAddresses = '';
   /** performance.now() at start: the baseline of a watch that never answered. */
@@ -102,7 +114,7 @@ export class Agent {
     this.log = opts.log;
     this.clock = opts.clock ?? realClock;
     this.config = opts.config ?? DEFAULT_PROXY_CONFIG;
-    this.metrics = opts.metrics ?? createAgentMetrics({ processMetrics: true });
+    this.metrics = opts.metrics ?? createAgentMetrics({ processMetrics: true, backend: opts.backend });
     this.rules = opts.rules ?? rulesSyncerFor(opts.backend, { log: opts.log, ...(opts.udpIdleTimeoutMs ? { udpIdleTimeoutMs: opts.udpIdleTimeoutMs } : {}) });
     this.scheduler = new SyncScheduler({
       minSyncPeriodMs: this.config.minSyncPeriodSeconds * 1000,
@@ -137,7 +149,11 @@ export class Agent {
   }
 
   private get healthSources(): HealthSources {
-    return { livez: () => this.livez(), healthz: () => this.healthz() };
+    return {
+      livez: () => this.livez(),
+      healthz: () => this.healthz(),
+      answered: (path, code) => (path === '/livez' ? this.metrics.livezTotal : this.metrics.healthzTotal).inc({ code: String(code) }),
+    };
   }
 
   /** Each API watch with when it last heard from the server (performance.now() ms; the start if never). */
@@ -188,6 +204,7 @@ export class Agent {
 
   async start(): Promise<void> {
     this.startedPerf = performance.now();
+    this.startedWall = Date.now();
     const { opts } = this;
     if (opts.planFile) {
       this.plan = await this.readPlan(opts.planFile);
@@ -216,7 +233,8 @@ export class Agent {
       this.listening.health = boundTo(server);
     }
     if (opts.metricsAddr) {
-      const server = await startServer(opts.metricsAddr, metricsHandler(this.metrics.registry, this.healthSources, () => this.refreshWatchGauges()));
+      const info = { proxyMode: opts.backend, configz: () => this.configz() };
+      const server = await startServer(opts.metricsAddr, metricsHandler(this.metrics.registry, this.healthSources, () => this.refreshWatchGauges(), info));
       this.servers.push(server);
       this.listening.metrics = boundTo(server);
     }
@@ -256,12 +274,12 @@ export class Agent {
     this.serviceCIDRs.store.on('change', () => this.queue([]));
     this.slices = watchEndpointSlices(common).start();
     this.nodeWatch = watchNode({ ...common, nodeName: this.opts.nodeName }).start();
-    this.services.store.on('change', (keys) => {
-      this.metrics.serviceChanges.inc(keys.size);
+    this.services.store.on('change', (keys, objects) => {
+      this.noteServiceChanges(keys, objects);
       this.queue(keys);
     });
-    this.slices.store.on('change', (keys) => {
-      this.metrics.endpointChanges.inc(keys.size);
+    this.slices.store.on('change', (keys, objects) => {
+      this.noteEndpointChanges(keys, objects);
       this.queue(keys);
     });
     this.nodeWatch.store.on('change', () => this.queue([]));
@@ -271,8 +289,32 @@ export class Agent {
   }
 
   private queue(keys: Iterable<string>): void {
-    this.metrics.lastQueuedTimestamp.set(this.clock.now() / 1000);
+    this.lastQueuedAt = this.clock.now();
+    setPerFamily(this.metrics.lastQueuedTimestamp, this.families, this.lastQueuedAt / 1000);
     this.scheduler.notify(keys);
+  }
+
+  /** `objects` EndpointSlices changed, for the Services `keys` (kube-proxy counts slices; pending counts Services). */
+  private noteEndpointChanges(keys: Iterable<string>, objects: number): void {
+    this.metrics.endpointChanges.inc(objects);
+    for (const k of keys) this.pendingEndpointServices.add(k);
+    this.metrics.endpointChangesPending.set(this.pendingEndpointServices.size);
+  }
+
+  private noteServiceChanges(keys: Iterable<string>, objects: number): void {
+    this.metrics.serviceChanges.inc(objects);
+    for (const k of keys) this.pendingServiceServices.add(k);
+    this.metrics.serviceChangesPending.set(this.pendingServiceServices.size);
+  }
+
+  /** /configz: the KubeProxyConfiguration in effect. */
+  private configz(): unknown {
+    return configzBody({
+      mode: this.opts.backend,
+      config: this.config,
+      ...(this.listening.health ? { healthzBindAddress: this.listening.health } : {}),
+      ...(this.listening.metrics ? { metricsBindAddress: this.listening.metrics } : {}),
+    });
   }
 
   private async readPlan(file: string): Promise<Plan> {
@@ -291,7 +333,8 @@ export class Agent {
       }
       const keys = changedKeys(before.services, next.services, serviceKey);
       this.log.info({ services: keys.size }, 'plan reloaded');
-      this.metrics.serviceChanges.inc(keys.size);
+      // The plan's unit is the Service: one changed Service is one Service change.
+      this.noteServiceChanges(keys, keys.size);
       if (keys.size) this.queue(keys);
     } catch (e) {
       // A half-written or broken plan: keep the one we have, rules stay.
@@ -316,7 +359,8 @@ export class Agent {
     try {
       const { changed, nodeChanged, filesRead } = await this.readEndpointFiles(paths);
       if (changed.size === 0 && !nodeChanged) return;
-      this.metrics.endpointChanges.inc(changed.size);
+      // Files name the Services they touch, not the slices: offline mode counts Services.
+      this.noteEndpointChanges(changed, changed.size);
       this.log.info({ services: changed.size, nodeChanged, filesRead }, 'endpoint files reloaded');
       if (nodeChanged) this.queue([]);
       else if (changed.size) this.queue(changed);
@@ -335,7 +379,13 @@ export class Agent {
   private async syncOnce(req: SyncRequest): Promise<SyncOutcome> {
     const started = this.clock.now();
     const t0 = performance.now();
-    for (const t of this.slices?.store.takeTriggerTimes() ?? []) this.triggers.push(t);
+    // kube-proxy: a trigger before the tracker's start is the initial list's history, not a change it programmed.
+    for (const t of this.slices?.store.takeTriggerTimes() ?? []) if (t.time >= this.startedWall) this.triggers.push(t);
+    // The proxier takes the pending changes when a sync starts.
+    this.pendingEndpointServices.clear();
+    this.pendingServiceServices.clear();
+    this.metrics.endpointChangesPending.set(0);
+    this.metrics.serviceChangesPending.set(0);
     let input: RenderInput;
     let full = req.full;
     try {
@@ -361,6 +411,8 @@ export class Agent {
       this.log.error({ err: e instanceof Error ? e.message : String(e) }, 'cannot build the sync input; kernel left as it is');
       return isInputError(e) ? 'render-error' : 'failed';
     }
+    this.families = servedFamilies(input);
+    if (this.lastQueuedAt !== undefined) setPerFamily(this.metrics.lastQueuedTimestamp, this.families, this.lastQueuedAt / 1000);
     const preserve = [...new Set([...this.files.skipped, ...(this.services?.store.skippedServiceKeys() ?? []), ...(this.slices?.store.skippedServiceKeys() ?? [])])].sort();
     let result;
     try {
@@ -372,6 +424,7 @@ export class Agent {
         return 'render-error';
       }
       this.metrics.syncFailures.inc({ reason: 'apply' });
+      this.noteApplyFailure(full);
       this.log.error({ err: e instanceof Error ? e.message : String(e), full }, 'sync failed; will retry with a full sync');
       return 'failed';
     }
@@ -379,11 +432,7 @@ export class Agent {
     const now = this.clock.now();
     this.lastSyncedAt = now;
     if (result.unsetSysctls) this.noteSysctls(result.unsetSysctls);
-    this.metrics.syncDuration.observe(seconds);
-    this.metrics.lastSyncTimestamp.set(now / 1000);
-    const wallNow = Date.now();
-    for (const t of this.triggers) this.metrics.networkProgrammingDuration.observe(Math.max(0, (wallNow - t.time) / 1000));
-    this.triggers = [];
+    this.noteSynced(input, result.full, seconds, now);
     this.log.info(
       { full: result.full, changes: result.changes, services: req.changed.size, ms: Math.round(seconds * 1000), waitedMs: now - started },
       'synced',
@@ -393,17 +442,53 @@ export class Agent {
     return 'ok';
   }
 
+  /** A sync reached the kernel: kube-proxy's per-family sync metrics. */
+  private noteSynced(input: RenderInput, wasFull: boolean, seconds: number, now: number): void {
+    const m = this.metrics;
+    for (const ip_family of this.families) {
+      m.syncDuration.observe({ ip_family }, seconds);
+      (wasFull ? m.syncFullDuration : m.syncPartialDuration).observe({ ip_family }, seconds);
+      m.lastSyncTimestamp.set({ ip_family }, now / 1000);
+      const nle = noLocalEndpoints(input, ip_family);
+      m.noLocalEndpoints.set({ ip_family, traffic_policy: 'internal' }, nle.internal);
+      m.noLocalEndpoints.set({ ip_family, traffic_policy: 'external' }, nle.external);
+    }
+    const wallNow = Date.now();
+    for (const t of this.triggers) m.networkProgrammingDuration.observe({ ip_family: t.family }, Math.max(0, (wallNow - t.time) / 1000));
+    this.triggers = [];
+  }
+
+  /** The kernel tool failed: kube-proxy's per-backend failure counters, for every family the sync programs. */
+  private noteApplyFailure(full: boolean): void {
+    for (const ip_family of this.families) {
+      if (this.opts.backend === 'nftables') this.metrics.nftablesSyncFailures.inc({ ip_family });
+      if (this.opts.backend === 'iptables') {
+        this.metrics.iptablesRestoreFailures.inc({ ip_family });
+        if (!full) this.metrics.iptablesPartialRestoreFailures.inc({ ip_family });
+      }
+    }
+  }
+
   private async afterSync(input: RenderInput, keys: ReadonlySet<string> | undefined): Promise<void> {
     if (this.lastApplied) {
+      const t0 = performance.now();
       const deletions = conntrackPlan(this.lastApplied, input, keys);
-      if (deletions.length) {
-        const results = await (this.opts.conntrack ?? runConntrack)(deletions);
+      const planSeconds = (performance.now() - t0) / 1000;
+      // kube-proxy reconciles per family: each family's time is the (shared) plan plus its own commands.
+      let deleted = 0;
+      const families = [...new Set([...this.families, ...deletions.map(deletionFamily)])];
+      for (const ip_family of families) {
+        const mine = deletions.filter((d) => deletionFamily(d) === ip_family);
+        const t1 = performance.now();
+        const results = mine.length ? await (this.opts.conntrack ?? runConntrack)(mine) : [];
+        this.metrics.conntrackReconcileDuration.observe({ ip_family }, planSeconds + (performance.now() - t1) / 1000);
         for (const r of results) {
-          if (r.ok) this.metrics.conntrackDeletions.inc(r.deleted);
+          if (r.ok) this.metrics.conntrackDeletedEntries.inc({ ip_family }, r.deleted);
           else this.log.warn({ args: r.args, err: r.error }, 'conntrack delete failed');
+          deleted += r.deleted;
         }
-        this.log.info({ commands: deletions.length, deleted: results.reduce((n, r) => n + r.deleted, 0) }, 'UDP conntrack entries cleaned');
       }
+      if (deletions.length) this.log.info({ commands: deletions.length, deleted }, 'UDP conntrack entries cleaned');
     }
     await this.hcServers.update(healthCheckServices(input));
   }

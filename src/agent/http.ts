@@ -66,6 +66,8 @@ export function closeServer(server: Server): Promise<void> {
 export interface HealthSources {
   readonly livez: () => LivezStatus;
   readonly healthz: () => HealthzStatus;
+  /** Told of every answer (kubeproxy_proxy_healthz_total / _livez_total count them by code). */
+  readonly answered?: (path: '/healthz' | '/livez', code: number) => void;
 }
 
 /**
@@ -77,24 +79,36 @@ export interface HealthSources {
 export function healthHandler(h: HealthSources) {
   return (req: IncomingMessage, res: ServerResponse): void => {
     const path = (req.url ?? '/').split('?')[0];
-    if (path === '/livez') {
-      const s = h.livez();
-      return json(res, s.healthy ? 200 : 503, s.body);
-    }
-    if (path === '/healthz') {
-      const s = h.healthz();
-      return json(res, s.healthy ? 200 : 503, s.body);
+    if (path === '/livez' || path === '/healthz') {
+      const s = path === '/livez' ? h.livez() : h.healthz();
+      const code = s.healthy ? 200 : 503;
+      h.answered?.(path, code);
+      return json(res, code, s.body);
     }
     json(res, 404, { error: 'not found' });
   };
 }
 
-/** /metrics (and the health paths, as kube-proxy's metrics port answers them); `beforeScrape` refreshes computed gauges. */
-export function metricsHandler(registry: Registry, health?: HealthSources, beforeScrape?: () => void) {
+/** What kube-proxy's metrics port also answers: /proxyMode (text) and /configz (JSON). */
+export interface ProxyInfo {
+  readonly proxyMode: string;
+  readonly configz: () => unknown;
+}
+
+/**
+ * /metrics (and the health paths, /proxyMode and /configz, as kube-proxy's metrics
+ * port answers them); `beforeScrape` refreshes computed gauges.
+ */
+export function metricsHandler(registry: Registry, health?: HealthSources, beforeScrape?: () => void, info?: ProxyInfo) {
   const healthPaths = health ? healthHandler(health) : undefined;
   return (req: IncomingMessage, res: ServerResponse): void => {
     const path = (req.url ?? '/').split('?')[0];
     if ((path === '/healthz' || path === '/livez') && healthPaths) return healthPaths(req, res);
+    if (path === '/proxyMode' && info) {
+      res.writeHead(200, { 'Content-Type': 'text/plain; charset=utf-8', 'X-Content-Type-Options': 'nosniff' });
+      return void res.end(info.proxyMode);
+    }
+    if (path === '/configz' && info) return json(res, 200, info.configz());
     if (path !== '/metrics') return json(res, 404, { error: 'not found' });
     beforeScrape?.();
     registry.metrics().then(

@@ -1,103 +1,190 @@
-// The agent's Prometheus metrics, under kube-proxy's names where kube-proxy has one,
-// in a registry of their own (no process-global state: tests build several).
+// The agent's Prometheus metrics: kube-proxy's set (names, help, types, labels and
+// buckets as kube-proxy v1.34/v1.35's pkg/proxy/metrics and its metrics reference),
+// registered per backend as kube-proxy registers them per mode, plus svcplane's own
+// under svcplane_*. A registry of their own (no process-global state: tests build several).
 
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { IPFamily } from '../model/ip.js';
+
+type Family = 'ip_family';
 
 export interface AgentMetrics {
   readonly registry: Registry;
-  readonly syncDuration: Histogram;
-  readonly networkProgrammingDuration: Histogram;
-  readonly lastSyncTimestamp: Gauge;
-  readonly lastQueuedTimestamp: Gauge;
+  readonly syncDuration: Histogram<Family>;
+  readonly syncFullDuration: Histogram<Family>;
+  readonly syncPartialDuration: Histogram<Family>;
+  readonly networkProgrammingDuration: Histogram<Family>;
+  readonly lastSyncTimestamp: Gauge<Family>;
+  readonly lastQueuedTimestamp: Gauge<Family>;
+  /** Services with EndpointSlice changes not yet synced. */
+  readonly endpointChangesPending: Gauge;
+  /** EndpointSlice changes (objects, not Services). */
   readonly endpointChanges: Counter;
+  readonly serviceChangesPending: Gauge;
   readonly serviceChanges: Counter;
+  readonly noLocalEndpoints: Gauge<Family | 'traffic_policy'>;
+  readonly iptablesRestoreFailures: Counter<Family>;
+  readonly iptablesPartialRestoreFailures: Counter<Family>;
+  readonly iptablesRules: Gauge<Family | 'table'>;
+  readonly iptablesRulesLast: Gauge<Family | 'table'>;
+  readonly nftablesSyncFailures: Counter<Family>;
+  readonly nftablesCleanupFailures: Counter<Family>;
+  readonly healthzTotal: Counter<'code'>;
+  readonly livezTotal: Counter<'code'>;
+  readonly conntrackReconcileDuration: Histogram<Family>;
+  readonly conntrackDeletedEntries: Counter<Family>;
   readonly syncFailures: Counter<'reason'>;
   readonly malformedObjects: Counter<'kind'>;
   readonly ignoredFields: Counter<'kind'>;
-  readonly conntrackDeletions: Counter;
   readonly sysctlUnset: Gauge<'name'>;
   readonly watchLastEvent: Gauge<'resource'>;
 }
 
-/** kube-proxy's buckets: 1 ms doubling, 15 of them (up to ~16 s). */
-const SYNC_BUCKETS = Array.from({ length: 15 }, (_, i) => 0.001 * 2 ** i);
-/** kube-proxy's network programming buckets: 0.25 s to 5 min, coarser as they grow. */
-const PROGRAMMING_BUCKETS = [
-  0.25, 0.5, 0.75, 1, 1.25, 1.5, 1.75, 2, 2.5, 3, 3.5, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 20, 25, 30, 35, 40, 45, 50, 55, 60, 120, 180, 240, 300,
-];
+/** kube-proxy's ExponentialBuckets(0.001, 2, 15): 1 ms doubling up to ~16 s. */
+export const SYNC_BUCKETS: readonly number[] = Array.from({ length: 15 }, (_, i) => 0.001 * 2 ** i);
 
-export function createAgentMetrics(opts: { processMetrics?: boolean } = {}): AgentMetrics {
+function linear(start: number, width: number, count: number): number[] {
+  return Array.from({ length: count }, (_, i) => start + width * i);
+}
+
+/** kube-proxy's network programming buckets: 0.25 s, 0.5 s, then 1-59 s by 1 s, 60-115 s by 5 s, 2-5 min by 30 s. */
+export const PROGRAMMING_BUCKETS: readonly number[] = [...linear(0.25, 0.25, 2), ...linear(1, 1, 59), ...linear(60, 5, 12), ...linear(120, 30, 7)];
+
+/** The kube-proxy mode whose metric set the backend gets ('userspace' gets the common set only). */
+function modeOf(backend: string): 'iptables' | 'ipvs' | 'nftables' | 'other' {
+  return backend === 'iptables' || backend === 'ipvs' || backend === 'nftables' ? backend : 'other';
+}
+
+export function createAgentMetrics(opts: { processMetrics?: boolean; backend?: string } = {}): AgentMetrics {
   const registry = new Registry();
   if (opts.processMetrics) collectDefaultMetrics({ register: registry });
-  const registers = [registry];
+  const mode = modeOf(opts.backend ?? 'nftables');
+  const all = [registry];
+  // Not registered: the metric exists (the agent's code stays the same) but is not exported.
+  const when = (registered: boolean) => (registered ? all : []);
+  const family = ['ip_family'] as const;
   return {
     registry,
-    syncDuration: new Histogram({
-      name: 'kubeproxy_sync_proxy_rules_duration_seconds',
-      help: 'SyncProxyRules latency in seconds',
-      buckets: SYNC_BUCKETS,
-      registers,
+    syncDuration: new Histogram({ name: 'kubeproxy_sync_proxy_rules_duration_seconds', help: 'SyncProxyRules latency in seconds', labelNames: family, buckets: [...SYNC_BUCKETS], registers: all }),
+    // kube-proxy registers these two for iptables only; svcplane's nftables syncs are partial too.
+    syncFullDuration: new Histogram({
+      name: 'kubeproxy_sync_full_proxy_rules_duration_seconds',
+      help: 'SyncProxyRules latency in seconds for full resyncs',
+      labelNames: family,
+      buckets: [...SYNC_BUCKETS],
+      registers: when(mode === 'iptables' || mode === 'nftables'),
+    }),
+    syncPartialDuration: new Histogram({
+      name: 'kubeproxy_sync_partial_proxy_rules_duration_seconds',
+      help: 'SyncProxyRules latency in seconds for partial resyncs',
+      labelNames: family,
+      buckets: [...SYNC_BUCKETS],
+      registers: when(mode === 'iptables' || mode === 'nftables'),
     }),
     networkProgrammingDuration: new Histogram({
       name: 'kubeproxy_network_programming_duration_seconds',
-      help: 'In Cluster Network Programming Latency in seconds (EndpointSlice last-change-trigger-time to rules in the kernel)',
-      buckets: PROGRAMMING_BUCKETS,
-      registers,
+      help: 'In Cluster Network Programming Latency in seconds',
+      labelNames: family,
+      buckets: [...PROGRAMMING_BUCKETS],
+      registers: all,
     }),
-    lastSyncTimestamp: new Gauge({
-      name: 'kubeproxy_sync_proxy_rules_last_timestamp_seconds',
-      help: 'The last time proxy rules were successfully synced',
-      registers,
+    lastSyncTimestamp: new Gauge({ name: 'kubeproxy_sync_proxy_rules_last_timestamp_seconds', help: 'The last time proxy rules were successfully synced', labelNames: family, registers: all }),
+    lastQueuedTimestamp: new Gauge({ name: 'kubeproxy_sync_proxy_rules_last_queued_timestamp_seconds', help: 'The last time a sync of proxy rules was queued', labelNames: family, registers: all }),
+    endpointChangesPending: new Gauge({ name: 'kubeproxy_sync_proxy_rules_endpoint_changes_pending', help: 'Pending proxy rules Endpoint changes', registers: all }),
+    endpointChanges: new Counter({ name: 'kubeproxy_sync_proxy_rules_endpoint_changes_total', help: 'Cumulative proxy rules Endpoint changes', registers: all }),
+    serviceChangesPending: new Gauge({ name: 'kubeproxy_sync_proxy_rules_service_changes_pending', help: 'Pending proxy rules Service changes', registers: all }),
+    serviceChanges: new Counter({ name: 'kubeproxy_sync_proxy_rules_service_changes_total', help: 'Cumulative proxy rules Service changes', registers: all }),
+    noLocalEndpoints: new Gauge({
+      name: 'kubeproxy_sync_proxy_rules_no_local_endpoints_total',
+      help: 'Number of services with a Local traffic policy and no endpoints',
+      labelNames: ['ip_family', 'traffic_policy'] as const,
+      registers: all,
     }),
-    lastQueuedTimestamp: new Gauge({
-      name: 'kubeproxy_sync_proxy_rules_last_queued_timestamp_seconds',
-      help: 'The last time a sync of proxy rules was queued',
-      registers,
+    iptablesRestoreFailures: new Counter({
+      name: 'kubeproxy_sync_proxy_rules_iptables_restore_failures_total',
+      help: 'Cumulative proxy iptables restore failures',
+      labelNames: family,
+      registers: when(mode === 'iptables' || mode === 'ipvs'),
     }),
-    endpointChanges: new Counter({
-      name: 'kubeproxy_sync_proxy_rules_endpoint_changes_total',
-      help: 'Cumulative proxy rules Endpoint changes',
-      registers,
+    iptablesPartialRestoreFailures: new Counter({
+      name: 'kubeproxy_sync_proxy_rules_iptables_partial_restore_failures_total',
+      help: 'Cumulative proxy iptables partial restore failures',
+      labelNames: family,
+      registers: when(mode === 'iptables'),
     }),
-    serviceChanges: new Counter({
-      name: 'kubeproxy_sync_proxy_rules_service_changes_total',
-      help: 'Cumulative proxy rules Service changes',
-      registers,
+    iptablesRules: new Gauge({
+      name: 'kubeproxy_sync_proxy_rules_iptables_total',
+      help: 'Total number of iptables rules owned by kube-proxy',
+      labelNames: ['ip_family', 'table'] as const,
+      registers: when(mode === 'iptables'),
+    }),
+    iptablesRulesLast: new Gauge({
+      name: 'kubeproxy_sync_proxy_rules_iptables_last',
+      help: 'Number of iptables rules written by kube-proxy in last sync',
+      labelNames: ['ip_family', 'table'] as const,
+      registers: when(mode === 'iptables'),
+    }),
+    nftablesSyncFailures: new Counter({
+      name: 'kubeproxy_sync_proxy_rules_nftables_sync_failures_total',
+      help: 'Cumulative proxy nftables sync failures',
+      labelNames: family,
+      registers: when(mode === 'nftables'),
+    }),
+    nftablesCleanupFailures: new Counter({
+      name: 'kubeproxy_sync_proxy_rules_nftables_cleanup_failures_total',
+      help: 'Cumulative proxy nftables cleanup failures',
+      labelNames: family,
+      registers: when(mode === 'nftables'),
+    }),
+    healthzTotal: new Counter({ name: 'kubeproxy_proxy_healthz_total', help: 'Cumulative proxy healthz HTTP status', labelNames: ['code'] as const, registers: all }),
+    livezTotal: new Counter({ name: 'kubeproxy_proxy_livez_total', help: 'Cumulative proxy livez HTTP status', labelNames: ['code'] as const, registers: all }),
+    conntrackReconcileDuration: new Histogram({
+      name: 'kubeproxy_conntrack_reconciler_sync_duration_seconds',
+      help: 'ReconcileConntrackFlowsLatency latency in seconds',
+      labelNames: family,
+      buckets: [...SYNC_BUCKETS],
+      registers: all,
+    }),
+    conntrackDeletedEntries: new Counter({
+      name: 'kubeproxy_conntrack_reconciler_deleted_entries_total',
+      help: 'Cumulative conntrack flows deleted by conntrack reconciler',
+      labelNames: family,
+      registers: all,
     }),
     syncFailures: new Counter({
       name: 'svcplane_sync_proxy_rules_failures_total',
       help: 'Syncs that did not reach the kernel: reason "apply" (the kernel tool failed; retried) or "render" (nothing sent)',
       labelNames: ['reason'] as const,
-      registers,
+      registers: all,
     }),
     malformedObjects: new Counter({
       name: 'svcplane_malformed_objects_total',
       help: 'Objects refused as unsafe to forward and skipped (the previous good version, if any, is kept); ignored fields are svcplane_ignored_fields_total',
       labelNames: ['kind'] as const,
-      registers,
+      registers: all,
     }),
     ignoredFields: new Counter({
       name: 'svcplane_ignored_fields_total',
       help: 'Fields that do not apply, ignored on accepted objects (one per field per object version); the object still forwards',
       labelNames: ['kind'] as const,
-      registers,
-    }),
-    conntrackDeletions: new Counter({
-      name: 'svcplane_conntrack_deletions_total',
-      help: 'UDP conntrack entries deleted after endpoint changes',
-      registers,
+      registers: all,
     }),
     sysctlUnset: new Gauge({
       name: 'svcplane_sysctl_unset',
       help: 'A sysctl the backend needs that the agent could not set (1 while unset, checked on full syncs)',
       labelNames: ['name'] as const,
-      registers,
+      registers: all,
     }),
     watchLastEvent: new Gauge({
       name: 'svcplane_watch_last_event_timestamp_seconds',
       help: 'When the API server last answered a list or watch of this resource (event, bookmark, list, clean watch end)',
       labelNames: ['resource'] as const,
-      registers,
+      registers: all,
     }),
   };
+}
+
+/** Sets one gauge per family to the same value. */
+export function setPerFamily(g: Gauge<Family>, families: readonly IPFamily[], value: number): void {
+  for (const f of families) g.set({ ip_family: f }, value);
 }

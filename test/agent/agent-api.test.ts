@@ -21,6 +21,7 @@ import { plan, port, svc } from '../helpers/model.js';
 import { FakeApiServer } from './fake-apiserver.js';
 import { sleep, waitFor } from './helpers.js';
 import { apiNode, apiService, apiSlice } from './objects.js';
+import { parseExposition, samplesOf, valueOf, type Exposition } from './prom-text.js';
 
 const FAST_WATCH: Partial<WatchTiming> = {
   initialBackoffMs: 20,
@@ -364,18 +365,19 @@ test('network_programming_duration observes the last-change-trigger-time of a sy
   seed(api);
   const ctx = await startAgent(api);
   await nthSync(ctx, 1);
-  assert.match(await metricsText(ctx), /^kubeproxy_network_programming_duration_seconds_count 0$/m);
-  const trigger = new Date(Date.now() - 3000).toISOString();
+  assert.doesNotMatch(await metricsText(ctx), /^kubeproxy_network_programming_duration_seconds_count/m);
+  // A change made after the agent started (its first sync is done).
+  const trigger = new Date().toISOString();
   api.upsert('endpointslices', apiSlice('web', ['10.244.1.13'], { triggerTime: trigger }));
   await nthSync(ctx, 2);
   const text = await metricsText(ctx);
-  assert.match(text, /^kubeproxy_network_programming_duration_seconds_count 1$/m);
-  const sum = Number(/^kubeproxy_network_programming_duration_seconds_sum (\S+)$/m.exec(text)![1]);
-  assert.ok(sum >= 3 && sum < 10, `observed ${sum} s from a change 3 s ago`);
+  assert.match(text, /^kubeproxy_network_programming_duration_seconds_count\{ip_family="IPv4"\} 1$/m);
+  const sum = Number(/^kubeproxy_network_programming_duration_seconds_sum\{ip_family="IPv4"\} (\S+)$/m.exec(text)![1]);
+  assert.ok(sum >= 0 && sum < 10, `observed ${sum} s from a change made just now`);
   // The same trigger on a later version (status-only rewrite) is the same change: not observed again.
   api.upsert('endpointslices', apiSlice('web', ['10.244.1.14'], { triggerTime: trigger }));
   await nthSync(ctx, 3);
-  assert.match(await metricsText(ctx), /^kubeproxy_network_programming_duration_seconds_count 1$/m);
+  assert.match(await metricsText(ctx), /^kubeproxy_network_programming_duration_seconds_count\{ip_family="IPv4"\} 1$/m);
 });
 
 async function getJson(ctx: Ctx, path: string): Promise<{ status: number; body: Record<string, unknown> }> {
@@ -512,4 +514,132 @@ test('live Services the API server accepted forward; the ServiceCIDRs of the clu
   await waitFor('services relisted', () => api.requestsFor('services', false).length >= 2, 5000);
   await sleep(200);
   assert.match(await metricsText(ctx), /^svcplane_ignored_fields_total\{kind="Service"\} 1$/m);
+});
+
+// ---- kube-proxy's metric set, scraped from the agent's metrics port after real syncs
+
+/** kube-proxy v1.34/v1.35 (pkg/proxy/metrics, metrics reference) in nftables mode: type, help, labels. */
+const KUBE_PROXY_NFTABLES_METRICS: Record<string, [type: string, help: string, labels: string[]]> = {
+  kubeproxy_sync_proxy_rules_duration_seconds: ['histogram', 'SyncProxyRules latency in seconds', ['ip_family']],
+  kubeproxy_sync_full_proxy_rules_duration_seconds: ['histogram', 'SyncProxyRules latency in seconds for full resyncs', ['ip_family']],
+  kubeproxy_sync_partial_proxy_rules_duration_seconds: ['histogram', 'SyncProxyRules latency in seconds for partial resyncs', ['ip_family']],
+  kubeproxy_network_programming_duration_seconds: ['histogram', 'In Cluster Network Programming Latency in seconds', ['ip_family']],
+  kubeproxy_sync_proxy_rules_last_timestamp_seconds: ['gauge', 'The last time proxy rules were successfully synced', ['ip_family']],
+  kubeproxy_sync_proxy_rules_last_queued_timestamp_seconds: ['gauge', 'The last time a sync of proxy rules was queued', ['ip_family']],
+  kubeproxy_sync_proxy_rules_endpoint_changes_pending: ['gauge', 'Pending proxy rules Endpoint changes', []],
+  kubeproxy_sync_proxy_rules_endpoint_changes_total: ['counter', 'Cumulative proxy rules Endpoint changes', []],
+  kubeproxy_sync_proxy_rules_service_changes_pending: ['gauge', 'Pending proxy rules Service changes', []],
+  kubeproxy_sync_proxy_rules_service_changes_total: ['counter', 'Cumulative proxy rules Service changes', []],
+  kubeproxy_sync_proxy_rules_no_local_endpoints_total: ['gauge', 'Number of services with a Local traffic policy and no endpoints', ['ip_family', 'traffic_policy']],
+  kubeproxy_sync_proxy_rules_nftables_sync_failures_total: ['counter', 'Cumulative proxy nftables sync failures', ['ip_family']],
+  kubeproxy_sync_proxy_rules_nftables_cleanup_failures_total: ['counter', 'Cumulative proxy nftables cleanup failures', ['ip_family']],
+  kubeproxy_proxy_healthz_total: ['counter', 'Cumulative proxy healthz HTTP status', ['code']],
+  kubeproxy_proxy_livez_total: ['counter', 'Cumulative proxy livez HTTP status', ['code']],
+  kubeproxy_conntrack_reconciler_sync_duration_seconds: ['histogram', 'ReconcileConntrackFlowsLatency latency in seconds', ['ip_family']],
+  kubeproxy_conntrack_reconciler_deleted_entries_total: ['counter', 'Cumulative conntrack flows deleted by conntrack reconciler', ['ip_family']],
+};
+
+/** kube-proxy's buckets, written out (not computed the way the agent computes them). */
+const SYNC_LE = [0.001, 0.002, 0.004, 0.008, 0.016, 0.032, 0.064, 0.128, 0.256, 0.512, 1.024, 2.048, 4.096, 8.192, 16.384];
+const PROGRAMMING_LE = [
+  0.25, 0.5,
+  ...Array.from({ length: 59 }, (_, i) => i + 1),
+  60, 65, 70, 75, 80, 85, 90, 95, 100, 105, 110, 115,
+  120, 150, 180, 210, 240, 270, 300,
+];
+
+async function scrape(ctx: Ctx): Promise<Exposition> {
+  const r = await fetch(`http://127.0.0.1:${ctx.agent.listening.metrics!.port}/metrics`);
+  assert.equal(r.status, 200);
+  return parseExposition(await r.text());
+}
+
+/** The `le` bounds of one histogram series, +Inf last. */
+function bucketBounds(e: Exposition, name: string, labels: Record<string, string>): number[] {
+  return samplesOf(e, `${name}_bucket`, labels).map((s) => (s.labels.le === '+Inf' ? Infinity : Number(s.labels.le)));
+}
+
+function assertBuckets(e: Exposition, name: string, want: number[]): void {
+  const got = bucketBounds(e, name, { ip_family: 'IPv4' });
+  assert.equal(got.length, want.length + 1, `${name}: ${want.length} buckets and +Inf (got ${got.length})`);
+  want.forEach((le, i) => assert.ok(Math.abs(got[i]! - le) < 1e-9, `${name} bucket ${i}: ${got[i]} != ${le}`));
+  assert.equal(got[want.length], Infinity);
+}
+
+test("kube-proxy's metrics: names, types, help, labels and buckets, and values that move as the events did", async () => {
+  const api = await fakeApi();
+  seed(api);
+  // Changed before the agent started: kube-proxy does not observe the initial list's triggers.
+  api.upsert('endpointslices', apiSlice('db', ['10.244.1.20'], { triggerTime: new Date(Date.now() - 60_000).toISOString() }));
+  // internalTrafficPolicy Local and no endpoint on node1.
+  const local = apiService('local', '10.96.0.14');
+  local.spec.internalTrafficPolicy = 'Local';
+  api.upsert('services', local);
+  api.upsert('endpointslices', apiSlice('local', ['10.244.2.10']));
+  // web has two slices: six slices of five Services in the initial list.
+  api.upsert('endpointslices', apiSlice('web', ['10.244.1.9'], { name: 'web-2' }));
+  const ctx = await startAgent(api, { health: true });
+  await nthSync(ctx, 1);
+
+  const e0 = await scrape(ctx);
+  for (const [name, [type, help, labels]] of Object.entries(KUBE_PROXY_NFTABLES_METRICS)) {
+    const fam = e0.families.get(name);
+    assert.ok(fam, `${name} is exported`);
+    assert.equal(fam.type, type, `${name}: type`);
+    assert.equal(fam.help, help, `${name}: help`);
+    const series = e0.samples.filter((x) => x.name === name || x.name.startsWith(`${name}_`));
+    for (const x of series) assert.deepEqual(Object.keys(x.labels).filter((l) => l !== 'le').sort(), [...labels].sort(), `${x.name}: labels`);
+  }
+  // kube-proxy registers the iptables set only in iptables mode.
+  assert.ok(![...e0.families.keys()].some((n) => n.includes('iptables')), 'no iptables metrics in nftables mode');
+  assertBuckets(e0, 'kubeproxy_sync_proxy_rules_duration_seconds', SYNC_LE);
+  assertBuckets(e0, 'kubeproxy_sync_full_proxy_rules_duration_seconds', SYNC_LE);
+  assert.equal(valueOf(e0, 'kubeproxy_sync_full_proxy_rules_duration_seconds_count', { ip_family: 'IPv4' }), 1, 'the first sync is full');
+  assert.equal(valueOf(e0, 'kubeproxy_sync_proxy_rules_duration_seconds_count', { ip_family: 'IPv4' }), 1);
+  assert.equal(samplesOf(e0, 'kubeproxy_network_programming_duration_seconds_count').length, 0, 'a trigger from before the start is not observed');
+  assert.ok(Math.abs(valueOf(e0, 'kubeproxy_sync_proxy_rules_last_timestamp_seconds', { ip_family: 'IPv4' })! - Date.now() / 1000) < 30);
+  assert.equal(valueOf(e0, 'kubeproxy_sync_proxy_rules_no_local_endpoints_total', { ip_family: 'IPv4', traffic_policy: 'internal' }), 1);
+  assert.equal(valueOf(e0, 'kubeproxy_sync_proxy_rules_no_local_endpoints_total', { ip_family: 'IPv4', traffic_policy: 'external' }), 0);
+
+  // Three EndpointSlice changes (two modified, one new) for two Services, and one Service change.
+  const endpointChanges0 = valueOf(e0, 'kubeproxy_sync_proxy_rules_endpoint_changes_total')!;
+  assert.equal(endpointChanges0, 6, 'the initial list: slices counted, not Services');
+  const serviceChanges0 = valueOf(e0, 'kubeproxy_sync_proxy_rules_service_changes_total')!;
+  api.upsert('endpointslices', apiSlice('web', ['10.244.1.10', '10.244.1.11']));
+  api.upsert('endpointslices', apiSlice('web', ['10.244.1.12'], { name: 'web-3' }));
+  api.upsert('endpointslices', apiSlice('db', ['10.244.1.21'], { triggerTime: new Date().toISOString() }));
+  api.upsert('services', apiService('web', '10.96.0.10', { port: 81 }));
+  await waitFor('a sync with every change', () => {
+    const c = ctx.calls[ctx.calls.length - 1]!;
+    const web = c.input.plan.services.find((x) => x.name === 'web');
+    return ['web:10.244.1.11', 'web:10.244.1.12', 'db:10.244.1.21'].every((a) => c.endpoints.includes(a)) && web?.ports[0]?.port === 81;
+  });
+  const e1 = await scrape(ctx);
+  assert.equal(valueOf(e1, 'kubeproxy_sync_proxy_rules_endpoint_changes_total'), endpointChanges0 + 3, 'slices counted, not Services');
+  assert.equal(valueOf(e1, 'kubeproxy_sync_proxy_rules_service_changes_total'), serviceChanges0 + 1);
+  assert.equal(valueOf(e1, 'kubeproxy_sync_proxy_rules_endpoint_changes_pending'), 0);
+  assert.equal(valueOf(e1, 'kubeproxy_sync_proxy_rules_service_changes_pending'), 0);
+  assert.equal(valueOf(e1, 'kubeproxy_sync_proxy_rules_duration_seconds_count', { ip_family: 'IPv4' }), ctx.calls.length, 'one observation per sync');
+  assert.ok(valueOf(e1, 'kubeproxy_sync_partial_proxy_rules_duration_seconds_count', { ip_family: 'IPv4' })! >= 1, 'the changes synced incrementally');
+  assert.equal(valueOf(e1, 'kubeproxy_network_programming_duration_seconds_count', { ip_family: 'IPv4' }), 1, 'the one trigger after the start');
+  assertBuckets(e1, 'kubeproxy_network_programming_duration_seconds', PROGRAMMING_LE);
+  assert.ok(valueOf(e1, 'kubeproxy_sync_proxy_rules_last_queued_timestamp_seconds', { ip_family: 'IPv4' })! >= valueOf(e0, 'kubeproxy_sync_proxy_rules_last_timestamp_seconds', { ip_family: 'IPv4' })!);
+  assert.ok(valueOf(e1, 'kubeproxy_conntrack_reconciler_sync_duration_seconds_count', { ip_family: 'IPv4' })! >= 1, 'the reconciler ran after the changes');
+
+  // Health answers are counted by code, on either port.
+  assert.equal((await fetch(`http://127.0.0.1:${ctx.agent.listening.health!.port}/healthz`)).status, 200);
+  assert.equal((await fetch(`http://127.0.0.1:${ctx.agent.listening.metrics!.port}/livez`)).status, 200);
+  const e2 = await scrape(ctx);
+  assert.equal(valueOf(e2, 'kubeproxy_proxy_healthz_total', { code: '200' }), 1);
+  assert.equal(valueOf(e2, 'kubeproxy_proxy_livez_total', { code: '200' }), 1);
+
+  // kube-proxy's other answers on the metrics port.
+  const base = `http://127.0.0.1:${ctx.agent.listening.metrics!.port}`;
+  assert.equal(await (await fetch(`${base}/proxyMode`)).text(), 'nftables');
+  const configz = (await (await fetch(`${base}/configz`)).json()) as Record<string, Record<string, any>>;
+  const kpc = configz['kubeproxy.config.k8s.io']!;
+  assert.equal(kpc.kind, 'KubeProxyConfiguration');
+  assert.equal(kpc.mode, 'nftables');
+  assert.deepEqual([kpc.nftables.syncPeriod, kpc.nftables.minSyncPeriod], ['1m0s', '50ms']);
+  assert.equal(kpc.metricsBindAddress, `127.0.0.1:${ctx.agent.listening.metrics!.port}`);
 });

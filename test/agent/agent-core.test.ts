@@ -173,9 +173,9 @@ test('/healthz and /livez: two handlers, each with its own verdict and body; a t
 
 test('/metrics serves kube-proxy metric names in Prometheus format', async () => {
   const m = createAgentMetrics();
-  m.syncDuration.observe(0.02);
-  m.networkProgrammingDuration.observe(1.2);
-  m.lastSyncTimestamp.set(1700000000);
+  m.syncDuration.observe({ ip_family: 'IPv4' }, 0.02);
+  m.networkProgrammingDuration.observe({ ip_family: 'IPv6' }, 1.2);
+  m.lastSyncTimestamp.set({ ip_family: 'IPv4' }, 1700000000);
   m.endpointChanges.inc(3);
   m.serviceChanges.inc(1);
   m.syncFailures.inc({ reason: 'apply' });
@@ -186,9 +186,9 @@ test('/metrics serves kube-proxy metric names in Prometheus format', async () =>
     const r = await get(port, '/metrics');
     assert.equal(r.status, 200);
     assert.match(r.type ?? '', /text\/plain/);
-    assert.match(r.body, /^kubeproxy_sync_proxy_rules_duration_seconds_bucket\{le="0.032"\} 1$/m);
-    assert.match(r.body, /^kubeproxy_network_programming_duration_seconds_count 1$/m);
-    assert.match(r.body, /^kubeproxy_sync_proxy_rules_last_timestamp_seconds 1700000000$/m);
+    assert.match(r.body, /^kubeproxy_sync_proxy_rules_duration_seconds_bucket\{le="0.032",ip_family="IPv4"\} 1$/m);
+    assert.match(r.body, /^kubeproxy_network_programming_duration_seconds_count\{ip_family="IPv6"\} 1$/m);
+    assert.match(r.body, /^kubeproxy_sync_proxy_rules_last_timestamp_seconds\{ip_family="IPv4"\} 1700000000$/m);
     assert.match(r.body, /^kubeproxy_sync_proxy_rules_endpoint_changes_total 3$/m);
     assert.match(r.body, /^kubeproxy_sync_proxy_rules_service_changes_total 1$/m);
     assert.match(r.body, /^svcplane_sync_proxy_rules_failures_total\{reason="apply"\} 1$/m);

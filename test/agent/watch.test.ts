@@ -317,7 +317,7 @@ describe('EndpointSlice watch', () => {
     api.upsert('endpointslices', apiSlice('web', ['10.1.0.1'], { triggerTime: '2025-01-01T00:00:00Z' }));
     const w = started(watchEndpointSlices({ kubeConfig: api.kubeConfig(), log: recordingLogger(), timing: FAST }));
     await w.store.waitForSync();
-    assert.deepEqual(w.store.takeTriggerTimes(), [{ service: 'default/web', slice: 'default/web-abc', time: Date.parse('2025-01-01T00:00:00Z') }]);
+    assert.deepEqual(w.store.takeTriggerTimes(), [{ service: 'default/web', slice: 'default/web-abc', time: Date.parse('2025-01-01T00:00:00Z'), family: 'IPv4' }]);
     assert.deepEqual(w.store.takeTriggerTimes(), []);
     api.upsert('endpointslices', apiSlice('web', ['10.1.0.2'], { triggerTime: '2025-01-01T00:00:05Z' }));
     await waitFor('the update', () => w.store.triggerTime('default/web-abc') === Date.parse('2025-01-01T00:00:05Z'));

@@ -144,14 +144,14 @@ describe(`svcplane agent (${backend}, --endpoints-file) with real traffic`, { ti
     for (const name of [
       'kubeproxy_sync_proxy_rules_duration_seconds_count',
       'kubeproxy_sync_proxy_rules_last_timestamp_seconds',
-      'kubeproxy_network_programming_duration_seconds_bucket',
+      'kubeproxy_network_programming_duration_seconds',
       'kubeproxy_sync_proxy_rules_endpoint_changes_total',
       'kubeproxy_sync_proxy_rules_service_changes_total',
       'svcplane_sync_proxy_rules_failures_total',
     ]) {
       assert.ok(m.body.includes(name), `metric ${name} in /metrics`);
     }
-    assert.match(m.body, /kubeproxy_sync_proxy_rules_duration_seconds_count [1-9]/);
+    assert.match(m.body, /kubeproxy_sync_proxy_rules_duration_seconds_count\{ip_family="IPv4"\} [1-9]/);
   });
 
   it('follows endpoint changes and a SIGKILL + restart with zero failed connections to live endpoints', async () => {

@@ -32,6 +32,8 @@ export interface TriggerTime {
   readonly slice: string;
   /** Epoch milliseconds from the annotation. */
   readonly time: number;
+  /** The slice's addressType (kube-proxy labels the metric with the family of the proxier that saw it). */
+  readonly family: 'IPv4' | 'IPv6';
 }
 
 /** The Service (namespace/name) a raw slice belongs to, when its label says. */
@@ -101,7 +103,8 @@ export class EndpointSliceStore extends WatchedStore<EndpointSliceInfo> {
     this.triggerTimes.set(key, t);
     const service = rawSliceServiceKey(raw);
     // Only a new trigger: a later version with the same annotation is the same change.
-    if (before !== t && service) this.pending.push({ service, slice: key, time: t });
+    const family = endpointSliceAddressType(raw) === 'IPv6' ? 'IPv6' : 'IPv4';
+    if (before !== t && service) this.pending.push({ service, slice: key, time: t, family });
   }
 
   protected override removed(key: string): void {

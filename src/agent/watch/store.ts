@@ -44,7 +44,7 @@ export interface WatchedStoreEvents {
    * Model values changed. `keys`: the Services concerned (namespace/name); empty
    * when the change is about no Service in particular (the Node): sync fully.
    */
-  change: [keys: ReadonlySet<string>];
+  change: [keys: ReadonlySet<string>, objects: number];
   synced: [];
   malformed: [m: MalformedObject];
 }
@@ -54,6 +54,8 @@ interface Changes {
   readonly keys: Set<string>;
   /** Some model value changed (also when no Service key names it). */
   dirty: boolean;
+  /** How many objects changed (kube-proxy's *_changes_total count objects, not Services). */
+  objects: number;
 }
 
 interface Entry<T> {
@@ -134,7 +136,7 @@ export class WatchedStore<T> extends EventEmitter<WatchedStoreEvents> implements
   // ---- ListWatchSink
 
   replace(items: readonly unknown[], _resourceVersion: string): void {
-    const changed: Changes = { keys: new Set(), dirty: false };
+    const changed: Changes = { keys: new Set(), dirty: false, objects: 0 };
     const seen = new Set<string>();
     for (const raw of items) {
       const key = objectKey(raw);
@@ -160,7 +162,7 @@ export class WatchedStore<T> extends EventEmitter<WatchedStoreEvents> implements
       this.reportNameless(raw);
       return;
     }
-    const changed: Changes = { keys: new Set(), dirty: false };
+    const changed: Changes = { keys: new Set(), dirty: false, objects: 0 };
     if (type === 'DELETED') this.remove(key, changed);
     else this.upsert(key, raw, changed);
     this.emitChange(changed);
@@ -195,6 +197,7 @@ export class WatchedStore<T> extends EventEmitter<WatchedStoreEvents> implements
     for (const k of prev?.good?.serviceKeys ?? []) changed.keys.add(k);
     for (const k of serviceKeys) changed.keys.add(k);
     changed.dirty = true;
+    changed.objects++;
     this.entries.set(key, { good: { value, json, serviceKeys } });
     this.cachedSnapshot = undefined;
     this.goodVersion(key, raw);
@@ -209,6 +212,7 @@ export class WatchedStore<T> extends EventEmitter<WatchedStoreEvents> implements
     // of its Service, since skippedServiceKeys() just changed.
     for (const k of prev.good?.serviceKeys ?? prev.bad?.serviceKeys ?? []) changed.keys.add(k);
     changed.dirty = true;
+    changed.objects++;
     this.removed(key);
   }
 
@@ -245,7 +249,7 @@ export class WatchedStore<T> extends EventEmitter<WatchedStoreEvents> implements
   }
 
   private emitChange(changed: Changes): void {
-    if (changed.dirty) this.emit('change', changed.keys);
+    if (changed.dirty) this.emit('change', changed.keys, changed.objects);
   }
 }
 

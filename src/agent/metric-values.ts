@@ -1,0 +1,51 @@
+// What the kube-proxy metrics report, computed from a sync's input (pure).
+// kube-proxy runs one proxier per IP family and labels its metrics with it; one
+// svcplane sync programs every family the node serves, so a sync counts for each.
+
+import { ipFamilyOf, parseCIDR, type IPFamily } from '../model/ip.js';
+import type { RenderInput } from '../model/render-input.js';
+import { servicePortViews } from '../model/service-ports.js';
+import type { ConntrackDeletion } from './conntrack.js';
+
+const FAMILIES: readonly IPFamily[] = ['IPv4', 'IPv6'];
+
+/** The families the node serves: those of its addresses or of the Service CIDRs; IPv4 when neither says. */
+export function servedFamilies(input: RenderInput): IPFamily[] {
+  const seen = new Set<IPFamily>();
+  for (const a of input.node.addresses) {
+    const f = ipFamilyOf(a);
+    if (f) seen.add(f);
+  }
+  for (const c of input.plan.serviceCIDRs) {
+    const f = parseCIDR(c)?.family;
+    if (f) seen.add(f);
+  }
+  const out = FAMILIES.filter((f) => seen.has(f));
+  return out.length ? out : ['IPv4'];
+}
+
+export interface NoLocalEndpoints {
+  readonly internal: number;
+  readonly external: number;
+}
+
+/**
+ * Service ports of one family with a Local traffic policy and no endpoint on this
+ * node, as kube-proxy counts them: internal for internalTrafficPolicy Local,
+ * external for externalTrafficPolicy Local on an externally reachable port.
+ */
+export function noLocalEndpoints(input: RenderInput, family: IPFamily): NoLocalEndpoints {
+  let internal = 0;
+  let external = 0;
+  for (const v of servicePortViews(input, family)) {
+    if (v.localEndpoints.length > 0) continue;
+    if (v.internalPolicyLocal) internal++;
+    if (v.externalPolicyLocal && v.externallyAccessible) external++;
+  }
+  return { internal, external };
+}
+
+/** The family a `conntrack -D` command works on: IPv6 when it names an IPv6 address (conntrack's default is IPv4). */
+export function deletionFamily(args: ConntrackDeletion): IPFamily {
+  return args.some((a) => ipFamilyOf(a) === 'IPv6') ? 'IPv6' : 'IPv4';
+}
