@@ -433,6 +433,10 @@ export class Agent {
     this.lastSyncedAt = now;
     if (result.unsetSysctls) this.noteSysctls(result.unsetSysctls);
     this.noteSynced(input, result.full, seconds, now);
+    for (const r of result.iptablesRules ?? []) {
+      this.metrics.iptablesRules.set({ ip_family: r.family, table: r.table }, r.owned);
+      this.metrics.iptablesRulesLast.set({ ip_family: r.family, table: r.table }, r.written);
+    }
     this.log.info(
       { full: result.full, changes: result.changes, services: req.changed.size, ms: Math.round(seconds * 1000), waitedMs: now - started },
       'synced',

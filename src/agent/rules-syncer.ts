@@ -17,6 +17,7 @@ import { ensureSysctls } from '../backends/sysctl.js';
 import { isInputError } from '../model/errors.js';
 import type { RenderInput } from '../model/render-input.js';
 import { listenerPlan } from '../userspace/plan.js';
+import { rulesWritten } from './metric-values.js';
 import { UserspaceProxy, type UserspaceProxyOptions } from '../userspace/proxy.js';
 
 export interface RulesSyncResult {
@@ -24,6 +25,15 @@ export interface RulesSyncResult {
   readonly changes: number;
   /** The sysctls the backend needs that could not be set; undefined when not checked (incremental syncs). */
   readonly unsetSysctls?: readonly UnsetSysctl[];
+  /** iptables: rules owned after the sync and rules written by it, per family and table. */
+  readonly iptablesRules?: readonly IptablesRuleCount[];
+}
+
+export interface IptablesRuleCount {
+  readonly family: 'IPv4' | 'IPv6';
+  readonly table: 'filter' | 'nat';
+  readonly owned: number;
+  readonly written: number;
 }
 
 export interface UnsetSysctl {
@@ -128,7 +138,9 @@ export function iptablesRulesSyncer(netns?: string): RulesSyncer {
       touch.guard(async () => {
         const unsetSysctls = req.full && !netns ? await setSysctls(iptablesSysctls(input)) : undefined;
         const r = await syncer.sync(input, { full: req.full, changed: req.changed, preserveServices: req.preserve });
-        return { full: r.full, changes: r.changes, ...(unsetSysctls ? { unsetSysctls } : {}) };
+        const written = rulesWritten(r.transaction);
+        const iptablesRules = r.rulesOwned.map((o) => ({ ...o, owned: o.rules, written: written.get(`${o.family}/${o.table}`) ?? 0 }));
+        return { full: r.full, changes: r.changes, iptablesRules, ...(unsetSysctls ? { unsetSysctls } : {}) };
       }),
   };
 }

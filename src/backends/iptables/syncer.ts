@@ -34,6 +34,8 @@ export interface IptablesSyncResult {
   readonly full: boolean;
   readonly changes: number;
   readonly transaction: string;
+  /** Rules in the chains this syncer owns after the sync, per family and table (kubeproxy_sync_proxy_rules_iptables_total). */
+  readonly rulesOwned: ReadonlyArray<{ readonly family: IPFamily; readonly table: 'filter' | 'nat'; readonly rules: number }>;
 }
 
 const FAMILIES: readonly IPFamily[] = ['IPv4', 'IPv6'];
@@ -146,6 +148,9 @@ export class IptablesSyncer {
     }
     this.written = next;
     if (full) this.lastFull = this.clock();
-    return { full, changes, transaction };
+    const rulesOwned = [...next].flatMap(([family, w]) =>
+      (['filter', 'nat'] as const).map((table) => ({ family, table, rules: [...w[table].values()].reduce((n, r) => n + r.length, 0) })),
+    );
+    return { full, changes, transaction, rulesOwned };
   }
 }
