@@ -39,6 +39,7 @@ interface Call {
 async function withAgent(
   behave: (input: RenderInput, n: number) => void | Partial<RulesSyncResult>,
   fn: (ctx: { calls: Call[]; dir: string; agent: Agent; logs: string[] }) => Promise<void>,
+  backend = 'nftables',
 ) {
   const logs: string[] = [];
   const dir = mkdtempSync(join(tmpdir(), 'svcplane-agent-shell-'));
@@ -60,7 +61,7 @@ async function withAgent(
     },
   };
   const agent = new Agent({
-    backend: 'nftables',
+    backend,
     mode: 'coexist',
     nodeName: 'node1',
     planFile: join(dir, 'plan.json'),
@@ -72,7 +73,7 @@ async function withAgent(
     localAddresses: async () => ['172.18.0.1'],
     conntrack: async () => [],
     filePollMs: 50,
-    metrics: createAgentMetrics(),
+    metrics: createAgentMetrics({ backend }),
   });
   await agent.start();
   try {
@@ -132,9 +133,40 @@ test('an apply failure is retried as a full sync', async () => {
       assert.equal(calls[1]!.full, false);
       assert.equal(calls[2]!.full, true);
       assert.deepEqual(calls[2]!.changed, ['default/web']);
-      assert.match(await agent.metrics.registry.metrics(), /svcplane_sync_proxy_rules_failures_total\{reason="apply"\} 1/);
+      const text = await agent.metrics.registry.metrics();
+      assert.match(text, /svcplane_sync_proxy_rules_failures_total\{reason="apply"\} 1/);
+      // kube-proxy's nftables failure counter, for each family the sync programs (the plan is dual-stack).
+      assert.match(text, /^kubeproxy_sync_proxy_rules_nftables_sync_failures_total\{ip_family="IPv4"\} 1$/m);
+      assert.match(text, /^kubeproxy_sync_proxy_rules_nftables_sync_failures_total\{ip_family="IPv6"\} 1$/m);
       assert.equal(agent.livez().healthy, true);
     },
+  );
+});
+
+test('iptables mode: restore failures (partial ones too) and the rules owned and written, per family and table', async () => {
+  await withAgent(
+    (_input, n) => {
+      if (n === 2) throw new Error('iptables-restore: line 3 failed');
+      return { iptablesRules: [{ family: 'IPv4', table: 'nat', owned: 10 + n, written: n }] };
+    },
+    async ({ calls, dir, agent }) => {
+      await until(() => calls.length === 1);
+      writeFileSync(join(dir, 'web.json'), JSON.stringify(sliceDoc('web', ['10.244.1.12'])));
+      await until(() => calls.length === 3, 4000);
+      // The third sync's metrics are set once it returned: wait for them.
+      let text = '';
+      const end = Date.now() + 4000;
+      while (!/^kubeproxy_sync_proxy_rules_iptables_total\{ip_family="IPv4",table="nat"\} 13$/m.test((text = await agent.metrics.registry.metrics()))) {
+        if (Date.now() > end) assert.fail(`the third sync's rule counts never appeared:\n${text}`);
+        await sleep(20);
+      }
+      assert.match(text, /^kubeproxy_sync_proxy_rules_iptables_restore_failures_total\{ip_family="IPv4"\} 1$/m);
+      assert.match(text, /^kubeproxy_sync_proxy_rules_iptables_partial_restore_failures_total\{ip_family="IPv4"\} 1$/m, 'the failed sync was partial');
+      assert.match(text, /^kubeproxy_sync_proxy_rules_iptables_total\{ip_family="IPv4",table="nat"\} 13$/m);
+      assert.match(text, /^kubeproxy_sync_proxy_rules_iptables_last\{ip_family="IPv4",table="nat"\} 3$/m);
+      assert.doesNotMatch(text, /nftables/, 'no nftables metrics in iptables mode');
+    },
+    'iptables',
   );
 });
 
