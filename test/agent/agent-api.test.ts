@@ -625,6 +625,8 @@ test("kube-proxy's metrics: names, types, help, labels and buckets, and values t
   assertBuckets(e1, 'kubeproxy_network_programming_duration_seconds', PROGRAMMING_LE);
   assert.ok(valueOf(e1, 'kubeproxy_sync_proxy_rules_last_queued_timestamp_seconds', { ip_family: 'IPv4' })! >= valueOf(e0, 'kubeproxy_sync_proxy_rules_last_timestamp_seconds', { ip_family: 'IPv4' })!);
   assert.ok(valueOf(e1, 'kubeproxy_conntrack_reconciler_sync_duration_seconds_count', { ip_family: 'IPv4' })! >= 1, 'the reconciler ran after the changes');
+  assertBuckets(e1, 'kubeproxy_conntrack_reconciler_sync_duration_seconds', SYNC_LE);
+  assertBuckets(e1, 'kubeproxy_sync_partial_proxy_rules_duration_seconds', SYNC_LE);
 
   // Health answers are counted by code, on either port.
   assert.equal((await fetch(`http://127.0.0.1:${ctx.agent.listening.health!.port}/healthz`)).status, 200);
