@@ -182,19 +182,27 @@ function apiLoad(start: ApiStats, end: ApiStats, ip: string, rounds: number): Cl
 }
 
 /** A Prometheus histogram from /metrics text: cumulative buckets, sum and count. */
+/**
+ * One histogram from a Prometheus text page, its label sets (ip_family) added together:
+ * buckets summed per bound, sum and count summed; 0 observations when the metric has none.
+ */
 export function parseHistogram(text: string, name: string): { histogram: { le: number; count: number }[]; histogramSum: number; histogramCount: number } {
-  const histogram: { le: number; count: number }[] = [];
-  let sum = NaN;
-  let count = NaN;
+  const buckets = new Map<number, number>();
+  let sum = 0;
+  let count = 0;
   for (const line of text.split('\n')) {
     const m = /^(\S+?)(\{[^}]*\})?\s+(\S+)$/.exec(line);
     if (!m) continue;
     const [, metric, labels, value] = m;
     if (metric === `${name}_bucket`) {
       const le = /le="([^"]+)"/.exec(labels ?? '')?.[1];
-      if (le) histogram.push({ le: le === '+Inf' ? Infinity : Number(le), count: Number(value) });
-    } else if (metric === `${name}_sum`) sum = Number(value);
-    else if (metric === `${name}_count`) count = Number(value);
+      if (le) {
+        const bound = le === '+Inf' ? Infinity : Number(le);
+        buckets.set(bound, (buckets.get(bound) ?? 0) + Number(value));
+      }
+    } else if (metric === `${name}_sum`) sum += Number(value);
+    else if (metric === `${name}_count`) count += Number(value);
   }
+  const histogram = [...buckets].sort((a, b) => a[0] - b[0]).map(([le, c]) => ({ le, count: c }));
   return { histogram, histogramSum: sum, histogramCount: count };
 }

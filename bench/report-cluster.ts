@@ -42,7 +42,7 @@ export function clusterSection(r: ClusterBenchResult, facts: Facts, command: str
     `- **Network programming latency**, trigger time → "synced" on each node (and the node's kernel checked to hold it), over ${r.nodes.length} nodes × ${o.rounds} changes (n=${all.length}${missing ? `, ${missing} never synced within 60 s` : ''}):` +
       ` p50 **${f0(median(all))} ms**, p99 **${f0(p99)} ms**, max ${f0(Math.max(...all))} ms — target p99 under ${TARGET_P99_MS} ms at 20 nodes: **${o.nodes >= 20 && p99 < TARGET_P99_MS && missing === 0 ? 'met' : 'missed'}**` +
       `${o.nodes < 20 ? ` (measured at ${o.nodes} nodes, not 20)` : ''}.`,
-    `- **The agents' own \`kubeproxy_network_programming_duration_seconds\`** (every trigger time each agent applied, start-up included): ${cnt} observations, mean ${f0((sum / cnt) * 1000)} ms;` +
+    `- **The agents' own \`kubeproxy_network_programming_duration_seconds\`** (trigger times after each agent's start, as kube-proxy counts them): ${cnt} observations, mean ${f0((sum / cnt) * 1000)} ms;` +
       ` p50 ≤ ${histogramBound(merged, 0.5)} s, p99 ≤ ${histogramBound(merged, 0.99)} s (bucket bounds).`,
     `- **Kernel check:** ${r.kernelMismatches === 0 ? 'after every change, every node\'s kernel held it' : `${r.kernelMismatches} of ${o.rounds} rounds found a node whose kernel did not hold the change yet when its "synced" was seen`}.`,
     '',
