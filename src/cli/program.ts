@@ -21,7 +21,9 @@ export function packageVersion(): string {
 function baseProgram(): Command {
   return new Command('svcplane')
     .description(DESCRIPTION)
-    .version(packageVersion(), '-V, --version', 'print the version')
+    // Listed for the help only: runCli answers --version itself, so package.json is read
+    // only when asked (a bundled copy of the CLI, as the IPVS VM runs, has none beside it).
+    .option('-V, --version', 'print the version')
     .showHelpAfterError()
     .exitOverride();
 }
@@ -58,6 +60,10 @@ export async function buildFullProgram(): Promise<Command> {
 /** Runs the CLI and returns the exit code; never calls process.exit itself. */
 export async function runCli(argv: readonly string[]): Promise<number> {
   try {
+    if (argv[0] === '-V' || argv[0] === '--version') {
+      process.stdout.write(`${packageVersion()}\n`);
+      return 0;
+    }
     const program = await buildProgram(argv);
     await program.parseAsync([...argv], { from: 'user' });
     return typeof process.exitCode === 'number' ? process.exitCode : 0;
