@@ -23,6 +23,7 @@ import { nsExec } from './lib/netns.js';
 import { iptablesSave, nftText } from './lib/node-exec.js';
 import { createTopology, type Pod, type Topology } from './lib/topology.js';
 import { clusterObjects, endpointSlice, service } from './suite/manifests.js';
+import { teardown } from './suite/apply-cli.js';
 
 const CLI = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
 const N = 24; // new connections per spread check: missing one of two endpoints has p ~ 1e-7
@@ -83,15 +84,8 @@ for (const backend of ['nftables', 'iptables'] as const) {
       writeFileSync(input, JSON.stringify({ apiVersion: 'v1', kind: 'List', items: [...clusterObjects(t), ...liveObjects(a, c)] }, null, 1));
     });
 
-    after(async () => {
-      // Always: the rules, the namespaces and the files go, also after a failure.
-      try {
-        if (t) await nsExec(t.node1.ns, ['node', '--import', 'tsx', CLI, 'cleanup'], { reject: false });
-      } finally {
-        await t?.destroy();
-        if (dir) rmSync(dir, { recursive: true, force: true });
-      }
-    });
+    // Always: our rules, the namespaces and the files go, also after a failure.
+    after(() => teardown(t, dir));
 
     it('apply: exit 0; the NodePort of 3001 and the ClusterIP outside the ServiceCIDR forward; the ignored field is one warning', async () => {
       const r = await svcplane(['apply', '--backend', backend, '-f', input, '--node-name', 'node1']);

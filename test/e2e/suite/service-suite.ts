@@ -4,7 +4,7 @@
 // checks what the kernel does with new connections.
 
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -13,6 +13,7 @@ import { connect, connectMany, continuousTraffic, type Target } from '../lib/cli
 import { nsExec } from '../lib/netns.js';
 import { createTopology, type Pod, type Topology } from '../lib/topology.js';
 import { clusterObjects, endpointSlice, service, type EndpointSpec } from './manifests.js';
+import { teardown } from './apply-cli.js';
 
 const CLI = fileURLToPath(new URL('../../../src/cli/main.ts', import.meta.url));
 const N = 24; // connections per spread check: missing one of two endpoints has p ~ 1e-7
@@ -62,15 +63,8 @@ export function runServiceSuite({ backend }: SuiteOptions): void {
       dir = mkdtempSync(join(tmpdir(), 'svcplane-e2e-'));
     });
 
-    after(async () => {
-      // Always tear down, also after a failure; and leave no table behind in node1.
-      try {
-        if (t) await nsExec(t.node1.ns, ['node', '--import', 'tsx', CLI, 'cleanup'], { reject: false });
-      } finally {
-        await t?.destroy();
-        if (dir) rmSync(dir, { recursive: true, force: true });
-      }
-    });
+    // Always: our rules, the namespaces and the files go, also after a failure.
+    after(() => teardown(t, dir));
 
     it('ClusterIP: spreads over every endpoint, keeps the pod client address, and a second apply changes nothing', async () => {
       const objs = [
