@@ -1,0 +1,51 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { commandLine, ExecError, runChecked } from '../../src/exec/exec.js';
+import { FakeExec } from '../../src/exec/fake.js';
+import { systemExec } from '../../src/exec/system-exec.js';
+
+test('input reaches a tool that opens /dev/stdin by path (a regular file, not a pipe)', async () => {
+  const r = await systemExec.run({ file: 'cat', args: ['/dev/stdin'], input: 'table ip x\n' });
+  assert.equal(r.exitCode, 0, r.stderr);
+  assert.equal(r.stdout, 'table ip x');
+});
+
+test('a non-zero exit is a result, and runChecked turns it into an ExecError naming the command and stderr', async () => {
+  const cmd = { file: process.execPath, args: ['-e', 'process.stderr.write("no such table"); process.exit(3)'] };
+  const r = await systemExec.run(cmd);
+  assert.equal(r.exitCode, 3);
+  await assert.rejects(runChecked(systemExec, cmd), (e: unknown) => {
+    assert.ok(e instanceof ExecError);
+    assert.equal(e.exitCode, 3);
+    assert.match(e.message, /exited 3: no such table$/);
+    assert.ok(e.message.startsWith(process.execPath));
+    return true;
+  });
+});
+
+test('a tool that cannot be started is exit 1 with the reason, not a throw', async () => {
+  const r = await systemExec.run({ file: '/nonexistent/tool', args: [] });
+  assert.equal(r.exitCode, 1);
+  assert.match(r.stderr, /ENOENT|not found|nonexistent/);
+});
+
+test('timeoutMs kills a tool that hangs', async () => {
+  const r = await systemExec.run({ file: process.execPath, args: ['-e', 'setInterval(() => {}, 1000)'], timeoutMs: 300 });
+  assert.notEqual(r.exitCode, 0);
+  assert.equal(r.timedOut, true);
+  assert.match(new ExecError({ file: 'x', args: [], timeoutMs: 300 }, r).message, /timed out after 300 ms/);
+});
+
+test('commandLine quotes what a shell would split and shows the namespace', () => {
+  assert.equal(commandLine({ file: 'nft', args: ['-j', 'list', 'table', 'ip', 'svcplane'], netns: 'n1' }), 'ip netns exec n1 nft -j list table ip svcplane');
+  assert.equal(commandLine({ file: 'iptables', args: ['--comment', 'a b'] }), 'iptables --comment "a b"');
+});
+
+test('the fake records commands and stdin, answers by prefix, and refuses what it was not told', async () => {
+  const fake = new FakeExec().on('nft', ['-j', '-f', '-']).on('nft', ['-j', 'list'], { exitCode: 1, stderr: 'No such file or directory' });
+  await fake.run({ file: 'nft', args: ['-j', '-f', '-'], input: '{"nftables":[]}' });
+  assert.equal((await fake.run({ file: 'nft', args: ['-j', 'list', 'table', 'ip', 't'] })).exitCode, 1);
+  assert.deepEqual(fake.inputsTo('nft'), ['{"nftables":[]}']);
+  assert.deepEqual(fake.lines(), ['nft -j -f -', 'nft -j list table ip t']);
+  await assert.rejects(fake.run({ file: 'ipvsadm', args: ['-Sn'] }), /no answer registered for ipvsadm -Sn/);
+});
