@@ -7,8 +7,9 @@
 // restart of its agent drops them by design.
 
 import assert from 'node:assert/strict';
+import { loadavg } from 'node:os';
 import { after, afterEach, before, beforeEach, describe, it } from 'node:test';
-import { continuousTraffic, type TrafficRun } from '../e2e/lib/client.js';
+import { continuousTraffic, type TimedResult, type TrafficRun } from '../e2e/lib/client.js';
 import { startEchoServer, type EchoServer } from '../e2e/lib/servers.js';
 import { sleep, until } from '../e2e/lib/wait.js';
 import { createCluster, type Cluster } from './cluster.js';
@@ -25,6 +26,8 @@ const SYNC_PERIOD_S = 10;
 describe('faults under continuous traffic on a 3-node cluster', { timeout: 600_000 }, () => {
   let c: Cluster;
   let runs: { what: string; run: TrafficRun }[] = [];
+  /** Wall clock when the current test's traffic started (attempts' `at` is relative to it). */
+  let trafficStart = 0;
   /** Servers restarted by the churn test (the testbed's own ones die with their namespaces). */
   const replacements: EchoServer[] = [];
   const ep = (p: ClusterPod, extra: Partial<ClusterEndpoint> = {}): ClusterEndpoint => ({ ip: p.ip, node: p.node, zone: c.bed.node(p.node).zone, ...extra });
@@ -62,6 +65,7 @@ describe('faults under continuous traffic on a 3-node cluster', { timeout: 600_0
   beforeEach(async () => {
     // A test that failed half way may have left a node without its agent.
     for (const n of c.bed.nodes) if (!c.agents.get(n.name)?.running()) await c.startAgent(n.name);
+    trafficStart = Date.now();
     runs = [
       ...c.bed.nodes.map((n) => ({ what: `${c.bed.podsOn(n.name)[0]!.name} -> ${VIP}`, run: continuousTraffic(c.bed.podsOn(n.name)[0]!, { ip: VIP, port: 80, timeoutMs: 3000 }, 50) })),
       ...c.bed.nodes.map((n) => ({ what: `external -> ${n.name}:${NODE_PORT}`, run: continuousTraffic(c.bed.external, { ip: n.ip, port: NODE_PORT, timeoutMs: 3000 }, 50) })),
@@ -77,9 +81,30 @@ describe('faults under continuous traffic on a 3-node cluster', { timeout: 600_0
     for (const { what, results } of done) {
       if (skip(what)) continue;
       assert.ok(results.length > 20, `${what}: only ${results.length} attempts`);
-      assert.equal(results.filter((x) => !x.result.ok).length, 0, `${what}: ${describeFailures(results)}`);
+      assert.equal(results.filter((x) => !x.result.ok).length, 0, `${what}: ${describeFailures(results)}\n${whatAgentsDid(results)}`);
       assert.deepEqual(serversOf(results), [...servers].sort(), `${what}: servers seen`);
     }
+  }
+
+  /**
+   * When attempts failed: the machine's load and every agent's log lines from 3 s before
+   * the first failed attempt to 4 s after the last (wall clock), to tell a sync or a
+   * restart on some node from a stall of the whole machine.
+   */
+  function whatAgentsDid(results: readonly TimedResult[]): string {
+    const failed = results.filter((x) => !x.result.ok);
+    if (!failed.length) return '';
+    const from = trafficStart + failed[0]!.at - 3000;
+    const to = trafficStart + failed[failed.length - 1]!.at + 4000;
+    const lines = [`load ${loadavg().map((l) => l.toFixed(1)).join(' ')}; failures from ${new Date(from + 3000).toISOString()}`];
+    for (const a of c.agents.values()) {
+      const inWindow = a.logs.filter((l) => {
+        const m = /"time":(\d+)/.exec(l);
+        return m && Number(m[1]) >= from && Number(m[1]) <= to;
+      });
+      lines.push(`${a.node} (${a.backend}): ${inWindow.length ? '' : 'no log lines in the window'}`, ...inWindow.slice(-20));
+    }
+    return lines.join('\n');
   }
 
   it('rolling restart of every agent, one node at a time: SIGTERM, exit 0, a new agent, ready, next node', async () => {
