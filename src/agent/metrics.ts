@@ -38,6 +38,8 @@ export interface AgentMetrics {
   readonly ignoredFields: Counter<'kind'>;
   readonly sysctlUnset: Gauge<'name'>;
   readonly watchLastEvent: Gauge<'resource'>;
+  /** 1 for the plan in force; one series (the previous one is removed on reload). */
+  readonly planInfo: Gauge<'digest' | 'revision' | 'source'>;
 }
 
 /** kube-proxy's ExponentialBuckets(0.001, 2, 15): 1 ms doubling up to ~16 s. */
@@ -179,6 +181,12 @@ export function createAgentMetrics(opts: { processMetrics?: boolean; backend?: s
       name: 'svcplane_watch_last_event_timestamp_seconds',
       help: 'When the API server last answered a list or watch of this resource (event, bookmark, list, clean watch end)',
       labelNames: ['resource'] as const,
+      registers: all,
+    }),
+    planInfo: new Gauge({
+      name: 'svcplane_plan_info',
+      help: 'The plan this agent enforces (value 1): digest of its content, the revision it was synthesised from, source "plan" (a plan file) or "config" (API mode without a plan: digest of the configuration)',
+      labelNames: ['digest', 'revision', 'source'] as const,
       registers: all,
     }),
   };
