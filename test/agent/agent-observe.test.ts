@@ -14,23 +14,14 @@ import { createAgentMetrics } from '../../src/agent/metrics.js';
 import type { RulesSyncer } from '../../src/agent/rules-syncer.js';
 import { DEFAULT_PROXY_CONFIG } from '../../src/model/config.js';
 import { planDigest, serializePlan, type Plan } from '../../src/model/plan.js';
-import { plan, port, svc } from '../helpers/model.js';
+import { plan, port, sliceManifest, svc } from '../helpers/model.js';
 
 type LogLine = Record<string, unknown> & { level: number; msg: string };
 
 const PLAN_V1: Plan = { ...plan([svc({ name: 'web', clusterIPs: ['10.96.0.10'], ports: [port(80)] })]), revision: 'commit-1' };
 const PLAN_V2: Plan = { ...plan([svc({ name: 'web', clusterIPs: ['10.96.0.10'], ports: [port(80)] }), svc({ name: 'api', clusterIPs: ['10.96.0.11'], ports: [port(80)] })]), revision: 'commit-2' };
 
-function slice(name: string, ips: string[]) {
-  return JSON.stringify({
-    apiVersion: 'discovery.k8s.io/v1',
-    kind: 'EndpointSlice',
-    metadata: { name: `${name}-a`, namespace: 'default', labels: { 'kubernetes.io/service-name': name } },
-    addressType: 'IPv4',
-    ports: [{ name: '', port: 80, protocol: 'TCP' }],
-    endpoints: ips.map((ip) => ({ addresses: [ip] })),
-  });
-}
+const slice = (name: string, ips: string[]) => JSON.stringify(sliceManifest(name, ips));
 
 async function until(what: string, f: () => boolean, ms = 10_000): Promise<void> {
   const end = Date.now() + ms;
