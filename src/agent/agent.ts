@@ -23,9 +23,9 @@ import { healthCheckServices, healthzStatus, livezStatus, type HealthzStatus, ty
 import { closeServer, HealthCheckServers, healthHandler, metricsHandler, startServer, type HealthSources, type HostPort } from './http.js';
 import { buildRenderInput, changedKeys } from './input-merge.js';
 import { configzBody } from './configz.js';
+import { planIdentity, planLogFields, type PlanIdentity } from './plan-info.js';
 import { deletionFamily, noLocalEndpoints, servedFamilies } from './metric-values.js';
 import { createAgentMetrics, setPerFamily, type AgentMetrics } from './metrics.js';
-import { planIdentity, planLogFields, type PlanIdentity } from './plan-info.js';
 import { RenderFailed, rulesSyncerFor, type RulesSyncer, type UnsetSysctl } from './rules-syncer.js';
 import { realClock, SyncScheduler, type Clock, type SyncOutcome, type SyncRequest } from './sync-scheduler.js';
 import type { TriggerTime } from './watch/endpointslices.js';
@@ -243,10 +243,10 @@ export class Agent {
       this.servers.push(server);
       this.listening.metrics = boundTo(server);
     }
-    const planId = this.notePlan();
+    this.log.info({ file: opts.planFile ?? false, ...planLogFields(this.notePlan()) }, 'plan in force');
     if (opts.kubeConfig) await this.startWatches(opts.kubeConfig);
     this.log.info(
-      { backend: opts.backend, mode: opts.mode, node: opts.nodeName, api: opts.kubeConfig?.getCurrentCluster()?.server ?? false, plan: opts.planFile, ...planLogFields(planId), endpointsFiles: opts.endpointsFiles },
+      { backend: opts.backend, mode: opts.mode, node: opts.nodeName, api: opts.kubeConfig?.getCurrentCluster()?.server ?? false, plan: opts.planFile, endpointsFiles: opts.endpointsFiles },
       'agent started; first sync (full)',
     );
     this.scheduler.start();

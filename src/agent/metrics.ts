@@ -34,12 +34,12 @@ export interface AgentMetrics {
   readonly conntrackReconcileDuration: Histogram<Family>;
   readonly conntrackDeletedEntries: Counter<Family>;
   readonly syncFailures: Counter<'reason'>;
+  /** 1 for the plan in force; one series (the previous one is removed on reload). */
+  readonly planInfo: Gauge<'digest' | 'revision' | 'source'>;
   readonly malformedObjects: Counter<'kind'>;
   readonly ignoredFields: Counter<'kind'>;
   readonly sysctlUnset: Gauge<'name'>;
   readonly watchLastEvent: Gauge<'resource'>;
-  /** 1 for the plan in force; one series (the previous one is removed on reload). */
-  readonly planInfo: Gauge<'digest' | 'revision' | 'source'>;
 }
 
 /** kube-proxy's ExponentialBuckets(0.001, 2, 15): 1 ms doubling up to ~16 s. */
@@ -159,6 +159,12 @@ export function createAgentMetrics(opts: { processMetrics?: boolean; backend?: s
       labelNames: ['reason'] as const,
       registers: all,
     }),
+    planInfo: new Gauge({
+      name: 'svcplane_plan_info',
+      help: 'The plan this agent enforces (value 1): digest of its content, the revision it was synthesised from, source "plan" (a plan file) or "config" (API mode without a plan: digest of the configuration)',
+      labelNames: ['digest', 'revision', 'source'] as const,
+      registers: all,
+    }),
     malformedObjects: new Counter({
       name: 'svcplane_malformed_objects_total',
       help: 'Objects refused as unsafe to forward and skipped (the previous good version, if any, is kept); ignored fields are svcplane_ignored_fields_total',
@@ -181,12 +187,6 @@ export function createAgentMetrics(opts: { processMetrics?: boolean; backend?: s
       name: 'svcplane_watch_last_event_timestamp_seconds',
       help: 'When the API server last answered a list or watch of this resource (event, bookmark, list, clean watch end)',
       labelNames: ['resource'] as const,
-      registers: all,
-    }),
-    planInfo: new Gauge({
-      name: 'svcplane_plan_info',
-      help: 'The plan this agent enforces (value 1): digest of its content, the revision it was synthesised from, source "plan" (a plan file) or "config" (API mode without a plan: digest of the configuration)',
-      labelNames: ['digest', 'revision', 'source'] as const,
       registers: all,
     }),
   };

@@ -87,7 +87,7 @@ test('svcplane_plan_info, /configz and the log name the plan in force; a reload 
   await withAgent({ level: 'info' }, async ({ dir, lines, get }) => {
     const d1 = planDigest(PLAN_V1);
     assert.deepEqual(planInfo(await get('/metrics')), [`svcplane_plan_info{digest="${d1}",revision="commit-1",source="plan"} 1`]);
-    const started = lines.find((l) => l.msg.startsWith('agent started'));
+    const started = lines.find((l) => l.msg === 'plan in force');
     assert.equal(started?.planDigest, d1);
     assert.equal(started?.planRevision, 'commit-1');
     const configz = JSON.parse(await get('/configz')) as Record<string, { plan: Record<string, string> }>;

@@ -75,7 +75,7 @@ describe('svcplane agent: log levels and the plan on the log lines', { timeout: 
     writeEndpoints(['10.244.1.10', '10.244.1.11']);
     await until('the endpoint sync', () => a.lines.filter((l) => l.msg === 'synced').length >= 2, show);
     await stopProcess(a.child, 20_000);
-    const started = a.lines.find((l) => l.msg.startsWith('agent started'))!;
+    const started = a.lines.find((l) => l.msg === 'plan in force')!;
     assert.deepEqual([started.planDigest, started.planRevision, started.planSource], [planDigest(PLAN), 'e2e-rev-1', 'plan']);
     assert.ok(a.lines.some((l) => l.level === 20 && l.msg === 'endpoint files reloaded'), 'debug lines at -v 3');
     const second = a.lines.filter((l) => l.msg === 'synced')[1]!;
