@@ -23,6 +23,7 @@ import { healthCheckServices, healthzStatus, livezStatus, type HealthzStatus, ty
 import { closeServer, HealthCheckServers, healthHandler, metricsHandler, startServer, type HealthSources, type HostPort } from './http.js';
 import { buildRenderInput, changedKeys } from './input-merge.js';
 import { configzBody } from './configz.js';
+import { planIdentity, planLogFields, type PlanIdentity } from './plan-info.js';
 import { deletionFamily, noLocalEndpoints, servedFamilies } from './metric-values.js';
 import { createAgentMetrics, setPerFamily, type AgentMetrics } from './metrics.js';
 import { RenderFailed, rulesSyncerFor, type RulesSyncer, type UnsetSysctl } from './rules-syncer.js';
@@ -45,6 +46,8 @@ export interface AgentOptions {
   readonly healthAddr?: HostPort;
   readonly metricsAddr?: HostPort;
   readonly log: Logger;
+  /** -v 2 and above: the sync line also names the Services it changed (agent/log-level.ts). */
+  readonly logDetail?: boolean;
   /** Injection points for tests. */
   readonly rules?: RulesSyncer;
   readonly clock?: Clock;
@@ -85,6 +88,8 @@ export class Agent {
   private readonly servers: Server[] = [];
   private readonly fileWatches: FileWatch[] = [];
   private plan: Plan | undefined;
+  /** The plan in force as svcplane_plan_info shows it. */
+  private planId: PlanIdentity | undefined;
   private files: FileEndpoints = { slices: [], skipped: [], node: undefined };
   private endpointFiles: EndpointFiles | undefined;
   private services: WatchedResource<ServiceStore> | undefined;
@@ -124,7 +129,7 @@ export class Agent {
     });
     this.hcServers = new HealthCheckServers(
       () => this.livez().healthy,
-      (port, e) => this.log.error({ port, err: String(e) }, 'cannot serve healthCheckNodePort'),
+      (port, err) => this.log.error({ port, err }, 'cannot serve healthCheckNodePort'),
     );
   }
 
@@ -191,7 +196,7 @@ export class Agent {
     const before = new Set(this.unsetSysctls.map((u) => u.name));
     const now = new Set(unset.map((u) => u.name));
     for (const u of unset) {
-      if (!before.has(u.name)) this.log.warn({ sysctl: u.name, err: u.error }, `sysctl ${u.name} is needed by the ${this.opts.backend} backend and could not be set`);
+      if (!before.has(u.name)) this.log.warn({ sysctl: u.name, err: { type: 'SysctlUnset', message: u.error } }, `sysctl ${u.name} is needed by the ${this.opts.backend} backend and could not be set`);
       this.metrics.sysctlUnset.set({ name: u.name }, 1);
     }
     for (const name of before) {
@@ -238,6 +243,7 @@ export class Agent {
       this.servers.push(server);
       this.listening.metrics = boundTo(server);
     }
+    this.log.info({ file: opts.planFile ?? false, ...planLogFields(this.notePlan()) }, 'plan in force');
     if (opts.kubeConfig) await this.startWatches(opts.kubeConfig);
     this.log.info(
       { backend: opts.backend, mode: opts.mode, node: opts.nodeName, api: opts.kubeConfig?.getCurrentCluster()?.server ?? false, plan: opts.planFile, endpointsFiles: opts.endpointsFiles },
@@ -307,14 +313,28 @@ export class Agent {
     this.metrics.serviceChangesPending.set(this.pendingServiceServices.size);
   }
 
-  /** /configz: the KubeProxyConfiguration in effect. */
+  /** /configz: the KubeProxyConfiguration in effect, and (beside it, under svcplane.io) the plan in force. */
   private configz(): unknown {
-    return configzBody({
-      mode: this.opts.backend,
-      config: this.config,
-      ...(this.listening.health ? { healthzBindAddress: this.listening.health } : {}),
-      ...(this.listening.metrics ? { metricsBindAddress: this.listening.metrics } : {}),
-    });
+    return {
+      ...configzBody({
+        mode: this.opts.backend,
+        config: this.config,
+        ...(this.listening.health ? { healthzBindAddress: this.listening.health } : {}),
+        ...(this.listening.metrics ? { metricsBindAddress: this.listening.metrics } : {}),
+      }),
+      'svcplane.io': { plan: { ...this.planId, file: this.opts.planFile ?? '' } },
+    };
+  }
+
+  /** Sets svcplane_plan_info to the plan now in force: one series, the previous one removed when it changed. */
+  private notePlan(): PlanIdentity {
+    const id = planIdentity(this.plan, { backend: this.opts.backend, mode: this.opts.mode, configz: configzBody({ mode: this.opts.backend, config: this.config }) });
+    if (this.planId?.digest !== id.digest || this.planId.revision !== id.revision) {
+      this.metrics.planInfo.reset();
+      this.metrics.planInfo.set({ digest: id.digest, revision: id.revision, source: id.source }, 1);
+      this.planId = id;
+    }
+    return id;
   }
 
   private async readPlan(file: string): Promise<Plan> {
@@ -326,19 +346,20 @@ export class Agent {
       const next = await this.readPlan(this.opts.planFile!);
       const before = this.plan;
       this.plan = next;
+      const planFields = planLogFields(this.notePlan());
       if (!before || JSON.stringify([before.serviceCIDRs, before.nodePortRange]) !== JSON.stringify([next.serviceCIDRs, next.nodePortRange])) {
-        this.log.info({}, 'plan reloaded (service CIDRs or node port range changed): full sync');
+        this.log.info(planFields, 'plan reloaded (service CIDRs or node port range changed): full sync');
         this.queue([]);
         return;
       }
       const keys = changedKeys(before.services, next.services, serviceKey);
-      this.log.info({ services: keys.size }, 'plan reloaded');
+      this.log.info({ services: keys.size, ...planFields }, 'plan reloaded');
       // The plan's unit is the Service: one changed Service is one Service change.
       this.noteServiceChanges(keys, keys.size);
       if (keys.size) this.queue(keys);
     } catch (e) {
       // A half-written or broken plan: keep the one we have, rules stay.
-      this.log.error({ file: this.opts.planFile, err: e instanceof Error ? e.message : String(e) }, 'plan not reloaded; keeping the previous one');
+      this.log.error({ file: this.opts.planFile, err: e, ...(this.planId ? planLogFields(this.planId) : {}) }, 'plan not reloaded; keeping the previous one');
       this.metrics.malformedObjects.inc({ kind: 'ServicePlan' });
     }
   }
@@ -347,7 +368,7 @@ export class Agent {
   private async readEndpointFiles(changed?: readonly string[]): Promise<EndpointFilesLoad> {
     const loaded = await (changed ? this.endpointFiles!.loadChanged(changed) : this.endpointFiles!.load());
     for (const e of loaded.errors) {
-      this.log.warn({ object: e.ref, source: e.source, err: e.message }, 'malformed object skipped');
+      this.log.warn({ object: e.ref, source: e.source, err: e }, 'malformed object skipped');
       this.metrics.malformedObjects.inc({ kind: e.ref?.kind ?? 'unknown' });
     }
     this.files = { slices: loaded.slices, skipped: loaded.skipped, node: loaded.node };
@@ -361,11 +382,12 @@ export class Agent {
       if (changed.size === 0 && !nodeChanged) return;
       // Files name the Services they touch, not the slices: offline mode counts Services.
       this.noteEndpointChanges(changed, changed.size);
-      this.log.info({ services: changed.size, nodeChanged, filesRead }, 'endpoint files reloaded');
+      // Steady state: the sync line says what changed; this one is for debugging.
+      this.log.debug({ services: changed.size, nodeChanged, filesRead }, 'endpoint files reloaded');
       if (nodeChanged) this.queue([]);
       else if (changed.size) this.queue(changed);
     } catch (e) {
-      this.log.error({ err: e instanceof Error ? e.message : String(e) }, 'endpoint files not reloaded; keeping the previous endpoints');
+      this.log.error({ err: e }, 'endpoint files not reloaded; keeping the previous endpoints');
     }
   }
 
@@ -382,6 +404,7 @@ export class Agent {
     // kube-proxy: a trigger before the tracker's start is the initial list's history, not a change it programmed.
     for (const t of this.slices?.store.takeTriggerTimes() ?? []) if (t.time >= this.startedWall) this.triggers.push(t);
     // The proxier takes the pending changes when a sync starts.
+    const taken = { services: this.pendingServiceServices.size, endpoints: this.pendingEndpointServices.size };
     this.pendingEndpointServices.clear();
     this.pendingServiceServices.clear();
     this.metrics.endpointChangesPending.set(0);
@@ -408,7 +431,7 @@ export class Agent {
       });
     } catch (e) {
       this.metrics.syncFailures.inc({ reason: isInputError(e) ? 'render' : 'apply' });
-      this.log.error({ err: e instanceof Error ? e.message : String(e) }, 'cannot build the sync input; kernel left as it is');
+      this.log.error({ err: e }, 'cannot build the sync input; kernel left as it is');
       return isInputError(e) ? 'render-error' : 'failed';
     }
     this.families = servedFamilies(input);
@@ -420,12 +443,12 @@ export class Agent {
     } catch (e) {
       if (e instanceof RenderFailed) {
         this.metrics.syncFailures.inc({ reason: 'render' });
-        this.log.error({ err: e.message, services: [...req.changed].slice(0, 20) }, 'render failed; nothing applied, kernel left as it is');
+        this.log.error({ err: e, services: [...req.changed].slice(0, 20) }, 'render failed; nothing applied, kernel left as it is');
         return 'render-error';
       }
       this.metrics.syncFailures.inc({ reason: 'apply' });
       this.noteApplyFailure(full);
-      this.log.error({ err: e instanceof Error ? e.message : String(e), full }, 'sync failed; will retry with a full sync');
+      this.log.error({ err: e, full }, 'sync failed; will retry with a full sync');
       return 'failed';
     }
     const seconds = (performance.now() - t0) / 1000;
@@ -437,10 +460,7 @@ export class Agent {
       this.metrics.iptablesRules.set({ ip_family: r.family, table: r.table }, r.owned);
       this.metrics.iptablesRulesLast.set({ ip_family: r.family, table: r.table }, r.written);
     }
-    this.log.info(
-      { full: result.full, changes: result.changes, services: req.changed.size, ms: Math.round(seconds * 1000), waitedMs: now - started },
-      'synced',
-    );
+    this.log.info(syncLogLine({ full: result.full, sent: result.changes, taken, changed: req.changed, seconds, waitedMs: now - started, detail: this.opts.logDetail ?? false }), 'synced');
     await this.afterSync(input, full ? undefined : req.changed);
     this.lastApplied = input;
     return 'ok';
@@ -488,14 +508,31 @@ export class Agent {
         this.metrics.conntrackReconcileDuration.observe({ ip_family }, planSeconds + (performance.now() - t1) / 1000);
         for (const r of results) {
           if (r.ok) this.metrics.conntrackDeletedEntries.inc({ ip_family }, r.deleted);
-          else this.log.warn({ args: r.args, err: r.error }, 'conntrack delete failed');
+          else this.log.warn({ args: r.args, err: { type: 'ConntrackDeleteFailed', message: r.error } }, 'conntrack delete failed');
           deleted += r.deleted;
         }
       }
-      if (deletions.length) this.log.info({ commands: deletions.length, deleted }, 'UDP conntrack entries cleaned');
+      if (deletions.length) this.log.debug({ commands: deletions.length, deleted }, 'UDP conntrack entries cleaned');
     }
     await this.hcServers.update(healthCheckServices(input));
   }
+}
+
+/**
+ * The one info line per sync: full or partial, how many Services changed (spec) and
+ * how many had endpoint changes, how many rules/objects went to the kernel, how long.
+ * With detail (-v 2+) also which Services (the first 50).
+ */
+function syncLogLine(s: { full: boolean; sent: number; taken: { services: number; endpoints: number }; changed: ReadonlySet<string>; seconds: number; waitedMs: number; detail: boolean }) {
+  return {
+    full: s.full,
+    servicesChanged: s.taken.services,
+    endpointsChanged: s.taken.endpoints,
+    sent: s.sent,
+    ms: Math.round(s.seconds * 1000),
+    waitedMs: s.waitedMs,
+    ...(s.detail ? { changed: [...s.changed].sort().slice(0, 50) } : {}),
+  };
 }
 
 function boundTo(server: Server): HostPort {

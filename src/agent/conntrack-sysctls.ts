@@ -77,7 +77,7 @@ export async function applyConntrackSysctls(c: ConntrackConfig | undefined, io: 
   const failed = (path: string, value: number, e: unknown) => {
     const p = { path, value, error: e instanceof Error ? e.message : String(e) };
     problems.push(p);
-    log?.warn(p, `cannot set ${path}; conntrack keeps the kernel's value`);
+    log?.warn({ path, value, err: e }, `cannot set ${path}; conntrack keeps the kernel's value`);
   };
   const write = async (path: string, value: number) => {
     try {

@@ -34,6 +34,8 @@ export interface AgentMetrics {
   readonly conntrackReconcileDuration: Histogram<Family>;
   readonly conntrackDeletedEntries: Counter<Family>;
   readonly syncFailures: Counter<'reason'>;
+  /** 1 for the plan in force; one series (the previous one is removed on reload). */
+  readonly planInfo: Gauge<'digest' | 'revision' | 'source'>;
   readonly malformedObjects: Counter<'kind'>;
   readonly ignoredFields: Counter<'kind'>;
   readonly sysctlUnset: Gauge<'name'>;
@@ -155,6 +157,12 @@ export function createAgentMetrics(opts: { processMetrics?: boolean; backend?: s
       name: 'svcplane_sync_proxy_rules_failures_total',
       help: 'Syncs that did not reach the kernel: reason "apply" (the kernel tool failed; retried) or "render" (nothing sent)',
       labelNames: ['reason'] as const,
+      registers: all,
+    }),
+    planInfo: new Gauge({
+      name: 'svcplane_plan_info',
+      help: 'The plan this agent enforces (value 1): digest of its content, the revision it was synthesised from, source "plan" (a plan file) or "config" (API mode without a plan: digest of the configuration)',
+      labelNames: ['digest', 'revision', 'source'] as const,
       registers: all,
     }),
     malformedObjects: new Counter({

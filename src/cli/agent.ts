@@ -7,6 +7,7 @@ import { KubeConfig } from '@kubernetes/client-node';
 import type { Command } from 'commander';
 import { pino } from 'pino';
 import { Agent } from '../agent/agent.js';
+import { LOG_LEVELS, logSettings } from '../agent/log-level.js';
 import { assertCapabilities } from '../agent/capabilities.js';
 import { applyConntrackSysctls, realSysctlIO } from '../agent/conntrack-sysctls.js';
 import { AGENT_ONLY_BACKENDS } from '../agent/rules-syncer.js';
@@ -31,6 +32,8 @@ interface AgentFlags {
   healthAddr?: string;
   metricsAddr?: string;
   udpIdleTimeout?: string;
+  logLevel?: string;
+  v?: string;
 }
 
 const collect = (v: string, prev: string[]) => [...prev, v];
@@ -53,6 +56,8 @@ export function registerAgent(program: Command): void {
     .option('--mode <mode>', `which Services are ours: ${PROXY_MODES.join(' | ')}`, 'coexist')
     .option('--health-addr <host:port>', `serve /healthz and /livez here (default: healthzBindAddress from --config, else 0.0.0.0:${COEXIST_PORTS.health} in coexist mode, kube-proxy's 0.0.0.0:${KUBE_PROXY_PORTS.health} in replace mode)`)
     .option('--metrics-addr <host:port>', `serve /metrics here (default: metricsBindAddress from --config, else 127.0.0.1:${COEXIST_PORTS.metrics} in coexist mode, kube-proxy's 127.0.0.1:${KUBE_PROXY_PORTS.metrics} in replace mode)`)
+    .option('--log-level <level>', `${LOG_LEVELS.join(' | ')} (default: from -v, else logging.verbosity in --config, else info)`)
+    .option('-v, --v <n>', "kube-proxy's klog verbosity, mapped: 0-1 info, 2 info with the Services each sync changed, 3-4 debug, 5+ trace")
     .option('--udp-idle-timeout <seconds>', 'userspace backend: a UDP session ends after this long without a datagram (default 30)')
     .action(async (flags: AgentFlags) => {
       const agentOnly = (AGENT_ONLY_BACKENDS as readonly string[]).includes(flags.backend);
@@ -80,13 +85,14 @@ export function registerAgent(program: Command): void {
       });
       const loaded = flags.config ? await loadInputs([flags.config], { strict: true, backend: flags.backend }) : undefined;
       const config = loaded?.config ?? DEFAULT_PROXY_CONFIG;
+      const logging = logSettings(flags, config.logVerbosity);
       const nodeName = (flags.nodeName ?? config.hostnameOverride ?? hostname()).trim().toLowerCase();
       const mode = flags.mode as ProxyMode;
       const healthAddr = bindAddress(flags.healthAddr, '--health-addr', config.healthzBindAddress, 'healthzBindAddress', defaultAddresses(mode).health);
       const metricsAddr = bindAddress(flags.metricsAddr, '--metrics-addr', config.metricsBindAddress, 'metricsBindAddress', defaultAddresses(mode).metrics);
 
       assertCapabilities(flags.backend);
-      const log = pino({ name: 'svcplane-agent', base: { node: nodeName } }, pino.destination(2));
+      const log = pino({ name: 'svcplane-agent', base: { node: nodeName }, level: logging.level }, pino.destination(2));
       for (const warning of loaded?.warnings ?? []) log.warn({ warning }, 'configuration');
       // kube-proxy's conntrack settings; what cannot be written is logged, never fatal.
       await applyConntrackSysctls(config.conntrack, realSysctlIO, log);
@@ -102,6 +108,7 @@ export function registerAgent(program: Command): void {
         healthAddr,
         metricsAddr,
         log,
+        logDetail: logging.detail,
         ...(udpIdleTimeoutMs ? { udpIdleTimeoutMs } : {}),
       });
       const stopped = new Promise<string>((resolve) => {

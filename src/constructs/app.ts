@@ -14,7 +14,7 @@ import { endpointSliceAddressType, endpointSliceToInfo } from '../manifests/endp
 import { serviceRef, serviceToPlan } from '../manifests/service.js';
 import type { EndpointSliceInfo } from '../model/endpoints.js';
 import type { JsonObject } from '../model/json-fields.js';
-import { compareByNamespaceName, PLAN_API_VERSION, PLAN_KIND, serializePlan, type Plan } from '../model/plan.js';
+import { compareByNamespaceName, PLAN_API_VERSION, PLAN_KIND, PlanRevisionSchema, serializePlan, type Plan } from '../model/plan.js';
 import { validateService } from '../model/validate-service.js';
 import type { PortRange } from './allocation.js';
 import { registerAllocationConfig, resolveAllocationConfig, type AllocationConfig } from './allocation-config.js';
@@ -41,7 +41,18 @@ export interface SvcplaneAppProps extends AppProps {
   readonly planNamespace?: string;
   /** Name of the plan ConfigMap. @default 'svcplane-plan' */
   readonly planConfigMapName?: string;
+  /**
+   * Where this synth comes from (a git commit, a tag), written into the plan as
+   * `revision`; every node's agent exports it (svcplane_plan_info) and logs it.
+   * Given by the pipeline, never read from git here: a dist/ committed beside its
+   * source cannot hold the commit it is part of (README, "Which plan runs where").
+   * @default the SVCPLANE_REVISION environment variable; none when unset or empty
+   */
+  readonly revision?: string;
 }
+
+/** The environment variable a pipeline sets to stamp the plan with its revision. */
+export const REVISION_ENV = 'SVCPLANE_REVISION';
 
 /** A Service manifest of the app and the construct that owns it. */
 interface ServiceObject {
@@ -55,12 +66,15 @@ export class SvcplaneApp extends App {
   /** The chart holding the plan ConfigMap (its file is `<chart id>.k8s.yaml`). */
   readonly planChart: Chart;
   readonly planConfigMap: k8s.KubeConfigMap;
+  /** The plan's `revision`, if any (checked by the plan schema when the plan is built). */
+  readonly revision: string | undefined;
 
   constructor(props: SvcplaneAppProps = {}) {
     // One file per chart, named after the chart: stable names for GitOps diffs.
     super({ yamlOutputType: YamlOutputType.FILE_PER_CHART, ...props });
     this.allocationConfig = resolveAllocationConfig(props, 'SvcplaneApp');
     registerAllocationConfig(this, this.allocationConfig);
+    this.revision = (props.revision ?? process.env[REVISION_ENV]) || undefined;
     const namespace = props.planNamespace ?? DEFAULT_PLAN_NAMESPACE;
     this.planChart = new Chart(this, 'svcplane-plan', { namespace });
     this.planConfigMap = new k8s.KubeConfigMap(this.planChart, 'ConfigMap', {
@@ -96,6 +110,10 @@ export class SvcplaneApp extends App {
    */
   check(): void {
     const problems: SynthIssue[] = [];
+    if (this.revision !== undefined) {
+      const r = PlanRevisionSchema.safeParse(this.revision);
+      if (!r.success) problems.push({ path: this.node.path || 'SvcplaneApp', field: `revision (or ${REVISION_ENV})`, message: `${JSON.stringify(this.revision)} ${r.error.issues[0]!.message}` });
+    }
     for (const c of this.node.findAll()) {
       for (const message of c.node.validate()) problems.push({ path: c.node.path, field: '', message });
     }
@@ -136,6 +154,7 @@ export class SvcplaneApp extends App {
     return {
       apiVersion: PLAN_API_VERSION,
       kind: PLAN_KIND,
+      ...(this.revision !== undefined ? { revision: this.revision } : {}),
       serviceCIDRs: [...this.allocationConfig.serviceCIDRs],
       nodePortRange: { ...this.allocationConfig.nodePortRange },
       services,

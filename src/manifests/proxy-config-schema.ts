@@ -226,7 +226,11 @@ export function parseKubeProxyConfiguration(obj: unknown): { value?: KubeProxyCo
 export const NOT_ACTED_ON: ReadonlyArray<{ readonly path: readonly string[]; readonly why: string; readonly unset?: readonly string[] }> = [
   { path: ['featureGates'], why: 'svcplane has no feature gates' },
   { path: ['clientConnection'], why: "the agent's API client is set by --kubeconfig or the pod's service account" },
-  { path: ['logging'], why: 'the agent logs JSON lines on stderr' },
+  // logging.verbosity is acted on: the agent's log level (src/agent/log-level.ts).
+  { path: ['logging', 'format'], why: 'the agent logs JSON lines on stderr' },
+  { path: ['logging', 'flushFrequency'], why: 'the agent writes each log line as it happens' },
+  { path: ['logging', 'vmodule'], why: 'the agent has one log level' },
+  { path: ['logging', 'options'], why: 'the agent logs JSON lines on stderr' },
   { path: ['bindAddress'], why: "the node's addresses come from its Node object or --node-ip", unset: ['0.0.0.0', '::'] },
   { path: ['bindAddressHardFail'], why: 'the agent always fails when it cannot bind its ports' },
   { path: ['enableProfiling'], why: 'the agent serves no profiling handlers' },

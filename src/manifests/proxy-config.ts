@@ -158,6 +158,7 @@ function toProxyConfig(root: KubeProxyConfigurationParsed, backend: string | und
     ...(ipvsTimeouts.tcpSeconds || ipvsTimeouts.tcpFinSeconds || ipvsTimeouts.udpSeconds ? { ipvsTimeouts } : {}),
     conntrack: conntrackConfig(root.conntrack ?? {}, add),
     ...addresses,
+    ...(root.logging?.verbosity ? { logVerbosity: root.logging.verbosity } : {}),
   };
 }
 

@@ -66,6 +66,8 @@ export const ProxyConfigSchema = z.strictObject({
   healthzBindAddress: HostPortSchema.optional(),
   /** kube-proxy's metricsBindAddress, "host:port"; the agent's /metrics listener. */
   metricsBindAddress: HostPortSchema.optional(),
+  /** kube-proxy's logging.verbosity (klog -v), when above 0: the agent's log level (agent/log-level.ts). */
+  logVerbosity: z.number().int().min(1).optional(),
 });
 export type ProxyConfig = z.infer<typeof ProxyConfigSchema>;
 

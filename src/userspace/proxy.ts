@@ -41,7 +41,7 @@ export class UserspaceProxy {
       tcp: { ...DEFAULT_TCP_OPTIONS, ...opts.tcp },
       udp: { ...DEFAULT_UDP_OPTIONS, ...opts.udp },
       onListen: (relay, where, port) => this.log.info({ servicePort: relay, listener: where, port }, 'listening'),
-      onListenError: (relay, where, err) => this.log.warn({ servicePort: relay, listener: where, err: err.message }, 'cannot listen; retried at the next sync'),
+      onListenError: (relay, where, err) => this.log.warn({ servicePort: relay, listener: where, err }, 'cannot listen; retried at the next sync'),
       ...(opts.now ? { now: opts.now } : {}),
     });
   }
@@ -76,7 +76,7 @@ export class UserspaceProxy {
     } catch (e) {
       if (!(e instanceof NftUnavailable)) throw e;
       if (this.nftState !== 'unavailable') {
-        this.log.warn({ err: e.message }, 'nftables not usable: no redirect rules; serving node ports and listener ports on the node only');
+        this.log.warn({ err: e }, 'nftables not usable: no redirect rules; serving node ports and listener ports on the node only');
       }
       this.nftState = 'unavailable';
       this.lastDocument = '';

@@ -13,21 +13,11 @@ import { RenderFailed, type RulesSyncer, type RulesSyncResult } from '../../src/
 import { DEFAULT_PROXY_CONFIG } from '../../src/model/config.js';
 import { serializePlan } from '../../src/model/plan.js';
 import type { RenderInput } from '../../src/model/render-input.js';
-import { plan, port, svc } from '../helpers/model.js';
+import { plan, port, sliceManifest, svc } from '../helpers/model.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-function sliceDoc(name: string, ips: string[], extra: Record<string, unknown> = {}) {
-  return {
-    apiVersion: 'discovery.k8s.io/v1',
-    kind: 'EndpointSlice',
-    metadata: { name: `${name}-a`, namespace: 'default', labels: { 'kubernetes.io/service-name': name } },
-    addressType: 'IPv4',
-    ports: [{ name: '', port: 80, protocol: 'TCP' }],
-    endpoints: ips.map((ip) => ({ addresses: [ip] })),
-    ...extra,
-  };
-}
+const sliceDoc = sliceManifest;
 
 interface Call {
   full: boolean;

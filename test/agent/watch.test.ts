@@ -173,7 +173,7 @@ describe('EndpointSlice watch', () => {
     const delays = log.lines.filter((l) => l.level === 'warn').map((l) => (l.obj as { retryInMs: number }).retryInMs);
     // random 0.5: 3/4 of 20, 40, 80, then the cap (100); the good list resets the sequence.
     assert.deepEqual(delays, [15, 30, 60, 15, 30, 60, 75]);
-    assert.ok(log.lines.some((l) => l.level === 'warn' && String((l.obj as { err: string }).err).startsWith('503')));
+    assert.ok(log.lines.some((l) => l.level === 'warn' && String((l.obj as { reason: string }).reason).startsWith('503') && (l.obj as { err: unknown }).err instanceof Error));
   });
 
   test('410 Gone after an outage relists: objects deleted meanwhile leave, with their Services named', async () => {

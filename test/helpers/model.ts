@@ -77,3 +77,16 @@ export function input(
     mode: opts.mode ?? 'coexist',
   };
 }
+
+/** An EndpointSlice manifest (IPv4, port 80/TCP) for Service default/<name>, as a file of offline mode holds it. */
+export function sliceManifest(name: string, ips: string[], extra: Record<string, unknown> = {}) {
+  return {
+    apiVersion: 'discovery.k8s.io/v1',
+    kind: 'EndpointSlice',
+    metadata: { name: `${name}-a`, namespace: 'default', labels: { 'kubernetes.io/service-name': name } },
+    addressType: 'IPv4',
+    ports: [{ name: '', port: 80, protocol: 'TCP' }],
+    endpoints: ips.map((ip) => ({ addresses: [ip] })),
+    ...extra,
+  };
+}

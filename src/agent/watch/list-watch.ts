@@ -244,7 +244,7 @@ export class ResilientListWatch {
     const delayMs = this.backoff.next();
     this._state = 'backoff';
     if (err !== undefined) {
-      this.opts.log.warn({ path: this.opts.path, err: describe(err), retryInMs: delayMs, failures: this.backoff.failures }, `${what}; retrying`);
+      this.opts.log.warn({ path: this.opts.path, err, reason: describe(err), retryInMs: delayMs, failures: this.backoff.failures }, `${what}; retrying`);
     }
     await sleep(delayMs, this.stopController.signal);
   }
