@@ -47,7 +47,7 @@ export async function traceLive(backend: string, packet: TracePacket, exec: Exec
       const names = listed.map((t) => t.name);
       const tables = [];
       for (const name of names) {
-        const t = await readLiveTable(fam, name, { exec });
+        const t = await readLiveTable(fam, name, undefined, exec);
         if (t) tables.push(t);
       }
       return traceNftables(tables, packet, node);

@@ -29,7 +29,7 @@ export function redirectRunner(netns?: string, exec: Exec = systemExec): Redirec
         checked = true;
       }
       try {
-        await nftLoad(document, { exec, ...(netns ? { netns } : {}) });
+        await nftLoad(document, false, netns, exec);
       } catch (e) {
         const msg = e instanceof Error ? e.message : String(e);
         if (NOT_PERMITTED.test(msg)) throw new NftUnavailable(msg);
@@ -48,6 +48,6 @@ export async function cleanupRedirectTables(exec: Exec = systemExec): Promise<nu
     if (r.exitCode === 0) present.push(family);
     else if (!/No such file or directory/.test(r.stderr)) throw new ExecError(cmd, r);
   }
-  if (present.length) await nftLoad(deleteDocument(present), { exec });
+  if (present.length) await nftLoad(deleteDocument(present), false, undefined, exec);
   return present.length;
 }

@@ -4,9 +4,9 @@
 // sure the jumps from the built-in chains exist (-C, else -I). A second apply of
 // the same input sends nothing. Live rules are never flushed wholesale.
 
-import { runChecked, type Command, type Exec } from '../../exec/exec.js';
-import { systemExec } from '../../exec/system-exec.js';
 import type { ApplyOptions, ApplyResult } from '../backend.js';
+import { ExecError, type Exec } from '../../exec/exec.js';
+import { systemExec } from '../../exec/system-exec.js';
 import { withLocalAddresses } from '../local-addresses.js';
 import { ensureSysctls } from '../sysctl.js';
 import type { IPFamily } from '../../model/ip.js';
@@ -54,7 +54,10 @@ export function countRules(saved: string): number {
   return n;
 }
 
-/** Runs the iptables tools here, or in network namespace `netns` (tests), through `exec` (a FakeExec in unit tests). */
+/**
+ * Runs the iptables tools here, or in network namespace `netns` (tests), through
+ * `exec` (a FakeExec in unit tests).
+ */
 export class IptablesRunner {
   private resolved: Promise<'default' | 'nft' | 'legacy'> | undefined;
 
@@ -64,8 +67,15 @@ export class IptablesRunner {
     private readonly exec: Exec = systemExec,
   ) {}
 
-  private command(tool: string, args: readonly string[], input?: string): Command {
-    return { file: tool, args, ...(this.netns ? { netns: this.netns } : {}), ...(input !== undefined ? { input } : {}) };
+  private tool(file: string, args: readonly string[], input?: string) {
+    return this.exec.run({ file, args, ...(this.netns ? { netns: this.netns } : {}), ...(input !== undefined ? { input } : {}) });
+  }
+
+  /** The tool's stdout; an ExecError (naming the command and its stderr) when it fails. */
+  private async checked(file: string, args: readonly string[], input?: string): Promise<string> {
+    const r = await this.tool(file, args, input);
+    if (r.exitCode !== 0) throw new ExecError({ file, args, ...(this.netns ? { netns: this.netns } : {}) }, r);
+    return r.stdout;
   }
 
   /** The flavour in use, decided once per runner. */
@@ -77,7 +87,7 @@ export class IptablesRunner {
   private async resolve(): Promise<'default' | 'nft' | 'legacy'> {
     if (this.flavour !== 'auto') return this.flavour;
     const count = async (tool: string) => {
-      const r = await this.exec.run(this.command(tool, []));
+      const r = await this.tool(tool, []);
       return r.exitCode === 0 ? countRules(r.stdout) : -1;
     };
     const [legacy, nft] = await Promise.all([count('iptables-legacy-save'), count('iptables-nft-save')]);
@@ -89,21 +99,21 @@ export class IptablesRunner {
   /** Our chains in one table, as iptables-save prints them. */
   async savedChains(family: IPFamily, table: TableName): Promise<Map<string, string[]>> {
     const t = await this.tools(family);
-    return parseSavedChains(await runChecked(this.exec, this.command(t.save, ['-t', table])), table);
+    return parseSavedChains(await this.checked(t.save, ['-t', table]), table);
   }
 
   /** `*-restore --noflush -w` with `text` on stdin (or `--test`: parse and check only). */
   async restore(family: IPFamily, text: string, test = false): Promise<void> {
     const t = await this.tools(family);
     const args = test ? ['--test', '--noflush', '-w'] : ['--noflush', '-w'];
-    await runChecked(this.exec, this.command(t.restore, args, text));
+    await this.checked(t.restore, args, text);
   }
 
   /** `iptables -w -t TABLE OP CHAIN RULE…`; the exit code. */
   async rule(family: IPFamily, table: TableName, op: '-C' | '-I' | '-D', chain: string, rule: readonly string[]): Promise<{ code: number; stderr: string; cmd: string }> {
     const t = await this.tools(family);
     const pos = op === '-I' ? [chain, '1'] : [chain];
-    const r = await this.exec.run(this.command(t.cmd, ['-w', '-t', table, op, ...pos, ...rule]));
+    const r = await this.tool(t.cmd, ['-w', '-t', table, op, ...pos, ...rule]);
     return { code: r.exitCode, stderr: r.stderr, cmd: t.cmd };
   }
 }

@@ -16,20 +16,17 @@ import type { NftRunner } from './syncer.js';
 import { parseSummary, type NftSummary } from './summary.js';
 import { del, tableObject, transactionText } from './transaction.js';
 
-/** Where nft runs: through `exec` (a FakeExec in unit tests), in network namespace `netns` if given (tests, benchmarks). */
-export interface NftHost {
-  readonly exec?: Exec;
-  readonly netns?: string;
-}
+// Every function here runs nft through `exec` (a FakeExec in unit tests), inside
+// network namespace `netns` when one is given (tests, benchmarks).
 
-function nft(args: readonly string[], at: NftHost, input?: string): Command {
-  return { file: 'nft', args, ...(at.netns ? { netns: at.netns } : {}), ...(input !== undefined ? { input } : {}) };
+function nft(args: readonly string[], netns?: string, input?: string): Command {
+  return { file: 'nft', args, ...(netns ? { netns } : {}), ...(input !== undefined ? { input } : {}) };
 }
 
 /** Reads one of our tables; undefined when it does not exist. */
-export async function readLiveTable(family: NftFamily, name = TABLE_NAME, at: NftHost = {}): Promise<NftTable | undefined> {
-  const cmd = nft(['-j', 'list', 'table', family, name], at);
-  const r = await (at.exec ?? systemExec).run(cmd);
+export async function readLiveTable(family: NftFamily, name = TABLE_NAME, netns?: string, exec: Exec = systemExec): Promise<NftTable | undefined> {
+  const cmd = nft(['-j', 'list', 'table', family, name], netns);
+  const r = await exec.run(cmd);
   if (r.exitCode !== 0) {
     if (/No such file or directory/.test(r.stderr)) return undefined;
     throw new ExecError(cmd, r);
@@ -44,12 +41,12 @@ export async function readLiveTable(family: NftFamily, name = TABLE_NAME, at: Nf
  * `list tables`), almost all of it kernel time dumping rules across tables, against
  * 5 s for the tables one by one; a table that does not exist answers in ~25 ms.
  */
-export async function readLiveTables(at: NftHost = {}): Promise<NftTable[]> {
+export async function readLiveTables(netns?: string, exec: Exec = systemExec): Promise<NftTable[]> {
   const names = (['ip', 'ip6'] as const).flatMap((family) => TABLE_NAMES.map((name) => ({ family, name })));
   const found: (NftTable | undefined)[] = new Array(names.length);
   let next = 0;
   const worker = async () => {
-    for (let i = next++; i < names.length; i = next++) found[i] = await readLiveTable(names[i]!.family, names[i]!.name, at);
+    for (let i = next++; i < names.length; i = next++) found[i] = await readLiveTable(names[i]!.family, names[i]!.name, netns, exec);
   };
   await Promise.all([worker(), worker(), worker(), worker()]);
   return found.filter((t): t is NftTable => t !== undefined);
@@ -59,15 +56,15 @@ export async function readLiveTables(at: NftHost = {}): Promise<NftTable[]> {
  * Which of our tables exist and how many chains and sets each holds: two listings
  * that fetch no rules and no elements (summary.ts), run side by side.
  */
-export async function readLiveSummary(at: NftHost = {}): Promise<NftSummary> {
-  const list = (args: string[]) => runChecked(at.exec ?? systemExec, nft(args, at));
+export async function readLiveSummary(netns?: string, exec: Exec = systemExec): Promise<NftSummary> {
+  const list = (args: string[]) => runChecked(exec, nft(args, netns));
   const [chains, sets, maps] = await Promise.all([list(['-j', 'list', 'chains']), list(['-t', '-j', 'list', 'sets']), list(['-t', '-j', 'list', 'maps'])]);
   return parseSummary(chains, sets, maps);
 }
 
 /** Sends a JSON document to nft as one transaction (`check`: only checks it, `nft -c`). */
-export async function nftLoad(document: string, at: NftHost & { readonly check?: boolean } = {}): Promise<void> {
-  await runChecked(at.exec ?? systemExec, nft(at.check ? ['-c', '-j', '-f', '-'] : ['-j', '-f', '-'], at, document));
+export async function nftLoad(document: string, check = false, netns?: string, exec: Exec = systemExec): Promise<void> {
+  await runChecked(exec, nft(check ? ['-c', '-j', '-f', '-'] : ['-j', '-f', '-'], netns, document));
 }
 
 /** Sysctls the nftables mode needs on a node (see README.md in this folder). */
@@ -80,7 +77,7 @@ export const NFTABLES_SYSCTLS: Record<string, string> = {
 export async function applyNftables(input: RenderInput, options: ApplyOptions = {}, exec: Exec = systemExec): Promise<ApplyResult> {
   const keep = options.preserveServices ?? [];
   const node = await withLocalAddresses(input.node);
-  const live = await readLiveTables({ exec });
+  const live = await readLiveTables(undefined, exec);
   const desired = renderTables({ ...input, node }, keptShards(keep, live));
   const twins = matchLive(desired, live);
   const tx = diffAll(desired.map((t, i) => preserveServices(t, twins[i], keep)), live);
@@ -88,24 +85,23 @@ export async function applyNftables(input: RenderInput, options: ApplyOptions = 
   const text = transactionText(tx.commands);
   if (!options.dryRun) {
     await ensureSysctls(NFTABLES_SYSCTLS);
-    await nftLoad(text, { exec });
+    await nftLoad(text, false, undefined, exec);
   }
   return { changes: tx.changes, transaction: text };
 }
 
 /** Removes our tables (main and shards) and nothing else. */
 export async function cleanupNftables(exec: Exec = systemExec): Promise<number> {
-  const live = await readLiveTables({ exec });
-  if (live.length) await nftLoad(transactionText(live.map((t) => del(tableObject(t)))), { exec });
+  const live = await readLiveTables(undefined, exec);
+  if (live.length) await nftLoad(transactionText(live.map((t) => del(tableObject(t)))), false, undefined, exec);
   return live.length;
 }
 
 /** The syncer's way to the kernel: nft in this network namespace, or in `netns`, through `exec`. */
 export function nftRunner(netns?: string, exec: Exec = systemExec): NftRunner {
-  const at: NftHost = { exec, ...(netns ? { netns } : {}) };
   return {
-    list: () => readLiveTables(at),
-    summary: () => readLiveSummary(at),
-    load: (document) => nftLoad(document, at),
+    list: () => readLiveTables(netns, exec),
+    summary: () => readLiveSummary(netns, exec),
+    load: (document) => nftLoad(document, false, netns, exec),
   };
 }
