@@ -54,10 +54,7 @@ export function countRules(saved: string): number {
   return n;
 }
 
-/**
- * Runs the iptables tools here, or in network namespace `netns` (tests), through
- * `exec` (a FakeExec in unit tests).
- */
+/** Runs the iptables tools here, or in network namespace `netns` (tests). */
 export class IptablesRunner {
   private resolved: Promise<'default' | 'nft' | 'legacy'> | undefined;
 
