@@ -18,7 +18,8 @@ import { join } from 'node:path';
 import type { RenderInput } from '../src/model/render-input.js';
 import { nftRunner } from '../src/backends/nftables/apply.js';
 import { diffTables, matchLive } from '../src/backends/nftables/diff.js';
-import { documentText, serializeTables } from '../src/backends/nftables/document.js';
+import { serializeTables } from '../src/backends/nftables/document.js';
+import { transactionText } from '../src/backends/nftables/transaction.js';
 import { renderTables, TABLE_NAME } from '../src/backends/nftables/render.js';
 import { NftablesSyncer, type SyncResult } from '../src/backends/nftables/syncer.js';
 import { addEndpoint, addService, removeEndpoint, removeService, spread, type Change } from './changes.js';
@@ -32,7 +33,7 @@ export interface Sample {
   total: number;
   render: number;
   diff: number;
-  /** documentText + `nft -j -f -` of the transaction (0 when nothing was sent). */
+  /** transactionText + `nft -j -f -` of the transaction (0 when nothing was sent). */
   nft: number;
   /** Both tables listed and parsed; full syncs and one-shot applies only. */
   readBack?: number;
@@ -137,7 +138,7 @@ async function oneShot(ns: string, input: RenderInput): Promise<Sample> {
     const [tx, diff] = await timed(() => diffTables(desired, live));
     const [text, nft] = await timed(async () => {
       if (tx.commands.length === 0) return '';
-      const text = documentText(tx.commands);
+      const text = transactionText(tx.commands);
       await runner.load(text);
       return text;
     });

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { flavourFromEnv } from '../src/backends/iptables/apply.js';
 import { documentSection } from '../src/backends/iptables/document.js';
-import { execWithInput } from '../src/backends/stdin-file.js';
+import { systemExec } from '../src/exec/system-exec.js';
 
 export interface LoadResult {
   ms: number;
@@ -30,7 +30,7 @@ export async function restoreAlone(ns: string, doc: string, limitMs: number): Pr
   const started = performance.now();
   for (const [family, tool] of [['IPv4', iptablesTool('iptables', 'restore')], ['IPv6', iptablesTool('ip6tables', 'restore')]] as const) {
     const left = limitMs - (performance.now() - started);
-    const r = await execWithInput('timeout', [seconds(left), 'ip', 'netns', 'exec', ns, tool, '--noflush', '-w'], documentSection(doc, family));
+    const r = await systemExec.run({ file: 'timeout', args: [seconds(left), 'ip', 'netns', 'exec', ns, tool, '--noflush', '-w'], input: documentSection(doc, family) });
     if (r.exitCode === 124) return { ms: performance.now() - started, finished: false };
     if (r.exitCode !== 0) throw new Error(`${tool} in ${ns} failed: ${r.stderr.trim()}`);
   }
@@ -44,7 +44,7 @@ export async function nftFileAlone(ns: string, doc: string, limitMs: number): Pr
     const path = join(dir, 'ruleset.json');
     await writeFile(path, doc);
     const started = performance.now();
-    const r = await execWithInput('timeout', [seconds(limitMs), 'ip', 'netns', 'exec', ns, 'nft', '-j', '-f', path], '');
+    const r = await systemExec.run({ file: 'timeout', args: [seconds(limitMs), 'ip', 'netns', 'exec', ns, 'nft', '-j', '-f', path], input: '' });
     const ms = performance.now() - started;
     if (r.exitCode === 124) return { ms, finished: false };
     if (r.exitCode !== 0) throw new Error(`nft -j -f in ${ns} failed: ${r.stderr.trim()}`);

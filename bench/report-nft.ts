@@ -39,7 +39,7 @@ export function listCommand(results: readonly ScenarioResult[]): string {
 
 export function nftSections(L: string[], results: readonly ScenarioResult[]): void {
   L.push('## nftables, where the time goes', '');
-  L.push('Tables give **p50 / max** over n rounds, in ms. "nft (send)" is `documentText` + `nft -j -f -` of the');
+  L.push('Tables give **p50 / max** over n rounds, in ms. "nft (send)" is `transactionText` + `nft -j -f -` of the');
   L.push('transaction; "read-back" is `nft -j list table` of both families + parse. "total" is wall time around');
   L.push('the call (it also holds small steps not listed).');
   L.push('');

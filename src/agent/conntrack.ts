@@ -8,7 +8,8 @@
 // `conntrackPlan` is pure (what to delete, from the inputs before and after);
 // `runConntrack` runs the `conntrack -D` commands.
 
-import { execa } from 'execa';
+import { commandLine, type Exec } from '../exec/exec.js';
+import { systemExec } from '../exec/system-exec.js';
 import { ipFamilyOf, type IPFamily } from '../model/ip.js';
 import { serviceKey, type PlanService } from '../model/plan.js';
 import { proxiedServices, type RenderInput } from '../model/render-input.js';
@@ -92,18 +93,19 @@ export interface ConntrackRunResult {
   readonly error?: string;
 }
 
-/** Runs `conntrack -D ARGS` for each deletion; "nothing matched" is not an error. */
-export async function runConntrack(deletions: readonly ConntrackDeletion[], exec = execConntrack): Promise<ConntrackRunResult[]> {
+/** Runs `conntrack -D ARGS` for each deletion, through `exec`; "nothing matched" is not an error. */
+export async function runConntrack(deletions: readonly ConntrackDeletion[], exec: Exec = systemExec): Promise<ConntrackRunResult[]> {
   const out: ConntrackRunResult[] = [];
-  for (const args of deletions) out.push(await exec(args));
+  for (const args of deletions) out.push(await deleteEntries(exec, args));
   return out;
 }
 
-async function execConntrack(args: ConntrackDeletion): Promise<ConntrackRunResult> {
-  const r = await execa('conntrack', ['-D', ...args], { reject: false });
+async function deleteEntries(exec: Exec, args: ConntrackDeletion): Promise<ConntrackRunResult> {
+  const cmd = { file: 'conntrack', args: ['-D', ...args] };
+  const r = await exec.run(cmd);
   // conntrack prints "N flow entries have been deleted" on stderr, and exits 1 when N is 0.
   const m = /(\d+) flow entr(?:y|ies) ha(?:s|ve) been deleted/.exec(r.stderr);
   if (m) return { args, ok: true, deleted: Number(m[1]) };
   if (r.exitCode === 0) return { args, ok: true, deleted: 0 };
-  return { args, ok: false, deleted: 0, error: (r.stderr || r.message || '').trim() };
+  return { args, ok: false, deleted: 0, error: `${commandLine(cmd)} exited ${r.exitCode}: ${r.stderr.trim()}` };
 }

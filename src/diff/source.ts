@@ -9,7 +9,8 @@
 
 import { access } from 'node:fs/promises';
 import { basename, join } from 'node:path';
-import { execa } from 'execa';
+import { runChecked, type Command, type Exec } from '../exec/exec.js';
+import { systemExec } from '../exec/system-exec.js';
 import { parseManifestText, readManifests, type ManifestDocument } from '../manifests/read.js';
 import { inputError } from '../model/errors.js';
 
@@ -29,6 +30,8 @@ export interface SourceOptions {
   readonly path?: string;
   /** Names of rules files to pick out (read as text, not as manifests). */
   readonly rulesFileNames: readonly string[];
+  /** How git runs (default: the system's). */
+  readonly exec?: Exec;
 }
 
 const MANIFEST = /\.(ya?ml|json)$/i;
@@ -64,17 +67,14 @@ export async function readFolder(label: string, dir: string, opts: SourceOptions
   return { label, documents, rulesFiles };
 }
 
-async function git(repo: string, args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const r = await execa('git', ['-C', repo, ...args], { reject: false, maxBuffer: 1 << 30 });
-  return { code: r.exitCode ?? 1, stdout: String(r.stdout), stderr: String(r.stderr) };
-}
+const git = (repo: string, args: readonly string[], input?: string): Command => ({ file: 'git', args: ['-C', repo, ...args], ...(input !== undefined ? { input } : {}) });
 
 /** `git cat-file --batch` for several objects at once: their contents, in order. */
-async function catFiles(repo: string, specs: readonly string[]): Promise<string[]> {
+async function catFiles(exec: Exec, repo: string, specs: readonly string[]): Promise<string[]> {
   if (specs.length === 0) return [];
-  const r = await execa('git', ['-C', repo, 'cat-file', '--batch'], { input: specs.join('\n') + '\n', encoding: 'buffer', reject: false, maxBuffer: 1 << 30 });
-  if (r.exitCode !== 0) throw new Error(`git cat-file --batch failed: ${Buffer.from(r.stderr).toString().trim()}`);
-  const out = Buffer.from(r.stdout);
+  // The headers count bytes; the output comes back as UTF-8 text, so it is encoded
+  // again to walk it (exact for the text files read here: manifests and rules).
+  const out = Buffer.from(await runChecked(exec, git(repo, ['cat-file', '--batch'], specs.join('\n') + '\n')), 'utf8');
   const texts: string[] = [];
   let at = 0;
   for (const spec of specs) {
@@ -90,19 +90,19 @@ async function catFiles(repo: string, specs: readonly string[]): Promise<string[
 
 export async function readRevision(label: string, rev: string, path: string, opts: SourceOptions): Promise<SourceTree> {
   const repo = opts.repo ?? '.';
-  const commit = await git(repo, ['rev-parse', '--verify', '--quiet', `${rev}^{commit}`]);
-  if (commit.code !== 0) {
+  const exec = opts.exec ?? systemExec;
+  const commit = await exec.run(git(repo, ['rev-parse', '--verify', '--quiet', `${rev}^{commit}`]));
+  if (commit.exitCode !== 0) {
     throw inputError(undefined, 'revision', `${JSON.stringify(rev)} is neither an existing folder nor a revision of the git repository at ${repo}${commit.stderr ? ` (${commit.stderr.trim()})` : ''}`, label);
   }
   const sha = commit.stdout.trim();
   const prefix = path.replace(/^\.?\/+/, '').replace(/\/+$/, '');
-  const listed = await git(repo, ['ls-tree', '-r', '-z', '--name-only', sha, '--', prefix === '' ? '.' : prefix]);
-  if (listed.code !== 0) throw new Error(`git ls-tree ${rev} -- ${prefix}: ${listed.stderr.trim()}`);
-  const files = listed.stdout.split('\0').filter(Boolean).sort();
+  const listed = await runChecked(exec, git(repo, ['ls-tree', '-r', '-z', '--name-only', sha, '--', prefix === '' ? '.' : prefix]));
+  const files = listed.split('\0').filter(Boolean).sort();
   if (files.length === 0) throw inputError(undefined, 'path', `no such folder ${JSON.stringify(prefix)} at revision ${rev}`, label);
   const under = (f: string) => (prefix === '' ? f : f.slice(prefix.length + 1));
   const wanted = files.filter((f) => MANIFEST.test(f) || rulesFileFor(under(f), opts.rulesFileNames) !== undefined);
-  const texts = await catFiles(repo, wanted.map((f) => `${sha}:${f}`));
+  const texts = await catFiles(exec, repo, wanted.map((f) => `${sha}:${f}`));
   const documents: ManifestDocument[] = [];
   const rulesFiles = new Map<string, string>();
   wanted.forEach((f, i) => {

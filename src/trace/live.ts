@@ -1,8 +1,10 @@
 // `trace --live`: read what the kernel of the current network namespace holds and
 // feed the same interpreters. The only I/O of the trace; argument arrays, no shell.
 
-import { execa } from 'execa';
+import { runChecked, type Exec } from '../exec/exec.js';
+import { systemExec } from '../exec/system-exec.js';
 import { readLiveTable } from '../backends/nftables/apply.js';
+import { readNftDocument } from '../backends/nftables/read.js';
 import { parseIpvsadmSave } from '../backends/ipvs/diff.js';
 import { DUMMY_INTERFACE } from '../backends/ipvs/ruleset.js';
 import { canonicalIP } from '../model/ip.js';
@@ -12,11 +14,7 @@ import { readIpsets, traceIpvs } from './ipvs.js';
 import { isOurTable, traceNftables } from './nftables.js';
 import { familyOfPacket, type NodeFacts, type TracePacket, type TraceResult } from './result.js';
 
-async function run(file: string, args: string[]): Promise<string> {
-  const r = await execa(file, args, { reject: false, maxBuffer: 1 << 30 });
-  if (r.exitCode !== 0) throw new Error(`${file} ${args.join(' ')} failed: ${String(r.stderr).trim()}`);
-  return String(r.stdout);
-}
+const run = (exec: Exec, file: string, args: string[]): Promise<string> => runChecked(exec, { file, args });
 
 interface IpAddr {
   ifname: string;
@@ -24,32 +22,32 @@ interface IpAddr {
 }
 
 /** Every address of this namespace (loopback and the IPVS dummy interface included), by interface. */
-async function addresses(): Promise<IpAddr[]> {
-  return JSON.parse(await run('ip', ['-j', 'addr', 'show'])) as IpAddr[];
+async function addresses(exec: Exec): Promise<IpAddr[]> {
+  return JSON.parse(await run(exec, 'ip', ['-j', 'addr', 'show'])) as IpAddr[];
 }
 
 function allAddresses(links: IpAddr[]): string[] {
   return links.flatMap((l) => (l.addr_info ?? []).flatMap((a) => (a.local && canonicalIP(a.local) ? [canonicalIP(a.local)!] : [])));
 }
 
-export async function liveNodeFacts(): Promise<NodeFacts> {
-  return { localAddresses: allAddresses(await addresses()) };
+export async function liveNodeFacts(exec: Exec = systemExec): Promise<NodeFacts> {
+  return { localAddresses: allAddresses(await addresses(exec)) };
 }
 
-export async function traceLive(backend: string, packet: TracePacket): Promise<TraceResult> {
+export async function traceLive(backend: string, packet: TracePacket, exec: Exec = systemExec): Promise<TraceResult> {
   const family = familyOfPacket(packet);
   const v4 = family === 'IPv4';
-  const links = await addresses();
+  const links = await addresses(exec);
   const node: NodeFacts = { localAddresses: allAddresses(links) };
-  const save = async () => readDump(await run(v4 ? 'iptables-save' : 'ip6tables-save', []));
+  const save = async () => readDump(await run(exec, v4 ? 'iptables-save' : 'ip6tables-save', []));
   switch (backend) {
     case 'nftables': {
       const fam = v4 ? 'ip' : 'ip6';
-      const listed = JSON.parse(await run('nft', ['-j', 'list', 'tables'])) as { nftables?: { table?: { family: string; name: string } }[] };
-      const names = (listed.nftables ?? []).flatMap((o) => (o.table && o.table.family === fam && isOurTable(o.table.name) ? [o.table.name] : []));
+      const listed = readNftDocument(await run(exec, 'nft', ['-j', 'list', 'tables']), (f, name) => f === fam && isOurTable(name));
+      const names = listed.map((t) => t.name);
       const tables = [];
       for (const name of names) {
-        const t = await readLiveTable(fam, name);
+        const t = await readLiveTable(fam, name, undefined, exec);
         if (t) tables.push(t);
       }
       return traceNftables(tables, packet, node);
@@ -61,9 +59,9 @@ export async function traceLive(backend: string, packet: TracePacket): Promise<T
       return traceIpvs(
         {
           addresses: dummy ? allAddresses([dummy]) : [],
-          sets: readIpsets(await run('ipset', ['save'])),
+          sets: readIpsets(await run(exec, 'ipset', ['save'])),
           iptables: await save(),
-          virtualServers: parseIpvsadmSave(await run('ipvsadm', ['-Sn'])).filter((vs) => vs.address.includes(':') === !v4),
+          virtualServers: parseIpvsadmSave(await run(exec, 'ipvsadm', ['-Sn'])).filter((vs) => vs.address.includes(':') === !v4),
         },
         packet,
         node,

@@ -2,7 +2,8 @@
 // remove our tables. Whether nft may be used at all is decided here too: a node
 // without the binary or without CAP_NET_ADMIN still gets its relays, without rules.
 
-import { execa } from 'execa';
+import { ExecError, type Exec } from '../exec/exec.js';
+import { systemExec } from '../exec/system-exec.js';
 import { nftLoad } from '../backends/nftables/apply.js';
 import type { NftFamily } from '../backends/nftables/nft.js';
 import { deleteDocument, USERSPACE_TABLE } from './redirect-rules.js';
@@ -17,17 +18,18 @@ export class NftUnavailable extends Error {}
 
 const NOT_PERMITTED = /Operation not permitted|Permission denied|EPERM|EACCES/;
 
-export function redirectRunner(netns?: string): RedirectRunner {
+export function redirectRunner(netns?: string, exec: Exec = systemExec): RedirectRunner {
   let checked = false;
   return {
     async load(document) {
       if (!checked) {
-        const r = await execa('nft', ['--version'], { reject: false });
-        if (r.failed && (r as { code?: string }).code === 'ENOENT') throw new NftUnavailable('nft is not installed');
+        const r = await exec.run({ file: 'nft', args: ['--version'] });
+        // A tool that cannot be started is exit 1 with the spawn error (ENOENT) as its stderr.
+        if (r.exitCode !== 0 && /\bENOENT\b/.test(r.stderr)) throw new NftUnavailable('nft is not installed');
         checked = true;
       }
       try {
-        await nftLoad(document, false, netns);
+        await nftLoad(document, false, netns, exec);
       } catch (e) {
         const msg = e instanceof Error ? e.message : String(e);
         if (NOT_PERMITTED.test(msg)) throw new NftUnavailable(msg);
@@ -38,13 +40,14 @@ export function redirectRunner(netns?: string): RedirectRunner {
 }
 
 /** Removes our redirect tables (both families), and nothing else; returns how many went. */
-export async function cleanupRedirectTables(): Promise<number> {
+export async function cleanupRedirectTables(exec: Exec = systemExec): Promise<number> {
   const present: NftFamily[] = [];
   for (const family of ['ip', 'ip6'] as const) {
-    const r = await execa('nft', ['list', 'table', family, USERSPACE_TABLE], { reject: false });
+    const cmd = { file: 'nft', args: ['list', 'table', family, USERSPACE_TABLE] };
+    const r = await exec.run(cmd);
     if (r.exitCode === 0) present.push(family);
-    else if (!/No such file or directory/.test(r.stderr)) throw new Error(`nft list table ${family} ${USERSPACE_TABLE} failed: ${r.stderr.trim()}`);
+    else if (!/No such file or directory/.test(r.stderr)) throw new ExecError(cmd, r);
   }
-  if (present.length) await nftLoad(deleteDocument(present));
+  if (present.length) await nftLoad(deleteDocument(present), false, undefined, exec);
   return present.length;
 }

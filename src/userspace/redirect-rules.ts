@@ -15,6 +15,7 @@
 // their redirect whatever the table becomes.
 
 import { addrValue, concat, daddr, drop, match, meta, reject, saddr, thDport, type Expr, type NftFamily } from '../backends/nftables/nft.js';
+import { del, tableObject, type NftDocumentItem, type NftSetBody } from '../backends/nftables/transaction.js';
 import type { IPFamily } from '../model/ip.js';
 import type { PortPlan } from './plan.js';
 
@@ -64,17 +65,17 @@ function collect(plans: readonly PortPlan[], bound: ReadonlyMap<string, BoundPor
 }
 
 /** The nft JSON commands for one family's table, replacing whatever table of ours is there. */
-export function redirectTableCommands(family: IPFamily, plans: readonly PortPlan[], bound: ReadonlyMap<string, BoundPorts>): Record<string, unknown>[] {
+export function redirectTableCommands(family: IPFamily, plans: readonly PortPlan[], bound: ReadonlyMap<string, BoundPorts>): NftDocumentItem[] {
   const f = NFT_FAMILY[family];
   const table = { family: f, name: USERSPACE_TABLE };
   const e = collect(plans.filter((p) => p.family === family), bound);
   const a = addrType(f);
   const t3 = [a, 'inet_proto', 'inet_service'];
-  const set = (name: string, type: unknown, elems: unknown[], extra: Record<string, unknown> = {}) => [
+  const set = (name: string, type: NftSetBody['type'], elems: unknown[], extra: Pick<NftSetBody, 'flags'> = {}): NftDocumentItem[] => [
     { set: { family: f, table: USERSPACE_TABLE, name, type, ...extra } },
     ...(elems.length ? [{ element: { family: f, table: USERSPACE_TABLE, name, elem: elems } }] : []),
   ];
-  const chain = (name: string, type: 'nat' | 'filter', hook: 'prerouting' | 'output', prio: number, rules: Expr[][]) => [
+  const chain = (name: string, type: 'nat' | 'filter', hook: 'prerouting' | 'output', prio: number, rules: Expr[][]): NftDocumentItem[] => [
     { chain: { family: f, table: USERSPACE_TABLE, name, type, hook, prio, policy: 'accept' } },
     ...rules.map((expr) => ({ rule: { family: f, table: USERSPACE_TABLE, chain: name, expr } })),
   ];
@@ -91,9 +92,9 @@ export function redirectTableCommands(family: IPFamily, plans: readonly PortPlan
   ];
   return [
     // add + delete + add: one transaction that works whether or not the table exists.
-    { table },
-    { delete: { table } },
-    { table },
+    tableObject(table),
+    del(tableObject(table)),
+    tableObject(table),
     { map: { family: f, table: USERSPACE_TABLE, name: 'ports', type: t3, map: 'inet_service' } },
     ...(e.ports.length ? [{ element: { family: f, table: USERSPACE_TABLE, name: 'ports', elem: e.ports } }] : []),
     ...set('reject', t3, e.reject),
@@ -119,5 +120,5 @@ export function redirectDocument(plans: readonly PortPlan[], bound: ReadonlyMap<
 
 /** Deletes our tables (both families) if present: the document for cleanup. */
 export function deleteDocument(families: readonly NftFamily[]): string {
-  return JSON.stringify({ nftables: families.map((family) => ({ delete: { table: { family, name: USERSPACE_TABLE } } })) });
+  return JSON.stringify({ nftables: families.map((family) => del(tableObject({ family, name: USERSPACE_TABLE }))) });
 }

@@ -4,7 +4,7 @@
 
 import { execa } from 'execa';
 import { SECTION, splitSections } from '../../src/backends/ipvs/document.js';
-import { execWithInput } from '../../src/backends/stdin-file.js';
+import { systemExec } from '../../src/exec/system-exec.js';
 
 let counter = 0;
 
@@ -26,7 +26,7 @@ export async function ipvsToolCheck(doc: string): Promise<string[]> {
         problems.push(`missing section ${section}`);
         continue;
       }
-      const r = await execWithInput('ip', ['netns', 'exec', ns, ...argv], text);
+      const r = await systemExec.run({ file: argv[0]!, args: argv.slice(1), netns: ns, input: text });
       if (r.exitCode !== 0) problems.push(`${argv.join(' ')}: ${r.stderr.trim()}`);
     }
   } finally {

@@ -2,7 +2,7 @@
 // the check never touches the host's tables. Fails loudly when nft or root is missing.
 
 import { execa } from 'execa';
-import { execWithInput } from '../../src/backends/stdin-file.js';
+import { systemExec } from '../../src/exec/system-exec.js';
 
 let counter = 0;
 
@@ -11,7 +11,7 @@ export async function nftCheck(document: string): Promise<{ ok: boolean; stderr:
   const ns = `svp-${process.pid}-check-${counter++}`;
   await execa('ip', ['netns', 'add', ns]);
   try {
-    const r = await execWithInput('ip', ['netns', 'exec', ns, 'nft', '-c', '-j', '-f', '-'], document);
+    const r = await systemExec.run({ file: 'nft', args: ['-c', '-j', '-f', '-'], netns: ns, input: document });
     return { ok: r.exitCode === 0, stderr: r.stderr };
   } finally {
     await execa('ip', ['netns', 'delete', ns], { reject: false });

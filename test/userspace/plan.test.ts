@@ -115,8 +115,7 @@ describe('userspace redirect table', () => {
 
   const elements = (name: string) =>
     redirectTableCommands('IPv4', plan.ports, bound)
-      .filter((c) => (c.element as { name?: string } | undefined)?.name === name)
-      .flatMap((c) => (c.element as { elem: unknown[] }).elem);
+      .flatMap((c) => ('element' in c && c.element.name === name ? c.element.elem : []));
 
   it('ClusterIP goes to the internal listener, external and LB addresses to the external one', () => {
     assert.deepEqual(elements('ports'), [
@@ -137,7 +136,7 @@ describe('userspace redirect table', () => {
 
   it('a listener that is not open gets no redirect (its traffic is not captured)', () => {
     const none = redirectTableCommands('IPv4', plan.ports, new Map());
-    assert.ok(!none.some((c) => (c.element as { name?: string } | undefined)?.name === 'ports'));
+    assert.ok(!none.some((c) => 'element' in c && c.element.name === 'ports'));
   });
 
   it('is pure, and replaces the table in one transaction', () => {

@@ -4,10 +4,10 @@
 // sure the jumps from the built-in chains exist (-C, else -I). A second apply of
 // the same input sends nothing. Live rules are never flushed wholesale.
 
-import { execa } from '../lazy-execa.js';
 import type { ApplyOptions, ApplyResult } from '../backend.js';
+import { ExecError, type Exec } from '../../exec/exec.js';
+import { systemExec } from '../../exec/system-exec.js';
 import { withLocalAddresses } from '../local-addresses.js';
-import { execWithInput } from '../stdin-file.js';
 import { ensureSysctls } from '../sysctl.js';
 import type { IPFamily } from '../../model/ip.js';
 import type { RenderInput } from '../../model/render-input.js';
@@ -61,10 +61,18 @@ export class IptablesRunner {
   constructor(
     private readonly netns?: string,
     private readonly flavour: IptablesFlavour = flavourFromEnv(),
+    private readonly exec: Exec = systemExec,
   ) {}
 
-  private argv(tool: string, args: readonly string[]): [string, string[]] {
-    return this.netns ? ['ip', ['netns', 'exec', this.netns, tool, ...args]] : [tool, [...args]];
+  private tool(file: string, args: readonly string[], input?: string) {
+    return this.exec.run({ file, args, ...(this.netns ? { netns: this.netns } : {}), ...(input !== undefined ? { input } : {}) });
+  }
+
+  /** The tool's stdout; an ExecError (naming the command and its stderr) when it fails. */
+  private async checked(file: string, args: readonly string[], input?: string): Promise<string> {
+    const r = await this.tool(file, args, input);
+    if (r.exitCode !== 0) throw new ExecError({ file, args, ...(this.netns ? { netns: this.netns } : {}) }, r);
+    return r.stdout;
   }
 
   /** The flavour in use, decided once per runner. */
@@ -76,7 +84,7 @@ export class IptablesRunner {
   private async resolve(): Promise<'default' | 'nft' | 'legacy'> {
     if (this.flavour !== 'auto') return this.flavour;
     const count = async (tool: string) => {
-      const r = await execa(...this.argv(tool, []), { reject: false, maxBuffer: 1 << 30 });
+      const r = await this.tool(tool, []);
       return r.exitCode === 0 ? countRules(r.stdout) : -1;
     };
     const [legacy, nft] = await Promise.all([count('iptables-legacy-save'), count('iptables-nft-save')]);
@@ -88,25 +96,22 @@ export class IptablesRunner {
   /** Our chains in one table, as iptables-save prints them. */
   async savedChains(family: IPFamily, table: TableName): Promise<Map<string, string[]>> {
     const t = await this.tools(family);
-    const r = await execa(...this.argv(t.save, ['-t', table]), { reject: false, maxBuffer: 1 << 30 });
-    if (r.exitCode !== 0) throw new Error(`${t.save} -t ${table} failed: ${r.stderr.trim()}`);
-    return parseSavedChains(r.stdout, table);
+    return parseSavedChains(await this.checked(t.save, ['-t', table]), table);
   }
 
   /** `*-restore --noflush -w` with `text` on stdin (or `--test`: parse and check only). */
   async restore(family: IPFamily, text: string, test = false): Promise<void> {
     const t = await this.tools(family);
     const args = test ? ['--test', '--noflush', '-w'] : ['--noflush', '-w'];
-    const r = await execWithInput(...this.argv(t.restore, args), text);
-    if (r.exitCode !== 0) throw new Error(`${t.restore} ${args.join(' ')} failed: ${r.stderr.trim()}`);
+    await this.checked(t.restore, args, text);
   }
 
   /** `iptables -w -t TABLE OP CHAIN RULE…`; the exit code. */
   async rule(family: IPFamily, table: TableName, op: '-C' | '-I' | '-D', chain: string, rule: readonly string[]): Promise<{ code: number; stderr: string; cmd: string }> {
     const t = await this.tools(family);
     const pos = op === '-I' ? [chain, '1'] : [chain];
-    const r = await execa(...this.argv(t.cmd, ['-w', '-t', table, op, ...pos, ...rule]), { reject: false });
-    return { code: r.exitCode ?? 1, stderr: r.stderr, cmd: t.cmd };
+    const r = await this.tool(t.cmd, ['-w', '-t', table, op, ...pos, ...rule]);
+    return { code: r.exitCode, stderr: r.stderr, cmd: t.cmd };
   }
 }
 

@@ -1,34 +1,37 @@
 // The only nftables code that touches the kernel: read our tables back, send the
 // difference as one `nft -j -f -` transaction (atomic: on error nothing changes).
 
-import { execa } from '../lazy-execa.js';
+import { ExecError, runChecked, type Command, type Exec } from '../../exec/exec.js';
+import { systemExec } from '../../exec/system-exec.js';
 import type { ApplyOptions, ApplyResult } from '../backend.js';
 import type { RenderInput } from '../../model/render-input.js';
-import { documentText, parseLiveTable } from './document.js';
 import { diffAll, matchLive } from './diff.js';
 import { preserveServices } from './preserve.js';
 import type { NftFamily, NftTable } from './nft.js';
+import { readNftTable } from './read.js';
 import { keptShards, renderTables, TABLE_NAME, TABLE_NAMES } from './render.js';
 import { ensureSysctls } from '../sysctl.js';
 import { withLocalAddresses } from '../local-addresses.js';
-import { execWithInput } from '../stdin-file.js';
 import type { NftRunner } from './syncer.js';
 import { parseSummary, type NftSummary } from './summary.js';
+import { del, tableObject, transactionText } from './transaction.js';
 
-/** `nft ARGS`, or `ip netns exec NS nft ARGS` to reach another network namespace (tests, benchmarks). */
-function nftArgv(args: readonly string[], netns?: string): [string, string[]] {
-  return netns ? ['ip', ['netns', 'exec', netns, 'nft', ...args]] : ['nft', [...args]];
+// Every function here runs nft through `exec` (a FakeExec in unit tests), inside
+// network namespace `netns` when one is given (tests, benchmarks).
+
+function nft(args: readonly string[], netns?: string, input?: string): Command {
+  return { file: 'nft', args, ...(netns ? { netns } : {}), ...(input !== undefined ? { input } : {}) };
 }
 
 /** Reads one of our tables; undefined when it does not exist. */
-export async function readLiveTable(family: NftFamily, name = TABLE_NAME, netns?: string): Promise<NftTable | undefined> {
-  const [file, argv] = nftArgv(['-j', 'list', 'table', family, name], netns);
-  const r = await execa(file, argv, { reject: false, maxBuffer: 1 << 30 });
+export async function readLiveTable(family: NftFamily, name = TABLE_NAME, netns?: string, exec: Exec = systemExec): Promise<NftTable | undefined> {
+  const cmd = nft(['-j', 'list', 'table', family, name], netns);
+  const r = await exec.run(cmd);
   if (r.exitCode !== 0) {
     if (/No such file or directory/.test(r.stderr)) return undefined;
-    throw new Error(`nft list table ${family} ${name} failed: ${r.stderr.trim()}`);
+    throw new ExecError(cmd, r);
   }
-  return parseLiveTable(r.stdout, family, name);
+  return readNftTable(r.stdout, family, name);
 }
 
 /**
@@ -38,12 +41,12 @@ export async function readLiveTable(family: NftFamily, name = TABLE_NAME, netns?
  * `list tables`), almost all of it kernel time dumping rules across tables, against
  * 5 s for the tables one by one; a table that does not exist answers in ~25 ms.
  */
-export async function readLiveTables(netns?: string): Promise<NftTable[]> {
+export async function readLiveTables(netns?: string, exec: Exec = systemExec): Promise<NftTable[]> {
   const names = (['ip', 'ip6'] as const).flatMap((family) => TABLE_NAMES.map((name) => ({ family, name })));
   const found: (NftTable | undefined)[] = new Array(names.length);
   let next = 0;
   const worker = async () => {
-    for (let i = next++; i < names.length; i = next++) found[i] = await readLiveTable(names[i]!.family, names[i]!.name, netns);
+    for (let i = next++; i < names.length; i = next++) found[i] = await readLiveTable(names[i]!.family, names[i]!.name, netns, exec);
   };
   await Promise.all([worker(), worker(), worker(), worker()]);
   return found.filter((t): t is NftTable => t !== undefined);
@@ -53,22 +56,15 @@ export async function readLiveTables(netns?: string): Promise<NftTable[]> {
  * Which of our tables exist and how many chains and sets each holds: two listings
  * that fetch no rules and no elements (summary.ts), run side by side.
  */
-export async function readLiveSummary(netns?: string): Promise<NftSummary> {
-  const list = async (args: string[]) => {
-    const [file, argv] = nftArgv(args, netns);
-    const r = await execa(file, argv, { reject: false, maxBuffer: 1 << 30 });
-    if (r.exitCode !== 0) throw new Error(`nft ${args.join(' ')} failed: ${r.stderr.trim()}`);
-    return r.stdout;
-  };
+export async function readLiveSummary(netns?: string, exec: Exec = systemExec): Promise<NftSummary> {
+  const list = (args: string[]) => runChecked(exec, nft(args, netns));
   const [chains, sets, maps] = await Promise.all([list(['-j', 'list', 'chains']), list(['-t', '-j', 'list', 'sets']), list(['-t', '-j', 'list', 'maps'])]);
   return parseSummary(chains, sets, maps);
 }
 
-/** Sends a JSON document to nft as one transaction. */
-export async function nftLoad(document: string, check = false, netns?: string): Promise<void> {
-  const args = check ? ['-c', '-j', '-f', '-'] : ['-j', '-f', '-'];
-  const r = await execWithInput(...nftArgv(args, netns), document);
-  if (r.exitCode !== 0) throw new Error(`nft ${args.join(' ')} failed: ${r.stderr.trim()}`);
+/** Sends a JSON document to nft as one transaction (`check`: only checks it, `nft -c`). */
+export async function nftLoad(document: string, check = false, netns?: string, exec: Exec = systemExec): Promise<void> {
+  await runChecked(exec, nft(check ? ['-c', '-j', '-f', '-'] : ['-j', '-f', '-'], netns, document));
 }
 
 /** Sysctls the nftables mode needs on a node (see README.md in this folder). */
@@ -78,34 +74,34 @@ export const NFTABLES_SYSCTLS: Record<string, string> = {
   'net/ipv6/conf/all/forwarding': '1',
 };
 
-export async function applyNftables(input: RenderInput, options: ApplyOptions = {}): Promise<ApplyResult> {
+export async function applyNftables(input: RenderInput, options: ApplyOptions = {}, exec: Exec = systemExec): Promise<ApplyResult> {
   const keep = options.preserveServices ?? [];
   const node = await withLocalAddresses(input.node);
-  const live = await readLiveTables();
+  const live = await readLiveTables(undefined, exec);
   const desired = renderTables({ ...input, node }, keptShards(keep, live));
   const twins = matchLive(desired, live);
   const tx = diffAll(desired.map((t, i) => preserveServices(t, twins[i], keep)), live);
   if (tx.commands.length === 0) return { changes: 0, transaction: '' };
-  const text = documentText(tx.commands);
+  const text = transactionText(tx.commands);
   if (!options.dryRun) {
     await ensureSysctls(NFTABLES_SYSCTLS);
-    await nftLoad(text);
+    await nftLoad(text, false, undefined, exec);
   }
   return { changes: tx.changes, transaction: text };
 }
 
 /** Removes our tables (main and shards) and nothing else. */
-export async function cleanupNftables(): Promise<number> {
-  const live = await readLiveTables();
-  if (live.length) await nftLoad(documentText(live.map((t) => ({ delete: { table: { family: t.family, name: t.name } } }))));
+export async function cleanupNftables(exec: Exec = systemExec): Promise<number> {
+  const live = await readLiveTables(undefined, exec);
+  if (live.length) await nftLoad(transactionText(live.map((t) => del(tableObject(t)))), false, undefined, exec);
   return live.length;
 }
 
-/** The syncer's way to the kernel: nft in this network namespace, or in `netns`. */
-export function nftRunner(netns?: string): NftRunner {
+/** The syncer's way to the kernel: nft in this network namespace, or in `netns`, through `exec`. */
+export function nftRunner(netns?: string, exec: Exec = systemExec): NftRunner {
   return {
-    list: () => readLiveTables(netns),
-    summary: () => readLiveSummary(netns),
-    load: (document) => nftLoad(document, false, netns),
+    list: () => readLiveTables(netns, exec),
+    summary: () => readLiveSummary(netns, exec),
+    load: (document) => nftLoad(document, false, netns, exec),
   };
 }

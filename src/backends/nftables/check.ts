@@ -11,8 +11,10 @@ import { serviceOfLabel, type RulesetDifference } from '../difference.js';
 import { withLocalAddresses } from '../local-addresses.js';
 import { readLiveTables } from './apply.js';
 import { diffTable, matchLive } from './diff.js';
-import { canon, parseLiveTable } from './document.js';
-import type { NftChain, NftFamily, NftSet, NftTable } from './nft.js';
+import { canon } from './document.js';
+import type { NftChain, NftElement, NftTable } from './nft.js';
+import { readElement, readNftDocument } from './read.js';
+import { parts } from './transaction.js';
 import { preserveServices } from './preserve.js';
 import { keptShards, renderTables, tableId } from './render.js';
 
@@ -39,25 +41,7 @@ export function nftValueText(v: unknown): string {
   return canon(v);
 }
 
-interface Elem {
-  key: unknown;
-  value?: unknown;
-  comment?: string;
-}
-
-/** An element as it appears in a command's `elem` list. */
-function unwrapElem(set: NftSet | undefined, raw: unknown): Elem {
-  const isMap = set?.kind === 'map' && Array.isArray(raw);
-  const k = isMap ? (raw as unknown[])[0] : raw;
-  const value = isMap ? (raw as unknown[])[1] : undefined;
-  if (k && typeof k === 'object' && !Array.isArray(k) && 'elem' in k) {
-    const e = (k as { elem: { val: unknown; comment?: string } }).elem;
-    return { key: e.val, value, ...(e.comment !== undefined ? { comment: e.comment } : {}) };
-  }
-  return { key: k, value };
-}
-
-function elemText(e: Elem): string {
+function elemText(e: NftElement): string {
   return `{${nftValueText(e.key)}}${e.value !== undefined ? ` : ${nftValueText(e.value)}` : ''}`;
 }
 
@@ -71,7 +55,7 @@ export function compareNftTable(desired: NftTable, live: NftTable | undefined): 
   if (!live) {
     return diff.commands.length ? [{ kind: 'table', object: where, change: 'missing', detail: `${diff.changes} objects to add` }] : [];
   }
-  if (diff.commands.some((c) => (c.delete as Record<string, unknown> | undefined)?.table)) {
+  if (diff.commands.some((c) => 'delete' in c && 'table' in c.delete)) {
     return [{ kind: 'table', object: where, change: 'different', detail: 'a set type or a base chain hook differs: the whole table would be replaced' }];
   }
   const wantChains = new Map(desired.chains.map((c) => [c.name, c]));
@@ -85,24 +69,24 @@ export function compareNftTable(desired: NftTable, live: NftTable | undefined): 
     out.push({ kind: 'chain', object: `${where} ${name}`, change, ...(svc ? { service: svc } : {}), ...(detail ? { detail } : {}) });
   };
   for (const cmd of diff.commands) {
-    const [verb, body] = Object.entries(cmd)[0] as [string, Record<string, Record<string, unknown>>];
-    if (body.chain) {
-      const name = String(body.chain.name);
+    const { verb, object: body } = parts(cmd);
+    if ('chain' in body) {
+      const name = body.chain.name;
       if (verb === 'add') chainDiff(name, 'missing', wantChains.get(name), undefined);
       else if (verb === 'delete') chainDiff(name, 'extra', undefined, liveChains.get(name));
       else if (verb === 'flush' && wantChains.has(name)) chainDiff(name, 'different', wantChains.get(name), liveChains.get(name));
-    } else if (body.set || body.map) {
-      const name = String((body.set ?? body.map)!.name);
-      const kind = body.set ? 'set' : 'map';
+    } else if ('set' in body || 'map' in body) {
+      const name = 'set' in body ? body.set.name : body.map.name;
+      const kind = 'set' in body ? 'set' : 'map';
       const svc = serviceOfName(name);
       out.push({ kind, object: `${where} ${name}`, change: verb === 'add' ? 'missing' : 'extra', ...(svc ? { service: svc } : {}) });
-    } else if (body.element) {
-      const name = String(body.element.name);
+    } else if ('element' in body) {
+      const name = body.element.name;
       const want = wantSets.get(name);
       const have = liveSets.get(name);
       const kind = `${(want ?? have)?.kind ?? 'set'} element`;
-      for (const raw of body.element.elem as unknown[]) {
-        const e = unwrapElem(want ?? have, raw);
+      for (const raw of body.element.elem) {
+        const e = readElement((want ?? have)?.kind ?? 'set', raw);
         const key = canon(e.key);
         const wanted = want?.elements.find((x) => canon(x.key) === key);
         const present = have?.elements.find((x) => canon(x.key) === key);
@@ -132,37 +116,9 @@ export function compareNftTables(desired: readonly NftTable[], live: readonly Nf
   return out;
 }
 
-/**
- * A rendered document (`nft -j -f` input: a table, its sets, chains, rules, then
- * elements one command each) as tables: the element commands are folded into their
- * sets, so the reader of `nft -j list` output (parseLiveTable) reads it as is.
- */
+/** A rendered document (`nft -j -f` input) as tables, read by the backend's one reader (read.ts). */
 export function parseNftablesDocument(text: string): NftTable[] {
-  const doc = JSON.parse(text) as { nftables?: Record<string, Record<string, unknown>>[] };
-  const objects = doc.nftables ?? [];
-  const sets = new Map<string, Record<string, unknown>>();
-  const tables: Array<{ family: NftFamily; name: string }> = [];
-  const folded: Record<string, Record<string, unknown>>[] = [];
-  for (const o of objects) {
-    if (o.table) tables.push({ family: o.table.family as NftFamily, name: String(o.table.name) });
-    const s = o.set ?? o.map;
-    if (s) {
-      const copy = { ...s, elem: [...((s.elem as unknown[] | undefined) ?? [])] };
-      sets.set(`${String(s.family)} ${String(s.table)} ${String(s.name)}`, copy);
-      folded.push({ [o.set ? 'set' : 'map']: copy });
-      continue;
-    }
-    if (o.element) {
-      const e = o.element;
-      const target = sets.get(`${String(e.family)} ${String(e.table)} ${String(e.name)}`);
-      if (!target) throw new Error(`element for unknown set ${String(e.family)} ${String(e.table)} ${String(e.name)}`);
-      (target.elem as unknown[]).push(...(e.elem as unknown[]));
-      continue;
-    }
-    folded.push(o);
-  }
-  const json = JSON.stringify({ nftables: folded });
-  return tables.map((t) => parseLiveTable(json, t.family, t.name)!);
+  return readNftDocument(text);
 }
 
 /** What `svcplane check` reports for nftables: the current namespace against the render. Reads only. */

@@ -6,20 +6,16 @@
 // A changed declaration (a set's type, a base chain's hook) replaces the whole
 // table in the same atomic transaction.
 
-import { canon, chainObject, elementObject, ruleObject, setObject, tableObject, tableObjects, uniqueElements } from './document.js';
+import { canon, tableObjects, uniqueElements } from './document.js';
 import type { NftChain, NftElement, NftSet, NftTable } from './nft.js';
+import { add, chainObject, del, elementObject, flush, ruleObject, setObject, tableObject, type NftCommand } from './transaction.js';
 
 export interface NftTransaction {
-  /** nft JSON commands ({add|delete|flush: object}), in order. */
-  readonly commands: Record<string, unknown>[];
+  /** The commands (add, delete or flush an object), in order. */
+  readonly commands: NftCommand[];
   /** Objects changed: elements, chains rewritten, chains and sets added or removed. */
   readonly changes: number;
 }
-
-type Cmd = Record<string, unknown>;
-const add = (o: Record<string, unknown>): Cmd => ({ add: o });
-const del = (o: Record<string, unknown>): Cmd => ({ delete: o });
-const flush = (o: Record<string, unknown>): Cmd => ({ flush: o });
 
 function setDecl(s: NftSet): string {
   return canon({ kind: s.kind, type: s.type, map: s.map, flags: s.flags ?? [], timeout: s.timeout, size: s.dynamic ? undefined : s.size });
@@ -37,8 +33,8 @@ function elementFull(e: NftElement): string {
   return canon({ k: e.key, v: e.value ?? null, c: e.comment ?? null });
 }
 
-function fullReplace(desired: NftTable, live: NftTable | undefined): Cmd[] {
-  const cmds: Cmd[] = [];
+function fullReplace(desired: NftTable, live: NftTable | undefined): NftCommand[] {
+  const cmds: NftCommand[] = [];
   if (live) cmds.push(del(tableObject(live)));
   for (const o of tableObjects([desired])) cmds.push(add(o));
   return cmds;
@@ -65,12 +61,12 @@ export function diffTable(desired: NftTable, live: NftTable | undefined): NftTra
     if (l && canon(l.base ?? null) !== canon(c.base ?? null)) return replaced(desired, live);
   }
 
-  const addDefs: Cmd[] = [];
-  const rewrite: Cmd[] = [];
-  const elemDel: Cmd[] = [];
-  const elemAdd: Cmd[] = [];
-  const removeChains: Cmd[] = [];
-  const removeSets: Cmd[] = [];
+  const addDefs: NftCommand[] = [];
+  const rewrite: NftCommand[] = [];
+  const elemDel: NftCommand[] = [];
+  const elemAdd: NftCommand[] = [];
+  const removeChains: NftCommand[] = [];
+  const removeSets: NftCommand[] = [];
   let changes = 0;
 
   for (const s of desired.sets) {
@@ -132,7 +128,7 @@ function replaced(desired: NftTable, live: NftTable): NftTransaction {
 
 /** The transaction for all our tables; an empty command list when the kernel already matches. */
 export function diffTables(desired: readonly NftTable[], live: readonly (NftTable | undefined)[]): NftTransaction {
-  const commands: Record<string, unknown>[] = [];
+  const commands: NftCommand[] = [];
   let changes = 0;
   desired.forEach((t, i) => {
     const d = diffTable(t, live[i]);

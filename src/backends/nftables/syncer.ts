@@ -21,10 +21,11 @@ import type { RenderInput } from '../../model/render-input.js';
 import { slicesByService, viewsOfService } from '../../model/service-ports.js';
 import type { IPFamily } from '../../model/ip.js';
 import { ownedServices } from '../owned-services.js';
-import { canon, documentText } from './document.js';
+import { canon } from './document.js';
 import { diffAll, diffTables, matchLive, type NftTransaction } from './diff.js';
 import type { NftElement, NftSet, NftTable } from './nft.js';
 import { preserveServices } from './preserve.js';
+import { transactionText, type NftCommand } from './transaction.js';
 import { addCounts, countTables, sameSummary, type NftSummary } from './summary.js';
 import { assembleTables, keptShards, serviceFragment, TABLE_NAME, shardTableOf, skeletonTables, tableContext, type Fragment, type FragmentElement, type TableContext } from './render.js';
 
@@ -265,7 +266,7 @@ export class NftablesSyncer {
     timings.render = now() - t;
 
     t = now();
-    const commands: Record<string, unknown>[] = [];
+    const commands: NftCommand[] = [];
     let changes = 0;
     for (const { st, next } of updates) {
       const tx = fragmentDiff(st, next);
@@ -293,10 +294,10 @@ export class NftablesSyncer {
     return { full: false, changes, transaction, timings };
   }
 
-  private async send(commands: Record<string, unknown>[], timings: Record<string, number>): Promise<string> {
+  private async send(commands: NftCommand[], timings: Record<string, number>): Promise<string> {
     if (commands.length === 0) return '';
     const t = now();
-    const text = documentText(commands);
+    const text = transactionText(commands);
     await this.runner.load(text);
     timings.nft = now() - t;
     return text;

@@ -8,7 +8,7 @@ import { diffIpsets, diffIpvs, parseIpsetSave, parseIpvsadmSave } from '../../..
 import { SECTION, splitSections } from '../../../src/backends/ipvs/document.js';
 import { ipvsBackend } from '../../../src/backends/ipvs/index.js';
 import { renderIpvs } from '../../../src/backends/ipvs/render.js';
-import { execWithInput } from '../../../src/backends/stdin-file.js';
+import { systemExec } from '../../../src/exec/system-exec.js';
 import { features } from '../../helpers/features.js';
 
 const all = () => true;
@@ -72,7 +72,7 @@ describe('ipvs diff', () => {
         const sets = r.families.flatMap((f) => f.ipsets);
         await execa('ip', ['netns', 'exec', ns, 'ipset', 'flush'], { reject: false });
         const first = diffIpsets(sets, parseIpsetSave((await execa('ip', ['netns', 'exec', ns, 'ipset', 'save'])).stdout));
-        const res = await execWithInput('ip', ['netns', 'exec', ns, 'ipset', 'restore'], first.adds.join('\n') + '\n');
+        const res = await systemExec.run({ file: 'ipset', args: ['restore'], netns: ns, input: first.adds.join('\n') + '\n' });
         assert.equal(res.exitCode, 0, res.stderr);
         const again = diffIpsets(sets, parseIpsetSave((await execa('ip', ['netns', 'exec', ns, 'ipset', 'save'])).stdout));
         assert.deepEqual(again, { adds: [], dels: [] }, 'a second diff against the kernel finds nothing');

@@ -6,7 +6,9 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { diffAll } from '../../../src/backends/nftables/diff.js';
 import { renderTables } from '../../../src/backends/nftables/render.js';
-import { serializeTables, parseLiveTables, documentText } from '../../../src/backends/nftables/document.js';
+import { serializeTables } from '../../../src/backends/nftables/document.js';
+import { readNftDocument } from '../../../src/backends/nftables/read.js';
+import { transactionText } from '../../../src/backends/nftables/transaction.js';
 import { ep, input, port, slice, svc } from '../../helpers/model.js';
 
 function manyServices(n: number, extraEndpointFor?: number) {
@@ -42,7 +44,7 @@ describe('nftables diff', () => {
     // The new endpoint chain is created; the Service's chain is rewritten; nothing else.
     assert.ok(tx.changes <= 3, `changes: ${tx.changes}`);
     assert.ok(tx.commands.length <= 8, JSON.stringify(tx.commands, null, 1));
-    const text = documentText(tx.commands);
+    const text = transactionText(tx.commands);
     assert.match(text, /10\.244\.3\.10/);
     assert.doesNotMatch(text, /svc-default\/svc-8\//, 'other Services are untouched');
   });
@@ -73,7 +75,7 @@ describe('nftables diff', () => {
   it('parses its own serialised document back to the same tables', () => {
     const t = renderTables(manyServices(5));
     const doc = serializeTables(t);
-    const parsed = parseLiveTables(liveShape(doc), () => true);
+    const parsed = readNftDocument(liveShape(doc));
     assert.equal(parsed.length, t.length);
     assert.deepEqual(diffAll(t, parsed).commands, []);
   });
