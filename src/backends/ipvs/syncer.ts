@@ -90,7 +90,8 @@ export class IpvsSyncer {
   async sync(input: RenderInput, req: IpvsSyncRequest = {}): Promise<IpvsSyncResult> {
     const reason = req.dryRun ? 'dry run' : req.full ? 'asked' : this.known === undefined ? (this.lastFull === -Infinity ? 'first' : 'after a failure') : this.clock() - this.lastFull >= this.fullSyncIntervalMs ? 'interval' : undefined;
     const full = reason !== undefined;
-    if (reason && reason !== 'dry run') this.log?.info({ reason }, 'ipvs: full sync (read everything back)');
+    // The caller logs the syncs it asked for; this says when the syncer chose a full one itself.
+    if (reason === 'after a failure' || reason === 'interval') this.log?.info({ reason }, 'ipvs: full sync (read everything back)');
     const t = this.tools;
     // A render error must come before any tool ran (the caller then knows nothing was
     // sent): an incremental sync renders before it runs anything; a full one reads
