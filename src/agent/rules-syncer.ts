@@ -1,5 +1,5 @@
 // One interface over the backends' ways to the kernel, for the reconciler:
-// nftables and iptables have incremental syncers, ipvs a one-shot apply.
+// nftables, iptables and ipvs have incremental syncers.
 //
 // "Never apply a ruleset that did not render": every backend renders before it
 // touches the kernel, so an error thrown before the first kernel call (read-back
@@ -9,7 +9,10 @@
 import { IptablesRunner } from '../backends/iptables/apply.js';
 import { iptablesSysctls } from '../backends/iptables/apply.js';
 import { IptablesSyncer } from '../backends/iptables/syncer.js';
-import { IPVS_SYSCTLS } from '../backends/ipvs/apply.js';
+import { ipvsSysctls } from '../backends/ipvs/kernel-settings.js';
+import { IpvsSyncer, type SyncerLog } from '../backends/ipvs/syncer.js';
+import type { Exec } from '../exec/exec.js';
+import { systemExec } from '../exec/system-exec.js';
 import { getBackend } from '../backends/registry.js';
 import { NFTABLES_SYSCTLS, nftRunner } from '../backends/nftables/apply.js';
 import { NftablesSyncer, type NftRunner } from '../backends/nftables/syncer.js';
@@ -145,22 +148,24 @@ export function iptablesRulesSyncer(netns?: string): RulesSyncer {
   };
 }
 
-/** IPVS has only the one-shot apply (read back everything each time). */
-export function ipvsRulesSyncer(): RulesSyncer {
-  const backend = getBackend('ipvs');
+/**
+ * IPVS through its incremental syncer: a full sync (read back everything) first, when
+ * asked and after a failure; otherwise only the changed Services' commands. The kernel
+ * counts as touched once the syncer ran its first tool: a render error comes before.
+ */
+export function ipvsRulesSyncer(opts: { exec?: Exec; netns?: string; log?: SyncerLog } = {}): RulesSyncer {
+  const touch = new KernelTouch();
+  const exec = opts.exec ?? systemExec;
+  const watched: Exec = { run: (c) => ((touch.touched = true), exec.run(c)) };
+  const syncer = new IpvsSyncer({ ...opts, exec: watched });
   return {
     backend: 'ipvs',
-    async sync(input, req) {
-      try {
-        backend.render(input);
-      } catch (e) {
-        throw new RenderFailed(e);
-      }
-      // apply sets them too but does not say what failed; asking first costs a few reads.
-      const unsetSysctls = await setSysctls(IPVS_SYSCTLS);
-      const r = await backend.apply!(input, { preserveServices: req.preserve });
-      return { full: true, changes: r.changes, unsetSysctls };
-    },
+    sync: (input, req) =>
+      touch.guard(async () => {
+        const unsetSysctls = req.full && !opts.netns ? await setSysctls(ipvsSysctls(input.config)) : undefined;
+        const r = await syncer.sync(input, { full: req.full, preserve: req.preserve });
+        return { full: r.full, changes: r.changes, ...(unsetSysctls ? { unsetSysctls } : {}) };
+      }),
   };
 }
 
@@ -198,7 +203,7 @@ export function rulesSyncerFor(backend: string, opts: { log: UserspaceProxyOptio
     case 'iptables':
       return iptablesRulesSyncer();
     case 'ipvs':
-      return ipvsRulesSyncer();
+      return ipvsRulesSyncer({ log: opts.log });
     default:
       getBackend(backend);
       throw new Error(`backend ${backend} has no agent support`);

@@ -14,7 +14,7 @@ import type { RenderInput } from '../../model/render-input.js';
 import { SECTION_MARKER, parseSavedChains, tableText } from './document.js';
 import { diffFamily } from './diff.js';
 import { preserveServices } from './preserve.js';
-import { BUILTIN_JUMPS, localhostNodePorts, renderIptables, type TableName } from './render.js';
+import { BUILTIN_JUMPS, localhostNodePorts, renderIptables, type AnyTable, type BuiltinJump } from './render.js';
 
 /**
  * Which iptables the node uses. The same command line drives two kernel back ends:
@@ -54,7 +54,11 @@ export function countRules(saved: string): number {
   return n;
 }
 
-/** Runs the iptables tools here, or in network namespace `netns` (tests). */
+/**
+ * Runs the iptables tools here, or in network namespace `netns` (tests), through
+ * `exec` (a FakeExec in unit tests). IPVS mode's helper rules use it too, so both
+ * follow the node's flavour.
+ */
 export class IptablesRunner {
   private resolved: Promise<'default' | 'nft' | 'legacy'> | undefined;
 
@@ -94,7 +98,7 @@ export class IptablesRunner {
   }
 
   /** Our chains in one table, as iptables-save prints them. */
-  async savedChains(family: IPFamily, table: TableName): Promise<Map<string, string[]>> {
+  async savedChains(family: IPFamily, table: AnyTable): Promise<Map<string, string[]>> {
     const t = await this.tools(family);
     return parseSavedChains(await this.checked(t.save, ['-t', table]), table);
   }
@@ -107,7 +111,7 @@ export class IptablesRunner {
   }
 
   /** `iptables -w -t TABLE OP CHAIN RULE…`; the exit code. */
-  async rule(family: IPFamily, table: TableName, op: '-C' | '-I' | '-D', chain: string, rule: readonly string[]): Promise<{ code: number; stderr: string; cmd: string }> {
+  async rule(family: IPFamily, table: AnyTable, op: '-C' | '-I' | '-D', chain: string, rule: readonly string[]): Promise<{ code: number; stderr: string; cmd: string }> {
     const t = await this.tools(family);
     const pos = op === '-I' ? [chain, '1'] : [chain];
     const r = await this.tool(t.cmd, ['-w', '-t', table, op, ...pos, ...rule]);
@@ -125,11 +129,14 @@ export function iptablesSysctls(input: RenderInput): Record<string, string> {
   };
 }
 
-/** Makes sure each built-in chain jumps to ours; returns how many jumps were (or would be) inserted. */
-export async function ensureJumps(run: IptablesRunner, family: IPFamily, dryRun: boolean): Promise<number> {
+/**
+ * Makes sure each built-in chain jumps to ours (iptables mode's, or `jumps`: IPVS mode's
+ * hooks); returns how many jumps were (or would be) inserted.
+ */
+export async function ensureJumps(run: IptablesRunner, family: IPFamily, dryRun: boolean, jumps: readonly BuiltinJump[] = BUILTIN_JUMPS): Promise<number> {
   let inserted = 0;
   // Inserted at position 1: ours come first. Each built-in chain has one jump of ours, so order among them is moot.
-  for (const j of BUILTIN_JUMPS) {
+  for (const j of jumps) {
     const check = await run.rule(family, j.table, '-C', j.chain, j.rule);
     if (check.code === 0) continue;
     inserted++;
@@ -174,16 +181,23 @@ export async function applyIptables(
   return { changes, transaction };
 }
 
+/** Removes every copy of our jumps from the built-in chains (iptables mode's, or `jumps`); returns how many went. */
+export async function removeJumps(run: IptablesRunner, family: IPFamily, jumps: readonly BuiltinJump[] = BUILTIN_JUMPS): Promise<number> {
+  let removed = 0;
+  for (const j of jumps) {
+    // -D removes one copy; loop in case a jump was added twice by hand.
+    for (let i = 0; i < 10 && (await run.rule(family, j.table, '-C', j.chain, j.rule)).code === 0; i++) {
+      if ((await run.rule(family, j.table, '-D', j.chain, j.rule)).code === 0) removed++;
+    }
+  }
+  return removed;
+}
+
 /** Removes our jumps and chains (both families) and nothing else; returns how many chains went. */
 export async function cleanupIptables(run = new IptablesRunner()): Promise<number> {
   let removed = 0;
   for (const family of ['IPv4', 'IPv6'] as const) {
-    for (const j of BUILTIN_JUMPS) {
-      // -D removes one copy; loop in case a jump was added twice by hand.
-      for (let i = 0; i < 10 && (await run.rule(family, j.table, '-C', j.chain, j.rule)).code === 0; i++) {
-        await run.rule(family, j.table, '-D', j.chain, j.rule);
-      }
-    }
+    await removeJumps(run, family);
     let text = '';
     for (const table of ['filter', 'nat'] as const) {
       const names = [...(await run.savedChains(family, table)).keys()].sort();

@@ -8,7 +8,7 @@
 
 import type { IPFamily } from '../../model/ip.js';
 import { CHAIN_PREFIX } from './names.js';
-import { BUILTIN_JUMPS, type IptChain, type IptTables, type TableName } from './render.js';
+import { BUILTIN_JUMPS, type AnyTable, type IptChain, type IptTables, type TableName } from './render.js';
 
 export const SECTION_MARKER: Record<IPFamily, string> = {
   IPv4: '# ==== IPv4: iptables-restore --noflush input ====',
@@ -18,7 +18,7 @@ export const SECTION_MARKER: Record<IPFamily, string> = {
 const TABLE_ORDER: readonly TableName[] = ['filter', 'nat'];
 
 /** `*TABLE`, chain declarations, rules, COMMIT: restore input for one table. */
-export function tableText(table: TableName, chains: readonly IptChain[], deleted: readonly string[] = []): string {
+export function tableText(table: AnyTable, chains: readonly IptChain[], deleted: readonly string[] = []): string {
   const lines = [`*${table}`];
   for (const c of chains) lines.push(`:${c.name} - [0:0]`);
   for (const name of deleted) lines.push(`:${name} - [0:0]`);
@@ -52,7 +52,7 @@ export function documentSection(document: string, family: IPFamily): string {
 }
 
 /** Our chains (SVP-…) in one table of iptables-save output, with their rules in order. */
-export function parseSavedChains(saveOutput: string, table: TableName): Map<string, string[]> {
+export function parseSavedChains(saveOutput: string, table: AnyTable): Map<string, string[]> {
   const chains = new Map<string, string[]>();
   let inTable = false;
   for (const line of saveOutput.split('\n')) {

@@ -32,10 +32,12 @@ export interface IptTables {
 }
 
 export type TableName = 'filter' | 'nat';
+/** Every table a chain of ours can live in: IPVS mode's helper rules also use mangle. */
+export type AnyTable = TableName | 'mangle';
 
 /** A jump from a built-in chain to ours; apply ensures these, render lists them. */
 export interface BuiltinJump {
-  readonly table: TableName;
+  readonly table: AnyTable;
   readonly chain: string;
   readonly rule: readonly string[];
 }

@@ -8,20 +8,26 @@
 // The kernel here has no IPVS: `checkIpvs` (the reading half) runs on a real node or
 // in the VM; everything else is pure and unit-tested on saved tool output.
 
-import { execa } from '../lazy-execa.js';
+import type { Exec } from '../../exec/exec.js';
+import { systemExec } from '../../exec/system-exec.js';
 import type { IPFamily } from '../../model/ip.js';
 import { canonicalIP } from '../../model/ip.js';
 import type { Plan } from '../../model/plan.js';
 import type { RenderInput } from '../../model/render-input.js';
 import type { ApplyOptions } from '../backend.js';
 import { serviceOfLabel, withService, type RulesetDifference } from '../difference.js';
+import { ensureJumps, IptablesRunner } from '../iptables/apply.js';
+import { tableText } from '../iptables/document.js';
 import { readLocalAddresses } from '../local-addresses.js';
-import { nodeForApply, ourRules, preservePlan } from './apply.js';
+import { ourRules } from './apply.js';
 import { diffIpsets, diffIpvs, parseIpsetSave, parseIpvsadmSave, type LiveIpset, type LiveVirtualServer } from './diff.js';
 import { SECTION, splitSections } from './document.js';
-import { HOOKS, TABLES } from './iptables-rules.js';
+import { HOOK_JUMPS, TABLES } from './iptables-rules.js';
 import { ownsVirtualServer } from './kernel-settings.js';
+import { addressesOf, FAMILIES, readDummy, readHelperChains, readVirtualServers, run, type IpvsTools } from './kernel.js';
+import { preservePlan } from './preserve.js';
 import { renderIpvs } from './render.js';
+import { nodeForApply } from './sync-plan.js';
 import { DUMMY_INTERFACE, type Ipset, type IpsetType, type IpvsRuleset, type VirtualServer } from './ruleset.js';
 
 /** What IPVS mode's part of the kernel holds, as its tools print it. */
@@ -245,31 +251,24 @@ export function parseIpvsDocument(text: string): { ruleset: IpvsRuleset; live: I
   return { ruleset, live };
 }
 
-async function read(file: string, args: string[]): Promise<string> {
-  const r = await execa(file, args, { reject: false, maxBuffer: 1 << 30 });
-  if (r.exitCode !== 0) throw new Error(`${file} ${args.join(' ')} failed: ${String(r.stderr).trim()}`);
-  return String(r.stdout);
-}
-
-/** Reads IPVS mode's state from this network namespace. Reads only. Needs the ip_vs module. */
-export async function readIpvsLive(): Promise<IpvsLive> {
-  const addr = await execa('ip', ['-j', 'addr', 'show', 'dev', DUMMY_INTERFACE], { reject: false });
-  const info = addr.exitCode === 0 ? (JSON.parse(String(addr.stdout)) as { addr_info?: { local: string; prefixlen: number; scope?: string }[] }[]) : [];
-  const interfaceAddresses = (info[0]?.addr_info ?? []).filter((a) => a.scope !== 'link').map((a) => `${a.local}/${a.prefixlen}`);
+/** Reads IPVS mode's state from this network namespace (or `netns`). Reads only. Needs the ip_vs module. */
+export async function readIpvsLive(exec: Exec = systemExec, netns?: string): Promise<IpvsLive> {
+  const t: IpvsTools = { exec, ...(netns ? { netns } : {}), iptables: new IptablesRunner(netns, undefined, exec) };
   const missingHooks: string[] = [];
   const iptables = { IPv4: '', IPv6: '' };
-  for (const [family, tool, save] of [['IPv4', 'iptables', 'iptables-save'], ['IPv6', 'ip6tables', 'ip6tables-save']] as const) {
-    for (const table of TABLES) iptables[family] += await read(save, ['-t', table]);
-    for (const [table, builtin, chain] of HOOKS) {
-      const rule = ['-t', table, '-m', 'comment', '--comment', 'svcplane', '-j', chain];
-      if ((await execa(tool, ['-w', '-C', builtin, ...rule], { reject: false })).exitCode !== 0) missingHooks.push(`${tool} ${table} ${builtin} -> ${chain}`);
+  for (const family of FAMILIES) {
+    const chains = await readHelperChains(t, family);
+    for (const table of TABLES) iptables[family] += tableText(table, [...chains[table]].map(([name, rules]) => ({ name, rules })));
+    for (const j of HOOK_JUMPS) {
+      // ensureJumps in dry-run mode only checks (-C): 1 means this jump is missing.
+      if (await ensureJumps(t.iptables, family, true, [j])) missingHooks.push(`${family === 'IPv4' ? 'iptables' : 'ip6tables'} ${j.table} ${j.chain} -> ${j.rule.at(-1)}`);
     }
   }
   return {
-    virtualServers: parseIpvsadmSave(await read('ipvsadm', ['-Sn'])),
-    ipsets: parseIpsetSave(await read('ipset', ['save'])),
+    virtualServers: await readVirtualServers(t),
+    ipsets: parseIpsetSave(await run(t, 'ipset', ['save'])),
     iptables,
-    interfaceAddresses,
+    interfaceAddresses: [...((await readDummy(t)) ?? [])],
     missingHooks,
   };
 }
@@ -277,7 +276,7 @@ export async function readIpvsLive(): Promise<IpvsLive> {
 /** What `svcplane check` reports for IPVS: this namespace against the render, as apply would compute it. Reads only. */
 export async function checkIpvs(input: RenderInput, options: Pick<ApplyOptions, 'preserveServices'> = {}): Promise<RulesetDifference[]> {
   const live = await readIpvsLive();
-  const onDummy = new Set(live.interfaceAddresses.map((a) => a.slice(0, a.indexOf('/'))));
+  const onDummy = addressesOf(live.interfaceAddresses);
   const node = nodeForApply(input.node, await readLocalAddresses(), onDummy);
   const desired = renderIpvs({ ...input, node });
   const keep = options.preserveServices ?? [];

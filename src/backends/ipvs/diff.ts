@@ -18,7 +18,7 @@ export interface LiveVirtualServer {
   readonly realServers: RealServer[];
 }
 
-function splitHostPort(s: string): { address: string; port: number } {
+export function splitHostPort(s: string): { address: string; port: number } {
   const m = /^\[(.+)\]:(\d+)$/.exec(s) ?? /^([^:]+):(\d+)$/.exec(s);
   if (!m) throw new Error(`cannot parse address:port ${JSON.stringify(s)}`);
   return { address: m[1]!, port: Number(m[2]) };
@@ -52,7 +52,7 @@ export function parseIpvsadmSave(text: string): LiveVirtualServer[] {
   return [...byKey.values()];
 }
 
-const vsKey = (v: { protocol: string; address: string; port: number }) => `${v.protocol}|${v.address}|${v.port}`;
+export const vsKey = (v: { protocol: string; address: string; port: number }): string => `${v.protocol}|${v.address}|${v.port}`;
 const rsKey = (r: RealServer) => `${r.address}|${r.port}`;
 
 /**

@@ -18,6 +18,8 @@
 
 import type { IPFamily } from '../../model/ip.js';
 import type { LocalTrafficMatch } from '../../model/service-ports.js';
+import { parseSavedChains } from '../iptables/document.js';
+import type { BuiltinJump } from '../iptables/render.js';
 import { setName, type SetKey } from './sets.js';
 
 export interface HelperRuleOptions {
@@ -39,6 +41,20 @@ export const HOOKS: readonly (readonly [HelperTable, string, string])[] = [
   ['nat', 'POSTROUTING', 'SVP-POSTROUTING'],
   ['filter', 'INPUT', 'SVP-INPUT'],
 ];
+
+/** HOOKS as the iptables backend's jumps: its runner checks (-C) and inserts (-I … 1) them. */
+export const HOOK_JUMPS: readonly BuiltinJump[] = HOOKS.map(([table, chain, target]) => ({
+  table,
+  chain,
+  rule: ['-m', 'comment', '--comment', 'svcplane', '-j', target],
+}));
+
+/** Our chains of one family's rendered helper rules, per table, as iptables-save would print them back. */
+export type HelperChains = Record<HelperTable, Map<string, string[]>>;
+
+export function helperChains(rendered: string): HelperChains {
+  return { mangle: parseSavedChains(rendered, 'mangle'), nat: parseSavedChains(rendered, 'nat'), filter: parseSavedChains(rendered, 'filter') };
+}
 
 const PROTOS = ['tcp', 'udp', 'sctp'] as const;
 

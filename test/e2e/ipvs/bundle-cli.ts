@@ -7,11 +7,11 @@ import { fileURLToPath } from 'node:url';
 
 const REPO = join(dirname(fileURLToPath(import.meta.url)), '../../..');
 
-/** src/cli/main.ts and everything it imports, as one ESM file for node 20. */
-export async function bundleCli(): Promise<string> {
+/** src/cli/main.ts (or `entry`, relative to the repository) and everything it imports, as one ESM file for node 20. */
+export async function bundleCli(entry = 'src/cli/main.ts'): Promise<string> {
   const { build } = await import('esbuild');
   const r = await build({
-    entryPoints: [join(REPO, 'src/cli/main.ts')],
+    entryPoints: [join(REPO, entry)],
     bundle: true,
     platform: 'node',
     format: 'esm',
