@@ -3,10 +3,10 @@
 // objects the rendered document lists one by one. Every table of ours in the
 // family is read (the main table and any shard tables).
 
-import { parseLiveTable } from '../backends/nftables/document.js';
-import type { NftFamily, NftTable } from '../backends/nftables/nft.js';
-import { isOurTable } from './nftables.js';
-import { TraceError } from './result.js';
+import { parseLiveTable } from './document.js';
+import type { NftFamily, NftTable } from './nft.js';
+import { isOurTable } from './trace.js';
+import { TraceError } from '../trace-result.js';
 
 export function parseNftDocument(text: string, family: NftFamily): NftTable[] {
   let doc: { nftables?: Record<string, Record<string, unknown>>[] };
