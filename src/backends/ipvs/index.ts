@@ -9,11 +9,19 @@ import { perFamilyTracer } from '../document-tracer.js';
 import { parseSide } from '../ruleset-side.js';
 import { lazySyncer } from '../syncer.js';
 import { compareIpvs, ipvsOwners, parseIpvsDocument, type IpvsLive } from './check.js';
-import { serializeIpvs } from './document.js';
+import { SECTION, serializeIpvs, splitSections } from './document.js';
 import { ipvsSysctls } from './kernel-settings.js';
 import { renderIpvs } from './render.js';
 import type { IpvsRuleset } from './ruleset.js';
 import { ipvsDocumentView, traceIpvs } from './trace.js';
+
+/** Our document, read back; a text without every section of ours is refused (parseIpvsDocument would read it as empty). */
+function parseDocument(text: string): ReturnType<typeof parseIpvsDocument> {
+  const sections = splitSections(text);
+  const missing = Object.values(SECTION).filter((s) => !sections.has(s));
+  if (missing.length) throw new Error(`not an IPVS ruleset of svcplane: no section ${missing.map((s) => JSON.stringify(s)).join(', ')}`);
+  return parseIpvsDocument(text);
+}
 
 export const ipvsBackend: Backend<IpvsRuleset, IpvsLive> = {
   name: 'ipvs',
@@ -28,7 +36,7 @@ export const ipvsBackend: Backend<IpvsRuleset, IpvsLive> = {
   render: (input) => serializeIpvs(renderIpvs(input)),
   renderDocument: renderIpvs,
   serialise: serializeIpvs,
-  parse: (text) => parseIpvsDocument(text).ruleset,
+  parse: (text) => parseDocument(text).ruleset,
   readLive: async (options) => {
     // readIpvsLive reads the current namespace only (the IPVS tests run in a VM, not in namespaces).
     if (options?.netns !== undefined) throw new Error(`ipvs reads the current network namespace only, not ${JSON.stringify(options.netns)}`);
@@ -38,8 +46,8 @@ export const ipvsBackend: Backend<IpvsRuleset, IpvsLive> = {
   // by the desired ones' labels (check adds the node's addresses and the plan).
   compare: (desired, live) => compareIpvs(desired, live, ipvsOwners([], desired.families.flatMap((f) => f.virtualServers)), () => true),
   compareRulesets: (before, after) => {
-    const o = parseSide(before, parseIpvsDocument);
-    const n = parseSide(after, parseIpvsDocument);
+    const o = parseSide(before, parseDocument);
+    const n = parseSide(after, parseDocument);
     const owners = ipvsOwners([after.plan, before.plan], [...n.ruleset.families, ...o.ruleset.families].flatMap((f) => f.virtualServers));
     return compareIpvs(n.ruleset, o.live, owners, () => true);
   },
