@@ -9,9 +9,11 @@
 // ruleset (check, trace, diff of two dist/ trees) works on it. The userspace relay is
 // an agent-only backend: its README says why it has no ruleset.
 //
-// Pure members are synchronous; members that run tools are async and load their half
-// of the backend (and execa with it) on first use, so synth, `import 'svcplane'` and
-// `svcplane render` never load it.
+// Three halves, so that each process loads only what it uses: render (and the small
+// members) is loaded with the object; the reader (parse, compare, the trace
+// interpreter: pure, synchronous once loaded) comes from `reader()`; members that run
+// tools are async and load the I/O half (and execa with it) on first use. Synth,
+// `import 'svcplane'` and `svcplane render` load neither of the other two.
 
 import type { Exec } from '../exec/exec.js';
 import type { Plan } from '../model/plan.js';
@@ -98,6 +100,18 @@ export interface AgentBackend {
   cleanup(): Promise<number>;
 }
 
+/** The pure half that reads a backend's rulesets. `Document`, `Live`: as in Backend. */
+export interface RulesetReader<Document = unknown, Live = unknown> {
+  /** A rendered ruleset (render's output, a dist/rules/ file) back into data; throws on text it cannot read. */
+  parse(text: string): Document;
+  /** Desired against live: every difference, named. */
+  compare(desired: Document, live: Live): RulesetDifference[];
+  /** Two rendered rulesets (the older in the kernel's place: "missing" is what `after` adds). */
+  compareRulesets(before: RulesetSide, after: RulesetSide): RulesetDifference[];
+  /** A tracer over a rendered document (each family's part parsed once). */
+  documentTracer(document: string, node: NodeFacts): PacketTracer;
+}
+
 /**
  * A backend with a ruleset. `Document` is its ruleset as data (what render builds and
  * parse reads back), `Live` what it reads from the kernel.
@@ -110,20 +124,14 @@ export interface Backend<Document = unknown, Live = unknown> extends AgentBacken
   /** The same ruleset as data. */
   renderDocument(input: RenderInput): Document;
   serialise(document: Document): string;
-  /** A rendered ruleset (render's output, a dist/rules/ file) back into data; throws on text it cannot read. */
-  parse(text: string): Document;
+  /** The reading half: parse, compare, compareRulesets, documentTracer. */
+  reader(): Promise<RulesetReader<Document, Live>>;
   /** What the kernel of the namespace holds of ours. Reads only. */
   readLive(options?: LiveOptions): Promise<Live>;
-  /** Desired against live: every difference, named. Pure. */
-  compare(desired: Document, live: Live): RulesetDifference[];
-  /** Two rendered rulesets (the older in the kernel's place: "missing" is what `after` adds). Pure. */
-  compareRulesets(before: RulesetSide, after: RulesetSide): RulesetDifference[];
   /** `svcplane check`: the current namespace against the render, as apply would compute it. Reads only. */
   check(input: RenderInput, options?: Pick<ApplyOptions, 'preserveServices'>): Promise<RulesetDifference[]>;
   /** Makes the current network namespace match the rendered ruleset (one-shot: reads everything back). */
   apply(input: RenderInput, options?: ApplyOptions): Promise<ApplyResult>;
-  /** A tracer over a rendered document (each family's part parsed once). Pure. */
-  documentTracer(document: string, node: NodeFacts): PacketTracer;
   /** Traces a packet through what the kernel of the namespace holds now (its addresses read there too). */
   traceLive(packet: TracePacket, options?: LiveOptions): Promise<TraceResult>;
 }

@@ -4,7 +4,7 @@
 
 import { inputError } from '../model/errors.js';
 import { userspaceBackend } from '../userspace/index.js';
-import { hasRuleset, type AgentBackend, type Backend } from './backend.js';
+import { hasRuleset, type AgentBackend, type Backend, type RulesetReader } from './backend.js';
 import { iptablesBackend } from './iptables/index.js';
 import { ipvsBackend } from './ipvs/index.js';
 import { nftablesBackend } from './nftables/index.js';
@@ -39,6 +39,16 @@ export function getBackend(name: string): Backend {
   }
   if (!b) throw unknown(name, RULESET_BACKEND_NAMES);
   return b as Backend;
+}
+
+/**
+ * The reading half of the ruleset backend called `name` (InputError when there is
+ * none), for modules that read rulesets synchronously: they load every reader once,
+ * at import (`await loadReaders()`), and take one from the map.
+ */
+export async function loadReaders(): Promise<(name: string) => RulesetReader> {
+  const readers = new Map(await Promise.all(RULESET_BACKENDS.map(async (b) => [b.name, await b.reader()] as const)));
+  return (name) => readers.get(getBackend(name).name)!;
 }
 
 /** The backend the agent runs as `name`; an InputError (exit 2) naming it when there is none. */

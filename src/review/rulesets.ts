@@ -5,9 +5,12 @@
 
 import type { RulesetSide } from '../backends/backend.js';
 import type { RulesetDifference } from '../backends/difference.js';
-import { getBackend } from '../backends/registry.js';
+import { loadReaders } from '../backends/registry.js';
 import { RulesetParseError } from '../backends/ruleset-side.js';
 import { inputError } from '../model/errors.js';
+
+// Every backend's reader, loaded once with this module: the comparison stays synchronous.
+const readerOf = await loadReaders();
 
 export type RuleChange = 'added' | 'removed' | 'changed';
 const CHANGE_OF = { missing: 'added', extra: 'removed', different: 'changed' } as const;
@@ -28,7 +31,7 @@ function asChange(d: RulesetDifference): RuleObjectChange {
 /** The objects that change in one backend's ruleset, in the backend's order. A rules file that does not parse is bad input: exit 2, naming the side and the file. */
 export function rulesetChanges(backend: string, file: string, before: RulesetSide, after: RulesetSide): RuleObjectChange[] {
   try {
-    return getBackend(backend).compareRulesets(before, after).map(asChange);
+    return readerOf(backend).compareRulesets(before, after).map(asChange);
   } catch (e) {
     if (e instanceof RulesetParseError) throw inputError(undefined, file, `cannot read the ruleset: ${e.message}`, e.side);
     throw e;

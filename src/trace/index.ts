@@ -3,12 +3,15 @@
 // backend's own document, never the model; `trace --live` asks the backend to read
 // the kernel instead (Backend.traceLive).
 
-import { getBackend } from '../backends/registry.js';
+import { getBackend, loadReaders } from '../backends/registry.js';
 import type { NodeFacts, TracePacket, TraceResult } from '../backends/trace-result.js';
 import type { PacketTracer } from '../backends/backend.js';
 import type { RenderInput } from '../model/render-input.js';
 
 export type { TracePacket, TraceResult } from '../backends/trace-result.js';
+
+// Every backend's interpreter, loaded once with this module: the entry points stay synchronous.
+const readerOf = await loadReaders();
 
 /** The addresses render knows the node owns. */
 export function renderNodeFacts(input: RenderInput): NodeFacts {
@@ -17,7 +20,7 @@ export function renderNodeFacts(input: RenderInput): NodeFacts {
 
 /** A tracer over one rendered document: parses each family's part once, then traces any number of packets. */
 export function documentTracer(backend: string, document: string, node: NodeFacts): PacketTracer {
-  return getBackend(backend).documentTracer(document, node);
+  return readerOf(backend).documentTracer(document, node);
 }
 
 /** Traces a packet through an already rendered document of one backend. */

@@ -7,7 +7,7 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import type { AgentBackend, Backend } from '../../src/backends/backend.js';
+import type { AgentBackend, Backend, RulesetReader } from '../../src/backends/backend.js';
 import { agentBackends, cleanupOrder, getAgentBackend, getBackend, registeredBackends } from '../../src/backends/registry.js';
 import { renderNodeFacts } from '../../src/trace/index.js';
 import { isInputError } from '../../src/model/errors.js';
@@ -32,15 +32,19 @@ const RULESET_MEMBERS = {
   render: 'function',
   renderDocument: 'function',
   serialise: 'function',
-  parse: 'function',
+  reader: 'function',
   readLive: 'function',
-  compare: 'function',
-  compareRulesets: 'function',
   check: 'function',
   apply: 'function',
-  documentTracer: 'function',
   traceLive: 'function',
 } as const satisfies Record<keyof Backend, string>;
+
+const READER_MEMBERS = {
+  parse: 'function',
+  compare: 'function',
+  compareRulesets: 'function',
+  documentTracer: 'function',
+} as const satisfies Record<keyof RulesetReader, string>;
 
 function assertMembers(b: object, members: Record<string, string>): void {
   for (const [key, kind] of Object.entries(members)) {
@@ -61,8 +65,11 @@ describe('backend registry', () => {
     assert.equal(new Set(registeredBackends().map((b) => b.rulesFile)).size, registeredBackends().length);
   });
 
-  it('every ruleset backend implements every Backend member; every agent backend every AgentBackend member', () => {
-    for (const b of registeredBackends()) assertMembers(b, RULESET_MEMBERS);
+  it('every ruleset backend implements every Backend member (its reader every RulesetReader member); every agent backend every AgentBackend member', async () => {
+    for (const b of registeredBackends()) {
+      assertMembers(b, RULESET_MEMBERS);
+      assertMembers({ name: b.name, ...(await b.reader()) }, READER_MEMBERS);
+    }
     for (const b of agentBackends()) assertMembers(b, AGENT_MEMBERS);
     assert.equal(getAgentBackend('userspace').rulesFile, undefined, 'userspace has no ruleset (src/userspace/README.md says why)');
   });
@@ -88,43 +95,46 @@ describe('backend registry', () => {
 
 describe('the members of each ruleset backend agree with each other', () => {
   for (const b of registeredBackends()) {
-    it(`${b.name}: render = serialise(renderDocument); its own ruleset against itself has no difference`, () => {
+    it(`${b.name}: render = serialise(renderDocument); its own ruleset against itself has no difference`, async () => {
+      const r = await b.reader();
       const text = b.render(webInput);
       assert.equal(b.serialise(b.renderDocument(webInput)), text);
-      assert.doesNotThrow(() => b.parse(text));
+      assert.doesNotThrow(() => r.parse(text));
       const side = { label: 'tree', text, plan: webInput.plan };
-      assert.deepEqual(b.compareRulesets(side, side), []);
+      assert.deepEqual(r.compareRulesets(side, side), []);
     });
 
-    it(`${b.name}: compareRulesets names the Service an added endpoint belongs to`, () => {
+    it(`${b.name}: compareRulesets names the Service an added endpoint belongs to`, async () => {
       const more = input([web], [slice('web', [ep('10.244.1.10', 'node1'), ep('10.244.2.10', 'node2'), ep('10.244.3.10', 'node3')], [{ port: 8080 }])]);
       const before = { label: 'old', text: b.render(webInput), plan: webInput.plan };
       const after = { label: 'new', text: b.render(more), plan: more.plan };
-      const diffs = b.compareRulesets(before, after);
+      const diffs = (await b.reader()).compareRulesets(before, after);
       assert.ok(diffs.length > 0, 'an endpoint more is a change');
       assert.ok(diffs.some((d) => d.service === 'default/web'), JSON.stringify(diffs));
     });
 
-    it(`${b.name}: a ruleset that does not parse names the side it came from`, () => {
+    it(`${b.name}: a ruleset that does not parse names the side it came from`, async () => {
+      const r = await b.reader();
       const good = { label: 'old', text: b.render(webInput), plan: webInput.plan };
       const bad = { label: 'new', text: '{not a ruleset', plan: webInput.plan };
-      assert.throws(() => b.compareRulesets(good, bad), (e: Error & { side?: string }) => e.side === 'new');
+      assert.throws(() => r.compareRulesets(good, bad), (e: Error & { side?: string }) => e.side === 'new');
     });
 
-    it(`${b.name}: the document tracer sends a ClusterIP connection to both endpoints`, () => {
-      const trace = b.documentTracer(b.render(webInput), renderNodeFacts(webInput));
+    it(`${b.name}: the document tracer sends a ClusterIP connection to both endpoints`, async () => {
+      const trace = (await b.reader()).documentTracer(b.render(webInput), renderNodeFacts(webInput));
       const r = trace({ src: '10.244.1.5', dst: '10.96.0.10', dport: 80, proto: 'tcp' });
       assert.equal(r.verdict, 'dnat');
       assert.deepEqual(r.endpoints, ['10.244.1.10:8080', '10.244.2.10:8080']);
     });
   }
 
-  it('nftables: compare(desired, live) of a rendering against itself is empty, against a missing Service names it', () => {
+  it('nftables: compare(desired, live) of a rendering against itself is empty, against a missing Service names it', async () => {
     const b = getBackend('nftables') as Backend<unknown, unknown>;
+    const r = await b.reader();
     const doc = b.renderDocument(webInput);
-    assert.deepEqual(b.compare(doc, b.renderDocument(webInput)), []);
+    assert.deepEqual(r.compare(doc, b.renderDocument(webInput)), []);
     const empty = b.renderDocument(input([]));
-    assert.ok(b.compare(doc, empty).some((d) => d.change === 'missing' && d.service === 'default/web'));
+    assert.ok(r.compare(doc, empty).some((d) => d.change === 'missing' && d.service === 'default/web'));
   });
 });
 

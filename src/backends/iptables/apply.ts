@@ -14,7 +14,8 @@ import type { RenderInput } from '../../model/render-input.js';
 import { SECTION_MARKER, parseSavedChains, tableText } from './document.js';
 import { diffFamily } from './diff.js';
 import { preserveServices } from './preserve.js';
-import { BUILTIN_JUMPS, localhostNodePorts, renderIptables, type TableName } from './render.js';
+import { BUILTIN_JUMPS, renderIptables, type TableName } from './render.js';
+import { iptablesSysctls } from './sysctls.js';
 
 /**
  * Which iptables the node uses. The same command line drives two kernel back ends:
@@ -108,16 +109,6 @@ export class IptablesRunner {
     const r = await execa(...this.argv(t.cmd, ['-w', '-t', table, op, ...pos, ...rule]), { reject: false });
     return { code: r.exitCode ?? 1, stderr: r.stderr, cmd: t.cmd };
   }
-}
-
-/** Sysctls the iptables mode needs (see README.md in this folder). */
-export function iptablesSysctls(input: RenderInput): Record<string, string> {
-  return {
-    'net/ipv4/ip_forward': '1',
-    'net/ipv6/conf/all/forwarding': '1',
-    // NodePorts on 127.0.0.1 need the kernel to route loopback-addressed packets.
-    ...(localhostNodePorts(input, 'IPv4') ? { 'net/ipv4/conf/all/route_localnet': '1' } : {}),
-  };
 }
 
 /** Makes sure each built-in chain jumps to ours; returns how many jumps were (or would be) inserted. */

@@ -4,7 +4,8 @@
 
 import type { SyncerOptions } from '../backend.js';
 import { KernelTouch, setSysctls, type Syncer } from '../syncer.js';
-import { IptablesRunner, iptablesSysctls } from './apply.js';
+import { IptablesRunner } from './apply.js';
+import { iptablesSysctls } from './sysctls.js';
 import { rulesWritten } from './document.js';
 import { IptablesSyncer } from './syncer.js';
 

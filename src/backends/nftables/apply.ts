@@ -10,6 +10,7 @@ import { preserveServices } from './preserve.js';
 import type { NftFamily, NftTable } from './nft.js';
 import { keptShards, renderTables, TABLE_NAME, TABLE_NAMES } from './render.js';
 import { ensureSysctls } from '../sysctl.js';
+import { NFTABLES_SYSCTLS } from './sysctls.js';
 import { withLocalAddresses } from '../local-addresses.js';
 import { execWithInput } from '../stdin-file.js';
 import type { NftRunner } from './syncer.js';
@@ -70,13 +71,6 @@ export async function nftLoad(document: string, check = false, netns?: string): 
   const r = await execWithInput(...nftArgv(args, netns), document);
   if (r.exitCode !== 0) throw new Error(`nft ${args.join(' ')} failed: ${r.stderr.trim()}`);
 }
-
-/** Sysctls the nftables mode needs on a node (see README.md in this folder). */
-export const NFTABLES_SYSCTLS: Record<string, string> = {
-  // Service traffic to remote endpoints is forwarded.
-  'net/ipv4/ip_forward': '1',
-  'net/ipv6/conf/all/forwarding': '1',
-};
 
 export async function applyNftables(input: RenderInput, options: ApplyOptions = {}): Promise<ApplyResult> {
   const keep = options.preserveServices ?? [];

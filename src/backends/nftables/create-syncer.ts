@@ -3,7 +3,8 @@
 
 import type { SyncerOptions } from '../backend.js';
 import { KernelTouch, setSysctls, type Syncer } from '../syncer.js';
-import { NFTABLES_SYSCTLS, nftRunner } from './apply.js';
+import { nftRunner } from './apply.js';
+import { NFTABLES_SYSCTLS } from './sysctls.js';
 import { NftablesSyncer, type NftRunner } from './syncer.js';
 
 /** `runner`: tests pass one of their own (the agent passes none). */
