@@ -6,7 +6,7 @@
 // The breakdown sorts our rules into the same groups (by chain, and within a Service's
 // policy chain by target), so that a difference shows where it comes from.
 
-import { C } from '../src/backends/iptables/names.js';
+import { CHAINS } from '../src/backends/iptables/names.js';
 import type { IptTables } from '../src/backends/iptables/render.js';
 
 export interface NatCounts {
@@ -29,16 +29,16 @@ export function kubeProxyNatRules(services: number, endpoints: number): number {
 export function natCounts(tables: readonly IptTables[], services: number, endpointsPerService: number): NatCounts {
   const v4 = tables.find((t) => t.family === 'IPv4')!;
   const groups: NatCounts['groups'] = { static: 0, clusterIP: 0, masq: 0, jump: 0, sep: 0, other: 0 };
-  const staticChains = new Set<string>([C.postrouting, C.markMasq, C.nodePorts]);
+  const staticChains = new Set<string>([CHAINS.postrouting, CHAINS.markMasq, CHAINS.nodePorts]);
   for (const c of v4.nat) {
     for (const r of c.rules) {
       if (staticChains.has(c.name)) groups.static++;
-      else if (c.name === C.services) {
-        if (r.includes(`-j ${C.nodePorts}`)) groups.static++;
+      else if (c.name === CHAINS.services) {
+        if (r.includes(`-j ${CHAINS.nodePorts}`)) groups.static++;
         else groups.clusterIP++;
       } else if (c.name.startsWith('SVP-SEP-')) groups.sep++;
       else if (c.name.startsWith('SVP-SVC-') || c.name.startsWith('SVP-SVL-')) {
-        if (r.endsWith(`-j ${C.markMasq}`)) groups.masq++;
+        if (r.endsWith(`-j ${CHAINS.markMasq}`)) groups.masq++;
         else if (r.includes('-j SVP-SEP-')) groups.jump++;
         else groups.other++;
       } else groups.other++;

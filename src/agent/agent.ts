@@ -26,7 +26,8 @@ import { configzBody } from './configz.js';
 import { planIdentity, planLogFields, type PlanIdentity } from './plan-info.js';
 import { deletionFamily, noLocalEndpoints, servedFamilies } from './metric-values.js';
 import { createAgentMetrics, setPerFamily, type AgentMetrics } from './metrics.js';
-import { RenderFailed, rulesSyncerFor, type RulesSyncer, type UnsetSysctl } from './rules-syncer.js';
+import { getAgentBackend } from '../backends/registry.js';
+import { RenderFailed, type Syncer, type UnsetSysctl } from '../backends/syncer.js';
 import { realClock, SyncScheduler, type Clock, type SyncOutcome, type SyncRequest } from './sync-scheduler.js';
 import type { TriggerTime } from './watch/endpointslices.js';
 import { watchEndpointSlices, watchNode, watchServiceCIDRs, watchServices, type EndpointSliceStore, type NodeStore, type ServiceCIDRStore, type ServiceStore, type WatchedResource, type WatchTiming } from './watch/index.js';
@@ -49,7 +50,7 @@ export interface AgentOptions {
   /** -v 2 and above: the sync line also names the Services it changed (agent/log-level.ts). */
   readonly logDetail?: boolean;
   /** Injection points for tests. */
-  readonly rules?: RulesSyncer;
+  readonly rules?: Syncer;
   readonly clock?: Clock;
   readonly localAddresses?: () => Promise<string[]>;
   readonly conntrack?: (d: readonly ConntrackDeletion[]) => Promise<ConntrackRunResult[]>;
@@ -82,7 +83,7 @@ export class Agent {
   private readonly log: Logger;
   private readonly clock: Clock;
   private readonly config: ProxyConfig;
-  private readonly rules: RulesSyncer;
+  private readonly rules: Syncer;
   private readonly scheduler: SyncScheduler;
   private readonly hcServers: HealthCheckServers;
   private readonly servers: Server[] = [];
@@ -120,7 +121,7 @@ export class Agent {
     this.clock = opts.clock ?? realClock;
     this.config = opts.config ?? DEFAULT_PROXY_CONFIG;
     this.metrics = opts.metrics ?? createAgentMetrics({ processMetrics: true, backend: opts.backend });
-    this.rules = opts.rules ?? rulesSyncerFor(opts.backend, { log: opts.log, ...(opts.udpIdleTimeoutMs ? { udpIdleTimeoutMs: opts.udpIdleTimeoutMs } : {}) });
+    this.rules = opts.rules ?? getAgentBackend(opts.backend).createSyncer({ log: opts.log, ...(opts.udpIdleTimeoutMs ? { udpIdleTimeoutMs: opts.udpIdleTimeoutMs } : {}) });
     this.scheduler = new SyncScheduler({
       minSyncPeriodMs: this.config.minSyncPeriodSeconds * 1000,
       syncPeriodMs: this.config.syncPeriodSeconds * 1000,
@@ -484,13 +485,8 @@ export class Agent {
 
   /** The kernel tool failed: kube-proxy's per-backend failure counters, for every family the sync programs. */
   private noteApplyFailure(full: boolean): void {
-    for (const ip_family of this.families) {
-      if (this.opts.backend === 'nftables') this.metrics.nftablesSyncFailures.inc({ ip_family });
-      if (this.opts.backend === 'iptables') {
-        this.metrics.iptablesRestoreFailures.inc({ ip_family });
-        if (!full) this.metrics.iptablesPartialRestoreFailures.inc({ ip_family });
-      }
-    }
+    const counters = this.metrics.applyFailureCounters(full);
+    for (const ip_family of this.families) for (const c of counters) c.inc({ ip_family });
   }
 
   private async afterSync(input: RenderInput, keys: ReadonlySet<string> | undefined): Promise<void> {

@@ -4,18 +4,19 @@
 // failing every sync with the kernel tool's bare "Operation not permitted".
 
 import { readFileSync } from 'node:fs';
+import type { Capability } from '../backends/backend.js';
+import { getAgentBackend } from '../backends/registry.js';
 
 /** Bit numbers from linux/capability.h. */
-const CAPABILITY_BITS = { CAP_NET_ADMIN: 12 } as const;
-export type Capability = keyof typeof CAPABILITY_BITS;
+const CAPABILITY_BITS: Readonly<Record<Capability, number>> = { CAP_NET_ADMIN: 12 };
 
 /**
- * What each backend cannot work without: NET_ADMIN to change the packet filter
+ * What the backend says it cannot work without: NET_ADMIN to change the packet filter
  * (nft, iptables-restore, ipset, ipvsadm, conntrack -D all need it). The userspace
  * backend relays traffic itself and only warns when it cannot install its redirect.
  */
 export function requiredCapabilities(backend: string): readonly Capability[] {
-  return backend === 'userspace' ? [] : ['CAP_NET_ADMIN'];
+  return getAgentBackend(backend).capabilities;
 }
 
 /** The effective set from /proc/<pid>/status text (the `CapEff:` hex mask). */

@@ -2,7 +2,6 @@
 // kube-proxy runs one proxier per IP family and labels its metrics with it; one
 // svcplane sync programs every family the node serves, so a sync counts for each.
 
-import { SECTION_MARKER } from '../backends/iptables/document.js';
 import { ipFamilyOf, parseCIDR, type IPFamily } from '../model/ip.js';
 import type { RenderInput } from '../model/render-input.js';
 import { servicePortViews } from '../model/service-ports.js';
@@ -49,18 +48,4 @@ export function noLocalEndpoints(input: RenderInput, family: IPFamily): NoLocalE
 /** The family a `conntrack -D` command works on: IPv6 when it names an IPv6 address (conntrack's default is IPv4). */
 export function deletionFamily(args: ConntrackDeletion): IPFamily {
   return args.some((a) => ipFamilyOf(a) === 'IPv6') ? 'IPv6' : 'IPv4';
-}
-
-/** Rules (`-A` lines) per "family/table" in an iptables syncer transaction (restore input, one section per family). */
-export function rulesWritten(transaction: string): Map<string, number> {
-  const out = new Map<string, number>();
-  let family: string | undefined;
-  let table: string | undefined;
-  for (const line of transaction.split('\n')) {
-    const marker = (Object.keys(SECTION_MARKER) as Array<keyof typeof SECTION_MARKER>).find((f) => SECTION_MARKER[f] === line);
-    if (marker) family = marker;
-    else if (line.startsWith('*')) table = line.slice(1);
-    else if (line.startsWith('-A ') && family && table) out.set(`${family}/${table}`, (out.get(`${family}/${table}`) ?? 0) + 1);
-  }
-  return out;
 }

@@ -4,6 +4,8 @@
 // under svcplane_*. A registry of their own (no process-global state: tests build several).
 
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { KubeProxyMetricsMode } from '../backends/backend.js';
+import { agentBackends } from '../backends/registry.js';
 import type { IPFamily } from '../model/ip.js';
 
 type Family = 'ip_family';
@@ -40,6 +42,8 @@ export interface AgentMetrics {
   readonly ignoredFields: Counter<'kind'>;
   readonly sysctlUnset: Gauge<'name'>;
   readonly watchLastEvent: Gauge<'resource'>;
+  /** The kernel tool failed: the per-mode counters kube-proxy increments (each by family). */
+  applyFailureCounters(full: boolean): Counter<Family>[];
 }
 
 /** kube-proxy's ExponentialBuckets(0.001, 2, 15): 1 ms doubling up to ~16 s. */
@@ -52,9 +56,9 @@ function linear(start: number, width: number, count: number): number[] {
 /** kube-proxy's network programming buckets: 0.25 s, 0.5 s, then 1-59 s by 1 s, 60-115 s by 5 s, 2-5 min by 30 s. */
 export const PROGRAMMING_BUCKETS: readonly number[] = [...linear(0.25, 0.25, 2), ...linear(1, 1, 59), ...linear(60, 5, 12), ...linear(120, 30, 7)];
 
-/** The kube-proxy mode whose metric set the backend gets ('userspace' gets the common set only). */
-function modeOf(backend: string): 'iptables' | 'ipvs' | 'nftables' | 'other' {
-  return backend === 'iptables' || backend === 'ipvs' || backend === 'nftables' ? backend : 'other';
+/** The kube-proxy mode whose metric set the backend gets (the backend says; userspace gets the common set only). */
+function modeOf(backend: string): KubeProxyMetricsMode | 'other' {
+  return agentBackends().find((b) => b.name === backend)?.metricsMode ?? 'other';
 }
 
 export function createAgentMetrics(opts: { processMetrics?: boolean; backend?: string } = {}): AgentMetrics {
@@ -65,7 +69,7 @@ export function createAgentMetrics(opts: { processMetrics?: boolean; backend?: s
   // Not registered: the metric exists (the agent's code stays the same) but is not exported.
   const when = (registered: boolean) => (registered ? all : []);
   const family = ['ip_family'] as const;
-  return {
+  const m: Omit<AgentMetrics, 'applyFailureCounters'> = {
     registry,
     syncDuration: new Histogram({ name: 'kubeproxy_sync_proxy_rules_duration_seconds', help: 'SyncProxyRules latency in seconds', labelNames: family, buckets: [...SYNC_BUCKETS], registers: all }),
     // kube-proxy registers these two for iptables only; svcplane's nftables syncs are partial too.
@@ -190,6 +194,10 @@ export function createAgentMetrics(opts: { processMetrics?: boolean; backend?: s
       registers: all,
     }),
   };
+  // kube-proxy's nftables mode counts sync failures; its iptables mode restore failures (and partial ones apart).
+  const applyFailureCounters = (full: boolean): Counter<Family>[] =>
+    mode === 'nftables' ? [m.nftablesSyncFailures] : mode === 'iptables' ? [m.iptablesRestoreFailures, ...(full ? [] : [m.iptablesPartialRestoreFailures])] : [];
+  return { ...m, applyFailureCounters };
 }
 
 /** Sets one gauge per family to the same value. */

@@ -1,35 +1,64 @@
-// The backends this build knows. Synth writes a precompiled ruleset for each; the
-// CLI and agent look them up by name. A backend registers by being listed here.
+// The backends this build knows, and the only place that knows their names: commands
+// and the agent look a backend up here and call the object (backend.ts). Synth writes
+// a precompiled ruleset for each ruleset backend. A backend registers by being listed.
 
 import { inputError } from '../model/errors.js';
-import type { Backend } from './backend.js';
+import { userspaceBackend } from '../userspace/index.js';
+import { hasRuleset, type AgentBackend, type Backend, type RulesetReader } from './backend.js';
 import { iptablesBackend } from './iptables/index.js';
 import { ipvsBackend } from './ipvs/index.js';
 import { nftablesBackend } from './nftables/index.js';
 
-const BACKENDS: readonly Backend[] = [nftablesBackend, iptablesBackend, ipvsBackend];
+/** Every ruleset backend, in the order synth writes them. */
+const RULESET_BACKENDS: readonly Backend[] = [nftablesBackend, iptablesBackend, ipvsBackend];
+/** Every backend the agent can run. */
+const AGENT_BACKENDS: readonly AgentBackend[] = [...RULESET_BACKENDS, userspaceBackend];
 
-/** The names every backend will have, registered or not yet, for help texts. */
-export const KNOWN_BACKEND_NAMES = ['nftables', 'iptables', 'ipvs'] as const;
+/** The ruleset backends' names, for help texts. */
+export const RULESET_BACKEND_NAMES: readonly string[] = RULESET_BACKENDS.map((b) => b.name);
+/** Every backend's name, for the agent's help text. */
+export const AGENT_BACKEND_NAMES: readonly string[] = AGENT_BACKENDS.map((b) => b.name);
 
 export function registeredBackends(): readonly Backend[] {
-  return BACKENDS;
+  return RULESET_BACKENDS;
 }
 
-/** The backend called `name`; an InputError (exit 2) naming it when there is none. */
+export function agentBackends(): readonly AgentBackend[] {
+  return AGENT_BACKENDS;
+}
+
+function unknown(name: string, have: readonly string[]): Error {
+  return inputError(undefined, '--backend', `unknown backend ${JSON.stringify(name)} (available: ${have.join(', ')})`);
+}
+
+/** The ruleset backend called `name`; an InputError (exit 2) naming it when there is none. */
 export function getBackend(name: string): Backend {
-  const b = BACKENDS.find((x) => x.name === name);
-  if (!b && name === 'userspace') {
-    // Not a ruleset backend: the relaying happens in the agent process (src/userspace/).
-    throw inputError(undefined, '--backend', 'userspace has no ruleset to render or apply: it runs only in the agent (svcplane agent --backend userspace)');
+  const b = AGENT_BACKENDS.find((x) => x.name === name);
+  if (b && !hasRuleset(b)) {
+    throw inputError(undefined, '--backend', `${name} has no ruleset to render or apply: it runs only in the agent (svcplane agent --backend ${name})`);
   }
-  if (!b) {
-    const have = BACKENDS.map((x) => x.name);
-    throw inputError(
-      undefined,
-      '--backend',
-      `unknown backend ${JSON.stringify(name)}${have.length ? ` (available: ${have.join(', ')})` : ' (no backend is registered in this build yet)'}`,
-    );
-  }
+  if (!b) throw unknown(name, RULESET_BACKEND_NAMES);
+  return b as Backend;
+}
+
+/**
+ * The reading half of the ruleset backend called `name` (InputError when there is
+ * none), for modules that read rulesets synchronously: they load every reader once,
+ * at import (`await loadReaders()`), and take one from the map.
+ */
+export async function loadReaders(): Promise<(name: string) => RulesetReader> {
+  const readers = new Map(await Promise.all(RULESET_BACKENDS.map(async (b) => [b.name, await b.reader()] as const)));
+  return (name) => readers.get(getBackend(name).name)!;
+}
+
+/** The backend the agent runs as `name`; an InputError (exit 2) naming it when there is none. */
+export function getAgentBackend(name: string): AgentBackend {
+  const b = AGENT_BACKENDS.find((x) => x.name === name);
+  if (!b) throw unknown(name, AGENT_BACKEND_NAMES);
   return b;
+}
+
+/** Every backend in `svcplane cleanup`'s order (cleanupPriority, then registry order). */
+export function cleanupOrder(): AgentBackend[] {
+  return [...AGENT_BACKENDS].sort((a, b) => a.cleanupPriority - b.cleanupPriority);
 }

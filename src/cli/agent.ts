@@ -10,10 +10,9 @@ import { Agent } from '../agent/agent.js';
 import { LOG_LEVELS, logSettings } from '../agent/log-level.js';
 import { assertCapabilities } from '../agent/capabilities.js';
 import { applyConntrackSysctls, realSysctlIO } from '../agent/conntrack-sysctls.js';
-import { AGENT_ONLY_BACKENDS } from '../agent/rules-syncer.js';
 import { ListenError, parseHostPort, type HostPort } from '../agent/http.js';
 import { COEXIST_PORTS, defaultAddresses, KUBE_PROXY_PORTS } from '../agent/ports.js';
-import { KNOWN_BACKEND_NAMES, getBackend } from '../backends/registry.js';
+import { AGENT_BACKEND_NAMES, getAgentBackend } from '../backends/registry.js';
 import { loadInputs } from '../manifests/load.js';
 import { DEFAULT_PROXY_CONFIG } from '../model/config.js';
 import { inputError } from '../model/errors.js';
@@ -46,7 +45,7 @@ export function registerAgent(program: Command): void {
   program
     .command('agent')
     .description('keep this node\'s rules equal to plan + current endpoints (runs until SIGTERM)')
-    .requiredOption('--backend <name>', `the backend: ${[...KNOWN_BACKEND_NAMES, ...AGENT_ONLY_BACKENDS].join(' | ')} (userspace: the agent relays the traffic itself)`)
+    .requiredOption('--backend <name>', `the backend: ${AGENT_BACKEND_NAMES.join(' | ')} (userspace: the agent relays the traffic itself)`)
     .option('--plan <file>', 'plan.json (the ConfigMap mount); reloaded when it changes')
     .option('--config <file>', 'a KubeProxyConfiguration (syncPeriod, minSyncPeriod, clusterCIDR, ...)')
     .option('--kubeconfig <file>', 'kubeconfig for the API server (default: in-cluster when running in a pod)')
@@ -60,11 +59,10 @@ export function registerAgent(program: Command): void {
     .option('-v, --v <n>', "kube-proxy's klog verbosity, mapped: 0-1 info, 2 info with the Services each sync changed, 3-4 debug, 5+ trace")
     .option('--udp-idle-timeout <seconds>', 'userspace backend: a UDP session ends after this long without a datagram (default 30)')
     .action(async (flags: AgentFlags) => {
-      const agentOnly = (AGENT_ONLY_BACKENDS as readonly string[]).includes(flags.backend);
-      if (!agentOnly) getBackend(flags.backend);
+      const backend = getAgentBackend(flags.backend);
       let udpIdleTimeoutMs: number | undefined;
       if (flags.udpIdleTimeout !== undefined) {
-        if (flags.backend !== 'userspace') throw usage('--udp-idle-timeout', 'only the userspace backend relays UDP itself');
+        if (!backend.relaysUdp) throw usage('--udp-idle-timeout', `the ${backend.name} backend does not relay UDP itself`);
         const s = Number(flags.udpIdleTimeout);
         if (!(s > 0) || !Number.isFinite(s)) throw usage('--udp-idle-timeout', `${JSON.stringify(flags.udpIdleTimeout)} is not a positive number of seconds`);
         udpIdleTimeoutMs = Math.round(s * 1000);

@@ -2,7 +2,7 @@
 // Applying twice changes nothing the second time.
 
 import type { Command } from 'commander';
-import { getBackend, KNOWN_BACKEND_NAMES } from '../backends/registry.js';
+import { getBackend, RULESET_BACKEND_NAMES } from '../backends/registry.js';
 import { addInputFlags, FORWARDING, loadFromFlags, reportProblems, type InputFlags } from './inputs.js';
 
 export function registerApply(program: Command): void {
@@ -10,11 +10,10 @@ export function registerApply(program: Command): void {
     program
       .command('apply')
       .description('make the kernel of the current network namespace match the ruleset (only the difference is sent)')
-      .requiredOption('--backend <name>', `the backend: ${KNOWN_BACKEND_NAMES.join(' | ')}`)
+      .requiredOption('--backend <name>', `the backend: ${RULESET_BACKEND_NAMES.join(' | ')}`)
       .option('--dry-run', 'print the transaction instead of sending it'),
   ).action(async (flags: InputFlags & { backend: string; dryRun?: boolean }) => {
     const backend = getBackend(flags.backend);
-    if (!backend.apply) throw new Error(`backend ${backend.name} cannot apply yet`);
     const loaded = await loadFromFlags(flags, FORWARDING);
     reportProblems(loaded);
     // Rules of Services whose input is malformed stay as the kernel has them.

@@ -4,38 +4,23 @@
 // (bad input wins: with a skipped object the comparison is incomplete).
 
 import type { Command } from 'commander';
-import type { ApplyOptions } from '../backends/backend.js';
-import { compareDifferences, formatDifference, type RulesetDifference } from '../backends/difference.js';
-import { checkIptables } from '../backends/iptables/check.js';
-import { checkIpvs } from '../backends/ipvs/check.js';
-import { checkNftables } from '../backends/nftables/check.js';
-import { getBackend, KNOWN_BACKEND_NAMES } from '../backends/registry.js';
-import type { RenderInput } from '../model/render-input.js';
+import { compareDifferences, formatDifference } from '../backends/difference.js';
+import { getBackend, RULESET_BACKEND_NAMES } from '../backends/registry.js';
 import { addInputFlags, FORWARDING, loadFromFlags, reportProblems, type InputFlags } from './inputs.js';
-
-type Checker = (input: RenderInput, options: Pick<ApplyOptions, 'preserveServices'>) => Promise<RulesetDifference[]>;
-
-const CHECKERS: Record<string, Checker> = {
-  nftables: checkNftables,
-  iptables: (input, options) => checkIptables(input, options),
-  ipvs: checkIpvs,
-};
 
 export function registerCheck(program: Command): void {
   addInputFlags(
     program
       .command('check')
       .description('compare the kernel of the current network namespace with the ruleset and name every difference (changes nothing; exit 1 on drift)')
-      .requiredOption('--backend <name>', `the backend: ${KNOWN_BACKEND_NAMES.join(' | ')}`)
+      .requiredOption('--backend <name>', `the backend: ${RULESET_BACKEND_NAMES.join(' | ')}`)
       .option('--json', 'print the differences as a JSON array'),
   ).action(async (flags: InputFlags & { backend: string; json?: boolean }) => {
     const backend = getBackend(flags.backend);
-    const checker = CHECKERS[backend.name];
-    if (!checker) throw new Error(`backend ${backend.name} cannot check yet`);
     const loaded = await loadFromFlags(flags, FORWARDING);
     reportProblems(loaded);
     // Services with skipped input: their kernel state is whatever it was, not drift.
-    const diffs = (await checker(loaded.input, { preserveServices: loaded.skippedServices })).sort(compareDifferences);
+    const diffs = (await backend.check(loaded.input, { preserveServices: loaded.skippedServices })).sort(compareDifferences);
     if (flags.json) process.stdout.write(JSON.stringify(diffs, null, 2) + '\n');
     else for (const d of diffs) process.stdout.write(`${formatDifference(d)}\n`);
     process.stderr.write(diffs.length ? `drift: ${diffs.length} difference(s) between the kernel and the ruleset\n` : 'no drift: the kernel matches the ruleset\n');

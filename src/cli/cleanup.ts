@@ -1,21 +1,17 @@
 // `svcplane cleanup`: remove everything of ours from the current network namespace, and nothing else.
 
 import type { Command } from 'commander';
-import { registeredBackends } from '../backends/registry.js';
-import { cleanupRedirectTables } from '../userspace/redirect-apply.js';
+import { cleanupOrder } from '../backends/registry.js';
 
 export function registerCleanup(program: Command): void {
   program
     .command('cleanup')
     .description("remove svcplane's rules from the current network namespace (other tables and chains are untouched)")
     .action(async () => {
-      // Every backend cleans up its own objects; one failing does not stop the others.
-      // IPVS mode goes first: its hooks jump to SVP- chains that the iptables cleanup
-      // (which removes every SVP- chain) could not delete while those hooks exist.
-      const order = [...registeredBackends()].sort((a, b) => Number(b.name === 'ipvs') - Number(a.name === 'ipvs'));
+      // Every backend (the agent-only userspace relay's redirect table too) cleans up
+      // its own objects, in cleanupPriority order; one failing does not stop the others.
       let failed = false;
-      for (const b of order) {
-        if (!b.cleanup) continue;
+      for (const b of cleanupOrder()) {
         try {
           const removed = await b.cleanup();
           process.stderr.write(`${b.name}: removed ${removed} object(s)\n`);
@@ -23,14 +19,6 @@ export function registerCleanup(program: Command): void {
           failed = true;
           process.stderr.write(`${b.name}: cleanup failed: ${(e as Error).message}\n`);
         }
-      }
-      // The userspace proxy's redirect table (the agent-only backend).
-      try {
-        const removed = await cleanupRedirectTables();
-        process.stderr.write(`userspace: removed ${removed} object(s)\n`);
-      } catch (e) {
-        failed = true;
-        process.stderr.write(`userspace: cleanup failed: ${(e as Error).message}\n`);
       }
       if (failed) process.exitCode = 1;
     });

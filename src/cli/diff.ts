@@ -1,5 +1,5 @@
 // `svcplane diff OLD NEW`: per Service, what changes on the nodes between two dist/
-// trees (folders or git revisions; see src/diff/source.ts for how they are told
+// trees (folders or git revisions; see src/review/source.ts for how they are told
 // apart): its definition, its endpoints, and how many objects of each backend's
 // ruleset change. Words by default, --markdown for a pull-request comment, --json.
 // Exit 0 whether or not anything differs (with --exit-code: 1 when something does,
@@ -8,9 +8,9 @@
 import type { Command } from 'commander';
 import { registeredBackends } from '../backends/registry.js';
 import { renderRulesFiles } from '../constructs/rules-writer.js';
-import { formatJson, formatMarkdown, formatText } from '../diff/format.js';
-import { buildReport, hasDifferences, type DiffSide } from '../diff/report.js';
-import { readSource, type SourceOptions } from '../diff/source.js';
+import { formatJson, formatMarkdown, formatText } from '../review/format.js';
+import { buildReport, hasDifferences, type DiffSide } from '../review/report.js';
+import { readSource, type SourceOptions } from '../review/source.js';
 import { collectInputs } from '../manifests/inputs.js';
 import { inputError } from '../model/errors.js';
 

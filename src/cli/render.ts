@@ -1,7 +1,7 @@
 // `svcplane render --backend B -f ...`: the complete ruleset for one node, on stdout.
 
 import type { Command } from 'commander';
-import { getBackend, KNOWN_BACKEND_NAMES } from '../backends/registry.js';
+import { getBackend, RULESET_BACKEND_NAMES } from '../backends/registry.js';
 import { addInputFlags, FORWARDING, loadFromFlags, reportProblems, type InputFlags } from './inputs.js';
 
 export function registerRender(program: Command): void {
@@ -9,7 +9,7 @@ export function registerRender(program: Command): void {
     program
       .command('render')
       .description('print the complete ruleset for one node')
-      .requiredOption('--backend <name>', `the backend: ${KNOWN_BACKEND_NAMES.join(' | ')}`),
+      .requiredOption('--backend <name>', `the backend: ${RULESET_BACKEND_NAMES.join(' | ')}`),
   ).action(async (flags: InputFlags & { backend: string }) => {
     const backend = getBackend(flags.backend);
     // A malformed object is skipped and named; the rest still renders; exit 2 at the end.

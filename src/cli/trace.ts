@@ -3,12 +3,11 @@
 // kernel's current rules) the way the kernel would, and prints where it goes.
 
 import type { Command } from 'commander';
-import { getBackend, KNOWN_BACKEND_NAMES } from '../backends/registry.js';
+import { getBackend, RULESET_BACKEND_NAMES } from '../backends/registry.js';
+import { TRACE_PROTOCOLS, type TracePacket, type TraceProtocol, type TraceResult } from '../backends/trace-result.js';
 import { inputError } from '../model/errors.js';
 import { canonicalIP, ipFamilyOf } from '../model/ip.js';
 import { traceRendered } from '../trace/index.js';
-import { traceLive } from '../trace/live.js';
-import { TRACE_PROTOCOLS, type TracePacket, type TraceProtocol, type TraceResult } from '../trace/result.js';
 import { addInputFlags, FORWARDING, loadFromFlags, reportProblems, type InputFlags } from './inputs.js';
 
 interface TraceFlags extends InputFlags {
@@ -54,7 +53,7 @@ export function registerTrace(program: Command): void {
     program
       .command('trace')
       .description('follow a new connection through the ruleset (hooks, chains, maps, verdicts) and print where it goes')
-      .requiredOption('--backend <name>', `the backend: ${KNOWN_BACKEND_NAMES.join(' | ')}`)
+      .requiredOption('--backend <name>', `the backend: ${RULESET_BACKEND_NAMES.join(' | ')}`)
       .option('--src <ip>', 'the client address (a node address: traffic from the node itself)')
       .option('--dst <ip:port>', 'the destination, IP:PORT or [IPv6]:PORT')
       .option('--proto <proto>', `${TRACE_PROTOCOLS.join(' | ')}`, 'tcp')
@@ -62,12 +61,12 @@ export function registerTrace(program: Command): void {
       .option('--json', 'print one JSON object: verdict, endpoints, masquerade, path')
       .option('--live', "trace through the kernel's current rules (this network namespace) instead of rendering"),
   ).action(async (flags: TraceFlags) => {
-    getBackend(flags.backend);
+    const backend = getBackend(flags.backend);
     const packet = packetFromFlags(flags);
     let result: TraceResult;
     if (flags.live) {
       if (flags.file.length || flags.config) throw usage('--live', 'reads the kernel: give no -f/--config');
-      result = await traceLive(flags.backend, packet);
+      result = await backend.traceLive(packet);
     } else {
       const loaded = await loadFromFlags(flags, FORWARDING);
       reportProblems(loaded);

@@ -1,18 +1,17 @@
 // `trace` entry points: a packet through the ruleset a backend renders for the
-// given input, or through what the kernel holds now (live.ts). Each backend's
-// interpreter reads that backend's own document, never the model.
+// given input. Each backend's interpreter (src/backends/<name>/trace.ts) reads that
+// backend's own document, never the model; `trace --live` asks the backend to read
+// the kernel instead (Backend.traceLive).
 
-import { getBackend } from '../backends/registry.js';
-import type { IPFamily } from '../model/ip.js';
+import { getBackend, loadReaders } from '../backends/registry.js';
+import type { NodeFacts, TracePacket, TraceResult } from '../backends/trace-result.js';
+import type { PacketTracer } from '../backends/backend.js';
 import type { RenderInput } from '../model/render-input.js';
-import { iptablesDocumentDump } from './iptables-document.js';
-import { traceIptables } from './iptables.js';
-import { ipvsDocumentView, traceIpvs } from './ipvs.js';
-import { parseNftDocument } from './nftables-document.js';
-import { traceNftables } from './nftables.js';
-import { familyOfPacket, type NodeFacts, type TracePacket, type TraceResult } from './result.js';
 
-export type { TracePacket, TraceResult } from './result.js';
+export type { TracePacket, TraceResult } from '../backends/trace-result.js';
+
+// Every backend's interpreter, loaded once with this module: the entry points stay synchronous.
+const readerOf = await loadReaders();
 
 /** The addresses render knows the node owns. */
 export function renderNodeFacts(input: RenderInput): NodeFacts {
@@ -20,32 +19,8 @@ export function renderNodeFacts(input: RenderInput): NodeFacts {
 }
 
 /** A tracer over one rendered document: parses each family's part once, then traces any number of packets. */
-export function documentTracer(backend: string, document: string, node: NodeFacts): (packet: TracePacket) => TraceResult {
-  const parsed = new Map<IPFamily, (p: TracePacket) => TraceResult>();
-  const prepare = (family: IPFamily): ((p: TracePacket) => TraceResult) => {
-    switch (backend) {
-      case 'nftables': {
-        const tables = parseNftDocument(document, family === 'IPv4' ? 'ip' : 'ip6');
-        return (p) => traceNftables(tables, p, node);
-      }
-      case 'iptables': {
-        const dump = iptablesDocumentDump(document, family);
-        return (p) => traceIptables(dump, p, node);
-      }
-      case 'ipvs': {
-        const view = ipvsDocumentView(document, family);
-        return (p) => traceIpvs(view, p, node);
-      }
-      default:
-        throw new Error(`no trace interpreter for backend ${JSON.stringify(backend)}`);
-    }
-  };
-  return (packet) => {
-    const family = familyOfPacket(packet);
-    let t = parsed.get(family);
-    if (!t) parsed.set(family, (t = prepare(family)));
-    return t(packet);
-  };
+export function documentTracer(backend: string, document: string, node: NodeFacts): PacketTracer {
+  return readerOf(backend).documentTracer(document, node);
 }
 
 /** Traces a packet through an already rendered document of one backend. */

@@ -12,7 +12,7 @@ import { afterEach, test } from 'node:test';
 import { pino } from 'pino';
 import { Agent } from '../../src/agent/agent.js';
 import { createAgentMetrics } from '../../src/agent/metrics.js';
-import type { RulesSyncer } from '../../src/agent/rules-syncer.js';
+import type { Syncer as RulesSyncer } from '../../src/backends/syncer.js';
 import type { WatchTiming } from '../../src/agent/watch/index.js';
 import { DEFAULT_PROXY_CONFIG } from '../../src/model/config.js';
 import { serializePlan, serviceKey, type Plan } from '../../src/model/plan.js';

@@ -11,7 +11,7 @@ import { test } from 'node:test';
 import { pino } from 'pino';
 import { Agent } from '../../src/agent/agent.js';
 import { createAgentMetrics } from '../../src/agent/metrics.js';
-import type { RulesSyncer } from '../../src/agent/rules-syncer.js';
+import type { Syncer as RulesSyncer } from '../../src/backends/syncer.js';
 import { DEFAULT_PROXY_CONFIG } from '../../src/model/config.js';
 import { planDigest, serializePlan, type Plan } from '../../src/model/plan.js';
 import { plan, port, sliceManifest, svc } from '../helpers/model.js';

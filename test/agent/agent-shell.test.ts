@@ -9,7 +9,7 @@ import { test } from 'node:test';
 import { pino } from 'pino';
 import { Agent } from '../../src/agent/agent.js';
 import { createAgentMetrics } from '../../src/agent/metrics.js';
-import { RenderFailed, type RulesSyncer, type RulesSyncResult } from '../../src/agent/rules-syncer.js';
+import { RenderFailed, type Syncer as RulesSyncer, type SyncResult as RulesSyncResult } from '../../src/backends/syncer.js';
 import { DEFAULT_PROXY_CONFIG } from '../../src/model/config.js';
 import { serializePlan } from '../../src/model/plan.js';
 import type { RenderInput } from '../../src/model/render-input.js';

@@ -5,8 +5,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { configzBody, goDuration } from '../../src/agent/configz.js';
-import { deletionFamily, noLocalEndpoints, rulesWritten, servedFamilies } from '../../src/agent/metric-values.js';
-import { SECTION_MARKER } from '../../src/backends/iptables/document.js';
+import { deletionFamily, noLocalEndpoints, servedFamilies } from '../../src/agent/metric-values.js';
+import { rulesWritten, SECTION_MARKER } from '../../src/backends/iptables/document.js';
 import { DEFAULT_PROXY_CONFIG } from '../../src/model/config.js';
 import { ep, input, port, slice, svc } from '../helpers/model.js';
 

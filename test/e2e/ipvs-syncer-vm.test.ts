@@ -1,4 +1,4 @@
-// The agent's IPVS path (src/agent/rules-syncer.ts ipvsRulesSyncer -> IpvsSyncer) in a
+// The agent's IPVS path (src/backends/ipvs/create-syncer.ts createIpvsSyncer -> IpvsSyncer) in a
 // real IPVS kernel (qemu VM, test/vm), in ONE process so the syncer's memory carries
 // from sync to sync as in `svcplane agent --backend ipvs` (test/e2e/ipvs/syncer-driver.ts,
 // bundled with esbuild, on the host's node).

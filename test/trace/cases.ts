@@ -2,7 +2,7 @@
 // each backend's rules must do with them. One table for the three interpreters:
 // where kube-proxy's modes differ, the case says so per backend.
 
-import type { TracePacket, TraceVerdict } from '../../src/trace/result.js';
+import type { TracePacket, TraceVerdict } from '../../src/backends/trace-result.js';
 
 export type BackendName = 'nftables' | 'iptables' | 'ipvs';
 

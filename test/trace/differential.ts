@@ -4,7 +4,7 @@
 
 import { getBackend } from '../../src/backends/registry.js';
 import { documentTracer, renderNodeFacts } from '../../src/trace/index.js';
-import type { TraceResult } from '../../src/trace/result.js';
+import type { TraceResult } from '../../src/backends/trace-result.js';
 import type { BackendName } from './cases.js';
 import { KNOWN_DIFFERENCES, probeView } from './known-differences.js';
 import type { Scenario } from './scenarios.js';

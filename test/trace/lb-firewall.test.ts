@@ -13,7 +13,7 @@ import { allowsLoadBalancerIPSources, firewallSources } from '../../src/backends
 import { servicePortViews } from '../../src/model/service-ports.js';
 import type { RenderInput } from '../../src/model/render-input.js';
 import { traceRendered } from '../../src/trace/index.js';
-import type { TraceVerdict } from '../../src/trace/result.js';
+import type { TraceVerdict } from '../../src/backends/trace-result.js';
 import { ep, input, port, slice, svc } from '../helpers/model.js';
 
 const LB = '203.0.113.40';

@@ -7,7 +7,7 @@ import fc from 'fast-check';
 import type { Endpoint } from '../../src/model/endpoints.js';
 import type { PlanService, Protocol } from '../../src/model/plan.js';
 import type { RenderInput } from '../../src/model/render-input.js';
-import type { TracePacket } from '../../src/trace/result.js';
+import type { TracePacket } from '../../src/backends/trace-result.js';
 import { ep, input, port, slice, svc } from '../helpers/model.js';
 
 export const NODE_IP = '192.168.50.1';

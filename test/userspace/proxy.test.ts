@@ -5,7 +5,8 @@
 import assert from 'node:assert/strict';
 import net from 'node:net';
 import { after, describe, it } from 'node:test';
-import { RenderFailed, userspaceRulesSyncer } from '../../src/agent/rules-syncer.js';
+import { RenderFailed } from '../../src/backends/syncer.js';
+import { userspaceRulesSyncer } from '../../src/userspace/syncer.js';
 import { NftUnavailable, type RedirectRunner } from '../../src/userspace/redirect-apply.js';
 import { ep, input, port, slice, svc } from '../helpers/model.js';
 import { tcpEndpoint, tcpHello, tcpSession, type TcpEndpoint } from './loopback.js';

@@ -14,7 +14,8 @@ import type { RenderInput } from '../../model/render-input.js';
 import { SECTION_MARKER, parseSavedChains, tableText } from './document.js';
 import { diffFamily } from './diff.js';
 import { preserveServices } from './preserve.js';
-import { BUILTIN_JUMPS, localhostNodePorts, renderIptables, type AnyTable, type BuiltinJump } from './render.js';
+import { BUILTIN_JUMPS, renderIptables, type AnyTable, type BuiltinJump } from './render.js';
+import { iptablesSysctls } from './sysctls.js';
 
 /**
  * Which iptables the node uses. The same command line drives two kernel back ends:
@@ -117,16 +118,6 @@ export class IptablesRunner {
     const r = await this.tool(t.cmd, ['-w', '-t', table, op, ...pos, ...rule]);
     return { code: r.exitCode, stderr: r.stderr, cmd: t.cmd };
   }
-}
-
-/** Sysctls the iptables mode needs (see README.md in this folder). */
-export function iptablesSysctls(input: RenderInput): Record<string, string> {
-  return {
-    'net/ipv4/ip_forward': '1',
-    'net/ipv6/conf/all/forwarding': '1',
-    // NodePorts on 127.0.0.1 need the kernel to route loopback-addressed packets.
-    ...(localhostNodePorts(input, 'IPv4') ? { 'net/ipv4/conf/all/route_localnet': '1' } : {}),
-  };
 }
 
 /**

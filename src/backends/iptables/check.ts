@@ -19,7 +19,7 @@ import { BUILTIN_JUMPS, renderIptables, type IptChain, type IptTables, type Tabl
 /** Chains named by a hash of one Service port or endpoint (names.ts): they belong to one Service whole. */
 const PER_SERVICE_CHAIN = /^SVP-(?:SVC|SVL|EXT|FW|SEP)-/;
 
-type LiveTables = Record<TableName, ReadonlyMap<string, readonly string[]>>;
+export type LiveTables = Record<TableName, ReadonlyMap<string, readonly string[]>>;
 
 function serviceOfRules(rules: readonly string[] | undefined): string | undefined {
   for (const r of rules ?? []) {

@@ -71,3 +71,17 @@ export function parseSavedChains(saveOutput: string, table: AnyTable): Map<strin
   }
   return chains;
 }
+
+/** Rules (`-A` lines) per "family/table" in an iptables syncer transaction (restore input, one section per family). */
+export function rulesWritten(transaction: string): Map<string, number> {
+  const out = new Map<string, number>();
+  let family: string | undefined;
+  let table: string | undefined;
+  for (const line of transaction.split('\n')) {
+    const marker = (Object.keys(SECTION_MARKER) as Array<keyof typeof SECTION_MARKER>).find((f) => SECTION_MARKER[f] === line);
+    if (marker) family = marker;
+    else if (line.startsWith('*')) table = line.slice(1);
+    else if (line.startsWith('-A ') && family && table) out.set(`${family}/${table}`, (out.get(`${family}/${table}`) ?? 0) + 1);
+  }
+  return out;
+}

@@ -12,7 +12,7 @@ export const CHAIN_PREFIX = 'SVP-';
 export const MAX_CHAIN_NAME = 28;
 
 /** The chains of the skeleton (present whatever the Services). */
-export const C = {
+export const CHAINS = {
   // nat
   services: 'SVP-SERVICES',
   nodePorts: 'SVP-NODEPORTS',

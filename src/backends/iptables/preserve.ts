@@ -7,10 +7,10 @@
 // (SVP-SVC/SVL/EXT/FW/SEP-…) holding such a rule belongs to that Service whole;
 // in the shared chains (SVP-SERVICES, SVP-NODEPORTS, …) single rules do.
 
-import { C } from './names.js';
+import { CHAINS } from './names.js';
 import type { IptChain } from './render.js';
 
-const SHARED = new Set<string>([C.services, C.nodePorts, C.externalServices, C.proxyFirewall, C.firewall, C.input, C.forward, C.output, C.postrouting, C.markMasq]);
+const SHARED = new Set<string>([CHAINS.services, CHAINS.nodePorts, CHAINS.externalServices, CHAINS.proxyFirewall, CHAINS.firewall, CHAINS.input, CHAINS.forward, CHAINS.output, CHAINS.postrouting, CHAINS.markMasq]);
 
 /** The comment of a rule line as iptables-save prints it, unquoted; undefined without one. */
 export function ruleComment(line: string): string | undefined {

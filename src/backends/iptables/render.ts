@@ -16,7 +16,7 @@ import {
   type EndpointTarget, type LocalTrafficMatch, type ServicePortView,
 } from '../../model/service-ports.js';
 import { firewallSources, primaryNodeIP } from '../lb-firewall.js';
-import { C, clusterChain, endpointChain, externalChain, firewallChain, localChain } from './names.js';
+import { CHAINS, clusterChain, endpointChain, externalChain, firewallChain, localChain } from './names.js';
 import { dnatTarget, markMatch, randomMatch, recentMask, rejectTarget, ruleLine, type RuleSpec } from './rule.js';
 
 export interface IptChain {
@@ -46,12 +46,12 @@ const JUMP_COMMENT = 'svcplane';
 
 /** The jumps from the built-in chains, as `iptables -t TABLE -I CHAIN …` arguments after the chain. */
 export const BUILTIN_JUMPS: readonly BuiltinJump[] = [
-  { table: 'nat', chain: 'PREROUTING', rule: ['-m', 'comment', '--comment', `${JUMP_COMMENT} service portals`, '-j', C.services] },
-  { table: 'nat', chain: 'OUTPUT', rule: ['-m', 'comment', '--comment', `${JUMP_COMMENT} service portals`, '-j', C.services] },
-  { table: 'nat', chain: 'POSTROUTING', rule: ['-m', 'comment', '--comment', `${JUMP_COMMENT} postrouting rules`, '-j', C.postrouting] },
-  { table: 'filter', chain: 'INPUT', rule: ['-m', 'comment', '--comment', `${JUMP_COMMENT} input rules`, '-j', C.input] },
-  { table: 'filter', chain: 'FORWARD', rule: ['-m', 'comment', '--comment', `${JUMP_COMMENT} forward rules`, '-j', C.forward] },
-  { table: 'filter', chain: 'OUTPUT', rule: ['-m', 'comment', '--comment', `${JUMP_COMMENT} output rules`, '-j', C.output] },
+  { table: 'nat', chain: 'PREROUTING', rule: ['-m', 'comment', '--comment', `${JUMP_COMMENT} service portals`, '-j', CHAINS.services] },
+  { table: 'nat', chain: 'OUTPUT', rule: ['-m', 'comment', '--comment', `${JUMP_COMMENT} service portals`, '-j', CHAINS.services] },
+  { table: 'nat', chain: 'POSTROUTING', rule: ['-m', 'comment', '--comment', `${JUMP_COMMENT} postrouting rules`, '-j', CHAINS.postrouting] },
+  { table: 'filter', chain: 'INPUT', rule: ['-m', 'comment', '--comment', `${JUMP_COMMENT} input rules`, '-j', CHAINS.input] },
+  { table: 'filter', chain: 'FORWARD', rule: ['-m', 'comment', '--comment', `${JUMP_COMMENT} forward rules`, '-j', CHAINS.forward] },
+  { table: 'filter', chain: 'OUTPUT', rule: ['-m', 'comment', '--comment', `${JUMP_COMMENT} output rules`, '-j', CHAINS.output] },
 ];
 
 const DEFAULT_MASQ_BIT = 14;
@@ -103,36 +103,36 @@ export function skeleton(input: RenderInput, ctx: Ctx, filter: Table, nat: Table
   const f = ctx.family;
   const newState = '-m conntrack --ctstate NEW';
   // filter: our own entry chains, jumped to from INPUT, FORWARD and OUTPUT.
-  filter.add(C.input, { comment: 'load balancer firewall', matches: [newState], target: `-j ${C.proxyFirewall}` });
-  filter.add(C.input, { comment: 'health check service ports', target: `-j ${C.nodePorts}` });
-  filter.add(C.input, { comment: 'externally-visible service portals', matches: [newState], target: `-j ${C.externalServices}` });
-  filter.add(C.input, { target: `-j ${C.firewall}` });
-  filter.add(C.forward, { comment: 'load balancer firewall', matches: [newState], target: `-j ${C.proxyFirewall}` });
-  filter.add(C.forward, { matches: ['-m conntrack --ctstate INVALID'], target: '-j DROP' });
-  filter.add(C.forward, { comment: 'forwarding rules', matches: [markMatch(ctx.masqMark)], target: '-j ACCEPT' });
-  filter.add(C.forward, { comment: 'forwarding conntrack rule', matches: ['-m conntrack --ctstate RELATED,ESTABLISHED'], target: '-j ACCEPT' });
-  filter.add(C.forward, { comment: 'service portals', matches: [newState], target: `-j ${C.services}` });
-  filter.add(C.forward, { comment: 'externally-visible service portals', matches: [newState], target: `-j ${C.externalServices}` });
-  filter.add(C.output, { comment: 'load balancer firewall', matches: [newState], target: `-j ${C.proxyFirewall}` });
-  filter.add(C.output, { comment: 'service portals', matches: [newState], target: `-j ${C.services}` });
-  filter.add(C.output, { target: `-j ${C.firewall}` });
-  for (const c of [C.services, C.externalServices, C.nodePorts, C.proxyFirewall, C.firewall]) filter.chain(c);
+  filter.add(CHAINS.input, { comment: 'load balancer firewall', matches: [newState], target: `-j ${CHAINS.proxyFirewall}` });
+  filter.add(CHAINS.input, { comment: 'health check service ports', target: `-j ${CHAINS.nodePorts}` });
+  filter.add(CHAINS.input, { comment: 'externally-visible service portals', matches: [newState], target: `-j ${CHAINS.externalServices}` });
+  filter.add(CHAINS.input, { target: `-j ${CHAINS.firewall}` });
+  filter.add(CHAINS.forward, { comment: 'load balancer firewall', matches: [newState], target: `-j ${CHAINS.proxyFirewall}` });
+  filter.add(CHAINS.forward, { matches: ['-m conntrack --ctstate INVALID'], target: '-j DROP' });
+  filter.add(CHAINS.forward, { comment: 'forwarding rules', matches: [markMatch(ctx.masqMark)], target: '-j ACCEPT' });
+  filter.add(CHAINS.forward, { comment: 'forwarding conntrack rule', matches: ['-m conntrack --ctstate RELATED,ESTABLISHED'], target: '-j ACCEPT' });
+  filter.add(CHAINS.forward, { comment: 'service portals', matches: [newState], target: `-j ${CHAINS.services}` });
+  filter.add(CHAINS.forward, { comment: 'externally-visible service portals', matches: [newState], target: `-j ${CHAINS.externalServices}` });
+  filter.add(CHAINS.output, { comment: 'load balancer firewall', matches: [newState], target: `-j ${CHAINS.proxyFirewall}` });
+  filter.add(CHAINS.output, { comment: 'service portals', matches: [newState], target: `-j ${CHAINS.services}` });
+  filter.add(CHAINS.output, { target: `-j ${CHAINS.firewall}` });
+  for (const c of [CHAINS.services, CHAINS.externalServices, CHAINS.nodePorts, CHAINS.proxyFirewall, CHAINS.firewall]) filter.chain(c);
   if (localhostNodePorts(input, f)) {
     // 127.0.0.1 is routable (route_localnet): refuse connections to it from outside the node.
-    filter.add(C.firewall, {
+    filter.add(CHAINS.firewall, {
       src: '127.0.0.0/8', notSrc: true, dst: '127.0.0.0/8', comment: 'block incoming localnet connections',
       matches: ['-m conntrack ! --ctstate RELATED,ESTABLISHED,DNAT'], target: '-j DROP',
     });
   }
 
   // nat
-  nat.chain(C.services);
-  nat.chain(C.nodePorts);
-  nat.add(C.postrouting, { matches: [markMatch(ctx.masqMark, true)], target: '-j RETURN' });
+  nat.chain(CHAINS.services);
+  nat.chain(CHAINS.nodePorts);
+  nat.add(CHAINS.postrouting, { matches: [markMatch(ctx.masqMark, true)], target: '-j RETURN' });
   // Clear the mark so a packet re-traversing the rules (e.g. over a tunnel) is not masqueraded twice.
-  nat.add(C.postrouting, { target: `-j MARK --set-xmark 0x${ctx.masqMark.toString(16)}/0x0` });
-  nat.add(C.postrouting, { comment: 'service traffic requiring SNAT', target: '-j MASQUERADE --random-fully' });
-  nat.add(C.markMasq, { target: `-j MARK --set-xmark 0x${ctx.masqMark.toString(16)}/0x${ctx.masqMark.toString(16)}` });
+  nat.add(CHAINS.postrouting, { target: `-j MARK --set-xmark 0x${ctx.masqMark.toString(16)}/0x0` });
+  nat.add(CHAINS.postrouting, { comment: 'service traffic requiring SNAT', target: '-j MASQUERADE --random-fully' });
+  nat.add(CHAINS.markMasq, { target: `-j MARK --set-xmark 0x${ctx.masqMark.toString(16)}/0x${ctx.masqMark.toString(16)}` });
 }
 
 /** NodePorts answer on 127.0.0.1 (IPv4 only; needs route_localnet), as kube-proxy's iptables mode. */
@@ -146,12 +146,12 @@ export function nodePortsTail(input: RenderInput, ctx: Ctx, nat: Table): void {
   const np = nodePortAddresses(input.node, input.config, ctx.family, 'all');
   if (np.all) {
     const matches = ['-m addrtype --dst-type LOCAL'];
-    if (ctx.family === 'IPv6') nat.add(C.services, { dst: '::1/128', notDst: true, comment, matches, target: `-j ${C.nodePorts}` });
-    else if (!input.config.localhostNodePorts) nat.add(C.services, { dst: '127.0.0.0/8', notDst: true, comment, matches, target: `-j ${C.nodePorts}` });
-    else nat.add(C.services, { comment, matches, target: `-j ${C.nodePorts}` });
+    if (ctx.family === 'IPv6') nat.add(CHAINS.services, { dst: '::1/128', notDst: true, comment, matches, target: `-j ${CHAINS.nodePorts}` });
+    else if (!input.config.localhostNodePorts) nat.add(CHAINS.services, { dst: '127.0.0.0/8', notDst: true, comment, matches, target: `-j ${CHAINS.nodePorts}` });
+    else nat.add(CHAINS.services, { comment, matches, target: `-j ${CHAINS.nodePorts}` });
     return;
   }
-  for (const ip of np.ips) nat.add(C.services, { dst: ip, comment, target: `-j ${C.nodePorts}` });
+  for (const ip of np.ips) nat.add(CHAINS.services, { dst: ip, comment, target: `-j ${CHAINS.nodePorts}` });
 }
 
 /** Endpoint i of n is taken with probability 1/(n-i) among those left: 1/n each overall. */
@@ -215,41 +215,41 @@ export function servicePort(v: ServicePortView, ctx: Ctx, filter: Table, nat: Ta
   }
 
   // ClusterIP.
-  if (v.hasInternalEndpoints) nat.add(C.services, { ...vip(v.clusterIP), comment: `${label} cluster IP`, target: `-j ${internalChain}` });
-  else filter.add(C.services, { ...vip(v.clusterIP), comment: internalComment, target: internalFilter });
+  if (v.hasInternalEndpoints) nat.add(CHAINS.services, { ...vip(v.clusterIP), comment: `${label} cluster IP`, target: `-j ${internalChain}` });
+  else filter.add(CHAINS.services, { ...vip(v.clusterIP), comment: internalComment, target: internalFilter });
 
   // External IPs.
   for (const ip of v.externalIPs) {
-    if (v.hasEndpoints) nat.add(C.services, { ...vip(ip), comment: `${label} external IP`, target: `-j ${extChain}` });
-    if (!v.hasExternalEndpoints) filter.add(C.externalServices, { ...vip(ip), comment: externalComment, target: externalFilter });
+    if (v.hasEndpoints) nat.add(CHAINS.services, { ...vip(ip), comment: `${label} external IP`, target: `-j ${extChain}` });
+    if (!v.hasExternalEndpoints) filter.add(CHAINS.externalServices, { ...vip(ip), comment: externalComment, target: externalFilter });
   }
 
   // LoadBalancer IPs, and the source-range firewall: anything still addressed to the
   // LB IP after nat (not DNATed by the SVP-FW chain) is dropped in filter.
   for (const ip of v.loadBalancerIPs) {
-    if (v.hasEndpoints) nat.add(C.services, { ...vip(ip), comment: `${label} loadbalancer IP`, target: `-j ${lbTarget}` });
-    if (usesFirewall) filter.add(C.proxyFirewall, { ...vip(ip), comment: `${label} traffic not accepted by ${fwChain}`, target: '-j DROP' });
+    if (v.hasEndpoints) nat.add(CHAINS.services, { ...vip(ip), comment: `${label} loadbalancer IP`, target: `-j ${lbTarget}` });
+    if (usesFirewall) filter.add(CHAINS.proxyFirewall, { ...vip(ip), comment: `${label} traffic not accepted by ${fwChain}`, target: '-j DROP' });
   }
   if (!v.hasExternalEndpoints) {
-    for (const ip of v.loadBalancerIPs) filter.add(C.externalServices, { ...vip(ip), comment: externalComment, target: externalFilter });
+    for (const ip of v.loadBalancerIPs) filter.add(CHAINS.externalServices, { ...vip(ip), comment: externalComment, target: externalFilter });
   }
 
   // NodePort (not subject to loadBalancerSourceRanges, as in kube-proxy).
   if (v.nodePort !== 0) {
-    if (v.hasEndpoints) nat.add(C.nodePorts, { proto, comment: label, dport: v.nodePort, target: `-j ${extChain}` });
+    if (v.hasEndpoints) nat.add(CHAINS.nodePorts, { proto, comment: label, dport: v.nodePort, target: `-j ${extChain}` });
     if (!v.hasExternalEndpoints) {
-      filter.add(C.externalServices, { proto, comment: externalComment, matches: ['-m addrtype --dst-type LOCAL'], dport: v.nodePort, target: externalFilter });
+      filter.add(CHAINS.externalServices, { proto, comment: externalComment, matches: ['-m addrtype --dst-type LOCAL'], dport: v.nodePort, target: externalFilter });
     }
   }
 
   // The health check port is accepted whether or not this node has endpoints.
   if (v.healthCheckNodePort !== 0) {
-    filter.add(C.nodePorts, { proto: 'tcp', comment: `${label} health check node port`, dport: v.healthCheckNodePort, target: '-j ACCEPT' });
+    filter.add(CHAINS.nodePorts, { proto: 'tcp', comment: `${label} health check node port`, dport: v.healthCheckNodePort, target: '-j ACCEPT' });
   }
 
   // Internal traffic: masquerade what does not come from a pod (or everything).
   if (v.hasInternalEndpoints) {
-    const base = { ...vip(v.clusterIP), comment: `${label} cluster IP`, target: `-j ${C.markMasq}` };
+    const base = { ...vip(v.clusterIP), comment: `${label} cluster IP`, target: `-j ${CHAINS.markMasq}` };
     const notPod = localSpec(ctx, false);
     if (ctx.masqueradeAll) nat.add(internalChain, base);
     else if (notPod) nat.add(internalChain, { ...base, ...notPod });
@@ -259,14 +259,14 @@ export function servicePort(v: ServicePortView, ctx: Ctx, filter: Table, nat: Ta
     nat.chain(extChain);
     if (!v.externalPolicyLocal) {
       // Endpoints may be on other nodes: masquerade so that replies come back through us.
-      nat.add(extChain, { comment: `${label} masquerade traffic for external destinations`, target: `-j ${C.markMasq}` });
+      nat.add(extChain, { comment: `${label} masquerade traffic for external destinations`, target: `-j ${CHAINS.markMasq}` });
     } else {
       // Pods reaching an external address are subject to neither policy (as if
       // they went out to the load balancer and came back in).
       const pod = localSpec(ctx, true);
       if (pod) nat.add(extChain, { ...pod, comment: `${label} pod traffic for external destinations`, target: `-j ${svcChain}` });
       // The node's own traffic has a node address as source: masquerade it, any endpoint will do.
-      nat.add(extChain, { comment: `${label} masquerade LOCAL traffic for external destinations`, matches: ['-m addrtype --src-type LOCAL'], target: `-j ${C.markMasq}` });
+      nat.add(extChain, { comment: `${label} masquerade LOCAL traffic for external destinations`, matches: ['-m addrtype --src-type LOCAL'], target: `-j ${CHAINS.markMasq}` });
       nat.add(extChain, { comment: `${label} route LOCAL traffic for external destinations`, matches: ['-m addrtype --src-type LOCAL'], target: `-j ${svcChain}` });
     }
     if (v.hasExternalEndpoints) nat.add(extChain, { comment: `${label} external destinations`, target: `-j ${externalPolicyChain}` });
@@ -277,7 +277,7 @@ export function servicePort(v: ServicePortView, ctx: Ctx, filter: Table, nat: Ta
     const lb = `${label} loadbalancer IP`;
     // The ranges, then the LB IPs themselves when a range holds the node (lb-firewall.ts).
     for (const src of firewallSources(v, ctx.nodeIP)) nat.add(fwChain, { src, comment: lb, target: `-j ${extChain}` });
-    nat.add(fwChain, { comment: `${label} other traffic will be dropped by ${C.proxyFirewall}`, target: '-j RETURN' });
+    nat.add(fwChain, { comment: `${label} other traffic will be dropped by ${CHAINS.proxyFirewall}`, target: '-j RETURN' });
   }
 
   if (usesClusterPolicy) endpointRules(v, svcChain, v.clusterEndpoints, label, nat);
@@ -290,7 +290,7 @@ export function servicePort(v: ServicePortView, ctx: Ctx, filter: Table, nat: Ta
   }
   for (const ep of reachable.values()) {
     const sep = endpointChain(v, ep.ip, ep.port);
-    nat.add(sep, { src: ep.ip, comment: label, target: `-j ${C.markMasq}` });
+    nat.add(sep, { src: ep.ip, comment: label, target: `-j ${CHAINS.markMasq}` });
     const recent = v.affinitySeconds > 0 ? [`-m recent --set --name ${sep} --mask ${recentMask(f)} --rsource`] : [];
     nat.add(sep, { proto, comment: label, matches: recent, target: `-j DNAT --to-destination ${dnatTarget(ep.ip, ep.port)}` });
   }

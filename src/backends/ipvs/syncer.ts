@@ -12,8 +12,7 @@
 // virtual/real servers, then ipset members removed (once IPVS no longer sends traffic
 // their way). Sysctls are the caller's (apply.ts, the agent's rules syncer).
 
-import type { ApplyResult } from '../backend.js';
-import type { Exec } from '../../exec/exec.js';
+import type { ApplyResult, SyncerOptions, SyncLog } from '../backend.js';
 import { systemExec } from '../../exec/system-exec.js';
 import type { RenderInput } from '../../model/render-input.js';
 import { ensureJumps, IptablesRunner } from '../iptables/apply.js';
@@ -23,24 +22,6 @@ import { ipvsTimeoutArgs, parseIpvsTimeouts } from './kernel-settings.js';
 import { renderIpvs } from './render.js';
 import { DUMMY_INTERFACE } from './ruleset.js';
 import { addressArgs, advanceState, interfaceLines, planIpvsSync } from './sync-plan.js';
-
-/** What the syncer logs through (pino's Logger fits). */
-export interface SyncerLog {
-  info(obj: object, msg: string): void;
-  warn(obj: object, msg: string): void;
-}
-
-/**
- * The options every backend's syncer takes. Local until src/backends/backend.ts has
- * the shared `SyncerOptions` (issue 15 §1); then this becomes that type.
- */
-export interface SyncerOptions {
-  /** How tools run (default: really). */
-  readonly exec?: Exec;
-  /** Run every tool in this network namespace (tests). */
-  readonly netns?: string;
-  readonly log?: SyncerLog;
-}
 
 export interface IpvsSyncerOptions extends SyncerOptions {
   /** The helper rules' runner (default: one on `exec` and `netns`, flavour from SVCPLANE_IPTABLES_MODE). */
@@ -71,7 +52,7 @@ export class IpvsSyncer {
   private readonly tools: IpvsTools;
   private readonly fullSyncIntervalMs: number;
   private readonly clock: () => number;
-  private readonly log: SyncerLog | undefined;
+  private readonly log: SyncLog | undefined;
 
   constructor(options: IpvsSyncerOptions = {}) {
     const exec = options.exec ?? systemExec;

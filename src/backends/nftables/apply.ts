@@ -11,6 +11,7 @@ import type { NftFamily, NftTable } from './nft.js';
 import { readNftTable } from './read.js';
 import { keptShards, renderTables, TABLE_NAME, TABLE_NAMES } from './render.js';
 import { ensureSysctls } from '../sysctl.js';
+import { NFTABLES_SYSCTLS } from './sysctls.js';
 import { withLocalAddresses } from '../local-addresses.js';
 import type { NftRunner } from './syncer.js';
 import { parseSummary, type NftSummary } from './summary.js';
@@ -66,13 +67,6 @@ export async function readLiveSummary(netns?: string, exec: Exec = systemExec): 
 export async function nftLoad(document: string, check = false, netns?: string, exec: Exec = systemExec): Promise<void> {
   await runChecked(exec, nft(check ? ['-c', '-j', '-f', '-'] : ['-j', '-f', '-'], netns, document));
 }
-
-/** Sysctls the nftables mode needs on a node (see README.md in this folder). */
-export const NFTABLES_SYSCTLS: Record<string, string> = {
-  // Service traffic to remote endpoints is forwarded.
-  'net/ipv4/ip_forward': '1',
-  'net/ipv6/conf/all/forwarding': '1',
-};
 
 export async function applyNftables(input: RenderInput, options: ApplyOptions = {}, exec: Exec = systemExec): Promise<ApplyResult> {
   const keep = options.preserveServices ?? [];

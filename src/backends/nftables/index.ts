@@ -1,14 +1,31 @@
-// The nftables backend: render (pure) and apply (execa), registered by name.
+// The nftables backend as one object (Backend in ../backend.ts). Render is loaded
+// with it; the reading half (reader.ts: parse, compare, trace interpreter) and the
+// half that runs nft (apply, check, live reads and traces, the agent's syncer,
+// cleanup) load on first use, so synth and `import 'svcplane'` load neither.
 
 import type { Backend } from '../backend.js';
+import { lazySyncer } from '../syncer.js';
 import { serializeTables } from './document.js';
+import type { NftTable } from './nft.js';
 import { renderTables } from './render.js';
+import { NFTABLES_SYSCTLS } from './sysctls.js';
 
-export const nftablesBackend: Backend = {
+export const nftablesBackend: Backend<NftTable[], NftTable[]> = {
   name: 'nftables',
   rulesFile: 'nftables.json',
+  cleanupPriority: 20,
+  capabilities: ['CAP_NET_ADMIN'],
+  metricsMode: 'nftables',
+  relaysUdp: false,
+  sysctls: () => ({ ...NFTABLES_SYSCTLS }),
   render: (input) => serializeTables(renderTables(input)),
-  // The apply half (and execa with it) loads on first use: synth and `import 'svcplane'` need only render.
+  renderDocument: (input) => renderTables(input),
+  serialise: serializeTables,
+  reader: async () => (await import('./reader.js')).nftablesReader,
+  readLive: async (options) => (await import('./apply.js')).readLiveTables(options?.netns),
+  check: async (input, options) => (await import('./check.js')).checkNftables(input, options),
   apply: async (input, options) => (await import('./apply.js')).applyNftables(input, options),
+  traceLive: async (packet, options) => (await import('./trace-live.js')).traceNftablesLive(packet, options),
+  createSyncer: (options) => lazySyncer('nftables', async () => (await import('./create-syncer.js')).createNftablesSyncer(options)),
   cleanup: async () => (await import('./apply.js')).cleanupNftables(),
 };

@@ -52,7 +52,7 @@ export function shardTableOf(namespace: string, name: string): string {
 const SHARD_SETS: ReadonlySet<string> = new Set(['service-ips', 'service-nodeports']);
 
 /** Chain and set names of the static skeleton. */
-export const N = {
+export const NFT_NAMES = {
   services: 'services',
   serviceIPs: 'service-ips',
   serviceNodePorts: 'service-nodeports',
@@ -118,7 +118,7 @@ function localMatch(ctx: Ctx, op: '==' | '!='): Expr[] {
     case 'none':
       return [];
     case 'cidrs':
-      return [match(saddr(ctx.f), op, `@${N.podCIDRs}`)];
+      return [match(saddr(ctx.f), op, `@${NFT_NAMES.podCIDRs}`)];
     case 'interface':
       return [match(meta('iifname'), op, l.name)];
     case 'interface-prefix':
@@ -152,7 +152,7 @@ function rule(expr: Expr[], comment?: string): NftRule {
 function nodePortMatch(f: NftFamily, nodePortsAll: boolean): Expr[] {
   return nodePortsAll
     ? [fibLocal('daddr'), match(daddr(f), '!=', addrValue(f === 'ip' ? '127.0.0.0/8' : '::1/128'))]
-    : [match(daddr(f), '==', `@${N.nodePortIPs}`)];
+    : [match(daddr(f), '==', `@${NFT_NAMES.nodePortIPs}`)];
 }
 
 const newJump = (target: string) => rule([ctStateNew(), jump(target)]);
@@ -162,41 +162,41 @@ function mainChains(ctx: Ctx, nodePortsAll: boolean): NftChain[] {
   const f = ctx.f;
   return [
     // Base chains: filter hooks run just before (-110) and after (-90) DNAT (-100, in the shards).
-    chain('filter-prerouting', [newJump(N.firewallCheck)], { type: 'filter', hook: 'prerouting', prio: -110, policy: 'accept' }),
-    chain('filter-input', [newJump(N.nodePortEndpointsCheck), newJump(N.serviceEndpointsCheck)], { type: 'filter', hook: 'input', prio: -110, policy: 'accept' }),
-    chain('filter-forward', [newJump(N.serviceEndpointsCheck), newJump(N.clusterIPsCheck)], { type: 'filter', hook: 'forward', prio: -110, policy: 'accept' }),
-    chain('filter-output', [newJump(N.serviceEndpointsCheck), newJump(N.firewallCheck)], { type: 'filter', hook: 'output', prio: -110, policy: 'accept' }),
-    chain('filter-output-post-dnat', [newJump(N.clusterIPsCheck)], { type: 'filter', hook: 'output', prio: -90, policy: 'accept' }),
+    chain('filter-prerouting', [newJump(NFT_NAMES.firewallCheck)], { type: 'filter', hook: 'prerouting', prio: -110, policy: 'accept' }),
+    chain('filter-input', [newJump(NFT_NAMES.nodePortEndpointsCheck), newJump(NFT_NAMES.serviceEndpointsCheck)], { type: 'filter', hook: 'input', prio: -110, policy: 'accept' }),
+    chain('filter-forward', [newJump(NFT_NAMES.serviceEndpointsCheck), newJump(NFT_NAMES.clusterIPsCheck)], { type: 'filter', hook: 'forward', prio: -110, policy: 'accept' }),
+    chain('filter-output', [newJump(NFT_NAMES.serviceEndpointsCheck), newJump(NFT_NAMES.firewallCheck)], { type: 'filter', hook: 'output', prio: -110, policy: 'accept' }),
+    chain('filter-output-post-dnat', [newJump(NFT_NAMES.clusterIPsCheck)], { type: 'filter', hook: 'output', prio: -90, policy: 'accept' }),
     chain(
       'nat-postrouting',
       [
         // A pod that reached itself through a Service must see a source other than its own.
-        rule([ctStatusDnat(), match(concat(saddr(f), daddr(f)), '==', `@${N.hairpin}`), jump(N.markForMasquerade)], 'hairpin'),
-        rule([jump(N.masquerading)]),
+        rule([ctStatusDnat(), match(concat(saddr(f), daddr(f)), '==', `@${NFT_NAMES.hairpin}`), jump(NFT_NAMES.markForMasquerade)], 'hairpin'),
+        rule([jump(NFT_NAMES.masquerading)]),
       ],
       { type: 'nat', hook: 'postrouting', prio: 100, policy: 'accept' },
     ),
     // Regular chains of the skeleton.
-    chain(N.serviceEndpointsCheck, [rule([vmap(serviceKey(f), N.noEndpointServices)])]),
-    chain(N.nodePortEndpointsCheck, [rule([...nodePortMatch(f, nodePortsAll), vmap(concat(meta('l4proto'), thDport()), N.noEndpointNodePorts)])]),
-    chain(N.firewallCheck, [
+    chain(NFT_NAMES.serviceEndpointsCheck, [rule([vmap(serviceKey(f), NFT_NAMES.noEndpointServices)])]),
+    chain(NFT_NAMES.nodePortEndpointsCheck, [rule([...nodePortMatch(f, nodePortsAll), vmap(concat(meta('l4proto'), thDport()), NFT_NAMES.noEndpointNodePorts)])]),
+    chain(NFT_NAMES.firewallCheck, [
       rule(
         [
-          match(serviceKey(f), '==', `@${N.firewallIPs}`),
-          match(concat(daddr(f), meta('l4proto'), thDport(), saddr(f)), '!=', `@${N.firewallAllow}`),
+          match(serviceKey(f), '==', `@${NFT_NAMES.firewallIPs}`),
+          match(concat(daddr(f), meta('l4proto'), thDport(), saddr(f)), '!=', `@${NFT_NAMES.firewallAllow}`),
           drop(),
         ],
         'source not in loadBalancerSourceRanges',
       ),
     ]),
-    chain(N.clusterIPsCheck, []), // filled in by skeletonTables: needs the Service CIDRs
-    chain(N.markForMasquerade, [rule([setMark('|', ctx.masqMark)])]),
-    chain(N.masquerading, [
+    chain(NFT_NAMES.clusterIPsCheck, []), // filled in by skeletonTables: needs the Service CIDRs
+    chain(NFT_NAMES.markForMasquerade, [rule([setMark('|', ctx.masqMark)])]),
+    chain(NFT_NAMES.masquerading, [
       rule([match(markAnd(ctx.masqMark), '==', 0), ret()]),
       rule([setMark('^', ctx.masqMark)]),
       rule([masquerade()]),
     ]),
-    chain(N.rejectChain, [rule([reject(f)])]),
+    chain(NFT_NAMES.rejectChain, [rule([reject(f)])]),
   ];
 }
 
@@ -208,13 +208,13 @@ function mainChains(ctx: Ctx, nodePortsAll: boolean): NftChain[] {
 function shardChains(ctx: Ctx, nodePortsAll: boolean): NftChain[] {
   const f = ctx.f;
   return [
-    chain('nat-prerouting', [rule([jump(N.services)])], { type: 'nat', hook: 'prerouting', prio: -100, policy: 'accept' }),
-    chain('nat-output', [rule([jump(N.services)])], { type: 'nat', hook: 'output', prio: -100, policy: 'accept' }),
-    chain(N.services, [
-      rule([vmap(serviceKey(f), N.serviceIPs)]),
-      rule([...nodePortMatch(f, nodePortsAll), vmap(concat(meta('l4proto'), thDport()), N.serviceNodePorts)]),
+    chain('nat-prerouting', [rule([jump(NFT_NAMES.services)])], { type: 'nat', hook: 'prerouting', prio: -100, policy: 'accept' }),
+    chain('nat-output', [rule([jump(NFT_NAMES.services)])], { type: 'nat', hook: 'output', prio: -100, policy: 'accept' }),
+    chain(NFT_NAMES.services, [
+      rule([vmap(serviceKey(f), NFT_NAMES.serviceIPs)]),
+      rule([...nodePortMatch(f, nodePortsAll), vmap(concat(meta('l4proto'), thDport()), NFT_NAMES.serviceNodePorts)]),
     ]),
-    chain(N.markForMasquerade, [rule([setMark('|', ctx.masqMark)])]),
+    chain(NFT_NAMES.markForMasquerade, [rule([setMark('|', ctx.masqMark)])]),
   ];
 }
 
@@ -222,13 +222,13 @@ function mainSets(f: NftFamily): NftSet[] {
   const a = addrType(f);
   const key3 = [a, 'inet_proto', 'inet_service'];
   return [
-    { name: N.clusterIPs, kind: 'set', type: a, elements: [] },
-    { name: N.nodePortIPs, kind: 'set', type: a, elements: [] },
-    { name: N.firewallIPs, kind: 'set', type: key3, elements: [] },
-    { name: N.firewallAllow, kind: 'set', type: [...key3, a], flags: ['interval'], elements: [] },
-    { name: N.hairpin, kind: 'set', type: [a, a], elements: [] },
-    { name: N.noEndpointServices, kind: 'map', type: key3, map: 'verdict', elements: [] },
-    { name: N.noEndpointNodePorts, kind: 'map', type: ['inet_proto', 'inet_service'], map: 'verdict', elements: [] },
+    { name: NFT_NAMES.clusterIPs, kind: 'set', type: a, elements: [] },
+    { name: NFT_NAMES.nodePortIPs, kind: 'set', type: a, elements: [] },
+    { name: NFT_NAMES.firewallIPs, kind: 'set', type: key3, elements: [] },
+    { name: NFT_NAMES.firewallAllow, kind: 'set', type: [...key3, a], flags: ['interval'], elements: [] },
+    { name: NFT_NAMES.hairpin, kind: 'set', type: [a, a], elements: [] },
+    { name: NFT_NAMES.noEndpointServices, kind: 'map', type: key3, map: 'verdict', elements: [] },
+    { name: NFT_NAMES.noEndpointNodePorts, kind: 'map', type: ['inet_proto', 'inet_service'], map: 'verdict', elements: [] },
   ];
 }
 
@@ -236,10 +236,10 @@ function shardSets(f: NftFamily): NftSet[] {
   const a = addrType(f);
   const key3 = [a, 'inet_proto', 'inet_service'];
   return [
-    { name: N.nodePortIPs, kind: 'set', type: a, elements: [] },
-    { name: N.podCIDRs, kind: 'set', type: a, flags: ['interval'], elements: [] },
-    { name: N.serviceIPs, kind: 'map', type: key3, map: 'verdict', elements: [] },
-    { name: N.serviceNodePorts, kind: 'map', type: ['inet_proto', 'inet_service'], map: 'verdict', elements: [] },
+    { name: NFT_NAMES.nodePortIPs, kind: 'set', type: a, elements: [] },
+    { name: NFT_NAMES.podCIDRs, kind: 'set', type: a, flags: ['interval'], elements: [] },
+    { name: NFT_NAMES.serviceIPs, kind: 'map', type: key3, map: 'verdict', elements: [] },
+    { name: NFT_NAMES.serviceNodePorts, kind: 'map', type: ['inet_proto', 'inet_service'], map: 'verdict', elements: [] },
   ];
 }
 
@@ -324,8 +324,8 @@ export function skeletonTables(input: RenderInput, tc: TableContext): NftTable[]
   const nodePorts = nodePortAddresses(input.node, input.config, tc.family);
   const fill = (sets: NftSet[]) => {
     for (const x of sets) {
-      if (x.name === N.podCIDRs && ctx.local.kind === 'cidrs') for (const c of ctx.local.cidrs) x.elements.push({ key: addrValue(c) });
-      if (x.name === N.nodePortIPs) for (const ip of nodePorts.ips) x.elements.push({ key: ip });
+      if (x.name === NFT_NAMES.podCIDRs && ctx.local.kind === 'cidrs') for (const c of ctx.local.cidrs) x.elements.push({ key: addrValue(c) });
+      if (x.name === NFT_NAMES.nodePortIPs) for (const ip of nodePorts.ips) x.elements.push({ key: ip });
     }
     return sets;
   };
@@ -333,8 +333,8 @@ export function skeletonTables(input: RenderInput, tc: TableContext): NftTable[]
   const chains = mainChains(ctx, nodePorts.all);
   // Traffic to a Service CIDR that no rule DNATed: a port the ClusterIP does not
   // serve (REJECT), or an address no Service holds (DROP).
-  const cipCheck = chains.find((c) => c.name === N.clusterIPsCheck)!;
-  cipCheck.rules.push(rule([match(daddr(f), '==', `@${N.clusterIPs}`), reject(f)], 'port not served by this ClusterIP'));
+  const cipCheck = chains.find((c) => c.name === NFT_NAMES.clusterIPsCheck)!;
+  cipCheck.rules.push(rule([match(daddr(f), '==', `@${NFT_NAMES.clusterIPs}`), reject(f)], 'port not served by this ClusterIP'));
   for (const cidr of serviceCIDRsOf(input, tc.family)) {
     cipCheck.rules.push(rule([match(daddr(f), '==', addrValue(cidr)), drop()], 'address not allocated to a Service'));
   }
@@ -365,60 +365,60 @@ export function serviceFragment(v: ServicePortView, tc: TableContext): Fragment 
   let internalFilter: Expr | undefined;
   let externalFilter: Expr | undefined;
   if (!v.hasEndpoints) {
-    internalFilter = goto(N.rejectChain);
-    externalFilter = goto(N.rejectChain);
+    internalFilter = goto(NFT_NAMES.rejectChain);
+    externalFilter = goto(NFT_NAMES.rejectChain);
   } else {
     if (!v.hasInternalEndpoints) internalFilter = drop();
     if (!v.hasExternalEndpoints) externalFilter = drop();
   }
 
-  add(N.clusterIPs, { key: v.clusterIP, comment: `${v.namespace}/${v.name}` });
+  add(NFT_NAMES.clusterIPs, { key: v.clusterIP, comment: `${v.namespace}/${v.name}` });
   if (v.hasInternalEndpoints) {
-    add(N.serviceIPs, verdictElement(key(v.clusterIP), goto(internalChain), `${label} cluster IP`));
+    add(NFT_NAMES.serviceIPs, verdictElement(key(v.clusterIP), goto(internalChain), `${label} cluster IP`));
   } else {
-    add(N.noEndpointServices, verdictElement(key(v.clusterIP), internalFilter!, `${label} cluster IP has no endpoints`));
+    add(NFT_NAMES.noEndpointServices, verdictElement(key(v.clusterIP), internalFilter!, `${label} cluster IP has no endpoints`));
   }
   for (const ip of v.externalIPs) {
-    if (usesExternalChain) add(N.serviceIPs, verdictElement(key(ip), goto(externalChainName(v)), `${label} external IP`));
-    if (!v.hasExternalEndpoints) add(N.noEndpointServices, verdictElement(key(ip), externalFilter!, `${label} external IP has no endpoints`));
+    if (usesExternalChain) add(NFT_NAMES.serviceIPs, verdictElement(key(ip), goto(externalChainName(v)), `${label} external IP`));
+    if (!v.hasExternalEndpoints) add(NFT_NAMES.noEndpointServices, verdictElement(key(ip), externalFilter!, `${label} external IP has no endpoints`));
   }
   for (const ip of v.loadBalancerIPs) {
-    if (usesExternalChain) add(N.serviceIPs, verdictElement(key(ip), goto(externalChainName(v)), `${label} load balancer IP`));
-    if (!v.hasExternalEndpoints) add(N.noEndpointServices, verdictElement(key(ip), externalFilter!, `${label} load balancer IP has no endpoints`));
+    if (usesExternalChain) add(NFT_NAMES.serviceIPs, verdictElement(key(ip), goto(externalChainName(v)), `${label} load balancer IP`));
+    if (!v.hasExternalEndpoints) add(NFT_NAMES.noEndpointServices, verdictElement(key(ip), externalFilter!, `${label} load balancer IP has no endpoints`));
     if (v.sourceRanges.length > 0) {
-      add(N.firewallIPs, { key: key(ip), comment: label });
+      add(NFT_NAMES.firewallIPs, { key: key(ip), comment: label });
       // Allowed: the source ranges, and the LB IPs themselves when a range holds the node (lb-firewall.ts).
       for (const src of outermostSources(firewallSources(v, tc.nodeIP))) {
-        add(N.firewallAllow, { key: { concat: [ip, proto, v.port, addrValue(src)] }, comment: label });
+        add(NFT_NAMES.firewallAllow, { key: { concat: [ip, proto, v.port, addrValue(src)] }, comment: label });
       }
     }
   }
   if (v.nodePort !== 0) {
     const npKey = { concat: [proto, v.nodePort] };
-    if (usesExternalChain) add(N.serviceNodePorts, verdictElement(npKey, goto(externalChainName(v)), `${label} node port`));
-    if (!v.hasExternalEndpoints) add(N.noEndpointNodePorts, verdictElement(npKey, externalFilter!, `${label} node port has no endpoints`));
+    if (usesExternalChain) add(NFT_NAMES.serviceNodePorts, verdictElement(npKey, goto(externalChainName(v)), `${label} node port`));
+    if (!v.hasExternalEndpoints) add(NFT_NAMES.noEndpointNodePorts, verdictElement(npKey, externalFilter!, `${label} node port has no endpoints`));
   }
 
   // Masquerade internal traffic that does not come from a pod (or all of it).
   const internalRules: NftRule[] = [];
   if (v.hasInternalEndpoints) {
     const vipMatch = [match(daddr(f), '==', v.clusterIP), match(dport(proto), '==', v.port)];
-    if (ctx.masqueradeAll) internalRules.push(rule([...vipMatch, jump(N.markForMasquerade)], 'masqueradeAll'));
-    else if (ctx.local.kind !== 'none') internalRules.push(rule([...vipMatch, ...localMatch(ctx, '!='), jump(N.markForMasquerade)], 'not from a pod'));
+    if (ctx.masqueradeAll) internalRules.push(rule([...vipMatch, jump(NFT_NAMES.markForMasquerade)], 'masqueradeAll'));
+    else if (ctx.local.kind !== 'none') internalRules.push(rule([...vipMatch, ...localMatch(ctx, '!='), jump(NFT_NAMES.markForMasquerade)], 'not from a pod'));
   }
 
   if (usesExternalChain) {
     const ext: NftRule[] = [];
     if (!v.externalPolicyLocal) {
       // Endpoints may be on other nodes: masquerade so replies come back through us.
-      ext.push(rule([jump(N.markForMasquerade)]));
+      ext.push(rule([jump(NFT_NAMES.markForMasquerade)]));
     } else {
       // Pods reaching an external address are not subject to the policy (as if
       // they went out to the load balancer and back in).
       const pod = localMatch(ctx, '==');
       if (pod.length) ext.push(rule([...pod, goto(clusterChainName(v))], 'short-circuit pod traffic'));
       // Traffic from the node itself has a node address as source: masquerade it and let it reach any endpoint.
-      ext.push(rule([fibLocal('saddr'), jump(N.markForMasquerade)], 'masquerade node traffic'));
+      ext.push(rule([fibLocal('saddr'), jump(NFT_NAMES.markForMasquerade)], 'masquerade node traffic'));
       ext.push(rule([fibLocal('saddr'), goto(clusterChainName(v))], 'short-circuit node traffic'));
     }
     if (v.hasExternalEndpoints) ext.push(rule([goto(externalPolicyChain)]));
@@ -437,7 +437,7 @@ export function serviceFragment(v: ServicePortView, tc: TableContext): Fragment 
     reachable.set(`${ep.ip}|${ep.port}`, ep);
   }
   for (const ep of reachable.values()) {
-    add(N.hairpin, { key: { concat: [ep.ip, ep.ip] } });
+    add(NFT_NAMES.hairpin, { key: { concat: [ep.ip, ep.ip] } });
     if (v.affinitySeconds === 0) continue;
     const aff = affinitySetName(v, ep);
     sets.push({ name: aff, kind: 'set', type: addrType(f), flags: ['timeout'], timeout: v.affinitySeconds, size: 65535, dynamic: true, elements: [] });

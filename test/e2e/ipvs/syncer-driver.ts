@@ -1,5 +1,5 @@
 // Runs in the IPVS VM (bundled, on the host's node): the agent's IPVS rules syncer
-// (src/agent/rules-syncer.ts ipvsRulesSyncer, the one `svcplane agent --backend ipvs`
+// (src/backends/ipvs/create-syncer.ts createIpvsSyncer, the one `svcplane agent --backend ipvs`
 // builds) through a series of inputs in ONE process, so its memory carries from sync
 // to sync as in the agent. Each argument is `name:manifests.json[:full]`. After each
 // sync it prints, under `== name …` markers: the result, every command the syncer ran
@@ -7,7 +7,7 @@
 // Inputs load as the CLI loads them: malformed objects are skipped and their Services
 // preserved, as the agent does.
 
-import { ipvsRulesSyncer } from '../../../src/agent/rules-syncer.js';
+import { createIpvsSyncer } from '../../../src/backends/ipvs/create-syncer.js';
 import { withLocalAddresses } from '../../../src/backends/local-addresses.js';
 import { FORWARDING, loadFromFlags } from '../../../src/cli/inputs.js';
 import { commandLine, runChecked, type Exec } from '../../../src/exec/exec.js';
@@ -20,7 +20,7 @@ const recording: Exec = {
     return systemExec.run(c);
   },
 };
-const syncer = ipvsRulesSyncer({ exec: recording });
+const syncer = createIpvsSyncer({ exec: recording });
 const out = (s: string) => process.stdout.write(s.endsWith('\n') ? s : s + '\n');
 
 for (const arg of process.argv.slice(2)) {

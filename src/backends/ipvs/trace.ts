@@ -4,17 +4,17 @@
 // for the node's own (right after mangle and nat OUTPUT). Virtual-server addresses sit on our
 // dummy interface, so the node owns them: routing delivers them locally.
 
-import { HOOKS } from '../backends/ipvs/iptables-rules.js';
-import { parseIpvsadmSave, type LiveVirtualServer } from '../backends/ipvs/diff.js';
-import { SECTION, splitSections } from '../backends/ipvs/document.js';
-import { canonicalIP, cidrContains, parseCIDR, parseIP, type IPFamily } from '../model/ip.js';
-import { addBuiltinJumps } from './iptables-document.js';
-import { IptablesInterpreter, type IptState } from './iptables.js';
-import { readDump, type IptDump } from './iptables-rules.js';
+import { HOOKS } from './iptables-rules.js';
+import { parseIpvsadmSave, type LiveVirtualServer } from './diff.js';
+import { SECTION, splitSections } from './document.js';
+import { canonicalIP, cidrContains, parseCIDR, parseIP, type IPFamily } from '../../model/ip.js';
+import { addBuiltinJumps } from '../iptables/trace-document.js';
+import { IptablesInterpreter, type IptState } from '../iptables/trace.js';
+import { readDump, type IptDump } from '../iptables/trace-rules.js';
 import {
   endpointText, explore, isLocalAddress, newPacketState, summarise, survivingBranch, TraceError,
   type Branch, type NodeFacts, type TracePacket, type TraceResult,
-} from './result.js';
+} from '../trace-result.js';
 
 export interface IpsetView {
   readonly type: string;

@@ -2,10 +2,10 @@
 // back into tables, through the backend's one reader of nft JSON (read.ts). Every
 // table of ours in the family is read (the main table and any shard tables).
 
-import type { NftFamily, NftTable } from '../backends/nftables/nft.js';
-import { NftDocumentError, readNftDocument } from '../backends/nftables/read.js';
-import { isOurTable } from './nftables.js';
-import { TraceError } from './result.js';
+import type { NftFamily, NftTable } from './nft.js';
+import { NftDocumentError, readNftDocument } from './read.js';
+import { isOurTable } from './trace.js';
+import { TraceError } from '../trace-result.js';
 
 export function parseNftDocument(text: string, family: NftFamily): NftTable[] {
   try {

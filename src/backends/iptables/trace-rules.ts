@@ -4,7 +4,7 @@
 // the rule, raised when the trace reaches it (other software's chains in a live
 // dump are never parsed unless a rule of ours jumps there).
 
-import { TraceError } from './result.js';
+import { TraceError } from '../trace-result.js';
 
 export type Match =
   | { readonly kind: 'src' | 'dst'; readonly not: boolean; readonly cidr: string }

@@ -3,12 +3,14 @@
 // The comparison is the backend's own (its check.ts, over its diff.ts), with the
 // older ruleset in the place of the kernel: "missing" there is "added" here. Pure.
 
+import type { RulesetSide } from '../backends/backend.js';
 import type { RulesetDifference } from '../backends/difference.js';
-import { compareIptables, iptablesTablesOf, parseIptablesDocument } from '../backends/iptables/check.js';
-import { compareIpvs, ipvsOwners, parseIpvsDocument } from '../backends/ipvs/check.js';
-import { compareNftTables, parseNftablesDocument } from '../backends/nftables/check.js';
+import { loadReaders } from '../backends/registry.js';
+import { RulesetParseError } from '../backends/ruleset-side.js';
 import { inputError } from '../model/errors.js';
-import type { Plan } from '../model/plan.js';
+
+// Every backend's reader, loaded once with this module: the comparison stays synchronous.
+const readerOf = await loadReaders();
 
 export type RuleChange = 'added' | 'removed' | 'changed';
 const CHANGE_OF = { missing: 'added', extra: 'removed', different: 'changed' } as const;
@@ -26,42 +28,13 @@ function asChange(d: RulesetDifference): RuleObjectChange {
   return { kind: d.kind, object: d.object, change: CHANGE_OF[d.change], ...(d.service ? { service: d.service } : {}), ...(d.detail ? { detail: d.detail } : {}) };
 }
 
-/** A rules file that does not parse is bad input: exit 2, naming the side and the file. */
-function parsed<T>(side: string, file: string, f: () => T): T {
+/** The objects that change in one backend's ruleset, in the backend's order. A rules file that does not parse is bad input: exit 2, naming the side and the file. */
+export function rulesetChanges(backend: string, file: string, before: RulesetSide, after: RulesetSide): RuleObjectChange[] {
   try {
-    return f();
+    return readerOf(backend).compareRulesets(before, after).map(asChange);
   } catch (e) {
-    throw inputError(undefined, file, `cannot read the ruleset: ${(e as Error).message}`, side);
-  }
-}
-
-export interface RulesSide {
-  readonly label: string;
-  readonly text: string;
-  readonly plan: Plan;
-}
-
-/** The objects that change in one backend's ruleset, in the backend's order. */
-export function rulesetChanges(backend: string, file: string, before: RulesSide, after: RulesSide): RuleObjectChange[] {
-  switch (backend) {
-    case 'nftables': {
-      const o = parsed(before.label, file, () => parseNftablesDocument(before.text));
-      const n = parsed(after.label, file, () => parseNftablesDocument(after.text));
-      return compareNftTables(n, o).map(asChange);
-    }
-    case 'iptables': {
-      const o = parsed(before.label, file, () => parseIptablesDocument(before.text));
-      const n = parsed(after.label, file, () => parseIptablesDocument(after.text));
-      return compareIptables(iptablesTablesOf(n), o).map(asChange);
-    }
-    case 'ipvs': {
-      const o = parsed(before.label, file, () => parseIpvsDocument(before.text));
-      const n = parsed(after.label, file, () => parseIpvsDocument(after.text));
-      const owners = ipvsOwners([after.plan, before.plan], [...n.ruleset.families, ...o.ruleset.families].flatMap((f) => f.virtualServers));
-      return compareIpvs(n.ruleset, o.live, owners, () => true).map(asChange);
-    }
-    default:
-      throw new Error(`svcplane diff cannot compare ${backend} rulesets`);
+    if (e instanceof RulesetParseError) throw inputError(undefined, file, `cannot read the ruleset: ${e.message}`, e.side);
+    throw e;
   }
 }
 

@@ -2,10 +2,10 @@
 // section, plus the jumps from the built-in chains that apply adds (the document
 // lists them in its header; a live iptables-save has them in the built-in chains).
 
-import { BUILTIN_JUMPS } from '../backends/iptables/render.js';
-import { documentSection } from '../backends/iptables/document.js';
-import type { IPFamily } from '../model/ip.js';
-import { readDump, type IptDump } from './iptables-rules.js';
+import { BUILTIN_JUMPS } from './render.js';
+import { documentSection } from './document.js';
+import type { IPFamily } from '../../model/ip.js';
+import { readDump, type IptDump } from './trace-rules.js';
 
 /** `-A CHAIN ARGS…` in save form (arguments with spaces quoted). */
 export function jumpLine(chain: string, args: readonly string[]): string {

@@ -1,14 +1,14 @@
 // The iptables interpreter: follows a new connection through our SVP- chains in
 // the filter and nat tables, entered from the built-in chains' jumps, in the order
 // netfilter calls the hooks. Shared with IPVS mode, whose helper rules are iptables
-// rules too (that mode adds ipset lookups and IPVS itself, in ipvs.ts).
+// rules too (that mode adds ipset lookups and IPVS itself, in ../ipvs/trace.ts).
 
-import { canonicalIP, cidrContains, parseCIDR, parseIP } from '../model/ip.js';
-import { parseRule, type IptDump, type IptRule, type Match } from './iptables-rules.js';
+import { canonicalIP, cidrContains, parseCIDR, parseIP } from '../../model/ip.js';
+import { parseRule, type IptDump, type IptRule, type Match } from './trace-rules.js';
 import {
   endpointText, explore, isLocalAddress, newPacketState, summarise, survivingBranch, TraceError,
   type Branch, type NodeFacts, type PacketState, type TracePacket, type TraceResult,
-} from './result.js';
+} from '../trace-result.js';
 
 export type IptState = PacketState;
 

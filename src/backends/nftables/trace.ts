@@ -4,13 +4,13 @@
 // table's elements. Only the expressions our renderer writes (and `nft -j list`
 // prints back) are understood: anything else is a TraceError naming the rule.
 
-import type { Expr, NftChain, NftRule, NftSet, NftTable } from '../backends/nftables/nft.js';
-import { TABLE_NAME } from '../backends/nftables/render.js';
-import { canonicalIP, cidrContains, parseCIDR, parseIP } from '../model/ip.js';
+import type { Expr, NftChain, NftRule, NftSet, NftTable } from './nft.js';
+import { TABLE_NAME } from './render.js';
+import { canonicalIP, cidrContains, parseCIDR, parseIP } from '../../model/ip.js';
 import {
   endpointText, explore, isLocalAddress, newPacketState, summarise, survivingBranch, TraceError,
   type Branch, type NodeFacts, type PacketState, type TracePacket, type TraceResult,
-} from './result.js';
+} from '../trace-result.js';
 
 type Hook = 'prerouting' | 'input' | 'forward' | 'output' | 'postrouting';
 type Val = string | number | Val[] | undefined;

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
-import type { DiffReport } from '../../src/diff/report.js';
+import type { DiffReport } from '../../src/review/report.js';
 import { NEW_OBJECTS, OLD_OBJECTS, writeTree } from './trees.js';
 
 const CLI = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
