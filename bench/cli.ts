@@ -40,7 +40,6 @@ export interface CliResult {
 interface Spawned {
   run: CliRun;
   stdoutBytes: number;
-  code: number | null;
 }
 
 async function spawnTimed(file: string, args: readonly string[], peakFile: string | undefined, cwd: string): Promise<Spawned> {
@@ -58,7 +57,7 @@ async function spawnTimed(file: string, args: readonly string[], peakFile: strin
   const ms = performance.now() - t0;
   if (code !== 0) throw new Error(`${file} ${args.join(' ')} exited ${code}: ${stderr.slice(0, 500)}`);
   const peakKiB = peakFile ? Number((await readFile(peakFile, 'utf8')).trim().split('\n').pop()) : NaN;
-  return { run: { ms, peakKiB }, stdoutBytes, code };
+  return { run: { ms, peakKiB }, stdoutBytes };
 }
 
 /** One Service of the synthetic cluster, with its slice and node1, as a user's YAML file. */
