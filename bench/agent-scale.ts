@@ -17,12 +17,12 @@ import { mkdir, mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promise
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { EndpointSliceInfo } from '../src/model/endpoints.js';
 import { serializePlan } from '../src/model/plan.js';
 import { shardTableOf } from '../src/backends/nftables/render.js';
 import { spread } from './changes.js';
 import { withNetns } from './netns.js';
 import { endpointAddress, ENDPOINTS_PER_SERVICE, serviceName, sliceAt, syntheticInput } from './synthetic.js';
+import { sliceManifest } from './synthetic-manifests.js';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const CLI = join(root, 'src/cli/main.ts');
@@ -66,22 +66,6 @@ interface LogLine {
   time: number;
   msg: string;
   ms?: number;
-}
-
-/** The k8s manifest of a model slice (what a ConfigMap-mounted file would hold). */
-function sliceManifest(s: EndpointSliceInfo): unknown {
-  return {
-    apiVersion: 'discovery.k8s.io/v1',
-    kind: 'EndpointSlice',
-    metadata: { name: s.name, namespace: s.namespace, labels: { 'kubernetes.io/service-name': s.serviceName } },
-    addressType: s.addressType,
-    ports: s.ports.map((p) => ({ name: p.name, port: p.port, protocol: p.protocol })),
-    endpoints: s.endpoints.map((e) => ({
-      addresses: [e.address],
-      ...(e.nodeName ? { nodeName: e.nodeName } : {}),
-      conditions: { ready: e.ready, serving: e.serving, terminating: e.terminating },
-    })),
-  };
 }
 
 /** Reads the agent's JSON log lines (stderr) as they come. */

@@ -79,6 +79,15 @@ function mergeHistograms(hs: readonly { le: number; count: number }[][]): { le: 
 }
 
 /** Replaces (or adds, before "## What the numbers say") the Cluster section of BENCHMARKS.md. */
+/** The lines of a report's Cluster section (up to the next `## ` heading), if it has one. */
+export function clusterSectionOf(text: string): string[] | undefined {
+  const start = text.search(/^## Cluster\n/m);
+  if (start < 0) return undefined;
+  const rest = text.slice(start + 1);
+  const next = rest.search(/^## /m);
+  return text.slice(start, next < 0 ? undefined : start + 1 + next).trimEnd().split('\n').concat('');
+}
+
 export async function mergeClusterReport(path: string, section: readonly string[]): Promise<void> {
   let text = await readFile(path, 'utf8').catch(() => '# Benchmarks\n');
   const start = text.search(/^## Cluster\n/m);

@@ -11,6 +11,7 @@ import { chartsOf, CHART_DIR } from './charts.js';
 import { dataplaneSection, dataplaneRatio } from './report-dataplane.js';
 import { agentSection, agentSummary } from './report-agent.js';
 import { churnSection } from './report-churn.js';
+import { cliSection, cliTargetRows } from './report-cli.js';
 import { iptablesSections, iptablesSummary } from './report-iptables.js';
 import { listCommand, nftSections, nftSummary } from './report-nft.js';
 import { publishedSection } from './report-published.js';
@@ -105,6 +106,7 @@ function targetRows(r: BenchResults): TargetRow[] {
   } else if (ten?.iptables) {
     rows.push({ target: 'one endpoint change at 10k Services, p99 under 50 ms (iptables)', measured: 'not measured: the 10k × 10 ruleset did not load within the limit', met: undefined, limits: '`iptables-restore` (iptables-nft) of 110k chains into an empty namespace' });
   }
+  rows.push(...cliTargetRows(r.cli));
   const ratio = dataplaneRatio(r.dataplane, 'nftables');
   if (ratio) {
     rows.push({
@@ -124,8 +126,17 @@ function command(r: BenchResults): string {
   return `${knobs.length ? `${knobs.join(' ')} ` : ''}npm run bench`;
 }
 
+/** Why a part has no figures in this run (BENCH_ONLY left it out), or undefined when it ran. */
+function notRunReason(r: BenchResults): (part: string) => string | undefined {
+  return (part) =>
+    r.only && !r.only.includes(part)
+      ? `Not measured in this run (\`BENCH_ONLY=${r.only.join(',')}\`): no figures rather than older ones; a run without BENCH_ONLY measures it.`
+      : undefined;
+}
+
 export async function writeReport(path: string, r: BenchResults): Promise<void> {
   const L: string[] = [];
+  const notRun = notRunReason(r);
   const f = r.facts;
   const nft = r.scenarios.filter((s) => s.nft);
   const ipt = r.scenarios.filter((s) => s.iptables);
@@ -142,6 +153,7 @@ export async function writeReport(path: string, r: BenchResults): Promise<void> 
   L.push(`- 1-minute load average: ${f.load[0].toFixed(2)} at the start, ${f.load[1].toFixed(2)} at the end (the machine is shared: compare ratios within one run)`);
   L.push(`- command: \`${command(r)}\` (every other knob at its default; bench/README.md lists them)`);
   L.push(`- date: ${r.date}; whole run ${seconds(r.wallMs)}`);
+  if (r.only) L.push(`- parts measured: ${r.only.join(', ')} only (\`BENCH_ONLY\`); every other section says it was not measured`);
   const lim = r.settings.limits;
   L.push(`- time limits: \`nft -j -f\` alone ${lim.nftLoadMs / 1000} s, \`iptables-restore\` alone ${lim.iptLoadMs / 1000} s (iptables scales above ${k(lim.iptKernelMax)} Services not tried), churn ${lim.churnMs / 1000} s, data-plane rule load ${r.settings.dataplane.loadLimitMs / 1000} s`);
   L.push('');
@@ -181,7 +193,12 @@ export async function writeReport(path: string, r: BenchResults): Promise<void> 
     for (const c of charts) L.push(`![${c.alt}](${CHART_DIR}/${c.file})`, '');
   }
 
+  for (const [part, title] of [['render', 'Render, all backends'], ['nftables', 'nftables'], ['iptables', 'iptables'], ['churn', 'Churn'], ['dataplane', 'Data plane'], ['agent', 'Agent']] as const) {
+    const why = notRun(part);
+    if (why) L.push(`## ${title}`, '', why, '');
+  }
   renderSection(L, r.scenarios, r.rerender);
+  cliSection(L, r, notRun);
   if (nft.length || ipt.length) controlPlaneSection(L, r);
   if (nft.length) nftSections(L, nft);
   if (ipt.length) iptablesSections(L, lim, ipt);
@@ -189,6 +206,7 @@ export async function writeReport(path: string, r: BenchResults): Promise<void> 
   dataplaneSection(L, r);
   publishedSection(L, r);
   agentSection(L, agents);
+  if (!r.backends.includes('cluster')) L.push('## Cluster', '', 'Not measured in this run: the cluster benchmark runs with `BENCH_BACKENDS=cluster` (bench/README.md) and replaces this section.', '');
 
   L.push('## What the numbers say', '');
   if (nft.length) {

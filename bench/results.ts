@@ -4,6 +4,7 @@
 import type { AgentResult } from './agent-scale.js';
 import type { ApplyResult } from './apply-scale.js';
 import type { ChurnResult } from './churn.js';
+import type { CliResult } from './cli.js';
 import type { DataplaneRow } from './dataplane.js';
 import type { IptablesResult } from './iptables-scale.js';
 import type { RenderRow } from './render-memory.js';
@@ -42,4 +43,8 @@ export interface BenchResults {
   scenarios: ScenarioResult[];
   churn: ChurnResult[];
   dataplane: DataplaneRow[];
+  /** `svcplane plan/render -f` as whole processes (bench/cli.ts); absent when the cli part did not run. */
+  cli?: CliResult;
+  /** BENCH_ONLY: the parts this run measured (absent: every part). The report says which it left out. */
+  only?: string[];
 }

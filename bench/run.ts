@@ -20,12 +20,14 @@ import { benchAgent } from './agent-scale.js';
 import { benchApply } from './apply-scale.js';
 import { writeCharts } from './charts.js';
 import { benchChurn } from './churn.js';
+import { benchCli } from './cli.js';
 import { runClusterBench } from './cluster-run.js';
 import { benchDataplane, type DataplaneBackend } from './dataplane.js';
 import { benchIptables } from './iptables-scale.js';
 import { deleteAllNetnsSync } from './netns.js';
 import { renderRows } from './render-memory.js';
 import { mergeAgentReport } from './report-agent.js';
+import { clusterSectionOf, mergeClusterReport } from './report-cluster.js';
 import { machineFacts, writeReport } from './report.js';
 import type { BenchResults, ScenarioResult } from './results.js';
 import { natCounts } from './rule-counts.js';
@@ -52,6 +54,13 @@ const backendNames = list('BENCH_BACKENDS', 'nftables,iptables,ipvs,agent');
 for (const n of backendNames) if (n !== 'agent' && n !== 'cluster' && !ALL.some((b) => b.name === n)) throw new Error(`BENCH_BACKENDS: unknown backend ${n}`);
 const backends = ALL.filter((b) => backendNames.includes(b.name));
 const has = (n: string) => backendNames.includes(n);
+// BENCH_ONLY=render,cli,…: measure only these parts (for development: a whole run takes tens of
+// minutes); the report names the parts it left out instead of keeping older numbers for them.
+const PARTS = ['render', 'nftables', 'iptables', 'agent', 'churn', 'dataplane', 'cli'] as const;
+const only = list('BENCH_ONLY', '');
+for (const p of only) if (!(PARTS as readonly string[]).includes(p)) throw new Error(`BENCH_ONLY: unknown part ${p} (parts: ${PARTS.join(', ')})`);
+const part = (p: (typeof PARTS)[number]) => only.length === 0 || only.includes(p);
+const scenarioParts = PARTS.filter((p) => p !== 'dataplane' && p !== 'cli').some(part);
 const scenarios = selectScenarios(process.env);
 const base: ScenarioRounds = {
   endpointRounds: env('BENCH_ROUNDS', 40),
@@ -80,12 +89,15 @@ const dataplane = {
   warmup: env('BENCH_DP_WARMUP', 100),
   loadLimitMs: env('BENCH_DP_LOAD_LIMIT_S', 240) * 1000,
 };
+const cli = { services: env('BENCH_CLI_SERVICES', quick ? 1000 : 10000), runs: env('BENCH_CLI_RUNS', 5) };
 const prefix = `svp-bench-${process.pid}`;
 
 async function runScenarios(results: BenchResults): Promise<void> {
+  if (!scenarioParts) return;
   for (const sc of scenarios) {
     const log = (m: string) => process.stderr.write(`[bench ${sc.id}] ${m}\n`);
     if (sc.churn) {
+      if (!part('churn')) continue;
       for (const b of ['nftables', 'iptables'] as const) {
         if (!has(b)) continue;
         try {
@@ -113,11 +125,13 @@ async function runScenarios(results: BenchResults): Promise<void> {
 
 async function runScenario(sc: Scenario, r: ScenarioResult, log: (m: string) => void): Promise<void> {
   const rounds = r.rounds;
-  log(`render of ${backends.map((b) => b.name).join(', ')} x${rounds.renderRuns}, one child process each`);
-  r.renders = await renderRows(sc, backends, rounds.renderRuns);
+  if (part('render')) {
+    log(`render of ${backends.map((b) => b.name).join(', ')} x${rounds.renderRuns}, one child process each`);
+    r.renders = await renderRows(sc, backends, rounds.renderRuns);
+  }
   const input = syntheticInput(sc.services, new Map(), sc.endpointsPerService);
   const ns = `${prefix}-${sc.id}`;
-  if (has('nftables')) {
+  if (has('nftables') && part('nftables')) {
     r.nft = await benchApply(
       sc.services,
       input,
@@ -126,18 +140,18 @@ async function runScenario(sc: Scenario, r: ScenarioResult, log: (m: string) => 
       log,
     );
   }
-  if (has('iptables')) {
+  if (has('iptables') && part('iptables')) {
     const counts = natCounts(renderIptables(input), sc.services, sc.endpointsPerService);
     const o = { rounds: rounds.iptRounds, serviceRounds: rounds.serviceRounds, perService: sc.endpointsPerService, loadTimeoutMs: limits.iptLoadMs, maxKernelScale: limits.iptKernelMax };
     r.iptables = { counts, run: await benchIptables(sc.services, input, o, ns, log) };
   }
-  if (has('agent') && sc.endpointsPerService === 10 && agent.scales.includes(sc.services)) {
+  if (has('agent') && part('agent') && sc.endpointsPerService === 10 && agent.scales.includes(sc.services)) {
     r.agent = await benchAgent(sc.services, agent.rounds, ns, log);
   }
 }
 
 async function runDataplane(results: BenchResults): Promise<void> {
-  if (!dataplane.enabled) return;
+  if (!dataplane.enabled || !part('dataplane')) return;
   for (const b of ['nftables', 'iptables'] as DataplaneBackend[]) {
     if (!has(b)) continue;
     for (const n of dataplane.levels) {
@@ -158,8 +172,11 @@ async function main(): Promise<void> {
   // BENCH_REPORT_ONLY=1: rewrite BENCHMARKS.md and the charts from the saved results.
   if (process.env.BENCH_REPORT_ONLY === '1') {
     const saved = JSON.parse(await readFile(resultsPath, 'utf8')) as BenchResults;
+    // The Cluster section is its own run (BENCH_BACKENDS=cluster) and names it: carried over as it is.
+    const cluster = clusterSectionOf(await readFile(out, 'utf8').catch(() => ''));
     await writeCharts(root, saved);
     await writeReport(out, saved);
+    if (cluster) await mergeClusterReport(out, cluster);
     process.stderr.write(`rewrote ${out} from ${resultsPath}\n`);
     return;
   }
@@ -191,14 +208,22 @@ async function main(): Promise<void> {
     scenarios: [],
     churn: [],
     dataplane: [],
+    ...(only.length ? { only } : {}),
   };
   const [, wall] = await timed(async () => {
-    if (has('agent') && agent.floor > 0) {
+    if (has('agent') && part('agent') && agent.floor > 0) {
       const log = (m: string) => process.stderr.write(`[bench agent floor] ${m}\n`);
       results.agentFloor = await benchAgent(agent.floor, 2, `${prefix}-floor`, log);
     }
     await runScenarios(results);
     await runDataplane(results);
+    if (part('cli')) {
+      const log = (m: string) => process.stderr.write(`[bench cli] ${m}\n`);
+      log('building lib/ (tsc): the CLI measured is the compiled one');
+      const build = spawnSync('npx', ['tsc', '-p', 'tsconfig.json'], { cwd: root, stdio: 'inherit' });
+      if (build.status !== 0) throw new Error('bench cli: tsc failed');
+      results.cli = await benchCli(root, cli.services, 10, cli.runs, log);
+    }
   });
   results.wallMs = wall;
   results.facts = await machineFacts(loadAtStart);

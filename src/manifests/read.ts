@@ -8,8 +8,8 @@
 
 import type { Stats } from 'node:fs';
 import { readdir, readFile, stat } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import { basename, join } from 'node:path';
-import { parseAllDocuments } from 'yaml';
 import { InputError } from '../model/errors.js';
 import { isJsonObject } from '../model/json-fields.js';
 
@@ -27,6 +27,15 @@ export interface ManifestDocument {
 }
 
 export const STDIN_NAME = '<stdin>';
+
+// The YAML parser is loaded on the first YAML text, not at import: it is a tenth of a
+// second of start-up that a JSON input (or a plan.json) never needs. yaml is a
+// CommonJS package, so `require` loads it synchronously and parseManifestText stays sync.
+let yamlParser: typeof import('yaml') | undefined;
+function yaml(): typeof import('yaml') {
+  yamlParser ??= createRequire(import.meta.url)('yaml') as typeof import('yaml');
+  return yamlParser;
+}
 const MANIFEST_EXTENSIONS = ['.yaml', '.yml', '.json'];
 
 function fileError(file: string, message: string): InputError {
@@ -52,7 +61,7 @@ export function parseManifestText(text: string, file: string, format?: 'json' | 
     raw = Array.isArray(v) ? v : [v];
   } else {
     raw = [];
-    const docs = parseAllDocuments(text, { prettyErrors: true, uniqueKeys: true });
+    const docs = yaml().parseAllDocuments(text, { prettyErrors: true, uniqueKeys: true });
     // parseAllDocuments returns an EmptyStream (not an array) for a text without documents.
     if (!Array.isArray(docs)) return [];
     docs.forEach((d, i) => {

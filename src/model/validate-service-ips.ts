@@ -12,17 +12,21 @@ export const IP_FAMILY_POLICIES = ['SingleStack', 'PreferDualStack', 'RequireDua
 const IP_FAMILIES = ['IPv4', 'IPv6'] as const;
 export const VALID_IP_MSG = 'must be a valid IP address (e.g. 10.9.8.7 or 2001:db8::ffff)';
 
+// Parsed once: specialIPError runs for every endpoint address of every slice.
+const SPECIAL_RANGES: ReadonlyArray<{ cidrs: readonly ParsedCIDR[]; message: string }> = [
+  { cidrs: ['127.0.0.0/8', '::1/128'], message: 'may not be in the loopback range (127.0.0.0/8, ::1/128)' },
+  { cidrs: ['169.254.0.0/16', 'fe80::/10'], message: 'may not be in the link-local range (169.254.0.0/16, fe80::/10)' },
+  { cidrs: ['224.0.0.0/24', 'ff02::/16'], message: 'may not be in the link-local multicast range (224.0.0.0/24, ff02::/16)' },
+].map((r) => ({ cidrs: r.cidrs.map((c) => parseCIDR(c)!), message: r.message }));
+
 /**
  * The API server refuses these as externalIPs and endpoint addresses
  * (ValidateNonSpecialIP): traffic to them never comes from outside the node, and
  * capturing or forwarding to them would break the node.
  */
 export function specialIPError(ip: ParsedIP): string | undefined {
-  const inCidr = (s: string): boolean => cidrContains(parseCIDR(s)!, ip);
   if (ip.value === 0n) return 'may not be unspecified (0.0.0.0 or ::)';
-  if (inCidr('127.0.0.0/8') || inCidr('::1/128')) return 'may not be in the loopback range (127.0.0.0/8, ::1/128)';
-  if (inCidr('169.254.0.0/16') || inCidr('fe80::/10')) return 'may not be in the link-local range (169.254.0.0/16, fe80::/10)';
-  if (inCidr('224.0.0.0/24') || inCidr('ff02::/16')) return 'may not be in the link-local multicast range (224.0.0.0/24, ff02::/16)';
+  for (const r of SPECIAL_RANGES) if (r.cidrs.some((c) => cidrContains(c, ip))) return r.message;
   return undefined;
 }
 

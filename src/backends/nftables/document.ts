@@ -61,7 +61,16 @@ export function serializeTables(tables: readonly NftTable[]): string {
     }
     for (const s of t.sets) {
       const setPart = `{"element":{${head},"name":${JSON.stringify(s.name)},"elem":[`;
-      for (const e of uniqueElements(s)) lines.push(`${setPart}${JSON.stringify(elementValue(s, e))}]}}`);
+      // uniqueElements and elementValue in one pass: each key is stringified once.
+      const seen = new Set<string>();
+      for (const e of s.elements) {
+        const keyJson = JSON.stringify(e.key);
+        const id = typeof e.key === 'string' ? e.key : keyJson;
+        if (seen.has(id)) continue;
+        seen.add(id);
+        const key = e.comment ? `{"elem":{"val":${keyJson},"comment":${JSON.stringify(e.comment)}}}` : keyJson;
+        lines.push(`${setPart}${s.kind === 'map' ? `[${key},${JSON.stringify(e.value) ?? 'null'}]` : key}]}}`);
+      }
     }
   }
   return documentOfLines(lines);
