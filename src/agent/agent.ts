@@ -6,7 +6,6 @@
 import { readFile } from 'node:fs/promises';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import { readLocalAddresses } from '../backends/local-addresses.js';
 import { DEFAULT_PROXY_CONFIG, type ProxyConfig } from '../model/config.js';
@@ -28,6 +27,7 @@ import { createAgentMetrics, setPerFamily, type AgentMetrics } from './metrics.j
 import { RenderFailed, rulesSyncerFor, type RulesSyncer, type UnsetSysctl } from './rules-syncer.js';
 import { realClock, SyncScheduler, type Clock, type SyncOutcome, type SyncRequest } from './sync-scheduler.js';
 import type { TriggerTime } from './watch/endpointslices.js';
+import type { KubeClient } from './watch/kube-client.js';
 import { watchEndpointSlices, watchNode, watchServiceCIDRs, watchServices, type EndpointSliceStore, type NodeStore, type ServiceCIDRStore, type ServiceStore, type WatchedResource, type WatchTiming } from './watch/index.js';
 
 export interface AgentOptions {
@@ -39,7 +39,7 @@ export interface AgentOptions {
   readonly planFile?: string;
   readonly config?: ProxyConfig;
   /** API mode. */
-  readonly kubeConfig?: KubeConfig;
+  readonly kubeConfig?: KubeClient;
   /** Offline mode: files or folders of EndpointSlice (and Node) manifests. */
   readonly endpointsFiles?: readonly string[];
   readonly healthAddr?: HostPort;
@@ -240,7 +240,7 @@ export class Agent {
     }
     if (opts.kubeConfig) await this.startWatches(opts.kubeConfig);
     this.log.info(
-      { backend: opts.backend, mode: opts.mode, node: opts.nodeName, api: opts.kubeConfig?.getCurrentCluster()?.server ?? false, plan: opts.planFile, endpointsFiles: opts.endpointsFiles },
+      { backend: opts.backend, mode: opts.mode, node: opts.nodeName, api: opts.kubeConfig?.server ?? false, plan: opts.planFile, endpointsFiles: opts.endpointsFiles },
       'agent started; first sync (full)',
     );
     this.scheduler.start();
@@ -257,7 +257,7 @@ export class Agent {
     this.log.info({}, 'agent stopped; rules left in place');
   }
 
-  private async startWatches(kubeConfig: KubeConfig): Promise<void> {
+  private async startWatches(kubeConfig: KubeClient): Promise<void> {
     const common = {
       kubeConfig,
       log: this.log,

@@ -1,5 +1,6 @@
-// A small Kubernetes API server for tests: enough of list and watch for
-// @kubernetes/client-node and our raw list to talk to it over real HTTP.
+// A small Kubernetes API server for tests: enough of list (with limit/continue
+// pages) and watch for the agent's client (src/agent/watch/kube-client.ts) to talk
+// to it over real HTTP.
 //
 // It keeps Services, EndpointSlices and Nodes with one resourceVersion counter,
 // a history of events (so a watch from an old RV replays what it missed, and a
@@ -13,7 +14,7 @@
 
 import http from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
-import { KubeConfig } from '@kubernetes/client-node';
+import { KubeClient } from '../../src/agent/watch/kube-client.js';
 
 export type Resource = 'services' | 'endpointslices' | 'nodes' | 'servicecidrs';
 
@@ -94,16 +95,9 @@ export class FakeApiServer {
     return `http://${this.host.includes(':') ? `[${this.host}]` : this.host}:${this.port}`;
   }
 
-  /** A kubeconfig for this server: plain http (client-node wants skipTLSVerify for that) and a bearer token. */
-  kubeConfig(): KubeConfig {
-    const kc = new KubeConfig();
-    kc.loadFromOptions({
-      clusters: [{ name: 'fake', server: this.url, skipTLSVerify: true }],
-      users: [{ name: 'agent', token: 'test-token' }],
-      contexts: [{ name: 'fake', cluster: 'fake', user: 'agent' }],
-      currentContext: 'fake',
-    });
-    return kc;
+  /** A client for this server: plain http and a bearer token. */
+  kubeConfig(): KubeClient {
+    return new KubeClient({ server: this.url, insecureSkipTLSVerify: false, token: { data: 'test-token' } });
   }
 
   get resourceVersion(): string {
@@ -282,9 +276,17 @@ export class FakeApiServer {
     if (!watch) {
       record(200);
       const info = RESOURCES[resource];
-      const items = [...this.objects[resource].values()].filter(matches).map((o) => clone(o));
+      const all = [...this.objects[resource].values()].filter(matches);
+      // Pages as the API server cuts them: `continue` is an opaque token (here the
+      // offset and the snapshot's RV); every page reports the first page's RV.
+      const limit = Number(url.searchParams.get('limit') ?? '0');
+      const token = url.searchParams.get('continue');
+      const [offset, snapshotRV] = token ? token.split(':').map(Number) as [number, number] : [0, this.rv];
+      const end = limit > 0 ? Math.min(all.length, offset + limit) : all.length;
+      const items = all.slice(offset, end).map((o) => clone(o));
+      const metadata = { resourceVersion: String(snapshotRV), ...(end < all.length ? { continue: `${end}:${snapshotRV}` } : {}) };
       res.writeHead(200, { 'Content-Type': 'application/json' });
-      res.end(JSON.stringify({ kind: `${info.kind}List`, apiVersion: info.apiVersion, metadata: { resourceVersion: String(this.rv) }, items }));
+      res.end(JSON.stringify({ kind: `${info.kind}List`, apiVersion: info.apiVersion, metadata, items }));
       return;
     }
     this.startWatch(resource, url.searchParams, matches, res, record);
