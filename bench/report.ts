@@ -10,6 +10,7 @@ import type { Sample } from './apply-scale.js';
 import { chartsOf, CHART_DIR } from './charts.js';
 import { dataplaneSection, dataplaneRatio } from './report-dataplane.js';
 import { agentSection, agentSummary } from './report-agent.js';
+import { agentMemorySection } from './report-agent-memory.js';
 import { churnSection } from './report-churn.js';
 import { iptablesSections, iptablesSummary } from './report-iptables.js';
 import { listCommand, nftSections, nftSummary } from './report-nft.js';
@@ -189,6 +190,7 @@ export async function writeReport(path: string, r: BenchResults): Promise<void> 
   dataplaneSection(L, r);
   publishedSection(L, r);
   agentSection(L, agents);
+  agentMemorySection(L, r.agentMemory ?? []);
 
   L.push('## What the numbers say', '');
   if (nft.length) {
