@@ -16,16 +16,16 @@
 // run.ts (BENCH_AGENT_MEMORY_SCALES) and reports the rows (report-agent-memory.ts).
 
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { serializePlan } from '../src/model/plan.js';
 import { shardTableOf } from '../src/backends/nftables/render.js';
-import type { EndpointSliceInfo } from '../src/model/endpoints.js';
 import { FakeApiChild } from '../test/e2e/lib/fake-api-child.js';
 import { createNetns, deleteNetns, nsExec, RUN_PREFIX, spawnInNetns, stopProcess } from '../test/e2e/lib/netns.js';
 import { service as serviceManifest } from '../test/e2e/suite/manifests.js';
+import { procStatus, sliceManifest } from './agent-scale.js';
 import { spread } from './changes.js';
 import { endpointAddress, ENDPOINTS_PER_SERVICE, serviceAt, serviceName, sliceAt, syntheticInput } from './synthetic.js';
 
@@ -65,22 +65,6 @@ interface LogLine {
   full?: boolean;
 }
 
-/** The k8s manifest of a model slice. */
-function sliceManifest(s: EndpointSliceInfo): Record<string, unknown> {
-  return {
-    apiVersion: 'discovery.k8s.io/v1',
-    kind: 'EndpointSlice',
-    metadata: { name: s.name, namespace: s.namespace, labels: { 'kubernetes.io/service-name': s.serviceName } },
-    addressType: s.addressType,
-    ports: s.ports.map((p) => ({ name: p.name, port: p.port, protocol: p.protocol })),
-    endpoints: s.endpoints.map((e) => ({
-      addresses: [e.address],
-      ...(e.nodeName ? { nodeName: e.nodeName } : {}),
-      conditions: { ready: e.ready, serving: e.serving, terminating: e.terminating },
-    })),
-  };
-}
-
 /** Service i as the API server holds it (ClusterIP, one TCP port, our proxy-name label). */
 function apiService(i: number): Record<string, unknown> {
   const s = serviceAt(i);
@@ -92,12 +76,6 @@ function apiService(i: number): Record<string, unknown> {
     ipFamilyPolicy: 'SingleStack',
     ports: s.ports.map((p) => ({ name: p.name, port: p.port, targetPort: 8080, protocol: 'TCP' as const })),
   });
-}
-
-async function procStatus(pid: number): Promise<{ hwm: number; rss: number }> {
-  const s = await readFile(`/proc/${pid}/status`, 'utf8');
-  const kib = (k: string) => Number(new RegExp(`^${k}:\\s*(\\d+)`, 'm').exec(s)?.[1] ?? NaN);
-  return { hwm: kib('VmHWM'), rss: kib('VmRSS') };
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

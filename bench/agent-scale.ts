@@ -69,7 +69,7 @@ interface LogLine {
 }
 
 /** The k8s manifest of a model slice (what a ConfigMap-mounted file would hold). */
-function sliceManifest(s: EndpointSliceInfo): unknown {
+export function sliceManifest(s: EndpointSliceInfo): Record<string, unknown> {
   return {
     apiVersion: 'discovery.k8s.io/v1',
     kind: 'EndpointSlice',
@@ -137,7 +137,7 @@ async function stopAgent(child: ChildProcess): Promise<void> {
   }
 }
 
-async function procStatus(pid: number): Promise<{ hwm: number; rss: number }> {
+export async function procStatus(pid: number): Promise<{ hwm: number; rss: number }> {
   const s = await readFile(`/proc/${pid}/status`, 'utf8');
   const kib = (k: string) => Number(new RegExp(`^${k}:\\s*(\\d+)`, 'm').exec(s)?.[1] ?? NaN);
   return { hwm: kib('VmHWM'), rss: kib('VmRSS') };
