@@ -276,15 +276,20 @@ export class FakeApiServer {
     if (!watch) {
       record(200);
       const info = RESOURCES[resource];
-      const all = [...this.objects[resource].values()].filter(matches);
-      // Pages as the API server cuts them: `continue` is an opaque token (here the
-      // offset and the snapshot's RV); every page reports the first page's RV.
+      // Pages as the API server cuts them: by key, `continue` an opaque token (here the
+      // first page's RV and the last key sent), every page reporting the first page's
+      // RV. By key, not offset: an object deleted between pages must not shift another
+      // out of the list (the watch from that RV replays what changed meanwhile).
       const limit = Number(url.searchParams.get('limit') ?? '0');
       const token = url.searchParams.get('continue');
-      const [offset, snapshotRV] = token ? token.split(':').map(Number) as [number, number] : [0, this.rv];
-      const end = limit > 0 ? Math.min(all.length, offset + limit) : all.length;
-      const items = all.slice(offset, end).map((o) => clone(o));
-      const metadata = { resourceVersion: String(snapshotRV), ...(end < all.length ? { continue: `${end}:${snapshotRV}` } : {}) };
+      const cut = token ? token.indexOf(':') : -1;
+      const snapshotRV = token ? Number(token.slice(0, cut)) : this.rv;
+      const after = token ? token.slice(cut + 1) : undefined;
+      const all = [...this.objects[resource]].filter(([key, o]) => (after === undefined || key > after) && matches(o)).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+      const page = limit > 0 ? all.slice(0, limit) : all;
+      const items = page.map(([, o]) => clone(o));
+      const more = page.length < all.length;
+      const metadata = { resourceVersion: String(snapshotRV), ...(more ? { continue: `${snapshotRV}:${page[page.length - 1]![0]}` } : {}) };
       res.writeHead(200, { 'Content-Type': 'application/json' });
       res.end(JSON.stringify({ kind: `${info.kind}List`, apiVersion: info.apiVersion, metadata, items }));
       return;

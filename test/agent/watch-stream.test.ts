@@ -166,8 +166,8 @@ describe('listRaw pages', () => {
         qs.map((q) => [q.get('limit'), q.get('resourceVersion'), q.get('continue'), q.get('labelSelector')]),
         [
           ['2', '0', null, '!service.kubernetes.io/headless'],
-          ['2', null, '2:105', '!service.kubernetes.io/headless'],
-          ['2', null, '4:105', '!service.kubernetes.io/headless'],
+          ['2', null, '105:default/s1-x', '!service.kubernetes.io/headless'],
+          ['2', null, '105:default/s3-x', '!service.kubernetes.io/headless'],
         ],
       );
     } finally {
