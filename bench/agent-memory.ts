@@ -155,8 +155,10 @@ export async function benchAgentMemory(
       sourceArgs = ['--kubeconfig', join(dir, 'kubeconfig.json')];
     }
     log(`${backend}/${source} ${services}: starting the agent`);
+    // BENCH_AGENT_NODE_OPTIONS: V8 flags for the agent alone (e.g. --max-old-space-size=256, a heap cap experiment).
+    const nodeOptions = process.env.BENCH_AGENT_NODE_OPTIONS ? ['env', `NODE_OPTIONS=${process.env.BENCH_AGENT_NODE_OPTIONS}`] : [];
     agent = spawnInNetns(ns, [
-      process.execPath, CLI, 'agent', '--backend', backend, '--plan', join(dir, 'plan.json'), '--config', join(dir, 'config.json'), ...sourceArgs,
+      ...nodeOptions, process.execPath, CLI, 'agent', '--backend', backend, '--plan', join(dir, 'plan.json'), '--config', join(dir, 'config.json'), ...sourceArgs,
       '--node-name', 'node1', '--node-ip', NODE_IP, '--health-addr', '127.0.0.1:10256', '--metrics-addr', '127.0.0.1:10249',
     ]);
     const lines: LogLine[] = [];
