@@ -17,8 +17,6 @@
 // `readBackEvery`-th resync (a deleted rule or element does not show in the summary)
 // it reads everything back as a full sync does.
 
-import type { EndpointSliceInfo } from '../../model/endpoints.js';
-import type { PlanService } from '../../model/plan.js';
 import type { RenderInput } from '../../model/render-input.js';
 import { slicesByService, viewsOfService } from '../../model/service-ports.js';
 import type { IPFamily } from '../../model/ip.js';
@@ -56,27 +54,17 @@ interface ElementRef {
   readonly element: NftElement;
 }
 
-/**
- * What a Service's fragments were rendered from: render is pure, so they are
- * rendered again from it when an incremental sync needs the old ones. At 10k
- * Services x 10 endpoints the fragments kept as JSON text took ~43 MB of heap (as
- * object trees ~160 MB before that); these references cost ~1 MB, the objects
- * being the input's own, which the agent holds anyway.
- */
-interface RenderedFrom {
-  readonly svc: PlanService;
-  readonly slices: readonly EndpointSliceInfo[];
-}
-
 interface FamilyState {
   readonly family: IPFamily;
   readonly tc: TableContext;
-  /** The node the fragments were rendered for (part of the fingerprint: a new node means a full sync). */
-  readonly node: RenderInput['node'];
   /** The family's tables without Services: main first, then the shards. */
   readonly skeletons: readonly NftTable[];
-  /** What each Service's fragments (of this family; only Services that have some) were rendered from, by namespace/name. */
-  readonly fragments: Map<string, RenderedFrom>;
+  /**
+   * Fragments of each Service's ports, by namespace/name, kept as JSON text: at 10k
+   * Services the object trees took ~160 MB of heap, the text a third of that, and only
+   * the few Services an incremental sync touches are parsed back.
+   */
+  readonly fragments: Map<string, string>;
   /** Elements in skeleton sets, by refKey: how many fragments contribute each (a ClusterIP serves several ports). */
   readonly refs: Map<string, Map<string, ElementRef>>;
   /** How many Services with fragments each shard table holds (a table exists while > 0). */
@@ -198,17 +186,16 @@ export class NftablesSyncer {
     const services = [...ownedServices(input).entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
     const built = FAMILIES.map((family) => {
       const tc = tableContext(input, family);
-      const st: FamilyState = { family, tc, node: input.node, skeletons: skeletonTables(input, tc), fragments: new Map(), refs: new Map(), shardUse: new Map(), counts: new Map() };
+      const st: FamilyState = { family, tc, skeletons: skeletonTables(input, tc), fragments: new Map(), refs: new Map(), shardUse: new Map(), counts: new Map() };
       const fragments = new Map<string, Fragment[]>();
       for (const [key, svc] of services) {
         // Preserved Services are left out of the remembered state: the kernel's rules for them are kept as they are.
         if (keep.has(key)) continue;
-        const from: RenderedFrom = { svc, slices: bySvc.get(key) ?? [] };
-        const frs = renderFragments(st, from);
+        const frs = viewsOfService(svc, family, bySvc.get(key) ?? [], input.node).map((v) => serviceFragment(v, tc));
         if (!frs.length) continue;
         fragments.set(key, frs);
         for (const fr of frs) addRefs(st.refs, fr);
-        st.fragments.set(key, from);
+        st.fragments.set(key, JSON.stringify(frs));
         countShard(st, key, +1);
         countFragments(st, frs, +1);
       }
@@ -268,14 +255,12 @@ export class NftablesSyncer {
     const bySvc = slicesByService(slices);
     const updates = this.state!.families.map((st) => {
       const next = new Map<string, Fragment[]>();
-      const sources = new Map<string, RenderedFrom>();
       for (const key of changed) {
         const svc = owned.get(key);
-        const from: RenderedFrom | undefined = svc ? { svc, slices: bySvc.get(key) ?? [] } : undefined;
-        if (from) sources.set(key, from);
-        next.set(key, from ? renderFragments(st, from) : []);
+        const frs = svc ? viewsOfService(svc, st.family, bySvc.get(key) ?? [], input.node).map((v) => serviceFragment(v, st.tc)) : [];
+        next.set(key, frs);
       }
-      return { st, next, sources };
+      return { st, next };
     });
     timings.render = now() - t;
 
@@ -291,7 +276,7 @@ export class NftablesSyncer {
 
     const transaction = await this.send(commands, timings);
     // Only now, with the kernel changed, does the remembered state move on.
-    for (const { st, next, sources } of updates) {
+    for (const { st, next } of updates) {
       for (const [key, frs] of next) {
         const old = fragmentsOf(st, key);
         for (const fr of old) removeRefs(st.refs, fr);
@@ -300,7 +285,7 @@ export class NftablesSyncer {
         countFragments(st, frs, +1);
         if (st.fragments.has(key)) countShard(st, key, -1);
         if (frs.length) {
-          st.fragments.set(key, sources.get(key)!);
+          st.fragments.set(key, JSON.stringify(frs));
           countShard(st, key, +1);
         } else st.fragments.delete(key);
       }
@@ -334,14 +319,9 @@ function countFragments(st: FamilyState, frs: readonly Fragment[], by: 1 | -1): 
   for (const fr of frs) addCounts(st.counts, `${family} ${fr.table}`, by * fr.chains.length, by * fr.sets.length);
 }
 
-/** The fragments last sent for a Service, rendered again from what they were rendered from. */
 function fragmentsOf(st: FamilyState, key: string): Fragment[] {
-  const from = st.fragments.get(key);
-  return from === undefined ? [] : renderFragments(st, from);
-}
-
-function renderFragments(st: FamilyState, from: RenderedFrom): Fragment[] {
-  return viewsOfService(from.svc, st.family, from.slices, st.node).map((v) => serviceFragment(v, st.tc));
+  const text = st.fragments.get(key);
+  return text === undefined ? [] : (JSON.parse(text) as Fragment[]);
 }
 
 /** Where an element's count is kept: its table and set. */
