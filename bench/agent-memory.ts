@@ -1,15 +1,264 @@
-// The agent's peak memory (VmHWM) at a few scales, to size the NodeAgent's
-// requests and limits: `npm run build && BENCH_AGENT_COMPILED=1 node --import tsx
-// bench/agent-memory.ts [services...]` (default 100 1000 5000). Each scale runs the
-// offline agent (benchAgent: 10 endpoints per Service, one file per slice) through its
-// first full sync and a few endpoint changes in a throw-away namespace, and prints
-// one JSON line per scale.
+// The agent's peak memory (VmHWM) through its life at one scale, for issue 16 §1:
+// the compiled CLI (`node lib/cli/main.js agent`, as in the image; `npm run build`
+// first) in a throw-away namespace, nftables or iptables, in offline mode (plan +
+// a folder of EndpointSlice files) or API mode (the in-test API server as a child
+// process in the same namespace, serving the Services and EndpointSlices), through
+//   1. the first full sync,
+//   2. a periodic resync (syncPeriod 60 s after the first),
+//   3. `changes` endpoint changes (one endpoint added to as many Services, sent at
+//      once: API upserts or file renames; minSyncPeriod 1 s coalesces them as
+//      kube-proxy's default does), until the kernel shows the last one,
+// reading /proc/PID/status after each step.
+//
+//   node --import tsx bench/agent-memory.ts [--backends nftables,iptables] [--sources offline,api] [--changes 1000] SERVICES...
+//
+// prints one JSON line per (scale, backend, source). `npm run bench` runs it through
+// run.ts (BENCH_AGENT_MEMORY_SCALES) and reports the rows (report-agent-memory.ts).
 
-import { benchAgent } from './agent-scale.js';
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { serializePlan } from '../src/model/plan.js';
+import { shardTableOf } from '../src/backends/nftables/render.js';
+import { FakeApiChild } from '../test/e2e/lib/fake-api-child.js';
+import { createNetns, deleteNetns, nsExec, RUN_PREFIX, spawnInNetns, stopProcess } from '../test/e2e/lib/netns.js';
+import { service as serviceManifest } from '../test/e2e/suite/manifests.js';
+import { procStatus } from './agent-scale.js';
+import { sliceManifest } from './synthetic-manifests.js';
+import { spread } from './changes.js';
+import { endpointAddress, ENDPOINTS_PER_SERVICE, serviceAt, serviceName, sliceAt, syntheticInput } from './synthetic.js';
 
-const scales = process.argv.slice(2).map(Number);
-for (const services of scales.length ? scales : [100, 1000, 5000]) {
-  const r = await benchAgent(services, 4, `svp-${process.pid}-mem${services}`, (m) => process.stderr.write(`${m}\n`));
-  const mib = (k: number) => Math.round(k / 1024);
-  process.stdout.write(`${JSON.stringify({ services, compiled: !!process.env.BENCH_AGENT_COMPILED, vmHWMMiB: mib(r.vmHWMKiB), vmRSSMiB: mib(r.vmRSSKiB), firstSyncMs: r.firstSyncOwn })}\n`);
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const CLI = join(root, 'lib/cli/main.js');
+const NODE_IP = '192.168.50.1';
+const SYNC_PERIOD = '60s';
+const MIN_SYNC_PERIOD = '1s';
+
+export type MemoryBackend = 'nftables' | 'iptables';
+export type MemorySource = 'offline' | 'api';
+
+export interface AgentMemoryRow {
+  backend: MemoryBackend;
+  source: MemorySource;
+  services: number;
+  endpointsPerService: number;
+  changes: number;
+  /** VmHWM after each step, KiB: first full sync, periodic resync, the changes. */
+  hwmFirstSyncKiB: number;
+  hwmResyncKiB: number;
+  hwmChangesKiB: number;
+  /** VmRSS at the end, KiB. */
+  rssEndKiB: number;
+  /** The first sync's own duration (the agent's log), ms. */
+  firstSyncMs: number;
+  /** From sending the changes to the kernel holding the last of them, ms. */
+  changesMs: number;
+  /** Syncs the changes took (minSyncPeriod coalesces them). */
+  changeSyncs: number;
 }
+
+interface LogLine {
+  time: number;
+  msg: string;
+  ms?: number;
+  full?: boolean;
+}
+
+/** Service i as the API server holds it (ClusterIP, one TCP port, our proxy-name label). */
+function apiService(i: number): Record<string, unknown> {
+  const s = serviceAt(i);
+  return serviceManifest(s.name, {
+    type: 'ClusterIP',
+    clusterIP: s.clusterIPs[0],
+    clusterIPs: s.clusterIPs,
+    ipFamilies: ['IPv4'],
+    ipFamilyPolicy: 'SingleStack',
+    ports: s.ports.map((p) => ({ name: p.name, port: p.port, targetPort: 8080, protocol: 'TCP' as const })),
+  });
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function until<T>(what: string, timeoutMs: number, probe: () => T | undefined | Promise<T | undefined>, everyMs = 50): Promise<T> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await probe();
+    if (v !== undefined) return v;
+    if (Date.now() > end) throw new Error(`agent memory bench: ${what}: not within ${timeoutMs / 1000} s`);
+    await sleep(everyMs);
+  }
+}
+
+/** Whether the kernel's rules in `ns` mention endpoint `addr` of Service i. */
+async function kernelHas(ns: string, backend: MemoryBackend, i: number, addr: string): Promise<boolean> {
+  const r =
+    backend === 'nftables'
+      ? await nsExec(ns, ['nft', 'list', 'table', 'ip', shardTableOf('default', serviceName(i))], { reject: false })
+      : await nsExec(ns, ['iptables-save', '-t', 'nat'], { reject: false });
+  return r.stdout.includes(addr);
+}
+
+export async function benchAgentMemory(
+  backend: MemoryBackend,
+  source: MemorySource,
+  services: number,
+  changes: number,
+  nsName: string,
+  log: (m: string) => void,
+): Promise<AgentMemoryRow> {
+  if (!existsSync(CLI)) throw new Error(`${CLI} missing: npm run build first (the agent's memory is measured compiled, as in the image)`);
+  const dir = await mkdtemp(join(tmpdir(), 'svp-bench-agentmem-'));
+  const ns = await createNetns(nsName);
+  let api: FakeApiChild | undefined;
+  let agent: ReturnType<typeof spawnInNetns> | undefined;
+  try {
+    const input = syntheticInput(services);
+    // API mode: the plan carries only the Service CIDRs; the Services come from the API.
+    await writeFile(join(dir, 'plan.json'), serializePlan(source === 'api' ? { ...input.plan, services: [] } : input.plan));
+    await writeFile(
+      join(dir, 'config.json'),
+      JSON.stringify({
+        apiVersion: 'kubeproxy.config.k8s.io/v1alpha1',
+        kind: 'KubeProxyConfiguration',
+        mode: backend,
+        clusterCIDR: '10.244.0.0/16',
+        detectLocalMode: 'ClusterCIDR',
+        [backend]: { minSyncPeriod: MIN_SYNC_PERIOD, syncPeriod: SYNC_PERIOD },
+      }),
+    );
+    const eps = join(dir, 'endpoints');
+    const fileOf = (i: number) => join(eps, `${serviceName(i)}.json`);
+    let sourceArgs: string[];
+    if (source === 'offline') {
+      await mkdir(eps);
+      for (const s of input.endpointSlices) await writeFile(join(eps, `${s.serviceName}.json`), JSON.stringify(sliceManifest(s)));
+      sourceArgs = ['--endpoints-file', eps];
+    } else {
+      api = await FakeApiChild.start(ns);
+      for (let i = 0; i < services; i += 200) {
+        const batch = [];
+        for (let j = i; j < Math.min(services, i + 200); j++) batch.push(api.upsert('services', apiService(j)), api.upsert('endpointslices', sliceManifest(sliceAt(j))));
+        await Promise.all(batch);
+      }
+      await writeFile(
+        join(dir, 'kubeconfig.json'),
+        JSON.stringify({
+          apiVersion: 'v1',
+          kind: 'Config',
+          clusters: [{ name: 'fake', cluster: { server: `http://127.0.0.1:${api.port}` } }],
+          users: [{ name: 'agent', user: { token: 'bench' } }],
+          contexts: [{ name: 'fake', context: { cluster: 'fake', user: 'agent' } }],
+          'current-context': 'fake',
+        }),
+      );
+      sourceArgs = ['--kubeconfig', join(dir, 'kubeconfig.json')];
+    }
+    log(`${backend}/${source} ${services}: starting the agent`);
+    // BENCH_AGENT_NODE_OPTIONS: V8 flags for the agent alone (e.g. --max-old-space-size=256, a heap cap experiment).
+    const nodeOptions = process.env.BENCH_AGENT_NODE_OPTIONS ? ['env', `NODE_OPTIONS=${process.env.BENCH_AGENT_NODE_OPTIONS}`] : [];
+    agent = spawnInNetns(ns, [
+      ...nodeOptions, process.execPath, CLI, 'agent', '--backend', backend, '--plan', join(dir, 'plan.json'), '--config', join(dir, 'config.json'), ...sourceArgs,
+      '--node-name', 'node1', '--node-ip', NODE_IP, '--health-addr', '127.0.0.1:10256', '--metrics-addr', '127.0.0.1:10249',
+    ]);
+    const lines: LogLine[] = [];
+    let buf = '';
+    agent.stderr.setEncoding('utf8');
+    agent.stderr.on('data', (chunk: string) => {
+      buf += chunk;
+      const parts = buf.split('\n');
+      buf = parts.pop()!;
+      for (const p of parts) {
+        try {
+          lines.push(JSON.parse(p) as LogLine);
+        } catch {
+          lines.push({ time: Date.now(), msg: p });
+        }
+      }
+    });
+    const synced = () => lines.filter((l) => l.msg === 'synced');
+    const failed = () => lines.find((l) => l.msg === 'sync failed; will retry with a full sync' || /^error/.test(l.msg));
+    const syncedAfter = (n: number, what: string, timeoutMs: number, full?: boolean) =>
+      until(what, timeoutMs, () => {
+        const f = failed();
+        if (f) throw new Error(`agent: ${JSON.stringify(f)}`);
+        if (agent!.exitCode !== null) throw new Error(`agent exited ${agent!.exitCode}; last lines: ${JSON.stringify(lines.slice(-5))}`);
+        return synced()
+          .slice(n)
+          .find((l) => full === undefined || l.full === full);
+      });
+    // ip netns exec execs node: the child's pid is the agent's.
+    const pid = agent.pid!;
+    const first = await syncedAfter(0, 'first sync', 20 * 60_000);
+    const afterFirst = await procStatus(pid);
+    log(`${backend}/${source} ${services}: first sync ${first.ms} ms, VmHWM ${(afterFirst.hwm / 1024).toFixed(0)} MiB`);
+    await syncedAfter(1, 'periodic resync', 20 * 60_000, true);
+    const afterResync = await procStatus(pid);
+    log(`${backend}/${source} ${services}: resynced, VmHWM ${(afterResync.hwm / 1024).toFixed(0)} MiB`);
+
+    const targets = spread(services, Math.min(changes, services));
+    const syncsBefore = synced().length;
+    const t0 = Date.now();
+    if (source === 'api') {
+      for (let k = 0; k < targets.length; k += 200) await Promise.all(targets.slice(k, k + 200).map((i) => api!.upsert('endpointslices', sliceManifest(sliceAt(i, 1)))));
+    } else {
+      for (const i of targets) {
+        const tmp = join(dir, 'slice.tmp');
+        await writeFile(tmp, JSON.stringify(sliceManifest(sliceAt(i, 1))));
+        await rename(tmp, fileOf(i));
+      }
+    }
+    const last = targets[targets.length - 1]!;
+    await until(`the last of ${targets.length} changes in the kernel`, 20 * 60_000, async () => ((await kernelHas(ns, backend, last, endpointAddress(last, ENDPOINTS_PER_SERVICE))) ? true : undefined), 200);
+    const changesMs = Date.now() - t0;
+    // The sync that applied the last change may log just after the kernel shows it.
+    await sleep(500);
+    const end = await procStatus(pid);
+    log(`${backend}/${source} ${services}: ${targets.length} changes in ${changesMs} ms, VmHWM ${(end.hwm / 1024).toFixed(0)} MiB`);
+    return {
+      backend,
+      source,
+      services,
+      endpointsPerService: ENDPOINTS_PER_SERVICE,
+      changes: targets.length,
+      hwmFirstSyncKiB: afterFirst.hwm,
+      hwmResyncKiB: afterResync.hwm,
+      hwmChangesKiB: end.hwm,
+      rssEndKiB: end.rss,
+      firstSyncMs: first.ms ?? NaN,
+      changesMs,
+      changeSyncs: synced().length - syncsBefore,
+    };
+  } finally {
+    if (agent) await stopProcess(agent, 5000);
+    if (api) await api.stop();
+    await deleteNetns(ns);
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+async function main(): Promise<void> {
+  const args = process.argv.slice(2);
+  const opt = (name: string, dflt: string) => {
+    const i = args.indexOf(name);
+    if (i < 0) return dflt;
+    const v = args[i + 1]!;
+    args.splice(i, 2);
+    return v;
+  };
+  const backends = opt('--backends', 'nftables,iptables').split(',') as MemoryBackend[];
+  const sources = opt('--sources', 'offline,api').split(',') as MemorySource[];
+  const changes = Number(opt('--changes', '1000'));
+  const scales = args.length ? args.map(Number) : [2, 1000];
+  for (const services of scales) {
+    for (const backend of backends) {
+      for (const source of sources) {
+        const row = await benchAgentMemory(backend, source, services, changes, `${RUN_PREFIX}mem-${backend.slice(0, 3)}-${source}-${services}`, (m) => process.stderr.write(`${m}\n`));
+        process.stdout.write(`${JSON.stringify(row)}\n`);
+      }
+    }
+  }
+}
+
+if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) await main();

@@ -121,7 +121,7 @@ async function stopAgent(child: ChildProcess): Promise<void> {
   }
 }
 
-async function procStatus(pid: number): Promise<{ hwm: number; rss: number }> {
+export async function procStatus(pid: number): Promise<{ hwm: number; rss: number }> {
   const s = await readFile(`/proc/${pid}/status`, 'utf8');
   const kib = (k: string) => Number(new RegExp(`^${k}:\\s*(\\d+)`, 'm').exec(s)?.[1] ?? NaN);
   return { hwm: kib('VmHWM'), rss: kib('VmRSS') };

@@ -10,6 +10,7 @@ import type { Sample } from './apply-scale.js';
 import { chartsOf, CHART_DIR } from './charts.js';
 import { dataplaneSection, dataplaneRatio } from './report-dataplane.js';
 import { agentSection, agentSummary } from './report-agent.js';
+import { agentMemorySection } from './report-agent-memory.js';
 import { churnSection } from './report-churn.js';
 import { cliSection, cliTargetRows } from './report-cli.js';
 import { iptablesSections, iptablesSummary } from './report-iptables.js';
@@ -206,6 +207,7 @@ export async function writeReport(path: string, r: BenchResults): Promise<void> 
   dataplaneSection(L, r);
   publishedSection(L, r);
   agentSection(L, agents);
+  agentMemorySection(L, r.agentMemory ?? []);
   if (!r.backends.includes('cluster')) L.push('## Cluster', '', 'Not measured in this run: the cluster benchmark runs with `BENCH_BACKENDS=cluster` (bench/README.md) and replaces this section.', '');
 
   L.push('## What the numbers say', '');

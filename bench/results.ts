@@ -1,6 +1,7 @@
 // Everything one benchmark run measured, as saved to bench/results.json: the report and
 // the charts are drawn from this alone (BENCH_REPORT_ONLY=1 redraws them from the file).
 
+import type { AgentMemoryRow } from './agent-memory.js';
 import type { AgentResult } from './agent-scale.js';
 import type { ApplyResult } from './apply-scale.js';
 import type { ChurnResult } from './churn.js';
@@ -40,6 +41,8 @@ export interface BenchResults {
   /** Set when the renders were measured again after the run (BENCH_RERENDER=1): when, and the 1-minute load before/after. */
   rerender?: { date: string; load: [number, number] };
   agentFloor?: AgentResult;
+  /** The compiled agent's peak RSS per scale, backend and source (bench/agent-memory.ts); absent in older results. */
+  agentMemory?: AgentMemoryRow[];
   scenarios: ScenarioResult[];
   churn: ChurnResult[];
   dataplane: DataplaneRow[];

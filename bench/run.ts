@@ -16,6 +16,7 @@ import { iptablesBackend } from '../src/backends/iptables/index.js';
 import { renderIptables } from '../src/backends/iptables/render.js';
 import { ipvsBackend } from '../src/backends/ipvs/index.js';
 import { nftablesBackend } from '../src/backends/nftables/index.js';
+import { benchAgentMemory, type MemoryBackend, type MemorySource } from './agent-memory.js';
 import { benchAgent } from './agent-scale.js';
 import { benchApply } from './apply-scale.js';
 import { writeCharts } from './charts.js';
@@ -91,6 +92,30 @@ const dataplane = {
 };
 const cli = { services: env('BENCH_CLI_SERVICES', quick ? 1000 : 10000), runs: env('BENCH_CLI_RUNS', 5) };
 const prefix = `svp-bench-${process.pid}`;
+
+// The compiled agent's peak RSS (bench/agent-memory.ts); `npm run build` first.
+const agentMemory = {
+  scales: list('BENCH_AGENT_MEMORY_SCALES', quick ? '2,1000' : '2,1000,10000').map(Number),
+  changes: env('BENCH_AGENT_MEMORY_CHANGES', 1000),
+  backends: list('BENCH_AGENT_MEMORY_BACKENDS', 'nftables,iptables') as MemoryBackend[],
+  sources: list('BENCH_AGENT_MEMORY_SOURCES', 'offline,api') as MemorySource[],
+};
+
+async function runAgentMemory(results: BenchResults): Promise<void> {
+  results.agentMemory = [];
+  for (const services of agentMemory.scales) {
+    for (const backend of agentMemory.backends) {
+      for (const source of agentMemory.sources) {
+        const log = (m: string) => process.stderr.write(`[bench agent memory] ${m}\n`);
+        try {
+          results.agentMemory.push(await benchAgentMemory(backend, source, services, agentMemory.changes, `svp-${process.pid}-mem-${backend.slice(0, 3)}-${source}-${services}`, log));
+        } catch (e) {
+          log(`FAILED ${backend}/${source} ${services}: ${e instanceof Error ? e.message : String(e)}`);
+        }
+      }
+    }
+  }
+}
 
 async function runScenarios(results: BenchResults): Promise<void> {
   if (!scenarioParts) return;
@@ -224,6 +249,7 @@ async function main(): Promise<void> {
       if (build.status !== 0) throw new Error('bench cli: tsc failed');
       results.cli = await benchCli(root, cli.services, 10, cli.runs, log);
     }
+    if (has('agent') && part('agent')) await runAgentMemory(results);
   });
   results.wallMs = wall;
   results.facts = await machineFacts(loadAtStart);

@@ -6,7 +6,6 @@
 import { readFile } from 'node:fs/promises';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import { readLocalAddresses } from '../backends/local-addresses.js';
 import { DEFAULT_PROXY_CONFIG, type ProxyConfig } from '../model/config.js';
@@ -30,6 +29,7 @@ import { getAgentBackend } from '../backends/registry.js';
 import { RenderFailed, type Syncer, type UnsetSysctl } from '../backends/syncer.js';
 import { realClock, SyncScheduler, type Clock, type SyncOutcome, type SyncRequest } from './sync-scheduler.js';
 import type { TriggerTime } from './watch/endpointslices.js';
+import type { KubeClient } from './watch/kube-client.js';
 import { watchEndpointSlices, watchNode, watchServiceCIDRs, watchServices, type EndpointSliceStore, type NodeStore, type ServiceCIDRStore, type ServiceStore, type WatchedResource, type WatchTiming } from './watch/index.js';
 
 export interface AgentOptions {
@@ -41,7 +41,7 @@ export interface AgentOptions {
   readonly planFile?: string;
   readonly config?: ProxyConfig;
   /** API mode. */
-  readonly kubeConfig?: KubeConfig;
+  readonly kubeConfig?: KubeClient;
   /** Offline mode: files or folders of EndpointSlice (and Node) manifests. */
   readonly endpointsFiles?: readonly string[];
   readonly healthAddr?: HostPort;
@@ -247,7 +247,7 @@ export class Agent {
     this.log.info({ file: opts.planFile ?? false, ...planLogFields(this.notePlan()) }, 'plan in force');
     if (opts.kubeConfig) await this.startWatches(opts.kubeConfig);
     this.log.info(
-      { backend: opts.backend, mode: opts.mode, node: opts.nodeName, api: opts.kubeConfig?.getCurrentCluster()?.server ?? false, plan: opts.planFile, endpointsFiles: opts.endpointsFiles },
+      { backend: opts.backend, mode: opts.mode, node: opts.nodeName, api: opts.kubeConfig?.server ?? false, plan: opts.planFile, endpointsFiles: opts.endpointsFiles },
       'agent started; first sync (full)',
     );
     this.scheduler.start();
@@ -264,7 +264,7 @@ export class Agent {
     this.log.info({}, 'agent stopped; rules left in place');
   }
 
-  private async startWatches(kubeConfig: KubeConfig): Promise<void> {
+  private async startWatches(kubeConfig: KubeClient): Promise<void> {
     const common = {
       kubeConfig,
       log: this.log,

@@ -3,7 +3,6 @@
 
 import { access, constants } from 'node:fs/promises';
 import { hostname } from 'node:os';
-import { KubeConfig } from '@kubernetes/client-node';
 import type { Command } from 'commander';
 import { pino } from 'pino';
 import { Agent } from '../agent/agent.js';
@@ -11,6 +10,8 @@ import { LOG_LEVELS, logSettings } from '../agent/log-level.js';
 import { assertCapabilities } from '../agent/capabilities.js';
 import { applyConntrackSysctls, realSysctlIO } from '../agent/conntrack-sysctls.js';
 import { ListenError, parseHostPort, type HostPort } from '../agent/http.js';
+import { KubeClient } from '../agent/watch/kube-client.js';
+import { inClusterEndpoint, loadKubeconfigFile } from '../agent/watch/kubeconfig.js';
 import { COEXIST_PORTS, defaultAddresses, KUBE_PROXY_PORTS } from '../agent/ports.js';
 import { AGENT_BACKEND_NAMES, getAgentBackend } from '../backends/registry.js';
 import { loadInputs } from '../manifests/load.js';
@@ -71,7 +72,7 @@ export function registerAgent(program: Command): void {
       for (const ip of flags.nodeIp) if (!isIP(ip)) throw usage('--node-ip', `${JSON.stringify(ip)} is not an IP address`);
       const offline = flags.endpointsFile.length > 0;
       if (offline && flags.kubeconfig) throw usage('--endpoints-file', 'offline mode takes no --kubeconfig');
-      let kubeConfig: KubeConfig | undefined;
+      let kubeConfig: KubeClient | undefined;
       if (!offline) {
         kubeConfig = apiKubeConfig(flags.kubeconfig);
       } else if (!flags.plan) {
@@ -152,10 +153,8 @@ function bindAddress(flag: string | undefined, flagName: string, fromConfig: str
  * only this agent programs; the NodeAgent's apiServerEndpoint prop sets them to the
  * API server's own address instead (explicit env wins over the kubelet's).
  */
-export function apiKubeConfig(kubeconfig: string | undefined): KubeConfig {
-  const kc = new KubeConfig();
-  if (kubeconfig) kc.loadFromFile(kubeconfig);
-  else if (process.env.KUBERNETES_SERVICE_HOST) kc.loadFromCluster();
-  else throw usage('--kubeconfig', 'no API server: give --kubeconfig, run in a pod, or use --endpoints-file');
-  return kc;
+export function apiKubeConfig(kubeconfig: string | undefined): KubeClient {
+  const endpoint = kubeconfig ? loadKubeconfigFile(kubeconfig) : inClusterEndpoint();
+  if (!endpoint) throw usage('--kubeconfig', 'no API server: give --kubeconfig, run in a pod, or use --endpoints-file');
+  return new KubeClient(endpoint);
 }

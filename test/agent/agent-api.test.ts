@@ -1,5 +1,5 @@
 // The real Agent in API mode: Services, EndpointSlices and its Node from the fake
-// API server over real HTTP (client-node, our list + watch, the stores), the
+// API server over real HTTP (our API client, list + watch, the stores), the
 // scheduler, input merge and sync loop, with a fake rules backend that records
 // what each sync was asked to make true. Timings are shortened through
 // AgentOptions.watchTiming and the proxy config.

@@ -1,5 +1,6 @@
-// A small Kubernetes API server for tests: enough of list and watch for
-// @kubernetes/client-node and our raw list to talk to it over real HTTP.
+// A small Kubernetes API server for tests: enough of list (with limit/continue
+// pages) and watch for the agent's client (src/agent/watch/kube-client.ts) to talk
+// to it over real HTTP.
 //
 // It keeps Services, EndpointSlices and Nodes with one resourceVersion counter,
 // a history of events (so a watch from an old RV replays what it missed, and a
@@ -13,7 +14,7 @@
 
 import http from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
-import { KubeConfig } from '@kubernetes/client-node';
+import { KubeClient } from '../../src/agent/watch/kube-client.js';
 
 export type Resource = 'services' | 'endpointslices' | 'nodes' | 'servicecidrs';
 
@@ -94,16 +95,9 @@ export class FakeApiServer {
     return `http://${this.host.includes(':') ? `[${this.host}]` : this.host}:${this.port}`;
   }
 
-  /** A kubeconfig for this server: plain http (client-node wants skipTLSVerify for that) and a bearer token. */
-  kubeConfig(): KubeConfig {
-    const kc = new KubeConfig();
-    kc.loadFromOptions({
-      clusters: [{ name: 'fake', server: this.url, skipTLSVerify: true }],
-      users: [{ name: 'agent', token: 'test-token' }],
-      contexts: [{ name: 'fake', cluster: 'fake', user: 'agent' }],
-      currentContext: 'fake',
-    });
-    return kc;
+  /** A client for this server: plain http and a bearer token. */
+  kubeConfig(): KubeClient {
+    return new KubeClient({ server: this.url, insecureSkipTLSVerify: false, token: { data: 'test-token' } });
   }
 
   get resourceVersion(): string {
@@ -282,9 +276,22 @@ export class FakeApiServer {
     if (!watch) {
       record(200);
       const info = RESOURCES[resource];
-      const items = [...this.objects[resource].values()].filter(matches).map((o) => clone(o));
+      // Pages as the API server cuts them: by key, `continue` an opaque token (here the
+      // first page's RV and the last key sent), every page reporting the first page's
+      // RV. By key, not offset: an object deleted between pages must not shift another
+      // out of the list (the watch from that RV replays what changed meanwhile).
+      const limit = Number(url.searchParams.get('limit') ?? '0');
+      const token = url.searchParams.get('continue');
+      const cut = token ? token.indexOf(':') : -1;
+      const snapshotRV = token ? Number(token.slice(0, cut)) : this.rv;
+      const after = token ? token.slice(cut + 1) : undefined;
+      const all = [...this.objects[resource]].filter(([key, o]) => (after === undefined || key > after) && matches(o)).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+      const page = limit > 0 ? all.slice(0, limit) : all;
+      const items = page.map(([, o]) => clone(o));
+      const more = page.length < all.length;
+      const metadata = { resourceVersion: String(snapshotRV), ...(more ? { continue: `${snapshotRV}:${page[page.length - 1]![0]}` } : {}) };
       res.writeHead(200, { 'Content-Type': 'application/json' });
-      res.end(JSON.stringify({ kind: `${info.kind}List`, apiVersion: info.apiVersion, metadata: { resourceVersion: String(this.rv) }, items }));
+      res.end(JSON.stringify({ kind: `${info.kind}List`, apiVersion: info.apiVersion, metadata, items }));
       return;
     }
     this.startWatch(resource, url.searchParams, matches, res, record);

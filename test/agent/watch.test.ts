@@ -1,5 +1,5 @@
-// The watch layer against a fake API server over real HTTP: client-node's KubeConfig
-// and Watch, our raw list, the restart logic and the stores, end to end.
+// The watch layer against a fake API server over real HTTP: our client (kube-client,
+// paged raw list, watch stream), the restart logic and the stores, end to end.
 
 import { afterEach, describe, test } from 'node:test';
 import assert from 'node:assert/strict';

@@ -10,7 +10,7 @@
 // svcplane label (ours in replace mode only). node1's tables start empty, and
 // nothing routes 10.96.0.1 until the agent does. The agent is given the server's
 // address (the NodeAgent's apiServerEndpoint does that through KUBERNETES_SERVICE_HOST/
-// PORT on a real node, which client-node turns into https://HOST:PORT; the fake
+// PORT on a real node, which the agent turns into https://HOST:PORT; the fake
 // speaks plain HTTP, so here the same server URL comes through --kubeconfig).
 
 import assert from 'node:assert/strict';

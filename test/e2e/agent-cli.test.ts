@@ -77,9 +77,9 @@ describe('svcplane agent: ports and the API server address', { timeout: 300_000 
     try {
       process.env.KUBERNETES_SERVICE_HOST = '10.0.0.10';
       process.env.KUBERNETES_SERVICE_PORT = '6443';
-      assert.equal(apiKubeConfig(undefined).getCurrentCluster()?.server, 'https://10.0.0.10:6443');
+      assert.equal(apiKubeConfig(undefined).server, 'https://10.0.0.10:6443');
       process.env.KUBERNETES_SERVICE_HOST = 'fd00::10';
-      assert.equal(apiKubeConfig(undefined).getCurrentCluster()?.server, 'https://[fd00::10]:6443');
+      assert.equal(apiKubeConfig(undefined).server, 'https://[fd00::10]:6443');
       delete process.env.KUBERNETES_SERVICE_HOST;
       assert.throws(() => apiKubeConfig(undefined), /--kubeconfig: no API server/);
     } finally {

@@ -15,7 +15,7 @@ export class ApiError extends Error {
 
 export const HTTP_GONE = 410;
 
-/** Whether `e` says our resourceVersion is too old (client-node's Watch puts the HTTP status in `statusCode`). */
+/** Whether `e` says our resourceVersion is too old (an ApiError or HTTP error carrying `statusCode` 410, or a Status `code`). */
 export function isGone(e: unknown): boolean {
   if (typeof e !== 'object' || e === null) return false;
   const o = e as { statusCode?: unknown; code?: unknown };

@@ -1,12 +1,9 @@
 // One resource's list + watch that never gives up.
 //
-// client-node 1.4.0's ListWatch/makeInformer is not used: after any error (a 500,
-// a refused connection) it calls its error callbacks and never restarts; it cannot
-// ask for bookmarks or a server-side timeout (it builds the watch query itself);
-// its list goes through the typed deserialiser (see raw-list.ts); and its Watch has
-// no timeout, so a connection that goes silent stays open for ever. We keep
-// client-node's KubeConfig and its low-level `Watch` (node-fetch, streaming,
-// newline-delimited JSON) and drive them with this loop instead:
+// The requests are our own (kube-client.ts, raw-list.ts, watch-stream.ts on
+// node:http/https; client-node's ListWatch never restarted after an error, could not
+// ask for bookmarks or a server-side timeout, and its Watch had no timeout), driven
+// by this loop:
 //
 //   list (RV "0" first, "" after a 410) -> replace the store -> watch from the
 //   list's RV with allowWatchBookmarks and a jittered timeoutSeconds
@@ -19,11 +16,12 @@
 // While the API server is away nothing is handed on, so whoever keeps the store
 // keeps serving the last state it had.
 
-import { Watch, type KubeConfig } from '@kubernetes/client-node';
 import { ApiError, apiErrorFromStatus, isGone } from './api-error.js';
 import { Backoff, jitterBetween } from './backoff.js';
 import type { WatchLogger } from './logger.js';
+import type { KubeClient } from './kube-client.js';
 import { listRaw, type RawList } from './raw-list.js';
+import { openWatch } from './watch-stream.js';
 
 export type WatchEventType = 'ADDED' | 'MODIFIED' | 'DELETED';
 
@@ -74,7 +72,7 @@ export const DEFAULT_WATCH_TIMING: WatchTiming = {
 };
 
 export interface ListWatchOptions {
-  readonly kubeConfig: KubeConfig;
+  readonly client: KubeClient;
   /** Collection path, e.g. /apis/discovery.k8s.io/v1/endpointslices (all namespaces). */
   readonly path: string;
   readonly labelSelector?: string;
@@ -98,7 +96,6 @@ type WatchEnd =
 export class ResilientListWatch {
   readonly timing: WatchTiming;
   private readonly backoff: Backoff;
-  private readonly watcher: Watch;
   private readonly random: () => number;
   private readonly stopController = new AbortController();
   private running: Promise<void> | undefined;
@@ -116,7 +113,6 @@ export class ResilientListWatch {
     this.timing = { ...DEFAULT_WATCH_TIMING, ...opts.timing };
     this.random = opts.random ?? Math.random;
     this.backoff = new Backoff({ initialMs: this.timing.initialBackoffMs, maxMs: this.timing.maxBackoffMs, random: this.random });
-    this.watcher = new Watch(opts.kubeConfig);
   }
 
   get state(): ListWatchState {
@@ -166,7 +162,7 @@ export class ResilientListWatch {
         let list: RawList;
         try {
           list = await listRaw(
-            this.opts.kubeConfig,
+            this.opts.client,
             this.opts.path,
             {
               ...(this.opts.labelSelector ? { labelSelector: this.opts.labelSelector } : {}),
@@ -254,15 +250,14 @@ export class ResilientListWatch {
     return new Promise<WatchEnd>((resolve) => {
       let ended = false;
       let progress = false;
-      let controller: AbortController | undefined;
+      let abort: (() => void) | undefined;
       let watchdog: NodeJS.Timeout | undefined;
       const finish = (end: WatchEnd): void => {
         if (ended) return;
         ended = true;
         clearTimeout(watchdog);
         this.stopController.signal.removeEventListener('abort', onStop);
-        // Events client-node still has buffered for this request are dropped by `ended`.
-        controller?.abort();
+        abort?.();
         resolve(end);
       };
       const feedWatchdog = (): void => {
@@ -307,7 +302,6 @@ export class ResilientListWatch {
           return;
         }
         if (isGone(err)) finish({ kind: 'gone', progress });
-        else if (isGone(err)) finish({ kind: 'gone', progress });
         else finish({ kind: 'error', error: err, progress });
       };
 
@@ -320,15 +314,7 @@ export class ResilientListWatch {
       };
       if (this.opts.labelSelector) query.labelSelector = this.opts.labelSelector;
       if (this.opts.fieldSelector) query.fieldSelector = this.opts.fieldSelector;
-      // Watch.watch reports failures through onDone, but can still reject before it
-      // gets that far (no current cluster, a kubeconfig exec plugin failing).
-      this.watcher.watch(this.opts.path, query, onEvent, onDone).then(
-        (c: AbortController) => {
-          controller = c;
-          if (ended) c.abort();
-        },
-        (e: unknown) => onDone(e ?? new Error('watch failed')),
-      );
+      abort = openWatch(this.opts.client, this.opts.path, query, { onEvent, onDone });
     });
   }
 }

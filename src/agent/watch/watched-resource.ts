@@ -1,14 +1,15 @@
 // A store and the list + watch that feeds it, started and stopped together.
 
-import type { KubeConfig } from '@kubernetes/client-node';
 import type { FieldIssue, ObjectRef } from '../../model/errors.js';
+import type { KubeClient } from './kube-client.js';
 import { ResilientListWatch, type WatchTiming } from './list-watch.js';
 import { defaultWatchLogger, type WatchLogger } from './logger.js';
 import type { MalformedObject, WatchedStore } from './store.js';
 
 /** Options every resource watch takes. */
 export interface WatchOptions {
-  readonly kubeConfig: KubeConfig;
+  /** The API server to list and watch (kube-client.ts; the name predates it: a resolved kubeconfig). */
+  readonly kubeConfig: KubeClient;
   readonly log?: WatchLogger;
   readonly timing?: Partial<WatchTiming>;
   /** [0, 1) source for jitter; tests inject it. */
@@ -43,7 +44,7 @@ export function makeWatchedResource<S extends WatchedStore<unknown>>(
 ): WatchedResource<S> {
   const lw = new ResilientListWatch(
     {
-      kubeConfig: opts.kubeConfig,
+      client: opts.kubeConfig,
       path: where.path,
       ...(where.labelSelector ? { labelSelector: where.labelSelector } : {}),
       ...(where.fieldSelector ? { fieldSelector: where.fieldSelector } : {}),

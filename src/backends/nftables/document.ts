@@ -6,7 +6,7 @@
 // command are added.
 
 import type { NftElement, NftSet, NftTable } from './nft.js';
-import { chainObject, documentOfLines, elementObject, elementValue, ruleObject, setObject, tableObject, type NftObject } from './transaction.js';
+import { chainObject, documentOfLines, elementObject, ruleObject, setObject, tableObject, type NftObject } from './transaction.js';
 
 /** JSON with object keys sorted: a canonical form for comparing expressions. */
 export function canon(x: unknown): string {

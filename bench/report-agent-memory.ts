@@ -1,0 +1,32 @@
+// The "Agent memory" part of BENCHMARKS.md (issue 16 §1): the compiled agent's peak
+// RSS through first sync, resync and endpoint changes, per backend and source
+// (bench/agent-memory.ts).
+
+import type { AgentMemoryRow } from './agent-memory.js';
+import { k } from './report.js';
+
+const TARGET_MIB = 150;
+const IDLE_TARGET_MIB = 60;
+const mib = (kib: number) => (kib / 1024).toFixed(0);
+
+export function agentMemorySection(L: string[], rows: readonly AgentMemoryRow[]): void {
+  if (rows.length === 0) return;
+  L.push('## Agent memory', '');
+  L.push('The compiled agent (`node lib/cli/main.js agent`, as in the image) in a throw-away namespace, 10 endpoints');
+  L.push('per Service, `minSyncPeriod: 1s`, `syncPeriod: 60s`: offline (plan + one EndpointSlice file per Service) or');
+  L.push('API mode (the in-test API server, a child process in the namespace, serving the Services and slices).');
+  L.push('VmHWM (`/proc/PID/status`) after the first full sync, after the first periodic resync, and after the');
+  L.push('endpoint changes (one endpoint added to each of that many Services at once; done when the kernel shows');
+  L.push(`the last). Targets: < ${TARGET_MIB} MiB at 10k Services, < ${IDLE_TARGET_MIB} MiB idle (a few Services). IPVS is not measured:`);
+  L.push('this kernel has no ip_vs module (its tests run in a VM). `node --import tsx bench/agent-memory.ts SERVICES...`');
+  L.push('runs one scale alone.');
+  L.push('');
+  L.push('| Services | backend | source | first sync | + resync | + changes | RSS at end | changes | syncs for them | first sync (own) |');
+  L.push('|---|---|---|---|---|---|---|---|---|---|');
+  for (const r of rows) {
+    L.push(
+      `| ${k(r.services)} | ${r.backend} | ${r.source} | ${mib(r.hwmFirstSyncKiB)} MiB | ${mib(r.hwmResyncKiB)} MiB | ${mib(r.hwmChangesKiB)} MiB | ${mib(r.rssEndKiB)} MiB | ${r.changes} | ${r.changeSyncs} | ${(r.firstSyncMs / 1000).toFixed(1)} s |`,
+    );
+  }
+  L.push('');
+}
