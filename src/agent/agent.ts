@@ -25,6 +25,9 @@ import { buildRenderInput, changedKeys } from './input-merge.js';
 import { configzBody } from './configz.js';
 import { deletionFamily, noLocalEndpoints, servedFamilies } from './metric-values.js';
 import { createAgentMetrics, setPerFamily, type AgentMetrics } from './metrics.js';
+import { registerTrafficMetrics } from './traffic-metrics.js';
+import { registeredBackends } from '../backends/registry.js';
+import type { TrafficReader } from '../backends/traffic.js';
 import { RenderFailed, rulesSyncerFor, type RulesSyncer, type UnsetSysctl } from './rules-syncer.js';
 import { realClock, SyncScheduler, type Clock, type SyncOutcome, type SyncRequest } from './sync-scheduler.js';
 import type { TriggerTime } from './watch/endpointslices.js';
@@ -58,6 +61,8 @@ export interface AgentOptions {
   readonly watchStaleMs?: number;
   /** Userspace backend: idle time after which a UDP session ends. */
   readonly udpIdleTimeoutMs?: number;
+  /** Reads the rules' traffic counters for svcplane_service_* (default: the backend's reader, unless `rules` is injected); false: none. */
+  readonly traffic?: TrafficReader | false;
 }
 
 interface FileEndpoints {
@@ -115,6 +120,8 @@ export class Agent {
     this.clock = opts.clock ?? realClock;
     this.config = opts.config ?? DEFAULT_PROXY_CONFIG;
     this.metrics = opts.metrics ?? createAgentMetrics({ processMetrics: true, backend: opts.backend });
+    const traffic = opts.traffic ?? (opts.rules ? false : registeredBackends().find((b) => b.name === opts.backend)?.readTraffic);
+    if (traffic) registerTrafficMetrics(this.metrics.registry, { read: () => traffic(), onError: (e) => this.log.warn({ err: e }, 'cannot read the rules\' traffic counters') });
     this.rules = opts.rules ?? rulesSyncerFor(opts.backend, { log: opts.log, ...(opts.udpIdleTimeoutMs ? { udpIdleTimeoutMs: opts.udpIdleTimeoutMs } : {}) });
     this.scheduler = new SyncScheduler({
       minSyncPeriodMs: this.config.minSyncPeriodSeconds * 1000,

@@ -1,6 +1,7 @@
 // What a backend is: a pure renderer from RenderInput to a ruleset document, and
 // (once it lands) the code that applies that document to the kernel.
 
+import type { TrafficReader } from './traffic.js';
 import type { RenderInput } from '../model/render-input.js';
 
 export interface ApplyOptions {
@@ -31,4 +32,6 @@ export interface Backend {
   apply?(input: RenderInput, options?: ApplyOptions): Promise<ApplyResult>;
   /** Removes everything of this backend's from the current network namespace, and nothing else; returns how many objects went. */
   cleanup?(): Promise<number>;
+  /** Reads the per-Service traffic counters our rules carry (traffic.ts), in the current network namespace. */
+  readTraffic?: TrafficReader;
 }

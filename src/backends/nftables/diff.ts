@@ -22,7 +22,7 @@ const del = (o: Record<string, unknown>): Cmd => ({ delete: o });
 const flush = (o: Record<string, unknown>): Cmd => ({ flush: o });
 
 function setDecl(s: NftSet): string {
-  return canon({ kind: s.kind, type: s.type, map: s.map, flags: s.flags ?? [], timeout: s.timeout, size: s.dynamic ? undefined : s.size });
+  return canon({ kind: s.kind, type: s.type, map: s.map, flags: s.flags ?? [], timeout: s.timeout, size: s.dynamic ? undefined : s.size, counter: s.counter === true });
 }
 
 function rulesKey(c: NftChain): string {

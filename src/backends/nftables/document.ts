@@ -26,6 +26,7 @@ export function setObject(t: NftTable, s: NftSet): Record<string, unknown> {
   if (s.flags?.length) body.flags = s.flags;
   if (s.timeout !== undefined) body.timeout = s.timeout;
   if (s.size !== undefined) body.size = s.size;
+  if (s.counter) body.stmt = [{ counter: null }];
   return { [s.kind]: body };
 }
 
@@ -177,6 +178,7 @@ export function parseLiveTables(json: string, wanted: (family: NftFamily, name: 
         ...(flags && flags.length ? { flags } : {}),
         ...(s.timeout !== undefined ? { timeout: Number(s.timeout) } : {}),
         ...(s.size !== undefined ? { size: Number(s.size) } : {}),
+        ...(Array.isArray(s.stmt) && s.stmt.some((x) => x && typeof x === 'object' && 'counter' in x) ? { counter: true } : {}),
         elements,
       };
       table.sets.push(set);
