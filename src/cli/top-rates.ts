@@ -31,7 +31,8 @@ function perPort(samples: readonly TrafficSample[]): Map<string, { id: ServicePo
 
 /**
  * Rates between `before` and `after`, `seconds` apart, busiest first (packets, then
- * bytes, then refusals, then name). A counter that went down was recreated: its
+ * bytes, new connections, refusals, then name: a backend without packet counters
+ * still ranks by connections). A counter that went down was recreated: its
  * rate counts from 0.
  */
 export function topRows(before: readonly TrafficSample[], after: readonly TrafficSample[], seconds: number): TopRow[] {
@@ -60,6 +61,7 @@ export function topRows(before: readonly TrafficSample[], after: readonly Traffi
     (x, y) =>
       y.packetsPerSecond - x.packetsPerSecond ||
       y.bytesPerSecond - x.bytesPerSecond ||
+      y.newConnectionsPerSecond - x.newConnectionsPerSecond ||
       y.rejectedPerSecond + y.droppedPerSecond - (x.rejectedPerSecond + x.droppedPerSecond) ||
       portKey(x).localeCompare(portKey(y)),
   );

@@ -11,4 +11,5 @@ export const iptablesBackend: Backend = {
   // The apply half (and execa with it) loads on first use: synth and `import 'svcplane'` need only render.
   apply: async (input, options) => (await import('./apply.js')).applyIptables(input, options),
   cleanup: async () => (await import('./apply.js')).cleanupIptables(),
+  readTraffic: async (exec, netns) => (await import('./counters.js')).readIptablesCounters(exec, netns),
 };
