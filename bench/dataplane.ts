@@ -84,6 +84,26 @@ async function link(a: string, aIf: string, aAddr: string, b: string, bIf: strin
   await inNs(b, 'ip', ['link', 'set', bIf, 'up']);
 }
 
+/** client ── node ── server, addresses and routes as in the picture above; namespaces made are pushed on `made`. */
+async function buildTopology(client: string, node: string, server: string, made: string[]): Promise<void> {
+  for (const ns of [client, node, server]) made.push(await addNetns(ns));
+  await link(client, 'c0', '192.168.60.2/24', node, 'n0', '192.168.60.1/24');
+  await link(node, 'n1', '10.244.250.1/24', server, 's0', `${SERVER}/24`);
+  await inNs(client, 'ip', ['route', 'add', 'default', 'via', '192.168.60.1']);
+  await inNs(server, 'ip', ['route', 'add', 'default', 'via', '10.244.250.1']);
+  await inNs(node, 'sysctl', ['-qw', 'net.ipv4.ip_forward=1']);
+}
+
+/** The server end (dataplane-peer.ts `server` or `sink`) in its namespace, once it listens. */
+async function startPeer(server: string, mode: 'server' | 'sink'): Promise<ReturnType<typeof spawn>> {
+  const peer = spawn('ip', ['netns', 'exec', server, process.execPath, '--import', 'tsx', join(here, 'dataplane-peer.ts'), mode, String(SERVER_PORT)], { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
+  await new Promise<void>((res, rej) => {
+    peer.stdout!.once('data', () => res());
+    peer.once('exit', (c) => rej(new Error(`data plane server exited (${c})`)));
+  });
+  return peer;
+}
+
 async function loadRules(backend: DataplaneBackend, node: string, input: RenderInput, limitMs: number): Promise<LoadResult> {
   if (backend === 'nftables') return nftFileAlone(node, nftablesBackend.render(input), limitMs);
   const r = await restoreAlone(node, serializeIptables(renderIptables(input)), limitMs);
@@ -106,12 +126,7 @@ export async function benchDataplane(backend: DataplaneBackend, others: number, 
   const made: string[] = [];
   let peer: ReturnType<typeof spawn> | undefined;
   try {
-    for (const ns of [client, node, server]) made.push(await addNetns(ns));
-    await link(client, 'c0', '192.168.60.2/24', node, 'n0', '192.168.60.1/24');
-    await link(node, 'n1', '10.244.250.1/24', server, 's0', `${SERVER}/24`);
-    await inNs(client, 'ip', ['route', 'add', 'default', 'via', '192.168.60.1']);
-    await inNs(server, 'ip', ['route', 'add', 'default', 'via', '10.244.250.1']);
-    await inNs(node, 'sysctl', ['-qw', 'net.ipv4.ip_forward=1']);
+    await buildTopology(client, node, server, made);
 
     log(`data plane ${backend}: loading ${others} other Services (limit ${(o.loadLimitMs / 1000).toFixed(0)} s)`);
     row.load = await loadRules(backend, node, dataplaneInput(others), o.loadLimitMs);
@@ -120,11 +135,7 @@ export async function benchDataplane(backend: DataplaneBackend, others: number, 
       return row;
     }
 
-    peer = spawn('ip', ['netns', 'exec', server, process.execPath, '--import', 'tsx', join(here, 'dataplane-peer.ts'), 'server', String(SERVER_PORT)], { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
-    await new Promise<void>((res, rej) => {
-      peer!.stdout!.once('data', () => res());
-      peer!.once('exit', (c) => rej(new Error(`data plane server exited (${c})`)));
-    });
+    peer = await startPeer(server, 'server');
     for (let b = 0; b < o.batches; b++) {
       row.direct.push(...(await clientBatch(client, SERVER, SERVER_PORT, o.connections, o.warmup)));
       row.service.push(...(await clientBatch(client, VIP, 80, o.connections, o.warmup)));
@@ -163,17 +174,8 @@ export async function benchCountersCost(others: number, o: DataplaneOptions & { 
   const made: string[] = [];
   let peer: ReturnType<typeof spawn> | undefined;
   try {
-    for (const ns of [client, node, server]) made.push(await addNetns(ns));
-    await link(client, 'c0', '192.168.60.2/24', node, 'n0', '192.168.60.1/24');
-    await link(node, 'n1', '10.244.250.1/24', server, 's0', `${SERVER}/24`);
-    await inNs(client, 'ip', ['route', 'add', 'default', 'via', '192.168.60.1']);
-    await inNs(server, 'ip', ['route', 'add', 'default', 'via', '10.244.250.1']);
-    await inNs(node, 'sysctl', ['-qw', 'net.ipv4.ip_forward=1']);
-    peer = spawn('ip', ['netns', 'exec', server, process.execPath, '--import', 'tsx', join(here, 'dataplane-peer.ts'), 'sink', String(SERVER_PORT)], { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
-    await new Promise<void>((res, rej) => {
-      peer!.stdout!.once('data', () => res());
-      peer!.once('exit', (c) => rej(new Error(`data plane server exited (${c})`)));
-    });
+    await buildTopology(client, node, server, made);
+    peer = await startPeer(server, 'sink');
     const bulk = async () => {
       const r = await execa('ip', ['netns', 'exec', client, process.execPath, '--import', 'tsx', join(here, 'dataplane-peer.ts'), 'bulk', VIP, '80', String(o.bulkMB), String(o.bulkRounds)], { cwd: root, timeout: 600_000 });
       return JSON.parse(r.stdout.trim()) as number[];
