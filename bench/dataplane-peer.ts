@@ -6,6 +6,11 @@
 //                               in microseconds: connect() called to the 'connect' event,
 //                               i.e. SYN out, through the node's NAT rules, SYN-ACK back.
 //
+//   sink PORT                   like server, but reads each connection to its end and
+//                               answers with the byte count (for bulk; resets are ignored).
+//   bulk HOST PORT MB ROUNDS    sends MB megabytes over one connection ROUNDS times; prints
+//                               the throughput of each round in MB/s as one JSON line.
+//
 // Each connection is reset right away (no TIME_WAIT), so thousands of them neither run
 // out of ports nor wait on one another.
 
@@ -29,6 +34,49 @@ function once(host: string, port: number): Promise<number> {
   });
 }
 
+function sink(port: number): void {
+  createServer((s) => {
+    let n = 0;
+    s.on('error', () => {});
+    s.on('data', (d: Buffer) => (n += d.length));
+    s.on('end', () => s.end(String(n)));
+  }).listen(port, '0.0.0.0', () => process.stdout.write('ready\n'));
+}
+
+function bulkOnce(host: string, port: number, mb: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const chunk = Buffer.alloc(1 << 16, 7);
+    const total = mb * (1 << 20);
+    const t0 = process.hrtime.bigint();
+    const s = connect({ host, port }, () => {
+      let sent = 0;
+      const pump = () => {
+        while (sent < total) {
+          sent += chunk.length;
+          if (!s.write(chunk)) return void s.once('drain', pump);
+        }
+        s.end();
+      };
+      pump();
+    });
+    let answer = '';
+    s.setTimeout(60_000, () => s.destroy(new Error(`bulk to ${host}:${port} timed out`)));
+    s.on('data', (d: Buffer) => (answer += d.toString()));
+    s.once('close', () => {
+      const sec = Number(process.hrtime.bigint() - t0) / 1e9;
+      if (Number(answer) !== total) return reject(new Error(`bulk: the server read ${answer} of ${total} bytes`));
+      resolve(mb / sec);
+    });
+    s.once('error', reject);
+  });
+}
+
+async function bulk(host: string, port: number, mb: number, rounds: number): Promise<void> {
+  const out: number[] = [];
+  for (let i = 0; i < rounds; i++) out.push(await bulkOnce(host, port, mb));
+  process.stdout.write(`${JSON.stringify(out)}\n`);
+}
+
 async function client(host: string, port: number, n: number, warmup: number): Promise<void> {
   const out: number[] = [];
   for (let i = 0; i < n + warmup; i++) {
@@ -40,5 +88,7 @@ async function client(host: string, port: number, n: number, warmup: number): Pr
 
 const [mode, ...args] = process.argv.slice(2);
 if (mode === 'server') server(Number(args[0]));
+else if (mode === 'sink') sink(Number(args[0]));
+else if (mode === 'bulk') await bulk(args[0]!, Number(args[1]), Number(args[2]), Number(args[3]));
 else if (mode === 'client') await client(args[0]!, Number(args[1]), Number(args[2]), Number(args[3]));
 else throw new Error(`dataplane-peer: unknown mode ${mode}`);

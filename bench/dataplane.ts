@@ -22,13 +22,16 @@ import { fileURLToPath } from 'node:url';
 import { ensureJumps, IptablesRunner } from '../src/backends/iptables/apply.js';
 import { serializeIptables } from '../src/backends/iptables/document.js';
 import { renderIptables } from '../src/backends/iptables/render.js';
+import { serializeTables } from '../src/backends/nftables/document.js';
 import { nftablesBackend } from '../src/backends/nftables/index.js';
+import { renderTables } from '../src/backends/nftables/render.js';
 import type { RenderInput } from '../src/model/render-input.js';
 import { ep, port, slice, svc } from '../test/helpers/model.js';
 import { nftFileAlone, restoreAlone, type LoadResult } from './kernel-load.js';
 import { addNetns, deleteNetns } from './netns.js';
 import { median, quantile } from './stats.js';
 import { syntheticInput } from './synthetic.js';
+import { withoutTrafficCounters } from './no-counters.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = resolve(here, '..');
@@ -81,6 +84,26 @@ async function link(a: string, aIf: string, aAddr: string, b: string, bIf: strin
   await inNs(b, 'ip', ['link', 'set', bIf, 'up']);
 }
 
+/** client ── node ── server, addresses and routes as in the picture above; namespaces made are pushed on `made`. */
+async function buildTopology(client: string, node: string, server: string, made: string[]): Promise<void> {
+  for (const ns of [client, node, server]) made.push(await addNetns(ns));
+  await link(client, 'c0', '192.168.60.2/24', node, 'n0', '192.168.60.1/24');
+  await link(node, 'n1', '10.244.250.1/24', server, 's0', `${SERVER}/24`);
+  await inNs(client, 'ip', ['route', 'add', 'default', 'via', '192.168.60.1']);
+  await inNs(server, 'ip', ['route', 'add', 'default', 'via', '10.244.250.1']);
+  await inNs(node, 'sysctl', ['-qw', 'net.ipv4.ip_forward=1']);
+}
+
+/** The server end (dataplane-peer.ts `server` or `sink`) in its namespace, once it listens. */
+async function startPeer(server: string, mode: 'server' | 'sink'): Promise<ReturnType<typeof spawn>> {
+  const peer = spawn('ip', ['netns', 'exec', server, process.execPath, '--import', 'tsx', join(here, 'dataplane-peer.ts'), mode, String(SERVER_PORT)], { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
+  await new Promise<void>((res, rej) => {
+    peer.stdout!.once('data', () => res());
+    peer.once('exit', (c) => rej(new Error(`data plane server exited (${c})`)));
+  });
+  return peer;
+}
+
 async function loadRules(backend: DataplaneBackend, node: string, input: RenderInput, limitMs: number): Promise<LoadResult> {
   if (backend === 'nftables') return nftFileAlone(node, nftablesBackend.render(input), limitMs);
   const r = await restoreAlone(node, serializeIptables(renderIptables(input)), limitMs);
@@ -103,12 +126,7 @@ export async function benchDataplane(backend: DataplaneBackend, others: number, 
   const made: string[] = [];
   let peer: ReturnType<typeof spawn> | undefined;
   try {
-    for (const ns of [client, node, server]) made.push(await addNetns(ns));
-    await link(client, 'c0', '192.168.60.2/24', node, 'n0', '192.168.60.1/24');
-    await link(node, 'n1', '10.244.250.1/24', server, 's0', `${SERVER}/24`);
-    await inNs(client, 'ip', ['route', 'add', 'default', 'via', '192.168.60.1']);
-    await inNs(server, 'ip', ['route', 'add', 'default', 'via', '10.244.250.1']);
-    await inNs(node, 'sysctl', ['-qw', 'net.ipv4.ip_forward=1']);
+    await buildTopology(client, node, server, made);
 
     log(`data plane ${backend}: loading ${others} other Services (limit ${(o.loadLimitMs / 1000).toFixed(0)} s)`);
     row.load = await loadRules(backend, node, dataplaneInput(others), o.loadLimitMs);
@@ -117,16 +135,63 @@ export async function benchDataplane(backend: DataplaneBackend, others: number, 
       return row;
     }
 
-    peer = spawn('ip', ['netns', 'exec', server, process.execPath, '--import', 'tsx', join(here, 'dataplane-peer.ts'), 'server', String(SERVER_PORT)], { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
-    await new Promise<void>((res, rej) => {
-      peer!.stdout!.once('data', () => res());
-      peer!.once('exit', (c) => rej(new Error(`data plane server exited (${c})`)));
-    });
+    peer = await startPeer(server, 'server');
     for (let b = 0; b < o.batches; b++) {
       row.direct.push(...(await clientBatch(client, SERVER, SERVER_PORT, o.connections, o.warmup)));
       row.service.push(...(await clientBatch(client, VIP, 80, o.connections, o.warmup)));
     }
     log(`data plane ${backend} ${others}: service p50 ${median(row.service).toFixed(0)} µs p99 ${quantile(row.service, 0.99).toFixed(0)} µs; direct p50 ${median(row.direct).toFixed(0)} µs`);
+    return row;
+  } finally {
+    peer?.kill('SIGKILL');
+    for (const ns of made.reverse()) await deleteNetns(ns);
+  }
+}
+
+export interface CountersCostRow {
+  others: number;
+  /** Set-up times through the Service, µs, with the traffic counters in the rules and without them. */
+  withCounters: number[];
+  withoutCounters: number[];
+  /** Bulk throughput through the Service, MB/s per round. */
+  throughputWith: number[];
+  throughputWithout: number[];
+}
+
+/**
+ * What the nftables traffic counters cost (issue 18 §2), in one run on one topology:
+ * the node's rules alternate between the ruleset with counters and the same ruleset
+ * without them (no-counters.ts), reloaded before every batch, so drifting machine load
+ * hits both alike. Per batch: first-packet latency (as benchDataplane) and bulk TCP
+ * throughput over one connection through the Service.
+ */
+export async function benchCountersCost(others: number, o: DataplaneOptions & { bulkMB: number; bulkRounds: number }, prefix: string, log: (m: string) => void): Promise<CountersCostRow> {
+  const [client, node, server] = [`${prefix}-cc-c`, `${prefix}-cc-n`, `${prefix}-cc-s`];
+  const row: CountersCostRow = { others, withCounters: [], withoutCounters: [], throughputWith: [], throughputWithout: [] };
+  const input = dataplaneInput(others);
+  const tables = renderTables(input);
+  const docs = { with: serializeTables(tables), without: serializeTables(withoutTrafficCounters(tables)) };
+  const made: string[] = [];
+  let peer: ReturnType<typeof spawn> | undefined;
+  try {
+    await buildTopology(client, node, server, made);
+    peer = await startPeer(server, 'sink');
+    const bulk = async () => {
+      const r = await execa('ip', ['netns', 'exec', client, process.execPath, '--import', 'tsx', join(here, 'dataplane-peer.ts'), 'bulk', VIP, '80', String(o.bulkMB), String(o.bulkRounds)], { cwd: root, timeout: 600_000 });
+      return JSON.parse(r.stdout.trim()) as number[];
+    };
+    for (let b = 0; b < o.batches; b++) {
+      for (const variant of b % 2 === 0 ? (['with', 'without'] as const) : (['without', 'with'] as const)) {
+        await inNs(node, 'nft', ['flush', 'ruleset']);
+        const load = await nftFileAlone(node, docs[variant], o.loadLimitMs);
+        if (!load.finished) throw new Error(`the ruleset ${variant} counters did not load in ${o.loadLimitMs} ms`);
+        const latency = await clientBatch(client, VIP, 80, o.connections, o.warmup);
+        const mbps = await bulk();
+        (variant === 'with' ? row.withCounters : row.withoutCounters).push(...latency);
+        (variant === 'with' ? row.throughputWith : row.throughputWithout).push(...mbps);
+      }
+      log(`counters cost ${others}: batch ${b + 1}/${o.batches} done`);
+    }
     return row;
   } finally {
     peer?.kill('SIGKILL');

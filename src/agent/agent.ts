@@ -27,6 +27,8 @@ import { deletionFamily, noLocalEndpoints, servedFamilies } from './metric-value
 import { createAgentMetrics, setPerFamily, type AgentMetrics } from './metrics.js';
 import { getAgentBackend } from '../backends/registry.js';
 import { RenderFailed, type Syncer, type UnsetSysctl } from '../backends/syncer.js';
+import type { TrafficReader } from '../backends/traffic.js';
+import { registerTrafficMetrics } from './traffic-metrics.js';
 import { realClock, SyncScheduler, type Clock, type SyncOutcome, type SyncRequest } from './sync-scheduler.js';
 import type { TriggerTime } from './watch/endpointslices.js';
 import type { KubeClient } from './watch/kube-client.js';
@@ -62,6 +64,8 @@ export interface AgentOptions {
   readonly watchStaleMs?: number;
   /** Userspace backend: idle time after which a UDP session ends. */
   readonly udpIdleTimeoutMs?: number;
+  /** Reads the rules' traffic counters for svcplane_service_* (default: the backend's reader, unless `rules` is injected); false: none. */
+  readonly traffic?: TrafficReader | false;
 }
 
 interface FileEndpoints {
@@ -121,6 +125,8 @@ export class Agent {
     this.clock = opts.clock ?? realClock;
     this.config = opts.config ?? DEFAULT_PROXY_CONFIG;
     this.metrics = opts.metrics ?? createAgentMetrics({ processMetrics: true, backend: opts.backend });
+    const traffic = opts.traffic ?? (opts.rules ? false : getAgentBackend(opts.backend).readTraffic);
+    if (traffic) registerTrafficMetrics(this.metrics.registry, { read: () => traffic(), onError: (e) => this.log.warn({ err: e }, 'cannot read the rules\' traffic counters') });
     this.rules = opts.rules ?? getAgentBackend(opts.backend).createSyncer({ log: opts.log, ...(opts.udpIdleTimeoutMs ? { udpIdleTimeoutMs: opts.udpIdleTimeoutMs } : {}) });
     this.scheduler = new SyncScheduler({
       minSyncPeriodMs: this.config.minSyncPeriodSeconds * 1000,

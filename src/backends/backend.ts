@@ -17,6 +17,7 @@
 
 import type { Exec } from '../exec/exec.js';
 import type { Plan } from '../model/plan.js';
+import type { TrafficReader } from './traffic.js';
 import type { RenderInput } from '../model/render-input.js';
 import type { RulesetDifference } from './difference.js';
 import type { Syncer } from './syncer.js';
@@ -98,6 +99,8 @@ export interface AgentBackend {
   createSyncer(options: SyncerOptions): Syncer;
   /** Removes everything of this backend's from the current network namespace, and nothing else; returns how many objects went. */
   cleanup(): Promise<number>;
+  /** Reads the per-Service traffic counters its rules carry (traffic.ts); absent when it has none. */
+  readTraffic?: TrafficReader;
 }
 
 /** The pure half that reads a backend's rulesets. `Document`, `Live`: as in Backend. */

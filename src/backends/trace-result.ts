@@ -124,6 +124,9 @@ export interface PacketState {
   src: string;
   dst: string;
   dport: number;
+  /** The destination before any DNAT (conntrack's original tuple). */
+  readonly origDst: string;
+  readonly origDport: number;
   readonly proto: string;
   /** Input interface: '' for the node's own traffic, undefined when not given. */
   readonly iif: string | undefined;
@@ -141,7 +144,7 @@ export interface PacketState {
 export function newPacketState(p: TracePacket, node: NodeFacts): PacketState {
   const fromNode = isLocalAddress(node, p.src);
   return {
-    src: p.src, dst: p.dst, dport: p.dport, proto: p.proto, iif: fromNode ? '' : p.iif,
+    src: p.src, dst: p.dst, dport: p.dport, origDst: p.dst, origDport: p.dport, proto: p.proto, iif: fromNode ? '' : p.iif,
     fromNode, mark: 0, masquerade: false, accepted: false,
     steps: [fromNode ? `${p.src} is a node address: locally generated (output path)` : `arrives from ${p.src} (prerouting path)`],
   };

@@ -50,4 +50,9 @@ export const COMMANDS: readonly CommandEntry[] = [
     description: 'follow a new connection through the ruleset (hooks, chains, maps, verdicts) and print where it goes',
     load: async () => (await import('./trace.js')).registerTrace,
   },
+  {
+    name: 'top',
+    description: "show the busiest Services on this node (packets, bytes, new connections, refusals per second) from the rules' own counters",
+    load: async () => (await import('./top.js')).registerTop,
+  },
 ];

@@ -18,7 +18,7 @@ export interface NftTransaction {
 }
 
 function setDecl(s: NftSet): string {
-  return canon({ kind: s.kind, type: s.type, map: s.map, flags: s.flags ?? [], timeout: s.timeout, size: s.dynamic ? undefined : s.size });
+  return canon({ kind: s.kind, type: s.type, map: s.map, flags: s.flags ?? [], timeout: s.timeout, size: s.dynamic ? undefined : s.size, counter: s.counter === true });
 }
 
 function rulesKey(c: NftChain): string {

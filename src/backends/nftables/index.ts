@@ -28,4 +28,5 @@ export const nftablesBackend: Backend<NftTable[], NftTable[]> = {
   traceLive: async (packet, options) => (await import('./trace-live.js')).traceNftablesLive(packet, options),
   createSyncer: (options) => lazySyncer('nftables', async () => (await import('./create-syncer.js')).createNftablesSyncer(options)),
   cleanup: async () => (await import('./apply.js')).cleanupNftables(),
+  readTraffic: async (exec, netns) => (await import('./counters.js')).readNftCounters(exec, netns),
 };

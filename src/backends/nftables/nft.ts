@@ -49,6 +49,8 @@ export interface NftSet {
   readonly size?: number;
   /** The kernel adds and expires elements itself (affinity): never compared or written. */
   readonly dynamic?: boolean;
+  /** Every element carries a counter (packets, bytes of the lookups that matched it): read by the traffic readers. */
+  readonly counter?: boolean;
   readonly elements: NftElement[];
 }
 
@@ -84,6 +86,8 @@ export const serviceKey = (f: NftFamily) => concat(daddr(f), meta('l4proto'), th
 
 export const ctStateNew = (): Expr => match({ ct: { key: 'state' } }, 'in', 'new');
 export const ctStatusDnat = (): Expr => match({ ct: { key: 'status' } }, 'in', 'dnat');
+/** `ct original ip daddr` / `ct original proto-dst`: the connection's first destination, before DNAT, for every packet of it. */
+export const ctOriginal = (f: NftFamily, key: 'daddr' | 'proto-dst'): Expr => ({ ct: { key: key === 'daddr' ? `${f} daddr` : key, dir: 'original' } });
 export const fibLocal = (dir: 'saddr' | 'daddr'): Expr => match({ fib: { result: 'type', flags: [dir] } }, '==', 'local');
 export const l4proto = (proto: string): Expr => match(meta('l4proto'), '==', proto.toLowerCase());
 

@@ -42,6 +42,7 @@ function readSet(kind: NftSet['kind'], s: Body): NftSet {
     ...(flags && flags.length ? { flags } : {}),
     ...(s.timeout !== undefined ? { timeout: Number(s.timeout) } : {}),
     ...(s.size !== undefined ? { size: Number(s.size) } : {}),
+    ...(Array.isArray(s.stmt) && s.stmt.some((x) => x && typeof x === 'object' && 'counter' in x) ? { counter: true } : {}),
     elements: ((s.elem as unknown[] | undefined) ?? []).map((raw) => readElement(kind, raw)),
   };
 }

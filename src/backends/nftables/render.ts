@@ -24,7 +24,7 @@ import type { RenderInput } from '../../model/render-input.js';
 import { cidrsOverlap, parseCIDR, type ParsedCIDR } from '../../model/ip.js';
 import { firewallSources, primaryNodeIP } from '../lb-firewall.js';
 import {
-  addrValue, concat, ctStateNew, ctStatusDnat, daddr, dnat, dport, drop, fibLocal, goto, jump, l4proto, markAnd, masquerade, match, meta,
+  addrValue, concat, ctOriginal, ctStateNew, ctStatusDnat, daddr, dnat, dport, drop, fibLocal, goto, jump, l4proto, markAnd, masquerade, match, meta,
   numgenMod, reject, ret, saddr, serviceKey, setMark, thDport, updateSet, vmap,
   type Expr, type NftChain, type NftElement, type NftFamily, type NftRule, type NftSet, type NftTable,
 } from './nft.js';
@@ -71,7 +71,23 @@ export const NFT_NAMES = {
   masquerading: 'masquerading',
   rejectChain: 'reject-chain',
   hairpin: 'hairpin',
+  serviceTraffic: 'service-traffic',
+  nodePortTraffic: 'nodeport-traffic',
+  countTraffic: 'count-traffic',
 } as const;
+
+/** Protocols a Service port can have: the traffic counters match each with its own rule (nft types `ct original proto-dst` from it). */
+const PROTOCOLS = ['tcp', 'udp', 'sctp'] as const;
+
+/**
+ * `ns/name:port/PROTO`: the comment of a Service port's traffic-counter elements
+ * (servicePortLabel's form for an unnamed port, so preserve.ts knows the owner).
+ * The counter readers take the Service's identity from it, and find the other
+ * counting elements (dispatch, no-endpoint, firewall) by key through these.
+ */
+export function trafficComment(v: ServicePortView): string {
+  return `${v.namespace}/${v.name}:${v.port}/${v.protocol}`;
+}
 
 function familyOf(f: IPFamily): NftFamily {
   return f === 'IPv4' ? 'ip' : 'ip6';
@@ -156,6 +172,26 @@ function nodePortMatch(f: NftFamily, nodePortsAll: boolean): Expr[] {
 }
 
 const newJump = (target: string) => rule([ctStateNew(), jump(target)]);
+/** Every packet of a DNATed connection, after DNAT, goes through the traffic counters once. */
+const countJump = (): NftRule => rule([ctStatusDnat(), jump(NFT_NAMES.countTraffic)]);
+
+/**
+ * Counts every packet of a Service's connections (both directions) on its elements
+ * in `service-traffic` (by the connection's original address . proto . port) or
+ * `nodeport-traffic` (proto . node port). Runs after DNAT (prio -90) in prerouting
+ * and output: each packet passes exactly one of them (a loopback packet passes
+ * both, hence the `lo` exclusion in prerouting). Verdicts: none.
+ */
+function countTrafficChain(f: NftFamily): NftChain {
+  const rules: NftRule[] = [];
+  for (const p of PROTOCOLS) {
+    rules.push(rule([l4proto(p), match(concat(ctOriginal(f, 'daddr'), meta('l4proto'), ctOriginal(f, 'proto-dst')), '==', `@${NFT_NAMES.serviceTraffic}`), ret()]));
+  }
+  for (const p of PROTOCOLS) {
+    rules.push(rule([l4proto(p), match(concat(meta('l4proto'), ctOriginal(f, 'proto-dst')), '==', `@${NFT_NAMES.nodePortTraffic}`)]));
+  }
+  return chain(NFT_NAMES.countTraffic, rules);
+}
 
 /** The main table's chains: filters around DNAT, and masquerading. */
 function mainChains(ctx: Ctx, nodePortsAll: boolean): NftChain[] {
@@ -166,7 +202,8 @@ function mainChains(ctx: Ctx, nodePortsAll: boolean): NftChain[] {
     chain('filter-input', [newJump(NFT_NAMES.nodePortEndpointsCheck), newJump(NFT_NAMES.serviceEndpointsCheck)], { type: 'filter', hook: 'input', prio: -110, policy: 'accept' }),
     chain('filter-forward', [newJump(NFT_NAMES.serviceEndpointsCheck), newJump(NFT_NAMES.clusterIPsCheck)], { type: 'filter', hook: 'forward', prio: -110, policy: 'accept' }),
     chain('filter-output', [newJump(NFT_NAMES.serviceEndpointsCheck), newJump(NFT_NAMES.firewallCheck)], { type: 'filter', hook: 'output', prio: -110, policy: 'accept' }),
-    chain('filter-output-post-dnat', [newJump(NFT_NAMES.clusterIPsCheck)], { type: 'filter', hook: 'output', prio: -90, policy: 'accept' }),
+    chain('filter-output-post-dnat', [newJump(NFT_NAMES.clusterIPsCheck), countJump()], { type: 'filter', hook: 'output', prio: -90, policy: 'accept' }),
+    chain('filter-prerouting-post-dnat', [rule([ctStatusDnat(), match(meta('iifname'), '!=', 'lo'), jump(NFT_NAMES.countTraffic)])], { type: 'filter', hook: 'prerouting', prio: -90, policy: 'accept' }),
     chain(
       'nat-postrouting',
       [
@@ -182,8 +219,9 @@ function mainChains(ctx: Ctx, nodePortsAll: boolean): NftChain[] {
     chain(NFT_NAMES.firewallCheck, [
       rule(
         [
-          match(serviceKey(f), '==', `@${NFT_NAMES.firewallIPs}`),
+          // Allowed sources first: the counter of a `firewall-ips` element then counts only the packets dropped.
           match(concat(daddr(f), meta('l4proto'), thDport(), saddr(f)), '!=', `@${NFT_NAMES.firewallAllow}`),
+          match(serviceKey(f), '==', `@${NFT_NAMES.firewallIPs}`),
           drop(),
         ],
         'source not in loadBalancerSourceRanges',
@@ -197,6 +235,7 @@ function mainChains(ctx: Ctx, nodePortsAll: boolean): NftChain[] {
       rule([masquerade()]),
     ]),
     chain(NFT_NAMES.rejectChain, [rule([reject(f)])]),
+    countTrafficChain(f),
   ];
 }
 
@@ -224,11 +263,13 @@ function mainSets(f: NftFamily): NftSet[] {
   return [
     { name: NFT_NAMES.clusterIPs, kind: 'set', type: a, elements: [] },
     { name: NFT_NAMES.nodePortIPs, kind: 'set', type: a, elements: [] },
-    { name: NFT_NAMES.firewallIPs, kind: 'set', type: key3, elements: [] },
+    { name: NFT_NAMES.firewallIPs, kind: 'set', type: key3, counter: true, elements: [] },
     { name: NFT_NAMES.firewallAllow, kind: 'set', type: [...key3, a], flags: ['interval'], elements: [] },
     { name: NFT_NAMES.hairpin, kind: 'set', type: [a, a], elements: [] },
-    { name: NFT_NAMES.noEndpointServices, kind: 'map', type: key3, map: 'verdict', elements: [] },
-    { name: NFT_NAMES.noEndpointNodePorts, kind: 'map', type: ['inet_proto', 'inet_service'], map: 'verdict', elements: [] },
+    { name: NFT_NAMES.noEndpointServices, kind: 'map', type: key3, map: 'verdict', counter: true, elements: [] },
+    { name: NFT_NAMES.noEndpointNodePorts, kind: 'map', type: ['inet_proto', 'inet_service'], map: 'verdict', counter: true, elements: [] },
+    { name: NFT_NAMES.serviceTraffic, kind: 'set', type: key3, counter: true, elements: [] },
+    { name: NFT_NAMES.nodePortTraffic, kind: 'set', type: ['inet_proto', 'inet_service'], counter: true, elements: [] },
   ];
 }
 
@@ -238,8 +279,8 @@ function shardSets(f: NftFamily): NftSet[] {
   return [
     { name: NFT_NAMES.nodePortIPs, kind: 'set', type: a, elements: [] },
     { name: NFT_NAMES.podCIDRs, kind: 'set', type: a, flags: ['interval'], elements: [] },
-    { name: NFT_NAMES.serviceIPs, kind: 'map', type: key3, map: 'verdict', elements: [] },
-    { name: NFT_NAMES.serviceNodePorts, kind: 'map', type: ['inet_proto', 'inet_service'], map: 'verdict', elements: [] },
+    { name: NFT_NAMES.serviceIPs, kind: 'map', type: key3, map: 'verdict', counter: true, elements: [] },
+    { name: NFT_NAMES.serviceNodePorts, kind: 'map', type: ['inet_proto', 'inet_service'], map: 'verdict', counter: true, elements: [] },
   ];
 }
 
@@ -373,6 +414,9 @@ export function serviceFragment(v: ServicePortView, tc: TableContext): Fragment 
   }
 
   add(NFT_NAMES.clusterIPs, { key: v.clusterIP, comment: `${v.namespace}/${v.name}` });
+  const counted = trafficComment(v);
+  for (const ip of [v.clusterIP, ...v.externalIPs, ...v.loadBalancerIPs]) add(NFT_NAMES.serviceTraffic, { key: key(ip), comment: counted });
+  if (v.nodePort !== 0) add(NFT_NAMES.nodePortTraffic, { key: { concat: [proto, v.nodePort] }, comment: counted });
   if (v.hasInternalEndpoints) {
     add(NFT_NAMES.serviceIPs, verdictElement(key(v.clusterIP), goto(internalChain), `${label} cluster IP`));
   } else {

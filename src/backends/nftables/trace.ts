@@ -202,6 +202,8 @@ class Interpreter {
       if (op === '!=') return !inSet;
       return fail(`operator ${op} on a set`);
     }
+    // The traffic counters skip loopback; a traced packet never arrives on lo.
+    if (isMeta(left, 'iifname') && right === 'lo' && s.iif === undefined) return op === '!=';
     const v = this.value(left, s, fail);
     if (v === undefined) return false;
     let eq: boolean;
@@ -232,6 +234,13 @@ class Interpreter {
         return s.iif;
       }
       return fail(`meta ${k}`);
+    }
+    if ('ct' in x) {
+      // Conntrack's original tuple (the traffic counters): the packet's destination before DNAT.
+      const c = x.ct as { key?: string; dir?: string };
+      if (c.dir === 'original' && (c.key === 'ip daddr' || c.key === 'ip6 daddr')) return s.origDst;
+      if (c.dir === 'original' && c.key === 'proto-dst') return s.origDport;
+      return fail(`ct ${String(c.dir)} ${String(c.key)}`);
     }
     if ('fib' in x) {
       const f = x.fib as { result?: string; flags?: unknown };

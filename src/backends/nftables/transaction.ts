@@ -29,6 +29,8 @@ export interface NftSetBody extends InTable {
   readonly flags?: readonly string[];
   readonly timeout?: number;
   readonly size?: number;
+  /** `[{counter: null}]`: every element carries a counter (nft's per-element statement). */
+  readonly stmt?: readonly { readonly counter: null }[];
 }
 
 /** A chain; a base chain also carries its type, hook, priority and policy. */
@@ -77,6 +79,7 @@ export function setObject(t: NftTableRef, s: NftSet): NftObject {
   if (s.flags?.length) body.flags = s.flags;
   if (s.timeout !== undefined) body.timeout = s.timeout;
   if (s.size !== undefined) body.size = s.size;
+  if (s.counter) body.stmt = [{ counter: null }];
   return s.kind === 'map' ? { map: body } : { set: body };
 }
 

@@ -1,0 +1,19 @@
+// The nftables ruleset as it was before the traffic counters (issue 18 §2): the same
+// tables with no per-element counters and no counting chain or jumps, for measuring
+// what the counters cost the data plane (dataplane.ts, benchCountersCost). Bench only.
+
+import { N } from '../src/backends/nftables/render.js';
+import type { NftTable } from '../src/backends/nftables/nft.js';
+
+const COUNTING_BASE_CHAIN = 'filter-prerouting-post-dnat';
+
+export function withoutTrafficCounters(tables: readonly NftTable[]): NftTable[] {
+  const jumpsToCounting = (expr: readonly Record<string, unknown>[]) => expr.some((e) => (e.jump as { target?: string } | undefined)?.target === N.countTraffic);
+  return tables.map((t) => ({
+    ...t,
+    sets: t.sets.filter((s) => s.name !== N.serviceTraffic && s.name !== N.nodePortTraffic).map(({ counter: _c, ...s }) => s),
+    chains: t.chains
+      .filter((c) => c.name !== N.countTraffic && c.name !== COUNTING_BASE_CHAIN)
+      .map((c) => ({ ...c, rules: c.rules.filter((r) => !jumpsToCounting(r.expr)) })),
+  }));
+}

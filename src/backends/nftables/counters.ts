@@ -1,0 +1,98 @@
+// Reads the traffic counters of our nftables tables (render.ts puts them there):
+// the per-element counters of `service-traffic` / `nodeport-traffic` (every packet
+// of a Service's connections, both directions), of the shards' dispatch maps (one
+// per new connection: nat sees only a connection's first packet), of the
+// no-endpoint maps (refused by verdict: reject = no endpoints, drop = no local
+// endpoint) and of `firewall-ips` (dropped by loadBalancerSourceRanges).
+//
+// Two listings, `nft -j list sets` and `nft -j list maps`: declarations and elements
+// with their counters, no rules and no chains (which are most of a big table).
+
+import { systemExec } from '../../exec/system-exec.js';
+import { runChecked, type Exec } from '../../exec/exec.js';
+import { parseServicePortComment, sumSamples, type RefusalReason, type ServicePortId, type TrafficKind, type TrafficSample } from '../traffic.js';
+import { NFT_NAMES as N, TABLE_NAMES } from './render.js';
+
+interface ListedSet {
+  family: string;
+  table: string;
+  name: string;
+  elem?: unknown[];
+}
+
+interface CountedElement {
+  key: string;
+  comment?: string;
+  packets: number;
+  bytes: number;
+  verdict?: unknown;
+}
+
+const OURS = new Set(TABLE_NAMES);
+
+function listed(json: string): ListedSet[] {
+  const doc = JSON.parse(json) as { nftables?: Record<string, ListedSet>[] };
+  return (doc.nftables ?? []).map((o) => o.set ?? o.map).filter((s): s is ListedSet => !!s && OURS.has(s.table));
+}
+
+function counted(raw: unknown): CountedElement | undefined {
+  const [k, verdict] = Array.isArray(raw) ? raw : [raw, undefined];
+  const e = (k as { elem?: { val: unknown; comment?: string; counter?: { packets: number; bytes: number } } })?.elem;
+  if (!e?.counter) return undefined; // a set without counters (rendered before them, or not ours to count)
+  return { key: JSON.stringify(e.val), comment: e.comment, packets: e.counter.packets, bytes: e.counter.bytes, verdict };
+}
+
+/** The refusal a no-endpoint map element stands for, from its verdict. */
+function refusal(verdict: unknown): { kind: TrafficKind; reason: RefusalReason } | undefined {
+  const v = verdict as { goto?: { target?: string }; drop?: unknown } | undefined;
+  if (v?.goto?.target === N.rejectChain) return { kind: 'rejected_packets', reason: 'no_endpoints' };
+  if (v && 'drop' in v) return { kind: 'dropped_packets', reason: 'no_local_endpoint' };
+  return undefined;
+}
+
+/** `nft -j list sets` and `nft -j list maps` output -> samples, one per Service port and kind. Pure. */
+export function parseNftCounters(setsJson: string, mapsJson: string): TrafficSample[] {
+  const all = [...listed(setsJson), ...listed(mapsJson)];
+  // The Service port of each counted address (ip . proto . port) and node port (proto . port), per family.
+  const byAddress = new Map<string, ServicePortId>();
+  const byNodePort = new Map<string, ServicePortId>();
+  const out: TrafficSample[] = [];
+  const emit = (id: ServicePortId | undefined, kind: TrafficKind, value: number, reason?: RefusalReason) => {
+    if (id) out.push({ ...id, kind, value, ...(reason ? { reason } : {}) });
+  };
+  for (const s of all) {
+    const index = s.name === N.serviceTraffic ? byAddress : s.name === N.nodePortTraffic ? byNodePort : undefined;
+    if (!index) continue;
+    for (const raw of s.elem ?? []) {
+      const e = counted(raw);
+      const id = parseServicePortComment(e?.comment);
+      if (!e || !id) continue;
+      index.set(`${s.family} ${e.key}`, id);
+      emit(id, 'packets', e.packets);
+      emit(id, 'bytes', e.bytes);
+    }
+  }
+  for (const s of all) {
+    const nodePorts = s.name === N.serviceNodePorts || s.name === N.noEndpointNodePorts;
+    const index = nodePorts ? byNodePort : byAddress;
+    for (const raw of s.elem ?? []) {
+      const e = counted(raw);
+      if (!e) continue;
+      const id = index.get(`${s.family} ${e.key}`);
+      if (s.name === N.serviceIPs || s.name === N.serviceNodePorts) emit(id, 'new_connections', e.packets);
+      else if (s.name === N.firewallIPs) emit(id, 'dropped_packets', e.packets, 'source_range');
+      else if (s.name === N.noEndpointServices || s.name === N.noEndpointNodePorts) {
+        const r = refusal(e.verdict);
+        if (r) emit(id, r.kind, e.packets, r.reason);
+      }
+    }
+  }
+  return sumSamples(out);
+}
+
+/** Reads the counters of every table of ours in the current network namespace (or `netns`). */
+export async function readNftCounters(exec: Exec = systemExec, netns?: string): Promise<TrafficSample[]> {
+  const list = (what: 'sets' | 'maps') => runChecked(exec, { file: 'nft', args: ['-j', 'list', what], timeoutMs: 30_000, ...(netns ? { netns } : {}) });
+  const [sets, maps] = await Promise.all([list('sets'), list('maps')]);
+  return parseNftCounters(sets, maps);
+}

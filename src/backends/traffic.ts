@@ -1,0 +1,59 @@
+// Per-Service traffic, as the kernel's own counters in our rules report it: one
+// flat list of samples per read, the same shape for every backend, so the agent's
+// exporter and `svcplane top` need not know which backend counted. Pure types and
+// helpers; the readers live beside each backend (`<backend>/counters.ts`).
+
+import type { Exec } from '../exec/exec.js';
+
+/** What a sample counts. Names match the exported metrics (svcplane_service_<kind>_total). */
+export type TrafficKind = 'packets' | 'bytes' | 'new_connections' | 'rejected_packets' | 'dropped_packets' | 'endpoint_packets' | 'endpoint_bytes';
+
+/** Why a packet was refused: a Service with no endpoint, a source outside loadBalancerSourceRanges, no endpoint on this node. */
+export type RefusalReason = 'no_endpoints' | 'source_range' | 'no_local_endpoint';
+
+/** A Service port, as the metrics label it. */
+export interface ServicePortId {
+  readonly namespace: string;
+  readonly service: string;
+  /** The Service port number. */
+  readonly port: number;
+  /** TCP, UDP or SCTP. */
+  readonly protocol: string;
+}
+
+export interface TrafficSample extends ServicePortId {
+  readonly kind: TrafficKind;
+  readonly value: number;
+  /** rejected_packets / dropped_packets only. */
+  readonly reason?: RefusalReason;
+  /** endpoint_* only: `ip:port`. */
+  readonly endpoint?: string;
+}
+
+/** Reads every traffic counter of one backend in the current network namespace (or `netns`). */
+export type TrafficReader = (exec?: Exec, netns?: string) => Promise<TrafficSample[]>;
+
+/**
+ * `ns/name:port/PROTO` (the comment our traffic-counter elements and rules carry)
+ * -> the Service port; undefined for any other text.
+ */
+export function parseServicePortComment(comment: string | undefined): ServicePortId | undefined {
+  const m = comment === undefined ? null : /^([^/\s]+)\/([^:\s]+):(\d+)\/(TCP|UDP|SCTP)$/.exec(comment);
+  return m ? { namespace: m[1]!, service: m[2]!, port: Number(m[3]), protocol: m[4]! } : undefined;
+}
+
+/** One series' identity: kind and every label. */
+export function sampleKey(s: TrafficSample): string {
+  return [s.kind, s.namespace, s.service, s.port, s.protocol, s.reason ?? '', s.endpoint ?? ''].join('\u0000');
+}
+
+/** Samples with the same identity added up (a Service port counted on several elements: ClusterIP, LB IPs, node port). */
+export function sumSamples(samples: Iterable<TrafficSample>): TrafficSample[] {
+  const out = new Map<string, TrafficSample>();
+  for (const s of samples) {
+    const k = sampleKey(s);
+    const have = out.get(k);
+    out.set(k, have ? { ...have, value: have.value + s.value } : s);
+  }
+  return [...out.values()];
+}

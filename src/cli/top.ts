@@ -1,0 +1,53 @@
+// `svcplane top --backend B`: on a node, the busiest Services right now, from the
+// traffic counters in our rules (read twice, `--interval` seconds apart), like
+// `kubectl top`. Refreshes until Ctrl-C; `--once` prints one table and exits,
+// `--json` prints the rows as JSON (with --once, for scripts). Reads only.
+
+import type { Command } from 'commander';
+import { getBackend, RULESET_BACKEND_NAMES } from '../backends/registry.js';
+import { inputError } from '../model/errors.js';
+import { formatTop, topRows } from './top-rates.js';
+
+interface TopFlags {
+  backend: string;
+  interval: string;
+  once?: boolean;
+  json?: boolean;
+  limit: string;
+}
+
+function positive(flag: string, text: string): number {
+  const n = Number(text);
+  if (!Number.isFinite(n) || n <= 0) throw inputError(undefined, flag, `must be a positive number, got ${JSON.stringify(text)}`);
+  return n;
+}
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+export function registerTop(program: Command): void {
+  program
+    .command('top')
+    .description('show the busiest Services on this node (packets, bytes, new connections, refusals per second) from the rules\' own counters')
+    .requiredOption('--backend <name>', `the backend: ${RULESET_BACKEND_NAMES.join(' | ')}`)
+    .option('--interval <seconds>', 'seconds between the two reads of the counters', '2')
+    .option('--once', 'print one measurement and exit')
+    .option('--json', 'print the rows as JSON (one document per measurement)')
+    .option('--limit <n>', 'rows shown in the table', '20')
+    .action(async (flags: TopFlags) => {
+      const backend = getBackend(flags.backend);
+      const seconds = positive('--interval', flags.interval);
+      const limit = positive('--limit', flags.limit);
+      const read = backend.readTraffic;
+      if (!read) throw inputError(undefined, '--backend', `backend ${backend.name} has no traffic counters to read`);
+      let before = await read();
+      for (;;) {
+        await sleep(seconds * 1000);
+        const after = await read();
+        const rows = topRows(before, after, seconds);
+        if (flags.json) process.stdout.write(JSON.stringify({ backend: backend.name, intervalSeconds: seconds, services: rows }) + '\n');
+        else process.stdout.write(`${flags.once ? '' : '\x1b[2J\x1b[H'}${formatTop(rows, limit)}`);
+        if (flags.once) return;
+        before = after;
+      }
+    });
+}

@@ -1,0 +1,83 @@
+// The traffic exporter: counters that only move forward across rule recreation,
+// series that go with their Service, reads shared by one scrape, failures shown.
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { Registry } from 'prom-client';
+import type { TrafficSample } from '../../src/backends/traffic.js';
+import { MonotonicTraffic, registerTrafficMetrics } from '../../src/agent/traffic-metrics.js';
+
+const web = { namespace: 'shop', service: 'web', port: 80, protocol: 'TCP' } as const;
+const api = { namespace: 'shop', service: 'api', port: 443, protocol: 'TCP' } as const;
+const s = (id: typeof web | typeof api, kind: TrafficSample['kind'], value: number, reason?: TrafficSample['reason']): TrafficSample => ({ ...id, kind, value, ...(reason ? { reason } : {}) });
+const valueOf = (out: TrafficSample[], id: { service: string }, kind: string) => out.find((x) => x.service === id.service && x.kind === kind)?.value;
+
+describe('MonotonicTraffic', () => {
+  it('a counter that restarts from 0 (its rule recreated) keeps counting from where it was', () => {
+    const m = new MonotonicTraffic();
+    assert.equal(valueOf(m.update([s(web, 'packets', 100)]), web, 'packets'), 100);
+    assert.equal(valueOf(m.update([s(web, 'packets', 150)]), web, 'packets'), 150);
+    assert.equal(valueOf(m.update([s(web, 'packets', 7)]), web, 'packets'), 157);
+    assert.equal(valueOf(m.update([s(web, 'packets', 10)]), web, 'packets'), 160);
+    assert.equal(valueOf(m.update([s(web, 'packets', 2)]), web, 'packets'), 162);
+  });
+
+  it('a removed Service loses its series; a series gone while its Service stays keeps its value', () => {
+    const m = new MonotonicTraffic();
+    m.update([s(web, 'packets', 5), s(web, 'rejected_packets', 3, 'no_endpoints'), s(api, 'packets', 9)]);
+    // web got endpoints: its no-endpoint element is gone; api was deleted.
+    const out = m.update([s(web, 'packets', 6), s(web, 'new_connections', 1)]);
+    assert.deepEqual(out.map((x) => `${x.service} ${x.kind} ${x.value}`).sort(), ['web new_connections 1', 'web packets 6', 'web rejected_packets 3']);
+    // api comes back: a new series from its new counters, no old offset.
+    assert.equal(valueOf(m.update([s(web, 'packets', 6), s(api, 'packets', 1)]), api, 'packets'), 1);
+  });
+});
+
+describe('registerTrafficMetrics', () => {
+  it('exports the seven metrics with their labels, reading once per scrape', async () => {
+    const registry = new Registry();
+    let reads = 0;
+    let t = 0;
+    registerTrafficMetrics(registry, {
+      read: async () => {
+        reads++;
+        return [s(web, 'packets', 40), s(web, 'bytes', 4000), s(web, 'new_connections', 8), s(web, 'dropped_packets', 2, 'source_range'), s(api, 'rejected_packets', 5, 'no_endpoints')];
+      },
+      now: () => t,
+    });
+    const text = await registry.metrics();
+    assert.equal(reads, 1, 'one read serves every metric of a scrape');
+    assert.match(text, /# TYPE svcplane_service_packets_total counter/);
+    assert.match(text, /svcplane_service_packets_total\{namespace="shop",service="web",port="80",protocol="TCP"\} 40/);
+    assert.match(text, /svcplane_service_bytes_total\{namespace="shop",service="web",port="80",protocol="TCP"\} 4000/);
+    assert.match(text, /svcplane_service_new_connections_total\{namespace="shop",service="web",port="80",protocol="TCP"\} 8/);
+    assert.match(text, /svcplane_service_dropped_packets_total\{namespace="shop",service="web",port="80",protocol="TCP",reason="source_range"\} 2/);
+    assert.match(text, /svcplane_service_rejected_packets_total\{namespace="shop",service="api",port="443",protocol="TCP",reason="no_endpoints"\} 5/);
+    assert.match(text, /# TYPE svcplane_endpoint_packets_total counter/);
+    await registry.metrics();
+    assert.equal(reads, 1, 'a scrape within the interval reuses the read');
+    t = 10_000;
+    await registry.metrics();
+    assert.equal(reads, 2);
+  });
+
+  it('a failed read is reported and the scrape shows the last values', async () => {
+    const registry = new Registry();
+    let fail = false;
+    let t = 0;
+    const errors: unknown[] = [];
+    registerTrafficMetrics(registry, {
+      read: async () => {
+        if (fail) throw new Error('nft: Operation not permitted');
+        return [s(web, 'packets', 40)];
+      },
+      now: () => t,
+      onError: (e) => errors.push(e),
+    });
+    await registry.metrics();
+    fail = true;
+    t = 10_000;
+    const text = await registry.metrics();
+    assert.equal(errors.length, 1);
+    assert.match(text, /svcplane_service_packets_total\{[^}]*service="web"[^}]*\} 40/);
+  });
+});
