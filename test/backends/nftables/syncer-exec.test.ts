@@ -42,10 +42,11 @@ const ENDPOINT_ADDED = doc([
   '{"add":{"rule":{"family":"ip","table":"svcplane-01","chain":"svc-default/a/tcp/80","expr":[{"match":{"op":"==","left":{"meta":{"key":"l4proto"}},"right":"tcp"}},{"dnat":{"addr":"10.244.2.10","port":8080}}],"comment":"10.244.2.10:8080"}}}',
 ]);
 
-/** The mate Service removed: its elements go, then its chain (emptied first). */
+/** The mate Service removed: its elements go (its traffic counter too), then its chain (emptied first). */
 const MATE_REMOVED = doc([
   `{"delete":{"element":{"family":"ip","table":"svcplane","name":"cluster-ips","elem":[{"elem":{"val":"10.96.0.2","comment":"default/${MATE}"}}]}}}`,
   '{"delete":{"element":{"family":"ip","table":"svcplane","name":"hairpin","elem":[{"concat":["10.244.1.20","10.244.1.20"]}]}}}',
+  `{"delete":{"element":{"family":"ip","table":"svcplane","name":"service-traffic","elem":[{"elem":{"val":{"concat":["10.96.0.2","udp",53]},"comment":"default/${MATE}:53/UDP"}}]}}}`,
   `{"flush":{"chain":{"family":"ip","table":"svcplane-01","name":"svc-default/${MATE}/udp/53"}}}`,
   `{"delete":{"element":{"family":"ip","table":"svcplane-01","name":"service-ips","elem":[[{"elem":{"val":{"concat":["10.96.0.2","udp",53]},"comment":"default/${MATE}:53/UDP cluster IP"}},{"goto":{"target":"svc-default/${MATE}/udp/53"}}]]}}}`,
   `{"delete":{"chain":{"family":"ip","table":"svcplane-01","name":"svc-default/${MATE}/udp/53"}}}`,
