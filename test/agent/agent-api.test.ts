@@ -126,9 +126,21 @@ async function startAgent(
 }
 
 /** Waits until `n` syncs ran, then gives the n-th. */
-async function nthSync(ctx: Ctx, n: number, timeoutMs = 4000): Promise<Call> {
+async function nthSync(ctx: Ctx, n: number, timeoutMs = 20_000): Promise<Call> {
   await waitFor(`sync #${n} (have ${ctx.calls.length})`, () => ctx.calls.length >= n, timeoutMs);
   return ctx.calls[n - 1]!;
+}
+
+/**
+ * Proves that no sync ran after the `n`-th without sleeping: a change made now (a new
+ * Service of ours) must be the very next sync, and alone. A sync that was still coming
+ * would be sync #n+1 instead, or be merged into it.
+ */
+async function assertNextSyncIsOnly(ctx: Ctx, n: number, marker: string): Promise<void> {
+  assert.equal(ctx.calls.length, n, `${n} sync(s) so far`);
+  ctx.api.upsert('services', apiService(marker, '10.96.0.99'));
+  const next = await nthSync(ctx, n + 1);
+  assert.deepEqual(next.changed, [`default/${marker}`], `sync #${n + 1} is the marker's alone: nothing else was synced meanwhile`);
 }
 
 /** Services of three kinds and their slices: ours, unlabelled, another proxy's. */
@@ -165,8 +177,8 @@ test('coexist: the first lists give one full sync with only the Services labelle
   assert.deepEqual(first.input.plan.services.find((s) => s.name === 'web')!.clusterIPs, ['10.96.0.10']);
   // The server filtered: the watch asked for our label only.
   assert.equal(api.requestsFor('services', false)[0]!.query.get('labelSelector'), 'service.kubernetes.io/service-proxy-name=svcplane');
-  await sleep(300);
-  assert.equal(ctx.calls.length, 1, 'the initial lists are one sync, not one per object');
+  // The initial lists are one sync, not one per object.
+  await assertNextSyncIsOnly(ctx, 1, 'marker');
 });
 
 test('replace: unlabelled Services are ours too, another proxy\'s never; relabelling one away removes it', async () => {
@@ -176,8 +188,7 @@ test('replace: unlabelled Services are ours too, another proxy\'s never; relabel
   const first = await nthSync(ctx, 1);
   assert.equal(first.full, true);
   assert.deepEqual(first.services, ['default/db', 'default/plain', 'default/web']);
-  await sleep(200);
-  assert.equal(ctx.calls.length, 1);
+  // No sleep: sync #2 below being the relabelled Service's alone proves no other came between.
   api.upsert('services', apiService('plain', '10.96.0.12', { proxy: 'other-proxy' }));
   const second = await nthSync(ctx, 2);
   assert.equal(second.full, false);
@@ -275,9 +286,9 @@ test('a malformed EndpointSlice update keeps the previous good version; one with
   // A bad update of web's slice: counted, no sync of its own, the good version stays.
   api.upsert('endpointslices', { ...apiSlice('web', ['10.244.1.10']), endpoints: [{ addresses: 'nope' }] });
   await metricMatches(ctx, /^svcplane_malformed_objects_total\{kind="EndpointSlice"\} 2$/m);
-  await sleep(200);
   assert.equal(ctx.calls.length, 1, 'a malformed update changes nothing to sync');
-  // The next sync (another Service changed) still renders web's last good endpoints.
+  // The next sync (another Service changed) still renders web's last good endpoints; it
+  // being db's alone also proves the malformed update queued no sync of web.
   api.upsert('endpointslices', apiSlice('db', ['10.244.1.21']));
   const s = await nthSync(ctx, 2);
   assert.deepEqual(s.changed, ['default/db']);
@@ -313,7 +324,13 @@ test('API server down or failing: syncs keep everything; when it is back with ch
   api.failNext('endpointslices', 'list', 500, 5);
   api.failNext('services', 'watch', 503, 5);
   api.dropWatches();
-  await sleep(400);
+  // Every injected watch failure served (the list failures wait for the next relist).
+  const failed = (r: { status: number }) => r.status >= 500;
+  await waitFor(
+    'the 5 injected 5xx on the slice watch and on the Service watch answered',
+    () => api.requestsFor('endpointslices', true).filter(failed).length >= 5 && api.requestsFor('services', true).filter(failed).length >= 5,
+    20_000,
+  );
   // Then gone entirely.
   await api.down();
   const atDown = ctx.calls.length;
@@ -356,8 +373,8 @@ test('410 Gone: the agent relists and syncs the Services that changed meanwhile'
   assert.deepEqual(s.changed, ['default/db', 'default/web']);
   assert.ok(s.endpoints.includes('db:10.244.1.22'));
   assert.ok(!s.endpoints.some((e) => e.startsWith('web:')), "web's deleted slice is gone after the relist");
-  await sleep(200);
-  assert.equal(ctx.calls.length, 2, 'one relist, one sync');
+  // One relist, one sync.
+  await assertNextSyncIsOnly(ctx, 2, 'marker');
 });
 
 test('network_programming_duration observes the last-change-trigger-time of a synced slice', async () => {
@@ -512,7 +529,11 @@ test('live Services the API server accepted forward; the ServiceCIDRs of the clu
   api.compact('services');
   api.dropWatches('services');
   await waitFor('services relisted', () => api.requestsFor('services', false).length >= 2, 5000);
-  await sleep(200);
+  // The watch that follows the relist delivers a new Service: once it is synced, the relisted
+  // items were parsed before it.
+  const relisted = ctx.calls.length;
+  api.upsert('services', apiService('after-relist', '10.100.0.99'));
+  await waitFor('the Service added after the relist synced', () => ctx.calls.slice(relisted).some((c) => c.services.includes('default/after-relist')), 5000);
   assert.match(await metricsText(ctx), /^svcplane_ignored_fields_total\{kind="Service"\} 1$/m);
 });
 
