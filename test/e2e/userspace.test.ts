@@ -28,6 +28,7 @@ import { clusterObjects, endpointSlice, service, type EndpointSpec } from './sui
 const BULK = fileURLToPath(new URL('../userspace/fixtures/bulk.mjs', import.meta.url));
 const N = 24;
 const BULK_PORT = 9000;
+const HOLD_MS = 20_000;
 
 interface FetchResult {
   ok: number;
@@ -37,7 +38,7 @@ interface FetchResult {
   ms: number;
 }
 
-describe('svcplane agent --backend userspace with real traffic', { timeout: 120_000 }, () => {
+describe('svcplane agent --backend userspace with real traffic', { timeout: 300_000 }, () => {
   let t: Topology;
   let dir: string;
   let epsDir: string;
@@ -75,7 +76,8 @@ describe('svcplane agent --backend userspace with real traffic', { timeout: 120_
   const waitSynced = (after: number, what: string) => agent!.waitSynced(after, what);
 
   async function fetch(from: Pod, ip: string, port: number, bytes: number, conns: number, holdMs = 0): Promise<FetchResult> {
-    const r = await nsExec(from.ns, ['node', BULK, 'fetch', ip, String(port), String(bytes), String(conns), String(holdMs)], { reject: false });
+    // Generous: 50 MB or a held transfer through the relay on a loaded machine.
+    const r = await nsExec(from.ns, ['node', BULK, 'fetch', ip, String(port), String(bytes), String(conns), String(holdMs)], { reject: false, timeoutMs: 180_000 });
     assert.equal(r.exitCode, 0, r.stderr);
     return JSON.parse(r.stdout) as FetchResult;
   }
@@ -187,11 +189,15 @@ describe('svcplane agent --backend userspace with real traffic', { timeout: 120_
   });
 
   it('endpoints churn under traffic: no new connection fails, established transfers to a kept endpoint complete', async (tc) => {
-    // Transfers held open across the churn: 20 MB each, readers pause 2 s after the first chunk.
+    // Transfers held open across the churn: 20 MB each, readers pause after the first chunk for
+    // HOLD_MS, a bound generous enough for the churn below (a few seconds, more at high load):
+    // open and idle while endpoints change, then they must complete. (With the 2 s pause this
+    // test had, a slow churn overlapped the 80 MB of bulk relaying, and at load ~37 the
+    // relay's new connections timed out for 15 s.)
     let n = syncedCount();
     writeSlice('bulk', [ep(a)], [{ port: BULK_PORT }]);
     await waitSynced(n, 'the sync of bulk to a alone');
-    const held = fetch(client, '10.96.0.70', 80, 20_000_000, 4, 2000);
+    const held = fetch(client, '10.96.0.70', 80, 20_000_000, 4, HOLD_MS);
     const runStarted = performance.now();
     const run = continuousTraffic(client, tcp('10.96.0.90', 80), 20, { owner: tc });
     /** Waits for `count` attempts that began after this call (the traffic's clock starts a hair after runStarted). */
