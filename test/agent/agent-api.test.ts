@@ -23,6 +23,9 @@ import { sleep, waitFor } from './helpers.js';
 import { apiNode, apiService, apiSlice } from './objects.js';
 import { parseExposition, samplesOf, valueOf, type Exposition } from './prom-text.js';
 
+/** Generous: each takes seconds at most; a hang fails here instead of holding `npm test`. */
+const TIMEOUT = { timeout: 120_000 };
+
 const FAST_WATCH: Partial<WatchTiming> = {
   initialBackoffMs: 20,
   maxBackoffMs: 200,
@@ -165,7 +168,7 @@ async function counter(ctx: Ctx, name: string): Promise<number> {
   return Number(m[1]);
 }
 
-test('coexist: the first lists give one full sync with only the Services labelled for svcplane', async () => {
+test('coexist: the first lists give one full sync with only the Services labelled for svcplane', TIMEOUT, async () => {
   const api = await fakeApi();
   seed(api);
   const ctx = await startAgent(api);
@@ -181,7 +184,7 @@ test('coexist: the first lists give one full sync with only the Services labelle
   await assertNextSyncIsOnly(ctx, 1, 'marker');
 });
 
-test('replace: unlabelled Services are ours too, another proxy\'s never; relabelling one away removes it', async () => {
+test('replace: unlabelled Services are ours too, another proxy\'s never; relabelling one away removes it', TIMEOUT, async () => {
   const api = await fakeApi();
   seed(api);
   const ctx = await startAgent(api, { mode: 'replace' });
@@ -196,7 +199,7 @@ test('replace: unlabelled Services are ours too, another proxy\'s never; relabel
   assert.deepEqual(second.services, ['default/db', 'default/web']);
 });
 
-test('an EndpointSlice MODIFIED syncs exactly its Service, incrementally, with the new endpoints', async () => {
+test('an EndpointSlice MODIFIED syncs exactly its Service, incrementally, with the new endpoints', TIMEOUT, async () => {
   const api = await fakeApi();
   seed(api);
   const ctx = await startAgent(api);
@@ -211,7 +214,7 @@ test('an EndpointSlice MODIFIED syncs exactly its Service, incrementally, with t
   assert.equal(await counter(ctx, 'kubeproxy_sync_proxy_rules_endpoint_changes_total'), changesBefore + 1);
 });
 
-test('a Service DELETED syncs its key and it is gone from the input', async () => {
+test('a Service DELETED syncs its key and it is gone from the input', TIMEOUT, async () => {
   const api = await fakeApi();
   seed(api);
   const ctx = await startAgent(api);
@@ -223,7 +226,7 @@ test('a Service DELETED syncs its key and it is gone from the input', async () =
   assert.deepEqual(s.services, ['default/web']);
 });
 
-test("the API's allocated clusterIP and load-balancer ingress win over the plan's; the plan's spec holds", async () => {
+test("the API's allocated clusterIP and load-balancer ingress win over the plan's; the plan's spec holds", TIMEOUT, async () => {
   const api = await fakeApi();
   const lbPlan = plan([
     svc({
@@ -255,7 +258,7 @@ test("the API's allocated clusterIP and load-balancer ingress win over the plan'
   assert.deepEqual(second.input.plan.services[0]!.loadBalancerIngress, [{ ip: '203.0.113.10', ipMode: 'VIP' }]);
 });
 
-test("the Node gives the node's addresses, pod CIDRs and zone; a Node change is a full sync", async () => {
+test("the Node gives the node's addresses, pod CIDRs and zone; a Node change is a full sync", TIMEOUT, async () => {
   const api = await fakeApi();
   seed(api);
   const ctx = await startAgent(api);
@@ -272,7 +275,7 @@ test("the Node gives the node's addresses, pod CIDRs and zone; a Node change is 
   assert.equal(second.input.node.zone, 'zone-b');
 });
 
-test('a malformed EndpointSlice update keeps the previous good version; one with no good version is preserved', async () => {
+test('a malformed EndpointSlice update keeps the previous good version; one with no good version is preserved', TIMEOUT, async () => {
   const api = await fakeApi();
   seed(api);
   // Broken before the agent started: no good version is known, the kernel keeps what it has.
@@ -311,7 +314,7 @@ async function metricMatches(ctx: Ctx, re: RegExp, timeoutMs = 4000): Promise<vo
   }
 }
 
-test('API server down or failing: syncs keep everything; when it is back with changes, they are synced', async () => {
+test('API server down or failing: syncs keep everything; when it is back with changes, they are synced', TIMEOUT, async () => {
   const api = await fakeApi();
   seed(api);
   // A short sync period: periodic full syncs run during the outage.
@@ -354,7 +357,7 @@ test('API server down or failing: syncs keep everything; when it is back with ch
   assert.equal(ctx.agent.livez().healthy, true);
 });
 
-test('410 Gone: the agent relists and syncs the Services that changed meanwhile', async () => {
+test('410 Gone: the agent relists and syncs the Services that changed meanwhile', TIMEOUT, async () => {
   const api = await fakeApi();
   seed(api);
   const ctx = await startAgent(api);
@@ -377,7 +380,7 @@ test('410 Gone: the agent relists and syncs the Services that changed meanwhile'
   await assertNextSyncIsOnly(ctx, 2, 'marker');
 });
 
-test('network_programming_duration observes the last-change-trigger-time of a synced slice', async () => {
+test('network_programming_duration observes the last-change-trigger-time of a synced slice', TIMEOUT, async () => {
   const api = await fakeApi();
   seed(api);
   const ctx = await startAgent(api);
@@ -403,7 +406,7 @@ async function getJson(ctx: Ctx, path: string): Promise<{ status: number; body: 
   return { status: r.status, body: (await r.json()) as Record<string, unknown> };
 }
 
-test('KEP-3836: the Node tainted ToBeDeletedByClusterAutoscaler or being deleted makes /healthz 503 (nodeEligible false), /livez stays 200', async () => {
+test('KEP-3836: the Node tainted ToBeDeletedByClusterAutoscaler or being deleted makes /healthz 503 (nodeEligible false), /livez stays 200', TIMEOUT, async () => {
   const api = await fakeApi();
   seed(api);
   const ctx = await startAgent(api, { health: true });
@@ -440,7 +443,7 @@ test('KEP-3836: the Node tainted ToBeDeletedByClusterAutoscaler or being deleted
   assert.equal((await getJson(ctx, '/livez')).status, 200);
 });
 
-test('started while the API server is unreachable: no sync (rules untouched), /livez 200, /healthz 503 naming the stale watches; syncs once it is up', async () => {
+test('started while the API server is unreachable: no sync (rules untouched), /livez 200, /healthz 503 naming the stale watches; syncs once it is up', TIMEOUT, async () => {
   const api = await fakeApi();
   seed(api);
   await api.down();
@@ -461,7 +464,7 @@ test('started while the API server is unreachable: no sync (rules untouched), /l
   await waitFor('/healthz 200 once the watches hear from the server', () => ctx.agent.healthz().healthy);
 });
 
-test('the watch gauge: svcplane_watch_last_event_timestamp_seconds per resource, recent while watches are live', async () => {
+test('the watch gauge: svcplane_watch_last_event_timestamp_seconds per resource, recent while watches are live', TIMEOUT, async () => {
   const api = await fakeApi();
   seed(api);
   const ctx = await startAgent(api, { health: true });
@@ -500,7 +503,7 @@ test('a hung API server (open watches never answered, new requests accepted and 
   assert.ok(took < 60, `converged ${took.toFixed(1)} s after the API server's return`);
 });
 
-test('live Services the API server accepted forward; the ServiceCIDRs of the cluster replace the plan ranges; ignored fields have their own counter', async () => {
+test('live Services the API server accepted forward; the ServiceCIDRs of the cluster replace the plan ranges; ignored fields have their own counter', TIMEOUT, async () => {
   const api = await fakeApi();
   seed(api);
   const cidr = (name: string, c: string) => ({ apiVersion: 'networking.k8s.io/v1', kind: 'ServiceCIDR', metadata: { name }, spec: { cidrs: [c] } });
@@ -587,7 +590,7 @@ function assertBuckets(e: Exposition, name: string, want: number[]): void {
   assert.equal(got[want.length], Infinity);
 }
 
-test("kube-proxy's metrics: names, types, help, labels and buckets, and values that move as the events did", async () => {
+test("kube-proxy's metrics: names, types, help, labels and buckets, and values that move as the events did", TIMEOUT, async () => {
   const api = await fakeApi();
   seed(api);
   // Changed before the agent started: kube-proxy does not observe the initial list's triggers.

@@ -15,6 +15,9 @@ import { serializePlan } from '../../src/model/plan.js';
 import type { RenderInput } from '../../src/model/render-input.js';
 import { plan, port, svc } from '../helpers/model.js';
 
+/** Generous: each takes seconds at most; a hang fails here instead of holding `npm test`. */
+const TIMEOUT = { timeout: 120_000 };
+
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 function sliceDoc(name: string, ips: string[], extra: Record<string, unknown> = {}) {
@@ -93,7 +96,7 @@ async function until(f: () => boolean, ms = 20_000): Promise<void> {
   }
 }
 
-test('a file change reaches the backend as an incremental sync of that Service only', async () => {
+test('a file change reaches the backend as an incremental sync of that Service only', TIMEOUT, async () => {
   await withAgent(() => {}, async ({ calls, dir }) => {
     await until(() => calls.length === 1);
     assert.equal(calls[0]!.full, true);
@@ -103,7 +106,7 @@ test('a file change reaches the backend as an incremental sync of that Service o
   });
 });
 
-test('a render error leaves the kernel alone, is counted, and is not retried until something changes', async () => {
+test('a render error leaves the kernel alone, is counted, and is not retried until something changes', TIMEOUT, async () => {
   await withAgent(
     (input) => {
       if (input.endpointSlices.some((s) => s.endpoints.some((e) => e.address === '10.244.1.99'))) throw new RenderFailed(new Error('cannot render'));
@@ -123,7 +126,7 @@ test('a render error leaves the kernel alone, is counted, and is not retried unt
   );
 });
 
-test('an apply failure is retried as a full sync', async () => {
+test('an apply failure is retried as a full sync', TIMEOUT, async () => {
   await withAgent(
     (_input, n) => {
       if (n === 2) throw new Error('nft: transaction failed');
@@ -145,7 +148,7 @@ test('an apply failure is retried as a full sync', async () => {
   );
 });
 
-test('iptables mode: restore failures (partial ones too) and the rules owned and written, per family and table', async () => {
+test('iptables mode: restore failures (partial ones too) and the rules owned and written, per family and table', TIMEOUT, async () => {
   await withAgent(
     (_input, n) => {
       if (n === 2) throw new Error('iptables-restore: line 3 failed');
@@ -172,7 +175,7 @@ test('iptables mode: restore failures (partial ones too) and the rules owned and
   );
 });
 
-test('a malformed slice file is skipped, counted, and its Service preserved', async () => {
+test('a malformed slice file is skipped, counted, and its Service preserved', TIMEOUT, async () => {
   await withAgent(() => {}, async ({ calls, dir, agent }) => {
     await until(() => calls.length === 1);
     writeFileSync(join(dir, 'api.json'), JSON.stringify(sliceDoc('api', [], { endpoints: 'nope' })));
@@ -183,7 +186,7 @@ test('a malformed slice file is skipped, counted, and its Service preserved', as
   });
 });
 
-test('a sysctl the backend needs and cannot set: one log line naming it, svcplane_sysctl_unset{name} 1, /healthz 503 naming it; set later, all clear', async () => {
+test('a sysctl the backend needs and cannot set: one log line naming it, svcplane_sysctl_unset{name} 1, /healthz 503 naming it; set later, all clear', TIMEOUT, async () => {
   let unset = [{ name: 'net/ipv4/ip_forward', error: "EROFS: read-only file system, open '/proc/sys/net/ipv4/ip_forward'" }];
   await withAgent(
     (_input, _n) => ({ unsetSysctls: unset }),

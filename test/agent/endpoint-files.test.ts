@@ -10,6 +10,9 @@ import { EndpointFiles } from '../../src/agent/endpoint-files.js';
 import { FileWatch } from '../../src/agent/file-watch.js';
 import { isInputError } from '../../src/model/errors.js';
 
+/** Generous: each takes seconds at most; a hang fails here instead of holding `npm test`. */
+const TIMEOUT = { timeout: 120_000 };
+
 function slice(service: string, ips: string[], name = `${service}-a`) {
   return {
     apiVersion: 'discovery.k8s.io/v1',
@@ -32,7 +35,7 @@ async function until(cond: () => boolean, ms = 20_000): Promise<void> {
 
 const node = { apiVersion: 'v1', kind: 'Node', metadata: { name: 'node1' }, status: { addresses: [{ type: 'InternalIP', address: '192.168.1.1' }] } };
 
-describe('EndpointFiles', () => {
+describe('EndpointFiles', TIMEOUT, () => {
   let dir: string;
   let eps: string;
   const write = (file: string, obj: unknown) => writeFileSync(join(eps, file), JSON.stringify(obj));

@@ -88,7 +88,7 @@ table inet svp_testbed {
 `;
 }
 
-describe('e2e test bed', { concurrency: 1 }, () => {
+describe('e2e test bed', { concurrency: 1, timeout: 300_000 }, () => {
   let t: Topology;
   let ours: string[] = [];
 
@@ -335,7 +335,7 @@ describe('e2e test bed', { concurrency: 1 }, () => {
   });
 });
 
-describe('e2e test bed cleanup on failure', { concurrency: 1 }, () => {
+describe('e2e test bed cleanup on failure', { concurrency: 1, timeout: 300_000 }, () => {
   it('withTopology tears down when the test body throws', async () => {
     let seen: string[] = [];
     await assert.rejects(

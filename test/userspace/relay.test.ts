@@ -10,6 +10,9 @@ import { after, describe, it } from 'node:test';
 import { ServicePortRelay, type RelayOptions } from '../../src/userspace/relay.js';
 import { eventually, portPlan, sleep, tcpEndpoint, tcpHello, tcpSession, udpAsk, udpClient, udpEndpoint, type TcpEndpoint } from './loopback.js';
 
+/** Generous: each takes seconds at most; a hang fails here instead of holding `npm test`. */
+const TIMEOUT = { timeout: 120_000 };
+
 const listenErrors: string[] = [];
 const options = (extra: Partial<RelayOptions> = {}): RelayOptions => ({
   tcp: { connectTimeoutMs: 500, keepAliveMs: 1000 },
@@ -45,7 +48,7 @@ after(async () => {
   for (const c of closers) await c();
 });
 
-describe('userspace relay: TCP', () => {
+describe('userspace relay: TCP', TIMEOUT, () => {
   it('spreads new connections round-robin over the endpoints', async () => {
     const eps = await endpoints(3);
     const { port } = await openRelay(portPlan(eps), options());
@@ -196,7 +199,7 @@ describe('userspace relay: TCP', () => {
   });
 });
 
-describe('userspace relay: UDP', () => {
+describe('userspace relay: UDP', TIMEOUT, () => {
   const udpPlan = (eps: { ip: string; port: number }[], extra = {}) =>
     portPlan(eps, { key: 'default/dns:53/UDP/UDP/IPv4', protocol: 'UDP', label: 'default/dns:53/UDP', ...extra });
 
