@@ -180,7 +180,8 @@ describe(`svcplane agent (${backend}, --endpoints-file) with real traffic`, { ti
     const dry = await nsExec(
       t.node1.ns,
       ['node', '--import', 'tsx', CLI, 'apply', '--backend', backend, '--dry-run', '-f', join(dir, 'plan.json'), '-f', epsDir, '--config', join(dir, 'config.json'), '--node-name', 'node1'],
-      { reject: false },
+      // Generous: the CLI's start through tsx alone passed 30 s at load ~35.
+      { reject: false, timeoutMs: 120_000 },
     );
     assert.equal(dry.exitCode, 0, dry.stderr);
     assert.match(dry.stderr, /would change 0 object/, `kernel equals a full render:\n${dry.stdout}`);

@@ -233,12 +233,13 @@ describe('svcplane agent --backend userspace with real traffic', { timeout: 300_
     const list = await nsExec(t.node1.ns, ['nft', 'list', 'tables']);
     assert.match(list.stdout, /table ip svcplane-userspace/);
     assert.match(list.stdout, /table ip6 svcplane-userspace/);
-    const render = await nsExec(t.node1.ns, ['node', '--import', 'tsx', CLI, 'render', '--backend', 'userspace', '-f', join(dir, 'plan.json')], { reject: false });
+    // Generous bounds for the CLI through tsx: at load ~35 its start alone passed 30 s.
+    const render = await nsExec(t.node1.ns, ['node', '--import', 'tsx', CLI, 'render', '--backend', 'userspace', '-f', join(dir, 'plan.json')], { reject: false, timeoutMs: 120_000 });
     assert.equal(render.exitCode, 2);
     assert.match(render.stderr, /runs only in the agent/);
     const res = await agent!.stop();
     assert.equal(res.exitCode, 0, agent!.tail(10));
-    const clean = await nsExec(t.node1.ns, ['node', '--import', 'tsx', CLI, 'cleanup'], { reject: false });
+    const clean = await nsExec(t.node1.ns, ['node', '--import', 'tsx', CLI, 'cleanup'], { reject: false, timeoutMs: 120_000 });
     assert.equal(clean.exitCode, 0, clean.stderr);
     assert.match(clean.stderr, /userspace: removed 2 object/);
     const after = await nsExec(t.node1.ns, ['nft', 'list', 'tables']);
