@@ -71,7 +71,6 @@ describe(`svcplane agent (${backend}, --endpoints-file) with real traffic`, { ti
     return AgentProcess.start({ ns: t.node1.ns, owner, backend, plan: join(dir, 'plan.json'), config: join(dir, 'config.json'), endpointsFile: epsDir });
   }
 
-  const syncedCount = () => agent!.syncedCount();
   const waitSynced = (after: number, what: string) => agent!.waitSynced(after, what);
 
   const serversIn = (rs: readonly TimedResult[]) => new Set(rs.flatMap((r) => (r.result.ok ? [r.result.server] : [])));
@@ -138,24 +137,24 @@ describe(`svcplane agent (${backend}, --endpoints-file) with real traffic`, { ti
     const seenSince = (ms: number) => serversIn(run.snapshot().filter((r) => r.at >= ms));
 
     // Added.
-    let n = syncedCount();
+    let at = agent!.logs.length;
     writeEndpoints([ep(a), ep(b), ep(c)]);
-    await waitSynced(n, 'the sync of an added endpoint');
+    await agent!.waitFileSync(at, 'the sync of an added endpoint');
     await until('b in the traffic', () => seenSince(0).has('b'), 60_000);
 
     // Terminating: still serving its open connections, no new ones once others are ready.
-    n = syncedCount();
+    at = agent!.logs.length;
     writeEndpoints([ep(a, { ready: false, serving: true, terminating: true }), ep(b), ep(c)]);
-    await waitSynced(n, 'the sync of a terminating endpoint');
+    await agent!.waitFileSync(at, 'the sync of a terminating endpoint');
     // Attempts that began after the agent logged the sync (the kernel held it then).
     let from = mark();
     await until('20 attempts after the sync', () => run.snapshot().filter((r) => r.at >= from).length >= 20, 30_000);
     assert.deepEqual([...seenSince(from)].sort(), ['b', 'c'], 'a terminating endpoint gets no new connections');
 
     // Removed.
-    n = syncedCount();
+    at = agent!.logs.length;
     writeEndpoints([ep(b), ep(c)]);
-    await waitSynced(n, 'the sync of a removed endpoint');
+    await agent!.waitFileSync(at, 'the sync of a removed endpoint');
 
     // SIGKILL: the rules stay; endpoints change while the agent is down; the restart converges.
     agent!.signal('SIGKILL');

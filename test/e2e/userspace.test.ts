@@ -72,8 +72,9 @@ describe('svcplane agent --backend userspace with real traffic', { timeout: 300_
     renameSync(tmp, join(epsDir, `${name}-v4.json`));
   }
 
-  const syncedCount = () => agent!.syncedCount();
   const waitSynced = (after: number, what: string) => agent!.waitSynced(after, what);
+  /** The log position before a file change, for waitFileSync (the sync that includes it). */
+  const logMark = () => agent!.logs.length;
 
   async function fetch(from: Pod, ip: string, port: number, bytes: number, conns: number, holdMs = 0): Promise<FetchResult> {
     // Generous: 50 MB or a held transfer through the relay on a loaded machine.
@@ -194,9 +195,9 @@ describe('svcplane agent --backend userspace with real traffic', { timeout: 300_
     // open and idle while endpoints change, then they must complete. (With the 2 s pause this
     // test had, a slow churn overlapped the 80 MB of bulk relaying, and at load ~37 the
     // relay's new connections timed out for 15 s.)
-    let n = syncedCount();
+    let at = logMark();
     writeSlice('bulk', [ep(a)], [{ port: BULK_PORT }]);
-    await waitSynced(n, 'the sync of bulk to a alone');
+    await agent!.waitFileSync(at, 'the sync of bulk to a alone');
     const held = fetch(client, '10.96.0.70', 80, 20_000_000, 4, HOLD_MS);
     const runStarted = performance.now();
     const run = continuousTraffic(client, tcp('10.96.0.90', 80), 20, { owner: tc });
@@ -208,15 +209,15 @@ describe('svcplane agent --backend userspace with real traffic', { timeout: 300_
     // The churn starts once the held transfers are open and traffic flows.
     await until('the 4 held transfers established', async () => (await nsExec(client.ns, ['ss', '-Htn', 'state', 'established', 'dst', '10.96.0.70'])).stdout.trim().split('\n').filter(Boolean).length >= 4, 30_000, 50);
     await attemptsAfter('traffic before the churn', 10);
-    n = syncedCount();
+    at = logMark();
     writeSlice('live', [ep(a)], [{ port: 8080 }]);
     writeSlice('bulk', [ep(a), ep(b)], [{ port: BULK_PORT }]);
-    await waitSynced(n, 'the sync of a removal');
+    await agent!.waitFileSync(at, 'the sync of a removal');
     await attemptsAfter('traffic between the changes', 10);
-    n = syncedCount();
+    at = logMark();
     writeSlice('live', [ep(a), ep(c)], [{ port: 8080 }]);
     writeSlice('bulk', [ep(a)], [{ port: BULK_PORT }]);
-    await waitSynced(n, 'the sync of an addition');
+    await agent!.waitFileSync(at, 'the sync of an addition');
     // The last 10 results below began after the relay held the addition.
     await attemptsAfter('10 attempts after the addition', 10);
     const results = await run.stop();

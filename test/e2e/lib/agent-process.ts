@@ -148,6 +148,29 @@ export class AgentProcess {
   }
 
   /**
+   * Waits for the sync that includes an endpoint-file change written after log line `from`
+   * (take `agent.logs.length` before writing): the agent's "endpoint files reloaded" line
+   * naming at least one Service, then a "synced" line of a sync that began after it (pino's
+   * time minus the sync's ms). Any "synced" after the write is not enough: a sync already
+   * running (a periodic one) when the file was read logs one too, without the change.
+   */
+  async waitFileSync(from: number, what: string, timeoutMs = AGENT_START_MS): Promise<void> {
+    const record = (line: string) => {
+      try {
+        return JSON.parse(line) as { msg?: string; time?: number; ms?: number; services?: number };
+      } catch {
+        return {}; // not a log record
+      }
+    };
+    await this.waitFor(what, () => {
+      const records = this.logs.slice(from).map(record);
+      const reload = records.find((r) => r.msg === 'endpoint files reloaded' && (r.services ?? 0) > 0);
+      if (reload?.time === undefined) return false;
+      return records.some((r) => r.msg === 'synced' && r.time !== undefined && r.time - (r.ms ?? 0) >= reload.time!);
+    }, timeoutMs);
+  }
+
+  /**
    * Waits until `check` holds (e.g. the kernel holds a rule, a connection goes through);
    * fails at once if the agent exits, after `timeoutMs` otherwise, quoting the log.
    */
