@@ -23,6 +23,9 @@ import { sleep, waitFor } from './helpers.js';
 import { apiNode, apiService, apiSlice } from './objects.js';
 import { parseExposition, samplesOf, valueOf, type Exposition } from './prom-text.js';
 
+/** Generous: each takes seconds at most; a hang fails here instead of holding `npm test`. */
+const TIMEOUT = { timeout: 120_000 };
+
 const FAST_WATCH: Partial<WatchTiming> = {
   initialBackoffMs: 20,
   maxBackoffMs: 200,
@@ -126,9 +129,21 @@ async function startAgent(
 }
 
 /** Waits until `n` syncs ran, then gives the n-th. */
-async function nthSync(ctx: Ctx, n: number, timeoutMs = 4000): Promise<Call> {
+async function nthSync(ctx: Ctx, n: number, timeoutMs = 20_000): Promise<Call> {
   await waitFor(`sync #${n} (have ${ctx.calls.length})`, () => ctx.calls.length >= n, timeoutMs);
   return ctx.calls[n - 1]!;
+}
+
+/**
+ * Proves that no sync ran after the `n`-th without sleeping: a change made now (a new
+ * Service of ours) must be the very next sync, and alone. A sync that was still coming
+ * would be sync #n+1 instead, or be merged into it.
+ */
+async function assertNextSyncIsOnly(ctx: Ctx, n: number, marker: string): Promise<void> {
+  assert.equal(ctx.calls.length, n, `${n} sync(s) so far`);
+  ctx.api.upsert('services', apiService(marker, '10.96.0.99'));
+  const next = await nthSync(ctx, n + 1);
+  assert.deepEqual(next.changed, [`default/${marker}`], `sync #${n + 1} is the marker's alone: nothing else was synced meanwhile`);
 }
 
 /** Services of three kinds and their slices: ours, unlabelled, another proxy's. */
@@ -153,7 +168,7 @@ async function counter(ctx: Ctx, name: string): Promise<number> {
   return Number(m[1]);
 }
 
-test('coexist: the first lists give one full sync with only the Services labelled for svcplane', async () => {
+test('coexist: the first lists give one full sync with only the Services labelled for svcplane', TIMEOUT, async () => {
   const api = await fakeApi();
   seed(api);
   const ctx = await startAgent(api);
@@ -165,19 +180,18 @@ test('coexist: the first lists give one full sync with only the Services labelle
   assert.deepEqual(first.input.plan.services.find((s) => s.name === 'web')!.clusterIPs, ['10.96.0.10']);
   // The server filtered: the watch asked for our label only.
   assert.equal(api.requestsFor('services', false)[0]!.query.get('labelSelector'), 'service.kubernetes.io/service-proxy-name=svcplane');
-  await sleep(300);
-  assert.equal(ctx.calls.length, 1, 'the initial lists are one sync, not one per object');
+  // The initial lists are one sync, not one per object.
+  await assertNextSyncIsOnly(ctx, 1, 'marker');
 });
 
-test('replace: unlabelled Services are ours too, another proxy\'s never; relabelling one away removes it', async () => {
+test('replace: unlabelled Services are ours too, another proxy\'s never; relabelling one away removes it', TIMEOUT, async () => {
   const api = await fakeApi();
   seed(api);
   const ctx = await startAgent(api, { mode: 'replace' });
   const first = await nthSync(ctx, 1);
   assert.equal(first.full, true);
   assert.deepEqual(first.services, ['default/db', 'default/plain', 'default/web']);
-  await sleep(200);
-  assert.equal(ctx.calls.length, 1);
+  // No sleep: sync #2 below being the relabelled Service's alone proves no other came between.
   api.upsert('services', apiService('plain', '10.96.0.12', { proxy: 'other-proxy' }));
   const second = await nthSync(ctx, 2);
   assert.equal(second.full, false);
@@ -185,7 +199,7 @@ test('replace: unlabelled Services are ours too, another proxy\'s never; relabel
   assert.deepEqual(second.services, ['default/db', 'default/web']);
 });
 
-test('an EndpointSlice MODIFIED syncs exactly its Service, incrementally, with the new endpoints', async () => {
+test('an EndpointSlice MODIFIED syncs exactly its Service, incrementally, with the new endpoints', TIMEOUT, async () => {
   const api = await fakeApi();
   seed(api);
   const ctx = await startAgent(api);
@@ -200,7 +214,7 @@ test('an EndpointSlice MODIFIED syncs exactly its Service, incrementally, with t
   assert.equal(await counter(ctx, 'kubeproxy_sync_proxy_rules_endpoint_changes_total'), changesBefore + 1);
 });
 
-test('a Service DELETED syncs its key and it is gone from the input', async () => {
+test('a Service DELETED syncs its key and it is gone from the input', TIMEOUT, async () => {
   const api = await fakeApi();
   seed(api);
   const ctx = await startAgent(api);
@@ -212,7 +226,7 @@ test('a Service DELETED syncs its key and it is gone from the input', async () =
   assert.deepEqual(s.services, ['default/web']);
 });
 
-test("the API's allocated clusterIP and load-balancer ingress win over the plan's; the plan's spec holds", async () => {
+test("the API's allocated clusterIP and load-balancer ingress win over the plan's; the plan's spec holds", TIMEOUT, async () => {
   const api = await fakeApi();
   const lbPlan = plan([
     svc({
@@ -244,7 +258,7 @@ test("the API's allocated clusterIP and load-balancer ingress win over the plan'
   assert.deepEqual(second.input.plan.services[0]!.loadBalancerIngress, [{ ip: '203.0.113.10', ipMode: 'VIP' }]);
 });
 
-test("the Node gives the node's addresses, pod CIDRs and zone; a Node change is a full sync", async () => {
+test("the Node gives the node's addresses, pod CIDRs and zone; a Node change is a full sync", TIMEOUT, async () => {
   const api = await fakeApi();
   seed(api);
   const ctx = await startAgent(api);
@@ -261,7 +275,7 @@ test("the Node gives the node's addresses, pod CIDRs and zone; a Node change is 
   assert.equal(second.input.node.zone, 'zone-b');
 });
 
-test('a malformed EndpointSlice update keeps the previous good version; one with no good version is preserved', async () => {
+test('a malformed EndpointSlice update keeps the previous good version; one with no good version is preserved', TIMEOUT, async () => {
   const api = await fakeApi();
   seed(api);
   // Broken before the agent started: no good version is known, the kernel keeps what it has.
@@ -275,9 +289,9 @@ test('a malformed EndpointSlice update keeps the previous good version; one with
   // A bad update of web's slice: counted, no sync of its own, the good version stays.
   api.upsert('endpointslices', { ...apiSlice('web', ['10.244.1.10']), endpoints: [{ addresses: 'nope' }] });
   await metricMatches(ctx, /^svcplane_malformed_objects_total\{kind="EndpointSlice"\} 2$/m);
-  await sleep(200);
   assert.equal(ctx.calls.length, 1, 'a malformed update changes nothing to sync');
-  // The next sync (another Service changed) still renders web's last good endpoints.
+  // The next sync (another Service changed) still renders web's last good endpoints; it
+  // being db's alone also proves the malformed update queued no sync of web.
   api.upsert('endpointslices', apiSlice('db', ['10.244.1.21']));
   const s = await nthSync(ctx, 2);
   assert.deepEqual(s.changed, ['default/db']);
@@ -300,7 +314,7 @@ async function metricMatches(ctx: Ctx, re: RegExp, timeoutMs = 4000): Promise<vo
   }
 }
 
-test('API server down or failing: syncs keep everything; when it is back with changes, they are synced', async () => {
+test('API server down or failing: syncs keep everything; when it is back with changes, they are synced', TIMEOUT, async () => {
   const api = await fakeApi();
   seed(api);
   // A short sync period: periodic full syncs run during the outage.
@@ -313,7 +327,13 @@ test('API server down or failing: syncs keep everything; when it is back with ch
   api.failNext('endpointslices', 'list', 500, 5);
   api.failNext('services', 'watch', 503, 5);
   api.dropWatches();
-  await sleep(400);
+  // Every injected watch failure served (the list failures wait for the next relist).
+  const failed = (r: { status: number }) => r.status >= 500;
+  await waitFor(
+    'the 5 injected 5xx on the slice watch and on the Service watch answered',
+    () => api.requestsFor('endpointslices', true).filter(failed).length >= 5 && api.requestsFor('services', true).filter(failed).length >= 5,
+    20_000,
+  );
   // Then gone entirely.
   await api.down();
   const atDown = ctx.calls.length;
@@ -337,7 +357,7 @@ test('API server down or failing: syncs keep everything; when it is back with ch
   assert.equal(ctx.agent.livez().healthy, true);
 });
 
-test('410 Gone: the agent relists and syncs the Services that changed meanwhile', async () => {
+test('410 Gone: the agent relists and syncs the Services that changed meanwhile', TIMEOUT, async () => {
   const api = await fakeApi();
   seed(api);
   const ctx = await startAgent(api);
@@ -356,11 +376,11 @@ test('410 Gone: the agent relists and syncs the Services that changed meanwhile'
   assert.deepEqual(s.changed, ['default/db', 'default/web']);
   assert.ok(s.endpoints.includes('db:10.244.1.22'));
   assert.ok(!s.endpoints.some((e) => e.startsWith('web:')), "web's deleted slice is gone after the relist");
-  await sleep(200);
-  assert.equal(ctx.calls.length, 2, 'one relist, one sync');
+  // One relist, one sync.
+  await assertNextSyncIsOnly(ctx, 2, 'marker');
 });
 
-test('network_programming_duration observes the last-change-trigger-time of a synced slice', async () => {
+test('network_programming_duration observes the last-change-trigger-time of a synced slice', TIMEOUT, async () => {
   const api = await fakeApi();
   seed(api);
   const ctx = await startAgent(api);
@@ -386,7 +406,7 @@ async function getJson(ctx: Ctx, path: string): Promise<{ status: number; body: 
   return { status: r.status, body: (await r.json()) as Record<string, unknown> };
 }
 
-test('KEP-3836: the Node tainted ToBeDeletedByClusterAutoscaler or being deleted makes /healthz 503 (nodeEligible false), /livez stays 200', async () => {
+test('KEP-3836: the Node tainted ToBeDeletedByClusterAutoscaler or being deleted makes /healthz 503 (nodeEligible false), /livez stays 200', TIMEOUT, async () => {
   const api = await fakeApi();
   seed(api);
   const ctx = await startAgent(api, { health: true });
@@ -423,7 +443,7 @@ test('KEP-3836: the Node tainted ToBeDeletedByClusterAutoscaler or being deleted
   assert.equal((await getJson(ctx, '/livez')).status, 200);
 });
 
-test('started while the API server is unreachable: no sync (rules untouched), /livez 200, /healthz 503 naming the stale watches; syncs once it is up', async () => {
+test('started while the API server is unreachable: no sync (rules untouched), /livez 200, /healthz 503 naming the stale watches; syncs once it is up', TIMEOUT, async () => {
   const api = await fakeApi();
   seed(api);
   await api.down();
@@ -444,7 +464,7 @@ test('started while the API server is unreachable: no sync (rules untouched), /l
   await waitFor('/healthz 200 once the watches hear from the server', () => ctx.agent.healthz().healthy);
 });
 
-test('the watch gauge: svcplane_watch_last_event_timestamp_seconds per resource, recent while watches are live', async () => {
+test('the watch gauge: svcplane_watch_last_event_timestamp_seconds per resource, recent while watches are live', TIMEOUT, async () => {
   const api = await fakeApi();
   seed(api);
   const ctx = await startAgent(api, { health: true });
@@ -483,7 +503,7 @@ test('a hung API server (open watches never answered, new requests accepted and 
   assert.ok(took < 60, `converged ${took.toFixed(1)} s after the API server's return`);
 });
 
-test('live Services the API server accepted forward; the ServiceCIDRs of the cluster replace the plan ranges; ignored fields have their own counter', async () => {
+test('live Services the API server accepted forward; the ServiceCIDRs of the cluster replace the plan ranges; ignored fields have their own counter', TIMEOUT, async () => {
   const api = await fakeApi();
   seed(api);
   const cidr = (name: string, c: string) => ({ apiVersion: 'networking.k8s.io/v1', kind: 'ServiceCIDR', metadata: { name }, spec: { cidrs: [c] } });
@@ -512,7 +532,11 @@ test('live Services the API server accepted forward; the ServiceCIDRs of the clu
   api.compact('services');
   api.dropWatches('services');
   await waitFor('services relisted', () => api.requestsFor('services', false).length >= 2, 5000);
-  await sleep(200);
+  // The watch that follows the relist delivers a new Service: once it is synced, the relisted
+  // items were parsed before it.
+  const relisted = ctx.calls.length;
+  api.upsert('services', apiService('after-relist', '10.100.0.99'));
+  await waitFor('the Service added after the relist synced', () => ctx.calls.slice(relisted).some((c) => c.services.includes('default/after-relist')), 5000);
   assert.match(await metricsText(ctx), /^svcplane_ignored_fields_total\{kind="Service"\} 1$/m);
 });
 
@@ -566,7 +590,7 @@ function assertBuckets(e: Exposition, name: string, want: number[]): void {
   assert.equal(got[want.length], Infinity);
 }
 
-test("kube-proxy's metrics: names, types, help, labels and buckets, and values that move as the events did", async () => {
+test("kube-proxy's metrics: names, types, help, labels and buckets, and values that move as the events did", TIMEOUT, async () => {
   const api = await fakeApi();
   seed(api);
   // Changed before the agent started: kube-proxy does not observe the initial list's triggers.

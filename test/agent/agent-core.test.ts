@@ -13,7 +13,10 @@ import { createAgentMetrics } from '../../src/agent/metrics.js';
 import { DEFAULT_PROXY_CONFIG } from '../../src/model/config.js';
 import { ep, input, NODE1, plan, port, slice, svc } from '../helpers/model.js';
 
-test('merge: the API allocations win for a planned Service; API-only Services are added; mode filters', () => {
+/** Generous: each takes seconds at most; a hang fails here instead of holding `npm test`. */
+const TIMEOUT = { timeout: 120_000 };
+
+test('merge: the API allocations win for a planned Service; API-only Services are added; mode filters', TIMEOUT, () => {
   const planned = svc({ name: 'web', clusterIPs: [], ports: [port(80, 8080, { name: 'http' })], type: 'LoadBalancer' });
   const api = svc({
     name: 'web',
@@ -34,14 +37,14 @@ test('merge: the API allocations win for a planned Service; API-only Services ar
   assert.deepEqual(mergeServices([planned], [api, other, foreign], 'replace').map((s) => s.name), ['other', 'web']);
 });
 
-test('merge: API slices replace file slices of the same name', () => {
+test('merge: API slices replace file slices of the same name', TIMEOUT, () => {
   const f = slice('web', [ep('10.0.0.1')], [{ port: 80 }]);
   const a = slice('web', [ep('10.0.0.2')], [{ port: 80 }]);
   const r = buildRenderInput({ fileSlices: [f], apiSlices: [a], node: NODE1, config: DEFAULT_PROXY_CONFIG, mode: 'coexist' });
   assert.deepEqual(r.endpointSlices.map((s) => s.endpoints[0]!.address), ['10.0.0.2']);
 });
 
-test('changedKeys names the Services whose value changed, appeared or went', () => {
+test('changedKeys names the Services whose value changed, appeared or went', TIMEOUT, () => {
   const k = (x: { n: string }) => x.n;
   assert.deepEqual([...changedKeys([{ n: 'a', v: 1 }, { n: 'b', v: 1 }, { n: 'c', v: 1 }], [{ n: 'a', v: 1 }, { n: 'b', v: 2 }, { n: 'd', v: 1 }], k)].sort(), ['b', 'c', 'd']);
 });
@@ -49,7 +52,7 @@ test('changedKeys names the Services whose value changed, appeared or went', () 
 const udpSvc = (extra = {}) => svc({ name: 'dns', clusterIPs: ['10.96.0.10'], ports: [port(53, 53, { protocol: 'UDP', name: 'dns' })], ...extra });
 const udpSlice = (ips: string[]) => slice('dns', ips.map((ip) => ep(ip)), [{ name: 'dns', port: 53, protocol: 'UDP' }]);
 
-test('conntrack: a removed UDP endpoint loses its entries (VIP and node port); a kept one does not', () => {
+test('conntrack: a removed UDP endpoint loses its entries (VIP and node port); a kept one does not', TIMEOUT, () => {
   const s = udpSvc({ type: 'NodePort', ports: [port(53, 53, { protocol: 'UDP', name: 'dns', nodePort: 30053 })] });
   const before = input([s], [udpSlice(['10.244.1.10', '10.244.1.11'])]);
   const after = input([s], [udpSlice(['10.244.1.11'])]);
@@ -60,12 +63,12 @@ test('conntrack: a removed UDP endpoint loses its entries (VIP and node port); a
   assert.deepEqual(conntrackPlan(before, before), []);
 });
 
-test('conntrack: the first endpoint of a UDP Service flushes entries to its VIP', () => {
+test('conntrack: the first endpoint of a UDP Service flushes entries to its VIP', TIMEOUT, () => {
   const s = udpSvc();
   assert.deepEqual(conntrackPlan(input([s], []), input([s], [udpSlice(['10.244.1.10'])])), [['-p', 'udp', '--orig-dst', '10.96.0.10']]);
 });
 
-test('conntrack: TCP endpoints and Services outside the key set are left alone', () => {
+test('conntrack: TCP endpoints and Services outside the key set are left alone', TIMEOUT, () => {
   const tcp = svc({ name: 'web', clusterIPs: ['10.96.0.11'], ports: [port(80)] });
   const before = input([tcp, udpSvc()], [slice('web', [ep('10.244.1.10')], [{ port: 80 }]), udpSlice(['10.244.1.10'])]);
   const after = input([tcp, udpSvc()], [slice('web', [], [{ port: 80 }]), udpSlice([])]);
@@ -73,7 +76,7 @@ test('conntrack: TCP endpoints and Services outside the key set are left alone',
   assert.equal(conntrackPlan(before, after).length, 1);
 });
 
-test('livez: healthy while syncs are recent and while starting with nothing queued; unhealthy when a change or the periodic sync waits too long', () => {
+test('livez: healthy while syncs are recent and while starting with nothing queued; unhealthy when a change or the periodic sync waits too long', TIMEOUT, () => {
   const T = 60_000;
   assert.equal(livezStatus({ lastSyncedAt: undefined, queuedSince: undefined }, 10 * T, T).healthy, true, 'waiting for the API server: nothing queued');
   assert.equal(livezStatus({ lastSyncedAt: undefined, queuedSince: 0 }, 1000, T).healthy, true, 'starting');
@@ -89,7 +92,7 @@ test('livez: healthy while syncs are recent and while starting with nothing queu
   assert.equal(livezStatus({ lastSyncedAt: 100_000, queuedSince: undefined }, 161_000, T).body.lastUpdated, new Date(100_000).toISOString());
 });
 
-test('healthz: fresh rules AND an eligible node, all sysctls set, no stale watch; the body names what failed', () => {
+test('healthz: fresh rules AND an eligible node, all sysctls set, no stale watch; the body names what failed', TIMEOUT, () => {
   const live = livezStatus({ lastSyncedAt: 100_000, queuedSince: undefined }, 150_000, 60_000);
   const fine = { nodeEligible: true, unsetSysctls: [], staleWatches: [] };
   assert.deepEqual(healthzStatus(live, fine), { healthy: true, body: { ...live.body, nodeEligible: true } });
@@ -106,7 +109,7 @@ test('healthz: fresh rules AND an eligible node, all sysctls set, no stale watch
   assert.equal(healthzStatus(late, fine).healthy, false, 'stale rules');
 });
 
-test('node eligibility (KEP-3836): deletionTimestamp or the autoscaler taint; other taints do not matter', () => {
+test('node eligibility (KEP-3836): deletionTimestamp or the autoscaler taint; other taints do not matter', TIMEOUT, () => {
   const node = (extra: Record<string, unknown>) => ({ metadata: { name: 'n1' }, ...extra });
   assert.deepEqual(nodeEligibility(node({})), { eligible: true });
   assert.deepEqual(nodeEligibility(node({ spec: { taints: [{ key: 'node.kubernetes.io/unschedulable', effect: 'NoSchedule' }] } })), { eligible: true });
@@ -117,7 +120,7 @@ test('node eligibility (KEP-3836): deletionTimestamp or the autoscaler taint; ot
   assert.deepEqual(nodeEligibility({ metadata: { name: 'n1', deletionTimestamp: '2026-12-03T10:00:00Z' } }), { eligible: false, reason: 'deletionTimestamp' });
 });
 
-test('healthCheckNodePort services: LB + Local only, ready local endpoints counted once', () => {
+test('healthCheckNodePort services: LB + Local only, ready local endpoints counted once', TIMEOUT, () => {
   const lb = svc({ name: 'lb', type: 'LoadBalancer', externalTrafficPolicy: 'Local', healthCheckNodePort: 32000, clusterIPs: ['10.96.0.20'], ports: [port(80, 80, { nodePort: 30080 })] });
   const cluster = svc({ name: 'cl', type: 'LoadBalancer', clusterIPs: ['10.96.0.21'], ports: [port(80, 80, { nodePort: 30081 })] });
   const eps = [ep('10.244.1.10', 'node1'), ep('10.244.1.11', 'node1', { ready: false, serving: true, terminating: true }), ep('10.244.2.10', 'node2')];
@@ -129,7 +132,7 @@ test('healthCheckNodePort services: LB + Local only, ready local endpoints count
   assert.equal(healthCheckResponse(hc[0]!, false).status, 503);
 });
 
-test('parseHostPort', () => {
+test('parseHostPort', TIMEOUT, () => {
   assert.deepEqual(parseHostPort('0.0.0.0:10256', 'x'), { host: '0.0.0.0', port: 10256 });
   assert.deepEqual(parseHostPort('[::1]:10249', 'x'), { host: '::1', port: 10249 });
   assert.deepEqual(parseHostPort(':10249', 'x'), { host: '0.0.0.0', port: 10249 });
@@ -141,7 +144,7 @@ async function get(port: number, path: string): Promise<{ status: number; body: 
   return { status: r.status, body: await r.text(), type: r.headers.get('content-type') };
 }
 
-test('/healthz and /livez: two handlers, each with its own verdict and body; a taken port names the address', async () => {
+test('/healthz and /livez: two handlers, each with its own verdict and body; a taken port names the address', TIMEOUT, async () => {
   let live = true;
   let eligible = true;
   const livez = () => ({ healthy: live, body: { lastUpdated: 'L', currentTime: 'C' } });
@@ -171,7 +174,7 @@ test('/healthz and /livez: two handlers, each with its own verdict and body; a t
   }
 });
 
-test('/metrics serves kube-proxy metric names in Prometheus format', async () => {
+test('/metrics serves kube-proxy metric names in Prometheus format', TIMEOUT, async () => {
   const m = createAgentMetrics();
   m.syncDuration.observe({ ip_family: 'IPv4' }, 0.02);
   m.networkProgrammingDuration.observe({ ip_family: 'IPv6' }, 1.2);
@@ -198,7 +201,7 @@ test('/metrics serves kube-proxy metric names in Prometheus format', async () =>
   }
 });
 
-test('healthCheckNodePort listeners open, answer with the current count, and close', async () => {
+test('healthCheckNodePort listeners open, answer with the current count, and close', TIMEOUT, async () => {
   let healthy = true;
   const hcs = new HealthCheckServers(() => healthy, undefined, '127.0.0.1');
   // A free port: bind 0, note it, release it.
@@ -225,7 +228,7 @@ test('healthCheckNodePort listeners open, answer with the current count, and clo
   }
 });
 
-test('plan helper sanity: the merged input renders the plan Services', () => {
+test('plan helper sanity: the merged input renders the plan Services', TIMEOUT, () => {
   const r = buildRenderInput({ plan: plan([udpSvc()]), node: NODE1, config: DEFAULT_PROXY_CONFIG, mode: 'coexist' });
   assert.deepEqual(r.plan.services.map((s) => s.name), ['dns']);
   assert.deepEqual(r.plan.serviceCIDRs, ['10.96.0.0/16', 'fd00:10:96::/112']);

@@ -13,6 +13,9 @@ import {
 } from '../../src/agent/conntrack-sysctls.js';
 import { DEFAULT_CONNTRACK } from '../../src/model/config.js';
 
+/** Generous: each takes seconds at most; a hang fails here instead of holding `npm test`. */
+const TIMEOUT = { timeout: 120_000 };
+
 const EST = '/proc/sys/net/netfilter/nf_conntrack_tcp_timeout_established';
 const CLOSE_WAIT = '/proc/sys/net/netfilter/nf_conntrack_tcp_timeout_close_wait';
 const UDP = '/proc/sys/net/netfilter/nf_conntrack_udp_timeout';
@@ -46,7 +49,7 @@ function fakeKernel(cpus: number, values: Record<string, number> = {}, readOnly:
   return { io, state, writes };
 }
 
-test("nf_conntrack_max is max(maxPerCore x CPUs, min), kube-proxy's getConntrackMax", () => {
+test("nf_conntrack_max is max(maxPerCore x CPUs, min), kube-proxy's getConntrackMax", TIMEOUT, () => {
   assert.equal(conntrackMax({ maxPerCore: 32768, min: 131072 }, 8), 262144);
   assert.equal(conntrackMax({ maxPerCore: 32768, min: 131072 }, 2), 131072, 'min is the floor');
   assert.equal(conntrackMax({ maxPerCore: 1000 }, 4), 4000);
@@ -54,7 +57,7 @@ test("nf_conntrack_max is max(maxPerCore x CPUs, min), kube-proxy's getConntrack
   assert.equal(conntrackMax({ min: 131072 }, 8), 0);
 });
 
-test("kube-proxy's defaults on a stock kernel: max and hashsize raised, timeouts set", async () => {
+test("kube-proxy's defaults on a stock kernel: max and hashsize raised, timeouts set", TIMEOUT, async () => {
   const k = fakeKernel(8);
   const r = await applyConntrackSysctls(DEFAULT_CONNTRACK, k.io);
   assert.deepEqual(r.problems, []);
@@ -64,7 +67,7 @@ test("kube-proxy's defaults on a stock kernel: max and hashsize raised, timeouts
   assert.deepEqual(again.written, []);
 });
 
-test('nf_conntrack_max and hashsize are only raised, never lowered', async () => {
+test('nf_conntrack_max and hashsize are only raised, never lowered', TIMEOUT, async () => {
   const k = fakeKernel(2, { [CONNTRACK_MAX]: 1_000_000, [CONNTRACK_HASHSIZE]: 262144 });
   await applyConntrackSysctls({ maxPerCore: 32768, min: 131072 }, k.io);
   assert.deepEqual(k.writes, []);
@@ -74,7 +77,7 @@ test('nf_conntrack_max and hashsize are only raised, never lowered', async () =>
   assert.deepEqual(h.writes, [`${CONNTRACK_HASHSIZE}=32768`]);
 });
 
-test('timeouts are set when given and different (lowered too), tcpBeLiberal sets 1; zero or absent leaves them', async () => {
+test('timeouts are set when given and different (lowered too), tcpBeLiberal sets 1; zero or absent leaves them', TIMEOUT, async () => {
   const k = fakeKernel(4, { [UDP]: 30 });
   await applyConntrackSysctls(
     { tcpEstablishedTimeoutSeconds: 7200, tcpCloseWaitTimeoutSeconds: 60, tcpBeLiberal: true, udpTimeoutSeconds: 30, udpStreamTimeoutSeconds: 300 },
@@ -88,7 +91,7 @@ test('timeouts are set when given and different (lowered too), tcpBeLiberal sets
   assert.deepEqual(none.writes, []);
 });
 
-test('a refused write is reported (named, logged) and the others still go in', async () => {
+test('a refused write is reported (named, logged) and the others still go in', TIMEOUT, async () => {
   const k = fakeKernel(8, {}, [CONNTRACK_MAX, CONNTRACK_HASHSIZE]);
   const logged: string[] = [];
   const log = { info: () => undefined, warn: (o: object, msg: string) => logged.push(`${msg} ${JSON.stringify(o)}`) };
@@ -100,7 +103,7 @@ test('a refused write is reported (named, logged) and the others still go in', a
   assert.match(logged[0]!, /cannot set \/proc\/sys\/net\/netfilter\/nf_conntrack_max/);
 });
 
-test('an unreadable setting is still written (and reported if that fails too)', async () => {
+test('an unreadable setting is still written (and reported if that fails too)', TIMEOUT, async () => {
   const k = fakeKernel(1);
   delete k.state[CONNTRACK_HASHSIZE];
   const r = await applyConntrackSysctls({ maxPerCore: 200000 }, k.io);

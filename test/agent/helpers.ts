@@ -17,8 +17,12 @@ export function recordingLogger(): WatchLogger & { lines: LogLine[] } {
   return { lines, debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') };
 }
 
-/** Polls `cond` until true, or fails after `timeoutMs` saying what it waited for. */
-export async function waitFor(what: string, cond: () => boolean, timeoutMs = 4000): Promise<void> {
+/**
+ * Polls `cond` until true, or fails after `timeoutMs` saying what it waited for. The default
+ * is generous (a loaded machine runs these at a fraction of their usual speed): it only
+ * matters when the condition never comes.
+ */
+export async function waitFor(what: string, cond: () => boolean, timeoutMs = 20_000): Promise<void> {
   const start = Date.now();
   while (!cond()) {
     if (Date.now() - start > timeoutMs) throw new Error(`timed out after ${timeoutMs} ms waiting for: ${what}`);

@@ -10,13 +10,16 @@ import { rulesWritten, SECTION_MARKER } from '../../src/backends/iptables/docume
 import { DEFAULT_PROXY_CONFIG } from '../../src/model/config.js';
 import { ep, input, port, slice, svc } from '../helpers/model.js';
 
-test('servedFamilies: the families of the node addresses and Service CIDRs, IPv4 when neither says', () => {
+/** Generous: each takes seconds at most; a hang fails here instead of holding `npm test`. */
+const TIMEOUT = { timeout: 120_000 };
+
+test('servedFamilies: the families of the node addresses and Service CIDRs, IPv4 when neither says', TIMEOUT, () => {
   assert.deepEqual(servedFamilies(input([])), ['IPv4', 'IPv6']);
   assert.deepEqual(servedFamilies(input([], [], { node: { name: 'n', addresses: ['fd00::1'], podCIDRs: [] }, serviceCIDRs: ['fd00:10:96::/112'] })), ['IPv6']);
   assert.deepEqual(servedFamilies(input([], [], { node: { name: 'n', addresses: [], podCIDRs: [] }, serviceCIDRs: [] })), ['IPv4']);
 });
 
-test('noLocalEndpoints: Local-policy ports with no endpoint on this node, internal and external apart', () => {
+test('noLocalEndpoints: Local-policy ports with no endpoint on this node, internal and external apart', TIMEOUT, () => {
   const services = [
     // internal Local, endpoint on another node: counted (internal).
     svc({ name: 'int', clusterIPs: ['10.96.0.1'], ports: [port(80)], internalTrafficPolicy: 'Local' }),
@@ -36,13 +39,13 @@ test('noLocalEndpoints: Local-policy ports with no endpoint on this node, intern
   assert.deepEqual(noLocalEndpoints(input(services, slices), 'IPv6'), { internal: 0, external: 0 }, 'single-stack IPv4 Services');
 });
 
-test('deletionFamily: IPv6 when the command names an IPv6 address', () => {
+test('deletionFamily: IPv6 when the command names an IPv6 address', TIMEOUT, () => {
   assert.equal(deletionFamily(['-p', 'udp', '--orig-dst', 'fd00:10:96::a', '--reply-src', 'fd00:244::1']), 'IPv6');
   assert.equal(deletionFamily(['-p', 'udp', '--orig-dst', '10.96.0.10']), 'IPv4');
   assert.equal(deletionFamily(['-p', 'udp', '--orig-port-dst', '30053']), 'IPv4');
 });
 
-test('rulesWritten: -A lines per family and table of an iptables transaction', () => {
+test('rulesWritten: -A lines per family and table of an iptables transaction', TIMEOUT, () => {
   const tx = [
     SECTION_MARKER.IPv4,
     '*filter',
@@ -65,11 +68,11 @@ test('rulesWritten: -A lines per family and table of an iptables transaction', (
   assert.equal(rulesWritten('').size, 0);
 });
 
-test('goDuration writes durations as Go does', () => {
+test('goDuration writes durations as Go does', TIMEOUT, () => {
   assert.deepEqual([0, 0.05, 1, 30, 90, 3600, 86400].map(goDuration), ['0s', '50ms', '1s', '30s', '1m30s', '1h0m0s', '24h0m0s']);
 });
 
-test('/configz: the effective KubeProxyConfiguration under kubeproxy.config.k8s.io', () => {
+test('/configz: the effective KubeProxyConfiguration under kubeproxy.config.k8s.io', TIMEOUT, () => {
   const body = configzBody({ mode: 'iptables', config: { ...DEFAULT_PROXY_CONFIG, clusterCIDRs: ['10.244.0.0/16', 'fd00:244::/48'] }, metricsBindAddress: { host: '127.0.0.1', port: 10249 } });
   const c = body['kubeproxy.config.k8s.io'] as Record<string, any>;
   assert.equal(c.apiVersion, 'kubeproxy.config.k8s.io/v1alpha1');

@@ -5,6 +5,9 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { SyncScheduler, type Clock, type SyncOutcome, type SyncRequest } from '../../src/agent/sync-scheduler.js';
 
+/** Generous: each takes seconds at most; a hang fails here instead of holding `npm test`. */
+const TIMEOUT = { timeout: 120_000 };
+
 class FakeClock implements Clock {
   t = 0;
   private timers = new Map<number, { at: number; fn: () => void }>();
@@ -65,14 +68,14 @@ function setup(outcomes: SyncOutcome[] = [], opts: { min?: number; period?: numb
   return { clock, calls, s };
 }
 
-test('starts with one full sync at once', async () => {
+test('starts with one full sync at once', TIMEOUT, async () => {
   const { clock, calls, s } = setup();
   s.start();
   await clock.advance(0);
   assert.deepEqual(calls, [{ at: 0, full: true, changed: [] }]);
 });
 
-test('a burst of changes coalesces into one incremental sync with the union of keys, no sooner than minSyncPeriod', async () => {
+test('a burst of changes coalesces into one incremental sync with the union of keys, no sooner than minSyncPeriod', TIMEOUT, async () => {
   const { clock, calls, s } = setup();
   s.start();
   await clock.advance(100);
@@ -89,7 +92,7 @@ test('a burst of changes coalesces into one incremental sync with the union of k
   assert.equal(calls.length, 2, 'no further sync without a change');
 });
 
-test('a change long after the last sync runs at once', async () => {
+test('a change long after the last sync runs at once', TIMEOUT, async () => {
   const { clock, calls, s } = setup();
   s.start();
   await clock.advance(10_000);
@@ -98,7 +101,7 @@ test('a change long after the last sync runs at once', async () => {
   assert.deepEqual(calls[1], { at: 10_000, full: false, changed: ['a/x'] });
 });
 
-test('changes that arrive during a sync wait for it and then for minSyncPeriod', async () => {
+test('changes that arrive during a sync wait for it and then for minSyncPeriod', TIMEOUT, async () => {
   const { clock, calls, s } = setup([], { syncMs: 400 });
   s.start();
   await clock.advance(100);
@@ -111,7 +114,7 @@ test('changes that arrive during a sync wait for it and then for minSyncPeriod',
   assert.deepEqual(calls[1], { at: 1000, full: false, changed: ['a/x', 'b/y'] });
 });
 
-test('an empty key set (node change) asks for a full sync', async () => {
+test('an empty key set (node change) asks for a full sync', TIMEOUT, async () => {
   const { clock, calls, s } = setup();
   s.start();
   await clock.advance(2000);
@@ -121,7 +124,7 @@ test('an empty key set (node change) asks for a full sync', async () => {
   assert.deepEqual(calls[1], { at: 2000, full: true, changed: ['a/x'] });
 });
 
-test('a full sync every syncPeriod after the last full one, even while incremental syncs keep coming', async () => {
+test('a full sync every syncPeriod after the last full one, even while incremental syncs keep coming', TIMEOUT, async () => {
   const { clock, calls, s } = setup([], { min: 1000, period: 10_000 });
   s.start();
   for (let i = 0; i < 12; i++) {
@@ -134,14 +137,14 @@ test('a full sync every syncPeriod after the last full one, even while increment
   assert.ok(calls.some((c) => !c.full), 'incremental syncs in between');
 });
 
-test('without changes, only the periodic full syncs run', async () => {
+test('without changes, only the periodic full syncs run', TIMEOUT, async () => {
   const { clock, calls, s } = setup([], { period: 10_000 });
   s.start();
   await clock.advance(35_000);
   assert.deepEqual(calls.map((c) => [c.at, c.full]), [[0, true], [10_000, true], [20_000, true], [30_000, true]]);
 });
 
-test('a failed sync is retried as a full sync with exponential backoff, keeping its keys', async () => {
+test('a failed sync is retried as a full sync with exponential backoff, keeping its keys', TIMEOUT, async () => {
   const { clock, calls, s } = setup(['ok', 'failed', 'failed', 'failed', 'ok']);
   s.start();
   await clock.advance(5000);
@@ -167,7 +170,7 @@ test('a failed sync is retried as a full sync with exponential backoff, keeping 
   assert.deepEqual(calls.at(-1), { at: 13_000, full: false, changed: ['c/z'] }, 'after success: incremental again, backoff reset');
 });
 
-test('a thrown sync counts as a failure', async () => {
+test('a thrown sync counts as a failure', TIMEOUT, async () => {
   const clock = new FakeClock();
   let n = 0;
   const s = new SyncScheduler({
@@ -187,7 +190,7 @@ test('a thrown sync counts as a failure', async () => {
   assert.equal(n, 2);
 });
 
-test('a render error is not retried on its own: its keys go with the next change', async () => {
+test('a render error is not retried on its own: its keys go with the next change', TIMEOUT, async () => {
   const { clock, calls, s } = setup(['ok', 'render-error'], { period: 30_000 });
   s.start();
   await clock.advance(2000);
@@ -200,7 +203,7 @@ test('a render error is not retried on its own: its keys go with the next change
   assert.deepEqual(calls[2], { at: 12_000, full: false, changed: ['bad/svc', 'good/svc'] });
 });
 
-test('queuedSince tracks the oldest change not yet synced', async () => {
+test('queuedSince tracks the oldest change not yet synced', TIMEOUT, async () => {
   const { clock, s } = setup(['ok', 'render-error', 'ok']);
   s.start();
   await clock.advance(0);
@@ -216,7 +219,7 @@ test('queuedSince tracks the oldest change not yet synced', async () => {
   assert.equal(s.queuedSince, undefined);
 });
 
-test('stop cancels the timer and waits for the sync in flight', async () => {
+test('stop cancels the timer and waits for the sync in flight', TIMEOUT, async () => {
   const { clock, calls, s } = setup([], { syncMs: 500 });
   s.start();
   await clock.advance(100);

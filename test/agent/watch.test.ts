@@ -190,7 +190,8 @@ describe('EndpointSlice watch', () => {
     api.upsert('endpointslices', apiSlice('web', ['10.1.0.2']));
     api.upsert('endpointslices', apiSlice('new', ['10.1.4.1']));
     api.compact('endpointslices');
-    await sleep(100);
+    // The watch noticed the loss and a retry failed: the store has been through the outage.
+    await waitFor('a failed retry (backoff) while the server is away', () => w.listWatch.state === 'backoff');
     assert.deepEqual(addresses(w), ['old-abc:10.1.3.1', 'web-abc:10.1.0.1'], 'the last state stays while the server is away');
     await api.up();
 
@@ -228,10 +229,13 @@ describe('EndpointSlice watch', () => {
     await waitFor('a watch', () => api.activeWatches('endpointslices') === 1);
     const rv = w.listWatch.lastResourceVersion;
     assert.equal(api.silenceOpenWatches('endpointslices'), 1);
+    // How many watches the server had seen when each change reached the store: nothing may
+    // arrive on the dead connection, so the change must come over the watchdog's new watch.
+    const watchesAtChange: number[] = [];
+    w.store.on('change', () => watchesAtChange.push(api.requestsFor('endpointslices', true).length));
     api.upsert('endpointslices', apiSlice('web', ['10.1.0.4']));
-    await sleep(150);
-    assert.deepEqual(addresses(w), ['web-abc:10.1.0.1'], 'nothing arrives on the dead connection');
-    await waitFor('the watchdog restart', () => addresses(w).join() === 'web-abc:10.1.0.4', 3000);
+    await waitFor('the watchdog restart', () => addresses(w).join() === 'web-abc:10.1.0.4');
+    assert.ok(watchesAtChange.length > 0 && watchesAtChange.every((n) => n >= 2), `nothing arrives on the dead connection (watches seen at each change: ${watchesAtChange.join()})`);
     assert.ok(log.lines.some((l) => l.level === 'warn' && l.msg.includes('silent')));
     const watches = api.requestsFor('endpointslices', true);
     assert.equal(watches.length, 2);
@@ -271,7 +275,7 @@ describe('EndpointSlice watch', () => {
     api.goneOnNextWatch('endpointslices');
     api.dropWatches('endpointslices');
     await waitFor('the relist', () => api.requestsFor('endpointslices', false).length === 2);
-    await sleep(50);
+    await waitFor('the relisted bad version counted', () => w.store.malformedCount === 2);
     assert.deepEqual(addresses(w), ['db-abc:10.1.1.2', 'web-abc:10.1.0.1']);
     assert.equal(w.store.malformedCount, 2);
 
@@ -385,8 +389,10 @@ describe('Node watch', () => {
     api.upsert('nodes', apiNode('node-a', '192.168.1.10', 'zone-9'));
     api.upsert('nodes', apiNode('node-b', '192.168.1.11', 'zone-9'));
     await waitFor('the zone change', () => w.store.node()?.zone === 'zone-9');
-    await sleep(50);
-    assert.deepEqual(changes, [[]], 'one change, for node-a only, with no Service key');
+    // A later change of node-a comes after node-b's: once it is in, node-b's would be too.
+    api.upsert('nodes', apiNode('node-a', '192.168.1.10', 'zone-10'));
+    await waitFor('the later zone change', () => w.store.node()?.zone === 'zone-10');
+    assert.deepEqual(changes, [[], []], 'one change per node-a update, none for node-b, with no Service key');
   });
 });
 

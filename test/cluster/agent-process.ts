@@ -1,17 +1,18 @@
 // The real compiled agent (`node lib/cli/main.js agent`) in one node's namespace, in API
-// mode with that node's kubeconfig, with its log lines kept and parsed: what a DaemonSet
-// pod would be. `ensureBuilt` compiles lib/ when it is missing or older than src/.
+// mode with that node's kubeconfig, with its sync log lines parsed: what a DaemonSet pod
+// would be. The process itself is the shared e2e helper's (test/e2e/lib/agent-process.ts).
+// `ensureBuilt` compiles lib/ when it is missing or older than src/.
 
 import { execa } from 'execa';
 import { readdirSync, statSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { nsExec, spawnInNetns, type NetnsProcess } from '../e2e/lib/netns.js';
-import { until } from '../e2e/lib/wait.js';
+import { AgentProcess, AGENT_GRACE_MS, COMPILED_CLI, type AgentExit } from '../e2e/lib/agent-process.js';
+import { nsExec, type NetnsProcess } from '../e2e/lib/netns.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-export const COMPILED_CLI = join(ROOT, 'lib', 'cli', 'main.js');
+export { COMPILED_CLI, type AgentExit };
 
 function newestMtime(dir: string): number {
   let newest = 0;
@@ -42,12 +43,6 @@ export interface AgentFiles {
   readonly plan: string;
 }
 
-/** How an agent process ended: an exit code, or the signal that killed it. */
-export interface AgentExit {
-  readonly exitCode: number | undefined;
-  readonly signal: string | undefined;
-}
-
 /** One "synced" log line. */
 export interface SyncLog {
   /** Wall clock (epoch ms) when the sync finished (pino's time). */
@@ -58,93 +53,78 @@ export interface SyncLog {
   readonly services: number;
 }
 
+function parseSync(line: string): SyncLog | undefined {
+  if (!line.includes('"msg":"synced"')) return undefined;
+  try {
+    const m = JSON.parse(line) as { time: number; ms: number; full: boolean; services: number };
+    return { time: m.time, ms: m.ms, full: m.full, services: m.services };
+  } catch {
+    return undefined; // a torn line: not a sync record
+  }
+}
+
 export class ClusterAgent {
-  readonly logs: string[] = [];
+  /** Every sync since start (kept apart from the log, which is trimmed on long runs). */
   readonly syncs: SyncLog[] = [];
-  private readonly exited: Promise<AgentExit>;
+  private readonly proc: AgentProcess;
 
   private constructor(
     readonly node: string,
     readonly ns: string,
     readonly backend: AgentBackend,
-    readonly child: NetnsProcess,
+    files: AgentFiles,
   ) {
-    let buf = '';
-    child.stderr.setEncoding('utf8');
-    child.stderr.on('data', (chunk: string) => {
-      buf += chunk;
-      const lines = buf.split('\n');
-      buf = lines.pop()!;
-      for (const l of lines) this.onLine(l);
+    this.proc = AgentProcess.start({
+      ns,
+      compiled: true,
+      backend,
+      kubeconfig: files.kubeconfig,
+      plan: files.plan,
+      config: files.config,
+      nodeName: node,
+      healthAddr: '0.0.0.0:10256',
+      metricsAddr: '127.0.0.1:10249',
+      maxLogLines: 5000,
+      onLine: (line) => {
+        const sync = parseSync(line);
+        if (sync) this.syncs.push(sync);
+      },
     });
-    child.stdout.resume();
-    this.exited = child.then((r) => ({ exitCode: r.exitCode, signal: r.signal }));
   }
 
   static start(node: string, ns: string, backend: AgentBackend, files: AgentFiles): ClusterAgent {
-    const child = spawnInNetns(ns, [
-      process.execPath, COMPILED_CLI, 'agent',
-      '--backend', backend,
-      '--kubeconfig', files.kubeconfig,
-      '--plan', files.plan,
-      '--config', files.config,
-      '--node-name', node,
-      '--health-addr', '0.0.0.0:10256',
-      '--metrics-addr', '127.0.0.1:10249',
-    ]);
-    return new ClusterAgent(node, ns, backend, child);
+    return new ClusterAgent(node, ns, backend, files);
   }
 
-  private onLine(line: string): void {
-    this.logs.push(line);
-    if (this.logs.length > 5000) this.logs.splice(0, 1000);
-    if (!line.includes('"msg":"synced"')) return;
-    try {
-      const m = JSON.parse(line) as { time: number; ms: number; full: boolean; services: number };
-      this.syncs.push({ time: m.time, ms: m.ms, full: m.full, services: m.services });
-    } catch {
-      // a torn line: not a sync record
-    }
+  get child(): NetnsProcess {
+    return this.proc.child;
+  }
+
+  /** stderr lines, the last 4000-5000. */
+  get logs(): string[] {
+    return this.proc.logs;
   }
 
   get pid(): number {
-    return this.child.pid!;
+    return this.proc.pid;
   }
 
   running(): boolean {
-    return this.child.exitCode === null && this.child.signalCode === null;
+    return this.proc.running();
   }
 
   tail(n = 15): string {
     return `${this.node} (${this.backend}) log:\n${this.logs.slice(-n).join('\n')}`;
   }
 
-  /** Waits for more than `after` syncs (default: the first one, i.e. ready). */
+  /** Waits for more than `after` syncs (default: the first one, i.e. ready); fails if the agent exits first. */
   async waitSynced(after = 0, timeoutMs = 60_000): Promise<void> {
-    await until(`${this.node}: sync #${after + 1}`, () => this.syncs.length > after || !this.running(), timeoutMs, 25).catch((e: Error) => {
-      throw new Error(`${e.message}\n${this.tail()}`);
-    });
-    if (this.syncs.length <= after) throw new Error(`${this.node}: agent exited before syncing\n${this.tail()}`);
+    await this.proc.waitFor(`${this.node}: sync #${after + 1}`, () => this.syncs.length > after, timeoutMs, 25);
   }
 
-  /**
-   * SIGTERM, as the kubelet does; resolves with the exit code (SIGKILL after `graceMs`,
-   * the kubelet's default terminationGracePeriodSeconds: the agent finishes the sync in
-   * flight first, and on a loaded machine one took 13 s).
-   */
-  async stop(graceMs = 30_000): Promise<AgentExit> {
-    if (this.running()) {
-      // process.kill, not child.kill: execa's kill follows a SIGTERM with a SIGKILL after
-      // 5 s (forceKillAfterDelay), shorter than a sync in flight on a loaded machine.
-      process.kill(this.pid, 'SIGTERM');
-      const timer = setTimeout(() => this.running() && process.kill(this.pid, 'SIGKILL'), graceMs);
-      try {
-        await this.exited;
-      } finally {
-        clearTimeout(timer);
-      }
-    }
-    return this.exited;
+  /** SIGTERM, as the kubelet does; resolves with how it ended (SIGKILL after `graceMs`). */
+  stop(graceMs = AGENT_GRACE_MS): Promise<AgentExit> {
+    return this.proc.stop(graceMs);
   }
 
   /** The agent's /metrics, fetched from inside its node. */

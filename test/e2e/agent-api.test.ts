@@ -10,19 +10,17 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { collectInputs } from '../../src/manifests/inputs.js';
 import { serializePlan } from '../../src/model/plan.js';
 import { connect, continuousTraffic, type Target, type TimedResult } from './lib/client.js';
-import { collectStderrLines } from './lib/agent-log.js';
+import { AgentProcess } from './lib/agent-process.js';
 import { FakeApiChild } from './lib/fake-api-child.js';
-import { spawnInNetns, stopProcess, type NetnsProcess } from './lib/netns.js';
 import { requireTools } from './lib/preflight.js';
+import { suiteOwner } from './lib/processes.js';
 import { createTopology, type Pod, type Topology } from './lib/topology.js';
 import { clusterObjects, endpointSlice, service, type EndpointSpec } from './suite/manifests.js';
 import { until } from './lib/wait.js';
 
-const CLI = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
 const VIP = '10.96.0.10';
 const SYNC_PERIOD_S = 2;
 const PORTS = [{ name: 'tcp', port: 80, protocol: 'TCP' as const }];
@@ -32,8 +30,11 @@ describe('svcplane agent (nftables, API mode) with real traffic', { timeout: 300
   let t: Topology;
   let dir: string;
   let api: FakeApiChild | undefined;
-  let agent: NetnsProcess | undefined;
-  let logs: string[] = [];
+  // The agent runs across the tests below; suiteOwner's after hook (registered first, so run
+  // first) ends it before the describe's own after hook tears the rest down.
+  const owner = suiteOwner();
+  let agent: AgentProcess | undefined;
+  const logs = () => agent?.logs ?? [];
   let client: Pod;
   let a: Pod;
   let b: Pod;
@@ -43,13 +44,8 @@ describe('svcplane agent (nftables, API mode) with real traffic', { timeout: 300
   const tcp: Target = { ip: VIP, port: 80, proto: 'tcp', timeoutMs: 1500 };
   const setEndpoints = (endpoints: EndpointSpec[]) => api!.upsert('endpointslices', endpointSlice('web', 'IPv4', endpoints, PORTS));
 
-  const syncedCount = () => logs.filter((l) => l.includes('"msg":"synced"')).length;
-  // Generous: on a loaded 2-vCPU machine the agent's start alone (tsx) takes many seconds.
-  async function waitSynced(after: number, what: string, timeoutMs = 60_000): Promise<void> {
-    await until(what, () => syncedCount() > after, timeoutMs, 50).catch((e: Error) => {
-      throw new Error(`${e.message}\nagent log:\n${logs.slice(-20).join('\n')}`);
-    });
-  }
+  const syncedCount = () => agent!.syncedCount();
+  const waitSynced = (after: number, what: string) => agent!.waitSynced(after, what);
   const serversIn = (rs: readonly TimedResult[]) => new Set(rs.flatMap((r) => (r.result.ok ? [r.result.server] : [])));
 
   before(async () => {
@@ -85,24 +81,13 @@ describe('svcplane agent (nftables, API mode) with real traffic', { timeout: 300
   });
 
   after(async () => {
-    if (agent) await stopProcess(agent, 3000);
     if (api) await api.stop();
     await t?.destroy();
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
   it('lists the Service and its endpoints from the API server and programs them', async () => {
-    agent = spawnInNetns(t.node1.ns, [
-      'node', '--import', 'tsx', CLI, 'agent',
-      '--backend', 'nftables',
-      '--kubeconfig', join(dir, 'kubeconfig.json'),
-      '--plan', join(dir, 'plan.json'),
-      '--config', join(dir, 'config.json'),
-      '--node-name', 'node1',
-      '--health-addr', '127.0.0.1:10256',
-      '--metrics-addr', '127.0.0.1:10249',
-    ]);
-    collectStderrLines(agent, logs);
+    agent = AgentProcess.start({ ns: t.node1.ns, owner, backend: 'nftables', kubeconfig: join(dir, 'kubeconfig.json'), plan: join(dir, 'plan.json'), config: join(dir, 'config.json') });
     await waitSynced(0, 'the first sync');
     const seen = new Set<string>();
     for (let i = 0; i < 20; i++) {
@@ -113,9 +98,9 @@ describe('svcplane agent (nftables, API mode) with real traffic', { timeout: 300
     assert.deepEqual([...seen].sort(), ['a', 'c']);
   });
 
-  it('follows endpoint changes from the API, survives the API server going away, and syncs when it is back', async () => {
+  it('follows endpoint changes from the API, survives the API server going away, and syncs when it is back', async (tc) => {
     const runStarted = performance.now();
-    const run = continuousTraffic(client, tcp, 25);
+    const run = continuousTraffic(client, tcp, 25, { owner: tc });
     const seenSince = (ms: number) => serversIn(run.snapshot().filter((r) => r.at >= ms));
     const now = () => run.snapshot().at(-1)?.at ?? 0;
     /** The traffic's clock now: attempts at or after this started after what we just observed. */
@@ -143,21 +128,19 @@ describe('svcplane agent (nftables, API mode) with real traffic', { timeout: 300
     // The API server goes away: periodic full syncs run and remove nothing.
     await api!.send({ op: 'down' });
     n = syncedCount();
-    const logsAtDown = logs.length;
+    const logsAtDown = logs().length;
     from = now();
     await waitSynced(n + 1, 'two periodic syncs while the API server is down');
     assert.deepEqual([...seenSince(from)].sort(), ['b', 'c'], 'traffic keeps flowing to the same endpoints');
-    const fullSyncs = logs.slice(logsAtDown).filter((l) => l.includes('"msg":"synced"') && l.includes('"full":true'));
+    const fullSyncs = logs().slice(logsAtDown).filter((l) => l.includes('"msg":"synced"') && l.includes('"full":true'));
     assert.ok(fullSyncs.length >= 2, `full syncs (read back and compare everything) ran during the outage:\n${fullSyncs.join('\n')}`);
-    assert.ok(logs.some((l) => /"level":(40|50)/.test(l)), 'the agent logged the lost connection');
+    assert.ok(agent!.count(/"level":(40|50)/) > 0, 'the agent logged the lost connection');
 
     // Back, with a change made meanwhile.
     await setEndpoints([ep(a), ep(b), ep(c)]);
     await api!.send({ op: 'up' });
     from = now();
-    await until('a in the traffic after the API server is back', () => seenSince(from).has('a'), 60_000).catch((e: Error) => {
-      throw new Error(`${e.message}\nagent log:\n${logs.slice(-20).join('\n')}`);
-    });
+    await agent!.waitFor('a in the traffic after the API server is back', () => seenSince(from).has('a'), 60_000);
 
     const results = await run.stop();
     const failed = results.filter((r) => !r.result.ok);
@@ -166,13 +149,8 @@ describe('svcplane agent (nftables, API mode) with real traffic', { timeout: 300
   });
 
   it('exits 0 on SIGTERM and leaves the rules in place', async () => {
-    const child = agent!;
-    // process.kill, not child.kill: execa's kill would SIGKILL after 5 s, and a sync in
-    // flight can take longer on a loaded machine (kubelet waits 30 s).
-    process.kill(child.pid!, 'SIGTERM');
-    const res = await child;
-    agent = undefined;
-    assert.equal(res.exitCode, 0, `exit code; log:\n${logs.slice(-10).join('\n')}`);
+    const res = await agent!.stop();
+    assert.equal(res.exitCode, 0, `exit code; ${agent!.tail(10)}`);
     assert.ok((await connect(client, tcp)).ok, 'the Service still works without the agent');
   });
 });

@@ -18,23 +18,22 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { collectInputs } from '../../src/manifests/inputs.js';
 import { serializePlan } from '../../src/model/plan.js';
 import { EXTERNAL_LINK } from './lib/addresses.js';
 import { connect, type Target } from './lib/client.js';
 import { FakeApiChild } from './lib/fake-api-child.js';
-import { nsExec, spawnInNetns, stopProcess, type NetnsProcess } from './lib/netns.js';
+import { AgentProcess } from './lib/agent-process.js';
+import { nsExec } from './lib/netns.js';
 import { requireTools } from './lib/preflight.js';
-import { collectStderrLines } from './lib/agent-log.js';
+import { suiteOwner } from './lib/processes.js';
 import { createTopology, type Pod, type Topology } from './lib/topology.js';
 import { clusterObjects, endpointSlice, service } from './suite/manifests.js';
-import { until } from './lib/wait.js';
 
-const CLI = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
 const KUBERNETES_VIP = '10.96.0.1';
 const WEB_VIP = '10.96.0.10';
 const API_HOST = EXTERNAL_LINK.externalIPv4;
+const SYNC_PERIOD_MS = 5000;
 
 /** An unlabelled Service: kube-proxy's in coexist mode, ours in replace mode. */
 function unlabelled(obj: Record<string, unknown>): Record<string, unknown> {
@@ -46,8 +45,9 @@ describe('svcplane agent, replace mode: bootstraps from the API server\'s own ad
   let t: Topology;
   let dir: string;
   let api: FakeApiChild | undefined;
-  let agent: NetnsProcess | undefined;
-  const logs: string[] = [];
+  // Ends the running agent first among the after hooks (it is registered first).
+  const owner = suiteOwner();
+  let agent: AgentProcess | undefined;
   let client: Pod;
   let a: Pod;
 
@@ -61,7 +61,7 @@ describe('svcplane agent, replace mode: bootstraps from the API server\'s own ad
     const planned = collectInputs(cluster.filter((o) => o.kind === 'ServiceCIDR').map((object) => ({ object, source: 'e2e' }))).plan;
     writeFileSync(join(dir, 'plan.json'), serializePlan(planned));
     const kp = cluster.find((o) => o.kind === 'KubeProxyConfiguration')!;
-    writeFileSync(join(dir, 'config.json'), JSON.stringify({ ...kp, mode: 'nftables', nftables: { syncPeriod: '5s', minSyncPeriod: '100ms' } }));
+    writeFileSync(join(dir, 'config.json'), JSON.stringify({ ...kp, mode: 'nftables', nftables: { syncPeriod: `${SYNC_PERIOD_MS / 1000}s`, minSyncPeriod: '100ms' } }));
 
     api = await FakeApiChild.start(t.external.ns, API_HOST);
     writeFileSync(
@@ -84,23 +84,13 @@ describe('svcplane agent, replace mode: bootstraps from the API server\'s own ad
     await api.upsert('endpointslices', endpointSlice('web', 'IPv4', [{ ip: a.ipv4, node: 'node1' }], http));
   });
 
-  /** The agent in replace mode on node1, its log into `logs`; health on 127.0.0.1:10256 (node1's own namespace). */
-  function startAgent(): void {
-    agent = spawnInNetns(t.node1.ns, [
-      'node', '--import', 'tsx', CLI, 'agent',
-      '--backend', 'nftables', '--mode', 'replace',
-      '--kubeconfig', join(dir, 'kubeconfig.json'),
-      '--plan', join(dir, 'plan.json'),
-      '--config', join(dir, 'config.json'),
-      '--node-name', 'node1',
-      '--health-addr', '127.0.0.1:10256',
-      '--metrics-addr', '127.0.0.1:10249',
-    ]);
-    collectStderrLines(agent, logs);
+  /** The agent in replace mode on node1; health on 127.0.0.1:10256 (node1's own namespace). */
+  function startAgent(): AgentProcess {
+    agent = AgentProcess.start({ ns: t.node1.ns, owner, backend: 'nftables', mode: 'replace', kubeconfig: join(dir, 'kubeconfig.json'), plan: join(dir, 'plan.json'), config: join(dir, 'config.json') });
+    return agent;
   }
 
   after(async () => {
-    if (agent) await stopProcess(agent, 5000);
     if (api) await api.stop();
     await t?.destroy();
     if (dir) rmSync(dir, { recursive: true, force: true });
@@ -112,11 +102,9 @@ describe('svcplane agent, replace mode: bootstraps from the API server\'s own ad
     const viaVip = await nsExec(t.node1.ns, ['curl', '-s', '-m', '2', `http://${KUBERNETES_VIP}:443/api/v1/nodes`], { reject: false });
     assert.notEqual(viaVip.exitCode, 0, 'the kubernetes ClusterIP leads nowhere before the agent runs');
 
-    startAgent();
-    await until('the first sync', () => logs.some((l) => l.includes('"msg":"synced"')), 60_000, 100).catch((e: Error) => {
-      throw new Error(`${e.message}\nagent log:\n${logs.slice(-20).join('\n')}`);
-    });
-    assert.ok(logs.some((l) => l.includes(`"api":"http://${API_HOST}:${api!.port}"`)), 'the agent says which API server it uses');
+    const first = startAgent();
+    await first.waitSynced();
+    assert.ok(first.count(`"api":"http://${API_HOST}:${api!.port}"`) > 0, 'the agent says which API server it uses');
 
     const web: Target = { ip: WEB_VIP, port: 80, proto: 'tcp', timeoutMs: 2000 };
     const r = await connect(client, web);
@@ -127,23 +115,29 @@ describe('svcplane agent, replace mode: bootstraps from the API server\'s own ad
   });
 
   it('restarted while the API server is unreachable: keeps the rules (no sync, no flush), stays live; syncs when it is back', async () => {
-    process.kill(agent!.pid!, 'SIGTERM');
-    assert.equal((await agent!).exitCode, 0);
+    assert.equal((await agent!.stop()).exitCode, 0);
     await api!.send({ op: 'down' });
-    logs.length = 0;
-    startAgent();
-    await until('the agent waiting for the API server', () => logs.some((l) => l.includes('waiting for the API server')), 60_000, 100);
-    const curl = async (path: string) => (await nsExec(t.node1.ns, ['curl', '-s', '-m', '2', '-o', '/dev/null', '-w', '%{http_code}', `http://127.0.0.1:10256${path}`], { reject: false })).stdout;
-    await until('/livez answers', async () => (await curl('/livez')) === '200', 30_000, 200);
-    // The periodic sync would have run by now (syncPeriod 5 s) had the agent started syncing.
-    await until('a list failure logged', () => logs.some((l) => l.includes('list failed')), 30_000, 100);
+    const restarted = startAgent();
+    await restarted.waitLog('the agent waiting for the API server', 'waiting for the API server');
+    await restarted.waitHttp('/livez', 10256, 200, 30_000);
+    // Nothing to wait for proves "no sync", so wait on the agent's own clock: its list
+    // retries (backoff 0.5 s doubling) log a failure more than two sync periods (syncPeriod
+    // 5 s) after it began waiting; a periodic sync, had one started, would be logged before.
+    const timeOf = (line: string) => (JSON.parse(line) as { time: number }).time;
+    const waitingSince = timeOf(restarted.logs.find((l) => l.includes('waiting for the API server'))!);
+    await restarted.waitFor(
+      'a list failure logged two sync periods after the agent began waiting',
+      () => restarted.logs.some((l) => l.includes('list failed') && timeOf(l) >= waitingSince + 2 * SYNC_PERIOD_MS),
+      90_000,
+      200,
+    );
     const web: Target = { ip: WEB_VIP, port: 80, proto: 'tcp', timeoutMs: 2000 };
     for (let i = 0; i < 5; i++) assert.ok((await connect(client, web)).ok, 'the rules applied before the restart still forward');
-    assert.equal(await curl('/livez'), '200', 'live: no restart by the liveness probe');
-    assert.ok(!logs.some((l) => l.includes('"msg":"synced"')), 'nothing synced (nothing flushed) without the API server');
+    assert.equal((await restarted.http('/livez')).code, 200, 'live: no restart by the liveness probe');
+    assert.equal(restarted.syncedCount(), 0, 'nothing synced (nothing flushed) without the API server');
 
     await api!.send({ op: 'up' });
-    await until('the first sync once the API server is back', () => logs.some((l) => l.includes('"msg":"synced"')), 60_000, 100);
+    await restarted.waitSynced(0, 'the first sync once the API server is back');
     assert.ok((await connect(client, web)).ok);
   });
 });

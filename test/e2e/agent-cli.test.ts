@@ -8,17 +8,16 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
-import { fileURLToPath } from 'node:url';
+import { after, before, describe, it, type TestContext } from 'node:test';
 import { apiKubeConfig } from '../../src/cli/agent.js';
 import { serializePlan } from '../../src/model/plan.js';
 import { plan, port, svc } from '../helpers/model.js';
+import { AgentProcess, type AgentFlags } from './lib/agent-process.js';
 import { waitReady, tailStderr } from './lib/json-lines.js';
 import { createNetns, deleteNetns, nsExec, RUN_PREFIX, spawnInNetns, stopProcess, type NetnsProcess } from './lib/netns.js';
 import { requireTools } from './lib/preflight.js';
 import { endpointSlice } from './suite/manifests.js';
 
-const CLI = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
 const TAKEN = 10356;
 
 describe('svcplane agent: ports and the API server address', { timeout: 300_000 }, () => {
@@ -43,14 +42,15 @@ describe('svcplane agent: ports and the API server address', { timeout: 300_000 
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
-  const agent = (extra: string[]) =>
-    nsExec(ns, ['node', '--import', 'tsx', CLI, 'agent', '--backend', 'nftables', '--plan', join(dir, 'plan.json'), '--endpoints-file', join(dir, 'eps.json'), '--node-name', 'node1', ...extra], {
-      reject: false,
-      timeoutMs: 120_000,
-    });
+  /** Runs an agent that must fail at start; resolves with its exit code and whole stderr. */
+  async function agent(addrs: Pick<AgentFlags, 'healthAddr' | 'metricsAddr'>, owner: TestContext): Promise<{ exitCode: number | undefined; stderr: string }> {
+    const a = AgentProcess.start({ ns, owner, backend: 'nftables', plan: join(dir, 'plan.json'), endpointsFile: join(dir, 'eps.json'), ...addrs });
+    const { exitCode } = await a.waitExit();
+    return { exitCode, stderr: `${a.stderr()}\n` };
+  }
 
-  it('a taken --health-addr or --metrics-addr: exit 1, one line naming the flag and the address, no stack, no sync', async () => {
-    const h = await agent(['--health-addr', `127.0.0.1:${TAKEN}`, '--metrics-addr', '127.0.0.1:0']);
+  it('a taken --health-addr or --metrics-addr: exit 1, one line naming the flag and the address, no stack, no sync', async (t) => {
+    const h = await agent({ healthAddr: `127.0.0.1:${TAKEN}`, metricsAddr: '127.0.0.1:0' }, t);
     assert.equal(h.exitCode, 1, h.stderr);
     const line = `error: --health-addr: cannot listen on 127.0.0.1:${TAKEN}: address already in use (another process, e.g. kube-proxy, listens there)`;
     assert.ok(h.stderr.includes(`${line}\n`), h.stderr);
@@ -58,16 +58,16 @@ describe('svcplane agent: ports and the API server address', { timeout: 300_000 
     assert.ok(!h.stderr.includes('"msg":"synced"'), 'no sync before the failure');
     assert.ok(!(await nsExec(ns, ['nft', 'list', 'ruleset'])).stdout.includes('svcplane'), 'no rules written');
 
-    const m = await agent(['--health-addr', '127.0.0.1:0', '--metrics-addr', `127.0.0.1:${TAKEN}`]);
+    const m = await agent({ healthAddr: '127.0.0.1:0', metricsAddr: `127.0.0.1:${TAKEN}` }, t);
     assert.equal(m.exitCode, 1, m.stderr);
     assert.match(m.stderr, new RegExp(`^error: --metrics-addr: cannot listen on 127\\.0\\.0\\.1:${TAKEN}: address already in use`, 'm'));
 
     // The default in coexist mode is that port too: the message names the flag the user did not give.
-    const d = await agent(['--metrics-addr', '127.0.0.1:0']);
+    const d = await agent({ healthAddr: null, metricsAddr: '127.0.0.1:0' }, t);
     assert.equal(d.exitCode, 1, d.stderr);
     assert.match(d.stderr, new RegExp(`^error: --health-addr: cannot listen on 0\\.0\\.0\\.0:${TAKEN}: address already in use`, 'm'));
 
-    const bad = await agent(['--health-addr', 'nowhere']);
+    const bad = await agent({ healthAddr: 'nowhere', metricsAddr: null }, t);
     assert.equal(bad.exitCode, 2, bad.stderr);
     assert.match(bad.stderr, /--health-addr: expected HOST:PORT, got "nowhere"/);
   });

@@ -13,16 +13,15 @@ import { mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { collectInputs } from '../../src/manifests/inputs.js';
 import { serializePlan } from '../../src/model/plan.js';
-import { createNetns, deleteNetns, nsExec, RUN_PREFIX, spawnInNetns, stopProcess, type NetnsProcess } from './lib/netns.js';
+import { AgentProcess } from './lib/agent-process.js';
+import { createNetns, deleteNetns, nsExec, RUN_PREFIX } from './lib/netns.js';
 import { requireTools } from './lib/preflight.js';
-import { collectStderrLines } from './lib/agent-log.js';
+import { suiteOwner } from './lib/processes.js';
 import { endpointSlice, service } from './suite/manifests.js';
 import { until } from './lib/wait.js';
 
-const CLI = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
 const SERVICES = 100;
 const RUNS = 20;
 const PORTS = [{ name: 'tcp', port: 80, protocol: 'TCP' as const }];
@@ -50,7 +49,8 @@ describe('svcplane agent: SIGTERM while syncs are in flight', { timeout: 600_000
   let ns: string;
   let dir: string;
   let epsDir: string;
-  let agent: NetnsProcess | undefined;
+  // Ends an agent a failed run left behind, before the describe's after hook deletes the namespace.
+  const owner = suiteOwner();
   let churn: NodeJS.Timeout | undefined;
   let generation = 0;
 
@@ -81,7 +81,6 @@ describe('svcplane agent: SIGTERM while syncs are in flight', { timeout: 600_000
 
   after(async () => {
     clearInterval(churn);
-    if (agent) await stopProcess(agent, 3000);
     if (ns) await deleteNetns(ns);
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
@@ -89,24 +88,19 @@ describe('svcplane agent: SIGTERM while syncs are in flight', { timeout: 600_000
   it(`exits 0 with "stopping" and the rules in place, ${RUNS} times, each SIGTERM sent while nft runs`, async () => {
     let killedMidTool = 0;
     for (let run = 1; run <= RUNS; run++) {
-      const logs: string[] = [];
-      const child = spawnInNetns(ns, [
-        'node', '--import', 'tsx', CLI, 'agent',
-        '--backend', 'nftables',
-        '--plan', join(dir, 'plan.json'),
-        '--config', join(dir, 'config.json'),
-        '--endpoints-file', epsDir,
-        '--node-name', 'node1',
-        '--node-ip', '192.168.50.1',
-        '--health-addr', '127.0.0.1:0',
-        '--metrics-addr', '127.0.0.1:0',
-      ]);
-      agent = child;
-      const log = collectStderrLines(child, logs);
-      const tail = () => logs.slice(-15).join('\n');
-      await until(`run ${run}: the first sync`, () => logs.some((l) => l.includes('"msg":"synced"')), 60_000, 50).catch((e: Error) => {
-        throw new Error(`${e.message}\n${tail()}`);
+      const agent = AgentProcess.start({
+        ns,
+        owner,
+        backend: 'nftables',
+        plan: join(dir, 'plan.json'),
+        config: join(dir, 'config.json'),
+        endpointsFile: epsDir,
+        nodeIps: ['192.168.50.1'],
+        healthAddr: '127.0.0.1:0',
+        metricsAddr: '127.0.0.1:0',
       });
+      const tail = () => agent.tail(15);
+      await agent.waitSynced(0, `run ${run}: the first sync`);
 
       // Endpoints change all the time: a few Services' files every 20 ms.
       churn = setInterval(() => {
@@ -114,23 +108,21 @@ describe('svcplane agent: SIGTERM while syncs are in flight', { timeout: 600_000
         for (let k = 0; k < 5; k++) writeSlice((generation * 5 + k) % SERVICES, 2 + (generation % 50));
       }, 20);
       // SIGTERM while the agent has a kernel tool running (a sync in flight).
-      const pid = child.pid!;
+      const pid = agent.pid;
       const inFlight = await until(`run ${run}: nft running under the agent`, () => childrenOf(pid).some((c) => commOf(c) === 'nft'), 30_000, 1)
         .then(() => true)
         .catch(() => false);
       const killedAt = Date.now();
-      // process.kill, not child.kill: execa's kill would SIGKILL after 5 s, and a sync in
-      // flight may take longer than that here (kubelet waits terminationGracePeriodSeconds, 30 s).
-      process.kill(pid, 'SIGTERM');
+      // SIGTERM, then SIGKILL only after the kubelet's grace period (30 s): a sync in flight
+      // may take long here.
+      const stopped = agent.stop();
       if (inFlight) killedMidTool++;
-      const res = await child;
+      const res = await stopped;
       clearInterval(churn);
-      agent = undefined;
-      log.flush();
 
       assert.equal(res.exitCode, 0, `run ${run}: exit code (signal ${String(res.signal)}, SIGTERM at ${killedAt}, exited ${Date.now() - killedAt} ms later)\n${tail()}`);
-      assert.ok(logs.some((l) => l.includes('"msg":"stopping"')), `run ${run}: the "stopping" line\n${tail()}`);
-      assert.ok(logs.some((l) => l.includes('rules left in place')), `run ${run}: stopped cleanly\n${tail()}`);
+      assert.ok(agent.count('"msg":"stopping"') > 0, `run ${run}: the "stopping" line\n${tail()}`);
+      assert.ok(agent.count('rules left in place') > 0, `run ${run}: stopped cleanly\n${tail()}`);
       const ruleset = (await nsExec(ns, ['nft', 'list', 'ruleset'])).stdout;
       for (const i of [0, Math.floor(SERVICES / 2), SERVICES - 1]) assert.ok(ruleset.includes(vip(i)), `run ${run}: ${name(i)}'s VIP ${vip(i)} still in the kernel`);
     }

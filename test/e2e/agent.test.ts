@@ -10,18 +10,17 @@ import { mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { collectInputs } from '../../src/manifests/inputs.js';
 import { serializePlan } from '../../src/model/plan.js';
 import { connect, continuousTraffic, type Target, type TimedResult } from './lib/client.js';
-import { nsExec, spawnInNetns, stopProcess, type NetnsProcess } from './lib/netns.js';
+import { AgentProcess, CLI } from './lib/agent-process.js';
+import { nsExec } from './lib/netns.js';
 import { requireTools } from './lib/preflight.js';
-import { collectStderrLines } from './lib/agent-log.js';
+import { suiteOwner } from './lib/processes.js';
 import { createTopology, type Pod, type Topology } from './lib/topology.js';
 import { clusterObjects, endpointSlice, service, type EndpointSpec } from './suite/manifests.js';
 import { until } from './lib/wait.js';
 
-const CLI = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
 const VIP = '10.96.0.10';
 const SYNC_PERIOD_S = 2;
 const PORTS = [
@@ -49,8 +48,9 @@ describe(`svcplane agent (${backend}, --endpoints-file) with real traffic`, { ti
   let t: Topology;
   let dir: string;
   let epsDir: string;
-  let agent: NetnsProcess | undefined;
-  let logs: string[] = [];
+  // The agent runs across the tests below; the describe's after hook ends whichever is running.
+  const owner = suiteOwner();
+  let agent: AgentProcess | undefined;
   let client: Pod;
   let a: Pod;
   let b: Pod;
@@ -67,36 +67,11 @@ describe(`svcplane agent (${backend}, --endpoints-file) with real traffic`, { ti
     renameSync(tmp, join(epsDir, 'web-v4.json'));
   }
 
-  function startAgent(): NetnsProcess {
-    logs = [];
-    const child = spawnInNetns(t.node1.ns, [
-      'node', '--import', 'tsx', CLI, 'agent',
-      '--backend', backend,
-      '--plan', join(dir, 'plan.json'),
-      '--config', join(dir, 'config.json'),
-      '--endpoints-file', epsDir,
-      '--node-name', 'node1',
-      '--health-addr', '127.0.0.1:10256',
-      '--metrics-addr', '127.0.0.1:10249',
-    ]);
-    collectStderrLines(child, logs);
-    return child;
+  function startAgent(): AgentProcess {
+    return AgentProcess.start({ ns: t.node1.ns, owner, backend, plan: join(dir, 'plan.json'), config: join(dir, 'config.json'), endpointsFile: epsDir });
   }
 
-  const syncedCount = () => logs.filter((l) => l.includes('"msg":"synced"')).length;
-
-  async function waitSynced(after: number, what: string): Promise<void> {
-    // Generous: on a loaded 2-vCPU machine the agent's start alone (tsx) takes many seconds.
-    await until(what, () => syncedCount() > after, 60_000, 50).catch((e: Error) => {
-      throw new Error(`${e.message}\nagent log:\n${logs.slice(-20).join('\n')}`);
-    });
-  }
-
-  async function curl(path: string, port = 10256): Promise<{ code: number; body: string }> {
-    const r = await nsExec(t.node1.ns, ['curl', '-s', '-m', '2', '-w', '\n%{http_code}', `http://127.0.0.1:${port}${path}`], { reject: false });
-    const i = r.stdout.lastIndexOf('\n');
-    return { code: Number(r.stdout.slice(i + 1)), body: r.stdout.slice(0, i) };
-  }
+  const waitSynced = (after: number, what: string) => agent!.waitSynced(after, what);
 
   const serversIn = (rs: readonly TimedResult[]) => new Set(rs.flatMap((r) => (r.result.ok ? [r.result.server] : [])));
 
@@ -123,8 +98,8 @@ describe(`svcplane agent (${backend}, --endpoints-file) with real traffic`, { ti
     writeEndpoints([ep(a), ep(c)]);
   });
 
+  // Runs after suiteOwner's hook (registered first), so the agent is gone by then.
   after(async () => {
-    if (agent) await stopProcess(agent, 3000);
     await t?.destroy();
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
@@ -134,12 +109,12 @@ describe(`svcplane agent (${backend}, --endpoints-file) with real traffic`, { ti
     await waitSynced(0, 'the first sync');
     const r = await connect(client, tcp);
     assert.ok(r.ok, `connection through the agent's rules: ${JSON.stringify(r)}`);
-    const h = await curl('/healthz');
+    const h = await agent.http('/healthz');
     assert.equal(h.code, 200, h.body);
     const body = JSON.parse(h.body) as { lastUpdated: string; currentTime: string };
     assert.ok(Date.parse(body.lastUpdated) <= Date.parse(body.currentTime));
-    assert.equal((await curl('/livez')).code, 200);
-    const m = await curl('/metrics', 10249);
+    assert.equal((await agent.http('/livez')).code, 200);
+    const m = await agent.http('/metrics', 10249);
     assert.equal(m.code, 200);
     for (const name of [
       'kubeproxy_sync_proxy_rules_duration_seconds_count',
@@ -154,36 +129,36 @@ describe(`svcplane agent (${backend}, --endpoints-file) with real traffic`, { ti
     assert.match(m.body, /kubeproxy_sync_proxy_rules_duration_seconds_count\{ip_family="IPv4"\} [1-9]/);
   });
 
-  it('follows endpoint changes and a SIGKILL + restart with zero failed connections to live endpoints', async () => {
+  it('follows endpoint changes and a SIGKILL + restart with zero failed connections to live endpoints', async (tc) => {
     const runStarted = performance.now();
-    const run = continuousTraffic(client, tcp, 25);
+    const run = continuousTraffic(client, tcp, 25, { owner: tc });
     /** The traffic's clock now: attempts at or after this began after what we just observed. */
     const mark = () => performance.now() - runStarted;
     const seenSince = (ms: number) => serversIn(run.snapshot().filter((r) => r.at >= ms));
 
     // Added.
-    let n = syncedCount();
+    let at = agent!.logs.length;
     writeEndpoints([ep(a), ep(b), ep(c)]);
-    await waitSynced(n, 'the sync of an added endpoint');
+    await agent!.waitFileSync(at, 'the sync of an added endpoint');
     await until('b in the traffic', () => seenSince(0).has('b'), 60_000);
 
     // Terminating: still serving its open connections, no new ones once others are ready.
-    n = syncedCount();
+    at = agent!.logs.length;
     writeEndpoints([ep(a, { ready: false, serving: true, terminating: true }), ep(b), ep(c)]);
-    await waitSynced(n, 'the sync of a terminating endpoint');
+    await agent!.waitFileSync(at, 'the sync of a terminating endpoint');
     // Attempts that began after the agent logged the sync (the kernel held it then).
     let from = mark();
     await until('20 attempts after the sync', () => run.snapshot().filter((r) => r.at >= from).length >= 20, 30_000);
     assert.deepEqual([...seenSince(from)].sort(), ['b', 'c'], 'a terminating endpoint gets no new connections');
 
     // Removed.
-    n = syncedCount();
+    at = agent!.logs.length;
     writeEndpoints([ep(b), ep(c)]);
-    await waitSynced(n, 'the sync of a removed endpoint');
+    await agent!.waitFileSync(at, 'the sync of a removed endpoint');
 
     // SIGKILL: the rules stay; endpoints change while the agent is down; the restart converges.
-    agent!.kill('SIGKILL');
-    await agent;
+    agent!.signal('SIGKILL');
+    await agent!.exited;
     from = mark();
     await until('20 attempts without the agent', () => run.snapshot().filter((r) => r.at >= from).length >= 20, 30_000);
     assert.deepEqual([...seenSince(from)].sort(), ['b', 'c'], 'rules intact without the agent');
@@ -204,7 +179,8 @@ describe(`svcplane agent (${backend}, --endpoints-file) with real traffic`, { ti
     const dry = await nsExec(
       t.node1.ns,
       ['node', '--import', 'tsx', CLI, 'apply', '--backend', backend, '--dry-run', '-f', join(dir, 'plan.json'), '-f', epsDir, '--config', join(dir, 'config.json'), '--node-name', 'node1'],
-      { reject: false },
+      // Generous: the CLI's start through tsx alone passed 30 s at load ~35.
+      { reject: false, timeoutMs: 120_000 },
     );
     assert.equal(dry.exitCode, 0, dry.stderr);
     assert.match(dry.stderr, /would change 0 object/, `kernel equals a full render:\n${dry.stdout}`);
@@ -218,9 +194,7 @@ describe(`svcplane agent (${backend}, --endpoints-file) with real traffic`, { ti
     await wipeRules(t.node1.ns, backend);
     const r = await connect(client, { ...tcp, timeoutMs: 300 });
     assert.ok(!r.ok, 'the Service is gone with the rules');
-    await until('the rules to come back', async () => (await connect(client, { ...tcp, timeoutMs: 300 })).ok, 90_000, 100).catch((e: Error) => {
-      throw new Error(`${e.message}\nagent log:\n${logs.slice(-15).join('\n')}`);
-    });
+    await agent!.waitFor('the rules to come back', async () => (await connect(client, { ...tcp, timeoutMs: 300 })).ok, 90_000, 100);
   });
 
   it('deletes the UDP conntrack entries of a removed endpoint', async () => {
@@ -233,27 +207,22 @@ describe(`svcplane agent (${backend}, --endpoints-file) with real traffic`, { ti
       assert.ok(again.ok && again.server === pinned, 'one conntrack entry pins the flow to one endpoint');
     }
     const remaining = [b, c, d].filter((p) => p.name !== pinned);
-    const cleaned = () => logs.filter((l) => l.includes('UDP conntrack entries cleaned')).length;
-    const c0 = cleaned();
+    const CLEANED = 'UDP conntrack entries cleaned';
+    const c0 = agent!.count(CLEANED);
     writeEndpoints(remaining.map((p) => ep(p)));
     // The cleanup runs right after the sync's "synced" line: wait for its own line.
-    await until('the conntrack cleanup after the removal', () => cleaned() > c0, 60_000, 50);
+    await agent!.waitLog('the conntrack cleanup after the removal', CLEANED, c0);
     // The removed endpoint's server still runs: only the conntrack delete moves the flow.
     const moved = await connect(client, udp);
     assert.ok(moved.ok, JSON.stringify(moved));
     assert.notEqual(moved.server, pinned, 'the flow left the removed endpoint');
-    assert.ok(logs.some((l) => l.includes('UDP conntrack entries cleaned')), 'the agent logged the cleanup');
+    assert.ok(agent!.count(CLEANED) > 0, 'the agent logged the cleanup');
   });
 
   it('exits 0 on SIGTERM and leaves the rules in place', async () => {
-    const child = agent!;
-    // process.kill, not child.kill: execa's kill would SIGKILL after 5 s, and a sync in
-    // flight can take longer on a loaded machine (kubelet waits 30 s).
-    process.kill(child.pid!, 'SIGTERM');
-    const res = await child;
-    agent = undefined;
-    assert.equal(res.exitCode, 0, `exit code; log:\n${logs.slice(-10).join('\n')}`);
-    assert.ok(logs.some((l) => l.includes('rules left in place')));
+    const res = await agent!.stop();
+    assert.equal(res.exitCode, 0, `exit code; ${agent!.tail(10)}`);
+    assert.ok(agent!.count('rules left in place') > 0);
     const r = await connect(client, tcp);
     assert.ok(r.ok, 'the Service still works without the agent');
   });

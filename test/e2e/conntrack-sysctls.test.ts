@@ -8,17 +8,14 @@ import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { after, before, describe, it } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { collectInputs } from '../../src/manifests/inputs.js';
 import { serializePlan } from '../../src/model/plan.js';
-import { createNetns, deleteNetns, getSysctl, RUN_PREFIX, spawnInNetns, stopProcess, type NetnsProcess } from './lib/netns.js';
+import { AgentProcess } from './lib/agent-process.js';
+import { createNetns, deleteNetns, getSysctl, RUN_PREFIX } from './lib/netns.js';
 import { requireTools } from './lib/preflight.js';
+import { suiteOwner } from './lib/processes.js';
 import { endpointSlice, service } from './suite/manifests.js';
-import { until } from './lib/wait.js';
-
-const CLI = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
 const ROOT_VALUES = [
   '/proc/sys/net/netfilter/nf_conntrack_max',
   '/proc/sys/net/netfilter/nf_conntrack_tcp_timeout_established',
@@ -30,8 +27,8 @@ const readRoot = () => ROOT_VALUES.map((p) => readFileSync(p, 'utf8').trim());
 describe('svcplane agent: conntrack.* sysctls in a network namespace', { timeout: 120_000 }, () => {
   let ns: string | undefined;
   let dir: string | undefined;
-  let agent: NetnsProcess | undefined;
-  const logs: string[] = [];
+  // Ends the agent before the describe's after hook deletes the namespace.
+  const owner = suiteOwner();
   const rootBefore: string[] = [];
   let maxBefore = 0;
 
@@ -69,7 +66,6 @@ describe('svcplane agent: conntrack.* sysctls in a network namespace', { timeout
 
   after(async () => {
     try {
-      if (agent) await stopProcess(agent, 3000);
       if (ns) await deleteNetns(ns);
     } finally {
       if (dir) rmSync(dir, { recursive: true, force: true });
@@ -77,21 +73,9 @@ describe('svcplane agent: conntrack.* sysctls in a network namespace', { timeout
   });
 
   it('writes the per-namespace timeouts, reports nf_conntrack_max as refused, and still syncs', async () => {
-    agent = spawnInNetns(ns!, [
-      'node', '--import', 'tsx', CLI, 'agent',
-      '--backend', 'nftables',
-      '--plan', join(dir!, 'plan.json'),
-      '--config', join(dir!, 'config.json'),
-      '--endpoints-file', join(dir!, 'endpoints'),
-      '--node-name', 'node1',
-      '--health-addr', '127.0.0.1:10256',
-      '--metrics-addr', '127.0.0.1:10249',
-    ]);
-    createInterface({ input: agent.stderr }).on('line', (line) => logs.push(line));
-    const log = () => logs.join('\n');
-    await until('the first sync', () => logs.some((l) => l.includes('"msg":"synced"')), 60_000, 100).catch((e: Error) => {
-      throw new Error(`${e.message}\nagent log:\n${log()}`);
-    });
+    const agent = AgentProcess.start({ ns: ns!, owner, backend: 'nftables', plan: join(dir!, 'plan.json'), config: join(dir!, 'config.json'), endpointsFile: join(dir!, 'endpoints') });
+    const log = () => agent.stderr();
+    await agent.waitSynced();
 
     assert.equal(await getSysctl(ns!, 'net.netfilter.nf_conntrack_tcp_timeout_established'), '7200');
     assert.equal(await getSysctl(ns!, 'net.netfilter.nf_conntrack_udp_timeout_stream'), '180');
@@ -99,12 +83,12 @@ describe('svcplane agent: conntrack.* sysctls in a network namespace', { timeout
 
     // What this kernel does with nf_conntrack_max in a namespace decides what must be logged.
     const maxAfter = Number(await getSysctl(ns!, 'net.netfilter.nf_conntrack_max'));
-    const refusals = logs.filter((l) => l.includes('cannot set /proc/sys/net/netfilter/nf_conntrack_max'));
+    const refusals = agent.logs.filter((l) => l.includes('cannot set /proc/sys/net/netfilter/nf_conntrack_max'));
     if (maxAfter === maxBefore) assert.equal(refusals.length, 1, `a refusal is reported:\n${log()}`);
     else assert.equal(maxAfter, Math.max(maxBefore * cpus().length, maxBefore * 2), 'a kernel that takes it in a namespace got the configured value');
     // The ignored field is a warning naming it.
-    assert.ok(logs.some((l) => l.includes('oomScoreAdj: accepted but not acted on')), log());
-    assert.equal(agent.exitCode, null, 'the agent keeps running');
+    assert.ok(agent.count('oomScoreAdj: accepted but not acted on') > 0, log());
+    assert.ok(agent.running(), 'the agent keeps running');
   });
 
   it("leaves the root namespace's values alone", () => {

@@ -19,13 +19,16 @@ import { tailStderr, waitReady } from './lib/json-lines.js';
 import { nsExec, spawnInNetns, stopProcess, type NetnsProcess } from './lib/netns.js';
 import { requireTools } from './lib/preflight.js';
 import { createTopology, type Pod, type Topology } from './lib/topology.js';
-import { sleep } from './lib/wait.js';
-import { CLI, startUserspaceAgent, type AgentProcess } from '../userspace/agent-process.js';
+import { until } from './lib/wait.js';
+import type { AgentProcess } from './lib/agent-process.js';
+import { suiteOwner } from './lib/processes.js';
+import { CLI, startUserspaceAgent } from '../userspace/agent-process.js';
 import { clusterObjects, endpointSlice, service, type EndpointSpec } from './suite/manifests.js';
 
 const BULK = fileURLToPath(new URL('../userspace/fixtures/bulk.mjs', import.meta.url));
 const N = 24;
 const BULK_PORT = 9000;
+const HOLD_MS = 20_000;
 
 interface FetchResult {
   ok: number;
@@ -35,10 +38,12 @@ interface FetchResult {
   ms: number;
 }
 
-describe('svcplane agent --backend userspace with real traffic', { timeout: 120_000 }, () => {
+describe('svcplane agent --backend userspace with real traffic', { timeout: 300_000 }, () => {
   let t: Topology;
   let dir: string;
   let epsDir: string;
+  // Ends the agent first among the after hooks (registered first), also when a test failed.
+  const owner = suiteOwner();
   let agent: AgentProcess | undefined;
   const bulkServers: NetnsProcess[] = [];
   let client: Pod;
@@ -67,11 +72,13 @@ describe('svcplane agent --backend userspace with real traffic', { timeout: 120_
     renameSync(tmp, join(epsDir, `${name}-v4.json`));
   }
 
-  const syncedCount = () => agent!.syncedCount();
   const waitSynced = (after: number, what: string) => agent!.waitSynced(after, what);
+  /** The log position before a file change, for waitFileSync (the sync that includes it). */
+  const logMark = () => agent!.logs.length;
 
   async function fetch(from: Pod, ip: string, port: number, bytes: number, conns: number, holdMs = 0): Promise<FetchResult> {
-    const r = await nsExec(from.ns, ['node', BULK, 'fetch', ip, String(port), String(bytes), String(conns), String(holdMs)], { reject: false });
+    // Generous: 50 MB or a held transfer through the relay on a loaded machine.
+    const r = await nsExec(from.ns, ['node', BULK, 'fetch', ip, String(port), String(bytes), String(conns), String(holdMs)], { reject: false, timeoutMs: 180_000 });
     assert.equal(r.exitCode, 0, r.stderr);
     return JSON.parse(r.stdout) as FetchResult;
   }
@@ -106,13 +113,12 @@ describe('svcplane agent --backend userspace with real traffic', { timeout: 120_
     writeSlice('bulk', [ep(a), ep(b)], [{ port: BULK_PORT }]);
     writeSlice('live', [ep(a), ep(b)], p8080);
 
-    agent = startUserspaceAgent(t.node1.ns, dir);
+    agent = startUserspaceAgent(t.node1.ns, dir, owner);
     await waitSynced(0, 'the first sync');
   });
 
   after(async () => {
     try {
-      if (agent) await stopProcess(agent.child, 3000);
       for (const s of bulkServers) await stopProcess(s);
     } finally {
       await t?.destroy();
@@ -183,23 +189,37 @@ describe('svcplane agent --backend userspace with real traffic', { timeout: 120_
     assert.deepEqual({ ok: r.ok, failed: r.failed, errors: r.errors }, { ok: 200, failed: 0, errors: [] });
   });
 
-  it('endpoints churn under traffic: no new connection fails, established transfers to a kept endpoint complete', async () => {
-    // Transfers held open across the churn: 20 MB each, readers pause 2 s after the first chunk.
+  it('endpoints churn under traffic: no new connection fails, established transfers to a kept endpoint complete', async (tc) => {
+    // Transfers held open across the churn: 20 MB each, readers pause after the first chunk for
+    // HOLD_MS, a bound generous enough for the churn below (a few seconds, more at high load):
+    // open and idle while endpoints change, then they must complete. (With the 2 s pause this
+    // test had, a slow churn overlapped the 80 MB of bulk relaying, and at load ~37 the
+    // relay's new connections timed out for 15 s.)
+    let at = logMark();
     writeSlice('bulk', [ep(a)], [{ port: BULK_PORT }]);
-    await sleep(400);
-    const held = fetch(client, '10.96.0.70', 80, 20_000_000, 4, 2000);
-    const run = continuousTraffic(client, tcp('10.96.0.90', 80), 20);
-    await sleep(300);
-    let n = syncedCount();
+    await agent!.waitFileSync(at, 'the sync of bulk to a alone');
+    const held = fetch(client, '10.96.0.70', 80, 20_000_000, 4, HOLD_MS);
+    const runStarted = performance.now();
+    const run = continuousTraffic(client, tcp('10.96.0.90', 80), 20, { owner: tc });
+    /** Waits for `count` attempts that began after this call (the traffic's clock starts a hair after runStarted). */
+    const attemptsAfter = async (what: string, count: number) => {
+      const from = performance.now() - runStarted;
+      await until(what, () => run.snapshot().filter((r) => r.at >= from).length >= count, 30_000, 20);
+    };
+    // The churn starts once the held transfers are open and traffic flows.
+    await until('the 4 held transfers established', async () => (await nsExec(client.ns, ['ss', '-Htn', 'state', 'established', 'dst', '10.96.0.70'])).stdout.trim().split('\n').filter(Boolean).length >= 4, 30_000, 50);
+    await attemptsAfter('traffic before the churn', 10);
+    at = logMark();
     writeSlice('live', [ep(a)], [{ port: 8080 }]);
     writeSlice('bulk', [ep(a), ep(b)], [{ port: BULK_PORT }]);
-    await waitSynced(n, 'the sync of a removal');
-    await sleep(300);
-    n = syncedCount();
+    await agent!.waitFileSync(at, 'the sync of a removal');
+    await attemptsAfter('traffic between the changes', 10);
+    at = logMark();
     writeSlice('live', [ep(a), ep(c)], [{ port: 8080 }]);
     writeSlice('bulk', [ep(a)], [{ port: BULK_PORT }]);
-    await waitSynced(n, 'the sync of an addition');
-    await sleep(600);
+    await agent!.waitFileSync(at, 'the sync of an addition');
+    // The last 10 results below began after the relay held the addition.
+    await attemptsAfter('10 attempts after the addition', 10);
     const results = await run.stop();
     const failed = results.filter((x) => !x.result.ok);
     assert.deepEqual(failed, [], 'no connection may fail while endpoints change');
@@ -214,15 +234,13 @@ describe('svcplane agent --backend userspace with real traffic', { timeout: 120_
     const list = await nsExec(t.node1.ns, ['nft', 'list', 'tables']);
     assert.match(list.stdout, /table ip svcplane-userspace/);
     assert.match(list.stdout, /table ip6 svcplane-userspace/);
-    const render = await nsExec(t.node1.ns, ['node', '--import', 'tsx', CLI, 'render', '--backend', 'userspace', '-f', join(dir, 'plan.json')], { reject: false });
+    // Generous bounds for the CLI through tsx: at load ~35 its start alone passed 30 s.
+    const render = await nsExec(t.node1.ns, ['node', '--import', 'tsx', CLI, 'render', '--backend', 'userspace', '-f', join(dir, 'plan.json')], { reject: false, timeoutMs: 120_000 });
     assert.equal(render.exitCode, 2);
     assert.match(render.stderr, /runs only in the agent/);
-    const { child, logs } = agent!;
-    child.kill('SIGTERM');
-    const res = await child;
-    agent = undefined;
-    assert.equal(res.exitCode, 0, logs.slice(-10).join('\n'));
-    const clean = await nsExec(t.node1.ns, ['node', '--import', 'tsx', CLI, 'cleanup'], { reject: false });
+    const res = await agent!.stop();
+    assert.equal(res.exitCode, 0, agent!.tail(10));
+    const clean = await nsExec(t.node1.ns, ['node', '--import', 'tsx', CLI, 'cleanup'], { reject: false, timeoutMs: 120_000 });
     assert.equal(clean.exitCode, 0, clean.stderr);
     assert.match(clean.stderr, /userspace: removed 2 object/);
     const after = await nsExec(t.node1.ns, ['nft', 'list', 'tables']);

@@ -9,10 +9,13 @@ import { features } from '../helpers/features.js';
 import { ep, input, port, slice, svc } from '../helpers/model.js';
 import { nftCheck } from '../helpers/nft-check.js';
 
+/** Generous: each takes seconds at most; a hang fails here instead of holding `npm test`. */
+const TIMEOUT = { timeout: 120_000 };
+
 const byKey = (ports: readonly PortPlan[]) => new Map(ports.map((p) => [p.key, p]));
 const ips = (eps: readonly { ip: string; port: number }[]) => eps.map((e) => `${e.ip}:${e.port}`);
 
-describe('userspace listener plan', () => {
+describe('userspace listener plan', TIMEOUT, () => {
   it('one entry per Service port, protocol and family, with endpoints resolved per slice', () => {
     const s = svc({ name: 'ds', clusterIPs: ['10.96.0.80', 'fd00:10:96::80'], ports: [port(80, 8080, { name: 'http' }), port(53, 53, { name: 'dns', protocol: 'UDP' })] });
     const plan = listenerPlan(
@@ -98,7 +101,7 @@ describe('userspace listener plan', () => {
   });
 });
 
-describe('userspace redirect table', () => {
+describe('userspace redirect table', TIMEOUT, () => {
   const s = svc({
     name: 'web',
     type: 'LoadBalancer',

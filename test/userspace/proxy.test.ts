@@ -11,6 +11,9 @@ import { NftUnavailable, type RedirectRunner } from '../../src/userspace/redirec
 import { ep, input, port, slice, svc } from '../helpers/model.js';
 import { tcpEndpoint, tcpHello, tcpSession, type TcpEndpoint } from './loopback.js';
 
+/** Generous: each takes seconds at most; a hang fails here instead of holding `npm test`. */
+const TIMEOUT = { timeout: 120_000 };
+
 class FakeNft implements RedirectRunner {
   docs: string[] = [];
   fail: Error | undefined;
@@ -55,7 +58,7 @@ async function setup(nft: FakeNft | null = new FakeNft()) {
   return { log, syncer, slices, portOf, nft };
 }
 
-describe('userspace proxy (agent syncer)', () => {
+describe('userspace proxy (agent syncer)', TIMEOUT, () => {
   it('opens a relay per Service port and redirects its ClusterIP to the listener; an unchanged incremental sync sends nothing', async () => {
     const { syncer, slices, portOf, nft } = await setup();
     const r = await syncer.sync(input([web, other], slices(['a', 'b'])), req(true));

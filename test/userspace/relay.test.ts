@@ -10,6 +10,9 @@ import { after, describe, it } from 'node:test';
 import { ServicePortRelay, type RelayOptions } from '../../src/userspace/relay.js';
 import { eventually, portPlan, sleep, tcpEndpoint, tcpHello, tcpSession, udpAsk, udpClient, udpEndpoint, type TcpEndpoint } from './loopback.js';
 
+/** Generous: each takes seconds at most; a hang fails here instead of holding `npm test`. */
+const TIMEOUT = { timeout: 120_000 };
+
 const listenErrors: string[] = [];
 const options = (extra: Partial<RelayOptions> = {}): RelayOptions => ({
   tcp: { connectTimeoutMs: 500, keepAliveMs: 1000 },
@@ -45,7 +48,7 @@ after(async () => {
   for (const c of closers) await c();
 });
 
-describe('userspace relay: TCP', () => {
+describe('userspace relay: TCP', TIMEOUT, () => {
   it('spreads new connections round-robin over the endpoints', async () => {
     const eps = await endpoints(3);
     const { port } = await openRelay(portPlan(eps), options());
@@ -120,14 +123,20 @@ describe('userspace relay: TCP', () => {
     const chunk = Buffer.alloc(64 << 10);
     for (let i = 0; i < chunk.length; i++) chunk[i] = (i * 31 + 7) & 0xff;
     let written = 0;
+    /** The sender is parked on a full socket, waiting for 'drain'. */
+    let parked = false;
     const sent = createHash('sha256');
     const server = net.createServer((s) => {
       s.on('error', () => {});
       const pump = () => {
+        parked = false;
         while (written < total) {
           written += chunk.length;
           sent.update(chunk);
-          if (!s.write(chunk)) return void s.once('drain', pump);
+          if (!s.write(chunk)) {
+            parked = true;
+            return void s.once('drain', pump);
+          }
         }
         s.end();
       };
@@ -140,10 +149,16 @@ describe('userspace relay: TCP', () => {
     const client = net.connect({ host: '127.0.0.1', port });
     client.pause();
     await new Promise((r) => client.once('connect', r));
-    await sleep(700);
-    const stalled = written;
-    await sleep(300);
-    assert.equal(written, stalled, 'the sender is stopped while nobody reads');
+    // Stopped: parked on a full socket and no further byte written over 300 ms (the chain of
+    // buffers, client socket, relay, server socket, fills first; on a loaded machine that
+    // takes a while, so sample until it holds). A sender that never stops fails the wait.
+    let stalled = -1;
+    const deadline = Date.now() + 30_000;
+    while (!(parked && written === stalled)) {
+      assert.ok(Date.now() < deadline, `the sender is stopped while nobody reads (still writing: ${written} bytes)`);
+      stalled = written;
+      await sleep(300);
+    }
     assert.ok(written < total / 2, `the sender could not push everything into buffers (${written} bytes)`);
     const held = relay.stats().bufferedBytes;
     assert.ok(held <= 256 << 10, `the relay holds ${held} bytes in user space`);
@@ -196,7 +211,7 @@ describe('userspace relay: TCP', () => {
   });
 });
 
-describe('userspace relay: UDP', () => {
+describe('userspace relay: UDP', TIMEOUT, () => {
   const udpPlan = (eps: { ip: string; port: number }[], extra = {}) =>
     portPlan(eps, { key: 'default/dns:53/UDP/UDP/IPv4', protocol: 'UDP', label: 'default/dns:53/UDP', ...extra });
 
@@ -225,14 +240,15 @@ describe('userspace relay: UDP', () => {
 
   it('an idle session ends after the timeout; the next datagram opens a new one', async () => {
     const eps = await udpEndpoints(2);
-    const { relay, port } = await openRelay(udpPlan(eps), options({ udp: { idleMs: 200, maxSessions: 100 } }));
+    // A pause of a tenth of the idle timeout: a wide margin on a loaded machine.
+    const { relay, port } = await openRelay(udpPlan(eps), options({ udp: { idleMs: 1000, maxSessions: 100 } }));
     const c = await udpClient();
     closers.push(async () => void c.close());
     assert.equal(await udpAsk(c, port, 'x'), 'a x');
     await sleep(100);
     assert.equal(await udpAsk(c, port, 'y'), 'a y', 'activity keeps the session');
     assert.equal(relay.stats().udpSessions, 1);
-    await eventually('the idle session to end', () => relay.stats().udpSessions === 0, 1000);
+    await eventually('the idle session to end', () => relay.stats().udpSessions === 0, 20_000);
     assert.equal(await udpAsk(c, port, 'z'), 'b z', 'a new session, balanced again');
   });
 

@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { spawnInNetns, stopProcess, type NetnsProcess } from './netns.js';
 import { onJsonLines, tailStderr, waitReady } from './json-lines.js';
 import { requireTools } from './preflight.js';
+import { own, type Owner } from './processes.js';
 
 const PROBE = fileURLToPath(new URL('../fixtures/probe.mjs', import.meta.url));
 const SCTP = fileURLToPath(new URL('../fixtures/sctp.py', import.meta.url));
@@ -214,9 +215,12 @@ export interface TrafficRun {
 /**
  * Starts a new connection from `host` to `target` every `intervalMs` until stopped, without
  * waiting for the previous one (a slow attempt does not leave a gap). For tests like "no
- * connection fails while an endpoint is added or removed".
+ * connection fails while an endpoint is added or removed". The run is registered with the
+ * process registry (processes.ts): a test that fails before calling stop() does not leave it
+ * firing (into a deleted namespace) and keeping the test file alive; `owner` stops it at
+ * the end of that test.
  */
-export function continuousTraffic(host: { readonly ns: string }, target: Target, intervalMs: number): TrafficRun {
+export function continuousTraffic(host: { readonly ns: string }, target: Target, intervalMs: number, options: { readonly owner?: Owner } = {}): TrafficRun {
   const started = performance.now();
   const slots: (TimedResult | undefined)[] = [];
   const inFlight = new Set<Promise<void>>();
@@ -228,19 +232,38 @@ export function continuousTraffic(host: { readonly ns: string }, target: Target,
     const index = slots.length;
     const at = performance.now() - started;
     slots.push(undefined);
-    const p = connect(host, target).then((result) => {
-      slots[index] = { at, result };
-    });
+    // connect rejects when no probe can start (the namespace is gone): a failed attempt.
+    const p = connect(host, target)
+      .catch((err: unknown): ConnectResult => ({ ok: false, error: String(err), localPort: null, ms: 0 }))
+      .then((result) => {
+        slots[index] = { at, result };
+      });
     inFlight.add(p);
     void p.finally(() => inFlight.delete(p));
     timer = setTimeout(fire, intervalMs);
   };
+
+  const halt = () => {
+    stopped = true;
+    if (timer) clearTimeout(timer);
+  };
+  const release = own(
+    {
+      what: `continuous traffic from ${host.ns} to ${target.ip}:${target.port}`,
+      stop: async () => {
+        halt();
+        await Promise.all([...inFlight]);
+      },
+      killSync: halt,
+    },
+    options.owner,
+  );
   fire();
 
   return {
     async stop() {
-      stopped = true;
-      if (timer) clearTimeout(timer);
+      halt();
+      release();
       await Promise.all([...inFlight]);
       return slots.filter((s): s is TimedResult => s !== undefined);
     },

@@ -8,6 +8,7 @@
 
 import { execa, execaSync, type ResultPromise } from 'execa';
 import { registerCleanup } from './cleanup.js';
+import { own, type Owner } from './processes.js';
 
 /** Prefix shared by every namespace any run of the test bed creates. */
 export const NETNS_ROOT_PREFIX = 'svp-';
@@ -220,12 +221,21 @@ export async function getSysctl(ns: string, key: string): Promise<string> {
   return stdout.trim();
 }
 
+export interface SpawnOptions {
+  /** Stops the process in its after hook (a test's `t`, or `suiteOwner()`); see processes.ts. */
+  readonly owner?: Owner;
+  /** What it is, for the leftover report (default: the command). */
+  readonly what?: string;
+}
+
 /**
  * Starts a long-running process in namespace `ns` with pipes on stdin/stdout/stderr.
- * It is stopped when the namespace is deleted, and killed at process exit. Our fixtures
- * also exit when their stdin closes, so they die with the test process even on SIGKILL.
+ * It is registered with the process registry (processes.ts) until it exits: its owner, the
+ * end of the test file, deleting the namespace or process exit stops it, whichever comes
+ * first. Our fixtures also exit when their stdin closes, so they die with the test process
+ * even on SIGKILL.
  */
-export function spawnInNetns(ns: string, argv: readonly string[]): NetnsProcess {
+export function spawnInNetns(ns: string, argv: readonly string[], options: SpawnOptions = {}): NetnsProcess {
   const procs = live.get(ns);
   if (!procs) throw new Error(`spawnInNetns: namespace ${ns} is not one of this run's live namespaces`);
   const child = execa('ip', ['netns', 'exec', ns, ...argv], {
@@ -234,17 +244,38 @@ export function spawnInNetns(ns: string, argv: readonly string[]): NetnsProcess 
     stderr: 'pipe',
     buffer: false,
     reject: false,
+    // Not a test file: a child importing the test bed must not become a node:test harness.
+    env: { NODE_TEST_CONTEXT: undefined },
   });
   procs.add(child);
-  void child.then(() => procs.delete(child));
+  const release = own(
+    {
+      what: options.what ?? `${argv.slice(0, 4).join(' ')} in ${ns}`,
+      stop: () => stopProcess(child, 5000),
+      killSync: () => void child.kill('SIGKILL'),
+    },
+    options.owner,
+  );
+  void child.then(() => {
+    procs.delete(child);
+    release();
+  });
   return child;
 }
 
-/** Stops a process: closes stdin, SIGTERM, then SIGKILL after `graceMs`. Resolves when it is gone. */
+/**
+ * Stops a process: closes stdin, SIGTERM, then SIGKILL after `graceMs`. Resolves when it is
+ * gone. The SIGTERM goes through process.kill: execa's own kill would add a SIGKILL after
+ * 5 s whatever `graceMs` says. Works by pid, so also when its namespace is already deleted.
+ */
 export async function stopProcess(child: NetnsProcess, graceMs = 1000): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return;
   child.stdin.end();
-  child.kill('SIGTERM');
+  try {
+    process.kill(child.pid!, 'SIGTERM');
+  } catch {
+    // exited meanwhile
+  }
   const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
   try {
     await child;
