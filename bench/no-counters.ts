@@ -2,7 +2,7 @@
 // tables with no per-element counters and no counting chain or jumps, for measuring
 // what the counters cost the data plane (dataplane.ts, benchCountersCost). Bench only.
 
-import { N } from '../src/backends/nftables/render.js';
+import { NFT_NAMES as N } from '../src/backends/nftables/render.js';
 import type { NftTable } from '../src/backends/nftables/nft.js';
 
 const COUNTING_BASE_CHAIN = 'filter-prerouting-post-dnat';
