@@ -68,7 +68,7 @@ describe(`svcplane agent (${backend}, --endpoints-file) with real traffic`, { ti
   }
 
   function startAgent(): AgentProcess {
-    return AgentProcess.start({ ns: t.node1.ns, owner, backend, plan: join(dir, 'plan.json'), config: join(dir, 'config.json'), endpointsFile: epsDir });
+    return AgentProcess.start({ ns: t.node1.ns, owner, backend, plan: join(dir, 'plan.json'), config: join(dir, 'config.json'), endpointsFile: epsDir, logLevel: 'debug' });
   }
 
   const waitSynced = (after: number, what: string) => agent!.waitSynced(after, what);
@@ -210,7 +210,7 @@ describe(`svcplane agent (${backend}, --endpoints-file) with real traffic`, { ti
     const CLEANED = 'UDP conntrack entries cleaned';
     const c0 = agent!.count(CLEANED);
     writeEndpoints(remaining.map((p) => ep(p)));
-    // The cleanup runs right after the sync's "synced" line: wait for its own line.
+    // The cleanup runs right after the sync's "synced" line: wait for its own line (debug).
     await agent!.waitLog('the conntrack cleanup after the removal', CLEANED, c0);
     // The removed endpoint's server still runs: only the conntrack delete moves the flow.
     const moved = await connect(client, udp);

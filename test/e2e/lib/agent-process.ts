@@ -42,6 +42,8 @@ export interface AgentFlags {
   readonly healthAddr?: string | null;
   /** Default 127.0.0.1:10249; null: no flag, the agent's default. */
   readonly metricsAddr?: string | null;
+  /** `--log-level`: a test that waits on a debug line (a file reload, a conntrack cleanup) asks for it. */
+  readonly logLevel?: 'trace' | 'debug' | 'info' | 'warn' | 'error';
 }
 
 export interface AgentStart extends AgentFlags {
@@ -77,6 +79,7 @@ export function agentArgv(f: AgentFlags & { readonly compiled?: boolean }): stri
     ...(f.nodeIps ?? []).flatMap((ip) => ['--node-ip', ip]),
     ...(f.healthAddr === null ? [] : ['--health-addr', f.healthAddr ?? '127.0.0.1:10256']),
     ...(f.metricsAddr === null ? [] : ['--metrics-addr', f.metricsAddr ?? '127.0.0.1:10249']),
+    ...(f.logLevel ? ['--log-level', f.logLevel] : []),
   ];
 }
 
@@ -149,25 +152,20 @@ export class AgentProcess {
 
   /**
    * Waits for the sync that includes an endpoint-file change written after log line `from`
-   * (take `agent.logs.length` before writing): the agent's "endpoint files reloaded" line
-   * naming at least one Service, then a "synced" line of a sync that began after it (pino's
-   * time minus the sync's ms). Any "synced" after the write is not enough: a sync already
-   * running (a periodic one) when the file was read logs one too, without the change.
+   * (take `agent.logs.length` before writing): a "synced" line after it that took at least
+   * one changed endpoint (`endpointsChanged`, counted when the sync starts from what the
+   * file reload noted). Any "synced" after the write is not enough: a sync already running
+   * (a periodic one) when the file was read logs one too, without the change.
    */
   async waitFileSync(from: number, what: string, timeoutMs = AGENT_START_MS): Promise<void> {
     const record = (line: string) => {
       try {
-        return JSON.parse(line) as { msg?: string; time?: number; ms?: number; services?: number };
+        return JSON.parse(line) as { msg?: string; endpointsChanged?: number };
       } catch {
         return {}; // not a log record
       }
     };
-    await this.waitFor(what, () => {
-      const records = this.logs.slice(from).map(record);
-      const reload = records.find((r) => r.msg === 'endpoint files reloaded' && (r.services ?? 0) > 0);
-      if (reload?.time === undefined) return false;
-      return records.some((r) => r.msg === 'synced' && r.time !== undefined && r.time - (r.ms ?? 0) >= reload.time!);
-    }, timeoutMs);
+    await this.waitFor(what, () => this.logs.slice(from).map(record).some((r) => r.msg === 'synced' && (r.endpointsChanged ?? 0) > 0), timeoutMs);
   }
 
   /**
