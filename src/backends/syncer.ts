@@ -6,6 +6,7 @@
 // or write) is a render error, and the kernel was not changed (`RenderFailed`).
 // KernelTouch notices that first call.
 
+import type { Exec } from '../exec/exec.js';
 import { isInputError } from '../model/errors.js';
 import type { RenderInput } from '../model/render-input.js';
 import { ensureSysctls } from './sysctl.js';
@@ -58,6 +59,10 @@ export class RenderFailed extends Error {
 /** Tracks whether the kernel was reached during one sync. */
 export class KernelTouch {
   touched = false;
+  /** `exec`, noting that the kernel was reached whenever it runs a tool. */
+  watching(exec: Exec): Exec {
+    return { run: (c) => ((this.touched = true), exec.run(c)) };
+  }
   async guard<T>(f: () => Promise<T>): Promise<T> {
     this.touched = false;
     try {

@@ -2,7 +2,6 @@
 // node's iptables flavour, with a render failure told apart from a kernel one and
 // the rule counts kube-proxy's iptables metrics report.
 
-import type { Exec } from '../../exec/exec.js';
 import { systemExec } from '../../exec/system-exec.js';
 import type { SyncerOptions } from '../backend.js';
 import { KernelTouch, setSysctls, type Syncer } from '../syncer.js';
@@ -16,8 +15,7 @@ export function createIptablesSyncer(options: SyncerOptions): Syncer {
   // Every tool the runner runs reaches the kernel (flavour detection included, which
   // comes after the render): a failure before the first one is a render failure.
   const exec = options.exec ?? systemExec;
-  const watched: Exec = { run: (c) => ((touch.touched = true), exec.run(c)) };
-  const syncer = new IptablesSyncer(new IptablesRunner(options.netns, undefined, watched));
+  const syncer = new IptablesSyncer(new IptablesRunner(options.netns, undefined, touch.watching(exec)));
   const host = options.netns === undefined;
   return {
     backend: 'iptables',

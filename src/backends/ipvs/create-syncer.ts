@@ -3,7 +3,6 @@
 // failure, otherwise only the changed Services' commands. The kernel counts as touched
 // once the syncer ran its first tool: a render error comes before any.
 
-import type { Exec } from '../../exec/exec.js';
 import { systemExec } from '../../exec/system-exec.js';
 import type { SyncerOptions } from '../backend.js';
 import { KernelTouch, setSysctls, type Syncer } from '../syncer.js';
@@ -13,8 +12,7 @@ import { IpvsSyncer } from './syncer.js';
 export function createIpvsSyncer(options: SyncerOptions): Syncer {
   const touch = new KernelTouch();
   const exec = options.exec ?? systemExec;
-  const watched: Exec = { run: (c) => ((touch.touched = true), exec.run(c)) };
-  const syncer = new IpvsSyncer({ ...options, exec: watched });
+  const syncer = new IpvsSyncer({ ...options, exec: touch.watching(exec) });
   return {
     backend: 'ipvs',
     sync: (input, req) =>
