@@ -53,6 +53,8 @@ export interface AgentMemoryRow {
   rssEndKiB: number;
   /** The first sync's own duration (the agent's log), ms. */
   firstSyncMs: number;
+  /** The first periodic resync's own duration (nothing changed in between), ms. */
+  resyncMs: number;
   /** From sending the changes to the kernel holding the last of them, ms. */
   changesMs: number;
   /** Syncs the changes took (minSyncPeriod coalesces them). */
@@ -113,6 +115,7 @@ export async function benchAgentMemory(
   const ns = await createNetns(nsName);
   let api: FakeApiChild | undefined;
   let agent: ReturnType<typeof spawnInNetns> | undefined;
+  const lines: LogLine[] = [];
   try {
     const input = syntheticInput(services);
     // API mode: the plan carries only the Service CIDRs; the Services come from the API.
@@ -162,7 +165,6 @@ export async function benchAgentMemory(
       ...nodeOptions, process.execPath, CLI, 'agent', '--backend', backend, '--plan', join(dir, 'plan.json'), '--config', join(dir, 'config.json'), ...sourceArgs,
       '--node-name', 'node1', '--node-ip', NODE_IP, '--health-addr', '127.0.0.1:10256', '--metrics-addr', '127.0.0.1:10249',
     ]);
-    const lines: LogLine[] = [];
     let buf = '';
     agent.stderr.setEncoding('utf8');
     agent.stderr.on('data', (chunk: string) => {
@@ -193,9 +195,9 @@ export async function benchAgentMemory(
     const first = await syncedAfter(0, 'first sync', 20 * 60_000);
     const afterFirst = await procStatus(pid);
     log(`${backend}/${source} ${services}: first sync ${first.ms} ms, VmHWM ${(afterFirst.hwm / 1024).toFixed(0)} MiB`);
-    await syncedAfter(1, 'periodic resync', 20 * 60_000, true);
+    const resync = await syncedAfter(1, 'periodic resync', 20 * 60_000, true);
     const afterResync = await procStatus(pid);
-    log(`${backend}/${source} ${services}: resynced, VmHWM ${(afterResync.hwm / 1024).toFixed(0)} MiB`);
+    log(`${backend}/${source} ${services}: resynced in ${resync.ms} ms, VmHWM ${(afterResync.hwm / 1024).toFixed(0)} MiB`);
 
     const targets = spread(services, Math.min(changes, services));
     const syncsBefore = synced().length;
@@ -227,10 +229,13 @@ export async function benchAgentMemory(
       hwmChangesKiB: end.hwm,
       rssEndKiB: end.rss,
       firstSyncMs: first.ms ?? NaN,
+      resyncMs: resync.ms ?? NaN,
       changesMs,
       changeSyncs: synced().length - syncsBefore,
     };
   } finally {
+    // BENCH_AGENT_LOG=FILE: the agent's log lines, for a look at what each sync did.
+    if (process.env.BENCH_AGENT_LOG) await writeFile(process.env.BENCH_AGENT_LOG, lines.map((l) => JSON.stringify(l)).join('\n'));
     if (agent) await stopProcess(agent, 5000);
     if (api) await api.stop();
     await deleteNetns(ns);

@@ -21,11 +21,11 @@ export function agentMemorySection(L: string[], rows: readonly AgentMemoryRow[])
   L.push('this kernel has no ip_vs module (its tests run in a VM). `node --import tsx bench/agent-memory.ts SERVICES...`');
   L.push('runs one scale alone.');
   L.push('');
-  L.push('| Services | backend | source | first sync | + resync | + changes | RSS at end | changes | syncs for them | first sync (own) |');
-  L.push('|---|---|---|---|---|---|---|---|---|---|');
+  L.push('| Services | backend | source | first sync | + resync | + changes | RSS at end | changes | syncs for them | first sync (own) | resync (own) |');
+  L.push('|---|---|---|---|---|---|---|---|---|---|---|');
   for (const r of rows) {
     L.push(
-      `| ${k(r.services)} | ${r.backend} | ${r.source} | ${mib(r.hwmFirstSyncKiB)} MiB | ${mib(r.hwmResyncKiB)} MiB | ${mib(r.hwmChangesKiB)} MiB | ${mib(r.rssEndKiB)} MiB | ${r.changes} | ${r.changeSyncs} | ${(r.firstSyncMs / 1000).toFixed(1)} s |`,
+      `| ${k(r.services)} | ${r.backend} | ${r.source} | ${mib(r.hwmFirstSyncKiB)} MiB | ${mib(r.hwmResyncKiB)} MiB | ${mib(r.hwmChangesKiB)} MiB | ${mib(r.rssEndKiB)} MiB | ${r.changes} | ${r.changeSyncs} | ${(r.firstSyncMs / 1000).toFixed(1)} s | ${(r.resyncMs / 1000).toFixed(2)} s |`,
     );
   }
   L.push('');

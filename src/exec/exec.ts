@@ -17,6 +17,12 @@ export interface Command {
    * Node gives a child for a pipe.
    */
   readonly input?: string;
+  /**
+   * The same, in pieces written one after the other (instead of `input`): a caller
+   * with a large document (a full nft load at 10k Services, ~50 MB) never joins it
+   * into one string, which would double its memory at the moment it is sent.
+   */
+  readonly inputChunks?: readonly string[];
   /** Run inside this named network namespace (`ip netns exec NAME ...`). */
   readonly netns?: string;
   /** Kill the tool after this long (it then fails with exit code 124-like `timedOut`). */

@@ -25,11 +25,12 @@ async function runWithStdin(command: Command, stdin: number | 'ignore'): Promise
   return { exitCode: r.exitCode ?? 1, stdout: String(r.stdout ?? ''), stderr, ...(r.timedOut ? { timedOut: true } : {}) };
 }
 
-async function runWithInput(command: Command, input: string): Promise<ExecResult> {
+async function runWithInput(command: Command, input: string | readonly string[]): Promise<ExecResult> {
   const dir = await mkdtemp(join(tmpdir(), 'svcplane-'));
   const path = join(dir, 'stdin');
   try {
-    await writeFile(path, input, { mode: 0o600 });
+    if (typeof input === 'string') await writeFile(path, input, { mode: 0o600 });
+    else await writeChunks(path, input);
     const fh = await open(path, 'r');
     try {
       return await runWithStdin(command, fh.fd);
@@ -41,6 +42,19 @@ async function runWithInput(command: Command, input: string): Promise<ExecResult
   }
 }
 
+/** Writes the pieces in order; only one piece's bytes are copied out of the heap at a time. */
+async function writeChunks(path: string, chunks: readonly string[]): Promise<void> {
+  const fh = await open(path, 'w', 0o600);
+  try {
+    for (const c of chunks) await fh.write(c);
+  } finally {
+    await fh.close();
+  }
+}
+
 export const systemExec: Exec = {
-  run: (command) => (command.input === undefined ? runWithStdin(command, 'ignore') : runWithInput(command, command.input)),
+  run: (command) => {
+    const input = command.inputChunks ?? command.input;
+    return input === undefined ? runWithStdin(command, 'ignore') : runWithInput(command, input);
+  },
 };

@@ -20,8 +20,9 @@ import { del, tableObject, transactionText } from './transaction.js';
 // Every function here runs nft through `exec` (a FakeExec in unit tests), inside
 // network namespace `netns` when one is given (tests, benchmarks).
 
-function nft(args: readonly string[], netns?: string, input?: string): Command {
-  return { file: 'nft', args, ...(netns ? { netns } : {}), ...(input !== undefined ? { input } : {}) };
+function nft(args: readonly string[], netns?: string, input?: string | readonly string[]): Command {
+  const stdin = input === undefined ? {} : typeof input === 'string' ? { input } : { inputChunks: input };
+  return { file: 'nft', args, ...(netns ? { netns } : {}), ...stdin };
 }
 
 /** Reads one of our tables; undefined when it does not exist. */
@@ -63,8 +64,8 @@ export async function readLiveSummary(netns?: string, exec: Exec = systemExec): 
   return parseSummary(chains, sets, maps);
 }
 
-/** Sends a JSON document to nft as one transaction (`check`: only checks it, `nft -c`). */
-export async function nftLoad(document: string, check = false, netns?: string, exec: Exec = systemExec): Promise<void> {
+/** Sends a JSON document (whole, or in pieces) to nft as one transaction (`check`: only checks it, `nft -c`). */
+export async function nftLoad(document: string | readonly string[], check = false, netns?: string, exec: Exec = systemExec): Promise<void> {
   await runChecked(exec, nft(check ? ['-c', '-j', '-f', '-'] : ['-j', '-f', '-'], netns, document));
 }
 
@@ -97,5 +98,6 @@ export function nftRunner(netns?: string, exec: Exec = systemExec): NftRunner {
     list: () => readLiveTables(netns, exec),
     summary: () => readLiveSummary(netns, exec),
     load: (document) => nftLoad(document, false, netns, exec),
+    loadChunks: (chunks) => nftLoad(chunks, false, netns, exec),
   };
 }

@@ -19,6 +19,7 @@ export function createNftablesSyncer(options: SyncerOptions, runner: NftRunner =
       touch.touched = true;
       return runner.load(d);
     },
+    ...(runner.loadChunks ? { loadChunks: (c: readonly string[]) => ((touch.touched = true), runner.loadChunks!(c)) } : {}),
     ...(runner.summary ? { summary: () => ((touch.touched = true), runner.summary!()) } : {}),
   };
   const syncer = new NftablesSyncer(watched);

@@ -22,18 +22,20 @@ import { slicesByService, viewsOfService } from '../../model/service-ports.js';
 import type { IPFamily } from '../../model/ip.js';
 import { ownedServices } from '../owned-services.js';
 import { canon } from './document.js';
-import { diffAll, diffTables, matchLive, type NftTransaction } from './diff.js';
-import type { NftElement, NftSet, NftTable } from './nft.js';
+import { diffTable, diffTables, type NftTransaction } from './diff.js';
+import type { NftChain, NftElement, NftSet, NftTable } from './nft.js';
 import { preserveServices } from './preserve.js';
-import { transactionText, type NftCommand } from './transaction.js';
+import { del, tableObject, transactionText, TransactionPieces, type NftCommand } from './transaction.js';
 import { addCounts, countTables, sameSummary, type NftSummary } from './summary.js';
-import { assembleTables, keptShards, serviceFragment, TABLE_NAME, shardTableOf, skeletonTables, tableContext, type Fragment, type FragmentElement, type TableContext } from './render.js';
+import { keptShards, serviceFragment, TABLE_NAME, shardTableOf, skeletonTables, tableContext, tableId, type Fragment, type FragmentElement, type TableContext } from './render.js';
 
 /** How the syncer reaches the kernel; the real one runs nft, tests may run it in a namespace. */
 export interface NftRunner {
   /** Every table of ours that exists (main and shards, both families). */
   list(): Promise<NftTable[]>;
   load(document: string): Promise<void>;
+  /** The same document in pieces, sent without joining them (a full load is ~50 MB at 10k Services). */
+  loadChunks?(chunks: readonly string[]): Promise<void>;
   /** Which tables of ours exist, with how many chains and sets: without it every resync reads back. */
   summary?(): Promise<NftSummary>;
 }
@@ -185,22 +187,22 @@ export class NftablesSyncer {
     let t = now();
     const bySvc = slicesByService(input.endpointSlices);
     const services = [...ownedServices(input).entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-    const built = FAMILIES.map((family) => {
+    // Each Service's fragments are kept as text only: no table of the whole render is
+    // ever built. The tables are put together one at a time below, from that text.
+    const families = FAMILIES.map((family) => {
       const tc = tableContext(input, family);
       const st: FamilyState = { family, tc, skeletons: skeletonTables(input, tc), fragments: new Map(), refs: new Map(), shardUse: new Map(), counts: new Map() };
-      const fragments = new Map<string, Fragment[]>();
       for (const [key, svc] of services) {
         // Preserved Services are left out of the remembered state: the kernel's rules for them are kept as they are.
         if (keep.has(key)) continue;
         const frs = viewsOfService(svc, family, bySvc.get(key) ?? [], input.node).map((v) => serviceFragment(v, tc));
         if (!frs.length) continue;
-        fragments.set(key, frs);
         for (const fr of frs) addRefs(st.refs, fr);
         st.fragments.set(key, JSON.stringify(frs));
         countShard(st, key, +1);
         countFragments(st, frs, +1);
       }
-      return { st, fragments };
+      return st;
     });
     timings.render = now() - t;
 
@@ -208,23 +210,35 @@ export class NftablesSyncer {
     const liveAll = await this.runner.list();
     timings.readBack = now() - t;
 
+    // Table by table, in the order a whole render lists them (so the bytes sent are
+    // the same): assemble it, diff it with its live twin, keep only the text.
     t = now();
-    const families = built.map((b) => b.st);
     const kept = keptShards(keep, liveAll);
-    const desired = built.flatMap(({ st, fragments }) => assembleTables(st.skeletons, [...fragments.values()].flat(), kept));
-    const live = matchLive(desired, liveAll);
-    timings.render += now() - t;
-
-    t = now();
-    const { commands, changes } = diffAll(
-      desired.map((d, i) => preserveServices(d, live[i], [...keep])),
-      liveAll,
-    );
+    const liveById = new Map(liveAll.map((l) => [tableId(l), l]));
+    const tx = new TransactionPieces();
+    let changes = 0;
+    const wanted = new Set<string>();
+    for (const st of families) {
+      const keysByTable = servicesByTable(st);
+      for (const skeleton of st.skeletons) {
+        const id = tableId(skeleton);
+        if (skeleton.name !== TABLE_NAME && !keysByTable.has(skeleton.name) && !kept.has(id)) continue;
+        wanted.add(id);
+        const desired = tableFromFragments(st, skeleton, keysByTable.get(skeleton.name) ?? []);
+        const live = liveById.get(id);
+        const d = diffTable(preserveServices(desired, live, [...keep]), live);
+        tx.add(d.commands);
+        changes += d.changes;
+      }
+    }
+    const stale = liveAll.filter((l) => !wanted.has(tableId(l)));
+    tx.add(stale.map((l) => del(tableObject(l))));
+    changes += stale.length;
     timings.diff = now() - t;
 
-    const transaction = await this.send(commands, timings);
+    const sent = await this.sendPieces(tx, timings);
     this.state = { fingerprint: fp, families, unknown: new Set(keep) };
-    return { full: true, changes, transaction, timings };
+    return { full: true, changes, ...sent, timings };
   }
 
   /** Does rendering `changed` anew leave a shard table with its first or without its last Service? */
@@ -302,6 +316,24 @@ export class NftablesSyncer {
     timings.nft = now() - t;
     return text;
   }
+
+  /**
+   * Sends a transaction built in pieces, as pieces when the runner takes them. The
+   * result's text is joined only when someone reads it (tests; the agent does not).
+   */
+  private async sendPieces(tx: TransactionPieces, timings: Record<string, number>): Promise<{ readonly transaction: string }> {
+    if (tx.empty) return { transaction: '' };
+    const t = now();
+    const chunks = tx.chunks();
+    await (this.runner.loadChunks ? this.runner.loadChunks(chunks) : this.runner.load(chunks.join('')));
+    timings.nft = now() - t;
+    let text: string | undefined;
+    return {
+      get transaction() {
+        return (text ??= chunks.join(''));
+      },
+    };
+  }
 }
 
 function splitKey(key: string): [string, string] {
@@ -318,6 +350,42 @@ function countShard(st: FamilyState, key: string, by: number): void {
 function countFragments(st: FamilyState, frs: readonly Fragment[], by: 1 | -1): void {
   const family = st.skeletons[0]!.family;
   for (const fr of frs) addCounts(st.counts, `${family} ${fr.table}`, by * fr.chains.length, by * fr.sets.length);
+}
+
+/** The Services (namespace/name, in order) with fragments in each table of the family. */
+function servicesByTable(st: FamilyState): Map<string, string[]> {
+  const out = new Map<string, string[]>();
+  for (const key of st.fragments.keys()) {
+    const shard = shardTableOf(...splitKey(key));
+    let keys = out.get(shard);
+    if (!keys) out.set(shard, (keys = []));
+    keys.push(key);
+  }
+  return out;
+}
+
+/**
+ * One table as a whole render assembles it (render.ts assembleTables): the
+ * skeleton's chains and sets, then each Service's chains and sets in order; a set's
+ * elements are the skeleton's, then those the fragments contribute in the order
+ * they first came (`refs` keeps that order for a full sync, which builds it anew).
+ */
+function tableFromFragments(st: FamilyState, skeleton: NftTable, keys: readonly string[]): NftTable {
+  const chains: NftChain[] = [...skeleton.chains];
+  const sets: NftSet[] = skeleton.sets.map((x) => {
+    const refs = st.refs.get(`${skeleton.name} ${x.name}`);
+    const elements = [...x.elements];
+    if (refs) for (const r of refs.values()) elements.push(r.element);
+    return { ...x, elements };
+  });
+  for (const key of keys) {
+    for (const fr of fragmentsOf(st, key)) {
+      if (fr.table !== skeleton.name) throw new Error(`nftables syncer: ${key}: fragment for table ${fr.table}, not its shard ${skeleton.name}`);
+      for (const c of fr.chains) chains.push(c);
+      for (const x of fr.sets) sets.push(x);
+    }
+  }
+  return { family: skeleton.family, name: skeleton.name, chains, sets };
 }
 
 function fragmentsOf(st: FamilyState, key: string): Fragment[] {
