@@ -18,11 +18,13 @@ export interface Command {
    */
   readonly input?: string;
   /**
-   * The same, in pieces written one after the other (instead of `input`): a caller
-   * with a large document (a full nft load at 10k Services, ~50 MB) never joins it
-   * into one string, which would double its memory at the moment it is sent.
+   * The same, in pieces written one after the other (instead of `input`), pulled
+   * one at a time (an iterable is read once, possibly a generator that makes each
+   * piece when asked): a caller with a large document (a full nft load at 10k
+   * Services, ~50 MB) never holds it whole. A piece that throws fails the run
+   * before the tool starts.
    */
-  readonly inputChunks?: readonly string[];
+  readonly inputChunks?: Iterable<string>;
   /** Run inside this named network namespace (`ip netns exec NAME ...`). */
   readonly netns?: string;
   /** Kill the tool after this long (it then fails with exit code 124-like `timedOut`). */

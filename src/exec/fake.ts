@@ -27,7 +27,7 @@ export class FakeExec implements Exec {
 
   async run(command: Command): Promise<ExecResult> {
     // Pieces of stdin are recorded as the one text the tool reads.
-    this.commands.push(command.inputChunks ? { ...command, input: command.inputChunks.join('') } : command);
+    this.commands.push(command.inputChunks ? { ...command, input: [...command.inputChunks].join('') } : command);
     const h = this.handlers.find((x) => x.matches(command));
     if (!h) throw new Error(`FakeExec: no answer registered for ${commandLine(command)}`);
     const a = typeof h.answer === 'function' ? h.answer(command) : h.answer;

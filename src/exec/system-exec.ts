@@ -25,7 +25,7 @@ async function runWithStdin(command: Command, stdin: number | 'ignore'): Promise
   return { exitCode: r.exitCode ?? 1, stdout: String(r.stdout ?? ''), stderr, ...(r.timedOut ? { timedOut: true } : {}) };
 }
 
-async function runWithInput(command: Command, input: string | readonly string[]): Promise<ExecResult> {
+async function runWithInput(command: Command, input: string | Iterable<string>): Promise<ExecResult> {
   const dir = await mkdtemp(join(tmpdir(), 'svcplane-'));
   const path = join(dir, 'stdin');
   try {
@@ -42,8 +42,8 @@ async function runWithInput(command: Command, input: string | readonly string[])
   }
 }
 
-/** Writes the pieces in order; only one piece's bytes are copied out of the heap at a time. */
-async function writeChunks(path: string, chunks: readonly string[]): Promise<void> {
+/** Writes the pieces in order, each pulled only once the previous one is written. */
+async function writeChunks(path: string, chunks: Iterable<string>): Promise<void> {
   const fh = await open(path, 'w', 0o600);
   try {
     for (const c of chunks) await fh.write(c);

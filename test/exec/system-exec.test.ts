@@ -49,3 +49,25 @@ test('the fake records commands and stdin, answers by prefix, and refuses what i
   assert.deepEqual(fake.lines(), ['nft -j -f -', 'nft -j list table ip t']);
   await assert.rejects(fake.run({ file: 'ipvsadm', args: ['-Sn'] }), /no answer registered for ipvsadm -Sn/);
 });
+
+test('input in pieces reaches the tool whole, each piece pulled as it is written; a piece that throws fails the run before the tool starts', async () => {
+  const pulled: string[] = [];
+  function* pieces() {
+    for (const p of ['table ', 'ip ', 'x\n']) {
+      pulled.push(p);
+      yield p;
+    }
+  }
+  const r = await systemExec.run({ file: 'cat', args: ['/dev/stdin'], inputChunks: pieces() });
+  assert.equal(r.exitCode, 0, r.stderr);
+  assert.equal(r.stdout, 'table ip x');
+  assert.deepEqual(pulled, ['table ', 'ip ', 'x\n']);
+  function* broken() {
+    yield 'table ';
+    throw new Error('render failed half-way');
+  }
+  await assert.rejects(systemExec.run({ file: 'cat', args: ['/dev/stdin'], inputChunks: broken() }), /render failed half-way/);
+  const fake = new FakeExec().on('nft', []);
+  await fake.run({ file: 'nft', args: ['-j', '-f', '-'], inputChunks: pieces() });
+  assert.deepEqual(fake.inputsTo('nft'), ['table ip x\n'], 'the fake records the pieces as one text');
+});

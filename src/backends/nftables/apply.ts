@@ -20,7 +20,7 @@ import { del, tableObject, transactionText } from './transaction.js';
 // Every function here runs nft through `exec` (a FakeExec in unit tests), inside
 // network namespace `netns` when one is given (tests, benchmarks).
 
-function nft(args: readonly string[], netns?: string, input?: string | readonly string[]): Command {
+function nft(args: readonly string[], netns?: string, input?: string | Iterable<string>): Command {
   const stdin = input === undefined ? {} : typeof input === 'string' ? { input } : { inputChunks: input };
   return { file: 'nft', args, ...(netns ? { netns } : {}), ...stdin };
 }
@@ -65,7 +65,7 @@ export async function readLiveSummary(netns?: string, exec: Exec = systemExec): 
 }
 
 /** Sends a JSON document (whole, or in pieces) to nft as one transaction (`check`: only checks it, `nft -c`). */
-export async function nftLoad(document: string | readonly string[], check = false, netns?: string, exec: Exec = systemExec): Promise<void> {
+export async function nftLoad(document: string | Iterable<string>, check = false, netns?: string, exec: Exec = systemExec): Promise<void> {
   await runChecked(exec, nft(check ? ['-c', '-j', '-f', '-'] : ['-j', '-f', '-'], netns, document));
 }
 

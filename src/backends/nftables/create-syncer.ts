@@ -19,10 +19,11 @@ export function createNftablesSyncer(options: SyncerOptions, runner: NftRunner =
       touch.touched = true;
       return runner.load(d);
     },
-    ...(runner.loadChunks ? { loadChunks: (c: readonly string[]) => ((touch.touched = true), runner.loadChunks!(c)) } : {}),
+    ...(runner.loadChunks ? { loadChunks: (c: Iterable<string>) => ((touch.touched = true), runner.loadChunks!(c)) } : {}),
     ...(runner.summary ? { summary: () => ((touch.touched = true), runner.summary!()) } : {}),
   };
-  const syncer = new NftablesSyncer(watched);
+  // The agent never reads a transaction's text: a full sync's is not kept.
+  const syncer = new NftablesSyncer(watched, undefined, { keepTransaction: false });
   const host = options.netns === undefined;
   return {
     backend: 'nftables',

@@ -25,7 +25,7 @@ import { canon } from './document.js';
 import { diffTable, diffTables, type NftTransaction } from './diff.js';
 import type { NftChain, NftElement, NftSet, NftTable } from './nft.js';
 import { preserveServices } from './preserve.js';
-import { del, tableObject, transactionText, TransactionPieces, type NftCommand } from './transaction.js';
+import { del, tableObject, transactionChunks, transactionPiece, transactionText, type NftCommand } from './transaction.js';
 import { addCounts, countTables, sameSummary, type NftSummary } from './summary.js';
 import { keptShards, serviceFragment, TABLE_NAME, shardTableOf, skeletonTables, tableContext, tableId, type Fragment, type FragmentElement, type TableContext } from './render.js';
 
@@ -35,9 +35,18 @@ export interface NftRunner {
   list(): Promise<NftTable[]>;
   load(document: string): Promise<void>;
   /** The same document in pieces, sent without joining them (a full load is ~50 MB at 10k Services). */
-  loadChunks?(chunks: readonly string[]): Promise<void>;
+  loadChunks?(chunks: Iterable<string>): Promise<void>;
   /** Which tables of ours exist, with how many chains and sets: without it every resync reads back. */
   summary?(): Promise<NftSummary>;
+}
+
+export interface NftSyncerOptions {
+  /**
+   * Keep the text of a full sync's transaction for SyncResult.transaction (default
+   * true). false: a full sync's is '' and its pieces are dropped once written (~50 MB at
+   * 10k Services); an incremental sync's small text is kept either way.
+   */
+  readonly keepTransaction?: boolean;
 }
 
 export interface SyncResult {
@@ -46,7 +55,7 @@ export interface SyncResult {
   /** A resync that found the kernel's summary as expected, so rendered and read back nothing. */
   readonly verified?: boolean;
   readonly changes: number;
-  /** The transaction sent; '' when nothing was sent. */
+  /** The transaction sent; '' when nothing was sent (or a full sync's, when options.keepTransaction is false). */
   readonly transaction: string;
   /** Milliseconds spent in each step. */
   readonly timings: Readonly<Record<string, number>>;
@@ -111,6 +120,7 @@ export class NftablesSyncer {
   constructor(
     private readonly runner: NftRunner,
     private readonly readBackEvery = DEFAULT_READ_BACK_EVERY,
+    private readonly options: NftSyncerOptions = {},
   ) {}
 
   /** Forget what was written: the next sync is a full one. */
@@ -211,34 +221,38 @@ export class NftablesSyncer {
     timings.readBack = now() - t;
 
     // Table by table, in the order a whole render lists them (so the bytes sent are
-    // the same): assemble it, diff it with its live twin, keep only the text.
-    t = now();
+    // the same): assemble it, diff it with its live twin, make its text, drop the
+    // objects. The pieces are made as nft's stdin file is written (sendPieces).
     const kept = keptShards(keep, liveAll);
     const liveById = new Map(liveAll.map((l) => [tableId(l), l]));
-    const tx = new TransactionPieces();
-    let changes = 0;
-    const wanted = new Set<string>();
-    for (const st of families) {
-      const keysByTable = servicesByTable(st);
-      for (const skeleton of st.skeletons) {
-        const id = tableId(skeleton);
-        if (skeleton.name !== TABLE_NAME && !keysByTable.has(skeleton.name) && !kept.has(id)) continue;
-        wanted.add(id);
-        const desired = tableFromFragments(st, skeleton, keysByTable.get(skeleton.name) ?? []);
-        const live = liveById.get(id);
-        const d = diffTable(preserveServices(desired, live, [...keep]), live);
-        tx.add(d.commands);
-        changes += d.changes;
+    const counted = { changes: 0, ms: 0 };
+    function* pieces(): Generator<string> {
+      const wanted = new Set<string>();
+      for (const st of families) {
+        const keysByTable = servicesByTable(st);
+        for (const skeleton of st.skeletons) {
+          const id = tableId(skeleton);
+          if (skeleton.name !== TABLE_NAME && !keysByTable.has(skeleton.name) && !kept.has(id)) continue;
+          wanted.add(id);
+          const t0 = now();
+          const live = liveById.get(id);
+          const d = diffTable(preserveServices(tableFromFragments(st, skeleton, keysByTable.get(skeleton.name) ?? []), live, [...keep]), live);
+          counted.changes += d.changes;
+          const piece = transactionPiece(d.commands);
+          counted.ms += now() - t0;
+          if (piece) yield piece;
+        }
       }
+      const stale = liveAll.filter((l) => !wanted.has(tableId(l)));
+      counted.changes += stale.length;
+      if (stale.length) yield transactionPiece(stale.map((l) => del(tableObject(l))));
     }
-    const stale = liveAll.filter((l) => !wanted.has(tableId(l)));
-    tx.add(stale.map((l) => del(tableObject(l))));
-    changes += stale.length;
-    timings.diff = now() - t;
 
-    const sent = await this.sendPieces(tx, timings);
+    const sent = await this.sendPieces(pieces(), timings);
+    timings.diff = counted.ms;
+    if (timings.nft !== undefined) timings.nft -= counted.ms;
     this.state = { fingerprint: fp, families, unknown: new Set(keep) };
-    return { full: true, changes, ...sent, timings };
+    return { full: true, changes: counted.changes, transaction: sent, timings };
   }
 
   /** Does rendering `changed` anew leave a shard table with its first or without its last Service? */
@@ -318,21 +332,26 @@ export class NftablesSyncer {
   }
 
   /**
-   * Sends a transaction built in pieces, as pieces when the runner takes them. The
-   * result's text is joined only when someone reads it (tests; the agent does not).
+   * Sends the transaction whose pieces `pieces` makes, nothing when it makes none.
+   * A runner that takes pieces pulls them as it writes; the text is kept only when
+   * `keepTransaction` (the agent never reads it). Returns the text, or ''.
    */
-  private async sendPieces(tx: TransactionPieces, timings: Record<string, number>): Promise<{ readonly transaction: string }> {
-    if (tx.empty) return { transaction: '' };
+  private async sendPieces(pieces: Iterator<string>, timings: Record<string, number>): Promise<string> {
     const t = now();
-    const chunks = tx.chunks();
-    await (this.runner.loadChunks ? this.runner.loadChunks(chunks) : this.runner.load(chunks.join('')));
+    const first = pieces.next();
+    if (first.done) return '';
+    const kept: string[] | undefined = this.options.keepTransaction === false ? undefined : [];
+    const chunks = transactionChunks(
+      (function* () {
+        for (let r: IteratorResult<string> = first; !r.done; r = pieces.next()) {
+          kept?.push(r.value);
+          yield r.value;
+        }
+      })(),
+    );
+    await (this.runner.loadChunks ? this.runner.loadChunks(chunks) : this.runner.load([...chunks].join('')));
     timings.nft = now() - t;
-    let text: string | undefined;
-    return {
-      get transaction() {
-        return (text ??= chunks.join(''));
-      },
-    };
+    return kept ? [...transactionChunks(kept)].join('') : '';
   }
 }
 

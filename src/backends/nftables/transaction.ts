@@ -133,29 +133,21 @@ export function transactionText(items: readonly NftDocumentItem[]): string {
 }
 
 /**
- * The same text as `transactionText`, built in pieces: one `add` per part of the
- * transaction (a table's commands), each part kept as one string and the objects
- * dropped. A full sync at 10k Services sends ~50 MB; built whole, the commands, the
- * line of each and the joined text were all alive at once.
+ * The text of some items as a piece of a transaction: each line preceded by the
+ * separator, so `transactionChunks` of the pieces is `transactionText` of all the
+ * items. A full sync at 10k Services sends ~50 MB: built whole, the commands, the
+ * line of each and the joined text were all alive at once; built per table, only
+ * one table's are.
  */
-export class TransactionPieces {
-  private readonly pieces: string[] = [];
-  private commands = 0;
+export function transactionPiece(items: readonly NftDocumentItem[]): string {
+  let piece = '';
+  for (const o of items) piece += `,\n${JSON.stringify(o)}`;
+  return piece;
+}
 
-  add(items: readonly NftDocumentItem[]): void {
-    if (items.length === 0) return;
-    let piece = '';
-    for (const o of items) piece += `,\n${JSON.stringify(o)}`;
-    this.pieces.push(piece);
-    this.commands += items.length;
-  }
-
-  get empty(): boolean {
-    return this.commands === 0;
-  }
-
-  /** The text in pieces, for a tool's stdin (Command.inputChunks); equal to `transactionText` of every item added. */
-  chunks(): string[] {
-    return [`{"nftables": [\n${METAINFO_LINE}`, ...this.pieces, '\n]}\n'];
-  }
+/** The document around the pieces, in order, produced as the reader pulls them (a tool's stdin: Command.inputChunks). */
+export function* transactionChunks(pieces: Iterable<string>): Generator<string> {
+  yield `{"nftables": [\n${METAINFO_LINE}`;
+  yield* pieces;
+  yield '\n]}\n';
 }
