@@ -24,6 +24,7 @@ import { ownedServices } from '../owned-services.js';
 import { canon } from './document.js';
 import { diffTable, diffTables, type NftTransaction } from './diff.js';
 import type { NftChain, NftElement, NftSet, NftTable } from './nft.js';
+import { packFragments, unpackFragments, type PackedFragments } from './packed-fragments.js';
 import { preserveServices } from './preserve.js';
 import { del, tableObject, transactionChunks, transactionPiece, transactionText, type NftCommand } from './transaction.js';
 import { addCounts, countTables, sameSummary, type NftSummary } from './summary.js';
@@ -72,11 +73,11 @@ interface FamilyState {
   /** The family's tables without Services: main first, then the shards. */
   readonly skeletons: readonly NftTable[];
   /**
-   * Fragments of each Service's ports, by namespace/name, kept as JSON text: at 10k
-   * Services the object trees took ~160 MB of heap, the text a third of that, and only
-   * the few Services an incremental sync touches are parsed back.
+   * Fragments of each Service's ports, by namespace/name, packed (packed-fragments.ts):
+   * at 10k Services the object trees took ~160 MB of heap, the JSON text 43 MB, and only
+   * the few Services an incremental sync touches are unpacked.
    */
-  readonly fragments: Map<string, string>;
+  readonly fragments: Map<string, PackedFragments>;
   /** Elements in skeleton sets, by refKey: how many fragments contribute each (a ClusterIP serves several ports). */
   readonly refs: Map<string, Map<string, ElementRef>>;
   /** How many Services with fragments each shard table holds (a table exists while > 0). */
@@ -197,8 +198,8 @@ export class NftablesSyncer {
     let t = now();
     const bySvc = slicesByService(input.endpointSlices);
     const services = [...ownedServices(input).entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-    // Each Service's fragments are kept as text only: no table of the whole render is
-    // ever built. The tables are put together one at a time below, from that text.
+    // Each Service's fragments are kept packed only: no table of the whole render is
+    // ever built. The tables are put together one at a time below, from those.
     const families = FAMILIES.map((family) => {
       const tc = tableContext(input, family);
       const st: FamilyState = { family, tc, skeletons: skeletonTables(input, tc), fragments: new Map(), refs: new Map(), shardUse: new Map(), counts: new Map() };
@@ -208,7 +209,7 @@ export class NftablesSyncer {
         const frs = viewsOfService(svc, family, bySvc.get(key) ?? [], input.node).map((v) => serviceFragment(v, tc));
         if (!frs.length) continue;
         for (const fr of frs) addRefs(st.refs, fr);
-        st.fragments.set(key, JSON.stringify(frs));
+        st.fragments.set(key, packFragments(frs));
         countShard(st, key, +1);
         countFragments(st, frs, +1);
       }
@@ -314,7 +315,7 @@ export class NftablesSyncer {
         countFragments(st, frs, +1);
         if (st.fragments.has(key)) countShard(st, key, -1);
         if (frs.length) {
-          st.fragments.set(key, JSON.stringify(frs));
+          st.fragments.set(key, packFragments(frs));
           countShard(st, key, +1);
         } else st.fragments.delete(key);
       }
@@ -408,8 +409,8 @@ function tableFromFragments(st: FamilyState, skeleton: NftTable, keys: readonly 
 }
 
 function fragmentsOf(st: FamilyState, key: string): Fragment[] {
-  const text = st.fragments.get(key);
-  return text === undefined ? [] : (JSON.parse(text) as Fragment[]);
+  const packed = st.fragments.get(key);
+  return packed === undefined ? [] : unpackFragments(packed);
 }
 
 /** Where an element's count is kept: its table and set. */
