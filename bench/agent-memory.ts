@@ -160,7 +160,12 @@ export async function benchAgentMemory(
     }
     log(`${backend}/${source} ${services}: starting the agent`);
     // BENCH_AGENT_NODE_OPTIONS: V8 flags for the agent alone (e.g. --max-old-space-size=256, a heap cap experiment).
-    const nodeOptions = process.env.BENCH_AGENT_NODE_OPTIONS ? ['env', `NODE_OPTIONS=${process.env.BENCH_AGENT_NODE_OPTIONS}`] : [];
+    // BENCH_AGENT_HEAP=speed: the agent with V8's default heap growth (src/agent/heap-policy.ts), for a comparison.
+    const env = [
+      ...(process.env.BENCH_AGENT_NODE_OPTIONS ? [`NODE_OPTIONS=${process.env.BENCH_AGENT_NODE_OPTIONS}`] : []),
+      ...(process.env.BENCH_AGENT_HEAP ? [`SVCPLANE_AGENT_HEAP=${process.env.BENCH_AGENT_HEAP}`] : []),
+    ];
+    const nodeOptions = env.length ? ['env', ...env] : [];
     agent = spawnInNetns(ns, [
       ...nodeOptions, process.execPath, CLI, 'agent', '--backend', backend, '--plan', join(dir, 'plan.json'), '--config', join(dir, 'config.json'), ...sourceArgs,
       '--node-name', 'node1', '--node-ip', NODE_IP, '--health-addr', '127.0.0.1:10256', '--metrics-addr', '127.0.0.1:10249',

@@ -18,6 +18,7 @@ import type { ProxyMode, RenderInput } from '../model/render-input.js';
 import { conntrackPlan, runConntrack, type ConntrackDeletion, type ConntrackRunResult } from './conntrack.js';
 import { EndpointFiles, type EndpointFilesLoad } from './endpoint-files.js';
 import { FileWatch } from './file-watch.js';
+import { applyHeapPolicy, heapPolicyFromEnv, type HeapPolicy } from './heap-policy.js';
 import { healthCheckServices, healthzStatus, livezStatus, type HealthzStatus, type LivezStatus } from './health.js';
 import { closeServer, HealthCheckServers, healthHandler, metricsHandler, startServer, type HealthSources, type HostPort } from './http.js';
 import { buildRenderInput, changedKeys } from './input-merge.js';
@@ -66,6 +67,8 @@ export interface AgentOptions {
   readonly udpIdleTimeoutMs?: number;
   /** Reads the rules' traffic counters for svcplane_service_* (default: the backend's reader, unless `rules` is injected); false: none. */
   readonly traffic?: TrafficReader | false;
+  /** How V8's heap grows (heap-policy.ts), set for the whole process at start; default from SVCPLANE_AGENT_HEAP, 'memory'. */
+  readonly heapPolicy?: HeapPolicy;
 }
 
 interface FileEndpoints {
@@ -215,6 +218,7 @@ export class Agent {
   }
 
   async start(): Promise<void> {
+    applyHeapPolicy(this.opts.heapPolicy ?? heapPolicyFromEnv());
     this.startedPerf = performance.now();
     this.startedWall = Date.now();
     const { opts } = this;
