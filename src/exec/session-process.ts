@@ -6,6 +6,8 @@
 import type { Command } from './exec.js';
 
 export interface SessionProcess {
+  /** The process id, when there is a real process (tests kill it from outside). */
+  readonly pid?: number;
   /** Text for the tool's stdin; false once the process can no longer take it. */
   write(text: string): boolean;
   /** Every chunk the tool writes on stderr, in order. */
@@ -54,6 +56,7 @@ export const spawnSystemSession: SpawnSession = async (command) => {
   (child.stdin as unknown as { _handle?: { unref?: () => void } })._handle?.unref?.();
   (child.stderr as unknown as { _handle?: { unref?: () => void } })._handle?.unref?.();
   return {
+    ...(child.pid !== undefined ? { pid: child.pid } : {}),
     write: (text) => {
       if (gone !== undefined || !child.stdin!.writable) return false;
       child.stdin!.write(text);

@@ -44,6 +44,8 @@ export interface NftSessionOptions {
    * costs more than the start-up saved.
    */
   readonly maxBytes?: number;
+  /** Told when a session is lost (its transaction then goes one-shot): for a warning in the log. */
+  readonly onLost?: (why: string) => void;
 }
 
 export const DEFAULT_SESSION_TIMEOUT_MS = 10_000;
@@ -94,6 +96,11 @@ export class NftSession {
     this.timeoutMs = options.timeoutMs ?? DEFAULT_SESSION_TIMEOUT_MS;
     this.maxTransactions = options.maxTransactions ?? DEFAULT_SESSION_MAX_TRANSACTIONS;
     this.maxBytes = options.maxBytes ?? DEFAULT_SESSION_MAX_BYTES;
+  }
+
+  /** The running process's id, if one runs. */
+  get pid(): number | undefined {
+    return this.proc?.pid;
   }
 
   /** The command line of the session process, as an ExecError names it. */
@@ -161,6 +168,7 @@ export class NftSession {
     if (outcome.kind === 'lost') {
       this.stats.lost++;
       this.drop(outcome.why);
+      this.options.onLost?.(outcome.why);
     } else {
       this.stats.answered++;
       if (outcome.kind === 'failed') this.stats.refused++;
