@@ -39,9 +39,9 @@ export interface NftSessionOptions {
    */
   readonly maxTransactions?: number;
   /**
-   * Larger transactions go the one-shot way (default 32 KiB): nft -i reads its input
-   * one byte per read(2) (editline on a pipe), so past a few tens of KiB the reading
-   * costs more than the start-up saved.
+   * Larger transactions go the one-shot way (default 24 KiB): nft -i reads its input
+   * one byte per read(2) (editline on a pipe); at 10k Services the session was 0.5-0.7×
+   * one-shot up to 17 KB and 1.0-1.3× from 34 KB on (bench/nft-session.ts).
    */
   readonly maxBytes?: number;
   /** Told when a session is lost (its transaction then goes one-shot): for a warning in the log. */
@@ -50,7 +50,7 @@ export interface NftSessionOptions {
 
 export const DEFAULT_SESSION_TIMEOUT_MS = 10_000;
 export const DEFAULT_SESSION_MAX_TRANSACTIONS = 200;
-export const DEFAULT_SESSION_MAX_BYTES = 32 * 1024;
+export const DEFAULT_SESSION_MAX_BYTES = 24 * 1024;
 
 /** The command a session runs, as errors name it. */
 const SESSION_ARGS = ['-j', '-i'] as const;
