@@ -53,8 +53,6 @@ export const spawnSystemSession: SpawnSession = async (command) => {
   child.stderr!.setEncoding('utf8');
   void child.then((r) => exited(r.exitCode !== undefined ? `exited ${r.exitCode}` : r.signal ? `killed by ${r.signal}` : (r.message ?? 'gone')));
   for (const h of [child, child.stdin, child.stderr] as { unref?: () => void }[]) h.unref?.();
-  (child.stdin as unknown as { _handle?: { unref?: () => void } })._handle?.unref?.();
-  (child.stderr as unknown as { _handle?: { unref?: () => void } })._handle?.unref?.();
   return {
     ...(child.pid !== undefined ? { pid: child.pid } : {}),
     write: (text) => {
