@@ -10,7 +10,8 @@
 // nft echoes the offending line on stderr after the transaction's own errors, if any.
 // Everything on stderr before the marker's error is the transaction's output: empty
 // means committed; anything else means nft refused it, and a refused nft batch
-// changes nothing (one line is one batch, as with `nft -j -f`). The marker costs no
+// changes nothing (one line is one batch, as with `nft -j -f`); `load` then lets
+// one-shot judge it, so a failure is always one-shot's. The marker costs no
 // kernel round trip (the parser rejects it first).
 //
 // A process that dies, stops answering within `timeoutMs`, or answers out of shape
@@ -18,7 +19,7 @@
 // it the one-shot way (`load` does); the next transaction starts a new process.
 
 import { randomBytes } from 'node:crypto';
-import { ExecError, type Command } from './exec.js';
+import type { Command } from './exec.js';
 import { spawnSystemSession, type SessionProcess, type SpawnSession } from './session-process.js';
 
 export type SessionOutcome =
@@ -70,12 +71,14 @@ export interface SessionStats {
   lost: number;
   /** Transactions sent one-shot because of their size. */
   tooBig: number;
+  /** Refusals one-shot then accepted (the session is closed after the first). */
+  disagreed: number;
   /** Processes started. */
   started: number;
 }
 
 export class NftSession {
-  readonly stats: SessionStats = { answered: 0, refused: 0, lost: 0, tooBig: 0, started: 0 };
+  readonly stats: SessionStats = { answered: 0, refused: 0, lost: 0, tooBig: 0, disagreed: 0, started: 0 };
   private readonly spawn: SpawnSession;
   private readonly timeoutMs: number;
   private readonly maxTransactions: number;
@@ -120,19 +123,27 @@ export class NftSession {
 
   /**
    * Applies `document` as one transaction, as `oneShot` (`nft -j -f -`) would: through the
-   * session when it is small, else, or when the session is lost, through `oneShot`. A
-   * refused transaction throws the same ExecError a one-shot refusal does.
+   * session when it is small, else, or when the session is lost, through `oneShot`.
+   * Whatever fails, fails with one-shot's own error: a transaction the session refused is
+   * sent one-shot too (a refused batch changed nothing, so that is safe), and one-shot's
+   * verdict is the caller's. If one-shot takes what the session refused, the session is
+   * not to be trusted (an nft whose -i mode reads no JSON would refuse every transaction,
+   * and the syncer would fall back to a full sync for every change): closed for good.
    */
   async load(document: string, oneShot: (document: string) => Promise<void>): Promise<'session' | 'one-shot'> {
-    if (Buffer.byteLength(document) > this.maxBytes || this.closed) {
-      this.stats.tooBig++;
+    if (this.closed || Buffer.byteLength(document) > this.maxBytes) {
+      if (!this.closed) this.stats.tooBig++;
       await oneShot(document);
       return 'one-shot';
     }
     const outcome = await this.run(document);
     if (outcome.kind === 'ok') return 'session';
-    if (outcome.kind === 'failed') throw new ExecError(this.command(), { exitCode: 1, stdout: '', stderr: outcome.stderr });
     await oneShot(document);
+    if (outcome.kind === 'failed') {
+      this.stats.disagreed++;
+      this.close();
+      this.options.onLost?.(`nft -j -i refused what nft -j -f accepted (${outcome.stderr}); one-shot from now on`);
+    }
     return 'one-shot';
   }
 

@@ -35,20 +35,40 @@ test('a refused transaction is a failure carrying nft\'s error, and the next one
   assert.deepEqual(await s.run(doc(2)), { kind: 'failed', stderr: 'internal:0:0-0: Error: No such file or directory' });
   assert.deepEqual(await s.run(doc(3)), { kind: 'ok' }, 'the refusal does not leak into the next answer');
   assert.equal(spawn.processes.length, 1, 'a refusal keeps the process');
-  assert.deepEqual(s.stats, { answered: 3, refused: 1, lost: 0, tooBig: 0, started: 1 });
+  assert.deepEqual(s.stats, { answered: 3, refused: 1, lost: 0, tooBig: 0, disagreed: 0, started: 1 });
 });
 
-test('load: a refusal throws the ExecError a one-shot refusal throws, and is not retried one-shot', async () => {
-  const oneShot = recordingOneShot();
+test('load: a refusal is judged again one-shot, and one-shot\'s error is the one thrown', async () => {
+  const refusing = Object.assign(
+    async (d: string) => {
+      refusing.sent.push(d);
+      throw new ExecError({ file: 'nft', args: ['-j', '-f', '-'] }, { exitCode: 1, stdout: '', stderr: 'Error: Could not process rule: No such file or directory' });
+    },
+    { sent: [] as string[] },
+  );
   const s = new NftSession({ spawn: fakeSpawn(refuseIf('10.0.0.1', { refuse: 'Error: Could not process rule: No such file or directory' })) });
-  await assert.rejects(s.load(doc(1), oneShot), (e: unknown) => {
+  await assert.rejects(s.load(doc(1), refusing), (e: unknown) => {
     assert.ok(e instanceof ExecError);
-    assert.equal(e.command, 'nft -j -i');
+    assert.equal(e.command, 'nft -j -f -');
     assert.match(e.message, /Could not process rule: No such file or directory/);
     return true;
   });
-  assert.deepEqual(oneShot.sent, []);
-  assert.equal(await s.load(doc(2), oneShot), 'session');
+  assert.deepEqual(refusing.sent, [doc(1)]);
+  assert.equal(await s.load(doc(2), recordingOneShot()), 'session', 'a refusal both agree on keeps the session');
+});
+
+test('load: a refusal one-shot accepts closes the session for good (an nft -i that cannot be trusted)', async () => {
+  const oneShot = recordingOneShot();
+  const lost: string[] = [];
+  const spawn = fakeSpawn(() => ({ refuse: 'Error: syntax error, unexpected string' }));
+  const s = new NftSession({ spawn, onLost: (why) => lost.push(why) });
+  assert.equal(await s.load(doc(1), oneShot), 'one-shot');
+  assert.equal(await s.load(doc(2), oneShot), 'one-shot');
+  assert.deepEqual(oneShot.sent, [doc(1), doc(2)]);
+  assert.equal(spawn.processes.length, 1);
+  assert.equal(spawn.processes[0]!.killed, true);
+  assert.equal(s.stats.disagreed, 1);
+  assert.match(lost[0]!, /refused what nft -j -f accepted/);
 });
 
 test('a session that dies mid-transaction is lost: that transaction goes one-shot, the next starts a new process', async () => {
