@@ -164,7 +164,11 @@ export class NftSession {
         return { kind: 'lost', why: `could not start: ${e instanceof Error ? e.message : String(e)}` };
       }
     }
-    const proc = this.proc!;
+    const proc = this.proc;
+    if (!proc) {
+      this.stats.lost++;
+      return { kind: 'lost', why: 'nft exited as it started' };
+    }
     const marker = `svcplane-session-${this.token}-${++this.seq}`;
     this.transactionsOnProc++;
     this.stderr = '';

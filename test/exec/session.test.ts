@@ -149,3 +149,18 @@ test('after close, transactions go one-shot and the process is killed', async ()
   assert.equal(await s.load(doc(2), oneShot), 'one-shot');
   assert.equal(spawn.processes.length, 1);
 });
+
+test('a process that is gone before its first line is lost, not a crash', async () => {
+  const oneShot = recordingOneShot();
+  const spawn = fakeSpawn();
+  const dead = async (command: Parameters<typeof spawn>[0]) => {
+    const p = await spawn(command);
+    p.exit('exited 127');
+    await new Promise((r) => setImmediate(r));
+    return p;
+  };
+  const s = new NftSession({ spawn: dead });
+  assert.equal(await s.load(doc(1), oneShot), 'one-shot');
+  assert.deepEqual(oneShot.sent, [doc(1)]);
+  assert.equal(s.stats.lost, 1);
+});
