@@ -6,8 +6,10 @@
 //      namespace holds only our tables: the main one and its shards, both families).
 //   2. NftablesSyncer: full sync into an empty namespace; one-endpoint changes
 //      (alternately added and removed, each on a different Service) with the Service's
-//      key as the change list; Services added and removed; resyncs with nothing changed
-//      (no change list: full read-back + diff).
+//      key as the change list, sent as the agent sends them (through the long-lived
+//      `nft -j -i` session, src/exec/session.ts) and, interleaved in pairs under the same
+//      load, one-shot (`nft -j -f -`, a process per transaction); Services added and
+//      removed; resyncs with nothing changed (no change list: full read-back + diff).
 //   3. The one-shot apply path (what `applyNftables` does for the CLI: render everything,
 //      read both tables back, diffTables, one transaction), one endpoint change per round.
 
@@ -21,7 +23,8 @@ import { diffTables, matchLive } from '../src/backends/nftables/diff.js';
 import { serializeTables } from '../src/backends/nftables/document.js';
 import { transactionText } from '../src/backends/nftables/transaction.js';
 import { renderTables, TABLE_NAME } from '../src/backends/nftables/render.js';
-import { NftablesSyncer, type SyncResult } from '../src/backends/nftables/syncer.js';
+import { NftablesSyncer, type NftRunner, type SyncResult } from '../src/backends/nftables/syncer.js';
+import { NftSession, type SessionStats } from '../src/exec/session.js';
 import { addEndpoint, addService, removeEndpoint, removeService, spread, type Change } from './changes.js';
 import { withNetns } from './netns.js';
 import { nftFileAlone } from './kernel-load.js';
@@ -56,7 +59,12 @@ export interface ApplyResult {
   alone: { documentBytes: number; load: number; finished: boolean; /** The read-back command (older results: `list table ip svcplane`). */ listCommand?: string; listJson: number[]; listJsonBytes: number; elementOnly: number[] };
   /** Absent when `nft -j -f` alone did not finish within the limit: the syncer steps were skipped. */
   full?: Sample;
+  /** Through the nft session, as the agent sends them. */
   endpoint: (Sample & { kind: 'add' | 'remove' })[];
+  /** The same kind of rounds, interleaved with those, sent one-shot (`nft -j -f -`); absent in older results. */
+  endpointOneShot?: (Sample & { kind: 'add' | 'remove' })[];
+  /** How the session's transactions went (answered, refused, lost → one-shot, too big → one-shot). */
+  session?: SessionStats;
   serviceAdd: Sample[];
   serviceRemove: Sample[];
   resync: Sample[];
@@ -160,53 +168,78 @@ export async function benchApply(
   if (!alone.finished) return skipped;
 
   return withNetns(`${nsPrefix}-b`, async (ns) => {
-    const syncer = new NftablesSyncer(nftRunner(ns));
-    const sync = async (inp: RenderInput, changed?: ReadonlySet<string>) => {
-      const [r, total] = await timed(() => syncer.sync(inp, changed));
-      return sample(r, total);
-    };
-    let current = input;
-    const step = async (c: Change) => {
-      current = c.input;
-      return sync(current, new Set([c.key]));
-    };
-
-    log('syncer: full sync into the empty namespace');
-    const full = await sync(current);
-
-    log(`syncer: ${rounds.endpointRounds} one-endpoint changes`);
-    const endpoint: ApplyResult['endpoint'] = [];
-    for (const [k, i] of spread(services, rounds.endpointRounds).entries()) {
-      const kind = k % 2 === 0 ? 'add' : 'remove';
-      endpoint.push({ kind, ...(await step(kind === 'add' ? addEndpoint(current, i) : removeEndpoint(current, i))) });
+    const base = nftRunner(ns);
+    const session = new NftSession({ netns: ns });
+    let viaSession = true;
+    const runner: NftRunner = { ...base, loadIncremental: async (d) => void (viaSession ? await session.load(d, base.load) : await base.load(d)) };
+    try {
+      return await syncerRounds(ns, services, input, rounds, alone, new NftablesSyncer(runner), session, (on) => (viaSession = on), log);
+    } finally {
+      session.close();
     }
-
-    log(`syncer: ${rounds.serviceRounds} Services added and removed`);
-    const serviceAdd: Sample[] = [];
-    const serviceRemove: Sample[] = [];
-    for (const [r, i] of spread(services, rounds.serviceRounds).entries()) {
-      serviceAdd.push(await step(addService(current, services + r, rounds.perService)));
-      serviceRemove.push(await step(removeService(current, i)));
-    }
-
-    // The first resync also checks the incremental syncs: after them the kernel must
-    // already equal a full render, so it must find nothing to change.
-    log(`syncer: ${rounds.resyncRounds} resyncs with nothing changed`);
-    const resync: Sample[] = [];
-    for (let r = 0; r < rounds.resyncRounds; r++) resync.push(await sync(current));
-
-    log(`one-shot apply path: ${rounds.oneShotRounds} one-endpoint changes`);
-    const oneShotSamples: Sample[] = [];
-    // Services next to the ones the syncer changed (and still there: the rounds above removed some), a fresh one each round.
-    const present = new Set(current.endpointSlices.map((s) => s.serviceName));
-    const nextPresent = (x: number) => {
-      for (let d = 1; d <= services; d++) if (present.has(serviceName((x + d) % services))) return (x + d) % services;
-      throw new Error('no Service left for the one-shot rounds');
-    };
-    for (const i of spread(services, rounds.oneShotRounds).map(nextPresent)) {
-      current = addEndpoint(current, i).input;
-      oneShotSamples.push(await oneShot(ns, current));
-    }
-    return { alone, full, endpoint, serviceAdd, serviceRemove, resync, oneShot: oneShotSamples };
   });
+}
+
+async function syncerRounds(
+  ns: string,
+  services: number,
+  input: RenderInput,
+  rounds: Rounds,
+  alone: ApplyResult['alone'],
+  syncer: NftablesSyncer,
+  session: NftSession,
+  useSession: (on: boolean) => void,
+  log: (m: string) => void,
+): Promise<ApplyResult> {
+  const sync = async (inp: RenderInput, changed?: ReadonlySet<string>) => {
+    const [r, total] = await timed(() => syncer.sync(inp, changed));
+    return sample(r, total);
+  };
+  let current = input;
+  const step = async (c: Change) => {
+    current = c.input;
+    return sync(current, new Set([c.key]));
+  };
+
+  log('syncer: full sync into the empty namespace');
+  const full = await sync(current);
+
+  log(`syncer: ${rounds.endpointRounds} one-endpoint changes through the nft session, ${rounds.endpointRounds} one-shot, in alternate pairs`);
+  const endpoint: ApplyResult['endpoint'] = [];
+  const endpointOneShot: ApplyResult['endpoint'] = [];
+  for (const [k, i] of spread(services, 2 * rounds.endpointRounds).entries()) {
+    const kind = k % 2 === 0 ? 'add' : 'remove';
+    const viaSession = Math.floor(k / 2) % 2 === 0;
+    useSession(viaSession);
+    (viaSession ? endpoint : endpointOneShot).push({ kind, ...(await step(kind === 'add' ? addEndpoint(current, i) : removeEndpoint(current, i))) });
+  }
+  useSession(true);
+
+  log(`syncer: ${rounds.serviceRounds} Services added and removed`);
+  const serviceAdd: Sample[] = [];
+  const serviceRemove: Sample[] = [];
+  for (const [r, i] of spread(services, rounds.serviceRounds).entries()) {
+    serviceAdd.push(await step(addService(current, services + r, rounds.perService)));
+    serviceRemove.push(await step(removeService(current, i)));
+  }
+
+  // The first resync also checks the incremental syncs: after them the kernel must
+  // already equal a full render, so it must find nothing to change.
+  log(`syncer: ${rounds.resyncRounds} resyncs with nothing changed`);
+  const resync: Sample[] = [];
+  for (let r = 0; r < rounds.resyncRounds; r++) resync.push(await sync(current));
+
+  log(`one-shot apply path: ${rounds.oneShotRounds} one-endpoint changes`);
+  const oneShotSamples: Sample[] = [];
+  // Services next to the ones the syncer changed (and still there: the rounds above removed some), a fresh one each round.
+  const present = new Set(current.endpointSlices.map((s) => s.serviceName));
+  const nextPresent = (x: number) => {
+    for (let d = 1; d <= services; d++) if (present.has(serviceName((x + d) % services))) return (x + d) % services;
+    throw new Error('no Service left for the one-shot rounds');
+  };
+  for (const i of spread(services, rounds.oneShotRounds).map(nextPresent)) {
+    current = addEndpoint(current, i).input;
+    oneShotSamples.push(await oneShot(ns, current));
+  }
+  return { alone, full, endpoint, endpointOneShot, session: { ...session.stats }, serviceAdd, serviceRemove, resync, oneShot: oneShotSamples };
 }

@@ -85,6 +85,8 @@ export function chartsOf(r: BenchResults): Chart[] {
         series: [
           { name: 'nftables p50', values: scs.map((s) => q(s.nft?.endpoint, 0.5)) },
           { name: 'nftables p99', values: scs.map((s) => q(s.nft?.endpoint, 0.99)) },
+          { name: 'nftables one-shot p50', values: scs.map((s) => q(s.nft?.endpointOneShot, 0.5)) },
+          { name: 'nftables one-shot p99', values: scs.map((s) => q(s.nft?.endpointOneShot, 0.99)) },
           { name: 'iptables p50', values: scs.map((s) => q(s.iptables?.run.partial, 0.5)) },
           { name: 'iptables p99', values: scs.map((s) => q(s.iptables?.run.partial, 0.99)) },
         ],

@@ -62,9 +62,20 @@ export function nftSections(L: string[], results: readonly ScenarioResult[]): vo
 
   L.push('### One endpoint change (the agent\'s path)', '');
   L.push(`\`syncer.sync(input', new Set([key]))\` after the full load: n rounds, alternately one endpoint added to and`);
-  L.push('one removed from a Service, a different Service each round (spread over the list).');
+  L.push('one removed from a Service, a different Service each round (spread over the list). The agent sends these');
+  L.push('through a long-lived `nft -j -i` (src/exec/session.ts); the "one-shot" rows send the same kind of change as');
+  L.push('`nft -j -f -` (a process per transaction), in pairs alternating with the session\'s, so both see the same load.');
   L.push('');
-  samplesTable(L, results.map((s) => ({ label: s.scenario.id, xs: s.nft!.endpoint })), false);
+  samplesTable(
+    L,
+    results.flatMap((s) => [
+      { label: `${s.scenario.id}: session`, xs: s.nft!.endpoint },
+      ...(s.nft!.endpointOneShot?.length ? [{ label: `${s.scenario.id}: one-shot`, xs: s.nft!.endpointOneShot }] : []),
+    ]),
+    false,
+  );
+  const lost = results.filter((s) => s.nft!.session && s.nft!.session.lost + s.nft!.session.tooBig > 0);
+  for (const s of lost) L.push(`${s.scenario.id}: ${s.nft!.session!.lost} session transactions lost and ${s.nft!.session!.tooBig} too big, each sent one-shot instead.`, '');
 
   L.push('### One Service added, one removed', '');
   L.push(`Through the syncer with the Service's key as the change list: n rounds, each adding a new Service (as many endpoints as the others) and`);
@@ -122,6 +133,8 @@ export function nftSummary(L: string[], results: readonly ScenarioResult[]): voi
     const epP99 = quantile(col(ep, 'total'), 0.99);
     const line = [`- **${id}.**`];
     line.push(`One endpoint change through the syncer: p50 ${ms(epP50)} ms, p99 ${ms(epP99)} ms (n=${ep.length}); where it goes (p50): ${where(ep, ['nft', 'render', 'diff'])}.`);
+    const one = a.endpointOneShot ?? [];
+    if (one.length) line.push(`The same changes sent one-shot (\`nft -j -f -\`, interleaved): p50 ${ms(median(col(one, 'total')))} ms, p99 ${ms(quantile(col(one, 'total'), 0.99))} ms; the session's nft step is ${(median(col(ep, 'nft')) / median(col(one, 'nft'))).toFixed(2)}× the one-shot's at p50.`);
     if (a.alone.elementOnly.length) {
       line.push(
         `A one-element transaction alone costs ${ms(median(a.alone.elementOnly))} ms at this size; an endpoint change also rewrites the Service's chain, and the gap to its nft step (${ms(median(col(ep, 'nft')))} ms) is what touching a chain costs nft on a table this size.`,

@@ -1,26 +1,33 @@
 // The agent's nftables syncer (SyncerOptions -> Syncer): NftablesSyncer over nft in
 // this namespace (or options.netns), with a render failure told apart from a kernel one.
+// With the system's exec (not a test's FakeExec or runner), incremental transactions go
+// through one long-lived `nft -j -i` (src/exec/session.ts), closed with the syncer.
 
 import type { SyncerOptions } from '../backend.js';
+import { NftSession } from '../../exec/session.js';
 import { KernelTouch, setSysctls, type Syncer } from '../syncer.js';
 import { nftRunner } from './apply.js';
 import { NFTABLES_SYSCTLS } from './sysctls.js';
 import { NftablesSyncer, type NftRunner } from './syncer.js';
 
 /** `runner`: tests pass one of their own (the agent passes none). */
-export function createNftablesSyncer(options: SyncerOptions, runner: NftRunner = nftRunner(options.netns, options.exec)): Syncer {
+export function createNftablesSyncer(options: SyncerOptions, runner?: NftRunner): Syncer {
+  const session = runner || options.exec ? undefined : new NftSession({ ...(options.netns ? { netns: options.netns } : {}), onLost: (why) => options.log?.warn({ why }, 'nft session lost; transaction sent one-shot') });
+  const base = runner ?? nftRunner(options.netns, options.exec);
+  const kernel: NftRunner = session ? { ...base, loadIncremental: async (d) => void (await session.load(d, base.load)) } : base;
   const touch = new KernelTouch();
   const watched: NftRunner = {
     list: () => {
       touch.touched = true;
-      return runner.list();
+      return kernel.list();
     },
     load: (d) => {
       touch.touched = true;
-      return runner.load(d);
+      return kernel.load(d);
     },
-    ...(runner.loadChunks ? { loadChunks: (c: Iterable<string>) => ((touch.touched = true), runner.loadChunks!(c)) } : {}),
-    ...(runner.summary ? { summary: () => ((touch.touched = true), runner.summary!()) } : {}),
+    ...(kernel.loadChunks ? { loadChunks: (c: Iterable<string>) => ((touch.touched = true), kernel.loadChunks!(c)) } : {}),
+    ...(kernel.loadIncremental ? { loadIncremental: (d: string) => ((touch.touched = true), kernel.loadIncremental!(d)) } : {}),
+    ...(kernel.summary ? { summary: () => ((touch.touched = true), kernel.summary!()) } : {}),
   };
   // The agent never reads a transaction's text: a full sync's is not kept.
   const syncer = new NftablesSyncer(watched, undefined, { keepTransaction: false });
@@ -33,5 +40,6 @@ export function createNftablesSyncer(options: SyncerOptions, runner: NftRunner =
         const r = await syncer.sync(input, req.full ? undefined : req.changed, req.preserve);
         return { full: r.full, changes: r.changes, ...(unsetSysctls ? { unsetSysctls } : {}) };
       }),
+    close: async () => session?.close(),
   };
 }

@@ -37,6 +37,12 @@ export interface NftRunner {
   load(document: string): Promise<void>;
   /** The same document in pieces, sent without joining them (a full load is ~50 MB at 10k Services). */
   loadChunks?(chunks: Iterable<string>): Promise<void>;
+  /**
+   * An incremental sync's transaction (usually a few elements and chains): when given,
+   * it may go through a long-lived `nft -j -i` session (src/exec/session.ts), with
+   * `load`'s semantics (all or nothing; a refusal throws).
+   */
+  loadIncremental?(document: string): Promise<void>;
   /** Which tables of ours exist, with how many chains and sets: without it every resync reads back. */
   summary?(): Promise<NftSummary>;
 }
@@ -304,7 +310,7 @@ export class NftablesSyncer {
     }
     timings.diff = now() - t;
 
-    const transaction = await this.send(commands, timings);
+    const transaction = await this.send(commands, timings, true);
     // Only now, with the kernel changed, does the remembered state move on.
     for (const { st, next } of updates) {
       for (const [key, frs] of next) {
@@ -323,11 +329,11 @@ export class NftablesSyncer {
     return { full: false, changes, transaction, timings };
   }
 
-  private async send(commands: NftCommand[], timings: Record<string, number>): Promise<string> {
+  private async send(commands: NftCommand[], timings: Record<string, number>, incremental = false): Promise<string> {
     if (commands.length === 0) return '';
     const t = now();
     const text = transactionText(commands);
-    await this.runner.load(text);
+    await (incremental && this.runner.loadIncremental ? this.runner.loadIncremental(text) : this.runner.load(text));
     timings.nft = now() - t;
     return text;
   }
