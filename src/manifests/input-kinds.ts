@@ -3,9 +3,9 @@
 
 import { inputError } from '../model/errors.js';
 import { isJsonObject } from '../model/json-fields.js';
-import { PLAN_API_VERSION, PLAN_KIND } from '../model/plan.js';
+import { PLAN_API_VERSION, PLAN_KIND } from '../model/plan-constants.js';
 import type { InputProblems } from './input-problems.js';
-import { PROXY_CONFIG_KIND } from './proxy-config.js';
+import { PROXY_CONFIG_KIND } from './proxy-config-kind.js';
 import type { ManifestDocument } from './read.js';
 
 /** What collectInputs needs of a document: the object and where it came from. */

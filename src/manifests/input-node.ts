@@ -5,7 +5,8 @@
 import type { ProxyConfig } from '../model/config.js';
 import { inputError } from '../model/errors.js';
 import { canonicalIP } from '../model/ip.js';
-import { UNKNOWN_NODE, type NodeContext } from '../model/node.js';
+import type { NodeContext } from '../model/node.js';
+import { UNKNOWN_NODE } from '../model/node-unknown.js';
 import type { InputDocument } from './input-kinds.js';
 import type { InputProblems } from './input-problems.js';
 import { nodeToContext } from './node.js';

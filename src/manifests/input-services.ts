@@ -3,7 +3,8 @@
 // node port (they would fight over the same packets).
 
 import { inputError, type ObjectRef } from '../model/errors.js';
-import { PROXY_NAME, serviceKey, type PlanService } from '../model/plan.js';
+import type { PlanService } from '../model/plan.js';
+import { PROXY_NAME, serviceKey } from '../model/plan-constants.js';
 import type { ServiceValidationOptions } from '../model/validate-service.js';
 import type { InputDocument } from './input-kinds.js';
 import { rawServiceKey, type InputProblems } from './input-problems.js';

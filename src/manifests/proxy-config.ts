@@ -15,12 +15,12 @@ import { InputError, type FieldIssue } from '../model/errors.js';
 import { parseHostPortString } from '../model/host-port.js';
 import { canonicalCIDR, parseCIDR } from '../model/ip.js';
 import { describe, indexPath, isJsonObject, notSupported } from '../model/json-fields.js';
+import { PROXY_CONFIG_API_VERSION, PROXY_CONFIG_KIND } from './proxy-config-kind.js';
 import { ignoredFieldWarnings, parseKubeProxyConfiguration, type KubeProxyConfigurationParsed } from './proxy-config-schema.js';
 
 export { parseGoDuration } from './proxy-config-duration.js';
 
-export const PROXY_CONFIG_API_VERSION = 'kubeproxy.config.k8s.io/v1alpha1';
-export const PROXY_CONFIG_KIND = 'KubeProxyConfiguration';
+export { PROXY_CONFIG_API_VERSION, PROXY_CONFIG_KIND } from './proxy-config-kind.js';
 const MODES = ['iptables', 'ipvs', 'nftables'] as const;
 const DETECT_LOCAL_MODES = ['ClusterCIDR', 'NodeCIDR', 'BridgeInterface', 'InterfaceNamePrefix'] as const;
 /** A Linux interface name (at most 15 bytes), in the characters both rule languages take bare. */

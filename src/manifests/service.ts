@@ -4,7 +4,8 @@
 
 import { formatIssues, formatRef, InputError, type FieldIssue } from '../model/errors.js';
 import { canonicalCIDR, canonicalIP, compareIPs, ipFamilyOf } from '../model/ip.js';
-import { SERVICE_PROXY_NAME_LABEL, type PlanService, type Protocol, type ServicePort } from '../model/plan.js';
+import type { PlanService, Protocol, ServicePort } from '../model/plan.js';
+import { SERVICE_PROXY_NAME_LABEL } from '../model/plan-constants.js';
 import {
   LOAD_BALANCER_INGRESS_ANNOTATION,
   readService,

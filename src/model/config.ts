@@ -71,23 +71,5 @@ export const ProxyConfigSchema = z.strictObject({
 });
 export type ProxyConfig = z.infer<typeof ProxyConfigSchema>;
 
-/** kube-proxy's v1alpha1 defaults for conntrack.* (udp timeouts: 0, leave as is). */
-export const DEFAULT_CONNTRACK: ConntrackConfig = {
-  maxPerCore: 32768,
-  min: 131072,
-  tcpEstablishedTimeoutSeconds: 86400,
-  tcpCloseWaitTimeoutSeconds: 3600,
-};
-
-export const DEFAULT_PROXY_CONFIG: ProxyConfig = {
-  clusterCIDRs: [],
-  detectLocalMode: 'ClusterCIDR',
-  nodePortAddresses: [],
-  masqueradeAll: false,
-  masqueradeBit: 14,
-  localhostNodePorts: true,
-  ipvsScheduler: 'rr',
-  syncPeriodSeconds: 30,
-  minSyncPeriodSeconds: 1,
-  conntrack: { ...DEFAULT_CONNTRACK },
-};
+// The defaults live in config-defaults.ts (no zod: the render path loads them without the schema).
+export { DEFAULT_CONNTRACK, DEFAULT_PROXY_CONFIG } from './config-defaults.js';

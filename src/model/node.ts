@@ -19,5 +19,5 @@ export const NodeContextSchema = z.strictObject({
 });
 export type NodeContext = z.infer<typeof NodeContextSchema>;
 
-/** A node with no name and no addresses: renders Service rules that need no node facts. */
-export const UNKNOWN_NODE: NodeContext = { name: '', addresses: [], podCIDRs: [] };
+// In node-unknown.ts (no zod: the render path loads it without the schema).
+export { UNKNOWN_NODE } from './node-unknown.js';

@@ -9,16 +9,21 @@ import { z } from 'zod';
 import { InputError, type FieldIssue } from './errors.js';
 import { canonicalCIDR, canonicalIP } from './ip.js';
 import { contentDigest, PLAN_DIGEST_PATTERN } from './plan-digest.js';
+import { compareByNamespaceName, MAX_AFFINITY_TIMEOUT_SECONDS, PLAN_API_VERSION, PLAN_KIND } from './plan-constants.js';
 
-export const PLAN_API_VERSION = 'svcplane.io/v1alpha1';
-export const PLAN_KIND = 'ServicePlan';
-/** The value of `service.kubernetes.io/service-proxy-name` that marks our Services. */
-export const PROXY_NAME = 'svcplane';
-export const SERVICE_PROXY_NAME_LABEL = 'service.kubernetes.io/service-proxy-name';
-export const DEFAULT_NODE_PORT_RANGE = { min: 30000, max: 32767 } as const;
-/** kube-proxy's default ClientIP affinity timeout (3 hours) and the API's maximum (1 day). */
-export const DEFAULT_AFFINITY_TIMEOUT_SECONDS = 10800;
-export const MAX_AFFINITY_TIMEOUT_SECONDS = 86400;
+// The constants and helpers without zod live in plan-constants.ts (the render path
+// loads only them); re-exported here so this stays the plan's one module for everyone else.
+export {
+  compareByNamespaceName,
+  DEFAULT_AFFINITY_TIMEOUT_SECONDS,
+  DEFAULT_NODE_PORT_RANGE,
+  MAX_AFFINITY_TIMEOUT_SECONDS,
+  PLAN_API_VERSION,
+  PLAN_KIND,
+  PROXY_NAME,
+  SERVICE_PROXY_NAME_LABEL,
+  serviceKey,
+} from './plan-constants.js';
 
 const ip = z.string().refine((s) => canonicalIP(s) === s, { message: 'must be an IP address in canonical form' });
 const cidr = z.string().refine((s) => canonicalCIDR(s) === s, { message: 'must be a CIDR in canonical form' });
@@ -112,17 +117,6 @@ export const PlanSchema = z.strictObject({
   services: z.array(PlanServiceSchema),
 });
 export type Plan = z.infer<typeof PlanSchema>;
-
-export function serviceKey(s: { namespace: string; name: string }): string {
-  return `${s.namespace}/${s.name}`;
-}
-
-export function compareByNamespaceName(
-  a: { namespace: string; name: string },
-  b: { namespace: string; name: string },
-): number {
-  return a.namespace < b.namespace ? -1 : a.namespace > b.namespace ? 1 : a.name < b.name ? -1 : a.name > b.name ? 1 : 0;
-}
 
 function zodIssues(err: z.ZodError): FieldIssue[] {
   return err.issues.map((i) => ({ field: i.path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`)).join('').replace(/^\./, '') || '(root)', message: i.message }));

@@ -4,7 +4,7 @@ import type { ProxyConfig } from './config.js';
 import type { EndpointSliceInfo } from './endpoints.js';
 import type { NodeContext } from './node.js';
 import type { Plan, PlanService } from './plan.js';
-import { PROXY_NAME } from './plan.js';
+import { PROXY_NAME } from './plan-constants.js';
 
 /**
  * coexist: only Services labelled service-proxy-name=svcplane (kube-proxy keeps the rest).

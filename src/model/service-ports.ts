@@ -7,7 +7,8 @@ import type { ProxyConfig } from './config.js';
 import type { Endpoint, EndpointSliceInfo } from './endpoints.js';
 import { canonicalCIDR, cidrContains, compareIPs, ipFamilyOf, parseCIDR, parseIP, type IPFamily } from './ip.js';
 import type { NodeContext } from './node.js';
-import { compareByNamespaceName, type PlanService, type Protocol } from './plan.js';
+import type { PlanService, Protocol } from './plan.js';
+import { compareByNamespaceName } from './plan-constants.js';
 import { proxiedServices, type RenderInput } from './render-input.js';
 
 /** One endpoint as a DNAT target for one Service port. */

@@ -5,7 +5,7 @@
 // ours is treated as unset, as an older kube-proxy does.
 
 import { notSupported, type JsonObject } from './json-fields.js';
-import { DEFAULT_AFFINITY_TIMEOUT_SECONDS, MAX_AFFINITY_TIMEOUT_SECONDS } from './plan.js';
+import { DEFAULT_AFFINITY_TIMEOUT_SECONDS, MAX_AFFINITY_TIMEOUT_SECONDS } from './plan-constants.js';
 import { PORT_RANGE_MSG, validPort, type ServiceObjectPort } from './validate-service-ports.js';
 import type { ServiceRules } from './validate-service-rules.js';
 

@@ -18,7 +18,7 @@
 import type { FieldIssue } from './errors.js';
 import { FieldReader, indexPath, notSupported } from './json-fields.js';
 import { dns1123SubdomainError } from './names.js';
-import { DEFAULT_NODE_PORT_RANGE } from './plan.js';
+import { DEFAULT_NODE_PORT_RANGE } from './plan-constants.js';
 import { checkClusterIPs, checkExternalIPs } from './validate-service-ips.js';
 import { readIngress, readLoadBalancerFields, type ServiceObjectIngress } from './validate-service-lb.js';
 import { checkLabels, readServiceMetadata } from './validate-service-meta.js';

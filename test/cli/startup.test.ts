@@ -76,6 +76,11 @@ describe('svcplane start-up', () => {
     for (const pkg of ['@kubernetes/client-node', 'cdk8s', 'execa']) assert.ok(!loadsPackage(urls, pkg), `render loaded ${pkg}`);
   });
 
+  it('render of manifests without a plan or a KubeProxyConfiguration does not load zod (only those two kinds are read through a schema)', async () => {
+    const { urls } = await importsOf(['render', '--backend', 'nftables', '-f', WEB, '--node-ip', '192.168.50.1']);
+    assert.ok(!loadsPackage(urls, 'zod'), 'render of a Service loaded zod');
+  });
+
   it('--help loads no command module', async () => {
     const { urls } = await importsOf(['--help']);
     assert.ok(!urls.some((u) => /\/src\/(backends|manifests|agent)\//.test(u)), urls.filter((u) => u.includes('/src/')).join('\n'));

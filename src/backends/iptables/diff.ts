@@ -14,15 +14,26 @@ export interface TableDiff {
 }
 
 function sameRules(a: readonly string[], b: readonly string[]): boolean {
-  return a.length === b.length && a.every((x, i) => x === b[i]);
+  // The same array: the syncer's written chains share the cached fragments' arrays, so
+  // an unchanged Service's chains compare in one step (10^5 chains per sync at 10k).
+  if (a === b) return true;
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
 
 /** What to send for one table; empty lists when the kernel already matches. */
 export function diffTable(table: TableName, desired: readonly IptChain[], live: ReadonlyMap<string, readonly string[]>): TableDiff {
-  const changed = desired.filter((c) => {
+  const changed: IptChain[] = [];
+  let liveWanted = 0;
+  for (const c of desired) {
     const have = live.get(c.name);
-    return have === undefined || !sameRules(have, c.rules);
-  });
+    if (have !== undefined) liveWanted++;
+    if (have === undefined || !sameRules(have, c.rules)) changed.push(c);
+  }
+  // Chain names are unique on both sides: when every live chain is wanted, none is
+  // deleted, and a partial sync skips a Set of every name (10^5 at 10k Services).
+  if (liveWanted === live.size) return { table, changed, deleted: [] };
   const wanted = new Set(desired.map((c) => c.name));
   const deleted = [...live.keys()].filter((n) => !wanted.has(n)).sort();
   return { table, changed, deleted };

@@ -3,7 +3,7 @@
 // per-endpoint chains are named by a stable hash of what they stand for, within
 // iptables' 28-character limit for chain names.
 
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 
 /** Prefix of every chain we own: apply reads back, diffs and deletes only these. */
 export const CHAIN_PREFIX = 'SVP-';
@@ -30,21 +30,17 @@ export const CHAINS = {
 
 const BASE32 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
 
-/** RFC 4648 base32 (no padding) of a byte string. */
-export function base32(bytes: Uint8Array): string {
+/**
+ * RFC 4648 base32 (no padding) of the first 80 bits of a hex string, 16 characters:
+ * 20 hex digits read 5 at a time (20 bits, 4 base32 characters each), without a
+ * Buffer per name.
+ */
+function base32Of80Hex(hex: string): string {
   let out = '';
-  let acc = 0;
-  let bits = 0;
-  for (const b of bytes) {
-    acc = (acc << 8) | b;
-    bits += 8;
-    while (bits >= 5) {
-      out += BASE32[(acc >>> (bits - 5)) & 31];
-      bits -= 5;
-    }
-    acc &= (1 << bits) - 1;
+  for (let i = 0; i < 20; i += 5) {
+    const n = parseInt(hex.slice(i, i + 5), 16);
+    out += BASE32[(n >>> 15) & 31]! + BASE32[(n >>> 10) & 31]! + BASE32[(n >>> 5) & 31]! + BASE32[n & 31]!;
   }
-  if (bits > 0) out += BASE32[(acc << (5 - bits)) & 31];
   return out;
 }
 
@@ -53,8 +49,9 @@ export function hashedChainName(prefix: string, identity: string): string {
   const key = prefix + '\u0000' + identity;
   const hit = names.get(key);
   if (hit) return hit;
-  const hash = base32(createHash('sha256').update(identity).digest());
-  const name = (prefix + hash).slice(0, Math.min(MAX_CHAIN_NAME, prefix.length + 16));
+  // At most 16 hash characters are kept. crypto.hash (one call, text out) costs a fifth
+  // of createHash().update().digest() per name: 10^5 names per render at 10k Services.
+  const name = (prefix + base32Of80Hex(hash('sha256', identity, 'hex'))).slice(0, Math.min(MAX_CHAIN_NAME, prefix.length + 16));
   // Renders at 10k Services name 10^5 chains, each several times: hash each once.
   if (names.size > 400_000) names.clear();
   names.set(key, name);

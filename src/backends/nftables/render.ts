@@ -17,7 +17,7 @@
 // a Service's chains and dispatch elements live in the shard its namespace/name
 // hashes to, everything else (filters, masquerading) in the main table.
 
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import type { IPFamily } from '../../model/ip.js';
 import { nodePortAddresses, localTrafficMatch, serviceCIDRsOf, servicePortLabel, servicePortViews, type EndpointTarget, type LocalTrafficMatch, type ServicePortView } from '../../model/service-ports.js';
 import type { RenderInput } from '../../model/render-input.js';
@@ -44,8 +44,8 @@ export const TABLE_NAMES: readonly string[] = [TABLE_NAME, ...Array.from({ lengt
 
 /** The shard table of a Service: a stable hash of namespace/name, so a Service never moves. */
 export function shardTableOf(namespace: string, name: string): string {
-  const h = createHash('sha256').update(`${namespace}/${name}`).digest();
-  return shardTableName(h.readUInt32BE(0) % SHARD_COUNT);
+  // The first 4 bytes of sha256, big-endian (8 hex digits); crypto.hash needs no Hash object or Buffer per call.
+  return shardTableName(parseInt(hash('sha256', `${namespace}/${name}`, 'hex').slice(0, 8), 16) % SHARD_COUNT);
 }
 
 /** Skeleton sets that live in each shard (dispatch); the other skeleton sets live in the main table. */
