@@ -8,7 +8,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { cpus, loadavg } from 'node:os';
 import type { Sample } from './apply-scale.js';
 import { chartsOf, CHART_DIR } from './charts.js';
-import { dataplaneSection, dataplaneRatio } from './report-dataplane.js';
+import { countersCostSection, countersCostTargetRow, dataplaneSection, dataplaneRatio } from './report-dataplane.js';
 import { agentSection, agentSummary } from './report-agent.js';
 import { agentMemorySection } from './report-agent-memory.js';
 import { churnSection } from './report-churn.js';
@@ -117,6 +117,8 @@ function targetRows(r: BenchResults): TargetRow[] {
       limits: ratio.p50 <= TARGETS.firstPacketRatio ? '' : 'see the data-plane section',
     });
   }
+  const counters = countersCostTargetRow(r);
+  if (counters) rows.push(counters);
   return rows;
 }
 
@@ -194,7 +196,7 @@ export async function writeReport(path: string, r: BenchResults): Promise<void> 
     for (const c of charts) L.push(`![${c.alt}](${CHART_DIR}/${c.file})`, '');
   }
 
-  for (const [part, title] of [['render', 'Render, all backends'], ['nftables', 'nftables'], ['iptables', 'iptables'], ['churn', 'Churn'], ['dataplane', 'Data plane'], ['agent', 'Agent']] as const) {
+  for (const [part, title] of [['render', 'Render, all backends'], ['nftables', 'nftables'], ['iptables', 'iptables'], ['churn', 'Churn'], ['dataplane', 'Data plane'], ['counters', 'Data plane: what the traffic counters cost'], ['agent', 'Agent']] as const) {
     const why = notRun(part);
     if (why) L.push(`## ${title}`, '', why, '');
   }
@@ -205,6 +207,7 @@ export async function writeReport(path: string, r: BenchResults): Promise<void> 
   if (ipt.length) iptablesSections(L, lim, ipt);
   churnSection(L, r.churn);
   dataplaneSection(L, r);
+  countersCostSection(L, r);
   publishedSection(L, r);
   agentSection(L, agents);
   agentMemorySection(L, r.agentMemory ?? []);

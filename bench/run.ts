@@ -23,7 +23,7 @@ import { writeCharts } from './charts.js';
 import { benchChurn } from './churn.js';
 import { benchCli } from './cli.js';
 import { runClusterBench } from './cluster-run.js';
-import { benchDataplane, type DataplaneBackend } from './dataplane.js';
+import { benchCountersCost, benchDataplane, type DataplaneBackend } from './dataplane.js';
 import { benchIptables } from './iptables-scale.js';
 import { deleteAllNetnsSync } from './netns.js';
 import { renderRows } from './render-memory.js';
@@ -57,11 +57,11 @@ const backends = ALL.filter((b) => backendNames.includes(b.name));
 const has = (n: string) => backendNames.includes(n);
 // BENCH_ONLY=render,cli,…: measure only these parts (for development: a whole run takes tens of
 // minutes); the report names the parts it left out instead of keeping older numbers for them.
-const PARTS = ['render', 'nftables', 'iptables', 'agent', 'churn', 'dataplane', 'cli'] as const;
+const PARTS = ['render', 'nftables', 'iptables', 'agent', 'churn', 'dataplane', 'counters', 'cli'] as const;
 const only = list('BENCH_ONLY', '');
 for (const p of only) if (!(PARTS as readonly string[]).includes(p)) throw new Error(`BENCH_ONLY: unknown part ${p} (parts: ${PARTS.join(', ')})`);
 const part = (p: (typeof PARTS)[number]) => only.length === 0 || only.includes(p);
-const scenarioParts = PARTS.filter((p) => p !== 'dataplane' && p !== 'cli').some(part);
+const scenarioParts = PARTS.filter((p) => p !== 'dataplane' && p !== 'counters' && p !== 'cli').some(part);
 const scenarios = selectScenarios(process.env);
 const base: ScenarioRounds = {
   endpointRounds: env('BENCH_ROUNDS', 40),
@@ -89,6 +89,16 @@ const dataplane = {
   batches: env('BENCH_DP_BATCHES', 3),
   warmup: env('BENCH_DP_WARMUP', 100),
   loadLimitMs: env('BENCH_DP_LOAD_LIMIT_S', 240) * 1000,
+};
+// What the traffic counters cost the data plane (issue 18 §2: < 5 %), nftables, with and without them in one topology.
+const countersCost = {
+  others: env('BENCH_COUNTERS_OTHERS', 1000),
+  connections: env('BENCH_COUNTERS_CONNECTIONS', quick ? 200 : 300),
+  batches: env('BENCH_COUNTERS_BATCHES', quick ? 2 : 6),
+  warmup: env('BENCH_COUNTERS_WARMUP', 20),
+  bulkMB: env('BENCH_COUNTERS_BULK_MB', quick ? 50 : 200),
+  bulkRounds: env('BENCH_COUNTERS_BULK_ROUNDS', 3),
+  loadLimitMs: dataplane.loadLimitMs,
 };
 const cli = { services: env('BENCH_CLI_SERVICES', quick ? 1000 : 10000), runs: env('BENCH_CLI_RUNS', 5) };
 const prefix = `svp-bench-${process.pid}`;
@@ -191,6 +201,17 @@ async function runDataplane(results: BenchResults): Promise<void> {
   }
 }
 
+async function runCountersCost(results: BenchResults): Promise<void> {
+  if (!dataplane.enabled || !part('counters') || !has('nftables')) return;
+  const log = (m: string) => process.stderr.write(`[bench counters cost] ${m}\n`);
+  try {
+    results.countersCost = await benchCountersCost(countersCost.others, countersCost, `${prefix}-cc`, log);
+  } catch (e) {
+    log(`FAILED: ${e instanceof Error ? e.message : String(e)}`);
+    deleteAllNetnsSync();
+  }
+}
+
 async function main(): Promise<void> {
   // BENCH_BACKENDS=cluster: the cluster benchmark alone (issue 17), merged into BENCHMARKS.md.
   if (backendNames.length === 1 && has('cluster')) return runClusterBench(out, root);
@@ -229,7 +250,7 @@ async function main(): Promise<void> {
     wallMs: 0,
     backends: backendNames,
     knobs: Object.fromEntries(Object.entries(process.env).filter(([k]) => k.startsWith('BENCH_') && k !== 'BENCH_REEXEC')) as Record<string, string>,
-    settings: { base, limits, agent, dataplane: { ...dataplane } },
+    settings: { base, limits, agent, dataplane: { ...dataplane }, countersCost: { ...countersCost } },
     scenarios: [],
     churn: [],
     dataplane: [],
@@ -242,6 +263,7 @@ async function main(): Promise<void> {
     }
     await runScenarios(results);
     await runDataplane(results);
+    await runCountersCost(results);
     if (part('cli')) {
       const log = (m: string) => process.stderr.write(`[bench cli] ${m}\n`);
       log('building lib/ (tsc): the CLI measured is the compiled one');
