@@ -52,6 +52,8 @@ export interface BenchResults {
   countersCost?: CountersCostRow;
   /** `svcplane plan/render -f` as whole processes (bench/cli.ts); absent when the cli part did not run. */
   cli?: CliResult;
+  /** The Cluster section as the cluster part of this run wrote it (bench/cluster-run.ts); absent when it did not run. */
+  clusterSection?: string[];
   /** BENCH_ONLY: the parts this run measured (absent: every part). The report says which it left out. */
   only?: string[];
 }
