@@ -15,6 +15,7 @@ import { churnSection } from './report-churn.js';
 import { cliSection, cliTargetRows } from './report-cli.js';
 import { iptablesSections, iptablesSummary } from './report-iptables.js';
 import { listCommand, nftSections, nftSummary } from './report-nft.js';
+import { agentMemoryTargetRows, clusterTargetRow, type TargetRow } from './report-headline.js';
 import { publishedSection } from './report-published.js';
 import { renderSection } from './report-render.js';
 import type { BenchResults, ScenarioResult } from './results.js';
@@ -61,12 +62,6 @@ export const seconds = (x: number) => `${(x / 1000).toFixed(x >= 10_000 ? 0 : 1)
 
 export const TARGETS = { renderMs10k: 1000, renderMs44k: 3000, endpointP99Ms: 50, firstPacketRatio: 1.2 } as const;
 
-interface TargetRow {
-  target: string;
-  measured: string;
-  met: boolean | undefined;
-  limits: string;
-}
 
 const byId = (r: BenchResults, id: string): ScenarioResult | undefined => r.scenarios.find((s) => s.scenario.id === id);
 
@@ -119,6 +114,9 @@ function targetRows(r: BenchResults): TargetRow[] {
   }
   const counters = countersCostTargetRow(r);
   if (counters) rows.push(counters);
+  rows.push(...agentMemoryTargetRows(r));
+  const cluster = clusterTargetRow(r);
+  if (cluster) rows.push(cluster);
   return rows;
 }
 

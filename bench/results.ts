@@ -6,6 +6,7 @@ import type { AgentResult } from './agent-scale.js';
 import type { ApplyResult } from './apply-scale.js';
 import type { ChurnResult } from './churn.js';
 import type { CliResult } from './cli.js';
+import type { ClusterBenchResult } from './cluster.js';
 import type { CountersCostRow, DataplaneRow } from './dataplane.js';
 import type { IptablesResult } from './iptables-scale.js';
 import type { RenderRow } from './render-memory.js';
@@ -54,6 +55,8 @@ export interface BenchResults {
   cli?: CliResult;
   /** The Cluster section as the cluster part of this run wrote it (bench/cluster-run.ts); absent when it did not run. */
   clusterSection?: string[];
+  /** The cluster part's raw result (also in bench/results/cluster.json); absent when it did not run. */
+  cluster?: ClusterBenchResult;
   /** BENCH_ONLY: the parts this run measured (absent: every part). The report says which it left out. */
   only?: string[];
 }

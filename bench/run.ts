@@ -32,6 +32,7 @@ import { deleteAllNetnsSync } from './netns.js';
 import { renderRows } from './render-memory.js';
 import { clusterSectionOf } from './report-cluster.js';
 import { benchCommand, machineFacts, writeReport } from './report.js';
+import type { ClusterBenchResult } from './cluster.js';
 import type { BenchResults, ScenarioResult } from './results.js';
 import { natCounts } from './rule-counts.js';
 import { roundsFor, selectScenarios, type Scenario, type ScenarioRounds } from './scenarios.js';
@@ -242,6 +243,7 @@ async function runCluster(results: BenchResults): Promise<void> {
     const file = join(dir, 'BENCHMARKS.md');
     await runClusterBench(file, root, benchCommand(results));
     results.clusterSection = clusterSectionOf(await readFile(file, 'utf8'));
+    results.cluster = JSON.parse(await readFile(resolve(root, 'bench/results/cluster.json'), 'utf8')) as ClusterBenchResult;
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
