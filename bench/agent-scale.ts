@@ -153,11 +153,11 @@ export async function benchAgent(services: number, rounds: number, nsName: strin
     return await withNetns(`${nsName}-agent`, async (ns) => {
       log(`agent: starting the CLI in ${ns} (${services} slice files)`);
       const spawnedAt = Date.now();
-      // `ip netns exec` execs node itself: the child's pid is the agent's.
+      // `ip netns exec` execs node itself: the child's pid is the agent's. At debug level: "endpoint files reloaded" is a debug line.
       const child = spawn(
         'ip',
         ['netns', 'exec', ns, process.execPath, ...agentEntry(), 'agent', '--backend', 'nftables', '--plan', join(dir, 'plan.json'), '--config', join(dir, 'config.json'),
-          '--endpoints-file', eps, '--node-name', 'node1', '--node-ip', NODE_IP, '--health-addr', '127.0.0.1:10256', '--metrics-addr', '127.0.0.1:10249'],
+          '--endpoints-file', eps, '--node-name', 'node1', '--node-ip', NODE_IP, '--health-addr', '127.0.0.1:10256', '--metrics-addr', '127.0.0.1:10249', '--log-level', 'debug'],
         { cwd: root, stdio: ['ignore', 'ignore', 'pipe'] },
       );
       liveAgents.add(child);

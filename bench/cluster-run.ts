@@ -10,7 +10,7 @@ import { benchCluster, type ClusterBenchOptions, type ClusterBenchResult } from 
 import { clusterSection, mergeClusterReport } from './report-cluster.js';
 import { machineFacts } from './report.js';
 
-export async function runClusterBench(out: string, root: string): Promise<void> {
+export async function runClusterBench(out: string, root: string, wholeRunCommand?: string): Promise<void> {
   const env = (name: string, dflt: string) => process.env[name] ?? dflt;
   const o: ClusterBenchOptions = {
     nodes: Number(env('BENCH_CLUSTER_NODES', '20')),
@@ -34,7 +34,7 @@ export async function runClusterBench(out: string, root: string): Promise<void> 
   }
   await writeFile(resolve(root, 'bench/results/cluster.json'), `${JSON.stringify(result, null, 1)}\n`);
   const knobs = Object.entries(process.env).filter(([k]) => k.startsWith('BENCH_CLUSTER_')).map(([k, v]) => `${k}=${v} `).join('');
-  const command = `${knobs}BENCH_BACKENDS=cluster npm run bench`;
+  const command = wholeRunCommand ?? `${knobs}BENCH_BACKENDS=cluster npm run bench`;
   await mergeClusterReport(out, clusterSection(result, await machineFacts(load0), command));
   log(`merged the Cluster section into ${out}`);
 }

@@ -5,8 +5,8 @@
 import type { AgentMemoryRow } from './agent-memory.js';
 import { k } from './report.js';
 
-const TARGET_MIB = 150;
-const IDLE_TARGET_MIB = 60;
+export const TARGET_MIB = 150;
+export const IDLE_TARGET_MIB = 60;
 const mib = (kib: number) => (kib / 1024).toFixed(0);
 
 export function agentMemorySection(L: string[], rows: readonly AgentMemoryRow[]): void {

@@ -1,8 +1,6 @@
 // The "Agent" part of BENCHMARKS.md (issue 6: event-to-kernel latency of one endpoint
-// change, and the agent's peak RSS), and the merge that lets an agent-only run
-// (BENCH_BACKENDS=agent) replace just that part of an existing BENCHMARKS.md.
+// change, and the agent's peak RSS).
 
-import { readFile, writeFile } from 'node:fs/promises';
 import type { AgentResult, AgentRound } from './agent-scale.js';
 import { k, ms } from './report.js';
 import { median, quantile } from './stats.js';
@@ -95,38 +93,4 @@ export function agentSummary(L: string[], results: readonly AgentResult[]): void
         ` First full sync ${ms(r.firstSyncOwn)} ms (its own), ${ms(r.startToFirstSync)} ms from spawning the CLI.`,
     );
   }
-}
-
-/**
- * An agent-only run: replace the "## Agent" section and the "### Agent" summary of an
- * existing BENCHMARKS.md, keeping every other section as the last full run wrote it.
- * Without an existing file, writes just the agent part.
- */
-export async function mergeAgentReport(path: string, results: readonly AgentResult[], header: string): Promise<void> {
-  const section: string[] = [];
-  agentSection(section, results, header);
-  const summary: string[] = ['### Agent', ''];
-  agentSummary(summary, results);
-  summary.push('');
-  let text = await readFile(path, 'utf8').catch(() => '');
-  if (!text) {
-    await writeFile(path, ['# Benchmarks', '', ...section, '## What the numbers say', '', ...summary].join('\n'));
-    return;
-  }
-  text = cut(text, /^## Agent\n/m, /^## /m);
-  text = cut(text, /^### Agent\n/m, /^##+ /m);
-  const at = text.search(/^## What the numbers say\n/m);
-  const sec = section.join('\n') + '\n';
-  text = at < 0 ? `${text.trimEnd()}\n\n${sec}` : text.slice(0, at) + sec + text.slice(at);
-  text = `${text.trimEnd()}\n\n${summary.join('\n')}`;
-  await writeFile(path, text);
-}
-
-/** Removes from `start` up to (not including) the next `next` heading, or to the end. */
-function cut(text: string, start: RegExp, next: RegExp): string {
-  const i = text.search(start);
-  if (i < 0) return text;
-  const firstLineEnd = text.indexOf('\n', i) + 1;
-  const j = text.slice(firstLineEnd).search(next);
-  return j < 0 ? text.slice(0, i) : text.slice(0, i) + text.slice(firstLineEnd + j);
 }

@@ -74,3 +74,64 @@ export function dataplaneSection(L: string[], r: BenchResults): void {
   for (const x of missing) L.push(`- ${x.backend} at ${k(x.others)} other Services: the rules did not load within ${seconds(x.load.ms)}, so that point is missing.`);
   L.push('');
 }
+
+/** Issue 18 §2: the traffic counters may cost the data plane at most this fraction. */
+export const COUNTERS_COST_LIMIT = 0.05;
+
+/** The counters' cost as fractions: first-packet latency p50 up, bulk throughput down (undefined when not measured). */
+export function countersCost(r: BenchResults) {
+  const c = r.countersCost;
+  if (!c || c.withCounters.length === 0 || c.throughputWith.length === 0) return undefined;
+  const latency = median(c.withCounters) / median(c.withoutCounters) - 1;
+  const throughput = 1 - median(c.throughputWith) / median(c.throughputWithout);
+  return { others: c.others, latency, throughput, met: latency <= COUNTERS_COST_LIMIT && throughput <= COUNTERS_COST_LIMIT };
+}
+
+const pct = (x: number) => `${x >= 0 ? '+' : '−'}${Math.abs(x * 100).toFixed(1)} %`;
+
+/** The targets-table row of the counters' cost, or undefined when the part did not run. */
+export function countersCostTargetRow(r: BenchResults) {
+  const q = countersCost(r);
+  if (!q) return undefined;
+  return {
+    target: `traffic counters cost the data plane under ${COUNTERS_COST_LIMIT * 100} % (nftables, ${k(q.others)} other Services, with against without in one topology)`,
+    measured: `first-packet latency p50 ${pct(q.latency)}; bulk throughput ${pct(-q.throughput)}`,
+    met: q.met,
+    limits: q.met ? '' : 'every packet of a Service connection does one more set lookup and counter update (filter-prerouting-post-dnat); see "Data plane: what the traffic counters cost" for the spread between batches',
+  };
+}
+
+export function countersCostSection(L: string[], r: BenchResults): void {
+  const c = r.countersCost;
+  const s = r.settings.countersCost;
+  if (!c || !s) return;
+  L.push('## Data plane: what the traffic counters cost', '');
+  L.push('The per-Service traffic counters (issue 18 §2) in the nftables ruleset, against the same ruleset without them');
+  L.push('(bench/no-counters.ts: no counting chain, no counters on the elements), on the topology of the first-packet');
+  L.push(`part with ${k(c.others)} other Services. The node\'s rules alternate between the two, reloaded before each of`);
+  L.push(`${s.batches} batches (the order swapped every batch), so machine load drifts over both alike. Per batch: ${s.connections}`);
+  L.push(`connections (after ${s.warmup} warm-up ones) timed as in the first-packet part, then ${s.bulkRounds} bulk transfers of ${s.bulkMB} MB`);
+  L.push('over one TCP connection each through the ClusterIP (MB/s per transfer).');
+  L.push('');
+  L.push('| ruleset | n | first packet p50 (µs) | p99 | bulk throughput median (MB/s) | transfers |');
+  L.push('|---|---|---|---|---|---|');
+  L.push(`| with counters | ${c.withCounters.length} | ${us(median(c.withCounters))} | ${us(quantile(c.withCounters, 0.99))} | ${median(c.throughputWith).toFixed(0)} | ${c.throughputWith.length} |`);
+  L.push(`| without | ${c.withoutCounters.length} | ${us(median(c.withoutCounters))} | ${us(quantile(c.withoutCounters, 0.99))} | ${median(c.throughputWithout).toFixed(0)} | ${c.throughputWithout.length} |`);
+  L.push('');
+  const q = countersCost(r);
+  if (!q) return;
+  L.push(`With the counters, first-packet latency at p50 moves ${pct(q.latency)} and bulk throughput ${pct(-q.throughput)} (target: under ${COUNTERS_COST_LIMIT * 100} % each).`);
+  // The same ratios batch by batch: how far the machine's noise alone moves them.
+  const lat = perBatch(c.withCounters, c.withoutCounters, s.batches, (w, o) => median(w) / median(o) - 1);
+  const bulk = perBatch(c.throughputWith, c.throughputWithout, s.batches, (w, o) => median(w) / median(o) - 1);
+  if (lat.length > 1) L.push(`Batch by batch the latency change ranges ${pct(Math.min(...lat))} to ${pct(Math.max(...lat))} and the throughput change ${pct(Math.min(...bulk))} to ${pct(Math.max(...bulk))}: that spread is what the shared machine alone does to one batch.`);
+  L.push('');
+}
+
+/** `f` of each batch's share of the two sample lists (each batch added the same number to both). */
+function perBatch(a: readonly number[], b: readonly number[], batches: number, f: (a: number[], b: number[]) => number): number[] {
+  const size = (xs: readonly number[]) => Math.floor(xs.length / batches);
+  const slice = (xs: readonly number[], i: number) => xs.slice(i * size(xs), (i + 1) * size(xs));
+  if (size(a) === 0 || size(b) === 0) return [];
+  return Array.from({ length: batches }, (_, i) => f(slice(a, i), slice(b, i)));
+}

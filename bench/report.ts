@@ -8,13 +8,14 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { cpus, loadavg } from 'node:os';
 import type { Sample } from './apply-scale.js';
 import { chartsOf, CHART_DIR } from './charts.js';
-import { dataplaneSection, dataplaneRatio } from './report-dataplane.js';
+import { countersCostSection, countersCostTargetRow, dataplaneSection, dataplaneRatio } from './report-dataplane.js';
 import { agentSection, agentSummary } from './report-agent.js';
 import { agentMemorySection } from './report-agent-memory.js';
 import { churnSection } from './report-churn.js';
 import { cliSection, cliTargetRows } from './report-cli.js';
 import { iptablesSections, iptablesSummary } from './report-iptables.js';
 import { listCommand, nftSections, nftSummary } from './report-nft.js';
+import { agentMemoryTargetRows, clusterTargetRow, type TargetRow } from './report-headline.js';
 import { publishedSection } from './report-published.js';
 import { renderSection } from './report-render.js';
 import type { BenchResults, ScenarioResult } from './results.js';
@@ -61,12 +62,6 @@ export const seconds = (x: number) => `${(x / 1000).toFixed(x >= 10_000 ? 0 : 1)
 
 export const TARGETS = { renderMs10k: 1000, renderMs44k: 3000, endpointP99Ms: 50, firstPacketRatio: 1.2 } as const;
 
-interface TargetRow {
-  target: string;
-  measured: string;
-  met: boolean | undefined;
-  limits: string;
-}
 
 const byId = (r: BenchResults, id: string): ScenarioResult | undefined => r.scenarios.find((s) => s.scenario.id === id);
 
@@ -118,21 +113,27 @@ function targetRows(r: BenchResults): TargetRow[] {
       limits: ratio.p50 <= TARGETS.firstPacketRatio ? '' : 'see the data-plane section',
     });
   }
+  const counters = countersCostTargetRow(r);
+  if (counters) rows.push(counters);
+  rows.push(...agentMemoryTargetRows(r));
+  const cluster = clusterTargetRow(r);
+  if (cluster) rows.push(cluster);
   return rows;
 }
 
 const verdict = (m: boolean | undefined) => (m === undefined ? 'not measured' : m ? '**met**' : '**missed**');
 
-function command(r: BenchResults): string {
+/** The command that made these results: the BENCH_* knobs it was given, then `npm run bench`. */
+export function benchCommand(r: Pick<BenchResults, 'knobs'>): string {
   const knobs = Object.entries(r.knobs).sort(([a], [b]) => (a < b ? -1 : 1)).map(([a, b]) => `${a}=${b}`);
   return `${knobs.length ? `${knobs.join(' ')} ` : ''}npm run bench`;
 }
 
-/** Why a part has no figures in this run (BENCH_ONLY left it out), or undefined when it ran. */
+/** Why a part has no figures in this run (BENCH_ONLY or BENCH_BACKENDS left it out), or undefined when it ran. */
 function notRunReason(r: BenchResults): (part: string) => string | undefined {
   return (part) =>
     r.only && !r.only.includes(part)
-      ? `Not measured in this run (\`BENCH_ONLY=${r.only.join(',')}\`): no figures rather than older ones; a run without BENCH_ONLY measures it.`
+      ? `Not measured in this run (it measured ${r.only.join(', ') || 'nothing'}: \`${benchCommand(r)}\`): no figures rather than an older run's; \`npm run bench\` with the default BENCH_ONLY and BENCH_BACKENDS measures it.`
       : undefined;
 }
 
@@ -153,9 +154,9 @@ export async function writeReport(path: string, r: BenchResults): Promise<void> 
   L.push(`- CPU: ${f.cpu}, nproc ${f.nproc}, ${f.memGiB.toFixed(0)} GiB RAM`);
   L.push(`- node ${f.node}; ${f.nft}; ${f.iptables}`);
   L.push(`- 1-minute load average: ${f.load[0].toFixed(2)} at the start, ${f.load[1].toFixed(2)} at the end (the machine is shared: compare ratios within one run)`);
-  L.push(`- command: \`${command(r)}\` (every other knob at its default; bench/README.md lists them)`);
+  L.push(`- command: \`${benchCommand(r)}\` (every other knob at its default; bench/README.md lists them)`);
   L.push(`- date: ${r.date}; whole run ${seconds(r.wallMs)}`);
-  if (r.only) L.push(`- parts measured: ${r.only.join(', ')} only (\`BENCH_ONLY\`); every other section says it was not measured`);
+  if (r.only) L.push(`- parts measured: ${r.only.join(', ') || 'none'} only (\`BENCH_ONLY\`, \`BENCH_BACKENDS\`); every other section says it was not measured`);
   const lim = r.settings.limits;
   L.push(`- time limits: \`nft -j -f\` alone ${lim.nftLoadMs / 1000} s, \`iptables-restore\` alone ${lim.iptLoadMs / 1000} s (iptables scales above ${k(lim.iptKernelMax)} Services not tried), churn ${lim.churnMs / 1000} s, data-plane rule load ${r.settings.dataplane.loadLimitMs / 1000} s`);
   L.push('');
@@ -195,7 +196,7 @@ export async function writeReport(path: string, r: BenchResults): Promise<void> 
     for (const c of charts) L.push(`![${c.alt}](${CHART_DIR}/${c.file})`, '');
   }
 
-  for (const [part, title] of [['render', 'Render, all backends'], ['nftables', 'nftables'], ['iptables', 'iptables'], ['churn', 'Churn'], ['dataplane', 'Data plane'], ['agent', 'Agent']] as const) {
+  for (const [part, title] of [['render', 'Render, all backends'], ['nftables', 'nftables'], ['iptables', 'iptables'], ['churn', 'Churn'], ['dataplane', 'Data plane'], ['counters', 'Data plane: what the traffic counters cost'], ['agent', 'Agent'], ['cluster', 'Cluster']] as const) {
     const why = notRun(part);
     if (why) L.push(`## ${title}`, '', why, '');
   }
@@ -206,10 +207,12 @@ export async function writeReport(path: string, r: BenchResults): Promise<void> 
   if (ipt.length) iptablesSections(L, lim, ipt);
   churnSection(L, r.churn);
   dataplaneSection(L, r);
+  countersCostSection(L, r);
   publishedSection(L, r);
   agentSection(L, agents);
   agentMemorySection(L, r.agentMemory ?? []);
-  if (!r.backends.includes('cluster')) L.push('## Cluster', '', 'Not measured in this run: the cluster benchmark runs with `BENCH_BACKENDS=cluster` (bench/README.md) and replaces this section.', '');
+  if (r.clusterSection) L.push(...r.clusterSection);
+  else if (!notRun('cluster')) L.push('## Cluster', '', 'Not measured: the cluster part did not run in this run (results from before it was part of `npm run bench`).', '');
 
   L.push('## What the numbers say', '');
   if (nft.length) {

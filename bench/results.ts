@@ -6,7 +6,8 @@ import type { AgentResult } from './agent-scale.js';
 import type { ApplyResult } from './apply-scale.js';
 import type { ChurnResult } from './churn.js';
 import type { CliResult } from './cli.js';
-import type { DataplaneRow } from './dataplane.js';
+import type { ClusterBenchResult } from './cluster.js';
+import type { CountersCostRow, DataplaneRow } from './dataplane.js';
 import type { IptablesResult } from './iptables-scale.js';
 import type { RenderRow } from './render-memory.js';
 import type { Facts } from './report.js';
@@ -37,6 +38,8 @@ export interface BenchResults {
     limits: { nftLoadMs: number; iptLoadMs: number; iptKernelMax: number; churnMs: number };
     agent: { rounds: number; floor: number; scales: number[] };
     dataplane: { enabled: boolean; levels: number[]; connections: number; batches: number; warmup: number; loadLimitMs: number };
+    /** The counters-cost part (absent in older results). */
+    countersCost?: { others: number; connections: number; batches: number; warmup: number; bulkMB: number; bulkRounds: number };
   };
   /** Set when the renders were measured again after the run (BENCH_RERENDER=1): when, and the 1-minute load before/after. */
   rerender?: { date: string; load: [number, number] };
@@ -46,8 +49,14 @@ export interface BenchResults {
   scenarios: ScenarioResult[];
   churn: ChurnResult[];
   dataplane: DataplaneRow[];
+  /** What the nftables traffic counters cost the data plane (bench/dataplane.ts benchCountersCost); absent when not run. */
+  countersCost?: CountersCostRow;
   /** `svcplane plan/render -f` as whole processes (bench/cli.ts); absent when the cli part did not run. */
   cli?: CliResult;
+  /** The Cluster section as the cluster part of this run wrote it (bench/cluster-run.ts); absent when it did not run. */
+  clusterSection?: string[];
+  /** The cluster part's raw result (also in bench/results/cluster.json); absent when it did not run. */
+  cluster?: ClusterBenchResult;
   /** BENCH_ONLY: the parts this run measured (absent: every part). The report says which it left out. */
   only?: string[];
 }

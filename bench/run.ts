@@ -1,14 +1,17 @@
 // `npm run bench`: the scenario matrix of issue 7 (scenarios.ts) through every selected
 // backend — render time, size and peak memory; full apply beside the kernel tool alone;
 // one endpoint change and one Service added/removed (p50/p99); read-back; churn — then
-// the data-plane first-packet benchmark, the node agent, and BENCHMARKS.md with its
-// charts (bench/charts/*.svg) and the raw results (bench/results.json). Never part of
-// `npm test`; needs root (ip netns, nft, iptables). Every knob is in bench/README.md.
+// the data-plane first-packet benchmark and the traffic counters' cost, the CLI, the node
+// agent, the cluster of agents, and BENCHMARKS.md with its charts (bench/charts/*.svg) and
+// the raw results (bench/results.json). BENCHMARKS.md is written whole from this one run
+// (issue 16 §7): a part this run did not measure says so, never keeps an older run's
+// figures. Never part of `npm test`; needs root (ip netns, nft, iptables). Every knob is
+// in bench/README.md.
 
 import { spawnSync } from 'node:child_process';
-import { readFile, writeFile } from 'node:fs/promises';
-import { loadavg } from 'node:os';
-import { dirname, resolve } from 'node:path';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { loadavg, tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { getHeapStatistics } from 'node:v8';
 import type { Backend } from '../src/backends/backend.js';
@@ -23,13 +26,13 @@ import { writeCharts } from './charts.js';
 import { benchChurn } from './churn.js';
 import { benchCli } from './cli.js';
 import { runClusterBench } from './cluster-run.js';
-import { benchDataplane, type DataplaneBackend } from './dataplane.js';
+import { benchCountersCost, benchDataplane, type DataplaneBackend } from './dataplane.js';
 import { benchIptables } from './iptables-scale.js';
 import { deleteAllNetnsSync } from './netns.js';
 import { renderRows } from './render-memory.js';
-import { mergeAgentReport } from './report-agent.js';
-import { clusterSectionOf, mergeClusterReport } from './report-cluster.js';
-import { machineFacts, writeReport } from './report.js';
+import { clusterSectionOf } from './report-cluster.js';
+import { benchCommand, machineFacts, writeReport } from './report.js';
+import type { ClusterBenchResult } from './cluster.js';
 import type { BenchResults, ScenarioResult } from './results.js';
 import { natCounts } from './rule-counts.js';
 import { roundsFor, selectScenarios, type Scenario, type ScenarioRounds } from './scenarios.js';
@@ -51,17 +54,33 @@ if (getHeapStatistics().heap_size_limit < 6 * 2 ** 30 && !process.env.BENCH_REEX
 const out = resolve(root, process.env.BENCH_OUT ?? 'BENCHMARKS.md');
 const resultsPath = resolve(root, process.env.BENCH_RESULTS ?? 'bench/results.json');
 const ALL: readonly Backend[] = [nftablesBackend, iptablesBackend, ipvsBackend];
-const backendNames = list('BENCH_BACKENDS', 'nftables,iptables,ipvs,agent');
+const backendNames = list('BENCH_BACKENDS', 'nftables,iptables,ipvs,agent,cluster');
 for (const n of backendNames) if (n !== 'agent' && n !== 'cluster' && !ALL.some((b) => b.name === n)) throw new Error(`BENCH_BACKENDS: unknown backend ${n}`);
 const backends = ALL.filter((b) => backendNames.includes(b.name));
 const has = (n: string) => backendNames.includes(n);
 // BENCH_ONLY=render,cli,…: measure only these parts (for development: a whole run takes tens of
 // minutes); the report names the parts it left out instead of keeping older numbers for them.
-const PARTS = ['render', 'nftables', 'iptables', 'agent', 'churn', 'dataplane', 'cli'] as const;
+const PARTS = ['render', 'nftables', 'iptables', 'agent', 'churn', 'dataplane', 'counters', 'cli', 'cluster'] as const;
+type Part = (typeof PARTS)[number];
 const only = list('BENCH_ONLY', '');
 for (const p of only) if (!(PARTS as readonly string[]).includes(p)) throw new Error(`BENCH_ONLY: unknown part ${p} (parts: ${PARTS.join(', ')})`);
-const part = (p: (typeof PARTS)[number]) => only.length === 0 || only.includes(p);
-const scenarioParts = PARTS.filter((p) => p !== 'dataplane' && p !== 'cli').some(part);
+const dataplaneOn = process.env.BENCH_DP !== '0';
+/** What each part needs among BENCH_BACKENDS (and BENCH_DP for the data plane). */
+const NEEDS: Record<Part, () => boolean> = {
+  render: () => backends.length > 0,
+  nftables: () => has('nftables'),
+  iptables: () => has('iptables'),
+  agent: () => has('agent'),
+  churn: () => has('nftables') || has('iptables'),
+  dataplane: () => dataplaneOn && (has('nftables') || has('iptables')),
+  counters: () => dataplaneOn && has('nftables'),
+  cli: () => backends.length > 0,
+  cluster: () => has('cluster'),
+};
+/** The parts this run measures: selected by BENCH_ONLY (default all) and possible with BENCH_BACKENDS. */
+const measured = PARTS.filter((p) => (only.length === 0 || only.includes(p)) && NEEDS[p]());
+const part = (p: Part) => measured.includes(p);
+const scenarioParts = (['render', 'nftables', 'iptables', 'agent', 'churn'] as const).some(part);
 const scenarios = selectScenarios(process.env);
 const base: ScenarioRounds = {
   endpointRounds: env('BENCH_ROUNDS', 40),
@@ -83,12 +102,22 @@ const agent = {
   scales: list('BENCH_AGENT_SCALES', quick ? '1000' : '1000,10000').map(Number),
 };
 const dataplane = {
-  enabled: process.env.BENCH_DP !== '0',
+  enabled: dataplaneOn,
   levels: list('BENCH_DP_LEVELS', quick ? '10,1000' : '10,1000,10000,30000').map(Number),
   connections: env('BENCH_DP_CONNECTIONS', quick ? 300 : 1000),
   batches: env('BENCH_DP_BATCHES', 3),
   warmup: env('BENCH_DP_WARMUP', 100),
   loadLimitMs: env('BENCH_DP_LOAD_LIMIT_S', 240) * 1000,
+};
+// What the traffic counters cost the data plane (issue 18 §2: < 5 %), nftables, with and without them in one topology.
+const countersCost = {
+  others: env('BENCH_COUNTERS_OTHERS', 1000),
+  connections: env('BENCH_COUNTERS_CONNECTIONS', quick ? 200 : 300),
+  batches: env('BENCH_COUNTERS_BATCHES', quick ? 2 : 6),
+  warmup: env('BENCH_COUNTERS_WARMUP', 20),
+  bulkMB: env('BENCH_COUNTERS_BULK_MB', quick ? 50 : 200),
+  bulkRounds: env('BENCH_COUNTERS_BULK_ROUNDS', 3),
+  loadLimitMs: dataplane.loadLimitMs,
 };
 const cli = { services: env('BENCH_CLI_SERVICES', quick ? 1000 : 10000), runs: env('BENCH_CLI_RUNS', 5) };
 const prefix = `svp-bench-${process.pid}`;
@@ -176,7 +205,7 @@ async function runScenario(sc: Scenario, r: ScenarioResult, log: (m: string) => 
 }
 
 async function runDataplane(results: BenchResults): Promise<void> {
-  if (!dataplane.enabled || !part('dataplane')) return;
+  if (!part('dataplane')) return;
   for (const b of ['nftables', 'iptables'] as DataplaneBackend[]) {
     if (!has(b)) continue;
     for (const n of dataplane.levels) {
@@ -191,35 +220,42 @@ async function runDataplane(results: BenchResults): Promise<void> {
   }
 }
 
+async function runCountersCost(results: BenchResults): Promise<void> {
+  if (!part('counters')) return;
+  const log = (m: string) => process.stderr.write(`[bench counters cost] ${m}\n`);
+  try {
+    results.countersCost = await benchCountersCost(countersCost.others, countersCost, `${prefix}-cc`, log);
+  } catch (e) {
+    log(`FAILED: ${e instanceof Error ? e.message : String(e)}`);
+    deleteAllNetnsSync();
+  }
+}
+
+/**
+ * The cluster benchmark (bench/cluster-run.ts) inside this run: it writes its section into a
+ * report of its own, which is taken from there into this run's results (so BENCH_REPORT_ONLY
+ * redraws it like every other part).
+ */
+async function runCluster(results: BenchResults): Promise<void> {
+  if (!part('cluster')) return;
+  const dir = await mkdtemp(join(tmpdir(), 'svp-bench-cluster-'));
+  try {
+    const file = join(dir, 'BENCHMARKS.md');
+    await runClusterBench(file, root, benchCommand(results));
+    results.clusterSection = clusterSectionOf(await readFile(file, 'utf8'));
+    results.cluster = JSON.parse(await readFile(resolve(root, 'bench/results/cluster.json'), 'utf8')) as ClusterBenchResult;
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
 async function main(): Promise<void> {
-  // BENCH_BACKENDS=cluster: the cluster benchmark alone (issue 17), merged into BENCHMARKS.md.
-  if (backendNames.length === 1 && has('cluster')) return runClusterBench(out, root);
   // BENCH_REPORT_ONLY=1: rewrite BENCHMARKS.md and the charts from the saved results.
   if (process.env.BENCH_REPORT_ONLY === '1') {
     const saved = JSON.parse(await readFile(resultsPath, 'utf8')) as BenchResults;
-    // The Cluster section is its own run (BENCH_BACKENDS=cluster) and names it: carried over as it is.
-    const cluster = clusterSectionOf(await readFile(out, 'utf8').catch(() => ''));
     await writeCharts(root, saved);
     await writeReport(out, saved);
-    if (cluster) await mergeClusterReport(out, cluster);
     process.stderr.write(`rewrote ${out} from ${resultsPath}\n`);
-    return;
-  }
-  // BENCH_RERENDER=1: measure the renders again (nothing else) into the saved results, e.g.
-  // when the machine was busy during the full run; the report says when and at what load.
-  if (process.env.BENCH_RERENDER === '1') {
-    const saved = JSON.parse(await readFile(resultsPath, 'utf8')) as BenchResults;
-    const load0 = loadavg()[0]!;
-    const date = new Date().toISOString();
-    for (const s of saved.scenarios) {
-      process.stderr.write(`[bench ${s.scenario.id}] render again x${s.rounds.renderRuns}\n`);
-      s.renders = await renderRows(s.scenario, backends, s.rounds.renderRuns);
-    }
-    saved.rerender = { date, load: [load0, loadavg()[0]!] };
-    await writeFile(resultsPath, `${JSON.stringify(saved)}\n`);
-    await writeCharts(root, saved);
-    await writeReport(out, saved);
-    process.stderr.write(`renders measured again into ${resultsPath}; rewrote ${out}\n`);
     return;
   }
   const loadAtStart = loadavg()[0]!;
@@ -229,45 +265,39 @@ async function main(): Promise<void> {
     wallMs: 0,
     backends: backendNames,
     knobs: Object.fromEntries(Object.entries(process.env).filter(([k]) => k.startsWith('BENCH_') && k !== 'BENCH_REEXEC')) as Record<string, string>,
-    settings: { base, limits, agent, dataplane: { ...dataplane } },
+    settings: { base, limits, agent, dataplane: { ...dataplane }, countersCost: { ...countersCost } },
     scenarios: [],
     churn: [],
     dataplane: [],
-    ...(only.length ? { only } : {}),
+    ...(measured.length < PARTS.length ? { only: measured } : {}),
   };
+  process.stderr.write(`[bench] parts: ${measured.join(', ') || 'none'}\n`);
   const [, wall] = await timed(async () => {
-    if (has('agent') && part('agent') && agent.floor > 0) {
+    if (part('agent') && agent.floor > 0) {
       const log = (m: string) => process.stderr.write(`[bench agent floor] ${m}\n`);
       results.agentFloor = await benchAgent(agent.floor, 2, `${prefix}-floor`, log);
     }
     await runScenarios(results);
     await runDataplane(results);
+    await runCountersCost(results);
+    if (part('cli') || part('agent') || part('cluster')) {
+      // The CLI part, the agent's memory and the cluster's agents run the compiled code.
+      process.stderr.write('[bench] building lib/ (tsc): the CLI and agent measured are the compiled ones\n');
+      const build = spawnSync('npx', ['tsc', '-p', 'tsconfig.json'], { cwd: root, stdio: 'inherit' });
+      if (build.status !== 0) throw new Error('bench: tsc failed');
+    }
     if (part('cli')) {
       const log = (m: string) => process.stderr.write(`[bench cli] ${m}\n`);
-      log('building lib/ (tsc): the CLI measured is the compiled one');
-      const build = spawnSync('npx', ['tsc', '-p', 'tsconfig.json'], { cwd: root, stdio: 'inherit' });
-      if (build.status !== 0) throw new Error('bench cli: tsc failed');
       results.cli = await benchCli(root, cli.services, 10, cli.runs, log);
     }
-    if (has('agent') && part('agent')) await runAgentMemory(results);
+    if (part('agent')) await runAgentMemory(results);
+    await runCluster(results);
   });
   results.wallMs = wall;
   results.facts = await machineFacts(loadAtStart);
-  if (backends.length === 0 && has('agent')) {
-    // Agent alone: keep the other sections of the last full run, replace the Agent part.
-    const agents = [...(results.agentFloor ? [results.agentFloor] : []), ...results.scenarios.flatMap((r) => (r.agent ? [r.agent] : []))];
-    const f = results.facts;
-    const header =
-      `Measured by an agent-only run (\`BENCH_BACKENDS=agent BENCH_SCENARIOS=${scenarios.map((s) => s.id).join(',')} BENCH_AGENT_ROUNDS=${agent.rounds} npm run bench\`), ${results.date},` +
-      ` ${(wall / 1000).toFixed(0)} s, on the machine above (node ${f.node}, ${f.nft}; 1-minute load ${f.load[0].toFixed(2)} at the start, ${f.load[1].toFixed(2)} at the end).`;
-    await mergeAgentReport(out, agents, header);
-    process.stderr.write(`merged the Agent part into ${out} (${(wall / 1000).toFixed(0)} s)\n`);
-    return;
-  }
   await writeFile(resultsPath, `${JSON.stringify(results)}\n`);
   await writeCharts(root, results);
   await writeReport(out, results);
-  if (has('cluster')) await runClusterBench(out, root);
   process.stderr.write(`wrote ${out}, ${resultsPath} and the charts (${(wall / 1000).toFixed(0)} s)\n`);
 }
 

@@ -53,8 +53,12 @@ function linear(start: number, width: number, count: number): number[] {
   return Array.from({ length: count }, (_, i) => start + width * i);
 }
 
-/** kube-proxy's network programming buckets: 0.25 s, 0.5 s, then 1-59 s by 1 s, 60-115 s by 5 s, 2-5 min by 30 s. */
-export const PROGRAMMING_BUCKETS: readonly number[] = [...linear(0.25, 0.25, 2), ...linear(1, 1, 59), ...linear(60, 5, 12), ...linear(120, 30, 7)];
+/**
+ * kube-proxy's network programming buckets: 0, 0.25 s, 0.5 s, then 1-59 s by 1 s, 60-115 s
+ * by 5 s, 2-5 min by 30 s. The leading 0 is kube-proxy's too: its metrics.go joins the
+ * linear runs with component-base's MergeBuckets, which starts from a slice holding one 0.
+ */
+export const PROGRAMMING_BUCKETS: readonly number[] = [0, ...linear(0.25, 0.25, 2), ...linear(1, 1, 59), ...linear(60, 5, 12), ...linear(120, 30, 7)];
 
 /** The kube-proxy mode whose metric set the backend gets (the backend says; userspace gets the common set only). */
 function modeOf(backend: string): KubeProxyMetricsMode | 'other' {

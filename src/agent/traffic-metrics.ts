@@ -4,9 +4,15 @@
 // share one read). Exported as counters that only move forward: a rule or element
 // recreated by a full sync starts again from 0, and an offset per series hides it.
 // A Service port that no longer has any counter in the kernel loses its series.
+// Per-endpoint series are bounded (MAX_ENDPOINT_SERIES endpoints, the rest counted
+// in svcplane_endpoint_series_omitted): a node of a big cluster would otherwise
+// export one series per endpoint of every Service, which no Prometheus wants.
 
-import { Counter, type Registry } from 'prom-client';
-import { sampleKey, type TrafficKind, type TrafficSample } from '../backends/traffic.js';
+import { Counter, Gauge, type Registry } from 'prom-client';
+import { ENDPOINT_KINDS, sampleKey, type TrafficKind, type TrafficSample } from '../backends/traffic.js';
+
+/** At most this many (Service port, endpoint) pairs get per-endpoint series (README, "Observing the agent"). */
+export const MAX_ENDPOINT_SERIES = 2000;
 
 const SERVICE_LABELS = ['namespace', 'service', 'port', 'protocol'] as const;
 
@@ -19,9 +25,23 @@ const METRICS: Record<TrafficKind, { name: string; help: string; labels: readonl
   dropped_packets: { name: 'svcplane_service_dropped_packets_total', help: 'Packets to a Service port dropped, by reason', labels: [...SERVICE_LABELS, 'reason'] },
   endpoint_packets: { name: 'svcplane_endpoint_packets_total', help: 'Packets of a Service port\'s connections per endpoint', labels: [...SERVICE_LABELS, 'endpoint'] },
   endpoint_bytes: { name: 'svcplane_endpoint_bytes_total', help: 'Bytes of a Service port\'s connections per endpoint', labels: [...SERVICE_LABELS, 'endpoint'] },
+  endpoint_new_connections: { name: 'svcplane_endpoint_new_connections_total', help: 'New connections a Service port sent to each endpoint', labels: [...SERVICE_LABELS, 'endpoint'] },
 };
 
 const portKey = (s: TrafficSample) => [s.namespace, s.service, s.port, s.protocol].join('\u0000');
+const endpointKey = (s: TrafficSample) => `${portKey(s)}\u0000${s.endpoint ?? ''}`;
+
+/**
+ * Keeps the per-endpoint samples of the first `max` (Service port, endpoint) pairs in
+ * label order (stable across reads: a pair does not come and go as traffic moves),
+ * every Service-level sample, and says how many pairs were left out. Pure.
+ */
+export function boundEndpointSeries(samples: readonly TrafficSample[], max = MAX_ENDPOINT_SERIES): { samples: TrafficSample[]; omitted: number } {
+  const pairs = [...new Set(samples.filter((s) => ENDPOINT_KINDS.has(s.kind)).map(endpointKey))].sort();
+  if (pairs.length <= max) return { samples: [...samples], omitted: 0 };
+  const kept = new Set(pairs.slice(0, max));
+  return { samples: samples.filter((s) => !ENDPOINT_KINDS.has(s.kind) || kept.has(endpointKey(s))), omitted: pairs.length - max };
+}
 
 /**
  * Raw kernel counters -> values that never go backwards. Pure state machine: give it
@@ -57,18 +77,23 @@ export interface TrafficMetricsOptions {
   readonly now?: () => number;
 }
 
-/** Registers the seven traffic metrics in `registry`; they read the kernel when collected. */
+/** Registers the traffic metrics in `registry`; they read the kernel when collected. */
 export function registerTrafficMetrics(registry: Registry, opts: TrafficMetricsOptions): void {
   const now = opts.now ?? Date.now;
   const minInterval = opts.minReadIntervalMs ?? 5000;
   const monotonic = new MonotonicTraffic();
   let last: { at: number; values: Promise<TrafficSample[]> } | undefined;
   let lastGood: TrafficSample[] = [];
+  let omitted = 0;
   const snapshot = (): Promise<TrafficSample[]> => {
     const t = now();
     if (!last || t - last.at >= minInterval) {
       const values = opts.read().then(
-        (raw) => (lastGood = monotonic.update(raw)),
+        (raw) => {
+          const bounded = boundEndpointSeries(monotonic.update(raw));
+          omitted = bounded.omitted;
+          return (lastGood = bounded.samples);
+        },
         (e: unknown) => {
           opts.onError?.(e);
           return lastGood;
@@ -78,6 +103,15 @@ export function registerTrafficMetrics(registry: Registry, opts: TrafficMetricsO
     }
     return last.values;
   };
+  new Gauge({
+    name: 'svcplane_endpoint_series_omitted',
+    help: `(Service port, endpoint) pairs with no svcplane_endpoint_* series because the node has more than ${MAX_ENDPOINT_SERIES}`,
+    registers: [registry],
+    async collect() {
+      await snapshot();
+      this.set(omitted);
+    },
+  });
   for (const [kind, m] of Object.entries(METRICS) as [TrafficKind, (typeof METRICS)[TrafficKind]][]) {
     new Counter({
       name: m.name,

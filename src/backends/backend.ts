@@ -101,6 +101,8 @@ export interface AgentBackend {
   cleanup(): Promise<number>;
   /** Reads the per-Service traffic counters its rules carry (traffic.ts); absent when it has none. */
   readTraffic?: TrafficReader;
+  /** readTraffic names Service ports only from the input it is given (IPVS: the kernel knows addresses alone). */
+  readonly trafficNamedByInput?: boolean;
 }
 
 /** The pure half that reads a backend's rulesets. `Document`, `Live`: as in Backend. */

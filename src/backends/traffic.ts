@@ -4,9 +4,13 @@
 // helpers; the readers live beside each backend (`<backend>/counters.ts`).
 
 import type { Exec } from '../exec/exec.js';
+import type { RenderInput } from '../model/render-input.js';
 
 /** What a sample counts. Names match the exported metrics (svcplane_service_<kind>_total). */
-export type TrafficKind = 'packets' | 'bytes' | 'new_connections' | 'rejected_packets' | 'dropped_packets' | 'endpoint_packets' | 'endpoint_bytes';
+export type TrafficKind = 'packets' | 'bytes' | 'new_connections' | 'rejected_packets' | 'dropped_packets' | 'endpoint_packets' | 'endpoint_bytes' | 'endpoint_new_connections';
+
+/** Kinds counted per endpoint (they carry `endpoint`). */
+export const ENDPOINT_KINDS: ReadonlySet<TrafficKind> = new Set(['endpoint_packets', 'endpoint_bytes', 'endpoint_new_connections']);
 
 /** Why a packet was refused: a Service with no endpoint, a source outside loadBalancerSourceRanges, no endpoint on this node. */
 export type RefusalReason = 'no_endpoints' | 'source_range' | 'no_local_endpoint';
@@ -26,12 +30,16 @@ export interface TrafficSample extends ServicePortId {
   readonly value: number;
   /** rejected_packets / dropped_packets only. */
   readonly reason?: RefusalReason;
-  /** endpoint_* only: `ip:port`. */
+  /** endpoint_* only: `ip:port` (`[ip]:port` for IPv6). */
   readonly endpoint?: string;
 }
 
-/** Reads every traffic counter of one backend in the current network namespace (or `netns`). */
-export type TrafficReader = (exec?: Exec, netns?: string) => Promise<TrafficSample[]>;
+/**
+ * Reads every traffic counter of one backend in the current network namespace (or
+ * `netns`). `input` is what the node enforces: backends whose kernel objects carry no
+ * Service names (IPVS) name them from it; the others ignore it.
+ */
+export type TrafficReader = (exec?: Exec, netns?: string, input?: RenderInput) => Promise<TrafficSample[]>;
 
 /**
  * `ns/name:port/PROTO` (the comment our traffic-counter elements and rules carry)

@@ -566,7 +566,7 @@ const KUBE_PROXY_NFTABLES_METRICS: Record<string, [type: string, help: string, l
 /** kube-proxy's buckets, written out (not computed the way the agent computes them). */
 const SYNC_LE = [0.001, 0.002, 0.004, 0.008, 0.016, 0.032, 0.064, 0.128, 0.256, 0.512, 1.024, 2.048, 4.096, 8.192, 16.384];
 const PROGRAMMING_LE = [
-  0.25, 0.5,
+  0, 0.25, 0.5,
   ...Array.from({ length: 59 }, (_, i) => i + 1),
   60, 65, 70, 75, 80, 85, 90, 95, 100, 105, 110, 115,
   120, 150, 180, 210, 240, 270, 300,

@@ -12,9 +12,9 @@ import { pino } from 'pino';
 import { Agent } from '../../src/agent/agent.js';
 import { createAgentMetrics } from '../../src/agent/metrics.js';
 import type { Syncer as RulesSyncer } from '../../src/backends/syncer.js';
-import { DEFAULT_PROXY_CONFIG } from '../../src/model/config.js';
 import { planDigest, serializePlan, type Plan } from '../../src/model/plan.js';
 import { plan, port, sliceManifest, svc } from '../helpers/model.js';
+import { offlineAgentOptions } from './offline-agent.js';
 
 type LogLine = Record<string, unknown> & { level: number; msg: string };
 
@@ -55,20 +55,12 @@ async function withAgent(opts: { level: string; logDetail?: boolean; fail?: (n: 
     },
   };
   const agent = new Agent({
+    ...offlineAgentOptions(dir, '172.18.0.1'),
     backend: 'nftables',
-    mode: 'coexist',
-    nodeName: 'node1',
-    planFile: join(dir, 'plan.json'),
-    endpointsFiles: [join(dir, 'web.json')],
-    config: { ...DEFAULT_PROXY_CONFIG, syncPeriodSeconds: 3600, minSyncPeriodSeconds: 0.05 },
     // The agent's own JSON lines, as pino writes them to stderr.
     log: pino({ level: opts.level }, { write: (l: string) => void lines.push(JSON.parse(l) as LogLine) }),
     ...(opts.logDetail ? { logDetail: true } : {}),
-    metricsAddr: { host: '127.0.0.1', port: 0 },
     rules,
-    localAddresses: async () => ['172.18.0.1'],
-    conntrack: async () => [],
-    filePollMs: 50,
     metrics: createAgentMetrics({ backend: 'nftables' }),
   });
   await agent.start();

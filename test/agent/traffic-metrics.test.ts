@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { Registry } from 'prom-client';
 import type { TrafficSample } from '../../src/backends/traffic.js';
-import { MonotonicTraffic, registerTrafficMetrics } from '../../src/agent/traffic-metrics.js';
+import { MAX_ENDPOINT_SERIES, MonotonicTraffic, boundEndpointSeries, registerTrafficMetrics } from '../../src/agent/traffic-metrics.js';
 
 const web = { namespace: 'shop', service: 'web', port: 80, protocol: 'TCP' } as const;
 const api = { namespace: 'shop', service: 'api', port: 443, protocol: 'TCP' } as const;
@@ -79,5 +79,27 @@ describe('registerTrafficMetrics', () => {
     const text = await registry.metrics();
     assert.equal(errors.length, 1);
     assert.match(text, /svcplane_service_packets_total\{[^}]*service="web"[^}]*\} 40/);
+  });
+});
+
+describe('per-endpoint series bound', () => {
+  const e = (endpoint: string, kind: TrafficSample['kind'] = 'endpoint_packets'): TrafficSample => ({ ...web, kind, value: 1, endpoint });
+
+  it('keeps every Service-level sample and the first N (Service port, endpoint) pairs in label order, all kinds of a kept pair', () => {
+    const samples = [s(web, 'packets', 9), e('10.0.0.3:80'), e('10.0.0.1:80'), e('10.0.0.2:80'), e('10.0.0.1:80', 'endpoint_bytes'), e('10.0.0.3:80', 'endpoint_new_connections')];
+    const { samples: kept, omitted } = boundEndpointSeries(samples, 2);
+    assert.equal(omitted, 1);
+    assert.deepEqual(kept.map((x) => `${x.kind} ${x.endpoint ?? ''}`).sort(), ['endpoint_bytes 10.0.0.1:80', 'endpoint_packets 10.0.0.1:80', 'endpoint_packets 10.0.0.2:80', 'packets ']);
+    assert.equal(boundEndpointSeries(samples, 3).omitted, 0);
+    assert.equal(boundEndpointSeries(samples, 3).samples.length, samples.length);
+  });
+
+  it('the exporter says how many pairs it left out, and exports the per-endpoint new connections', async () => {
+    const registry = new Registry();
+    const many = Array.from({ length: MAX_ENDPOINT_SERIES + 5 }, (_, i) => e(`10.1.${Math.floor(i / 250)}.${i % 250}:80`, 'endpoint_new_connections'));
+    registerTrafficMetrics(registry, { read: async () => many });
+    const text = await registry.metrics();
+    assert.match(text, /^svcplane_endpoint_series_omitted 5$/m);
+    assert.equal(text.split('\n').filter((l) => l.startsWith('svcplane_endpoint_new_connections_total{')).length, MAX_ENDPOINT_SERIES);
   });
 });

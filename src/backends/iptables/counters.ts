@@ -1,6 +1,6 @@
 // Reads the traffic counters iptables already keeps on the rules we render (no extra
 // rules): per Service port, new connections (the DNAT rule of each endpoint chain:
-// nat sees one packet per connection), packets rejected because the Service has no
+// nat sees one packet per connection; per endpoint too, from its DNAT target), packets rejected because the Service has no
 // endpoints, dropped because it has no local endpoint or by loadBalancerSourceRanges.
 // Packets and bytes of whole connections would need a rule per Service matched on
 // conntrack's original destination in a filter chain, a linear walk for every packet:
@@ -22,6 +22,8 @@ interface SavedRule {
   /** TCP, UDP, SCTP; '' when the rule names none. */
   readonly protocol: string;
   readonly target: string;
+  /** DNAT rules: `--to-destination` (`ip:port`, `[ip]:port` for IPv6). */
+  readonly to?: string;
 }
 
 /** The label part of our comments (`ns/name:port` before the suffix that says what the rule is). */
@@ -37,7 +39,8 @@ function parseSaved(text: string): SavedRule[] {
     const dport = /--dport (\d+)/.exec(rest);
     const target = /-j (\S+)/.exec(rest);
     const protocol = /-p (tcp|udp|sctp)\b/.exec(rest)?.[1]?.toUpperCase() ?? '';
-    out.push({ chain: m[3]!, packets: Number(m[1]), comment: comment ? (comment[1] ?? comment[2]!) : '', ...(dport ? { dport: Number(dport[1]) } : {}), protocol, target: target?.[1] ?? '' });
+    const to = /--to-destination (\S+)/.exec(rest)?.[1];
+    out.push({ chain: m[3]!, packets: Number(m[1]), comment: comment ? (comment[1] ?? comment[2]!) : '', ...(dport ? { dport: Number(dport[1]) } : {}), protocol, target: target?.[1] ?? '', ...(to ? { to } : {}) });
   }
   return out;
 }
@@ -62,12 +65,15 @@ export function parseIptablesCounters(saved: string): TrafficSample[] {
 
 function sumFromRules(rules: readonly SavedRule[], ports: Map<string, ServicePortId>): TrafficSample[] {
   const out: TrafficSample[] = [];
-  const emit = (label: string | undefined, kind: TrafficKind, value: number, reason?: RefusalReason) => {
+  const emit = (label: string | undefined, kind: TrafficKind, value: number, reason?: RefusalReason, endpoint?: string) => {
     const id = label === undefined ? undefined : ports.get(label);
-    if (id) out.push({ ...id, kind, value, ...(reason ? { reason } : {}) });
+    if (id) out.push({ ...id, kind, value, ...(reason ? { reason } : {}), ...(endpoint ? { endpoint } : {}) });
   };
   for (const r of rules) {
-    if (r.chain.startsWith('SVP-SEP-') && r.target === 'DNAT') emit(r.comment, 'new_connections', r.packets);
+    if (r.chain.startsWith('SVP-SEP-') && r.target === 'DNAT') {
+      emit(r.comment, 'new_connections', r.packets);
+      if (r.to) emit(r.comment, 'endpoint_new_connections', r.packets, undefined, r.to);
+    }
     else if (r.target === 'REJECT' && r.comment.endsWith(' has no endpoints')) emit(labelOf(r.comment), 'rejected_packets', r.packets, 'no_endpoints');
     else if (r.target === 'DROP' && r.comment.endsWith(' has no local endpoints')) emit(labelOf(r.comment), 'dropped_packets', r.packets, 'no_local_endpoint');
     else if (r.target === 'DROP' && r.chain === 'SVP-PROXY-FIREWALL') emit(labelOf(r.comment.replace(/ traffic not accepted by \S+$/, ' cluster IP')), 'dropped_packets', r.packets, 'source_range');

@@ -27,11 +27,13 @@ COMMIT
 `;
 
 describe('iptables traffic counters', () => {
-  it('new connections from the endpoints\' DNAT rules, refusals by comment, ports from SVP-SERVICES', () => {
-    const got = parseIptablesCounters(`${FILTER}\n${NAT}`).map((s) => `${s.kind} ${s.namespace}/${s.service}:${s.port}/${s.protocol}${s.reason ? ` ${s.reason}` : ''} ${s.value}`);
+  it('new connections from the endpoints\' DNAT rules (per endpoint too), refusals by comment, ports from SVP-SERVICES', () => {
+    const got = parseIptablesCounters(`${FILTER}\n${NAT}`).map((s) => `${s.kind} ${s.namespace}/${s.service}:${s.port}/${s.protocol}${s.reason ? ` ${s.reason}` : ''}${s.endpoint ? ` ${s.endpoint}` : ''} ${s.value}`);
     assert.deepEqual(got.sort(), [
       'dropped_packets shop/front:443/TCP no_local_endpoint 3',
       'dropped_packets shop/front:443/TCP source_range 5',
+      'endpoint_new_connections shop/orders-db:5432/TCP 192.0.2.20:5432 6',
+      'endpoint_new_connections shop/orders-db:5432/TCP 192.0.2.21:5432 5',
       'new_connections shop/orders-db:5432/TCP 11',
       'rejected_packets shop/api:443/TCP no_endpoints 9',
     ]);
@@ -43,7 +45,7 @@ describe('iptables traffic counters', () => {
       .on('iptables-save', ['-c', '-t', 'nat'], { stdout: NAT })
       .on('ip6tables-save', ['-c'], { stdout: '' });
     const samples = await readIptablesCounters(exec, 'svp-test-node');
-    assert.equal(samples.length, 4);
+    assert.equal(samples.length, 6);
     assert.deepEqual(exec.lines().sort(), [
       'ip netns exec svp-test-node ip6tables-save -c -t filter',
       'ip netns exec svp-test-node ip6tables-save -c -t nat',
