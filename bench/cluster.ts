@@ -22,7 +22,7 @@ import type { AgentBackend } from '../test/cluster/agent-process.js';
 import type { ApiStats } from '../test/cluster/api-server.js';
 import { spread } from './changes.js';
 
-const PORTS = [{ name: 'http', port: 80, protocol: 'TCP' as const }];
+export const PORTS = [{ name: 'http', port: 80, protocol: 'TCP' as const }];
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export interface ClusterBenchOptions {
@@ -51,6 +51,11 @@ export interface ClusterNodeResult {
   /** CPU seconds over the whole run, and during the change rounds alone. */
   readonly cpuSeconds: number;
   readonly cpuRoundsSeconds: number;
+  /**
+   * Durations (ms) of the periodic full syncs (syncPeriod: read back and compare everything)
+   * that fell within the change rounds: most of the CPU per change when they are counted in.
+   */
+  readonly fullSyncsDuringRoundsMs?: number[];
   /** API server load from this node's address. */
   readonly api: { connections: number; openAtEnd: number; bytesAtStart: number; bytesPerChange: number };
 }
@@ -82,7 +87,7 @@ export async function benchCluster(o: ClusterBenchOptions, log: (m: string) => v
 }
 
 /** Endpoint addresses of Service k: pods spread over the nodes, plus the round's extra one. */
-function endpointsOf(c: Cluster, k: number, extra?: string) {
+export function endpointsOf(c: Cluster, k: number, extra?: string) {
   const pods = c.bed.pods;
   const a = pods[k % pods.length]!;
   const b = pods[(k + 1) % pods.length]!;
@@ -90,16 +95,21 @@ function endpointsOf(c: Cluster, k: number, extra?: string) {
   return extra ? [...eps, { ip: extra, node: a.node, zone: c.bed.node(a.node).zone }] : eps;
 }
 
-async function measure(c: Cluster, o: ClusterBenchOptions, log: (m: string) => void, t0: number, load0: number): Promise<ClusterBenchResult> {
-  log(`loading ${o.services} Services into the API server`);
+/** Services svc-0 .. svc-(n-1), one port each, two endpoints each (endpointsOf). */
+export async function loadServices(c: Cluster, n: number): Promise<void> {
   const objs = [];
-  for (let k = 0; k < o.services; k++) {
+  for (let k = 0; k < n; k++) {
     const name = `svc-${k}`;
     const ip = serviceIP(k);
     objs.push({ resource: 'services' as const, obj: service(name, { clusterIP: ip, clusterIPs: [ip], ports: [{ name: 'http', port: 80, targetPort: 80, protocol: 'TCP' }] }) });
     objs.push({ resource: 'endpointslices' as const, obj: endpointSlice(name, endpointsOf(c, k), PORTS) });
   }
   await c.api.upsertMany(objs);
+}
+
+async function measure(c: Cluster, o: ClusterBenchOptions, log: (m: string) => void, t0: number, load0: number): Promise<ClusterBenchResult> {
+  log(`loading ${o.services} Services into the API server`);
+  await loadServices(c, o.services);
 
   log(`starting ${o.nodes} agents`);
   const started = Date.now();
@@ -114,6 +124,7 @@ async function measure(c: Cluster, o: ClusterBenchOptions, log: (m: string) => v
     }));
   }
   const atStart = await c.api.stats();
+  const syncsAtStart = new Map([...c.agents].map(([n, a]) => [n, a.syncs.length]));
   const cpuAtStart = new Map(await Promise.all([...c.agents].map(async ([n, a]) => [n, (await a.usage()).cpuSeconds] as const)));
   log(`all ready in ${Date.now() - started} ms; ${o.rounds} changes`);
 
@@ -164,6 +175,7 @@ async function measure(c: Cluster, o: ClusterBenchOptions, log: (m: string) => v
       hwmKiB: u.hwmKiB,
       cpuSeconds: u.cpuSeconds,
       cpuRoundsSeconds: u.cpuSeconds - (cpuAtStart.get(n.name) ?? 0),
+      fullSyncsDuringRoundsMs: a.syncs.slice(syncsAtStart.get(n.name) ?? 0).filter((s) => s.full).map((s) => s.ms),
       api: apiLoad(atStart, atEnd, n.ip, o.rounds),
     });
   }

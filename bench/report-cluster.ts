@@ -59,7 +59,8 @@ export function clusterSection(r: ClusterBenchResult, facts: Facts, command: str
     `| RSS at the end | ${f0(median(rss))} / ${f0(Math.max(...rss))} MiB |`,
     `| peak RSS (VmHWM) | ${f0(median(hwm))} / ${f0(Math.max(...hwm))} MiB |`,
     `| CPU, whole run (start, first sync, changes) | ${median(r.nodes.map((n) => n.cpuSeconds)).toFixed(1)} / ${Math.max(...r.nodes.map((n) => n.cpuSeconds)).toFixed(1)} s |`,
-    `| CPU per change (during the rounds) | ${f0(median(cpuRounds) * 1000)} / ${f0(Math.max(...cpuRounds) * 1000)} ms |`,
+    `| CPU per change (during the rounds, periodic full syncs included) | ${f0(median(cpuRounds) * 1000)} / ${f0(Math.max(...cpuRounds) * 1000)} ms |`,
+    ...fullSyncRow(r),
     `| first sync (full, ${o.services} Services) | ${f0(median(r.nodes.map((n) => n.firstSyncMs)))} / ${f0(Math.max(...r.nodes.map((n) => n.firstSyncMs)))} ms |`,
     `| start → ready (agents started five at a time) | ${f0(median(r.nodes.map((n) => n.startToReadyMs)))} / ${f0(Math.max(...r.nodes.map((n) => n.startToReadyMs)))} ms |`,
     `| API server: open connections (watches) | ${median(conns)} / ${Math.max(...conns)} |`,
@@ -70,6 +71,15 @@ export function clusterSection(r: ClusterBenchResult, facts: Facts, command: str
     '',
   );
   return L;
+}
+
+/** Periodic full syncs within the rounds, per agent: how many, and how long each took (older results lack them). */
+function fullSyncRow(r: ClusterBenchResult): string[] {
+  const per = r.nodes.map((n) => n.fullSyncsDuringRoundsMs);
+  if (per.some((x) => x === undefined)) return [];
+  const counts = per.map((x) => x!.length);
+  const ms = per.flatMap((x) => x!);
+  return [`| periodic full syncs during the rounds: count; duration each | ${median(counts)} / ${Math.max(...counts)}; ${f0(median(ms))} / ${f0(Math.max(...ms))} ms |`];
 }
 
 function mergeHistograms(hs: readonly { le: number; count: number }[][]): { le: number; count: number }[] {

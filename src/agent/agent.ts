@@ -8,6 +8,7 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import { readLocalAddresses } from '../backends/local-addresses.js';
+import { readConntrackTCPBeLiberal } from '../backends/node-facts.js';
 import { DEFAULT_PROXY_CONFIG, type ProxyConfig } from '../model/config.js';
 import type { EndpointSliceInfo } from '../model/endpoints.js';
 import { formatIssues, formatRef, isInputError, type FieldIssue, type ObjectRef } from '../model/errors.js';
@@ -116,6 +117,8 @@ export class Agent {
   private startedWall = 0;
   private lastApplied: RenderInput | undefined;
   private lastLocalAddresses = '';
+  /** nf_conntrack_tcp_be_liberal as the last sync read it (it changes the iptables skeleton). */
+  private lastBeLiberal: boolean | undefined;
   /** performance.now() at start: the baseline of a watch that never answered. */
   private startedPerf = 0;
   private lastSyncedAt: number | undefined;
@@ -430,13 +433,21 @@ export class Agent {
         full = true;
         this.lastLocalAddresses = la;
       }
+      // Read at every sync, after the agent's own conntrack sysctls: a node whose admin
+      // turns it on or off converges at the next sync, as after a restart of kube-proxy.
+      const conntrackTCPBeLiberal = await readConntrackTCPBeLiberal();
+      if (conntrackTCPBeLiberal !== this.lastBeLiberal) {
+        if (this.lastBeLiberal !== undefined) this.log.info({ conntrackTCPBeLiberal }, 'nf_conntrack_tcp_be_liberal changed: full sync');
+        full = true;
+        this.lastBeLiberal = conntrackTCPBeLiberal;
+      }
       input = buildRenderInput({
         ...(this.plan ? { plan: this.plan } : {}),
         apiServiceCIDRs: this.serviceCIDRs?.store.cidrs(),
         apiServices: this.services?.store.snapshot(),
         fileSlices: this.files.slices,
         apiSlices: this.slices?.store.snapshot(),
-        node: { ...this.nodeContext(), localAddresses },
+        node: { ...this.nodeContext(), localAddresses, conntrackTCPBeLiberal },
         config: this.config,
         mode: this.opts.mode,
       });

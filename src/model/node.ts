@@ -16,6 +16,12 @@ export const NodeContextSchema = z.strictObject({
    * matches nodePortAddresses CIDRs against these, not against the Node object.
    */
   localAddresses: z.array(z.string()).optional(),
+  /**
+   * nf_conntrack_tcp_be_liberal is set in the node's namespace (apply, check and the agent
+   * read it; render from manifests does not know it: unset). kube-proxy's iptables mode
+   * then installs no INVALID drop.
+   */
+  conntrackTCPBeLiberal: z.boolean().optional(),
 });
 export type NodeContext = z.infer<typeof NodeContextSchema>;
 

@@ -21,6 +21,11 @@ export interface ClusterOptions extends TestbedOptions {
   /** KubeProxyConfiguration syncPeriod / minSyncPeriod (Go durations). */
   readonly syncPeriod?: string;
   readonly minSyncPeriod?: string;
+  /**
+   * KubeProxyConfiguration conntrack.tcpBeLiberal: every agent sets nf_conntrack_tcp_be_liberal
+   * in its node and, on iptables, renders no INVALID drop (kube-proxy's behaviour). Default off.
+   */
+  readonly conntrackTCPBeLiberal?: boolean;
   /** Start the agents and wait for each one's first sync (default true). */
   readonly startAgents?: boolean;
 }
@@ -138,6 +143,7 @@ function writeAgentFiles(dir: string, api: ClusterApiServer, opts: ClusterOption
         nodePortAddresses: [UNDERLAY.cidr],
         iptables: sync,
         nftables: sync,
+        ...(opts.conntrackTCPBeLiberal ? { conntrack: { tcpBeLiberal: true } } : {}),
       }),
     );
     out[backend] = { kubeconfig, plan, config };

@@ -7,7 +7,7 @@
 import type { ApplyOptions, ApplyResult } from '../backend.js';
 import { ExecError, type Exec } from '../../exec/exec.js';
 import { systemExec } from '../../exec/system-exec.js';
-import { withLocalAddresses } from '../local-addresses.js';
+import { withNodeFacts } from '../node-facts.js';
 import { ensureSysctls } from '../sysctl.js';
 import type { IPFamily } from '../../model/ip.js';
 import type { RenderInput } from '../../model/render-input.js';
@@ -151,7 +151,7 @@ export async function applyIptables(
   target: ApplyTarget = { run: new IptablesRunner(), host: true },
 ): Promise<ApplyResult> {
   const { run, host } = target;
-  const full = host ? { ...input, node: await withLocalAddresses(input.node) } : input;
+  const full = host ? { ...input, node: await withNodeFacts(input.node) } : input;
   const dryRun = options.dryRun ?? false;
   if (!dryRun && host) await ensureSysctls(iptablesSysctls(full));
   let changes = 0;

@@ -9,7 +9,7 @@ import type { IPFamily } from '../../model/ip.js';
 import type { RenderInput } from '../../model/render-input.js';
 import type { ApplyOptions } from '../backend.js';
 import { serviceOfLabel, withService, type RulesetDifference } from '../difference.js';
-import { withLocalAddresses } from '../local-addresses.js';
+import { withNodeFacts } from '../node-facts.js';
 import { IptablesRunner } from './apply.js';
 import { diffFamily } from './diff.js';
 import { documentSection, parseSavedChains } from './document.js';
@@ -94,7 +94,7 @@ export async function checkIptables(
   options: Pick<ApplyOptions, 'preserveServices'> = {},
   run = new IptablesRunner(),
 ): Promise<RulesetDifference[]> {
-  const full = { ...input, node: await withLocalAddresses(input.node) };
+  const full = { ...input, node: await withNodeFacts(input.node) };
   const keep = options.preserveServices ?? [];
   const out: RulesetDifference[] = [];
   for (const desired of renderIptables(full)) {

@@ -108,7 +108,9 @@ export function skeleton(input: RenderInput, ctx: Ctx, filter: Table, nat: Table
   filter.add(CHAINS.input, { comment: 'externally-visible service portals', matches: [newState], target: `-j ${CHAINS.externalServices}` });
   filter.add(CHAINS.input, { target: `-j ${CHAINS.firewall}` });
   filter.add(CHAINS.forward, { comment: 'load balancer firewall', matches: [newState], target: `-j ${CHAINS.proxyFirewall}` });
-  filter.add(CHAINS.forward, { matches: ['-m conntrack --ctstate INVALID'], target: '-j DROP' });
+  // kube-proxy drops INVALID (out-of-window) packets, which would otherwise reach the pod
+  // un-DNATed and reset the connection, unless the node's conntrack is TCP-liberal.
+  if (!input.node.conntrackTCPBeLiberal) filter.add(CHAINS.forward, { matches: ['-m conntrack --ctstate INVALID'], target: '-j DROP' });
   filter.add(CHAINS.forward, { comment: 'forwarding rules', matches: [markMatch(ctx.masqMark)], target: '-j ACCEPT' });
   filter.add(CHAINS.forward, { comment: 'forwarding conntrack rule', matches: ['-m conntrack --ctstate RELATED,ESTABLISHED'], target: '-j ACCEPT' });
   filter.add(CHAINS.forward, { comment: 'service portals', matches: [newState], target: `-j ${CHAINS.services}` });
