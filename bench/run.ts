@@ -231,6 +231,8 @@ async function runCountersCost(results: BenchResults): Promise<void> {
   }
 }
 
+const QUICK_CLUSTER = { BENCH_CLUSTER_NODES: '3', BENCH_CLUSTER_SERVICES: '100', BENCH_CLUSTER_ROUNDS: '5' };
+
 /**
  * The cluster benchmark (bench/cluster-run.ts) inside this run: it writes its section into a
  * report of its own, which is taken from there into this run's results (so BENCH_REPORT_ONLY
@@ -238,6 +240,8 @@ async function runCountersCost(results: BenchResults): Promise<void> {
  */
 async function runCluster(results: BenchResults): Promise<void> {
   if (!part('cluster')) return;
+  // BENCH_QUICK: a small cluster unless the BENCH_CLUSTER_* knobs say otherwise (the section names its size).
+  if (quick) for (const [k, v] of Object.entries(QUICK_CLUSTER)) process.env[k] ??= v;
   const dir = await mkdtemp(join(tmpdir(), 'svp-bench-cluster-'));
   try {
     const file = join(dir, 'BENCHMARKS.md');

@@ -4,7 +4,7 @@
 // `--json` prints the rows as JSON (with --once, for scripts). Reads only.
 // IPVS's kernel objects carry addresses, not Service names: with that backend, give the
 // inputs the node enforces (`-f`, as for render: the plan and EndpointSlices, the Node)
-// and top names each virtual server by rendering them.
+// and top names each virtual server from them.
 
 import type { Command } from 'commander';
 import { getBackend, RULESET_BACKEND_NAMES } from '../backends/registry.js';

@@ -3,10 +3,13 @@
 // with test/vm; the FWM service is added by hand: firewall-mark services are never
 // ours), parsed and named after the Service ports of a render input.
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { parseIpvsStats } from '../../../src/backends/ipvs/stats.js';
 import { ipvsTrafficSamples, readIpvsTraffic, virtualServerNames } from '../../../src/backends/ipvs/stats-reader.js';
+import { renderIpvs } from '../../../src/backends/ipvs/render.js';
 import { FakeExec } from '../../../src/exec/fake.js';
+import type { PlanService } from '../../../src/model/plan.js';
 import { ep, input, port, slice, svc } from '../../helpers/model.js';
 
 const CAPTURED = `IP Virtual Server version 1.2.1 (size=4096)
@@ -60,6 +63,19 @@ describe('IPVS traffic statistics', () => {
     assert.deepEqual(names.get('udp 10.96.0.10:53'), { namespace: 'shop', service: 'web', port: 53, protocol: 'UDP' });
     assert.deepEqual(names.get('tcp 192.168.50.1:30080'), { namespace: 'shop', service: 'web', port: 80, protocol: 'TCP' });
     assert.deepEqual(names.get('tcp fd00::10:443'), { namespace: 'shop', service: 'api', port: 443, protocol: 'TCP' });
+  });
+
+  it('names exactly the virtual servers render makes, each after its own Service port (the example app\'s Services, node ports on every node address)', () => {
+    const services = (JSON.parse(readFileSync('dist/rules/plan.json', 'utf8')) as { services: PlanService[] }).services;
+    const example = input(services, [], { config: { nodePortAddresses: [] } });
+    const names = virtualServerNames(example);
+    const rendered = renderIpvs(example).families.flatMap((f) => f.virtualServers);
+    assert.ok(rendered.length >= 8 && rendered.some((v) => v.address === '192.168.50.1'), 'ClusterIPs, LB IPs and node ports rendered');
+    assert.deepEqual([...names.keys()].sort(), rendered.map((v) => `${v.protocol} ${v.address}:${v.port}`).sort());
+    for (const v of rendered) {
+      const id = names.get(`${v.protocol} ${v.address}:${v.port}`)!;
+      assert.ok(v.service.startsWith(`${id.namespace}/${id.service}:`), `${v.service} named ${JSON.stringify(id)}`);
+    }
   });
 
   it('samples per Service port (in + out) and per endpoint; virtual servers of no Service ignored', () => {
