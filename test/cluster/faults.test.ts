@@ -6,10 +6,9 @@
 // The userspace backend is left out: it relays connections in its own process, so a
 // restart of its agent drops them by design.
 // The nodes run with nf_conntrack_tcp_be_liberal=1 (KubeProxyConfiguration
-// conntrack.tcpBeLiberal, which kube-proxy's own scale tests and issue 117924 recommend):
-// the iptables node then has no INVALID drop, as kube-proxy would have. With the drop, a
-// connection whose SYN-ACK conntrack judges out of window (a stale entry for a reused
-// port) can only time out; traffic.test.ts keeps the default (drop rendered).
+// conntrack.tcpBeLiberal): the agents set it, read it back as a node fact, and the iptables
+// node then renders no INVALID drop, as kube-proxy does (kubernetes issue 117924). That
+// path is exercised here under traffic; traffic.test.ts keeps the default (drop rendered).
 
 import assert from 'node:assert/strict';
 import { loadavg } from 'node:os';
@@ -177,10 +176,12 @@ describe('faults under continuous traffic on a 3-node cluster', { timeout: 600_0
     await assertNoFailures(allNames(), (what) => !what.includes(c.bed.podsOn(third.name)[0]!.name) && !what.includes(`${third.name}:`));
   });
 
-  // Once (2026-12-03, default be_liberal: INVALID drop on the iptables node) 3 of 388
-  // connections to the iptables node's NodePort timed out together during the churn. Not
-  // reproduced since: with the drop, 6 runs of 2-20 rounds, no failure and its counter at 0.
-  // A failure prints every node's conntrack statistics.
+  // Once (2026-12-03, default be_liberal: INVALID drop on the iptables node, machine load
+  // ~20) 3 of 388 connections to the iptables node's NodePort timed out together during the
+  // churn. Not reproduced since (2026-12-04): with the drop, 7 runs and 124 churn rounds, load
+  // up to ~25, no failed connection, the drop's counter and conntrack's invalid count at 0 on
+  // every node; so the INVALID drop is not shown to be the cause. A failure prints every
+  // node's conntrack statistics.
   it('endpoints churned on several nodes at once, each removal graceful: terminating, removed from every node, then stopped', async () => {
     const pods = c.bed.pods;
     const live = new Set(pods);
