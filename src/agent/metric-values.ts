@@ -37,7 +37,11 @@ export interface NoLocalEndpoints {
 export function noLocalEndpoints(input: RenderInput, family: IPFamily): NoLocalEndpoints {
   let internal = 0;
   let external = 0;
-  for (const v of servicePortViews(input, family)) {
+  // Runs after every sync: build views only for Services with a Local policy (usually
+  // few), not for every Service (a view filters its endpoints, ~5 ms per sync at 1k).
+  const local = input.plan.services.filter((s) => s.internalTrafficPolicy === 'Local' || s.externalTrafficPolicy === 'Local');
+  if (local.length === 0) return { internal, external };
+  for (const v of servicePortViews({ ...input, plan: { ...input.plan, services: local } }, family)) {
     if (v.localEndpoints.length > 0) continue;
     if (v.internalPolicyLocal) internal++;
     if (v.externalPolicyLocal && v.externallyAccessible) external++;
