@@ -13,6 +13,8 @@ import { NftablesSyncer, type NftRunner } from './syncer.js';
 /** `runner`: tests pass one of their own (the agent passes none). */
 export function createNftablesSyncer(options: SyncerOptions, runner?: NftRunner): Syncer {
   const session = runner || options.exec ? undefined : new NftSession({ ...(options.netns ? { netns: options.netns } : {}), onLost: (why) => options.log?.warn({ why }, 'nft session lost; transaction sent one-shot') });
+  // Started while the first (full, one-shot) sync runs: the first change need not wait for it.
+  session?.warm();
   const base = runner ?? nftRunner(options.netns, options.exec);
   const kernel: NftRunner = session ? { ...base, loadIncremental: async (d) => void (await session.load(d, base.load)) } : base;
   const touch = new KernelTouch();
