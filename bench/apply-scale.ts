@@ -170,6 +170,7 @@ export async function benchApply(
   return withNetns(`${nsPrefix}-b`, async (ns) => {
     const base = nftRunner(ns);
     const session = new NftSession({ netns: ns });
+    session.warm(); // as the agent's syncer does
     let viaSession = true;
     const runner: NftRunner = { ...base, loadIncremental: async (d) => void (viaSession ? await session.load(d, base.load) : await base.load(d)) };
     try {

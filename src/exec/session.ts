@@ -147,6 +147,15 @@ export class NftSession {
     return 'one-shot';
   }
 
+  /**
+   * Starts the process now, if none runs, so the next transaction does not wait for it
+   * (a transaction itself would start one). Failing to start is left for that transaction
+   * to find.
+   */
+  warm(): void {
+    this.queue = this.queue.then(() => (this.proc || this.closed ? undefined : this.start())).catch(() => undefined);
+  }
+
   /** Kills the process; later transactions go one-shot. */
   close(): void {
     this.closed = true;
@@ -155,7 +164,6 @@ export class NftSession {
 
   private async runNow(document: string): Promise<SessionOutcome> {
     if (this.closed) return { kind: 'lost', why: 'session closed' };
-    if (this.proc && this.transactionsOnProc >= this.maxTransactions) this.drop('recycled');
     if (!this.proc) {
       try {
         await this.start();
@@ -164,7 +172,7 @@ export class NftSession {
         return { kind: 'lost', why: `could not start: ${e instanceof Error ? e.message : String(e)}` };
       }
     }
-    const proc = this.proc;
+    const proc: SessionProcess | undefined = this.proc;
     if (!proc) {
       this.stats.lost++;
       return { kind: 'lost', why: 'nft exited as it started' };
@@ -187,6 +195,11 @@ export class NftSession {
     } else {
       this.stats.answered++;
       if (outcome.kind === 'failed') this.stats.refused++;
+    }
+    // Replaced now rather than when the next transaction comes, which then need not wait.
+    if (this.proc && this.transactionsOnProc >= this.maxTransactions) {
+      this.drop('recycled');
+      this.warm();
     }
     return outcome;
   }

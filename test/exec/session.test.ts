@@ -127,8 +127,25 @@ test('the process is replaced after maxTransactions (nft -i keeps every line in 
   const spawn = fakeSpawn();
   const s = new NftSession({ spawn, maxTransactions: 2 });
   for (let i = 1; i <= 5; i++) assert.deepEqual(await s.run(doc(i)), { kind: 'ok' });
+  // The third process was started as soon as the second had its two: it waits, unused.
+  await s.run(doc(6));
   assert.equal(spawn.processes.length, 3);
-  assert.deepEqual(spawn.processes.map((p) => [p.accepted.length, p.killed]), [[2, true], [2, true], [1, false]]);
+  assert.deepEqual(spawn.processes.map((p) => [p.accepted.length, p.killed]), [[2, true], [2, true], [2, true]]);
+  await new Promise((r) => setImmediate(r));
+  assert.equal(spawn.processes.length, 4, 'the next one is already started');
+  assert.deepEqual(spawn.processes[3]!.lines, []);
+});
+
+test('warm starts the process before the first transaction, which then uses it', async () => {
+  const spawn = fakeSpawn();
+  const s = new NftSession({ spawn });
+  s.warm();
+  s.warm();
+  await new Promise((r) => setImmediate(r));
+  assert.equal(spawn.processes.length, 1, 'started once');
+  assert.deepEqual(await s.run(doc(1)), { kind: 'ok' });
+  assert.equal(spawn.processes.length, 1);
+  assert.equal(s.stats.started, 1);
 });
 
 test('concurrent transactions are sent one at a time, each with its own answer', async () => {

@@ -10,9 +10,14 @@ import { nftRunner } from './apply.js';
 import { NFTABLES_SYSCTLS } from './sysctls.js';
 import { NftablesSyncer, type NftRunner } from './syncer.js';
 
+/** SVCPLANE_NFT_SESSION=off: every transaction one-shot (to compare, or should an nft's -i mode misbehave). */
+const sessionAllowed = () => process.env.SVCPLANE_NFT_SESSION !== 'off';
+
 /** `runner`: tests pass one of their own (the agent passes none). */
 export function createNftablesSyncer(options: SyncerOptions, runner?: NftRunner): Syncer {
-  const session = runner || options.exec ? undefined : new NftSession({ ...(options.netns ? { netns: options.netns } : {}), onLost: (why) => options.log?.warn({ why }, 'nft session lost; transaction sent one-shot') });
+  const session = runner || options.exec || !sessionAllowed() ? undefined : new NftSession({ ...(options.netns ? { netns: options.netns } : {}), onLost: (why) => options.log?.warn({ why }, 'nft session lost; transaction sent one-shot') });
+  // Started while the first (full, one-shot) sync runs: the first change need not wait for it.
+  session?.warm();
   const base = runner ?? nftRunner(options.netns, options.exec);
   const kernel: NftRunner = session ? { ...base, loadIncremental: async (d) => void (await session.load(d, base.load)) } : base;
   const touch = new KernelTouch();
