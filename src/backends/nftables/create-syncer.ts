@@ -20,6 +20,7 @@ export function createNftablesSyncer(options: SyncerOptions, runner: NftRunner =
       return runner.load(d);
     },
     ...(runner.loadChunks ? { loadChunks: (c: Iterable<string>) => ((touch.touched = true), runner.loadChunks!(c)) } : {}),
+    ...(runner.ruleCounts ? { ruleCounts: (c: Parameters<NonNullable<NftRunner['ruleCounts']>>[0]) => ((touch.touched = true), runner.ruleCounts!(c)) } : {}),
     ...(runner.summary ? { summary: () => ((touch.touched = true), runner.summary!()) } : {}),
   };
   // The agent never reads a transaction's text: a full sync's is not kept.
