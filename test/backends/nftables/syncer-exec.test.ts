@@ -153,6 +153,35 @@ describe('nftables syncer through a FakeExec: the exact transactions', () => {
     assert.equal(r.transaction, transactionText([add(chainObject(main!, reject)), ...reject.rules.map((rule) => add({ rule: { family: 'ip', table: 'svcplane', chain: 'reject-chain', expr: rule.expr } }))]));
   });
 
+  it('with every shard in use, each resync lists a window of four entry chains, round the shards: a flushed shard is seen within four resyncs', async () => {
+    const { exec, state } = fakeNft();
+    const s = new NftablesSyncer(nftRunner(undefined, exec));
+    const names = Array.from({ length: 64 }, (_, i) => `s${i}`);
+    const w = input(
+      names.map((n, i) => svc({ name: n, clusterIPs: [`10.96.1.${i + 1}`], ports: [port(80, 8080)] })),
+      names.map((n, i) => slice(n, [ep(`10.244.1.${i + 1}`, 'node1')], [{ port: 8080 }])),
+    );
+    await s.sync(w);
+    const tables = renderTables(w);
+    const shards = tables.filter((t) => t.name !== 'svcplane');
+    assert.equal(shards.length, TABLE_NAMES.length - 1, 'every shard holds a Service');
+    state.kernel = tables;
+    const listed = (from: number) => exec.lines().slice(from).filter((l) => l.startsWith('nft -j list chain '));
+    let before = exec.commands.length;
+    for (let i = 0; i < 4; i++) {
+      const from = exec.commands.length;
+      assert.equal((await s.sync(w)).verified, true);
+      assert.equal(listed(from).length, 4, 'four entry chains a resync');
+    }
+    assert.equal(new Set(listed(before)).size, 16, 'four resyncs list every shard once');
+    const last = shards.at(-1)!;
+    state.kernel = tables.map((t) => (t === last ? { ...t, chains: t.chains.map((c) => ({ ...c, rules: [] })) } : t));
+    before = exec.commands.length;
+    const results = [];
+    for (let i = 0; i < 4; i++) results.push(await s.sync(w));
+    assert.ok(results.some((r) => r.verified !== true && r.changes > 0), 'the flushed shard was repaired');
+  });
+
   it('a failed transaction is an ExecError naming the command and nft’s stderr; the next sync is full and sends the same change', async () => {
     const { exec, state } = fakeNft();
     const s = new NftablesSyncer(nftRunner(undefined, exec));
