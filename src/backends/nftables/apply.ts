@@ -14,7 +14,7 @@ import { ensureSysctls } from '../sysctl.js';
 import { NFTABLES_SYSCTLS } from './sysctls.js';
 import { withLocalAddresses } from '../local-addresses.js';
 import type { NftRunner } from './syncer.js';
-import { parseSummary, type NftSummary } from './summary.js';
+import { chainId, countRules, parseSummary, type NftSummary, type RuleCounts } from './summary.js';
 import { del, tableObject, transactionText } from './transaction.js';
 
 // Every function here runs nft through `exec` (a FakeExec in unit tests), inside
@@ -64,6 +64,28 @@ export async function readLiveSummary(netns?: string, exec: Exec = systemExec): 
   return parseSummary(chains, sets, maps);
 }
 
+/**
+ * How many rules each of `chains` ([family, table, chain]) holds, one `nft -j list
+ * chain` each, four at a time: in a shard table at 10k Services one costs ~50 ms (nft
+ * fetches only that chain), against ~0.5 s for the table. A chain that does not exist
+ * counts -1.
+ */
+export async function readRuleCounts(chains: readonly (readonly [NftFamily, string, string])[], netns?: string, exec: Exec = systemExec): Promise<RuleCounts> {
+  const counts: RuleCounts = new Map();
+  let next = 0;
+  const worker = async () => {
+    for (let i = next++; i < chains.length; i = next++) {
+      const [family, table, chain] = chains[i]!;
+      const cmd = nft(['-j', 'list', 'chain', family, table, chain], netns);
+      const r = await exec.run(cmd);
+      if (r.exitCode !== 0 && !/No such file or directory/.test(r.stderr)) throw new ExecError(cmd, r);
+      counts.set(chainId(family, table, chain), r.exitCode === 0 ? countRules(r.stdout) : -1);
+    }
+  };
+  await Promise.all([worker(), worker(), worker(), worker()]);
+  return counts;
+}
+
 /** Sends a JSON document (whole, or in pieces) to nft as one transaction (`check`: only checks it, `nft -c`). */
 export async function nftLoad(document: string | Iterable<string>, check = false, netns?: string, exec: Exec = systemExec): Promise<void> {
   await runChecked(exec, nft(check ? ['-c', '-j', '-f', '-'] : ['-j', '-f', '-'], netns, document));
@@ -97,6 +119,7 @@ export function nftRunner(netns?: string, exec: Exec = systemExec): NftRunner {
   return {
     list: () => readLiveTables(netns, exec),
     summary: () => readLiveSummary(netns, exec),
+    ruleCounts: (chains) => readRuleCounts(chains, netns, exec),
     load: (document) => nftLoad(document, false, netns, exec),
     loadChunks: (chunks) => nftLoad(chunks, false, netns, exec),
   };

@@ -32,6 +32,7 @@ export function createNftablesSyncer(options: SyncerOptions, runner?: NftRunner)
     },
     ...(kernel.loadChunks ? { loadChunks: (c: Iterable<string>) => ((touch.touched = true), kernel.loadChunks!(c)) } : {}),
     ...(kernel.loadIncremental ? { loadIncremental: (d: string) => ((touch.touched = true), kernel.loadIncremental!(d)) } : {}),
+    ...(kernel.ruleCounts ? { ruleCounts: (c: Parameters<NonNullable<NftRunner['ruleCounts']>>[0]) => ((touch.touched = true), kernel.ruleCounts!(c)) } : {}),
     ...(kernel.summary ? { summary: () => ((touch.touched = true), kernel.summary!()) } : {}),
   };
   // The agent never reads a transaction's text: a full sync's is not kept.

@@ -56,3 +56,23 @@ export function sameSummary(expected: NftSummary, live: NftSummary): boolean {
     return l !== undefined && l.chains === c.chains && l.sets === c.sets;
   });
 }
+
+/** A chain named in full: `family table chain`. */
+export function chainId(family: string, table: string, chain: string): string {
+  return `${family} ${table} ${chain}`;
+}
+
+/** How many rules each listed chain holds, by chainId; -1 for a chain that does not exist. */
+export type RuleCounts = Map<string, number>;
+
+/** The number of rules in `nft -j list chain` output. */
+export function countRules(listing: string): number {
+  const items = (JSON.parse(listing) as { nftables?: Record<string, unknown>[] }).nftables ?? [];
+  return items.filter((o) => 'rule' in o).length;
+}
+
+/** Whether every chain of `expected` holds as many rules in the kernel. */
+export function sameRuleCounts(expected: RuleCounts, live: RuleCounts): boolean {
+  for (const [id, n] of expected) if (live.get(id) !== n) return false;
+  return true;
+}

@@ -1,7 +1,8 @@
 // A resync (no change list) of an unchanged input, against the real kernel in a
 // throw-away namespace: it sends no transaction and reads nothing back while the
-// kernel's summary (tables, chain and set counts) agrees; a table or chain deleted
-// behind its back is seen by the summary and repaired at once; a single rule
+// kernel's summary (tables, chain and set counts, the rules of each shard's entry
+// chain) agrees; a table or chain deleted, or a shard table flushed, behind its back
+// is seen and repaired at once; a single rule
 // deleted (invisible to the summary) is repaired by the periodic full read-back.
 
 import assert from 'node:assert/strict';
@@ -27,6 +28,7 @@ function recording(): { runner: NftRunner; calls: string[] } {
       list: () => (calls.push('list'), real.list()),
       load: (d) => (calls.push('load'), real.load(d)),
       summary: () => (calls.push('summary'), real.summary!()),
+      ruleCounts: (chains) => (calls.push('ruleCounts'), real.ruleCounts!(chains)),
     },
   };
 }
@@ -63,7 +65,7 @@ describe('nftables resync with nothing changed (real nft, throw-away namespace)'
       assert.equal(r.verified, true);
       assert.equal(r.transaction, '');
     }
-    assert.deepEqual(calls, ['summary', 'summary', 'summary'], 'only the summary: no read-back, no load');
+    assert.deepEqual(calls, ['summary', 'ruleCounts', 'summary', 'ruleCounts', 'summary', 'ruleCounts'], 'only the summary and the shards\' entry chains: no read-back, no load');
     assert.equal(await kernelDiff(runner), 0);
   });
 
@@ -75,7 +77,7 @@ describe('nftables resync with nothing changed (real nft, throw-away namespace)'
     calls.length = 0;
     const r = await s.sync(INPUT);
     assert.notEqual(r.verified, true);
-    assert.deepEqual(calls, ['summary', 'list', 'load'], 'the summary disagreed: read back and repaired');
+    assert.deepEqual(calls, ['summary', 'ruleCounts', 'list', 'load'], 'the summary disagreed: read back and repaired');
     assert.equal(await kernelDiff(runner), 0);
 
     // A chain of the main table, gone with its rules.
@@ -90,6 +92,19 @@ describe('nftables resync with nothing changed (real nft, throw-away namespace)'
     assert.equal(await kernelDiff(runner), 0);
   });
 
+  it('a shard table flushed behind its back (rules gone, chains and sets kept) is seen by its entry chain and repaired by the next resync', async () => {
+    const { runner } = recording();
+    const s = new NftablesSyncer(runner, 100);
+    await s.sync(INPUT);
+    await nft('flush', 'table', 'ip', shardTableOf('default', 'a'));
+    assert.ok((await kernelDiff(runner)) > 0, 'the kernel differs now');
+    const r = await s.sync(INPUT);
+    assert.notEqual(r.verified, true);
+    assert.ok(r.changes > 0);
+    assert.equal(await kernelDiff(runner), 0);
+    assert.equal((await s.sync(INPUT)).verified, true, 'and the next resync agrees again');
+  });
+
   it('a single rule deleted behind its back is repaired by the periodic full read-back', async () => {
     const { runner } = recording();
     const every = 3;
@@ -97,7 +112,8 @@ describe('nftables resync with nothing changed (real nft, throw-away namespace)'
     await s.sync(INPUT);
     const shard = shardTableOf('default', 'a');
     const listed = JSON.parse((await nft('-j', '-a', 'list', 'table', 'ip', shard)).stdout) as { nftables: { rule?: { chain: string; handle: number } }[] };
-    const rule = listed.nftables.map((x) => x.rule).find((r) => r !== undefined)!;
+    // A rule of a Service's chain: the shard's entry chain is counted at every resync.
+    const rule = listed.nftables.map((x) => x.rule).find((r) => r !== undefined && r.chain !== 'nat-prerouting')!;
     await nft('delete', 'rule', 'ip', shard, rule.chain, 'handle', String(rule.handle));
     assert.ok((await kernelDiff(runner)) > 0, 'the kernel differs now');
     const results = [];

@@ -11,7 +11,7 @@ import { serializeTables, tableObjects } from '../../../src/backends/nftables/do
 import type { NftTable } from '../../../src/backends/nftables/nft.js';
 import { renderTables, shardTableOf, TABLE_NAMES } from '../../../src/backends/nftables/render.js';
 import { NftablesSyncer } from '../../../src/backends/nftables/syncer.js';
-import { add, chainObject, setObject, transactionText } from '../../../src/backends/nftables/transaction.js';
+import { add, chainObject, ruleObject, setObject, transactionText } from '../../../src/backends/nftables/transaction.js';
 import { ExecError, type Command } from '../../../src/exec/exec.js';
 import { FakeExec } from '../../../src/exec/fake.js';
 import type { RenderInput } from '../../../src/model/render-input.js';
@@ -65,6 +65,11 @@ function fakeNft() {
       const t = state.kernel.find((x) => x.family === c.args[3] && x.name === c.args[4]);
       return t ? { stdout: serializeTables([t]) } : { exitCode: 1, stderr: `Error: No such file or directory\nlist table ${c.args[3]} ${c.args[4]}\n` };
     })
+    .on('nft', ['-j', 'list', 'chain'], (c: Command) => {
+      const t = state.kernel.find((x) => x.family === c.args[3] && x.name === c.args[4]);
+      const ch = t?.chains.find((x) => x.name === c.args[5]);
+      return t && ch ? listing([chainObject(t, ch), ...ch.rules.map((r) => ruleObject(t, ch.name, r))]) : { exitCode: 1, stderr: 'Error: No such file or directory\n' };
+    })
     .on('nft', ['-j', 'list', 'chains'], () => listing(state.kernel.flatMap((t) => t.chains.map((c) => chainObject(t, c)))))
     .on('nft', ['-t', '-j', 'list', 'sets'], () => listing(state.kernel.flatMap((t) => t.sets.filter((s) => s.kind === 'set').map((s) => setObject(t, s)))))
     .on('nft', ['-t', '-j', 'list', 'maps'], () => listing(state.kernel.flatMap((t) => t.sets.filter((s) => s.kind === 'map').map((s) => setObject(t, s)))))
@@ -107,7 +112,7 @@ describe('nftables syncer through a FakeExec: the exact transactions', () => {
     assert.deepEqual(exec.inputsTo('nft').slice(1), [ENDPOINT_ADDED, MATE_REMOVED]);
   });
 
-  it('a resync with nothing changed: three listings without rules or elements, no transaction', async () => {
+  it('a resync with nothing changed: three listings without rules or elements and each shard\'s entry chain, no transaction', async () => {
     const { exec, state } = fakeNft();
     const s = new NftablesSyncer(nftRunner(undefined, exec));
     const w = world();
@@ -116,7 +121,23 @@ describe('nftables syncer through a FakeExec: the exact transactions', () => {
     const before = exec.commands.length;
     const r = await s.sync(w);
     assert.deepEqual({ full: r.full, verified: r.verified, transaction: r.transaction }, { full: true, verified: true, transaction: '' });
-    assert.deepEqual(exec.lines().slice(before).sort(), ['nft -j list chains', 'nft -t -j list maps', 'nft -t -j list sets']);
+    const shards = [...new Set(state.kernel.filter((t) => t.name !== 'svcplane').map((t) => `nft -j list chain ${t.family} ${t.name} nat-prerouting`))];
+    assert.ok(shards.length > 0);
+    assert.deepEqual(exec.lines().slice(before).sort(), ['nft -j list chains', 'nft -t -j list maps', 'nft -t -j list sets', ...shards].sort());
+  });
+
+  it('a shard table flushed behind the syncer’s back (chains and sets kept, rules gone): its entry chain disagrees, the tables are read back and the rules restored', async () => {
+    const { exec, state } = fakeNft();
+    const s = new NftablesSyncer(nftRunner(undefined, exec));
+    const w = world();
+    await s.sync(w);
+    const tables = renderTables(w);
+    const shard = tables.find((t) => t.name !== 'svcplane')!;
+    state.kernel = tables.map((t) => (t === shard ? { ...t, chains: t.chains.map((c) => ({ ...c, rules: [] })) } : t));
+    const r = await s.sync(w);
+    assert.equal(r.verified, undefined);
+    assert.ok(r.changes > 0);
+    assert.match(r.transaction, /"flush":\{"chain":\{"family":"ip","table":"svcplane-/);
   });
 
   it('a chain gone behind the syncer’s back: the summary disagrees, the tables are read back and the chain restored', async () => {
@@ -130,6 +151,35 @@ describe('nftables syncer through a FakeExec: the exact transactions', () => {
     assert.equal(r.verified, undefined);
     const reject = main!.chains.find((c) => c.name === 'reject-chain')!;
     assert.equal(r.transaction, transactionText([add(chainObject(main!, reject)), ...reject.rules.map((rule) => add({ rule: { family: 'ip', table: 'svcplane', chain: 'reject-chain', expr: rule.expr } }))]));
+  });
+
+  it('with every shard in use, each resync lists a window of four entry chains, round the shards: a flushed shard is seen within four resyncs', async () => {
+    const { exec, state } = fakeNft();
+    const s = new NftablesSyncer(nftRunner(undefined, exec));
+    const names = Array.from({ length: 64 }, (_, i) => `s${i}`);
+    const w = input(
+      names.map((n, i) => svc({ name: n, clusterIPs: [`10.96.1.${i + 1}`], ports: [port(80, 8080)] })),
+      names.map((n, i) => slice(n, [ep(`10.244.1.${i + 1}`, 'node1')], [{ port: 8080 }])),
+    );
+    await s.sync(w);
+    const tables = renderTables(w);
+    const shards = tables.filter((t) => t.name !== 'svcplane');
+    assert.equal(shards.length, TABLE_NAMES.length - 1, 'every shard holds a Service');
+    state.kernel = tables;
+    const listed = (from: number) => exec.lines().slice(from).filter((l) => l.startsWith('nft -j list chain '));
+    let before = exec.commands.length;
+    for (let i = 0; i < 4; i++) {
+      const from = exec.commands.length;
+      assert.equal((await s.sync(w)).verified, true);
+      assert.equal(listed(from).length, 4, 'four entry chains a resync');
+    }
+    assert.equal(new Set(listed(before)).size, 16, 'four resyncs list every shard once');
+    const last = shards.at(-1)!;
+    state.kernel = tables.map((t) => (t === last ? { ...t, chains: t.chains.map((c) => ({ ...c, rules: [] })) } : t));
+    before = exec.commands.length;
+    const results = [];
+    for (let i = 0; i < 4; i++) results.push(await s.sync(w));
+    assert.ok(results.some((r) => r.verified !== true && r.changes > 0), 'the flushed shard was repaired');
   });
 
   it('a failed transaction is an ExecError naming the command and nft’s stderr; the next sync is full and sends the same change', async () => {
