@@ -68,9 +68,18 @@ export interface PortIdentity {
   readonly protocol: string;
 }
 
+// A port's key is needed for each of its chains and each endpoint's (twice per endpoint
+// per render): made once per view object. Views are immutable (render makes new ones).
+const portKeys = new WeakMap<PortIdentity, string>();
+
 function portKey(v: PortIdentity): string {
-  // JSON keeps the parts apart whatever characters they hold.
-  return JSON.stringify([v.namespace, v.name, v.portName, v.portName ? 0 : v.port, v.protocol]);
+  let key = portKeys.get(v);
+  if (key === undefined) {
+    // JSON keeps the parts apart whatever characters they hold.
+    key = JSON.stringify([v.namespace, v.name, v.portName, v.portName ? 0 : v.port, v.protocol]);
+    portKeys.set(v, key);
+  }
+  return key;
 }
 
 /** SVP-SVC-…: the Cluster-policy chain of a Service port. */

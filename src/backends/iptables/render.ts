@@ -72,8 +72,10 @@ export class Table {
     if (!this.chains.has(name)) this.chains.set(name, []);
   }
   add(chain: string, r: RuleSpec): void {
-    this.chain(chain);
-    this.chains.get(chain)!.push(ruleLine(chain, r));
+    // One lookup per rule (10^5 per render at 10k Services), not has + set + get.
+    let rules = this.chains.get(chain);
+    if (rules === undefined) this.chains.set(chain, (rules = []));
+    rules.push(ruleLine(chain, r));
   }
   list(): IptChain[] {
     return [...this.chains].map(([name, rules]) => ({ name, rules }));
@@ -179,16 +181,23 @@ function endpointRules(v: ServicePortView, chain: string, eps: readonly Endpoint
   });
 }
 
+/** A value computed on first use, then kept. */
+function once(make: () => string): () => string {
+  let value: string | undefined;
+  return () => (value ??= make());
+}
+
 export function servicePort(v: ServicePortView, ctx: Ctx, filter: Table, nat: Table): void {
   const f = ctx.family;
   const label = servicePortLabel(v);
   const proto = v.protocol.toLowerCase();
   const vip = (dst: string) => ({ dst, proto, dport: v.port });
 
-  const svcChain = clusterChain(v);
-  const svlChain = localChain(v);
-  const extChain = externalChain(v);
-  const fwChain = firewallChain(v);
+  // Each name is a sha256: hash only those this port uses (a ClusterIP port needs one of four).
+  const svcChain = once(() => clusterChain(v));
+  const svlChain = once(() => localChain(v));
+  const extChain = once(() => externalChain(v));
+  const fwChain = once(() => firewallChain(v));
   const usesClusterPolicy = v.clusterEndpoints.length > 0;
   const usesLocalPolicy = v.localEndpoints.length > 0;
   const internalChain = v.internalPolicyLocal ? svlChain : svcChain;
@@ -217,20 +226,20 @@ export function servicePort(v: ServicePortView, ctx: Ctx, filter: Table, nat: Ta
   }
 
   // ClusterIP.
-  if (v.hasInternalEndpoints) nat.add(CHAINS.services, { ...vip(v.clusterIP), comment: `${label} cluster IP`, target: `-j ${internalChain}` });
+  if (v.hasInternalEndpoints) nat.add(CHAINS.services, { ...vip(v.clusterIP), comment: `${label} cluster IP`, target: `-j ${internalChain()}` });
   else filter.add(CHAINS.services, { ...vip(v.clusterIP), comment: internalComment, target: internalFilter });
 
   // External IPs.
   for (const ip of v.externalIPs) {
-    if (v.hasEndpoints) nat.add(CHAINS.services, { ...vip(ip), comment: `${label} external IP`, target: `-j ${extChain}` });
+    if (v.hasEndpoints) nat.add(CHAINS.services, { ...vip(ip), comment: `${label} external IP`, target: `-j ${extChain()}` });
     if (!v.hasExternalEndpoints) filter.add(CHAINS.externalServices, { ...vip(ip), comment: externalComment, target: externalFilter });
   }
 
   // LoadBalancer IPs, and the source-range firewall: anything still addressed to the
   // LB IP after nat (not DNATed by the SVP-FW chain) is dropped in filter.
   for (const ip of v.loadBalancerIPs) {
-    if (v.hasEndpoints) nat.add(CHAINS.services, { ...vip(ip), comment: `${label} loadbalancer IP`, target: `-j ${lbTarget}` });
-    if (usesFirewall) filter.add(CHAINS.proxyFirewall, { ...vip(ip), comment: `${label} traffic not accepted by ${fwChain}`, target: '-j DROP' });
+    if (v.hasEndpoints) nat.add(CHAINS.services, { ...vip(ip), comment: `${label} loadbalancer IP`, target: `-j ${lbTarget()}` });
+    if (usesFirewall) filter.add(CHAINS.proxyFirewall, { ...vip(ip), comment: `${label} traffic not accepted by ${fwChain()}`, target: '-j DROP' });
   }
   if (!v.hasExternalEndpoints) {
     for (const ip of v.loadBalancerIPs) filter.add(CHAINS.externalServices, { ...vip(ip), comment: externalComment, target: externalFilter });
@@ -238,7 +247,7 @@ export function servicePort(v: ServicePortView, ctx: Ctx, filter: Table, nat: Ta
 
   // NodePort (not subject to loadBalancerSourceRanges, as in kube-proxy).
   if (v.nodePort !== 0) {
-    if (v.hasEndpoints) nat.add(CHAINS.nodePorts, { proto, comment: label, dport: v.nodePort, target: `-j ${extChain}` });
+    if (v.hasEndpoints) nat.add(CHAINS.nodePorts, { proto, comment: label, dport: v.nodePort, target: `-j ${extChain()}` });
     if (!v.hasExternalEndpoints) {
       filter.add(CHAINS.externalServices, { proto, comment: externalComment, matches: ['-m addrtype --dst-type LOCAL'], dport: v.nodePort, target: externalFilter });
     }
@@ -253,37 +262,37 @@ export function servicePort(v: ServicePortView, ctx: Ctx, filter: Table, nat: Ta
   if (v.hasInternalEndpoints) {
     const base = { ...vip(v.clusterIP), comment: `${label} cluster IP`, target: `-j ${CHAINS.markMasq}` };
     const notPod = localSpec(ctx, false);
-    if (ctx.masqueradeAll) nat.add(internalChain, base);
-    else if (notPod) nat.add(internalChain, { ...base, ...notPod });
+    if (ctx.masqueradeAll) nat.add(internalChain(), base);
+    else if (notPod) nat.add(internalChain(), { ...base, ...notPod });
   }
 
   if (usesExternal) {
-    nat.chain(extChain);
+    nat.chain(extChain());
     if (!v.externalPolicyLocal) {
       // Endpoints may be on other nodes: masquerade so that replies come back through us.
-      nat.add(extChain, { comment: `${label} masquerade traffic for external destinations`, target: `-j ${CHAINS.markMasq}` });
+      nat.add(extChain(), { comment: `${label} masquerade traffic for external destinations`, target: `-j ${CHAINS.markMasq}` });
     } else {
       // Pods reaching an external address are subject to neither policy (as if
       // they went out to the load balancer and came back in).
       const pod = localSpec(ctx, true);
-      if (pod) nat.add(extChain, { ...pod, comment: `${label} pod traffic for external destinations`, target: `-j ${svcChain}` });
+      if (pod) nat.add(extChain(), { ...pod, comment: `${label} pod traffic for external destinations`, target: `-j ${svcChain()}` });
       // The node's own traffic has a node address as source: masquerade it, any endpoint will do.
-      nat.add(extChain, { comment: `${label} masquerade LOCAL traffic for external destinations`, matches: ['-m addrtype --src-type LOCAL'], target: `-j ${CHAINS.markMasq}` });
-      nat.add(extChain, { comment: `${label} route LOCAL traffic for external destinations`, matches: ['-m addrtype --src-type LOCAL'], target: `-j ${svcChain}` });
+      nat.add(extChain(), { comment: `${label} masquerade LOCAL traffic for external destinations`, matches: ['-m addrtype --src-type LOCAL'], target: `-j ${CHAINS.markMasq}` });
+      nat.add(extChain(), { comment: `${label} route LOCAL traffic for external destinations`, matches: ['-m addrtype --src-type LOCAL'], target: `-j ${svcChain()}` });
     }
-    if (v.hasExternalEndpoints) nat.add(extChain, { comment: `${label} external destinations`, target: `-j ${externalPolicyChain}` });
+    if (v.hasExternalEndpoints) nat.add(extChain(), { comment: `${label} external destinations`, target: `-j ${externalPolicyChain()}` });
   }
 
   if (usesFirewall) {
-    nat.chain(fwChain);
+    nat.chain(fwChain());
     const lb = `${label} loadbalancer IP`;
     // The ranges, then the LB IPs themselves when a range holds the node (lb-firewall.ts).
-    for (const src of firewallSources(v, ctx.nodeIP)) nat.add(fwChain, { src, comment: lb, target: `-j ${extChain}` });
-    nat.add(fwChain, { comment: `${label} other traffic will be dropped by ${CHAINS.proxyFirewall}`, target: '-j RETURN' });
+    for (const src of firewallSources(v, ctx.nodeIP)) nat.add(fwChain(), { src, comment: lb, target: `-j ${extChain()}` });
+    nat.add(fwChain(), { comment: `${label} other traffic will be dropped by ${CHAINS.proxyFirewall}`, target: '-j RETURN' });
   }
 
-  if (usesClusterPolicy) endpointRules(v, svcChain, v.clusterEndpoints, label, nat);
-  if (usesLocalPolicy) endpointRules(v, svlChain, v.localEndpoints, label, nat);
+  if (usesClusterPolicy) endpointRules(v, svcChain(), v.clusterEndpoints, label, nat);
+  if (usesLocalPolicy) endpointRules(v, svlChain(), v.localEndpoints, label, nat);
 
   // One chain per endpoint reachable from this node: hairpin masquerade, affinity, DNAT.
   const reachable = new Map<string, EndpointTarget>();

@@ -45,9 +45,12 @@ export function saveQuote(text: string): string {
   return /^[A-Za-z0-9_-]+$/.test(text) ? text : `"${text}"`;
 }
 
-// At 10k Services the same few thousand addresses are checked 10^5 times: parse each once.
+// At 10k Services the same few thousand addresses are checked 10^5 times: parse each
+// IPv6 address once. IPv4 skips the cache: canonicalIP's dotted-quad check is cheaper
+// than a Map lookup of a fresh string.
 const canonical = new Map<string, string | undefined>();
 function canonicalIPCached(ip: string): string | undefined {
+  if (!ip.includes(':')) return canonicalIP(ip);
   let c = canonical.get(ip);
   if (c === undefined && !canonical.has(ip)) {
     if (canonical.size > 200_000) canonical.clear();
@@ -85,22 +88,28 @@ function portArg(p: number): string {
   return String(p);
 }
 
-/** `-A CHAIN …`: one rule line. */
+/** `-A CHAIN …`: one rule line. Parts pushed one by one (no array per negation): 10^5 rules per render at 10k Services. */
 export function ruleLine(chain: string, r: RuleSpec): string {
   const parts = ['-A', chain];
-  const neg = (n: boolean | undefined) => (n ? ['!'] : []);
-  if (r.src !== undefined) parts.push(...neg(r.notSrc), '-s', addrArg(r.src));
-  if (r.dst !== undefined) parts.push(...neg(r.notDst), '-d', addrArg(r.dst));
+  if (r.src !== undefined) {
+    if (r.notSrc) parts.push('!');
+    parts.push('-s', addrArg(r.src));
+  }
+  if (r.dst !== undefined) {
+    if (r.notDst) parts.push('!');
+    parts.push('-d', addrArg(r.dst));
+  }
   if (r.inIface !== undefined) {
     if (!/^[A-Za-z0-9_.:-]{1,15}\+?$/.test(r.inIface)) throw new Error(`iptables render: bad interface ${JSON.stringify(r.inIface)}`);
-    parts.push(...neg(r.notInIface), '-i', r.inIface);
+    if (r.notInIface) parts.push('!');
+    parts.push('-i', r.inIface);
   }
   if (r.proto !== undefined) {
     if (!PROTOS.has(r.proto)) throw new Error(`iptables render: bad protocol ${JSON.stringify(r.proto)}`);
     parts.push('-p', r.proto);
   }
   if (r.comment !== undefined) parts.push('-m', 'comment', '--comment', saveQuote(safeComment(r.comment)));
-  for (const m of r.matches ?? []) parts.push(m);
+  if (r.matches) for (const m of r.matches) parts.push(m);
   if (r.dport !== undefined) {
     if (r.proto === undefined) throw new Error('iptables render: --dport needs a protocol');
     parts.push('-m', r.proto, '--dport', portArg(r.dport));

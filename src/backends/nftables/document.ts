@@ -5,7 +5,7 @@
 // few lines in a reviewed diff. `nft -j -f` loads it as is: objects without a
 // command are added.
 
-import type { NftElement, NftSet, NftTable } from './nft.js';
+import type { NftChain, NftElement, NftFamily, NftSet, NftTable } from './nft.js';
 import { chainObject, documentOfLines, elementObject, ruleObject, setObject, tableObject, type NftObject } from './transaction.js';
 
 /** JSON with object keys sorted: a canonical form for comparing expressions. */
@@ -44,33 +44,56 @@ export function tableObjects(tables: readonly NftTable[]): NftObject[] {
   return out;
 }
 
+/** `"family":…,"table":…`: the part every line of a table's objects shares. */
+export function tableHead(t: { family: NftFamily; name: string }): string {
+  return `"family":${JSON.stringify(t.family)},"table":${JSON.stringify(t.name)}`;
+}
+
+/** One line per rule of chain `c`, appended to `out`. */
+export function pushRuleLines(head: string, c: NftChain, out: string[]): void {
+  const chainPart = `{"rule":{${head},"chain":${JSON.stringify(c.name)},"expr":`;
+  for (const r of c.rules) {
+    out.push(`${chainPart}${JSON.stringify(r.expr)}${r.comment ? `,"comment":${JSON.stringify(r.comment)}` : ''}}}`);
+  }
+}
+
+/** The element lines of one set, in order, each key once (the first wins: nft refuses duplicates in one batch). */
+export class ElementLines {
+  readonly lines: string[] = [];
+  private readonly seen = new Set<string>();
+  private readonly part: string;
+  private readonly map: boolean;
+
+  constructor(head: string, s: NftSet) {
+    this.part = `{"element":{${head},"name":${JSON.stringify(s.name)},"elem":[`;
+    this.map = s.kind === 'map';
+  }
+
+  /** uniqueElements and elementValue in one pass: each key is stringified once. */
+  push(e: NftElement): void {
+    const keyJson = JSON.stringify(e.key);
+    const id = typeof e.key === 'string' ? e.key : keyJson;
+    if (this.seen.has(id)) return;
+    this.seen.add(id);
+    const key = e.comment ? `{"elem":{"val":${keyJson},"comment":${JSON.stringify(e.comment)}}}` : keyJson;
+    this.lines.push(`${this.part}${this.map ? `[${key},${JSON.stringify(e.value) ?? 'null'}]` : key}]}}`);
+  }
+}
+
 export function serializeTables(tables: readonly NftTable[]): string {
   // Same bytes as transactionText(tableObjects(tables)), without building the
   // intermediate objects: at 10k Services they are 10^5 short-lived objects.
   const lines: string[] = [];
   for (const t of tables) {
-    const head = `"family":${JSON.stringify(t.family)},"table":${JSON.stringify(t.name)}`;
+    const head = tableHead(t);
     lines.push(JSON.stringify(tableObject(t)));
     for (const s of t.sets) lines.push(JSON.stringify(setObject(t, s)));
     for (const c of t.chains) lines.push(JSON.stringify(chainObject(t, c)));
-    for (const c of t.chains) {
-      const chainPart = `{"rule":{${head},"chain":${JSON.stringify(c.name)},"expr":`;
-      for (const r of c.rules) {
-        lines.push(`${chainPart}${JSON.stringify(r.expr)}${r.comment ? `,"comment":${JSON.stringify(r.comment)}` : ''}}}`);
-      }
-    }
+    for (const c of t.chains) pushRuleLines(head, c, lines);
     for (const s of t.sets) {
-      const setPart = `{"element":{${head},"name":${JSON.stringify(s.name)},"elem":[`;
-      // uniqueElements and elementValue in one pass: each key is stringified once.
-      const seen = new Set<string>();
-      for (const e of s.elements) {
-        const keyJson = JSON.stringify(e.key);
-        const id = typeof e.key === 'string' ? e.key : keyJson;
-        if (seen.has(id)) continue;
-        seen.add(id);
-        const key = e.comment ? `{"elem":{"val":${keyJson},"comment":${JSON.stringify(e.comment)}}}` : keyJson;
-        lines.push(`${setPart}${s.kind === 'map' ? `[${key},${JSON.stringify(e.value) ?? 'null'}]` : key}]}}`);
-      }
+      const elements = new ElementLines(head, s);
+      for (const e of s.elements) elements.push(e);
+      for (const l of elements.lines) lines.push(l);
     }
   }
   return documentOfLines(lines);

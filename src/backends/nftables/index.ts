@@ -8,6 +8,7 @@ import { lazySyncer } from '../syncer.js';
 import { serializeTables } from './document.js';
 import type { NftTable } from './nft.js';
 import { renderTables } from './render.js';
+import { renderDocumentText } from './render-text.js';
 import { NFTABLES_SYSCTLS } from './sysctls.js';
 
 export const nftablesBackend: Backend<NftTable[], NftTable[]> = {
@@ -18,7 +19,8 @@ export const nftablesBackend: Backend<NftTable[], NftTable[]> = {
   metricsMode: 'nftables',
   relaysUdp: false,
   sysctls: () => ({ ...NFTABLES_SYSCTLS }),
-  render: (input) => serializeTables(renderTables(input)),
+  // One Service port at a time, straight to text: same bytes as serialise(renderDocument(input)).
+  render: (input) => renderDocumentText(input),
   renderDocument: (input) => renderTables(input),
   serialise: serializeTables,
   reader: async () => (await import('./reader.js')).nftablesReader,
