@@ -3,14 +3,17 @@
 // of a Service's connections, both directions), of the shards' dispatch maps (one
 // per new connection: nat sees only a connection's first packet), of the
 // no-endpoint maps (refused by verdict: reject = no endpoints, drop = no local
-// endpoint) and of `firewall-ips` (dropped by loadBalancerSourceRanges).
+// endpoint) and of `firewall-ips` (dropped by loadBalancerSourceRanges); and the
+// counter of each endpoint's DNAT rule (new connections per endpoint), found in the
+// Service's `svc-` / `local-` / `ep-` chains, whose names carry the Service port.
 //
-// Two listings, `nft -j list sets` and `nft -j list maps`: declarations and elements
-// with their counters, no rules and no chains (which are most of a big table).
+// One listing, `nft -j list ruleset`: the rules are needed for the DNAT counters, and
+// the sets and maps with their elements and counters come with them.
 
 import { systemExec } from '../../exec/system-exec.js';
 import { runChecked, type Exec } from '../../exec/exec.js';
 import { parseServicePortComment, sumSamples, type RefusalReason, type ServicePortId, type TrafficKind, type TrafficSample } from '../traffic.js';
+import { endpointText } from '../trace-result.js';
 import { NFT_NAMES as N, TABLE_NAMES } from './render.js';
 
 interface ListedSet {
@@ -50,9 +53,38 @@ function refusal(verdict: unknown): { kind: TrafficKind; reason: RefusalReason }
   return undefined;
 }
 
-/** `nft -j list sets` and `nft -j list maps` output -> samples, one per Service port and kind. Pure. */
-export function parseNftCounters(setsJson: string, mapsJson: string): TrafficSample[] {
-  const all = [...listed(setsJson), ...listed(mapsJson)];
+/** The chains that DNAT to endpoints, named `<kind>-ns/name/proto/port[__ip/port]` (render.ts). */
+const DNAT_CHAIN = /^(?:svc|local|ep)-([^/]+)\/([^/]+)\/(tcp|udp|sctp)\/(\d+)(?:__|$)/;
+
+interface ListedRule {
+  family: string;
+  table: string;
+  chain: string;
+  expr?: Record<string, unknown>[];
+}
+
+/** Per endpoint, the new connections its DNAT rules counted (one rule per chain that can pick it). */
+function endpointSamples(json: string): TrafficSample[] {
+  const doc = JSON.parse(json) as { nftables?: { rule?: ListedRule }[] };
+  const out: TrafficSample[] = [];
+  for (const r of (doc.nftables ?? []).map((o) => o.rule)) {
+    const m = r && OURS.has(r.table) ? DNAT_CHAIN.exec(r.chain) : null;
+    if (!r || !m) continue;
+    const c = r.expr?.find((x) => 'counter' in x)?.counter as { packets?: number } | undefined;
+    const to = r.expr?.find((x) => 'dnat' in x)?.dnat as { addr?: string; port?: number } | undefined;
+    if (c?.packets === undefined || to?.addr === undefined || to.port === undefined) continue; // rendered before the counters
+    const id = { namespace: m[1]!, service: m[2]!, protocol: m[3]!.toUpperCase(), port: Number(m[4]) };
+    out.push({ ...id, kind: 'endpoint_new_connections', value: c.packets, endpoint: endpointText(to.addr, to.port) });
+  }
+  return out;
+}
+
+/**
+ * nft listings (`nft -j list ruleset`, or `list sets` and `list maps`) -> samples, one
+ * per Service port and kind, and per endpoint for endpoint kinds. Pure.
+ */
+export function parseNftCounters(...listings: string[]): TrafficSample[] {
+  const all = listings.flatMap(listed);
   // The Service port of each counted address (ip . proto . port) and node port (proto . port), per family.
   const byAddress = new Map<string, ServicePortId>();
   const byNodePort = new Map<string, ServicePortId>();
@@ -87,12 +119,10 @@ export function parseNftCounters(setsJson: string, mapsJson: string): TrafficSam
       }
     }
   }
-  return sumSamples(out);
+  return sumSamples([...out, ...listings.flatMap(endpointSamples)]);
 }
 
 /** Reads the counters of every table of ours in the current network namespace (or `netns`). */
 export async function readNftCounters(exec: Exec = systemExec, netns?: string): Promise<TrafficSample[]> {
-  const list = (what: 'sets' | 'maps') => runChecked(exec, { file: 'nft', args: ['-j', 'list', what], timeoutMs: 30_000, ...(netns ? { netns } : {}) });
-  const [sets, maps] = await Promise.all([list('sets'), list('maps')]);
-  return parseNftCounters(sets, maps);
+  return parseNftCounters(await runChecked(exec, { file: 'nft', args: ['-j', 'list', 'ruleset'], timeoutMs: 30_000, ...(netns ? { netns } : {}) }));
 }
