@@ -7,11 +7,13 @@
 // counter of each endpoint's DNAT rule (new connections per endpoint), found in the
 // Service's `svc-` / `local-` / `ep-` chains, whose names carry the Service port.
 //
-// One listing, `nft -j list ruleset`: the rules are needed for the DNAT counters, and
-// the sets and maps with their elements and counters come with them.
+// `nft -j list table` for each of our tables (sets and maps with their elements and
+// counters, and the rules for the DNAT counters), four at a time, not `nft -j list
+// ruleset`: with our tables at 1k Services × 10 endpoints the ruleset took 4.0-6.4 s
+// here against 0.65 s for the tables one by one (apply.ts saw the same at 10k).
 
 import { systemExec } from '../../exec/system-exec.js';
-import { runChecked, type Exec } from '../../exec/exec.js';
+import { ExecError, type Command, type Exec } from '../../exec/exec.js';
 import { parseServicePortComment, sumSamples, type RefusalReason, type ServicePortId, type TrafficKind, type TrafficSample } from '../traffic.js';
 import { endpointText } from '../trace-result.js';
 import { NFT_NAMES as N, TABLE_NAMES } from './render.js';
@@ -33,9 +35,15 @@ interface CountedElement {
 
 const OURS = new Set(TABLE_NAMES);
 
-function listed(json: string): ListedSet[] {
-  const doc = JSON.parse(json) as { nftables?: Record<string, ListedSet>[] };
-  return (doc.nftables ?? []).map((o) => o.set ?? o.map).filter((s): s is ListedSet => !!s && OURS.has(s.table));
+/** The objects of one nft JSON listing. */
+type Listing = { set?: ListedSet; map?: ListedSet; rule?: ListedRule }[];
+
+function objects(json: string): Listing {
+  return (JSON.parse(json) as { nftables?: Listing }).nftables ?? [];
+}
+
+function listed(doc: Listing): ListedSet[] {
+  return doc.map((o) => o.set ?? o.map).filter((s): s is ListedSet => !!s && OURS.has(s.table));
 }
 
 function counted(raw: unknown): CountedElement | undefined {
@@ -64,10 +72,9 @@ interface ListedRule {
 }
 
 /** Per endpoint, the new connections its DNAT rules counted (one rule per chain that can pick it). */
-function endpointSamples(json: string): TrafficSample[] {
-  const doc = JSON.parse(json) as { nftables?: { rule?: ListedRule }[] };
+function endpointSamples(doc: Listing): TrafficSample[] {
   const out: TrafficSample[] = [];
-  for (const r of (doc.nftables ?? []).map((o) => o.rule)) {
+  for (const r of doc.map((o) => o.rule)) {
     const m = r && OURS.has(r.table) ? DNAT_CHAIN.exec(r.chain) : null;
     if (!r || !m) continue;
     const c = r.expr?.find((x) => 'counter' in x)?.counter as { packets?: number } | undefined;
@@ -84,7 +91,8 @@ function endpointSamples(json: string): TrafficSample[] {
  * per Service port and kind, and per endpoint for endpoint kinds. Pure.
  */
 export function parseNftCounters(...listings: string[]): TrafficSample[] {
-  const all = listings.flatMap(listed);
+  const docs = listings.map(objects);
+  const all = docs.flatMap(listed);
   // The Service port of each counted address (ip . proto . port) and node port (proto . port), per family.
   const byAddress = new Map<string, ServicePortId>();
   const byNodePort = new Map<string, ServicePortId>();
@@ -119,10 +127,29 @@ export function parseNftCounters(...listings: string[]): TrafficSample[] {
       }
     }
   }
-  return sumSamples([...out, ...listings.flatMap(endpointSamples)]);
+  return sumSamples([...out, ...docs.flatMap(endpointSamples)]);
+}
+
+/** The listing of one of our tables; undefined when the table does not exist (a family the node does not use). */
+async function listTable(exec: Exec, family: string, name: string, netns?: string): Promise<string | undefined> {
+  const cmd: Command = { file: 'nft', args: ['-j', 'list', 'table', family, name], timeoutMs: 30_000, ...(netns ? { netns } : {}) };
+  const r = await exec.run(cmd);
+  if (r.exitCode === 0) return r.stdout;
+  if (/No such file or directory/.test(r.stderr)) return undefined;
+  throw new ExecError(cmd, r);
 }
 
 /** Reads the counters of every table of ours in the current network namespace (or `netns`). */
 export async function readNftCounters(exec: Exec = systemExec, netns?: string): Promise<TrafficSample[]> {
-  return parseNftCounters(await runChecked(exec, { file: 'nft', args: ['-j', 'list', 'ruleset'], timeoutMs: 30_000, ...(netns ? { netns } : {}) }));
+  const tables = (['ip', 'ip6'] as const).flatMap((family) => TABLE_NAMES.map((name) => ({ family, name })));
+  const listings: string[] = [];
+  let next = 0;
+  const lister = async () => {
+    for (let i = next++; i < tables.length; i = next++) {
+      const text = await listTable(exec, tables[i]!.family, tables[i]!.name, netns);
+      if (text !== undefined) listings.push(text);
+    }
+  };
+  await Promise.all([lister(), lister(), lister(), lister()]);
+  return parseNftCounters(...listings);
 }

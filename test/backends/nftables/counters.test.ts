@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { parseNftCounters, readNftCounters } from '../../../src/backends/nftables/counters.js';
-import type { TrafficSample } from '../../../src/backends/traffic.js';
+import { sampleKey, type TrafficSample } from '../../../src/backends/traffic.js';
 import { FakeExec } from '../../../src/exec/fake.js';
 
 const counter = (packets: number, bytes: number) => ({ packets, bytes });
@@ -109,16 +109,21 @@ describe('nftables traffic counters', () => {
     assert.deepEqual(parseNftCounters(old, '{"nftables": []}'), []);
   });
 
-  it('asks nft for one ruleset listing, in the given namespace', async () => {
-    const doc = (...parts: string[]) => JSON.stringify({ nftables: parts.flatMap((p) => (JSON.parse(p) as { nftables: unknown[] }).nftables) });
-    const exec = new FakeExec().on('nft', ['-j', 'list', 'ruleset'], { stdout: doc(SETS, MAPS, RULES) });
+  it('lists each table of ours in the given namespace (not the ruleset); a table that does not exist is skipped', async () => {
+    // Each test listing spread over the tables it names (as nft lists one table).
+    const tableDoc = (family: string, table: string) =>
+      JSON.stringify({ nftables: [SETS, MAPS, RULES].flatMap((p) => (JSON.parse(p) as { nftables: Record<string, { family?: string; table?: string }>[] }).nftables).filter((o) => Object.values(o)[0]?.family === family && Object.values(o)[0]?.table === table) });
+    const exec = new FakeExec().on('nft', ['-j', 'list', 'table'], { exitCode: 1, stderr: 'Error: No such file or directory' });
+    for (const [family, table] of [['ip', 'svcplane'], ['ip', 'svcplane-03'], ['ip6', 'svcplane-03']]) exec.on('nft', ['-j', 'list', 'table', family!, table!], { stdout: tableDoc(family!, table!) });
     const samples = await readNftCounters(exec, 'svp-test-node');
+    assert.deepEqual(samples.sort((a, b) => sampleKey(a).localeCompare(sampleKey(b))), parseNftCounters(SETS, MAPS, RULES).sort((a, b) => sampleKey(a).localeCompare(sampleKey(b))));
     assert.equal(samples.length, 13);
-    assert.deepEqual(exec.lines(), ['ip netns exec svp-test-node nft -j list ruleset']);
+    assert.equal(exec.lines().length, 34, 'main and 16 shards, both families');
+    assert.ok(exec.lines().every((l) => l.startsWith('ip netns exec svp-test-node nft -j list table ')), exec.lines().join('\n'));
   });
 
   it('a failing listing is an error naming the command', async () => {
     const exec = new FakeExec().on('nft', ['-j', 'list'], { exitCode: 1, stderr: 'Operation not permitted' });
-    await assert.rejects(readNftCounters(exec), /nft -j list ruleset exited 1: Operation not permitted/);
+    await assert.rejects(readNftCounters(exec), /nft -j list table ip6? svcplane\S* exited 1: Operation not permitted/);
   });
 });
