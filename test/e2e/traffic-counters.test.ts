@@ -79,6 +79,9 @@ for (const backend of ['nftables', 'iptables'] as const) describe(`${backend}: p
       const d = scraped(scrapeAfter, metric, 'web') - scraped(scrapeBefore, metric, 'web');
       assert.ok(d >= atLeast, `${metric} moved by ${d}, expected >= ${atLeast}`);
     }
+    // Counted traffic is not a difference: the rules that counted still check equal to the render.
+    const check = await nsExec(t.node1.ns, ['node', '--import', 'tsx', CLI, 'check', '--backend', backend, '-f', `${dir}/input.json`, '--node-name', 'node1'], { reject: false, timeoutMs: 120_000 });
+    assert.equal(check.exitCode, 0, check.stdout + check.stderr);
     assert.match(scrapeAfter, /svcplane_service_rejected_packets_total\{namespace="default",service="empty",port="80",protocol="TCP",reason="no_endpoints"\} [1-9]/);
   });
 
