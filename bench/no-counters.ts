@@ -1,5 +1,6 @@
 // The nftables ruleset as it was before the traffic counters (issue 18 §2): the same
-// tables with no per-element counters and no counting chain or jumps, for measuring
+// tables with no per-element counters, no counting chain or jumps and no counter on the
+// endpoints' DNAT rules (new connections per endpoint), for measuring
 // what the counters cost the data plane (dataplane.ts, benchCountersCost). Bench only.
 
 import { NFT_NAMES as N } from '../src/backends/nftables/render.js';
@@ -14,6 +15,6 @@ export function withoutTrafficCounters(tables: readonly NftTable[]): NftTable[] 
     sets: t.sets.filter((s) => s.name !== N.serviceTraffic && s.name !== N.nodePortTraffic).map(({ counter: _c, ...s }) => s),
     chains: t.chains
       .filter((c) => c.name !== N.countTraffic && c.name !== COUNTING_BASE_CHAIN)
-      .map((c) => ({ ...c, rules: c.rules.filter((r) => !jumpsToCounting(r.expr)) })),
+      .map((c) => ({ ...c, rules: c.rules.filter((r) => !jumpsToCounting(r.expr)).map((r) => ({ ...r, expr: r.expr.filter((e) => !('counter' in e)) })) })),
   }));
 }

@@ -1,6 +1,6 @@
 // Per-Service traffic from the rules' own counters, with real traffic, nftables and
 // iptables: N connections through a Service move its exported packets (nftables) and
-// new connections by N, connections to a Service without endpoints count as rejected,
+// new connections by N, in total over its endpoints too, connections to a Service without endpoints count as rejected,
 // and `svcplane top --once --json` shows the busy Service first.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
@@ -23,10 +23,10 @@ const tcp = (ip: string, port: number): Target => ({ ip, port, proto: 'tcp', tim
 const total = (samples: readonly TrafficSample[], service: string, kind: TrafficSample['kind']) =>
   samples.filter((s) => s.service === service && s.kind === kind).reduce((a, s) => a + s.value, 0);
 
-/** The value of one exported series in Prometheus text, 0 when absent. */
+/** The sum of one metric's series for a Service in Prometheus text (over its endpoints, for endpoint series), 0 when absent. */
 function scraped(text: string, metric: string, service: string): number {
-  const line = text.split('\n').find((l) => l.startsWith(`${metric}{`) && l.includes(`service="${service}"`));
-  return line ? Number(line.slice(line.lastIndexOf(' ') + 1)) : 0;
+  const lines = text.split('\n').filter((l) => l.startsWith(`${metric}{`) && l.includes(`service="${service}"`));
+  return lines.reduce((a, line) => a + Number(line.slice(line.lastIndexOf(' ') + 1)), 0);
 }
 
 for (const backend of ['nftables', 'iptables'] as const) describe(`${backend}: per-Service traffic counters with real traffic`, { timeout: 600_000 }, () => {
@@ -66,17 +66,22 @@ for (const backend of ['nftables', 'iptables'] as const) describe(`${backend}: p
       assert.ok(moved('bytes') >= 3 * N * 40, `bytes moved by ${moved('bytes')}`);
     }
     assert.equal(moved('new_connections'), N, 'one DNAT per new connection');
-    // iptables also counts them per endpoint (its DNAT targets); nftables has no per-endpoint counters.
-    if (backend === 'iptables') assert.equal(moved('endpoint_new_connections'), N, 'the endpoints\' new connections add up to the Service\'s');
+    // Both count them per endpoint too (the DNAT rules' counters), named by `ip:port`.
+    assert.equal(moved('endpoint_new_connections'), N, 'the endpoints\' new connections add up to the Service\'s');
+    const endpoints = afterRead.filter((s) => s.service === 'web' && s.kind === 'endpoint_new_connections').map((s) => s.endpoint).sort();
+    assert.deepEqual(endpoints, [`${t.pod('a').ipv4}:8080`, `${t.pod('c').ipv4}:8080`].sort());
     assert.ok(moved('rejected_packets', 'empty') >= 3, `rejected moved by ${moved('rejected_packets', 'empty')}`);
     assert.equal(moved('packets', 'empty'), 0, 'refused connections carry no Service traffic');
 
     const scrapeAfter = await registry.metrics();
-    const expected = [['svcplane_service_new_connections_total', N], ...(countsPackets ? [['svcplane_service_packets_total', 3 * N] as const] : [])] as const;
+    const expected = [['svcplane_service_new_connections_total', N], ['svcplane_endpoint_new_connections_total', N], ...(countsPackets ? [['svcplane_service_packets_total', 3 * N] as const] : [])] as const;
     for (const [metric, atLeast] of expected) {
       const d = scraped(scrapeAfter, metric, 'web') - scraped(scrapeBefore, metric, 'web');
       assert.ok(d >= atLeast, `${metric} moved by ${d}, expected >= ${atLeast}`);
     }
+    // Counted traffic is not a difference: the rules that counted still check equal to the render.
+    const check = await nsExec(t.node1.ns, ['node', '--import', 'tsx', CLI, 'check', '--backend', backend, '-f', `${dir}/input.json`, '--node-name', 'node1'], { reject: false, timeoutMs: 120_000 });
+    assert.equal(check.exitCode, 0, check.stdout + check.stderr);
     assert.match(scrapeAfter, /svcplane_service_rejected_packets_total\{namespace="default",service="empty",port="80",protocol="TCP",reason="no_endpoints"\} [1-9]/);
   });
 

@@ -98,6 +98,8 @@ export const ret = (): Expr => ({ return: null });
 export const reject = (f: NftFamily): Expr => ({ reject: { type: f === 'ip' ? 'icmp' : 'icmpv6', expr: 'port-unreachable' } });
 export const vmap = (key: unknown, map: string): Expr => ({ vmap: { key, data: `@${map}` } });
 export const dnat = (addr: string, port: number): Expr => ({ dnat: { addr, port } });
+/** A rule's own counter, as `nft -j list` prints a fresh one (read.ts zeroes the live values so they never count as a difference). */
+export const counter = (): Expr => ({ counter: { packets: 0, bytes: 0 } });
 export const numgenMod = (mod: number, value: number): Expr =>
   match({ numgen: { mode: 'random', mod, offset: 0 } }, '==', value);
 export const updateSet = (set: string, elem: unknown): Expr => ({ set: { op: 'update', elem, set: `@${set}` } });

@@ -47,6 +47,15 @@ function readSet(kind: NftSet['kind'], s: Body): NftSet {
   };
 }
 
+/**
+ * A rule's counter statement with its values zeroed, as render writes it: the
+ * kernel's counts are traffic, not rules, so diff, check and trace never see them
+ * (counters.ts reads them from the raw listing).
+ */
+function zeroCounters(expr: Expr[]): Expr[] {
+  return expr.some((x) => x && typeof x === 'object' && 'counter' in x) ? expr.map((x) => ('counter' in x ? { counter: { packets: 0, bytes: 0 } } : x)) : expr;
+}
+
 function readChain(c: Body): NftChain {
   const base = c.hook ? ({ type: c.type, hook: c.hook, prio: c.prio, policy: c.policy } as NftChain['base']) : undefined;
   return base ? { name: String(c.name), base, rules: [] } : { name: String(c.name), rules: [] };
@@ -94,7 +103,8 @@ export function readNftDocument(json: string, wanted: (family: NftFamily, name: 
       const r = o.rule;
       const ch = t.chains.get(String(r.chain));
       if (!ch) continue;
-      ch.rules.push(r.comment !== undefined ? { expr: r.expr as Expr[], comment: String(r.comment) } : { expr: r.expr as Expr[] });
+      const expr = zeroCounters(r.expr as Expr[]);
+      ch.rules.push(r.comment !== undefined ? { expr, comment: String(r.comment) } : { expr });
     } else {
       const set = t.sets.get(String(body.name));
       if (!set) throw new NftDocumentError(`elements for set ${JSON.stringify(body.name)}, which table ${t.table.name} does not declare`);

@@ -24,7 +24,7 @@ import type { RenderInput } from '../../model/render-input.js';
 import { cidrsOverlap, parseCIDR, type ParsedCIDR } from '../../model/ip.js';
 import { firewallSources, primaryNodeIP } from '../lb-firewall.js';
 import {
-  addrValue, concat, ctOriginal, ctStateNew, ctStatusDnat, daddr, dnat, dport, drop, fibLocal, goto, jump, l4proto, markAnd, masquerade, match, meta,
+  addrValue, concat, counter, ctOriginal, ctStateNew, ctStatusDnat, daddr, dnat, dport, drop, fibLocal, goto, jump, l4proto, markAnd, masquerade, match, meta,
   numgenMod, reject, ret, saddr, serviceKey, setMark, thDport, updateSet, vmap,
   type Expr, type NftChain, type NftElement, type NftFamily, type NftRule, type NftSet, type NftTable,
 } from './nft.js';
@@ -304,7 +304,8 @@ function loadBalanceRules(v: ServicePortView, eps: readonly EndpointTarget[]): N
   eps.forEach((ep, i) => {
     const left = eps.length - i;
     const pick = left > 1 ? [numgenMod(left, 0)] : [];
-    const action = v.affinitySeconds > 0 ? [goto(endpointChainName(v, ep))] : [l4proto(proto), dnat(ep.ip, ep.port)];
+    // The DNAT rule's counter is the endpoint's new connections (nat sees a connection's first packet only).
+    const action = v.affinitySeconds > 0 ? [goto(endpointChainName(v, ep))] : [l4proto(proto), counter(), dnat(ep.ip, ep.port)];
     rules.push(rule([...pick, ...action], `${ep.ip}:${ep.port}`));
   });
   return rules;
@@ -486,7 +487,7 @@ export function serviceFragment(v: ServicePortView, tc: TableContext): Fragment 
     const aff = affinitySetName(v, ep);
     sets.push({ name: aff, kind: 'set', type: addrType(f), flags: ['timeout'], timeout: v.affinitySeconds, size: 65535, dynamic: true, elements: [] });
     const name = endpointChainName(v, ep);
-    chains.push(chain(name, [rule([updateSet(aff, saddr(f))]), rule([l4proto(proto), dnat(ep.ip, ep.port)], label)]));
+    chains.push(chain(name, [rule([updateSet(aff, saddr(f))]), rule([l4proto(proto), counter(), dnat(ep.ip, ep.port)], label)]));
   }
   return { table, chains, sets, elements };
 }

@@ -1,9 +1,9 @@
-// The nftables traffic-counter reader: the listings it asks for, and how element
-// counters become per-Service-port samples (recorded in the shape nft 1.0.6 prints).
+// The nftables traffic-counter reader: the listing it asks for, and how element
+// counters become per-Service-port samples and DNAT rule counters per-endpoint ones (recorded in the shape nft 1.0.6 prints).
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { parseNftCounters, readNftCounters } from '../../../src/backends/nftables/counters.js';
-import type { TrafficSample } from '../../../src/backends/traffic.js';
+import { sampleKey, type TrafficSample } from '../../../src/backends/traffic.js';
 import { FakeExec } from '../../../src/exec/fake.js';
 
 const counter = (packets: number, bytes: number) => ({ packets, bytes });
@@ -55,6 +55,27 @@ const MAPS = JSON.stringify({
   ],
 });
 
+// The DNAT rules of `nft -j list ruleset` (sets and maps elided): each endpoint's counter, in the
+// cluster, local and session-affinity endpoint chains; a rule of someone else's table; a DNAT
+// rule rendered before the counters.
+const dnatRule = (family: string, table: string, chain: string, addr: string, port: number, c?: { packets: number; bytes: number }) => ({
+  rule: { family, table, chain, handle: 7, comment: `${addr}:${port}`, expr: [{ match: { op: '==', left: { meta: { key: 'l4proto' } }, right: 'tcp' } }, ...(c ? [{ counter: c }] : []), { dnat: { addr, port } }] },
+});
+const RULES = JSON.stringify({
+  nftables: [
+    { metainfo: { version: '1.0.6', json_schema_version: 1 } },
+    dnatRule('ip', 'svcplane-03', 'svc-shop/web/tcp/80', '10.244.1.5', 8080, counter(4, 240)),
+    dnatRule('ip', 'svcplane-03', 'svc-shop/web/tcp/80', '10.244.2.6', 8080, counter(3, 180)),
+    // The same endpoint reached through the Local-policy chain: its connections add up.
+    dnatRule('ip', 'svcplane-03', 'local-shop/web/tcp/80', '10.244.1.5', 8080, counter(2, 120)),
+    dnatRule('ip6', 'svcplane-03', 'ep-shop/web/tcp/80__fd00:244:1::5/8080', 'fd00:244:1::5', 8080, counter(1, 80)),
+    dnatRule('ip', 'kube-proxy', 'svc-shop/web/tcp/80', '10.244.9.9', 8080, counter(50, 50)),
+    dnatRule('ip', 'svcplane-03', 'svc-shop/old/tcp/80', '10.244.3.3', 8080),
+    // A rule with a counter but no DNAT (not an endpoint's).
+    { rule: { family: 'ip', table: 'svcplane-03', chain: 'svc-shop/web/tcp/80', expr: [{ counter: counter(8, 8) }, { accept: null }] } },
+  ],
+});
+
 const byKind = (samples: TrafficSample[]) =>
   Object.fromEntries(samples.map((s) => [`${s.kind} ${s.namespace}/${s.service}:${s.port}/${s.protocol}${s.reason ? ` ${s.reason}` : ''}`, s.value]));
 
@@ -74,20 +95,35 @@ describe('nftables traffic counters', () => {
     });
   });
 
+  it('counts new connections per endpoint from the DNAT rules of our endpoint chains, summed over chains', () => {
+    const endpoints = parseNftCounters(RULES).filter((x) => x.kind === 'endpoint_new_connections');
+    assert.deepEqual(
+      Object.fromEntries(endpoints.map((x) => [`${x.namespace}/${x.service}:${x.port}/${x.protocol} ${x.endpoint}`, x.value])),
+      { 'shop/web:80/TCP 10.244.1.5:8080': 6, 'shop/web:80/TCP 10.244.2.6:8080': 3, 'shop/web:80/TCP [fd00:244:1::5]:8080': 1 },
+    );
+    assert.equal(parseNftCounters(RULES).length, endpoints.length, 'rules give per-endpoint samples only');
+  });
+
   it('ignores tables of others and sets without counters (rendered before them)', () => {
     const old = JSON.stringify({ nftables: [{ set: { family: 'ip', name: 'service-traffic', table: 'svcplane', type: 'x', elem: [{ elem: { val: { concat: ['10.96.0.10', 'tcp', 80] }, comment: 'shop/web:80/TCP' } }] } }] });
     assert.deepEqual(parseNftCounters(old, '{"nftables": []}'), []);
   });
 
-  it('asks nft for the sets and maps listings only, in the given namespace', async () => {
-    const exec = new FakeExec().on('nft', ['-j', 'list', 'sets'], { stdout: SETS }).on('nft', ['-j', 'list', 'maps'], { stdout: MAPS });
+  it('lists each table of ours in the given namespace (not the ruleset); a table that does not exist is skipped', async () => {
+    // Each test listing spread over the tables it names (as nft lists one table).
+    const tableDoc = (family: string, table: string) =>
+      JSON.stringify({ nftables: [SETS, MAPS, RULES].flatMap((p) => (JSON.parse(p) as { nftables: Record<string, { family?: string; table?: string }>[] }).nftables).filter((o) => Object.values(o)[0]?.family === family && Object.values(o)[0]?.table === table) });
+    const exec = new FakeExec().on('nft', ['-j', 'list', 'table'], { exitCode: 1, stderr: 'Error: No such file or directory' });
+    for (const [family, table] of [['ip', 'svcplane'], ['ip', 'svcplane-03'], ['ip6', 'svcplane-03']]) exec.on('nft', ['-j', 'list', 'table', family!, table!], { stdout: tableDoc(family!, table!) });
     const samples = await readNftCounters(exec, 'svp-test-node');
-    assert.equal(samples.length, 10);
-    assert.deepEqual(exec.lines().sort(), ['ip netns exec svp-test-node nft -j list maps', 'ip netns exec svp-test-node nft -j list sets']);
+    assert.deepEqual(samples.sort((a, b) => sampleKey(a).localeCompare(sampleKey(b))), parseNftCounters(SETS, MAPS, RULES).sort((a, b) => sampleKey(a).localeCompare(sampleKey(b))));
+    assert.equal(samples.length, 13);
+    assert.equal(exec.lines().length, 34, 'main and 16 shards, both families');
+    assert.ok(exec.lines().every((l) => l.startsWith('ip netns exec svp-test-node nft -j list table ')), exec.lines().join('\n'));
   });
 
   it('a failing listing is an error naming the command', async () => {
     const exec = new FakeExec().on('nft', ['-j', 'list'], { exitCode: 1, stderr: 'Operation not permitted' });
-    await assert.rejects(readNftCounters(exec), /nft -j list (sets|maps) exited 1: Operation not permitted/);
+    await assert.rejects(readNftCounters(exec), /nft -j list table ip6? svcplane\S* exited 1: Operation not permitted/);
   });
 });

@@ -38,8 +38,8 @@ const ENDPOINT_ADDED = doc([
   '{"add":{"element":{"family":"ip","table":"svcplane","name":"hairpin","elem":[{"concat":["10.244.2.10","10.244.2.10"]}]}}}',
   '{"flush":{"chain":{"family":"ip","table":"svcplane-01","name":"svc-default/a/tcp/80"}}}',
   '{"add":{"rule":{"family":"ip","table":"svcplane-01","chain":"svc-default/a/tcp/80","expr":[{"match":{"op":"==","left":{"payload":{"protocol":"ip","field":"daddr"}},"right":"10.96.0.1"}},{"match":{"op":"==","left":{"payload":{"protocol":"tcp","field":"dport"}},"right":80}},{"match":{"op":"!=","left":{"payload":{"protocol":"ip","field":"saddr"}},"right":"@pod-cidrs"}},{"jump":{"target":"mark-for-masquerade"}}],"comment":"not from a pod"}}}',
-  '{"add":{"rule":{"family":"ip","table":"svcplane-01","chain":"svc-default/a/tcp/80","expr":[{"match":{"op":"==","left":{"numgen":{"mode":"random","mod":2,"offset":0}},"right":0}},{"match":{"op":"==","left":{"meta":{"key":"l4proto"}},"right":"tcp"}},{"dnat":{"addr":"10.244.1.10","port":8080}}],"comment":"10.244.1.10:8080"}}}',
-  '{"add":{"rule":{"family":"ip","table":"svcplane-01","chain":"svc-default/a/tcp/80","expr":[{"match":{"op":"==","left":{"meta":{"key":"l4proto"}},"right":"tcp"}},{"dnat":{"addr":"10.244.2.10","port":8080}}],"comment":"10.244.2.10:8080"}}}',
+  '{"add":{"rule":{"family":"ip","table":"svcplane-01","chain":"svc-default/a/tcp/80","expr":[{"match":{"op":"==","left":{"numgen":{"mode":"random","mod":2,"offset":0}},"right":0}},{"match":{"op":"==","left":{"meta":{"key":"l4proto"}},"right":"tcp"}},{"counter":{"packets":0,"bytes":0}},{"dnat":{"addr":"10.244.1.10","port":8080}}],"comment":"10.244.1.10:8080"}}}',
+  '{"add":{"rule":{"family":"ip","table":"svcplane-01","chain":"svc-default/a/tcp/80","expr":[{"match":{"op":"==","left":{"meta":{"key":"l4proto"}},"right":"tcp"}},{"counter":{"packets":0,"bytes":0}},{"dnat":{"addr":"10.244.2.10","port":8080}}],"comment":"10.244.2.10:8080"}}}',
 ]);
 
 /** The mate Service removed: its elements go (its traffic counter too), then its chain (emptied first). */
