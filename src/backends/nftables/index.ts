@@ -4,12 +4,15 @@
 // cleanup) load on first use, so synth and `import 'svcplane'` load neither.
 
 import type { Backend } from '../backend.js';
+import type { NftCountersReader } from './counters.js';
 import { lazySyncer } from '../syncer.js';
 import { serializeTables } from './document.js';
 import type { NftTable } from './nft.js';
 import { renderTables } from './render.js';
 import { renderDocumentText } from './render-text.js';
 import { NFTABLES_SYSCTLS } from './sysctls.js';
+
+let countersReader: NftCountersReader | undefined;
 
 export const nftablesBackend: Backend<NftTable[], NftTable[]> = {
   name: 'nftables',
@@ -30,5 +33,6 @@ export const nftablesBackend: Backend<NftTable[], NftTable[]> = {
   traceLive: async (packet, options) => (await import('./trace-live.js')).traceNftablesLive(packet, options),
   createSyncer: (options) => lazySyncer('nftables', async () => (await import('./create-syncer.js')).createNftablesSyncer(options)),
   cleanup: async () => (await import('./apply.js')).cleanupNftables(),
-  readTraffic: async (exec, netns) => (await import('./counters.js')).readNftCounters(exec, netns),
+  // One reader per process: it remembers when it last listed the rules (per-endpoint counts).
+  readTraffic: async (exec, netns) => (countersReader ??= new (await import('./counters.js')).NftCountersReader()).read(exec, netns),
 };

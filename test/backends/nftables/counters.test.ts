@@ -2,7 +2,7 @@
 // counters become per-Service-port samples and DNAT rule counters per-endpoint ones (recorded in the shape nft 1.0.6 prints).
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { parseNftCounters, readNftCounters } from '../../../src/backends/nftables/counters.js';
+import { NftCountersReader, parseNftCounters, readNftCounters } from '../../../src/backends/nftables/counters.js';
 import { sampleKey, type TrafficSample } from '../../../src/backends/traffic.js';
 import { FakeExec } from '../../../src/exec/fake.js';
 
@@ -120,6 +120,33 @@ describe('nftables traffic counters', () => {
     assert.equal(samples.length, 13);
     assert.equal(exec.lines().length, 34, 'main and 16 shards, both families');
     assert.ok(exec.lines().every((l) => l.startsWith('ip netns exec svp-test-node nft -j list table ')), exec.lines().join('\n'));
+  });
+
+  it('the agent reader lists rules (per-endpoint counts) at most once per interval; sets and maps at every read', async () => {
+    const tableDoc = (family: string, table: string) =>
+      JSON.stringify({ nftables: [SETS, MAPS, RULES].flatMap((p) => (JSON.parse(p) as { nftables: Record<string, { family?: string; table?: string }>[] }).nftables).filter((o) => Object.values(o)[0]?.family === family && Object.values(o)[0]?.table === table) });
+    const exec = new FakeExec()
+      .on('nft', ['-j', 'list', 'table'], { exitCode: 1, stderr: 'Error: No such file or directory' })
+      .on('nft', ['-j', 'list', 'sets'], { stdout: SETS })
+      .on('nft', ['-j', 'list', 'maps'], { stdout: MAPS });
+    for (const [family, table] of [['ip', 'svcplane'], ['ip', 'svcplane-03'], ['ip6', 'svcplane-03']]) exec.on('nft', ['-j', 'list', 'table', family!, table!], { stdout: tableDoc(family!, table!) });
+    let clock = 0;
+    const reader = new NftCountersReader(60_000, () => clock);
+    const sorted = (x: TrafficSample[]) => [...x].sort((a, b) => sampleKey(a).localeCompare(sampleKey(b)));
+    const whole = sorted(parseNftCounters(SETS, MAPS, RULES));
+    const tableLists = () => exec.lines().filter((l) => l.includes(' list table ')).length;
+
+    assert.deepEqual(sorted(await reader.read(exec)), whole, 'first read: every table, rules included');
+    assert.equal(tableLists(), 34);
+    clock = 59_000;
+    assert.deepEqual(sorted(await reader.read(exec)), whole, 'within the interval: per-Service from sets and maps, per-endpoint reused');
+    assert.equal(tableLists(), 34, 'no rules listed within the interval');
+    assert.deepEqual(exec.lines().slice(-2).sort(), ['nft -j list maps', 'nft -j list sets']);
+    clock = 60_000;
+    await reader.read(exec);
+    assert.equal(tableLists(), 68, 'the interval over: the rules listed again');
+    await reader.read(exec, 'svp-other');
+    assert.ok(exec.lines().at(-1)!.startsWith('ip netns exec svp-other nft -j list table '), 'another namespace never reuses this one\'s counts');
   });
 
   it('a failing listing is an error naming the command', async () => {
