@@ -16,6 +16,9 @@ import { createTopology, type Topology } from './lib/topology.js';
 import { applyInNode1, teardown } from './suite/apply-cli.js';
 import { endpointSlice, service } from './suite/manifests.js';
 
+// Per-endpoint counts fresh at every read (the agent's default reads nftables' rules once a minute).
+process.env.SVCPLANE_ENDPOINT_COUNTERS_EVERY_SECONDS = '0';
+
 const CLI = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
 const N = 20;
 

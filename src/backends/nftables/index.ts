@@ -14,6 +14,12 @@ import { NFTABLES_SYSCTLS } from './sysctls.js';
 
 let countersReader: NftCountersReader | undefined;
 
+/** SVCPLANE_ENDPOINT_COUNTERS_EVERY_SECONDS (default 60): how stale per-endpoint counts may be; 0 lists the rules at every read. */
+function endpointCountersEveryMs(): number {
+  const s = Number(process.env.SVCPLANE_ENDPOINT_COUNTERS_EVERY_SECONDS ?? 60);
+  return Number.isFinite(s) && s >= 0 ? s * 1000 : 60_000;
+}
+
 export const nftablesBackend: Backend<NftTable[], NftTable[]> = {
   name: 'nftables',
   rulesFile: 'nftables.json',
@@ -34,5 +40,5 @@ export const nftablesBackend: Backend<NftTable[], NftTable[]> = {
   createSyncer: (options) => lazySyncer('nftables', async () => (await import('./create-syncer.js')).createNftablesSyncer(options)),
   cleanup: async () => (await import('./apply.js')).cleanupNftables(),
   // One reader per process: it remembers when it last listed the rules (per-endpoint counts).
-  readTraffic: async (exec, netns) => (countersReader ??= new (await import('./counters.js')).NftCountersReader()).read(exec, netns),
+  readTraffic: async (exec, netns) => (countersReader ??= new (await import('./counters.js')).NftCountersReader(endpointCountersEveryMs())).read(exec, netns),
 };
