@@ -28,6 +28,17 @@ const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const CLI = join(root, 'src/cli/main.ts');
 /** BENCH_AGENT_COMPILED=1: the built `lib/cli/main.js` (as in the image; `npm run build` first), else the sources under tsx. */
 const agentEntry = (): string[] => (process.env.BENCH_AGENT_COMPILED ? [join(root, 'lib/cli/main.js')] : ['--import', 'tsx', CLI]);
+/**
+ * BENCH_AGENT_CPU_PROF=DIR: the agent runs under the V8 profiler (cpu-prof-preload.mjs) and
+ * writes DIR/<pid>.cpuprofile when it stops; summarise it with bench/cpu-profile.ts's
+ * `summarize` from the first sync on (scratch use: the figures then include the sampler).
+ */
+const profileEnv = (): NodeJS.ProcessEnv => {
+  const dir = process.env.BENCH_AGENT_CPU_PROF;
+  if (!dir) return process.env;
+  const preload = fileURLToPath(new URL('./cpu-prof-preload.mjs', import.meta.url));
+  return { ...process.env, NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --import ${preload}`.trim(), SVP_CPU_PROF_DIR: dir };
+};
 const NODE_IP = '192.168.50.1';
 const MIN_SYNC_PERIOD = '10ms';
 const SYNC_PERIOD = '1h';
@@ -158,7 +169,7 @@ export async function benchAgent(services: number, rounds: number, nsName: strin
         'ip',
         ['netns', 'exec', ns, process.execPath, ...agentEntry(), 'agent', '--backend', 'nftables', '--plan', join(dir, 'plan.json'), '--config', join(dir, 'config.json'),
           '--endpoints-file', eps, '--node-name', 'node1', '--node-ip', NODE_IP, '--health-addr', '127.0.0.1:10256', '--metrics-addr', '127.0.0.1:10249', '--log-level', 'debug'],
-        { cwd: root, stdio: ['ignore', 'ignore', 'pipe'] },
+        { cwd: root, stdio: ['ignore', 'ignore', 'pipe'], env: profileEnv() },
       );
       liveAgents.add(child);
       const agentLog = new AgentLog(child);
