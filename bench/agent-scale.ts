@@ -71,6 +71,8 @@ export interface AgentResult {
   vmRSSKiB: number;
   syncPeriod: string;
   minSyncPeriod: string;
+  /** The agent's CPU (user + system, /proc/<pid>/stat) from after its first sync to the last round, per change, ms: its whole work per change, the poll of the files included. */
+  cpuPerChangeMs?: number;
 }
 
 interface LogLine {
@@ -132,6 +134,14 @@ async function stopAgent(child: ChildProcess): Promise<void> {
   }
 }
 
+/** utime + stime of process `pid` (fields 14 and 15 of /proc/<pid>/stat, after the command's parentheses), ms. */
+async function cpuMs(pid: number): Promise<number> {
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  // Clock ticks: 100 per second on Linux (USER_HZ).
+  return (Number(fields[11]) + Number(fields[12])) * 10;
+}
+
 export async function procStatus(pid: number): Promise<{ hwm: number; rss: number }> {
   const s = await readFile(`/proc/${pid}/status`, 'utf8');
   const kib = (k: string) => Number(new RegExp(`^${k}:\\s*(\\d+)`, 'm').exec(s)?.[1] ?? NaN);
@@ -178,6 +188,7 @@ export async function benchAgent(services: number, rounds: number, nsName: strin
         const startToFirstSync = first.time - spawnedAt;
         log(`agent: first sync after ${startToFirstSync} ms (its own ${first.ms} ms)`);
         await sleep(500);
+        const cpu0 = await cpuMs(child.pid!);
 
         const polls: number[] = [];
         const out: AgentRound[] = [];
@@ -217,6 +228,7 @@ export async function benchAgent(services: number, rounds: number, nsName: strin
           log(`agent: round ${r + 1}/${rounds} ${op} svc ${i}: reloaded ${reloaded.time - wroteAt} ms, synced ${synced.time - wroteAt} ms, seen ${seen.toFixed(0)} ms`);
           await sleep(200);
         }
+        const cpuPerChangeMs = ((await cpuMs(child.pid!)) - cpu0) / rounds;
         const st = await procStatus(child.pid!);
         polls.sort((a, b) => a - b);
         return {
@@ -229,6 +241,7 @@ export async function benchAgent(services: number, rounds: number, nsName: strin
           vmRSSKiB: st.rss,
           syncPeriod: SYNC_PERIOD,
           minSyncPeriod: MIN_SYNC_PERIOD,
+          cpuPerChangeMs,
         };
       } finally {
         await stopAgent(child);
