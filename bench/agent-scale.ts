@@ -28,6 +28,17 @@ const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const CLI = join(root, 'src/cli/main.ts');
 /** BENCH_AGENT_COMPILED=1: the built `lib/cli/main.js` (as in the image; `npm run build` first), else the sources under tsx. */
 const agentEntry = (): string[] => (process.env.BENCH_AGENT_COMPILED ? [join(root, 'lib/cli/main.js')] : ['--import', 'tsx', CLI]);
+/**
+ * BENCH_AGENT_CPU_PROF=DIR: the agent runs under the V8 profiler (cpu-prof-preload.mjs) and
+ * writes DIR/<pid>.cpuprofile when it stops; summarise it with bench/cpu-profile.ts's
+ * `summarize` from the first sync on (scratch use: the figures then include the sampler).
+ */
+const profileEnv = (): NodeJS.ProcessEnv => {
+  const dir = process.env.BENCH_AGENT_CPU_PROF;
+  if (!dir) return process.env;
+  const preload = fileURLToPath(new URL('./cpu-prof-preload.mjs', import.meta.url));
+  return { ...process.env, NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --import ${preload}`.trim(), SVP_CPU_PROF_DIR: dir };
+};
 const NODE_IP = '192.168.50.1';
 const MIN_SYNC_PERIOD = '10ms';
 const SYNC_PERIOD = '1h';
@@ -60,6 +71,8 @@ export interface AgentResult {
   vmRSSKiB: number;
   syncPeriod: string;
   minSyncPeriod: string;
+  /** The agent's CPU (user + system, /proc/<pid>/stat) from after its first sync to the last round, per change, ms: its whole work per change, the poll of the files included. */
+  cpuPerChangeMs?: number;
 }
 
 interface LogLine {
@@ -121,6 +134,14 @@ async function stopAgent(child: ChildProcess): Promise<void> {
   }
 }
 
+/** utime + stime of process `pid` (fields 14 and 15 of /proc/<pid>/stat, after the command's parentheses), ms. */
+async function cpuMs(pid: number): Promise<number> {
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  // Clock ticks: 100 per second on Linux (USER_HZ).
+  return (Number(fields[11]) + Number(fields[12])) * 10;
+}
+
 export async function procStatus(pid: number): Promise<{ hwm: number; rss: number }> {
   const s = await readFile(`/proc/${pid}/status`, 'utf8');
   const kib = (k: string) => Number(new RegExp(`^${k}:\\s*(\\d+)`, 'm').exec(s)?.[1] ?? NaN);
@@ -158,7 +179,7 @@ export async function benchAgent(services: number, rounds: number, nsName: strin
         'ip',
         ['netns', 'exec', ns, process.execPath, ...agentEntry(), 'agent', '--backend', 'nftables', '--plan', join(dir, 'plan.json'), '--config', join(dir, 'config.json'),
           '--endpoints-file', eps, '--node-name', 'node1', '--node-ip', NODE_IP, '--health-addr', '127.0.0.1:10256', '--metrics-addr', '127.0.0.1:10249', '--log-level', 'debug'],
-        { cwd: root, stdio: ['ignore', 'ignore', 'pipe'] },
+        { cwd: root, stdio: ['ignore', 'ignore', 'pipe'], env: profileEnv() },
       );
       liveAgents.add(child);
       const agentLog = new AgentLog(child);
@@ -167,6 +188,7 @@ export async function benchAgent(services: number, rounds: number, nsName: strin
         const startToFirstSync = first.time - spawnedAt;
         log(`agent: first sync after ${startToFirstSync} ms (its own ${first.ms} ms)`);
         await sleep(500);
+        const cpu0 = await cpuMs(child.pid!);
 
         const polls: number[] = [];
         const out: AgentRound[] = [];
@@ -206,6 +228,7 @@ export async function benchAgent(services: number, rounds: number, nsName: strin
           log(`agent: round ${r + 1}/${rounds} ${op} svc ${i}: reloaded ${reloaded.time - wroteAt} ms, synced ${synced.time - wroteAt} ms, seen ${seen.toFixed(0)} ms`);
           await sleep(200);
         }
+        const cpuPerChangeMs = ((await cpuMs(child.pid!)) - cpu0) / rounds;
         const st = await procStatus(child.pid!);
         polls.sort((a, b) => a - b);
         return {
@@ -218,6 +241,7 @@ export async function benchAgent(services: number, rounds: number, nsName: strin
           vmRSSKiB: st.rss,
           syncPeriod: SYNC_PERIOD,
           minSyncPeriod: MIN_SYNC_PERIOD,
+          cpuPerChangeMs,
         };
       } finally {
         await stopAgent(child);

@@ -53,6 +53,9 @@ function isNodeDoc(d: InputDocument): boolean {
 export class EndpointFiles {
   private files = new Map<string, FileResult>();
   private node: NodeContext | undefined;
+  private lastLoad: Pick<EndpointFilesLoad, 'slices' | 'skipped' | 'node'> | undefined;
+  private lastMerge: Merged | undefined;
+  private lastNode: { node: NodeContext | undefined; errors: InputError[] } | undefined;
 
   constructor(
     private readonly paths: readonly string[],
@@ -105,6 +108,7 @@ export class EndpointFiles {
       for (const k of r?.skipped ?? []) changed.add(k);
     };
     let filesRead = 0;
+    const read: string[] = [];
     for (const f of listed) {
       const prev = this.files.get(f.path);
       if (prev && prev.version === f.version) {
@@ -120,26 +124,51 @@ export class EndpointFiles {
       const result: FileResult = { version: f.version, slices: c.endpointSlices, skipped: c.skippedServices, nodeDocs };
       for (const e of c.errors) errors.push(e);
       filesRead++;
+      read.push(f.path);
       touch(prev);
       touch(result);
       next.set(f.path, result);
     }
     for (const [path, r] of this.files) if (!next.has(path)) touch(r);
+    // Nothing read, nothing gone (a poll naming files a folder event already reported):
+    // the last load stands; merging every file again cost ~10 ms at 10k files.
+    if (filesRead === 0 && next.size === this.files.size && this.lastLoad) {
+      this.files = next;
+      return { ...this.lastLoad, changed, nodeChanged: false, errors, filesRead };
+    }
 
-    const merged = merge(next);
+    const touched = [...read, ...[...this.files.keys()].filter((path) => !next.has(path))];
+    const quick = this.lastMerge && mergedWith(this.lastMerge, touched.map((path) => [path, this.files.get(path), next.get(path)]));
+    const merged = quick ?? merge(next);
     for (const e of merged.errors) errors.push(e);
-    const { node, errors: nodeErrors } = nodeOf([...next.values()].flatMap((r) => r.nodeDocs), this.opts);
+    // The Node comes from the files' Node objects: the same when no file read or gone had one.
+    const nodeSame = quick !== undefined && this.lastNode !== undefined;
+    const { node, errors: nodeErrors } = nodeSame ? this.lastNode! : nodeOf([...next.values()].flatMap((r) => r.nodeDocs), this.opts);
     if (filesRead > 0) for (const e of nodeErrors) errors.push(e);
     const nodeChanged = JSON.stringify(node) !== JSON.stringify(this.node);
     this.files = next;
     this.node = node;
+    this.lastMerge = merged;
+    this.lastNode = { node, errors: nodeErrors };
+    this.lastLoad = { slices: merged.slices, skipped: merged.skipped, node };
     return { slices: merged.slices, skipped: merged.skipped, node, changed, nodeChanged, errors, filesRead };
   }
 }
 
+interface Merged {
+  readonly slices: EndpointSliceInfo[];
+  readonly skipped: string[];
+  readonly errors: InputError[];
+  /** slice key -> the file whose definition won. */
+  readonly owner: ReadonlyMap<string, string>;
+  /** Slice keys defined in more than one file. */
+  readonly duplicated: ReadonlySet<string>;
+}
+
 /** All files' slices, sorted; a slice defined in two files is an error (the first, in file order, wins). */
-function merge(files: ReadonlyMap<string, FileResult>): { slices: EndpointSliceInfo[]; skipped: string[]; errors: InputError[] } {
+function merge(files: ReadonlyMap<string, FileResult>): Merged {
   const seen = new Map<string, string>();
+  const duplicated = new Set<string>();
   const slices: EndpointSliceInfo[] = [];
   const skipped = new Set<string>();
   const errors: InputError[] = [];
@@ -150,6 +179,7 @@ function merge(files: ReadonlyMap<string, FileResult>): { slices: EndpointSliceI
       if (other !== undefined) {
         errors.push(inputError({ kind: 'EndpointSlice', namespace: s.namespace, name: s.name }, 'metadata.name', `duplicate EndpointSlice: also defined in ${other}`, path));
         skipped.add(serviceOf(s));
+        duplicated.add(sliceKey(s));
         continue;
       }
       seen.set(sliceKey(s), path);
@@ -157,7 +187,51 @@ function merge(files: ReadonlyMap<string, FileResult>): { slices: EndpointSliceI
     }
   }
   slices.sort(compareByNamespaceName);
-  return { slices, skipped: [...skipped].sort(), errors };
+  return { slices, skipped: [...skipped].sort(), errors, owner: seen, duplicated };
+}
+
+/**
+ * The last merge with a few files' slices swapped for their new versions, or undefined
+ * when only a whole merge gives the right answer: a file with Node objects or skipped
+ * (malformed) slices, a slice defined twice before or after. One endpoint change at 10k
+ * files then costs a copy of the sorted list, not a merge and sort of every file's
+ * slices (~20 ms per change, bench/agent-scale.ts with BENCH_AGENT_CPU_PROF).
+ */
+function mergedWith(last: Merged, swaps: readonly (readonly [string, FileResult | undefined, FileResult | undefined])[]): Merged | undefined {
+  if (swaps.length > 64) return undefined;
+  const owner = new Map(last.owner);
+  const gone = new Set<EndpointSliceInfo>();
+  const added: EndpointSliceInfo[] = [];
+  for (const [, before, after] of swaps) {
+    for (const r of [before, after]) if (r && (r.nodeDocs.length || r.skipped.length)) return undefined;
+    for (const s of before?.slices ?? []) {
+      if (last.duplicated.has(sliceKey(s))) return undefined;
+      owner.delete(sliceKey(s));
+      gone.add(s);
+    }
+  }
+  for (const [path, , after] of swaps) {
+    for (const s of after?.slices ?? []) {
+      if (last.duplicated.has(sliceKey(s)) || owner.has(sliceKey(s))) return undefined;
+      owner.set(sliceKey(s), path);
+      added.push(s);
+    }
+  }
+  const slices = last.slices.filter((s) => !gone.has(s));
+  for (const s of added) slices.splice(sortedIndex(slices, s), 0, s);
+  return { ...last, slices, owner };
+}
+
+/** Where `s` goes in `sorted` (compareByNamespaceName). */
+function sortedIndex(sorted: readonly EndpointSliceInfo[], s: EndpointSliceInfo): number {
+  let lo = 0;
+  let hi = sorted.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (compareByNamespaceName(sorted[mid]!, s) < 0) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
 }
 
 /** The Node from the files' Node objects (by --node-name, else the only one), with --node-ip applied. */

@@ -8,30 +8,61 @@ import { watch, type FSWatcher } from 'node:fs';
 import { readdir, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 
-async function fingerprintOf(path: string, depth = 0): Promise<string> {
+/** Stats at once at most: a poll of 10k files must not queue ahead of a reload's reads in libuv's pool. */
+const STAT_BATCH = 64;
+
+/** path -> its version (`ino:size:mtime`, or dir/missing/unreadable), every file under `path`. */
+async function fingerprintOf(path: string, out: Map<string, string>, depth = 0): Promise<void> {
   let st;
   try {
     st = await stat(path);
   } catch {
-    return `${path}:missing`;
+    out.set(path, 'missing');
+    return;
   }
-  if (!st.isDirectory()) return `${path}:${st.ino}:${st.size}:${st.mtimeMs}`;
-  if (depth > 8) return `${path}:dir`;
+  if (!st.isDirectory()) {
+    out.set(path, `${st.ino}:${st.size}:${st.mtimeMs}`);
+    return;
+  }
+  out.set(path, DIR);
+  if (depth > 8) return;
   let names: string[];
   try {
     names = (await readdir(path)).filter((n) => !n.startsWith('.')).sort();
   } catch {
-    return `${path}:unreadable`;
+    out.set(path, 'unreadable');
+    return;
   }
-  // Concurrently: a folder of 10k slice files took ~0.4 s one stat at a time.
-  const parts = await Promise.all(names.map((n) => fingerprintOf(join(path, n), depth + 1)));
-  return [`${path}:dir`, ...parts].join('\n');
+  // Concurrently (a folder of 10k slice files took ~0.4 s one stat at a time), but in
+  // batches: 10k stats queued at once made a reload's own stat and read wait behind all
+  // of them (seconds per endpoint change at 10k under load, bench/agent-scale.ts).
+  // The map is filled in name order whatever order the stats end in.
+  for (let i = 0; i < names.length; i += STAT_BATCH) {
+    const batch = names.slice(i, i + STAT_BATCH).map((n) => join(path, n));
+    const parts = await Promise.all(batch.map(async (p) => {
+      const m = new Map<string, string>();
+      await fingerprintOf(p, m, depth + 1);
+      return m;
+    }));
+    for (const m of parts) for (const [k, v] of m) out.set(k, v);
+  }
+}
+const DIR = 'dir';
+
+/** Paths whose version differs between two fingerprints (added, removed or changed). */
+function differing(a: ReadonlyMap<string, string>, b: ReadonlyMap<string, string>): string[] {
+  const out: string[] = [];
+  for (const [k, v] of a) if (b.get(k) !== v) out.push(k);
+  for (const k of b.keys()) if (!a.has(k)) out.push(k);
+  return out;
 }
 
 export class FileWatch {
   private readonly watchers: FSWatcher[] = [];
   private poll: NodeJS.Timeout | undefined;
-  private last = '';
+  private last: ReadonlyMap<string, string> = new Map();
+  /** The watched paths that are folders (their direct files can be named to onFiles). */
+  private readonly folders = new Set<string>();
   private checking: Promise<void> | undefined;
   private again = false;
   private stopped = false;
@@ -56,6 +87,7 @@ export class FileWatch {
     this.last = await this.fingerprint();
     for (const p of this.paths) {
       const isFolder = await stat(p).then((st) => st.isDirectory(), () => false);
+      if (isFolder) this.folders.add(p);
       for (const dir of new Set([p, dirname(p)])) {
         try {
           // Events name entries of a watched folder; for a watched file they name the file itself.
@@ -75,7 +107,22 @@ export class FileWatch {
         }
       }
     }
-    this.poll = setInterval(() => this.check(), this.pollMs);
+    this.schedulePoll(0);
+  }
+
+  /**
+   * The next poll, `pollMs` after this one ended, or longer when the fingerprint is
+   * costly: at most ~5% of the time goes to polling (10k files take 0.1-0.3 s to stat,
+   * every 2 s that was 5-15% of a core, all the time). Folder events still come at once;
+   * the poll is the guarantee for what they miss.
+   */
+  private schedulePoll(lastMs: number): void {
+    if (this.stopped) return;
+    this.poll = setTimeout(() => {
+      const t0 = performance.now();
+      this.check(true);
+      void (this.checking ?? Promise.resolve()).then(() => this.schedulePoll(performance.now() - t0));
+    }, Math.max(this.pollMs, 20 * lastMs));
     this.poll.unref();
   }
 
@@ -93,32 +140,56 @@ export class FileWatch {
   stop(): void {
     this.stopped = true;
     if (this.namedTimer) clearImmediate(this.namedTimer);
-    if (this.poll) clearInterval(this.poll);
+    if (this.poll) clearTimeout(this.poll);
     for (const w of this.watchers) w.close();
   }
 
-  private async fingerprint(): Promise<string> {
-    const parts: string[] = [];
-    for (const p of this.paths) parts.push(await fingerprintOf(p));
-    return parts.join('\n--\n');
+  private async fingerprint(): Promise<Map<string, string>> {
+    const out = new Map<string, string>();
+    for (const p of this.paths) await fingerprintOf(p, out);
+    return out;
   }
 
-  /** Compares the fingerprint now (coalesced: one check at a time, one more if asked meanwhile). */
-  check(): void {
+  /**
+   * What the poll found, told as named files when it can be: files directly inside a
+   * watched folder (as a folder event would name them), none of them a folder. Each
+   * change a folder event already reported shows up here again at the next poll; told
+   * as `onChange` it cost a full reload (a listing and a stat of every file, ~0.2-0.4 s
+   * at 10k files, queued ahead of the next change's reload).
+   */
+  private canName(paths: readonly string[], before: ReadonlyMap<string, string>, after: ReadonlyMap<string, string>): boolean {
+    return this.onFiles !== undefined && paths.every((p) => this.folders.has(dirname(p)) && !basename(p).startsWith('.') && before.get(p) !== DIR && after.get(p) !== DIR);
+  }
+
+  /**
+   * Compares the fingerprint now (coalesced: one check at a time, one more if asked
+   * meanwhile). `poll`: the periodic check, which may name files (canName); a check
+   * asked for by an event (a dot-file, a watched file, an unnamed event) reports
+   * `onChange`, the full path, as before.
+   */
+  check(poll = false): void {
     if (this.stopped) return;
     if (this.checking) {
       this.again = true;
+      this.againFull ||= !poll;
       return;
     }
     this.checking = (async () => {
+      let named = poll;
       do {
         this.again = false;
+        const before = this.last;
         const fp = await this.fingerprint();
-        if (fp !== this.last && !this.stopped) {
+        const diff = differing(before, fp);
+        if (diff.length && !this.stopped) {
           this.last = fp;
-          this.onChange();
+          if (named && this.canName(diff, before, fp)) this.onFiles!(diff);
+          else this.onChange();
         }
+        named = !this.againFull;
+        this.againFull = false;
       } while (this.again && !this.stopped);
     })().finally(() => (this.checking = undefined));
   }
+  private againFull = false;
 }

@@ -3,6 +3,7 @@
 // this node has a local endpoint of its Service (load balancers send traffic of
 // externalTrafficPolicy Local Services only to nodes answering 200).
 
+import type { PlanService } from '../model/plan.js';
 import type { RenderInput } from '../model/render-input.js';
 import { proxiedServices } from '../model/render-input.js';
 
@@ -97,12 +98,13 @@ export interface HealthCheckService {
  */
 export function healthCheckServices(input: RenderInput): HealthCheckService[] {
   const out: HealthCheckService[] = [];
-  const wanted = proxiedServices(input.plan, input.mode).filter(
-    (s) => s.type === 'LoadBalancer' && s.externalTrafficPolicy === 'Local' && s.healthCheckNodePort !== undefined,
-  );
+  const wanted = healthCheckedServices(input);
   if (wanted.length === 0) return out;
   const local = new Map<string, Set<string>>();
+  const names = new Set(wanted.map((s) => s.name));
   for (const sl of input.endpointSlices) {
+    // Only the wanted Services' slices (the name test spares a string per slice).
+    if (!names.has(sl.serviceName)) continue;
     const k = `${sl.namespace}/${sl.serviceName}`;
     for (const e of sl.endpoints) {
       if (!e.ready || input.node.name === '' || e.nodeName !== input.node.name) continue;
@@ -115,6 +117,19 @@ export function healthCheckServices(input: RenderInput): HealthCheckService[] {
     out.push({ namespace: s.namespace, name: s.name, port: s.healthCheckNodePort!, localEndpoints: local.get(`${s.namespace}/${s.name}`)?.size ?? 0 });
   }
   return out.sort((a, b) => a.port - b.port);
+}
+
+// Asked after every sync: by the identity of the plan's Service list (kept while no
+// Service changes), not a walk over every Service per endpoint change.
+const checked = new WeakMap<readonly PlanService[], { mode: string; services: PlanService[] }>();
+function healthCheckedServices(input: RenderInput): PlanService[] {
+  const hit = checked.get(input.plan.services);
+  if (hit && hit.mode === input.mode) return hit.services;
+  const services = proxiedServices(input.plan, input.mode).filter(
+    (s) => s.type === 'LoadBalancer' && s.externalTrafficPolicy === 'Local' && s.healthCheckNodePort !== undefined,
+  );
+  checked.set(input.plan.services, { mode: input.mode, services });
+  return services;
 }
 
 /** What a healthCheckNodePort answers. */

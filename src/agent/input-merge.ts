@@ -53,7 +53,15 @@ export function mergeServices(plan: readonly PlanService[], api: readonly PlanSe
   return [...byKey.values()].filter((s) => ownsService(s, mode)).sort(compareByNamespaceName);
 }
 
-export function mergeSlices(files: readonly EndpointSliceInfo[], api: readonly EndpointSliceInfo[]): EndpointSliceInfo[] {
+/**
+ * Each source holds one slice per namespace/name (the watch store is keyed by it, the
+ * endpoint files refuse a second definition), so with one source empty the other is the
+ * merge as it is: one endpoint change at 10k no longer rebuilds a map of every slice
+ * (~4 ms per change, cluster-profile.ts).
+ */
+export function mergeSlices(files: readonly EndpointSliceInfo[], api: readonly EndpointSliceInfo[]): readonly EndpointSliceInfo[] {
+  if (api.length === 0) return files;
+  if (files.length === 0) return api;
   const byKey = new Map<string, EndpointSliceInfo>();
   for (const s of files) byKey.set(`${s.namespace}/${s.name}`, s);
   for (const s of api) byKey.set(`${s.namespace}/${s.name}`, s);
@@ -70,7 +78,7 @@ interface Memo<T> {
   value?: T;
 }
 const mergedServices: Memo<PlanService[]> = {};
-const mergedSlices: Memo<EndpointSliceInfo[]> = {};
+const mergedSlices: Memo<readonly EndpointSliceInfo[]> = {};
 function lastMerge<T>(memo: Memo<T>, keys: readonly unknown[], merge: () => T): T {
   if (memo.keys && memo.keys.length === keys.length && memo.keys.every((k, i) => k === keys[i])) return memo.value!;
   memo.value = merge();

@@ -3,6 +3,7 @@
 // svcplane sync programs every family the node serves, so a sync counts for each.
 
 import { ipFamilyOf, parseCIDR, type IPFamily } from '../model/ip.js';
+import type { PlanService } from '../model/plan.js';
 import type { RenderInput } from '../model/render-input.js';
 import { servicePortViews } from '../model/service-ports.js';
 import type { ConntrackDeletion } from './conntrack.js';
@@ -39,7 +40,7 @@ export function noLocalEndpoints(input: RenderInput, family: IPFamily): NoLocalE
   let external = 0;
   // Runs after every sync: build views only for Services with a Local policy (usually
   // few), not for every Service (a view filters its endpoints, ~5 ms per sync at 1k).
-  const local = input.plan.services.filter((s) => s.internalTrafficPolicy === 'Local' || s.externalTrafficPolicy === 'Local');
+  const local = localPolicyServices(input.plan.services);
   if (local.length === 0) return { internal, external };
   for (const v of servicePortViews({ ...input, plan: { ...input.plan, services: local } }, family)) {
     if (v.localEndpoints.length > 0) continue;
@@ -47,6 +48,15 @@ export function noLocalEndpoints(input: RenderInput, family: IPFamily): NoLocalE
     if (v.externalPolicyLocal && v.externallyAccessible) external++;
   }
   return { internal, external };
+}
+
+// By the identity of the plan's Service list (kept while no Service changes): an
+// endpoint change does not walk every Service, once per family, to find them.
+const localPolicy = new WeakMap<readonly PlanService[], PlanService[]>();
+function localPolicyServices(services: readonly PlanService[]): PlanService[] {
+  let out = localPolicy.get(services);
+  if (!out) localPolicy.set(services, (out = services.filter((s) => s.internalTrafficPolicy === 'Local' || s.externalTrafficPolicy === 'Local')));
+  return out;
 }
 
 /** The family a `conntrack -D` command works on: IPv6 when it names an IPv6 address (conntrack's default is IPv4). */

@@ -207,4 +207,43 @@ describe('EndpointFiles', TIMEOUT, () => {
     const pinned = await new EndpointFiles([eps], { nodeName: 'node1', nodeIPs: ['10.1.1.1'] }).load();
     assert.deepEqual(pinned.node?.addresses, ['10.1.1.1']);
   });
+  it('a change read on its own gives what a fresh load of every file gives (slices, skipped, Node, errors), over random edits', async () => {
+    rmSync(eps, { recursive: true });
+    mkdirSync(eps);
+    // A small world where edits collide: 10 files, 30 Services, 2 slice names each, a Node
+    // file, a malformed slice, the same slice in two files, files removed and added.
+    let seed = 7;
+    const rand = (n: number) => ((seed = (seed * 1103515245 + 12345) % 2 ** 31), seed % n);
+    const content = (): unknown => {
+      const pick = rand(40);
+      if (pick === 0) return node;
+      if (pick === 1) return { ...slice('bad', ['not-an-ip']) };
+      const svc = `s${rand(30)}`;
+      return slice(svc, [`10.0.${rand(3)}.${rand(250) + 1}`], `${svc}-${rand(2)}`);
+    };
+    const files = new EndpointFiles([eps], { nodeName: 'node1' });
+    for (let i = 0; i < 8; i++) write(`f${i}.json`, content());
+    await files.load();
+    const view = (l: Awaited<ReturnType<EndpointFiles['load']>>) => ({ slices: l.slices, skipped: l.skipped, node: l.node, errors: l.errors.map((e) => e.message).sort() });
+    let checked = 0;
+    for (let round = 0; round < 300; round++) {
+      const f = join(eps, `f${rand(10)}.json`);
+      if (rand(6) === 0) rmSync(f, { force: true });
+      else {
+        writeFileSync(join(dir, 'x.tmp'), JSON.stringify(content()));
+        renameSync(join(dir, 'x.tmp'), f);
+      }
+      const got = await files.loadChanged([f]);
+      const fresh = await new EndpointFiles([eps], { nodeName: 'node1' }).load();
+      // Errors: a fresh load reports every file's; a change reports the changed file's and the merge's.
+      // With a slice or Node defined twice, which wins follows file order, and files added
+      // since the start come last here but in name order in a fresh load: not compared.
+      const want = view(fresh);
+      if (want.errors.some((m) => m.includes('duplicate'))) continue;
+      checked++;
+      assert.deepEqual({ ...view(got), errors: [] }, { ...want, errors: [] }, `round ${round}`);
+      for (const m of view(got).errors) assert.ok(want.errors.includes(m), `round ${round}: ${m}`);
+    }
+    assert.ok(checked > 40, `only ${checked} rounds compared`);
+  });
 });
