@@ -71,14 +71,13 @@ export function toPlanService(s: ServiceObject): PlanService {
       : (s.ipFamilies as Array<'IPv4' | 'IPv6'>);
 
   const ports: ServicePort[] = s.ports
-    .map((p) => ({
-      name: p.name,
-      protocol: p.protocol as Protocol,
-      port: p.port,
-      targetPort: p.targetPort,
-      ...(p.nodePort !== undefined ? { nodePort: p.nodePort } : {}),
-      ...(p.appProtocol !== undefined ? { appProtocol: p.appProtocol } : {}),
-    }))
+    .map((p) => {
+      // Assigned, not spread (see the plan below); optional keys stay absent when unset.
+      const out: Mutable<ServicePort> = { name: p.name, protocol: p.protocol as Protocol, port: p.port, targetPort: p.targetPort };
+      if (p.nodePort !== undefined) out.nodePort = p.nodePort;
+      if (p.appProtocol !== undefined) out.appProtocol = p.appProtocol;
+      return out;
+    })
     .sort(comparePorts);
 
   const selector = s.selector
