@@ -9,8 +9,8 @@ export const TARGET_MIB = 150;
 export const IDLE_TARGET_MIB = 60;
 const mib = (kib: number) => (kib / 1024).toFixed(0);
 
-export function agentMemorySection(L: string[], rows: readonly AgentMemoryRow[]): void {
-  if (rows.length === 0) return;
+export function agentMemorySection(L: string[], rows: readonly AgentMemoryRow[], notRun: readonly { backend: string; source: string; services: number; why: string }[] = []): void {
+  if (rows.length === 0 && notRun.length === 0) return;
   L.push('## Agent memory', '');
   L.push('The compiled agent (`node lib/cli/main.js agent`, as in the image) in a throw-away namespace, 10 endpoints');
   L.push('per Service, `minSyncPeriod: 1s`, `syncPeriod: 60s`: offline (plan + one EndpointSlice file per Service) or');
@@ -29,4 +29,6 @@ export function agentMemorySection(L: string[], rows: readonly AgentMemoryRow[])
     );
   }
   L.push('');
+  for (const n of notRun) L.push(`- ${k(n.services)} ${n.backend} ${n.source}: not measured — ${n.why}.`);
+  if (notRun.length) L.push('');
 }

@@ -210,7 +210,7 @@ export async function writeReport(path: string, r: BenchResults): Promise<void> 
   countersCostSection(L, r);
   publishedSection(L, r);
   agentSection(L, agents);
-  agentMemorySection(L, r.agentMemory ?? []);
+  agentMemorySection(L, r.agentMemory ?? [], r.agentMemoryNotRun ?? []);
   if (r.clusterSection) L.push(...r.clusterSection);
   else if (!notRun('cluster')) L.push('## Cluster', '', 'Not measured: the cluster part did not run in this run (results from before it was part of `npm run bench`).', '');
 

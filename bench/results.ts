@@ -46,6 +46,8 @@ export interface BenchResults {
   agentFloor?: AgentResult;
   /** The compiled agent's peak RSS per scale, backend and source (bench/agent-memory.ts); absent in older results. */
   agentMemory?: AgentMemoryRow[];
+  /** Agent-memory steps of this run that gave no row, and why (skipped, or failed with this message). */
+  agentMemoryNotRun?: { backend: string; source: string; services: number; why: string }[];
   scenarios: ScenarioResult[];
   churn: ChurnResult[];
   dataplane: DataplaneRow[];

@@ -132,14 +132,27 @@ const agentMemory = {
 
 async function runAgentMemory(results: BenchResults): Promise<void> {
   results.agentMemory = [];
+  results.agentMemoryNotRun = [];
   for (const services of agentMemory.scales) {
     for (const backend of agentMemory.backends) {
       for (const source of agentMemory.sources) {
         const log = (m: string) => process.stderr.write(`[bench agent memory] ${m}\n`);
+        const notRun = (why: string) => {
+          log(`NOT RUN ${backend}/${source} ${services}: ${why}`);
+          results.agentMemoryNotRun!.push({ backend, source, services, why });
+        };
+        // The agent's first sync is one iptables-restore of the whole ruleset: when this run's
+        // iptables-restore alone did not load that scale within its limit, the agent would wait
+        // up to 20 min per source for it (seen at 10k x 10) and measure nothing more.
+        const restore = backend === 'iptables' ? results.scenarios.find((s) => s.scenario.services === services && s.scenario.endpointsPerService === 10)?.iptables?.run.alone : undefined;
+        if (restore && !restore.finished) {
+          notRun(`iptables-restore alone did not load ${services} Services x 10 within ${limits.iptLoadMs / 1000} s in this run`);
+          continue;
+        }
         try {
           results.agentMemory.push(await benchAgentMemory(backend, source, services, agentMemory.changes, `svp-${process.pid}-mem-${backend.slice(0, 3)}-${source}-${services}`, log));
         } catch (e) {
-          log(`FAILED ${backend}/${source} ${services}: ${e instanceof Error ? e.message : String(e)}`);
+          notRun(`failed: ${e instanceof Error ? e.message : String(e)}`);
         }
       }
     }
