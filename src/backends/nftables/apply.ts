@@ -12,7 +12,7 @@ import { readNftTable } from './read.js';
 import { keptShards, renderTables, TABLE_NAME, TABLE_NAMES } from './render.js';
 import { ensureSysctls } from '../sysctl.js';
 import { NFTABLES_SYSCTLS } from './sysctls.js';
-import { withLocalAddresses } from '../local-addresses.js';
+import { withNodeFacts } from '../node-facts.js';
 import type { NftRunner } from './syncer.js';
 import { chainId, countRules, parseSummary, type NftSummary, type RuleCounts } from './summary.js';
 import { del, tableObject, transactionText } from './transaction.js';
@@ -93,7 +93,7 @@ export async function nftLoad(document: string | Iterable<string>, check = false
 
 export async function applyNftables(input: RenderInput, options: ApplyOptions = {}, exec: Exec = systemExec): Promise<ApplyResult> {
   const keep = options.preserveServices ?? [];
-  const node = await withLocalAddresses(input.node);
+  const node = await withNodeFacts(input.node);
   const live = await readLiveTables(undefined, exec);
   const desired = renderTables({ ...input, node }, keptShards(keep, live));
   const twins = matchLive(desired, live);

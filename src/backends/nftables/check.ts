@@ -8,7 +8,7 @@
 import type { RenderInput } from '../../model/render-input.js';
 import type { ApplyOptions } from '../backend.js';
 import { serviceOfLabel, type RulesetDifference } from '../difference.js';
-import { withLocalAddresses } from '../local-addresses.js';
+import { withNodeFacts } from '../node-facts.js';
 import { readLiveTables } from './apply.js';
 import { diffTable, matchLive } from './diff.js';
 import { canon } from './document.js';
@@ -124,7 +124,7 @@ export function parseNftablesDocument(text: string): NftTable[] {
 /** What `svcplane check` reports for nftables: the current namespace against the render. Reads only. */
 export async function checkNftables(input: RenderInput, options: Pick<ApplyOptions, 'preserveServices'> = {}): Promise<RulesetDifference[]> {
   const keep = options.preserveServices ?? [];
-  const node = await withLocalAddresses(input.node);
+  const node = await withNodeFacts(input.node);
   const live = await readLiveTables();
   const desired = renderTables({ ...input, node }, keptShards(keep, live));
   const twins = matchLive(desired, live);
