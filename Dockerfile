@@ -36,4 +36,9 @@ RUN chmod 0755 /opt/svcplane/lib/cli/main.js \
 # ipvsadm, conntrack, ip); it has no ambient capabilities. So the agent runs as root
 # with every other capability dropped, no privilege escalation, not privileged (see
 # the NodeAgent construct's securityContext).
+# The agent's V8 options, as the NodeAgent construct's DaemonSet sets them too: the one
+# definition is src/agent/node-options.ts (AGENT_NODE_OPTIONS; a test keeps this line
+# equal to it). V8 sizes its young generation before any of our code runs, so they
+# must reach node at start: a smaller young generation keeps the idle agent ~9 MiB lower.
+ENV NODE_OPTIONS="--max-semi-space-size=1"
 ENTRYPOINT ["svcplane"]

@@ -25,7 +25,7 @@ import { shardTableOf } from '../src/backends/nftables/render.js';
 import { FakeApiChild } from '../test/e2e/lib/fake-api-child.js';
 import { createNetns, deleteNetns, nsExec, RUN_PREFIX, spawnInNetns, stopProcess } from '../test/e2e/lib/netns.js';
 import { service as serviceManifest } from '../test/e2e/suite/manifests.js';
-import { procStatus } from './agent-scale.js';
+import { agentNodeOptions, procStatus } from './agent-scale.js';
 import { sliceManifest } from './synthetic-manifests.js';
 import { spread } from './changes.js';
 import { endpointAddress, ENDPOINTS_PER_SERVICE, serviceAt, serviceName, sliceAt, syntheticInput } from './synthetic.js';
@@ -159,15 +159,15 @@ export async function benchAgentMemory(
       sourceArgs = ['--kubeconfig', join(dir, 'kubeconfig.json')];
     }
     log(`${backend}/${source} ${services}: starting the agent`);
-    // BENCH_AGENT_NODE_OPTIONS: V8 flags for the agent alone (e.g. --max-old-space-size=256, a heap cap experiment).
+    // The agent's node options as the image and the DaemonSet set them (AGENT_NODE_OPTIONS).
+    // BENCH_AGENT_NODE_OPTIONS replaces them (e.g. --max-old-space-size=256, a heap cap experiment; ' ' for node's defaults).
     // BENCH_AGENT_HEAP=speed: the agent with V8's default heap growth (src/agent/heap-policy.ts), for a comparison.
     const env = [
-      ...(process.env.BENCH_AGENT_NODE_OPTIONS ? [`NODE_OPTIONS=${process.env.BENCH_AGENT_NODE_OPTIONS}`] : []),
+      `NODE_OPTIONS=${agentNodeOptions()}`,
       ...(process.env.BENCH_AGENT_HEAP ? [`SVCPLANE_AGENT_HEAP=${process.env.BENCH_AGENT_HEAP}`] : []),
     ];
-    const nodeOptions = env.length ? ['env', ...env] : [];
     agent = spawnInNetns(ns, [
-      ...nodeOptions, process.execPath, CLI, 'agent', '--backend', backend, '--plan', join(dir, 'plan.json'), '--config', join(dir, 'config.json'), ...sourceArgs,
+      'env', ...env, process.execPath, CLI, 'agent', '--backend', backend, '--plan', join(dir, 'plan.json'), '--config', join(dir, 'config.json'), ...sourceArgs,
       '--node-name', 'node1', '--node-ip', NODE_IP, '--health-addr', '127.0.0.1:10256', '--metrics-addr', '127.0.0.1:10249',
     ]);
     let buf = '';

@@ -23,6 +23,7 @@ import { spread } from './changes.js';
 import { withNetns } from './netns.js';
 import { endpointAddress, ENDPOINTS_PER_SERVICE, serviceName, sliceAt, syntheticInput } from './synthetic.js';
 import { sliceManifest } from './synthetic-manifests.js';
+import { AGENT_NODE_OPTIONS } from '../src/agent/node-options.js';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const CLI = join(root, 'src/cli/main.ts');
@@ -33,12 +34,20 @@ const agentEntry = (): string[] => (process.env.BENCH_AGENT_COMPILED ? [join(roo
  * writes DIR/<pid>.cpuprofile when it stops; summarise it with bench/cpu-profile.ts's
  * `summarize` from the first sync on (scratch use: the figures then include the sampler).
  */
-const profileEnv = (): NodeJS.ProcessEnv => {
+const agentEnv = (): NodeJS.ProcessEnv => {
   const dir = process.env.BENCH_AGENT_CPU_PROF;
-  if (!dir) return process.env;
+  if (!dir) return { ...process.env, NODE_OPTIONS: agentNodeOptions() };
   const preload = fileURLToPath(new URL('./cpu-prof-preload.mjs', import.meta.url));
-  return { ...process.env, NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --import ${preload}`.trim(), SVP_CPU_PROF_DIR: dir };
+  return { ...process.env, NODE_OPTIONS: `${agentNodeOptions()} --import ${preload}`.trim(), SVP_CPU_PROF_DIR: dir };
 };
+
+/**
+ * The agent's node options, as the image and the DaemonSet give them (src/agent/node-options.ts), so the
+ * benches measure the agent as it runs; BENCH_AGENT_NODE_OPTIONS replaces them (' ' for node's defaults).
+ */
+export function agentNodeOptions(): string {
+  return (process.env.BENCH_AGENT_NODE_OPTIONS ?? AGENT_NODE_OPTIONS).trim();
+}
 const NODE_IP = '192.168.50.1';
 const MIN_SYNC_PERIOD = '10ms';
 const SYNC_PERIOD = '1h';
@@ -179,7 +188,7 @@ export async function benchAgent(services: number, rounds: number, nsName: strin
         'ip',
         ['netns', 'exec', ns, process.execPath, ...agentEntry(), 'agent', '--backend', 'nftables', '--plan', join(dir, 'plan.json'), '--config', join(dir, 'config.json'),
           '--endpoints-file', eps, '--node-name', 'node1', '--node-ip', NODE_IP, '--health-addr', '127.0.0.1:10256', '--metrics-addr', '127.0.0.1:10249', '--log-level', 'debug'],
-        { cwd: root, stdio: ['ignore', 'ignore', 'pipe'], env: profileEnv() },
+        { cwd: root, stdio: ['ignore', 'ignore', 'pipe'], env: agentEnv() },
       );
       liveAgents.add(child);
       const agentLog = new AgentLog(child);

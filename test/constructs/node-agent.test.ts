@@ -16,6 +16,7 @@ import {
   SvcplaneApp,
   SvcplaneSynthError,
 } from '../../src/constructs/index.js';
+import { AGENT_NODE_OPTIONS } from '../../src/agent/node-options.js';
 import { buildExampleApp } from '../../src/example-app.js';
 import { proxyConfigFromObject } from '../../src/manifests/proxy-config.js';
 import { appAndChart, errorOf, manifests, type Manifest } from './helpers.js';
@@ -140,7 +141,10 @@ test('args follow the props; the node name comes from the downward API', () => {
     '--health-addr', '0.0.0.0:10356',
     '--metrics-addr', '127.0.0.1:10349',
   ]);
-  assert.deepEqual(c.env, [{ name: 'NODE_NAME', valueFrom: { fieldRef: { apiVersion: 'v1', fieldPath: 'spec.nodeName' } } }]);
+  assert.deepEqual(c.env, [
+    { name: 'NODE_NAME', valueFrom: { fieldRef: { apiVersion: 'v1', fieldPath: 'spec.nodeName' } } },
+    { name: 'NODE_OPTIONS', value: AGENT_NODE_OPTIONS },
+  ]);
   const ipvs = container(agentManifests({ backend: AgentBackend.IPVS, mode: AgentMode.REPLACE, apiServerEndpoint: '10.0.0.10:6443' }).ms);
   assert.deepEqual(ipvs.args.slice(0, 5), ['agent', '--backend', 'ipvs', '--mode', 'replace']);
   assert.ok(!ipvs.args.includes('--config'));

@@ -1,0 +1,20 @@
+// The node (V8) options the agent runs with, defined once: the image (Dockerfile's
+// `ENV NODE_OPTIONS`), the DaemonSet the NodeAgent construct writes (its NODE_OPTIONS
+// env, so a custom image gets them too) and the agent benchmarks (bench/agent-memory.ts,
+// bench/agent-scale.ts) all take them from here; test/deploy/agent-node-options.test.ts
+// checks the Dockerfile and the construct agree with it.
+//
+// Why on the command line (NODE_OPTIONS) and not `v8.setFlagsFromString` at start
+// (as heap-policy.ts does for --heap-growing-percent): V8 sizes the young generation
+// when it sets the heap up, before any of our code runs; set later, the semi-space
+// size changes nothing (checked: new space stayed 4 MB after a runtime set, 2 MB from
+// the command line).
+//
+// --max-semi-space-size=1: the young generation's two semi-spaces at 1 MB each
+// instead of growing to 16 MB. An idle agent (2 Services) peaked at ~84 MiB VmHWM,
+// 16 MB of it new space that young objects of the start-up and the first syncs
+// filled before a scavenge; with 1 MB: ~75 MiB. At 10k Services it costs more
+// scavenges, no measurable time (src/agent/README.md "Memory").
+
+/** Node options for the agent's process: one space-separated string, as NODE_OPTIONS takes it. */
+export const AGENT_NODE_OPTIONS = '--max-semi-space-size=1';

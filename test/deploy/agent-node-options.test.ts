@@ -1,0 +1,15 @@
+// The agent's node options have one definition (src/agent/node-options.ts); the image
+// must carry exactly that, or the agent runs with V8's defaults in production while the
+// benchmarks measure it with ours. (The DaemonSet's NODE_OPTIONS env: test/constructs/node-agent.test.ts.)
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { AGENT_NODE_OPTIONS } from '../../src/agent/node-options.js';
+
+test("the Dockerfile sets NODE_OPTIONS to the agent's options, once", () => {
+  const dockerfile = readFileSync(new URL('../../Dockerfile', import.meta.url), 'utf8');
+  const lines = dockerfile.split('\n').filter((l) => /^ENV\s+NODE_OPTIONS[=\s]/.test(l));
+  assert.equal(lines.length, 1, `ENV NODE_OPTIONS lines: ${JSON.stringify(lines)}`);
+  assert.equal(lines[0], `ENV NODE_OPTIONS=${JSON.stringify(AGENT_NODE_OPTIONS)}`);
+});
