@@ -26,7 +26,8 @@ import { diffTable, diffTables, type NftTransaction } from './diff.js';
 import type { NftChain, NftElement, NftFamily, NftSet, NftTable } from './nft.js';
 import { packFragments, unpackFragments, type PackedFragments } from './packed-fragments.js';
 import { preserveServices } from './preserve.js';
-import { del, tableObject, transactionChunks, transactionPiece, transactionText, type NftCommand } from './transaction.js';
+import { tableLoadCommands } from './table-load.js';
+import { del, tableObject, transactionChunks, transactionPieces, transactionText, type NftCommand } from './transaction.js';
 import { addCounts, chainId, countTables, sameRuleCounts, sameSummary, type NftSummary, type RuleCounts } from './summary.js';
 import { keptShards, serviceFragment, TABLE_NAME, shardTableOf, skeletonTables, tableContext, tableId, type Fragment, type FragmentElement, type TableContext } from './render.js';
 
@@ -282,16 +283,24 @@ export class NftablesSyncer {
           wanted.add(id);
           const t0 = now();
           const live = liveById.get(id);
-          const d = diffTable(preserveServices(tableFromFragments(st, skeleton, keysByTable.get(skeleton.name) ?? []), live, [...keep]), live);
+          const desired = preserveServices(tableFromFragments(st, skeleton, keysByTable.get(skeleton.name) ?? []), live, [...keep]);
+          // The text in pieces of ~256k characters, made as nft's stdin file is written:
+          // the main table's ~12 M characters are never alive whole, nor (a table the
+          // kernel lacks: a first sync) its ~10^5 commands.
+          if (!live) {
+            counted.ms += now() - t0;
+            yield* transactionPieces(tableLoadCommands(desired, () => counted.changes++));
+            continue;
+          }
+          const d = diffTable(desired, live);
           counted.changes += d.changes;
-          const piece = transactionPiece(d.commands);
           counted.ms += now() - t0;
-          if (piece) yield piece;
+          yield* transactionPieces(d.commands);
         }
       }
       const stale = liveAll.filter((l) => !wanted.has(tableId(l)));
       counted.changes += stale.length;
-      if (stale.length) yield transactionPiece(stale.map((l) => del(tableObject(l))));
+      if (stale.length) yield* transactionPieces(stale.map((l) => del(tableObject(l))));
     }
 
     const sent = await this.sendPieces(pieces(), timings);
