@@ -26,9 +26,11 @@ import { diffTable, diffTables, type NftTransaction } from './diff.js';
 import type { NftChain, NftElement, NftFamily, NftSet, NftTable } from './nft.js';
 import { packFragments, unpackFragments, type PackedFragments } from './packed-fragments.js';
 import { preserveServices } from './preserve.js';
-import { del, tableObject, transactionChunks, transactionPiece, transactionText, type NftCommand } from './transaction.js';
+import { ElementRefs, elementId, FirstAppearances, setKey } from './element-refs.js';
+import { tableLoadCommands } from './table-load.js';
+import { del, tableObject, transactionChunks, transactionPieces, transactionText, type NftCommand } from './transaction.js';
 import { addCounts, chainId, countTables, sameRuleCounts, sameSummary, type NftSummary, type RuleCounts } from './summary.js';
-import { keptShards, serviceFragment, TABLE_NAME, shardTableOf, skeletonTables, tableContext, tableId, type Fragment, type FragmentElement, type TableContext } from './render.js';
+import { keptShards, serviceFragment, TABLE_NAME, shardTableOf, skeletonTables, tableContext, tableId, type Fragment, type TableContext } from './render.js';
 
 /** How the syncer reaches the kernel; the real one runs nft, tests may run it in a namespace. */
 export interface NftRunner {
@@ -70,11 +72,6 @@ export interface SyncResult {
   readonly timings: Readonly<Record<string, number>>;
 }
 
-interface ElementRef {
-  count: number;
-  readonly element: NftElement;
-}
-
 interface FamilyState {
   readonly family: IPFamily;
   readonly tc: TableContext;
@@ -86,8 +83,8 @@ interface FamilyState {
    * the few Services an incremental sync touches are unpacked.
    */
   readonly fragments: Map<string, PackedFragments>;
-  /** Elements in skeleton sets, by refKey: how many fragments contribute each (a ClusterIP serves several ports). */
-  readonly refs: Map<string, Map<string, ElementRef>>;
+  /** Elements in skeleton sets: how many fragments contribute each (a ClusterIP serves several ports). */
+  readonly refs: ElementRefs;
   /** How many Services with fragments each shard table holds (a table exists while > 0). */
   readonly shardUse: Map<string, number>;
   /** The chains and sets the fragments add, per table (the skeleton's are counted from `skeletons`). */
@@ -98,10 +95,6 @@ const FAMILIES: readonly IPFamily[] = ['IPv4', 'IPv6'];
 
 /** A resync reads everything back at least this often (counting itself), even when the summary agrees. */
 export const DEFAULT_READ_BACK_EVERY = 10;
-
-function elementId(e: NftElement): string {
-  return canon(e.key);
-}
 
 /** What the skeleton depends on: when this changes, every fragment may change too. */
 function fingerprint(input: RenderInput): string {
@@ -247,13 +240,13 @@ export class NftablesSyncer {
     // ever built. The tables are put together one at a time below, from those.
     const families = FAMILIES.map((family) => {
       const tc = tableContext(input, family);
-      const st: FamilyState = { family, tc, skeletons: skeletonTables(input, tc), fragments: new Map(), refs: new Map(), shardUse: new Map(), counts: new Map() };
+      const st: FamilyState = { family, tc, skeletons: skeletonTables(input, tc), fragments: new Map(), refs: new ElementRefs(), shardUse: new Map(), counts: new Map() };
       for (const [key, svc] of services) {
         // Preserved Services are left out of the remembered state: the kernel's rules for them are kept as they are.
         if (keep.has(key)) continue;
         const frs = viewsOfService(svc, family, bySvc.get(key) ?? [], input.node).map((v) => serviceFragment(v, tc));
         if (!frs.length) continue;
-        for (const fr of frs) addRefs(st.refs, fr);
+        for (const fr of frs) st.refs.add(fr);
         st.fragments.set(key, packFragments(frs));
         countShard(st, key, +1);
         countFragments(st, frs, +1);
@@ -282,16 +275,29 @@ export class NftablesSyncer {
           wanted.add(id);
           const t0 = now();
           const live = liveById.get(id);
-          const d = diffTable(preserveServices(tableFromFragments(st, skeleton, keysByTable.get(skeleton.name) ?? []), live, [...keep]), live);
+          const keys = keysByTable.get(skeleton.name) ?? [];
+          // The text in pieces of ~256k characters, made as nft's stdin file is written:
+          // the main table's ~12 M characters are never alive whole, nor (a table the
+          // kernel lacks: a first sync) its ~10^5 commands, nor its elements: those its
+          // sets take from the Services' fragments are made set by set as they are written.
+          if (!live && !keep.size) {
+            const lazy = skeleton.name === TABLE_NAME;
+            const desired = tableFromFragments(st, skeleton, keys, !lazy);
+            counted.ms += now() - t0;
+            const more = lazy ? (x: NftSet) => setElementsFromFragments(st, skeleton.name, x.name) : undefined;
+            yield* transactionPieces(tableLoadCommands(desired, () => counted.changes++, more));
+            continue;
+          }
+          const desired = preserveServices(tableFromFragments(st, skeleton, keys, true), live, [...keep]);
+          const d = diffTable(desired, live);
           counted.changes += d.changes;
-          const piece = transactionPiece(d.commands);
           counted.ms += now() - t0;
-          if (piece) yield piece;
+          yield* transactionPieces(d.commands);
         }
       }
       const stale = liveAll.filter((l) => !wanted.has(tableId(l)));
       counted.changes += stale.length;
-      if (stale.length) yield transactionPiece(stale.map((l) => del(tableObject(l))));
+      if (stale.length) yield* transactionPieces(stale.map((l) => del(tableObject(l))));
     }
 
     const sent = await this.sendPieces(pieces(), timings);
@@ -354,8 +360,8 @@ export class NftablesSyncer {
     for (const { st, next } of updates) {
       for (const [key, frs] of next) {
         const old = fragmentsOf(st, key);
-        for (const fr of old) removeRefs(st.refs, fr);
-        for (const fr of frs) addRefs(st.refs, fr);
+        for (const fr of old) st.refs.remove(fr);
+        for (const fr of frs) st.refs.add(fr);
         countFragments(st, old, -1);
         countFragments(st, frs, +1);
         if (st.fragments.has(key)) countShard(st, key, -1);
@@ -443,54 +449,55 @@ function servicesByTable(st: FamilyState): Map<string, string[]> {
  * One table as a whole render assembles it (render.ts assembleTables): the
  * skeleton's chains and sets, then each Service's chains and sets in order; a set's
  * elements are the skeleton's, then those the fragments contribute in the order
- * they first came (`refs` keeps that order for a full sync, which builds it anew).
+ * they first came (FirstAppearances: the order `refs` was counted in by a full sync,
+ * which builds it anew). The main table takes elements from every Service's
+ * fragments; without `withElements` only its skeleton's (the caller adds the rest as
+ * it writes them: setElementsFromFragments).
  */
-function tableFromFragments(st: FamilyState, skeleton: NftTable, keys: readonly string[]): NftTable {
+function tableFromFragments(st: FamilyState, skeleton: NftTable, keys: readonly string[], withElements: boolean): NftTable {
   const chains: NftChain[] = [...skeleton.chains];
-  const sets: NftSet[] = skeleton.sets.map((x) => {
-    const refs = st.refs.get(`${skeleton.name} ${x.name}`);
-    const elements = [...x.elements];
-    if (refs) for (const r of refs.values()) elements.push(r.element);
-    return { ...x, elements };
-  });
-  for (const key of keys) {
+  const own: NftSet[] = [];
+  const extra = new Map<string, { picker: FirstAppearances; elements: NftElement[] }>();
+  for (const x of skeleton.sets) {
+    const key = setKey(skeleton.name, x.name);
+    if (withElements && st.refs.has(key)) extra.set(key, { picker: new FirstAppearances(st.refs, key), elements: [] });
+  }
+  const main = skeleton.name === TABLE_NAME;
+  for (const key of main ? (extra.size ? st.fragments.keys() : []) : keys) {
     for (const fr of fragmentsOf(st, key)) {
+      for (const e of fr.elements) {
+        const x = extra.get(setKey(e.table, e.set));
+        if (x?.picker.take(e)) x.elements.push(e.element);
+      }
+      if (main) continue;
       if (fr.table !== skeleton.name) throw new Error(`nftables syncer: ${key}: fragment for table ${fr.table}, not its shard ${skeleton.name}`);
       for (const c of fr.chains) chains.push(c);
-      for (const x of fr.sets) sets.push(x);
+      for (const x of fr.sets) own.push(x);
     }
   }
+  const sets: NftSet[] = skeleton.sets.map((x) => {
+    const more = extra.get(setKey(skeleton.name, x.name));
+    more?.picker.done();
+    return more ? { ...x, elements: [...x.elements, ...more.elements] } : x;
+  });
+  for (const x of own) sets.push(x);
   return { family: skeleton.family, name: skeleton.name, chains, sets };
+}
+
+/** The elements the Services' fragments add to one set of the main table, first appearances in order, made as they are pulled. */
+function* setElementsFromFragments(st: FamilyState, table: string, set: string): Generator<NftElement> {
+  const key = setKey(table, set);
+  if (!st.refs.has(key)) return;
+  const picker = new FirstAppearances(st.refs, key);
+  for (const packed of st.fragments.values()) {
+    for (const fr of unpackFragments(packed)) for (const e of fr.elements) if (picker.take(e)) yield e.element;
+  }
+  picker.done();
 }
 
 function fragmentsOf(st: FamilyState, key: string): Fragment[] {
   const packed = st.fragments.get(key);
   return packed === undefined ? [] : unpackFragments(packed);
-}
-
-/** Where an element's count is kept: its table and set. */
-function refKey(e: FragmentElement): string {
-  return `${e.table} ${e.set}`;
-}
-
-function addRefs(refs: Map<string, Map<string, ElementRef>>, fr: Fragment): void {
-  for (const e of fr.elements) {
-    let m = refs.get(refKey(e));
-    if (!m) refs.set(refKey(e), (m = new Map()));
-    const id = elementId(e.element);
-    const r = m.get(id);
-    if (r) r.count++;
-    else m.set(id, { count: 1, element: e.element });
-  }
-}
-
-function removeRefs(refs: Map<string, Map<string, ElementRef>>, fr: Fragment): void {
-  for (const e of fr.elements) {
-    const m = refs.get(refKey(e));
-    const r = m?.get(elementId(e.element));
-    if (!r) continue;
-    if (--r.count === 0) m!.delete(elementId(e.element));
-  }
 }
 
 /**
@@ -505,16 +512,22 @@ function fragmentDiff(st: FamilyState, next: Map<string, Fragment[]>): NftTransa
     for (const fr of fragmentsOf(st, key)) before.push(fr);
     for (const fr of frs) after.push(fr);
   }
-  // Net change of each touched element's count (by refKey, then element id), and the element as the new fragments give it.
-  const delta = new Map<string, Map<string, { n: number; afterElement?: NftElement }>>();
+  // Net change of each touched element's count (by set, then element id), and the element as
+  // the old and the new fragments give it. The refs keep no element: one whose count is above
+  // 0 before is the kernel's as the old fragments give it, or (only another, unchanged
+  // Service held it) as the new ones do; one key is one element (a whole render, too, writes
+  // each key once).
+  const delta = new Map<string, Map<string, { n: number; before?: NftElement; after?: NftElement }>>();
   const bump = (fr: Fragment, by: number) => {
     for (const e of fr.elements) {
       const id = elementId(e.element);
-      let d = delta.get(refKey(e));
-      if (!d) delta.set(refKey(e), (d = new Map()));
+      const k = setKey(e.table, e.set);
+      let d = delta.get(k);
+      if (!d) delta.set(k, (d = new Map()));
       const cur = d.get(id) ?? { n: 0 };
       cur.n += by;
-      if (by > 0) cur.afterElement = e.element;
+      if (by > 0) cur.after = e.element;
+      else cur.before ??= e.element;
       d.set(id, cur);
     }
   };
@@ -525,16 +538,15 @@ function fragmentDiff(st: FamilyState, next: Map<string, Fragment[]>): NftTransa
     st.skeletons.map((skeleton) => {
       const sets: NftSet[] = [];
       for (const decl of skeleton.sets) {
-        const k = `${skeleton.name} ${decl.name}`;
+        const k = setKey(skeleton.name, decl.name);
         const d = delta.get(k);
         if (!d) continue;
         const elements: NftElement[] = [];
         for (const [id, change] of d) {
-          const ref = st.refs.get(k)?.get(id);
-          const countBefore = ref?.count ?? 0;
+          const countBefore = st.refs.count(k, id);
           const countAfter = countBefore + change.n;
-          if (side === 'before' && countBefore > 0) elements.push(ref!.element);
-          if (side === 'after' && countAfter > 0) elements.push(change.afterElement ?? ref!.element);
+          if (side === 'before' && countBefore > 0) elements.push((change.before ?? change.after)!);
+          if (side === 'after' && countAfter > 0) elements.push((change.after ?? change.before)!);
         }
         sets.push({ ...decl, elements });
       }

@@ -140,9 +140,63 @@ export function transactionText(items: readonly NftDocumentItem[]): string {
  * one table's are.
  */
 export function transactionPiece(items: readonly NftDocumentItem[]): string {
+  return [...transactionPieces(items, Infinity)].join('');
+}
+
+/** About how long (characters) a piece of transactionPieces grows before it is handed on. */
+export const PIECE_CHARS = 1 << 18;
+
+/**
+ * The same text as transactionPiece, in pieces of about `maxChars`, each made only
+ * when the reader pulls it. The main table at 10k Services is ~12 M characters, most
+ * of it three `add element` lines of 10^4-10^5 elements each: one such line is
+ * written element by element (the same bytes as JSON.stringify of the whole command),
+ * so no piece, and no line, of the table's text is ever alive whole.
+ */
+export function* transactionPieces(items: Iterable<NftDocumentItem>, maxChars = PIECE_CHARS): Generator<string> {
   let piece = '';
-  for (const o of items) piece += `,\n${JSON.stringify(o)}`;
-  return piece;
+  for (const o of items) {
+    const split = elementLineEnds(o);
+    if (!split) piece += `,\n${JSON.stringify(o)}`;
+    else {
+      piece += `,\n${split.head}`;
+      for (let i = 0; i < split.elem.length; i++) {
+        piece += i ? `,${JSON.stringify(split.elem[i])}` : JSON.stringify(split.elem[i]);
+        if (piece.length >= maxChars) {
+          yield piece;
+          piece = '';
+        }
+      }
+      piece += split.tail;
+    }
+    if (piece.length >= maxChars) {
+      yield piece;
+      piece = '';
+    }
+  }
+  if (piece) yield piece;
+}
+
+/** From how many elements an element line is written element by element. */
+const LONG_ELEMENT_LIST = 64;
+
+/**
+ * An `element` command cut around its list: the text before the list's first element
+ * (ending in `[`), the elements, and the text after the last (`]}}}`). The body's keys
+ * are family, table, name, elem (elementObject), so the list is the last thing in the
+ * line; undefined for any other command (or should that order ever change).
+ */
+function elementLineEnds(o: NftDocumentItem): { head: string; elem: readonly unknown[]; tail: string } | undefined {
+  const verb = Object.keys(o)[0];
+  if (verb === undefined || Object.keys(o).length !== 1) return undefined;
+  const object = (o as Record<string, unknown>)[verb] as { element?: NftElementBody } | undefined;
+  const body = object?.element;
+  // A short list is written whole (a full load's one-element lines: cutting them costs time, saves nothing).
+  if (!body || typeof body !== 'object' || !Array.isArray(body.elem) || body.elem.length < LONG_ELEMENT_LIST || Object.keys(object).length !== 1) return undefined;
+  const empty = JSON.stringify({ [verb]: { element: { ...body, elem: [] } } });
+  const tail = ']}}}';
+  if (!empty.endsWith(`"elem":[${tail}`)) return undefined;
+  return { head: empty.slice(0, -tail.length), elem: body.elem, tail };
 }
 
 /** The document around the pieces, in order, produced as the reader pulls them (a tool's stdin: Command.inputChunks). */
