@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { flavourFromEnv } from '../src/backends/iptables/apply.js';
 import { documentSection } from '../src/backends/iptables/document.js';
+import { withWholeTableFetch } from '../src/backends/iptables/restore-input.js';
 import { systemExec } from '../src/exec/system-exec.js';
 
 export interface LoadResult {
@@ -25,12 +26,17 @@ export function iptablesTool(base: 'iptables' | 'ip6tables', tool: 'restore' | '
   return f === 'auto' ? `${base}-${tool}` : `${base}-${f}-${tool}`;
 }
 
-/** `iptables-restore --noflush -w`, then `ip6tables-restore`, on the document's sections. */
+/**
+ * `iptables-restore --noflush -w`, then `ip6tables-restore`, on the document's sections,
+ * as the backend sends them (iptables-nft gets the whole-table fetch first, restore-input.ts).
+ */
 export async function restoreAlone(ns: string, doc: string, limitMs: number): Promise<LoadResult> {
   const started = performance.now();
   for (const [family, tool] of [['IPv4', iptablesTool('iptables', 'restore')], ['IPv6', iptablesTool('ip6tables', 'restore')]] as const) {
     const left = limitMs - (performance.now() - started);
-    const r = await systemExec.run({ file: 'timeout', args: [seconds(left), 'ip', 'netns', 'exec', ns, tool, '--noflush', '-w'], input: documentSection(doc, family) });
+    const section = documentSection(doc, family);
+    const stdin = tool.includes('legacy') ? { input: section } : { inputChunks: withWholeTableFetch(section) };
+    const r = await systemExec.run({ file: 'timeout', args: [seconds(left), 'ip', 'netns', 'exec', ns, tool, '--noflush', '-w'], ...stdin });
     if (r.exitCode === 124) return { ms: performance.now() - started, finished: false };
     if (r.exitCode !== 0) throw new Error(`${tool} in ${ns} failed: ${r.stderr.trim()}`);
   }

@@ -15,6 +15,7 @@ import { SECTION_MARKER, parseSavedChains, tableText } from './document.js';
 import { diffFamily } from './diff.js';
 import { preserveServices } from './preserve.js';
 import { BUILTIN_JUMPS, renderIptables, type AnyTable, type BuiltinJump } from './render.js';
+import { withWholeTableFetch } from './restore-input.js';
 import { iptablesSysctls } from './sysctls.js';
 
 /**
@@ -69,12 +70,13 @@ export class IptablesRunner {
     private readonly exec: Exec = systemExec,
   ) {}
 
-  private tool(file: string, args: readonly string[], input?: string) {
-    return this.exec.run({ file, args, ...(this.netns ? { netns: this.netns } : {}), ...(input !== undefined ? { input } : {}) });
+  private tool(file: string, args: readonly string[], input?: string | readonly string[]) {
+    const stdin = input === undefined ? {} : typeof input === 'string' ? { input } : { inputChunks: input };
+    return this.exec.run({ file, args, ...(this.netns ? { netns: this.netns } : {}), ...stdin });
   }
 
   /** The tool's stdout; an ExecError (naming the command and its stderr) when it fails. */
-  private async checked(file: string, args: readonly string[], input?: string): Promise<string> {
+  private async checked(file: string, args: readonly string[], input?: string | readonly string[]): Promise<string> {
     const r = await this.tool(file, args, input);
     if (r.exitCode !== 0) throw new ExecError({ file, args, ...(this.netns ? { netns: this.netns } : {}) }, r);
     return r.stdout;
@@ -104,11 +106,15 @@ export class IptablesRunner {
     return parseSavedChains(await this.checked(t.save, ['-t', table]), table);
   }
 
-  /** `*-restore --noflush -w` with `text` on stdin (or `--test`: parse and check only). */
+  /**
+   * `*-restore --noflush -w` with `text` on stdin (or `--test`: parse and check only).
+   * iptables-nft gets a large transaction with a whole-table fetch first (restore-input.ts:
+   * without it, loading 10k Services takes minutes); what that prints is dropped.
+   */
   async restore(family: IPFamily, text: string, test = false): Promise<void> {
     const t = await this.tools(family);
     const args = test ? ['--test', '--noflush', '-w'] : ['--noflush', '-w'];
-    await this.checked(t.restore, args, text);
+    await this.checked(t.restore, args, (await this.resolved) === 'legacy' ? text : withWholeTableFetch(text));
   }
 
   /** `iptables -w -t TABLE OP CHAIN RULE…`; the exit code. */

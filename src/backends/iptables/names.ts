@@ -46,18 +46,39 @@ function base32Of80Hex(hex: string): string {
 
 /** `PREFIX` + the first characters of base32(sha256(identity)), at most 28 characters. */
 export function hashedChainName(prefix: string, identity: string): string {
-  const key = prefix + '\u0000' + identity;
-  const hit = names.get(key);
-  if (hit) return hit;
   // At most 16 hash characters are kept. crypto.hash (one call, text out) costs a fifth
   // of createHash().update().digest() per name: 10^5 names per render at 10k Services.
-  const name = (prefix + base32Of80Hex(hash('sha256', identity, 'hex'))).slice(0, Math.min(MAX_CHAIN_NAME, prefix.length + 16));
-  // Renders at 10k Services name 10^5 chains, each several times: hash each once.
-  if (names.size > 400_000) names.clear();
-  names.set(key, name);
+  return (prefix + base32Of80Hex(hash('sha256', identity, 'hex'))).slice(0, Math.min(MAX_CHAIN_NAME, prefix.length + 16));
+}
+
+// Renders at 10k Services name 10^5 chains, each several times, and the agent renders
+// again on changes: each name is hashed once and kept. The caches are keyed by strings
+// the render already holds (a port's key, an endpoint's address), never by a string
+// made for the lookup: a fresh 80-character key per lookup (hashed by the Map, then
+// dropped) was a tenth of a whole render.
+const MAX_CACHED = 400_000;
+let cached = 0;
+const portNames = new Map<string, Map<string, string>>(); // prefix -> port key -> name
+const endpointNames = new Map<string, Map<string, Map<number, string>>>(); // port key -> IP -> port -> name
+
+function remember(): void {
+  if (++cached <= MAX_CACHED) return;
+  portNames.clear();
+  endpointNames.clear();
+  cached = 1;
+}
+
+function portChainName(prefix: string, key: string): string {
+  let byKey = portNames.get(prefix);
+  if (byKey === undefined) portNames.set(prefix, (byKey = new Map()));
+  let name = byKey.get(key);
+  if (name === undefined) {
+    name = hashedChainName(prefix, key);
+    remember();
+    byKey.set(key, name);
+  }
   return name;
 }
-const names = new Map<string, string>();
 
 /** The identity of a Service port: namespace, name, port name, protocol (and port, for unnamed ones). */
 export interface PortIdentity {
@@ -83,13 +104,26 @@ function portKey(v: PortIdentity): string {
 }
 
 /** SVP-SVC-…: the Cluster-policy chain of a Service port. */
-export const clusterChain = (v: PortIdentity) => hashedChainName('SVP-SVC-', portKey(v));
+export const clusterChain = (v: PortIdentity) => portChainName('SVP-SVC-', portKey(v));
 /** SVP-SVL-…: the Local-policy chain. */
-export const localChain = (v: PortIdentity) => hashedChainName('SVP-SVL-', portKey(v));
+export const localChain = (v: PortIdentity) => portChainName('SVP-SVL-', portKey(v));
 /** SVP-EXT-…: traffic to external destinations (NodePort, external IPs, LB IPs). */
-export const externalChain = (v: PortIdentity) => hashedChainName('SVP-EXT-', portKey(v));
+export const externalChain = (v: PortIdentity) => portChainName('SVP-EXT-', portKey(v));
 /** SVP-FW-…: loadBalancerSourceRanges for LB IPs. */
-export const firewallChain = (v: PortIdentity) => hashedChainName('SVP-FW-', portKey(v));
+export const firewallChain = (v: PortIdentity) => portChainName('SVP-FW-', portKey(v));
+
 /** SVP-SEP-…: one endpoint of one Service port. */
-export const endpointChain = (v: PortIdentity, ip: string, port: number) =>
-  hashedChainName('SVP-SEP-', `${portKey(v)}${JSON.stringify([ip, port])}`);
+export function endpointChain(v: PortIdentity, ip: string, port: number): string {
+  const key = portKey(v);
+  let byIP = endpointNames.get(key);
+  if (byIP === undefined) endpointNames.set(key, (byIP = new Map()));
+  let byPort = byIP.get(ip);
+  if (byPort === undefined) byIP.set(ip, (byPort = new Map()));
+  let name = byPort.get(port);
+  if (name === undefined) {
+    name = hashedChainName('SVP-SEP-', `${key}${JSON.stringify([ip, port])}`);
+    remember();
+    byPort.set(port, name);
+  }
+  return name;
+}

@@ -26,6 +26,9 @@ export interface RuleSpec {
   readonly target: string;
 }
 
+const UNSAFE = /[^A-Za-z0-9 ._:;/\-<>()[\],=+@]/g;
+const UNSAFE_TEST = /[^A-Za-z0-9 ._:;/\-<>()[\],=+@]/;
+
 /** iptables stores comments of at most 255 bytes. */
 const MAX_COMMENT = 240;
 
@@ -36,7 +39,8 @@ const MAX_COMMENT = 240;
  * (quotes, backslashes, newlines, control and non-ASCII characters) becomes `_`.
  */
 export function safeComment(text: string): string {
-  const clean = text.replace(/[^A-Za-z0-9 ._:;/\-<>()[\],=+@]/g, '_').slice(0, MAX_COMMENT);
+  // Most comments are clean already: a test allocates nothing, a replace a new string.
+  const clean = (UNSAFE_TEST.test(text) ? text.replace(UNSAFE, '_') : text).slice(0, MAX_COMMENT);
   return clean === '' ? '_' : clean;
 }
 

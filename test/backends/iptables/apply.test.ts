@@ -8,6 +8,7 @@ import { describe, it } from 'node:test';
 import { applyIptables, cleanupIptables } from '../../../src/backends/iptables/apply.js';
 import { parseSavedChains } from '../../../src/backends/iptables/document.js';
 import { renderIptables } from '../../../src/backends/iptables/render.js';
+import { WHOLE_TABLE_FROM_CHAINS } from '../../../src/backends/iptables/restore-input.js';
 import type { RenderInput } from '../../../src/model/render-input.js';
 import { ep, input, port, slice, svc } from '../../helpers/model.js';
 import { features } from '../../helpers/features.js';
@@ -145,6 +146,22 @@ describe('iptables apply (in a throw-away namespace)', () => {
       // Once the input is good again, a is rendered normally.
       await applyIptables(full, {}, target(ns));
       await assertKernelMatches(ns, full);
+    });
+  });
+
+  it('a transaction large enough for the whole-table fetch (restore-input.ts) loads exactly the render', async () => {
+    await withNetns(async (ns) => {
+      const n = 60;
+      const names = Array.from({ length: n }, (_, i) => `big-${i}`);
+      const inp = input(
+        names.map((name, i) => svc({ name, clusterIPs: [`10.96.1.${i + 1}`], ports: [port(80, 8080)] })),
+        names.map((name, i) => slice(name, Array.from({ length: 10 }, (_, j) => ep(`10.244.${i + 1}.${j + 1}`, 'node1')), [{ port: 8080 }])),
+      );
+      const first = await applyIptables(inp, {}, target(ns));
+      const declared = first.transaction.split('\n').filter((l) => l.startsWith(':')).length;
+      assert.ok(declared >= WHOLE_TABLE_FROM_CHAINS, `${declared} chains declared: too few to exercise the fetch`);
+      await assertKernelMatches(ns, inp);
+      assert.deepEqual(await applyIptables(inp, {}, target(ns)), { changes: 0, transaction: '' });
     });
   });
 });
