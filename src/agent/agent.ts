@@ -469,7 +469,7 @@ export class Agent {
         return 'render-error';
       }
       this.metrics.syncFailures.inc({ reason: 'apply' });
-      this.noteApplyFailure(full);
+      this.noteApplyFailure(full, e);
       this.log.error({ err: e, full }, 'sync failed; will retry with a full sync');
       return 'failed';
     }
@@ -505,9 +505,8 @@ export class Agent {
   }
 
   /** The kernel tool failed: kube-proxy's per-backend failure counters, for every family the sync programs. */
-  private noteApplyFailure(full: boolean): void {
-    const counters = this.metrics.applyFailureCounters(full);
-    for (const ip_family of this.families) for (const c of counters) c.inc({ ip_family });
+  private noteApplyFailure(full: boolean, error: unknown): void {
+    for (const [c, ip_family] of this.metrics.applyFailures(full, error, this.families)) c.inc({ ip_family });
   }
 
   private async afterSync(input: RenderInput, keys: ReadonlySet<string> | undefined): Promise<void> {

@@ -7,6 +7,8 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 import type { KubeProxyMetricsMode } from '../backends/backend.js';
 import { agentBackends } from '../backends/registry.js';
 import type { IPFamily } from '../model/ip.js';
+import { readKubeProxyRuleCounters, type KubeProxyRuleCounters } from '../backends/iptables/kube-proxy-counters.js';
+import { registerRuleCounterMetrics, restoreToolFamily } from './rule-counter-metrics.js';
 
 type Family = 'ip_family';
 
@@ -42,9 +44,15 @@ export interface AgentMetrics {
   readonly ignoredFields: Counter<'kind'>;
   readonly sysctlUnset: Gauge<'name'>;
   readonly watchLastEvent: Gauge<'resource'>;
-  /** The kernel tool failed: the per-mode counters kube-proxy increments (each by family). */
-  applyFailureCounters(full: boolean): Counter<Family>[];
+  /**
+   * A sync failed in the kernel tool (`error`, what the syncer threw): the per-mode
+   * counters kube-proxy increments, each with the family to label it with.
+   */
+  applyFailures(full: boolean, error: unknown, families: readonly IPFamily[]): [Counter<Family>, IPFamily][];
 }
+
+/** Reads the counts behind kube-proxy's two nfacct metrics (iptables mode). */
+export type RuleCountersReader = () => Promise<KubeProxyRuleCounters>;
 
 /** kube-proxy's ExponentialBuckets(0.001, 2, 15): 1 ms doubling up to ~16 s. */
 export const SYNC_BUCKETS: readonly number[] = Array.from({ length: 15 }, (_, i) => 0.001 * 2 ** i);
@@ -65,7 +73,7 @@ function modeOf(backend: string): KubeProxyMetricsMode | 'other' {
   return agentBackends().find((b) => b.name === backend)?.metricsMode ?? 'other';
 }
 
-export function createAgentMetrics(opts: { processMetrics?: boolean; backend?: string } = {}): AgentMetrics {
+export function createAgentMetrics(opts: { processMetrics?: boolean; backend?: string; ruleCounters?: RuleCountersReader } = {}): AgentMetrics {
   const registry = new Registry();
   if (opts.processMetrics) collectDefaultMetrics({ register: registry });
   const mode = modeOf(opts.backend ?? 'nftables');
@@ -73,7 +81,7 @@ export function createAgentMetrics(opts: { processMetrics?: boolean; backend?: s
   // Not registered: the metric exists (the agent's code stays the same) but is not exported.
   const when = (registered: boolean) => (registered ? all : []);
   const family = ['ip_family'] as const;
-  const m: Omit<AgentMetrics, 'applyFailureCounters'> = {
+  const m: Omit<AgentMetrics, 'applyFailures'> = {
     registry,
     syncDuration: new Histogram({ name: 'kubeproxy_sync_proxy_rules_duration_seconds', help: 'SyncProxyRules latency in seconds', labelNames: family, buckets: [...SYNC_BUCKETS], registers: all }),
     // kube-proxy registers these two for iptables only; svcplane's nftables syncs are partial too.
@@ -198,10 +206,18 @@ export function createAgentMetrics(opts: { processMetrics?: boolean; backend?: s
       registers: all,
     }),
   };
-  // kube-proxy's nftables mode counts sync failures; its iptables mode restore failures (and partial ones apart).
-  const applyFailureCounters = (full: boolean): Counter<Family>[] =>
-    mode === 'nftables' ? [m.nftablesSyncFailures] : mode === 'iptables' ? [m.iptablesRestoreFailures, ...(full ? [] : [m.iptablesPartialRestoreFailures])] : [];
-  return { ...m, applyFailureCounters };
+  if (mode === 'iptables') registerRuleCounterMetrics(registry, opts.ruleCounters ?? (() => readKubeProxyRuleCounters()));
+  // kube-proxy's nftables mode counts sync failures; its iptables mode restore failures
+  // (and partial ones apart); its IPVS mode the restore failures of its helper iptables
+  // rules only (an ipvsadm or ipset failure is not one), in the family of the tool.
+  const applyFailures = (full: boolean, error: unknown, families: readonly IPFamily[]): [Counter<Family>, IPFamily][] => {
+    const each = (cs: Counter<Family>[]) => families.flatMap((f) => cs.map((c): [Counter<Family>, IPFamily] => [c, f]));
+    if (mode === 'nftables') return each([m.nftablesSyncFailures]);
+    if (mode === 'iptables') return each([m.iptablesRestoreFailures, ...(full ? [] : [m.iptablesPartialRestoreFailures])]);
+    const restore = mode === 'ipvs' ? restoreToolFamily(error) : undefined;
+    return restore ? [[m.iptablesRestoreFailures, restore]] : [];
+  };
+  return { ...m, applyFailures };
 }
 
 /** Sets one gauge per family to the same value. */

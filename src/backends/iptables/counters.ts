@@ -82,7 +82,7 @@ function sumFromRules(rules: readonly SavedRule[], ports: Map<string, ServicePor
 }
 
 /** The save tool of one family, in the flavour SVCPLANE_IPTABLES_MODE names (as apply.ts picks it; auto: the system's default). */
-function saveTool(family: 'IPv4' | 'IPv6', env: NodeJS.ProcessEnv = process.env): string {
+export function saveTool(family: 'IPv4' | 'IPv6', env: NodeJS.ProcessEnv = process.env): string {
   const base = family === 'IPv4' ? 'iptables' : 'ip6tables';
   const mode = env.SVCPLANE_IPTABLES_MODE;
   return mode === 'nft' || mode === 'legacy' ? `${base}-${mode}-save` : `${base}-save`;
