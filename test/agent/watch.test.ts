@@ -156,6 +156,41 @@ describe('EndpointSlice watch', () => {
     assert.equal(api.requestsFor('endpointslices', false).length, 1);
   });
 
+  test('a quiet watch ended early by the server is renewed at once, and the next change comes in on it', async () => {
+    // The fake ends every watch after 1.5 s with nothing sent, long before the 30-40 s
+    // asked for (as the e2e child's 5 s did in the memory bench, or a proxy's idle
+    // timeout). The backoff is made so long (45 s) that any pause between two watches
+    // shows: before the fix each such end was "closed without any event", backed off,
+    // and a change waited for the pause to end (~25 s in the bench).
+    const api = await fakeApi();
+    api.maxWatchSeconds = 1.5;
+    api.upsert('endpointslices', apiSlice('web', ['10.1.0.1']));
+    const log = recordingLogger();
+    const timing = { ...FAST, initialBackoffMs: 60_000, maxBackoffMs: 60_000, silenceMs: 60_000 };
+    const w = started(watchEndpointSlices({ kubeConfig: api.kubeConfig(), log, timing, random: () => 0.5 }));
+    await w.store.waitForSync();
+    await waitFor('a third watch after two quiet ends', () => api.requestsFor('endpointslices', true).length >= 3);
+    await waitFor('the third watch open', () => api.activeWatches('endpointslices') === 1);
+    api.upsert('endpointslices', apiSlice('web', ['10.1.0.5']));
+    await waitFor('the update', () => addresses(w).join() === 'web-abc:10.1.0.5');
+    assert.equal(api.requestsFor('endpointslices', false).length, 1, 'no relist');
+    assert.deepEqual(log.lines.filter((l) => l.level === 'warn'), [], 'no backoff, no watchdog');
+  });
+
+  test('a watch the server closes at once with nothing to say is retried with the backoff', async () => {
+    // The other side of shortWatchMs: a server that ends every watch straight away must
+    // not be hammered in a loop.
+    const api = await fakeApi();
+    api.maxWatchSeconds = 0;
+    api.upsert('endpointslices', apiSlice('web', ['10.1.0.1']));
+    const log = recordingLogger();
+    const w = started(watchEndpointSlices({ kubeConfig: api.kubeConfig(), log, timing: { ...FAST, initialBackoffMs: 20, maxBackoffMs: 100 }, random: () => 0.5 }));
+    await w.store.waitForSync();
+    await waitFor('three closed watches', () => log.lines.filter((l) => l.msg === 'watch closed; retrying').length >= 3);
+    const delays = log.lines.filter((l) => l.msg === 'watch closed; retrying').map((l) => (l.obj as { retryInMs: number }).retryInMs);
+    assert.deepEqual(delays.slice(0, 3), [15, 30, 60]);
+  });
+
   test('500s on list and watch are retried with growing, jittered, capped delays', async () => {
     const api = await fakeApi();
     api.upsert('endpointslices', apiSlice('web', ['10.1.0.1']));

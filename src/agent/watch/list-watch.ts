@@ -48,6 +48,16 @@ export interface WatchTiming {
   readonly silenceMs: number;
   /** A LIST request that sends nothing for this long is abandoned. */
   readonly listTimeoutMs: number;
+  /**
+   * A watch the server ends cleanly with no event counts as a failure (backoff) only
+   * if it lasted less than this: a server closing at once must not be hammered, but
+   * a quiet watch that a server, proxy or load balancer ends before the timeoutSeconds
+   * we asked for is a healthy one and is renewed at once. Judging it by the asked
+   * timeout instead doubled the backoff at every such end, to 30 s: with watches ended
+   * every 5 s, an endpoint change waited up to ~25 s for the next watch (issue 16's
+   * API-mode bench). client-go draws the same line at one second ("very short watch").
+   */
+  readonly shortWatchMs: number;
 }
 
 /**
@@ -69,6 +79,7 @@ export const DEFAULT_WATCH_TIMING: WatchTiming = {
   watchTimeoutMaxSeconds: 40,
   silenceMs: 45_000,
   listTimeoutMs: 30_000,
+  shortWatchMs: 1000,
 };
 
 export interface ListWatchOptions {
@@ -198,10 +209,14 @@ export class ResilientListWatch {
       this._restarts++;
       switch (end.kind) {
         case 'closed':
-          // The server's timeoutSeconds, or a dropped connection. Straight back if the
-          // watch did any good; a server that closes at once gets the backoff.
-          if (end.progress) this.opts.log.debug({ path: this.opts.path, rv: this.resourceVersion }, 'watch ended; watching again');
-          else await this.pause(new Error('watch closed without any event'), 'watch closed');
+          // The server's timeoutSeconds, or an earlier clean end (a proxy's idle
+          // timeout, a server going away gracefully). Straight back, with the backoff
+          // reset (the server answered well), unless it closed at once with nothing
+          // to say: that gets the backoff (shortWatchMs).
+          if (end.progress) {
+            this.backoff.reset();
+            this.opts.log.debug({ path: this.opts.path, rv: this.resourceVersion }, 'watch ended; watching again');
+          } else await this.pause(new Error('watch closed at once without any event'), 'watch closed');
           break;
         case 'gone':
           this.needQuorumList = true;
@@ -294,11 +309,13 @@ export class ResilientListWatch {
       const onDone = (err: unknown): void => {
         if (ended) return;
         if (err === null || err === undefined) {
-          // A clean end is the server talking: at (about) the timeoutSeconds we asked
-          // for, a quiet watch did its job and is no failure.
+          // A clean end is the server talking: a quiet watch that lasted more than a
+          // moment did its job and is no failure (WatchTiming.shortWatchMs); one that
+          // ran its asked timeoutSeconds is healthy however short that was.
           this.contact();
-          const fullTerm = performance.now() - startedAt >= 0.9 * timeoutSeconds * 1000;
-          finish({ kind: 'closed', progress: progress || fullTerm });
+          const lasted = performance.now() - startedAt;
+          const healthy = lasted >= Math.min(this.timing.shortWatchMs, 0.9 * timeoutSeconds * 1000);
+          finish({ kind: 'closed', progress: progress || healthy });
           return;
         }
         if (isGone(err)) finish({ kind: 'gone', progress });
