@@ -10,8 +10,7 @@ import { LOG_LEVELS, logSettings } from '../agent/log-level.js';
 import { assertCapabilities } from '../agent/capabilities.js';
 import { applyConntrackSysctls, realSysctlIO } from '../agent/conntrack-sysctls.js';
 import { ListenError, parseHostPort, type HostPort } from '../agent/http.js';
-import { KubeClient } from '../agent/watch/kube-client.js';
-import { inClusterEndpoint, loadKubeconfigFile } from '../agent/watch/kubeconfig.js';
+import type { KubeClient } from '../agent/watch/kube-client.js';
 import { COEXIST_PORTS, defaultAddresses, KUBE_PROXY_PORTS } from '../agent/ports.js';
 import { AGENT_BACKEND_NAMES, getAgentBackend } from '../backends/registry.js';
 import { loadInputs } from '../manifests/load.js';
@@ -74,7 +73,7 @@ export function registerAgent(program: Command): void {
       if (offline && flags.kubeconfig) throw usage('--endpoints-file', 'offline mode takes no --kubeconfig');
       let kubeConfig: KubeClient | undefined;
       if (!offline) {
-        kubeConfig = apiKubeConfig(flags.kubeconfig);
+        kubeConfig = await apiKubeConfig(flags.kubeconfig);
       } else if (!flags.plan) {
         throw usage('--plan', 'offline mode (--endpoints-file) needs --plan: there is no API server to list Services');
       }
@@ -153,7 +152,9 @@ function bindAddress(flag: string | undefined, flagName: string, fromConfig: str
  * only this agent programs; the NodeAgent's apiServerEndpoint prop sets them to the
  * API server's own address instead (explicit env wins over the kubelet's).
  */
-export function apiKubeConfig(kubeconfig: string | undefined): KubeClient {
+export async function apiKubeConfig(kubeconfig: string | undefined): Promise<KubeClient> {
+  // API mode only: an offline agent does not load the client, nor yaml with the kubeconfig reader (~2 MB of RSS).
+  const [{ KubeClient }, { inClusterEndpoint, loadKubeconfigFile }] = await Promise.all([import('../agent/watch/kube-client.js'), import('../agent/watch/kubeconfig.js')]);
   const endpoint = kubeconfig ? loadKubeconfigFile(kubeconfig) : inClusterEndpoint();
   if (!endpoint) throw usage('--kubeconfig', 'no API server: give --kubeconfig, run in a pod, or use --endpoints-file');
   return new KubeClient(endpoint);
