@@ -11,6 +11,7 @@ import { assertCapabilities } from '../agent/capabilities.js';
 import { applyConntrackSysctls, realSysctlIO } from '../agent/conntrack-sysctls.js';
 import { ListenError, parseHostPort, type HostPort } from '../agent/http.js';
 import type { KubeClient } from '../agent/watch/kube-client.js';
+import { missingAgentNodeOptions } from '../agent/node-options.js';
 import { COEXIST_PORTS, defaultAddresses, KUBE_PROXY_PORTS } from '../agent/ports.js';
 import { AGENT_BACKEND_NAMES, getAgentBackend } from '../backends/registry.js';
 import { loadInputs } from '../manifests/load.js';
@@ -92,6 +93,8 @@ export function registerAgent(program: Command): void {
       assertCapabilities(flags.backend);
       const log = pino({ name: 'svcplane-agent', base: { node: nodeName }, level: logging.level }, pino.destination(2));
       for (const warning of loaded?.warnings ?? []) log.warn({ warning }, 'configuration');
+      const missing = missingAgentNodeOptions(process.execArgv, process.env.NODE_OPTIONS);
+      if (missing.length) log.info({ missing }, 'started without the node options the image gives the agent (NODE_OPTIONS); it then uses more memory');
       // kube-proxy's conntrack settings; what cannot be written is logged, never fatal.
       await applyConntrackSysctls(config.conntrack, realSysctlIO, log);
       const agent = new Agent({
