@@ -17,7 +17,7 @@ import { loadPlan, serviceKey, type Plan } from '../model/plan.js';
 import type { IPFamily } from '../model/ip.js';
 import type { ProxyMode, RenderInput } from '../model/render-input.js';
 import { conntrackPlan, runConntrack, type ConntrackDeletion, type ConntrackRunResult } from './conntrack.js';
-import { EndpointFiles, type EndpointFilesLoad } from './endpoint-files.js';
+import type { EndpointFiles, EndpointFilesLoad } from './endpoint-files.js';
 import { FileWatch } from './file-watch.js';
 import { applyHeapPolicy, heapPolicyFromEnv, type HeapPolicy } from './heap-policy.js';
 import { healthCheckServices, healthzStatus, livezStatus, type HealthzStatus, type LivezStatus } from './health.js';
@@ -34,7 +34,9 @@ import { registerTrafficMetrics } from './traffic-metrics.js';
 import { realClock, SyncScheduler, type Clock, type SyncOutcome, type SyncRequest } from './sync-scheduler.js';
 import type { TriggerTime } from './watch/endpointslices.js';
 import type { KubeClient } from './watch/kube-client.js';
-import { watchEndpointSlices, watchNode, watchServiceCIDRs, watchServices, type EndpointSliceStore, type NodeStore, type ServiceCIDRStore, type ServiceStore, type WatchedResource, type WatchTiming } from './watch/index.js';
+// The API watches (agent in API mode) and the endpoint files (offline mode) load in
+// start(), when the mode that uses them starts: each process loads one of the two.
+import type { EndpointSliceStore, NodeStore, ServiceCIDRStore, ServiceStore, WatchedResource, WatchTiming } from './watch/index.js';
 
 export interface AgentOptions {
   readonly backend: string;
@@ -232,6 +234,7 @@ export class Agent {
       this.fileWatches.push(w);
     }
     if (opts.endpointsFiles?.length) {
+      const { EndpointFiles } = await import('./endpoint-files.js');
       this.endpointFiles = new EndpointFiles(opts.endpointsFiles, {
         nodeName: opts.nodeName,
         ...(opts.nodeIPs?.length ? { nodeIPs: opts.nodeIPs } : {}),
@@ -278,6 +281,7 @@ export class Agent {
   }
 
   private async startWatches(kubeConfig: KubeClient): Promise<void> {
+    const { watchEndpointSlices, watchNode, watchServiceCIDRs, watchServices } = await import('./watch/index.js');
     const common = {
       kubeConfig,
       log: this.log,

@@ -18,3 +18,13 @@
 
 /** Node options for the agent's process: one space-separated string, as NODE_OPTIONS takes it. */
 export const AGENT_NODE_OPTIONS = '--max-semi-space-size=1';
+
+/**
+ * The agent's node options this process was started without (from neither its command
+ * line nor NODE_OPTIONS), so that an agent run outside the image and the DaemonSet
+ * (a systemd unit, a shell) says why it uses more memory than the figures.
+ */
+export function missingAgentNodeOptions(execArgv: readonly string[], nodeOptions: string | undefined): string[] {
+  const given = new Set([...execArgv, ...(nodeOptions ?? '').split(/\s+/)].map((o) => o.replace(/_/g, '-')));
+  return AGENT_NODE_OPTIONS.split(' ').filter((o) => !given.has(o));
+}

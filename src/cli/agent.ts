@@ -10,8 +10,8 @@ import { LOG_LEVELS, logSettings } from '../agent/log-level.js';
 import { assertCapabilities } from '../agent/capabilities.js';
 import { applyConntrackSysctls, realSysctlIO } from '../agent/conntrack-sysctls.js';
 import { ListenError, parseHostPort, type HostPort } from '../agent/http.js';
-import { KubeClient } from '../agent/watch/kube-client.js';
-import { inClusterEndpoint, loadKubeconfigFile } from '../agent/watch/kubeconfig.js';
+import type { KubeClient } from '../agent/watch/kube-client.js';
+import { missingAgentNodeOptions } from '../agent/node-options.js';
 import { COEXIST_PORTS, defaultAddresses, KUBE_PROXY_PORTS } from '../agent/ports.js';
 import { AGENT_BACKEND_NAMES, getAgentBackend } from '../backends/registry.js';
 import { loadInputs } from '../manifests/load.js';
@@ -74,7 +74,7 @@ export function registerAgent(program: Command): void {
       if (offline && flags.kubeconfig) throw usage('--endpoints-file', 'offline mode takes no --kubeconfig');
       let kubeConfig: KubeClient | undefined;
       if (!offline) {
-        kubeConfig = apiKubeConfig(flags.kubeconfig);
+        kubeConfig = await apiKubeConfig(flags.kubeconfig);
       } else if (!flags.plan) {
         throw usage('--plan', 'offline mode (--endpoints-file) needs --plan: there is no API server to list Services');
       }
@@ -93,6 +93,8 @@ export function registerAgent(program: Command): void {
       assertCapabilities(flags.backend);
       const log = pino({ name: 'svcplane-agent', base: { node: nodeName }, level: logging.level }, pino.destination(2));
       for (const warning of loaded?.warnings ?? []) log.warn({ warning }, 'configuration');
+      const missing = missingAgentNodeOptions(process.execArgv, process.env.NODE_OPTIONS);
+      if (missing.length) log.info({ missing }, 'started without the node options the image gives the agent (NODE_OPTIONS); it then uses more memory');
       // kube-proxy's conntrack settings; what cannot be written is logged, never fatal.
       await applyConntrackSysctls(config.conntrack, realSysctlIO, log);
       const agent = new Agent({
@@ -111,10 +113,11 @@ export function registerAgent(program: Command): void {
         ...(udpIdleTimeoutMs ? { udpIdleTimeoutMs } : {}),
       });
       const stopped = new Promise<string>((resolve) => {
-        // process.on, never once, and never removed: execa's signal-exit kills the
-        // running kernel tool and re-raises the signal (exit 143, no "stopping") when
-        // its own listener is the last one left for that signal. A sync under way is
-        // left to finish (scheduler.stop waits for it); a second signal changes nothing.
+        // process.on, never once, and never removed: with no listener left a second
+        // signal would kill the process mid-sync (and execa, used before src/exec's
+        // child-run.ts, killed the running tool from its signal-exit listener then).
+        // A sync under way is left to finish (scheduler.stop waits for it); a second
+        // signal changes nothing.
         const onSignal = (signal: NodeJS.Signals) => resolve(signal);
         process.on('SIGTERM', onSignal);
         process.on('SIGINT', onSignal);
@@ -153,7 +156,9 @@ function bindAddress(flag: string | undefined, flagName: string, fromConfig: str
  * only this agent programs; the NodeAgent's apiServerEndpoint prop sets them to the
  * API server's own address instead (explicit env wins over the kubelet's).
  */
-export function apiKubeConfig(kubeconfig: string | undefined): KubeClient {
+export async function apiKubeConfig(kubeconfig: string | undefined): Promise<KubeClient> {
+  // API mode only: an offline agent does not load the client, nor yaml with the kubeconfig reader (~2 MB of RSS).
+  const [{ KubeClient }, { inClusterEndpoint, loadKubeconfigFile }] = await Promise.all([import('../agent/watch/kube-client.js'), import('../agent/watch/kubeconfig.js')]);
   const endpoint = kubeconfig ? loadKubeconfigFile(kubeconfig) : inClusterEndpoint();
   if (!endpoint) throw usage('--kubeconfig', 'no API server: give --kubeconfig, run in a pod, or use --endpoints-file');
   return new KubeClient(endpoint);

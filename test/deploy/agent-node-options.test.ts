@@ -5,11 +5,19 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { AGENT_NODE_OPTIONS } from '../../src/agent/node-options.js';
+import { AGENT_NODE_OPTIONS, missingAgentNodeOptions } from '../../src/agent/node-options.js';
 
 test("the Dockerfile sets NODE_OPTIONS to the agent's options, once", () => {
   const dockerfile = readFileSync(new URL('../../Dockerfile', import.meta.url), 'utf8');
   const lines = dockerfile.split('\n').filter((l) => /^ENV\s+NODE_OPTIONS[=\s]/.test(l));
   assert.equal(lines.length, 1, `ENV NODE_OPTIONS lines: ${JSON.stringify(lines)}`);
   assert.equal(lines[0], `ENV NODE_OPTIONS=${JSON.stringify(AGENT_NODE_OPTIONS)}`);
+});
+
+test('an agent started without its node options names them; given on the command line or in NODE_OPTIONS, nothing is missing', () => {
+  assert.deepEqual(missingAgentNodeOptions([], undefined), AGENT_NODE_OPTIONS.split(' '));
+  assert.deepEqual(missingAgentNodeOptions(['--max-semi-space-size=4'], ''), AGENT_NODE_OPTIONS.split(' '));
+  assert.deepEqual(missingAgentNodeOptions(AGENT_NODE_OPTIONS.split(' '), undefined), []);
+  assert.deepEqual(missingAgentNodeOptions([], ` ${AGENT_NODE_OPTIONS} --import x`), []);
+  assert.deepEqual(missingAgentNodeOptions([], AGENT_NODE_OPTIONS.replace(/-/g, '_').replace(/^__/, '--')), []);
 });

@@ -72,16 +72,16 @@ describe('svcplane agent: ports and the API server address', { timeout: 300_000 
     assert.match(bad.stderr, /--health-addr: expected HOST:PORT, got "nowhere"/);
   });
 
-  it('in cluster: the API server is https://$KUBERNETES_SERVICE_HOST:$KUBERNETES_SERVICE_PORT (IPv6 bracketed)', () => {
+  it('in cluster: the API server is https://$KUBERNETES_SERVICE_HOST:$KUBERNETES_SERVICE_PORT (IPv6 bracketed)', async () => {
     const saved = { host: process.env.KUBERNETES_SERVICE_HOST, port: process.env.KUBERNETES_SERVICE_PORT };
     try {
       process.env.KUBERNETES_SERVICE_HOST = '10.0.0.10';
       process.env.KUBERNETES_SERVICE_PORT = '6443';
-      assert.equal(apiKubeConfig(undefined).server, 'https://10.0.0.10:6443');
+      assert.equal((await apiKubeConfig(undefined)).server, 'https://10.0.0.10:6443');
       process.env.KUBERNETES_SERVICE_HOST = 'fd00::10';
-      assert.equal(apiKubeConfig(undefined).server, 'https://[fd00::10]:6443');
+      assert.equal((await apiKubeConfig(undefined)).server, 'https://[fd00::10]:6443');
       delete process.env.KUBERNETES_SERVICE_HOST;
-      assert.throws(() => apiKubeConfig(undefined), /--kubeconfig: no API server/);
+      await assert.rejects(() => apiKubeConfig(undefined), /--kubeconfig: no API server/);
     } finally {
       for (const [k, v] of [['KUBERNETES_SERVICE_HOST', saved.host], ['KUBERNETES_SERVICE_PORT', saved.port]] as const) {
         if (v === undefined) delete process.env[k];
