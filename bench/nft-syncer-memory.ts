@@ -3,12 +3,12 @@
 // written (gc() after each piece nft's stdin takes), after the sync, and after the
 // syncer's state is dropped. The runner only reads the text: no kernel, no nft.
 //
-//   node --expose-gc --import tsx bench/nft-syncer-memory.ts [--time] [SERVICES]   (default 10000 x 10)
+//   node --expose-gc --import tsx bench/nft-syncer-memory.ts [--time] [SERVICES [ENDPOINTS_PER_SERVICE]]   (default 10000 x 10)
 //
 // Prints one JSON line (MB). src/agent/README.md "Memory" quotes it.
 
 import { NftablesSyncer, type NftRunner } from '../src/backends/nftables/syncer.js';
-import { syntheticInput } from './synthetic.js';
+import { ENDPOINTS_PER_SERVICE, syntheticInput } from './synthetic.js';
 
 const gc = (globalThis as { gc?: () => void }).gc;
 if (!gc) throw new Error('run with node --expose-gc');
@@ -21,9 +21,9 @@ const heap = () => {
 
 // --time: no gc() while the load is written, so `ms` is the sync's own time.
 const timeOnly = process.argv.includes('--time');
-const services = Number(process.argv.filter((a) => !a.startsWith('--'))[2] ?? 10000);
+const [services, perService] = [10000, ENDPOINTS_PER_SERVICE].map((d, i) => Number(process.argv.filter((a) => !a.startsWith('--'))[2 + i] ?? d)) as [number, number];
 const start = heap();
-const input = syntheticInput(services);
+const input = syntheticInput(services, new Map(), perService);
 const withInput = heap();
 let peakMB = 0;
 let chars = 0;
@@ -49,5 +49,5 @@ const after = heap();
 syncer = undefined;
 const dropped = heap();
 process.stdout.write(
-  `${JSON.stringify({ services, start, withInput, peakWhileWritingMB: peakMB, afterSync: after, syncerStateDropped: dropped, transactionChars: chars, changes: r.changes, ms })}\n`,
+  `${JSON.stringify({ services, perService, start, withInput, peakWhileWritingMB: peakMB, afterSync: after, syncerStateDropped: dropped, transactionChars: chars, changes: r.changes, ms })}\n`,
 );
