@@ -17,30 +17,50 @@ export const SECTION_MARKER: Record<IPFamily, string> = {
 
 const TABLE_ORDER: readonly TableName[] = ['filter', 'nat'];
 
+/** Appends the lines of one table's restore input to `out`: `*TABLE`, chain declarations, rules, deletions, COMMIT. */
+function tableLines(out: string[], table: AnyTable, chains: readonly IptChain[], deleted: readonly string[] = []): void {
+  out.push(`*${table}`);
+  for (const c of chains) out.push(`:${c.name} - [0:0]`);
+  for (const name of deleted) out.push(`:${name} - [0:0]`);
+  for (const c of chains) for (const r of c.rules) out.push(r);
+  for (const name of deleted) out.push(`-X ${name}`);
+  out.push('COMMIT');
+}
+
 /** `*TABLE`, chain declarations, rules, COMMIT: restore input for one table. */
 export function tableText(table: AnyTable, chains: readonly IptChain[], deleted: readonly string[] = []): string {
-  const lines = [`*${table}`];
-  for (const c of chains) lines.push(`:${c.name} - [0:0]`);
-  for (const name of deleted) lines.push(`:${name} - [0:0]`);
-  for (const c of chains) lines.push(...c.rules);
-  for (const name of deleted) lines.push(`-X ${name}`);
-  lines.push('COMMIT');
+  const lines: string[] = [];
+  tableLines(lines, table, chains, deleted);
   return lines.join('\n') + '\n';
+}
+
+function familyLines(out: string[], t: IptTables): void {
+  for (const name of TABLE_ORDER) tableLines(out, name, t[name]);
 }
 
 /** restore input for one family: both tables, every chain. */
 export function familyText(t: IptTables): string {
-  return TABLE_ORDER.map((name) => tableText(name, t[name])).join('');
+  const lines: string[] = [];
+  familyLines(lines, t);
+  return lines.join('\n') + '\n';
 }
 
-/** The whole document: a header listing the built-in jumps apply adds, then one section per family. */
+/**
+ * The whole document: a header listing the built-in jumps apply adds, then one section per family.
+ * Every line goes into one array joined once: at 10k Services the document is 48 MB, and
+ * joining per table, then per family, then the whole copied it three times.
+ */
 export function serializeIptables(tables: readonly IptTables[]): string {
-  const head = [
+  const lines = [
     '# svcplane iptables ruleset. Apply loads each section with --noflush and then makes sure',
     '# these jumps from the built-in chains exist (inserted first, never by flushing a built-in chain):',
     ...BUILTIN_JUMPS.map((j) => `#   -t ${j.table} -I ${j.chain} ${j.rule.map((a) => (/\s/.test(a) ? `"${a}"` : a)).join(' ')}`),
   ];
-  return [head.join('\n') + '\n', ...tables.map((t) => `${SECTION_MARKER[t.family]}\n${familyText(t)}`)].join('');
+  for (const t of tables) {
+    lines.push(SECTION_MARKER[t.family]);
+    familyLines(lines, t);
+  }
+  return lines.join('\n') + '\n';
 }
 
 /** One section of a rendered document (for the restore tools). */
