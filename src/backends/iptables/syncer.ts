@@ -115,6 +115,9 @@ export class IptablesSyncer {
   async sync(input: RenderInput, options: ApplyOptions & { full?: boolean; changed?: ReadonlySet<string> } = {}): Promise<IptablesSyncResult> {
     const full = options.full === true || this.written === undefined || this.clock() - this.lastFull >= this.fullSyncIntervalMs;
     const keep = options.preserveServices ?? [];
+    // A full sync compares with the kernel, not with what was written: let the last render's
+    // chains go before rendering anew, or both renders are alive at once (the resync's peak).
+    if (full) this.written = undefined;
     const next = new Map<IPFamily, Written>();
     let changes = 0;
     let transaction = '';
