@@ -42,6 +42,11 @@ class TimedRunner extends IptablesRunner {
     const [, ms] = await timed(() => super.restore(family, text, test));
     this.restoreMs += ms;
   }
+  /** The syncer's restore (streamed). */
+  override async restoreTables(family: IPFamily, tables: Parameters<IptablesRunner['restoreTables']>[1]): Promise<void> {
+    const [, ms] = await timed(() => super.restoreTables(family, tables));
+    this.restoreMs += ms;
+  }
   take(): { save: number; restore: number } {
     const r = { save: this.save, restore: this.restoreMs };
     this.save = this.restoreMs = 0;

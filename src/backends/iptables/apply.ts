@@ -12,10 +12,10 @@ import { ensureSysctls } from '../sysctl.js';
 import type { IPFamily } from '../../model/ip.js';
 import type { RenderInput } from '../../model/render-input.js';
 import { SECTION_MARKER, parseSavedChains, tableText } from './document.js';
-import { diffFamily } from './diff.js';
+import { diffFamily, type TableDiff } from './diff.js';
 import { preserveServices } from './preserve.js';
 import { BUILTIN_JUMPS, renderIptables, type AnyTable, type BuiltinJump } from './render.js';
-import { withWholeTableFetch } from './restore-input.js';
+import { restorePieces, withWholeTableFetch } from './restore-input.js';
 import { iptablesSysctls } from './sysctls.js';
 
 /**
@@ -70,13 +70,13 @@ export class IptablesRunner {
     private readonly exec: Exec = systemExec,
   ) {}
 
-  private tool(file: string, args: readonly string[], input?: string | readonly string[]) {
+  private tool(file: string, args: readonly string[], input?: string | Iterable<string>) {
     const stdin = input === undefined ? {} : typeof input === 'string' ? { input } : { inputChunks: input };
     return this.exec.run({ file, args, ...(this.netns ? { netns: this.netns } : {}), ...stdin });
   }
 
   /** The tool's stdout; an ExecError (naming the command and its stderr) when it fails. */
-  private async checked(file: string, args: readonly string[], input?: string | readonly string[]): Promise<string> {
+  private async checked(file: string, args: readonly string[], input?: string | Iterable<string>): Promise<string> {
     const r = await this.tool(file, args, input);
     if (r.exitCode !== 0) throw new ExecError({ file, args, ...(this.netns ? { netns: this.netns } : {}) }, r);
     return r.stdout;
@@ -115,6 +115,12 @@ export class IptablesRunner {
     const t = await this.tools(family);
     const args = test ? ['--test', '--noflush', '-w'] : ['--noflush', '-w'];
     await this.checked(t.restore, args, (await this.resolved) === 'legacy' ? text : withWholeTableFetch(text));
+  }
+
+  /** `*-restore --noflush -w` of what changed in `tables`, written to the tool piece by piece (never one string). */
+  async restoreTables(family: IPFamily, tables: readonly TableDiff[]): Promise<void> {
+    const t = await this.tools(family);
+    await this.checked(t.restore, ['--noflush', '-w'], restorePieces(tables, (await this.resolved) !== 'legacy'));
   }
 
   /** `iptables -w -t TABLE OP CHAIN RULE…`; the exit code. */

@@ -7,7 +7,6 @@ import type { SyncerOptions } from '../backend.js';
 import { KernelTouch, setSysctls, type Syncer } from '../syncer.js';
 import { IptablesRunner } from './apply.js';
 import { iptablesSysctls } from './sysctls.js';
-import { rulesWritten } from './document.js';
 import { IptablesSyncer } from './syncer.js';
 
 export function createIptablesSyncer(options: SyncerOptions): Syncer {
@@ -15,7 +14,7 @@ export function createIptablesSyncer(options: SyncerOptions): Syncer {
   // Every tool the runner runs reaches the kernel (flavour detection included, which
   // comes after the render): a failure before the first one is a render failure.
   const exec = options.exec ?? systemExec;
-  const syncer = new IptablesSyncer(new IptablesRunner(options.netns, undefined, touch.watching(exec)));
+  const syncer = new IptablesSyncer(new IptablesRunner(options.netns, undefined, touch.watching(exec)), undefined, undefined, false);
   const host = options.netns === undefined;
   return {
     backend: 'iptables',
@@ -23,8 +22,7 @@ export function createIptablesSyncer(options: SyncerOptions): Syncer {
       touch.guard(async () => {
         const unsetSysctls = req.full && host ? await setSysctls(iptablesSysctls(input)) : undefined;
         const r = await syncer.sync(input, { full: req.full, changed: req.changed, preserveServices: req.preserve });
-        const written = rulesWritten(r.transaction);
-        const iptablesRules = r.rulesOwned.map((o) => ({ ...o, owned: o.rules, written: written.get(`${o.family}/${o.table}`) ?? 0 }));
+        const iptablesRules = r.rulesOwned.map((o) => ({ ...o, owned: o.rules, written: r.rulesWritten.get(`${o.family}/${o.table}`) ?? 0 }));
         return { full: r.full, changes: r.changes, iptablesRules, ...(unsetSysctls ? { unsetSysctls } : {}) };
       }),
   };

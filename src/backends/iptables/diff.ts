@@ -43,18 +43,21 @@ export interface FamilyDiff {
   readonly tables: readonly TableDiff[];
   /** Chains written plus chains deleted. */
   readonly changes: number;
-  /** restore --noflush input; '' when nothing changed. */
+  /** restore --noflush input; '' when nothing changed. Made when first read (the syncer streams the tables instead). */
   readonly text: string;
 }
 
 export function diffFamily(desired: IptTables, live: { filter: ReadonlyMap<string, readonly string[]>; nat: ReadonlyMap<string, readonly string[]> }): FamilyDiff {
   const tables = (['filter', 'nat'] as const).map((t) => diffTable(t, desired[t], live[t]));
   let changes = 0;
-  let text = '';
-  for (const d of tables) {
-    if (d.changed.length === 0 && d.deleted.length === 0) continue;
-    changes += d.changed.length + d.deleted.length;
-    text += tableText(d.table, d.changed, d.deleted);
-  }
-  return { tables, changes, text };
+  for (const d of tables) changes += d.changed.length + d.deleted.length;
+  let text: string | undefined;
+  return {
+    tables,
+    changes,
+    get text() {
+      text ??= tables.map((d) => (d.changed.length || d.deleted.length ? tableText(d.table, d.changed, d.deleted) : '')).join('');
+      return text;
+    },
+  };
 }

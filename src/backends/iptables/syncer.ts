@@ -33,7 +33,10 @@ interface Written {
 export interface IptablesSyncResult {
   readonly full: boolean;
   readonly changes: number;
+  /** The restore input sent ('' when nothing was sent, or when the syncer keeps no transaction). */
   readonly transaction: string;
+  /** Rules (`-A` lines) sent, per "family/table" (tables with none are absent). */
+  readonly rulesWritten: ReadonlyMap<string, number>;
   /** Rules in the chains this syncer owns after the sync, per family and table (kubeproxy_sync_proxy_rules_iptables_total). */
   readonly rulesOwned: ReadonlyArray<{ readonly family: IPFamily; readonly table: 'filter' | 'nat'; readonly rules: number }>;
 }
@@ -63,6 +66,11 @@ export class IptablesSyncer {
     private readonly run: IptablesRunner = new IptablesRunner(),
     private readonly fullSyncIntervalMs = DEFAULT_FULL_SYNC_INTERVAL_MS,
     private readonly clock: () => number = () => performance.now(),
+    /**
+     * false: build no transaction text (the agent never reads it). The restore input is
+     * streamed to the tool either way; the text is a second copy, 48 MB at a first sync at 10k.
+     */
+    private readonly keepTransaction = true,
   ) {}
 
   /** Forget what was written: the next sync is a full one. */
@@ -115,9 +123,13 @@ export class IptablesSyncer {
   async sync(input: RenderInput, options: ApplyOptions & { full?: boolean; changed?: ReadonlySet<string> } = {}): Promise<IptablesSyncResult> {
     const full = options.full === true || this.written === undefined || this.clock() - this.lastFull >= this.fullSyncIntervalMs;
     const keep = options.preserveServices ?? [];
+    // A full sync compares with the kernel, not with what was written: let the last render's
+    // chains go before rendering anew, or both renders are alive at once (the resync's peak).
+    if (full) this.written = undefined;
     const next = new Map<IPFamily, Written>();
     let changes = 0;
     let transaction = '';
+    const rulesWritten = new Map<string, number>();
     try {
       for (const desired of this.render(input, full ? undefined : options.changed)) {
         const f = desired.family;
@@ -130,9 +142,13 @@ export class IptablesSyncer {
           nat: preserveServices(desired.nat, base.nat, keep),
         };
         const d = diffFamily(wanted, base);
-        if (d.text !== '') {
-          transaction += `${SECTION_MARKER[f]}\n${d.text}`;
-          await this.run.restore(f, d.text);
+        if (d.changes > 0) {
+          if (this.keepTransaction) transaction += `${SECTION_MARKER[f]}\n${d.text}`;
+          await this.run.restoreTables(f, d.tables);
+          for (const t of d.tables) {
+            const rules = t.changed.reduce((n, c) => n + c.rules.length, 0);
+            if (rules > 0) rulesWritten.set(`${f}/${t.table}`, rules);
+          }
         }
         changes += d.changes;
         if (full) changes += await ensureJumps(this.run, f, false);
@@ -151,6 +167,6 @@ export class IptablesSyncer {
     const rulesOwned = [...next].flatMap(([family, w]) =>
       (['filter', 'nat'] as const).map((table) => ({ family, table, rules: [...w[table].values()].reduce((n, r) => n + r.length, 0) })),
     );
-    return { full, changes, transaction, rulesOwned };
+    return { full, changes, transaction, rulesWritten, rulesOwned };
   }
 }

@@ -5,7 +5,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { tableText } from '../../../src/backends/iptables/document.js';
-import { withWholeTableFetch } from '../../../src/backends/iptables/restore-input.js';
+import { diffFamily } from '../../../src/backends/iptables/diff.js';
+import { restorePieces, withWholeTableFetch } from '../../../src/backends/iptables/restore-input.js';
 
 const chains = (prefix: string, n: number) =>
   Array.from({ length: n }, (_, i) => ({ name: `SVP-${prefix}-${i}`, rules: [`-A SVP-${prefix}-${i} -j ACCEPT`] }));
@@ -32,5 +33,16 @@ describe('withWholeTableFetch', () => {
     const out = withWholeTableFetch(text, 5).join('');
     assert.equal(out.match(/^-S$/gm)?.length, 1);
     assert.ok(out.startsWith('*filter\nCOMMIT\n*nat\n-S\n'));
+  });
+
+  it('restorePieces streams the same bytes as the diff text (with the fetch where the text would get it)', () => {
+    const desired = { family: 'IPv4' as const, filter: chains('F', 3), nat: chains('N', 5000) };
+    const live = { filter: new Map([['SVP-F-0', ['-A SVP-F-0 -j ACCEPT']], ['SVP-GONE', []]]), nat: new Map<string, string[]>() };
+    const d = diffFamily(desired, live);
+    const pieces = [...restorePieces(d.tables, true, 3)];
+    assert.ok(pieces.length > 2, 'several pieces, not one string');
+    assert.equal(pieces.join(''), withWholeTableFetch(d.text, 3).join(''));
+    assert.equal([...restorePieces(d.tables, false)].join(''), d.text);
+    assert.deepEqual([...restorePieces(diffFamily(desired, { filter: new Map(desired.filter.map((c) => [c.name, c.rules])), nat: new Map(desired.nat.map((c) => [c.name, c.rules])) }).tables, true)], []);
   });
 });

@@ -3,6 +3,7 @@
 // repaired by the next full sync, and a failure forcing one.
 
 import assert from 'node:assert/strict';
+import { rulesWritten } from '../../../src/backends/iptables/document.js';
 import { describe, it } from 'node:test';
 import { IptablesRunner } from '../../../src/backends/iptables/apply.js';
 import { parseSavedChains } from '../../../src/backends/iptables/document.js';
@@ -20,12 +21,12 @@ class CountingRunner extends IptablesRunner {
     this.saves++;
     return super.savedChains(...args);
   }
-  override async restore(...args: Parameters<IptablesRunner['restore']>) {
+  override async restoreTables(...args: Parameters<IptablesRunner['restoreTables']>) {
     if (this.failNext) {
       this.failNext = false;
       throw new Error('injected failure');
     }
-    return super.restore(...args);
+    return super.restoreTables(...args);
   }
 }
 
@@ -60,11 +61,13 @@ describe('iptables syncer (partial sync)', () => {
       // web's policy chain and the new endpoint chain; db untouched.
       assert.deepEqual([...second.transaction.matchAll(/^:(\S+)/gm)].length, 2, second.transaction);
       assert.doesNotMatch(second.transaction, /10\.96\.0\.11|10\.244\.2\.11/);
+      // The counts the agent exports come from the diff; they agree with the text sent.
+      assert.deepEqual(second.rulesWritten, rulesWritten(second.transaction));
       await assertKernelMatches(ns, inp(['10.244.1.10', '10.244.1.11']));
 
       const same = await s.sync(inp(['10.244.1.10', '10.244.1.11']));
       const { rulesOwned, ...rest } = same;
-      assert.deepEqual(rest, { full: false, changes: 0, transaction: '' });
+      assert.deepEqual(rest, { full: false, changes: 0, transaction: '', rulesWritten: new Map() });
       // The rule counts the agent exports (kubeproxy_sync_proxy_rules_iptables_total) stay as they were.
       assert.deepEqual(rulesOwned, second.rulesOwned);
       assert.ok(rulesOwned.some((r) => r.table === 'nat' && r.rules > 0), JSON.stringify(rulesOwned));
