@@ -1,12 +1,20 @@
 // kube-proxy's two nfacct metrics from our rules' counters, and which failed IPVS
 // syncs count as iptables restore failures.
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { test } from 'node:test';
+import { pino } from 'pino';
 import { Registry } from 'prom-client';
+import { Agent } from '../../src/agent/agent.js';
 import { createAgentMetrics } from '../../src/agent/metrics.js';
 import { registerRuleCounterMetrics, restoreToolFamily } from '../../src/agent/rule-counter-metrics.js';
 import { parseKubeProxyRuleCounters } from '../../src/backends/iptables/kube-proxy-counters.js';
 import { ExecError } from '../../src/exec/exec.js';
+import { serializePlan } from '../../src/model/plan.js';
+import { plan, port, sliceManifest, svc } from '../helpers/model.js';
+import { offlineAgentOptions } from './offline-agent.js';
 
 const SAVED = [
   '*filter',
@@ -58,4 +66,42 @@ test('IPVS mode counts an iptables restore failure in the family of the tool, an
   const text = await m.registry.metrics();
   assert.match(text, /^kubeproxy_sync_proxy_rules_iptables_restore_failures_total\{ip_family="IPv6"\} 1$/m);
   assert.doesNotMatch(text, /^kubeproxy_sync_proxy_rules_iptables_restore_failures_total\{ip_family="IPv4"\}/m);
+});
+
+// Through the agent: an IPVS sync whose helper rules' ip6tables-restore fails shows on /metrics.
+test('an IPVS-mode agent whose sync fails in ip6tables-restore counts it on /metrics, ipvsadm failures not', { timeout: 120_000 }, async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'svcplane-restore-fail-'));
+  writeFileSync(join(dir, 'plan.json'), serializePlan(plan([svc({ name: 'web', clusterIPs: ['10.96.0.10'], ports: [port(80)] })])));
+  writeFileSync(join(dir, 'web.json'), JSON.stringify(sliceManifest('web', ['10.244.1.10'])));
+  const tools = ['ipvsadm', 'ip6tables-restore'];
+  let syncs = 0;
+  const agent = new Agent({
+    ...offlineAgentOptions(dir, '192.168.50.1'),
+    backend: 'ipvs',
+    log: pino({ level: 'silent' }),
+    rules: {
+      backend: 'fake',
+      sync: async () => {
+        syncs++;
+        const tool = tools.shift();
+        if (tool) throw failed(tool);
+        return { full: true, changes: 1 };
+      },
+    },
+    traffic: false,
+    metrics: createAgentMetrics({ backend: 'ipvs' }),
+  });
+  try {
+    await agent.start();
+    const deadline = Date.now() + 60_000;
+    while (syncs < 3 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    assert.ok(syncs >= 3, `the agent retried after both failures (${syncs} syncs)`);
+    const text = await (await fetch(`http://127.0.0.1:${agent.listening.metrics!.port}/metrics`)).text();
+    assert.match(text, /^kubeproxy_sync_proxy_rules_iptables_restore_failures_total\{ip_family="IPv6"\} 1$/m);
+    assert.doesNotMatch(text, /^kubeproxy_sync_proxy_rules_iptables_restore_failures_total\{ip_family="IPv4"\}/m, 'the ipvsadm failure is not a restore failure');
+    assert.match(text, /^svcplane_sync_proxy_rules_failures_total\{reason="apply"\} 2$/m);
+  } finally {
+    await agent.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

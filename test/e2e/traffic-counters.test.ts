@@ -1,6 +1,6 @@
 // Per-Service traffic from the rules' own counters, with real traffic, nftables and
-// iptables: N connections through a Service move its exported packets (nftables) and
-// new connections by N, in total over its endpoints too, connections to a Service without endpoints count as rejected,
+// iptables: N connections through a Service move its exported packets (nftables: per
+// endpoint too, adding up to the Service's) and new connections by N, in total over its endpoints too, connections to a Service without endpoints count as rejected,
 // and `svcplane top --once --json` shows the busy Service first.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
@@ -67,6 +67,11 @@ for (const backend of ['nftables', 'iptables'] as const) describe(`${backend}: p
       // Every connection has at least a SYN, a SYN-ACK and an ACK, all counted.
       assert.ok(moved('packets') >= 3 * N, `packets moved by ${moved('packets')}, expected >= ${3 * N}`);
       assert.ok(moved('bytes') >= 3 * N * 40, `bytes moved by ${moved('bytes')}`);
+      // Per endpoint too (endpoint-traffic): every packet of every connection, on the endpoint that answered it.
+      assert.equal(moved('endpoint_packets'), moved('packets'), 'the endpoints\' packets add up to the Service\'s');
+      assert.equal(moved('endpoint_bytes'), moved('bytes'), 'the endpoints\' bytes add up to the Service\'s');
+      const carried = afterRead.filter((s) => s.service === 'web' && s.kind === 'endpoint_packets' && s.value > 0).map((s) => s.endpoint).sort();
+      assert.deepEqual(carried, [`${t.pod('a').ipv4}:8080`, `${t.pod('c').ipv4}:8080`].sort(), 'both endpoints carried packets');
     }
     assert.equal(moved('new_connections'), N, 'one DNAT per new connection');
     // Both count them per endpoint too (the DNAT rules' counters), named by `ip:port`.
@@ -77,7 +82,8 @@ for (const backend of ['nftables', 'iptables'] as const) describe(`${backend}: p
     assert.equal(moved('packets', 'empty'), 0, 'refused connections carry no Service traffic');
 
     const scrapeAfter = await registry.metrics();
-    const expected = [['svcplane_service_new_connections_total', N], ['svcplane_endpoint_new_connections_total', N], ...(countsPackets ? [['svcplane_service_packets_total', 3 * N] as const] : [])] as const;
+    const packets = [['svcplane_service_packets_total', 3 * N], ['svcplane_endpoint_packets_total', 3 * N]] as const;
+    const expected = [['svcplane_service_new_connections_total', N], ['svcplane_endpoint_new_connections_total', N], ...(countsPackets ? packets : [])] as const;
     for (const [metric, atLeast] of expected) {
       const d = scraped(scrapeAfter, metric, 'web') - scraped(scrapeBefore, metric, 'web');
       assert.ok(d >= atLeast, `${metric} moved by ${d}, expected >= ${atLeast}`);

@@ -3,7 +3,9 @@
 // of a Service's connections, both directions), of the shards' dispatch maps (one
 // per new connection: nat sees only a connection's first packet), of the
 // no-endpoint maps (refused by verdict: reject = no endpoints, drop = no local
-// endpoint) and of `firewall-ips` (dropped by loadBalancerSourceRanges); and the
+// endpoint) and of `firewall-ips` (dropped by loadBalancerSourceRanges); of
+// `endpoint-traffic` / `nodeport-endpoint-traffic` (every packet per endpoint,
+// endpoint-traffic.ts); and the
 // counter of each endpoint's DNAT rule (new connections per endpoint), found in the
 // Service's `svc-` / `local-` / `ep-` chains, whose names carry the Service port.
 //
@@ -21,6 +23,7 @@ import { ExecError, runChecked, type Command, type Exec } from '../../exec/exec.
 import { parseServicePortComment, sumSamples, type RefusalReason, type ServicePortId, type TrafficKind, type TrafficSample } from '../traffic.js';
 import { endpointText } from '../trace-result.js';
 import { NFT_NAMES as N, TABLE_NAMES } from './render.js';
+import { ENDPOINT_TRAFFIC_SETS } from './endpoint-traffic.js';
 
 interface ListedSet {
   family: string;
@@ -31,6 +34,8 @@ interface ListedSet {
 
 interface CountedElement {
   key: string;
+  /** The key as listed: a value or `{ concat: [...] }`. */
+  val: unknown;
   comment?: string;
   packets: number;
   bytes: number;
@@ -54,7 +59,7 @@ function counted(raw: unknown): CountedElement | undefined {
   const [k, verdict] = Array.isArray(raw) ? raw : [raw, undefined];
   const e = (k as { elem?: { val: unknown; comment?: string; counter?: { packets: number; bytes: number } } })?.elem;
   if (!e?.counter) return undefined; // a set without counters (rendered before them, or not ours to count)
-  return { key: JSON.stringify(e.val), comment: e.comment, packets: e.counter.packets, bytes: e.counter.bytes, verdict };
+  return { key: JSON.stringify(e.val), val: e.val, comment: e.comment, packets: e.counter.packets, bytes: e.counter.bytes, verdict };
 }
 
 /** The refusal a no-endpoint map element stands for, from its verdict. */
@@ -63,6 +68,23 @@ function refusal(verdict: unknown): { kind: TrafficKind; reason: RefusalReason }
   if (v?.goto?.target === N.rejectChain) return { kind: 'rejected_packets', reason: 'no_endpoints' };
   if (v && 'drop' in v) return { kind: 'dropped_packets', reason: 'no_local_endpoint' };
   return undefined;
+}
+
+const ENDPOINT_SETS: ReadonlySet<string> = new Set(Object.values(ENDPOINT_TRAFFIC_SETS));
+
+/** Packets and bytes per endpoint (endpoint-traffic.ts): the Service port from the comment, the endpoint from the key's last two fields. */
+function endpointTraffic(s: ListedSet): TrafficSample[] {
+  const out: TrafficSample[] = [];
+  for (const raw of s.elem ?? []) {
+    const e = counted(raw);
+    const id = parseServicePortComment(e?.comment);
+    const key = (e?.val as { concat?: unknown[] } | undefined)?.concat;
+    const [ip, port] = key?.slice(-2) ?? [];
+    if (!e || !id || typeof ip !== 'string' || typeof port !== 'number') continue;
+    const endpoint = endpointText(ip, port);
+    out.push({ ...id, kind: 'endpoint_packets', value: e.packets, endpoint }, { ...id, kind: 'endpoint_bytes', value: e.bytes, endpoint });
+  }
+  return out;
 }
 
 /** The chains that DNAT to endpoints, named `<kind>-ns/name/proto/port[__ip/port]` (render.ts). */
@@ -116,6 +138,7 @@ export function parseNftCounters(...listings: string[]): TrafficSample[] {
       emit(id, 'bytes', e.bytes);
     }
   }
+  for (const s of all) if (ENDPOINT_SETS.has(s.name)) out.push(...endpointTraffic(s));
   for (const s of all) {
     const nodePorts = s.name === N.serviceNodePorts || s.name === N.noEndpointNodePorts;
     const index = nodePorts ? byNodePort : byAddress;
@@ -184,7 +207,8 @@ export class NftCountersReader {
       return [...(await readNftSetCounters(exec, netns)), ...cached.samples];
     }
     const all = await readNftCounters(exec, netns);
-    this.endpoints = { netns, at: this.now(), samples: all.filter((x) => x.endpoint !== undefined) };
+    // Only what rules count is cached: the sets' per-endpoint packets and bytes come with every read.
+    this.endpoints = { netns, at: this.now(), samples: all.filter((x) => x.kind === 'endpoint_new_connections') };
     return all;
   }
 }

@@ -28,6 +28,7 @@ import {
   numgenMod, reject, ret, saddr, serviceKey, setMark, thDport, updateSet, vmap,
   type Expr, type NftChain, type NftElement, type NftFamily, type NftRule, type NftSet, type NftTable,
 } from './nft.js';
+import { endpointTrafficElements, endpointTrafficRules, endpointTrafficSets } from './endpoint-traffic.js';
 
 export const TABLE_NAME = 'svcplane';
 
@@ -184,11 +185,14 @@ const countJump = (): NftRule => rule([ctStatusDnat(), jump(NFT_NAMES.countTraff
  */
 function countTrafficChain(f: NftFamily): NftChain {
   const rules: NftRule[] = [];
+  // Per endpoint first (endpoint-traffic.ts): the per-Service rule returns once it matched.
   for (const p of PROTOCOLS) {
+    rules.push(endpointTrafficRules(f, p).service);
     rules.push(rule([l4proto(p), match(concat(ctOriginal(f, 'daddr'), meta('l4proto'), ctOriginal(f, 'proto-dst')), '==', `@${NFT_NAMES.serviceTraffic}`), ret()]));
   }
   for (const p of PROTOCOLS) {
     rules.push(rule([l4proto(p), match(concat(meta('l4proto'), ctOriginal(f, 'proto-dst')), '==', `@${NFT_NAMES.nodePortTraffic}`)]));
+    rules.push(endpointTrafficRules(f, p).nodePort);
   }
   return chain(NFT_NAMES.countTraffic, rules);
 }
@@ -270,6 +274,7 @@ function mainSets(f: NftFamily): NftSet[] {
     { name: NFT_NAMES.noEndpointNodePorts, kind: 'map', type: ['inet_proto', 'inet_service'], map: 'verdict', counter: true, elements: [] },
     { name: NFT_NAMES.serviceTraffic, kind: 'set', type: key3, counter: true, elements: [] },
     { name: NFT_NAMES.nodePortTraffic, kind: 'set', type: ['inet_proto', 'inet_service'], counter: true, elements: [] },
+    ...endpointTrafficSets(f),
   ];
 }
 
@@ -418,6 +423,7 @@ export function serviceFragment(v: ServicePortView, tc: TableContext): Fragment 
   const counted = trafficComment(v);
   for (const ip of [v.clusterIP, ...v.externalIPs, ...v.loadBalancerIPs]) add(NFT_NAMES.serviceTraffic, { key: key(ip), comment: counted });
   if (v.nodePort !== 0) add(NFT_NAMES.nodePortTraffic, { key: { concat: [proto, v.nodePort] }, comment: counted });
+  for (const e of endpointTrafficElements(v, counted)) add(e.set, e.element);
   if (v.hasInternalEndpoints) {
     add(NFT_NAMES.serviceIPs, verdictElement(key(v.clusterIP), goto(internalChain), `${label} cluster IP`));
   } else {

@@ -240,6 +240,9 @@ class Interpreter {
       const c = x.ct as { key?: string; dir?: string };
       if (c.dir === 'original' && (c.key === 'ip daddr' || c.key === 'ip6 daddr')) return s.origDst;
       if (c.dir === 'original' && c.key === 'proto-dst') return s.origDport;
+      // Its reply source (the per-endpoint counters): who answers, the destination after DNAT.
+      if (c.dir === 'reply' && (c.key === 'ip saddr' || c.key === 'ip6 saddr')) return s.dst;
+      if (c.dir === 'reply' && c.key === 'proto-src') return s.dport;
       return fail(`ct ${String(c.dir)} ${String(c.key)}`);
     }
     if ('fib' in x) {

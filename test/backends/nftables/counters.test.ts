@@ -1,5 +1,5 @@
 // The nftables traffic-counter reader: the listing it asks for, and how element
-// counters become per-Service-port samples and DNAT rule counters per-endpoint ones (recorded in the shape nft 1.0.6 prints).
+// counters become per-Service-port samples, endpoint-traffic elements and DNAT rule counters per-endpoint ones (recorded in the shape nft 1.0.6 prints).
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { NftCountersReader, parseNftCounters, readNftCounters } from '../../../src/backends/nftables/counters.js';
@@ -102,6 +102,44 @@ describe('nftables traffic counters', () => {
       { 'shop/web:80/TCP 10.244.1.5:8080': 6, 'shop/web:80/TCP 10.244.2.6:8080': 3, 'shop/web:80/TCP [fd00:244:1::5]:8080': 1 },
     );
     assert.equal(parseNftCounters(RULES).length, endpoints.length, 'rules give per-endpoint samples only');
+  });
+
+  it('counts packets and bytes per endpoint from endpoint-traffic and nodeport-endpoint-traffic, fresh at every read', async () => {
+    const listing = (n: number) => JSON.stringify({
+      nftables: [
+        {
+          set: {
+            family: 'ip', name: 'endpoint-traffic', table: 'svcplane', type: ['ipv4_addr', 'inet_proto', 'inet_service', 'ipv4_addr', 'inet_service'], stmt: [{ counter: null }],
+            elem: [
+              elem({ concat: ['10.96.0.10', 'tcp', 80, '10.244.1.5', 8080] }, 'shop/web:80/TCP', counter(n, 100 * n)),
+              elem({ concat: ['192.168.50.100', 'tcp', 80, '10.244.1.5', 8080] }, 'shop/web:80/TCP', counter(2, 200)),
+              elem({ concat: ['10.96.0.10', 'tcp', 80, '10.244.2.6', 8080] }, 'shop/web:80/TCP', counter(4, 400)),
+            ],
+          },
+        },
+        { set: { family: 'ip', name: 'nodeport-endpoint-traffic', table: 'svcplane', type: ['inet_proto', 'inet_service', 'ipv4_addr', 'inet_service'], stmt: [{ counter: null }], elem: [elem({ concat: ['tcp', 30080, '10.244.2.6', 8080] }, 'shop/web:80/TCP', counter(1, 60))] } },
+        { set: { family: 'ip6', name: 'endpoint-traffic', table: 'svcplane', type: ['ipv6_addr', 'inet_proto', 'inet_service', 'ipv6_addr', 'inet_service'], stmt: [{ counter: null }], elem: [elem({ concat: ['fd00:96::10', 'tcp', 80, 'fd00:244:1::5', 8080] }, 'shop/web:80/TCP', counter(3, 300))] } },
+      ],
+    });
+    const perEndpoint = (samples: TrafficSample[]) => Object.fromEntries(samples.filter((x) => x.kind === 'endpoint_packets' || x.kind === 'endpoint_bytes').map((x) => [`${x.kind} ${x.endpoint}`, x.value]));
+    assert.deepEqual(perEndpoint(parseNftCounters(listing(10))), {
+      'endpoint_packets 10.244.1.5:8080': 12, 'endpoint_bytes 10.244.1.5:8080': 1200,
+      'endpoint_packets 10.244.2.6:8080': 5, 'endpoint_bytes 10.244.2.6:8080': 460,
+      'endpoint_packets [fd00:244:1::5]:8080': 3, 'endpoint_bytes [fd00:244:1::5]:8080': 300,
+    });
+    // The agent's reader caches the rules' per-endpoint counts, not these: a second read within the interval sees them move, once each.
+    let n = 10;
+    const exec = new FakeExec()
+      .on('nft', ['-j', 'list', 'table'], { exitCode: 1, stderr: 'Error: No such file or directory' })
+      .on('nft', ['-j', 'list', 'maps'], { stdout: '{"nftables": []}' });
+    exec.on('nft', ['-j', 'list', 'sets'], () => ({ stdout: listing(n) }));
+    exec.on('nft', ['-j', 'list', 'table', 'ip', 'svcplane'], () => ({ stdout: listing(n) }));
+    const reader = new NftCountersReader(60_000, () => 0);
+    await reader.read(exec);
+    n = 20;
+    const second = await reader.read(exec);
+    assert.equal(perEndpoint(second)['endpoint_packets 10.244.1.5:8080'], 22);
+    assert.equal(second.length, new Set(second.map(sampleKey)).size, 'no series twice');
   });
 
   it('ignores tables of others and sets without counters (rendered before them)', () => {

@@ -82,7 +82,9 @@ describe('nftables render', () => {
       svc({ name, type: 'LoadBalancer', clusterIPs: [`10.96.0.${ip}`], ports: [port(80, 8080)], loadBalancerIngress: [{ ip: `198.51.100.${ip}`, ipMode: 'VIP' }], loadBalancerSourceRanges: ranges });
     const services = [lb('everyone', '61', ['0.0.0.0/0']), lb('nested', '62', ['10.0.0.0/8', '10.1.0.0/16', '192.168.50.1/32', '192.168.0.0/16'])];
     const doc = nftablesBackend.render(input(services, services.map((s) => slice(s.name, [ep('10.244.1.60', 'node1')], [{ port: 8080 }]))));
-    const allow = (ip: string) => [...doc.matchAll(new RegExp(`"198\\.51\\.100\\.${ip}","tcp",80,(\\{"prefix":\\{"addr":"[^"]+","len":\\d+\\}\\}|"[^"]+")`, 'g'))].map((m) => m[1]);
+    // Only firewall-allow's elements (endpoint-traffic's keys start with the LB IP . proto . port too).
+    const allowDoc = doc.split('\n').filter((l) => l.includes('"name":"firewall-allow"')).join('\n');
+    const allow = (ip: string) => [...allowDoc.matchAll(new RegExp(`"198\\.51\\.100\\.${ip}","tcp",80,(\\{"prefix":\\{"addr":"[^"]+","len":\\d+\\}\\}|"[^"]+")`, 'g'))].map((m) => m[1]);
     assert.deepEqual(allow('61'), ['{"prefix":{"addr":"0.0.0.0","len":0}}']);
     // 192.168.50.1/32 holds the node: the LB IP joins as a source (outside every range here, so it stays).
     assert.deepEqual(allow('62'), ['{"prefix":{"addr":"10.0.0.0","len":8}}', '{"prefix":{"addr":"192.168.0.0","len":16}}', '"198.51.100.62"']);

@@ -33,9 +33,10 @@ function world(opts: { extraEndpoint?: boolean; withMate?: boolean } = {}): Rend
 
 const doc = (lines: string[]) => `{"nftables": [\n${['{"metainfo":{"json_schema_version":1}}', ...lines].join(',\n')}\n]}\n`;
 
-/** Service a gets endpoint 10.244.2.10: its hairpin element comes, its chain is rewritten; nothing else. */
+/** Service a gets endpoint 10.244.2.10: its hairpin and endpoint-traffic elements come, its chain is rewritten; nothing else. */
 const ENDPOINT_ADDED = doc([
   '{"add":{"element":{"family":"ip","table":"svcplane","name":"hairpin","elem":[{"concat":["10.244.2.10","10.244.2.10"]}]}}}',
+  '{"add":{"element":{"family":"ip","table":"svcplane","name":"endpoint-traffic","elem":[{"elem":{"val":{"concat":["10.96.0.1","tcp",80,"10.244.2.10",8080]},"comment":"default/a:80/TCP"}}]}}}',
   '{"flush":{"chain":{"family":"ip","table":"svcplane-01","name":"svc-default/a/tcp/80"}}}',
   '{"add":{"rule":{"family":"ip","table":"svcplane-01","chain":"svc-default/a/tcp/80","expr":[{"match":{"op":"==","left":{"payload":{"protocol":"ip","field":"daddr"}},"right":"10.96.0.1"}},{"match":{"op":"==","left":{"payload":{"protocol":"tcp","field":"dport"}},"right":80}},{"match":{"op":"!=","left":{"payload":{"protocol":"ip","field":"saddr"}},"right":"@pod-cidrs"}},{"jump":{"target":"mark-for-masquerade"}}],"comment":"not from a pod"}}}',
   '{"add":{"rule":{"family":"ip","table":"svcplane-01","chain":"svc-default/a/tcp/80","expr":[{"match":{"op":"==","left":{"numgen":{"mode":"random","mod":2,"offset":0}},"right":0}},{"match":{"op":"==","left":{"meta":{"key":"l4proto"}},"right":"tcp"}},{"counter":{"packets":0,"bytes":0}},{"dnat":{"addr":"10.244.1.10","port":8080}}],"comment":"10.244.1.10:8080"}}}',
@@ -47,6 +48,7 @@ const MATE_REMOVED = doc([
   `{"delete":{"element":{"family":"ip","table":"svcplane","name":"cluster-ips","elem":[{"elem":{"val":"10.96.0.2","comment":"default/${MATE}"}}]}}}`,
   '{"delete":{"element":{"family":"ip","table":"svcplane","name":"hairpin","elem":[{"concat":["10.244.1.20","10.244.1.20"]}]}}}',
   `{"delete":{"element":{"family":"ip","table":"svcplane","name":"service-traffic","elem":[{"elem":{"val":{"concat":["10.96.0.2","udp",53]},"comment":"default/${MATE}:53/UDP"}}]}}}`,
+  `{"delete":{"element":{"family":"ip","table":"svcplane","name":"endpoint-traffic","elem":[{"elem":{"val":{"concat":["10.96.0.2","udp",53,"10.244.1.20",5353]},"comment":"default/${MATE}:53/UDP"}}]}}}`,
   `{"flush":{"chain":{"family":"ip","table":"svcplane-01","name":"svc-default/${MATE}/udp/53"}}}`,
   `{"delete":{"element":{"family":"ip","table":"svcplane-01","name":"service-ips","elem":[[{"elem":{"val":{"concat":["10.96.0.2","udp",53]},"comment":"default/${MATE}:53/UDP cluster IP"}},{"goto":{"target":"svc-default/${MATE}/udp/53"}}]]}}}`,
   `{"delete":{"chain":{"family":"ip","table":"svcplane-01","name":"svc-default/${MATE}/udp/53"}}}`,
