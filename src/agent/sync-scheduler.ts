@@ -134,19 +134,23 @@ export class SyncScheduler {
     if (this.timer !== undefined && due === this.timerDue) return;
     this.clearTimer();
     this.timerDue = due;
+    // A timer for the periodic sync may fire a few ms before now() reaches its due time
+    // (Node's timers run on libuv's clock, not Date.now()): it still runs the full sync,
+    // not an empty incremental one followed by the full one.
+    const periodic = due >= this.lastFullStart + this.opts.syncPeriodMs;
     this.timer = this.clock.setTimeout(() => {
       this.timer = undefined;
       this.timerDue = Infinity;
-      this.running = this.run().finally(() => {
+      this.running = this.run(periodic).finally(() => {
         this.running = undefined;
         this.reschedule();
       });
     }, Math.max(0, due - this.clock.now()));
   }
 
-  private async run(): Promise<void> {
+  private async run(periodic: boolean): Promise<void> {
     const now = this.clock.now();
-    const full = this.fullWanted || now >= this.lastFullStart + this.opts.syncPeriodMs;
+    const full = this.fullWanted || periodic || now >= this.lastFullStart + this.opts.syncPeriodMs;
     const changed = new Set([...this.deferred, ...this.pending]);
     const req: SyncRequest = { full, changed };
     this.pending = new Set();

@@ -214,6 +214,23 @@ test('an EndpointSlice MODIFIED syncs exactly its Service, incrementally, with t
   assert.equal(await counter(ctx, 'kubeproxy_sync_proxy_rules_endpoint_changes_total'), changesBefore + 1);
 });
 
+test('watches the server ends early and quietly are renewed at once: a change then syncs with no backoff, watchdog or relist in between', TIMEOUT, async () => {
+  // The e2e fake API child ends every watch after 5 s; the agent backed each such quiet
+  // end off (doubling to 30 s), and the memory bench saw endpoint changes reach the
+  // kernel ~25 s late. Here watches end after 1.5 s and any backoff or watchdog wait
+  // would be 45-60 s: the third watch and the change must come long before that.
+  const api = await fakeApi();
+  api.maxWatchSeconds = 1.5;
+  seed(api);
+  const ctx = await startAgent(api, { watchTiming: { initialBackoffMs: 60_000, maxBackoffMs: 60_000, silenceMs: 60_000 } });
+  await nthSync(ctx, 1);
+  await waitFor('a third EndpointSlice watch after two quiet ends', () => api.requestsFor('endpointslices', true).length >= 3);
+  await waitFor('the third watch open', () => api.activeWatches('endpointslices') === 1);
+  api.upsert('endpointslices', apiSlice('web', ['10.244.1.10', '10.244.1.11']));
+  await waitFor('the change synced', () => ctx.calls.some((c) => c.endpoints.includes('web:10.244.1.11')));
+  assert.equal(api.requestsFor('endpointslices', false).length, 1, 'no relist');
+});
+
 test('a Service DELETED syncs its key and it is gone from the input', TIMEOUT, async () => {
   const api = await fakeApi();
   seed(api);
