@@ -10,7 +10,7 @@
 // children when our process exited (signal-exit); now a tool under way finishes its
 // transaction, which is what the agent wants of a SIGTERM anyway (src/agent/README.md).
 
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import type { ExecResult } from './exec.js';
 
 /** A tool still running this long after a timeout's SIGTERM gets SIGKILL (execa's default). */
@@ -29,14 +29,8 @@ export interface ChildRun {
 const stripFinalNewline = (s: string): string => (s.endsWith('\r\n') ? s.slice(0, -2) : s.endsWith('\n') ? s.slice(0, -1) : s);
 
 export function runChild(run: ChildRun): Promise<ExecResult> {
-  let child: ChildProcess;
-  try {
-    child = spawn(run.file, [...run.args], { stdio: [run.stdin, 'pipe', 'pipe'] });
-  } catch (e) {
-    // Some refusals are thrown, not emitted (E2BIG: arguments too long; a bad fd).
-    return Promise.resolve({ exitCode: 1, stdout: '', stderr: `${run.file}: ${e instanceof Error ? e.message : String(e)}` });
-  }
   return new Promise((resolve) => {
+    const child = spawn(run.file, [...run.args], { stdio: [run.stdin, 'pipe', 'pipe'] });
     const out: string[] = [];
     const err: string[] = [];
     let bytes = 0;
