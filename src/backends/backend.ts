@@ -12,7 +12,7 @@
 // Three halves, so that each process loads only what it uses: render (and the small
 // members) is loaded with the object; the reader (parse, compare, the trace
 // interpreter: pure, synchronous once loaded) comes from `reader()`; members that run
-// tools are async and load the I/O half on first use. Synth,
+// tools are async and load the I/O half (and execa with it) on first use. Synth,
 // `import 'svcplane'` and `svcplane render` load neither of the other two.
 
 import type { Exec } from '../exec/exec.js';

@@ -113,11 +113,10 @@ export function registerAgent(program: Command): void {
         ...(udpIdleTimeoutMs ? { udpIdleTimeoutMs } : {}),
       });
       const stopped = new Promise<string>((resolve) => {
-        // process.on, never once, and never removed: with no listener left a second
-        // signal would kill the process mid-sync (and execa, used before src/exec's
-        // child-run.ts, killed the running tool from its signal-exit listener then).
-        // A sync under way is left to finish (scheduler.stop waits for it); a second
-        // signal changes nothing.
+        // process.on, never once, and never removed: execa's signal-exit kills the
+        // running kernel tool and re-raises the signal (exit 143, no "stopping") when
+        // its own listener is the last one left for that signal. A sync under way is
+        // left to finish (scheduler.stop waits for it); a second signal changes nothing.
         const onSignal = (signal: NodeJS.Signals) => resolve(signal);
         process.on('SIGTERM', onSignal);
         process.on('SIGINT', onSignal);

@@ -1,7 +1,7 @@
 // The `svcplane` command: one file per subcommand; this file wires them and maps
 // errors to exit codes (0 ok, 1 runtime failure, 2 bad input or usage).
 //
-// Start-up cost is the module graph: client-node, execa (both gone since) and every backend together
+// Start-up cost is the module graph: client-node, execa and every backend together
 // cost ~1 s before anything runs. So only the invoked command's module is imported;
 // the top-level help and --version come from the table below, without loading any.
 

@@ -3,7 +3,6 @@
 // The session logic (session.ts) sees only this interface, so a unit test drives
 // it with a scripted fake (fake-session.ts) and no kernel.
 
-import { spawn } from 'node:child_process';
 import type { Command } from './exec.js';
 
 export interface SessionProcess {
@@ -23,7 +22,7 @@ export interface SessionProcess {
 export type SpawnSession = (command: Pick<Command, 'file' | 'args' | 'netns'>) => Promise<SessionProcess>;
 
 /**
- * The real one, through node:child_process.
+ * The real one, through execa (loaded on first use, as system-exec.ts does).
  * - HOME points nowhere: `nft -i` reads and writes its line history under $HOME
  *   (editline's `~/.nft_history`), and our lines are whole transactions.
  * - stdout is ignored: nft writes nothing there for the commands we send, and an
@@ -32,8 +31,16 @@ export type SpawnSession = (command: Pick<Command, 'file' | 'args' | 'netns'>) =
  *   alive; when our process exits, nft reads EOF on stdin and exits too.
  */
 export const spawnSystemSession: SpawnSession = async (command) => {
+  const { execa } = await import('execa');
   const [file, args] = command.netns ? ['ip', ['netns', 'exec', command.netns, command.file, ...command.args]] : [command.file, [...command.args]];
-  const child = spawn(file, args, { stdio: ['pipe', 'ignore', 'pipe'], env: { ...process.env, HOME: '/nonexistent' } });
+  const child = execa(file, args, {
+    stdin: 'pipe',
+    stdout: 'ignore',
+    stderr: 'pipe',
+    buffer: false,
+    reject: false,
+    env: { HOME: '/nonexistent' },
+  });
   const exitListeners: ((why: string) => void)[] = [];
   let gone: string | undefined;
   const exited = (why: string) => {
@@ -42,19 +49,18 @@ export const spawnSystemSession: SpawnSession = async (command) => {
     for (const l of exitListeners) l(why);
   };
   // An EPIPE on a dead child's stdin is reported through exit, not thrown.
-  child.stdin.on('error', (e) => exited(`stdin: ${e.message}`));
-  child.stderr.setEncoding('utf8');
-  child.on('error', (e) => exited(e.message));
-  child.on('exit', (code, signal) => exited(code !== null ? `exited ${code}` : `killed by ${signal ?? 'a signal'}`));
+  child.stdin!.on('error', (e) => exited(`stdin: ${e.message}`));
+  child.stderr!.setEncoding('utf8');
+  void child.then((r) => exited(r.exitCode !== undefined ? `exited ${r.exitCode}` : r.signal ? `killed by ${r.signal}` : (r.message ?? 'gone')));
   for (const h of [child, child.stdin, child.stderr] as { unref?: () => void }[]) h.unref?.();
   return {
     ...(child.pid !== undefined ? { pid: child.pid } : {}),
     write: (text) => {
-      if (gone !== undefined || !child.stdin.writable) return false;
-      child.stdin.write(text);
+      if (gone !== undefined || !child.stdin!.writable) return false;
+      child.stdin!.write(text);
       return true;
     },
-    onStderr: (l) => void child.stderr.on('data', l),
+    onStderr: (l) => void child.stderr!.on('data', l),
     onExit: (l) => {
       if (gone !== undefined) l(gone);
       else exitListeners.push(l);

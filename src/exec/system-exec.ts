@@ -1,18 +1,28 @@
-// The real Exec: node:child_process (child-run.ts). Input text goes through a private
-// temporary file whose descriptor is the child's stdin (see Command.input).
+// The real Exec: execa, loaded on first use (its ~280-file module graph costs ~0.1 s
+// of start-up, and most processes that load a backend only render and never run a
+// tool). Input text goes through a private temporary file whose descriptor is the
+// child's stdin (see Command.input).
 
 import { mkdtemp, open, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { runChild } from './child-run.js';
 import type { Command, Exec, ExecResult } from './exec.js';
 
 /** Tools like `nft -j list ruleset` print hundreds of MB at 10k Services. */
 const MAX_BUFFER = 1 << 30;
 
-function runWithStdin(command: Command, stdin: number | 'ignore'): Promise<ExecResult> {
+async function runWithStdin(command: Command, stdin: number | 'ignore'): Promise<ExecResult> {
+  const { execa } = await import('execa');
   const [file, args] = command.netns ? ['ip', ['netns', 'exec', command.netns, command.file, ...command.args]] : [command.file, [...command.args]];
-  return runChild({ file, args, stdin, maxBuffer: MAX_BUFFER, ...(command.timeoutMs ? { timeoutMs: command.timeoutMs } : {}) });
+  const r = await execa(file, args, {
+    reject: false,
+    maxBuffer: MAX_BUFFER,
+    // execa passes a numeric stdin straight to the child; its types omit that case.
+    stdin: stdin as unknown as 'pipe',
+    ...(command.timeoutMs ? { timeout: command.timeoutMs } : {}),
+  });
+  const stderr = typeof r.stderr === 'string' && r.stderr ? r.stderr : r.exitCode === undefined ? (r.message ?? '') : String(r.stderr ?? '');
+  return { exitCode: r.exitCode ?? 1, stdout: String(r.stdout ?? ''), stderr, ...(r.timedOut ? { timedOut: true } : {}) };
 }
 
 async function runWithInput(command: Command, input: string | Iterable<string>): Promise<ExecResult> {
