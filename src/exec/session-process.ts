@@ -45,7 +45,8 @@ export const spawnSystemSession: SpawnSession = async (command) => {
   child.stdin.on('error', (e) => exited(`stdin: ${e.message}`));
   child.stderr.setEncoding('utf8');
   child.on('error', (e) => exited(e.message));
-  child.on('exit', (code, signal) => exited(code !== null ? `exited ${code}` : `killed by ${signal ?? 'a signal'}`));
+  // 'close', not 'exit': every stderr chunk has been passed on before the session hears it is gone.
+  child.on('close', (code, signal) => exited(code !== null ? `exited ${code}` : `killed by ${signal ?? 'a signal'}`));
   for (const h of [child, child.stdin, child.stderr] as { unref?: () => void }[]) h.unref?.();
   return {
     ...(child.pid !== undefined ? { pid: child.pid } : {}),
