@@ -228,6 +228,8 @@ export async function benchAgentMemory(
         await rename(tmp, fileOf(i));
       }
     }
+    // How long sending took (API upserts or file renames): the rest of changesMs is the agent's.
+    log(`${backend}/${source} ${services}: ${targets.length} changes sent in ${Date.now() - t0} ms`);
     await until(`the last of ${targets.length} changes in the kernel`, 20 * 60_000, async () => ((await kernelMentions(ns, backend, last, lastAddr)) > mentionsBefore ? true : undefined), 200);
     const changesMs = Date.now() - t0;
     // The sync that applied the last change may log just after the kernel shows it.

@@ -70,6 +70,8 @@ export class FakeApiServer {
   private readonly compactedBelow: Record<Resource, number> = { services: 0, endpointslices: 0, nodes: 0, servicecidrs: 0 };
   private readonly watchers = new Set<Watcher>();
   private readonly sockets = new Set<Socket>();
+  /** TCP connections accepted so far (a client that reuses sockets makes fewer than its requests). */
+  connections = 0;
   private readonly failures: Array<{ resource: Resource; verb: 'list' | 'watch'; status: number }> = [];
   private readonly goneNext: Partial<Record<Resource, { how: 'event' | 'status'; times: number }>> = {};
   readonly requests: RecordedRequest[] = [];
@@ -238,6 +240,7 @@ export class FakeApiServer {
   private makeServer(): http.Server {
     const server = http.createServer((req, res) => this.handle(req, res));
     server.on('connection', (s) => {
+      this.connections++;
       this.sockets.add(s);
       s.on('close', () => this.sockets.delete(s));
     });

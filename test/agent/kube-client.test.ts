@@ -127,6 +127,17 @@ describe('KubeClient over real HTTP', () => {
     }
   });
 
+  test('plain http: every request on a connection of its own (no kept-alive socket the server may be closing)', async () => {
+    const api = await FakeApiServer.start();
+    try {
+      const client = api.kubeConfig();
+      for (let i = 0; i < 3; i++) await listRaw(client, '/apis/discovery.k8s.io/v1/endpointslices', {}, 5000);
+      assert.equal(api.connections, 3);
+    } finally {
+      await api.close();
+    }
+  });
+
   test('TLS: the CA verifies the server, the client certificate is presented, a wrong CA is refused', async () => {
     const pki = makePki(dir);
     let seenClientCN: string | undefined;

@@ -159,6 +159,38 @@ test('a periodic timer that fires a little early runs the full sync, not an empt
   assert.deepEqual(calls.map((c) => [c.at, c.full]), [[0, true], [9997, true], [19_994, true]]);
 });
 
+test('changes pending at the periodic resync go first, incrementally; the resync follows on the settled input', TIMEOUT, async () => {
+  // A full sync of input that moved since the last sync cannot be verified cheaply and
+  // reads the whole kernel back (107-115 s at 44k Services in bench/agent-memory.ts).
+  const { clock, calls, s } = setup([], { min: 1000, period: 10_000, syncMs: 400 });
+  s.start();
+  await clock.advance(9000);
+  s.notify(['a/x']); // synced at once (t = 9000, until 9400)
+  await clock.advance(500);
+  s.notify(['b/y']); // pending when the resync is due at 10000
+  await clock.advance(2000);
+  assert.deepEqual(
+    calls.map((c) => [c.at, c.full, c.changed]),
+    [[0, true, []], [9000, false, ['a/x']], [10_000, false, ['b/y']], [10_400, true, []]],
+  );
+});
+
+test('the periodic resync lets changes go first once per period only: changes that keep coming do not put it off', TIMEOUT, async () => {
+  const { clock, calls, s } = setup([], { min: 1000, period: 10_000, syncMs: 400 });
+  s.start();
+  await clock.advance(9500);
+  s.notify(['a/x']); // synced at once, 9500-9900
+  await clock.advance(450);
+  s.notify(['b/y']); // pending at 10000: goes first, 10000-10400
+  await clock.advance(250);
+  s.notify(['c/z']); // arrives during it: the resync at 10400 takes it along
+  await clock.advance(3000);
+  assert.deepEqual(
+    calls.map((c) => [c.at, c.full, c.changed]),
+    [[0, true, []], [9500, false, ['a/x']], [10_000, false, ['b/y']], [10_400, true, ['c/z']]],
+  );
+});
+
 test('a failed sync is retried as a full sync with exponential backoff, keeping its keys', TIMEOUT, async () => {
   const { clock, calls, s } = setup(['ok', 'failed', 'failed', 'failed', 'ok']);
   s.start();

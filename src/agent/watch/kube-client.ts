@@ -22,6 +22,14 @@ const readText: ReadText = (file) => readFile(file, 'utf8');
 
 export class KubeClient {
   private tlsAgent: https.Agent | undefined;
+  /**
+   * Plain http (a local or test API server): no keep-alive either. Node 20's global
+   * agent keeps idle sockets 5 s and servers close them after their own keepAliveTimeout
+   * (Node's: 5 s): a watch written on a socket the server is closing fails with
+   * "socket hang up". Seen at 44k Services, where the first sync held the event loop
+   * past that between the list and the watch: every watch failed once and backed off.
+   */
+  private readonly plainAgent = new http.Agent({ keepAlive: false });
   private lastToken: string | undefined;
 
   constructor(
@@ -51,7 +59,7 @@ export class KubeClient {
     const token = await this.token();
     if (token) headers.Authorization = `Bearer ${token}`;
     const options: http.RequestOptions = { method: 'GET', headers };
-    if (this.endpoint.server.startsWith('https:')) options.agent = await this.httpsAgent();
+    options.agent = this.endpoint.server.startsWith('https:') ? await this.httpsAgent() : this.plainAgent;
     return options;
   }
 
