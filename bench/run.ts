@@ -124,16 +124,24 @@ const prefix = `svp-bench-${process.pid}`;
 
 // The compiled agent's peak RSS (bench/agent-memory.ts); `npm run build` first.
 const agentMemory = {
-  scales: list('BENCH_AGENT_MEMORY_SCALES', quick ? '2,1000' : '2,1000,10000').map(Number),
+  // SERVICES or SERVICESxENDPOINTS (44000x1: issue 16's other scale); 10 endpoints by default.
+  scales: list('BENCH_AGENT_MEMORY_SCALES', quick ? '2,1000' : '2,1000,10000,44000x1').map(agentMemoryScale),
   changes: env('BENCH_AGENT_MEMORY_CHANGES', 1000),
   backends: list('BENCH_AGENT_MEMORY_BACKENDS', 'nftables,iptables') as MemoryBackend[],
   sources: list('BENCH_AGENT_MEMORY_SOURCES', 'offline,api') as MemorySource[],
 };
 
+/** `10000` or `44000x1` -> [Services, endpoints per Service]. */
+function agentMemoryScale(s: string): [number, number] {
+  const [services, perService = 10] = s.split('x').map(Number);
+  if (!Number.isInteger(services) || !Number.isInteger(perService) || services! < 1 || perService < 1) throw new Error(`BENCH_AGENT_MEMORY_SCALES: '${s}' is not SERVICES or SERVICESxENDPOINTS`);
+  return [services!, perService];
+}
+
 async function runAgentMemory(results: BenchResults): Promise<void> {
   results.agentMemory = [];
   results.agentMemoryNotRun = [];
-  for (const services of agentMemory.scales) {
+  for (const [services, perService] of agentMemory.scales) {
     for (const backend of agentMemory.backends) {
       for (const source of agentMemory.sources) {
         const log = (m: string) => process.stderr.write(`[bench agent memory] ${m}\n`);
@@ -144,13 +152,13 @@ async function runAgentMemory(results: BenchResults): Promise<void> {
         // The agent's first sync is one iptables-restore of the whole ruleset: when this run's
         // iptables-restore alone did not load that scale within its limit, the agent would wait
         // up to 20 min per source for it (seen at 10k x 10) and measure nothing more.
-        const restore = backend === 'iptables' ? results.scenarios.find((s) => s.scenario.services === services && s.scenario.endpointsPerService === 10)?.iptables?.run.alone : undefined;
+        const restore = backend === 'iptables' ? results.scenarios.find((s) => s.scenario.services === services && s.scenario.endpointsPerService === perService)?.iptables?.run.alone : undefined;
         if (restore && !restore.finished) {
-          notRun(`iptables-restore alone did not load ${services} Services x 10 within ${limits.iptLoadMs / 1000} s in this run`);
+          notRun(`iptables-restore alone did not load ${services} Services x ${perService} within ${limits.iptLoadMs / 1000} s in this run`);
           continue;
         }
         try {
-          results.agentMemory.push(await benchAgentMemory(backend, source, services, agentMemory.changes, `svp-${process.pid}-mem-${backend.slice(0, 3)}-${source}-${services}`, log));
+          results.agentMemory.push(await benchAgentMemory(backend, source, services, agentMemory.changes, `svp-${process.pid}-mem-${backend.slice(0, 3)}-${source}-${services}`, log, perService));
         } catch (e) {
           notRun(`failed: ${e instanceof Error ? e.message : String(e)}`);
         }
