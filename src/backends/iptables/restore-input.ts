@@ -11,14 +11,17 @@
 // `-S` (read-only: it prints the table as it is before this transaction) cut the 44k
 // declarations to 0.58 s and the 10k-Service ruleset to 14.3 s (bench/iptables-scale.ts).
 //
-// Its stdout (the table before the change) is thrown away by the caller. It is sent only
-// for large transactions: a partial sync names a few chains, and printing a large live
-// table there would cost more than the walk it saves.
+// Its stdout (the table before the change) is thrown away by the caller, but the exec
+// layer holds it meanwhile: sent only for large transactions. Below the threshold the
+// square stays small (4096 chains: ~0.4 s, from the 11k-chain figures above), where
+// printing a live table of 10k Services costs about as much and some 50 MB of memory (a
+// partial sync of 1000 endpoint changes names ~2000 chains); a first sync into an empty
+// table prints nearly nothing.
 
 import type { TableDiff } from './diff.js';
 
 /** From this many chain declarations on, a table's transaction gets the whole-table `-S`. */
-export const WHOLE_TABLE_FROM_CHAINS = 500;
+export const WHOLE_TABLE_FROM_CHAINS = 4096;
 
 /**
  * `text` (restore input, one or more `*TABLE … COMMIT` blocks) as pieces to write one
