@@ -15,7 +15,7 @@ import { SECTION_MARKER, parseSavedChains, tableText } from './document.js';
 import { diffFamily, type TableDiff } from './diff.js';
 import { preserveServices } from './preserve.js';
 import { BUILTIN_JUMPS, renderIptables, type AnyTable, type BuiltinJump } from './render.js';
-import { restorePieces, withWholeTableFetch } from './restore-input.js';
+import { restorePieces, WHOLE_TABLE_FROM_CHAINS, withWholeTableFetch } from './restore-input.js';
 import { iptablesSysctls } from './sysctls.js';
 
 /**
@@ -68,6 +68,8 @@ export class IptablesRunner {
     private readonly netns?: string,
     private readonly flavour: IptablesFlavour = flavourFromEnv(),
     private readonly exec: Exec = systemExec,
+    /** Tables declaring this many chains get the whole-table fetch (restore-input.ts); tests lower it. */
+    private readonly wholeTableFromChains = WHOLE_TABLE_FROM_CHAINS,
   ) {}
 
   private tool(file: string, args: readonly string[], input?: string | Iterable<string>) {
@@ -114,13 +116,13 @@ export class IptablesRunner {
   async restore(family: IPFamily, text: string, test = false): Promise<void> {
     const t = await this.tools(family);
     const args = test ? ['--test', '--noflush', '-w'] : ['--noflush', '-w'];
-    await this.checked(t.restore, args, (await this.resolved) === 'legacy' ? text : withWholeTableFetch(text));
+    await this.checked(t.restore, args, (await this.resolved) === 'legacy' ? text : withWholeTableFetch(text, this.wholeTableFromChains));
   }
 
   /** `*-restore --noflush -w` of what changed in `tables`, written to the tool piece by piece (never one string). */
   async restoreTables(family: IPFamily, tables: readonly TableDiff[]): Promise<void> {
     const t = await this.tools(family);
-    await this.checked(t.restore, ['--noflush', '-w'], restorePieces(tables, (await this.resolved) !== 'legacy'));
+    await this.checked(t.restore, ['--noflush', '-w'], restorePieces(tables, (await this.resolved) !== 'legacy', this.wholeTableFromChains));
   }
 
   /** `iptables -w -t TABLE OP CHAIN RULE…`; the exit code. */

@@ -71,31 +71,43 @@ export function documentSection(document: string, family: IPFamily): string {
   return document.slice(start, other < 0 ? undefined : other);
 }
 
-function firstWord(line: string, from: number): string {
-  const end = line.indexOf(' ', from);
-  return end < 0 ? line.slice(from) : line.slice(from, end);
+/** The word of `text` that starts at `from`, within the line that ends at `lineEnd`. */
+function firstWord(text: string, from: number, lineEnd: number): string {
+  const space = text.indexOf(' ', from);
+  return text.slice(from, space < 0 || space > lineEnd ? lineEnd : space);
 }
 
 /** Our chains (SVP-…) in one table of iptables-save output, with their rules in order. */
 export function parseSavedChains(saveOutput: string, table: AnyTable): Map<string, string[]> {
   const chains = new Map<string, string[]>();
+  const header = `*${table}`;
   let inTable = false;
-  for (const line of saveOutput.split('\n')) {
-    if (line.startsWith('*')) {
-      inTable = line === `*${table}`;
-      continue;
-    }
-    if (!inTable) continue;
-    // The chain name is the first word: cut it out, not split the line into words (a
-    // full read-back at 10k Services is 4.3 * 10^5 lines of some 20 words).
-    if (line.startsWith(':')) {
-      const name = firstWord(line, 1);
+  // Only the lines of our chains become strings: iptables-save's whole nat table at 10k
+  // Services is 4.3 * 10^5 lines (more beside kube-proxy's), once split into an array of all of them.
+  forEachLine(saveOutput, (at, end) => {
+    if (saveOutput.startsWith('*', at)) {
+      inTable = end - at === header.length && saveOutput.startsWith(header, at);
+    } else if (!inTable) {
+      return;
+    } else if (saveOutput.startsWith(':', at)) {
+      const name = firstWord(saveOutput, at + 1, end);
       if (name.startsWith(CHAIN_PREFIX)) chains.set(name, []);
-    } else if (line.startsWith('-A ')) {
-      chains.get(firstWord(line, 3))?.push(line);
+    } else if (saveOutput.startsWith('-A ', at)) {
+      // The chain name is the first word: cut it out, not split the line into words.
+      chains.get(firstWord(saveOutput, at + 3, end))?.push(saveOutput.slice(at, end));
     }
-  }
+  });
   return chains;
+}
+
+/** Calls `fn` with the start and end (exclusive, before the newline) of each line of `text`. */
+function forEachLine(text: string, fn: (at: number, end: number) => void): void {
+  for (let at = 0; at < text.length; ) {
+    const eol = text.indexOf('\n', at);
+    const end = eol < 0 ? text.length : eol;
+    fn(at, end);
+    at = end + 1;
+  }
 }
 
 /**
@@ -113,9 +125,7 @@ export function rulesWritten(transaction: string): Map<string, number> {
     if (key !== undefined && n > 0) out.set(key, (out.get(key) ?? 0) + n);
     n = 0;
   };
-  for (let at = 0; at < transaction.length; ) {
-    const eol = transaction.indexOf('\n', at);
-    const end = eol < 0 ? transaction.length : eol;
+  forEachLine(transaction, (at, end) => {
     if (transaction.startsWith('-A ', at)) {
       if (key !== undefined) n++;
     } else if (transaction.startsWith('*', at)) {
@@ -129,8 +139,7 @@ export function rulesWritten(transaction: string): Map<string, number> {
         key = undefined;
       }
     }
-    at = end + 1;
-  }
+  });
   flush();
   return out;
 }

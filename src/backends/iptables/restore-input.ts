@@ -1,24 +1,27 @@
 // How a transaction is handed to iptables-nft-restore so that it loads in time that
 // grows with its size, not with its square. Pure.
 //
-// Measured here (iptables v1.8.9 nf_tables, fresh namespace, `--noflush -w`): a
-// transaction that names N distinct chains costs O(N^2) in the tool's own user space
-// (perf: ~57 % of it in strcmp), whatever the kernel already holds — 11k chain
-// declarations alone 0.45 s, 22k 1.8 s, 44k 9.3 s, and the 1k-Service ruleset 4.0 s,
-// 2k 20.7 s, 10k never within 60 s. With --noflush the tool only fetches the chains a
-// command names, keeping their names in a list it walks once per command. One command
-// that names no chain makes it fetch the whole table instead, and the walk goes:
-// `-S` (read-only: it prints the table as it is before this transaction) cut the 44k
-// declarations to 0.58 s and the 10k-Service ruleset to 14.3 s (bench/iptables-scale.ts).
+// Measured here (iptables v1.8.9 nf_tables, fresh namespace, `ip netns exec NS
+// iptables-nft-restore --noflush -w < FILE`): a transaction that names N distinct chains
+// costs O(N^2) in the tool's own user space (perf: ~57 % of it in strcmp), whatever the
+// kernel already holds: 11k chain declarations alone 0.45 s, 22k 1.8 s, 44k 9.3 s; the
+// 1k-Service ruleset 4.0 s, 2k 20.7 s, 10k never within 60 s. By all appearances, with
+// --noflush the tool fetches only the chains the commands name and keeps their names in a
+// list that each command walks. `-S` names no chain and makes it fetch the whole table
+// instead (read-only: it prints the table as it is before this transaction): the 44k
+// declarations then load in 0.58 s and the 10k-Service ruleset in 14.3 s.
 //
-// Its stdout (the table before the change) is thrown away by the caller. It is sent only
-// for large transactions: a partial sync names a few chains, and printing a large live
-// table there would cost more than the walk it saves.
+// Its stdout is thrown away by the caller, but the exec layer holds it meanwhile, so it is
+// sent only for large transactions. Below the threshold the square stays small (the
+// 372-Service render, 4104 chains: 0.68 s as is, 0.42 s with the fetch), where printing a
+// live table of 10k Services costs about as much and some 50 MB of memory (a partial sync of
+// 1000 endpoint changes names ~2000 chains); a first sync into an empty table prints
+// nearly nothing.
 
 import type { TableDiff } from './diff.js';
 
 /** From this many chain declarations on, a table's transaction gets the whole-table `-S`. */
-export const WHOLE_TABLE_FROM_CHAINS = 500;
+export const WHOLE_TABLE_FROM_CHAINS = 4096;
 
 /**
  * `text` (restore input, one or more `*TABLE … COMMIT` blocks) as pieces to write one

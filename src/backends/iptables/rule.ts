@@ -92,6 +92,18 @@ function portArg(p: number): string {
   return String(p);
 }
 
+// Consecutive rules often carry the same comment (an endpoint chain's two rules, a
+// Service's rules): the last one is kept rather than sanitised and quoted again.
+let lastComment: string | undefined;
+let lastQuoted = '';
+function quotedComment(comment: string): string {
+  if (comment !== lastComment) {
+    lastQuoted = saveQuote(safeComment(comment));
+    lastComment = comment;
+  }
+  return lastQuoted;
+}
+
 /** `-A CHAIN …`: one rule line. Parts pushed one by one (no array per negation): 10^5 rules per render at 10k Services. */
 export function ruleLine(chain: string, r: RuleSpec): string {
   const parts = ['-A', chain];
@@ -112,7 +124,7 @@ export function ruleLine(chain: string, r: RuleSpec): string {
     if (!PROTOS.has(r.proto)) throw new Error(`iptables render: bad protocol ${JSON.stringify(r.proto)}`);
     parts.push('-p', r.proto);
   }
-  if (r.comment !== undefined) parts.push('-m', 'comment', '--comment', saveQuote(safeComment(r.comment)));
+  if (r.comment !== undefined) parts.push('-m', 'comment', '--comment', quotedComment(r.comment));
   if (r.matches) for (const m of r.matches) parts.push(m);
   if (r.dport !== undefined) {
     if (r.proto === undefined) throw new Error('iptables render: --dport needs a protocol');
@@ -132,9 +144,13 @@ export function probability(n: number): string {
   return (stored / 0x80000000).toFixed(11);
 }
 
+// Every Service with n endpoints uses the same n-1 matches: made once each.
+const randomMatches: string[] = [];
+
 /** `-m statistic --mode random --probability 1/n`. */
 export function randomMatch(n: number): string {
-  return `-m statistic --mode random --probability ${probability(n)}`;
+  const make = () => `-m statistic --mode random --probability ${probability(n)}`;
+  return n < 4096 ? (randomMatches[n] ??= make()) : make();
 }
 
 /** The recent match's full-address mask for a family. */
