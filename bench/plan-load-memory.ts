@@ -1,0 +1,45 @@
+// What loading a plan costs in memory, in process: the agent's own read (text -> JSON.parse
+// -> loadPlan), peak RSS (VmHWM) above the process before it, and what stays after gc.
+// VmHWM, not sampling: the load is one synchronous stretch where no timer runs.
+//
+//   node --expose-gc --import tsx bench/plan-load-memory.ts [SERVICES]   (default 10000)
+
+import { execFileSync } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadPlan, serializePlan } from '../src/model/plan.js';
+import { syntheticInput } from './synthetic.js';
+
+const gc = (globalThis as { gc?: () => void }).gc;
+if (!gc) throw new Error('run with node --expose-gc');
+const mib = (kb: number): string => (kb / 1024).toFixed(1);
+const status = (field: string): number => Number(/(\d+) kB/.exec(readFileSync('/proc/self/status', 'utf8').split('\n').find((l) => l.startsWith(field))!)![1]);
+
+const n = Number(process.argv[2] ?? 10000);
+if (process.argv[3]) {
+  // The child that writes the plan: its synthesis leaves no freed heap for the load to reuse.
+  writeFileSync(process.argv[3], serializePlan(syntheticInput(n, new Map(), 1).plan));
+  process.exit(0);
+}
+const dir = await mkdtemp(join(tmpdir(), 'plan-load-'));
+try {
+  const file = join(dir, 'plan.json');
+  execFileSync(process.execPath, [...process.execArgv, process.argv[1]!, String(n), file], { stdio: 'inherit' });
+  loadPlan(JSON.parse(serializePlan(syntheticInput(1).plan)) as unknown); // code warmed, not counted
+  gc(); gc();
+  const rss0 = status('VmRSS:');
+  const heap0 = process.memoryUsage().heapUsed;
+  // The reset makes VmHWM the peak of the load alone (the plan was built above).
+  await writeFile('/proc/self/clear_refs', '5');
+  const t0 = performance.now();
+  const plan = loadPlan(JSON.parse(await readFile(file, 'utf8')) as unknown, file);
+  const ms = performance.now() - t0;
+  const hwm = status('VmHWM:');
+  gc(); gc();
+  const kept = process.memoryUsage().heapUsed - heap0;
+  console.log(`${plan.services.length} Services: load ${ms.toFixed(0)} ms; RSS before ${mib(rss0)} MiB, peak +${mib(hwm - rss0)} MiB, after gc +${mib(status('VmRSS:') - rss0)} MiB; heap kept ${(kept / 1048576).toFixed(1)} MiB`);
+} finally {
+  await rm(dir, { recursive: true, force: true });
+}
