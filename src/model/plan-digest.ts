@@ -13,17 +13,55 @@ export const PLAN_DIGEST_PATTERN = /^sha256:[0-9a-f]{64}$/;
 
 /** Stable JSON: sorted keys, no whitespace, undefined fields dropped. */
 export function canonicalJson(v: unknown): string {
-  if (Array.isArray(v)) return `[${v.map((x) => (x === undefined ? 'null' : canonicalJson(x))).join(',')}]`;
+  const parts: string[] = [];
+  writeCanonicalJson(v, (s) => parts.push(s));
+  return parts.join('');
+}
+
+/**
+ * canonicalJson's text handed to `write` piece by piece, never whole: a 10k-Service plan's
+ * text is ~5 MB, and the digest needs only to hash it, not to hold it (nor the strings
+ * of every nested level that joining would build).
+ */
+function writeCanonicalJson(v: unknown, write: (s: string) => void): void {
+  if (Array.isArray(v)) {
+    write('[');
+    for (let i = 0; i < v.length; i++) {
+      if (i > 0) write(',');
+      if (v[i] === undefined) write('null');
+      else writeCanonicalJson(v[i], write);
+    }
+    write(']');
+    return;
+  }
   if (v !== null && typeof v === 'object') {
     const o = v as Record<string, unknown>;
     const keys = Object.keys(o).filter((k) => o[k] !== undefined).sort();
-    return `{${keys.map((k) => `${JSON.stringify(k)}:${canonicalJson(o[k])}`).join(',')}}`;
+    write('{');
+    for (let i = 0; i < keys.length; i++) {
+      write(`${i > 0 ? ',' : ''}${JSON.stringify(keys[i])}:`);
+      writeCanonicalJson(o[keys[i]!], write);
+    }
+    write('}');
+    return;
   }
-  return JSON.stringify(v);
+  write(JSON.stringify(v));
 }
+
+/** Pieces this long reach the hash: one update per piece, not per token (each crosses into C++). */
+const HASH_PIECE_CHARS = 1 << 16;
 
 /** `sha256:<hex>` of `doc` without its `digest` and `revision` fields. */
 export function contentDigest(doc: Readonly<Record<string, unknown>>): string {
   const { digest: _digest, revision: _revision, ...content } = doc;
-  return `sha256:${createHash('sha256').update(canonicalJson(content)).digest('hex')}`;
+  const hash = createHash('sha256');
+  let piece = '';
+  writeCanonicalJson(content, (s) => {
+    piece += s;
+    if (piece.length >= HASH_PIECE_CHARS) {
+      hash.update(piece);
+      piece = '';
+    }
+  });
+  return `sha256:${hash.update(piece).digest('hex')}`;
 }
