@@ -118,6 +118,7 @@ export async function cleanupNftables(exec: Exec = systemExec): Promise<number> 
 export function nftRunner(netns?: string, exec: Exec = systemExec): NftRunner {
   return {
     list: () => readLiveTables(netns, exec),
+    listTable: (family, name) => readLiveTable(family, name, netns, exec),
     summary: () => readLiveSummary(netns, exec),
     ruleCounts: (chains) => readRuleCounts(chains, netns, exec),
     load: (document) => nftLoad(document, false, netns, exec),

@@ -8,6 +8,7 @@ import { NftSession } from '../../exec/session.js';
 import { KernelTouch, setSysctls, type Syncer } from '../syncer.js';
 import { nftRunner } from './apply.js';
 import { NFTABLES_SYSCTLS } from './sysctls.js';
+import type { NftFamily } from './nft.js';
 import { NftablesSyncer, type NftRunner } from './syncer.js';
 
 /** SVCPLANE_NFT_SESSION=off: every transaction one-shot (to compare, or should an nft's -i mode misbehave). */
@@ -30,6 +31,7 @@ export function createNftablesSyncer(options: SyncerOptions, runner?: NftRunner)
       touch.touched = true;
       return kernel.load(d);
     },
+    ...(kernel.listTable ? { listTable: (f: NftFamily, n: string) => ((touch.touched = true), kernel.listTable!(f, n)) } : {}),
     ...(kernel.loadChunks ? { loadChunks: (c: Iterable<string>) => ((touch.touched = true), kernel.loadChunks!(c)) } : {}),
     ...(kernel.loadIncremental ? { loadIncremental: (d: string) => ((touch.touched = true), kernel.loadIncremental!(d)) } : {}),
     ...(kernel.ruleCounts ? { ruleCounts: (c: Parameters<NonNullable<NftRunner['ruleCounts']>>[0]) => ((touch.touched = true), kernel.ruleCounts!(c)) } : {}),

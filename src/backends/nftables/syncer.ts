@@ -28,6 +28,7 @@ import { packFragments, unpackFragments, type PackedFragments } from './packed-f
 import { preserveServices } from './preserve.js';
 import { ElementRefs, elementId, FirstAppearances, setKey } from './element-refs.js';
 import { tableLoadCommands } from './table-load.js';
+import { readTablesInOrder, type ReadTable } from './table-reads.js';
 import { del, tableObject, transactionChunks, transactionPieces, transactionText, type NftCommand } from './transaction.js';
 import { addCounts, chainId, countTables, sameRuleCounts, sameSummary, type NftSummary, type RuleCounts } from './summary.js';
 import { keptShards, serviceFragment, TABLE_NAME, shardTableOf, skeletonTables, tableContext, tableId, type Fragment, type TableContext } from './render.js';
@@ -36,6 +37,12 @@ import { keptShards, serviceFragment, TABLE_NAME, shardTableOf, skeletonTables, 
 export interface NftRunner {
   /** Every table of ours that exists (main and shards, both families). */
   list(): Promise<NftTable[]>;
+  /**
+   * One table of ours; undefined when it does not exist. With it a full sync reads back
+   * and diffs one table at a time (table-reads.ts); without it, `list` holds every
+   * table parsed at once (~200 MB more at 44k Services).
+   */
+  listTable?(family: NftFamily, name: string): Promise<NftTable | undefined>;
   load(document: string): Promise<void>;
   /** The same document in pieces, sent without joining them (a full load is ~50 MB at 10k Services). */
   loadChunks?(chunks: Iterable<string>): Promise<void>;
@@ -255,53 +262,63 @@ export class NftablesSyncer {
     });
     timings.render = now() - t;
 
-    t = now();
-    const liveAll = await this.runner.list();
-    timings.readBack = now() - t;
-
-    // Table by table, in the order a whole render lists them (so the bytes sent are
-    // the same): assemble it, diff it with its live twin, make its text, drop the
-    // objects. The pieces are made as nft's stdin file is written (sendPieces).
-    const kept = keptShards(keep, liveAll);
-    const liveById = new Map(liveAll.map((l) => [tableId(l), l]));
+    // Read back and diff table by table, in the order a whole render lists them (so
+    // the bytes sent are the same): read it, assemble its desired twin, diff, keep
+    // only the diff's text (nothing when the kernel agrees), drop both tables. ONE
+    // transaction still: the pieces are sent together below (sendPieces).
     const counted = { changes: 0, ms: 0 };
-    function* pieces(): Generator<string> {
-      const wanted = new Set<string>();
-      for (const st of families) {
-        const keysByTable = servicesByTable(st);
-        for (const skeleton of st.skeletons) {
-          const id = tableId(skeleton);
-          if (skeleton.name !== TABLE_NAME && !keysByTable.has(skeleton.name) && !kept.has(id)) continue;
-          wanted.add(id);
-          const t0 = now();
-          const live = liveById.get(id);
-          const keys = keysByTable.get(skeleton.name) ?? [];
-          // The text in pieces of ~256k characters, made as nft's stdin file is written:
-          // the main table's ~12 M characters are never alive whole, nor (a table the
-          // kernel lacks: a first sync) its ~10^5 commands, nor its elements: those its
-          // sets take from the Services' fragments are made set by set as they are written.
-          if (!live && !keep.size) {
-            const lazy = skeleton.name === TABLE_NAME;
-            const desired = tableFromFragments(st, skeleton, keys, !lazy);
-            counted.ms += now() - t0;
-            const more = lazy ? (x: NftSet) => setElementsFromFragments(st, skeleton.name, x.name) : undefined;
-            yield* transactionPieces(tableLoadCommands(desired, () => counted.changes++, more));
-            continue;
-          }
-          const desired = preserveServices(tableFromFragments(st, skeleton, keys, true), live, [...keep]);
-          const d = diffTable(desired, live);
-          counted.changes += d.changes;
-          counted.ms += now() - t0;
-          yield* transactionPieces(d.commands);
-        }
+    const order = families.flatMap((st) => {
+      const keysByTable = servicesByTable(st);
+      return st.skeletons.map((skeleton) => ({ st, skeleton, keys: keysByTable.get(skeleton.name) }));
+    });
+    /** Each wanted table's text: diffed pieces, or (a table the kernel lacks) a load made as it is written. */
+    const parts: (string[] | (() => Iterable<string>))[] = [];
+    const stale: NftCommand[] = [];
+    timings.readBack = 0;
+    let i = 0;
+    t = now();
+    for await (const live of readTablesInOrder(await this.liveReader(), order.map((o) => o.skeleton))) {
+      const { st, skeleton, keys } = order[i++]!;
+      const t0 = now();
+      timings.readBack += t0 - t;
+      const wanted = skeleton.name === TABLE_NAME || keys !== undefined || (live !== undefined && keptShards(keep, [live]).size > 0);
+      if (!wanted) {
+        if (live) stale.push(del(tableObject(live)));
+      } else if (!live && !keep.size) {
+        // The text in pieces of ~256k characters, made as nft's stdin file is written:
+        // the main table's ~12 M characters are never alive whole, nor (a table the
+        // kernel lacks: a first sync) its ~10^5 commands, nor its elements: those its
+        // sets take from the Services' fragments are made set by set as they are written.
+        parts.push(() => {
+          const t1 = now();
+          const lazy = skeleton.name === TABLE_NAME;
+          const desired = tableFromFragments(st, skeleton, keys ?? [], !lazy);
+          counted.ms += now() - t1;
+          const more = lazy ? (x: NftSet) => setElementsFromFragments(st, skeleton.name, x.name) : undefined;
+          return transactionPieces(tableLoadCommands(desired, () => counted.changes++, more));
+        });
+      } else {
+        const d = diffTable(preserveServices(tableFromFragments(st, skeleton, keys ?? [], true), live, [...keep]), live);
+        counted.changes += d.changes;
+        parts.push([...transactionPieces(d.commands)]);
       }
-      const stale = liveAll.filter((l) => !wanted.has(tableId(l)));
-      counted.changes += stale.length;
-      if (stale.length) yield* transactionPieces(stale.map((l) => del(tableObject(l))));
+      t = now();
+      counted.ms += t - t0;
+    }
+    counted.changes += stale.length;
+    const diffMs = counted.ms;
+    counted.ms = 0;
+    function* pieces(): Generator<string> {
+      for (let k = 0; k < parts.length; k++) {
+        const part = parts[k]!;
+        parts[k] = []; // written: its text can go
+        yield* typeof part === 'function' ? part() : part;
+      }
+      if (stale.length) yield* transactionPieces(stale);
     }
 
     const sent = await this.sendPieces(pieces(), timings);
-    timings.diff = counted.ms;
+    timings.diff = diffMs + counted.ms;
     if (timings.nft !== undefined) timings.nft -= counted.ms;
     this.state = { fingerprint: fp, families, unknown: new Set(keep) };
     return { full: true, changes: counted.changes, transaction: sent, timings };
@@ -381,6 +398,13 @@ export class NftablesSyncer {
     await (incremental && this.runner.loadIncremental ? this.runner.loadIncremental(text) : this.runner.load(text));
     timings.nft = now() - t;
     return text;
+  }
+
+  /** How a full sync reads a live table: one at a time when the runner can, else from one `list` of them all. */
+  private async liveReader(): Promise<ReadTable> {
+    if (this.runner.listTable) return this.runner.listTable.bind(this.runner);
+    const byId = new Map((await this.runner.list()).map((l) => [tableId(l), l]));
+    return async (family, name) => byId.get(tableId({ family, name }));
   }
 
   /**

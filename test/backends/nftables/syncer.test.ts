@@ -7,7 +7,8 @@ import { after, before, describe, it } from 'node:test';
 import { execa } from 'execa';
 import { nftRunner } from '../../../src/backends/nftables/apply.js';
 import { diffTables, matchLive } from '../../../src/backends/nftables/diff.js';
-import { renderTables } from '../../../src/backends/nftables/render.js';
+import { renderTables, shardTableOf, TABLE_NAME } from '../../../src/backends/nftables/render.js';
+import { add, del, elementObject, transactionText } from '../../../src/backends/nftables/transaction.js';
 import { NftablesSyncer, type NftRunner } from '../../../src/backends/nftables/syncer.js';
 import type { RenderInput } from '../../../src/model/render-input.js';
 import { ep, input, port, slice, svc } from '../../helpers/model.js';
@@ -103,6 +104,42 @@ describe('nftables incremental syncer (real nft, throw-away namespace)', () => {
     const r = await s.sync(world());
     assert.equal(r.full, true);
     assert.ok(r.changes > 0);
+    await assertKernelMatches(runner, world());
+  });
+
+  it('a read-back full sync goes table by table (each read once, never all at once) and repairs elements and rules changed behind its back, in one transaction', async () => {
+    const calls: string[] = [];
+    const counting: NftRunner = {
+      list: () => (calls.push('list'), runner.list()),
+      listTable: (family, name) => (calls.push(`listTable ${family} ${name}`), runner.listTable!(family, name)),
+      load: (d) => (calls.push('load'), runner.load(d)),
+      loadChunks: (c) => (calls.push('load'), runner.loadChunks!(c)),
+    };
+    const s = new NftablesSyncer(counting);
+    await s.sync(world());
+    // In the main table: one element of a set deleted, an address no Service holds added to it.
+    const main = (await runner.listTable!('ip', TABLE_NAME))!;
+    const set = main.sets.find((x) => x.kind === 'set' && x.type === 'ipv4_addr' && x.elements.length > 0 && !x.flags?.includes('timeout'))!;
+    assert.ok(set, 'the main table has an address set with elements');
+    await runner.load(transactionText([del(elementObject(main, set, [set.elements[0]!])), add(elementObject(main, set, [{ key: '10.99.99.99' }]))]));
+    // In a shard: a rule of a Service's chain deleted.
+    const shard = shardTableOf('default', 'a');
+    const listed = JSON.parse((await execa('ip', ['netns', 'exec', NS, 'nft', '-j', '-a', 'list', 'table', 'ip', shard])).stdout) as { nftables: { rule?: { chain: string; handle: number } }[] };
+    const rule = listed.nftables.map((x) => x.rule).find((r) => r !== undefined && r.chain !== 'nat-prerouting')!;
+    await execa('ip', ['netns', 'exec', NS, 'nft', 'delete', 'rule', 'ip', shard, rule.chain, 'handle', String(rule.handle)]);
+
+    const want = renderTables(world());
+    assert.ok(diffTables(want, matchLive(want, await runner.list())).commands.length > 0, 'the kernel differs now');
+
+    calls.length = 0;
+    const r = await s.sync(world());
+    assert.equal(r.full, true);
+    assert.ok(r.changes >= 3, `changes: ${r.changes}`); // the element back, the extra one gone, the chain rewritten
+    assert.ok(!calls.includes('list'), 'no listing of every table at once');
+    const reads = calls.filter((c) => c.startsWith('listTable '));
+    assert.equal(new Set(reads).size, reads.length, 'each table read once');
+    assert.ok(reads.includes(`listTable ip ${TABLE_NAME}`) && reads.includes(`listTable ip ${shard}`));
+    assert.deepEqual(calls.slice(reads.length), ['load'], 'one transaction, after the reads');
     await assertKernelMatches(runner, world());
   });
 
