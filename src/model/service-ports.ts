@@ -47,7 +47,7 @@ export interface ServicePortView {
   readonly externallyAccessible: boolean;
   /** healthCheckNodePort, 0 when none. */
   readonly healthCheckNodePort: number;
-  /** Endpoints for "Cluster" policy (topology applied; terminating fallback). */
+  /** Endpoints for "Cluster" policy (topology applied; terminating fallback; empty when no traffic uses Cluster policy). */
   readonly clusterEndpoints: readonly EndpointTarget[];
   /** Endpoints on this node for "Local" policy (empty when no policy is Local). */
   readonly localEndpoints: readonly EndpointTarget[];
@@ -74,6 +74,20 @@ function sortValue(ip: string): bigint | number {
   if (ip.includes(':')) return parseIP(ip)!.value + (1n << 128n); // after every IPv4
   const [a, b, c, d] = ip.split('.').map(Number) as [number, number, number, number];
   return ((a * 256 + b) * 256 + c) * 256 + d;
+}
+
+/**
+ * The endpoints this node may DNAT a connection of the port to: the Cluster-policy ones,
+ * then the Local-policy ones not among them, once per address and port. Every backend gives
+ * each of them its own DNAT state (an endpoint chain, a hairpin element, a counted element).
+ */
+export function dnatTargets(v: Pick<ServicePortView, 'clusterEndpoints' | 'localEndpoints'>): readonly EndpointTarget[] {
+  // Most ports use one policy: that list is deduplicated already (no key string per endpoint at 10^5 endpoints).
+  if (v.localEndpoints.length === 0) return v.clusterEndpoints;
+  if (v.clusterEndpoints.length === 0) return v.localEndpoints;
+  const byKey = new Map<string, EndpointTarget>();
+  for (const ep of [...v.clusterEndpoints, ...v.localEndpoints]) if (!byKey.has(`${ep.ip}|${ep.port}`)) byKey.set(`${ep.ip}|${ep.port}`, ep);
+  return [...byKey.values()];
 }
 
 /** Endpoints with identical address and port collapse to one (they can appear in two slices). */

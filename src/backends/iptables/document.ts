@@ -17,25 +17,27 @@ export const SECTION_MARKER: Record<IPFamily, string> = {
 
 const TABLE_ORDER: readonly TableName[] = ['filter', 'nat'];
 
-/** Appends the lines of one table's restore input to `out`: `*TABLE`, chain declarations, rules, deletions, COMMIT. */
-function tableLines(out: string[], table: AnyTable, chains: readonly IptChain[], deleted: readonly string[] = []): void {
-  out.push(`*${table}`);
-  for (const c of chains) out.push(`:${c.name} - [0:0]`);
-  for (const name of deleted) out.push(`:${name} - [0:0]`);
-  for (const c of chains) for (const r of c.rules) out.push(r);
-  for (const name of deleted) out.push(`-X ${name}`);
-  out.push('COMMIT');
+/**
+ * The lines of one table's restore input: `*TABLE`, chain declarations, rules, deletions,
+ * COMMIT. The one writer of that format: the document, the diff's text and the syncer's
+ * streamed transaction (restore-input.ts, which pulls them a piece at a time) all come from here.
+ */
+export function* tableLines(table: AnyTable, chains: readonly IptChain[], deleted: readonly string[] = []): Generator<string> {
+  yield `*${table}`;
+  for (const c of chains) yield `:${c.name} - [0:0]`;
+  for (const name of deleted) yield `:${name} - [0:0]`;
+  for (const c of chains) yield* c.rules;
+  for (const name of deleted) yield `-X ${name}`;
+  yield 'COMMIT';
 }
 
 /** `*TABLE`, chain declarations, rules, COMMIT: restore input for one table. */
 export function tableText(table: AnyTable, chains: readonly IptChain[], deleted: readonly string[] = []): string {
-  const lines: string[] = [];
-  tableLines(lines, table, chains, deleted);
-  return lines.join('\n') + '\n';
+  return [...tableLines(table, chains, deleted)].join('\n') + '\n';
 }
 
 function familyLines(out: string[], t: IptTables): void {
-  for (const name of TABLE_ORDER) tableLines(out, name, t[name]);
+  for (const name of TABLE_ORDER) for (const line of tableLines(name, t[name])) out.push(line);
 }
 
 /** restore input for one family: both tables, every chain. */
@@ -112,34 +114,18 @@ function forEachLine(text: string, fn: (at: number, end: number) => void): void 
 
 /**
  * Rules (`-A` lines) per "family/table" in an iptables syncer transaction (restore input, one
- * section per family). Walks the text line by line in place: the agent counts every sync's
- * transaction, 48 MB at a first sync at 10k Services, which split into lines was a second copy.
+ * section per family). The syncer counts what it writes as it writes it
+ * (IptablesSyncResult.rulesWritten); this reads a transaction kept as text.
  */
 export function rulesWritten(transaction: string): Map<string, number> {
   const out = new Map<string, number>();
-  const markers = Object.entries(SECTION_MARKER) as Array<[IPFamily, string]>;
-  let key: string | undefined; // "family/table" of the lines being read
   let family: string | undefined;
-  let n = 0;
-  const flush = () => {
-    if (key !== undefined && n > 0) out.set(key, (out.get(key) ?? 0) + n);
-    n = 0;
-  };
-  forEachLine(transaction, (at, end) => {
-    if (transaction.startsWith('-A ', at)) {
-      if (key !== undefined) n++;
-    } else if (transaction.startsWith('*', at)) {
-      flush();
-      key = family === undefined ? undefined : `${family}/${transaction.slice(at + 1, end)}`;
-    } else {
-      const marker = markers.find(([, m]) => end - at === m.length && transaction.startsWith(m, at));
-      if (marker) {
-        flush();
-        family = marker[0];
-        key = undefined;
-      }
-    }
-  });
-  flush();
+  let table: string | undefined;
+  for (const line of transaction.split('\n')) {
+    const marker = (Object.keys(SECTION_MARKER) as Array<keyof typeof SECTION_MARKER>).find((f) => SECTION_MARKER[f] === line);
+    if (marker) family = marker;
+    else if (line.startsWith('*')) table = line.slice(1);
+    else if (line.startsWith('-A ') && family && table) out.set(`${family}/${table}`, (out.get(`${family}/${table}`) ?? 0) + 1);
+  }
   return out;
 }

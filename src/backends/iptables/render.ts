@@ -12,7 +12,7 @@
 import type { IPFamily } from '../../model/ip.js';
 import type { RenderInput } from '../../model/render-input.js';
 import {
-  localTrafficMatch, nodePortAddresses, servicePortLabel, servicePortViews,
+  dnatTargets, localTrafficMatch, nodePortAddresses, servicePortLabel, servicePortViews,
   type EndpointTarget, type LocalTrafficMatch, type ServicePortView,
 } from '../../model/service-ports.js';
 import { firewallSources, primaryNodeIP } from '../lb-firewall.js';
@@ -295,11 +295,8 @@ export function servicePort(v: ServicePortView, ctx: Ctx, filter: Table, nat: Ta
   if (usesLocalPolicy) endpointRules(v, svlChain(), v.localEndpoints, label, nat);
 
   // One chain per endpoint reachable from this node: hairpin masquerade, affinity, DNAT.
-  // Keyed by the endpoint's chain name, which stands for its address and port.
-  const reachable = new Map<string, EndpointTarget>();
-  for (const ep of usesClusterPolicy ? v.clusterEndpoints : []) reachable.set(endpointChain(v, ep.ip, ep.port), ep);
-  for (const ep of usesLocalPolicy ? v.localEndpoints : []) reachable.set(endpointChain(v, ep.ip, ep.port), ep);
-  for (const [sep, ep] of reachable) {
+  for (const ep of dnatTargets(v)) {
+    const sep = endpointChain(v, ep.ip, ep.port);
     nat.add(sep, { src: ep.ip, comment: label, target: `-j ${CHAINS.markMasq}` });
     const recent = v.affinitySeconds > 0 ? [`-m recent --set --name ${sep} --mask ${recentMask(f)} --rsource`] : [];
     nat.add(sep, { proto, comment: label, matches: recent, target: `-j DNAT --to-destination ${dnatTarget(ep.ip, ep.port)}` });

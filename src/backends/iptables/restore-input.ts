@@ -19,6 +19,7 @@
 // nearly nothing.
 
 import type { TableDiff } from './diff.js';
+import { tableLines } from './document.js';
 
 /** From this many chain declarations on, a table's transaction gets the whole-table `-S`. */
 export const WHOLE_TABLE_FROM_CHAINS = 4096;
@@ -51,37 +52,25 @@ export function withWholeTableFetch(text: string, fromChains = WHOLE_TABLE_FROM_
 const LINES_PER_PIECE = 2048;
 
 /**
- * The restore input of `tables` (what document.ts's `tableText` writes for each table that
- * changed, the whole-table fetch included when `fetch` and the table is large), as pieces
- * made one at a time as they are pulled: the syncer hands this to the tool's stdin file
- * instead of a 48 MB string at a first sync at 10k Services.
+ * The restore input of `tables` (document.ts's `tableLines` for each table that changed, the
+ * whole-table fetch included when `fetch` and the table is large), joined a piece at a time
+ * as the tool's stdin file pulls them: the syncer hands this over instead of a 48 MB string
+ * at a first sync at 10k Services.
  */
 export function* restorePieces(tables: readonly TableDiff[], fetch: boolean, fromChains = WHOLE_TABLE_FROM_CHAINS): Generator<string> {
   let lines: string[] = [];
-  const full = () => lines.length >= LINES_PER_PIECE;
-  const take = () => {
-    const piece = lines.join('\n') + '\n';
-    lines = [];
-    return piece;
-  };
   for (const { table, changed, deleted } of tables) {
     if (changed.length === 0 && deleted.length === 0) continue;
-    lines.push(`*${table}`);
-    if (fetch && changed.length + deleted.length >= fromChains) lines.push('-S');
-    for (const c of changed) {
-      lines.push(`:${c.name} - [0:0]`);
-      if (full()) yield take();
+    let fetchNext = fetch && changed.length + deleted.length >= fromChains; // right after `*TABLE`
+    for (const line of tableLines(table, changed, deleted)) {
+      lines.push(line);
+      if (fetchNext) lines.push('-S');
+      fetchNext = false;
+      if (lines.length >= LINES_PER_PIECE) {
+        yield lines.join('\n') + '\n';
+        lines = [];
+      }
     }
-    for (const name of deleted) {
-      lines.push(`:${name} - [0:0]`);
-      if (full()) yield take();
-    }
-    for (const c of changed) {
-      for (const r of c.rules) lines.push(r);
-      if (full()) yield take();
-    }
-    for (const name of deleted) lines.push(`-X ${name}`);
-    lines.push('COMMIT');
   }
-  if (lines.length) yield take();
+  if (lines.length) yield lines.join('\n') + '\n';
 }

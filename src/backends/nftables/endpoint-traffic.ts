@@ -11,7 +11,7 @@
 // the Service port's traffic comment: counters.ts names the series from it, preserve.ts
 // finds the owner of a skipped Service's elements by it. Pure.
 
-import type { EndpointTarget, ServicePortView } from '../../model/service-ports.js';
+import { dnatTargets, type ServicePortView } from '../../model/service-ports.js';
 import { concat, l4proto, match, meta, type Expr, type NftElement, type NftFamily, type NftRule, type NftSet } from './nft.js';
 
 export const ENDPOINT_TRAFFIC_SETS = { service: 'endpoint-traffic', nodePort: 'nodeport-endpoint-traffic' } as const;
@@ -41,13 +41,6 @@ export function endpointTrafficRules(f: NftFamily, proto: string): { service: Nf
     service: lookup([ct('original', `${f} daddr`), meta('l4proto'), ct('original', 'proto-dst'), ...endpointHalf(f)], ENDPOINT_TRAFFIC_SETS.service),
     nodePort: lookup([meta('l4proto'), ct('original', 'proto-dst'), ...endpointHalf(f)], ENDPOINT_TRAFFIC_SETS.nodePort),
   };
-}
-
-/** The endpoints a Service port can DNAT to (cluster and local chains), once each. */
-function dnatTargets(v: ServicePortView): EndpointTarget[] {
-  const seen = new Map<string, EndpointTarget>();
-  for (const ep of [...v.clusterEndpoints, ...v.localEndpoints]) seen.set(`${ep.ip} ${ep.port}`, ep);
-  return [...seen.values()];
 }
 
 /** One element per (Service address or node port, endpoint) of the Service port. */

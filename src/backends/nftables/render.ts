@@ -19,7 +19,7 @@
 
 import { hash } from 'node:crypto';
 import type { IPFamily } from '../../model/ip.js';
-import { nodePortAddresses, localTrafficMatch, serviceCIDRsOf, servicePortLabel, servicePortViews, type EndpointTarget, type LocalTrafficMatch, type ServicePortView } from '../../model/service-ports.js';
+import { dnatTargets, nodePortAddresses, localTrafficMatch, serviceCIDRsOf, servicePortLabel, servicePortViews, type EndpointTarget, type LocalTrafficMatch, type ServicePortView } from '../../model/service-ports.js';
 import type { RenderInput } from '../../model/render-input.js';
 import { cidrsOverlap, parseCIDR, type ParsedCIDR } from '../../model/ip.js';
 import { firewallSources, primaryNodeIP } from '../lb-firewall.js';
@@ -403,8 +403,9 @@ export function serviceFragment(v: ServicePortView, tc: TableContext): Fragment 
   const label = servicePortLabel(v);
   const proto = v.protocol.toLowerCase();
   const key = (ip: string) => ({ concat: [ip, proto, v.port] });
-  const usesClusterChain = v.clusterEndpoints.length > 0 && (!v.internalPolicyLocal || v.externallyAccessible);
-  const usesLocalChain = v.localEndpoints.length > 0 && (v.internalPolicyLocal || v.externalPolicyLocal);
+  // The model leaves a policy's endpoints empty when no traffic of the port uses that policy.
+  const usesClusterChain = v.clusterEndpoints.length > 0;
+  const usesLocalChain = v.localEndpoints.length > 0;
   const internalChain = v.internalPolicyLocal ? localChainName(v) : clusterChainName(v);
   const externalPolicyChain = v.externalPolicyLocal ? localChainName(v) : clusterChainName(v);
   const usesExternalChain = v.hasEndpoints && v.externallyAccessible;
@@ -483,11 +484,7 @@ export function serviceFragment(v: ServicePortView, tc: TableContext): Fragment 
   if (usesClusterChain) policyChain(clusterChainName(v), v.clusterEndpoints);
   if (usesLocalChain) policyChain(localChainName(v), v.localEndpoints);
 
-  const reachable = new Map<string, EndpointTarget>();
-  for (const ep of [...(usesClusterChain ? v.clusterEndpoints : []), ...(usesLocalChain ? v.localEndpoints : [])]) {
-    reachable.set(`${ep.ip}|${ep.port}`, ep);
-  }
-  for (const ep of reachable.values()) {
+  for (const ep of dnatTargets(v)) {
     add(NFT_NAMES.hairpin, { key: { concat: [ep.ip, ep.ip] } });
     if (v.affinitySeconds === 0) continue;
     const aff = affinitySetName(v, ep);
