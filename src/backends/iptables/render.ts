@@ -78,7 +78,9 @@ export class Table {
     rules.push(ruleLine(chain, r));
   }
   list(): IptChain[] {
-    return [...this.chains].map(([name, rules]) => ({ name, rules }));
+    // Copies of exact length: a pushed-to array keeps room for 17 or more elements, and the
+    // syncer keeps every chain's array between syncs (110k chains at 10k Services: ~12 MB).
+    return [...this.chains].map(([name, rules]) => ({ name, rules: rules.slice() }));
   }
 }
 
