@@ -25,6 +25,13 @@ export interface Command {
    * before the tool starts.
    */
   readonly inputChunks?: Iterable<string>;
+  /**
+   * When set, stdout is not collected: each line of it (without the newline) goes here as
+   * the tool prints it, and the result's stdout is ''. For outputs too large to hold
+   * whole (iptables-save of a table of 10k Services, ~48 MB; collected, execa holds its
+   * chunks and the decoded text at once).
+   */
+  readonly stdoutLines?: (line: string) => void;
   /** Run inside this named network namespace (`ip netns exec NAME ...`). */
   readonly netns?: string;
   /** Kill the tool after this long (it then fails with exit code 124-like `timedOut`). */

@@ -3,6 +3,7 @@
 // loudly rather than pretending the tool succeeded.
 
 import { commandLine, type Command, type Exec, type ExecResult } from './exec.js';
+import { LineSplitter } from './lines.js';
 
 export type FakeAnswer = Partial<ExecResult> | ((command: Command) => Partial<ExecResult>);
 
@@ -31,7 +32,14 @@ export class FakeExec implements Exec {
     const h = this.handlers.find((x) => x.matches(command));
     if (!h) throw new Error(`FakeExec: no answer registered for ${commandLine(command)}`);
     const a = typeof h.answer === 'function' ? h.answer(command) : h.answer;
-    return { exitCode: a.exitCode ?? 0, stdout: a.stdout ?? '', stderr: a.stderr ?? '', ...(a.timedOut ? { timedOut: true } : {}) };
+    let stdout = a.stdout ?? '';
+    if (command.stdoutLines) {
+      const lines = new LineSplitter(command.stdoutLines);
+      lines.push(stdout);
+      lines.end();
+      stdout = '';
+    }
+    return { exitCode: a.exitCode ?? 0, stdout, stderr: a.stderr ?? '', ...(a.timedOut ? { timedOut: true } : {}) };
   }
 
   /** The command lines run so far, as `commandLine` prints them. */

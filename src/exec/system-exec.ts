@@ -4,9 +4,11 @@
 // child's stdin (see Command.input).
 
 import { mkdtemp, open, rm, writeFile } from 'node:fs/promises';
+import { finished } from 'node:stream/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Command, Exec, ExecResult } from './exec.js';
+import { LineSplitter } from './lines.js';
 
 /** Tools like `nft -j list ruleset` print hundreds of MB at 10k Services. */
 const MAX_BUFFER = 1 << 30;
@@ -14,13 +16,29 @@ const MAX_BUFFER = 1 << 30;
 async function runWithStdin(command: Command, stdin: number | 'ignore'): Promise<ExecResult> {
   const { execa } = await import('execa');
   const [file, args] = command.netns ? ['ip', ['netns', 'exec', command.netns, command.file, ...command.args]] : [command.file, [...command.args]];
-  const r = await execa(file, args, {
+  const child = execa(file, args, {
     reject: false,
     maxBuffer: MAX_BUFFER,
+    // Streamed stdout is read here, not collected (Command.stdoutLines).
+    ...(command.stdoutLines ? { buffer: { stdout: false } } : {}),
     // execa passes a numeric stdin straight to the child; its types omit that case.
     stdin: stdin as unknown as 'pipe',
     ...(command.timeoutMs ? { timeout: command.timeoutMs } : {}),
   });
+  const stream = command.stdoutLines && child.stdout;
+  let read: Promise<void> = Promise.resolve();
+  if (stream) {
+    const lines = new LineSplitter(command.stdoutLines!);
+    stream.setEncoding('utf8'); // a character cut between two chunks is decoded whole
+    stream.on('data', (chunk: string) => lines.push(chunk));
+    // Every line handed over before the run resolves; a tool that never started has no end.
+    read = finished(stream).then(
+      () => lines.end(),
+      () => undefined,
+    );
+  }
+  const r = await child;
+  await read;
   const stderr = typeof r.stderr === 'string' && r.stderr ? r.stderr : r.exitCode === undefined ? (r.message ?? '') : String(r.stderr ?? '');
   return { exitCode: r.exitCode ?? 1, stdout: String(r.stdout ?? ''), stderr, ...(r.timedOut ? { timedOut: true } : {}) };
 }

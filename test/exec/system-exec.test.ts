@@ -71,3 +71,32 @@ test('input in pieces reaches the tool whole, each piece pulled as it is written
   await fake.run({ file: 'nft', args: ['-j', '-f', '-'], inputChunks: pieces() });
   assert.deepEqual(fake.inputsTo('nft'), ['table ip x\n'], 'the fake records the pieces as one text');
 });
+
+test('stdoutLines: stdout handed over a line at a time as the tool prints it, not collected', async () => {
+  // 200k lines (~3 MB, many pipe chunks), a two-byte character on every line so that some
+  // fall across chunk boundaries, and a last line without its newline.
+  const script = 'let s = ""; for (let i = 0; i < 200000; i++) s += `-A SVP-X ${i} é\\n`; process.stdout.write(s + "tail");';
+  const lines: string[] = [];
+  const r = await systemExec.run({ file: process.execPath, args: ['-e', script], stdoutLines: (l) => lines.push(l) });
+  assert.equal(r.exitCode, 0, r.stderr);
+  assert.equal(r.stdout, '');
+  assert.equal(lines.length, 200001);
+  assert.equal(lines[123456], '-A SVP-X 123456 é');
+  assert.ok(lines.slice(0, -1).every((l, i) => l === `-A SVP-X ${i} é`));
+  assert.equal(lines.at(-1), 'tail');
+});
+
+test('stdoutLines of a tool that cannot start: exit 1, no line, no hang', async () => {
+  const lines: string[] = [];
+  const r = await systemExec.run({ file: '/nonexistent/tool', args: [], stdoutLines: (l) => lines.push(l) });
+  assert.equal(r.exitCode, 1);
+  assert.deepEqual(lines, []);
+});
+
+test('the fake hands a scripted stdout to stdoutLines line by line', async () => {
+  const fake = new FakeExec().on('iptables-save', [], { stdout: '*nat\n:SVP-A - [0:0]\nCOMMIT\n' });
+  const lines: string[] = [];
+  const r = await fake.run({ file: 'iptables-save', args: ['-t', 'nat'], stdoutLines: (l) => lines.push(l) });
+  assert.equal(r.stdout, '');
+  assert.deepEqual(lines, ['*nat', ':SVP-A - [0:0]', 'COMMIT']);
+});

@@ -22,14 +22,20 @@ function sameRules(a: readonly string[], b: readonly string[]): boolean {
   return true;
 }
 
+/**
+ * Our chains in the kernel (or as last written), by name: their rules, or, from a read-back
+ * compared as it was read (saved-comparison.ts), whether each equals the desired chain of its name.
+ */
+export type LiveChains = ReadonlyMap<string, readonly string[] | boolean>;
+
 /** What to send for one table; empty lists when the kernel already matches. */
-export function diffTable(table: TableName, desired: readonly IptChain[], live: ReadonlyMap<string, readonly string[]>): TableDiff {
+export function diffTable(table: TableName, desired: readonly IptChain[], live: LiveChains): TableDiff {
   const changed: IptChain[] = [];
   let liveWanted = 0;
   for (const c of desired) {
     const have = live.get(c.name);
     if (have !== undefined) liveWanted++;
-    if (have === undefined || !sameRules(have, c.rules)) changed.push(c);
+    if (have === undefined || have === false || (have !== true && !sameRules(have, c.rules))) changed.push(c);
   }
   // Chain names are unique on both sides: when every live chain is wanted, none is
   // deleted, and a partial sync skips a Set of every name (10^5 at 10k Services).
@@ -47,7 +53,7 @@ export interface FamilyDiff {
   readonly text: string;
 }
 
-export function diffFamily(desired: IptTables, live: { filter: ReadonlyMap<string, readonly string[]>; nat: ReadonlyMap<string, readonly string[]> }): FamilyDiff {
+export function diffFamily(desired: IptTables, live: { filter: LiveChains; nat: LiveChains }): FamilyDiff {
   const tables = (['filter', 'nat'] as const).map((t) => diffTable(t, desired[t], live[t]));
   let changes = 0;
   for (const d of tables) changes += d.changed.length + d.deleted.length;

@@ -19,7 +19,7 @@ import { slicesByService } from '../../model/service-ports.js';
 import { ownedServices } from '../owned-services.js';
 import { ensureJumps, IptablesRunner } from './apply.js';
 import { SECTION_MARKER } from './document.js';
-import { diffFamily } from './diff.js';
+import { diffFamily, type LiveChains } from './diff.js';
 import { preserveServices } from './preserve.js';
 import { assembleFamily, frameFragments, serviceFragment, type IptFragment } from './fragments.js';
 import { familyContext, type IptTables } from './render.js';
@@ -133,14 +133,17 @@ export class IptablesSyncer {
     try {
       for (const desired of this.render(input, full ? undefined : options.changed)) {
         const f = desired.family;
-        const base = full
-          ? { filter: await this.run.savedChains(f, 'filter'), nat: await this.run.savedChains(f, 'nat') }
-          : this.written!.get(f)!;
-        const wanted: IptTables = {
-          ...desired,
-          filter: preserveServices(desired.filter, base.filter, keep),
-          nat: preserveServices(desired.nat, base.nat, keep),
-        };
+        let base: { filter: LiveChains; nat: LiveChains };
+        let wanted = desired;
+        if (keep.length > 0) {
+          // Preserved Services keep the kernel's rules: read (or recall) them whole.
+          const rules = full ? { filter: await this.run.savedChains(f, 'filter'), nat: await this.run.savedChains(f, 'nat') } : this.written!.get(f)!;
+          wanted = { ...desired, filter: preserveServices(desired.filter, rules.filter, keep), nat: preserveServices(desired.nat, rules.nat, keep) };
+          base = rules;
+        } else {
+          // Compared with the render as it is read: no save text nor live rules held.
+          base = full ? { filter: await this.run.compareSaved(f, 'filter', desired.filter), nat: await this.run.compareSaved(f, 'nat', desired.nat) } : this.written!.get(f)!;
+        }
         const d = diffFamily(wanted, base);
         if (d.changes > 0) {
           if (this.keepTransaction) transaction += `${SECTION_MARKER[f]}\n${d.text}`;

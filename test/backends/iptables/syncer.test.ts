@@ -21,6 +21,11 @@ class CountingRunner extends IptablesRunner {
     this.saves++;
     return super.savedChains(...args);
   }
+  // A full sync reads back through compareSaved (savedChains when Services are preserved).
+  override async compareSaved(...args: Parameters<IptablesRunner['compareSaved']>) {
+    this.saves++;
+    return super.compareSaved(...args);
+  }
   override async restoreTables(...args: Parameters<IptablesRunner['restoreTables']>) {
     if (this.failNext) {
       this.failNext = false;
