@@ -1,9 +1,11 @@
 import assert from 'node:assert/strict';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { test } from 'node:test';
 import { isInputError } from '../../src/model/errors.js';
-import { flattenList, parseManifestText, readManifests } from '../../src/manifests/read.js';
+import { flattenList, listManifestFiles, parseManifestText, readManifests } from '../../src/manifests/read.js';
 
 const FIX = join(import.meta.dirname, 'fixtures');
 
@@ -66,6 +68,24 @@ test('a folder is read recursively, sorted, manifests only, dot-folders skipped'
   assert.deepEqual(files, ['cluster/endpointslices.yaml', 'cluster/more/cluster.json', 'cluster/node.yaml', 'cluster/services.yaml']);
   assert.equal(docs.length, 2 + 3 + 1 + 2);
   assert.equal(docs.find((d) => d.file.endsWith('cluster.json'))?.source.slice(FIX.length + 1), 'cluster/more/cluster.json#1.items[0]');
+});
+
+test('a folder larger than one batch of stats is listed whole, sorted, subfolders in place', async () => {
+  // listFolder stats in batches (its requests held malloc'd memory, 44k at once): files on
+  // both sides of a batch's edge, and a subfolder inside a later batch, keep their places.
+  const dir = await mkdtemp(join(tmpdir(), 'svp-list-'));
+  try {
+    const names = Array.from({ length: 150 }, (_, i) => `s-${String(i).padStart(3, '0')}.json`);
+    for (const n of names) await writeFile(join(dir, n), '{}');
+    await writeFile(join(dir, 'notes.txt'), 'not a manifest');
+    await mkdir(join(dir, 's-100-sub'));
+    await writeFile(join(dir, 's-100-sub', 'inner.yaml'), 'a: 1\n');
+    const listed = (await listManifestFiles([dir])).map((f) => f.path.slice(dir.length + 1));
+    const want = [...names.slice(0, 100), 's-100-sub/inner.yaml', ...names.slice(100)]; // '-' sorts before '.'
+    assert.deepEqual(listed, want);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 });
 
 test('files are read in the order given; - reads stdin', async () => {
