@@ -33,12 +33,13 @@ function ipvsadmSave(r: IpvsRuleset): string {
   return lines.join('\n') + '\n';
 }
 
-/** What `ipset save` prints: create lines with the kernel's extra options, add lines without -exist. */
+/** What `ipset save` prints: create lines with the kernel's extra options, add lines without -exist (with their counters on counted sets). */
 function ipsetSave(r: IpvsRuleset): string {
   const lines: string[] = [];
   for (const s of r.families.flatMap((f) => f.ipsets)) {
-    const opts = s.type === 'bitmap:port' ? 'range 0-65535' : `family ${s.family === 'IPv4' ? 'inet' : 'inet6'} hashsize 1024 maxelem 65536 bucketsize 12 initval 0x5a2b1c3d`;
-    lines.push(`create ${s.name} ${s.type} ${opts}`, ...s.entries.map((e) => `add ${s.name} ${e}`));
+    const counters = s.counters ? ' counters' : '';
+    const opts = s.type === 'bitmap:port' ? `range 0-65535${counters}` : `family ${s.family === 'IPv4' ? 'inet' : 'inet6'} hashsize 1024 maxelem 65536${counters} bucketsize 12 initval 0x5a2b1c3d`;
+    lines.push(`create ${s.name} ${s.type} ${opts}`, ...s.entries.map((e) => `add ${s.name} ${e}${s.counters ? ' packets 7 bytes 420' : ''}`));
   }
   return lines.join('\n') + '\n';
 }
@@ -78,7 +79,7 @@ describe('ipvs check on saved tool output', () => {
       .split('\n')
       .filter((l) => l !== `-a -t 10.96.0.30:443 -r ${hostPort(rs.address, rs.port)} -m -w 1`)
       .join('\n') + '-A -t 10.96.0.99:80 -s rr\n';
-    const ipsetText = ipsetSave(r).replace('add SVP-LOAD-BALANCER-FW 203.0.113.30,tcp:443\n', '') + 'add SVP-NODE-PORT-TCP 31999\n';
+    const ipsetText = ipsetSave(r).replace(/^add SVP-LOAD-BALANCER-FW 203\.0\.113\.30,tcp:443 .*\n/m, '') + 'add SVP-NODE-PORT-TCP 31999\n';
     const drifted: IpvsLive = {
       ...live,
       virtualServers: parseIpvsadmSave(ipvsText),
@@ -95,6 +96,13 @@ describe('ipvs check on saved tool output', () => {
       'node-wide: jump iptables nat PREROUTING -> SVP-SERVICES: missing',
       'node-wide: virtual server tcp 10.96.0.99:80: extra (not in the ruleset)',
     ]);
+  });
+
+  it('a refusing set created without counters (an older svcplane) is one difference, not its entries', () => {
+    const live = liveOf(r);
+    const old = ipsetSave(r).replace(/^(create SVP-LOAD-BALANCER-FW .*) counters /m, '$1 ').replace(/^(add SVP-LOAD-BALANCER-FW \S+) packets .*$/gm, '$1');
+    const d = compareIpvs(r, { ...live, ipsets: parseIpsetSave(old) }, owners, all).map(formatDifference);
+    assert.deepEqual(d, ['node-wide: ipset SVP-LOAD-BALANCER-FW: different (no counters (created by an older svcplane): a sync rebuilds it with them)']);
   });
 
   it('a virtual server not ours (not on our addresses) is not drift; a helper rule changed by hand is', () => {

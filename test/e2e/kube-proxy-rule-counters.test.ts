@@ -1,8 +1,13 @@
-// kube-proxy's kubeproxy_iptables_ct_state_invalid_dropped_packets_total, from our
-// INVALID drop rule's counter, with real packets: TCP segments with SYN and FIN both
-// set (a combination conntrack marks INVALID) sent through node1's FORWARD path move
-// the scraped metric by at least the number sent; ordinary connections do not move it.
+// kube-proxy's two iptables-mode nfacct metrics from our rules' counters, with real packets:
+// - kubeproxy_iptables_ct_state_invalid_dropped_packets_total: TCP segments with SYN and FIN
+//   both set (a combination conntrack marks INVALID) sent through node1's FORWARD path move
+//   the scraped metric by at least the number sent; ordinary connections do not move it.
+// - kubeproxy_iptables_localhost_nodeports_accepted_packets_total: connections from node1 to
+//   127.0.0.1:nodePort move it by exactly their number (nat sees one packet per
+//   connection); the same node port on node1's own address does not; with
+//   localhostNodePorts off the metric has no series.
 import assert from 'node:assert/strict';
+import { rmSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { createAgentMetrics } from '../../src/agent/metrics.js';
 import { readKubeProxyRuleCounters } from '../../src/backends/iptables/kube-proxy-counters.js';
@@ -14,6 +19,7 @@ import { applyInNode1, teardown } from './suite/apply-cli.js';
 import { endpointSlice, service } from './suite/manifests.js';
 
 const METRIC = 'kubeproxy_iptables_ct_state_invalid_dropped_packets_total';
+const LOCALHOST_METRIC = 'kubeproxy_iptables_localhost_nodeports_accepted_packets_total';
 const SENT = 10;
 
 /** Sends `n` raw TCP segments with SYN|FIN from `src` to `dst`:`port` (checksum over the pseudo header; the kernel adds the IP header). */
@@ -64,5 +70,46 @@ describe('iptables: kube-proxy\'s INVALID drop count from our rule, with real pa
     let now = before;
     while ((now = await scrape()) < before + SENT && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
     assert.ok(now >= before + SENT, `moved by ${now - before}, expected >= ${SENT}`);
+  });
+});
+
+describe('iptables: kube-proxy\'s localhost node port count from our counted rule, with real connections', { timeout: 600_000 }, () => {
+  const N = 6;
+  let t: Topology;
+  let dir: string | undefined;
+  const objects = () => [
+    service('np', { type: 'NodePort', clusterIP: '10.96.0.23', ports: [{ port: 80, targetPort: 8080, nodePort: 30093 }] }),
+    endpointSlice('np', 'IPv4', [{ ip: t.pod('a').ipv4, node: 'node1' }], [{ port: 8080 }]),
+  ];
+  const allAddresses = (localhostNodePorts: boolean) => ({ nodePortAddresses: ['0.0.0.0/0', '::/0'], iptables: { localhostNodePorts } });
+
+  before(async () => {
+    t = await createTopology({ pods: { node1: [{ name: 'a' }], node2: [] } });
+  });
+  after(() => teardown(t, dir));
+
+  const scrape = async (): Promise<number | undefined> => {
+    const metrics = createAgentMetrics({ backend: 'iptables', ruleCounters: () => readKubeProxyRuleCounters(systemExec, t.node1.ns) });
+    const m = new RegExp(`^${LOCALHOST_METRIC} (\\d+)$`, 'm').exec(await metrics.registry.metrics());
+    return m ? Number(m[1]) : undefined;
+  };
+
+  it(`${N} connections to 127.0.0.1:nodePort move it by ${N}; the node's own address does not`, async () => {
+    dir = await applyInNode1(t, 'iptables', objects(), 'svcplane-localhost-', allAddresses(true));
+    const before = await scrape();
+    assert.equal(before, 0, 'served on localhost: the series is there from the start');
+    const viaNodeIP = await connectMany(t.node1, { ip: t.node1.ipv4, port: 30093, proto: 'tcp', timeoutMs: 1500 }, 3);
+    assert.deepEqual(viaNodeIP.failures, []);
+    assert.equal(await scrape(), before, 'the node address is not localhost');
+    const r = await connectMany(t.node1, { ip: '127.0.0.1', port: 30093, proto: 'tcp', timeoutMs: 1500 }, N);
+    assert.deepEqual(r.failures, []);
+    assert.deepEqual(r.servers, ['a']);
+    assert.equal(await scrape(), before! + N);
+  });
+
+  it('with localhostNodePorts off: no counted rule, no series', async () => {
+    const again = await applyInNode1(t, 'iptables', objects(), 'svcplane-localhost-off-', allAddresses(false));
+    rmSync(again, { recursive: true, force: true });
+    assert.equal(await scrape(), undefined);
   });
 });

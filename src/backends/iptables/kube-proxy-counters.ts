@@ -6,11 +6,13 @@
 // - INVALID drops: the `-m conntrack --ctstate INVALID -j DROP` rule of SVP-FORWARD.
 //   It exists only when the node's conntrack is not tcp_be_liberal (render.ts), so
 //   the count is absent (undefined), not 0, on a liberal node: nothing is dropped there.
-// - Localhost NodePort accepts: kube-proxy counts them on a rule of its own per node
-//   port (`-d 127.0.0.0/8 … -m nfacct`), which our render does not have (the localhost
-//   node ports go through the same SVP-NODEPORTS rules as every node address). Read
-//   when a rule in nat SVP-NODEPORTS matches `-d 127.0.0.0/8` (a render that adds
-//   it), absent otherwise: README, "Observing the agent".
+// - Localhost NodePort accepts: as kube-proxy (v1.35), one rule per node port with
+//   endpoints in nat SVP-NODEPORTS, `-d 127.0.0.0/8` ahead of the port's general rule,
+//   rendered only where NodePorts answer on 127.0.0.1 (render.ts, localhostNodePorts:
+//   IPv4, iptables.localhostNodePorts, node ports on every address). The count is
+//   present exactly where they answer, which the SVP-FIREWALL localnet guard rendered
+//   under the same condition tells (0 until a node port has endpoints), and absent
+//   elsewhere: kube-proxy would export a 0 there that can never move.
 
 import { systemExec } from '../../exec/system-exec.js';
 import { runChecked, type Exec } from '../../exec/exec.js';
@@ -30,12 +32,14 @@ export function parseKubeProxyRuleCounters(saved: string): KubeProxyRuleCounters
   let invalidDropped: number | undefined;
   let localhostNodePortsAccepted: number | undefined;
   for (const line of saved.split('\n')) {
-    const m = /^\[(\d+):\d+\] -A (SVP-FORWARD|SVP-NODEPORTS) (.*)$/.exec(line);
+    const m = /^\[(\d+):\d+\] -A (SVP-FORWARD|SVP-NODEPORTS|SVP-FIREWALL) (.*)$/.exec(line);
     if (!m) continue;
     const packets = Number(m[1]);
     const rest = m[3]!;
+    const toLocalnet = /(^| )-d 127\.0\.0\.0\/8\b/.test(rest);
     if (m[2] === 'SVP-FORWARD' && /--ctstate INVALID\b/.test(rest) && /-j DROP\b/.test(rest)) invalidDropped = add(invalidDropped, packets);
-    else if (m[2] === 'SVP-NODEPORTS' && /(^| )-d 127\.0\.0\.0\/8\b/.test(rest)) localhostNodePortsAccepted = add(localhostNodePortsAccepted, packets);
+    else if (m[2] === 'SVP-NODEPORTS' && toLocalnet) localhostNodePortsAccepted = add(localhostNodePortsAccepted, packets);
+    else if (m[2] === 'SVP-FIREWALL' && toLocalnet && /-j DROP\b/.test(rest)) localhostNodePortsAccepted = add(localhostNodePortsAccepted, 0);
   }
   return { ...(invalidDropped !== undefined ? { invalidDropped } : {}), ...(localhostNodePortsAccepted !== undefined ? { localhostNodePortsAccepted } : {}) };
 }

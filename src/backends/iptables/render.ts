@@ -63,6 +63,8 @@ export interface Ctx {
   readonly masqueradeAll: boolean;
   /** The node's primary address of this family ('' when unknown): decides the LB firewall's implicit allowance. */
   readonly nodeIP: string;
+  /** NodePorts answer on 127.0.0.1 in this family (localhostNodePorts below). */
+  readonly localhostNodePorts: boolean;
 }
 
 /** Collects rules per chain, keeping the order in which chains were first named. */
@@ -247,8 +249,12 @@ export function servicePort(v: ServicePortView, ctx: Ctx, filter: Table, nat: Ta
     for (const ip of v.loadBalancerIPs) filter.add(CHAINS.externalServices, { ...vip(ip), comment: externalComment, target: externalFilter });
   }
 
-  // NodePort (not subject to loadBalancerSourceRanges, as in kube-proxy).
+  // NodePort (not subject to loadBalancerSourceRanges, as in kube-proxy). Where NodePorts
+  // answer on 127.0.0.1, a rule of their own takes the localhost connections first, only so
+  // that its counter counts them (kube-proxy's localhost_nodeports_accepted metric,
+  // kube-proxy-counters.ts); the next rule would send them to the same chain.
   if (v.nodePort !== 0) {
+    if (v.hasEndpoints && ctx.localhostNodePorts) nat.add(CHAINS.nodePorts, { proto, dst: '127.0.0.0/8', comment: label, dport: v.nodePort, target: `-j ${extChain()}` });
     if (v.hasEndpoints) nat.add(CHAINS.nodePorts, { proto, comment: label, dport: v.nodePort, target: `-j ${extChain()}` });
     if (!v.hasExternalEndpoints) {
       filter.add(CHAINS.externalServices, { proto, comment: externalComment, matches: ['-m addrtype --dst-type LOCAL'], dport: v.nodePort, target: externalFilter });
@@ -324,6 +330,7 @@ export function familyContext(input: RenderInput, family: IPFamily): Ctx {
     local: localTrafficMatch(input.config, input.node, family),
     masqueradeAll: input.config.masqueradeAll,
     nodeIP: primaryNodeIP(input.node, { family }),
+    localhostNodePorts: localhostNodePorts(input, family),
   };
 }
 

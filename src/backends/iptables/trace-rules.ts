@@ -166,7 +166,8 @@ export function parseRule(line: string, index: number): IptRule {
       const dirs = next().split(',');
       if (dirs.some((d) => d !== 'src' && d !== 'dst')) bad(`set flags ${dirs.join(',')}`);
       matches.push({ kind: 'set', not: neg, name, dirs: dirs as ('src' | 'dst')[] });
-    } else bad(`option ${t}${module ? ` of -m ${module}` : ''}`);
+    } else if (module === 'set' && t === '--update-counters') continue; // whether the set's counters move: no say in the verdict
+    else bad(`option ${t}${module ? ` of -m ${module}` : ''}`);
   }
   if (!target) bad('no target');
   return { chain, index, ...(comment !== undefined ? { comment } : {}), matches, target: target!, line };

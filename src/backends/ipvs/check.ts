@@ -20,7 +20,7 @@ import { ensureJumps, IptablesRunner } from '../iptables/apply.js';
 import { tableText } from '../iptables/document.js';
 import { readLocalAddresses } from '../local-addresses.js';
 import { ourRules } from './apply.js';
-import { diffIpsets, diffIpvs, parseIpsetSave, parseIpvsadmSave, type LiveIpset, type LiveVirtualServer } from './diff.js';
+import { diffIpsets, diffIpvs, hasCounters, parseIpsetSave, parseIpvsadmSave, type LiveIpset, type LiveVirtualServer } from './diff.js';
 import { SECTION, splitSections } from './document.js';
 import { HOOK_JUMPS, TABLES } from './iptables-rules.js';
 import { ownsVirtualServer } from './kernel-settings.js';
@@ -133,7 +133,11 @@ export function compareIpvs(desired: IpvsRuleset, live: IpvsLive, owners: IpvsOw
 
   // ipsets: diffIpsets' restore lines.
   const sets = desired.families.flatMap((f) => f.ipsets);
-  const { adds, dels } = diffIpsets(sets, new Map(live.ipsets));
+  const { rebuild, adds, dels } = diffIpsets(sets, new Map(live.ipsets));
+  for (const line of rebuild) {
+    const w = line.split(' ');
+    if (w[0] === 'swap') out.push({ kind: 'ipset', object: w[2]!, change: 'different', detail: 'no counters (created by an older svcplane): a sync rebuilds it with them' });
+  }
   const created = new Set<string>();
   for (const line of adds) {
     const w = line.split(' ');
@@ -206,6 +210,7 @@ function ipsetsOf(section: string, family: IPFamily): Ipset[] {
     type: s.header.split(' ')[0] as IpsetType,
     family,
     comment: '',
+    ...(hasCounters(s) ? { counters: true } : {}),
     entries: [...s.entries].sort(),
   }));
 }

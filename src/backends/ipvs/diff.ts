@@ -3,7 +3,7 @@
 // -A/-E/-D, -a/-e/-d), ipset members (`ipset restore` input: create/add/del),
 // dummy-interface addresses. Pure; parsers for `ipvsadm -Sn` and `ipset save` here too.
 
-import { virtualServerLines, hostPort } from './document.js';
+import { ipsetCreateLine, virtualServerLines, hostPort } from './document.js';
 import type { Ipset, IpvsProtocol, RealServer, VirtualServer } from './ruleset.js';
 
 const FLAG_PROTO: Record<string, IpvsProtocol> = { '-t': 'tcp', '-u': 'udp', '--sctp-service': 'sctp' };
@@ -106,20 +106,42 @@ export function parseIpsetSave(text: string): Map<string, LiveIpset> {
   return sets;
 }
 
-/** ipset restore input: sets created when missing, members added, then (separately, after IPVS) removed. */
-export function diffIpsets(desired: readonly Ipset[], live: Map<string, LiveIpset>): { adds: string[]; dels: string[] } {
+/** The name of the copy a set is rebuilt in (at most 30 characters: ipset allows 31). */
+export const rebuildName = (name: string): string => `${name}-C`;
+
+/**
+ * A live set of ours that lacks the counters we want (created by a version that did
+ * not count refusals): `create -exist` cannot add them (ipset refuses a different
+ * header), and a set the helper rules reference cannot be destroyed. So a copy with
+ * counters is filled with the live entries and swapped in (rules follow the set by
+ * position, not by name), then the old one, now under the copy's name, is destroyed.
+ * The entries stay the same: the usual diff runs on top.
+ */
+export function rebuildWithCounters(s: Ipset, live: LiveIpset): string[] {
+  const copy = rebuildName(s.name);
+  return [ipsetCreateLine(s, copy), `flush ${copy}`, ...[...live.entries].map((e) => `add ${copy} ${e} -exist`), `swap ${copy} ${s.name}`, `destroy ${copy}`];
+}
+
+/** Whether `ipset save`'s header of a set names the counters extension. */
+export const hasCounters = (live: LiveIpset): boolean => live.header.split(' ').includes('counters');
+
+/**
+ * ipset restore input: sets rebuilt with counters where they lack them (`rebuild`,
+ * before anything else), created when missing, members added, then (separately,
+ * after IPVS) removed.
+ */
+export function diffIpsets(desired: readonly Ipset[], live: Map<string, LiveIpset>): { rebuild: string[]; adds: string[]; dels: string[] } {
+  const rebuild: string[] = [];
   const adds: string[] = [];
   const dels: string[] = [];
   for (const s of desired) {
     const l = live.get(s.name);
-    if (!l) {
-      const opts = s.type === 'bitmap:port' ? 'range 0-65535' : `family ${s.family === 'IPv4' ? 'inet' : 'inet6'}`;
-      adds.push(`create ${s.name} ${s.type} ${opts} -exist`);
-    }
+    if (!l) adds.push(ipsetCreateLine(s));
+    else if (s.counters && !hasCounters(l)) rebuild.push(...rebuildWithCounters(s, l));
     const have = l?.entries ?? new Set<string>();
     const want = new Set(s.entries);
     for (const e of s.entries) if (!have.has(e)) adds.push(`add ${s.name} ${e} -exist`);
     for (const e of have) if (!want.has(e)) dels.push(`del ${s.name} ${e} -exist`);
   }
-  return { adds, dels };
+  return { rebuild, adds, dels };
 }

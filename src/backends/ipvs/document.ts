@@ -28,9 +28,14 @@ export function virtualServerLines(vs: VirtualServer): string[] {
   return [head, ...vs.realServers.map((r: RealServer) => `-a ${svc} -r ${hostPort(r.address, r.port)} -m -w ${r.weight}`)];
 }
 
-export function ipsetLines(s: Ipset): string[] {
+/** `create NAME TYPE OPTIONS -exist` of one set (`name` instead of its own: a copy of it). */
+export function ipsetCreateLine(s: Ipset, name = s.name): string {
   const opts = s.type === 'bitmap:port' ? 'range 0-65535' : `family ${s.family === 'IPv4' ? 'inet' : 'inet6'}`;
-  return [`# ${s.name}: ${s.comment}`, `create ${s.name} ${s.type} ${opts} -exist`, ...s.entries.map((e) => `add ${s.name} ${e} -exist`)];
+  return `create ${name} ${s.type} ${opts}${s.counters ? ' counters' : ''} -exist`;
+}
+
+export function ipsetLines(s: Ipset): string[] {
+  return [`# ${s.name}: ${s.comment}`, ipsetCreateLine(s), ...s.entries.map((e) => `add ${s.name} ${e} -exist`)];
 }
 
 export function serializeIpvs(r: IpvsRuleset): string {

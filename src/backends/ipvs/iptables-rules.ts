@@ -79,8 +79,13 @@ export function helperRules(o: HelperRuleOptions): string {
   const mark = `0x${o.masqMark.toString(16)}`;
   const reject = o.family === 'IPv4' ? 'REJECT --reject-with icmp-port-unreachable' : 'REJECT --reject-with icmp6-port-unreachable';
   // Destination a firewalled LB IP:port, source in none of its allowed ranges or addresses.
+  // LOAD-BALANCER-FW counts the drops per LB IP:port (sets.ts): a set match updates the
+  // element's counters whenever it finds the element, whatever the rule then does, so the
+  // first test (the cheap filter for every packet) does not count, and a second one,
+  // reached only by packets the rule drops, does.
+  const fw = s('loadBalancerFW');
   const notAllowed = (chain: string) =>
-    `-A ${chain} -m comment --comment "source not in loadBalancerSourceRanges" -m set --match-set ${s('loadBalancerFW')} dst,dst -m set ! --match-set ${s('loadBalancerSourceCIDR')} dst,dst,src -m set ! --match-set ${s('loadBalancerSourceIP')} dst,dst,src -j DROP`;
+    `-A ${chain} -m comment --comment "source not in loadBalancerSourceRanges" -m set --match-set ${fw} dst,dst ! --update-counters -m set ! --match-set ${s('loadBalancerSourceCIDR')} dst,dst,src -m set ! --match-set ${s('loadBalancerSourceIP')} dst,dst,src -m set --match-set ${fw} dst,dst -j DROP`;
   const mangle: string[] = ['*mangle', ':SVP-OUTPUT-FIREWALL - [0:0]', notAllowed('SVP-OUTPUT-FIREWALL'), 'COMMIT'];
   const nat: string[] = [
     '*nat',

@@ -122,6 +122,7 @@ export function renderFamily(input: RenderInput, family: IPFamily): IpvsFamilyRu
     type: SETS[k].type as IpsetType,
     family,
     comment: SETS[k].comment,
+    ...('counts' in SETS[k] ? { counters: true } : {}),
     entries: [...(entries.get(k) ?? [])].sort(),
   }));
 

@@ -38,6 +38,8 @@ export interface Ipset {
   readonly family: IPFamily;
   /** What it holds, for the reader. */
   readonly comment: string;
+  /** Created with per-element packet and byte counters (the refusal sets: sets.ts). */
+  readonly counters?: boolean;
   /** Entries in `ipset add` syntax, e.g. `10.96.0.10,tcp:80`. Sorted, unique. */
   readonly entries: readonly string[];
 }

@@ -9,8 +9,8 @@
 //
 // Per Service port: new_connections (IPVS "Conns"), packets and bytes (in + out, both
 // directions of its connections, as nftables counts them). Per endpoint (real server):
-// the same three as endpoint_*. Refusals are not per Service here: IPVS mode rejects
-// and drops by ipset membership in static iptables rules that never name a Service.
+// the same three as endpoint_*. Refusals (rejected_packets, dropped_packets) come from
+// the counters of the refusing ipsets' elements (refusals.ts), named from the same pass.
 
 import { systemExec } from '../../exec/system-exec.js';
 import { runChecked, type Exec } from '../../exec/exec.js';
@@ -18,25 +18,43 @@ import type { RenderInput } from '../../model/render-input.js';
 import { nodePortAddresses, servicePortViews } from '../../model/service-ports.js';
 import { sumSamples, type ServicePortId, type TrafficSample } from '../traffic.js';
 import { parseIpvsStats, type IpvsVirtualServerStats } from './stats.js';
+import { addressKey, nodePortKey, parseSetCounters, refusalSamples, saveCountedSets, type RefusalNames } from './refusals.js';
 
 /** `tcp 10.96.0.10:80` (IPv6 without brackets) -> the Service port it serves. */
 export type VirtualServerNames = ReadonlyMap<string, ServicePortId>;
 
-const vsKey = (protocol: string, ip: string, port: number) => `${protocol} ${ip}:${port}`;
+/** What the reads of one input name: virtual servers (stats) and refused elements (refusals.ts). */
+export interface TrafficNames extends RefusalNames {
+  readonly virtualServers: VirtualServerNames;
+}
 
-/** Every virtual server the input renders, named after its Service port. Pure. */
-export function virtualServerNames(input: RenderInput): VirtualServerNames {
-  const out = new Map<string, ServicePortId>();
+const vsKey = addressKey;
+
+/** Every virtual server the input renders, and every Service address and node port its refusal sets can hold, named after its Service port. Pure. */
+export function trafficNames(input: RenderInput): TrafficNames {
+  const vss = new Map<string, ServicePortId>();
+  const addresses = new Map<string, ServicePortId>();
+  const nodePorts = new Map<string, ServicePortId>();
   for (const family of ['IPv4', 'IPv6'] as const) {
     const nodePortIPs = nodePortAddresses(input.node, input.config, family, 'all').ips;
     for (const v of servicePortViews(input, family)) {
       const id = { namespace: v.namespace, service: v.name, port: v.port, protocol: v.protocol };
       const proto = v.protocol.toLowerCase();
-      for (const ip of [v.clusterIP, ...v.externalIPs, ...v.loadBalancerIPs]) out.set(vsKey(proto, ip, v.port), id);
-      if (v.nodePort) for (const ip of nodePortIPs) out.set(vsKey(proto, ip, v.nodePort), id);
+      for (const ip of [v.clusterIP, ...v.externalIPs, ...v.loadBalancerIPs]) addresses.set(vsKey(proto, ip, v.port), id);
+      if (v.nodePort) {
+        nodePorts.set(nodePortKey(proto, v.nodePort), id);
+        for (const ip of nodePortIPs) vss.set(vsKey(proto, ip, v.nodePort), id);
+      }
     }
   }
-  return out;
+  // A Service address's virtual server is on its Service port: the same names.
+  for (const [k, id] of addresses) vss.set(k, id);
+  return { virtualServers: vss, addresses, nodePorts };
+}
+
+/** Every virtual server the input renders, named after its Service port. Pure. */
+export function virtualServerNames(input: RenderInput): VirtualServerNames {
+  return trafficNames(input).virtualServers;
 }
 
 /** Parsed statistics -> samples of the named virtual servers (others are not ours, or not rendered yet). Pure. */
@@ -60,19 +78,24 @@ export function ipvsTrafficSamples(stats: readonly IpvsVirtualServerStats[], nam
 }
 
 // The names of the last input, kept while the agent holds the same input object (a read every few seconds, a render only on change).
-let cached: { input: RenderInput; names: VirtualServerNames } | undefined;
+let cached: { input: RenderInput; names: TrafficNames } | undefined;
 
-function namesOf(input: RenderInput): VirtualServerNames {
-  if (cached?.input !== input) cached = { input, names: virtualServerNames(input) };
+function namesOf(input: RenderInput): TrafficNames {
+  if (cached?.input !== input) cached = { input, names: trafficNames(input) };
   return cached.names;
 }
 
 /**
- * Reads IPVS's statistics in the current network namespace (or `netns`) and names
- * them after `input`'s Service ports. Without an input nothing can be named: no samples.
+ * Reads IPVS's statistics and our counted sets (refusals.ts) in the current network
+ * namespace (or `netns`) and names them after `input`'s Service ports. Without an
+ * input nothing can be named: no samples.
  */
 export async function readIpvsTraffic(exec: Exec = systemExec, netns?: string, input?: RenderInput): Promise<TrafficSample[]> {
   if (!input) return [];
-  const text = await runChecked(exec, { file: 'ipvsadm', args: ['-Ln', '--stats', '--exact'], timeoutMs: 30_000, ...(netns ? { netns } : {}) });
-  return ipvsTrafficSamples(parseIpvsStats(text), namesOf(input));
+  const [stats, sets] = await Promise.all([
+    runChecked(exec, { file: 'ipvsadm', args: ['-Ln', '--stats', '--exact'], timeoutMs: 30_000, ...(netns ? { netns } : {}) }),
+    saveCountedSets(exec, netns),
+  ]);
+  const names = namesOf(input);
+  return [...ipvsTrafficSamples(parseIpvsStats(stats), names.virtualServers), ...sumSamples(refusalSamples(parseSetCounters(sets), names))];
 }

@@ -21,7 +21,7 @@ export interface IpvsSyncPlan {
   /** CIDRs to add to and delete from the dummy interface. */
   readonly addressAdds: readonly string[];
   readonly addressDels: readonly string[];
-  /** `ipset restore` lines: created and added before IPVS, removed after it. */
+  /** `ipset restore` lines: rebuilt with counters, created and added before IPVS, removed after it. */
   readonly setAdds: readonly string[];
   readonly setDels: readonly string[];
   /** `iptables-restore --noflush` input per family for the helper chains that differ; '' when none. */
@@ -75,7 +75,7 @@ export function planIpvsSync(input: RenderInput, live: IpvsKernelState, keep: re
     createInterface: !live.dummyExists,
     addressAdds: [...want].filter((a) => !live.dummy.has(a)),
     addressDels: keep.length ? [] : [...live.dummy].filter((a) => !want.has(a)),
-    setAdds: sets.adds,
+    setAdds: [...sets.rebuild, ...sets.adds],
     setDels: keep.length ? [] : sets.dels,
     iptables,
     ipvs,
@@ -97,6 +97,9 @@ export function advanceState(state: IpvsKernelState, plan: IpvsSyncPlan): void {
     if (op === 'create' && !state.ipsets.has(name)) state.ipsets.set(name, { name, header: w.slice(2, -1).join(' '), entries: new Set() });
     else if (op === 'add') state.ipsets.get(name)?.entries.add(arg);
     else if (op === 'del') state.ipsets.get(name)?.entries.delete(arg);
+    else if (op === 'flush') state.ipsets.get(name)?.entries.clear();
+    else if (op === 'destroy') state.ipsets.delete(name);
+    else if (op === 'swap') swapSets(state.ipsets, name, arg);
   }
   for (const line of plan.ipvs) advanceVirtualServers(state.virtualServers, line);
   for (const f of FAMILIES) {
@@ -105,6 +108,15 @@ export function advanceState(state: IpvsKernelState, plan: IpvsSyncPlan): void {
     const desired = helperChains(family.iptables);
     for (const table of TABLES) for (const [name, rules] of desired[table]) state.chains[f][table].set(name, rules);
   }
+}
+
+/** `swap A B`: each name now holds the other's header and entries. */
+function swapSets(sets: IpvsKernelState['ipsets'], a: string, b: string): void {
+  const x = sets.get(a);
+  const y = sets.get(b);
+  if (!x || !y) return;
+  sets.set(a, { ...y, name: a });
+  sets.set(b, { ...x, name: b });
 }
 
 const FLAG_PROTO: Record<string, string> = { '-t': 'tcp', '-u': 'udp', '--sctp-service': 'sctp' };

@@ -98,13 +98,16 @@ describe('IPVS traffic statistics', () => {
     assert.equal(pick(samples, 'web', 'endpoint_packets', '10.244.1.10:8080'), 45);
   });
 
-  it('reads with ipvsadm -Ln --stats --exact in the namespace; without an input it names nothing and runs nothing', async () => {
+  it('reads with ipvsadm -Ln --stats --exact and the counted ipsets (refusals.ts) in the namespace; without an input it names nothing and runs nothing', async () => {
     const exec = new FakeExec();
     exec.on('ipvsadm', ['-Ln', '--stats', '--exact'], { stdout: CAPTURED });
+    exec.on('ipset', ['list', '-n'], { stdout: 'SVP-NO-ENDPOINTS\n' });
+    exec.on('ipset', ['restore'], { stdout: 'create SVP-NO-ENDPOINTS hash:ip,port family inet hashsize 1024 maxelem 65536 counters bucketsize 12 initval 0x1\nadd SVP-NO-ENDPOINTS 10.96.0.10,tcp:80 packets 2 bytes 120\n' });
     const samples = await readIpvsTraffic(exec, 'node1', INPUT);
     assert.equal(pick(samples, 'web', 'new_connections'), 3);
-    assert.deepEqual(exec.commands.map((c) => [c.file, ...c.args, c.netns]), [['ipvsadm', '-Ln', '--stats', '--exact', 'node1']]);
+    assert.equal(pick(samples, 'web', 'rejected_packets'), 2);
+    assert.deepEqual(exec.commands.map((c) => [c.file, ...c.args, c.netns]).sort(), [['ipset', 'list', '-n', 'node1'], ['ipset', 'restore', 'node1'], ['ipvsadm', '-Ln', '--stats', '--exact', 'node1']]);
     assert.deepEqual(await readIpvsTraffic(exec, 'node1'), []);
-    assert.equal(exec.commands.length, 1);
+    assert.equal(exec.commands.length, 3);
   });
 });

@@ -48,10 +48,10 @@ export function vmFiles(docA: string, inc: Increment): Record<string, string> {
 
 // apply.ts: ensureSysctls(IPVS_SYSCTLS), then the hooks after iptables-restore, with
 // `-w -C <builtin> -t <table> ...` and `-w -I` when missing, for both families.
-const sysctls = Object.entries(IPVS_SYSCTLS)
+export const SYSCTLS_SCRIPT = Object.entries(IPVS_SYSCTLS)
   .map(([k, v]) => `echo ${v} > /proc/sys/${k}`)
   .join('\n');
-const hooks = (['iptables', 'ip6tables'] as const)
+export const HOOKS_SCRIPT = (['iptables', 'ip6tables'] as const)
   .flatMap((tool) =>
     HOOKS.map(([table, builtin, chain]) => {
       const rule = `-t ${table} -m comment --comment svcplane -j ${chain}`;
@@ -85,7 +85,7 @@ ${waitForPodsScript({ pods: PODS, port: POD_PORT })}
 
 echo "== A apply"
 # apply.ts order: sysctls, dummy interface + addresses, ipset adds, iptables + hooks, ipvsadm -R.
-${sysctls}
+${SYSCTLS_SCRIPT}
 ip link add ${DUMMY_INTERFACE} type dummy
 ip link set ${DUMMY_INTERFACE} up
 while read -r a; do ip addr add "$a" dev ${DUMMY_INTERFACE}; done < $in/a/addresses
@@ -93,7 +93,7 @@ ipset restore < $in/a/ipset4
 ipset restore < $in/a/ipset6
 iptables-restore --noflush -w < $in/a/iptables4
 ip6tables-restore --noflush -w < $in/a/iptables6
-${hooks}
+${HOOKS_SCRIPT}
 ipvsadm -R < $in/a/ipvs
 echo "== A ipvsadm"
 ipvsadm -Sn

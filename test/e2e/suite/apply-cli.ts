@@ -14,11 +14,14 @@ import { clusterObjects } from './manifests.js';
 
 const CLI = fileURLToPath(new URL('../../../src/cli/main.ts', import.meta.url));
 
-/** Writes the objects next to the cluster's and applies them in node1; asserts exit 0. Returns the temporary folder. */
-export async function applyInNode1(t: Topology, backend: string, objects: readonly Record<string, unknown>[], prefix: string): Promise<string> {
+/**
+ * Writes the objects next to the cluster's and applies them in node1; asserts exit 0.
+ * `kubeProxy`: fields that replace those of the cluster's KubeProxyConfiguration. Returns the temporary folder.
+ */
+export async function applyInNode1(t: Topology, backend: string, objects: readonly Record<string, unknown>[], prefix: string, kubeProxy: Record<string, unknown> = {}): Promise<string> {
   const dir = mkdtempSync(join(tmpdir(), prefix));
   const file = join(dir, 'input.json');
-  writeFileSync(file, JSON.stringify({ apiVersion: 'v1', kind: 'List', items: [...clusterObjects(t), ...objects] }));
+  writeFileSync(file, JSON.stringify({ apiVersion: 'v1', kind: 'List', items: [...clusterObjects(t, kubeProxy), ...objects] }));
   const r = await nsExec(t.node1.ns, ['node', '--import', 'tsx', CLI, 'apply', '--backend', backend, '-f', file, '--node-name', 'node1'], { reject: false });
   if (r.exitCode !== 0) rmSync(dir, { recursive: true, force: true });
   assert.equal(r.exitCode, 0, `svcplane apply failed: ${r.stderr}`);

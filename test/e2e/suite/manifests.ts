@@ -58,7 +58,8 @@ export function endpointSlice(
 }
 
 /** The node under test, the cluster's Service CIDRs and kube-proxy's configuration. */
-export function clusterObjects(t: Topology): Obj[] {
+/** `kubeProxy`: fields that replace those of the KubeProxyConfiguration. */
+export function clusterObjects(t: Topology, kubeProxy: Obj = {}): Obj[] {
   const n = t.node1;
   return [
     {
@@ -82,6 +83,7 @@ export function clusterObjects(t: Topology): Obj[] {
       clusterCIDR: '10.244.0.0/16,fd00:244::/48',
       detectLocalMode: 'ClusterCIDR',
       nodePortAddresses: ['172.18.0.0/24', '192.168.50.0/24', 'fd00:18::/64', 'fd00:50::/64'],
+      ...kubeProxy,
     },
   ];
 }

@@ -38,8 +38,7 @@ export function runServiceSuite({ backend }: SuiteOptions): void {
     async function apply(objects: Record<string, unknown>[], kubeProxy: Record<string, unknown> = {}): Promise<{ code: number; stderr: string; stdout: string }> {
       const file = join(dir, 'input.json');
       // kubeProxy: fields that replace those of the KubeProxyConfiguration for this apply.
-      const cluster = clusterObjects(t).map((o) => (o.kind === 'KubeProxyConfiguration' ? { ...o, ...kubeProxy } : o));
-      writeFileSync(file, JSON.stringify({ apiVersion: 'v1', kind: 'List', items: [...cluster, ...objects] }, null, 1));
+      writeFileSync(file, JSON.stringify({ apiVersion: 'v1', kind: 'List', items: [...clusterObjects(t, kubeProxy), ...objects] }, null, 1));
       const r = await nsExec(t.node1.ns, ['node', '--import', 'tsx', CLI, 'apply', '--backend', backend, '-f', file, '--node-name', 'node1'], {
         reject: false,
       });
