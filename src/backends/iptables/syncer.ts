@@ -11,18 +11,25 @@
 // a sync renders only those and reassembles the rest from their last fragments, which
 // gives the same chains as a full render. A full sync, a sync without `changed`, and
 // any change of what every rule depends on (node, config, mode) render everything.
+//
+// The traffic set (traffic-set.ts) follows the same memory: read back with `ipset save`
+// at a full sync, diffed against what was last sent otherwise. Its elements are added
+// before the rules change and removed after (as IPVS mode's sets), and the counting
+// rules are ensured with the jumps. A node where ipset cannot run gets no traffic set.
 
 import type { ApplyOptions } from '../backend.js';
 import type { IPFamily } from '../../model/ip.js';
 import type { RenderInput } from '../../model/render-input.js';
 import { slicesByService } from '../../model/service-ports.js';
 import { ownedServices } from '../owned-services.js';
-import { ensureJumps, IptablesRunner } from './apply.js';
-import { SECTION_MARKER } from './document.js';
+import { advanceIpsets, diffIpsets, parseIpsetSave, type Ipset, type LiveIpset } from '../ipset.js';
+import { builtinJumps, ensureJumps, IptablesRunner } from './apply.js';
+import { IPSET_MARKER, SECTION_MARKER } from './document.js';
 import { diffFamily } from './diff.js';
 import { preserveServices } from './preserve.js';
 import { assembleFamily, frameFragments, serviceFragment, type IptFragment } from './fragments.js';
-import { familyContext, type IptTables } from './render.js';
+import { BUILTIN_JUMPS, familyContext, type IptTables } from './render.js';
+import { TRAFFIC_SET_NAMES, trafficSet, type TrafficElement } from './traffic-set.js';
 
 type Chains = Map<string, readonly string[]>;
 interface Written {
@@ -61,6 +68,10 @@ export class IptablesSyncer {
   private written: Map<IPFamily, Written> | undefined;
   private lastFull = -Infinity;
   private cache: RenderCache | undefined;
+  /** Our ipsets as last read or sent; undefined when ipset cannot run here (no traffic set). */
+  private sets: Map<string, LiveIpset> | undefined;
+  /** The traffic sets of the last render, one per family. */
+  private traffic: Ipset[] = [];
 
   constructor(
     private readonly run: IptablesRunner = new IptablesRunner(),
@@ -104,13 +115,21 @@ export class IptablesSyncer {
       const [v4, v6] = ctxs.map((ctx) => serviceFragment(input, ctx, svc, slices.get(key) ?? []));
       fragments.set(key, { IPv4: v4!, IPv6: v6! });
     }
+    const traffic: Ipset[] = [];
     const out = ctxs.map((ctx) => {
       const { head, tail } = frameFragments(input, ctx);
       const pieces: IptFragment[] = [head];
-      for (const key of owned.keys()) pieces.push(fragments.get(key)![ctx.family]);
+      const elements: TrafficElement[] = [];
+      for (const key of owned.keys()) {
+        const fragment = fragments.get(key)![ctx.family];
+        pieces.push(fragment);
+        if (fragment.traffic) for (const e of fragment.traffic) elements.push(e);
+      }
       pieces.push(tail);
+      traffic.push(trafficSet(ctx.family, elements));
       return assembleFamily(ctx.family, pieces);
     });
+    this.traffic = traffic;
     this.cache = { fingerprint: fp, fragments };
     return out;
   }
@@ -131,7 +150,20 @@ export class IptablesSyncer {
     let transaction = '';
     const rulesWritten = new Map<string, number>();
     try {
-      for (const desired of this.render(input, full ? undefined : options.changed)) {
+      const rendered = this.render(input, full ? undefined : options.changed);
+      if (full) {
+        const saved = await this.run.ipsetSave();
+        this.sets = saved === undefined ? undefined : new Map([...parseIpsetSave(saved)].filter(([name]) => TRAFFIC_SET_NAMES.includes(name)));
+      }
+      const sets = this.sets;
+      const setDiff = sets ? diffIpsets(this.traffic, sets) : { adds: [], dels: [] };
+      // A skipped Service keeps its elements (its counts go on), as it keeps its chains.
+      const setDels = keep.length ? [] : setDiff.dels;
+      if (setDiff.adds.length) {
+        await this.run.ipset(['restore'], setDiff.adds.join('\n') + '\n');
+        if (this.keepTransaction) transaction += `${IPSET_MARKER}\n${setDiff.adds.join('\n')}\n`;
+      }
+      for (const desired of rendered) {
         const f = desired.family;
         const base = full
           ? { filter: await this.run.savedChains(f, 'filter'), nat: await this.run.savedChains(f, 'nat') }
@@ -151,12 +183,18 @@ export class IptablesSyncer {
           }
         }
         changes += d.changes;
-        if (full) changes += await ensureJumps(this.run, f, false);
+        if (full) changes += await ensureJumps(this.run, f, false, sets ? builtinJumps(f) : BUILTIN_JUMPS);
         next.set(f, {
           filter: new Map(wanted.filter.map((c) => [c.name, c.rules])),
           nat: new Map(wanted.nat.map((c) => [c.name, c.rules])),
         });
       }
+      if (setDels.length) {
+        await this.run.ipset(['restore'], setDels.join('\n') + '\n');
+        if (this.keepTransaction) transaction += `${IPSET_MARKER}\n${setDels.join('\n')}\n`;
+      }
+      if (sets) advanceIpsets(sets, [...setDiff.adds, ...setDels]);
+      changes += setDiff.adds.length + setDels.length;
     } catch (e) {
       // What the kernel holds is unknown now: read it back next time.
       this.invalidate();

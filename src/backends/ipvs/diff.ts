@@ -1,10 +1,12 @@
 // Desired IPVS ruleset vs what the kernel reports -> the commands that converge it,
 // touching only what changed: IPVS virtual and real servers (`ipvsadm -R` input:
 // -A/-E/-D, -a/-e/-d), ipset members (`ipset restore` input: create/add/del),
-// dummy-interface addresses. Pure; parsers for `ipvsadm -Sn` and `ipset save` here too.
+// dummy-interface addresses. Pure; the parser for `ipvsadm -Sn` here too (ipsets: ../ipset.ts).
 
 import { virtualServerLines, hostPort } from './document.js';
-import type { Ipset, IpvsProtocol, RealServer, VirtualServer } from './ruleset.js';
+import type { IpvsProtocol, RealServer, VirtualServer } from './ruleset.js';
+
+export { diffIpsets, parseIpsetSave, type LiveIpset } from '../ipset.js';
 
 const FLAG_PROTO: Record<string, IpvsProtocol> = { '-t': 'tcp', '-u': 'udp', '--sctp-service': 'sctp' };
 const PROTO_FLAG: Record<IpvsProtocol, string> = { tcp: '-t', udp: '-u', sctp: '--sctp-service' };
@@ -89,37 +91,3 @@ export function diffIpvs(desired: readonly VirtualServer[], live: readonly LiveV
   return out;
 }
 
-export interface LiveIpset {
-  readonly name: string;
-  readonly header: string;
-  readonly entries: Set<string>;
-}
-
-/** Parses `ipset save` output (create and add lines). */
-export function parseIpsetSave(text: string): Map<string, LiveIpset> {
-  const sets = new Map<string, LiveIpset>();
-  for (const line of text.split('\n')) {
-    const w = line.trim().split(/\s+/);
-    if (w[0] === 'create' && w[1]) sets.set(w[1], { name: w[1], header: w.slice(2).join(' '), entries: new Set() });
-    else if (w[0] === 'add' && w[1] && w[2]) sets.get(w[1])?.entries.add(w[2]);
-  }
-  return sets;
-}
-
-/** ipset restore input: sets created when missing, members added, then (separately, after IPVS) removed. */
-export function diffIpsets(desired: readonly Ipset[], live: Map<string, LiveIpset>): { adds: string[]; dels: string[] } {
-  const adds: string[] = [];
-  const dels: string[] = [];
-  for (const s of desired) {
-    const l = live.get(s.name);
-    if (!l) {
-      const opts = s.type === 'bitmap:port' ? 'range 0-65535' : `family ${s.family === 'IPv4' ? 'inet' : 'inet6'}`;
-      adds.push(`create ${s.name} ${s.type} ${opts} -exist`);
-    }
-    const have = l?.entries ?? new Set<string>();
-    const want = new Set(s.entries);
-    for (const e of s.entries) if (!have.has(e)) adds.push(`add ${s.name} ${e} -exist`);
-    for (const e of have) if (!want.has(e)) dels.push(`del ${s.name} ${e} -exist`);
-  }
-  return { adds, dels };
-}
