@@ -85,6 +85,16 @@ export function createLine(s: Ipset): string {
   return `create ${s.name} ${s.type} ${[opts, ...extra].join(' ')} -exist`;
 }
 
+/** The `ipset restore` line that adds `entry` (or rewrites its comment, keeping its counters). */
+export function addLine(set: string, entry: string, comment?: string): string {
+  return `add ${set} ${entry}${comment !== undefined ? ` comment "${comment}"` : ''} -exist`;
+}
+
+/** The `ipset restore` line that removes `entry`. */
+export function delLine(set: string, entry: string): string {
+  return `del ${set} ${entry} -exist`;
+}
+
 /** ipset restore input: sets created when missing, members added (or their comment changed), then (separately, after the rules stop using them) removed. */
 export function diffIpsets(desired: readonly Ipset[], live: ReadonlyMap<string, LiveIpset>): { adds: string[]; dels: string[] } {
   const adds: string[] = [];
@@ -97,9 +107,9 @@ export function diffIpsets(desired: readonly Ipset[], live: ReadonlyMap<string, 
     for (const e of s.entries) {
       const comment = s.comments?.get(e);
       if (have.has(e) && comment === l?.comments.get(e)) continue;
-      adds.push(`add ${s.name} ${e}${comment !== undefined ? ` comment "${comment}"` : ''} -exist`);
+      adds.push(addLine(s.name, e, comment));
     }
-    for (const e of have) if (!want.has(e)) dels.push(`del ${s.name} ${e} -exist`);
+    for (const e of have) if (!want.has(e)) dels.push(delLine(s.name, e));
   }
   return { adds, dels };
 }

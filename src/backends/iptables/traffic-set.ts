@@ -19,7 +19,7 @@
 import type { IPFamily } from '../../model/ip.js';
 import type { RenderInput } from '../../model/render-input.js';
 import { dnatTargets, servicePortViews, type ServicePortView } from '../../model/service-ports.js';
-import type { Ipset } from '../ipset.js';
+import { addLine, delLine, type Ipset, type LiveIpset } from '../ipset.js';
 import { trafficComment } from '../traffic.js';
 import type { BuiltinJump } from './render.js';
 
@@ -51,20 +51,49 @@ export function trafficElements(v: ServicePortView): TrafficElement[] {
   return dnatTargets(v).map((ep) => ({ entry: `${ep.ip},${proto}:${ep.port}`, label }));
 }
 
-/** The set of one family holding `elements`; an entry of several Service ports gets all their labels (as many as fit). */
-export function trafficSet(family: IPFamily, elements: Iterable<TrafficElement>): Ipset {
-  const labels = new Map<string, string[]>();
+/**
+ * Entry -> the labels of the Service ports counting on it: one label as a string (nearly
+ * every entry: 10^5 of them at 10k Services), several as an array.
+ */
+export type TrafficLabels = Map<string, string | string[]>;
+
+/** Adds the elements' labels to `labels`; each entry whose labels changed goes into `touched`. */
+export function addLabels(labels: TrafficLabels, elements: Iterable<TrafficElement>, touched?: Set<string>): void {
   for (const e of elements) {
     const have = labels.get(e.entry);
-    if (have === undefined) labels.set(e.entry, [e.label]);
-    else if (!have.includes(e.label)) have.push(e.label);
+    if (have === undefined) labels.set(e.entry, e.label);
+    else if (have === e.label || (Array.isArray(have) && have.includes(e.label))) continue;
+    else labels.set(e.entry, Array.isArray(have) ? [...have, e.label] : [have, e.label]);
+    touched?.add(e.entry);
   }
+}
+
+/** Takes the elements' labels out of `labels` (an entry with none left goes); each entry whose labels changed goes into `touched`. */
+export function removeLabels(labels: TrafficLabels, elements: Iterable<TrafficElement>, touched?: Set<string>): void {
+  for (const e of elements) {
+    const have = labels.get(e.entry);
+    if (have === undefined) continue;
+    if (have === e.label) labels.delete(e.entry);
+    else if (Array.isArray(have) && have.includes(e.label)) {
+      const left = have.filter((l) => l !== e.label);
+      labels.set(e.entry, left.length === 1 ? left[0]! : left);
+    } else continue;
+    touched?.add(e.entry);
+  }
+}
+
+/** An entry's comment: its labels, sorted, as many as fit. */
+export function commentOf(labels: string | readonly string[]): string {
+  if (typeof labels === 'string') return labels;
+  let comment = '';
+  for (const l of [...labels].sort()) if (comment.length + l.length + (comment ? 1 : 0) <= MAX_COMMENT) comment += (comment ? ' ' : '') + l;
+  return comment;
+}
+
+/** The set of one family holding `labels`' entries. */
+export function trafficSetOf(family: IPFamily, labels: TrafficLabels): Ipset {
   const comments = new Map<string, string>();
-  for (const [entry, ls] of labels) {
-    let comment = '';
-    for (const l of ls.sort()) if (comment.length + l.length + (comment ? 1 : 0) <= MAX_COMMENT) comment += (comment ? ' ' : '') + l;
-    comments.set(entry, comment);
-  }
+  for (const [entry, ls] of labels) comments.set(entry, commentOf(ls));
   return {
     name: trafficSetName(family),
     type: 'hash:ip,port',
@@ -75,6 +104,33 @@ export function trafficSet(family: IPFamily, elements: Iterable<TrafficElement>)
     comments,
     maxelem: MAX_ELEMENTS,
   };
+}
+
+/** The set of one family holding `elements`; an entry of several Service ports gets all their labels (as many as fit). */
+export function trafficSet(family: IPFamily, elements: Iterable<TrafficElement>): Ipset {
+  const labels: TrafficLabels = new Map();
+  addLabels(labels, elements);
+  return trafficSetOf(family, labels);
+}
+
+/**
+ * `ipset restore` lines for the `touched` entries of the set `name` only (a partial sync:
+ * O(changed), not O(elements)): added or re-commented where `labels` holds them, removed
+ * where it does not and `live` does.
+ */
+export function diffTouched(name: string, labels: TrafficLabels, touched: Iterable<string>, live: LiveIpset): { adds: string[]; dels: string[] } {
+  const adds: string[] = [];
+  const dels: string[] = [];
+  for (const e of touched) {
+    const ls = labels.get(e);
+    if (ls === undefined) {
+      if (live.entries.has(e)) dels.push(delLine(name, e));
+      continue;
+    }
+    const comment = commentOf(ls);
+    if (!live.entries.has(e) || live.comments.get(e) !== comment) adds.push(addLine(name, e, comment));
+  }
+  return { adds, dels };
 }
 
 /** The set of one family for `input` (apply's one-shot render; the syncer assembles it per Service). */
