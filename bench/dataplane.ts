@@ -19,7 +19,9 @@ import { execa } from 'execa';
 import { spawn } from 'node:child_process';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ensureJumps, IptablesRunner } from '../src/backends/iptables/apply.js';
+import { diffIpsets } from '../src/backends/ipset.js';
+import { ensureJumps, IptablesRunner, removeJumps } from '../src/backends/iptables/apply.js';
+import { renderTrafficSet, trafficJumps } from '../src/backends/iptables/traffic-set.js';
 import { serializeIptables } from '../src/backends/iptables/document.js';
 import { renderIptables } from '../src/backends/iptables/render.js';
 import { serializeTables } from '../src/backends/nftables/document.js';
@@ -158,23 +160,62 @@ export interface CountersCostRow {
   throughputWithout: number[];
 }
 
+/** Puts the node's rules in one variant, with the traffic counters or without them; fails when they do not load. */
+type CountersSwitch = (variant: 'with' | 'without') => Promise<void>;
+
+/** nftables: the whole ruleset reloaded, with its counters or without them (no-counters.ts). */
+function nftCountersSwitch(node: string, input: RenderInput, loadLimitMs: number): CountersSwitch {
+  const tables = renderTables(input);
+  const docs = { with: serializeTables(tables), without: serializeTables(withoutTrafficCounters(tables)) };
+  return async (variant) => {
+    await inNs(node, 'nft', ['flush', 'ruleset']);
+    const load = await nftFileAlone(node, docs[variant], loadLimitMs);
+    if (!load.finished) throw new Error(`the ruleset ${variant} counters did not load in ${loadLimitMs} ms`);
+  };
+}
+
 /**
- * What the nftables traffic counters cost (issue 18 §2), in one run on one topology:
+ * iptables: the chains and the filled traffic set loaded once; the variants differ by the
+ * four counting rules in mangle (traffic-set.ts), inserted or removed before each batch.
+ * Without them the set is never looked up: the ruleset as it was before the counters (the
+ * DNAT rules' own counters, which count new connections, are there in both).
+ */
+async function iptCountersSwitch(node: string, input: RenderInput, loadLimitMs: number): Promise<CountersSwitch> {
+  const run = new IptablesRunner(node);
+  const load = await restoreAlone(node, serializeIptables(renderIptables(input)), loadLimitMs);
+  if (!load.finished) throw new Error(`the iptables ruleset did not load in ${loadLimitMs} ms`);
+  await ensureJumps(run, 'IPv4', false);
+  await run.ipset(['restore'], diffIpsets([renderTrafficSet(input, 'IPv4')], new Map()).adds.join('\n') + '\n');
+  const counting = trafficJumps('IPv4');
+  return async (variant) => {
+    if (variant === 'with') await ensureJumps(run, 'IPv4', false, counting);
+    else await removeJumps(run, 'IPv4', counting);
+  };
+}
+
+/**
+ * What the traffic counters of `backend` cost (issue 18 §2), in one run on one topology:
  * the node's rules alternate between the ruleset with counters and the same ruleset
- * without them (no-counters.ts), reloaded before every batch, so drifting machine load
+ * without them (nftables: no-counters.ts, reloaded; iptables: the counting rules inserted
+ * or removed) before every batch, the order swapped every batch, so drifting machine load
  * hits both alike. Per batch: first-packet latency (as benchDataplane) and bulk TCP
  * throughput over one connection through the Service.
  */
-export async function benchCountersCost(others: number, o: DataplaneOptions & { bulkMB: number; bulkRounds: number }, prefix: string, log: (m: string) => void): Promise<CountersCostRow> {
+export async function benchCountersCost(
+  others: number,
+  o: DataplaneOptions & { bulkMB: number; bulkRounds: number },
+  prefix: string,
+  log: (m: string) => void,
+  backend: DataplaneBackend = 'nftables',
+): Promise<CountersCostRow> {
   const [client, node, server] = [`${prefix}-cc-c`, `${prefix}-cc-n`, `${prefix}-cc-s`];
   const row: CountersCostRow = { others, withCounters: [], withoutCounters: [], throughputWith: [], throughputWithout: [] };
   const input = dataplaneInput(others);
-  const tables = renderTables(input);
-  const docs = { with: serializeTables(tables), without: serializeTables(withoutTrafficCounters(tables)) };
   const made: string[] = [];
   let peer: ReturnType<typeof spawn> | undefined;
   try {
     await buildTopology(client, node, server, made);
+    const switchTo = backend === 'nftables' ? nftCountersSwitch(node, input, o.loadLimitMs) : await iptCountersSwitch(node, input, o.loadLimitMs);
     peer = await startPeer(server, 'sink');
     const bulk = async () => {
       const r = await execa('ip', ['netns', 'exec', client, process.execPath, '--import', 'tsx', join(here, 'dataplane-peer.ts'), 'bulk', VIP, '80', String(o.bulkMB), String(o.bulkRounds)], { cwd: root, timeout: 600_000 });
@@ -182,15 +223,13 @@ export async function benchCountersCost(others: number, o: DataplaneOptions & { 
     };
     for (let b = 0; b < o.batches; b++) {
       for (const variant of b % 2 === 0 ? (['with', 'without'] as const) : (['without', 'with'] as const)) {
-        await inNs(node, 'nft', ['flush', 'ruleset']);
-        const load = await nftFileAlone(node, docs[variant], o.loadLimitMs);
-        if (!load.finished) throw new Error(`the ruleset ${variant} counters did not load in ${o.loadLimitMs} ms`);
+        await switchTo(variant);
         const latency = await clientBatch(client, VIP, 80, o.connections, o.warmup);
         const mbps = await bulk();
         (variant === 'with' ? row.withCounters : row.withoutCounters).push(...latency);
         (variant === 'with' ? row.throughputWith : row.throughputWithout).push(...mbps);
       }
-      log(`counters cost ${others}: batch ${b + 1}/${o.batches} done`);
+      log(`counters cost ${backend} ${others}: batch ${b + 1}/${o.batches} done`);
     }
     return row;
   } finally {

@@ -79,8 +79,18 @@ export function dataplaneSection(L: string[], r: BenchResults): void {
 export const COUNTERS_COST_LIMIT = 0.05;
 
 /** The counters' cost as fractions: first-packet latency p50 up, bulk throughput down (undefined when not measured). */
-export function countersCost(r: BenchResults) {
-  const c = r.countersCost;
+type CountersBackend = 'nftables' | 'iptables';
+
+const countersRow = (r: BenchResults, backend: CountersBackend) => (backend === 'nftables' ? r.countersCost : r.countersCostIptables);
+
+/** What each backend's counters add to every packet of a Service connection. */
+const COUNTERS_WORK: Record<CountersBackend, { what: string; ruleset: string }> = {
+  nftables: { what: 'one more set lookup and counter update (filter-prerouting-post-dnat)', ruleset: 'the same ruleset without them (bench/no-counters.ts: no counting chain, no counters on the elements)' },
+  iptables: { what: 'a conntrack status test and one set lookup and counter update (mangle POSTROUTING/INPUT, traffic-set.ts)', ruleset: 'the same chains and filled set without the four counting rules in mangle (removed and inserted before each batch)' },
+};
+
+export function countersCost(r: BenchResults, backend: CountersBackend = 'nftables') {
+  const c = countersRow(r, backend);
   if (!c || c.withCounters.length === 0 || c.throughputWith.length === 0) return undefined;
   const latency = median(c.withCounters) / median(c.withoutCounters) - 1;
   const throughput = 1 - median(c.throughputWith) / median(c.throughputWithout);
@@ -90,25 +100,24 @@ export function countersCost(r: BenchResults) {
 const pct = (x: number) => `${x >= 0 ? '+' : '−'}${Math.abs(x * 100).toFixed(1)} %`;
 
 /** The targets-table row of the counters' cost, or undefined when the part did not run. */
-export function countersCostTargetRow(r: BenchResults) {
-  const q = countersCost(r);
+export function countersCostTargetRow(r: BenchResults, backend: CountersBackend = 'nftables') {
+  const q = countersCost(r, backend);
   if (!q) return undefined;
   return {
-    target: `traffic counters cost the data plane under ${COUNTERS_COST_LIMIT * 100} % (nftables, ${k(q.others)} other Services, with against without in one topology)`,
+    target: `traffic counters cost the data plane under ${COUNTERS_COST_LIMIT * 100} % (${backend}, ${k(q.others)} other Services, with against without in one topology)`,
     measured: `first-packet latency p50 ${pct(q.latency)}; bulk throughput ${pct(-q.throughput)}`,
     met: q.met,
-    limits: q.met ? '' : 'every packet of a Service connection does one more set lookup and counter update (filter-prerouting-post-dnat); see "Data plane: what the traffic counters cost" for the spread between batches',
+    limits: q.met ? '' : `every packet of a Service connection does ${COUNTERS_WORK[backend].what}; see "Data plane: what the traffic counters cost" for the spread between batches`,
   };
 }
 
-export function countersCostSection(L: string[], r: BenchResults): void {
-  const c = r.countersCost;
+export function countersCostSection(L: string[], r: BenchResults, backend: CountersBackend = 'nftables'): void {
+  const c = countersRow(r, backend);
   const s = r.settings.countersCost;
   if (!c || !s) return;
-  L.push('## Data plane: what the traffic counters cost', '');
-  L.push('The per-Service traffic counters (issue 18 §2) in the nftables ruleset, against the same ruleset without them');
-  L.push('(bench/no-counters.ts: no counting chain, no counters on the elements), on the topology of the first-packet');
-  L.push(`part with ${k(c.others)} other Services. The node\'s rules alternate between the two, reloaded before each of`);
+  L.push(`## Data plane: what the traffic counters cost (${backend})`, '');
+  L.push(`The per-Service traffic counters (issue 18 §2) in the ${backend} ruleset, against ${COUNTERS_WORK[backend].ruleset},`);
+  L.push(`on the topology of the first-packet part with ${k(c.others)} other Services. The node\'s rules alternate between the two before each of`);
   L.push(`${s.batches} batches (the order swapped every batch), so machine load drifts over both alike. Per batch: ${s.connections}`);
   L.push(`connections (after ${s.warmup} warm-up ones) timed as in the first-packet part, then ${s.bulkRounds} bulk transfers of ${s.bulkMB} MB`);
   L.push('over one TCP connection each through the ClusterIP (MB/s per transfer).');
@@ -118,7 +127,7 @@ export function countersCostSection(L: string[], r: BenchResults): void {
   L.push(`| with counters | ${c.withCounters.length} | ${us(median(c.withCounters))} | ${us(quantile(c.withCounters, 0.99))} | ${median(c.throughputWith).toFixed(0)} | ${c.throughputWith.length} |`);
   L.push(`| without | ${c.withoutCounters.length} | ${us(median(c.withoutCounters))} | ${us(quantile(c.withoutCounters, 0.99))} | ${median(c.throughputWithout).toFixed(0)} | ${c.throughputWithout.length} |`);
   L.push('');
-  const q = countersCost(r);
+  const q = countersCost(r, backend);
   if (!q) return;
   L.push(`With the counters, first-packet latency at p50 moves ${pct(q.latency)} and bulk throughput ${pct(-q.throughput)} (target: under ${COUNTERS_COST_LIMIT * 100} % each).`);
   // The same ratios batch by batch: how far the machine's noise alone moves them.

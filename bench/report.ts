@@ -113,8 +113,10 @@ function targetRows(r: BenchResults): TargetRow[] {
       limits: ratio.p50 <= TARGETS.firstPacketRatio ? '' : 'see the data-plane section',
     });
   }
-  const counters = countersCostTargetRow(r);
-  if (counters) rows.push(counters);
+  for (const backend of ['nftables', 'iptables'] as const) {
+    const counters = countersCostTargetRow(r, backend);
+    if (counters) rows.push(counters);
+  }
   rows.push(...agentMemoryTargetRows(r));
   const cluster = clusterTargetRow(r);
   if (cluster) rows.push(cluster);
@@ -207,7 +209,8 @@ export async function writeReport(path: string, r: BenchResults): Promise<void> 
   if (ipt.length) iptablesSections(L, lim, ipt);
   churnSection(L, r.churn);
   dataplaneSection(L, r);
-  countersCostSection(L, r);
+  countersCostSection(L, r, 'nftables');
+  countersCostSection(L, r, 'iptables');
   publishedSection(L, r);
   agentSection(L, agents);
   agentMemorySection(L, r.agentMemory ?? [], r.agentMemoryNotRun ?? []);

@@ -53,6 +53,8 @@ export interface BenchResults {
   dataplane: DataplaneRow[];
   /** What the nftables traffic counters cost the data plane (bench/dataplane.ts benchCountersCost); absent when not run. */
   countersCost?: CountersCostRow;
+  /** The same for the iptables traffic set's counting rules (benchCountersCost 'iptables'); absent when not run. */
+  countersCostIptables?: CountersCostRow;
   /** `svcplane plan/render -f` as whole processes (bench/cli.ts); absent when the cli part did not run. */
   cli?: CliResult;
   /** The Cluster section as the cluster part of this run wrote it (bench/cluster-run.ts); absent when it did not run. */

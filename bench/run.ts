@@ -73,7 +73,7 @@ const NEEDS: Record<Part, () => boolean> = {
   agent: () => has('agent'),
   churn: () => has('nftables') || has('iptables'),
   dataplane: () => dataplaneOn && (has('nftables') || has('iptables')),
-  counters: () => dataplaneOn && has('nftables'),
+  counters: () => dataplaneOn && (has('nftables') || has('iptables')),
   cli: () => backends.length > 0,
   cluster: () => has('cluster'),
 };
@@ -109,7 +109,7 @@ const dataplane = {
   warmup: env('BENCH_DP_WARMUP', 100),
   loadLimitMs: env('BENCH_DP_LOAD_LIMIT_S', 240) * 1000,
 };
-// What the traffic counters cost the data plane (issue 18 §2: < 5 %), nftables, with and without them in one topology.
+// What the traffic counters cost the data plane (issue 18 §2: < 5 %), nftables and iptables, with and without them in one topology.
 const countersCost = {
   others: env('BENCH_COUNTERS_OTHERS', 1000),
   connections: env('BENCH_COUNTERS_CONNECTIONS', quick ? 200 : 300),
@@ -244,11 +244,16 @@ async function runDataplane(results: BenchResults): Promise<void> {
 async function runCountersCost(results: BenchResults): Promise<void> {
   if (!part('counters')) return;
   const log = (m: string) => process.stderr.write(`[bench counters cost] ${m}\n`);
-  try {
-    results.countersCost = await benchCountersCost(countersCost.others, countersCost, `${prefix}-cc`, log);
-  } catch (e) {
-    log(`FAILED: ${e instanceof Error ? e.message : String(e)}`);
-    deleteAllNetnsSync();
+  for (const b of ['nftables', 'iptables'] as const) {
+    if (!has(b)) continue;
+    try {
+      const row = await benchCountersCost(countersCost.others, countersCost, `${prefix}-cc`, log, b);
+      if (b === 'nftables') results.countersCost = row;
+      else results.countersCostIptables = row;
+    } catch (e) {
+      log(`${b} FAILED: ${e instanceof Error ? e.message : String(e)}`);
+      deleteAllNetnsSync();
+    }
   }
 }
 

@@ -42,6 +42,15 @@ export interface TrafficSample extends ServicePortId {
 export type TrafficReader = (exec?: Exec, netns?: string, input?: RenderInput) => Promise<TrafficSample[]>;
 
 /**
+ * `ns/name:port/PROTO`: the comment of a Service port's traffic-counter elements and
+ * rules (servicePortLabel's form for an unnamed port, so the backends' preserve.ts know
+ * the owner). The counter readers take the Service's identity from it.
+ */
+export function trafficComment(v: { namespace: string; name: string; port: number; protocol: string }): string {
+  return `${v.namespace}/${v.name}:${v.port}/${v.protocol}`;
+}
+
+/**
  * `ns/name:port/PROTO` (the comment our traffic-counter elements and rules carry)
  * -> the Service port; undefined for any other text.
  */

@@ -31,6 +31,19 @@ describe('counters cost in the report', () => {
     assert.deepEqual(L, []);
   });
 
+  it('iptables has its own row and section, from its own results', () => {
+    const r = { ...results([103, 103, 103, 103], [100, 100, 100, 100], [98, 98], [100, 100]), countersCostIptables: { others: 1000, withCounters: [110, 110], withoutCounters: [100, 100], throughputWith: [100], throughputWithout: [100] } } as unknown as BenchResults;
+    assert.equal(countersCostTargetRow(r, 'nftables')?.met, true);
+    const ipt = countersCostTargetRow(r, 'iptables');
+    assert.equal(ipt?.met, false);
+    assert.match(ipt!.target, /\(iptables, /);
+    assert.match(ipt!.limits, /mangle POSTROUTING\/INPUT/);
+    assert.equal(countersCostTargetRow(results([1], [1], [1], [1]), 'iptables'), undefined, 'not run for iptables: no row');
+    const L: string[] = [];
+    countersCostSection(L, r, 'iptables');
+    assert.ok(L[0]!.includes('(iptables)') && L.some((l) => l.includes('four counting rules')), L.join('\n'));
+  });
+
   it('the section gives the per-batch spread of both ratios', () => {
     const L: string[] = [];
     // Batch 1: latency +10 %, throughput −20 %; batch 2: latency −10 %, throughput 0.

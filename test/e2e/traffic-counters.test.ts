@@ -1,6 +1,7 @@
 // Per-Service traffic from the rules' own counters, with real traffic, nftables and
-// iptables: N connections through a Service move its exported packets (nftables: per
-// endpoint too, adding up to the Service's) and new connections by N, in total over its endpoints too, connections to a Service without endpoints count as rejected,
+// iptables: N connections through a Service move its exported packets and bytes (per
+// endpoint too, adding up to the Service's; iptables: counted both ways, each direction
+// by its own rule) and new connections by N, in total over its endpoints too, connections to a Service without endpoints count as rejected,
 // and `svcplane top --once --json` shows the busy Service first.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
@@ -32,9 +33,18 @@ function scraped(text: string, metric: string, service: string): number {
   return lines.reduce((a, line) => a + Number(line.slice(line.lastIndexOf(' ') + 1)), 0);
 }
 
+/** Packets the iptables counting rules of mangle POSTROUTING and INPUT matched, per conntrack direction. */
+async function countingRules(ns: string): Promise<{ ORIGINAL: number; REPLY: number }> {
+  const out = { ORIGINAL: 0, REPLY: 0 };
+  for (const line of (await nsExec(ns, ['iptables-save', '-c', '-t', 'mangle'])).stdout.split('\n')) {
+    const m = /^\[(\d+):\d+\] -A (?:POSTROUTING|INPUT) .*--ctdir (ORIGINAL|REPLY) .*svcplane endpoint traffic/.exec(line);
+    if (m) out[m[2] as 'ORIGINAL' | 'REPLY'] += Number(m[1]);
+  }
+  return out;
+}
+
 for (const backend of ['nftables', 'iptables'] as const) describe(`${backend}: per-Service traffic counters with real traffic`, { timeout: 600_000 }, () => {
   const readTraffic = getBackend(backend).readTraffic!;
-  const countsPackets = backend === 'nftables'; // iptables counts connections and refusals only (iptables/counters.ts)
   let t: Topology;
   let dir: string | undefined;
 
@@ -54,6 +64,7 @@ for (const backend of ['nftables', 'iptables'] as const) describe(`${backend}: p
     registerTrafficMetrics(registry, { read, minReadIntervalMs: 0 });
     const scrapeBefore = await registry.metrics();
     const before = await read();
+    const mangleBefore = backend === 'iptables' ? await countingRules(t.node1.ns) : { ORIGINAL: 0, REPLY: 0 };
 
     const client = t.pod('client');
     const ok = await connectMany(client, tcp('10.96.0.10', 80), N);
@@ -63,7 +74,7 @@ for (const backend of ['nftables', 'iptables'] as const) describe(`${backend}: p
 
     const afterRead = await read();
     const moved = (kind: TrafficSample['kind'], svc = 'web') => total(afterRead, svc, kind) - total(before, svc, kind);
-    if (countsPackets) {
+    {
       // Every connection has at least a SYN, a SYN-ACK and an ACK, all counted.
       assert.ok(moved('packets') >= 3 * N, `packets moved by ${moved('packets')}, expected >= ${3 * N}`);
       assert.ok(moved('bytes') >= 3 * N * 40, `bytes moved by ${moved('bytes')}`);
@@ -72,6 +83,14 @@ for (const backend of ['nftables', 'iptables'] as const) describe(`${backend}: p
       assert.equal(moved('endpoint_bytes'), moved('bytes'), 'the endpoints\' bytes add up to the Service\'s');
       const carried = afterRead.filter((s) => s.service === 'web' && s.kind === 'endpoint_packets' && s.value > 0).map((s) => s.endpoint).sort();
       assert.deepEqual(carried, [`${t.pod('a').ipv4}:8080`, `${t.pod('c').ipv4}:8080`].sort(), 'both endpoints carried packets');
+    }
+    if (backend === 'iptables') {
+      // Both directions are counted, each by its own rule (traffic-set.ts): at least a SYN and an
+      // ACK per connection on the way in (ORIGINAL), a SYN-ACK on the way back (REPLY).
+      const mangle = await countingRules(t.node1.ns);
+      assert.ok(mangle.ORIGINAL - mangleBefore.ORIGINAL >= 2 * N, `original direction moved by ${mangle.ORIGINAL - mangleBefore.ORIGINAL}`);
+      assert.ok(mangle.REPLY - mangleBefore.REPLY >= N, `reply direction moved by ${mangle.REPLY - mangleBefore.REPLY}`);
+      assert.equal(mangle.ORIGINAL - mangleBefore.ORIGINAL + mangle.REPLY - mangleBefore.REPLY, moved('packets'), 'the Service\'s packets are what the two directions counted');
     }
     assert.equal(moved('new_connections'), N, 'one DNAT per new connection');
     // Both count them per endpoint too (the DNAT rules' counters), named by `ip:port`.
@@ -82,8 +101,11 @@ for (const backend of ['nftables', 'iptables'] as const) describe(`${backend}: p
     assert.equal(moved('packets', 'empty'), 0, 'refused connections carry no Service traffic');
 
     const scrapeAfter = await registry.metrics();
-    const packets = [['svcplane_service_packets_total', 3 * N], ['svcplane_endpoint_packets_total', 3 * N]] as const;
-    const expected = [['svcplane_service_new_connections_total', N], ['svcplane_endpoint_new_connections_total', N], ...(countsPackets ? packets : [])] as const;
+    const expected = [
+      ['svcplane_service_new_connections_total', N], ['svcplane_endpoint_new_connections_total', N],
+      ['svcplane_service_packets_total', 3 * N], ['svcplane_endpoint_packets_total', 3 * N],
+      ['svcplane_service_bytes_total', 3 * N * 40], ['svcplane_endpoint_bytes_total', 3 * N * 40],
+    ] as const;
     for (const [metric, atLeast] of expected) {
       const d = scraped(scrapeAfter, metric, 'web') - scraped(scrapeBefore, metric, 'web');
       assert.ok(d >= atLeast, `${metric} moved by ${d}, expected >= ${atLeast}`);
@@ -97,7 +119,7 @@ for (const backend of ['nftables', 'iptables'] as const) describe(`${backend}: p
   it('the counters survive a full re-apply without going backwards in the exporter', async () => {
     const registry = new Registry();
     registerTrafficMetrics(registry, { read: () => readTraffic(systemExec, t.node1.ns), minReadIntervalMs: 0 });
-    const metric = countsPackets ? 'svcplane_service_packets_total' : 'svcplane_service_new_connections_total';
+    const metric = 'svcplane_service_packets_total';
     const first = scraped(await registry.metrics(), metric, 'web');
     assert.ok(first > 0);
     // Remove and re-create the rules: every kernel counter starts again from 0.
@@ -115,7 +137,7 @@ for (const backend of ['nftables', 'iptables'] as const) describe(`${backend}: p
       const r = await nsExec(t.node1.ns, ['node', '--import', 'tsx', CLI, 'top', '--backend', backend, '--once', '--json', '--interval', '2'], { timeoutMs: 120_000 });
       const out = JSON.parse(r.stdout) as { services: { service: string; packetsPerSecond: number; newConnectionsPerSecond: number }[] };
       assert.equal(out.services[0]?.service, 'web', r.stdout);
-      assert.ok(out.services[0]!.newConnectionsPerSecond > 0 && (!countsPackets || out.services[0]!.packetsPerSecond > 0), r.stdout);
+      assert.ok(out.services[0]!.newConnectionsPerSecond > 0 && out.services[0]!.packetsPerSecond > 0, r.stdout);
     } finally {
       await traffic.stop();
     }

@@ -11,13 +11,15 @@ import { withNodeFacts } from '../node-facts.js';
 import { ensureSysctls } from '../sysctl.js';
 import type { IPFamily } from '../../model/ip.js';
 import type { RenderInput } from '../../model/render-input.js';
-import { SECTION_MARKER, parseSavedChains, tableText } from './document.js';
+import { IPSET_MARKER, SECTION_MARKER, parseSavedChains, tableText } from './document.js';
 import { diffFamily, type TableDiff } from './diff.js';
 import { preserveServices } from './preserve.js';
 import { BUILTIN_JUMPS, renderIptables, type AnyTable, type BuiltinJump, type IptChain } from './render.js';
 import { SavedTableComparison } from './saved-comparison.js';
 import { restorePieces, WHOLE_TABLE_FROM_CHAINS, withWholeTableFetch } from './restore-input.js';
 import { iptablesSysctls } from './sysctls.js';
+import { renderTrafficSet, TRAFFIC_SET_NAMES, trafficJumps } from './traffic-set.js';
+import { diffIpsets, parseIpsetSave } from '../ipset.js';
 
 /**
  * Which iptables the node uses. The same command line drives two kernel back ends:
@@ -138,6 +140,17 @@ export class IptablesRunner {
     await this.checked(t.restore, ['--noflush', '-w'], restorePieces(tables, (await this.resolved) !== 'legacy', this.wholeTableFromChains));
   }
 
+  /** `ipset ARGS…` (stdin `input`) in the runner's namespace; its stdout, an ExecError when it fails. */
+  ipset(args: readonly string[], input?: string): Promise<string> {
+    return this.checked('ipset', args, input);
+  }
+
+  /** `ipset save`; undefined when ipset cannot run here (no tool, no kernel support): no traffic set then. */
+  async ipsetSave(): Promise<string | undefined> {
+    const r = await this.tool('ipset', ['save']);
+    return r.exitCode === 0 ? r.stdout : undefined;
+  }
+
   /** `iptables -w -t TABLE OP CHAIN RULE…`; the exit code. */
   async rule(family: IPFamily, table: AnyTable, op: '-C' | '-I' | '-D', chain: string, rule: readonly string[]): Promise<{ code: number; stderr: string; cmd: string }> {
     const t = await this.tools(family);
@@ -145,6 +158,11 @@ export class IptablesRunner {
     const r = await this.tool(t.cmd, ['-w', '-t', table, op, ...pos, ...rule]);
     return { code: r.exitCode, stderr: r.stderr, cmd: t.cmd };
   }
+}
+
+/** Everything apply inserts into the built-in chains of one family: the jumps, then the traffic set's counting rules. */
+export function builtinJumps(family: IPFamily): BuiltinJump[] {
+  return [...BUILTIN_JUMPS, ...trafficJumps(family)];
 }
 
 /**
@@ -183,19 +201,35 @@ export async function applyIptables(
   if (!dryRun && host) await ensureSysctls(iptablesSysctls(full));
   let changes = 0;
   let transaction = '';
-  for (const desired of renderIptables(full)) {
+  const keep = options.preserveServices ?? [];
+  // Rendered before any tool runs: a render that fails changes nothing.
+  const rendered = renderIptables(full);
+  const traffic = rendered.map((t) => renderTrafficSet(full, t.family));
+  // The traffic set: elements added before the rules, removed after (a skipped Service keeps its own).
+  const saved = await run.ipsetSave();
+  const sets = saved === undefined ? undefined : parseIpsetSave(saved);
+  const setDiff = sets ? diffIpsets(traffic, sets) : { rebuild: [], adds: [], dels: [] };
+  const setDels = keep.length ? [] : setDiff.dels;
+  const sendSets = async (lines: readonly string[]) => {
+    if (lines.length === 0) return;
+    transaction += `${IPSET_MARKER}\n${lines.join('\n')}\n`;
+    changes += lines.length;
+    if (!dryRun) await run.ipset(['restore'], lines.join('\n') + '\n');
+  };
+  await sendSets([...setDiff.rebuild, ...setDiff.adds]);
+  for (const desired of rendered) {
     const f = desired.family;
     const live = { filter: await run.savedChains(f, 'filter'), nat: await run.savedChains(f, 'nat') };
     // Services whose input was skipped as malformed keep exactly what the kernel has for them.
-    const keep = options.preserveServices ?? [];
     const wanted = { ...desired, filter: preserveServices(desired.filter, live.filter, keep), nat: preserveServices(desired.nat, live.nat, keep) };
     const d = diffFamily(wanted, live);
     if (d.text !== '') {
       transaction += `${SECTION_MARKER[f]}\n${d.text}`;
       if (!dryRun) await run.restore(f, d.text);
     }
-    changes += d.changes + (await ensureJumps(run, f, dryRun));
+    changes += d.changes + (await ensureJumps(run, f, dryRun, sets ? builtinJumps(f) : BUILTIN_JUMPS));
   }
+  await sendSets(setDels);
   return { changes, transaction };
 }
 
@@ -211,11 +245,11 @@ export async function removeJumps(run: IptablesRunner, family: IPFamily, jumps: 
   return removed;
 }
 
-/** Removes our jumps and chains (both families) and nothing else; returns how many chains went. */
+/** Removes our jumps, counting rules, chains (both families) and traffic sets, and nothing else; returns how many chains and sets went. */
 export async function cleanupIptables(run = new IptablesRunner()): Promise<number> {
   let removed = 0;
   for (const family of ['IPv4', 'IPv6'] as const) {
-    await removeJumps(run, family);
+    await removeJumps(run, family, builtinJumps(family));
     let text = '';
     for (const table of ['filter', 'nat'] as const) {
       const names = [...(await run.savedChains(family, table)).keys()].sort();
@@ -224,6 +258,13 @@ export async function cleanupIptables(run = new IptablesRunner()): Promise<numbe
       text += tableText(table, [], names);
     }
     if (text) await run.restore(family, text);
+  }
+  // After the rules that match them are gone (a set in use cannot be destroyed).
+  const saved = await run.ipsetSave();
+  for (const name of saved === undefined ? [] : parseIpsetSave(saved).keys()) {
+    if (!TRAFFIC_SET_NAMES.includes(name)) continue;
+    await run.ipset(['destroy', name]);
+    removed++;
   }
   return removed;
 }

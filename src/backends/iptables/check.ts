@@ -10,7 +10,9 @@ import type { RenderInput } from '../../model/render-input.js';
 import type { ApplyOptions } from '../backend.js';
 import { serviceOfLabel, withService, type RulesetDifference } from '../difference.js';
 import { withNodeFacts } from '../node-facts.js';
-import { IptablesRunner } from './apply.js';
+import { parseIpsetSave, type Ipset, type LiveIpset } from '../ipset.js';
+import { builtinJumps, IptablesRunner } from './apply.js';
+import { renderTrafficSet } from './traffic-set.js';
 import { diffFamily } from './diff.js';
 import { documentSection, parseSavedChains } from './document.js';
 import { preserveServices, ruleComment } from './preserve.js';
@@ -51,6 +53,20 @@ export function compareIptablesFamily(desired: IptTables, live: LiveTables): Rul
     for (const name of t.deleted) {
       out.push(withService({ kind: 'chain', object: `${where} ${name}`, change: 'extra' }, serviceOfRules(live[t.table].get(name))));
     }
+  }
+  return out;
+}
+
+/** The traffic set's elements as differences (counters and comments aside: counted traffic is not a difference). */
+function compareTrafficSet(want: Ipset, sets: ReadonlyMap<string, LiveIpset>, keep: readonly string[]): RulesetDifference[] {
+  const live = sets.get(want.name);
+  if (!live) return [{ kind: 'set', object: want.name, change: 'missing' }];
+  const wanted = new Set(want.entries);
+  const out: RulesetDifference[] = [];
+  for (const e of want.entries) if (!live.entries.has(e)) out.push(withService({ kind: 'set element', object: `${want.name} ${e}`, change: 'missing' }, serviceOfLabel(want.comments?.get(e) ?? '')));
+  for (const e of live.entries) {
+    const owner = serviceOfLabel(live.comments.get(e) ?? '');
+    if (!wanted.has(e) && !(owner !== undefined && keep.includes(owner))) out.push(withService({ kind: 'set element', object: `${want.name} ${e}`, change: 'extra' }, owner));
   }
   return out;
 }
@@ -97,13 +113,16 @@ export async function checkIptables(
   const full = { ...input, node: await withNodeFacts(input.node) };
   const keep = options.preserveServices ?? [];
   const out: RulesetDifference[] = [];
+  const saved = await run.ipsetSave();
+  const sets = saved === undefined ? undefined : parseIpsetSave(saved);
   for (const desired of renderIptables(full)) {
     const f = desired.family;
     const live = { filter: await run.savedChains(f, 'filter'), nat: await run.savedChains(f, 'nat') };
     const wanted = { ...desired, filter: preserveServices(desired.filter, live.filter, keep), nat: preserveServices(desired.nat, live.nat, keep) };
     out.push(...compareIptablesFamily(wanted, live));
     const tool = f === 'IPv4' ? 'iptables' : 'ip6tables';
-    for (const j of BUILTIN_JUMPS) {
+    if (sets) out.push(...compareTrafficSet(renderTrafficSet(full, f), sets, keep));
+    for (const j of sets ? builtinJumps(f) : BUILTIN_JUMPS) {
       if ((await run.rule(f, j.table, '-C', j.chain, j.rule)).code === 0) continue;
       out.push({ kind: 'jump', object: `${tool} ${j.table} ${j.chain} -> ${j.rule[j.rule.length - 1]}`, change: 'missing' });
     }

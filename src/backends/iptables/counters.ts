@@ -1,18 +1,20 @@
-// Reads the traffic counters iptables already keeps on the rules we render (no extra
-// rules): per Service port, new connections (the DNAT rule of each endpoint chain:
-// nat sees one packet per connection; per endpoint too, from its DNAT target), packets rejected because the Service has no
-// endpoints, dropped because it has no local endpoint or by loadBalancerSourceRanges.
-// Packets and bytes of whole connections would need a rule per Service matched on
-// conntrack's original destination in a filter chain, a linear walk for every packet:
-// not rendered (the nftables backend does it with one set lookup).
+// Reads the traffic counters iptables keeps for us: per Service port, new connections
+// (the DNAT rule of each endpoint chain: nat sees one packet per connection; per
+// endpoint too, from its DNAT target), packets rejected because the Service has no
+// endpoints, dropped because it has no local endpoint or by loadBalancerSourceRanges;
+// and packets and bytes of its connections, both directions, per endpoint and their
+// sum per Service port, from the elements of the traffic set (traffic-set.ts).
 //
 // One `iptables-save -c` (and `ip6tables-save -c`) of the filter and nat tables; only
 // the rules of our SVP- chains are read. The Service port number comes from the
 // rules of SVP-SERVICES, which match it (`--dport`) under the same comment label.
+// One `ipset save SET` per family: each element's counters, named by its comment.
 
 import { systemExec } from '../../exec/system-exec.js';
 import { runChecked, type Exec } from '../../exec/exec.js';
-import { sumSamples, type RefusalReason, type ServicePortId, type TrafficKind, type TrafficSample } from '../traffic.js';
+import { parseIpsetAdd } from '../ipset.js';
+import { TRAFFIC_SET_NAMES, trafficSetName } from './traffic-set.js';
+import { parseServicePortComment, sumSamples, type RefusalReason, type ServicePortId, type TrafficKind, type TrafficSample } from '../traffic.js';
 
 interface SavedRule {
   readonly chain: string;
@@ -81,6 +83,30 @@ function sumFromRules(rules: readonly SavedRule[], ports: Map<string, ServicePor
   return sumSamples(out);
 }
 
+/**
+ * `ipset save` output of the traffic sets -> packets and bytes per endpoint and per
+ * Service port (the sum of its endpoints'). An element of several Service ports (its
+ * comment names each) counts for each. Pure.
+ */
+export function parseTrafficSetCounters(saved: string): TrafficSample[] {
+  const out: TrafficSample[] = [];
+  for (const line of saved.split('\n')) {
+    const e = line.startsWith('add ') ? parseIpsetAdd(line) : undefined;
+    if (!e || !TRAFFIC_SET_NAMES.includes(e.set) || e.packets === undefined || e.bytes === undefined) continue;
+    const comma = e.entry.lastIndexOf(',');
+    const ip = e.entry.slice(0, comma);
+    const port = e.entry.slice(e.entry.indexOf(':', comma) + 1);
+    const endpoint = ip.includes(':') ? `[${ip}]:${port}` : `${ip}:${port}`;
+    for (const label of (e.comment ?? '').split(' ')) {
+      const id = parseServicePortComment(label);
+      if (!id) continue;
+      out.push({ ...id, kind: 'packets', value: e.packets }, { ...id, kind: 'bytes', value: e.bytes });
+      out.push({ ...id, kind: 'endpoint_packets', value: e.packets, endpoint }, { ...id, kind: 'endpoint_bytes', value: e.bytes, endpoint });
+    }
+  }
+  return sumSamples(out);
+}
+
 /** The save tool of one family, in the flavour SVCPLANE_IPTABLES_MODE names (as apply.ts picks it; auto: the system's default). */
 export function saveTool(family: 'IPv4' | 'IPv6', env: NodeJS.ProcessEnv = process.env): string {
   const base = family === 'IPv4' ? 'iptables' : 'ip6tables';
@@ -94,7 +120,9 @@ export async function readIptablesCounters(exec: Exec = systemExec, netns?: stri
     const texts = await Promise.all(
       ['filter', 'nat'].map((table) => runChecked(exec, { file: saveTool(family), args: ['-c', '-t', table], timeoutMs: 30_000, ...(netns ? { netns } : {}) })),
     );
-    return parseIptablesCounters(texts.join('\n'));
+    // No set (ipset cannot run here, or nothing applied yet): no packets and bytes, the rest as usual.
+    const set = await exec.run({ file: 'ipset', args: ['save', trafficSetName(family)], timeoutMs: 30_000, ...(netns ? { netns } : {}) });
+    return [...parseIptablesCounters(texts.join('\n')), ...(set.exitCode === 0 ? parseTrafficSetCounters(set.stdout) : [])];
   };
   const [v4, v6] = await Promise.all([read('IPv4'), read('IPv6')]);
   return sumSamples([...v4, ...v6]);

@@ -8,12 +8,16 @@
 
 import type { IPFamily } from '../../model/ip.js';
 import { CHAIN_PREFIX } from './names.js';
-import { BUILTIN_JUMPS, type AnyTable, type IptChain, type IptTables, type TableName } from './render.js';
+import { trafficJumps } from './traffic-set.js';
+import { BUILTIN_JUMPS, type BuiltinJump, type AnyTable, type IptChain, type IptTables, type TableName } from './render.js';
 
 export const SECTION_MARKER: Record<IPFamily, string> = {
   IPv4: '# ==== IPv4: iptables-restore --noflush input ====',
   IPv6: '# ==== IPv6: ip6tables-restore --noflush input ====',
 };
+
+/** Marks `ipset restore` input (the traffic set, traffic-set.ts) in an apply's or a sync's transaction. */
+export const IPSET_MARKER = '# ==== ipset restore input ====';
 
 const TABLE_ORDER: readonly TableName[] = ['filter', 'nat'];
 
@@ -47,6 +51,11 @@ export function familyText(t: IptTables): string {
   return lines.join('\n') + '\n';
 }
 
+/** `#   -t TABLE -I CHAIN RULE…`: a built-in jump as the document's header lists it. */
+function jumpComment(j: BuiltinJump): string {
+  return `#   -t ${j.table} -I ${j.chain} ${j.rule.map((a) => (/\s/.test(a) ? `"${a}"` : a)).join(' ')}`;
+}
+
 /**
  * The whole document: a header listing the built-in jumps apply adds, then one section per family.
  * Every line goes into one array joined once: at 10k Services the document is 48 MB, and
@@ -56,7 +65,10 @@ export function serializeIptables(tables: readonly IptTables[]): string {
   const lines = [
     '# svcplane iptables ruleset. Apply loads each section with --noflush and then makes sure',
     '# these jumps from the built-in chains exist (inserted first, never by flushing a built-in chain):',
-    ...BUILTIN_JUMPS.map((j) => `#   -t ${j.table} -I ${j.chain} ${j.rule.map((a) => (/\s/.test(a) ? `"${a}"` : a)).join(' ')}`),
+    ...BUILTIN_JUMPS.map(jumpComment),
+    '# and these rules, which count packets and bytes per endpoint in the traffic sets (ipset restore',
+    '# before the rules, one element per endpoint of every Service port, commented ns/name:port/PROTO):',
+    ...tables.flatMap((t) => trafficJumps(t.family).map((j) => `#   ${t.family === 'IPv4' ? 'iptables' : 'ip6tables'} ${jumpComment(j).slice(4)}`)),
   ];
   for (const t of tables) {
     lines.push(SECTION_MARKER[t.family]);

@@ -13,12 +13,15 @@ import type { PlanService } from '../../model/plan.js';
 import type { RenderInput } from '../../model/render-input.js';
 import type { EndpointSliceInfo } from '../../model/endpoints.js';
 import { viewsOfService } from '../../model/service-ports.js';
+import { trafficElements, type TrafficElement } from './traffic-set.js';
 import { nodePortsTail, servicePort, skeleton, Table, type Ctx, type IptChain, type IptTables } from './render.js';
 
 /** What one piece adds to a family's filter and nat tables, chains in the order first named. */
 export interface IptFragment {
   readonly filter: readonly IptChain[];
   readonly nat: readonly IptChain[];
+  /** The Service's elements of the family's traffic set (traffic-set.ts); absent when none. */
+  readonly traffic?: readonly TrafficElement[];
 }
 
 const EMPTY: IptFragment = { filter: [], nat: [] };
@@ -41,9 +44,11 @@ export function serviceFragment(
 ): IptFragment {
   const views = viewsOfService(svc, ctx.family, slices, input.node);
   if (views.length === 0) return EMPTY;
-  return piece((filter, nat) => {
+  const rules = piece((filter, nat) => {
     for (const v of views) servicePort(v, ctx, filter, nat);
   });
+  const traffic = views.flatMap(trafficElements);
+  return traffic.length ? { ...rules, traffic } : rules;
 }
 
 /** The rules no Service owns, before and after the Services'. */

@@ -11,18 +11,25 @@
 // a sync renders only those and reassembles the rest from their last fragments, which
 // gives the same chains as a full render. A full sync, a sync without `changed`, and
 // any change of what every rule depends on (node, config, mode) render everything.
+//
+// The traffic set (traffic-set.ts) follows the same memory: read back with `ipset save`
+// at a full sync, diffed against what was last sent otherwise. Its elements are added
+// before the rules change and removed after (as IPVS mode's sets), and the counting
+// rules are ensured with the jumps. A node where ipset cannot run gets no traffic set.
 
 import type { ApplyOptions } from '../backend.js';
 import type { IPFamily } from '../../model/ip.js';
 import type { RenderInput } from '../../model/render-input.js';
 import { slicesByService } from '../../model/service-ports.js';
 import { ownedServices } from '../owned-services.js';
-import { ensureJumps, IptablesRunner } from './apply.js';
-import { SECTION_MARKER } from './document.js';
+import { advanceIpsets, diffIpsets, parseIpsetSave, type LiveIpset } from '../ipset.js';
+import { builtinJumps, ensureJumps, IptablesRunner } from './apply.js';
+import { IPSET_MARKER, SECTION_MARKER } from './document.js';
 import { diffFamily, type LiveChains } from './diff.js';
 import { preserveServices } from './preserve.js';
 import { assembleFamily, frameFragments, serviceFragment, type IptFragment } from './fragments.js';
-import { familyContext, type IptTables } from './render.js';
+import { BUILTIN_JUMPS, familyContext, type IptTables } from './render.js';
+import { addLabels, diffTouched, removeLabels, TRAFFIC_SET_NAMES, trafficSetName, trafficSetOf, type TrafficLabels } from './traffic-set.js';
 
 type Chains = Map<string, readonly string[]>;
 interface Written {
@@ -61,6 +68,12 @@ export class IptablesSyncer {
   private written: Map<IPFamily, Written> | undefined;
   private lastFull = -Infinity;
   private cache: RenderCache | undefined;
+  /** Our ipsets as last read or sent; undefined when ipset cannot run here (no traffic set). */
+  private sets: Map<string, LiveIpset> | undefined;
+  /** The traffic set's entries and their labels as of the last render, per family. */
+  private labels: Record<IPFamily, TrafficLabels> | undefined;
+  /** The entries the last render changed, per family; undefined when it rendered everything. */
+  private touched: Record<IPFamily, Set<string>> | undefined;
 
   constructor(
     private readonly run: IptablesRunner = new IptablesRunner(),
@@ -92,27 +105,63 @@ export class IptablesSyncer {
     if (reuse) for (const key of owned.keys()) if (!fragments.has(key)) todo.add(key);
     // Drop the cache first: if a render throws half-way, the next sync renders everything.
     this.cache = undefined;
+    // The traffic set's labels follow the changed Services' fragments (O(changed)); a full render rebuilds them.
+    const labels = reuse ? this.labels : undefined;
+    this.labels = undefined;
+    const touched = labels ? { IPv4: new Set<string>(), IPv6: new Set<string>() } : undefined;
+    const counted = (fragment: Readonly<Record<IPFamily, IptFragment>> | undefined, change: typeof addLabels) => {
+      if (labels && fragment) for (const f of FAMILIES) if (fragment[f].traffic) change(labels[f], fragment[f].traffic!, touched![f]);
+    };
     const slices = slicesByService(reuse ? input.endpointSlices.filter((s) => todo.has(`${s.namespace}/${s.serviceName}`)) : input.endpointSlices);
-    if (fragments.size > owned.size) for (const key of fragments.keys()) if (!owned.has(key)) fragments.delete(key);
+    if (fragments.size > owned.size) {
+      for (const key of fragments.keys()) {
+        if (owned.has(key)) continue;
+        counted(fragments.get(key), removeLabels);
+        fragments.delete(key);
+      }
+    }
     const ctxs = FAMILIES.map((f) => familyContext(input, f));
     for (const key of todo) {
       const svc = owned.get(key);
+      counted(fragments.get(key), removeLabels);
       if (!svc) {
         fragments.delete(key);
         continue;
       }
       const [v4, v6] = ctxs.map((ctx) => serviceFragment(input, ctx, svc, slices.get(key) ?? []));
-      fragments.set(key, { IPv4: v4!, IPv6: v6! });
+      const fragment = { IPv4: v4!, IPv6: v6! };
+      counted(fragment, addLabels);
+      fragments.set(key, fragment);
     }
+    const built = { IPv4: new Map(), IPv6: new Map() } as Record<IPFamily, TrafficLabels>;
     const out = ctxs.map((ctx) => {
       const { head, tail } = frameFragments(input, ctx);
       const pieces: IptFragment[] = [head];
-      for (const key of owned.keys()) pieces.push(fragments.get(key)![ctx.family]);
+      for (const key of owned.keys()) {
+        const fragment = fragments.get(key)![ctx.family];
+        pieces.push(fragment);
+        if (!labels && fragment.traffic) addLabels(built[ctx.family], fragment.traffic);
+      }
       pieces.push(tail);
       return assembleFamily(ctx.family, pieces);
     });
+    this.labels = labels ?? built;
+    this.touched = touched;
     this.cache = { fingerprint: fp, fragments };
     return out;
+  }
+
+  /** The traffic set's `ipset restore` lines after a render: only the touched entries after a partial one. */
+  private trafficLines(sets: ReadonlyMap<string, LiveIpset>): { adds: string[]; dels: string[] } {
+    const adds: string[] = [];
+    const dels: string[] = [];
+    for (const f of FAMILIES) {
+      const live = sets.get(trafficSetName(f));
+      const d: { rebuild?: string[]; adds: string[]; dels: string[] } = this.touched && live ? diffTouched(live.name, this.labels![f], this.touched[f], live) : diffIpsets([trafficSetOf(f, this.labels![f])], sets);
+      adds.push(...(d.rebuild ?? []), ...d.adds);
+      dels.push(...d.dels);
+    }
+    return { adds, dels };
   }
 
   /**
@@ -131,7 +180,20 @@ export class IptablesSyncer {
     let transaction = '';
     const rulesWritten = new Map<string, number>();
     try {
-      for (const desired of this.render(input, full ? undefined : options.changed)) {
+      const rendered = this.render(input, full ? undefined : options.changed);
+      if (full) {
+        const saved = await this.run.ipsetSave();
+        this.sets = saved === undefined ? undefined : new Map([...parseIpsetSave(saved)].filter(([name]) => TRAFFIC_SET_NAMES.includes(name)));
+      }
+      const sets = this.sets;
+      const setDiff = sets ? this.trafficLines(sets) : { adds: [], dels: [] };
+      // A skipped Service keeps its elements (its counts go on), as it keeps its chains.
+      const setDels = keep.length ? [] : setDiff.dels;
+      if (setDiff.adds.length) {
+        await this.run.ipset(['restore'], setDiff.adds.join('\n') + '\n');
+        if (this.keepTransaction) transaction += `${IPSET_MARKER}\n${setDiff.adds.join('\n')}\n`;
+      }
+      for (const desired of rendered) {
         const f = desired.family;
         let base: { filter: LiveChains; nat: LiveChains };
         let wanted = desired;
@@ -154,12 +216,18 @@ export class IptablesSyncer {
           }
         }
         changes += d.changes;
-        if (full) changes += await ensureJumps(this.run, f, false);
+        if (full) changes += await ensureJumps(this.run, f, false, sets ? builtinJumps(f) : BUILTIN_JUMPS);
         next.set(f, {
           filter: new Map(wanted.filter.map((c) => [c.name, c.rules])),
           nat: new Map(wanted.nat.map((c) => [c.name, c.rules])),
         });
       }
+      if (setDels.length) {
+        await this.run.ipset(['restore'], setDels.join('\n') + '\n');
+        if (this.keepTransaction) transaction += `${IPSET_MARKER}\n${setDels.join('\n')}\n`;
+      }
+      if (sets) advanceIpsets(sets, [...setDiff.adds, ...setDels]);
+      changes += setDiff.adds.length + setDels.length;
     } catch (e) {
       // What the kernel holds is unknown now: read it back next time.
       this.invalidate();

@@ -1,10 +1,12 @@
 // Desired IPVS ruleset vs what the kernel reports -> the commands that converge it,
 // touching only what changed: IPVS virtual and real servers (`ipvsadm -R` input:
 // -A/-E/-D, -a/-e/-d), ipset members (`ipset restore` input: create/add/del),
-// dummy-interface addresses. Pure; parsers for `ipvsadm -Sn` and `ipset save` here too.
+// dummy-interface addresses. Pure; the parser for `ipvsadm -Sn` here too (ipsets: ../ipset.ts).
 
-import { ipsetCreateLine, virtualServerLines, hostPort } from './document.js';
-import type { Ipset, IpvsProtocol, RealServer, VirtualServer } from './ruleset.js';
+import { virtualServerLines, hostPort } from './document.js';
+import type { IpvsProtocol, RealServer, VirtualServer } from './ruleset.js';
+
+export { diffIpsets, hasCounters, parseIpsetSave, rebuildName, type LiveIpset } from '../ipset.js';
 
 const FLAG_PROTO: Record<string, IpvsProtocol> = { '-t': 'tcp', '-u': 'udp', '--sctp-service': 'sctp' };
 const PROTO_FLAG: Record<IpvsProtocol, string> = { tcp: '-t', udp: '-u', sctp: '--sctp-service' };
@@ -87,61 +89,4 @@ export function diffIpvs(desired: readonly VirtualServer[], live: readonly LiveV
     if (!wantBy.has(vsKey(l)) && owns(l)) out.push(`-D ${PROTO_FLAG[l.protocol]} ${hostPort(l.address, l.port)}`);
   }
   return out;
-}
-
-export interface LiveIpset {
-  readonly name: string;
-  readonly header: string;
-  readonly entries: Set<string>;
-}
-
-/** Parses `ipset save` output (create and add lines). */
-export function parseIpsetSave(text: string): Map<string, LiveIpset> {
-  const sets = new Map<string, LiveIpset>();
-  for (const line of text.split('\n')) {
-    const w = line.trim().split(/\s+/);
-    if (w[0] === 'create' && w[1]) sets.set(w[1], { name: w[1], header: w.slice(2).join(' '), entries: new Set() });
-    else if (w[0] === 'add' && w[1] && w[2]) sets.get(w[1])?.entries.add(w[2]);
-  }
-  return sets;
-}
-
-/** The name of the copy a set is rebuilt in (at most 30 characters: ipset allows 31). */
-export const rebuildName = (name: string): string => `${name}-C`;
-
-/**
- * A live set of ours that lacks the counters we want (created by a version that did
- * not count refusals): `create -exist` cannot add them (ipset refuses a different
- * header), and a set the helper rules reference cannot be destroyed. So a copy with
- * counters is filled with the live entries and swapped in (rules follow the set by
- * position, not by name), then the old one, now under the copy's name, is destroyed.
- * The entries stay the same: the usual diff runs on top.
- */
-export function rebuildWithCounters(s: Ipset, live: LiveIpset): string[] {
-  const copy = rebuildName(s.name);
-  return [ipsetCreateLine(s, copy), `flush ${copy}`, ...[...live.entries].map((e) => `add ${copy} ${e} -exist`), `swap ${copy} ${s.name}`, `destroy ${copy}`];
-}
-
-/** Whether `ipset save`'s header of a set names the counters extension. */
-export const hasCounters = (live: LiveIpset): boolean => live.header.split(' ').includes('counters');
-
-/**
- * ipset restore input: sets rebuilt with counters where they lack them (`rebuild`,
- * before anything else), created when missing, members added, then (separately,
- * after IPVS) removed.
- */
-export function diffIpsets(desired: readonly Ipset[], live: Map<string, LiveIpset>): { rebuild: string[]; adds: string[]; dels: string[] } {
-  const rebuild: string[] = [];
-  const adds: string[] = [];
-  const dels: string[] = [];
-  for (const s of desired) {
-    const l = live.get(s.name);
-    if (!l) adds.push(ipsetCreateLine(s));
-    else if (s.counters && !hasCounters(l)) rebuild.push(...rebuildWithCounters(s, l));
-    const have = l?.entries ?? new Set<string>();
-    const want = new Set(s.entries);
-    for (const e of s.entries) if (!have.has(e)) adds.push(`add ${s.name} ${e} -exist`);
-    for (const e of have) if (!want.has(e)) dels.push(`del ${s.name} ${e} -exist`);
-  }
-  return { rebuild, adds, dels };
 }

@@ -3,6 +3,7 @@
 // its section. splitSections is the way back.
 
 import { DUMMY_INTERFACE, type Ipset, type IpvsRuleset, type RealServer, type VirtualServer } from './ruleset.js';
+import { addLine, createLine } from '../ipset.js';
 
 export const SECTION = {
   addresses: `addresses on ${DUMMY_INTERFACE}`,
@@ -28,14 +29,8 @@ export function virtualServerLines(vs: VirtualServer): string[] {
   return [head, ...vs.realServers.map((r: RealServer) => `-a ${svc} -r ${hostPort(r.address, r.port)} -m -w ${r.weight}`)];
 }
 
-/** `create NAME TYPE OPTIONS -exist` of one set (`name` instead of its own: a copy of it). */
-export function ipsetCreateLine(s: Ipset, name = s.name): string {
-  const opts = s.type === 'bitmap:port' ? 'range 0-65535' : `family ${s.family === 'IPv4' ? 'inet' : 'inet6'}`;
-  return `create ${name} ${s.type} ${opts}${s.counters ? ' counters' : ''} -exist`;
-}
-
 export function ipsetLines(s: Ipset): string[] {
-  return [`# ${s.name}: ${s.comment}`, ipsetCreateLine(s), ...s.entries.map((e) => `add ${s.name} ${e} -exist`)];
+  return [`# ${s.name}: ${s.comment}`, createLine(s), ...s.entries.map((e) => addLine(s.name, e))];
 }
 
 export function serializeIpvs(r: IpvsRuleset): string {

@@ -6,6 +6,7 @@
 //   4. IPVS virtual servers and their real servers.
 
 import type { IPFamily } from '../../model/ip.js';
+import type { Ipset } from '../ipset.js';
 
 export const DUMMY_INTERFACE = 'svcplane-ipvs0';
 
@@ -30,19 +31,7 @@ export interface VirtualServer {
   readonly realServers: readonly RealServer[];
 }
 
-export type IpsetType = 'hash:ip' | 'hash:ip,port' | 'hash:ip,port,ip' | 'hash:ip,port,net' | 'bitmap:port';
-
-export interface Ipset {
-  readonly name: string;
-  readonly type: IpsetType;
-  readonly family: IPFamily;
-  /** What it holds, for the reader. */
-  readonly comment: string;
-  /** Created with per-element packet and byte counters (the refusal sets: sets.ts). */
-  readonly counters?: boolean;
-  /** Entries in `ipset add` syntax, e.g. `10.96.0.10,tcp:80`. Sorted, unique. */
-  readonly entries: readonly string[];
-}
+export type { Ipset, IpsetType } from '../ipset.js';
 
 export interface IpvsFamilyRuleset {
   readonly family: IPFamily;

@@ -6,6 +6,7 @@
 import type { NodeContext } from '../../model/node.js';
 import type { RenderInput } from '../../model/render-input.js';
 import type { IPFamily } from '../../model/ip.js';
+import { advanceIpsets } from '../ipset.js';
 import { tableText } from '../iptables/document.js';
 import { diffIpsets, diffIpvs, parseIpvsadmSave, splitHostPort, vsKey } from './diff.js';
 import { helperChains, TABLES } from './iptables-rules.js';
@@ -91,16 +92,7 @@ export function advanceState(state: IpvsKernelState, plan: IpvsSyncPlan): void {
   state.dummyExists = true;
   for (const a of plan.addressAdds) state.dummy.add(a);
   for (const a of plan.addressDels) state.dummy.delete(a);
-  for (const line of [...plan.setAdds, ...plan.setDels]) {
-    const w = line.split(' ');
-    const [op, name, arg] = w as [string, string, string];
-    if (op === 'create' && !state.ipsets.has(name)) state.ipsets.set(name, { name, header: w.slice(2, -1).join(' '), entries: new Set() });
-    else if (op === 'add') state.ipsets.get(name)?.entries.add(arg);
-    else if (op === 'del') state.ipsets.get(name)?.entries.delete(arg);
-    else if (op === 'flush') state.ipsets.get(name)?.entries.clear();
-    else if (op === 'destroy') state.ipsets.delete(name);
-    else if (op === 'swap') swapSets(state.ipsets, name, arg);
-  }
+  advanceIpsets(state.ipsets, [...plan.setAdds, ...plan.setDels]);
   for (const line of plan.ipvs) advanceVirtualServers(state.virtualServers, line);
   for (const f of FAMILIES) {
     const family = plan.ruleset.families.find((x) => x.family === f);
@@ -108,15 +100,6 @@ export function advanceState(state: IpvsKernelState, plan: IpvsSyncPlan): void {
     const desired = helperChains(family.iptables);
     for (const table of TABLES) for (const [name, rules] of desired[table]) state.chains[f][table].set(name, rules);
   }
-}
-
-/** `swap A B`: each name now holds the other's header and entries. */
-function swapSets(sets: IpvsKernelState['ipsets'], a: string, b: string): void {
-  const x = sets.get(a);
-  const y = sets.get(b);
-  if (!x || !y) return;
-  sets.set(a, { ...y, name: a });
-  sets.set(b, { ...x, name: b });
 }
 
 const FLAG_PROTO: Record<string, string> = { '-t': 'tcp', '-u': 'udp', '--sctp-service': 'sctp' };

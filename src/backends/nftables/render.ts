@@ -28,6 +28,7 @@ import {
   numgenMod, reject, ret, saddr, serviceKey, setMark, thDport, updateSet, vmap,
   type Expr, type NftChain, type NftElement, type NftFamily, type NftRule, type NftSet, type NftTable,
 } from './nft.js';
+import { trafficComment } from '../traffic.js';
 import { endpointTrafficElements, endpointTrafficRules, endpointTrafficSets } from './endpoint-traffic.js';
 
 export const TABLE_NAME = 'svcplane';
@@ -80,15 +81,7 @@ export const NFT_NAMES = {
 /** Protocols a Service port can have: the traffic counters match each with its own rule (nft types `ct original proto-dst` from it). */
 const PROTOCOLS = ['tcp', 'udp', 'sctp'] as const;
 
-/**
- * `ns/name:port/PROTO`: the comment of a Service port's traffic-counter elements
- * (servicePortLabel's form for an unnamed port, so preserve.ts knows the owner).
- * The counter readers take the Service's identity from it, and find the other
- * counting elements (dispatch, no-endpoint, firewall) by key through these.
- */
-export function trafficComment(v: ServicePortView): string {
-  return `${v.namespace}/${v.name}:${v.port}/${v.protocol}`;
-}
+export { trafficComment };
 
 function familyOf(f: IPFamily): NftFamily {
   return f === 'IPv4' ? 'ip' : 'ip6';

@@ -2,7 +2,7 @@
 // `iptables-save -c` prints them (the rule lines below are the renderer's, from dist/).
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { parseIptablesCounters, readIptablesCounters } from '../../../src/backends/iptables/counters.js';
+import { parseIptablesCounters, parseTrafficSetCounters, readIptablesCounters } from '../../../src/backends/iptables/counters.js';
 import { FakeExec } from '../../../src/exec/fake.js';
 
 const FILTER = `*filter
@@ -26,6 +26,16 @@ const NAT = `*nat
 COMMIT
 `;
 
+// As `ipset save SET` prints the traffic set (traffic-set.ts); 192.0.2.20:5432 is an endpoint of two Service ports.
+const SET4 = `create SVP-ENDPOINT-TRAFFIC hash:ip,port family inet hashsize 1024 maxelem 1048576 counters comment bucketsize 12 initval 0x722c6ef0
+add SVP-ENDPOINT-TRAFFIC 192.0.2.20,tcp:5432 packets 10 bytes 1000 comment "shop/orders-db:5432/TCP shop/orders-ro:5432/TCP"
+add SVP-ENDPOINT-TRAFFIC 192.0.2.21,tcp:5432 packets 20 bytes 2000 comment "shop/orders-db:5432/TCP"
+add OTHER-SET 192.0.2.22,tcp:5432 packets 7 bytes 700 comment "shop/orders-db:5432/TCP"
+`;
+const SET6 = `create SVP6-ENDPOINT-TRAFFIC hash:ip,port family inet6 hashsize 1024 maxelem 1048576 counters comment bucketsize 12 initval 0x1
+add SVP6-ENDPOINT-TRAFFIC fd00::20,tcp:8443 packets 50 bytes 5000 comment "shop/api:443/TCP"
+`;
+
 describe('iptables traffic counters', () => {
   it('new connections from the endpoints\' DNAT rules (per endpoint too), refusals by comment, ports from SVP-SERVICES', () => {
     const got = parseIptablesCounters(`${FILTER}\n${NAT}`).map((s) => `${s.kind} ${s.namespace}/${s.service}:${s.port}/${s.protocol}${s.reason ? ` ${s.reason}` : ''}${s.endpoint ? ` ${s.endpoint}` : ''} ${s.value}`);
@@ -39,16 +49,42 @@ describe('iptables traffic counters', () => {
     ]);
   });
 
-  it('reads filter and nat of both families, in the namespace', async () => {
+  it('packets and bytes per endpoint from the traffic set, summed per Service port; a shared endpoint counts for each of its Service ports', () => {
+    const got = parseTrafficSetCounters(SET4 + SET6).map((s) => `${s.kind} ${s.namespace}/${s.service}:${s.port}/${s.protocol}${s.endpoint ? ` ${s.endpoint}` : ''} ${s.value}`);
+    assert.deepEqual(got.sort(), [
+      'bytes shop/api:443/TCP 5000',
+      'bytes shop/orders-db:5432/TCP 3000',
+      'bytes shop/orders-ro:5432/TCP 1000',
+      'endpoint_bytes shop/api:443/TCP [fd00::20]:8443 5000',
+      'endpoint_bytes shop/orders-db:5432/TCP 192.0.2.20:5432 1000',
+      'endpoint_bytes shop/orders-db:5432/TCP 192.0.2.21:5432 2000',
+      'endpoint_bytes shop/orders-ro:5432/TCP 192.0.2.20:5432 1000',
+      'endpoint_packets shop/api:443/TCP [fd00::20]:8443 50',
+      'endpoint_packets shop/orders-db:5432/TCP 192.0.2.20:5432 10',
+      'endpoint_packets shop/orders-db:5432/TCP 192.0.2.21:5432 20',
+      'endpoint_packets shop/orders-ro:5432/TCP 192.0.2.20:5432 10',
+      'packets shop/api:443/TCP 50',
+      'packets shop/orders-db:5432/TCP 30',
+      'packets shop/orders-ro:5432/TCP 10',
+    ]);
+  });
+
+  it('reads filter and nat of both families and the traffic sets, in the namespace', async () => {
     const exec = new FakeExec()
       .on('iptables-save', ['-c', '-t', 'filter'], { stdout: FILTER })
       .on('iptables-save', ['-c', '-t', 'nat'], { stdout: NAT })
-      .on('ip6tables-save', ['-c'], { stdout: '' });
+      .on('ip6tables-save', ['-c'], { stdout: '' })
+      .on('ipset', ['save', 'SVP-ENDPOINT-TRAFFIC'], { stdout: SET4 })
+      // No IPv6 set (nothing applied there, or no ipset): no packets, no error.
+      .on('ipset', ['save', 'SVP6-ENDPOINT-TRAFFIC'], { exitCode: 1, stderr: 'ipset v7.17: The set with the given name does not exist' });
     const samples = await readIptablesCounters(exec, 'svp-test-node');
-    assert.equal(samples.length, 6);
+    assert.equal(samples.length, 6 + 10);
+    assert.equal(samples.find((s) => s.kind === 'packets' && s.service === 'orders-db')?.value, 30);
     assert.deepEqual(exec.lines().sort(), [
       'ip netns exec svp-test-node ip6tables-save -c -t filter',
       'ip netns exec svp-test-node ip6tables-save -c -t nat',
+      'ip netns exec svp-test-node ipset save SVP-ENDPOINT-TRAFFIC',
+      'ip netns exec svp-test-node ipset save SVP6-ENDPOINT-TRAFFIC',
       'ip netns exec svp-test-node iptables-save -c -t filter',
       'ip netns exec svp-test-node iptables-save -c -t nat',
     ]);

@@ -18,9 +18,9 @@ function world(extraEndpoint = false): RenderInput {
   );
 }
 
-/** iptables-nft on an empty node: nothing saved, every restore accepted, no jump of ours present yet. */
+/** iptables-nft on an empty node: nothing saved, every restore accepted, no jump of ours present yet, no ipset yet. */
 function fakeIptables(): FakeExec {
-  const fake = new FakeExec();
+  const fake = new FakeExec().on('ipset', ['save']).on('ipset', ['restore']);
   for (const tool of ['iptables', 'ip6tables']) {
     fake
       .on(`${tool}-nft-save`, [])
@@ -45,14 +45,25 @@ const A_GAINS_AN_ENDPOINT = [
 ].join('\n');
 
 describe('iptables syncer through a FakeExec: the exact commands', () => {
-  it('full sync: saves both tables, restores once per family, then checks and inserts each jump', async () => {
+  it('full sync: reads the sets, creates and fills the traffic set, saves both tables, restores once per family, then checks and inserts each jump and counting rule', async () => {
     const fake = fakeIptables();
     await new IptablesSyncer(new IptablesRunner(undefined, 'nft', fake)).sync(world());
+    // The set exists before any rule names it.
+    assert.deepEqual(fake.lines().slice(0, 2), ['ipset save', 'ipset restore']);
+    assert.equal(fake.commands[1]!.input, [
+      'create SVP-ENDPOINT-TRAFFIC hash:ip,port family inet maxelem 1048576 counters comment -exist',
+      'add SVP-ENDPOINT-TRAFFIC 10.244.1.10,tcp:8080 comment "default/a:80/TCP" -exist',
+      'add SVP-ENDPOINT-TRAFFIC 10.244.1.20,tcp:8080 comment "default/b:80/TCP" -exist',
+      'create SVP6-ENDPOINT-TRAFFIC hash:ip,port family inet6 maxelem 1048576 counters comment -exist',
+      '',
+    ].join('\n'));
+    assert.equal(fake.lines().filter((l) => l.startsWith('ipset')).length, 2);
     const v4 = fake.lines().filter((l) => l.startsWith('iptables'));
     assert.deepEqual(v4.slice(0, 3), ['iptables-nft-save -t filter', 'iptables-nft-save -t nat', 'iptables-nft-restore --noflush -w']);
     const jumps = v4.slice(3);
     assert.equal(jumps.length % 2, 0);
-    jumps.forEach((line, i) => assert.match(line, i % 2 === 0 ? /^iptables-nft -w -t (nat|filter) -C [A-Z]+ / : /^iptables-nft -w -t (nat|filter) -I [A-Z]+ 1 /));
+    jumps.forEach((line, i) => assert.match(line, i % 2 === 0 ? /^iptables-nft -w -t (nat|filter|mangle) -C [A-Z]+ / : /^iptables-nft -w -t (nat|filter|mangle) -I [A-Z]+ 1 /));
+    assert.equal(jumps.filter((l) => / -I (POSTROUTING|INPUT) 1 .*--match-set SVP-ENDPOINT-TRAFFIC/.test(l)).length, 4);
     assert.equal(fake.lines().filter((l) => l.startsWith('ip6tables-nft-restore')).length, 1);
   });
 
@@ -63,9 +74,29 @@ describe('iptables syncer through a FakeExec: the exact commands', () => {
     const before = fake.commands.length;
     const r = await s.sync(world(true), { changed: new Set(['default/a']) });
     assert.equal(r.full, false);
-    assert.deepEqual(fake.lines().slice(before), ['iptables-nft-restore --noflush -w'], 'IPv6 has nothing to change: no ip6tables at all');
+    assert.deepEqual(fake.lines().slice(before), ['ipset restore', 'iptables-nft-restore --noflush -w'], 'IPv6 has nothing to change: no ip6tables at all');
+    // Only the new endpoint's element, before the rules that DNAT to it.
+    assert.equal(fake.commands[before]!.input, 'add SVP-ENDPOINT-TRAFFIC 10.244.2.10,tcp:8080 comment "default/a:80/TCP" -exist\n');
     assert.equal(fake.commands.at(-1)!.input, A_GAINS_AN_ENDPOINT);
     assert.doesNotMatch(fake.commands.at(-1)!.input!, /default\/b/, 'Service b is not touched');
+
+    // The endpoint leaves: its element goes after the rules stopped sending traffic to it.
+    const again = fake.commands.length;
+    await s.sync(world(), { changed: new Set(['default/a']) });
+    assert.deepEqual(fake.lines().slice(again), ['iptables-nft-restore --noflush -w', 'ipset restore']);
+    assert.equal(fake.commands.at(-1)!.input, 'del SVP-ENDPOINT-TRAFFIC 10.244.2.10,tcp:8080 -exist\n');
+    // Nothing changed: nothing sent.
+    const idle = fake.commands.length;
+    await s.sync(world(), { changed: new Set(['default/a']) });
+    assert.equal(fake.commands.length, idle);
+  });
+
+  it('a node where ipset cannot run gets its rules without the traffic set or its counting rules', async () => {
+    const fake = fakeIptables().on('ipset', ['save'], { exitCode: 1, stderr: 'spawn ipset ENOENT' });
+    await new IptablesSyncer(new IptablesRunner(undefined, 'nft', fake)).sync(world());
+    assert.deepEqual(fake.lines().filter((l) => l.startsWith('ipset')), ['ipset save']);
+    assert.equal(fake.lines().filter((l) => l.includes('-t mangle')).length, 0);
+    assert.ok(fake.lines().some((l) => l.startsWith('iptables-nft-restore')));
   });
 
   it('a refused restore is an ExecError naming the tool and its stderr; the next sync is full (reads back, checks the jumps)', async () => {
@@ -82,6 +113,11 @@ describe('iptables syncer through a FakeExec: the exact commands', () => {
     const before = fake.commands.length;
     const r = await s.sync(world(true), { changed: new Set(['default/a']) });
     assert.equal(r.full, true);
-    assert.deepEqual(fake.lines().slice(before, before + 2), ['ip netns exec svp-test-ns iptables-nft-save -t filter', 'ip netns exec svp-test-ns iptables-nft-save -t nat']);
+    assert.deepEqual(fake.lines().slice(before, before + 4), [
+      'ip netns exec svp-test-ns ipset save',
+      'ip netns exec svp-test-ns ipset restore',
+      'ip netns exec svp-test-ns iptables-nft-save -t filter',
+      'ip netns exec svp-test-ns iptables-nft-save -t nat',
+    ]);
   });
 });

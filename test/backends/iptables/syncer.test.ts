@@ -9,6 +9,8 @@ import { IptablesRunner } from '../../../src/backends/iptables/apply.js';
 import { parseSavedChains } from '../../../src/backends/iptables/document.js';
 import { renderIptables } from '../../../src/backends/iptables/render.js';
 import { IptablesSyncer } from '../../../src/backends/iptables/syncer.js';
+import { renderTrafficSet } from '../../../src/backends/iptables/traffic-set.js';
+import { parseIpsetSave } from '../../../src/backends/ipset.js';
 import type { RenderInput } from '../../../src/model/render-input.js';
 import { ep, input, port, slice, svc } from '../../helpers/model.js';
 import { withNetns, type TestNetns } from './netns.js';
@@ -47,6 +49,11 @@ async function assertKernelMatches(ns: TestNetns, i: RenderInput): Promise<void>
     for (const table of ['filter', 'nat'] as const) {
       assert.deepEqual(Object.fromEntries(parseSavedChains(save, table)), Object.fromEntries(t[table].map((c) => [c.name, c.rules])));
     }
+    // The traffic set holds the render's elements and comments (partial syncs' add/del lines included).
+    const want = renderTrafficSet(i, t.family);
+    const live = parseIpsetSave((await ns.exec(['ipset', 'save', want.name])).stdout).get(want.name)!;
+    assert.deepEqual([...live.entries].sort(), want.entries);
+    assert.deepEqual(new Map([...live.comments].sort()), new Map([...want.comments!].sort()));
   }
 }
 

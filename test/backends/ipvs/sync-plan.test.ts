@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { parseIpsetSave } from '../../../src/backends/ipvs/diff.js';
-import { ipsetCreateLine } from '../../../src/backends/ipvs/document.js';
+import { createLine } from '../../../src/backends/ipset.js';
 import { helperChains } from '../../../src/backends/ipvs/iptables-rules.js';
 import type { IpvsKernelState } from '../../../src/backends/ipvs/kernel.js';
 import { renderIpvs } from '../../../src/backends/ipvs/render.js';
@@ -18,7 +18,7 @@ describe('ipvs sync plan: sets without counters', () => {
     // The kernel as an older svcplane left it: the same sets and entries, none with counters.
     const saved = r.families
       .flatMap((f) => f.ipsets)
-      .flatMap((s) => [ipsetCreateLine({ ...s, counters: false }).replace(' -exist', ''), ...s.entries.map((e) => `add ${s.name} ${e}`)])
+      .flatMap((s) => [createLine({ ...s, counters: false }).replace(' -exist', ''), ...s.entries.map((e) => `add ${s.name} ${e}`)])
       .join('\n');
     const state: IpvsKernelState = {
       dummyExists: true,

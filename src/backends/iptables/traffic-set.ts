@@ -1,0 +1,155 @@
+// Packets and bytes per endpoint and per Service port: one counted ipset per family
+// (`hash:ip,port counters comment`), one element per endpoint a Service port DNATs to
+// (`ip,proto:port`, commented `ns/name:port/PROTO`), and four static rules in mangle
+// that match it after DNAT, where every packet of a DNATed connection carries the
+// endpoint in its header:
+//   POSTROUTING, INPUT   -m conntrack --ctstate DNAT --ctdir ORIGINAL -m set --match-set SET dst,dst
+//   POSTROUTING, INPUT   -m conntrack --ctstate DNAT --ctdir REPLY    -m set --match-set SET src,src
+// mangle (-150) comes before nat's source rewrite at POSTROUTING and INPUT (+100), which
+// turns a reply's endpoint source back into the Service address, and after nat's
+// DNAT at PREROUTING and OUTPUT (-100): so both directions are counted on the endpoint,
+// for forwarded traffic (POSTROUTING) and traffic the node itself sends or receives
+// (POSTROUTING for what it sends, INPUT for what it receives; INPUT leaves out `lo`,
+// whose packets were already counted on their way out). The set match counts each
+// matched packet on the element (`--update-counters` is its default). A Service
+// port's packets are the sum of its endpoints': an endpoint address and port shared by
+// two Service ports is one element, counted for each (its comment names both).
+// Pure: the elements come from the same views the chains do.
+
+import type { IPFamily } from '../../model/ip.js';
+import type { RenderInput } from '../../model/render-input.js';
+import { dnatTargets, servicePortViews, type ServicePortView } from '../../model/service-ports.js';
+import { addLine, delLine, type Ipset, type LiveIpset } from '../ipset.js';
+import { trafficComment } from '../traffic.js';
+import type { BuiltinJump } from './render.js';
+
+/** The counted set of one family (ipset names are global per network namespace, each set has one family). */
+export function trafficSetName(family: IPFamily): string {
+  return family === 'IPv4' ? 'SVP-ENDPOINT-TRAFFIC' : 'SVP6-ENDPOINT-TRAFFIC';
+}
+
+export const TRAFFIC_SET_NAMES: readonly string[] = [trafficSetName('IPv4'), trafficSetName('IPv6')];
+
+/** ipset's default capacity is 65536 elements; 10k Services × 10 endpoints need more. */
+const MAX_ELEMENTS = 1 << 20;
+
+/** ipset keeps at most 255 bytes of comment. */
+const MAX_COMMENT = 255;
+
+/** One endpoint of one Service port: the set element and the Service port it counts for. */
+export interface TrafficElement {
+  /** `ip,proto:port`, as `ipset add` takes it and `ipset save` prints it. */
+  readonly entry: string;
+  /** `ns/name:port/PROTO`. */
+  readonly label: string;
+}
+
+/** The elements of one Service port: one per endpoint it DNATs to. */
+export function trafficElements(v: ServicePortView): TrafficElement[] {
+  const proto = v.protocol.toLowerCase();
+  const label = trafficComment(v);
+  return dnatTargets(v).map((ep) => ({ entry: `${ep.ip},${proto}:${ep.port}`, label }));
+}
+
+/**
+ * Entry -> the labels of the Service ports counting on it: one label as a string (nearly
+ * every entry: 10^5 of them at 10k Services), several as an array.
+ */
+export type TrafficLabels = Map<string, string | string[]>;
+
+/** Adds the elements' labels to `labels`; each entry whose labels changed goes into `touched`. */
+export function addLabels(labels: TrafficLabels, elements: Iterable<TrafficElement>, touched?: Set<string>): void {
+  for (const e of elements) {
+    const have = labels.get(e.entry);
+    if (have === undefined) labels.set(e.entry, e.label);
+    else if (have === e.label || (Array.isArray(have) && have.includes(e.label))) continue;
+    else labels.set(e.entry, Array.isArray(have) ? [...have, e.label] : [have, e.label]);
+    touched?.add(e.entry);
+  }
+}
+
+/** Takes the elements' labels out of `labels` (an entry with none left goes); each entry whose labels changed goes into `touched`. */
+export function removeLabels(labels: TrafficLabels, elements: Iterable<TrafficElement>, touched?: Set<string>): void {
+  for (const e of elements) {
+    const have = labels.get(e.entry);
+    if (have === undefined) continue;
+    if (have === e.label) labels.delete(e.entry);
+    else if (Array.isArray(have) && have.includes(e.label)) {
+      const left = have.filter((l) => l !== e.label);
+      labels.set(e.entry, left.length === 1 ? left[0]! : left);
+    } else continue;
+    touched?.add(e.entry);
+  }
+}
+
+/** An entry's comment: its labels, sorted, as many as fit. */
+export function commentOf(labels: string | readonly string[]): string {
+  if (typeof labels === 'string') return labels;
+  let comment = '';
+  for (const l of [...labels].sort()) if (comment.length + l.length + (comment ? 1 : 0) <= MAX_COMMENT) comment += (comment ? ' ' : '') + l;
+  return comment;
+}
+
+/** The set of one family holding `labels`' entries. */
+export function trafficSetOf(family: IPFamily, labels: TrafficLabels): Ipset {
+  const comments = new Map<string, string>();
+  for (const [entry, ls] of labels) comments.set(entry, commentOf(ls));
+  return {
+    name: trafficSetName(family),
+    type: 'hash:ip,port',
+    family,
+    comment: 'endpoint,proto:port of every Service port: packets and bytes of its connections, both directions',
+    entries: [...labels.keys()].sort(),
+    counters: true,
+    comments,
+    maxelem: MAX_ELEMENTS,
+  };
+}
+
+/** The set of one family holding `elements`; an entry of several Service ports gets all their labels (as many as fit). */
+export function trafficSet(family: IPFamily, elements: Iterable<TrafficElement>): Ipset {
+  const labels: TrafficLabels = new Map();
+  addLabels(labels, elements);
+  return trafficSetOf(family, labels);
+}
+
+/**
+ * `ipset restore` lines for the `touched` entries of the set `name` only (a partial sync:
+ * O(changed), not O(elements)): added or re-commented where `labels` holds them, removed
+ * where it does not and `live` does.
+ */
+export function diffTouched(name: string, labels: TrafficLabels, touched: Iterable<string>, live: LiveIpset): { adds: string[]; dels: string[] } {
+  const adds: string[] = [];
+  const dels: string[] = [];
+  for (const e of touched) {
+    const ls = labels.get(e);
+    if (ls === undefined) {
+      if (live.entries.has(e)) dels.push(delLine(name, e));
+      continue;
+    }
+    const comment = commentOf(ls);
+    if (!live.entries.has(e) || live.comments.get(e) !== comment) adds.push(addLine(name, e, comment));
+  }
+  return { adds, dels };
+}
+
+/** The set of one family for `input` (apply's one-shot render; the syncer assembles it per Service). */
+export function renderTrafficSet(input: RenderInput, family: IPFamily): Ipset {
+  return trafficSet(family, servicePortViews(input, family).flatMap(trafficElements));
+}
+
+const COMMENT = ['-m', 'comment', '--comment', 'svcplane endpoint traffic'];
+
+/** The counting rules of one family, inserted into mangle's built-in chains as apply inserts its jumps (no target: they only count). */
+export function trafficJumps(family: IPFamily): BuiltinJump[] {
+  const set = trafficSetName(family);
+  const original = ['-m', 'conntrack', '--ctstate', 'DNAT', '--ctdir', 'ORIGINAL', '-m', 'set', '--match-set', set, 'dst,dst', ...COMMENT];
+  const reply = ['-m', 'conntrack', '--ctstate', 'DNAT', '--ctdir', 'REPLY', '-m', 'set', '--match-set', set, 'src,src', ...COMMENT];
+  const notLo = ['!', '-i', 'lo'];
+  return [
+    { table: 'mangle', chain: 'POSTROUTING', rule: original },
+    { table: 'mangle', chain: 'POSTROUTING', rule: reply },
+    { table: 'mangle', chain: 'INPUT', rule: [...notLo, ...original] },
+    { table: 'mangle', chain: 'INPUT', rule: [...notLo, ...reply] },
+  ];
+}
