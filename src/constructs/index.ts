@@ -31,8 +31,8 @@ export {
   NODE_AGENT_HEALTH_PORT,
   NODE_AGENT_METRICS_PORT,
   NODE_AGENT_DEFAULT_RESOURCES,
-  agentMemoryMiB,
 } from './node-agent.js';
+export { agentMemoryMiB, agentPeakMiB, agentResources, DEFAULT_AGENT_SCALE, type AgentScale } from './agent-memory.js';
 export { DEFAULT_AGENT_IMAGE } from './default-image.js';
 export { DEFAULT_SERVICE_CIDRS, type AllocationConfig } from './allocation-config.js';
 export type { PortRange } from './allocation.js';

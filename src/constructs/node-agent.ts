@@ -17,6 +17,7 @@ import { parseHostPortString } from '../model/host-port.js';
 import { dns1123LabelError } from '../model/names.js';
 import { PLAN_CONFIG_MAP_KEY, SvcplaneApp } from './app.js';
 import { DEFAULT_AGENT_IMAGE } from './default-image.js';
+import { agentResources, DEFAULT_AGENT_SCALE, type AgentScale } from './agent-memory.js';
 import { agentConfigFile, type KubeProxyConfig } from './node-agent-config.js';
 import { SvcplaneSynthError } from './synth-error.js';
 
@@ -37,14 +38,13 @@ export enum AgentMode {
 }
 
 /**
- * Requests and limits of the agent container. The defaults are sized for up to
- * 1,000 Services x 10 endpoints (see NODE_AGENT_DEFAULT_RESOURCES); for more, set
- * `limits.memory` from NODE_AGENT_MEMORY_FORMULA, e.g. `agentMemoryMiB(10_000)`.
+ * Requests and limits of the agent container. The defaults come from the agent's
+ * `scale` and `backend` (agent-memory.ts: the measured peak, and 25 % more as the limit).
  */
 export interface NodeAgentResources {
-  /** @default NODE_AGENT_DEFAULT_RESOURCES.requests */
+  /** @default cpu 100m, memory the expected peak at the agent's scale (agentPeakMiB) */
   readonly requests?: { readonly cpu?: string; readonly memory?: string };
-  /** @default NODE_AGENT_DEFAULT_RESOURCES.limits (no CPU limit: throttling would delay rule syncs) */
+  /** @default memory agentMemoryMiB at the agent's scale; no CPU limit (throttling would delay rule syncs) */
   readonly limits?: { readonly cpu?: string; readonly memory?: string };
 }
 
@@ -58,6 +58,13 @@ export interface NodeAgentProps {
   readonly image?: string;
   /** @default AgentBackend.NFTABLES */
   readonly backend?: AgentBackend;
+  /**
+   * The cluster size the agent is sized for: its default memory request and limit
+   * (`resources` overrides them). Size for growth: an agent over its limit is killed and
+   * the node's rules stop following changes until it restarts.
+   * @default DEFAULT_AGENT_SCALE: 2,000 Services of 10 endpoints
+   */
+  readonly scale?: AgentScale;
   /** @default AgentMode.COEXIST */
   readonly mode?: AgentMode;
   /**
@@ -119,29 +126,12 @@ export const NODE_AGENT_HEALTH_PORT = COEXIST_PORTS.health;
 export const NODE_AGENT_METRICS_PORT = COEXIST_PORTS.metrics;
 
 /**
- * Memory limit (MiB) for a cluster of `services` Services with about 10 endpoints
- * each: 1.25 x (130 + 0.065 x services), rounded up. The peak (VmHWM) of the
- * compiled agent (`node lib/cli/main.js`, as in the image; nftables, offline mode,
- * first full sync plus endpoint changes; `bench/agent-memory.ts`, 2026-12-03) was
- * 145 MiB at 100 Services, 194 MiB at 1k, 457 MiB at 5k, and 657-772 MiB at 10k
- * (BENCHMARKS.md): about 130 MiB of runtime plus 0.065 MiB per Service, the first
- * full sync holding the whole render and transaction at once. The 25 % is headroom
- * for GC timing and a burst of changes. E.g. 10k Services: 975 MiB.
+ * The default resources of an nftables agent at DEFAULT_AGENT_SCALE (2,000 Services of
+ * 10 endpoints): request the expected peak, limit 25 % above it (agent-memory.ts). A
+ * NodeAgent computes its own from its `backend` and `scale`; this constant is the
+ * nftables case, kept for code that reads it.
  */
-export function agentMemoryMiB(services: number): number {
-  return Math.ceil(1.25 * (130 + 0.065 * Math.max(0, services)));
-}
-
-/**
- * The defaults: the limit is agentMemoryMiB(2000) (clusters up to 2,000 Services
- * of 10 endpoints; set resources.limits.memory from agentMemoryMiB for more); the
- * request is the measured peak at 1,000 Services (194 MiB), what the scheduler
- * should reserve on a node of a mid-sized cluster. No CPU limit: throttling delays syncs.
- */
-export const NODE_AGENT_DEFAULT_RESOURCES = {
-  requests: { cpu: '100m', memory: '200Mi' },
-  limits: { memory: `${agentMemoryMiB(2000)}Mi` },
-} as const;
+export const NODE_AGENT_DEFAULT_RESOURCES = agentResources(DEFAULT_AGENT_SCALE, 'nftables');
 
 export const NODE_AGENT_LABELS: Readonly<Record<string, string>> = {
   'app.kubernetes.io/name': NODE_AGENT_NAME,
@@ -302,8 +292,9 @@ export class NodeAgent extends Construct {
       // host's /lib/modules, mounted read-only), which needs CAP_SYS_MODULE.
       ...(usesIpvs ? ['SYS_MODULE'] : []),
     ];
-    const requests = { ...NODE_AGENT_DEFAULT_RESOURCES.requests, ...props.resources?.requests };
-    const limits = { ...NODE_AGENT_DEFAULT_RESOURCES.limits, ...props.resources?.limits };
+    const sized = agentResources(props.scale ?? DEFAULT_AGENT_SCALE, this.backend);
+    const requests = { ...sized.requests, ...props.resources?.requests };
+    const limits = { ...sized.limits, ...props.resources?.limits };
     const env: k8s.EnvVar[] = [
       { name: 'NODE_NAME', valueFrom: { fieldRef: { apiVersion: 'v1', fieldPath: 'spec.nodeName' } } },
       // The agent's V8 options (src/agent/node-options.ts), here too so that a custom image gets them.
@@ -379,6 +370,9 @@ export class NodeAgent extends Construct {
       add(
         'apiServerEndpoint: is required in REPLACE mode: the agent programs the `kubernetes` Service itself, so on a node with empty tables it cannot reach the API server through it; give the API server\'s own HOST:PORT',
       );
+    }
+    for (const [field, n] of [['services', props.scale?.services], ['endpoints', props.scale?.endpoints]] as const) {
+      if (n !== undefined && !(Number.isSafeInteger(n) && n >= 0)) add(`scale.${field}: ${JSON.stringify(n)} is not a whole number of 0 or more`);
     }
     for (const kind of ['requests', 'limits'] as const) {
       for (const [res, q] of Object.entries(props.resources?.[kind] ?? {})) {

@@ -11,6 +11,7 @@ import {
   NODE_AGENT_DEFAULT_RESOURCES,
   NODE_AGENT_RULES,
   agentMemoryMiB,
+  agentPeakMiB,
   NodeAgent,
   type NodeAgentProps,
   SvcplaneApp,
@@ -278,9 +279,26 @@ test('apiServerEndpoint: KUBERNETES_SERVICE_HOST/PORT on the container (IPv6 wit
   assert.match(bad, /metricsAddress: "0.0.0.0:70000" is not IP:PORT/);
 });
 
-test('memory: the default limit covers the measured peak at 1k Services; agentMemoryMiB grows with the Services', () => {
+test('memory: requests and limits follow the backend and the scale; the limit is 25 % over the expected peak', () => {
   const mib = (q: string) => Number(/^(\d+)Mi$/.exec(q)![1]);
-  assert.ok(mib(NODE_AGENT_DEFAULT_RESOURCES.limits.memory) >= agentMemoryMiB(1000));
-  assert.ok(agentMemoryMiB(10_000) > agentMemoryMiB(1000));
-  assert.ok(mib(NODE_AGENT_DEFAULT_RESOURCES.requests.memory) < mib(NODE_AGENT_DEFAULT_RESOURCES.limits.memory));
+  const resources = (props: Partial<NodeAgentProps>) => container(agentManifests(props).ms).resources;
+  // The default: 2,000 Services of 10 endpoints, nftables.
+  const d = resources({});
+  assert.deepEqual(d, { requests: { ...NODE_AGENT_DEFAULT_RESOURCES.requests }, limits: { ...NODE_AGENT_DEFAULT_RESOURCES.limits } });
+  assert.equal(mib(d.requests.memory), agentPeakMiB({ services: 2000 }));
+  assert.equal(mib(d.limits.memory), agentMemoryMiB(2000));
+  assert.ok(mib(d.limits.memory) >= 1.25 * mib(d.requests.memory));
+  // iptables keeps more per Service than nftables (every chain's rules as text); IPVS is sized like it.
+  const ipt = resources({ backend: AgentBackend.IPTABLES, scale: { services: 10_000 } });
+  const nft = resources({ scale: { services: 10_000 } });
+  assert.equal(mib(ipt.limits.memory), agentMemoryMiB(10_000, { backend: AgentBackend.IPTABLES }));
+  assert.ok(mib(ipt.limits.memory) > mib(nft.limits.memory));
+  assert.ok(mib(nft.limits.memory) > mib(d.limits.memory));
+  // Endpoints count apart from Services: 44k Services of one endpoint each.
+  assert.ok(agentMemoryMiB(44_000, { endpoints: 44_000 }) < agentMemoryMiB(44_000));
+  // resources wins over the sizing.
+  assert.deepEqual(resources({ scale: { services: 10_000 }, resources: { limits: { memory: '1Gi' } } }).limits, { memory: '1Gi' });
+  const bad = errorOf(() => agentManifests({ scale: { services: -1, endpoints: 1.5 } }).app.check());
+  assert.match(bad, /scale\.services: -1 is not a whole number of 0 or more/);
+  assert.match(bad, /scale\.endpoints: 1\.5 is not a whole number of 0 or more/);
 });

@@ -1,0 +1,84 @@
+// How much memory the agent needs for a cluster of a given size, per backend: the
+// DaemonSet's default requests and limits, and agentMemoryMiB for those who set their
+// own. A linear fit of the compiled agent's measured peak (VmHWM, `npm run bench`'s
+// agent-memory part: offline and API mode, first full sync, a resync and 1000 endpoint
+// changes; BENCHMARKS.md), so the figures follow the code as the bench re-measures it.
+
+import type { AgentBackend } from './node-agent.js';
+
+/** The size of the cluster an agent serves. */
+export interface AgentScale {
+  /** Services the agent programs (every Service in REPLACE mode, the labelled ones in COEXIST mode). */
+  readonly services: number;
+  /**
+   * Endpoints in all, summed over those Services' EndpointSlices.
+   * @default 10 x services
+   */
+  readonly endpoints?: number;
+}
+
+/** The peak of the agent, in MiB: base + per Service + per endpoint. */
+interface MemoryFit {
+  /** node, its modules and the agent's own with a handful of Services. */
+  readonly baseMiB: number;
+  readonly perServiceKiB: number;
+  readonly perEndpointKiB: number;
+}
+
+/**
+ * An envelope of the compiled agent's measured peaks (VmHWM; offline and API mode,
+ * first full sync, resync and 1000 endpoint changes), not a regression: the base covers
+ * the small and mid sizes, where one sync of every Service at once sets the peak, and the
+ * slopes the large ones. Points (MiB) and where they come from (FIT_SOURCE):
+ *   nftables: 2 Services 83-85; 1k x 10 176 (1000 changes at once); 10k x 10 154-158
+ *             offline, 187-236 API; 44k x 1 262, 413 with a read-back full sync.
+ *   iptables: 2 Services 83; 1k x 10 153; 10k x 10 240-264 offline; 44k x 1 not measured.
+ * Each point is under 1.25 x the estimate (the limit). IPVS is not measured (it needs the
+ * VM): it renders fewer rules than iptables and keeps ipsets and virtual servers beside
+ * them, so it gets iptables' figures.
+ */
+const FITS: Readonly<Record<`${AgentBackend}`, MemoryFit>> = {
+  nftables: { baseMiB: 150, perServiceKiB: 4, perEndpointKiB: 0.5 },
+  iptables: { baseMiB: 150, perServiceKiB: 5, perEndpointKiB: 0.8 },
+  ipvs: { baseMiB: 150, perServiceKiB: 5, perEndpointKiB: 0.8 },
+};
+
+/** The runs the points come from. */
+export const FIT_SOURCE =
+  'BENCHMARKS.md at 710d602 (2 and 1k Services); session 8 (2026-12-05) runs of bench/agent-memory.ts at s8-nftmem / s8-iptmem (10k, 44k), src/agent/README.md "Memory"';
+
+/** Headroom over the measured peak for the limit: GC timing and a burst of changes. */
+const LIMIT_HEADROOM = 1.25;
+
+/** The cluster size the DaemonSet's default resources are for. */
+export const DEFAULT_AGENT_SCALE: AgentScale = { services: 2000 };
+
+/** The agent's expected peak (MiB) at `scale` with `backend`, rounded up. */
+export function agentPeakMiB(scale: AgentScale, backend: `${AgentBackend}` = 'nftables'): number {
+  const f = FITS[backend];
+  const services = Math.max(0, scale.services);
+  const endpoints = Math.max(0, scale.endpoints ?? 10 * services);
+  return Math.ceil(f.baseMiB + (services * f.perServiceKiB + endpoints * f.perEndpointKiB) / 1024);
+}
+
+/**
+ * Memory limit (MiB) for an agent serving `services` Services (10 endpoints each unless
+ * `endpoints` says otherwise): the expected peak plus 25 %, rounded up. E.g.
+ * `resources: { limits: { memory: `${agentMemoryMiB(10_000, { backend: AgentBackend.IPTABLES })}Mi` } }`.
+ */
+export function agentMemoryMiB(services: number, options: { readonly endpoints?: number; readonly backend?: `${AgentBackend}` } = {}): number {
+  const scale = { services, ...(options.endpoints !== undefined ? { endpoints: options.endpoints } : {}) };
+  return Math.ceil(LIMIT_HEADROOM * agentPeakMiB(scale, options.backend));
+}
+
+/**
+ * Requests and limits for an agent at `scale`: the request is the expected peak (what the
+ * scheduler should reserve on every node), the limit agentMemoryMiB's. No CPU limit:
+ * throttling delays syncs.
+ */
+export function agentResources(scale: AgentScale, backend: `${AgentBackend}`): { requests: { cpu: string; memory: string }; limits: { memory: string } } {
+  return {
+    requests: { cpu: '100m', memory: `${agentPeakMiB(scale, backend)}Mi` },
+    limits: { memory: `${agentMemoryMiB(scale.services, { ...(scale.endpoints !== undefined ? { endpoints: scale.endpoints } : {}), backend })}Mi` },
+  };
+}
