@@ -54,8 +54,9 @@ const LIMIT_HEADROOM = 1.25;
 export const DEFAULT_AGENT_SCALE: AgentScale = { services: 2000 };
 
 /** The agent's expected peak (MiB) at `scale` with `backend`, rounded up. */
-export function agentPeakMiB(scale: AgentScale, backend: `${AgentBackend}` = 'nftables'): number {
-  const f = FITS[backend];
+export function agentPeakMiB(scale: AgentScale, backend?: `${AgentBackend}`): number {
+  // The NodeAgent's default backend when none is named.
+  const f = backend === undefined ? FITS.nftables : FITS[backend];
   const services = Math.max(0, scale.services);
   const endpoints = Math.max(0, scale.endpoints ?? 10 * services);
   return Math.ceil(f.baseMiB + (services * f.perServiceKiB + endpoints * f.perEndpointKiB) / 1024);

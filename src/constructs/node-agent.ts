@@ -131,7 +131,7 @@ export const NODE_AGENT_METRICS_PORT = COEXIST_PORTS.metrics;
  * NodeAgent computes its own from its `backend` and `scale`; this constant is the
  * nftables case, kept for code that reads it.
  */
-export const NODE_AGENT_DEFAULT_RESOURCES = agentResources(DEFAULT_AGENT_SCALE, 'nftables');
+export const NODE_AGENT_DEFAULT_RESOURCES = agentResources(DEFAULT_AGENT_SCALE, AgentBackend.NFTABLES);
 
 export const NODE_AGENT_LABELS: Readonly<Record<string, string>> = {
   'app.kubernetes.io/name': NODE_AGENT_NAME,
