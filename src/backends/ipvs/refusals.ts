@@ -17,6 +17,7 @@
 
 import { runChecked, type Exec } from '../../exec/exec.js';
 import { canonicalIP, type IPFamily } from '../../model/ip.js';
+import { parseIpsetAdd } from '../ipset.js';
 import type { ServicePortId, TrafficSample } from '../traffic.js';
 import { COUNTED_SETS, SETS, setName, type Refusal, type SetKey } from './sets.js';
 
@@ -56,12 +57,12 @@ const COUNTED: ReadonlyMap<string, CountedSet> = new Map(
 /** The names of our counted sets, both families. */
 export const COUNTED_SET_NAMES: readonly string[] = [...COUNTED.keys()];
 
-/** `ipset save` text -> the counters of every element that has them. Pure. */
+/** `ipset save` text -> the counters of every element that has them (the shared `add` line parser, ../ipset.ts). Pure. */
 export function parseSetCounters(text: string): SetElementCounter[] {
   const out: SetElementCounter[] = [];
   for (const line of text.split('\n')) {
-    const m = /^add (\S+) (\S+) .*\bpackets (\d+)\b/.exec(line);
-    if (m) out.push({ set: m[1]!, entry: m[2]!, packets: Number(m[3]) });
+    const e = parseIpsetAdd(line);
+    if (e?.packets !== undefined) out.push({ set: e.set, entry: e.entry, packets: e.packets });
   }
   return out;
 }
