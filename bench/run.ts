@@ -217,7 +217,9 @@ async function runScenario(sc: Scenario, r: ScenarioResult, log: (m: string) => 
   }
   if (has('iptables') && part('iptables')) {
     const counts = natCounts(renderIptables(input), sc.services, sc.endpointsPerService);
-    const o = { rounds: rounds.iptRounds, serviceRounds: rounds.serviceRounds, perService: sc.endpointsPerService, loadTimeoutMs: limits.iptLoadMs, maxKernelScale: limits.iptKernelMax };
+    // Each iptables partial sync is an iptables-nft-restore that fetches the whole ruleset
+    // first (~30 s at 44k × 1 here): Services added and removed get iptRounds, like endpoints.
+    const o = { rounds: rounds.iptRounds, serviceRounds: Math.min(rounds.serviceRounds, rounds.iptRounds), perService: sc.endpointsPerService, loadTimeoutMs: limits.iptLoadMs, maxKernelScale: limits.iptKernelMax };
     r.iptables = { counts, run: await benchIptables(sc.services, input, o, ns, log) };
   }
   if (has('agent') && part('agent') && sc.endpointsPerService === 10 && agent.scales.includes(sc.services)) {

@@ -72,7 +72,7 @@ export interface ScenarioRounds {
   resyncRounds: number;
   oneShotRounds: number;
   renderRuns: number;
-  /** iptables: one-endpoint changes (the pure render + diff at every scale, and partial/full syncs in the kernel). */
+  /** iptables: one-endpoint changes (the pure render + diff at every scale, and partial/full syncs in the kernel), and the cap on its Services added and removed. */
   iptRounds: number;
 }
 
