@@ -21,6 +21,11 @@ export const IPSET_MARKER = '# ==== ipset restore input ====';
 
 const TABLE_ORDER: readonly TableName[] = ['filter', 'nat'];
 
+/** `:CHAIN - [0:0]`: declares (with --noflush: creates or flushes) one chain of ours. */
+export function chainDeclaration(name: string): string {
+  return `:${name} - [0:0]`;
+}
+
 /**
  * The lines of one table's restore input: `*TABLE`, chain declarations, rules, deletions,
  * COMMIT. The one writer of that format: the document, the diff's text and the syncer's
@@ -28,8 +33,8 @@ const TABLE_ORDER: readonly TableName[] = ['filter', 'nat'];
  */
 export function* tableLines(table: AnyTable, chains: readonly IptChain[], deleted: readonly string[] = []): Generator<string> {
   yield `*${table}`;
-  for (const c of chains) yield `:${c.name} - [0:0]`;
-  for (const name of deleted) yield `:${name} - [0:0]`;
+  for (const c of chains) yield chainDeclaration(c.name);
+  for (const name of deleted) yield chainDeclaration(name);
   for (const c of chains) yield* c.rules;
   for (const name of deleted) yield `-X ${name}`;
   yield 'COMMIT';
@@ -56,20 +61,25 @@ function jumpComment(j: BuiltinJump): string {
   return `#   -t ${j.table} -I ${j.chain} ${j.rule.map((a) => (/\s/.test(a) ? `"${a}"` : a)).join(' ')}`;
 }
 
+/** The document's comment lines before the sections: the built-in jumps and counting rules apply adds. */
+export function documentHeader(families: readonly IPFamily[]): string[] {
+  return [
+    '# svcplane iptables ruleset. Apply loads each section with --noflush and then makes sure',
+    '# these jumps from the built-in chains exist (inserted first, never by flushing a built-in chain):',
+    ...BUILTIN_JUMPS.map(jumpComment),
+    '# and these rules, which count packets and bytes per endpoint in the traffic sets (ipset restore',
+    '# before the rules, one element per endpoint of every Service port, commented ns/name:port/PROTO):',
+    ...families.flatMap((f) => trafficJumps(f).map((j) => `#   ${f === 'IPv4' ? 'iptables' : 'ip6tables'} ${jumpComment(j).slice(4)}`)),
+  ];
+}
+
 /**
  * The whole document: a header listing the built-in jumps apply adds, then one section per family.
  * Every line goes into one array joined once: at 10k Services the document is 48 MB, and
  * joining per table, then per family, then the whole copied it three times.
  */
 export function serializeIptables(tables: readonly IptTables[]): string {
-  const lines = [
-    '# svcplane iptables ruleset. Apply loads each section with --noflush and then makes sure',
-    '# these jumps from the built-in chains exist (inserted first, never by flushing a built-in chain):',
-    ...BUILTIN_JUMPS.map(jumpComment),
-    '# and these rules, which count packets and bytes per endpoint in the traffic sets (ipset restore',
-    '# before the rules, one element per endpoint of every Service port, commented ns/name:port/PROTO):',
-    ...tables.flatMap((t) => trafficJumps(t.family).map((j) => `#   ${t.family === 'IPv4' ? 'iptables' : 'ip6tables'} ${jumpComment(j).slice(4)}`)),
-  ];
+  const lines = documentHeader(tables.map((t) => t.family));
   for (const t of tables) {
     lines.push(SECTION_MARKER[t.family]);
     familyLines(lines, t);

@@ -10,6 +10,7 @@ import { lazySyncer } from '../syncer.js';
 import type { LiveTables } from './check.js';
 import { serializeIptables } from './document.js';
 import { renderIptables, type IptTables } from './render.js';
+import { renderIptablesText } from './render-text.js';
 import { iptablesSysctls } from './sysctls.js';
 
 export const iptablesBackend: Backend<IptTables[], Record<IPFamily, LiveTables>> = {
@@ -20,7 +21,7 @@ export const iptablesBackend: Backend<IptTables[], Record<IPFamily, LiveTables>>
   metricsMode: 'iptables',
   relaysUdp: false,
   sysctls: iptablesSysctls,
-  render: (input) => serializeIptables(renderIptables(input)),
+  render: renderIptablesText,
   renderDocument: renderIptables,
   serialise: serializeIptables,
   reader: async () => (await import('./reader.js')).iptablesReader,

@@ -79,6 +79,10 @@ export class Table {
     if (rules === undefined) this.chains.set(chain, (rules = []));
     rules.push(ruleLine(chain, r));
   }
+  /** Each chain, in the order first named, with its rules as added (not copies: for a caller that drops the table next). */
+  forEachChain(fn: (name: string, rules: readonly string[]) => void): void {
+    for (const [name, rules] of this.chains) fn(name, rules);
+  }
   list(): IptChain[] {
     // Copies of exact length: a pushed-to array keeps room for 17 or more elements, and the
     // syncer keeps every chain's array between syncs (110k chains at 10k Services: ~12 MB).
