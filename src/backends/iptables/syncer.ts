@@ -33,6 +33,7 @@ import { preserveServices } from './preserve.js';
 import { assembleFamily, frameFragments, serviceFragment, type IptFragment } from './fragments.js';
 import { BUILTIN_JUMPS, familyContext, type IptTables } from './render.js';
 import { serviceInputDigest } from './service-input.js';
+import { restoreLines, trafficSetsAsLabels } from './traffic-set-state.js';
 import { addLabels, diffTouched, removeLabels, TRAFFIC_SET_NAMES, trafficSetName, trafficSetOf, type TrafficLabels } from './traffic-set.js';
 
 type Chains = Map<string, readonly string[]>;
@@ -217,7 +218,7 @@ export class IptablesSyncer {
       // A skipped Service keeps its elements (its counts go on), as it keeps its chains.
       const setDels = keep.length ? [] : setDiff.dels;
       if (setDiff.adds.length) {
-        await this.run.ipset(['restore'], setDiff.adds.join('\n') + '\n');
+        await this.run.ipset(['restore'], restoreLines(setDiff.adds));
         if (this.keepTransaction) transaction += `${IPSET_MARKER}\n${setDiff.adds.join('\n')}\n`;
       }
       for (const desired of rendered) {
@@ -250,10 +251,15 @@ export class IptablesSyncer {
         });
       }
       if (setDels.length) {
-        await this.run.ipset(['restore'], setDels.join('\n') + '\n');
+        await this.run.ipset(['restore'], restoreLines(setDels));
         if (this.keepTransaction) transaction += `${IPSET_MARKER}\n${setDels.join('\n')}\n`;
       }
-      if (sets) advanceIpsets(sets, [...setDiff.adds, ...setDels]);
+      if (sets) {
+        advanceIpsets(sets, [...setDiff.adds, ...setDels]);
+        // After a full diff the kernel's traffic sets hold the labels exactly (not with a
+        // preserved Service: its elements stay, unsent deletions).
+        if (full && !keep.length) trafficSetsAsLabels(sets, this.labels!);
+      }
       changes += setDiff.adds.length + setDels.length;
     } catch (e) {
       // What the kernel holds is unknown now: read it back next time.
