@@ -140,8 +140,8 @@ export class IptablesRunner {
     await this.checked(t.restore, ['--noflush', '-w'], restorePieces(tables, (await this.resolved) !== 'legacy', this.wholeTableFromChains));
   }
 
-  /** `ipset ARGS…` (stdin `input`) in the runner's namespace; its stdout, an ExecError when it fails. */
-  ipset(args: readonly string[], input?: string): Promise<string> {
+  /** `ipset ARGS…` (stdin `input`, a string or pieces) in the runner's namespace; its stdout, an ExecError when it fails. */
+  ipset(args: readonly string[], input?: string | Iterable<string>): Promise<string> {
     return this.checked('ipset', args, input);
   }
 

@@ -9,8 +9,11 @@
 //
 // Rendering is cached per Service too (fragments.ts): told which Services changed,
 // a sync renders only those and reassembles the rest from their last fragments, which
-// gives the same chains as a full render. A full sync, a sync without `changed`, and
-// any change of what every rule depends on (node, config, mode) render everything.
+// gives the same chains as a full render. A full sync (or one without `changed`)
+// renders the Services whose input (Service and EndpointSlices, as a digest:
+// service-input.ts) differs from their cached fragment's, whatever the caller says
+// changed, and still compares the whole assembled render with the kernel. Any change of
+// what every rule depends on (node, config, mode) renders everything.
 //
 // The traffic set (traffic-set.ts) follows the same memory: read back with `ipset save`
 // at a full sync, diffed against what was last sent otherwise. Its elements are added
@@ -29,6 +32,8 @@ import { diffFamily, type LiveChains } from './diff.js';
 import { preserveServices } from './preserve.js';
 import { assembleFamily, frameFragments, serviceFragment, type IptFragment } from './fragments.js';
 import { BUILTIN_JUMPS, familyContext, type IptTables } from './render.js';
+import { serviceInputDigest } from './service-input.js';
+import { restoreLines, trafficSetsAsLabels } from './traffic-set-state.js';
 import { addLabels, diffTouched, removeLabels, TRAFFIC_SET_NAMES, trafficSetName, trafficSetOf, type TrafficLabels } from './traffic-set.js';
 
 type Chains = Map<string, readonly string[]>;
@@ -50,10 +55,13 @@ export interface IptablesSyncResult {
 
 const FAMILIES: readonly IPFamily[] = ['IPv4', 'IPv6'];
 
-/** The last render, per Service and family, and what all of it depended on. */
+/** The last render, per Service and family, and what it was rendered from. */
 interface RenderCache {
+  /** What every Service's rules depend on. */
   readonly fingerprint: string;
   readonly fragments: Map<string, Readonly<Record<IPFamily, IptFragment>>>;
+  /** Each fragment's input: its Service and EndpointSlices (service-input.ts). */
+  readonly digests: Map<string, string>;
 }
 
 /** What every Service's rules depend on besides the Service: when it changes, render everything. */
@@ -92,32 +100,49 @@ export class IptablesSyncer {
   }
 
   /**
-   * The chains of both families for `input`, rendering only the Services named in
-   * `changed` (namespace/name) when the cache is valid for the rest.
+   * The chains of both families for `input`, rendering anew only what changed while the
+   * cache is valid (same fingerprint): with `changed` (a partial sync), the Services it
+   * names (namespace/name), trusted as the caller's; without it (a full sync), every
+   * Service whose input digest (service-input.ts) differs from its cached fragment's, so
+   * a change the caller missed is caught here, at a full sync, as a whole render did.
    */
   render(input: RenderInput, changed?: ReadonlySet<string>): IptTables[] {
     const fp = fingerprint(input);
     const owned = ownedServices(input);
-    const reuse = changed !== undefined && this.cache?.fingerprint === fp;
+    const reuse = this.cache?.fingerprint === fp;
     const fragments = reuse ? this.cache!.fragments : new Map<string, Readonly<Record<IPFamily, IptFragment>>>();
-    // The changed Services, and any of ours without a fragment (a caller that missed one).
-    const todo = new Set(reuse ? changed : owned.keys());
-    if (reuse) for (const key of owned.keys()) if (!fragments.has(key)) todo.add(key);
+    const digests = reuse ? this.cache!.digests : new Map<string, string>();
     // Drop the cache first: if a render throws half-way, the next sync renders everything.
     this.cache = undefined;
-    // The traffic set's labels follow the changed Services' fragments (O(changed)); a full render rebuilds them.
+    // What to render: the changed Services (or, at a full sync, those whose digest moved), and any of ours without a fragment.
+    const partial = reuse && changed !== undefined;
+    const todo = new Set<string>(partial ? changed : reuse ? [] : owned.keys());
+    if (reuse) for (const key of owned.keys()) if (!fragments.has(key)) todo.add(key);
+    // A partial sync groups only its Services' slices (the filter is O(slices), the grouping O(changed)).
+    const slices = slicesByService(partial ? input.endpointSlices.filter((s) => todo.has(`${s.namespace}/${s.serviceName}`)) : input.endpointSlices);
+    const digestOf = (key: string) => serviceInputDigest(owned.get(key)!, slices.get(key) ?? []);
+    if (reuse && !partial) {
+      for (const [key, digest] of digests) {
+        if (!owned.has(key)) continue;
+        const d = digestOf(key);
+        if (d === digest) continue;
+        digests.set(key, d);
+        todo.add(key);
+      }
+    }
+    // The traffic set's labels follow the re-rendered Services' fragments (O(rendered)); a first render builds them.
     const labels = reuse ? this.labels : undefined;
     this.labels = undefined;
     const touched = labels ? { IPv4: new Set<string>(), IPv6: new Set<string>() } : undefined;
     const counted = (fragment: Readonly<Record<IPFamily, IptFragment>> | undefined, change: typeof addLabels) => {
       if (labels && fragment) for (const f of FAMILIES) if (fragment[f].traffic) change(labels[f], fragment[f].traffic!, touched![f]);
     };
-    const slices = slicesByService(reuse ? input.endpointSlices.filter((s) => todo.has(`${s.namespace}/${s.serviceName}`)) : input.endpointSlices);
     if (fragments.size > owned.size) {
       for (const key of fragments.keys()) {
         if (owned.has(key)) continue;
         counted(fragments.get(key), removeLabels);
         fragments.delete(key);
+        digests.delete(key);
       }
     }
     const ctxs = FAMILIES.map((f) => familyContext(input, f));
@@ -126,12 +151,14 @@ export class IptablesSyncer {
       counted(fragments.get(key), removeLabels);
       if (!svc) {
         fragments.delete(key);
+        digests.delete(key);
         continue;
       }
       const [v4, v6] = ctxs.map((ctx) => serviceFragment(input, ctx, svc, slices.get(key) ?? []));
       const fragment = { IPv4: v4!, IPv6: v6! };
       counted(fragment, addLabels);
       fragments.set(key, fragment);
+      if (partial || !digests.has(key)) digests.set(key, digestOf(key));
     }
     const built = { IPv4: new Map(), IPv6: new Map() } as Record<IPFamily, TrafficLabels>;
     const out = ctxs.map((ctx) => {
@@ -146,8 +173,9 @@ export class IptablesSyncer {
       return assembleFamily(ctx.family, pieces);
     });
     this.labels = labels ?? built;
-    this.touched = touched;
-    this.cache = { fingerprint: fp, fragments };
+    // Without `changed` the caller diffs the whole traffic set (a full sync reads it back).
+    this.touched = changed ? touched : undefined;
+    this.cache = { fingerprint: fp, fragments, digests };
     return out;
   }
 
@@ -172,8 +200,8 @@ export class IptablesSyncer {
   async sync(input: RenderInput, options: ApplyOptions & { full?: boolean; changed?: ReadonlySet<string> } = {}): Promise<IptablesSyncResult> {
     const full = options.full === true || this.written === undefined || this.clock() - this.lastFull >= this.fullSyncIntervalMs;
     const keep = options.preserveServices ?? [];
-    // A full sync compares with the kernel, not with what was written: let the last render's
-    // chains go before rendering anew, or both renders are alive at once (the resync's peak).
+    // A full sync compares with the kernel, not with what was written: let the last sync's
+    // chain maps go first (the rules arrays stay shared with the cached fragments).
     if (full) this.written = undefined;
     const next = new Map<IPFamily, Written>();
     let changes = 0;
@@ -190,7 +218,7 @@ export class IptablesSyncer {
       // A skipped Service keeps its elements (its counts go on), as it keeps its chains.
       const setDels = keep.length ? [] : setDiff.dels;
       if (setDiff.adds.length) {
-        await this.run.ipset(['restore'], setDiff.adds.join('\n') + '\n');
+        await this.run.ipset(['restore'], restoreLines(setDiff.adds));
         if (this.keepTransaction) transaction += `${IPSET_MARKER}\n${setDiff.adds.join('\n')}\n`;
       }
       for (const desired of rendered) {
@@ -223,10 +251,15 @@ export class IptablesSyncer {
         });
       }
       if (setDels.length) {
-        await this.run.ipset(['restore'], setDels.join('\n') + '\n');
+        await this.run.ipset(['restore'], restoreLines(setDels));
         if (this.keepTransaction) transaction += `${IPSET_MARKER}\n${setDels.join('\n')}\n`;
       }
-      if (sets) advanceIpsets(sets, [...setDiff.adds, ...setDels]);
+      if (sets) {
+        advanceIpsets(sets, [...setDiff.adds, ...setDels]);
+        // After a full diff the kernel's traffic sets hold the labels exactly (not with a
+        // preserved Service: its elements stay, unsent deletions).
+        if (full && !keep.length) trafficSetsAsLabels(sets, this.labels!);
+      }
       changes += setDiff.adds.length + setDels.length;
     } catch (e) {
       // What the kernel holds is unknown now: read it back next time.

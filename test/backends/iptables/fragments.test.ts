@@ -80,10 +80,13 @@ function inputOf(specs: readonly Spec[], nodeVariant: boolean): RenderInput {
   );
 }
 
-/** A step changes one Service, or the node (which every rule depends on). */
+/**
+ * A step changes one Service, or the node (which every rule depends on). `full`: the
+ * render is a full sync's (no `changed`: the syncer finds what moved by itself).
+ */
 const step = fc.oneof(
-  { weight: 9, arbitrary: fc.record({ kind: fc.constant('service' as const), index: fc.integer({ min: 0, max: NAMES.length - 1 }), spec }) },
-  { weight: 1, arbitrary: fc.record({ kind: fc.constant('node' as const) }) },
+  { weight: 9, arbitrary: fc.record({ kind: fc.constant('service' as const), index: fc.integer({ min: 0, max: NAMES.length - 1 }), spec, full: fc.boolean() }) },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant('node' as const), full: fc.boolean() }) },
 );
 
 const keyOf = (i: number) => `${NAMES[i]![0]}/${NAMES[i]![1]}`;
@@ -108,7 +111,7 @@ describe('iptables render cache', () => {
             changed = new Set([keyOf(s.index)]);
           }
           current = inputOf(specs, nodeVariant);
-          const partial = syncer.render(current, changed);
+          const partial = syncer.render(current, s.full ? undefined : changed);
           const full = renderIptables(current);
           assert.deepEqual(partial, full);
           assert.equal(serializeIptables(partial), serializeIptables(full));
@@ -129,5 +132,31 @@ describe('iptables render cache', () => {
     assert.notEqual(partial, serializeIptables(renderIptables(next)));
     assert.match(partial, /a\/web:80\/TCP has no endpoints/, 'the named Service is rendered anew');
     assert.match(partial, /default\/api:80\/TCP -> 10\.244\.1\.31:8080/, 'the other keeps its cached endpoint');
+    // A full sync's render (no `changed`) finds the Service whose input moved by itself.
+    assert.equal(serializeIptables(syncer.render(next)), serializeIptables(renderIptables(next)));
+  });
+
+  it("a full sync's render reuses the fragments of Services whose input did not move, and renders the others", () => {
+    const spec = { present: true, type: 'NodePort', dual: true, ports: 2, eps: 3, local: 1, etpLocal: false, affinity: false, sourceRanges: false } as const;
+    const a = build(0, spec);
+    const b = build(3, spec);
+    const syncer = new IptablesSyncer(new IptablesRunner('svp-never-used'));
+    const chainsOf = (tables: ReturnType<typeof renderIptables>, label: string) =>
+      tables.flatMap((t) => [...t.filter, ...t.nat]).filter((c) => c.rules.length > 0 && c.rules.every((r) => r.includes(label)));
+    const first = syncer.render(input([a.service, b.service], [...a.slices, ...b.slices]));
+    // The same content in new objects (a plan reload, an API relist): still reused. Only b's endpoints change.
+    const b2 = build(3, { ...spec, eps: 7 });
+    const next = input([structuredClone(a.service), b2.service], [...structuredClone(a.slices), ...b2.slices]);
+    const second = syncer.render(next);
+    assert.equal(serializeIptables(second), serializeIptables(renderIptables(next)));
+    const aBefore = chainsOf(first, 'a/web:');
+    const aAfter = chainsOf(second, 'a/web:');
+    assert.ok(aBefore.length >= 4, JSON.stringify(aBefore));
+    // a's own chains are the very arrays rendered the first time: its fragment was not rendered again.
+    assert.deepEqual(aAfter.map((c) => c.name), aBefore.map((c) => c.name));
+    aAfter.forEach((c, i) => assert.equal(c.rules, aBefore[i]!.rules, c.name));
+    // b's are new: its input moved.
+    const bBefore = new Map(chainsOf(first, 'default/api:').map((c) => [c.name, c.rules]));
+    assert.ok(chainsOf(second, 'default/api:').some((c) => bBefore.has(c.name) && bBefore.get(c.name) !== c.rules));
   });
 });

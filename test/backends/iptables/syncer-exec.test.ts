@@ -91,6 +91,26 @@ describe('iptables syncer through a FakeExec: the exact commands', () => {
     assert.equal(fake.commands.length, idle);
   });
 
+  it('after a full sync it remembers the traffic set as rendered (stale elements read back are gone), but not while a Service is preserved', async () => {
+    // The kernel's set: a's element with another comment, and an element of Service c, whose input is skipped (preserved) in the second run.
+    const saved = [
+      'create SVP-ENDPOINT-TRAFFIC hash:ip,port family inet hashsize 1024 maxelem 1048576 counters comment',
+      'add SVP-ENDPOINT-TRAFFIC 10.244.1.10,tcp:8080 packets 3 bytes 180 comment "default/old:80/TCP"',
+      'add SVP-ENDPOINT-TRAFFIC 10.244.3.30,tcp:8080 packets 0 bytes 0 comment "default/c:80/TCP"',
+      '',
+    ].join('\n');
+    const remembered = async (preserve: string[]) => {
+      const fake = fakeIptables().on('ipset', ['save'], { stdout: saved });
+      const s = new IptablesSyncer(new IptablesRunner(undefined, 'nft', fake));
+      await s.sync(world(), { preserveServices: preserve });
+      const set = (s as unknown as { sets: Map<string, { entries: Set<string>; comments: Map<string, string> }> }).sets.get('SVP-ENDPOINT-TRAFFIC')!;
+      return Object.fromEntries([...set.entries].sort().map((e) => [e, set.comments.get(e)]));
+    };
+    assert.deepEqual(await remembered([]), { '10.244.1.10,tcp:8080': 'default/a:80/TCP', '10.244.1.20,tcp:8080': 'default/b:80/TCP' });
+    // c keeps its element in the kernel (no deletion sent): so does the syncer's memory.
+    assert.deepEqual(await remembered(['default/c']), { '10.244.1.10,tcp:8080': 'default/a:80/TCP', '10.244.1.20,tcp:8080': 'default/b:80/TCP', '10.244.3.30,tcp:8080': 'default/c:80/TCP' });
+  });
+
   it('a node where ipset cannot run gets its rules without the traffic set or its counting rules', async () => {
     const fake = fakeIptables().on('ipset', ['save'], { exitCode: 1, stderr: 'spawn ipset ENOENT' });
     await new IptablesSyncer(new IptablesRunner(undefined, 'nft', fake)).sync(world());

@@ -109,4 +109,24 @@ describe('iptables syncer (partial sync)', () => {
       assert.equal((await s.sync(inp(['10.244.1.12']), { full: true })).changes, 0);
     });
   });
+
+  it('a full sync that reuses the unchanged Services\' fragments still repairs their chains, and renders a change no caller named', async () => {
+    await withNetns(async (ns) => {
+      const s = new IptablesSyncer(new CountingRunner(ns.name));
+      await s.sync(inp(['10.244.1.10']));
+      // Behind the syncer's back: db's endpoint chain flushed, its ClusterIP rule deleted (db's input never changes).
+      const nat = parseSavedChains((await ns.exec(['iptables-save', '-t', 'nat'])).stdout, 'nat');
+      const dbEndpoint = [...nat].find(([name, rules]) => name.startsWith('SVP-SEP-') && rules.some((r) => r.includes('10.244.2.11')))![0];
+      const dbClusterIP = nat.get('SVP-SERVICES')!.findIndex((r) => r.includes('10.96.0.11')) + 1;
+      await ns.exec(['iptables', '-t', 'nat', '-F', dbEndpoint]);
+      await ns.exec(['iptables', '-t', 'nat', '-D', 'SVP-SERVICES', String(dbClusterIP)]);
+      // web's endpoints change, and the caller names no Service: the partial sync sends nothing.
+      const next = inp(['10.244.1.12']);
+      assert.equal((await s.sync(next, { changed: new Set() })).changes, 0);
+      const full = await s.sync(next, { full: true });
+      assert.equal(full.full, true);
+      await assertKernelMatches(ns, next);
+      assert.equal((await s.sync(next, { full: true })).changes, 0);
+    });
+  });
 });
