@@ -14,6 +14,16 @@ import { NftablesSyncer, type NftRunner } from './syncer.js';
 /** SVCPLANE_NFT_SESSION=off: every transaction one-shot (to compare, or should an nft's -i mode misbehave). */
 const sessionAllowed = () => process.env.SVCPLANE_NFT_SESSION !== 'off';
 
+/**
+ * SVCPLANE_NFT_READ_BACK_EVERY=N: every N-th periodic resync reads everything back (default
+ * DEFAULT_READ_BACK_EVERY; 1: every one does). For measurements: bench/agent-memory.ts's resync
+ * step is the read-back full sync with it at 1.
+ */
+function readBackEvery(): number | undefined {
+  const n = Number(process.env.SVCPLANE_NFT_READ_BACK_EVERY);
+  return Number.isInteger(n) && n >= 1 ? n : undefined;
+}
+
 /** `runner`: tests pass one of their own (the agent passes none). */
 export function createNftablesSyncer(options: SyncerOptions, runner?: NftRunner): Syncer {
   const session = runner || options.exec || !sessionAllowed() ? undefined : new NftSession({ ...(options.netns ? { netns: options.netns } : {}), onLost: (why) => options.log?.warn({ why }, 'nft session lost; transaction sent one-shot') });
@@ -38,7 +48,7 @@ export function createNftablesSyncer(options: SyncerOptions, runner?: NftRunner)
     ...(kernel.summary ? { summary: () => ((touch.touched = true), kernel.summary!()) } : {}),
   };
   // The agent never reads a transaction's text: a full sync's is not kept.
-  const syncer = new NftablesSyncer(watched, undefined, { keepTransaction: false });
+  const syncer = new NftablesSyncer(watched, readBackEvery(), { keepTransaction: false });
   const host = options.netns === undefined;
   return {
     backend: 'nftables',
