@@ -9,6 +9,7 @@ import { KernelTouch, setSysctls, type Syncer } from '../syncer.js';
 import { nftRunner } from './apply.js';
 import { NFTABLES_SYSCTLS } from './sysctls.js';
 import type { NftFamily } from './nft.js';
+import type { NftListingSink } from './listing-stream.js';
 import { NftablesSyncer, type NftRunner } from './syncer.js';
 
 /** SVCPLANE_NFT_SESSION=off: every transaction one-shot (to compare, or should an nft's -i mode misbehave). */
@@ -42,6 +43,7 @@ export function createNftablesSyncer(options: SyncerOptions, runner?: NftRunner)
       return kernel.load(d);
     },
     ...(kernel.listTable ? { listTable: (f: NftFamily, n: string) => ((touch.touched = true), kernel.listTable!(f, n)) } : {}),
+    ...(kernel.streamTable ? { streamTable: (f: NftFamily, n: string, sink: NftListingSink) => ((touch.touched = true), kernel.streamTable!(f, n, sink)) } : {}),
     ...(kernel.loadChunks ? { loadChunks: (c: Iterable<string>) => ((touch.touched = true), kernel.loadChunks!(c)) } : {}),
     ...(kernel.loadIncremental ? { loadIncremental: (d: string) => ((touch.touched = true), kernel.loadIncremental!(d)) } : {}),
     ...(kernel.ruleCounts ? { ruleCounts: (c: Parameters<NonNullable<NftRunner['ruleCounts']>>[0]) => ((touch.touched = true), kernel.ruleCounts!(c)) } : {}),
