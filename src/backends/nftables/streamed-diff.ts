@@ -66,7 +66,8 @@ function diffElements(d: DesiredTable, s: NftSet, have: Map<string, string>): El
  * base chain's hook): then the table is replaced whole, as diffTable does.
  */
 export class StreamedTableDiff implements NftListingSink {
-  private readonly wantSets: Map<string, NftSet>;
+  /** Made at the listing's first item: a table the kernel lacks (a first sync) never makes it. */
+  private want: { desired: DesiredTable; sets: Map<string, NftSet> } | undefined;
   private readonly liveSets = new Map<string, NftSet>();
   private readonly liveChains = new Map<string, NftChain>();
   /** The canonical text of each live rule, by chain. */
@@ -76,8 +77,14 @@ export class StreamedTableDiff implements NftListingSink {
   private reading: { name: string; have: Map<string, string> } | undefined;
   private replace = false;
 
-  constructor(private readonly desired: DesiredTable) {
-    this.wantSets = new Map(desired.table.sets.map((s) => [s.name, s]));
+  constructor(private readonly makeDesired: () => DesiredTable) {}
+
+  private wanted(): { desired: DesiredTable; sets: Map<string, NftSet> } {
+    if (!this.want) {
+      const desired = this.makeDesired();
+      this.want = { desired, sets: new Map(desired.table.sets.map((s) => [s.name, s])) };
+    }
+    return this.want;
   }
 
   element(owner: { readonly kind: 'set' | 'map'; readonly name: string }, raw: unknown): void {
@@ -107,19 +114,21 @@ export class StreamedTableDiff implements NftListingSink {
   }
 
   private compareSet(live: NftSet, have: Map<string, string>): void {
-    const want = this.wantSets.get(live.name);
+    const { desired, sets } = this.wanted();
+    const want = sets.get(live.name);
     if (!want || this.replace) return; // not wanted: removed whole (finish)
-    if (needsReplace({ ...this.desired.table, sets: [want], chains: [] }, () => live, () => undefined)) {
+    if (needsReplace({ ...desired.table, sets: [want], chains: [] }, () => live, () => undefined)) {
       this.replace = true;
       this.elementDiffs.clear();
       return;
     }
-    if (!want.dynamic) this.elementDiffs.set(live.name, diffElements(this.desired, want, have));
+    if (!want.dynamic) this.elementDiffs.set(live.name, diffElements(desired, want, have));
   }
 
   /** diffTable(desired, live)'s transaction; undefined: replace the table whole. */
   finish(): NftTransaction | undefined {
-    const desired = this.desired.table;
+    const { desired: d } = this.wanted();
+    const desired = d.table;
     if (this.replace || needsReplace(desired, (n) => this.liveSets.get(n), (n) => this.liveChains.get(n))) return undefined;
     return diffAgainst(desired, {
       hasSet: (name) => this.liveSets.has(name),
@@ -127,7 +136,7 @@ export class StreamedTableDiff implements NftListingSink {
         const rules = this.liveRules.get(name);
         return rules && `[${rules.join(',')}]`;
       },
-      elements: (s) => (this.liveSets.has(s.name) ? this.elementDiffs.get(s.name)! : diffElements(this.desired, s, new Map())),
+      elements: (s) => (this.liveSets.has(s.name) ? this.elementDiffs.get(s.name)! : diffElements(d, s, new Map())),
       chains: [...this.liveChains.values()].map((chain) => ({ chain, rules: this.liveRules.get(chain.name)!.length })),
       sets: this.liveSets.values(),
     });

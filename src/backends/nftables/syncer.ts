@@ -438,8 +438,7 @@ async function readBackStreamed(stream: NonNullable<NftRunner['streamTable']>, w
       if (await stream(skeleton.family, skeleton.name, IGNORE_LISTING)) w.stale.push(del(tableObject(skeleton)));
       continue;
     }
-    const desired = desiredTable(st, skeleton, keys ?? []);
-    const diff = new StreamedTableDiff(desired);
+    const diff = new StreamedTableDiff(() => desiredTable(st, skeleton, keys ?? []));
     const exists = await stream(skeleton.family, skeleton.name, diff);
     const t0 = now();
     timings.readBack! += t0 - t;
@@ -448,9 +447,11 @@ async function readBackStreamed(stream: NonNullable<NftRunner['streamTable']>, w
       counted.changes += tx.changes;
       w.parts.push([...transactionPieces(tx.commands)]);
     } else {
-      // Absent (a first sync), or a declaration that cannot change in place: the table loaded whole, as it is written.
+      // Absent (a first sync), or a declaration that cannot change in place: the table loaded whole,
+      // made as it is written (the desired tables of every shard, made now, would all be alive at once).
       w.parts.push(() => {
         const t1 = now();
+        const desired = desiredTable(st, skeleton, keys ?? []);
         const commands = tableLoadCommands(desired.table, () => counted.changes++, (x) => desired.more(x));
         counted.ms += now() - t1;
         return transactionPieces(exists ? withFirst(del(tableObject(skeleton)), counted, commands) : commands);

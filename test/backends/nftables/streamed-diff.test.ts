@@ -50,7 +50,7 @@ function desiredOf(t: NftTable, split: boolean): DesiredTable {
 }
 
 function streamedDiff(desired: DesiredTable, live: NftTable, pieceChars: number) {
-  const diff = new StreamedTableDiff(desired);
+  const diff = new StreamedTableDiff(() => desired);
   const reader = new NftListingStream(diff);
   const text = nftListing([live]);
   for (let at = 0; at < text.length; at += pieceChars) reader.push(text.slice(at, at + pieceChars));
@@ -89,7 +89,7 @@ describe('StreamedTableDiff: diffTable while the listing streams in', () => {
     const desired = renderTables(Object.values(features)[0]!).find((t) => t.chains.some((c) => c.rules.some((r) => r.expr.some((x) => 'counter' in x))))!;
     assert.ok(desired, 'a table with DNAT counters');
     const counted = nftListing([desired]).replace(/"counter":\{"packets":0,"bytes":0\}/g, '"counter":{"packets":17,"bytes":1020}');
-    const diff = new StreamedTableDiff({ table: desired, more: () => [] });
+    const diff = new StreamedTableDiff(() => ({ table: desired, more: () => [] }));
     const reader = new NftListingStream(diff);
     reader.push(counted);
     reader.end();
