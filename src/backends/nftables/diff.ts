@@ -48,8 +48,8 @@ export function fullReplace(desired: NftTable, live: NftTable | undefined): NftC
  */
 export interface LiveTableView {
   hasSet(name: string): boolean;
-  /** The live chain's rulesKey; undefined when there is no such chain. */
-  rulesKey(chain: string): string | undefined;
+  /** Whether the live chain holds the desired chain's rules (rulesKey equal); undefined when there is no such chain. */
+  sameRules(desired: NftChain): boolean | undefined;
   /** Live elements to delete (not wanted, or wanted otherwise) and desired ones to add, for a desired set. */
   elements(desired: NftSet): { readonly remove: readonly NftElement[]; readonly add: readonly NftElement[] };
   /** Live chains (with their rule counts) and sets, in the kernel's order. */
@@ -80,12 +80,12 @@ export function diffAgainst(desired: NftTable, live: LiveTableView): NftTransact
     }
   }
   for (const c of desired.chains) {
-    const rules = live.rulesKey(c.name);
-    if (rules === undefined) {
+    const same = live.sameRules(c);
+    if (same === undefined) {
       addDefs.push(add(chainObject(desired, c)));
       for (const r of c.rules) rewrite.push(add(ruleObject(desired, c.name, r)));
       changes++;
-    } else if (rules !== rulesKey(c)) {
+    } else if (!same) {
       rewrite.push(flush(chainObject(desired, c)));
       for (const r of c.rules) rewrite.push(add(ruleObject(desired, c.name, r)));
       changes++;
@@ -138,9 +138,9 @@ export function diffTable(desired: NftTable, live: NftTable | undefined): NftTra
   if (needsReplace(desired, (n) => liveSets.get(n), (n) => liveChains.get(n))) return replaced(desired, live);
   return diffAgainst(desired, {
     hasSet: (name) => liveSets.has(name),
-    rulesKey: (name) => {
-      const c = liveChains.get(name);
-      return c && rulesKey(c);
+    sameRules: (desired) => {
+      const c = liveChains.get(desired.name);
+      return c && rulesKey(c) === rulesKey(desired);
     },
     elements: (s) => {
       const have = new Map((liveSets.get(s.name)?.elements ?? []).map((e) => [elementKey(e), e]));

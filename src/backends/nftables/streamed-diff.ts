@@ -2,9 +2,9 @@
 // listing streams in (listing-stream.ts), set by set and chain by chain (issue 16 §1).
 // Parsed whole, the main table's listing and its desired twin took a 44k-Service agent
 // from 262 to 413 MiB; here what is alive is the elements of the one set being read, as
-// two short strings each (key, then value and comment, canonical), the canonical text of
-// the table's rules (the main table has ~30, a shard a sixteenth of the Services'), and
-// the desired elements of that one set, made from the Services' fragments as they are
+// two short strings each (key, then value and comment, canonical), a count and a verdict
+// per chain (each rule is compared with its desired twin as it comes), and the desired
+// elements of that one set, made from the Services' fragments as they are
 // compared. Same semantics, same commands in the same order as diffTable; the
 // differences are held as element objects (none when the kernel agrees).
 
@@ -12,7 +12,7 @@ import { canon, uniqueElements } from './document.js';
 import { diffAgainst, elementKey, needsReplace, type NftTransaction } from './diff.js';
 import { elementId } from './element-refs.js';
 import type { NftListingSink } from './listing-stream.js';
-import type { NftChain, NftElement, NftSet, NftTable } from './nft.js';
+import type { NftChain, NftElement, NftRule, NftSet, NftTable } from './nft.js';
 import { readChain, readElement, readRule, readSet, type Body } from './read.js';
 
 export interface DesiredTable {
@@ -28,6 +28,11 @@ export function* wantedElements(d: DesiredTable, s: NftSet): Generator<NftElemen
   yield* own;
   const ids = new Set(own.map(elementId));
   for (const e of d.more(s)) if (!ids.has(elementId(e))) yield e;
+}
+
+/** One rule as diff.ts rulesKey writes each of a chain's. */
+function ruleKey(r: NftRule): string {
+  return canon({ expr: r.expr, comment: r.comment ?? null });
 }
 
 /** What of an element is not its key (elementFull = key + this): '' for a bare key, the commonest kind. */
@@ -67,11 +72,14 @@ function diffElements(d: DesiredTable, s: NftSet, have: Map<string, string>): El
  */
 export class StreamedTableDiff implements NftListingSink {
   /** Made at the listing's first item: a table the kernel lacks (a first sync) never makes it. */
-  private want: { desired: DesiredTable; sets: Map<string, NftSet> } | undefined;
+  private want: { desired: DesiredTable; sets: Map<string, NftSet>; chains: Map<string, NftChain> } | undefined;
   private readonly liveSets = new Map<string, NftSet>();
   private readonly liveChains = new Map<string, NftChain>();
-  /** The canonical text of each live rule, by chain. */
-  private readonly liveRules = new Map<string, string[]>();
+  /**
+   * Each live chain's rules, compared one by one with the desired chain's as they come
+   * (rulesKey equal = as many rules, each canonically equal): nothing of them is kept.
+   */
+  private readonly liveRules = new Map<string, { count: number; same: boolean }>();
   private readonly elementDiffs = new Map<string, ElementDiff>();
   /** The elements of the set being listed (they come before the set's own item). */
   private reading: { name: string; have: Map<string, string> } | undefined;
@@ -79,10 +87,10 @@ export class StreamedTableDiff implements NftListingSink {
 
   constructor(private readonly makeDesired: () => DesiredTable) {}
 
-  private wanted(): { desired: DesiredTable; sets: Map<string, NftSet> } {
+  private wanted(): { desired: DesiredTable; sets: Map<string, NftSet>; chains: Map<string, NftChain> } {
     if (!this.want) {
       const desired = this.makeDesired();
-      this.want = { desired, sets: new Map(desired.table.sets.map((s) => [s.name, s])) };
+      this.want = { desired, sets: new Map(desired.table.sets.map((s) => [s.name, s])), chains: new Map(desired.table.chains.map((c) => [c.name, c])) };
     }
     return this.want;
   }
@@ -105,11 +113,16 @@ export class StreamedTableDiff implements NftListingSink {
     } else if (item.chain) {
       const c = readChain(item.chain);
       this.liveChains.set(c.name, c);
-      this.liveRules.set(c.name, []);
+      this.liveRules.set(c.name, { count: 0, same: true });
     } else if (item.rule) {
-      const rules = this.liveRules.get(String(item.rule.chain));
-      const r = readRule(item.rule);
-      rules?.push(canon({ expr: r.expr, comment: r.comment ?? null }));
+      const chain = String(item.rule.chain);
+      const rules = this.liveRules.get(chain);
+      if (!rules) return; // a rule of a chain not listed: as read.ts, ignored
+      if (rules.same) {
+        const want = this.wanted().chains.get(chain)?.rules[rules.count];
+        rules.same = want !== undefined && ruleKey(want) === ruleKey(readRule(item.rule));
+      }
+      rules.count++;
     }
   }
 
@@ -132,12 +145,12 @@ export class StreamedTableDiff implements NftListingSink {
     if (this.replace || needsReplace(desired, (n) => this.liveSets.get(n), (n) => this.liveChains.get(n))) return undefined;
     return diffAgainst(desired, {
       hasSet: (name) => this.liveSets.has(name),
-      rulesKey: (name) => {
-        const rules = this.liveRules.get(name);
-        return rules && `[${rules.join(',')}]`;
+      sameRules: (c) => {
+        const rules = this.liveRules.get(c.name);
+        return rules && rules.same && rules.count === c.rules.length;
       },
       elements: (s) => (this.liveSets.has(s.name) ? this.elementDiffs.get(s.name)! : diffElements(d, s, new Map())),
-      chains: [...this.liveChains.values()].map((chain) => ({ chain, rules: this.liveRules.get(chain.name)!.length })),
+      chains: [...this.liveChains.values()].map((chain) => ({ chain, rules: this.liveRules.get(chain.name)!.count })),
       sets: this.liveSets.values(),
     });
   }
