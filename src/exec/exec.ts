@@ -32,6 +32,12 @@ export interface Command {
    * chunks and the decoded text at once).
    */
   readonly stdoutLines?: (line: string) => void;
+  /**
+   * The same for output that is one long line (nft's JSON listing of a 10k-Service table,
+   * tens of MB without a newline): stdout as the pipe delivers it, cut anywhere (a
+   * character is never cut), and the result's stdout is ''. Not with stdoutLines.
+   */
+  readonly stdoutChunks?: (chunk: string) => void;
   /** Run inside this named network namespace (`ip netns exec NAME ...`). */
   readonly netns?: string;
   /** Kill the tool after this long (it then fails with exit code 124-like `timedOut`). */

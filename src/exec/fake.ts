@@ -5,6 +5,9 @@
 import { commandLine, type Command, type Exec, type ExecResult } from './exec.js';
 import { LineSplitter } from './lines.js';
 
+/** How a FakeExec cuts stdout for Command.stdoutChunks (a prime: pieces end anywhere). */
+const FAKE_CHUNK = 97;
+
 export type FakeAnswer = Partial<ExecResult> | ((command: Command) => Partial<ExecResult>);
 
 interface Handler {
@@ -37,6 +40,10 @@ export class FakeExec implements Exec {
       const lines = new LineSplitter(command.stdoutLines);
       lines.push(stdout);
       lines.end();
+      stdout = '';
+    } else if (command.stdoutChunks) {
+      // Cut in small pieces, as a pipe may: the reader must not assume whole objects.
+      for (let at = 0; at < stdout.length; at += FAKE_CHUNK) command.stdoutChunks(stdout.slice(at, at + FAKE_CHUNK));
       stdout = '';
     }
     return { exitCode: a.exitCode ?? 0, stdout, stderr: a.stderr ?? '', ...(a.timedOut ? { timedOut: true } : {}) };

@@ -19,21 +19,22 @@ async function runWithStdin(command: Command, stdin: number | 'ignore'): Promise
   const child = execa(file, args, {
     reject: false,
     maxBuffer: MAX_BUFFER,
-    // Streamed stdout is read here, not collected (Command.stdoutLines).
-    ...(command.stdoutLines ? { buffer: { stdout: false } } : {}),
+    // Streamed stdout is read here, not collected (Command.stdoutLines, stdoutChunks).
+    ...(command.stdoutLines || command.stdoutChunks ? { buffer: { stdout: false } } : {}),
     // execa passes a numeric stdin straight to the child; its types omit that case.
     stdin: stdin as unknown as 'pipe',
     ...(command.timeoutMs ? { timeout: command.timeoutMs } : {}),
   });
-  const stream = command.stdoutLines && child.stdout;
+  const stream = (command.stdoutLines || command.stdoutChunks) && child.stdout;
   let read: Promise<void> = Promise.resolve();
   if (stream) {
-    const lines = new LineSplitter(command.stdoutLines!);
+    const lines = command.stdoutLines ? new LineSplitter(command.stdoutLines) : undefined;
+    const chunks = command.stdoutChunks;
     stream.setEncoding('utf8'); // a character cut between two chunks is decoded whole
-    stream.on('data', (chunk: string) => lines.push(chunk));
-    // Every line handed over before the run resolves; a tool that never started has no end.
+    stream.on('data', (chunk: string) => (lines ? lines.push(chunk) : chunks!(chunk)));
+    // Everything handed over before the run resolves; a tool that never started has no end.
     read = finished(stream).then(
-      () => lines.end(),
+      () => lines?.end(),
       () => undefined,
     );
   }

@@ -100,3 +100,24 @@ test('the fake hands a scripted stdout to stdoutLines line by line', async () =>
   assert.equal(r.stdout, '');
   assert.deepEqual(lines, ['*nat', ':SVP-A - [0:0]', 'COMMIT']);
 });
+
+test('stdoutChunks: one long line handed over in pieces as the tool prints it, not collected', async () => {
+  // ~3 MB without a newline (nft's JSON listing), a two-byte character every 16 so some fall across pieces.
+  const script = 'process.stdout.write("0123456789abcdé,".repeat(200000));';
+  const chunks: string[] = [];
+  const r = await systemExec.run({ file: process.execPath, args: ['-e', script], stdoutChunks: (c) => chunks.push(c) });
+  assert.equal(r.exitCode, 0, r.stderr);
+  assert.equal(r.stdout, '');
+  assert.ok(chunks.length > 1, `in pieces: ${chunks.length}`);
+  assert.equal(chunks.join(''), '0123456789abcdé,'.repeat(200000));
+});
+
+test('the fake hands a scripted stdout to stdoutChunks in small pieces', async () => {
+  const text = `{"nftables": [${'{"table": {"family": "ip", "name": "t"}},'.repeat(9)}{}]}`;
+  const fake = new FakeExec().on('nft', [], { stdout: text });
+  const chunks: string[] = [];
+  const r = await fake.run({ file: 'nft', args: ['-j', 'list', 'table', 'ip', 't'], stdoutChunks: (c) => chunks.push(c) });
+  assert.equal(r.stdout, '');
+  assert.ok(chunks.length > 1);
+  assert.equal(chunks.join(''), text);
+});

@@ -9,6 +9,7 @@ import { diffAll, matchLive } from './diff.js';
 import { preserveServices } from './preserve.js';
 import type { NftFamily, NftTable } from './nft.js';
 import { readNftTable } from './read.js';
+import { NftListingStream, type NftListingSink } from './listing-stream.js';
 import { keptShards, renderTables, TABLE_NAME, TABLE_NAMES } from './render.js';
 import { ensureSysctls } from '../sysctl.js';
 import { NFTABLES_SYSCTLS } from './sysctls.js';
@@ -34,6 +35,35 @@ export async function readLiveTable(family: NftFamily, name = TABLE_NAME, netns?
     throw new ExecError(cmd, r);
   }
   return readNftTable(r.stdout, family, name);
+}
+
+/**
+ * Lists one of our tables into `sink` as nft prints it, never holding the listing whole
+ * (listing-stream.ts; a read-back's streamed diff); false when the table does not exist.
+ */
+export async function streamLiveTable(family: NftFamily, name: string, sink: NftListingSink, netns?: string, exec: Exec = systemExec): Promise<boolean> {
+  const reader = new NftListingStream(sink);
+  let failed: { error: unknown } | undefined;
+  const cmd: Command = {
+    ...nft(['-j', 'list', 'table', family, name], netns),
+    // A throw here would be the pipe's: kept, and thrown once nft is done.
+    stdoutChunks: (chunk) => {
+      if (failed) return;
+      try {
+        reader.push(chunk);
+      } catch (error) {
+        failed = { error };
+      }
+    },
+  };
+  const r = await exec.run(cmd);
+  if (r.exitCode !== 0) {
+    if (/No such file or directory/.test(r.stderr)) return false;
+    throw new ExecError(cmd, r);
+  }
+  if (failed) throw failed.error;
+  reader.end();
+  return true;
 }
 
 /**
@@ -119,6 +149,7 @@ export function nftRunner(netns?: string, exec: Exec = systemExec): NftRunner {
   return {
     list: () => readLiveTables(netns, exec),
     listTable: (family, name) => readLiveTable(family, name, netns, exec),
+    streamTable: (family, name, sink) => streamLiveTable(family, name, sink, netns, exec),
     summary: () => readLiveSummary(netns, exec),
     ruleCounts: (chains) => readRuleCounts(chains, netns, exec),
     load: (document) => nftLoad(document, false, netns, exec),

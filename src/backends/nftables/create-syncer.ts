@@ -9,10 +9,21 @@ import { KernelTouch, setSysctls, type Syncer } from '../syncer.js';
 import { nftRunner } from './apply.js';
 import { NFTABLES_SYSCTLS } from './sysctls.js';
 import type { NftFamily } from './nft.js';
+import type { NftListingSink } from './listing-stream.js';
 import { NftablesSyncer, type NftRunner } from './syncer.js';
 
 /** SVCPLANE_NFT_SESSION=off: every transaction one-shot (to compare, or should an nft's -i mode misbehave). */
 const sessionAllowed = () => process.env.SVCPLANE_NFT_SESSION !== 'off';
+
+/**
+ * SVCPLANE_NFT_READ_BACK_EVERY=N: every N-th periodic resync reads everything back (default
+ * DEFAULT_READ_BACK_EVERY; 1: every one does). For measurements: bench/agent-memory.ts's resync
+ * step is the read-back full sync with it at 1.
+ */
+function readBackEvery(): number | undefined {
+  const n = Number(process.env.SVCPLANE_NFT_READ_BACK_EVERY);
+  return Number.isInteger(n) && n >= 1 ? n : undefined;
+}
 
 /** `runner`: tests pass one of their own (the agent passes none). */
 export function createNftablesSyncer(options: SyncerOptions, runner?: NftRunner): Syncer {
@@ -32,13 +43,14 @@ export function createNftablesSyncer(options: SyncerOptions, runner?: NftRunner)
       return kernel.load(d);
     },
     ...(kernel.listTable ? { listTable: (f: NftFamily, n: string) => ((touch.touched = true), kernel.listTable!(f, n)) } : {}),
+    ...(kernel.streamTable ? { streamTable: (f: NftFamily, n: string, sink: NftListingSink) => ((touch.touched = true), kernel.streamTable!(f, n, sink)) } : {}),
     ...(kernel.loadChunks ? { loadChunks: (c: Iterable<string>) => ((touch.touched = true), kernel.loadChunks!(c)) } : {}),
     ...(kernel.loadIncremental ? { loadIncremental: (d: string) => ((touch.touched = true), kernel.loadIncremental!(d)) } : {}),
     ...(kernel.ruleCounts ? { ruleCounts: (c: Parameters<NonNullable<NftRunner['ruleCounts']>>[0]) => ((touch.touched = true), kernel.ruleCounts!(c)) } : {}),
     ...(kernel.summary ? { summary: () => ((touch.touched = true), kernel.summary!()) } : {}),
   };
   // The agent never reads a transaction's text: a full sync's is not kept.
-  const syncer = new NftablesSyncer(watched, undefined, { keepTransaction: false });
+  const syncer = new NftablesSyncer(watched, readBackEvery(), { keepTransaction: false });
   const host = options.netns === undefined;
   return {
     backend: 'nftables',

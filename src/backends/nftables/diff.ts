@@ -17,27 +17,113 @@ export interface NftTransaction {
   readonly changes: number;
 }
 
-function setDecl(s: NftSet): string {
+/** What of a set's declaration cannot change in place (elements aside). */
+export function setDecl(s: NftSet): string {
   return canon({ kind: s.kind, type: s.type, map: s.map, flags: s.flags ?? [], timeout: s.timeout, size: s.dynamic ? undefined : s.size, counter: s.counter === true });
 }
 
-function rulesKey(c: NftChain): string {
+/** A chain's rules, compared as a whole: any rule differs, the chain is rewritten. */
+export function rulesKey(c: NftChain): string {
   return canon(c.rules.map((r) => ({ expr: r.expr, comment: r.comment ?? null })));
 }
 
-function elementKey(e: NftElement): string {
+export function elementKey(e: NftElement): string {
   return canon(e.key);
 }
 
-function elementFull(e: NftElement): string {
+export function elementFull(e: NftElement): string {
   return canon({ k: e.key, v: e.value ?? null, c: e.comment ?? null });
 }
 
-function fullReplace(desired: NftTable, live: NftTable | undefined): NftCommand[] {
+export function fullReplace(desired: NftTable, live: NftTable | undefined): NftCommand[] {
   const cmds: NftCommand[] = [];
   if (live) cmds.push(del(tableObject(live)));
   for (const o of tableObjects([desired])) cmds.push(add(o));
   return cmds;
+}
+
+/**
+ * What a table's diff needs to know of its live twin: diffTable reads it from the table
+ * parsed whole, streamed-diff.ts from what it kept while the listing streamed in.
+ */
+export interface LiveTableView {
+  hasSet(name: string): boolean;
+  /** Whether the live chain holds the desired chain's rules (rulesKey equal); undefined when there is no such chain. */
+  sameRules(desired: NftChain): boolean | undefined;
+  /** Live elements to delete (not wanted, or wanted otherwise) and desired ones to add, for a desired set. */
+  elements(desired: NftSet): { readonly remove: readonly NftElement[]; readonly add: readonly NftElement[] };
+  /** Live chains (with their rule counts) and sets, in the kernel's order. */
+  readonly chains: Iterable<{ readonly chain: NftChain; readonly rules: number }>;
+  readonly sets: Iterable<NftSet>;
+}
+
+/**
+ * The transaction that makes `live` equal `desired`, once no declaration needs the
+ * table replaced: sets and chains added, chains rewritten, elements deleted then added,
+ * chains and sets no longer wanted removed.
+ */
+export function diffAgainst(desired: NftTable, live: LiveTableView): NftTransaction {
+  const wantSets = new Set(desired.sets.map((s) => s.name));
+  const wantChains = new Set(desired.chains.map((c) => c.name));
+  const addDefs: NftCommand[] = [];
+  const rewrite: NftCommand[] = [];
+  const elemDel: NftCommand[] = [];
+  const elemAdd: NftCommand[] = [];
+  const removeChains: NftCommand[] = [];
+  const removeSets: NftCommand[] = [];
+  let changes = 0;
+
+  for (const s of desired.sets) {
+    if (!live.hasSet(s.name)) {
+      addDefs.push(add(setObject(desired, s)));
+      changes++;
+    }
+  }
+  for (const c of desired.chains) {
+    const same = live.sameRules(c);
+    if (same === undefined) {
+      addDefs.push(add(chainObject(desired, c)));
+      for (const r of c.rules) rewrite.push(add(ruleObject(desired, c.name, r)));
+      changes++;
+    } else if (!same) {
+      rewrite.push(flush(chainObject(desired, c)));
+      for (const r of c.rules) rewrite.push(add(ruleObject(desired, c.name, r)));
+      changes++;
+    }
+  }
+
+  for (const s of desired.sets) {
+    if (s.dynamic) continue; // the kernel owns these elements (affinity)
+    const d = live.elements(s);
+    if (d.remove.length) elemDel.push(del(elementObject(desired, s, d.remove)));
+    if (d.add.length) elemAdd.push(add(elementObject(desired, s, d.add)));
+    changes += d.remove.length + d.add.length;
+  }
+
+  // Chains and sets we no longer want. Chains first lose their rules (which may
+  // jump to each other), then go; sets go once no rule refers to them.
+  const goneChains = [...live.chains].filter((c) => !wantChains.has(c.chain.name));
+  for (const c of goneChains) if (c.rules) rewrite.push(flush(chainObject(desired, c.chain)));
+  for (const c of goneChains) removeChains.push(del(chainObject(desired, c.chain)));
+  for (const s of live.sets) {
+    if (!wantSets.has(s.name)) removeSets.push(del(setObject(desired, s)));
+  }
+  changes += goneChains.length + removeSets.length;
+
+  return { commands: [...addDefs, ...rewrite, ...elemDel, ...elemAdd, ...removeChains, ...removeSets], changes };
+}
+
+/** Does a declaration differ in a way nft cannot change in place (a set's type, a base chain's hook)? */
+export function needsReplace(desired: NftTable, liveSet: (name: string) => NftSet | undefined, liveChain: (name: string) => NftChain | undefined): boolean {
+  for (const s of desired.sets) {
+    const l = liveSet(s.name);
+    if (l && setDecl({ ...l, dynamic: s.dynamic }) !== setDecl(s)) return true;
+  }
+  for (const c of desired.chains) {
+    const l = liveChain(c.name);
+    if (l && canon(l.base ?? null) !== canon(c.base ?? null)) return true;
+  }
+  return false;
 }
 
 /** The transaction for one table. */
@@ -48,77 +134,33 @@ export function diffTable(desired: NftTable, live: NftTable | undefined): NftTra
   }
   const liveSets = new Map(live.sets.map((s) => [s.name, s]));
   const liveChains = new Map(live.chains.map((c) => [c.name, c]));
-  const wantSets = new Map(desired.sets.map((s) => [s.name, s]));
-  const wantChains = new Map(desired.chains.map((c) => [c.name, c]));
-
   // Declarations that cannot be changed in place: replace the table.
-  for (const s of desired.sets) {
-    const l = liveSets.get(s.name);
-    if (l && setDecl({ ...l, dynamic: s.dynamic }) !== setDecl(s)) return replaced(desired, live);
-  }
-  for (const c of desired.chains) {
-    const l = liveChains.get(c.name);
-    if (l && canon(l.base ?? null) !== canon(c.base ?? null)) return replaced(desired, live);
-  }
-
-  const addDefs: NftCommand[] = [];
-  const rewrite: NftCommand[] = [];
-  const elemDel: NftCommand[] = [];
-  const elemAdd: NftCommand[] = [];
-  const removeChains: NftCommand[] = [];
-  const removeSets: NftCommand[] = [];
-  let changes = 0;
-
-  for (const s of desired.sets) {
-    if (!liveSets.has(s.name)) {
-      addDefs.push(add(setObject(desired, s)));
-      changes++;
-    }
-  }
-  for (const c of desired.chains) {
-    if (!liveChains.has(c.name)) {
-      addDefs.push(add(chainObject(desired, c)));
-      for (const r of c.rules) rewrite.push(add(ruleObject(desired, c.name, r)));
-      changes++;
-    } else if (rulesKey(liveChains.get(c.name)!) !== rulesKey(c)) {
-      rewrite.push(flush(chainObject(desired, c)));
-      for (const r of c.rules) rewrite.push(add(ruleObject(desired, c.name, r)));
-      changes++;
-    }
-  }
-
-  for (const s of desired.sets) {
-    if (s.dynamic) continue; // the kernel owns these elements (affinity)
-    const l = liveSets.get(s.name);
-    const have = new Map((l?.elements ?? []).map((e) => [elementKey(e), e]));
-    const want = uniqueElements(s);
-    const wantByKey = new Map(want.map((e) => [elementKey(e), e]));
-    const toDelete = [...have.entries()]
-      .filter(([k, e]) => {
-        const w = wantByKey.get(k);
-        return !w || elementFull(w) !== elementFull(e);
-      })
-      .map(([, e]) => e);
-    const toAdd = want.filter((e) => {
-      const h = have.get(elementKey(e));
-      return !h || elementFull(h) !== elementFull(e);
-    });
-    if (toDelete.length) elemDel.push(del(elementObject(desired, s, toDelete)));
-    if (toAdd.length) elemAdd.push(add(elementObject(desired, s, toAdd)));
-    changes += toDelete.length + toAdd.length;
-  }
-
-  // Chains and sets we no longer want. Chains first lose their rules (which may
-  // jump to each other), then go; sets go once no rule refers to them.
-  const goneChains = live.chains.filter((c) => !wantChains.has(c.name));
-  for (const c of goneChains) if (c.rules.length) rewrite.push(flush(chainObject(live, c)));
-  for (const c of goneChains) removeChains.push(del(chainObject(live, c)));
-  for (const s of live.sets) {
-    if (!wantSets.has(s.name)) removeSets.push(del(setObject(live, s)));
-  }
-  changes += goneChains.length + removeSets.length;
-
-  return { commands: [...addDefs, ...rewrite, ...elemDel, ...elemAdd, ...removeChains, ...removeSets], changes };
+  if (needsReplace(desired, (n) => liveSets.get(n), (n) => liveChains.get(n))) return replaced(desired, live);
+  return diffAgainst(desired, {
+    hasSet: (name) => liveSets.has(name),
+    sameRules: (desired) => {
+      const c = liveChains.get(desired.name);
+      return c && rulesKey(c) === rulesKey(desired);
+    },
+    elements: (s) => {
+      const have = new Map((liveSets.get(s.name)?.elements ?? []).map((e) => [elementKey(e), e]));
+      const want = uniqueElements(s);
+      const wantByKey = new Map(want.map((e) => [elementKey(e), e]));
+      const remove = [...have.entries()]
+        .filter(([k, e]) => {
+          const w = wantByKey.get(k);
+          return !w || elementFull(w) !== elementFull(e);
+        })
+        .map(([, e]) => e);
+      const toAdd = want.filter((e) => {
+        const h = have.get(elementKey(e));
+        return !h || elementFull(h) !== elementFull(e);
+      });
+      return { remove, add: toAdd };
+    },
+    chains: live.chains.map((chain) => ({ chain, rules: chain.rules.length })),
+    sets: live.sets,
+  });
 }
 
 function replaced(desired: NftTable, live: NftTable): NftTransaction {

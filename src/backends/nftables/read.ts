@@ -9,7 +9,7 @@
 // create (flowtables, counters, ...) are left out: in the kernel they are drift the
 // full resync removes with the table.
 
-import type { Expr, NftChain, NftElement, NftFamily, NftSet, NftTable } from './nft.js';
+import type { Expr, NftChain, NftElement, NftFamily, NftRule, NftSet, NftTable } from './nft.js';
 
 /** The document is not nft JSON, or is not consistent (elements for a set it does not declare). */
 export class NftDocumentError extends Error {
@@ -19,7 +19,7 @@ export class NftDocumentError extends Error {
   }
 }
 
-type Body = Record<string, unknown>;
+export type Body = Record<string, unknown>;
 
 /** One entry of an `elem` list: a key, `{elem: {val, comment}}`, or in a map `[key, verdict]`. */
 export function readElement(kind: NftSet['kind'], raw: unknown): NftElement {
@@ -32,7 +32,7 @@ export function readElement(kind: NftSet['kind'], raw: unknown): NftElement {
   return e;
 }
 
-function readSet(kind: NftSet['kind'], s: Body): NftSet {
+export function readSet(kind: NftSet['kind'], s: Body): NftSet {
   const flags = (s.flags as string[] | undefined)?.filter((x) => x !== 'dynamic');
   return {
     name: String(s.name),
@@ -52,11 +52,17 @@ function readSet(kind: NftSet['kind'], s: Body): NftSet {
  * kernel's counts are traffic, not rules, so diff, check and trace never see them
  * (counters.ts reads them from the raw listing).
  */
-function zeroCounters(expr: Expr[]): Expr[] {
+export function zeroCounters(expr: Expr[]): Expr[] {
   return expr.some((x) => x && typeof x === 'object' && 'counter' in x) ? expr.map((x) => ('counter' in x ? { counter: { packets: 0, bytes: 0 } } : x)) : expr;
 }
 
-function readChain(c: Body): NftChain {
+/** A listed rule as render writes it: its expressions (counters zeroed) and comment. */
+export function readRule(r: Body): NftRule {
+  const expr = zeroCounters(r.expr as Expr[]);
+  return r.comment !== undefined ? { expr, comment: String(r.comment) } : { expr };
+}
+
+export function readChain(c: Body): NftChain {
   const base = c.hook ? ({ type: c.type, hook: c.hook, prio: c.prio, policy: c.policy } as NftChain['base']) : undefined;
   return base ? { name: String(c.name), base, rules: [] } : { name: String(c.name), rules: [] };
 }
@@ -100,11 +106,8 @@ export function readNftDocument(json: string, wanted: (family: NftFamily, name: 
       t.sets.set(set.name, set);
       t.table.sets.push(set);
     } else if (o.rule) {
-      const r = o.rule;
-      const ch = t.chains.get(String(r.chain));
-      if (!ch) continue;
-      const expr = zeroCounters(r.expr as Expr[]);
-      ch.rules.push(r.comment !== undefined ? { expr, comment: String(r.comment) } : { expr });
+      const ch = t.chains.get(String(o.rule.chain));
+      if (ch) ch.rules.push(readRule(o.rule));
     } else {
       const set = t.sets.get(String(body.name));
       if (!set) throw new NftDocumentError(`elements for set ${JSON.stringify(body.name)}, which table ${t.table.name} does not declare`);

@@ -29,6 +29,8 @@ import { preserveServices } from './preserve.js';
 import { ElementRefs, elementId, FirstAppearances, setKey } from './element-refs.js';
 import { tableLoadCommands } from './table-load.js';
 import { readTablesInOrder, type ReadTable } from './table-reads.js';
+import type { NftListingSink } from './listing-stream.js';
+import { StreamedTableDiff, type DesiredTable } from './streamed-diff.js';
 import { del, tableObject, transactionChunks, transactionPieces, transactionText, type NftCommand } from './transaction.js';
 import { addCounts, chainId, countTables, sameRuleCounts, sameSummary, type NftSummary, type RuleCounts } from './summary.js';
 import { keptShards, serviceFragment, TABLE_NAME, shardTableOf, skeletonTables, tableContext, tableId, type Fragment, type TableContext } from './render.js';
@@ -43,6 +45,13 @@ export interface NftRunner {
    * table parsed at once (~200 MB more at 44k Services).
    */
   listTable?(family: NftFamily, name: string): Promise<NftTable | undefined>;
+  /**
+   * One table of ours listed into `sink` as nft prints it, in pieces (listing-stream.ts);
+   * false when it does not exist. With it a full sync diffs each table while it is read,
+   * set by set (streamed-diff.ts): neither the live table nor its desired twin is ever
+   * whole (~150 MiB less at the peak of a read-back at 44k Services).
+   */
+  streamTable?(family: NftFamily, name: string, sink: NftListingSink): Promise<boolean>;
   load(document: string): Promise<void>;
   /** The same document in pieces, sent without joining them (a full load is ~50 MB at 10k Services). */
   loadChunks?(chunks: Iterable<string>): Promise<void>;
@@ -271,40 +280,13 @@ export class NftablesSyncer {
       const keysByTable = servicesByTable(st);
       return st.skeletons.map((skeleton) => ({ st, skeleton, keys: keysByTable.get(skeleton.name) }));
     });
-    /** Each wanted table's text: diffed pieces, or (a table the kernel lacks) a load made as it is written. */
-    const parts: (string[] | (() => Iterable<string>))[] = [];
-    const stale: NftCommand[] = [];
+    const work: ReadBack = { order, keep, parts: [], stale: [], counted, timings };
     timings.readBack = 0;
-    let i = 0;
-    t = now();
-    for await (const live of readTablesInOrder(await this.liveReader(), order.map((o) => o.skeleton))) {
-      const { st, skeleton, keys } = order[i++]!;
-      const t0 = now();
-      timings.readBack += t0 - t;
-      const wanted = skeleton.name === TABLE_NAME || keys !== undefined || (live !== undefined && keptShards(keep, [live]).size > 0);
-      if (!wanted) {
-        if (live) stale.push(del(tableObject(live)));
-      } else if (!live && !keep.size) {
-        // The text in pieces of ~256k characters, made as nft's stdin file is written:
-        // the main table's ~12 M characters are never alive whole, nor (a table the
-        // kernel lacks: a first sync) its ~10^5 commands, nor its elements: those its
-        // sets take from the Services' fragments are made set by set as they are written.
-        parts.push(() => {
-          const t1 = now();
-          const lazy = skeleton.name === TABLE_NAME;
-          const desired = tableFromFragments(st, skeleton, keys ?? [], !lazy);
-          counted.ms += now() - t1;
-          const more = lazy ? (x: NftSet) => setElementsFromFragments(st, skeleton.name, x.name) : undefined;
-          return transactionPieces(tableLoadCommands(desired, () => counted.changes++, more));
-        });
-      } else {
-        const d = diffTable(preserveServices(tableFromFragments(st, skeleton, keys ?? [], true), live, [...keep]), live);
-        counted.changes += d.changes;
-        parts.push([...transactionPieces(d.commands)]);
-      }
-      t = now();
-      counted.ms += t - t0;
-    }
+    const stream = this.runner.streamTable?.bind(this.runner);
+    // Preserved Services take their rules from the live table (preserve.ts): that needs it whole.
+    if (stream && !keep.size) await readBackStreamed(stream, work);
+    else await readBackWhole(await this.liveReader(), work);
+    const { parts, stale } = work;
     counted.changes += stale.length;
     const diffMs = counted.ms;
     counted.ms = 0;
@@ -431,6 +413,97 @@ export class NftablesSyncer {
   }
 }
 
+/** A full sync's read-back and diff, table by table: what it fills in. */
+interface ReadBack {
+  readonly order: readonly { st: FamilyState; skeleton: NftTable; keys: string[] | undefined }[];
+  readonly keep: ReadonlySet<string>;
+  /** Each wanted table's text: diffed pieces, or (a table the kernel lacks, or one replaced whole) its load, made as it is written. */
+  readonly parts: (string[] | (() => Iterable<string>))[];
+  /** Tables of ours no longer wanted. */
+  readonly stale: NftCommand[];
+  /** Changes counted, and ms spent diffing (a lazy load counts both as it is written). */
+  readonly counted: { changes: number; ms: number };
+  readonly timings: Record<string, number>;
+}
+
+/**
+ * Each table listed into its streamed diff (streamed-diff.ts): the live table is never
+ * parsed whole, nor its desired twin's elements made whole. One table at a time.
+ */
+async function readBackStreamed(stream: NonNullable<NftRunner['streamTable']>, w: ReadBack): Promise<void> {
+  const { counted, timings } = w;
+  let t = now();
+  for (const { st, skeleton, keys } of w.order) {
+    if (skeleton.name !== TABLE_NAME && keys === undefined) {
+      if (await stream(skeleton.family, skeleton.name, IGNORE_LISTING)) w.stale.push(del(tableObject(skeleton)));
+      continue;
+    }
+    const diff = new StreamedTableDiff(() => desiredTable(st, skeleton, keys ?? []));
+    const exists = await stream(skeleton.family, skeleton.name, diff);
+    const t0 = now();
+    timings.readBack! += t0 - t;
+    const tx = exists ? diff.finish() : undefined;
+    if (tx) {
+      counted.changes += tx.changes;
+      w.parts.push([...transactionPieces(tx.commands)]);
+    } else {
+      // Absent (a first sync), or a declaration that cannot change in place: the table loaded whole,
+      // made as it is written (the desired tables of every shard, made now, would all be alive at once).
+      w.parts.push(() => {
+        const t1 = now();
+        const desired = desiredTable(st, skeleton, keys ?? []);
+        const commands = tableLoadCommands(desired.table, () => counted.changes++, (x) => desired.more(x));
+        counted.ms += now() - t1;
+        return transactionPieces(exists ? withFirst(del(tableObject(skeleton)), counted, commands) : commands);
+      });
+    }
+    t = now();
+    counted.ms += t - t0;
+  }
+}
+
+/** `first`, counted as one change, then `rest`. */
+function* withFirst(first: NftCommand, counted: { changes: number }, rest: Iterable<NftCommand>): Generator<NftCommand> {
+  counted.changes++;
+  yield first;
+  yield* rest;
+}
+
+/** Each table read back parsed whole (one read ahead), then diffed against its desired twin (with preserved Services). */
+async function readBackWhole(read: ReadTable, w: ReadBack): Promise<void> {
+  const { counted, timings, keep } = w;
+  let i = 0;
+  let t = now();
+  for await (const live of readTablesInOrder(read, w.order.map((o) => o.skeleton))) {
+    const { st, skeleton, keys } = w.order[i++]!;
+    const t0 = now();
+    timings.readBack! += t0 - t;
+    const wanted = skeleton.name === TABLE_NAME || keys !== undefined || (live !== undefined && keptShards(keep, [live]).size > 0);
+    if (!wanted) {
+      if (live) w.stale.push(del(tableObject(live)));
+    } else if (!live && !keep.size) {
+      // The text in pieces of ~256k characters, made as nft's stdin file is written:
+      // the main table's ~12 M characters are never alive whole, nor (a table the
+      // kernel lacks: a first sync) its ~10^5 commands, nor its elements: those its
+      // sets take from the Services' fragments are made set by set as they are written.
+      w.parts.push(() => {
+        const t1 = now();
+        const lazy = skeleton.name === TABLE_NAME;
+        const desired = tableFromFragments(st, skeleton, keys ?? [], !lazy);
+        counted.ms += now() - t1;
+        const more = lazy ? (x: NftSet) => setElementsFromFragments(st, skeleton.name, x.name) : undefined;
+        return transactionPieces(tableLoadCommands(desired, () => counted.changes++, more));
+      });
+    } else {
+      const d = diffTable(preserveServices(tableFromFragments(st, skeleton, keys ?? [], true), live, [...keep]), live);
+      counted.changes += d.changes;
+      w.parts.push([...transactionPieces(d.commands)]);
+    }
+    t = now();
+    counted.ms += t - t0;
+  }
+}
+
 /** The shard chain a resync counts the rules of (see expectedRuleCounts). */
 const SHARD_ENTRY_CHAIN = 'nat-prerouting';
 /** How many of those one resync lists: as many as readRuleCounts runs at once. */
@@ -508,16 +581,31 @@ function tableFromFragments(st: FamilyState, skeleton: NftTable, keys: readonly 
   return { family: skeleton.family, name: skeleton.name, chains, sets };
 }
 
-/** The elements the Services' fragments add to one set of the main table, first appearances in order, made as they are pulled. */
-function* setElementsFromFragments(st: FamilyState, table: string, set: string): Generator<NftElement> {
+/**
+ * The elements the Services' fragments add to one set, first appearances in order, made as
+ * they are pulled: from every Service's (the main table), or from `keys`' (a shard's).
+ */
+function* setElementsFromFragments(st: FamilyState, table: string, set: string, keys?: readonly string[]): Generator<NftElement> {
   const key = setKey(table, set);
   if (!st.refs.has(key)) return;
   const picker = new FirstAppearances(st.refs, key);
-  for (const packed of st.fragments.values()) {
+  for (const packed of keys ? keys.map((k) => st.fragments.get(k)!) : st.fragments.values()) {
     for (const fr of unpackFragments(packed)) for (const e of fr.elements) if (picker.take(e)) yield e.element;
   }
   picker.done();
 }
+
+/** A table's desired twin for a streamed diff: its chains and declarations whole, the Services' elements set by set. */
+function desiredTable(st: FamilyState, skeleton: NftTable, keys: readonly string[]): DesiredTable {
+  const main = skeleton.name === TABLE_NAME;
+  return {
+    table: tableFromFragments(st, skeleton, keys, false),
+    more: (x) => setElementsFromFragments(st, skeleton.name, x.name, main ? undefined : keys),
+  };
+}
+
+/** A listing only asked whether the table exists. */
+const IGNORE_LISTING: NftListingSink = { object: () => undefined, element: () => undefined };
 
 function fragmentsOf(st: FamilyState, key: string): Fragment[] {
   const packed = st.fragments.get(key);

@@ -7,13 +7,14 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { nftRunner } from '../../../src/backends/nftables/apply.js';
-import { serializeTables, tableObjects } from '../../../src/backends/nftables/document.js';
+import { tableObjects } from '../../../src/backends/nftables/document.js';
 import type { NftTable } from '../../../src/backends/nftables/nft.js';
 import { renderTables, shardTableOf, TABLE_NAMES } from '../../../src/backends/nftables/render.js';
 import { NftablesSyncer } from '../../../src/backends/nftables/syncer.js';
 import { add, chainObject, ruleObject, setObject, transactionText } from '../../../src/backends/nftables/transaction.js';
 import { ExecError, type Command } from '../../../src/exec/exec.js';
 import { FakeExec } from '../../../src/exec/fake.js';
+import { nftListing } from './nft-listing.js';
 import type { RenderInput } from '../../../src/model/render-input.js';
 import { ep, input, port, slice, svc } from '../../helpers/model.js';
 
@@ -65,7 +66,7 @@ function fakeNft() {
   const exec = new FakeExec()
     .on('nft', ['-j', 'list', 'table'], (c: Command) => {
       const t = state.kernel.find((x) => x.family === c.args[3] && x.name === c.args[4]);
-      return t ? { stdout: serializeTables([t]) } : { exitCode: 1, stderr: `Error: No such file or directory\nlist table ${c.args[3]} ${c.args[4]}\n` };
+      return t ? { stdout: nftListing([t]) } : { exitCode: 1, stderr: `Error: No such file or directory\nlist table ${c.args[3]} ${c.args[4]}\n` };
     })
     .on('nft', ['-j', 'list', 'chain'], (c: Command) => {
       const t = state.kernel.find((x) => x.family === c.args[3] && x.name === c.args[4]);

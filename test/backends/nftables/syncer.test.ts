@@ -143,6 +143,44 @@ describe('nftables incremental syncer (real nft, throw-away namespace)', () => {
     await assertKernelMatches(runner, world());
   });
 
+  it('a streamed read-back (each table listed once, diffed as it is read) repairs a set element deleted, added and changed, and chains tampered with, in one transaction', async () => {
+    const calls: string[] = [];
+    const counting: NftRunner = {
+      list: () => (calls.push('list'), runner.list()),
+      listTable: (family, name) => (calls.push('listTable'), runner.listTable!(family, name)),
+      streamTable: (family, name, sink) => (calls.push(`streamTable ${family} ${name}`), runner.streamTable!(family, name, sink)),
+      load: (d) => (calls.push('load'), runner.load(d)),
+      loadChunks: (c) => (calls.push('load'), runner.loadChunks!(c)),
+    };
+    const s = new NftablesSyncer(counting);
+    await s.sync(world());
+    const nft = (...args: string[]) => execa('ip', ['netns', 'exec', NS, 'nft', ...args]);
+    // The main table's cluster-ips: one element gone, one no Service holds, one with another comment.
+    await nft('delete', 'element', 'ip', TABLE_NAME, 'cluster-ips', '{ 10.96.0.1 }');
+    await nft('add', 'element', 'ip', TABLE_NAME, 'cluster-ips', '{ 10.99.99.99 }');
+    await nft('delete', 'element', 'ip', TABLE_NAME, 'cluster-ips', '{ 10.96.0.2 }');
+    await nft('add', 'element', 'ip', TABLE_NAME, 'cluster-ips', '{ 10.96.0.2 comment "tampered" }');
+    // A shard's Service chain: a rule appended; the main table's reject chain flushed.
+    const shard = shardTableOf('default', 'a');
+    await nft('add', 'rule', 'ip', shard, 'svc-default/a/tcp/80', 'counter', 'accept');
+    await nft('flush', 'chain', 'ip', TABLE_NAME, 'reject-chain');
+    const want = renderTables(world());
+    assert.ok(diffTables(want, matchLive(want, await runner.list())).commands.length > 0, 'the kernel differs now');
+
+    calls.length = 0;
+    const r = await s.sync(world());
+    assert.equal(r.full, true);
+    assert.ok(r.changes >= 6, `changes: ${r.changes}`); // 10.96.0.1 back, 10.99.99.99 gone, 10.96.0.2 deleted and re-added, two chains rewritten
+    assert.ok(!calls.includes('list') && !calls.includes('listTable'), 'no table parsed whole');
+    const reads = calls.filter((c) => c.startsWith('streamTable '));
+    assert.equal(new Set(reads).size, reads.length, 'each table listed once');
+    assert.ok(reads.includes(`streamTable ip ${TABLE_NAME}`) && reads.includes(`streamTable ip ${shard}`));
+    assert.deepEqual(calls.slice(reads.length), ['load'], 'one transaction, after the reads');
+    await assertKernelMatches(runner, world());
+    const again = await s.sync(world());
+    assert.equal(again.changes, 0, 'repaired: the next read-back finds nothing');
+  });
+
   it('after a failed transaction it forgets its state and converges with a full sync', async () => {
     let fail = false;
     const flaky: NftRunner = {

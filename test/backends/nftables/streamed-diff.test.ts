@@ -1,0 +1,100 @@
+// streamed-diff.ts must be diffTable, computed while the live table's listing streams in:
+// for every feature's tables and every kind of drift a read-back repairs (elements missing,
+// extra or changed, rules changed, chains and sets missing or extra, a declaration changed),
+// the same commands in the same order and the same count of changes; and the desired
+// elements may come partly from `more` (the Services' fragments), as the syncer gives them.
+
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { canon } from '../../../src/backends/nftables/document.js';
+import { diffTable } from '../../../src/backends/nftables/diff.js';
+import { NftListingStream } from '../../../src/backends/nftables/listing-stream.js';
+import { readNftDocument } from '../../../src/backends/nftables/read.js';
+import type { NftTable } from '../../../src/backends/nftables/nft.js';
+import { renderTables } from '../../../src/backends/nftables/render.js';
+import { StreamedTableDiff, type DesiredTable } from '../../../src/backends/nftables/streamed-diff.js';
+import { features } from '../../helpers/features.js';
+import { nftListing } from './nft-listing.js';
+
+const copy = (t: NftTable): NftTable => JSON.parse(JSON.stringify(t)) as NftTable;
+
+/** Drift, as someone might cause it behind the syncer's back: the live table made from the desired one. */
+const drifts: Record<string, (t: NftTable) => NftTable> = {
+  'nothing changed': (t) => t,
+  'first element of every set gone, one extra added': (t) => ({ ...t, sets: t.sets.map((s) => ({ ...s, elements: [...s.elements.slice(1), s.kind === 'map' ? { key: 'extra', value: { goto: { target: 'x' } } } : { key: 'extra' }] })) }),
+  'an element changed: its comment, or in a map its verdict': (t) => ({
+    ...t,
+    sets: t.sets.map((s) => ({ ...s, elements: s.elements.map((e, i) => (i > 0 ? e : s.kind === 'map' ? { ...e, value: { goto: { target: 'elsewhere' } } } : { ...e, comment: `${e.comment ?? ''}x` })) })),
+  }),
+  'every set emptied (nft flush set)': (t) => ({ ...t, sets: t.sets.map((s) => ({ ...s, elements: [] })) }),
+  'last rule of every chain gone': (t) => ({ ...t, chains: t.chains.map((c) => ({ ...c, rules: c.rules.slice(0, -1) })) }),
+  'a rule changed': (t) => ({ ...t, chains: t.chains.map((c, i) => (i === t.chains.length - 1 && c.rules.length ? { ...c, rules: [{ ...c.rules[0]!, comment: 'tampered' }, ...c.rules.slice(1)] } : c)) }),
+  'first chain and first set missing': (t) => ({ ...t, chains: t.chains.slice(1), sets: t.sets.slice(1) }),
+  'a chain and a set of no one': (t) => ({
+    ...t,
+    chains: [...t.chains, { name: 'stale-chain', rules: [{ expr: [{ accept: null }] }] }, { name: 'stale-empty', rules: [] }],
+    sets: [...t.sets, { name: 'stale-set', kind: 'set', type: 'ipv4_addr', elements: [{ key: '10.1.2.3' }] }],
+  }),
+  "a set's type changed (the table is replaced)": (t) => ({ ...t, sets: t.sets.map((s, i) => (i === 0 ? { ...s, type: 'ether_addr' } : s)) }),
+  "a base chain's priority changed (the table is replaced)": (t) => ({ ...t, chains: t.chains.map((c) => (c.base ? { ...c, base: { ...c.base, prio: c.base.prio + 1 } } : c)) }),
+};
+
+/** The desired table as the syncer gives it: `split` moves the second half of each set's elements (and one more, twice) into `more`. */
+function desiredOf(t: NftTable, split: boolean): DesiredTable {
+  if (!split) return { table: t, more: () => [] };
+  const half = (n: number) => Math.ceil(n / 2);
+  return {
+    table: { ...t, sets: t.sets.map((s) => ({ ...s, elements: s.elements.slice(0, half(s.elements.length)) })) },
+    more: (s) => t.sets.find((x) => x.name === s.name)!.elements.slice(Math.max(0, half(s.elements.length) - 1)),
+  };
+}
+
+function streamedDiff(desired: DesiredTable, live: NftTable, pieceChars: number) {
+  const diff = new StreamedTableDiff(() => desired);
+  const reader = new NftListingStream(diff);
+  const text = nftListing([live]);
+  for (let at = 0; at < text.length; at += pieceChars) reader.push(text.slice(at, at + pieceChars));
+  reader.end();
+  return diff.finish();
+}
+
+describe('StreamedTableDiff: diffTable while the listing streams in', () => {
+  for (const [name, inp] of Object.entries(features)) {
+    it(`${name}: every drift gives diffTable's commands and count`, () => {
+      let checked = 0;
+      for (const desired of renderTables(inp)) {
+        for (const [drift, make] of Object.entries(drifts)) {
+          const live = make(copy(desired));
+          // diffTable of the table as the listing reads back (a listing holds each key once).
+          const want = diffTable(desired, readNftDocument(nftListing([live]))[0]);
+          for (const split of [false, true]) {
+            const got = streamedDiff(desiredOf(desired, split), live, split ? 61 : 4096);
+            const what = `${desired.family} ${desired.name}, ${drift}${split ? ', elements partly from more' : ''}`;
+            if (want.commands[0] && 'delete' in want.commands[0] && 'table' in want.commands[0].delete) {
+              assert.equal(got, undefined, `${what}: replaced whole`);
+            } else {
+              assert.ok(got, `${what}: not replaced`);
+              assert.equal(canon(got.commands), canon(want.commands), what);
+              assert.equal(got.changes, want.changes, what);
+            }
+            checked++;
+          }
+        }
+      }
+      assert.ok(checked > 0);
+    });
+  }
+
+  it('counters that counted traffic are not a difference; drift is (the test can fail)', () => {
+    const desired = renderTables(Object.values(features)[0]!).find((t) => t.chains.some((c) => c.rules.some((r) => r.expr.some((x) => 'counter' in x))))!;
+    assert.ok(desired, 'a table with DNAT counters');
+    const counted = nftListing([desired]).replace(/"counter":\{"packets":0,"bytes":0\}/g, '"counter":{"packets":17,"bytes":1020}');
+    const diff = new StreamedTableDiff(() => ({ table: desired, more: () => [] }));
+    const reader = new NftListingStream(diff);
+    reader.push(counted);
+    reader.end();
+    assert.deepEqual(diff.finish(), { commands: [], changes: 0 });
+    const drifted = streamedDiff({ table: desired, more: () => [] }, drifts['last rule of every chain gone']!(copy(desired)), 4096);
+    assert.ok(drifted && drifted.changes > 0);
+  });
+});
