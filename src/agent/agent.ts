@@ -13,6 +13,7 @@ import { DEFAULT_PROXY_CONFIG, type ProxyConfig } from '../model/config.js';
 import type { EndpointSliceInfo } from '../model/endpoints.js';
 import { formatIssues, formatRef, isInputError, type FieldIssue, type ObjectRef } from '../model/errors.js';
 import type { NodeContext } from '../model/node.js';
+import { compactService } from '../model/compact.js';
 import { loadPlan, serviceKey, type Plan } from '../model/plan.js';
 import type { IPFamily } from '../model/ip.js';
 import type { ProxyMode, RenderInput } from '../model/render-input.js';
@@ -360,7 +361,10 @@ export class Agent {
   }
 
   private async readPlan(file: string): Promise<Plan> {
-    return loadPlan(JSON.parse(await readFile(file, 'utf8')) as unknown, file);
+    const plan = loadPlan(JSON.parse(await readFile(file, 'utf8')) as unknown, file);
+    // Held for the agent's life: shared empties and repeats (model/compact.ts).
+    for (const s of plan.services) compactService(s);
+    return plan;
   }
 
   private async reloadPlan(): Promise<void> {
