@@ -74,6 +74,7 @@ export class SyncScheduler {
   private timerDue = Infinity;
   private lastStart = -Infinity;
   private lastFullStart = -Infinity;
+  private lastFullEnd = -Infinity;
   private retryAt = -Infinity;
   private failures = 0;
   private started = false;
@@ -149,9 +150,12 @@ export class SyncScheduler {
    * So changes waiting when it is due, and those that come while they sync, go first, as
    * incremental syncs (in batches), and the resync follows once the input stopped moving;
    * but for one syncPeriod past its due time at most: churn cannot put it off for ever.
+   * A full sync that took longer than syncPeriod (a read-back at 44k: 100-165 s) made the
+   * next one due when it ended: the wait counts from then, not from a time already past.
    */
   private resyncWaits(now: number): boolean {
-    return !this.fullWanted && (this.pending.size > 0 || this.held.size > 0) && now < this.lastFullStart + 2 * this.opts.syncPeriodMs;
+    const due = Math.max(this.lastFullStart + this.opts.syncPeriodMs, this.lastFullEnd);
+    return !this.fullWanted && (this.pending.size > 0 || this.held.size > 0) && now < due + this.opts.syncPeriodMs;
   }
 
   private clearTimer(): void {
@@ -206,6 +210,7 @@ export class SyncScheduler {
       outcome = 'failed';
     }
     const end = this.clock.now();
+    if (full) this.lastFullEnd = end;
     if (outcome === 'ok') {
       this.failures = 0;
       this.retryAt = -Infinity;

@@ -204,6 +204,15 @@ test('the periodic resync lets changes that keep coming go first for one syncPer
   assert.ok(calls.every((c, i) => i === 0 || c.full || c.at - calls[i - 1]!.at >= 1000), 'incremental syncs keep minSyncPeriod meanwhile');
 });
 
+test('after a full sync longer than syncPeriod, the next resync still lets waiting changes go first (for one period from its end)', TIMEOUT, async () => {
+  const { clock, calls, s } = setup([], { min: 1000, period: 10_000, syncMs: 25_000 });
+  s.start(); // the first full sync runs 0-25000: the next resync is due at its end
+  await clock.advance(20_000);
+  s.notify(['a/x']); // waiting when it ends
+  await clock.advance(5000);
+  assert.deepEqual(calls.map((c) => [c.at, c.full, c.changed]), [[0, true, []], [25_000, false, ['a/x']]]);
+});
+
 test('a burst larger than maxServicesPerSync syncs in batches, oldest first, one right after the other', TIMEOUT, async () => {
   const { clock, calls, s } = setup([], { min: 1000, period: 60_000, syncMs: 400, batch: 2 });
   s.start();
