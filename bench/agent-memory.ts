@@ -174,6 +174,8 @@ export async function benchAgentMemory(
     const env = [
       `NODE_OPTIONS=${agentNodeOptions()}`,
       ...(process.env.BENCH_AGENT_HEAP ? [`SVCPLANE_AGENT_HEAP=${process.env.BENCH_AGENT_HEAP}`] : []),
+      // BENCH_AGENT_SYNC_BATCH=N: at most N Services per incremental sync (src/agent/sync-batches.ts), to choose N.
+      ...(process.env.BENCH_AGENT_SYNC_BATCH ? [`SVCPLANE_AGENT_SYNC_BATCH=${process.env.BENCH_AGENT_SYNC_BATCH}`] : []),
     ];
     agent = spawnInNetns(ns, [
       'env', ...env, process.execPath, CLI, 'agent', '--backend', backend, '--plan', join(dir, 'plan.json'), '--config', join(dir, 'config.json'), ...sourceArgs,

@@ -10,23 +10,12 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadPlan, serializePlan } from '../src/model/plan.js';
+import { settledHeap } from './settled-heap.js';
 import { syntheticInput } from './synthetic.js';
 
-const gc = (globalThis as { gc?: () => void }).gc;
-if (!gc) throw new Error('run with node --expose-gc');
 const mib = (kb: number): string => (kb / 1024).toFixed(1);
 const status = (field: string): number => Number(/(\d+) kB/.exec(readFileSync('/proc/self/status', 'utf8').split('\n').find((l) => l.startsWith(field))!)![1]);
 
-/** heapUsed once gc frees nothing more. */
-function settledHeap(): number {
-  let before = Infinity;
-  for (;;) {
-    gc!();
-    const now = process.memoryUsage().heapUsed;
-    if (now >= before - 65536) return now;
-    before = now;
-  }
-}
 
 /**
  * The agent's read (agent.ts readPlan), in its own frame as there: loaded inline in this

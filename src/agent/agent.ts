@@ -13,6 +13,7 @@ import { DEFAULT_PROXY_CONFIG, type ProxyConfig } from '../model/config.js';
 import type { EndpointSliceInfo } from '../model/endpoints.js';
 import { formatIssues, formatRef, isInputError, type FieldIssue, type ObjectRef } from '../model/errors.js';
 import type { NodeContext } from '../model/node.js';
+import { compactService } from '../model/compact.js';
 import { loadPlan, serviceKey, type Plan } from '../model/plan.js';
 import type { IPFamily } from '../model/ip.js';
 import type { ProxyMode, RenderInput } from '../model/render-input.js';
@@ -31,6 +32,7 @@ import { getAgentBackend } from '../backends/registry.js';
 import { RenderFailed, type Syncer, type UnsetSysctl } from '../backends/syncer.js';
 import type { TrafficReader } from '../backends/traffic.js';
 import { registerTrafficMetrics } from './traffic-metrics.js';
+import { maxServicesPerSyncFromEnv, withHeldBack } from './sync-batches.js';
 import { realClock, SyncScheduler, type Clock, type SyncOutcome, type SyncRequest } from './sync-scheduler.js';
 import type { TriggerTime } from './watch/endpointslices.js';
 import type { KubeClient } from './watch/kube-client.js';
@@ -72,6 +74,8 @@ export interface AgentOptions {
   readonly traffic?: TrafficReader | false;
   /** How V8's heap grows (heap-policy.ts), set for the whole process at start; default from SVCPLANE_AGENT_HEAP, 'memory'. */
   readonly heapPolicy?: HeapPolicy;
+  /** At most this many Services in an incremental sync, the rest in the next ones (sync-batches.ts); default from SVCPLANE_AGENT_SYNC_BATCH, 100. */
+  readonly maxServicesPerSync?: number;
 }
 
 interface FileEndpoints {
@@ -139,6 +143,7 @@ export class Agent {
     this.scheduler = new SyncScheduler({
       minSyncPeriodMs: this.config.minSyncPeriodSeconds * 1000,
       syncPeriodMs: this.config.syncPeriodSeconds * 1000,
+      maxServicesPerSync: opts.maxServicesPerSync ?? maxServicesPerSyncFromEnv(),
       clock: this.clock,
       sync: (req) => this.syncOnce(req),
     });
@@ -356,7 +361,10 @@ export class Agent {
   }
 
   private async readPlan(file: string): Promise<Plan> {
-    return loadPlan(JSON.parse(await readFile(file, 'utf8')) as unknown, file);
+    const plan = loadPlan(JSON.parse(await readFile(file, 'utf8')) as unknown, file);
+    // Held for the agent's life: shared empties and repeats (model/compact.ts).
+    for (const s of plan.services) compactService(s);
+    return plan;
   }
 
   private async reloadPlan(): Promise<void> {
@@ -421,12 +429,11 @@ export class Agent {
     const t0 = performance.now();
     // kube-proxy: a trigger before the tracker's start is the initial list's history, not a change it programmed.
     for (const t of this.slices?.store.takeTriggerTimes() ?? []) if (t.time >= this.startedWall) this.triggers.push(t);
-    // The proxier takes the pending changes when a sync starts.
-    const taken = { services: this.pendingServiceServices.size, endpoints: this.pendingEndpointServices.size };
-    this.pendingEndpointServices.clear();
-    this.pendingServiceServices.clear();
-    this.metrics.endpointChangesPending.set(0);
-    this.metrics.serviceChangesPending.set(0);
+    // The proxier takes the pending changes when a sync starts; those of Services held for
+    // the next batch stay pending.
+    const taken = { services: takePending(this.pendingServiceServices, req.held), endpoints: takePending(this.pendingEndpointServices, req.held) };
+    this.metrics.endpointChangesPending.set(this.pendingEndpointServices.size);
+    this.metrics.serviceChangesPending.set(this.pendingServiceServices.size);
     let input: RenderInput;
     let full = req.full;
     try {
@@ -455,6 +462,8 @@ export class Agent {
         config: this.config,
         mode: this.opts.mode,
       });
+      // A batch: the held Services stay as the kernel has them (a full sync sends everything).
+      if (!full && this.lastApplied) input = withHeldBack(input, this.lastApplied, req.held);
     } catch (e) {
       this.metrics.syncFailures.inc({ reason: isInputError(e) ? 'render' : 'apply' });
       this.log.error({ err: e }, 'cannot build the sync input; kernel left as it is');
@@ -481,19 +490,20 @@ export class Agent {
     const now = this.clock.now();
     this.lastSyncedAt = now;
     if (result.unsetSysctls) this.noteSysctls(result.unsetSysctls);
-    this.noteSynced(input, result.full, seconds, now);
+    const held = full || !this.lastApplied ? undefined : req.held;
+    this.noteSynced(input, result.full, seconds, now, held);
     for (const r of result.iptablesRules ?? []) {
       this.metrics.iptablesRules.set({ ip_family: r.family, table: r.table }, r.owned);
       this.metrics.iptablesRulesLast.set({ ip_family: r.family, table: r.table }, r.written);
     }
-    this.log.info(syncLogLine({ full: result.full, sent: result.changes, taken, changed: req.changed, seconds, waitedMs: now - started, detail: this.opts.logDetail ?? false }), 'synced');
+    this.log.info(syncLogLine({ full: result.full, sent: result.changes, taken, changed: req.changed, held: held?.size ?? 0, seconds, waitedMs: now - started, detail: this.opts.logDetail ?? false }), 'synced');
     await this.afterSync(input, full ? undefined : req.changed);
     this.lastApplied = input;
     return 'ok';
   }
 
-  /** A sync reached the kernel: kube-proxy's per-family sync metrics. */
-  private noteSynced(input: RenderInput, wasFull: boolean, seconds: number, now: number): void {
+  /** A sync reached the kernel: kube-proxy's per-family sync metrics. `held`: Services it left for the next batch. */
+  private noteSynced(input: RenderInput, wasFull: boolean, seconds: number, now: number, held: ReadonlySet<string> | undefined): void {
     const m = this.metrics;
     for (const ip_family of this.families) {
       m.syncDuration.observe({ ip_family }, seconds);
@@ -504,8 +514,13 @@ export class Agent {
       m.noLocalEndpoints.set({ ip_family, traffic_policy: 'external' }, nle.external);
     }
     const wallNow = Date.now();
-    for (const t of this.triggers) m.networkProgrammingDuration.observe({ ip_family: t.family }, Math.max(0, (wallNow - t.time) / 1000));
-    this.triggers = [];
+    // A held Service's change is programmed by a later batch: its trigger waits for that one.
+    const later: TriggerTime[] = [];
+    for (const t of this.triggers) {
+      if (held?.has(t.service)) later.push(t);
+      else m.networkProgrammingDuration.observe({ ip_family: t.family }, Math.max(0, (wallNow - t.time) / 1000));
+    }
+    this.triggers = later;
   }
 
   /** The kernel tool failed: kube-proxy's per-backend failure counters, for every family the sync programs. */
@@ -540,19 +555,29 @@ export class Agent {
 
 /**
  * The one info line per sync: full or partial, how many Services changed (spec) and
- * how many had endpoint changes, how many rules/objects went to the kernel, how long.
+ * how many had endpoint changes, how many changed Services it held for the next batch,
+ * how many rules/objects went to the kernel, how long.
  * With detail (-v 2+) also which Services (the first 50).
  */
-function syncLogLine(s: { full: boolean; sent: number; taken: { services: number; endpoints: number }; changed: ReadonlySet<string>; seconds: number; waitedMs: number; detail: boolean }) {
+function syncLogLine(s: { full: boolean; sent: number; taken: { services: number; endpoints: number }; changed: ReadonlySet<string>; held: number; seconds: number; waitedMs: number; detail: boolean }) {
   return {
     full: s.full,
     servicesChanged: s.taken.services,
     endpointsChanged: s.taken.endpoints,
+    ...(s.held ? { held: s.held } : {}),
     sent: s.sent,
     ms: Math.round(s.seconds * 1000),
     waitedMs: s.waitedMs,
     ...(s.detail ? { changed: [...s.changed].sort().slice(0, 50) } : {}),
   };
+}
+
+/** Empties `pending` but for the `held` keys; returns how many it took. */
+function takePending(pending: Set<string>, held: ReadonlySet<string>): number {
+  const before = pending.size;
+  if (held.size === 0) pending.clear();
+  else for (const k of pending) if (!held.has(k)) pending.delete(k);
+  return before - pending.size;
 }
 
 function boundTo(server: Server): HostPort {

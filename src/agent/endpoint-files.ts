@@ -7,6 +7,7 @@
 
 import { collectInputs, type InputDocument } from '../manifests/inputs.js';
 import { listManifestFiles, manifestFileVersion, readManifestFile, type ManifestFile } from '../manifests/read.js';
+import { compactSlice } from '../model/compact.js';
 import type { EndpointSliceInfo } from '../model/endpoints.js';
 import { inputError, type InputError } from '../model/errors.js';
 import { isJsonObject } from '../model/json-fields.js';
@@ -129,7 +130,7 @@ export class EndpointFiles {
         docs.filter((d) => !isNodeDoc(d)),
         { strict: false },
       );
-      const result: FileResult = { version: f.version, slices: c.endpointSlices, skipped: orNone(c.skippedServices), nodeDocs: orNone(nodeDocs) };
+      const result: FileResult = { version: f.version, slices: orNone(c.endpointSlices.map(compactSlice)), skipped: orNone(c.skippedServices), nodeDocs: orNone(nodeDocs) };
       for (const e of c.errors) errors.push(e);
       filesRead++;
       read.push(f.path);

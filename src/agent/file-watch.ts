@@ -5,62 +5,15 @@
 // guarantee. `onChange` fires once per change of the fingerprint.
 
 import { watch, type FSWatcher } from 'node:fs';
-import { readdir, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-
-/** Stats at once at most: a poll of 10k files must not queue ahead of a reload's reads in libuv's pool. */
-const STAT_BATCH = 64;
-
-/** path -> its version (`ino:size:mtime`, or dir/missing/unreadable), every file under `path`. */
-async function fingerprintOf(path: string, out: Map<string, string>, depth = 0): Promise<void> {
-  let st;
-  try {
-    st = await stat(path);
-  } catch {
-    out.set(path, 'missing');
-    return;
-  }
-  if (!st.isDirectory()) {
-    out.set(path, `${st.ino}:${st.size}:${st.mtimeMs}`);
-    return;
-  }
-  out.set(path, DIR);
-  if (depth > 8) return;
-  let names: string[];
-  try {
-    names = (await readdir(path)).filter((n) => !n.startsWith('.')).sort();
-  } catch {
-    out.set(path, 'unreadable');
-    return;
-  }
-  // Concurrently (a folder of 10k slice files took ~0.4 s one stat at a time), but in
-  // batches: 10k stats queued at once made a reload's own stat and read wait behind all
-  // of them (seconds per endpoint change at 10k under load, bench/agent-scale.ts).
-  // The map is filled in name order whatever order the stats end in.
-  for (let i = 0; i < names.length; i += STAT_BATCH) {
-    const batch = names.slice(i, i + STAT_BATCH).map((n) => join(path, n));
-    const parts = await Promise.all(batch.map(async (p) => {
-      const m = new Map<string, string>();
-      await fingerprintOf(p, m, depth + 1);
-      return m;
-    }));
-    for (const m of parts) for (const [k, v] of m) out.set(k, v);
-  }
-}
-const DIR = 'dir';
-
-/** Paths whose version differs between two fingerprints (added, removed or changed). */
-function differing(a: ReadonlyMap<string, string>, b: ReadonlyMap<string, string>): string[] {
-  const out: string[] = [];
-  for (const [k, v] of a) if (b.get(k) !== v) out.push(k);
-  for (const k of b.keys()) if (!a.has(k)) out.push(k);
-  return out;
-}
+import { DIR, Fingerprint, type VersionChange } from './fingerprint.js';
 
 export class FileWatch {
   private readonly watchers: FSWatcher[] = [];
   private poll: NodeJS.Timeout | undefined;
-  private last: ReadonlyMap<string, string> = new Map();
+  /** Every watched file's version as the last check saw it (fingerprint.ts). */
+  private readonly fingerprint = new Fingerprint();
   /** The watched paths that are folders (their direct files can be named to onFiles). */
   private readonly folders = new Set<string>();
   private checking: Promise<void> | undefined;
@@ -84,7 +37,7 @@ export class FileWatch {
   ) {}
 
   async start(): Promise<void> {
-    this.last = await this.fingerprint();
+    await this.fingerprint.update(this.paths);
     for (const p of this.paths) {
       const isFolder = await stat(p).then((st) => st.isDirectory(), () => false);
       if (isFolder) this.folders.add(p);
@@ -144,12 +97,6 @@ export class FileWatch {
     for (const w of this.watchers) w.close();
   }
 
-  private async fingerprint(): Promise<Map<string, string>> {
-    const out = new Map<string, string>();
-    for (const p of this.paths) await fingerprintOf(p, out);
-    return out;
-  }
-
   /**
    * What the poll found, told as named files when it can be: files directly inside a
    * watched folder (as a folder event would name them), none of them a folder. Each
@@ -157,8 +104,8 @@ export class FileWatch {
    * as `onChange` it cost a full reload (a listing and a stat of every file, ~0.2-0.4 s
    * at 10k files, queued ahead of the next change's reload).
    */
-  private canName(paths: readonly string[], before: ReadonlyMap<string, string>, after: ReadonlyMap<string, string>): boolean {
-    return this.onFiles !== undefined && paths.every((p) => this.folders.has(dirname(p)) && !basename(p).startsWith('.') && before.get(p) !== DIR && after.get(p) !== DIR);
+  private canName(changes: readonly VersionChange[]): boolean {
+    return this.onFiles !== undefined && changes.every((c) => this.folders.has(dirname(c.path)) && !basename(c.path).startsWith('.') && c.before !== DIR && c.after !== DIR);
   }
 
   /**
@@ -178,12 +125,9 @@ export class FileWatch {
       let named = poll;
       do {
         this.again = false;
-        const before = this.last;
-        const fp = await this.fingerprint();
-        const diff = differing(before, fp);
-        if (diff.length && !this.stopped) {
-          this.last = fp;
-          if (named && this.canName(diff, before, fp)) this.onFiles!(diff);
+        const changes = await this.fingerprint.update(this.paths);
+        if (changes.length && !this.stopped) {
+          if (named && this.canName(changes)) this.onFiles!(changes.map((c) => c.path));
           else this.onChange();
         }
         named = !this.againFull;

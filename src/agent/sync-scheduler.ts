@@ -12,6 +12,10 @@
 // - A render error changed nothing in the kernel; retrying the same input would
 //   fail the same way, so nothing is retried: the keys wait for the next change or
 //   the periodic sync, which then also covers them.
+// - An incremental sync takes at most maxServicesPerSync Services, oldest first; the
+//   rest are held for the next sync, which follows at once (they have waited their
+//   minSyncPeriod already). A burst of 1000 changes renders and diffs in batches
+//   instead of all at once, which set the agent's memory peak (README.md "Memory").
 
 export interface Clock {
   now(): number;
@@ -30,6 +34,11 @@ export interface SyncRequest {
   readonly full: boolean;
   /** namespace/name of the Services that changed since the last successful sync. */
   readonly changed: ReadonlySet<string>;
+  /**
+   * Services that changed too, held for the next sync (a batch): this sync must leave
+   * their rules as the last sync made them. Empty for a full sync.
+   */
+  readonly held: ReadonlySet<string>;
 }
 
 /** ok: the kernel matches; failed: apply failed (retry); render-error: nothing was sent. */
@@ -41,6 +50,8 @@ export interface SchedulerOptions {
   /** First retry delay after a failure; doubles per consecutive failure up to retryMaxMs. */
   readonly retryInitialMs?: number;
   readonly retryMaxMs?: number;
+  /** At most this many Services in an incremental sync (default: no limit). */
+  readonly maxServicesPerSync?: number;
   readonly clock?: Clock;
   readonly sync: (req: SyncRequest) => Promise<SyncOutcome>;
   /** Told of every sync's end (for health and metrics). */
@@ -52,6 +63,9 @@ export class SyncScheduler {
   private readonly retryInitialMs: number;
   private readonly retryMaxMs: number;
   private pending = new Set<string>();
+  /** Keys left over by the last incremental sync's batch: they go next, at once. */
+  private held = new Set<string>();
+  private readonly maxServicesPerSync: number;
   /** Keys of a sync that did not render: they go along with the next sync, but do not cause one. */
   private deferred = new Set<string>();
   private fullWanted = true;
@@ -60,8 +74,7 @@ export class SyncScheduler {
   private timerDue = Infinity;
   private lastStart = -Infinity;
   private lastFullStart = -Infinity;
-  /** This period's resync already let pending changes go first (at most once: no starving it). */
-  private resyncDeferred = false;
+  private lastFullEnd = -Infinity;
   private retryAt = -Infinity;
   private failures = 0;
   private started = false;
@@ -75,6 +88,7 @@ export class SyncScheduler {
     this.clock = opts.clock ?? realClock;
     this.retryInitialMs = opts.retryInitialMs ?? Math.max(1000, opts.minSyncPeriodMs);
     this.retryMaxMs = opts.retryMaxMs ?? Math.max(this.retryInitialMs, opts.syncPeriodMs);
+    this.maxServicesPerSync = Math.max(1, opts.maxServicesPerSync ?? Infinity);
   }
 
   /** Starts with a full sync at once. */
@@ -115,13 +129,33 @@ export class SyncScheduler {
   }
 
   private hasWork(): boolean {
-    return this.pending.size > 0 || this.fullWanted;
+    return this.pending.size > 0 || this.held.size > 0 || this.fullWanted;
   }
 
   private dueTime(): number {
     const periodic = this.lastFullStart + this.opts.syncPeriodMs;
     if (!this.hasWork()) return periodic;
-    return Math.min(periodic, Math.max(this.lastStart + this.opts.minSyncPeriodMs, this.retryAt));
+    // Held keys waited their minSyncPeriod before their batch was cut: they go at once.
+    const earliest = this.held.size > 0 ? -Infinity : this.lastStart + this.opts.minSyncPeriodMs;
+    const change = Math.max(earliest, this.retryAt);
+    // A resync that waits for changes (run()) does not hurry them past minSyncPeriod.
+    return this.resyncWaits(this.clock.now()) ? change : Math.min(periodic, change);
+  }
+
+  /**
+   * Whether a periodic resync due now lets waiting changes go first: a full sync of input
+   * that moved since the last sync cannot be verified by the backend's cheap summary and
+   * reads everything back (at 44k Services that took 107-115 s under load, and every change
+   * queued behind it: bench/agent-memory.ts, offline, 1000 changes, 282 s instead of ~30 s).
+   * So changes waiting when it is due, and those that come while they sync, go first, as
+   * incremental syncs (in batches), and the resync follows once the input stopped moving;
+   * but for one syncPeriod past its due time at most: churn cannot put it off for ever.
+   * A full sync that took longer than syncPeriod (a read-back at 44k: 100-165 s) made the
+   * next one due when it ended: the wait counts from then, not from a time already past.
+   */
+  private resyncWaits(now: number): boolean {
+    const due = Math.max(this.lastFullStart + this.opts.syncPeriodMs, this.lastFullEnd);
+    return !this.fullWanted && (this.pending.size > 0 || this.held.size > 0) && now < due + this.opts.syncPeriodMs;
   }
 
   private clearTimer(): void {
@@ -153,29 +187,21 @@ export class SyncScheduler {
   private async run(periodic: boolean): Promise<void> {
     const now = this.clock.now();
     const periodicDue = periodic || now >= this.lastFullStart + this.opts.syncPeriodMs;
-    let full = this.fullWanted || periodicDue;
-    // The periodic resync with changes pending: the changes go first, incrementally, and
-    // the resync right after on an input that no longer moved. A full sync of changed
-    // input cannot be verified by the backend's cheap summary and reads everything back:
-    // at 44k Services that took 107-115 s under load, and every change queued behind it
-    // (bench/agent-memory.ts, offline, 1000 changes: 282 s instead of ~30 s). Once per
-    // period only: changes that keep coming cannot put the resync off for ever.
-    if (full && !this.fullWanted && !this.resyncDeferred && this.pending.size > 0) {
-      full = false;
-      this.resyncDeferred = true;
-    }
-    const changed = new Set([...this.deferred, ...this.pending]);
-    const req: SyncRequest = { full, changed };
+    // The periodic resync with changes waiting: they go first (resyncWaits).
+    const full = this.fullWanted || (periodicDue && !this.resyncWaits(now));
+    // Oldest first: the keys held by the last batch, then those of a render error, then new ones.
+    const all = new Set([...this.held, ...this.deferred, ...this.pending]);
+    const { changed, held } = full ? { changed: all, held: new Set<string>() } : batch(all, this.maxServicesPerSync);
+    const req: SyncRequest = { full, changed, held };
     this.pending = new Set();
     this.deferred = new Set();
+    this.held = held;
     this.fullWanted = false;
     const queuedSince = this.queuedSince;
-    this.queuedSince = undefined;
+    // The held keys have waited since the oldest change: so has the queue.
+    this.queuedSince = held.size > 0 ? queuedSince : undefined;
     this.lastStart = now;
-    if (full) {
-      this.lastFullStart = now;
-      this.resyncDeferred = false;
-    }
+    if (full) this.lastFullStart = now;
     this.syncCount++;
     let outcome: SyncOutcome;
     try {
@@ -184,6 +210,7 @@ export class SyncScheduler {
       outcome = 'failed';
     }
     const end = this.clock.now();
+    if (full) this.lastFullEnd = end;
     if (outcome === 'ok') {
       this.failures = 0;
       this.retryAt = -Infinity;
@@ -201,4 +228,13 @@ export class SyncScheduler {
     }
     this.opts.onSynced?.(req, outcome, now, end);
   }
+}
+
+/** The first `max` keys (in the set's order) for this sync, the rest held for the next. */
+function batch(keys: Set<string>, max: number): { changed: Set<string>; held: Set<string> } {
+  if (keys.size <= max) return { changed: keys, held: new Set() };
+  const changed = new Set<string>();
+  const held = new Set<string>();
+  for (const k of keys) (changed.size < max ? changed : held).add(k);
+  return { changed, held };
 }

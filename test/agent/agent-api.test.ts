@@ -80,12 +80,16 @@ async function startAgent(
     health?: boolean;
     /** Do not wait for start() (the API server may be unreachable). */
     started?: (p: Promise<void>) => void;
+    maxServicesPerSync?: number;
+    /** Awaited at the start of the n-th sync (1-based), before it is recorded. */
+    beforeSync?: (n: number) => Promise<void>;
   } = {},
 ): Promise<Ctx> {
   const calls: Call[] = [];
   const rules: RulesSyncer = {
     backend: 'fake',
     async sync(input, req) {
+      await opts.beforeSync?.(calls.length + 1);
       calls.push({
         full: req.full,
         changed: [...req.changed].sort(),
@@ -119,6 +123,7 @@ async function startAgent(
     metrics: createAgentMetrics(),
     ...('watchTiming' in opts ? (opts.watchTiming ? { watchTiming: opts.watchTiming } : {}) : { watchTiming: FAST_WATCH }),
     ...(opts.watchStaleMs ? { watchStaleMs: opts.watchStaleMs } : {}),
+    ...(opts.maxServicesPerSync ? { maxServicesPerSync: opts.maxServicesPerSync } : {}),
     ...(opts.health ? { healthAddr: { host: '127.0.0.1', port: 0 }, metricsAddr: { host: '127.0.0.1', port: 0 } } : {}),
   });
   cleanup.push(() => agent.stop());
@@ -419,6 +424,52 @@ test('network_programming_duration observes the last-change-trigger-time of a sy
   api.upsert('endpointslices', apiSlice('web', ['10.244.1.14'], { triggerTime: trigger }));
   await nthSync(ctx, 3);
   assert.match(await metricsText(ctx), /^kubeproxy_network_programming_duration_seconds_count\{ip_family="IPv4"\} 1$/m);
+});
+
+test('network_programming_duration: a Service held for the next batch is observed when that batch syncs it', TIMEOUT, async () => {
+  const api = await fakeApi();
+  seed(api);
+  let release!: () => void;
+  const released = new Promise<void>((r) => (release = r));
+  const seen: number[] = [];
+  let waiting = false;
+  let ctx!: Ctx;
+  const count = async () => Number(/^kubeproxy_network_programming_duration_seconds_count\{ip_family="IPv4"\} (\S+)$/m.exec(await metricsText(ctx))?.[1] ?? 0);
+  ctx = await startAgent(api, {
+    maxServicesPerSync: 1,
+    beforeSync: async (n) => {
+      if (n === 2) {
+        waiting = true;
+        await released; // web's sync waits until db2 and db3 are queued behind it
+      }
+      if (n >= 2) seen.push(await count());
+    },
+  });
+  await nthSync(ctx, 1);
+  const now = () => new Date().toISOString();
+  api.upsert('endpointslices', apiSlice('web', ['10.244.1.13'], { triggerTime: now() }));
+  await waitFor('sync #2 to start', () => waiting);
+  api.upsert('services', apiService('db2', '10.96.0.21'));
+  api.upsert('services', apiService('db3', '10.96.0.22'));
+  api.upsert('endpointslices', apiSlice('db2', ['10.244.1.21'], { triggerTime: now() }));
+  api.upsert('endpointslices', apiSlice('db3', ['10.244.1.22'], { triggerTime: now() }));
+  // Both Services and both slices queued while sync #2 waits.
+  for (const end = Date.now() + 20_000; ; ) {
+    const text = await metricsText(ctx);
+    if (/^kubeproxy_sync_proxy_rules_service_changes_pending 2$/m.test(text) && /^kubeproxy_sync_proxy_rules_endpoint_changes_pending 2$/m.test(text)) break;
+    if (Date.now() > end) throw new Error('timed out waiting for db2 and db3 to be queued');
+    await sleep(20);
+  }
+  release();
+  await nthSync(ctx, 4);
+  await new Promise<void>((r) => setImmediate(r));
+  for (const end = Date.now() + 20_000; (await count()) < 3; ) {
+    if (Date.now() > end) throw new Error('timed out waiting for the third observation');
+    await sleep(20);
+  }
+  assert.deepEqual(ctx.calls.slice(2).map((c) => c.changed), [['default/db2'], ['default/db3']]);
+  // At the start of db3's batch only web's and db2's triggers were observed: db3's waited for its own.
+  assert.deepEqual(seen, [0, 1, 2]);
 });
 
 async function getJson(ctx: Ctx, path: string): Promise<{ status: number; body: Record<string, unknown> }> {

@@ -52,9 +52,11 @@ interface Call {
   at: number;
   full: boolean;
   changed: string[];
+  /** Only when the sync held keys for the next batch. */
+  held?: string[];
 }
 
-function setup(outcomes: SyncOutcome[] = [], opts: { min?: number; period?: number; syncMs?: number; earlyMs?: number } = {}) {
+function setup(outcomes: SyncOutcome[] = [], opts: { min?: number; period?: number; syncMs?: number; earlyMs?: number; batch?: number } = {}) {
   const clock = new FakeClock();
   clock.earlyMs = opts.earlyMs ?? 0;
   const calls: Call[] = [];
@@ -63,9 +65,10 @@ function setup(outcomes: SyncOutcome[] = [], opts: { min?: number; period?: numb
     syncPeriodMs: opts.period ?? 30_000,
     retryInitialMs: 1000,
     retryMaxMs: 8000,
+    ...(opts.batch ? { maxServicesPerSync: opts.batch } : {}),
     clock,
     sync: async (req: SyncRequest) => {
-      calls.push({ at: clock.now(), full: req.full, changed: [...req.changed].sort() });
+      calls.push({ at: clock.now(), full: req.full, changed: [...req.changed].sort(), ...(req.held.size ? { held: [...req.held].sort() } : {}) });
       if (opts.syncMs) await new Promise<void>((r) => clock.setTimeout(r, opts.syncMs!));
       return outcomes.shift() ?? 'ok';
     },
@@ -175,19 +178,109 @@ test('changes pending at the periodic resync go first, incrementally; the resync
   );
 });
 
-test('the periodic resync lets changes go first once per period only: changes that keep coming do not put it off', TIMEOUT, async () => {
+test('the periodic resync lets changes that keep coming go first for one syncPeriod at most, then runs', TIMEOUT, async () => {
   const { clock, calls, s } = setup([], { min: 1000, period: 10_000, syncMs: 400 });
   s.start();
   await clock.advance(9500);
   s.notify(['a/x']); // synced at once, 9500-9900
   await clock.advance(450);
-  s.notify(['b/y']); // pending at 10000: goes first, 10000-10400
-  await clock.advance(250);
-  s.notify(['c/z']); // arrives during it: the resync at 10400 takes it along
+  s.notify(['b/y']); // pending at 10000: goes first, 10500 (minSyncPeriod after a/x's start)
+  await clock.advance(700);
+  s.notify(['c/z']); // arrives during it: goes first too, 11500
+  // A change every 300 ms from here on, so that one always waits when a sync ends: the
+  // resync runs once it waited one period (t >= 20000).
+  for (let t = 11_600; t < 25_000; t += 300) {
+    await clock.advance(t - clock.now());
+    s.notify([`d/${t}`]);
+  }
+  await clock.advance(1000);
+  const resyncs = calls.filter((c) => c.full && c.at > 0);
+  assert.deepEqual(
+    calls.slice(1, 4).map((c) => [c.at, c.full, c.changed]),
+    [[9500, false, ['a/x']], [10_500, false, ['b/y']], [11_500, false, ['c/z']]],
+  );
+  assert.equal(resyncs.length, 1, JSON.stringify(calls.map((c) => [c.at, c.full])));
+  assert.ok(resyncs[0]!.at >= 20_000 && resyncs[0]!.at <= 21_000, `the resync at ${resyncs[0]!.at}: one period past its due time, no later`);
+  assert.ok(calls.every((c, i) => i === 0 || c.full || c.at - calls[i - 1]!.at >= 1000), 'incremental syncs keep minSyncPeriod meanwhile');
+});
+
+test('after a full sync longer than syncPeriod, the next resync still lets waiting changes go first (for one period from its end)', TIMEOUT, async () => {
+  const { clock, calls, s } = setup([], { min: 1000, period: 10_000, syncMs: 25_000 });
+  s.start(); // the first full sync runs 0-25000: the next resync is due at its end
+  await clock.advance(20_000);
+  s.notify(['a/x']); // waiting when it ends
+  await clock.advance(5000);
+  assert.deepEqual(calls.map((c) => [c.at, c.full, c.changed]), [[0, true, []], [25_000, false, ['a/x']]]);
+});
+
+test('a burst larger than maxServicesPerSync syncs in batches, oldest first, one right after the other', TIMEOUT, async () => {
+  const { clock, calls, s } = setup([], { min: 1000, period: 60_000, syncMs: 400, batch: 2 });
+  s.start();
+  await clock.advance(5000);
+  s.notify(['a/1', 'a/2', 'a/3']);
+  s.notify(['a/4', 'a/5']);
+  await clock.advance(300); // the first batch runs at 5000 (until 5400)
+  s.notify(['b/1']); // arrives during it: after the held ones
   await clock.advance(3000);
   assert.deepEqual(
-    calls.map((c) => [c.at, c.full, c.changed]),
-    [[0, true, []], [9500, false, ['a/x']], [10_000, false, ['b/y']], [10_400, true, ['c/z']]],
+    calls.slice(1).map((c) => [c.at, c.full, c.changed, c.held ?? []]),
+    [
+      [5000, false, ['a/1', 'a/2'], ['a/3', 'a/4', 'a/5']],
+      // Held keys do not wait for minSyncPeriod again: the next batch follows at once.
+      [5400, false, ['a/3', 'a/4'], ['a/5', 'b/1']],
+      [5800, false, ['a/5', 'b/1'], []],
+    ],
+  );
+  assert.equal(s.queuedSince, undefined);
+});
+
+test('while batches are held the queue counts as waiting since the oldest change', TIMEOUT, async () => {
+  const { clock, s } = setup([], { min: 1000, period: 60_000, syncMs: 400, batch: 1 });
+  s.start();
+  await clock.advance(5000);
+  s.notify(['a/1', 'a/2', 'a/3']);
+  await clock.advance(500); // second batch in flight
+  assert.equal(s.queuedSince, 5000);
+  await clock.advance(1000);
+  assert.equal(s.queuedSince, undefined);
+});
+
+test('a full sync is never cut into batches; a failed batch makes the retry a full sync of every key', TIMEOUT, async () => {
+  const { clock, calls, s } = setup(['ok', 'failed'], { min: 1000, period: 60_000, syncMs: 100, batch: 1 });
+  s.notify(['a/1', 'a/2']); // before the first (full) sync
+  s.start();
+  await clock.advance(5000);
+  s.notify(['b/1', 'b/2', 'b/3']);
+  await clock.advance(100); // b/1 fails at 5000
+  await clock.advance(2000); // the retry after the backoff (1 s), full
+  assert.deepEqual(
+    calls.map((c) => [c.at, c.full, c.changed, c.held ?? []]),
+    [
+      [0, true, ['a/1', 'a/2'], []],
+      [5000, false, ['b/1'], ['b/2', 'b/3']],
+      [6100, true, ['b/1', 'b/2', 'b/3'], []],
+    ],
+  );
+});
+
+test('the periodic resync lets a burst cut into batches go first, then runs', TIMEOUT, async () => {
+  const { clock, calls, s } = setup([], { min: 1000, period: 10_000, syncMs: 400, batch: 2 });
+  s.start();
+  await clock.advance(9800);
+  s.notify(['a/1', 'a/2', 'a/3', 'a/4', 'a/5', 'a/6']); // 9800: a/1 a/2, 4 held when the resync falls due at 10000
+  await clock.advance(500);
+  s.notify(['c/1']); // at 10300, during the second batch: after the held ones
+  await clock.advance(5000);
+  assert.deepEqual(
+    calls.slice(1).map((c) => [c.at, c.full, c.changed, c.held ?? []]),
+    [
+      [9800, false, ['a/1', 'a/2'], ['a/3', 'a/4', 'a/5', 'a/6']],
+      [10_200, false, ['a/3', 'a/4'], ['a/5', 'a/6']],
+      [10_600, false, ['a/5', 'a/6'], ['c/1']],
+      [11_000, false, ['c/1'], []],
+      // On input that no longer moved: the backend's summary can verify it.
+      [11_400, true, [], []],
+    ],
   );
 });
 

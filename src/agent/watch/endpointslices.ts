@@ -14,6 +14,7 @@ import {
   readEndpointSlice,
   SERVICE_NAME_LABEL,
 } from '../../manifests/endpointslice.js';
+import { compactSlice } from '../../model/compact.js';
 import type { EndpointSliceInfo } from '../../model/endpoints.js';
 import { isJsonObject } from '../../model/json-fields.js';
 import { HEADLESS_SERVICE_LABEL } from './labels.js';
@@ -60,7 +61,7 @@ export const endpointSliceAdapter: ResourceAdapter<EndpointSliceInfo> = {
   parse(raw) {
     // FQDN slices are valid and carry nothing a proxy forwards to.
     if (endpointSliceAddressType(raw) === 'FQDN') return undefined;
-    return readEndpointSlice(raw).info;
+    return compactSlice(readEndpointSlice(raw).info);
   },
   serviceKeys(raw) {
     const k = rawSliceServiceKey(raw);

@@ -9,6 +9,7 @@
 // relabelled to another proxy then arrives as MODIFIED and leaves the store.
 
 import { serviceRef, serviceToPlan } from '../../manifests/service.js';
+import { compactService } from '../../model/compact.js';
 import type { FieldIssue } from '../../model/errors.js';
 import { isJsonObject } from '../../model/json-fields.js';
 import { PROXY_NAME, SERVICE_PROXY_NAME_LABEL, serviceKey, type PlanService } from '../../model/plan.js';
@@ -55,7 +56,7 @@ export function serviceAdapter(mode: ProxyMode, onIgnored?: WatchOptions['onIgno
   return {
     kind: 'Service',
     accepts: (raw) => ownsRawService(raw, mode),
-    parse: (raw) => serviceToPlan(raw, undefined, { purpose: 'forwarding' }, (issues) => report(raw, issues)),
+    parse: (raw) => compactService(serviceToPlan(raw, undefined, { purpose: 'forwarding' }, (issues) => report(raw, issues))),
     serviceKeys: (raw) => {
       const meta = isJsonObject(raw) && isJsonObject(raw.metadata) ? raw.metadata : {};
       const ns = typeof meta.namespace === 'string' && meta.namespace ? meta.namespace : 'default';
