@@ -34,6 +34,8 @@ export const RESOURCES: Record<Resource, ResourceInfo> = {
 
 type Obj = Record<string, any>;
 
+type FailVerb = 'list' | 'page' | 'watch';
+
 interface HistoryEntry {
   readonly rv: number;
   readonly type: 'ADDED' | 'MODIFIED' | 'DELETED';
@@ -72,7 +74,7 @@ export class FakeApiServer {
   private readonly sockets = new Set<Socket>();
   /** TCP connections accepted so far (a client that reuses sockets makes fewer than its requests). */
   connections = 0;
-  private readonly failures: Array<{ resource: Resource; verb: 'list' | 'watch'; status: number }> = [];
+  private readonly failures: Array<{ resource: Resource; verb: FailVerb; status: number }> = [];
   private readonly goneNext: Partial<Record<Resource, { how: 'event' | 'status'; times: number }>> = {};
   readonly requests: RecordedRequest[] = [];
   /** Longest a watch stays open whatever timeoutSeconds asks (tests keep this short). */
@@ -144,8 +146,12 @@ export class FakeApiServer {
 
   // ---- failure knobs
 
-  /** The next `times` requests of this verb answer `status` with a Status body. */
-  failNext(resource: Resource, verb: 'list' | 'watch', status = 500, times = 1): void {
+  /**
+   * The next `times` requests of this verb answer `status` with a Status body. `list`: any
+   * list request; `page`: only a list request that carries a continue token (a list that
+   * fails part-way).
+   */
+  failNext(resource: Resource, verb: FailVerb, status = 500, times = 1): void {
     for (let i = 0; i < times; i++) this.failures.push({ resource, verb, status });
   }
 
@@ -269,7 +275,8 @@ export class FakeApiServer {
       record(404);
       return status(res, 404, 'NotFound', `${req.method} ${url.pathname}: not served by the fake`);
     }
-    const fi = this.failures.findIndex((f) => f.resource === resource && f.verb === (watch ? 'watch' : 'list'));
+    const verb = watch ? 'watch' : url.searchParams.get('continue') ? 'page' : 'list';
+    const fi = this.failures.findIndex((f) => f.resource === resource && (f.verb === verb || (f.verb === 'list' && verb === 'page')));
     if (fi >= 0) {
       const f = this.failures.splice(fi, 1)[0]!;
       record(f.status);

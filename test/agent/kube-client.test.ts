@@ -91,6 +91,21 @@ describe('kubeconfig', () => {
     assert.throws(() => loadKubeconfigFile('/nonexistent/kubeconfig'), /--kubeconfig.*"\/nonexistent\/kubeconfig": no such file/);
   });
 
+  test('a JSON kubeconfig is read without loading the YAML parser; a YAML one loads it', () => {
+    // In a child: this process has loaded yaml already. Module._cache is one for every require.
+    const probe = [
+      "import { createRequire } from 'node:module';",
+      `import { parseKubeconfig } from ${JSON.stringify(new URL('../../src/agent/watch/kubeconfig.ts', import.meta.url).href)};`,
+      "const yamlLoaded = () => Object.keys(createRequire(process.cwd() + '/').cache).some((k) => k.includes('/node_modules/yaml/'));",
+      `const json = parseKubeconfig(${JSON.stringify(kubeconfig({ server: 'https://a:1' }, { token: 't' }))}, '/k').server;`,
+      'const afterJson = yamlLoaded();',
+      "parseKubeconfig('current-context: ctx\\nclusters: [{name: c1, cluster: {server: \"https://b:2\"}}]\\nusers: [{name: u1, user: {}}]\\ncontexts: [{name: ctx, context: {cluster: c1, user: u1}}]', '/k');",
+      'console.log(JSON.stringify({ json, afterJson, afterYaml: yamlLoaded() }));',
+    ].join('\n');
+    const out = execFileSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', probe], { encoding: 'utf8' });
+    assert.deepEqual(JSON.parse(out), { json: 'https://a:1', afterJson: false, afterYaml: true });
+  });
+
   test('in cluster: server from KUBERNETES_SERVICE_HOST/PORT (IPv6 bracketed), CA and token from the ServiceAccount folder', () => {
     assert.equal(inClusterEndpoint({}), undefined);
     assert.deepEqual(inClusterEndpoint({ KUBERNETES_SERVICE_HOST: 'fd00::1', KUBERNETES_SERVICE_PORT: '6443' }, '/sa'), {

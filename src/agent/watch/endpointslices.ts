@@ -69,7 +69,14 @@ export const endpointSliceAdapter: ResourceAdapter<EndpointSliceInfo> = {
   },
 };
 
-export class EndpointSliceStore extends WatchedStore<EndpointSliceInfo> {
+/** What a slice version's trigger time needs of the raw object, read when it is decoded. */
+interface SliceTrigger {
+  readonly time: number;
+  readonly service: string | undefined;
+  readonly family: 'IPv4' | 'IPv6';
+}
+
+export class EndpointSliceStore extends WatchedStore<EndpointSliceInfo, SliceTrigger> {
   /** Per slice: the trigger time of the version in the store. */
   private readonly triggerTimes = new Map<string, number>();
   private pending: TriggerTime[] = [];
@@ -94,18 +101,22 @@ export class EndpointSliceStore extends WatchedStore<EndpointSliceInfo> {
     return out;
   }
 
-  protected override goodVersion(key: string, raw: unknown): void {
-    const t = triggerTimeOf(raw);
-    if (t === undefined) {
+  protected override noteOf(raw: unknown): SliceTrigger | undefined {
+    const time = triggerTimeOf(raw);
+    if (time === undefined) return undefined;
+    // kube-proxy labels the metric with the family of the proxier that saw the slice.
+    return { time, service: rawSliceServiceKey(raw), family: endpointSliceAddressType(raw) === 'IPv6' ? 'IPv6' : 'IPv4' };
+  }
+
+  protected override goodVersion(key: string, trigger: SliceTrigger | undefined): void {
+    if (trigger === undefined) {
       this.triggerTimes.delete(key);
       return;
     }
     const before = this.triggerTimes.get(key);
-    this.triggerTimes.set(key, t);
-    const service = rawSliceServiceKey(raw);
+    this.triggerTimes.set(key, trigger.time);
     // Only a new trigger: a later version with the same annotation is the same change.
-    const family = endpointSliceAddressType(raw) === 'IPv6' ? 'IPv6' : 'IPv4';
-    if (before !== t && service) this.pending.push({ service, slice: key, time: t, family });
+    if (before !== trigger.time && trigger.service) this.pending.push({ service: trigger.service, slice: key, time: trigger.time, family: trigger.family });
   }
 
   protected override removed(key: string): void {

@@ -12,10 +12,10 @@ export {
   type EndpointSliceWatchOptions,
   type TriggerTime,
 } from './endpointslices.js';
-export { DEFAULT_WATCH_TIMING, ResilientListWatch, type ListWatchState, type WatchTiming } from './list-watch.js';
+export { DEFAULT_WATCH_TIMING, ResilientListWatch, type ListIntake, type ListWatchSink, type ListWatchState, type WatchTiming } from './list-watch.js';
 export { defaultWatchLogger, type WatchLogger } from './logger.js';
 export { NodeStore, NODES_PATH, nodeEligibility, TO_BE_DELETED_TAINT, watchNode, type NodeEligibility, type NodeWatchOptions, type WatchedNode } from './node.js';
-export { listRaw, type RawList } from './raw-list.js';
+export { LIST_PAGE_SIZE, listPages, listRaw, type PageSink, type RawList } from './raw-list.js';
 export {
   ownsRawService,
   serviceLabelSelector,

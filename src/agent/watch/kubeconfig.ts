@@ -10,8 +10,8 @@
 // a 401 far from the cause).
 
 import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { dirname, isAbsolute, join } from 'node:path';
-import { parse } from 'yaml';
 import { inputError } from '../../model/errors.js';
 
 /** PEM or token text given inline, or a file read when it is needed. */
@@ -37,6 +37,23 @@ const FLAG = '--kubeconfig';
 type Obj = Record<string, unknown>;
 const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
 
+/**
+ * The kubeconfig's document. The YAML parser is loaded only for text that is not JSON
+ * (as manifests/read.ts does), not at import: an agent in a pod reads no kubeconfig (the
+ * ServiceAccount's, inClusterEndpoint), and the yaml package cost ~2 MB of its RSS
+ * (README.md "Memory"). yaml is CommonJS: `require` keeps this sync.
+ */
+function parseDocument(text: string): unknown {
+  if (text.trimStart().startsWith('{')) {
+    try {
+      return JSON.parse(text);
+    } catch {
+      // YAML's flow style starts so too, or the text is broken: the YAML parser says which.
+    }
+  }
+  return (createRequire(import.meta.url)('yaml') as typeof import('yaml')).parse(text);
+}
+
 /** Reads and resolves a kubeconfig file. Errors (exit 2) name the file and the field. */
 export function loadKubeconfigFile(path: string): KubeEndpoint {
   let text: string;
@@ -57,7 +74,7 @@ export function parseKubeconfig(text: string, path: string): KubeEndpoint {
   const fail = (field: string, message: string) => inputError(undefined, `${FLAG} ${path}: ${field}`, message);
   let doc: unknown;
   try {
-    doc = parse(text);
+    doc = parseDocument(text);
   } catch (e) {
     throw fail('(document)', `not YAML or JSON: ${(e as Error).message}`);
   }

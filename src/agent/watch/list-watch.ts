@@ -5,8 +5,9 @@
 // ask for bookmarks or a server-side timeout, and its Watch had no timeout), driven
 // by this loop:
 //
-//   list (RV "0" first, "" after a 410) -> replace the store -> watch from the
-//   list's RV with allowWatchBookmarks and a jittered timeoutSeconds
+//   list (RV "0" first, "" after a 410; page by page into the store, which changes
+//   once the last page is in) -> watch from the list's RV with allowWatchBookmarks
+//   and a jittered timeoutSeconds
 //     - an event or bookmark: hand it on, remember its RV, feed the watchdog
 //     - the server ends the watch cleanly: watch again from the last RV
 //     - 410 Gone (HTTP status or ERROR event): list again
@@ -20,16 +21,25 @@ import { ApiError, apiErrorFromStatus, isGone } from './api-error.js';
 import { Backoff, jitterBetween } from './backoff.js';
 import type { WatchLogger } from './logger.js';
 import type { KubeClient } from './kube-client.js';
-import { listRaw, type RawList } from './raw-list.js';
+import { LIST_PAGE_SIZE, listPages } from './raw-list.js';
 import { openWatch } from './watch-stream.js';
 
 export type WatchEventType = 'ADDED' | 'MODIFIED' | 'DELETED';
 
 /** Where the list + watch hands its results; the store implements it. */
 export interface ListWatchSink {
-  /** A complete list: the store's contents become exactly `items`. */
-  replace(items: readonly unknown[], resourceVersion: string): void;
+  /** A list begins; its pages go to the returned intake as they arrive. */
+  startList(): ListIntake;
   event(type: WatchEventType, obj: unknown): void;
+}
+
+/** One list's pages, in order, then commit (the sink's contents become exactly the list's items) or discard. */
+export interface ListIntake {
+  /** The next page's raw items; the sink keeps what it needs of them and not the items. */
+  page(items: readonly unknown[]): void;
+  commit(resourceVersion: string): void;
+  /** The list failed or was stopped part-way: its pages change nothing. */
+  discard(): void;
 }
 
 export interface WatchTiming {
@@ -92,6 +102,8 @@ export interface ListWatchOptions {
   /** [0, 1) source for jitter; injected by tests. */
   readonly random?: () => number;
   readonly log: WatchLogger;
+  /** Items per LIST page (default LIST_PAGE_SIZE); tests make lists of a few pages. */
+  readonly listPageSize?: number;
 }
 
 export type ListWatchState = 'idle' | 'listing' | 'watching' | 'backoff' | 'stopped';
@@ -170,9 +182,13 @@ export class ResilientListWatch {
     while (!this.stopped) {
       if (needList) {
         this._state = 'listing';
-        let list: RawList;
+        // Pages go into the store as they arrive (no raw object outlives its page);
+        // the store changes at commit. The intake lets go of what it decoded at
+        // commit or discard, so this frame holds nothing of the list during the watch.
+        const intake = this.sink.startList();
+        let listedRV: string;
         try {
-          list = await listRaw(
+          listedRV = await listPages(
             this.opts.client,
             this.opts.path,
             {
@@ -181,18 +197,24 @@ export class ResilientListWatch {
               resourceVersion: this.needQuorumList ? '' : '0',
             },
             this.timing.listTimeoutMs,
+            (items) => intake.page(items),
             this.stopController.signal,
+            this.opts.listPageSize ?? LIST_PAGE_SIZE,
           );
         } catch (e) {
+          intake.discard();
           if (this.stopped) break;
           // A 410 on a list at RV "0" is odd but possible (compaction racing); ask for the latest.
           if (isGone(e)) this.needQuorumList = true;
           await this.pause(e, 'list failed');
           continue;
         }
-        if (this.stopped) break;
-        this.sink.replace(list.items, list.resourceVersion);
-        this.resourceVersion = list.resourceVersion;
+        if (this.stopped) {
+          intake.discard();
+          break;
+        }
+        intake.commit(listedRV);
+        this.resourceVersion = listedRV;
         this.needQuorumList = false;
         this.contact();
         if (!goneLoop) this.backoff.reset();

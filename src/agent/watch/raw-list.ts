@@ -7,10 +7,14 @@
 // know are dropped before our parsers could name them. Watch events arrive as raw
 // JSON, so listing raw JSON too means one parser sees both.
 //
-// Pages (`limit` / `continue`, as client-go's informers list): the response text of
-// one page is held at a time, not the whole collection's (at 10k EndpointSlices the
-// one-shot text was ~10 MB, and its parse on top). An expired continue token is a
-// 410, which the caller answers with a fresh (quorum) list.
+// Pages (`limit` / `continue`, as client-go's informers list), each handed on as it
+// arrives: the caller decodes a page's items into what it keeps before the next page
+// is asked for, so the response text of one page and its parse are alive at a time,
+// never the whole collection's. (Before session 10 the pages' items were gathered
+// into one array and decoded after the last page: at 10k Services and 10k
+// EndpointSlices x 10 endpoints every raw object was alive at once, ~35 MiB of the
+// agent's peak in API mode; src/agent/README.md "API mode at 10k".) An expired
+// continue token is a 410, which the caller answers with a fresh (quorum) list.
 
 import type http from 'node:http';
 import { ApiError, apiErrorFromStatus } from './api-error.js';
@@ -31,15 +35,24 @@ export interface ListParams {
 /** Items per page: client-go's informer default. */
 export const LIST_PAGE_SIZE = 500;
 
-export async function listRaw(
+/** Takes one page's items, in order; they are not looked at again after it returns. */
+export type PageSink = (items: readonly unknown[]) => void;
+
+/**
+ * LIST in pages, each page's items to `onPage` as it arrives. Resolves with the
+ * list's resourceVersion (every page reports the list's; the request after the first
+ * carries only the continue token).
+ * Rejects on the first failed page: the pages handed on so far are then not a list.
+ */
+export async function listPages(
   client: KubeClient,
   path: string,
   params: ListParams,
   timeoutMs: number,
+  onPage: PageSink,
   signal?: AbortSignal,
   pageSize = LIST_PAGE_SIZE,
-): Promise<RawList> {
-  const items: unknown[] = [];
+): Promise<string> {
   let resourceVersion = '';
   let cont = '';
   do {
@@ -49,11 +62,28 @@ export async function listRaw(
     // The server refuses a resourceVersion next to a continue token: the token carries it.
     if (cont) query.continue = cont;
     else if (params.resourceVersion) query.resourceVersion = params.resourceVersion;
-    const page = await listPage(client, path, query, timeoutMs, signal);
-    for (const item of page.items) items.push(item);
+    // Only the two strings come back here: the page's text and items stay inside
+    // listPage, so this frame holds nothing of them while the next page is fetched.
+    const page = await listPage(client, path, query, timeoutMs, signal, onPage);
     resourceVersion = page.resourceVersion;
     cont = page.continue;
   } while (cont);
+  return resourceVersion;
+}
+
+/** The whole list in one array (tests, tools; the agent's store takes the pages as they come, listPages). */
+export async function listRaw(
+  client: KubeClient,
+  path: string,
+  params: ListParams,
+  timeoutMs: number,
+  signal?: AbortSignal,
+  pageSize = LIST_PAGE_SIZE,
+): Promise<RawList> {
+  const items: unknown[] = [];
+  const resourceVersion = await listPages(client, path, params, timeoutMs, (page) => {
+    for (const item of page) items.push(item);
+  }, signal, pageSize);
   return { resourceVersion, items };
 }
 
@@ -63,7 +93,8 @@ async function listPage(
   query: Record<string, string | number>,
   timeoutMs: number,
   signal: AbortSignal | undefined,
-): Promise<{ resourceVersion: string; continue: string; items: readonly unknown[] }> {
+  onPage: PageSink,
+): Promise<{ resourceVersion: string; continue: string }> {
   const url = client.url(path, query);
   const opts = await client.requestOptions();
   const body = await get(client, url, opts, timeoutMs, signal);
@@ -84,7 +115,8 @@ async function listPage(
   const items = list.items === null || list.items === undefined ? [] : list.items;
   if (!Array.isArray(items)) throw new ApiError(500, `LIST ${path}: items is not an array`);
   const cont = list.metadata?.continue;
-  return { resourceVersion: rv, continue: typeof cont === 'string' ? cont : '', items };
+  onPage(items);
+  return { resourceVersion: rv, continue: typeof cont === 'string' ? cont : '' };
 }
 
 function get(
@@ -98,7 +130,12 @@ function get(
     const req = client.transport(url).request(url, { ...opts, ...(signal ? { signal } : {}) }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }));
+      res.on('end', () => {
+        const text = Buffer.concat(chunks).toString('utf8');
+        // The response object outlives this callback a while: let the page's bytes go now.
+        chunks.length = 0;
+        resolve({ status: res.statusCode ?? 0, text });
+      });
       res.on('error', reject);
       res.on('aborted', () => reject(new Error(`LIST ${url.pathname}: connection closed mid-response`)));
     });

@@ -10,11 +10,15 @@
 //   never takes working rules away. Deletion is not bad input: a deleted object goes.
 // - The store never empties itself because the API server is away: it changes
 //   only when the server tells it something.
+// - A list comes in pages (raw-list.ts): each page's objects are decoded as the page
+//   arrives (parsed into model values, or told unchanged against the store), and the
+//   store changes once, when the last page is in; a list that fails part-way changes
+//   nothing. No raw object outlives its page.
 
 import { EventEmitter } from 'node:events';
 import { formatRef, isInputError, type FieldIssue, type ObjectRef } from '../../model/errors.js';
 import { compareByNamespaceName } from '../../model/plan.js';
-import type { ListWatchSink, WatchEventType } from './list-watch.js';
+import type { ListIntake, ListWatchSink, WatchEventType } from './list-watch.js';
 import type { WatchLogger } from './logger.js';
 
 /** How one kind of object is read; see services.ts, endpointslices.ts, node.ts. */
@@ -58,13 +62,44 @@ interface Changes {
   objects: number;
 }
 
+/**
+ * The Services an object is about: the one key most objects have as a string (for a
+ * Service, the very string the store is keyed by), several as an array.
+ */
+type ServiceKeys = string | readonly string[];
+
+const NO_KEYS: readonly string[] = Object.freeze([]);
+
+/**
+ * One object, in one flat record (before: the value and its keys in a second object, a
+ * one-key array, and a second string of a Service's own key, per object; the store's own
+ * part adds up at 44k Services and 44k slices: src/agent/README.md "API mode at 10k").
+ */
 interface Entry<T> {
   // No copy of the value as JSON text beside it (an unchanged version is told by
   // stringifying both at that moment): at 10k EndpointSlices x 10 endpoints the texts
   // kept were ~20 MB, as much again as the values.
-  good?: { readonly value: T; readonly serviceKeys: readonly string[] };
-  bad?: MalformedObject;
+  /** The good model value held (the latest version that parsed), if any. */
+  value: T | undefined;
+  /** The Services `value` is about. */
+  serviceKeys: ServiceKeys;
+  /** The latest version is malformed (a good value may still be held). */
+  bad: MalformedObject | undefined;
 }
+
+/**
+ * One object version as read, before the store is touched: what it will do with it.
+ * Holds no raw object, so a list's decoded pages keep only what the store will keep.
+ */
+type Decoded<T, N> =
+  /** A new model value (`note`: what the subclass wants of the raw version, see noteOf). */
+  | { readonly kind: 'good'; readonly key: string; readonly value: T; readonly serviceKeys: ServiceKeys; readonly note: N | undefined }
+  /** Reads as the good value held now: nothing to change (a `bad` mark goes). */
+  | { readonly kind: 'same'; readonly key: string }
+  | { readonly kind: 'bad'; readonly key: string; readonly ref: ObjectRef; readonly issues: readonly FieldIssue[]; readonly serviceKeys: readonly string[] }
+  /** Not selected (the adapter's accepts), or valid and carrying nothing for us: removed if held. */
+  | { readonly kind: 'absent'; readonly key: string }
+  | { readonly kind: 'nameless'; readonly rawType: string };
 
 export interface WatchedStoreOptions {
   readonly log: WatchLogger;
@@ -72,7 +107,12 @@ export interface WatchedStoreOptions {
   readonly onMalformed?: (m: MalformedObject) => void;
 }
 
-export class WatchedStore<T> extends EventEmitter<WatchedStoreEvents> implements ListWatchSink {
+/**
+ * `N`: what a subclass keeps of an object version beside its model value, taken from
+ * the raw object when it is decoded (noteOf) and handed to goodVersion (the slices'
+ * trigger times); the raw object itself is gone by then.
+ */
+export class WatchedStore<T, N = unknown> extends EventEmitter<WatchedStoreEvents> implements ListWatchSink {
   private readonly entries = new Map<string, Entry<T>>();
   private _synced = false;
   private _malformedCount = 0;
@@ -106,7 +146,7 @@ export class WatchedStore<T> extends EventEmitter<WatchedStoreEvents> implements
     // Kept until a good value comes, changes or goes (the callers only read it).
     if (this.cachedSnapshot) return this.cachedSnapshot;
     const out: T[] = [];
-    for (const e of this.entries.values()) if (e.good) out.push(e.good.value);
+    for (const e of this.entries.values()) if (e.value !== undefined) out.push(e.value);
     this.cachedSnapshot = out.sort((a, b) => this.compare(a, b));
     return this.cachedSnapshot;
   }
@@ -133,7 +173,7 @@ export class WatchedStore<T> extends EventEmitter<WatchedStoreEvents> implements
 
   /** The good model value of object namespace/name (`name` alone for cluster-scoped kinds). */
   get(key: string): T | undefined {
-    return this.entries.get(key)?.good?.value;
+    return this.entries.get(key)?.value;
   }
 
   /** Objects whose latest version is malformed, and whether a good version was kept. */
@@ -153,7 +193,7 @@ export class WatchedStore<T> extends EventEmitter<WatchedStoreEvents> implements
     // something went bad or came back.
     if (!this.cachedSkipped) {
       const keys = new Set<string>();
-      for (const e of this.entries.values()) if (e.bad && !e.good) for (const k of e.bad.serviceKeys) keys.add(k);
+      for (const e of this.entries.values()) if (e.bad && e.value === undefined) for (const k of e.bad.serviceKeys) keys.add(k);
       this.cachedSkipped = [...keys].sort();
     }
     return [...this.cachedSkipped];
@@ -162,17 +202,60 @@ export class WatchedStore<T> extends EventEmitter<WatchedStoreEvents> implements
 
   // ---- ListWatchSink
 
-  replace(items: readonly unknown[], _resourceVersion: string): void {
+  /**
+   * A list begins: its pages are decoded as they come, and commit() applies them as
+   * one change (objects not in the list leave). The list + watch loop is the store's
+   * one feeder, so nothing changes the store between a page's decoding and the commit
+   * (a `same` decided against it still holds then).
+   */
+  startList(): ListIntake {
+    let decoded: Decoded<T, N>[] | undefined = [];
+    const open = (): Decoded<T, N>[] => {
+      if (!decoded) throw new Error(`${this.adapter.kind} list: already committed or discarded`);
+      return decoded;
+    };
+    return {
+      page: (items) => {
+        const into = open();
+        for (const raw of items) into.push(this.decode(raw));
+      },
+      commit: () => {
+        const list = open();
+        decoded = undefined;
+        this.applyList(list);
+      },
+      discard: () => {
+        decoded = undefined;
+      },
+    };
+  }
+
+  /** A complete list at once (what startList does for one page). */
+  replace(items: readonly unknown[], resourceVersion: string): void {
+    const list = this.startList();
+    list.page(items);
+    list.commit(resourceVersion);
+  }
+
+  event(type: WatchEventType, raw: unknown): void {
+    const changed: Changes = { keys: new Set(), dirty: false, objects: 0 };
+    if (type === 'DELETED') {
+      // Only its name matters: a deleted object is not parsed (nor reported malformed).
+      const key = objectKey(raw);
+      if (key === undefined) this.reportNameless(typeof raw);
+      else this.remove(key, changed);
+    } else this.apply(this.decode(raw), changed);
+    this.emitChange(changed);
+  }
+
+  // ---- internals
+
+  private applyList(list: readonly Decoded<T, N>[]): void {
     const changed: Changes = { keys: new Set(), dirty: false, objects: 0 };
     const seen = new Set<string>();
-    for (const raw of items) {
-      const key = objectKey(raw);
-      if (key === undefined) {
-        this.reportNameless(raw);
-        continue;
-      }
-      seen.add(key);
-      this.upsert(key, raw, changed);
+    for (const d of list) {
+      if (d.kind !== 'nameless') seen.add(d.key);
+      this.apply(d, changed);
     }
     // Objects deleted while we were not watching: gone from the list, gone here.
     for (const key of [...this.entries.keys()]) if (!seen.has(key)) this.remove(key, changed);
@@ -183,52 +266,68 @@ export class WatchedStore<T> extends EventEmitter<WatchedStoreEvents> implements
     }
   }
 
-  event(type: WatchEventType, raw: unknown): void {
+  /** Reads one raw object version; changes nothing. */
+  private decode(raw: unknown): Decoded<T, N> {
     const key = objectKey(raw);
-    if (key === undefined) {
-      this.reportNameless(raw);
-      return;
-    }
-    const changed: Changes = { keys: new Set(), dirty: false, objects: 0 };
-    if (type === 'DELETED') this.remove(key, changed);
-    else this.upsert(key, raw, changed);
-    this.emitChange(changed);
-  }
-
-  // ---- internals
-
-  private upsert(key: string, raw: unknown, changed: Changes): void {
-    if (this.adapter.accepts && !this.adapter.accepts(raw)) {
-      this.remove(key, changed);
-      return;
-    }
+    if (key === undefined) return { kind: 'nameless', rawType: typeof raw };
+    if (this.adapter.accepts && !this.adapter.accepts(raw)) return { kind: 'absent', key };
     let value: T | undefined;
     try {
       value = this.adapter.parse(raw);
     } catch (e) {
-      this.reportMalformed(key, raw, e);
-      return;
+      // The error is read now and not kept: its stack could hold parts of the raw object.
+      const issues: FieldIssue[] = isInputError(e) ? [...e.issues] : [{ field: '(root)', message: e instanceof Error ? e.message : String(e) }];
+      const ref: ObjectRef = isInputError(e) && e.ref ? e.ref : { kind: this.adapter.kind, name: key };
+      return { kind: 'bad', key, ref, issues, serviceKeys: this.adapter.serviceKeys(raw) };
     }
-    if (value === undefined) {
-      this.remove(key, changed);
-      return;
+    if (value === undefined) return { kind: 'absent', key };
+    const serviceKeys = packKeys(this.adapter.serviceKeys(raw), key);
+    // An unchanged version (a relist, a status-only update) is told now, so a relist
+    // does not hold a second copy of every value until its last page.
+    const held = this.entries.get(key);
+    if (held?.value !== undefined && sameKeys(held.serviceKeys, serviceKeys) && JSON.stringify(held.value) === JSON.stringify(value)) return { kind: 'same', key };
+    return { kind: 'good', key, value, serviceKeys, note: this.noteOf(raw) };
+  }
+
+  private apply(d: Decoded<T, N>, changed: Changes): void {
+    switch (d.kind) {
+      case 'nameless':
+        return this.reportNameless(d.rawType);
+      case 'absent':
+        return this.remove(d.key, changed);
+      case 'bad':
+        return this.reportMalformed(d);
+      case 'same':
+        return this.validAgain(d.key);
+      case 'good':
+        return this.upsert(d, changed);
     }
-    const serviceKeys = this.adapter.serviceKeys(raw);
+  }
+
+  private upsert(d: Extract<Decoded<T, N>, { kind: 'good' }>, changed: Changes): void {
+    const { key, value, serviceKeys } = d;
     const prev = this.entries.get(key);
-    if (prev?.bad) this.opts.log.info({ kind: this.adapter.kind, object: key }, `${this.adapter.kind} ${key} is valid again`);
-    if (prev?.good && sameKeys(prev.good.serviceKeys, serviceKeys) && JSON.stringify(prev.good.value) === JSON.stringify(value)) {
-      if (prev.bad) this.cachedSkipped = undefined;
-      prev.bad = undefined;
-      return;
-    }
-    for (const k of prev?.good?.serviceKeys ?? []) changed.keys.add(k);
-    for (const k of serviceKeys) changed.keys.add(k);
+    this.validAgain(key);
+    const prevValue = prev?.value;
+    if (prevValue !== undefined) addKeys(changed.keys, prev!.serviceKeys);
+    addKeys(changed.keys, serviceKeys);
     changed.dirty = true;
     changed.objects++;
-    this.entries.set(key, { good: { value, serviceKeys } });
-    this.cachedSnapshot = prev?.good ? this.replacedInSnapshot(prev.good.value, value) : undefined;
-    if (prev?.bad) this.cachedSkipped = undefined;
-    this.goodVersion(key, raw);
+    if (prev) {
+      prev.value = value;
+      prev.serviceKeys = serviceKeys;
+    } else this.entries.set(key, { value, serviceKeys, bad: undefined });
+    this.cachedSnapshot = prevValue !== undefined ? this.replacedInSnapshot(prevValue, value) : undefined;
+    this.goodVersion(key, d.note);
+  }
+
+  /** A good version of `key` came: a malformed mark on it goes (logged). */
+  private validAgain(key: string): void {
+    const prev = this.entries.get(key);
+    if (!prev?.bad) return;
+    this.opts.log.info({ kind: this.adapter.kind, object: key }, `${this.adapter.kind} ${key} is valid again`);
+    prev.bad = undefined;
+    this.cachedSkipped = undefined;
   }
 
   private remove(key: string, changed: Changes): void {
@@ -239,23 +338,27 @@ export class WatchedStore<T> extends EventEmitter<WatchedStoreEvents> implements
     this.cachedSkipped = undefined;
     // An object that never parsed changed no model value; the reconciler still hears
     // of its Service, since skippedServiceKeys() just changed.
-    for (const k of prev.good?.serviceKeys ?? prev.bad?.serviceKeys ?? []) changed.keys.add(k);
+    addKeys(changed.keys, prev.value !== undefined ? prev.serviceKeys : (prev.bad?.serviceKeys ?? NO_KEYS));
     changed.dirty = true;
     changed.objects++;
     this.removed(key);
   }
 
+  /** Hook: what to keep of a raw object version for goodVersion (read when it is decoded; the raw object is not kept). */
+  protected noteOf(_raw: unknown): N | undefined {
+    return undefined;
+  }
+
   /** Hook: a new good version of object `key` changed the model (endpointslices.ts records trigger times). */
-  protected goodVersion(_key: string, _raw: unknown): void {}
+  protected goodVersion(_key: string, _note: N | undefined): void {}
 
   /** Hook: object `key` left the store. */
   protected removed(_key: string): void {}
 
-  private reportMalformed(key: string, raw: unknown, e: unknown): void {
-    const entry = this.entries.get(key) ?? {};
-    const issues: FieldIssue[] = isInputError(e) ? [...e.issues] : [{ field: '(root)', message: e instanceof Error ? e.message : String(e) }];
-    const ref: ObjectRef = isInputError(e) && e.ref ? e.ref : { kind: this.adapter.kind, name: key };
-    const m: MalformedObject = { ref, issues, serviceKeys: this.adapter.serviceKeys(raw), keptPrevious: entry.good !== undefined };
+  private reportMalformed(d: Extract<Decoded<T, N>, { kind: 'bad' }>): void {
+    const { key, ref, issues } = d;
+    const entry: Entry<T> = this.entries.get(key) ?? { value: undefined, serviceKeys: NO_KEYS, bad: undefined };
+    const m: MalformedObject = { ref, issues, serviceKeys: d.serviceKeys, keptPrevious: entry.value !== undefined };
     entry.bad = m;
     this.entries.set(key, entry);
     this.cachedSkipped = undefined;
@@ -269,11 +372,11 @@ export class WatchedStore<T> extends EventEmitter<WatchedStoreEvents> implements
     this.emit('malformed', m);
   }
 
-  private reportNameless(raw: unknown): void {
+  private reportNameless(rawType: string): void {
     const e = { issues: [{ field: 'metadata.name', message: 'is required' }] };
     const m: MalformedObject = { ref: { kind: this.adapter.kind }, issues: e.issues, serviceKeys: [], keptPrevious: false };
     this._malformedCount++;
-    this.opts.log.warn({ kind: this.adapter.kind, issues: e.issues, type: typeof raw }, `skipped ${this.adapter.kind} without metadata.name`);
+    this.opts.log.warn({ kind: this.adapter.kind, issues: e.issues, type: rawType }, `skipped ${this.adapter.kind} without metadata.name`);
     this.opts.onMalformed?.(m);
     this.emit('malformed', m);
   }
@@ -293,6 +396,19 @@ export function objectKey(raw: unknown): string | undefined {
   return typeof namespace === 'string' && namespace !== '' ? `${namespace}/${name}` : name;
 }
 
-function sameKeys(a: readonly string[], b: readonly string[]): boolean {
+/** One key as a string (the object's own key string when equal: a Service's); none or several as they are. */
+function packKeys(keys: readonly string[], objectKey: string): ServiceKeys {
+  if (keys.length === 0) return NO_KEYS;
+  if (keys.length > 1) return keys;
+  return keys[0] === objectKey ? objectKey : keys[0]!;
+}
+
+function addKeys(into: Set<string>, keys: ServiceKeys): void {
+  if (typeof keys === 'string') into.add(keys);
+  else for (const k of keys) into.add(k);
+}
+
+function sameKeys(a: ServiceKeys, b: ServiceKeys): boolean {
+  if (typeof a === 'string' || typeof b === 'string') return a === b;
   return a.length === b.length && a.every((k, i) => k === b[i]);
 }

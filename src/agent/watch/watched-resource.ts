@@ -18,6 +18,8 @@ export interface WatchOptions {
   readonly onMalformed?: (m: MalformedObject) => void;
   /** Fields forwarding ignored on an accepted object, once per object version (a separate counter: not a refusal). */
   readonly onIgnored?: (ref: ObjectRef, issues: readonly FieldIssue[]) => void;
+  /** Items per LIST page (default raw-list.ts LIST_PAGE_SIZE, client-go's 500). */
+  readonly listPageSize?: number;
 }
 
 export class WatchedResource<S extends WatchedStore<unknown>> {
@@ -50,6 +52,7 @@ export function makeWatchedResource<S extends WatchedStore<unknown>>(
       ...(where.fieldSelector ? { fieldSelector: where.fieldSelector } : {}),
       ...(opts.timing ? { timing: opts.timing } : {}),
       ...(opts.random ? { random: opts.random } : {}),
+      ...(opts.listPageSize ? { listPageSize: opts.listPageSize } : {}),
       log: opts.log ?? defaultWatchLogger(),
     },
     store,

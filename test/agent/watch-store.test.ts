@@ -1,0 +1,109 @@
+// WatchedStore (src/agent/watch/store.ts) on its own, with an adapter whose objects name
+// no, one or several Services: the keys each change names, malformed versions, deletes,
+// and lists taken page by page (commit, discard).
+
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { inputError } from '../../src/model/errors.js';
+import { WatchedStore, type ResourceAdapter } from '../../src/agent/watch/index.js';
+import { recordingLogger } from './helpers.js';
+
+interface Thing {
+  readonly name: string;
+  readonly v: number;
+}
+
+type Raw = { metadata: { name: string; namespace?: string }; v: number; services: string[]; bad?: boolean };
+
+const adapter: ResourceAdapter<Thing> = {
+  kind: 'Thing',
+  parse(raw) {
+    const r = raw as Raw;
+    if (r.bad) throw inputError({ kind: 'Thing', namespace: r.metadata.namespace, name: r.metadata.name }, 'v', 'is bad');
+    return { name: r.metadata.name, v: r.v };
+  },
+  serviceKeys: (raw) => (raw as Raw).services,
+};
+
+const thing = (name: string, v: number, services: string[], bad = false): Raw => ({ metadata: { name, namespace: 'ns' }, v, services, ...(bad ? { bad } : {}) });
+
+function store(): { s: WatchedStore<Thing>; changes: Array<[string[], number]> } {
+  const s = new WatchedStore(adapter, { log: recordingLogger() });
+  const changes: Array<[string[], number]> = [];
+  s.on('change', (keys, objects) => changes.push([[...keys].sort(), objects]));
+  return { s, changes };
+}
+
+const values = (s: WatchedStore<Thing>) => s.snapshot().map((t) => `${t.name}=${t.v}`);
+
+describe('WatchedStore', () => {
+  test('objects naming no, one or several Services: each change names the keys of the old and the new version', () => {
+    const { s, changes } = store();
+    s.replace([thing('a', 1, ['ns/a']), thing('b', 1, ['ns/s1', 'ns/s2']), thing('c', 1, [])], '1');
+    assert.deepEqual(changes, [[['ns/a', 'ns/s1', 'ns/s2'], 3]]);
+    assert.deepEqual(values(s), ['a=1', 'b=1', 'c=1']);
+
+    s.event('MODIFIED', thing('b', 2, ['ns/s3']));
+    s.event('MODIFIED', thing('a', 1, ['ns/a']));
+    s.event('MODIFIED', thing('c', 2, ['ns/s1', 'ns/s4']));
+    s.event('MODIFIED', thing('c', 3, ['ns/s1', 'ns/s4']));
+    assert.deepEqual(changes.slice(1), [
+      [['ns/s1', 'ns/s2', 'ns/s3'], 1],
+      // a read the same: nothing
+      [['ns/s1', 'ns/s4'], 1],
+      [['ns/s1', 'ns/s4'], 1],
+    ]);
+
+    // The same value naming another Service is a change for both.
+    s.event('MODIFIED', thing('a', 1, ['ns/other']));
+    assert.deepEqual(changes[4], [['ns/a', 'ns/other'], 1]);
+
+    s.event('DELETED', thing('b', 2, []));
+    s.event('DELETED', thing('c', 3, []));
+    assert.deepEqual(changes.slice(5), [
+      [['ns/s3'], 1],
+      [['ns/s1', 'ns/s4'], 1],
+    ], 'a delete names the keys of the version held, whatever the deleted object says');
+    assert.deepEqual(values(s), ['a=1']);
+  });
+
+  test('malformed versions: a good one stays; with none, its Services are to be preserved until it is fixed or deleted', () => {
+    const { s, changes } = store();
+    s.replace([thing('a', 1, ['ns/a'])], '1');
+    s.event('MODIFIED', thing('a', 2, ['ns/a'], true));
+    s.event('ADDED', thing('d', 1, ['ns/d1', 'ns/d2'], true));
+    assert.equal(changes.length, 1, 'bad versions change no value');
+    assert.deepEqual(values(s), ['a=1']);
+    assert.deepEqual(s.skippedServiceKeys(), ['ns/d1', 'ns/d2']);
+    assert.deepEqual(s.malformed().map((m) => [m.ref.name, m.keptPrevious]), [['a', true], ['d', false]]);
+
+    s.event('MODIFIED', thing('a', 1, ['ns/a']));
+    assert.equal(changes.length, 1, 'fixed back to the value held: no change');
+    assert.deepEqual(s.malformed().map((m) => m.ref.name), ['d']);
+
+    s.event('DELETED', thing('d', 1, []));
+    assert.deepEqual(changes[1], [['ns/d1', 'ns/d2'], 1], 'the preserved Services are synced again');
+    assert.deepEqual(s.skippedServiceKeys(), []);
+  });
+
+  test('a list taken page by page changes the store once, at commit; a discarded one changes nothing', () => {
+    const { s, changes } = store();
+    s.replace([thing('a', 1, ['ns/a']), thing('b', 1, ['ns/b'])], '1');
+
+    const failed = s.startList();
+    failed.page([thing('a', 2, ['ns/a'])]);
+    failed.discard();
+    assert.deepEqual(values(s), ['a=1', 'b=1']);
+    assert.equal(changes.length, 1);
+    assert.throws(() => failed.page([thing('b', 2, ['ns/b'])]), /already committed or discarded/);
+
+    const list = s.startList();
+    list.page([thing('a', 1, ['ns/a'])]);
+    list.page([thing('c', 1, ['ns/c'])]);
+    assert.deepEqual(values(s), ['a=1', 'b=1'], 'nothing applied before the commit');
+    list.commit('2');
+    assert.deepEqual(values(s), ['a=1', 'c=1']);
+    assert.deepEqual(changes[1], [['ns/b', 'ns/c'], 2], 'one change: b gone, c added, a the same');
+    assert.throws(() => list.commit('2'), /already committed or discarded/);
+  });
+});
