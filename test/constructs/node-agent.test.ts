@@ -279,6 +279,23 @@ test('apiServerEndpoint: KUBERNETES_SERVICE_HOST/PORT on the container (IPv6 wit
   assert.match(bad, /metricsAddress: "0.0.0.0:70000" is not IP:PORT/);
 });
 
+test('memory: the expected peak (the request) covers every peak the bench measured (BENCHMARKS.md at cc24ae1)', () => {
+  // [backend, Services, endpoints, measured VmHWM in MiB: the larger of offline and API mode]
+  const measured: Array<[AgentBackend, number, number, number]> = [
+    [AgentBackend.NFTABLES, 2, 20, 73],
+    [AgentBackend.NFTABLES, 10_000, 100_000, 184],
+    [AgentBackend.NFTABLES, 44_000, 44_000, 278],
+    [AgentBackend.IPTABLES, 2, 20, 75],
+    [AgentBackend.IPTABLES, 10_000, 100_000, 322],
+    [AgentBackend.IPTABLES, 44_000, 44_000, 409],
+  ];
+  for (const [backend, services, endpoints, peak] of measured) {
+    const expected = agentPeakMiB({ services, endpoints }, backend);
+    assert.ok(expected >= peak, `${backend} ${services} x ${endpoints / services}: request ${expected} MiB under the measured ${peak} MiB`);
+    assert.ok(agentMemoryMiB(services, { endpoints, backend }) >= 1.25 * peak - 1, `${backend} ${services}: limit without headroom`);
+  }
+});
+
 test('memory: requests and limits follow the backend and the scale; the limit is 25 % over the expected peak', () => {
   const mib = (q: string) => Number(/^(\d+)Mi$/.exec(q)![1]);
   const resources = (props: Partial<NodeAgentProps>) => container(agentManifests(props).ms).resources;
