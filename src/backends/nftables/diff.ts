@@ -60,11 +60,12 @@ export interface LiveTableView {
 /**
  * The transaction that makes `live` equal `desired`, once no declaration needs the
  * table replaced: sets and chains added, chains rewritten, elements deleted then added,
- * chains and sets no longer wanted removed.
+ * chains and sets no longer wanted removed. `chains`: the desired chains, walked once
+ * (desired.chains, or a walk that makes them as it goes: streamed-diff.ts).
  */
-export function diffAgainst(desired: NftTable, live: LiveTableView): NftTransaction {
+export function diffAgainst(desired: NftTable, live: LiveTableView, chains: Iterable<NftChain> = desired.chains): NftTransaction {
   const wantSets = new Set(desired.sets.map((s) => s.name));
-  const wantChains = new Set(desired.chains.map((c) => c.name));
+  const wantChains = new Set<string>();
   const addDefs: NftCommand[] = [];
   const rewrite: NftCommand[] = [];
   const elemDel: NftCommand[] = [];
@@ -79,7 +80,8 @@ export function diffAgainst(desired: NftTable, live: LiveTableView): NftTransact
       changes++;
     }
   }
-  for (const c of desired.chains) {
+  for (const c of chains) {
+    wantChains.add(c.name);
     const same = live.sameRules(c);
     if (same === undefined) {
       addDefs.push(add(chainObject(desired, c)));
@@ -113,13 +115,21 @@ export function diffAgainst(desired: NftTable, live: LiveTableView): NftTransact
   return { commands: [...addDefs, ...rewrite, ...elemDel, ...elemAdd, ...removeChains, ...removeSets], changes };
 }
 
-/** Does a declaration differ in a way nft cannot change in place (a set's type, a base chain's hook)? */
-export function needsReplace(desired: NftTable, liveSet: (name: string) => NftSet | undefined, liveChain: (name: string) => NftChain | undefined): boolean {
+/**
+ * Does a declaration differ in a way nft cannot change in place (a set's type, a base
+ * chain's hook)? `chains`: the desired chains (as diffAgainst's).
+ */
+export function needsReplace(
+  desired: NftTable,
+  liveSet: (name: string) => NftSet | undefined,
+  liveChain: (name: string) => NftChain | undefined,
+  chains: Iterable<NftChain> = desired.chains,
+): boolean {
   for (const s of desired.sets) {
     const l = liveSet(s.name);
     if (l && setDecl({ ...l, dynamic: s.dynamic }) !== setDecl(s)) return true;
   }
-  for (const c of desired.chains) {
+  for (const c of chains) {
     const l = liveChain(c.name);
     if (l && canon(l.base ?? null) !== canon(c.base ?? null)) return true;
   }

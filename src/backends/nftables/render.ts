@@ -112,6 +112,18 @@ export function affinitySetName(v: ServicePortView, ep: EndpointTarget): string 
   return `affinity-${portId(v)}__${ep.ip}/${ep.port}`;
 }
 
+/**
+ * The Service (`namespace/name`) whose chain this is, read from the name the functions
+ * above write (`PREFIX-ns/name/...`: no prefix holds a `-`, no namespace or name a `/`);
+ * undefined for a skeleton chain. The streamed read-back finds a Service's chains by it.
+ */
+export function serviceOfChain(chain: string): string | undefined {
+  const dash = chain.indexOf('-');
+  const first = dash < 0 ? -1 : chain.indexOf('/', dash + 1);
+  const second = first < 0 ? -1 : chain.indexOf('/', first + 1);
+  return second < 0 ? undefined : chain.slice(dash + 1, second);
+}
+
 const MASQ_BIT_DEFAULT = 14;
 
 export interface Ctx {

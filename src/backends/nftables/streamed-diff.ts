@@ -1,25 +1,44 @@
 // diffTable (diff.ts) for a full sync's read-back, computed while the live table's
 // listing streams in (listing-stream.ts), set by set and chain by chain (issue 16 §1).
 // Parsed whole, the main table's listing and its desired twin took a 44k-Service agent
-// from 262 to 413 MiB; here what is alive is the elements of the one set being read, as
-// two short strings each (key, then value and comment, canonical), a count and a verdict
-// per chain (each rule is compared with its desired twin as it comes), and the desired
-// elements of that one set, made from the Services' fragments as they are
-// compared. Same semantics, same commands in the same order as diffTable; the
-// differences are held as element objects (none when the kernel agrees).
+// from 262 to 413 MiB. Here what is alive is:
+// - for the set being listed, one number per desired element not yet met (a hash of its
+//   key, value and comment), made from the Services' fragments when the set's first live
+//   element comes; each live element is looked up as it comes and kept only when it
+//   differs (nothing when the kernel agrees). The desired elements still unmet at the
+//   set's end are made again and added;
+// - a count and a verdict per live chain: each rule is compared with its desired twin as
+//   it comes, and the Services' desired chains are made one Service at a time, when the
+//   listing reaches them (DesiredTable.chain), never the table's whole;
+// - the declarations of chains and sets, and whatever differs.
+// Same semantics, same commands in the same order as diffTable.
 
 import { canon, uniqueElements } from './document.js';
 import { diffAgainst, elementKey, needsReplace, type NftTransaction } from './diff.js';
 import { elementId } from './element-refs.js';
 import type { NftListingSink } from './listing-stream.js';
+import { hash53 } from './string-hash.js';
 import type { NftChain, NftElement, NftRule, NftSet, NftTable } from './nft.js';
 import { readChain, readElement, readRule, readSet, type Body } from './read.js';
 
 export interface DesiredTable {
-  /** The table's chains and sets, each set with only its own elements (the skeleton's). */
+  /**
+   * The table's declarations: its sets, each with only its own elements (the skeleton's),
+   * and its chains, all of them or the first ones (the skeleton's: see moreChains).
+   */
   readonly table: NftTable;
   /** The elements a set holds beyond its own, in order, each once (the Services'), made as they are pulled. */
   more(set: NftSet): Iterable<NftElement>;
+  /** The chains after table.chains, in order, made as they are pulled (each call walks them anew). */
+  moreChains?(): Iterable<NftChain>;
+  /** One of moreChains' chains by name; undefined when there is no such chain. */
+  chain?(name: string): NftChain | undefined;
+}
+
+/** Every chain of a desired table, in order: its own, then moreChains'. */
+export function* desiredChains(d: DesiredTable): Generator<NftChain> {
+  yield* d.table.chains;
+  if (d.moreChains) yield* d.moreChains();
 }
 
 /** Every element a desired set holds, in order, each key once: its own, then `more`'s (as table-load.ts writes them). */
@@ -65,6 +84,65 @@ function diffElements(d: DesiredTable, s: NftSet, have: Map<string, string>): El
   return { remove: [...have].map(([k, rest]) => liveElement(k, rest)), add: toAdd };
 }
 
+/** What identifies an element whole (elementFull's equality): its key, value and comment. */
+export function elementText(e: NftElement): string {
+  return `${elementKey(e)}\u0000${valueAndComment(e)}`;
+}
+
+/**
+ * A desired set's elements, compared with the live ones as they come. `pending` holds a
+ * hash of each desired element not met yet; a live element whose hash is pending is met,
+ * any other is kept to be deleted. Should two desired elements hash alike (odds ~n^2 /
+ * 2^54), the set is compared exactly instead, the live elements' text kept (`exact`).
+ */
+class SetComparison {
+  private readonly pending: Set<number> | undefined;
+  private readonly exact: Map<string, string> | undefined;
+  private readonly remove: NftElement[] = [];
+
+  constructor(
+    private readonly desired: DesiredTable,
+    private readonly want: NftSet,
+    private readonly hash: (text: string) => number,
+  ) {
+    const pending = new Set<number>();
+    for (const e of wantedElements(desired, want)) {
+      const h = hash(elementText(e));
+      if (pending.has(h)) {
+        this.exact = new Map();
+        return;
+      }
+      pending.add(h);
+    }
+    this.pending = pending;
+  }
+
+  live(e: NftElement): void {
+    if (this.exact) this.exact.set(elementKey(e), valueAndComment(e));
+    else if (!this.pending!.delete(this.hash(elementText(e)))) this.remove.push(e);
+  }
+
+  /** How many live elements are held (the ones that differ; every one when exact). */
+  get held(): number {
+    return this.exact ? this.exact.size : this.remove.length;
+  }
+
+  /** The deletions (live elements, in the listing's order) and additions (desired, in order). */
+  finish(): ElementDiff {
+    if (this.exact) return diffElements(this.desired, this.want, this.exact);
+    const pending = this.pending!;
+    const add: NftElement[] = [];
+    if (pending.size) for (const e of wantedElements(this.desired, this.want)) if (pending.has(this.hash(elementText(e)))) add.push(e);
+    return { remove: this.remove, add };
+  }
+}
+
+/** Options of StreamedTableDiff (tests). */
+export interface StreamedDiffOptions {
+  /** The hash of an element's text (default hash53, seeded at random): tests give a weaker one to reach the exact path. */
+  readonly hash?: (text: string) => number;
+}
+
 /**
  * The sink of one table's listing. After the listing, `finish` gives diffTable's
  * transaction, or undefined when a declaration cannot change in place (a set's type, a
@@ -81,11 +159,19 @@ export class StreamedTableDiff implements NftListingSink {
    */
   private readonly liveRules = new Map<string, { count: number; same: boolean }>();
   private readonly elementDiffs = new Map<string, ElementDiff>();
-  /** The elements of the set being listed (they come before the set's own item). */
-  private reading: { name: string; have: Map<string, string> } | undefined;
+  /** The set whose elements are being listed (they come before the set's own item); no comparison: not wanted, or the kernel's own (dynamic). */
+  private reading: { name: string; comparison: SetComparison | undefined } | undefined;
   private replace = false;
+  private readonly hash: (text: string) => number;
 
-  constructor(private readonly makeDesired: () => DesiredTable) {}
+  constructor(
+    private readonly makeDesired: () => DesiredTable,
+    options: StreamedDiffOptions = {},
+  ) {
+    // A seed of its own: two texts that meet in this read-back do not meet in the next.
+    const seed = (Math.random() * 0x100000000) | 0;
+    this.hash = options.hash ?? ((text) => hash53(text, seed));
+  }
 
   private wanted(): { desired: DesiredTable; sets: Map<string, NftSet>; chains: Map<string, NftChain> } {
     if (!this.want) {
@@ -95,21 +181,41 @@ export class StreamedTableDiff implements NftListingSink {
     return this.want;
   }
 
+  /** The desired chain named so: the table's own, else the one `chain` makes. */
+  private desiredChain(name: string): NftChain | undefined {
+    const { desired, chains } = this.wanted();
+    return chains.get(name) ?? desired.chain?.(name);
+  }
+
+  /** A comparison for the desired set `name`, or none (not wanted, or dynamic: its elements are the kernel's). */
+  private comparisonFor(name: string): SetComparison | undefined {
+    const { desired, sets } = this.wanted();
+    const want = sets.get(name);
+    return want && !want.dynamic ? new SetComparison(desired, want, this.hash) : undefined;
+  }
+
+  /** How many live elements the diff holds now (tests: none while the kernel agrees). */
+  get heldElements(): number {
+    let n = this.reading?.comparison?.held ?? 0;
+    for (const d of this.elementDiffs.values()) n += d.remove.length;
+    return n;
+  }
+
   element(owner: { readonly kind: 'set' | 'map'; readonly name: string }, raw: unknown): void {
     if (this.replace) return;
-    if (this.reading?.name !== owner.name) this.reading = { name: owner.name, have: new Map() };
-    const e = readElement(owner.kind, raw);
-    this.reading.have.set(elementKey(e), valueAndComment(e));
+    if (this.reading?.name !== owner.name) this.reading = { name: owner.name, comparison: this.comparisonFor(owner.name) };
+    this.reading.comparison?.live(readElement(owner.kind, raw));
   }
 
   object(item: Record<string, Body>): void {
     const setBody = item.set ?? item.map;
     if (setBody) {
       const live = readSet(item.set ? 'set' : 'map', setBody);
-      const have = this.reading?.name === live.name ? this.reading.have : new Map<string, string>();
+      // A set listed with no elements was never compared: every desired element is added.
+      const comparison = this.reading?.name === live.name ? this.reading.comparison : undefined;
       this.reading = undefined;
       this.liveSets.set(live.name, live);
-      this.compareSet(live, have);
+      this.compareSet(live, comparison);
     } else if (item.chain) {
       const c = readChain(item.chain);
       this.liveChains.set(c.name, c);
@@ -119,14 +225,14 @@ export class StreamedTableDiff implements NftListingSink {
       const rules = this.liveRules.get(chain);
       if (!rules) return; // a rule of a chain not listed: as read.ts, ignored
       if (rules.same) {
-        const want = this.wanted().chains.get(chain)?.rules[rules.count];
+        const want = this.desiredChain(chain)?.rules[rules.count];
         rules.same = want !== undefined && ruleKey(want) === ruleKey(readRule(item.rule));
       }
       rules.count++;
     }
   }
 
-  private compareSet(live: NftSet, have: Map<string, string>): void {
+  private compareSet(live: NftSet, comparison: SetComparison | undefined): void {
     const { desired, sets } = this.wanted();
     const want = sets.get(live.name);
     if (!want || this.replace) return; // not wanted: removed whole (finish)
@@ -135,23 +241,27 @@ export class StreamedTableDiff implements NftListingSink {
       this.elementDiffs.clear();
       return;
     }
-    if (!want.dynamic) this.elementDiffs.set(live.name, diffElements(desired, want, have));
+    if (!want.dynamic) this.elementDiffs.set(live.name, comparison ? comparison.finish() : diffElements(desired, want, new Map()));
   }
 
   /** diffTable(desired, live)'s transaction; undefined: replace the table whole. */
   finish(): NftTransaction | undefined {
     const { desired: d } = this.wanted();
     const desired = d.table;
-    if (this.replace || needsReplace(desired, (n) => this.liveSets.get(n), (n) => this.liveChains.get(n))) return undefined;
-    return diffAgainst(desired, {
-      hasSet: (name) => this.liveSets.has(name),
-      sameRules: (c) => {
-        const rules = this.liveRules.get(c.name);
-        return rules && rules.same && rules.count === c.rules.length;
+    if (this.replace || needsReplace(desired, (n) => this.liveSets.get(n), (n) => this.liveChains.get(n), desiredChains(d))) return undefined;
+    return diffAgainst(
+      desired,
+      {
+        hasSet: (name) => this.liveSets.has(name),
+        sameRules: (c) => {
+          const rules = this.liveRules.get(c.name);
+          return rules && rules.same && rules.count === c.rules.length;
+        },
+        elements: (s) => (this.liveSets.has(s.name) ? this.elementDiffs.get(s.name)! : diffElements(d, s, new Map())),
+        chains: [...this.liveChains.values()].map((chain) => ({ chain, rules: this.liveRules.get(chain.name)!.count })),
+        sets: this.liveSets.values(),
       },
-      elements: (s) => (this.liveSets.has(s.name) ? this.elementDiffs.get(s.name)! : diffElements(d, s, new Map())),
-      chains: [...this.liveChains.values()].map((chain) => ({ chain, rules: this.liveRules.get(chain.name)!.count })),
-      sets: this.liveSets.values(),
-    });
+      desiredChains(d),
+    );
   }
 }

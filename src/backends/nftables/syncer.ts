@@ -26,6 +26,7 @@ import { diffTable, diffTables, type NftTransaction } from './diff.js';
 import type { NftChain, NftElement, NftFamily, NftSet, NftTable } from './nft.js';
 import { packFragments, unpackFragments, type PackedFragments } from './packed-fragments.js';
 import { preserveServices } from './preserve.js';
+import { SliceIndex } from './slice-index.js';
 import { ElementRefs, elementId, FirstAppearances, setKey } from './element-refs.js';
 import { tableLoadCommands } from './table-load.js';
 import { readTablesInOrder, type ReadTable } from './table-reads.js';
@@ -33,7 +34,7 @@ import type { NftListingSink } from './listing-stream.js';
 import { StreamedTableDiff, type DesiredTable } from './streamed-diff.js';
 import { del, tableObject, transactionChunks, transactionPieces, transactionText, type NftCommand } from './transaction.js';
 import { addCounts, chainId, countTables, sameRuleCounts, sameSummary, type NftSummary, type RuleCounts } from './summary.js';
-import { keptShards, serviceFragment, TABLE_NAME, shardTableOf, skeletonTables, tableContext, tableId, type Fragment, type TableContext } from './render.js';
+import { keptShards, serviceFragment, serviceOfChain, TABLE_NAME, shardTableOf, skeletonTables, tableContext, tableId, type Fragment, type TableContext } from './render.js';
 
 /** How the syncer reaches the kernel; the real one runs nft, tests may run it in a namespace. */
 export interface NftRunner {
@@ -249,26 +250,12 @@ export class NftablesSyncer {
 
   private async full(input: RenderInput, fp: string, keep: ReadonlySet<string>): Promise<SyncResult> {
     const timings: Record<string, number> = {};
+    // A full sync remembers everything anew: the last sync's fragments and element ids
+    // (~20 MB at 44k Services) need not live beside the new ones while it reads back.
+    // Should it fail, sync() forgets the state anyway.
+    this.state = undefined;
     let t = now();
-    const bySvc = slicesByService(input.endpointSlices);
-    const services = [...ownedServices(input).entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-    // Each Service's fragments are kept packed only: no table of the whole render is
-    // ever built. The tables are put together one at a time below, from those.
-    const families = FAMILIES.map((family) => {
-      const tc = tableContext(input, family);
-      const st: FamilyState = { family, tc, skeletons: skeletonTables(input, tc), fragments: new Map(), refs: new ElementRefs(), shardUse: new Map(), counts: new Map() };
-      for (const [key, svc] of services) {
-        // Preserved Services are left out of the remembered state: the kernel's rules for them are kept as they are.
-        if (keep.has(key)) continue;
-        const frs = viewsOfService(svc, family, bySvc.get(key) ?? [], input.node).map((v) => serviceFragment(v, tc));
-        if (!frs.length) continue;
-        for (const fr of frs) st.refs.add(fr);
-        st.fragments.set(key, packFragments(frs));
-        countShard(st, key, +1);
-        countFragments(st, frs, +1);
-      }
-      return st;
-    });
+    const families = renderFamilies(input, keep);
     timings.render = now() - t;
 
     // Read back and diff table by table, in the order a whole render lists them (so
@@ -413,6 +400,35 @@ export class NftablesSyncer {
   }
 }
 
+/**
+ * Each Service's fragments, per family, kept packed only: no table of the whole render
+ * is ever built (a full sync puts the tables together one at a time, from these). Its
+ * own function so that the sorted keys and the slices' index are garbage before the
+ * tables are read back and written.
+ */
+function renderFamilies(input: RenderInput, keep: ReadonlySet<string>): FamilyState[] {
+  const slices = new SliceIndex(input.endpointSlices);
+  const owned = ownedServices(input);
+  // In the order of their keys' code units (the fragments' order, which the tables are put together in).
+  const keys = [...owned.keys()].sort();
+  return FAMILIES.map((family) => {
+    const tc = tableContext(input, family);
+    const st: FamilyState = { family, tc, skeletons: skeletonTables(input, tc), fragments: new Map(), refs: new ElementRefs(), shardUse: new Map(), counts: new Map() };
+    for (const key of keys) {
+      // Preserved Services are left out of the remembered state: the kernel's rules for them are kept as they are.
+      if (keep.has(key)) continue;
+      const svc = owned.get(key)!;
+      const frs = viewsOfService(svc, family, slices.of(svc.namespace, svc.name), input.node).map((v) => serviceFragment(v, tc));
+      if (!frs.length) continue;
+      for (const fr of frs) st.refs.add(fr);
+      st.fragments.set(key, packFragments(frs));
+      countShard(st, key, +1);
+      countFragments(st, frs, +1);
+    }
+    return st;
+  });
+}
+
 /** A full sync's read-back and diff, table by table: what it fills in. */
 interface ReadBack {
   readonly order: readonly { st: FamilyState; skeleton: NftTable; keys: string[] | undefined }[];
@@ -452,7 +468,7 @@ async function readBackStreamed(stream: NonNullable<NftRunner['streamTable']>, w
       w.parts.push(() => {
         const t1 = now();
         const desired = desiredTable(st, skeleton, keys ?? []);
-        const commands = tableLoadCommands(desired.table, () => counted.changes++, (x) => desired.more(x));
+        const commands = tableLoadCommands(desired.table, () => counted.changes++, (x) => desired.more(x), desired.moreChains && (() => desired.moreChains!()));
         counted.ms += now() - t1;
         return transactionPieces(exists ? withFirst(del(tableObject(skeleton)), counted, commands) : commands);
       });
@@ -549,9 +565,10 @@ function servicesByTable(st: FamilyState): Map<string, string[]> {
  * they first came (FirstAppearances: the order `refs` was counted in by a full sync,
  * which builds it anew). The main table takes elements from every Service's
  * fragments; without `withElements` only its skeleton's (the caller adds the rest as
- * it writes them: setElementsFromFragments).
+ * it writes them: setElementsFromFragments). Without `withChains`, a shard's chains are
+ * the skeleton's only (the caller walks the Services' as it needs them: serviceChains).
  */
-function tableFromFragments(st: FamilyState, skeleton: NftTable, keys: readonly string[], withElements: boolean): NftTable {
+function tableFromFragments(st: FamilyState, skeleton: NftTable, keys: readonly string[], withElements: boolean, withChains = true): NftTable {
   const chains: NftChain[] = [...skeleton.chains];
   const own: NftSet[] = [];
   const extra = new Map<string, { picker: FirstAppearances; elements: NftElement[] }>();
@@ -568,7 +585,7 @@ function tableFromFragments(st: FamilyState, skeleton: NftTable, keys: readonly 
       }
       if (main) continue;
       if (fr.table !== skeleton.name) throw new Error(`nftables syncer: ${key}: fragment for table ${fr.table}, not its shard ${skeleton.name}`);
-      for (const c of fr.chains) chains.push(c);
+      if (withChains) for (const c of fr.chains) chains.push(c);
       for (const x of fr.sets) own.push(x);
     }
   }
@@ -579,6 +596,27 @@ function tableFromFragments(st: FamilyState, skeleton: NftTable, keys: readonly 
   });
   for (const x of own) sets.push(x);
   return { family: skeleton.family, name: skeleton.name, chains, sets };
+}
+
+/** The chains the Services `keys` add to their shard, in order, unpacked one Service at a time as they are pulled. */
+function* serviceChains(st: FamilyState, keys: readonly string[]): Generator<NftChain> {
+  for (const key of keys) for (const fr of fragmentsOf(st, key)) yield* fr.chains;
+}
+
+/**
+ * A shard's Service chain by name, from the Service the name says (serviceOfChain), if
+ * it is one of `keys`: its fragments unpacked, the last Service's kept (a listing gives
+ * a Service's chains, and their rules, one after another: the order they were written in).
+ */
+function serviceChainLookup(st: FamilyState, keys: readonly string[]): (name: string) => NftChain | undefined {
+  const mine = new Set(keys);
+  let last: { key: string; chains: Map<string, NftChain> } | undefined;
+  return (name) => {
+    const key = serviceOfChain(name);
+    if (key === undefined || !mine.has(key)) return undefined;
+    if (last?.key !== key) last = { key, chains: new Map(fragmentsOf(st, key).flatMap((fr) => fr.chains.map((c) => [c.name, c] as const))) };
+    return last.chains.get(name);
+  };
 }
 
 /**
@@ -595,12 +633,17 @@ function* setElementsFromFragments(st: FamilyState, table: string, set: string, 
   picker.done();
 }
 
-/** A table's desired twin for a streamed diff: its chains and declarations whole, the Services' elements set by set. */
+/**
+ * A table's desired twin for a streamed diff or a lazy load: its declarations and the
+ * skeleton's chains whole; the Services' elements set by set, and (a shard) their chains
+ * Service by Service, made from the fragments as they are needed.
+ */
 function desiredTable(st: FamilyState, skeleton: NftTable, keys: readonly string[]): DesiredTable {
   const main = skeleton.name === TABLE_NAME;
   return {
-    table: tableFromFragments(st, skeleton, keys, false),
+    table: tableFromFragments(st, skeleton, keys, false, main),
     more: (x) => setElementsFromFragments(st, skeleton.name, x.name, main ? undefined : keys),
+    ...(main ? {} : { moreChains: () => serviceChains(st, keys), chain: serviceChainLookup(st, keys) }),
   };
 }
 

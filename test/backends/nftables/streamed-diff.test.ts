@@ -6,13 +6,14 @@
 
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { canon } from '../../../src/backends/nftables/document.js';
+import { canon, uniqueElements } from '../../../src/backends/nftables/document.js';
 import { diffTable } from '../../../src/backends/nftables/diff.js';
 import { NftListingStream } from '../../../src/backends/nftables/listing-stream.js';
 import { readNftDocument } from '../../../src/backends/nftables/read.js';
 import type { NftTable } from '../../../src/backends/nftables/nft.js';
 import { renderTables } from '../../../src/backends/nftables/render.js';
-import { StreamedTableDiff, type DesiredTable } from '../../../src/backends/nftables/streamed-diff.js';
+import { elementText, StreamedTableDiff, type DesiredTable, type StreamedDiffOptions } from '../../../src/backends/nftables/streamed-diff.js';
+import { hash53 } from '../../../src/backends/nftables/string-hash.js';
 import { features } from '../../helpers/features.js';
 import { nftListing } from './nft-listing.js';
 
@@ -39,23 +40,52 @@ const drifts: Record<string, (t: NftTable) => NftTable> = {
   "a base chain's priority changed (the table is replaced)": (t) => ({ ...t, chains: t.chains.map((c) => (c.base ? { ...c, base: { ...c.base, prio: c.base.prio + 1 } } : c)) }),
 };
 
-/** The desired table as the syncer gives it: `split` moves the second half of each set's elements (and one more, twice) into `more`. */
+/**
+ * The desired table as the syncer gives it: `split` moves the second half of each set's
+ * elements (and one more, twice) into `more`, and the second half of the chains into
+ * `moreChains` (found by `chain`), as a shard's Service chains are.
+ */
 function desiredOf(t: NftTable, split: boolean): DesiredTable {
   if (!split) return { table: t, more: () => [] };
   const half = (n: number) => Math.ceil(n / 2);
+  const later = t.chains.slice(half(t.chains.length));
   return {
-    table: { ...t, sets: t.sets.map((s) => ({ ...s, elements: s.elements.slice(0, half(s.elements.length)) })) },
+    table: { ...t, chains: t.chains.slice(0, half(t.chains.length)), sets: t.sets.map((s) => ({ ...s, elements: s.elements.slice(0, half(s.elements.length)) })) },
     more: (s) => t.sets.find((x) => x.name === s.name)!.elements.slice(Math.max(0, half(s.elements.length) - 1)),
+    moreChains: () => later,
+    chain: (name) => later.find((c) => c.name === name),
   };
 }
 
-function streamedDiff(desired: DesiredTable, live: NftTable, pieceChars: number) {
-  const diff = new StreamedTableDiff(() => desired);
+/** The streamed diff of `live`'s listing, pushed in pieces; `held`: the most live elements it held after any piece. */
+function streamedDiffHeld(desired: DesiredTable, live: NftTable, pieceChars: number, options: StreamedDiffOptions = {}) {
+  const diff = new StreamedTableDiff(() => desired, options);
   const reader = new NftListingStream(diff);
   const text = nftListing([live]);
-  for (let at = 0; at < text.length; at += pieceChars) reader.push(text.slice(at, at + pieceChars));
+  let held = 0;
+  for (let at = 0; at < text.length; at += pieceChars) {
+    reader.push(text.slice(at, at + pieceChars));
+    held = Math.max(held, diff.heldElements);
+  }
   reader.end();
-  return diff.finish();
+  return { tx: diff.finish(), held };
+}
+
+function streamedDiff(desired: DesiredTable, live: NftTable, pieceChars: number, options: StreamedDiffOptions = {}) {
+  return streamedDiffHeld(desired, live, pieceChars, options).tx;
+}
+
+/** How many elements the commands delete. */
+function deletedElements(commands: readonly object[]): number {
+  let n = 0;
+  for (const c of commands) n += (c as { delete?: { element?: { elem?: unknown[] } } }).delete?.element?.elem?.length ?? 0;
+  return n;
+}
+
+/** A hash under which every desired element of `t` hashes alike (any other as hash53): each set of two or more is compared exactly. */
+function collidingHash(t: NftTable): (text: string) => number {
+  const desired = new Set(t.sets.flatMap((s) => uniqueElements(s).map(elementText)));
+  return (text) => (desired.has(text) ? 0 : hash53(text));
 }
 
 describe('StreamedTableDiff: diffTable while the listing streams in', () => {
@@ -84,6 +114,47 @@ describe('StreamedTableDiff: diffTable while the listing streams in', () => {
       assert.ok(checked > 0);
     });
   }
+
+  it('holds no live element while the kernel agrees, only those it will delete otherwise', () => {
+    let agreed = 0;
+    let differed = 0;
+    for (const inp of Object.values(features)) {
+      for (const desired of renderTables(inp)) {
+        for (const drift of ['nothing changed', 'first element of every set gone, one extra added']) {
+          const live = drifts[drift]!(copy(desired));
+          const want = diffTable(desired, readNftDocument(nftListing([live]))[0]);
+          for (const split of [false, true]) {
+            // The most it held after any piece of the listing: the elements diffTable deletes, not one more.
+            const { held } = streamedDiffHeld(desiredOf(desired, split), live, 61);
+            assert.equal(held, deletedElements(want.commands), `${desired.name}, ${drift}`);
+            if (drift === 'nothing changed' && want.commands.length === 0) agreed++;
+            if (held > 0) differed++;
+          }
+        }
+      }
+    }
+    assert.ok(agreed > 0 && differed > 0);
+  });
+
+  it("two desired elements hashing alike: the set is compared exactly, still diffTable's commands", () => {
+    let exact = 0;
+    for (const inp of Object.values(features)) {
+      for (const desired of renderTables(inp)) {
+        const hash = collidingHash(desired);
+        for (const [drift, make] of Object.entries(drifts)) {
+          const live = make(copy(desired));
+          const want = diffTable(desired, readNftDocument(nftListing([live]))[0]);
+          const got = streamedDiffHeld(desiredOf(desired, true), live, 61, { hash });
+          if (!got.tx) continue; // replaced whole: covered above
+          assert.equal(canon(got.tx.commands), canon(want.commands), `${desired.name}, ${drift}`);
+          assert.equal(got.tx.changes, want.changes, `${desired.name}, ${drift}`);
+          // Compared exactly, a set holds its live elements while it is listed.
+          if (drift === 'nothing changed' && got.held > 0) exact++;
+        }
+      }
+    }
+    assert.ok(exact > 0, 'some set was compared exactly');
+  });
 
   it('counters that counted traffic are not a difference; drift is (the test can fail)', () => {
     const desired = renderTables(Object.values(features)[0]!).find((t) => t.chains.some((c) => c.rules.some((r) => r.expr.some((x) => 'counter' in x))))!;

@@ -8,6 +8,8 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { nftRunner } from '../../../src/backends/nftables/apply.js';
 import { tableObjects } from '../../../src/backends/nftables/document.js';
+import { diffAll } from '../../../src/backends/nftables/diff.js';
+import { readNftDocument } from '../../../src/backends/nftables/read.js';
 import type { NftTable } from '../../../src/backends/nftables/nft.js';
 import { renderTables, shardTableOf, TABLE_NAMES } from '../../../src/backends/nftables/render.js';
 import { NftablesSyncer } from '../../../src/backends/nftables/syncer.js';
@@ -141,6 +143,27 @@ describe('nftables syncer through a FakeExec: the exact transactions', () => {
     assert.equal(r.verified, undefined);
     assert.ok(r.changes > 0);
     assert.match(r.transaction, /"flush":\{"chain":\{"family":"ip","table":"svcplane-/);
+  });
+
+  it('a read-back of Service chains and elements changed behind the syncer’s back sends what diffAll of the whole render does', async () => {
+    const { exec, state } = fakeNft();
+    const s = new NftablesSyncer(nftRunner(undefined, exec), 1);
+    const w = world();
+    await s.sync(w);
+    const tables = renderTables(w);
+    // Every Service chain's first rule tampered with (its desired twin found by its name), a hairpin element swapped for a stranger.
+    const drifted = tables.map((t) => ({
+      ...t,
+      chains: t.chains.map((c) => (c.name.startsWith('svc-') ? { ...c, rules: [{ ...c.rules[0]!, comment: 'tampered' }, ...c.rules.slice(1)] } : c)),
+      sets: t.sets.map((x) => (x.name === 'hairpin' ? { ...x, elements: [...x.elements.slice(1), { key: { concat: ['10.244.9.9', '10.244.9.9'] } }] } : x)),
+    }));
+    state.kernel = drifted;
+    const r = await s.sync(w);
+    assert.equal(r.verified, undefined);
+    const want = diffAll(tables, readNftDocument(nftListing(drifted)));
+    assert.ok(want.commands.some((c) => 'flush' in c) && want.commands.some((c) => 'delete' in c), 'chains rewritten, elements deleted');
+    assert.equal(r.transaction, transactionText(want.commands));
+    assert.equal(r.changes, want.changes);
   });
 
   it('a chain gone behind the syncer’s back: the summary disagrees, the tables are read back and the chain restored', async () => {
