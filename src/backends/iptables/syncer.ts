@@ -289,8 +289,8 @@ export class IptablesSyncer {
           // Compared with the render as it is read: no save text nor live rules held.
           base = { filter: await this.run.compareSaved(f, 'filter', desired.filter), nat: await this.run.compareSaved(f, 'nat', desired.nat) };
         } else if (full) {
-          // The cheap check agreed on nat; filter (a few small chains) is compared whole.
-          base = { filter: await this.run.compareSaved(f, 'filter', desired.filter), nat: this.written!.get(f)!.nat };
+          // The cheap check agreed on nat; filter (a few small chains) is compared whole, by -S.
+          base = { filter: await this.run.compareListed(f, 'filter', desired.filter), nat: this.written!.get(f)!.nat };
         } else {
           base = this.written!.get(f)!;
         }

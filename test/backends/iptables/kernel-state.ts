@@ -23,6 +23,11 @@ export async function assertKernelMatches(ns: TestNetns, i: RenderInput, jumps =
     assert.deepEqual([...live.entries].sort(), want.entries);
     assert.deepEqual(new Map([...live.comments].sort()), new Map([...want.comments!].sort()));
     // A dry run counts the jumps it would insert.
-    if (jumps) assert.equal(await ensureJumps(ns.run, t.family, true, builtinJumps(t.family)), 0, `${t.family}: every jump and counting rule in place`);
+    if (jumps) {
+      const missing = await ensureJumps(ns.run, t.family, true, builtinJumps(t.family));
+      const tool = t.family === 'IPv4' ? 'iptables' : 'ip6tables';
+      const builtins = missing ? (await ns.exec([tool, '-t', 'mangle', '-S'])).stdout + (await ns.exec([tool, '-t', 'nat', '-S', 'PREROUTING'])).stdout : '';
+      assert.equal(missing, 0, `${t.family}: every jump and counting rule in place\n${builtins}`);
+    }
   }
 }

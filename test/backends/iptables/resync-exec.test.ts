@@ -51,6 +51,7 @@ function fakeKernel(i: RenderInput, flavour: 'nft' | 'legacy' = 'nft') {
       .on(`${tool}-save`, ['-t', 'nat'], () => ({ stdout: saveText('nat', nat.get(family)!) }))
       .on(`${tool}-restore`, [])
       .on(tool, ['-w'])
+      .on(tool, ['-w', '-t', 'filter', '-S'], { stdout: [...filter.get(family)!].flatMap(([c, rules]) => [`-N ${c}`, ...rules]).join('\n') + '\n' })
       .on(tool, ['-w', '-t', 'nat', '-S'], (c) => {
         const rules = nat.get(family)!.get(c.args[4]!);
         return rules ? { stdout: [`-N ${c.args[4]}`, ...rules, ''].join('\n') } : { exitCode: 1, stderr: 'iptables: No chain/target/match by that name.' };
@@ -90,7 +91,8 @@ describe('iptables resync: the cheap check decides the read-back', () => {
     for (const chain of ['SVP-SERVICES', 'SVP-NODEPORTS', 'SVP-POSTROUTING', 'SVP-MARK-MASQ']) assert.ok(lines.includes(`iptables-nft -w -t nat -S ${chain}`), chain);
     // Both Services' chains are in the slice (fewer than 8 per family).
     assert.ok(lines.some((l) => /^iptables-nft -w -t nat -S SVP-SEP-/.test(l)));
-    assert.ok(lines.includes('iptables-nft-save -t filter') && lines.includes('ip6tables-nft-save -t filter'));
+    assert.ok(lines.includes('iptables-nft -w -t filter -S') && lines.includes('ip6tables-nft -w -t filter -S'));
+    assert.ok(!lines.some((l) => l.includes('-save')), 'no iptables-save at all');
     assert.ok(lines.some((l) => l.startsWith('iptables-nft -w -t nat -C PREROUTING')));
     assert.ok(!lines.some((l) => l.includes('restore')), 'nothing sent');
     // A new input with the same content renders (digests) and still trusts the memory.

@@ -52,13 +52,13 @@ const TAMPERING: { what: string; check: 'summary' | 'read-back'; tamper: (ns: Te
     },
   },
   {
-    what: 'one endpoint chain deleted (-X, after flushing the Service chain that jumps to it)',
+    what: 'one endpoint chain deleted (-F, -X, after flushing the chains that jump to it)',
     check: 'read-back',
     tamper: async (ns) => {
       const chains = await nat(ns);
-      const [svcChain, rules] = [...chains].find(([c]) => c.startsWith('SVP-SVC-') && [...chains.get(c)!].some((r) => r.includes('-j SVP-SEP-')))!;
-      const sep = /-j (SVP-SEP-\S+)/.exec(rules.find((r) => r.includes('-j SVP-SEP-'))!)![1]!;
-      await run(ns, ['iptables', '-t', 'nat', '-F', svcChain]);
+      const sep = [...chains.keys()].find((c) => c.startsWith('SVP-SEP-'))!;
+      for (const [c, rules] of chains) if (rules.some((r) => r.endsWith(`-j ${sep}`))) await run(ns, ['iptables', '-t', 'nat', '-F', c]);
+      await run(ns, ['iptables', '-t', 'nat', '-F', sep]);
       await run(ns, ['iptables', '-t', 'nat', '-X', sep]);
     },
   },
