@@ -75,7 +75,9 @@ const ns = await createNetns(`${RUN_PREFIX}iptmem`);
 try {
   let input = syntheticInput(services, new Map(), perService);
   probe('input built');
-  const syncer = new IptablesSyncer(new IptablesRunner(ns, 'nft', probed(systemExec)), undefined, undefined, false);
+  // BENCH_IPT_READ_BACK_EVERY=N: the syncer's readBackEvery (default 1: the resync step is the read-back, as this bench has always measured it).
+  const readBackEvery = Number(process.env.BENCH_IPT_READ_BACK_EVERY ?? 1);
+  const syncer = new IptablesSyncer(new IptablesRunner(ns, 'nft', probed(systemExec)), undefined, undefined, false, { readBackEvery });
   const times: Record<string, number> = {};
   const step = async (name: string, run: () => Promise<unknown>) => {
     phase = name;

@@ -148,8 +148,10 @@ export async function benchIptables(
     const [a, total] = await timed(() => applyIptables(input, {}, { run, host: false }));
     result.apply = { total, ...run.take(), chains: a.changes, transactionBytes: Buffer.byteLength(a.transaction) };
 
-    // The syncer's first sync is a full one; start it from the applied state.
-    const syncer = new IptablesSyncer(run);
+    // The syncer's first sync is a full one; start it from the applied state. Every full sync
+    // reads back (readBackEvery 1), as these rows have always measured; the cheap resync is
+    // measured by the agent (bench/agent-memory.ts).
+    const syncer = new IptablesSyncer(run, undefined, undefined, true, { readBackEvery: 1 });
     await syncer.sync(input);
     run.take();
     log(`iptables: ${o.rounds} one-endpoint changes, partial and full sync alternating`);

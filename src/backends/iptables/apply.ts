@@ -124,6 +124,47 @@ export class IptablesRunner {
   }
 
   /**
+   * `nft list chains` (every family's tables, each chain's name and hook, no rule) a line
+   * at a time into `line`: under iptables-nft, the names of every chain iptables holds, at a
+   * small part of iptables-save's cost (README.md, "The resync's cheap check"). false when it
+   * cannot tell: the legacy flavour (x_tables, which nft does not see), an unknown flavour,
+   * or no nft here.
+   */
+  async listChains(line: (line: string) => void): Promise<boolean> {
+    this.resolved ??= this.resolve();
+    if ((await this.resolved) !== 'nft') return false;
+    return (await this.tool('nft', ['list', 'chains'], undefined, line)).exitCode === 0;
+  }
+
+  /** `iptables -w -t TABLE -S CHAIN`: its rules as iptables-save prints them; undefined when the chain does not exist (or cannot be listed). */
+  async listChain(family: IPFamily, table: AnyTable, chain: string): Promise<string | undefined> {
+    const t = await this.tools(family);
+    const r = await this.tool(t.cmd, ['-w', '-t', table, '-S', chain]);
+    return r.exitCode === 0 ? r.stdout : undefined;
+  }
+
+  /**
+   * compareSaved's answer from `iptables -w -t TABLE -S` (that table only) instead of
+   * iptables-save, which under iptables-nft fetches every table: at 10k Services
+   * `iptables-save -t filter` cost as much as nat's read-back, `-t filter -S` a tenth of it
+   * (README.md, "The resync's cheap check"). For the small filter table at a resync.
+   */
+  async compareListed(family: IPFamily, table: AnyTable, desired: readonly IptChain[]): Promise<Map<string, boolean>> {
+    const t = await this.tools(family);
+    const comparison = new SavedTableComparison(table, desired);
+    comparison.line(`*${table}`);
+    // -S prints `-N CHAIN` where iptables-save prints `:CHAIN - [0:0]`; rules alike.
+    await this.checked(t.cmd, ['-w', '-t', table, '-S'], undefined, (line) => comparison.line(line.startsWith('-N ') ? `:${line.slice(3)} - [0:0]` : line));
+    return comparison.result();
+  }
+
+  /** `ipset list -t`: every set's header (with its entry count), no element; undefined when ipset fails. */
+  async ipsetHeaders(): Promise<string | undefined> {
+    const r = await this.tool('ipset', ['list', '-t']);
+    return r.exitCode === 0 ? r.stdout : undefined;
+  }
+
+  /**
    * `*-restore --noflush -w` with `text` on stdin (or `--test`: parse and check only).
    * iptables-nft gets a large transaction with a whole-table fetch first (restore-input.ts:
    * without it, loading 10k Services takes minutes); what that prints is dropped.

@@ -15,6 +15,14 @@
 // changed, and still compares the whole assembled render with the kernel. Any change of
 // what every rule depends on (node, config, mode) renders everything.
 //
+// A full sync asked for while the syncer has a memory of the kernel (a periodic resync,
+// the hourly one) trusts that memory when a cheap check agrees with it (resync-check.ts:
+// nat's chain names, the skeleton's and a rotating slice of the Services' nat chains rule
+// for rule, the traffic sets' entry counts; filter and the built-in jumps compared whole):
+// then nothing is read back, and with the very same input arrays as the last sync nothing
+// is rendered either. It reads everything back when the check disagrees, at start, after
+// a failure, with Services preserved, and on every `readBackEvery`-th resync.
+//
 // The traffic set (traffic-set.ts) follows the same memory: read back with `ipset save`
 // at a full sync, diffed against what was last sent otherwise. Its elements are added
 // before the rules change and removed after (as IPVS mode's sets), and the counting
@@ -31,7 +39,18 @@ import { IPSET_MARKER, SECTION_MARKER } from './document.js';
 import { diffFamily, type LiveChains } from './diff.js';
 import { preserveServices } from './preserve.js';
 import { assembleFamily, frameFragments, serviceFragment, type IptFragment } from './fragments.js';
-import { BUILTIN_JUMPS, familyContext, type IptTables } from './render.js';
+import { BUILTIN_JUMPS, familyContext, type IptChain, type IptTables } from './render.js';
+import {
+  ChainNamesCheck,
+  chainDisagreement,
+  chainsToCompare,
+  DEFAULT_READ_BACK_EVERY,
+  DEFAULT_SLICE_CHAINS,
+  ipsetDisagreements,
+  parseIpsetCounts,
+  readBackReason,
+  type NatMemory,
+} from './resync-check.js';
 import { serviceInputDigest } from './service-input.js';
 import { restoreLines, trafficSetsAsLabels } from './traffic-set-state.js';
 import { addLabels, diffTouched, removeLabels, TRAFFIC_SET_NAMES, trafficSetName, trafficSetOf, type TrafficLabels } from './traffic-set.js';
@@ -44,6 +63,14 @@ interface Written {
 
 export interface IptablesSyncResult {
   readonly full: boolean;
+  /**
+   * How a full sync knew what the kernel holds: 'summary', the cheap check agreed with the
+   * syncer's memory (nat not read back); 'read-back', everything read back and compared.
+   * Undefined for a partial sync.
+   */
+  readonly check?: 'summary' | 'read-back';
+  /** Why a full sync read everything back (start, a failure, what the cheap check found). */
+  readonly readBackWhy?: readonly string[];
   readonly changes: number;
   /** The restore input sent ('' when nothing was sent, or when the syncer keeps no transaction). */
   readonly transaction: string;
@@ -54,6 +81,9 @@ export interface IptablesSyncResult {
 }
 
 const FAMILIES: readonly IPFamily[] = ['IPv4', 'IPv6'];
+
+/** How many of the cheap check's disagreements a result names. */
+const MAX_REASONS = 3;
 
 /** The last render, per Service and family, and what it was rendered from. */
 interface RenderCache {
@@ -72,6 +102,14 @@ function fingerprint(input: RenderInput): string {
 /** kube-proxy's iptables mode also resyncs everything once an hour. */
 export const DEFAULT_FULL_SYNC_INTERVAL_MS = 3_600_000;
 
+/** How a resync checks the kernel (resync-check.ts). */
+export interface ResyncOptions {
+  /** Every how many resyncs (counting itself) one reads everything back; 1: every one does. Default DEFAULT_READ_BACK_EVERY. */
+  readonly readBackEvery?: number;
+  /** Per-Service nat chains compared rule for rule per resync and family. Default DEFAULT_SLICE_CHAINS. */
+  readonly sliceChains?: number;
+}
+
 export class IptablesSyncer {
   private written: Map<IPFamily, Written> | undefined;
   private lastFull = -Infinity;
@@ -82,6 +120,13 @@ export class IptablesSyncer {
   private labels: Record<IPFamily, TrafficLabels> | undefined;
   /** The entries the last render changed, per family; undefined when it rendered everything. */
   private touched: Record<IPFamily, Set<string>> | undefined;
+  /** Why `written` is unset: nothing synced yet, or the last sync failed. */
+  private forgotten: 'start' | 'failure' = 'start';
+  /** The input of the last successful sync: the very same arrays again render nothing at a resync. */
+  private lastInput: { readonly services: readonly unknown[]; readonly slices: readonly unknown[]; readonly fingerprint: string } | undefined;
+  private resyncsSinceReadBack = 0;
+  /** Where the next resync's slice of per-Service nat chains starts, per family. */
+  private readonly sliceCursor = new Map<IPFamily, number>();
 
   constructor(
     private readonly run: IptablesRunner = new IptablesRunner(),
@@ -92,11 +137,14 @@ export class IptablesSyncer {
      * streamed to the tool either way; the text is a second copy, 48 MB at a first sync at 10k.
      */
     private readonly keepTransaction = true,
+    private readonly resync: ResyncOptions = {},
   ) {}
 
-  /** Forget what was written: the next sync is a full one. */
+  /** Forget what was written: the next sync is a full one, and reads everything back. */
   invalidate(): void {
     this.written = undefined;
+    this.lastInput = undefined;
+    this.forgotten = 'failure';
   }
 
   /**
@@ -173,19 +221,20 @@ export class IptablesSyncer {
       return assembleFamily(ctx.family, pieces);
     });
     this.labels = labels ?? built;
-    // Without `changed` the caller diffs the whole traffic set (a full sync reads it back).
-    this.touched = changed ? touched : undefined;
+    // A read-back diffs the whole traffic set; otherwise the touched entries are the change.
+    this.touched = touched;
     this.cache = { fingerprint: fp, fragments, digests };
     return out;
   }
 
-  /** The traffic set's `ipset restore` lines after a render: only the touched entries after a partial one. */
-  private trafficLines(sets: ReadonlyMap<string, LiveIpset>): { adds: string[]; dels: string[] } {
+  /** The traffic set's `ipset restore` lines after a render: only the touched entries unless `whole` (the sets were read back). */
+  private trafficLines(sets: ReadonlyMap<string, LiveIpset>, whole: boolean): { adds: string[]; dels: string[] } {
     const adds: string[] = [];
     const dels: string[] = [];
     for (const f of FAMILIES) {
       const live = sets.get(trafficSetName(f));
-      const d: { rebuild?: string[]; adds: string[]; dels: string[] } = this.touched && live ? diffTouched(live.name, this.labels![f], this.touched[f], live) : diffIpsets([trafficSetOf(f, this.labels![f])], sets);
+      const d: { rebuild?: string[]; adds: string[]; dels: string[] } =
+        this.touched && live && !whole ? diffTouched(live.name, this.labels![f], this.touched[f], live) : diffIpsets([trafficSetOf(f, this.labels![f])], sets);
       adds.push(...(d.rebuild ?? []), ...d.adds);
       dels.push(...d.dels);
     }
@@ -200,21 +249,27 @@ export class IptablesSyncer {
   async sync(input: RenderInput, options: ApplyOptions & { full?: boolean; changed?: ReadonlySet<string> } = {}): Promise<IptablesSyncResult> {
     const full = options.full === true || this.written === undefined || this.clock() - this.lastFull >= this.fullSyncIntervalMs;
     const keep = options.preserveServices ?? [];
-    // A full sync compares with the kernel, not with what was written: let the last sync's
-    // chain maps go first (the rules arrays stay shared with the cached fragments).
-    if (full) this.written = undefined;
+    const fp = fingerprint(input);
     const next = new Map<IPFamily, Written>();
     let changes = 0;
     let transaction = '';
     const rulesWritten = new Map<string, number>();
+    let readBackWhy: string[] | undefined;
     try {
-      const rendered = this.render(input, full ? undefined : options.changed);
-      if (full) {
+      if (full) readBackWhy = await this.resyncCheck(keep.length);
+      const readBack = full && readBackWhy !== undefined;
+      // A read-back compares with the kernel, not with what was written: let the last sync's
+      // chain maps go first (the rules arrays stay shared with the cached fragments).
+      if (readBack) this.written = undefined;
+      // A resync of the very input of the last sync: the memory is the render (nothing to render or send).
+      const sameInput = full && !readBack && this.lastInput?.services === input.plan.services && this.lastInput.slices === input.endpointSlices && this.lastInput.fingerprint === fp;
+      const rendered = sameInput ? FAMILIES.map((f) => tablesOf(f, this.written!.get(f)!)) : this.render(input, full ? undefined : options.changed);
+      if (readBack) {
         const saved = await this.run.ipsetSave();
         this.sets = saved === undefined ? undefined : new Map([...parseIpsetSave(saved)].filter(([name]) => TRAFFIC_SET_NAMES.includes(name)));
       }
       const sets = this.sets;
-      const setDiff = sets ? this.trafficLines(sets) : { adds: [], dels: [] };
+      const setDiff = sets && !sameInput ? this.trafficLines(sets, readBack) : { adds: [], dels: [] };
       // A skipped Service keeps its elements (its counts go on), as it keeps its chains.
       const setDels = keep.length ? [] : setDiff.dels;
       if (setDiff.adds.length) {
@@ -230,9 +285,14 @@ export class IptablesSyncer {
           const rules = full ? { filter: await this.run.savedChains(f, 'filter'), nat: await this.run.savedChains(f, 'nat') } : this.written!.get(f)!;
           wanted = { ...desired, filter: preserveServices(desired.filter, rules.filter, keep), nat: preserveServices(desired.nat, rules.nat, keep) };
           base = rules;
-        } else {
+        } else if (readBack) {
           // Compared with the render as it is read: no save text nor live rules held.
-          base = full ? { filter: await this.run.compareSaved(f, 'filter', desired.filter), nat: await this.run.compareSaved(f, 'nat', desired.nat) } : this.written!.get(f)!;
+          base = { filter: await this.run.compareSaved(f, 'filter', desired.filter), nat: await this.run.compareSaved(f, 'nat', desired.nat) };
+        } else if (full) {
+          // The cheap check agreed on nat; filter (a few small chains) is compared whole, by -S.
+          base = { filter: await this.run.compareListed(f, 'filter', desired.filter), nat: this.written!.get(f)!.nat };
+        } else {
+          base = this.written!.get(f)!;
         }
         const d = diffFamily(wanted, base);
         if (d.changes > 0) {
@@ -245,10 +305,7 @@ export class IptablesSyncer {
         }
         changes += d.changes;
         if (full) changes += await ensureJumps(this.run, f, false, sets ? builtinJumps(f) : BUILTIN_JUMPS);
-        next.set(f, {
-          filter: new Map(wanted.filter.map((c) => [c.name, c.rules])),
-          nat: new Map(wanted.nat.map((c) => [c.name, c.rules])),
-        });
+        next.set(f, sameInput ? this.written!.get(f)! : { filter: chainMap(wanted.filter), nat: chainMap(wanted.nat) });
       }
       if (setDels.length) {
         await this.run.ipset(['restore'], restoreLines(setDels));
@@ -256,9 +313,9 @@ export class IptablesSyncer {
       }
       if (sets) {
         advanceIpsets(sets, [...setDiff.adds, ...setDels]);
-        // After a full diff the kernel's traffic sets hold the labels exactly (not with a
+        // After a whole diff the kernel's traffic sets hold the labels exactly (not with a
         // preserved Service: its elements stay, unsent deletions).
-        if (full && !keep.length) trafficSetsAsLabels(sets, this.labels!);
+        if (readBack && !keep.length) trafficSetsAsLabels(sets, this.labels!);
       }
       changes += setDiff.adds.length + setDels.length;
     } catch (e) {
@@ -267,10 +324,62 @@ export class IptablesSyncer {
       throw e;
     }
     this.written = next;
-    if (full) this.lastFull = this.clock();
+    this.lastInput = { services: input.plan.services, slices: input.endpointSlices, fingerprint: fp };
+    if (full) {
+      this.lastFull = this.clock();
+      this.resyncsSinceReadBack = readBackWhy ? 0 : this.resyncsSinceReadBack + 1;
+    }
     const rulesOwned = [...next].flatMap(([family, w]) =>
       (['filter', 'nat'] as const).map((table) => ({ family, table, rules: [...w[table].values()].reduce((n, r) => n + r.length, 0) })),
     );
-    return { full, changes, transaction, rulesWritten, rulesOwned };
+    return { full, ...(full ? { check: readBackWhy ? ('read-back' as const) : ('summary' as const) } : {}), ...(readBackWhy ? { readBackWhy } : {}), changes, transaction, rulesWritten, rulesOwned };
   }
+
+  /**
+   * A full sync's first step: undefined when the kernel agrees with the memory by the cheap
+   * check (resync-check.ts), else why everything must be read back. Reads, never writes.
+   */
+  private async resyncCheck(preserved: number): Promise<string[] | undefined> {
+    const written = this.written;
+    const why = readBackReason({
+      forgotten: written ? undefined : this.forgotten,
+      preserved,
+      resyncsSinceReadBack: this.resyncsSinceReadBack,
+      readBackEvery: this.resync.readBackEvery ?? DEFAULT_READ_BACK_EVERY,
+    });
+    if (why !== undefined) return [why];
+    const nat = new Map<IPFamily, NatMemory>([...written!].map(([f, w]) => [f, w.nat]));
+    const names = new ChainNamesCheck(nat);
+    if (!(await this.run.listChains((line) => names.line(line)))) return ['no chain listing here (iptables-legacy, or no nft)'];
+    const out = names.disagreements();
+    if (out.length) return out;
+    for (const [f, mem] of nat) {
+      const { chains, next } = chainsToCompare(mem, this.sliceCursor.get(f) ?? 0, this.resync.sliceChains ?? DEFAULT_SLICE_CHAINS);
+      this.sliceCursor.set(f, next);
+      const listed = await Promise.all(chains.map((c) => this.run.listChain(f, 'nat', c)));
+      for (let i = 0; i < chains.length; i++) {
+        const d = chainDisagreement(f, chains[i]!, mem.get(chains[i]!)!, listed[i]);
+        if (d) out.push(d);
+      }
+    }
+    // A flushed table disagrees in every chain compared: the first few say enough.
+    if (out.length > MAX_REASONS) return [...out.slice(0, MAX_REASONS), `… ${out.length - MAX_REASONS} more`];
+    if (out.length) return out;
+    if (this.sets) {
+      const headers = await this.run.ipsetHeaders();
+      const counts = new Map([...this.sets].map(([name, set]) => [name, set.entries.size]));
+      out.push(...(headers === undefined ? ['ipset list -t failed'] : ipsetDisagreements(counts, parseIpsetCounts(headers))));
+    }
+    return out.length ? out : undefined;
+  }
+}
+
+/** The chains of one family as last written, in the render's shape (they are its chains: same arrays). */
+function tablesOf(family: IPFamily, w: Written): IptTables {
+  const chains = (m: Chains): IptChain[] => [...m].map(([name, rules]) => ({ name, rules: rules as string[] }));
+  return { family, filter: chains(w.filter), nat: chains(w.nat) };
+}
+
+function chainMap(chains: readonly IptChain[]): Chains {
+  return new Map(chains.map((c) => [c.name, c.rules]));
 }

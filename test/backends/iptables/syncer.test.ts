@@ -7,13 +7,11 @@ import { rulesWritten } from '../../../src/backends/iptables/document.js';
 import { describe, it } from 'node:test';
 import { IptablesRunner } from '../../../src/backends/iptables/apply.js';
 import { parseSavedChains } from '../../../src/backends/iptables/document.js';
-import { renderIptables } from '../../../src/backends/iptables/render.js';
 import { IptablesSyncer } from '../../../src/backends/iptables/syncer.js';
-import { renderTrafficSet } from '../../../src/backends/iptables/traffic-set.js';
-import { parseIpsetSave } from '../../../src/backends/ipset.js';
 import type { RenderInput } from '../../../src/model/render-input.js';
 import { ep, input, port, slice, svc } from '../../helpers/model.js';
-import { withNetns, type TestNetns } from './netns.js';
+import { assertKernelMatches } from './kernel-state.js';
+import { withNetns } from './netns.js';
 
 /** A runner that counts read-backs and can be told to fail the next restore. */
 class CountingRunner extends IptablesRunner {
@@ -42,20 +40,6 @@ const inp = (eps: string[]): RenderInput =>
     [svc({ name: 'web', clusterIPs: ['10.96.0.10'], ports: [port(80, 8080)] }), svc({ name: 'db', clusterIPs: ['10.96.0.11'], ports: [port(5432)] })],
     [slice('web', eps.map((x) => ep(x, 'node1')), [{ port: 8080 }]), slice('db', [ep('10.244.2.11', 'node2')], [{ port: 5432 }])],
   );
-
-async function assertKernelMatches(ns: TestNetns, i: RenderInput): Promise<void> {
-  for (const t of renderIptables(i)) {
-    const save = (await ns.exec([t.family === 'IPv4' ? 'iptables-save' : 'ip6tables-save'])).stdout;
-    for (const table of ['filter', 'nat'] as const) {
-      assert.deepEqual(Object.fromEntries(parseSavedChains(save, table)), Object.fromEntries(t[table].map((c) => [c.name, c.rules])));
-    }
-    // The traffic set holds the render's elements and comments (partial syncs' add/del lines included).
-    const want = renderTrafficSet(i, t.family);
-    const live = parseIpsetSave((await ns.exec(['ipset', 'save', want.name])).stdout).get(want.name)!;
-    assert.deepEqual([...live.entries].sort(), want.entries);
-    assert.deepEqual(new Map([...live.comments].sort()), new Map([...want.comments!].sort()));
-  }
-}
 
 describe('iptables syncer (partial sync)', () => {
   it('full at start, then partial syncs that send only the changed chains without reading back', async () => {

@@ -1,0 +1,165 @@
+// A resync's cheap check (issue 16 §3): the syncer knows what the kernel holds from
+// what it sent, so a periodic resync compares a few cheap readings with that memory and
+// reads everything back (iptables-save of every table, ipset save) only when they
+// disagree, after a failure, at start, with Services preserved from the kernel, and on
+// every `readBackEvery`-th resync. At 10k Services the read-back is ~48 MB of nat text;
+// the readings below are the names of nat's chains and a few chains' rules (README.md,
+// "The resync's cheap check", has what each costs).
+//
+// What it reads, per family, against the memory of the last sync:
+// - nat: the names of our chains (`nft list chains`: no rules fetched), each one known
+//   and none missing: catches `-X`, a deleted or re-created table, a chain added;
+// - nat: the rules of the skeleton's chains (SVP-SERVICES, SVP-NODEPORTS, …), exactly
+//   (`iptables -S CHAIN`, in iptables-save's form): catches `-F` of the table or of
+//   SVP-SERVICES, a deleted or added rule there;
+// - nat: the same for a rotating slice of the per-Service chains;
+// - the traffic sets' entry counts (`ipset list -t`).
+// The filter table (a few small chains) is compared whole and the built-in chains' jumps
+// are checked (-C) at every resync, as at a read-back. Pure: the syncer runs the tools.
+
+import type { IPFamily } from '../../model/ip.js';
+import { CHAIN_PREFIX, CHAINS } from './names.js';
+
+/** Every how many resyncs (counting itself) one reads everything back even when the check agrees. */
+export const DEFAULT_READ_BACK_EVERY = 10;
+
+/** How many per-Service nat chains each resync compares, per family. */
+export const DEFAULT_SLICE_CHAINS = 8;
+
+/** The nat chains of the skeleton: compared at every resync. */
+export const SKELETON_NAT_CHAINS: readonly string[] = [CHAINS.services, CHAINS.nodePorts, CHAINS.postrouting, CHAINS.markMasq];
+
+/** What the syncer knows when a full sync is asked for. */
+export interface ResyncState {
+  /** Why the syncer has no memory of the kernel; undefined when it has one. */
+  readonly forgotten: 'start' | 'failure' | undefined;
+  /** Services whose rules are kept from the kernel (malformed input): only a read-back has them. */
+  readonly preserved: number;
+  /** Resyncs trusted to the cheap check since the last read-back. */
+  readonly resyncsSinceReadBack: number;
+  readonly readBackEvery: number;
+}
+
+/** Why this full sync must read everything back; undefined when the cheap check may decide. */
+export function readBackReason(s: ResyncState): string | undefined {
+  if (s.forgotten === 'start') return 'start: no memory of the kernel';
+  if (s.forgotten === 'failure') return 'the last sync failed: what the kernel holds is unknown';
+  if (s.preserved > 0) return 'Services preserved from the kernel';
+  if (s.resyncsSinceReadBack + 1 >= s.readBackEvery) return `the periodic read-back (every ${s.readBackEvery} resyncs)`;
+  return undefined;
+}
+
+/** Our chains in one family's nat table, as the syncer last wrote them (name -> rules). */
+export type NatMemory = ReadonlyMap<string, readonly string[]>;
+
+const NFT_FAMILY: Record<string, IPFamily> = { ip: 'IPv4', ip6: 'IPv6' };
+
+/**
+ * Our nat chains in `nft list chains` output (every family's tables, chains without
+ * rules), told against the memory line by line: how many known names were listed and
+ * which were not known. Nothing of the listing is kept.
+ */
+export class ChainNamesCheck {
+  private readonly seen = new Map<IPFamily, number>();
+  private readonly unknown = new Map<IPFamily, string[]>();
+  private unknownCount = 0;
+  /** The family of the `table FAMILY nat {` block the lines are in; undefined elsewhere. */
+  private current: IPFamily | undefined;
+
+  constructor(private readonly memory: ReadonlyMap<IPFamily, NatMemory>) {
+    for (const f of memory.keys()) this.seen.set(f, 0);
+  }
+
+  line(line: string): void {
+    const t = line.trimStart();
+    if (t.startsWith('table ')) {
+      const [, family, name] = t.split(' ');
+      this.current = name === 'nat' ? NFT_FAMILY[family!] : undefined;
+      return;
+    }
+    if (this.current === undefined || !t.startsWith('chain ')) return;
+    const name = unquote(t.slice(6, t.indexOf(' ', 6) < 0 ? undefined : t.indexOf(' ', 6)));
+    if (!name.startsWith(CHAIN_PREFIX)) return;
+    const mem = this.memory.get(this.current);
+    if (mem?.has(name)) this.seen.set(this.current, this.seen.get(this.current)! + 1);
+    else {
+      this.unknownCount++;
+      const u = this.unknown.get(this.current) ?? [];
+      if (u.length < 3) u.push(name);
+      this.unknown.set(this.current, u);
+    }
+  }
+
+  /** What disagrees: chains of the memory not listed, chains listed the memory does not hold. */
+  disagreements(): string[] {
+    const out: string[] = [];
+    for (const [f, mem] of this.memory) {
+      const missing = mem.size - this.seen.get(f)!;
+      if (missing > 0) out.push(`${f} nat: ${missing} of our ${mem.size} chains missing`);
+      const u = this.unknown.get(f);
+      if (u) out.push(`${f} nat: chains not written by us (${u.join(', ')}${this.unknownCount > u.length ? ', …' : ''})`);
+    }
+    return out;
+  }
+}
+
+function unquote(s: string): string {
+  return s.length >= 2 && s.startsWith('"') && s.endsWith('"') ? s.slice(1, -1) : s;
+}
+
+/**
+ * One chain's rules as `iptables -S CHAIN` printed them (undefined: no such chain)
+ * against the rules last written; undefined when they are the same, else why not.
+ */
+export function chainDisagreement(family: IPFamily, chain: string, written: readonly string[], listed: string | undefined): string | undefined {
+  if (listed === undefined) return `${family} nat ${chain}: missing`;
+  let n = 0;
+  let differs = false;
+  for (const line of listed.split('\n')) {
+    if (!line.startsWith('-A ')) continue;
+    if (!differs && written[n] !== line) differs = true;
+    n++;
+  }
+  if (n !== written.length) return `${family} nat ${chain}: ${n} rules, ${written.length} written`;
+  return differs ? `${family} nat ${chain}: rules differ` : undefined;
+}
+
+/** The chains a resync compares rule for rule: the skeleton's, then `count` per-Service chains from `cursor` on, round the memory. */
+export function chainsToCompare(memory: NatMemory, cursor: number, count: number): { chains: string[]; next: number } {
+  const chains = SKELETON_NAT_CHAINS.filter((c) => memory.has(c));
+  const perService = memory.size - chains.length;
+  if (perService <= 0 || count <= 0) return { chains, next: 0 };
+  const start = cursor % perService;
+  const want = Math.min(count, perService);
+  const picked: string[] = [];
+  let i = 0;
+  for (const name of memory.keys()) {
+    if (SKELETON_NAT_CHAINS.includes(name)) continue;
+    // The per-Service chains start .. start + want - 1, round the end of the memory.
+    if ((i - start + perService) % perService < want) picked.push(name);
+    i++;
+  }
+  return { chains: [...chains, ...picked], next: (start + want) % perService };
+}
+
+/** Entry counts per set in `ipset list -t` output ("Name: …" … "Number of entries: N"). */
+export function parseIpsetCounts(text: string): Map<string, number> {
+  const out = new Map<string, number>();
+  let name: string | undefined;
+  for (const line of text.split('\n')) {
+    if (line.startsWith('Name: ')) name = line.slice(6).trim();
+    else if (name !== undefined && line.startsWith('Number of entries: ')) out.set(name, Number(line.slice(19).trim()));
+  }
+  return out;
+}
+
+/** The traffic sets' entry counts against the memory's. */
+export function ipsetDisagreements(memory: ReadonlyMap<string, number>, listed: ReadonlyMap<string, number>): string[] {
+  const out: string[] = [];
+  for (const [name, n] of memory) {
+    const l = listed.get(name);
+    if (l === undefined) out.push(`ipset ${name}: missing`);
+    else if (l !== n) out.push(`ipset ${name}: ${l} entries, ${n} written`);
+  }
+  return out;
+}
