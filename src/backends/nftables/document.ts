@@ -6,7 +6,7 @@
 // command are added.
 
 import type { NftChain, NftElement, NftFamily, NftSet, NftTable } from './nft.js';
-import { chainObject, documentOfLines, elementObject, ruleObject, setObject, tableObject, type NftObject } from './transaction.js';
+import { chainObject, documentOfLines, elementObject, METAINFO_LINE, ruleObject, setObject, tableObject, type NftObject } from './transaction.js';
 
 /** JSON with object keys sorted: a canonical form for comparing expressions. */
 export function canon(x: unknown): string {
@@ -50,21 +50,29 @@ export function tableHead(t: { family: NftFamily; name: string }): string {
 }
 
 /** One line per rule of chain `c`, appended to `out`. */
-export function pushRuleLines(head: string, c: NftChain, out: string[]): void {
+export function pushRuleLines(head: string, c: NftChain, out: LineSink): void {
   const chainPart = `{"rule":{${head},"chain":${JSON.stringify(c.name)},"expr":`;
   for (const r of c.rules) {
     out.push(`${chainPart}${JSON.stringify(r.expr)}${r.comment ? `,"comment":${JSON.stringify(r.comment)}` : ''}}}`);
   }
 }
 
+/** Where lines go: an array, or LinePieces. */
+export interface LineSink {
+  push(line: string): void;
+}
+
 /** The element lines of one set, in order, each key once (the first wins: nft refuses duplicates in one batch). */
-export class ElementLines {
-  readonly lines: string[] = [];
+export class ElementLines<S extends LineSink = LineSink> {
   private readonly seen = new Set<string>();
   private readonly part: string;
   private readonly map: boolean;
 
-  constructor(head: string, s: NftSet) {
+  constructor(
+    head: string,
+    s: NftSet,
+    readonly out: S,
+  ) {
     this.part = `{"element":{${head},"name":${JSON.stringify(s.name)},"elem":[`;
     this.map = s.kind === 'map';
   }
@@ -76,8 +84,19 @@ export class ElementLines {
     if (this.seen.has(id)) return;
     this.seen.add(id);
     const key = e.comment ? `{"elem":{"val":${keyJson},"comment":${JSON.stringify(e.comment)}}}` : keyJson;
-    this.lines.push(`${this.part}${this.map ? `[${key},${JSON.stringify(e.value) ?? 'null'}]` : key}]}}`);
+    this.out.push(`${this.part}${this.map ? `[${key},${JSON.stringify(e.value) ?? 'null'}]` : key}]}}`);
   }
+}
+
+/**
+ * The document whose lines are `pieces` joined by ',\n' (documentOfLines' bytes), built
+ * by one join: one flat copy of the text, where documentOfLines' join and template make two.
+ */
+export function documentOfPieces(pieces: readonly string[]): string {
+  const parts = [`{"nftables": [\n${METAINFO_LINE}`];
+  for (const p of pieces) parts.push(',\n', p);
+  parts.push('\n]}\n');
+  return parts.join('');
 }
 
 export function serializeTables(tables: readonly NftTable[]): string {
@@ -91,9 +110,8 @@ export function serializeTables(tables: readonly NftTable[]): string {
     for (const c of t.chains) lines.push(JSON.stringify(chainObject(t, c)));
     for (const c of t.chains) pushRuleLines(head, c, lines);
     for (const s of t.sets) {
-      const elements = new ElementLines(head, s);
+      const elements = new ElementLines(head, s, lines);
       for (const e of s.elements) elements.push(e);
-      for (const l of elements.lines) lines.push(l);
     }
   }
   return documentOfLines(lines);

@@ -14,18 +14,21 @@
 import type { IPFamily } from '../../model/ip.js';
 import type { RenderInput } from '../../model/render-input.js';
 import { servicePortViews } from '../../model/service-ports.js';
-import { ElementLines, pushRuleLines, tableHead } from './document.js';
+import { documentOfPieces, ElementLines, pushRuleLines, tableHead } from './document.js';
+import { LinePieces } from './line-pieces.js';
 import type { NftChain, NftSet, NftTable } from './nft.js';
-import { serviceFragment, skeletonTables, TABLE_NAME, tableContext } from './render.js';
-import { chainObject, documentOfLines, setObject, tableObject } from './transaction.js';
+import { ENDPOINT_TRAFFIC_SETS } from './endpoint-traffic.js';
+import { EndpointTrafficText } from './endpoint-traffic-text.js';
+import { serviceFragment, skeletonTables, TABLE_NAME, tableContext, trafficComment } from './render.js';
+import { chainObject, setObject, tableObject } from './transaction.js';
 
 /** One table's lines by section, filled skeleton first, then fragment by fragment. */
 class TableLines {
-  readonly sets: string[] = [];
-  readonly chains: string[] = [];
-  readonly rules: string[] = [];
+  readonly sets = new LinePieces();
+  readonly chains = new LinePieces();
+  readonly rules = new LinePieces();
   /** Element lines per set, in set order: the skeleton's, then the fragments'. */
-  readonly elements = new Map<string, ElementLines>();
+  readonly elements = new Map<string, ElementLines<LinePieces>>();
   readonly head: string;
   used: boolean;
 
@@ -38,7 +41,7 @@ class TableLines {
 
   addSet(s: NftSet): void {
     this.sets.push(JSON.stringify(setObject(this.table, s)));
-    const el = new ElementLines(this.head, s);
+    const el = new ElementLines(this.head, s, new LinePieces());
     for (const e of s.elements) el.push(e);
     this.elements.set(s.name, el);
   }
@@ -49,20 +52,28 @@ class TableLines {
     for (const c of chains) pushRuleLines(this.head, c, this.rules);
   }
 
-  /** The table's part of the document: one string holding its lines joined as documentOfLines joins them. */
-  text(): string {
-    const lines = [JSON.stringify(tableObject(this.table)), ...this.sets, ...this.chains, ...this.rules];
-    for (const el of this.elements.values()) for (const l of el.lines) lines.push(l);
-    return lines.join(',\n');
+  /** The table's part of the document, as pieces of lines (LinePieces) in document order. */
+  pieces(): string[] {
+    const out = [JSON.stringify(tableObject(this.table))];
+    for (const section of [this.sets, this.chains, this.rules]) out.push(...section.done());
+    for (const el of this.elements.values()) out.push(...el.out.done());
+    return out;
   }
 }
 
-/** One family's tables as text parts: the main table, then the shards that hold a Service. */
-function familyText(input: RenderInput, family: IPFamily): string[] {
+/** One family's tables as pieces: the main table, then the shards that hold a Service. */
+function familyPieces(input: RenderInput, family: IPFamily): string[] {
   const tc = tableContext(input, family);
   const tables = new Map(skeletonTables(input, tc).map((t) => [t.name, new TableLines(t)]));
+  const main = tables.get(TABLE_NAME)!;
+  // The per-endpoint sets' elements, written as text into their sets' places (the skeleton's sets are empty).
+  const endpointTraffic = new EndpointTrafficText(main.head, {
+    service: main.elements.get(ENDPOINT_TRAFFIC_SETS.service)!.out,
+    nodePort: main.elements.get(ENDPOINT_TRAFFIC_SETS.nodePort)!.out,
+  });
   for (const v of servicePortViews(input, family)) {
-    const fr = serviceFragment(v, tc);
+    const fr = serviceFragment(v, tc, false);
+    endpointTraffic.add(v, trafficComment(v));
     const home = tables.get(fr.table)!;
     home.used = true;
     // Affinity sets start empty (the kernel fills them).
@@ -70,10 +81,10 @@ function familyText(input: RenderInput, family: IPFamily): string[] {
     home.addChains(fr.chains);
     for (const e of fr.elements) tables.get(e.table)!.elements.get(e.set)!.push(e.element);
   }
-  return [...tables.values()].filter((t) => t.used).map((t) => t.text());
+  return [...tables.values()].filter((t) => t.used).flatMap((t) => t.pieces());
 }
 
 /** The whole document for `input`: serializeTables(renderTables(input)), rendered per Service port. */
 export function renderDocumentText(input: RenderInput): string {
-  return documentOfLines([...familyText(input, 'IPv4'), ...familyText(input, 'IPv6')]);
+  return documentOfPieces([...familyPieces(input, 'IPv4'), ...familyPieces(input, 'IPv6')]);
 }

@@ -395,8 +395,11 @@ export function skeletonTables(input: RenderInput, tc: TableContext): NftTable[]
   return [main, ...shards];
 }
 
-/** The fragment of one Service port. Pure. */
-export function serviceFragment(v: ServicePortView, tc: TableContext): Fragment {
+/**
+ * The fragment of one Service port. Pure. `endpointTraffic` false leaves out its elements in
+ * the per-endpoint counted sets: the text render writes those itself (endpoint-traffic-text.ts).
+ */
+export function serviceFragment(v: ServicePortView, tc: TableContext, endpointTraffic = true): Fragment {
   const { ctx } = tc;
   const f = ctx.f;
   const chains: NftChain[] = [];
@@ -429,7 +432,7 @@ export function serviceFragment(v: ServicePortView, tc: TableContext): Fragment 
   const counted = trafficComment(v);
   for (const ip of [v.clusterIP, ...v.externalIPs, ...v.loadBalancerIPs]) add(NFT_NAMES.serviceTraffic, { key: key(ip), comment: counted });
   if (v.nodePort !== 0) add(NFT_NAMES.nodePortTraffic, { key: { concat: [proto, v.nodePort] }, comment: counted });
-  for (const e of endpointTrafficElements(v, counted)) add(e.set, e.element);
+  if (endpointTraffic) for (const e of endpointTrafficElements(v, counted)) add(e.set, e.element);
   if (v.hasInternalEndpoints) {
     add(NFT_NAMES.serviceIPs, verdictElement(key(v.clusterIP), goto(internalChain), `${label} cluster IP`));
   } else {

@@ -11,7 +11,7 @@ import { renderDocumentText } from '../../../src/backends/nftables/render-text.j
 import { renderTables } from '../../../src/backends/nftables/render.js';
 import type { RenderInput } from '../../../src/model/render-input.js';
 import { features } from '../../helpers/features.js';
-import { input } from '../../helpers/model.js';
+import { ep, input, port, slice, svc } from '../../helpers/model.js';
 import { syntheticInput } from '../../../bench/synthetic.js';
 
 const twoPass = (inp: RenderInput) => serializeTables(renderTables(inp));
@@ -26,6 +26,28 @@ describe('nftables render, one Service port at a time', () => {
       assert.equal(renderDocumentText(inp), twoPass(inp));
     });
   }
+
+  it('writes each per-endpoint key once when Service addresses repeat (first wins, as the two-pass render)', () => {
+    // Invalid in a cluster but possible in input: an external IP shared by two Services on one port, an
+    // external IP equal to the ClusterIP, one node port on two Services; the endpoints overlap in part.
+    const eps = (...last: number[]) => last.map((n) => ep(`10.244.1.${n}`, 'node1'));
+    const inp = input(
+      [
+        svc({ name: 'a', type: 'NodePort', clusterIPs: ['10.96.0.10'], externalIPs: ['192.0.2.1', '10.96.0.10'], ports: [port(80, 8080, { nodePort: 30080 })] }),
+        svc({ name: 'b', type: 'NodePort', clusterIPs: ['10.96.0.11'], externalIPs: ['192.0.2.1'], ports: [port(80, 8080, { nodePort: 30080 })] }),
+        svc({ name: 'c', clusterIPs: ['10.96.0.12'], externalIPs: ['192.0.2.1'], ports: [port(80, 8080)] }),
+      ],
+      [slice('a', eps(1, 2, 3), [{ port: 8080 }]), slice('b', eps(3, 4, 1), [{ port: 8080 }]), slice('c', eps(5, 2, 4), [{ port: 8080 }])],
+    );
+    const doc = renderDocumentText(inp);
+    assert.equal(doc, twoPass(inp));
+    const lines = doc.split('\n').filter((l) => l.includes('"name":"endpoint-traffic","elem"') || l.includes('"name":"nodeport-endpoint-traffic","elem"'));
+    const keys = lines.map((l) => JSON.stringify((JSON.parse(l.replace(/,$/, '')) as { element: { name: string; elem: { elem: { val: unknown } }[] } }).element.elem[0]!.elem.val));
+    assert.equal(new Set(keys).size, keys.length, 'no key twice');
+    // a: 3 endpoints x (ClusterIP, 192.0.2.1) + 3 node port; b: ClusterIP 3, 192.0.2.1 only 10.244.1.4, node port only .4;
+    // c: ClusterIP 3, 192.0.2.1 only .5 (.2 came with a, .4 with b).
+    assert.equal(keys.length, 6 + 3 + 3 + 1 + 1 + 3 + 1);
+  });
 
   it('equals the two-pass render with Services in every shard (300 Services x 3 endpoints)', () => {
     const inp = syntheticInput(300, new Map(), 3);
