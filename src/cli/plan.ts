@@ -7,6 +7,7 @@
 import type { Command } from 'commander';
 import { serializePlan } from '../model/plan.js';
 import { addInputFlags, FORWARDING, loadFromFlags, reportProblems, type InputFlags } from './inputs.js';
+import { writeOutput } from './write-output.js';
 
 export function registerPlan(program: Command): void {
   addInputFlags(
@@ -17,7 +18,7 @@ export function registerPlan(program: Command): void {
   ).action(async (flags: InputFlags & { strict?: boolean }) => {
     const loaded = await loadFromFlags(flags, flags.strict ? { strict: true, purpose: 'authoring' } : FORWARDING);
     reportProblems(loaded);
-    process.stdout.write(serializePlan(loaded.input.plan));
+    writeOutput(serializePlan(loaded.input.plan));
     if (loaded.errors.length) process.exitCode = 2;
   });
 }

@@ -3,6 +3,7 @@
 import type { Command } from 'commander';
 import { getBackend, RULESET_BACKEND_NAMES } from '../backends/registry.js';
 import { addInputFlags, FORWARDING, loadFromFlags, reportProblems, type InputFlags } from './inputs.js';
+import { writeOutput } from './write-output.js';
 
 export function registerRender(program: Command): void {
   addInputFlags(
@@ -15,7 +16,7 @@ export function registerRender(program: Command): void {
     // A malformed object is skipped and named; the rest still renders; exit 2 at the end.
     const loaded = await loadFromFlags(flags, FORWARDING);
     reportProblems(loaded);
-    process.stdout.write(backend.render(loaded.input));
+    writeOutput(backend.render(loaded.input));
     if (loaded.errors.length) process.exitCode = 2;
   });
 }

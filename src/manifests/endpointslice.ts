@@ -9,11 +9,11 @@
 
 import type { EndpointPort, Endpoint, EndpointSliceInfo } from '../model/endpoints.js';
 import { InputError, type FieldIssue } from '../model/errors.js';
-import { canonicalIP, parseIP } from '../model/ip.js';
+import { canonicalIP, parseIP, parseV4Number } from '../model/ip.js';
 import { childPath, FieldReader, indexPath, isJsonObject, keyPath, notSupported } from '../model/json-fields.js';
 import { dns1123LabelError, dns1123SubdomainError, labelValueError, qualifiedNameError } from '../model/names.js';
 import type { Protocol } from '../model/plan.js';
-import { specialIPError } from '../model/validate-service.js';
+import { specialIPError, specialIPv4Error } from '../model/validate-service.js';
 
 export const SERVICE_NAME_LABEL = 'kubernetes.io/service-name';
 const ADDRESS_TYPES = ['IPv4', 'IPv6', 'FQDN'] as const;
@@ -133,7 +133,11 @@ function readEndpoint(r: FieldReader, ev: unknown, addressType: string, ipType: 
   if (addresses.length > MAX_ADDRESSES) r.add('addresses', `must hold at most ${MAX_ADDRESSES} addresses`);
   addresses.forEach((a, j) => {
     let problem: string | undefined;
-    if (ipType) {
+    if (ipType === 'IPv4' && !a.includes(':')) {
+      // The common case without a BigInt: what parseIP and specialIPError would say of it.
+      const v = parseV4Number(a);
+      problem = v === undefined ? 'must be a valid IPv4 address' : specialIPv4Error(v);
+    } else if (ipType) {
       const p = parseIP(a);
       problem = !p || p.family !== ipType ? `must be a valid ${ipType} address` : specialIPError(p);
     } else if (addressType === 'FQDN') {

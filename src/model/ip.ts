@@ -29,7 +29,7 @@ export function familyBits(family: IPFamily): number {
  * The 32-bit value of a dotted quad, or undefined. Hand-rolled (no regex, no split):
  * every endpoint address of a 10k-Service input passes through here.
  */
-function parseV4Number(s: string): number | undefined {
+export function parseV4Number(s: string): number | undefined {
   let value = 0;
   let octets = 0;
   let i = 0;

@@ -26,7 +26,7 @@ import { readSessionAffinity, readTrafficPolicies } from './validate-service-pol
 import { readServicePorts, type ServiceObjectPort } from './validate-service-ports.js';
 import { ServiceRules, type ValidationPurpose } from './validate-service-rules.js';
 
-export { specialIPError, IP_FAMILY_POLICIES } from './validate-service-ips.js';
+export { specialIPError, specialIPv4Error, IP_FAMILY_POLICIES } from './validate-service-ips.js';
 export { LOAD_BALANCER_INGRESS_ANNOTATION, LOAD_BALANCER_SOURCE_RANGES_ANNOTATION, type ServiceObjectIngress } from './validate-service-lb.js';
 export { TOPOLOGY_AWARE_HINTS_ANNOTATION, TOPOLOGY_MODE_ANNOTATION } from './validate-service-meta.js';
 export { TRAFFIC_DISTRIBUTIONS } from './validate-service-policies.js';

@@ -2,8 +2,8 @@
 // decimal octets 0-255 without leading zeros, nothing else; and canonical spellings.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { canonicalIP, compareIPs, formatIP, parseCIDR, parseIP } from '../../src/model/ip.js';
-import { specialIPError } from '../../src/model/validate-service.js';
+import { canonicalIP, compareIPs, formatIP, parseCIDR, parseIP, parseV4Number } from '../../src/model/ip.js';
+import { specialIPError, specialIPv4Error } from '../../src/model/validate-service.js';
 
 describe('IPv4 parsing', () => {
   it('accepts dotted quads and gives their value', () => {
@@ -48,5 +48,15 @@ describe('specialIPError', () => {
   });
   it('passes ordinary addresses, including the neighbours of those ranges', () => {
     for (const s of ['10.244.0.1', '128.0.0.1', '126.255.255.255', '169.255.0.1', '224.0.1.1', 'fec0::1', '2001:db8::1']) assert.equal(err(s), undefined, s);
+  });
+});
+
+describe('specialIPv4Error (the endpoint readers\' path without BigInts)', () => {
+  it('says what specialIPError says of every IPv4 address at and around each range', () => {
+    const edges = ['0.0.0.0', '0.0.0.1', '0.255.255.255', '1.0.0.0', '10.244.0.1', '126.255.255.255', '127.0.0.0', '127.255.255.255', '128.0.0.0',
+      '169.253.255.255', '169.254.0.0', '169.254.255.255', '169.255.0.0', '223.255.255.255', '224.0.0.0', '224.0.0.255', '224.0.1.0', '255.255.255.255'];
+    // And a spread over the whole space (a fixed stride, so the test is the same every run).
+    for (let v = 0; v < 2 ** 32; v += 16_777_259) edges.push(formatIP('IPv4', BigInt(v)));
+    for (const s of edges) assert.equal(specialIPv4Error(parseV4Number(s)!), specialIPError(parseIP(s)!), s);
   });
 });
