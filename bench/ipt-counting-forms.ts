@@ -2,16 +2,16 @@
 // data-plane topology (dataplane.ts: client ── node ── server, the node holding N other
 // Services and the filled traffic set):
 //
-//   cost   per batch, each form's rules in mangle (copied K times, to lift their cost
-//          above the machine's noise), then one batch of timed connections through the
-//          ClusterIP; the forms take turns, their order rotated every batch. Prints each
-//          form's per-batch change against the bare ruleset (no counting rules), the
-//          median of those paired ratios, and the cost of one copy per connection.
+//   paired per batch, each form's hook rules in mangle (copied K times, to lift their cost
+//          above the machine's noise), and the client's connections alternating between
+//          an address that goes through them and one accepted ahead of them (as
+//          dataplane.ts measures the rendered form); the forms take turns, their order
+//          rotated every batch. Prints each form's per-batch change, A against B.
 //   counts every form at once, each on its own copy of the set, then the same traffic
 //          through the Service (connections and a bulk transfer): every form must count
 //          exactly the packets and bytes of the rendered form.
 //
-//   node --import tsx bench/ipt-counting-forms.ts cost [--others 1000] [--batches 10] [--connections 150] [--copies 32] [--forms rendered,no-comment,…]
+//   node --import tsx bench/ipt-counting-forms.ts paired [--others 1000] [--batches 10] [--connections 150] [--copies 32] [--forms none,rendered,no-comment,…]
 //   node --import tsx bench/ipt-counting-forms.ts counts [--others 1000]
 
 import { execa } from 'execa';
@@ -94,44 +94,6 @@ async function withNode<T>(others: number, fn: (node: string, client: string, se
 }
 
 const restore = (node: string, text: string) => execa('ip', ['netns', 'exec', node, 'iptables-restore', '--noflush', '-w'], { input: text });
-
-async function cost(): Promise<void> {
-  const others = Number(arg('others', '1000'));
-  const batches = Number(arg('batches', '10'));
-  const connections = Number(arg('connections', '150'));
-  const copies = Number(arg('copies', '32'));
-  const names = ['none', ...arg('forms', 'rendered,no-comment,dnat-jump').split(',')];
-  const set = trafficSetName('IPv4');
-  await withNode(others, async (node, client, server) => {
-    const peer = await startPeer(server, 'server');
-    try {
-      const per = new Map<string, number[]>(names.map((n) => [n, []]));
-      const load: string[] = [];
-      for (let b = 0; b < batches; b++) {
-        const order = names.map((_, i) => names[(i + b) % names.length]!);
-        for (const name of order) {
-          await restore(node, mangleText([{ form: FORMS[name]!, set, tag: '' }], copies));
-          per.get(name)!.push(median(await clientBatch(client, VIP, 80, connections, 20)));
-        }
-        load.push((await execa('cat', ['/proc/loadavg'])).stdout.split(' ')[0]!);
-      }
-      const base = per.get('none')!;
-      console.log(`others ${others}, ${batches} batches of ${connections} connections, ${copies} copies of each form's hook rules; 1-min load per batch: ${load.join(' ')}`);
-      console.log('form | batch p50s (µs) | per-batch change vs none | median change | per copy (µs per connection)');
-      for (const name of names) {
-        const xs = per.get(name)!;
-        const ratios = xs.map((x, i) => x / base[i]! - 1).sort((a, b) => a - b);
-        const m = median(ratios);
-        const perCopy = median(xs.map((x, i) => x - base[i]!)) / copies;
-        console.log(
-          `${name} | ${xs.map((x) => x.toFixed(0)).join(' ')} | ${ratios.map((r) => (r * 100).toFixed(1)).join(' ')} | ${(m * 100).toFixed(1)} % | ${perCopy.toFixed(3)}`,
-        );
-      }
-    } finally {
-      peer.kill('SIGKILL');
-    }
-  });
-}
 
 /** ipset's counters of the target's element in `set`: [packets, bytes]. */
 async function elementCounters(node: string, set: string, entry: string): Promise<[number, number]> {
@@ -223,10 +185,9 @@ async function paired(): Promise<void> {
 }
 
 const mode = process.argv[2];
-if (mode === 'cost') await cost();
-else if (mode === 'counts') await counts();
+if (mode === 'counts') await counts();
 else if (mode === 'paired') await paired();
 else {
-  console.error('usage: ipt-counting-forms.ts cost|counts [--others N] …');
+  console.error('usage: ipt-counting-forms.ts paired|counts [--others N] …');
   process.exitCode = 2;
 }
