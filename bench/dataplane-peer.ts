@@ -6,10 +6,18 @@
 //                               in microseconds: connect() called to the 'connect' event,
 //                               i.e. SYN out, through the node's NAT rules, SYN-ACK back.
 //
+//   pair HOST PORT SRC_A SRC_B N WARMUP
+//                               the same, the connections alternating between two source
+//                               addresses of the client (one from each, in turn, which
+//                               goes first alternating too): prints [SRC_A's, SRC_B's],
+//                               paired in time, so the machine's load hits both alike.
+//
 //   sink PORT                   like server, but reads each connection to its end and
 //                               answers with the byte count (for bulk; resets are ignored).
-//   bulk HOST PORT MB ROUNDS    sends MB megabytes over one connection ROUNDS times; prints
-//                               the throughput of each round in MB/s as one JSON line.
+//   bulk HOST PORT MB ROUNDS [SRC]
+//                               sends MB megabytes over one connection ROUNDS times (from
+//                               the address SRC when given); prints the throughput of each
+//                               round in MB/s as one JSON line.
 //
 // Each connection is reset right away (no TIME_WAIT), so thousands of them neither run
 // out of ports nor wait on one another.
@@ -20,10 +28,10 @@ function server(port: number): void {
   createServer((s) => s.on('error', () => {}).destroy()).listen(port, '0.0.0.0', () => process.stdout.write('ready\n'));
 }
 
-function once(host: string, port: number): Promise<number> {
+function once(host: string, port: number, localAddress?: string): Promise<number> {
   return new Promise((resolve, reject) => {
     const t0 = process.hrtime.bigint();
-    const s = connect({ host, port });
+    const s = connect({ host, port, ...(localAddress ? { localAddress } : {}) });
     s.setTimeout(5000, () => s.destroy(new Error(`connect to ${host}:${port} timed out`)));
     s.once('connect', () => {
       const us = Number(process.hrtime.bigint() - t0) / 1000;
@@ -43,12 +51,12 @@ function sink(port: number): void {
   }).listen(port, '0.0.0.0', () => process.stdout.write('ready\n'));
 }
 
-function bulkOnce(host: string, port: number, mb: number): Promise<number> {
+function bulkOnce(host: string, port: number, mb: number, localAddress?: string): Promise<number> {
   return new Promise((resolve, reject) => {
     const chunk = Buffer.alloc(1 << 16, 7);
     const total = mb * (1 << 20);
     const t0 = process.hrtime.bigint();
-    const s = connect({ host, port }, () => {
+    const s = connect({ host, port, ...(localAddress ? { localAddress } : {}) }, () => {
       let sent = 0;
       const pump = () => {
         while (sent < total) {
@@ -71,9 +79,9 @@ function bulkOnce(host: string, port: number, mb: number): Promise<number> {
   });
 }
 
-async function bulk(host: string, port: number, mb: number, rounds: number): Promise<void> {
+async function bulk(host: string, port: number, mb: number, rounds: number, localAddress?: string): Promise<void> {
   const out: number[] = [];
-  for (let i = 0; i < rounds; i++) out.push(await bulkOnce(host, port, mb));
+  for (let i = 0; i < rounds; i++) out.push(await bulkOnce(host, port, mb, localAddress));
   process.stdout.write(`${JSON.stringify(out)}\n`);
 }
 
@@ -86,9 +94,21 @@ async function client(host: string, port: number, n: number, warmup: number): Pr
   process.stdout.write(`${JSON.stringify(out)}\n`);
 }
 
+async function pair(host: string, port: number, sources: [string, string], n: number, warmup: number): Promise<void> {
+  const out: [number[], number[]] = [[], []];
+  for (let i = 0; i < n + warmup; i++) {
+    for (const k of i % 2 ? [1, 0] : [0, 1]) {
+      const us = await once(host, port, sources[k]);
+      if (i >= warmup) out[k]!.push(us);
+    }
+  }
+  process.stdout.write(`${JSON.stringify(out)}\n`);
+}
+
 const [mode, ...args] = process.argv.slice(2);
 if (mode === 'server') server(Number(args[0]));
 else if (mode === 'sink') sink(Number(args[0]));
-else if (mode === 'bulk') await bulk(args[0]!, Number(args[1]), Number(args[2]), Number(args[3]));
+else if (mode === 'bulk') await bulk(args[0]!, Number(args[1]), Number(args[2]), Number(args[3]), args[4]);
+else if (mode === 'pair') await pair(args[0]!, Number(args[1]), [args[2]!, args[3]!], Number(args[4]), Number(args[5]));
 else if (mode === 'client') await client(args[0]!, Number(args[1]), Number(args[2]), Number(args[3]));
 else throw new Error(`dataplane-peer: unknown mode ${mode}`);

@@ -20,7 +20,7 @@ import { spawn } from 'node:child_process';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { diffIpsets } from '../src/backends/ipset.js';
-import { ensureJumps, IptablesRunner, removeJumps } from '../src/backends/iptables/apply.js';
+import { ensureJumps, IptablesRunner } from '../src/backends/iptables/apply.js';
 import { renderTrafficSet, trafficJumps } from '../src/backends/iptables/traffic-set.js';
 import { serializeIptables } from '../src/backends/iptables/document.js';
 import { renderIptables } from '../src/backends/iptables/render.js';
@@ -37,7 +37,7 @@ import { withoutTrafficCounters } from './no-counters.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = resolve(here, '..');
-const VIP = '10.100.0.1';
+export const VIP = '10.100.0.1';
 const SERVER = '10.244.250.2';
 const SERVER_PORT = 8080;
 
@@ -76,7 +76,7 @@ export function dataplaneInput(others: number): RenderInput {
   };
 }
 
-const inNs = (ns: string, cmd: string, args: string[]) => execa('ip', ['netns', 'exec', ns, cmd, ...args]);
+export const inNs = (ns: string, cmd: string, args: string[]) => execa('ip', ['netns', 'exec', ns, cmd, ...args]);
 
 async function link(a: string, aIf: string, aAddr: string, b: string, bIf: string, bAddr: string): Promise<void> {
   await execa('ip', ['link', 'add', aIf, 'netns', a, 'type', 'veth', 'peer', 'name', bIf, 'netns', b]);
@@ -87,7 +87,7 @@ async function link(a: string, aIf: string, aAddr: string, b: string, bIf: strin
 }
 
 /** client ── node ── server, addresses and routes as in the picture above; namespaces made are pushed on `made`. */
-async function buildTopology(client: string, node: string, server: string, made: string[]): Promise<void> {
+export async function buildTopology(client: string, node: string, server: string, made: string[]): Promise<void> {
   for (const ns of [client, node, server]) made.push(await addNetns(ns));
   await link(client, 'c0', '192.168.60.2/24', node, 'n0', '192.168.60.1/24');
   await link(node, 'n1', '10.244.250.1/24', server, 's0', `${SERVER}/24`);
@@ -97,7 +97,7 @@ async function buildTopology(client: string, node: string, server: string, made:
 }
 
 /** The server end (dataplane-peer.ts `server` or `sink`) in its namespace, once it listens. */
-async function startPeer(server: string, mode: 'server' | 'sink'): Promise<ReturnType<typeof spawn>> {
+export async function startPeer(server: string, mode: 'server' | 'sink'): Promise<ReturnType<typeof spawn>> {
   const peer = spawn('ip', ['netns', 'exec', server, process.execPath, '--import', 'tsx', join(here, 'dataplane-peer.ts'), mode, String(SERVER_PORT)], { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
   await new Promise<void>((res, rej) => {
     peer.stdout!.once('data', () => res());
@@ -114,7 +114,7 @@ async function loadRules(backend: DataplaneBackend, node: string, input: RenderI
   return r;
 }
 
-async function clientBatch(client: string, host: string, port: number, n: number, warmup: number): Promise<number[]> {
+export async function clientBatch(client: string, host: string, port: number, n: number, warmup: number): Promise<number[]> {
   const r = await execa('ip', ['netns', 'exec', client, process.execPath, '--import', 'tsx', join(here, 'dataplane-peer.ts'), 'client', host, String(port), String(n), String(warmup)], {
     cwd: root,
     timeout: 600_000,
@@ -158,6 +158,12 @@ export interface CountersCostRow {
   /** Bulk throughput through the Service, MB/s per round. */
   throughputWith: number[];
   throughputWithout: number[];
+  /**
+   * How the variants shared the machine: 'rulesets', the node's rules switched before each
+   * batch; 'sources', one ruleset and two client addresses, one skipping the counting
+   * (iptables since session 11), alternating connection by connection. Absent in older results: 'rulesets'.
+   */
+  pairing?: 'rulesets' | 'sources';
 }
 
 /** Puts the node's rules in one variant, with the traffic counters or without them; fails when they do not load. */
@@ -174,32 +180,43 @@ function nftCountersSwitch(node: string, input: RenderInput, loadLimitMs: number
   };
 }
 
+/** iptables' paired measurement: the client's two source addresses, one counted ('with'), one let through ahead of the counting rules ('without'). */
+export const PAIRED_SOURCES = { with: '192.168.60.2', without: '192.168.60.3' } as const;
+
 /**
- * iptables: the chains and the filled traffic set loaded once; the variants differ by the
- * four counting rules in mangle (traffic-set.ts), inserted or removed before each batch.
- * Without them the set is never looked up: the ruleset as it was before the counters (the
- * DNAT rules' own counters, which count new connections, are there in both).
+ * iptables: the chains, the filled traffic set and its four counting rules in mangle
+ * (traffic-set.ts) loaded once, as apply does; ahead of them, two rules accept the packets
+ * of the client's second address (`-s` for its original direction, `-d` for the replies,
+ * which carry the client's address there: masquerade is undone at PREROUTING) before any
+ * counting rule runs. Both addresses' packets test those two rules (native compares under
+ * iptables-nft); only the first address's go on to the counting rules. So one ruleset
+ * serves both variants, connection by connection, in the same instant.
  */
-async function iptCountersSwitch(node: string, input: RenderInput, loadLimitMs: number): Promise<CountersSwitch> {
+async function iptPairedCounters(node: string, client: string, input: RenderInput, loadLimitMs: number): Promise<void> {
   const run = new IptablesRunner(node);
   const load = await restoreAlone(node, serializeIptables(renderIptables(input)), loadLimitMs);
   if (!load.finished) throw new Error(`the iptables ruleset did not load in ${loadLimitMs} ms`);
   await ensureJumps(run, 'IPv4', false);
   await run.ipset(['restore'], diffIpsets([renderTrafficSet(input, 'IPv4')], new Map()).adds.join('\n') + '\n');
-  const counting = trafficJumps('IPv4');
-  return async (variant) => {
-    if (variant === 'with') await ensureJumps(run, 'IPv4', false, counting);
-    else await removeJumps(run, 'IPv4', counting);
-  };
+  await ensureJumps(run, 'IPv4', false, trafficJumps('IPv4'));
+  const b = PAIRED_SOURCES.without;
+  // Inserted at 1 after the counting rules: first in the chain.
+  await ensureJumps(run, 'IPv4', false, [
+    { table: 'mangle', chain: 'POSTROUTING', rule: ['-s', `${b}/32`, '-j', 'ACCEPT'] },
+    { table: 'mangle', chain: 'POSTROUTING', rule: ['-d', `${b}/32`, '-j', 'ACCEPT'] },
+  ]);
+  await inNs(client, 'ip', ['addr', 'add', `${b}/24`, 'dev', 'c0']);
 }
 
 /**
- * What the traffic counters of `backend` cost (issue 18 §2), in one run on one topology:
- * the node's rules alternate between the ruleset with counters and the same ruleset
- * without them (nftables: no-counters.ts, reloaded; iptables: the counting rules inserted
- * or removed) before every batch, the order swapped every batch, so drifting machine load
- * hits both alike. Per batch: first-packet latency (as benchDataplane) and bulk TCP
- * throughput over one connection through the Service.
+ * What the traffic counters of `backend` cost (issue 18 §2), in one run on one topology.
+ * nftables: the node's rules alternate between the ruleset with counters and the same
+ * ruleset without them (no-counters.ts, reloaded) before every batch, the order swapped
+ * every batch, so drifting machine load hits both alike. iptables: one ruleset, the
+ * connections alternating between a counted and an uncounted client address
+ * (iptPairedCounters), one connection of each in turn, and the bulk transfers too, which
+ * pairs the two at the scale of single connections. Per batch: first-packet latency (as
+ * benchDataplane) and bulk TCP throughput over one connection through the Service.
  */
 export async function benchCountersCost(
   others: number,
@@ -209,25 +226,41 @@ export async function benchCountersCost(
   backend: DataplaneBackend = 'nftables',
 ): Promise<CountersCostRow> {
   const [client, node, server] = [`${prefix}-cc-c`, `${prefix}-cc-n`, `${prefix}-cc-s`];
-  const row: CountersCostRow = { others, withCounters: [], withoutCounters: [], throughputWith: [], throughputWithout: [] };
+  const row: CountersCostRow = { others, withCounters: [], withoutCounters: [], throughputWith: [], throughputWithout: [], pairing: backend === 'nftables' ? 'rulesets' : 'sources' };
   const input = dataplaneInput(others);
   const made: string[] = [];
   let peer: ReturnType<typeof spawn> | undefined;
   try {
     await buildTopology(client, node, server, made);
-    const switchTo = backend === 'nftables' ? nftCountersSwitch(node, input, o.loadLimitMs) : await iptCountersSwitch(node, input, o.loadLimitMs);
+    const switchTo = backend === 'nftables' ? nftCountersSwitch(node, input, o.loadLimitMs) : undefined;
+    if (!switchTo) await iptPairedCounters(node, client, input, o.loadLimitMs);
     peer = await startPeer(server, 'sink');
-    const bulk = async () => {
-      const r = await execa('ip', ['netns', 'exec', client, process.execPath, '--import', 'tsx', join(here, 'dataplane-peer.ts'), 'bulk', VIP, '80', String(o.bulkMB), String(o.bulkRounds)], { cwd: root, timeout: 600_000 });
+    const peerArgs = (...args: string[]) => ['netns', 'exec', client, process.execPath, '--import', 'tsx', join(here, 'dataplane-peer.ts'), ...args];
+    const bulk = async (rounds: number, src?: string) => {
+      const r = await execa('ip', peerArgs('bulk', VIP, '80', String(o.bulkMB), String(rounds), ...(src ? [src] : [])), { cwd: root, timeout: 600_000 });
       return JSON.parse(r.stdout.trim()) as number[];
     };
     for (let b = 0; b < o.batches; b++) {
-      for (const variant of b % 2 === 0 ? (['with', 'without'] as const) : (['without', 'with'] as const)) {
-        await switchTo(variant);
-        const latency = await clientBatch(client, VIP, 80, o.connections, o.warmup);
-        const mbps = await bulk();
-        (variant === 'with' ? row.withCounters : row.withoutCounters).push(...latency);
-        (variant === 'with' ? row.throughputWith : row.throughputWithout).push(...mbps);
+      const order = b % 2 === 0 ? (['with', 'without'] as const) : (['without', 'with'] as const);
+      if (switchTo) {
+        for (const variant of order) {
+          await switchTo(variant);
+          const latency = await clientBatch(client, VIP, 80, o.connections, o.warmup);
+          const mbps = await bulk(o.bulkRounds);
+          (variant === 'with' ? row.withCounters : row.withoutCounters).push(...latency);
+          (variant === 'with' ? row.throughputWith : row.throughputWithout).push(...mbps);
+        }
+      } else {
+        const src = PAIRED_SOURCES;
+        const first = src[order[0]];
+        const second = src[order[1]];
+        const r = await execa('ip', peerArgs('pair', VIP, '80', first, second, String(o.connections), String(o.warmup)), { cwd: root, timeout: 600_000 });
+        const [a, c] = JSON.parse(r.stdout.trim()) as [number[], number[]];
+        row.withCounters.push(...(order[0] === 'with' ? a : c));
+        row.withoutCounters.push(...(order[0] === 'with' ? c : a));
+        for (let i = 0; i < o.bulkRounds; i++) {
+          for (const variant of i % 2 ? [order[1], order[0]] : order) (variant === 'with' ? row.throughputWith : row.throughputWithout).push(...(await bulk(1, src[variant])));
+        }
       }
       log(`counters cost ${backend} ${others}: batch ${b + 1}/${o.batches} done`);
     }

@@ -10,7 +10,8 @@ import { median, quantile } from './stats.js';
 export interface TargetRow {
   target: string;
   measured: string;
-  met: boolean | undefined;
+  /** 'unclear': measured, but the measurement's interval straddles the target. */
+  met: boolean | 'unclear' | undefined;
   limits: string;
 }
 

@@ -123,7 +123,7 @@ function targetRows(r: BenchResults): TargetRow[] {
   return rows;
 }
 
-const verdict = (m: boolean | undefined) => (m === undefined ? 'not measured' : m ? '**met**' : '**missed**');
+const verdict = (m: TargetRow['met']) => (m === undefined ? 'not measured' : m === 'unclear' ? '**unclear**' : m ? '**met**' : '**missed**');
 
 /** The command that made these results: the BENCH_* knobs it was given, then `npm run bench`. */
 export function benchCommand(r: Pick<BenchResults, 'knobs'>): string {
