@@ -27,7 +27,7 @@ import type { NftChain, NftElement, NftFamily, NftSet, NftTable } from './nft.js
 import { packFragments, unpackFragments, type PackedFragments } from './packed-fragments.js';
 import { preserveServices } from './preserve.js';
 import { SliceIndex } from './slice-index.js';
-import { ElementRefs, elementId, FirstAppearances, setKey } from './element-refs.js';
+import { ElementRefs, elementId, FirstAppearances, setKey, type ElementId } from './element-refs.js';
 import { tableLoadCommands } from './table-load.js';
 import { readTablesInOrder, type ReadTable } from './table-reads.js';
 import type { NftListingSink } from './listing-stream.js';
@@ -669,7 +669,7 @@ function fragmentDiff(st: FamilyState, next: Map<string, Fragment[]>): NftTransa
   // 0 before is the kernel's as the old fragments give it, or (only another, unchanged
   // Service held it) as the new ones do; one key is one element (a whole render, too, writes
   // each key once).
-  const delta = new Map<string, Map<string, { n: number; before?: NftElement; after?: NftElement }>>();
+  const delta = new Map<string, Map<ElementId, { n: number; before?: NftElement; after?: NftElement }>>();
   const bump = (fr: Fragment, by: number) => {
     for (const e of fr.elements) {
       const id = elementId(e.element);
