@@ -13,6 +13,7 @@ import { inputError, type InputError } from '../model/errors.js';
 import { isJsonObject } from '../model/json-fields.js';
 import type { NodeContext } from '../model/node.js';
 import { compareByNamespaceName } from '../model/plan.js';
+import { flatString } from './flat-string.js';
 
 /** What one file yielded. */
 interface FileResult {
@@ -134,7 +135,7 @@ export class EndpointFiles {
         docs.filter((d) => !isNodeDoc(d)),
         { strict: false },
       );
-      const result: FileResult = { version: f.version, slices: orNone(c.endpointSlices.map(compactSlice)), skipped: orNone(c.skippedServices), nodeDocs: orNone(nodeDocs) };
+      const result: FileResult = { version: flatString(f.version), slices: orNone(c.endpointSlices.map(compactSlice)), skipped: orNone(c.skippedServices), nodeDocs: orNone(nodeDocs) };
       for (const e of c.errors) errors.push(e);
       filesRead++;
       read.push(f.path);
