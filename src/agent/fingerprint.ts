@@ -7,6 +7,7 @@
 
 import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
+import { flatString } from './flat-string.js';
 
 /** Stats at once at most: a poll of 10k files must not queue ahead of a reload's reads in libuv's pool. */
 const STAT_BATCH = 64;
@@ -34,7 +35,7 @@ async function walk(path: string, visit: Visit, depth = 0): Promise<void> {
     return;
   }
   if (!st.isDirectory()) {
-    visit(path, `${st.ino}:${st.size}:${st.mtimeMs}`);
+    visit(path, flatString(`${st.ino}:${st.size}:${st.mtimeMs}`));
     return;
   }
   if (depth > 8) {

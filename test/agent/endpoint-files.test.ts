@@ -6,9 +6,17 @@ import { mkdirSync, mkdtempSync, renameSync, rmSync, symlinkSync, writeFileSync 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import v8 from 'node:v8';
+import vm from 'node:vm';
 import { EndpointFiles } from '../../src/agent/endpoint-files.js';
 import { FileWatch } from '../../src/agent/file-watch.js';
 import { isInputError } from '../../src/model/errors.js';
+
+/** A full collection, for WeakRefs to be told apart from live objects. */
+function collectGarbage(): void {
+  v8.setFlagsFromString('--expose-gc');
+  (vm.runInNewContext('gc') as () => void)();
+}
 
 /** Generous: each takes seconds at most; a hang fails here instead of holding `npm test`. */
 const TIMEOUT = { timeout: 120_000 };
@@ -173,6 +181,49 @@ describe('EndpointFiles', TIMEOUT, () => {
     assert.match(r.errors[0]!.message, /duplicate EndpointSlice/);
     assert.match(r.errors[0]!.message, /1\.json/);
     assert.match(r.errors[0]!.message, /2\.json/);
+  });
+
+  it('a slice a changed file defines again is a duplicate, read on its own as in a whole load', async () => {
+    rmSync(eps, { recursive: true });
+    mkdirSync(eps);
+    write('1.json', slice('a', ['10.0.0.1']));
+    write('2.json', slice('b', ['10.0.0.2']));
+    const files = new EndpointFiles([eps]);
+    await files.load();
+    write('2.json', slice('a', ['10.0.0.3']));
+    const r = await files.loadChanged([join(eps, '2.json')]);
+    assert.deepEqual(
+      r.slices.map((s) => s.endpoints[0]!.address),
+      ['10.0.0.1'],
+    );
+    assert.equal(r.errors.length, 1);
+    assert.match(r.errors[0]!.message, /duplicate EndpointSlice/);
+    // Once the other file gives it up, the change alone takes it.
+    write('1.json', slice('c', ['10.0.0.4']));
+    const after = await files.loadChanged([join(eps, '1.json')]);
+    assert.deepEqual(after.slices.map((s) => `${s.name}:${s.endpoints[0]!.address}`).sort(), ['a-a:10.0.0.3', 'c-a:10.0.0.4']);
+    assert.equal(after.errors.length, 0);
+  });
+
+  it('keeps nothing of a load once its caller is done with it', async () => {
+    rmSync(eps, { recursive: true });
+    mkdirSync(eps);
+    for (let i = 0; i < 20; i++) write(`${i}.json`, slice(`s${i}`, [`10.0.1.${i + 1}`]));
+    const files = new EndpointFiles([eps]);
+    const refs = await (async () => {
+      const r = await files.load();
+      assert.equal(r.changed.size, 20);
+      return [new WeakRef(r.changed), new WeakRef(r.errors)];
+    })();
+    // WeakRefs hold their targets to the end of the job that made them: collect after it.
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    collectGarbage();
+    assert.deepEqual(
+      refs.map((w) => w.deref() === undefined),
+      [true, true],
+      "the load's changed set and errors are no longer reachable from the EndpointFiles",
+    );
+    assert.equal((await files.load()).filesRead, 0);
   });
 
   it('a file that does not parse throws naming it, and the next load still knows the old files', async () => {

@@ -129,11 +129,13 @@ export function needsReplace(
     const l = liveSet(s.name);
     if (l && setDecl({ ...l, dynamic: s.dynamic }) !== setDecl(s)) return true;
   }
-  for (const c of chains) {
-    const l = liveChain(c.name);
-    if (l && canon(l.base ?? null) !== canon(c.base ?? null)) return true;
-  }
+  for (const c of chains) if (baseDiffers(liveChain(c.name), c)) return true;
   return false;
+}
+
+/** Does a live chain's hook, type or priority differ from its desired twin's (nft cannot change it in place)? */
+export function baseDiffers(live: NftChain | undefined, desired: NftChain): boolean {
+  return live !== undefined && canon(live.base ?? null) !== canon(desired.base ?? null);
 }
 
 /** The transaction for one table. */

@@ -27,11 +27,11 @@ import type { NftChain, NftElement, NftFamily, NftSet, NftTable } from './nft.js
 import { packFragments, unpackFragments, type PackedFragments } from './packed-fragments.js';
 import { preserveServices } from './preserve.js';
 import { SliceIndex } from './slice-index.js';
-import { ElementRefs, elementId, FirstAppearances, setKey } from './element-refs.js';
+import { ElementRefs, elementId, FirstAppearances, setKey, type ElementId } from './element-refs.js';
 import { tableLoadCommands } from './table-load.js';
 import { readTablesInOrder, type ReadTable } from './table-reads.js';
 import type { NftListingSink } from './listing-stream.js';
-import { StreamedTableDiff, type DesiredTable } from './streamed-diff.js';
+import { groupedChains, StreamedTableDiff, type ChainGroups, type DesiredTable } from './streamed-diff.js';
 import { del, tableObject, transactionChunks, transactionPieces, transactionText, type NftCommand } from './transaction.js';
 import { addCounts, chainId, countTables, sameRuleCounts, sameSummary, type NftSummary, type RuleCounts } from './summary.js';
 import { keptShards, serviceFragment, serviceOfChain, TABLE_NAME, shardTableOf, skeletonTables, tableContext, tableId, type Fragment, type TableContext } from './render.js';
@@ -468,7 +468,8 @@ async function readBackStreamed(stream: NonNullable<NftRunner['streamTable']>, w
       w.parts.push(() => {
         const t1 = now();
         const desired = desiredTable(st, skeleton, keys ?? []);
-        const commands = tableLoadCommands(desired.table, () => counted.changes++, (x) => desired.more(x), desired.moreChains && (() => desired.moreChains!()));
+        const groups = desired.groups;
+        const commands = tableLoadCommands(desired.table, () => counted.changes++, (x) => desired.more(x), groups && (() => groupedChains(groups)));
         counted.ms += now() - t1;
         return transactionPieces(exists ? withFirst(del(tableObject(skeleton)), counted, commands) : commands);
       });
@@ -566,7 +567,7 @@ function servicesByTable(st: FamilyState): Map<string, string[]> {
  * which builds it anew). The main table takes elements from every Service's
  * fragments; without `withElements` only its skeleton's (the caller adds the rest as
  * it writes them: setElementsFromFragments). Without `withChains`, a shard's chains are
- * the skeleton's only (the caller walks the Services' as it needs them: serviceChains).
+ * the skeleton's only (the caller walks the Services' as it needs them: serviceChainGroups).
  */
 function tableFromFragments(st: FamilyState, skeleton: NftTable, keys: readonly string[], withElements: boolean, withChains = true): NftTable {
   const chains: NftChain[] = [...skeleton.chains];
@@ -598,24 +599,20 @@ function tableFromFragments(st: FamilyState, skeleton: NftTable, keys: readonly 
   return { family: skeleton.family, name: skeleton.name, chains, sets };
 }
 
-/** The chains the Services `keys` add to their shard, in order, unpacked one Service at a time as they are pulled. */
-function* serviceChains(st: FamilyState, keys: readonly string[]): Generator<NftChain> {
-  for (const key of keys) for (const fr of fragmentsOf(st, key)) yield* fr.chains;
-}
-
 /**
- * A shard's Service chain by name, from the Service the name says (serviceOfChain), if
- * it is one of `keys`: its fragments unpacked, the last Service's kept (a listing gives
- * a Service's chains, and their rules, one after another: the order they were written in).
+ * The chains the Services `keys` add to their shard, a group a Service, each Service's
+ * made from its fragments when asked for; a chain's Service is the one its name says
+ * (serviceOfChain), if it is one of `keys`.
  */
-function serviceChainLookup(st: FamilyState, keys: readonly string[]): (name: string) => NftChain | undefined {
+function serviceChainGroups(st: FamilyState, keys: readonly string[]): ChainGroups {
   const mine = new Set(keys);
-  let last: { key: string; chains: Map<string, NftChain> } | undefined;
-  return (name) => {
-    const key = serviceOfChain(name);
-    if (key === undefined || !mine.has(key)) return undefined;
-    if (last?.key !== key) last = { key, chains: new Map(fragmentsOf(st, key).flatMap((fr) => fr.chains.map((c) => [c.name, c] as const))) };
-    return last.chains.get(name);
+  return {
+    keys,
+    chains: (key) => fragmentsOf(st, key).flatMap((fr) => fr.chains),
+    of: (name) => {
+      const key = serviceOfChain(name);
+      return key !== undefined && mine.has(key) ? key : undefined;
+    },
   };
 }
 
@@ -643,7 +640,7 @@ function desiredTable(st: FamilyState, skeleton: NftTable, keys: readonly string
   return {
     table: tableFromFragments(st, skeleton, keys, false, main),
     more: (x) => setElementsFromFragments(st, skeleton.name, x.name, main ? undefined : keys),
-    ...(main ? {} : { moreChains: () => serviceChains(st, keys), chain: serviceChainLookup(st, keys) }),
+    ...(main ? {} : { groups: serviceChainGroups(st, keys) }),
   };
 }
 
@@ -672,7 +669,7 @@ function fragmentDiff(st: FamilyState, next: Map<string, Fragment[]>): NftTransa
   // 0 before is the kernel's as the old fragments give it, or (only another, unchanged
   // Service held it) as the new ones do; one key is one element (a whole render, too, writes
   // each key once).
-  const delta = new Map<string, Map<string, { n: number; before?: NftElement; after?: NftElement }>>();
+  const delta = new Map<string, Map<ElementId, { n: number; before?: NftElement; after?: NftElement }>>();
   const bump = (fr: Fragment, by: number) => {
     for (const e of fr.elements) {
       const id = elementId(e.element);

@@ -19,6 +19,57 @@ describe('elementId', () => {
   });
 });
 
+describe('elementId as a number', () => {
+  it('packs the keys that fit 53 bits into numbers, others stay strings', () => {
+    for (const key of ['10.96.0.1', { concat: ['10.96.0.1', 'tcp', 80] }, { concat: ['tcp', 30080] }, { concat: ['10.244.0.1', '10.244.0.1'] }]) {
+      assert.equal(typeof elementId({ key }), 'number', JSON.stringify(key));
+    }
+    // Not canonical dotted IPv4 (a leading zero, an octet past 255), IPv6, another protocol, two different addresses.
+    for (const key of ['010.96.0.1', '10.96.0.256', 'fd00::1', { concat: ['10.96.0.1', 'icmp', 80] }, { concat: ['10.244.0.1', '10.244.0.2'] }, { concat: ['fd00::1', 'tcp', 80] }]) {
+      assert.equal(typeof elementId({ key }), 'string', JSON.stringify(key));
+    }
+  });
+
+  it('two keys have the same id exactly when they are the same key (random keys of every shape)', () => {
+    let seed = 11;
+    // The generator's high bits (its low ones repeat with a short period).
+    const rand = (n: number) => ((seed = (seed * 1103515245 + 12345) % 2 ** 31), Math.floor((seed / 2 ** 31) * n));
+    // Few values each, so that keys of different shapes share their parts often.
+    const octet = () => [0, 1, 255, 10][rand(4)]!;
+    const ip = () => (rand(8) === 0 ? `fd00::${rand(3)}` : `${octet()}.${octet()}.${octet()}.${octet()}`);
+    const proto = () => ['tcp', 'udp', 'sctp', 'icmp'][rand(4)]!;
+    const port = () => [0, 1, 65535, 80][rand(4)]!;
+    const key = (): unknown => {
+      switch (rand(5)) {
+        case 0:
+          return ip();
+        case 1:
+          return { concat: [ip(), proto(), port()] };
+        case 2:
+          return { concat: [proto(), port()] };
+        case 3: {
+          const a = ip();
+          return { concat: [a, rand(2) ? a : ip()] };
+        }
+        default:
+          return { concat: [ip(), proto(), port(), ip()] };
+      }
+    };
+    const byId = new Map<string | number, string>();
+    for (let i = 0; i < 20000; i++) {
+      const k = key();
+      const id = elementId({ key: k });
+      const text = JSON.stringify(k);
+      const seen = byId.get(id);
+      if (seen !== undefined) assert.equal(seen, text, `id ${id}`);
+      else byId.set(id, text);
+    }
+    const texts = new Set(byId.values());
+    assert.equal(texts.size, byId.size, 'one id per key');
+    assert.ok([...byId.keys()].some((id) => typeof id === 'number') && [...byId.keys()].some((id) => typeof id === 'string'));
+  });
+});
+
 describe('ElementRefs and FirstAppearances', () => {
   const a = el('hairpin', { concat: ['10.244.0.1', '10.244.0.1'] });
   const b = el('hairpin', { concat: ['10.244.0.2', '10.244.0.2'] });

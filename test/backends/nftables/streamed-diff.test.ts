@@ -37,13 +37,18 @@ const drifts: Record<string, (t: NftTable) => NftTable> = {
     sets: [...t.sets, { name: 'stale-set', kind: 'set', type: 'ipv4_addr', elements: [{ key: '10.1.2.3' }] }],
   }),
   "a set's type changed (the table is replaced)": (t) => ({ ...t, sets: t.sets.map((s, i) => (i === 0 ? { ...s, type: 'ether_addr' } : s)) }),
+  // With `split`, the last chain is a group's: its hook is checked in finish's one walk of the groups.
+  'the last chain hooked (the table is replaced)': (t) => ({
+    ...t,
+    chains: t.chains.map((c, i) => (i === t.chains.length - 1 && !c.base ? { ...c, base: { type: 'filter', hook: 'output', prio: 7, policy: 'accept' } } : c)),
+  }),
   "a base chain's priority changed (the table is replaced)": (t) => ({ ...t, chains: t.chains.map((c) => (c.base ? { ...c, base: { ...c.base, prio: c.base.prio + 1 } } : c)) }),
 };
 
 /**
  * The desired table as the syncer gives it: `split` moves the second half of each set's
  * elements (and one more, twice) into `more`, and the second half of the chains into
- * `moreChains` (found by `chain`), as a shard's Service chains are.
+ * `groups` (two chains a group), as a shard's Service chains are.
  */
 function desiredOf(t: NftTable, split: boolean): DesiredTable {
   if (!split) return { table: t, more: () => [] };
@@ -52,8 +57,18 @@ function desiredOf(t: NftTable, split: boolean): DesiredTable {
   return {
     table: { ...t, chains: t.chains.slice(0, half(t.chains.length)), sets: t.sets.map((s) => ({ ...s, elements: s.elements.slice(0, half(s.elements.length)) })) },
     more: (s) => t.sets.find((x) => x.name === s.name)!.elements.slice(Math.max(0, half(s.elements.length) - 1)),
-    moreChains: () => later,
-    chain: (name) => later.find((c) => c.name === name),
+    // Two chains a group, as a Service's chains are one of a shard's groups.
+    groups: {
+      keys: later.filter((_, i) => i % 2 === 0).map((c) => c.name),
+      chains: (key) => {
+        const at = later.findIndex((c) => c.name === key);
+        return later.slice(at, at + 2);
+      },
+      of: (name) => {
+        const at = later.findIndex((c) => c.name === name);
+        return at < 0 ? undefined : later[at - (at % 2)]!.name;
+      },
+    },
   };
 }
 
@@ -154,6 +169,31 @@ describe('StreamedTableDiff: diffTable while the listing streams in', () => {
       }
     }
     assert.ok(exact > 0, 'some set was compared exactly');
+  });
+
+  it("makes each group's chains once when they agree (the end walks only those that differ)", () => {
+    let groupsChecked = 0;
+    for (const inp of Object.values(features)) {
+      for (const t of renderTables(inp)) {
+        for (const drift of ['nothing changed', 'a rule changed']) {
+          const desired = desiredOf(t, true);
+          const groups = desired.groups!;
+          const made = new Map<string, number>();
+          const counted: DesiredTable = { ...desired, groups: { ...groups, chains: (key) => (made.set(key, (made.get(key) ?? 0) + 1), groups.chains(key)) } };
+          const live = drifts[drift]!(copy(t));
+          const got = streamedDiff(counted, live, 4096);
+          assert.equal(canon(got?.commands), canon(diffTable(t, readNftDocument(nftListing([live]))[0]).commands), `${t.name}, ${drift}`);
+          // Made once while listing (a group with a rule), again at the end only if a chain of it differs.
+          const tampered = drift === 'a rule changed' && t.chains.at(-1)!.rules.length ? groups.of(t.chains.at(-1)!.name) : undefined;
+          for (const key of groups.keys) {
+            const hasRules = groups.chains(key).some((c) => c.rules.length > 0);
+            assert.equal(made.get(key) ?? 0, (hasRules ? 1 : 0) + (key === tampered || !hasRules ? 1 : 0), `${t.name}, ${drift}, group ${key}`);
+            groupsChecked++;
+          }
+        }
+      }
+    }
+    assert.ok(groupsChecked > 0);
   });
 
   it('counters that counted traffic are not a difference; drift is (the test can fail)', () => {
