@@ -14,6 +14,8 @@ import type { RenderInput } from '../../model/render-input.js';
 import type { EndpointSliceInfo } from '../../model/endpoints.js';
 import { viewsOfService } from '../../model/service-ports.js';
 import { trafficElements, type TrafficElement } from './traffic-set.js';
+import { CHAINS } from './names.js';
+import { packChains, ruleCount } from './packed-chains.js';
 import { nodePortsTail, servicePort, skeleton, Table, type Ctx, type IptChain, type IptTables } from './render.js';
 
 /** What one piece adds to a family's filter and nat tables, chains in the order first named. */
@@ -60,19 +62,21 @@ export function frameFragments(input: RenderInput, ctx: Ctx): { head: IptFragmen
 }
 
 /**
- * Appends `chains` to `into`. A chain only one piece adds to (a Service's own) keeps
- * that piece's array, not a copy: at 10k Services copying every chain on each sync
- * cost more than rendering the changed Service. `copied` names the arrays `into` owns.
+ * Appends `chains` to `into`. A chain only one piece adds to (a Service's own) is that
+ * piece's chain object, not a copy: at 10k Services copying every chain on each sync
+ * cost more than rendering the changed Service, and a Service's own chains are kept packed
+ * (packed-chains.ts): reading their rules here would unpack them all. `copied` names the
+ * chains `into` owns.
  */
-function replay(into: Map<string, readonly string[]>, copied: Set<string>, chains: readonly IptChain[]): void {
+function replay(into: Map<string, IptChain>, copied: Set<string>, chains: readonly IptChain[]): void {
   for (const c of chains) {
     const have = into.get(c.name);
     if (have === undefined) {
-      into.set(c.name, c.rules);
-    } else if (c.rules.length) {
-      const mine = copied.has(c.name) ? (have as string[]) : [...have];
+      into.set(c.name, c);
+    } else if (ruleCount(c) > 0) {
+      const mine = copied.has(c.name) ? have : { name: c.name, rules: [...have.rules] };
       copied.add(c.name);
-      for (const r of c.rules) mine.push(r);
+      for (const r of c.rules) mine.rules.push(r);
       into.set(c.name, mine);
     }
   }
@@ -80,15 +84,24 @@ function replay(into: Map<string, readonly string[]>, copied: Set<string>, chain
 
 /** The family's chains from its pieces, in render order. */
 export function assembleFamily(family: IPFamily, pieces: Iterable<IptFragment>): IptTables {
-  const filter = new Map<string, readonly string[]>();
-  const nat = new Map<string, readonly string[]>();
+  const filter = new Map<string, IptChain>();
+  const nat = new Map<string, IptChain>();
   const copiedFilter = new Set<string>();
   const copiedNat = new Set<string>();
   for (const p of pieces) {
     replay(filter, copiedFilter, p.filter);
     replay(nat, copiedNat, p.nat);
   }
-  // The arrays are shared with the cached fragments: callers must not change them.
-  const list = (m: Map<string, readonly string[]>) => [...m].map(([name, rules]) => ({ name, rules: rules as string[] }));
-  return { family, filter: list(filter), nat: list(nat) };
+  // The chain objects are shared with the cached fragments: callers must not change them.
+  return { family, filter: [...filter.values()], nat: [...nat.values()] };
+}
+
+/** The chains no single Service owns: the skeleton's, which the Services' rules are appended to. */
+const SHARED_CHAINS: ReadonlySet<string> = new Set(Object.values(CHAINS));
+
+/** `fragment` as the syncer keeps it: the Service's own chains packed (packed-chains.ts), its rules in shared chains as they are. */
+export function packFragment(fragment: IptFragment): IptFragment {
+  if (fragment === EMPTY) return fragment;
+  const [filter, nat] = packChains([fragment.filter, fragment.nat] as const, SHARED_CHAINS);
+  return fragment.traffic ? { filter, nat, traffic: fragment.traffic } : { filter, nat };
 }

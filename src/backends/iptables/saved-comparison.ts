@@ -1,15 +1,23 @@
 // A full sync's read-back of one table, compared with the render as iptables-save prints
 // it, line by line: no save text held (~48 MB for nat at 10k Services) and no live chains
-// built (~36 MB of rule strings and arrays), only, per chain of ours, how far it matched.
+// built (~36 MB of rule strings and arrays), only, per chain of ours, how far it matched;
+// the desired chains' rules are read one chain at a time (packed-chains.ts).
 // Pure: the runner feeds it the lines (IptablesRunner.compareSaved).
 
 import { CHAIN_PREFIX } from './names.js';
+import { ruleCount } from './packed-chains.js';
 import type { AnyTable, IptChain } from './render.js';
 
 interface LiveChain {
   readonly name: string;
   /** The desired chain of that name; undefined when none is wanted. */
-  readonly rules: readonly string[] | undefined;
+  readonly desired: IptChain | undefined;
+  /**
+   * Its rules while its lines are being read (iptables-save prints a chain's rules
+   * together): read from the chain at its first line and let go at the next chain's, so a
+   * packed chain (packed-chains.ts) is unpacked once and the render is never whole.
+   */
+  rules: readonly string[] | undefined;
   /** Live rules seen so far. */
   seen: number;
   /** Every live rule so far equals the desired one at its place. */
@@ -18,7 +26,7 @@ interface LiveChain {
 
 /** Our chains in one table of iptables-save output, each told equal or not to the desired chain of its name. */
 export class SavedTableComparison {
-  private readonly desired = new Map<string, readonly string[]>();
+  private readonly desired = new Map<string, IptChain>();
   private readonly live = new Map<string, LiveChain>();
   private readonly header: string;
   private inTable = false;
@@ -27,7 +35,7 @@ export class SavedTableComparison {
 
   constructor(table: AnyTable, desired: readonly IptChain[]) {
     this.header = `*${table}`;
-    for (const c of desired) this.desired.set(c.name, c.rules);
+    for (const c of desired) this.desired.set(c.name, c);
   }
 
   /** One line of `iptables-save -t TABLE` (without its newline). */
@@ -39,13 +47,19 @@ export class SavedTableComparison {
     } else if (line.startsWith(':')) {
       const name = firstWord(line, 1);
       if (!name.startsWith(CHAIN_PREFIX)) return;
-      const rules = this.desired.get(name);
-      this.live.set(name, { name, rules, seen: 0, same: rules !== undefined });
+      const desired = this.desired.get(name);
+      this.live.set(name, { name, desired, rules: undefined, seen: 0, same: desired !== undefined });
     } else if (line.startsWith('-A ')) {
       let c = this.current;
-      if (c === undefined || !ruleOf(line, c.name)) c = this.current = this.live.get(firstWord(line, 3));
+      if (c === undefined || !ruleOf(line, c.name)) {
+        if (c !== undefined) c.rules = undefined;
+        c = this.current = this.live.get(firstWord(line, 3));
+      }
       if (c === undefined) return; // not ours
-      if (c.same) c.same = c.seen < c.rules!.length && c.rules![c.seen] === line;
+      if (c.same) {
+        const rules = (c.rules ??= c.desired!.rules);
+        c.same = c.seen < rules.length && rules[c.seen] === line;
+      }
       c.seen++;
     }
   }
@@ -53,7 +67,7 @@ export class SavedTableComparison {
   /** Our live chains by name: true when the chain equals the desired one of its name, rule for rule. */
   result(): Map<string, boolean> {
     const out = new Map<string, boolean>();
-    for (const c of this.live.values()) out.set(c.name, c.same && c.seen === c.rules!.length);
+    for (const c of this.live.values()) out.set(c.name, c.same && c.seen === ruleCount(c.desired!));
     return out;
   }
 }

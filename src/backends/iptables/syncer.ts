@@ -38,7 +38,8 @@ import { builtinJumps, ensureJumps, IptablesRunner } from './apply.js';
 import { IPSET_MARKER, SECTION_MARKER } from './document.js';
 import { diffFamily, type LiveChains } from './diff.js';
 import { preserveServices } from './preserve.js';
-import { assembleFamily, frameFragments, serviceFragment, type IptFragment } from './fragments.js';
+import { assembleFamily, frameFragments, packFragment, serviceFragment, type IptFragment } from './fragments.js';
+import { RulesByName, ruleCount } from './packed-chains.js';
 import { BUILTIN_JUMPS, familyContext, type IptChain, type IptTables } from './render.js';
 import {
   ChainNamesCheck,
@@ -55,7 +56,8 @@ import { serviceInputDigest } from './service-input.js';
 import { restoreLines, trafficSetsAsLabels } from './traffic-set-state.js';
 import { addLabels, diffTouched, removeLabels, TRAFFIC_SET_NAMES, trafficSetName, trafficSetOf, type TrafficLabels } from './traffic-set.js';
 
-type Chains = Map<string, readonly string[]>;
+/** Our chains as last written, by name: the render's chain objects (packed ones included, packed-chains.ts). */
+type Chains = Map<string, IptChain>;
 interface Written {
   filter: Chains;
   nat: Chains;
@@ -202,7 +204,8 @@ export class IptablesSyncer {
         digests.delete(key);
         continue;
       }
-      const [v4, v6] = ctxs.map((ctx) => serviceFragment(input, ctx, svc, slices.get(key) ?? []));
+      // Kept with the Service's own chains packed: their text was most of the syncer's memory.
+      const [v4, v6] = ctxs.map((ctx) => packFragment(serviceFragment(input, ctx, svc, slices.get(key) ?? [])));
       const fragment = { IPv4: v4!, IPv6: v6! };
       counted(fragment, addLabels);
       fragments.set(key, fragment);
@@ -282,7 +285,8 @@ export class IptablesSyncer {
         let wanted = desired;
         if (keep.length > 0) {
           // Preserved Services keep the kernel's rules: read (or recall) them whole.
-          const rules = full ? { filter: await this.run.savedChains(f, 'filter'), nat: await this.run.savedChains(f, 'nat') } : this.written!.get(f)!;
+          const w = this.written?.get(f);
+          const rules = full ? { filter: await this.run.savedChains(f, 'filter'), nat: await this.run.savedChains(f, 'nat') } : { filter: new RulesByName(w!.filter), nat: new RulesByName(w!.nat) };
           wanted = { ...desired, filter: preserveServices(desired.filter, rules.filter, keep), nat: preserveServices(desired.nat, rules.nat, keep) };
           base = rules;
         } else if (readBack) {
@@ -330,7 +334,7 @@ export class IptablesSyncer {
       this.resyncsSinceReadBack = readBackWhy ? 0 : this.resyncsSinceReadBack + 1;
     }
     const rulesOwned = [...next].flatMap(([family, w]) =>
-      (['filter', 'nat'] as const).map((table) => ({ family, table, rules: [...w[table].values()].reduce((n, r) => n + r.length, 0) })),
+      (['filter', 'nat'] as const).map((table) => ({ family, table, rules: [...w[table].values()].reduce((n, c) => n + ruleCount(c), 0) })),
     );
     return { full, ...(full ? { check: readBackWhy ? ('read-back' as const) : ('summary' as const) } : {}), ...(readBackWhy ? { readBackWhy } : {}), changes, transaction, rulesWritten, rulesOwned };
   }
@@ -348,7 +352,7 @@ export class IptablesSyncer {
       readBackEvery: this.resync.readBackEvery ?? DEFAULT_READ_BACK_EVERY,
     });
     if (why !== undefined) return [why];
-    const nat = new Map<IPFamily, NatMemory>([...written!].map(([f, w]) => [f, w.nat]));
+    const nat = new Map<IPFamily, NatMemory>([...written!].map(([f, w]) => [f, new RulesByName(w.nat)]));
     const names = new ChainNamesCheck(nat);
     if (!(await this.run.listChains((line) => names.line(line)))) return ['no chain listing here (iptables-legacy, or no nft)'];
     const out = names.disagreements();
@@ -374,12 +378,11 @@ export class IptablesSyncer {
   }
 }
 
-/** The chains of one family as last written, in the render's shape (they are its chains: same arrays). */
+/** The chains of one family as last written, in the render's shape (they are its chains: same objects). */
 function tablesOf(family: IPFamily, w: Written): IptTables {
-  const chains = (m: Chains): IptChain[] => [...m].map(([name, rules]) => ({ name, rules: rules as string[] }));
-  return { family, filter: chains(w.filter), nat: chains(w.nat) };
+  return { family, filter: [...w.filter.values()], nat: [...w.nat.values()] };
 }
 
 function chainMap(chains: readonly IptChain[]): Chains {
-  return new Map(chains.map((c) => [c.name, c.rules]));
+  return new Map(chains.map((c) => [c.name, c]));
 }

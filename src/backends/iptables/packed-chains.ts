@@ -1,0 +1,133 @@
+// A Service's own chains (SVP-SVC/SVL/EXT/FW/SEP: no other piece adds to them) as the
+// syncer keeps them between syncs: the rule lines of all of them deflated together, one
+// string per Service and family, unpacked when someone reads a chain's rules. At 10k
+// Services x 10 endpoints their text was most of the syncer's memory (44 M characters in
+// 320k strings and 110k arrays, ~55 MB live); the shared chains (SVP-SERVICES,
+// SVP-NODEPORTS, filter's), ~1.5 M characters, stay as they are. Pure.
+//
+// The same idea as ../nftables/packed-fragments.ts: one Service's text (~4 kB) is too short
+// for deflate to find much to repeat within itself, while every Service's rules share the
+// same options, targets and comments: deflated against a preset dictionary (a sample of
+// rule lines, then the first group packed in this process), which never changes once
+// chosen, so whatever was packed unpacks. Kept as a one-byte string, not a Buffer (small
+// Buffers share 8 KiB pool slabs, and one kept Buffer pins its slab: packed-fragments.ts).
+//
+// Reading: `rules` unpacks the group and slices the chain's lines out; the last group
+// unpacked is remembered, so walking a Service's chains in order (a restore input, a
+// read-back comparison) inflates each group once. A chain object stands for its text: the
+// syncer's memory of what it wrote holds these very objects, and an unchanged Service's
+// chains compare by identity without being unpacked (diff.ts).
+
+import { constants, deflateRawSync, inflateRawSync } from 'node:zlib';
+import type { IptChain } from './render.js';
+
+/** deflate's window: a longer dictionary is cut to its last 32 KiB. */
+const MAX_DICTIONARY = 32 * 1024;
+
+/** What every Service's rules are made of, so that the first groups deflate well too. */
+const SAMPLE = [
+  '-A SVP-SVC- -d /32 -p tcp -m comment --comment " cluster IP" -m tcp --dport  -j SVP-MARK-MASQ',
+  '-A SVP-SVC- -m comment --comment " -> " -m statistic --mode random --probability 0.',
+  '-A SVP-EXT- -m comment --comment " masquerade traffic for external destinations" -j SVP-MARK-MASQ',
+  '-A SVP-EXT- -m comment --comment " masquerade LOCAL traffic for external destinations" -m addrtype --src-type LOCAL -j SVP-MARK-MASQ',
+  '-A SVP-EXT- -m comment --comment " route LOCAL traffic for external destinations" -m addrtype --src-type LOCAL -j SVP-SVC-',
+  '-A SVP-EXT- -m comment --comment " external destinations" -j SVP-SVL-',
+  '-A SVP-FW- -s /32 -m comment --comment " loadbalancer IP" -j SVP-EXT-',
+  '-A SVP-SEP- -s /32 -m comment --comment  -j SVP-MARK-MASQ',
+  '-A SVP-SEP- -p udp -m comment --comment  -m recent --set --name SVP-SEP- --mask 255.255.255.255 --rsource -j DNAT --to-destination ',
+  '-A SVP-SEP- -p tcp -m comment --comment  -j DNAT --to-destination ',
+].join('\n');
+
+let dictionary: Buffer | undefined;
+
+interface PackedGroup {
+  /** The group's rule lines joined by '\n', deflated; '' when it has no rule. */
+  readonly packed: string;
+}
+
+/** One chain of a packed group: rules `start` .. `start + count - 1` of the group's lines. */
+export class PackedChain implements IptChain {
+  constructor(
+    readonly name: string,
+    private readonly group: PackedGroup,
+    private readonly start: number,
+    /** How many rules, known without unpacking. */
+    readonly count: number,
+  ) {}
+
+  /** A fresh array each time: read it once per use. */
+  get rules(): string[] {
+    return this.count === 0 ? [] : linesOf(this.group).slice(this.start, this.start + this.count);
+  }
+}
+
+let lastGroup: PackedGroup | undefined;
+let lastLines: string[] = [];
+
+function linesOf(group: PackedGroup): string[] {
+  if (group !== lastGroup) {
+    lastLines = inflateRawSync(Buffer.from(group.packed, 'latin1'), { dictionary }).toString('latin1').split('\n');
+    lastGroup = group;
+  }
+  return lastLines;
+}
+
+function pack(text: string): string {
+  dictionary ??= Buffer.from(`${SAMPLE}\n${text}`.slice(-MAX_DICTIONARY), 'latin1');
+  // The fastest level: the text is repetitive enough (packed-fragments.ts).
+  return deflateRawSync(Buffer.from(text, 'latin1'), { level: constants.Z_BEST_SPEED, dictionary }).toString('latin1');
+}
+
+/** How many rules `chain` holds, without unpacking a packed one. */
+export function ruleCount(chain: IptChain): number {
+  return chain instanceof PackedChain ? chain.count : chain.rules.length;
+}
+
+/**
+ * `chains` (of one or two tables: each list comes back in its order) with every chain not
+ * in `shared` replaced by a PackedChain, all of them in one group. Rule lines are ASCII
+ * (rule.ts: comments are sanitised), so latin1 keeps them as they are.
+ */
+export function packChains<T extends readonly (readonly IptChain[])[]>(lists: T, shared: ReadonlySet<string>): { [K in keyof T]: IptChain[] } {
+  const lines: string[] = [];
+  const group: { packed: string } = { packed: '' };
+  const out = lists.map((chains) =>
+    chains.map((c) => {
+      if (shared.has(c.name)) return c;
+      const packed = new PackedChain(c.name, group, lines.length, c.rules.length);
+      for (const r of c.rules) lines.push(r);
+      return packed;
+    }),
+  );
+  if (lines.length) group.packed = pack(lines.join('\n'));
+  return out as { [K in keyof T]: IptChain[] };
+}
+
+/** A map of chains read as a map of their rules (unpacked on `get`): for code that takes rules by name. */
+export class RulesByName implements ReadonlyMap<string, readonly string[]> {
+  constructor(private readonly chains: ReadonlyMap<string, IptChain>) {}
+  get size(): number {
+    return this.chains.size;
+  }
+  get(name: string): readonly string[] | undefined {
+    return this.chains.get(name)?.rules;
+  }
+  has(name: string): boolean {
+    return this.chains.has(name);
+  }
+  keys(): MapIterator<string> {
+    return this.chains.keys();
+  }
+  *values(): MapIterator<readonly string[]> {
+    for (const c of this.chains.values()) yield c.rules;
+  }
+  *entries(): MapIterator<[string, readonly string[]]> {
+    for (const [name, c] of this.chains) yield [name, c.rules];
+  }
+  [Symbol.iterator](): MapIterator<[string, readonly string[]]> {
+    return this.entries();
+  }
+  forEach(fn: (rules: readonly string[], name: string, map: ReadonlyMap<string, readonly string[]>) => void): void {
+    for (const [name, c] of this.chains) fn(c.rules, name, this);
+  }
+}
