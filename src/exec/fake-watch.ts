@@ -35,7 +35,7 @@ export class FakeWatchProcess implements WatchProcess {
   }
 
   /** The tool exits. */
-  die(why = 'exited 1: cannot receive from nftables netlink: No buffer space available'): void {
+  die(why = 'exited 1: cannot receive from nfnetlink socket: No buffer space available'): void {
     if (this.gone !== undefined) return;
     this.gone = why;
     for (const l of this.exits) l(why);
