@@ -298,7 +298,9 @@ export class IptablesSyncer {
       if (readBack) this.written = undefined;
       // A resync of the very input of the last sync: the memory is the render (nothing to render or send).
       const sameInput = full && !readBack && this.lastInput?.services === input.plan.services && this.lastInput.slices === input.endpointSlices && this.lastInput.fingerprint === fp;
-      const rendered = sameInput ? FAMILIES.map((f) => tablesOf(f, this.written!.get(f)!)) : this.render(input, full ? undefined : options.changed);
+      // Then nat is neither listed nor diffed (the memory is the render; a resync right after a first sync at 10k would
+      // otherwise list 110k chains again, on top of that sync's garbage): filter alone is compared.
+      const rendered = sameInput ? FAMILIES.map((f) => filterOf(f, this.written!.get(f)!)) : this.render(input, full ? undefined : options.changed);
       if (readBack) {
         const saved = await this.run.ipsetSave();
         this.sets = saved === undefined ? undefined : new Map([...parseIpsetSave(saved)].filter(([name]) => TRAFFIC_SET_NAMES.includes(name)));
@@ -325,9 +327,9 @@ export class IptablesSyncer {
           base = { filter: await this.run.compareSaved(f, 'filter', desired.filter), nat: await this.run.compareSaved(f, 'nat', desired.nat) };
         } else if (full && !watched) {
           // The cheap check agreed on nat; filter (a few small chains) is compared whole, by -S.
-          base = { filter: await this.run.compareListed(f, 'filter', desired.filter), nat: this.written!.get(f)!.nat };
+          base = { filter: await this.run.compareListed(f, 'filter', desired.filter), nat: sameInput ? NO_CHAINS : this.written!.get(f)!.nat };
         } else {
-          base = this.written!.get(f)!;
+          base = sameInput ? { filter: this.written!.get(f)!.filter, nat: NO_CHAINS } : this.written!.get(f)!;
         }
         const d = diffFamily(wanted, base);
         if (d.changes > 0) {
@@ -426,10 +428,12 @@ export class IptablesSyncer {
   }
 }
 
-/** The chains of one family as last written, in the render's shape (they are its chains: same arrays). */
-function tablesOf(family: IPFamily, w: Written): IptTables {
-  const chains = (m: Chains): IptChain[] => [...m].map(([name, rules]) => ({ name, rules: rules as string[] }));
-  return { family, filter: chains(w.filter), nat: chains(w.nat) };
+/** No chains: the nat side of a diff that leaves nat alone. */
+const NO_CHAINS: LiveChains = new Map();
+
+/** The filter chains of one family as last written, in the render's shape (they are its chains: same arrays); nat left out. */
+function filterOf(family: IPFamily, w: Written): IptTables {
+  return { family, filter: [...w.filter].map(([name, rules]) => ({ name, rules: rules as string[] })), nat: [] };
 }
 
 function chainMap(chains: readonly IptChain[]): Chains {
