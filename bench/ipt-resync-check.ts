@@ -1,9 +1,11 @@
 // What each candidate reading of the iptables resync's cheap check costs at scale (issue 16
 // §3), against iptables-nft in a throw-away namespace holding SERVICES × ENDPOINTS as the
 // syncer writes them: each command ROUNDS times through `ip netns exec` (wall ms: median,
-// min, max; stdout bytes), then the syncer's resync both ways, alternated: the cheap check
-// agreeing (default options) and everything read back (readBackEvery 1, what every resync
-// did before), with the tools the cheap one ran and their time.
+// min, max; stdout bytes); what a ruleset monitor costs to start there (`nft monitor`,
+// `xtables-monitor -e`: time until it listens, its RSS); then the syncer's resync three
+// ways, alternated: with the ruleset watch and nothing changed (ruleset-watch.ts), the cheap
+// check agreeing (no watch), and everything read back (readBackEvery 1, what every resync
+// did before), with the tools each ran and their time.
 //
 //   node --import tsx bench/ipt-resync-check.ts [SERVICES [ENDPOINTS_PER_SERVICE [ROUNDS]]]   (default 10000 10 5)
 //
@@ -13,7 +15,10 @@
 import type { Command, Exec } from '../src/exec/exec.js';
 import { systemExec } from '../src/exec/system-exec.js';
 import { IptablesRunner } from '../src/backends/iptables/apply.js';
+import { RulesetWatch } from '../src/backends/iptables/ruleset-watch.js';
 import { IptablesSyncer } from '../src/backends/iptables/syncer.js';
+import { readFile } from 'node:fs/promises';
+import { spawnSystemWatch } from '../src/exec/watch-process.js';
 import { createNetns, deleteNetns, RUN_PREFIX } from '../test/e2e/lib/netns.js';
 import { ENDPOINTS_PER_SERVICE, syntheticInput } from './synthetic.js';
 
@@ -50,11 +55,27 @@ function timed(inner: Exec, into: { tools: Map<string, { n: number; ms: number }
   };
 }
 
+/** Starts `argv` as a watcher in `ns`: ms until its netlink socket listens, its RSS then and 5 s later. */
+async function monitorStart(ns: string, label: string, argv: string[]): Promise<void> {
+  const t = performance.now();
+  const p = spawnSystemWatch({ file: argv[0]!, args: argv.slice(1), netns: ns }, { netlinkProtocol: 12, readyTimeoutMs: 180_000 });
+  const ready = await p.ready;
+  const ms = Math.round(performance.now() - t);
+  const kib = async (key: string) => Number(/(\d+) kB/.exec((await readFile(`/proc/${p.pid}/status`, 'utf8')).split('\n').find((l) => l.startsWith(key)) ?? '')?.[1] ?? NaN);
+  const rssAtReady = ready ? await kib('VmRSS:') : NaN;
+  await new Promise((r) => setTimeout(r, 5000));
+  const hwm = ready ? await kib('VmHWM:') : NaN;
+  p.kill();
+  process.stdout.write(`${JSON.stringify({ monitor: label, argv: argv.join(' '), listening: ready, msToListen: ms, rssKiBAtListen: rssAtReady, hwmKiB5sLater: hwm })}\n`);
+}
+
 const ns = await createNetns(`${RUN_PREFIX}iptcheck`);
 try {
   const input = syntheticInput(services, new Map(), perService);
   const log = { tools: new Map<string, { n: number; ms: number }>() };
   const cheap = new IptablesSyncer(new IptablesRunner(ns, 'nft', timed(systemExec, log)), undefined, undefined, false);
+  const watch = new RulesetWatch(ns);
+  const watched = new IptablesSyncer(new IptablesRunner(ns, 'nft', timed(systemExec, log)), undefined, undefined, false, { watch });
   const readBack = new IptablesSyncer(new IptablesRunner(ns, 'nft', systemExec), undefined, undefined, false, { readBackEvery: 1 });
   let t = performance.now();
   await cheap.sync(input);
@@ -83,17 +104,25 @@ try {
     ['the sets whole, ipset save (the read-back)', ['ipset', 'save']],
   ];
   for (const [label, argv] of candidates) await cost(ns, label, argv);
+  await monitorStart(ns, 'xtables-monitor', ['stdbuf', '-oL', 'xtables-monitor', '-e']);
+  await monitorStart(ns, 'nft monitor', ['nft', 'monitor']);
+
+  // The watched syncer's first sync: a read-back with the monitor listening (nothing written, so it lives).
+  t = performance.now();
+  const w0 = await watched.sync(input);
+  process.stdout.write(`${JSON.stringify({ step: 'watched syncer\'s first sync (read back, monitor listening)', ms: Math.round(performance.now() - t), check: w0.check, settled: w0.settled, listening: watch.listening })}\n`);
 
   for (let r = 0; r < rounds; r++) {
-    for (const [name, syncer] of [['cheap check', cheap], ['read back', readBack]] as const) {
+    for (const [name, syncer] of [['watched', watched], ['cheap check', cheap], ['read back', readBack]] as const) {
       log.tools.clear();
       t = performance.now();
       const res = await syncer.sync(input, { full: true });
       const ms = Math.round(performance.now() - t);
-      const tools = name === 'cheap check' ? Object.fromEntries([...log.tools].map(([k, v]) => [k, `${v.n}x ${Math.round(v.ms)} ms`])) : undefined;
+      const tools = name !== 'read back' ? Object.fromEntries([...log.tools].map(([k, v]) => [k, `${v.n}x ${Math.round(v.ms)} ms`])) : undefined;
       process.stdout.write(`${JSON.stringify({ resync: name, round: r, check: res.check, changes: res.changes, ms, ...(tools ? { tools } : {}) })}\n`);
     }
   }
+  watched.close();
 } finally {
   await deleteNetns(ns);
 }

@@ -42,6 +42,13 @@ export interface Command {
   readonly netns?: string;
   /** Kill the tool after this long (it then fails with exit code 124-like `timedOut`). */
   readonly timeoutMs?: number;
+  /**
+   * Told the tool's process id as soon as it is started (synchronously: before any line a
+   * watcher prints about it is read): a watcher of the ruleset tells our own commits from
+   * other processes' by it (src/backends/iptables/ruleset-events.ts). `ip netns exec` execs the tool in place,
+   * so the id is the tool's.
+   */
+  readonly onSpawn?: (pid: number) => void;
 }
 
 export interface ExecResult {

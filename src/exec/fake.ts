@@ -29,7 +29,11 @@ export class FakeExec implements Exec {
     return this;
   }
 
+  /** The process id the last command was told it had (Command.onSpawn): fake ids count up from 10000. */
+  lastPid = 9999;
+
   async run(command: Command): Promise<ExecResult> {
+    command.onSpawn?.(++this.lastPid);
     // Pieces of stdin are recorded as the one text the tool reads.
     this.commands.push(command.inputChunks ? { ...command, input: [...command.inputChunks].join('') } : command);
     const h = this.handlers.find((x) => x.matches(command));

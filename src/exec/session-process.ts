@@ -41,13 +41,7 @@ export const spawnSystemSession: SpawnSession = async (command) => {
     reject: false,
     env: { HOME: '/nonexistent' },
   });
-  const exitListeners: ((why: string) => void)[] = [];
-  let gone: string | undefined;
-  const exited = (why: string) => {
-    if (gone !== undefined) return;
-    gone = why;
-    for (const l of exitListeners) l(why);
-  };
+  const { exited, onExit, gone } = exitOnce();
   // An EPIPE on a dead child's stdin is reported through exit, not thrown.
   child.stdin!.on('error', (e) => exited(`stdin: ${e.message}`));
   child.stderr!.setEncoding('utf8');
@@ -56,15 +50,30 @@ export const spawnSystemSession: SpawnSession = async (command) => {
   return {
     ...(child.pid !== undefined ? { pid: child.pid } : {}),
     write: (text) => {
-      if (gone !== undefined || !child.stdin!.writable) return false;
+      if (gone() !== undefined || !child.stdin!.writable) return false;
       child.stdin!.write(text);
       return true;
     },
     onStderr: (l) => void child.stderr!.on('data', l),
-    onExit: (l) => {
-      if (gone !== undefined) l(gone);
-      else exitListeners.push(l);
-    },
+    onExit,
     kill: () => void child.kill('SIGKILL'),
   };
 };
+
+/** A process's exit, told once to each listener (one that comes later is told at once). */
+export function exitOnce(): { exited: (why: string) => void; onExit: (listener: (why: string) => void) => void; gone: () => string | undefined } {
+  const listeners: ((why: string) => void)[] = [];
+  let gone: string | undefined;
+  return {
+    exited: (why) => {
+      if (gone !== undefined) return;
+      gone = why;
+      for (const l of listeners) l(why);
+    },
+    onExit: (l) => {
+      if (gone !== undefined) l(gone);
+      else listeners.push(l);
+    },
+    gone: () => gone,
+  };
+}

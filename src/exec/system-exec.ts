@@ -25,6 +25,7 @@ async function runWithStdin(command: Command, stdin: number | 'ignore'): Promise
     stdin: stdin as unknown as 'pipe',
     ...(command.timeoutMs ? { timeout: command.timeoutMs } : {}),
   });
+  if (child.pid !== undefined) command.onSpawn?.(child.pid);
   const stream = (command.stdoutLines || command.stdoutChunks) && child.stdout;
   let read: Promise<void> = Promise.resolve();
   if (stream) {

@@ -66,6 +66,8 @@ export function countRules(saved: string): number {
  */
 export class IptablesRunner {
   private resolved: Promise<'default' | 'nft' | 'legacy'> | undefined;
+  /** Told the process id of every tool this runner starts (the resync's watch tells our commits by it). */
+  onSpawn: ((pid: number) => void) | undefined;
 
   constructor(
     private readonly netns?: string,
@@ -77,7 +79,13 @@ export class IptablesRunner {
 
   private tool(file: string, args: readonly string[], input?: string | Iterable<string>, stdoutLines?: (line: string) => void) {
     const stdin = input === undefined ? {} : typeof input === 'string' ? { input } : { inputChunks: input };
-    return this.exec.run({ file, args, ...(this.netns ? { netns: this.netns } : {}), ...stdin, ...(stdoutLines ? { stdoutLines } : {}) });
+    return this.exec.run({ file, args, ...(this.netns ? { netns: this.netns } : {}), ...stdin, ...(stdoutLines ? { stdoutLines } : {}), ...(this.onSpawn ? { onSpawn: this.onSpawn } : {}) });
+  }
+
+  /** Whether the tools are iptables-nft (decided once per runner): only then does nft see what they hold. */
+  async usesNft(): Promise<boolean> {
+    this.resolved ??= this.resolve();
+    return (await this.resolved) === 'nft';
   }
 
   /** The tool's stdout ('' when streamed to `stdoutLines`); an ExecError (naming the command and its stderr) when it fails. */
@@ -131,8 +139,7 @@ export class IptablesRunner {
    * or no nft here.
    */
   async listChains(line: (line: string) => void): Promise<boolean> {
-    this.resolved ??= this.resolve();
-    if ((await this.resolved) !== 'nft') return false;
+    if (!(await this.usesNft())) return false;
     return (await this.tool('nft', ['list', 'chains'], undefined, line)).exitCode === 0;
   }
 

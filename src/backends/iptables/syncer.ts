@@ -22,6 +22,12 @@
 // then nothing is read back, and with the very same input arrays as the last sync nothing
 // is rendered either. It reads everything back when the check disagrees, at start, after
 // a failure, with Services preserved, and on every `readBackEvery`-th resync.
+// With a ruleset watch (ruleset-watch.ts: a long-lived xtables-monitor, iptables-nft only)
+// a resync runs even that check only when the watch saw another process change a table
+// of ours, or could not listen all along (it died, it was not started); otherwise it
+// reads the traffic sets' entry counts alone (ipset changes do not show in nft). A full
+// sync during which the watch died (our own transaction too large for it) resyncs once
+// more at its end, with a new monitor listening, so that it ends verified.
 //
 // The traffic set (traffic-set.ts) follows the same memory: read back with `ipset save`
 // at a full sync, diffed against what was last sent otherwise. Its elements are added
@@ -52,6 +58,7 @@ import {
   readBackReason,
   type NatMemory,
 } from './resync-check.js';
+import type { RulesetWatch } from './ruleset-watch.js';
 import { serviceInputDigest } from './service-input.js';
 import { restoreLines, trafficSetsAsLabels } from './traffic-set-state.js';
 import { addLabels, diffTouched, removeLabels, TRAFFIC_SET_NAMES, trafficSetName, trafficSetOf, type TrafficLabels } from './traffic-set.js';
@@ -66,11 +73,16 @@ interface Written {
 export interface IptablesSyncResult {
   readonly full: boolean;
   /**
-   * How a full sync knew what the kernel holds: 'summary', the cheap check agreed with the
+   * How a full sync knew what the kernel holds: 'watched', the ruleset watch saw no other
+   * process change our tables (only the sets' counts read); 'summary', the cheap check agreed with the
    * syncer's memory (nat not read back); 'read-back', everything read back and compared.
    * Undefined for a partial sync.
    */
-  readonly check?: 'summary' | 'read-back';
+  readonly check?: 'watched' | 'summary' | 'read-back';
+  /** Why a full sync with a watch ran the cheap check: the foreign changes it saw, or why it cannot vouch. */
+  readonly checkWhy?: readonly string[];
+  /** How the resync run at the end of a full sync during which the watch died checked (see `check`). */
+  readonly settled?: 'watched' | 'summary' | 'read-back';
   /** Why a full sync read everything back (start, a failure, what the cheap check found). */
   readonly readBackWhy?: readonly string[];
   readonly changes: number;
@@ -110,6 +122,8 @@ export interface ResyncOptions {
   readonly readBackEvery?: number;
   /** Per-Service nat chains compared rule for rule per resync and family. Default DEFAULT_SLICE_CHAINS. */
   readonly sliceChains?: number;
+  /** The ruleset watch (in the runner's namespace); none: every resync runs the cheap check. Closed with the syncer. */
+  readonly watch?: RulesetWatch;
 }
 
 export class IptablesSyncer {
@@ -129,6 +143,8 @@ export class IptablesSyncer {
   private resyncsSinceReadBack = 0;
   /** Where the next resync's slice of per-Service nat chains starts, per family. */
   private readonly sliceCursor = new Map<IPFamily, number>();
+  /** Whether the watch was listening when the last full sync began. */
+  private watchListened = false;
 
   constructor(
     private readonly run: IptablesRunner = new IptablesRunner(),
@@ -140,7 +156,15 @@ export class IptablesSyncer {
      */
     private readonly keepTransaction = true,
     private readonly resync: ResyncOptions = {},
-  ) {}
+  ) {
+    const watch = resync.watch;
+    if (watch) run.onSpawn = (pid) => watch.ownProcess(pid);
+  }
+
+  /** Stops the ruleset watch's process. */
+  close(): void {
+    this.resync.watch?.close();
+  }
 
   /** Forget what was written: the next sync is a full one, and reads everything back. */
   invalidate(): void {
@@ -250,6 +274,15 @@ export class IptablesSyncer {
    * last sync; only those are rendered anew.
    */
   async sync(input: RenderInput, options: ApplyOptions & { full?: boolean; changed?: ReadonlySet<string> } = {}): Promise<IptablesSyncResult> {
+    const r = await this.syncOnce(input, options);
+    // Our own transaction was too large for the watch (it died): check once more now, with a
+    // new monitor listening, rather than leave it to the next resync.
+    if (!r.full || !this.watchListened || this.resync.watch!.listening) return r;
+    const again = await this.syncOnce(input, { ...options, full: true });
+    return { ...r, settled: again.check!, changes: r.changes + again.changes, transaction: r.transaction + again.transaction, rulesOwned: again.rulesOwned };
+  }
+
+  private async syncOnce(input: RenderInput, options: ApplyOptions & { full?: boolean; changed?: ReadonlySet<string> }): Promise<IptablesSyncResult> {
     const full = options.full === true || this.written === undefined || this.clock() - this.lastFull >= this.fullSyncIntervalMs;
     const keep = options.preserveServices ?? [];
     const fp = fingerprint(input);
@@ -258,15 +291,19 @@ export class IptablesSyncer {
     let transaction = '';
     const rulesWritten = new Map<string, number>();
     let readBackWhy: string[] | undefined;
+    let checkWhy: string[] | undefined;
+    let watched = false;
     try {
-      if (full) readBackWhy = await this.resyncCheck(keep.length);
+      if (full) ({ readBackWhy, checkWhy, watched } = await this.resyncCheck(keep.length));
       const readBack = full && readBackWhy !== undefined;
       // A read-back compares with the kernel, not with what was written: let the last sync's
       // chain maps go first (the rules arrays stay shared with the cached fragments).
       if (readBack) this.written = undefined;
       // A resync of the very input of the last sync: the memory is the render (nothing to render or send).
       const sameInput = full && !readBack && this.lastInput?.services === input.plan.services && this.lastInput.slices === input.endpointSlices && this.lastInput.fingerprint === fp;
-      const rendered = sameInput ? FAMILIES.map((f) => tablesOf(f, this.written!.get(f)!)) : this.render(input, full ? undefined : options.changed);
+      // Then nat is neither listed nor diffed (the memory is the render; a resync right after a first sync at 10k would
+      // otherwise list 110k chains again, on top of that sync's garbage): filter alone is compared.
+      const rendered = sameInput ? FAMILIES.map((f) => filterOf(f, this.written!.get(f)!)) : this.render(input, full ? undefined : options.changed);
       if (readBack) {
         const saved = await this.run.ipsetSave();
         this.sets = saved === undefined ? undefined : new Map([...parseIpsetSave(saved)].filter(([name]) => TRAFFIC_SET_NAMES.includes(name)));
@@ -292,11 +329,11 @@ export class IptablesSyncer {
         } else if (readBack) {
           // Compared with the render as it is read: no save text nor live rules held.
           base = { filter: await this.run.compareSaved(f, 'filter', desired.filter), nat: await this.run.compareSaved(f, 'nat', desired.nat) };
-        } else if (full) {
+        } else if (full && !watched) {
           // The cheap check agreed on nat; filter (a few small chains) is compared whole, by -S.
-          base = { filter: await this.run.compareListed(f, 'filter', desired.filter), nat: this.written!.get(f)!.nat };
+          base = { filter: await this.run.compareListed(f, 'filter', desired.filter), nat: sameInput ? NO_CHAINS : this.written!.get(f)!.nat };
         } else {
-          base = this.written!.get(f)!;
+          base = sameInput ? { filter: this.written!.get(f)!.filter, nat: NO_CHAINS } : this.written!.get(f)!;
         }
         const d = diffFamily(wanted, base);
         if (d.changes > 0) {
@@ -308,7 +345,7 @@ export class IptablesSyncer {
           }
         }
         changes += d.changes;
-        if (full) changes += await ensureJumps(this.run, f, false, sets ? builtinJumps(f) : BUILTIN_JUMPS);
+        if (full && !watched) changes += await ensureJumps(this.run, f, false, sets ? builtinJumps(f) : BUILTIN_JUMPS);
         next.set(f, sameInput ? this.written!.get(f)! : { filter: chainMap(wanted.filter), nat: chainMap(wanted.nat) });
       }
       if (setDels.length) {
@@ -336,14 +373,26 @@ export class IptablesSyncer {
     const rulesOwned = [...next].flatMap(([family, w]) =>
       (['filter', 'nat'] as const).map((table) => ({ family, table, rules: [...w[table].values()].reduce((n, c) => n + ruleCount(c), 0) })),
     );
-    return { full, ...(full ? { check: readBackWhy ? ('read-back' as const) : ('summary' as const) } : {}), ...(readBackWhy ? { readBackWhy } : {}), changes, transaction, rulesWritten, rulesOwned };
+    const check = readBackWhy ? ('read-back' as const) : watched ? ('watched' as const) : ('summary' as const);
+    return { full, ...(full ? { check } : {}), ...(readBackWhy ? { readBackWhy } : {}), ...(checkWhy ? { checkWhy } : {}), changes, transaction, rulesWritten, rulesOwned };
   }
 
   /**
-   * A full sync's first step: undefined when the kernel agrees with the memory by the cheap
-   * check (resync-check.ts), else why everything must be read back. Reads, never writes.
+   * A full sync's first step: whether the watch vouches for the memory (watched: nat and
+   * filter need no reading); else whether the cheap check (resync-check.ts) agrees with it
+   * (readBackWhy undefined) or why everything must be read back. Reads, never writes.
    */
-  private async resyncCheck(preserved: number): Promise<string[] | undefined> {
+  private async resyncCheck(preserved: number): Promise<{ readBackWhy?: string[]; checkWhy?: string[]; watched: boolean }> {
+    // Listening before anything is read: what changes after this is seen.
+    const watch = this.resync.watch && (await this.run.usesNft()) ? this.resync.watch : undefined;
+    this.watchListened = watch !== undefined && (await watch.start());
+    const foreign = watch?.take();
+    const readBackWhy = await this.readBackWhy(preserved, watch !== undefined && foreign === undefined);
+    return { ...(readBackWhy ? { readBackWhy } : {}), ...(foreign ? { checkWhy: foreign } : {}), watched: watch !== undefined && foreign === undefined && readBackWhy === undefined };
+  }
+
+  /** Why everything must be read back (undefined: the memory holds); `watched`: the watch vouches for nat and filter. */
+  private async readBackWhy(preserved: number, watched: boolean): Promise<string[] | undefined> {
     const written = this.written;
     const why = readBackReason({
       forgotten: written ? undefined : this.forgotten,
@@ -352,6 +401,7 @@ export class IptablesSyncer {
       readBackEvery: this.resync.readBackEvery ?? DEFAULT_READ_BACK_EVERY,
     });
     if (why !== undefined) return [why];
+    if (watched) return this.setsDisagree();
     const nat = new Map<IPFamily, NatMemory>([...written!].map(([f, w]) => [f, new RulesByName(w.nat)]));
     const names = new ChainNamesCheck(nat);
     if (!(await this.run.listChains((line) => names.line(line)))) return ['no chain listing here (iptables-legacy, or no nft)'];
@@ -369,18 +419,25 @@ export class IptablesSyncer {
     // A flushed table disagrees in every chain compared: the first few say enough.
     if (out.length > MAX_REASONS) return [...out.slice(0, MAX_REASONS), `… ${out.length - MAX_REASONS} more`];
     if (out.length) return out;
-    if (this.sets) {
-      const headers = await this.run.ipsetHeaders();
-      const counts = new Map([...this.sets].map(([name, set]) => [name, set.entries.size]));
-      out.push(...(headers === undefined ? ['ipset list -t failed'] : ipsetDisagreements(counts, parseIpsetCounts(headers))));
-    }
+    return this.setsDisagree();
+  }
+
+  /** The traffic sets' entry counts (`ipset list -t`) against the memory's; undefined when they agree. */
+  private async setsDisagree(): Promise<string[] | undefined> {
+    if (!this.sets) return undefined;
+    const headers = await this.run.ipsetHeaders();
+    const counts = new Map([...this.sets].map(([name, set]) => [name, set.entries.size]));
+    const out = headers === undefined ? ['ipset list -t failed'] : ipsetDisagreements(counts, parseIpsetCounts(headers));
     return out.length ? out : undefined;
   }
 }
 
-/** The chains of one family as last written, in the render's shape (they are its chains: same objects). */
-function tablesOf(family: IPFamily, w: Written): IptTables {
-  return { family, filter: [...w.filter.values()], nat: [...w.nat.values()] };
+/** No chains: the nat side of a diff that leaves nat alone. */
+const NO_CHAINS: LiveChains = new Map();
+
+/** The filter chains of one family as last written, in the render's shape (they are its chains: same objects); nat left out. */
+function filterOf(family: IPFamily, w: Written): IptTables {
+  return { family, filter: [...w.filter.values()], nat: [] };
 }
 
 function chainMap(chains: readonly IptChain[]): Chains {

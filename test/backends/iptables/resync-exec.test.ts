@@ -8,8 +8,10 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { IptablesRunner } from '../../../src/backends/iptables/apply.js';
 import { renderIptables } from '../../../src/backends/iptables/render.js';
+import { RulesetWatch } from '../../../src/backends/iptables/ruleset-watch.js';
 import { IptablesSyncer, type ResyncOptions } from '../../../src/backends/iptables/syncer.js';
 import { FakeExec } from '../../../src/exec/fake.js';
+import { fakeSpawnWatch } from '../../../src/exec/fake-watch.js';
 import type { IPFamily } from '../../../src/model/ip.js';
 import type { RenderInput } from '../../../src/model/render-input.js';
 import { ep, input, port, slice, svc } from '../../helpers/model.js';
@@ -178,5 +180,100 @@ describe('iptables resync: the cheap check decides the read-back', () => {
     const { r, lines } = await k.resync();
     assert.equal(r.check, 'read-back');
     assert.deepEqual(readsBack(lines), READ_BACK);
+  });
+});
+
+describe('iptables resync with a ruleset watch (xtables-monitor, scripted)', () => {
+  async function watched(flavour: 'nft' | 'legacy' = 'nft') {
+    const w = fakeSpawnWatch();
+    const k = await synced(flavour, { watch: new RulesetWatch(undefined, w.spawn) });
+    return { ...k, w, monitor: () => w.started.at(-1)! };
+  }
+  const CHEAP = ['nft list chains', 'iptables-nft -w -t filter -S'];
+
+  it('no other process changed anything: only the sets\' counts are read, no iptables or nft process runs', async () => {
+    const k = await watched();
+    assert.equal(k.w.started.length, 1, 'started with the first sync');
+    // Our own commits (the first sync's restore) are told by the pid the exec layer reported.
+    k.monitor().print(` EVENT: -4 -t nat -A SVP-SERVICES -j SVP-SVC-X\nNEWGEN: GENID=5 PID=${k.fake.lastPid} NAME=iptables-nft-re`);
+    // Someone else's rule in someone else's chain cannot touch ours.
+    k.monitor().print(' EVENT: -4 -t nat -A KUBE-SVC-A -j RETURN\nNEWGEN: GENID=6 PID=1 NAME=iptables');
+    const { r, lines } = await k.resync();
+    assert.equal(r.check, 'watched');
+    assert.equal(r.changes, 0);
+    assert.deepEqual(lines, ['ipset list -t']);
+  });
+
+  it('a foreign change to our tables: the cheap check runs (and says why), then the watch vouches again', async () => {
+    const k = await watched();
+    k.monitor().print(' EVENT: -4 -t nat -D SVP-SERVICES -j SVP-SVC-X\nNEWGEN: GENID=9 PID=1 NAME=iptables');
+    const { r, lines } = await k.resync();
+    assert.equal(r.check, 'summary');
+    assert.deepEqual(r.checkWhy, ['generation 9 by iptables (pid 1): -4 -t nat -D SVP-SERVICES -j SVP-SVC-X']);
+    for (const l of CHEAP) assert.ok(lines.includes(l), l);
+    assert.equal((await k.resync()).r.check, 'watched');
+  });
+
+  it('the traffic set changed (ipset does not show in nft): still found by its count', async () => {
+    const k = await watched();
+    k.sets.set('SVP-ENDPOINT-TRAFFIC', 0);
+    const { r } = await k.resync();
+    assert.equal(r.check, 'read-back');
+    assert.deepEqual(r.readBackWhy, ['ipset SVP-ENDPOINT-TRAFFIC: 0 entries, 2 written']);
+  });
+
+  it('the monitor died: the next resync starts another and runs the cheap check; then trusts the new one', async () => {
+    const k = await watched();
+    k.monitor().die();
+    const { r, lines } = await k.resync();
+    assert.equal(k.w.started.length, 2);
+    assert.equal(r.check, 'summary');
+    assert.match(r.checkWhy![0]!, /^the monitor exited 1: .*No buffer space available/);
+    for (const l of CHEAP) assert.ok(lines.includes(l), l);
+    assert.equal((await k.resync()).r.check, 'watched');
+  });
+
+  it('a full sync during which the monitor died (our own transaction too large for it) checks once more at its end', async () => {
+    const k = await watched();
+    // The restore of a changed input kills the monitor, as a large commit overflows its socket.
+    k.fake.on('iptables-nft-restore', [], () => {
+      k.monitor().die();
+      // What the kernel then holds (the fake's tables follow no restore by themselves).
+      for (const [f, chains] of fakeKernel(world(true)).nat) k.nat.set(f, chains);
+      k.sets.set('SVP-ENDPOINT-TRAFFIC', 3);
+      return {};
+    });
+    const { r, lines } = await k.resync(world(true));
+    assert.equal(r.check, 'watched');
+    assert.equal(r.settled, 'summary');
+    assert.equal(k.w.started.length, 2);
+    assert.ok(lines.includes('nft list chains'));
+    k.fake.on('iptables-nft-restore', []);
+    assert.equal((await k.resync(world(true))).r.check, 'watched');
+  });
+
+  it('a monitor that never listens vouches for nothing (the cheap check every resync), and no settling loop', async () => {
+    const w = fakeSpawnWatch(false);
+    const k = await synced('nft', { watch: new RulesetWatch(undefined, w.spawn) });
+    const { r } = await k.resync();
+    assert.equal(r.check, 'summary');
+    assert.equal(r.settled, undefined);
+    assert.ok(w.started.every((p) => p.killed), 'each one killed');
+  });
+
+  it('iptables-legacy: no monitor started (nft does not see x_tables); every resync reads back as before', async () => {
+    const k = await watched('legacy');
+    const { r } = await k.resync();
+    assert.equal(r.check, 'read-back');
+    assert.equal(k.w.started.length, 0);
+  });
+
+  it('close() kills the monitor, and no other starts after', async () => {
+    const k = await watched();
+    k.s.close();
+    assert.ok(k.monitor().killed);
+    const { r } = await k.resync();
+    assert.equal(r.check, 'summary');
+    assert.equal(k.w.started.length, 1);
   });
 });

@@ -11,6 +11,7 @@ import { describe, it } from 'node:test';
 import { IptablesRunner } from '../../../src/backends/iptables/apply.js';
 import { createIptablesSyncer } from '../../../src/backends/iptables/create-syncer.js';
 import { parseSavedChains } from '../../../src/backends/iptables/document.js';
+import { RulesetWatch } from '../../../src/backends/iptables/ruleset-watch.js';
 import { IptablesSyncer, type ResyncOptions } from '../../../src/backends/iptables/syncer.js';
 import type { RenderInput } from '../../../src/model/render-input.js';
 import { ep, input, port, slice, svc } from '../../helpers/model.js';
@@ -40,8 +41,35 @@ async function run(ns: TestNetns, argv: string[], stdin?: string): Promise<void>
   assert.equal(r.exitCode, 0, `${argv.join(' ')}: ${r.stderr}`);
 }
 
-/** Tampering, and the check the next resync must have used to repair it. */
-const TAMPERING: { what: string; check: 'summary' | 'read-back'; tamper: (ns: TestNetns) => Promise<void> }[] = [
+/** Polls `ok` until it holds (generous bound: the machine is shared). */
+async function until(ok: () => boolean | Promise<boolean>, what: string, ms = 20_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!(await ok())) {
+    if (Date.now() > end) assert.fail(`not within ${ms} ms: ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+/** The processes in the namespace (a watch's monitor is the only one we leave running there). */
+async function pidsIn(ns: string): Promise<number[]> {
+  const r = await execa('ip', ['netns', 'pids', ns]);
+  return r.stdout.split('\n').filter(Boolean).map(Number);
+}
+
+/**
+ * Commits a marker (a table of nobody's, added and deleted in one transaction: no change of
+ * ours) and waits until the watch has printed it: commits come in order, so every change
+ * before it has been seen too, and none is left to land in the next resync's period.
+ */
+async function caughtUp(ns: TestNetns, watch: RulesetWatch): Promise<void> {
+  const marker = execa('ip', ['netns', 'exec', ns.name, 'nft', 'add table inet svp-marker; delete table inet svp-marker']);
+  const pid = marker.pid!;
+  assert.equal((await marker).exitCode, 0);
+  await until(() => watch.lastCommitPid === pid, 'the watch prints the marker');
+}
+
+/** Tampering, and the check the next resync must have used to repair it (`nft: false`: nft does not see it). */
+const TAMPERING: { what: string; check: 'summary' | 'read-back'; nft?: false; tamper: (ns: TestNetns) => Promise<void> }[] = [
   { what: 'iptables -t nat -F (every rule, the jumps too)', check: 'read-back', tamper: (ns) => run(ns, ['iptables', '-t', 'nat', '-F']) },
   {
     what: 'iptables -t nat -F; iptables -t nat -X (every chain of ours gone)',
@@ -90,7 +118,7 @@ const TAMPERING: { what: string; check: 'summary' | 'read-back'; tamper: (ns: Te
       await run(ns, ['iptables', '-t', 'nat', '-D', sep, '1']);
     },
   },
-  { what: 'the traffic set flushed', check: 'read-back', tamper: (ns) => run(ns, ['ipset', 'flush', 'SVP-ENDPOINT-TRAFFIC']) },
+  { what: 'the traffic set flushed', check: 'read-back', nft: false, tamper: (ns) => run(ns, ['ipset', 'flush', 'SVP-ENDPOINT-TRAFFIC']) },
 ];
 
 describe('iptables resync: the cheap check, and a read-back only when it disagrees (real kernel)', () => {
@@ -117,6 +145,98 @@ describe('iptables resync: the cheap check, and a read-back only when it disagre
     });
   }
 
+  for (const t of TAMPERING) {
+    it(`${t.what}, with the ruleset watch: ${t.nft === false ? 'its count differs' : 'seen as another process\'s change'}, repaired by the next resync (${t.check})`, async () => {
+      await withNetns(async (ns) => {
+        const runner = new CountingRunner(ns.name);
+        const watch = new RulesetWatch(ns.name);
+        const s = new IptablesSyncer(runner, undefined, undefined, true, { watch });
+        try {
+          assert.equal((await s.sync(world)).check, 'read-back');
+          const quiet = await s.sync(world, { full: true });
+          assert.deepEqual([quiet.check, quiet.changes, runner.natReadBacks], ['watched', 0, 2]);
+
+          await t.tamper(ns);
+          await caughtUp(ns, watch);
+          if (t.nft !== false) assert.ok(watch.foreignSeen > 0, 'the watch saw the change');
+          const repaired = await s.sync(world, { full: true });
+          assert.equal(repaired.check, t.check, JSON.stringify(repaired));
+          if (t.nft !== false) assert.match(repaired.checkWhy![0]!, /^generation \d+ by (iptables|ip6tables|nft|iptables-restor) \(pid \d+\)/);
+          assert.ok(repaired.changes > 0, 'something was put back');
+          await assertKernelMatches(ns, world, true);
+          // Our own repair is not someone else's change.
+          const after = await s.sync(world, { full: true });
+          assert.deepEqual([after.check, after.changes], ['watched', 0], JSON.stringify(after));
+        } finally {
+          s.close();
+        }
+      });
+    });
+  }
+
+  it('with the ruleset watch: another process\'s rule in its own chain is no change of ours; a killed monitor is replaced and the cheap check runs once', async () => {
+    await withNetns(async (ns) => {
+      const watch = new RulesetWatch(ns.name);
+      const s = new IptablesSyncer(new IptablesRunner(ns.name), undefined, undefined, true, { watch });
+      try {
+        await s.sync(world);
+        await run(ns, ['iptables', '-t', 'nat', '-N', 'KUBE-OTHER']);
+        await run(ns, ['iptables', '-t', 'nat', '-A', 'KUBE-OTHER', '-j', 'RETURN']);
+        // The -N counts (a rename prints only that), the -A in a chain not ours does not.
+        await caughtUp(ns, watch);
+        assert.equal((await s.sync(world, { full: true })).check, 'summary');
+        await run(ns, ['iptables', '-t', 'nat', '-A', 'KUBE-OTHER', '-j', 'RETURN']);
+        await caughtUp(ns, watch);
+        assert.equal(watch.foreignSeen, 0);
+        assert.equal((await s.sync(world, { full: true })).check, 'watched');
+
+        const [monitor] = await pidsIn(ns.name);
+        assert.ok(monitor, 'the monitor runs in the namespace');
+        process.kill(monitor!, 'SIGKILL');
+        await until(() => !watch.listening, 'the watch notices');
+        const r = await s.sync(world, { full: true });
+        assert.equal(r.check, 'summary');
+        assert.match(r.checkWhy![0]!, /^the monitor killed by SIGKILL/);
+        const now = await pidsIn(ns.name);
+        assert.equal(now.length, 1);
+        assert.notEqual(now[0], monitor);
+        assert.equal((await s.sync(world, { full: true })).check, 'watched');
+      } finally {
+        s.close();
+      }
+      await until(async () => (await pidsIn(ns.name)).length === 0, 'close() stops the monitor');
+    });
+  });
+
+  it('the monitor dies with the process that started it, even by SIGKILL (no leak)', async () => {
+    await withNetns(async (ns) => {
+      const child = execa('node', ['--import', 'tsx', new URL('./watch-child.ts', import.meta.url).pathname, ns.name], { reject: false, stdout: 'pipe', buffer: false });
+      const listening = new Promise<void>((resolve) => child.stdout!.on('data', (c: Buffer) => c.toString().includes('listening') && resolve()));
+      await listening;
+      assert.equal((await pidsIn(ns.name)).length, 1, 'its monitor runs');
+      child.kill('SIGKILL');
+      await child;
+      await until(async () => (await pidsIn(ns.name)).length === 0, 'the monitor is gone');
+    });
+  });
+
+  it('iptables-legacy: no monitor is started (nft does not see x_tables)', async () => {
+    await withNetns(async (ns) => {
+      const watch = new RulesetWatch(ns.name);
+      const s = new IptablesSyncer(new IptablesRunner(ns.name, 'legacy'), undefined, undefined, true, { watch });
+      try {
+        await s.sync(world);
+        const r = await s.sync(world, { full: true });
+        assert.equal(r.check, 'read-back');
+        assert.deepEqual(await pidsIn(ns.name), []);
+        assert.equal(watch.listening, false);
+      } finally {
+        s.close();
+        await execa('ip', ['netns', 'exec', ns.name, 'iptables-legacy', '-t', 'nat', '-F'], { reject: false });
+      }
+    });
+  });
+
   it('a chain deleted is found by its name alone (no Service chain compared), SVP-SERVICES flushed by its rules', async () => {
     await withNetns(async (ns) => {
       const noSlice: ResyncOptions = { sliceChains: 0 };
@@ -136,19 +256,28 @@ describe('iptables resync: the cheap check, and a read-back only when it disagre
       const log = { info: (obj: object, msg: string) => logged.push({ obj: obj as Record<string, unknown>, msg }), warn: () => {} };
       const syncer = createIptablesSyncer({ netns: ns.name, log });
       const req = { full: true, changed: new Set<string>(), preserve: [] };
-      await syncer.sync(world, req);
-      await syncer.sync(world, req);
-      await run(ns, ['iptables', '-t', 'nat', '-F']);
-      await syncer.sync(world, req);
-      assert.deepEqual(
-        logged.map((l) => l.obj.check),
-        ['read-back', 'summary', 'read-back'],
-      );
-      assert.deepEqual(logged[0]!.obj.why, ['start: no memory of the kernel']);
-      assert.equal(logged[1]!.obj.why, undefined);
-      assert.match((logged[2]!.obj.why as string[])[0]!, /^IPv4 nat SVP-SERVICES: 0 rules, \d+ written$/);
-      assert.match(logged[1]!.msg, /cheap check agreed/);
-      await assertKernelMatches(ns, world, true);
+      try {
+        await syncer.sync(world, req);
+        await syncer.sync(world, req);
+        await run(ns, ['iptables', '-t', 'nat', '-F']);
+        // The agent's syncer watches the ruleset (its monitor is the one process in the namespace); wait until it has seen the flush.
+        const seen = async () => (await syncer.sync(world, req)) && logged.at(-1)!.obj.check !== 'watched';
+        await until(seen, 'a resync sees the flush');
+        // Resyncs before the monitor's line arrived trusted the watch (those are 'watched').
+        const checks = logged.map((l) => l.obj.check);
+        assert.deepEqual([checks[0], checks[1], checks.at(-1)], ['read-back', 'watched', 'read-back']);
+        assert.ok(checks.slice(1, -1).every((c) => c === 'watched'), JSON.stringify(checks));
+        const last = logged.at(-1)!.obj;
+        assert.deepEqual(logged[0]!.obj.why, ['start: no memory of the kernel']);
+        assert.equal(logged[1]!.obj.why, undefined);
+        assert.match((last.why as string[])[0]!, /^IPv4 nat SVP-SERVICES: 0 rules, \d+ written$/);
+        assert.match((last.checkedBecause as string[])[0]!, /^generation \d+ by iptables/);
+        assert.match(logged[1]!.msg, /no other process changed our tables/);
+        await assertKernelMatches(ns, world, true);
+      } finally {
+        await syncer.close!();
+      }
+      await until(async () => (await pidsIn(ns.name)).length === 0, 'close() stops the monitor');
     });
   });
 });
