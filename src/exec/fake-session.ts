@@ -4,6 +4,7 @@
 // can die or hang on demand. Every process it starts and every line it read are kept.
 
 import type { Command } from './exec.js';
+import { exitOnce } from './exit-once.js';
 import type { SessionProcess, SpawnSession } from './session-process.js';
 
 /** What the fake nft does with one JSON transaction line. */
@@ -26,7 +27,9 @@ export class FakeSessionProcess implements SessionProcess {
   killed = false;
   private partial = '';
   private stderrListeners: ((chunk: string) => void)[] = [];
-  private exitListeners: ((why: string) => void)[] = [];
+  private readonly end = exitOnce();
+  readonly onExit = this.end.onExit;
+  /** Set at once by exit(); the listeners hear of it a microtask later, as of a real child. */
   private gone: string | undefined;
   private hung = false;
   private garbleNext = false;
@@ -53,11 +56,6 @@ export class FakeSessionProcess implements SessionProcess {
     this.stderrListeners.push(listener);
   }
 
-  onExit(listener: (why: string) => void): void {
-    if (this.gone !== undefined) listener(this.gone);
-    else this.exitListeners.push(listener);
-  }
-
   kill(): void {
     this.killed = true;
     this.exit('killed by SIGKILL');
@@ -68,7 +66,7 @@ export class FakeSessionProcess implements SessionProcess {
     if (this.gone !== undefined) return;
     this.gone = why;
     // Asynchronously, as a real child's exit event comes.
-    queueMicrotask(() => this.exitListeners.forEach((l) => l(why)));
+    queueMicrotask(() => this.end.exited(why));
   }
 
   private read(line: string): void {

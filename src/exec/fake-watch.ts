@@ -1,14 +1,15 @@
 // A scripted WatchProcess (watch-process.ts) for unit tests: the test prints lines as the
 // tool would, and makes it die; no kernel, no process.
 
+import { exitOnce } from './exit-once.js';
 import type { SpawnWatch, WatchProcess } from './watch-process.js';
 
 export class FakeWatchProcess implements WatchProcess {
   readonly ready: Promise<boolean>;
   killed = false;
   private readonly lines: ((line: string) => void)[] = [];
-  private readonly exits: ((why: string) => void)[] = [];
-  private gone: string | undefined;
+  private readonly end = exitOnce();
+  readonly onExit = this.end.onExit;
 
   constructor(listens = true) {
     this.ready = Promise.resolve(listens);
@@ -18,11 +19,6 @@ export class FakeWatchProcess implements WatchProcess {
     this.lines.push(listener);
   }
 
-  onExit(listener: (why: string) => void): void {
-    if (this.gone !== undefined) listener(this.gone);
-    else this.exits.push(listener);
-  }
-
   kill(): void {
     this.killed = true;
     this.die('killed by SIGKILL');
@@ -30,15 +26,13 @@ export class FakeWatchProcess implements WatchProcess {
 
   /** The tool prints `text` (one or more lines). */
   print(text: string): void {
-    if (this.gone !== undefined) return;
+    if (this.end.gone() !== undefined) return;
     for (const line of text.split('\n')) for (const l of this.lines) l(line);
   }
 
   /** The tool exits. */
   die(why = 'exited 1: cannot receive from nfnetlink socket: No buffer space available'): void {
-    if (this.gone !== undefined) return;
-    this.gone = why;
-    for (const l of this.exits) l(why);
+    this.end.exited(why);
   }
 }
 

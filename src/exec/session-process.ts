@@ -4,6 +4,7 @@
 // it with a scripted fake (fake-session.ts) and no kernel.
 
 import type { Command } from './exec.js';
+import { exitOnce, howItEnded } from './exit-once.js';
 
 export interface SessionProcess {
   /** The process id, when there is a real process (tests kill it from outside). */
@@ -45,7 +46,7 @@ export const spawnSystemSession: SpawnSession = async (command) => {
   // An EPIPE on a dead child's stdin is reported through exit, not thrown.
   child.stdin!.on('error', (e) => exited(`stdin: ${e.message}`));
   child.stderr!.setEncoding('utf8');
-  void child.then((r) => exited(r.exitCode !== undefined ? `exited ${r.exitCode}` : r.signal ? `killed by ${r.signal}` : (r.message ?? 'gone')));
+  void child.then((r) => exited(howItEnded(r)));
   for (const h of [child, child.stdin, child.stderr] as { unref?: () => void }[]) h.unref?.();
   return {
     ...(child.pid !== undefined ? { pid: child.pid } : {}),
@@ -59,21 +60,3 @@ export const spawnSystemSession: SpawnSession = async (command) => {
     kill: () => void child.kill('SIGKILL'),
   };
 };
-
-/** A process's exit, told once to each listener (one that comes later is told at once). */
-export function exitOnce(): { exited: (why: string) => void; onExit: (listener: (why: string) => void) => void; gone: () => string | undefined } {
-  const listeners: ((why: string) => void)[] = [];
-  let gone: string | undefined;
-  return {
-    exited: (why) => {
-      if (gone !== undefined) return;
-      gone = why;
-      for (const l of listeners) l(why);
-    },
-    onExit: (l) => {
-      if (gone !== undefined) l(gone);
-      else listeners.push(l);
-    },
-    gone: () => gone,
-  };
-}

@@ -7,7 +7,7 @@
 import { readdir, readFile, readlink } from 'node:fs/promises';
 import type { Command } from './exec.js';
 import { LineSplitter } from './lines.js';
-import { exitOnce } from './session-process.js';
+import { exitOnce, howItEnded } from './exit-once.js';
 
 export interface WatchProcess {
   /** The process id, when there is a real process (tests kill it from outside). */
@@ -68,7 +68,7 @@ export const spawnSystemWatch: SpawnWatch = (command, options) => {
     child.stderr!.on('data', (c: string) => (stderr = (stderr + c).slice(-500)));
     void child.then((r) => {
       lines.end();
-      const how = r.exitCode !== undefined ? `exited ${r.exitCode}` : r.signal ? `killed by ${r.signal}` : (r.message ?? 'gone');
+      const how = howItEnded(r);
       exited(stderr.trim() ? `${how}: ${stderr.trim()}` : how);
     });
     for (const h of [child, child.stdout, child.stderr] as { unref?: () => void }[]) h.unref?.();

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, test } from 'node:test';
+import { test } from 'node:test';
 import { pino } from 'pino';
 import { Agent } from '../../src/agent/agent.js';
 import { createAgentMetrics } from '../../src/agent/metrics.js';
@@ -19,6 +19,7 @@ import { serializePlan, serviceKey, type Plan } from '../../src/model/plan.js';
 import type { ProxyMode, RenderInput } from '../../src/model/render-input.js';
 import { plan, port, svc } from '../helpers/model.js';
 import { FakeApiServer } from './fake-apiserver.js';
+import { perTest } from './per-test.js';
 import { sleep, waitFor } from './helpers.js';
 import { apiNode, apiService, apiSlice } from './objects.js';
 import { parseExposition, samplesOf, valueOf, type Exposition } from './prom-text.js';
@@ -55,17 +56,7 @@ interface Ctx {
   readonly last: () => Call;
 }
 
-let cleanup: Array<() => Promise<void>> = [];
-afterEach(async () => {
-  for (const c of cleanup.reverse()) await c();
-  cleanup = [];
-});
-
-async function fakeApi(): Promise<FakeApiServer> {
-  const api = await FakeApiServer.start();
-  cleanup.push(() => api.close());
-  return api;
-}
+const { defer, fakeApi } = perTest();
 
 async function startAgent(
   api: FakeApiServer,
@@ -104,7 +95,7 @@ async function startAgent(
   let planFile: string | undefined;
   if (opts.plan) {
     const dir = mkdtempSync(join(tmpdir(), 'svcplane-agent-api-'));
-    cleanup.push(async () => rmSync(dir, { recursive: true, force: true }));
+    defer(async () => rmSync(dir, { recursive: true, force: true }));
     planFile = join(dir, 'plan.json');
     writeFileSync(planFile, serializePlan(opts.plan));
   }
@@ -126,7 +117,7 @@ async function startAgent(
     ...(opts.maxServicesPerSync ? { maxServicesPerSync: opts.maxServicesPerSync } : {}),
     ...(opts.health ? { healthAddr: { host: '127.0.0.1', port: 0 }, metricsAddr: { host: '127.0.0.1', port: 0 } } : {}),
   });
-  cleanup.push(() => agent.stop());
+  defer(() => agent.stop());
   const starting = agent.start();
   if (opts.started) opts.started(starting);
   else await starting;
@@ -543,7 +534,7 @@ test('the watch gauge: svcplane_watch_last_event_timestamp_seconds per resource,
   await nthSync(ctx, 1);
   const metricsServer = await import('../../src/agent/http.js');
   const s = await metricsServer.startServer({ host: '127.0.0.1', port: 0 }, metricsServer.metricsHandler(ctx.agent.metrics.registry));
-  cleanup.push(() => metricsServer.closeServer(s));
+  defer(() => metricsServer.closeServer(s));
   // The agent refreshes the gauges per scrape of its own metrics server; here through healthz-independent access:
   (ctx.agent as unknown as { refreshWatchGauges(): void }).refreshWatchGauges();
   const text = await (await fetch(`http://127.0.0.1:${ctx.agent.listening.metrics!.port}/metrics`)).text();

@@ -47,6 +47,12 @@ describe('EndpointFiles', TIMEOUT, () => {
   let dir: string;
   let eps: string;
   const write = (file: string, obj: unknown) => writeFileSync(join(eps, file), JSON.stringify(obj));
+  /** The folder emptied, then these files written (name -> object, as JSON). */
+  const onlyFiles = (files: Record<string, unknown> = {}) => {
+    rmSync(eps, { recursive: true });
+    mkdirSync(eps);
+    for (const [file, obj] of Object.entries(files)) write(file, obj);
+  };
 
   before(() => {
     dir = mkdtempSync(join(tmpdir(), 'svp-epfiles-'));
@@ -87,10 +93,7 @@ describe('EndpointFiles', TIMEOUT, () => {
   });
 
   it('reports a malformed slice once, keeps its Service as skipped, and names it', async () => {
-    rmSync(eps, { recursive: true });
-    mkdirSync(eps);
-    write('a.json', slice('a', ['10.0.0.1']));
-    write('bad.json', slice('bad', ['999.0.0.1']));
+    onlyFiles({ 'a.json': slice('a', ['10.0.0.1']), 'bad.json': slice('bad', ['999.0.0.1']) });
     const files = new EndpointFiles([eps]);
     const first = await files.load();
     assert.equal(first.errors.length, 1);
@@ -111,10 +114,7 @@ describe('EndpointFiles', TIMEOUT, () => {
   });
 
   it('loadChanged looks only at the named files: a temporary file is passed over, a removed one dropped', async () => {
-    rmSync(eps, { recursive: true });
-    mkdirSync(eps);
-    write('a.json', slice('a', ['10.0.0.1']));
-    write('b.json', slice('b', ['10.0.0.2']));
+    onlyFiles({ 'a.json': slice('a', ['10.0.0.1']), 'b.json': slice('b', ['10.0.0.2']) });
     const files = new EndpointFiles([eps]);
     await files.load();
     write('b.json', slice('b', ['10.0.0.3']));
@@ -134,9 +134,7 @@ describe('EndpointFiles', TIMEOUT, () => {
   });
 
   it('a folder watch names the files that changed; a ConfigMap-style ..data swap goes through the full fingerprint', async () => {
-    rmSync(eps, { recursive: true });
-    mkdirSync(eps);
-    write('a.json', slice('a', ['10.0.0.1']));
+    onlyFiles({ 'a.json': slice('a', ['10.0.0.1']) });
     // The ConfigMap layout: b.json -> ..data/b.json, ..data -> ..v1.
     mkdirSync(join(eps, '..v1'));
     writeFileSync(join(eps, '..v1', 'b.json'), JSON.stringify(slice('b', ['10.0.0.2'])));
@@ -170,10 +168,7 @@ describe('EndpointFiles', TIMEOUT, () => {
   });
 
   it('a slice defined in two files: the first wins, the second is an error naming both files', async () => {
-    rmSync(eps, { recursive: true });
-    mkdirSync(eps);
-    write('1.json', slice('a', ['10.0.0.1']));
-    write('2.json', slice('a', ['10.0.0.2']));
+    onlyFiles({ '1.json': slice('a', ['10.0.0.1']), '2.json': slice('a', ['10.0.0.2']) });
     const r = await new EndpointFiles([eps]).load();
     assert.equal(r.slices.length, 1);
     assert.equal(r.slices[0]!.endpoints[0]!.address, '10.0.0.1');
@@ -184,10 +179,7 @@ describe('EndpointFiles', TIMEOUT, () => {
   });
 
   it('a slice a changed file defines again is a duplicate, read on its own as in a whole load', async () => {
-    rmSync(eps, { recursive: true });
-    mkdirSync(eps);
-    write('1.json', slice('a', ['10.0.0.1']));
-    write('2.json', slice('b', ['10.0.0.2']));
+    onlyFiles({ '1.json': slice('a', ['10.0.0.1']), '2.json': slice('b', ['10.0.0.2']) });
     const files = new EndpointFiles([eps]);
     await files.load();
     write('2.json', slice('a', ['10.0.0.3']));
@@ -206,8 +198,7 @@ describe('EndpointFiles', TIMEOUT, () => {
   });
 
   it('keeps nothing of a load once its caller is done with it', async () => {
-    rmSync(eps, { recursive: true });
-    mkdirSync(eps);
+    onlyFiles();
     for (let i = 0; i < 20; i++) write(`${i}.json`, slice(`s${i}`, [`10.0.1.${i + 1}`]));
     const files = new EndpointFiles([eps]);
     const refs = await (async () => {
@@ -227,9 +218,7 @@ describe('EndpointFiles', TIMEOUT, () => {
   });
 
   it('a file that does not parse throws naming it, and the next load still knows the old files', async () => {
-    rmSync(eps, { recursive: true });
-    mkdirSync(eps);
-    write('a.json', slice('a', ['10.0.0.1']));
+    onlyFiles({ 'a.json': slice('a', ['10.0.0.1']) });
     const files = new EndpointFiles([eps]);
     await files.load();
     writeFileSync(join(eps, 'a.json'), '{"apiVersion": ');
@@ -241,10 +230,7 @@ describe('EndpointFiles', TIMEOUT, () => {
   });
 
   it('takes the Node from the files, by name, with --node-ip applied, and says when it changed', async () => {
-    rmSync(eps, { recursive: true });
-    mkdirSync(eps);
-    write('node.json', node);
-    write('a.json', slice('a', ['10.0.0.1']));
+    onlyFiles({ 'node.json': node, 'a.json': slice('a', ['10.0.0.1']) });
     const files = new EndpointFiles([eps], { nodeName: 'node1' });
     const first = await files.load();
     assert.deepEqual(first.node?.addresses, ['192.168.1.1']);
@@ -259,8 +245,7 @@ describe('EndpointFiles', TIMEOUT, () => {
     assert.deepEqual(pinned.node?.addresses, ['10.1.1.1']);
   });
   it('a change read on its own gives what a fresh load of every file gives (slices, skipped, Node, errors), over random edits', async () => {
-    rmSync(eps, { recursive: true });
-    mkdirSync(eps);
+    onlyFiles();
     // A small world where edits collide: 10 files, 30 Services, 2 slice names each, a Node
     // file, a malformed slice, the same slice in two files, files removed and added.
     let seed = 7;

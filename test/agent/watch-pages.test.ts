@@ -2,11 +2,11 @@
 // startList): each page decoded as it arrives, no raw object kept past it, the store
 // changed once per list, and the same store whatever the page size.
 
-import { afterEach, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import v8 from 'node:v8';
 import vm from 'node:vm';
-import { FakeApiServer } from './fake-apiserver.js';
+import { changesOf, FAST_WATCH, perTest } from './per-test.js';
 import { apiService, apiSlice } from './objects.js';
 import { recordingLogger, waitFor } from './helpers.js';
 import {
@@ -16,35 +16,9 @@ import {
   watchServices,
   type ListIntake,
   type ListWatchSink,
-  type WatchTiming,
-  type WatchedResource,
-  type WatchedStore,
 } from '../../src/agent/watch/index.js';
 
-const FAST: Partial<WatchTiming> = { initialBackoffMs: 20, maxBackoffMs: 200, silenceMs: 5000, listTimeoutMs: 2000 };
-
-let cleanup: Array<() => Promise<void>> = [];
-afterEach(async () => {
-  for (const c of cleanup.reverse()) await c();
-  cleanup = [];
-});
-
-async function fakeApi(): Promise<FakeApiServer> {
-  const api = await FakeApiServer.start();
-  cleanup.push(() => api.close());
-  return api;
-}
-
-function started<S extends WatchedStore<unknown>>(w: WatchedResource<S>): WatchedResource<S> {
-  cleanup.push(() => w.stop());
-  return w.start();
-}
-
-function changesOf(store: WatchedStore<unknown>): string[][] {
-  const out: string[][] = [];
-  store.on('change', (keys) => out.push([...keys].sort()));
-  return out;
-}
+const { defer, fakeApi, started } = perTest();
 
 const addresses = (store: EndpointSliceStore): string[] => store.snapshot().flatMap((s) => s.endpoints.map((e) => `${s.name}:${e.address}`));
 
@@ -79,10 +53,10 @@ describe('lists in pages', () => {
       event: (type, obj) => store.event(type, obj),
     };
     const lw = new ResilientListWatch(
-      { client: api.kubeConfig(), path: '/apis/discovery.k8s.io/v1/endpointslices', timing: FAST, log: recordingLogger(), listPageSize: 2 },
+      { client: api.kubeConfig(), path: '/apis/discovery.k8s.io/v1/endpointslices', timing: FAST_WATCH, log: recordingLogger(), listPageSize: 2 },
       sink,
     );
-    cleanup.push(() => lw.stop());
+    defer(() => lw.stop());
     lw.start();
     await store.waitForSync();
     await waitFor('the watch', () => api.activeWatches('endpointslices') === 1);
@@ -114,7 +88,7 @@ describe('lists in pages', () => {
       watchEndpointSlices({
         kubeConfig: api.kubeConfig(),
         log: recordingLogger(),
-        timing: { ...FAST, initialBackoffMs: 2000, maxBackoffMs: 4000 },
+        timing: { ...FAST_WATCH, initialBackoffMs: 2000, maxBackoffMs: 4000 },
         random: () => 0,
         listPageSize: 2,
       }),
@@ -164,8 +138,8 @@ describe('lists in pages', () => {
     api.upsert('services', badService);
 
     const watch = (pageSize: number | undefined) => ({
-      slices: started(watchEndpointSlices({ kubeConfig: api.kubeConfig(), log: recordingLogger(), timing: FAST, ...(pageSize ? { listPageSize: pageSize } : {}) })),
-      services: started(watchServices({ kubeConfig: api.kubeConfig(), mode: 'coexist', log: recordingLogger(), timing: FAST, ...(pageSize ? { listPageSize: pageSize } : {}) })),
+      slices: started(watchEndpointSlices({ kubeConfig: api.kubeConfig(), log: recordingLogger(), timing: FAST_WATCH, ...(pageSize ? { listPageSize: pageSize } : {}) })),
+      services: started(watchServices({ kubeConfig: api.kubeConfig(), mode: 'coexist', log: recordingLogger(), timing: FAST_WATCH, ...(pageSize ? { listPageSize: pageSize } : {}) })),
     });
     const paged = watch(2);
     const whole = watch(undefined);

@@ -1,51 +1,21 @@
 // The watch layer against a fake API server over real HTTP: our client (kube-client,
 // paged raw list, watch stream), the restart logic and the stores, end to end.
 
-import { afterEach, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { FakeApiServer } from './fake-apiserver.js';
+import { changesOf, FAST_WATCH, perTest } from './per-test.js';
 import { apiNode, apiService, apiSlice } from './objects.js';
-import { recordingLogger, sleep, waitFor } from './helpers.js';
+import { recordingLogger, waitFor } from './helpers.js';
 import {
   watchEndpointSlices,
   watchNode,
   watchServices,
   type MalformedObject,
-  type WatchTiming,
   type WatchedResource,
   type WatchedStore,
 } from '../../src/agent/watch/index.js';
 
-const FAST: Partial<WatchTiming> = {
-  initialBackoffMs: 20,
-  maxBackoffMs: 200,
-  silenceMs: 5000,
-  listTimeoutMs: 2000,
-};
-
-let cleanup: Array<() => Promise<void>> = [];
-afterEach(async () => {
-  for (const c of cleanup.reverse()) await c();
-  cleanup = [];
-});
-
-async function fakeApi(): Promise<FakeApiServer> {
-  const api = await FakeApiServer.start();
-  cleanup.push(() => api.close());
-  return api;
-}
-
-function started<S extends WatchedStore<unknown>>(w: WatchedResource<S>): WatchedResource<S> {
-  cleanup.push(() => w.stop());
-  return w.start();
-}
-
-/** Every `change` the store emits, as sorted key lists. */
-function changesOf(store: WatchedStore<unknown>): string[][] {
-  const out: string[][] = [];
-  store.on('change', (keys) => out.push([...keys].sort()));
-  return out;
-}
+const { fakeApi, started } = perTest();
 
 const addresses = (w: WatchedResource<WatchedStore<any>>): string[] =>
   w.store.snapshot().flatMap((s: any) => s.endpoints.map((e: any) => `${s.name}:${e.address}`));
@@ -56,7 +26,7 @@ describe('EndpointSlice watch', () => {
     api.upsert('endpointslices', apiSlice('web', ['10.1.0.1', '10.1.0.2']));
     api.upsert('endpointslices', apiSlice('db', ['10.1.1.1'], { namespace: 'data' }));
     api.upsert('endpointslices', apiSlice('dns', ['10.1.2.1'], { headless: true }));
-    const w = watchEndpointSlices({ kubeConfig: api.kubeConfig(), log: recordingLogger(), timing: FAST });
+    const w = watchEndpointSlices({ kubeConfig: api.kubeConfig(), log: recordingLogger(), timing: FAST_WATCH });
     let syncedEvents = 0;
     w.store.on('synced', () => syncedEvents++);
     assert.equal(w.store.synced, false);
@@ -87,7 +57,7 @@ describe('EndpointSlice watch', () => {
   test('ADDED, MODIFIED and DELETED update the store and name the Service that changed', async () => {
     const api = await fakeApi();
     api.upsert('endpointslices', apiSlice('web', ['10.1.0.1']));
-    const w = started(watchEndpointSlices({ kubeConfig: api.kubeConfig(), log: recordingLogger(), timing: FAST }));
+    const w = started(watchEndpointSlices({ kubeConfig: api.kubeConfig(), log: recordingLogger(), timing: FAST_WATCH }));
     await w.store.waitForSync();
     const changes = changesOf(w.store);
 
@@ -113,7 +83,7 @@ describe('EndpointSlice watch', () => {
   test('a dropped watch connection reconnects from the last resourceVersion, without a relist', async () => {
     const api = await fakeApi();
     api.upsert('endpointslices', apiSlice('web', ['10.1.0.1']));
-    const w = started(watchEndpointSlices({ kubeConfig: api.kubeConfig(), log: recordingLogger(), timing: FAST }));
+    const w = started(watchEndpointSlices({ kubeConfig: api.kubeConfig(), log: recordingLogger(), timing: FAST_WATCH }));
     await w.store.waitForSync();
     await waitFor('a watch', () => api.activeWatches('endpointslices') === 1);
     const lastRv = api.upsert('endpointslices', apiSlice('web', ['10.1.0.2']));
@@ -132,7 +102,7 @@ describe('EndpointSlice watch', () => {
   test('a bookmark moves the resume point forward', async () => {
     const api = await fakeApi();
     api.upsert('endpointslices', apiSlice('web', ['10.1.0.1']));
-    const w = started(watchEndpointSlices({ kubeConfig: api.kubeConfig(), log: recordingLogger(), timing: FAST }));
+    const w = started(watchEndpointSlices({ kubeConfig: api.kubeConfig(), log: recordingLogger(), timing: FAST_WATCH }));
     await w.store.waitForSync();
     await waitFor('a watch', () => api.activeWatches('endpointslices') === 1);
     // Other resources move the RV on; this watch sees only a bookmark.
@@ -148,7 +118,7 @@ describe('EndpointSlice watch', () => {
     const api = await fakeApi();
     api.maxWatchSeconds = 0.2;
     api.upsert('endpointslices', apiSlice('web', ['10.1.0.1']));
-    const w = started(watchEndpointSlices({ kubeConfig: api.kubeConfig(), log: recordingLogger(), timing: FAST }));
+    const w = started(watchEndpointSlices({ kubeConfig: api.kubeConfig(), log: recordingLogger(), timing: FAST_WATCH }));
     await w.store.waitForSync();
     await waitFor('three watches', () => api.requestsFor('endpointslices', true).length >= 3);
     api.upsert('endpointslices', apiSlice('web', ['10.1.0.5']));
@@ -166,7 +136,7 @@ describe('EndpointSlice watch', () => {
     api.maxWatchSeconds = 1.5;
     api.upsert('endpointslices', apiSlice('web', ['10.1.0.1']));
     const log = recordingLogger();
-    const timing = { ...FAST, initialBackoffMs: 60_000, maxBackoffMs: 60_000, silenceMs: 60_000 };
+    const timing = { ...FAST_WATCH, initialBackoffMs: 60_000, maxBackoffMs: 60_000, silenceMs: 60_000 };
     const w = started(watchEndpointSlices({ kubeConfig: api.kubeConfig(), log, timing, random: () => 0.5 }));
     await w.store.waitForSync();
     await waitFor('a third watch after two quiet ends', () => api.requestsFor('endpointslices', true).length >= 3);
@@ -184,7 +154,7 @@ describe('EndpointSlice watch', () => {
     api.maxWatchSeconds = 0;
     api.upsert('endpointslices', apiSlice('web', ['10.1.0.1']));
     const log = recordingLogger();
-    const w = started(watchEndpointSlices({ kubeConfig: api.kubeConfig(), log, timing: { ...FAST, initialBackoffMs: 20, maxBackoffMs: 100 }, random: () => 0.5 }));
+    const w = started(watchEndpointSlices({ kubeConfig: api.kubeConfig(), log, timing: { ...FAST_WATCH, initialBackoffMs: 20, maxBackoffMs: 100 }, random: () => 0.5 }));
     await w.store.waitForSync();
     await waitFor('three closed watches', () => log.lines.filter((l) => l.msg === 'watch closed; retrying').length >= 3);
     const delays = log.lines.filter((l) => l.msg === 'watch closed; retrying').map((l) => (l.obj as { retryInMs: number }).retryInMs);
@@ -198,7 +168,7 @@ describe('EndpointSlice watch', () => {
     api.failNext('endpointslices', 'watch', 503, 4);
     const log = recordingLogger();
     const w = started(
-      watchEndpointSlices({ kubeConfig: api.kubeConfig(), log, timing: { ...FAST, initialBackoffMs: 20, maxBackoffMs: 100 }, random: () => 0.5 }),
+      watchEndpointSlices({ kubeConfig: api.kubeConfig(), log, timing: { ...FAST_WATCH, initialBackoffMs: 20, maxBackoffMs: 100 }, random: () => 0.5 }),
     );
     await w.store.waitForSync();
     assert.equal(api.requestsFor('endpointslices', false).length, 4, 'three failed lists, then one good');
@@ -215,7 +185,7 @@ describe('EndpointSlice watch', () => {
     const api = await fakeApi();
     api.upsert('endpointslices', apiSlice('web', ['10.1.0.1']));
     api.upsert('endpointslices', apiSlice('old', ['10.1.3.1']));
-    const w = started(watchEndpointSlices({ kubeConfig: api.kubeConfig(), log: recordingLogger(), timing: FAST }));
+    const w = started(watchEndpointSlices({ kubeConfig: api.kubeConfig(), log: recordingLogger(), timing: FAST_WATCH }));
     await w.store.waitForSync();
     await waitFor('a watch', () => api.activeWatches('endpointslices') === 1);
     const changes = changesOf(w.store);
@@ -245,7 +215,7 @@ describe('EndpointSlice watch', () => {
   test('410 as an HTTP status on the watch also relists', async () => {
     const api = await fakeApi();
     api.upsert('endpointslices', apiSlice('web', ['10.1.0.1']));
-    const w = started(watchEndpointSlices({ kubeConfig: api.kubeConfig(), log: recordingLogger(), timing: FAST }));
+    const w = started(watchEndpointSlices({ kubeConfig: api.kubeConfig(), log: recordingLogger(), timing: FAST_WATCH }));
     await w.store.waitForSync();
     await waitFor('a watch', () => api.activeWatches('endpointslices') === 1);
     api.goneOnNextWatch('endpointslices', 'status');
@@ -259,7 +229,7 @@ describe('EndpointSlice watch', () => {
     const api = await fakeApi();
     api.upsert('endpointslices', apiSlice('web', ['10.1.0.1']));
     const log = recordingLogger();
-    const w = started(watchEndpointSlices({ kubeConfig: api.kubeConfig(), log, timing: { ...FAST, silenceMs: 300 } }));
+    const w = started(watchEndpointSlices({ kubeConfig: api.kubeConfig(), log, timing: { ...FAST_WATCH, silenceMs: 300 } }));
     await w.store.waitForSync();
     await waitFor('a watch', () => api.activeWatches('endpointslices') === 1);
     const rv = w.listWatch.lastResourceVersion;
@@ -284,7 +254,7 @@ describe('EndpointSlice watch', () => {
     const log = recordingLogger();
     const counted: MalformedObject[] = [];
     const w = started(
-      watchEndpointSlices({ kubeConfig: api.kubeConfig(), log, timing: FAST, onMalformed: (m) => counted.push(m) }),
+      watchEndpointSlices({ kubeConfig: api.kubeConfig(), log, timing: FAST_WATCH, onMalformed: (m) => counted.push(m) }),
     );
     await w.store.waitForSync();
     const changes = changesOf(w.store);
@@ -326,7 +296,7 @@ describe('EndpointSlice watch', () => {
     bad.ports[0].port = 70000;
     api.upsert('endpointslices', bad);
     api.upsert('endpointslices', apiSlice('db', ['10.1.1.1']));
-    const w = started(watchEndpointSlices({ kubeConfig: api.kubeConfig(), log: recordingLogger(), timing: FAST }));
+    const w = started(watchEndpointSlices({ kubeConfig: api.kubeConfig(), log: recordingLogger(), timing: FAST_WATCH }));
     await w.store.waitForSync();
     assert.deepEqual(addresses(w), ['db-abc:10.1.1.1']);
     assert.deepEqual(w.store.skippedServiceKeys(), ['default/web']);
@@ -336,7 +306,7 @@ describe('EndpointSlice watch', () => {
   test('the store keeps serving its snapshot while the API server is down, and catches up after', async () => {
     const api = await fakeApi();
     api.upsert('endpointslices', apiSlice('web', ['10.1.0.1']));
-    const w = started(watchEndpointSlices({ kubeConfig: api.kubeConfig(), log: recordingLogger(), timing: FAST }));
+    const w = started(watchEndpointSlices({ kubeConfig: api.kubeConfig(), log: recordingLogger(), timing: FAST_WATCH }));
     await w.store.waitForSync();
     await waitFor('a watch', () => api.activeWatches('endpointslices') === 1);
     const changes = changesOf(w.store);
@@ -354,7 +324,7 @@ describe('EndpointSlice watch', () => {
   test('trigger times: one per new annotation value, taken once', async () => {
     const api = await fakeApi();
     api.upsert('endpointslices', apiSlice('web', ['10.1.0.1'], { triggerTime: '2025-01-01T00:00:00Z' }));
-    const w = started(watchEndpointSlices({ kubeConfig: api.kubeConfig(), log: recordingLogger(), timing: FAST }));
+    const w = started(watchEndpointSlices({ kubeConfig: api.kubeConfig(), log: recordingLogger(), timing: FAST_WATCH }));
     await w.store.waitForSync();
     assert.deepEqual(w.store.takeTriggerTimes(), [{ service: 'default/web', slice: 'default/web-abc', time: Date.parse('2025-01-01T00:00:00Z'), family: 'IPv4' }]);
     assert.deepEqual(w.store.takeTriggerTimes(), []);
@@ -369,7 +339,7 @@ describe('Service watch', () => {
     const api = await fakeApi();
     api.upsert('services', apiService('web', '10.96.0.10'));
     api.upsert('services', apiService('legacy', '10.96.0.11', { proxy: null }));
-    const w = started(watchServices({ kubeConfig: api.kubeConfig(), mode: 'coexist', log: recordingLogger(), timing: FAST }));
+    const w = started(watchServices({ kubeConfig: api.kubeConfig(), mode: 'coexist', log: recordingLogger(), timing: FAST_WATCH }));
     await w.store.waitForSync();
     assert.equal(api.requestsFor('services', false)[0]!.query.get('labelSelector'), 'service.kubernetes.io/service-proxy-name=svcplane');
     const [web] = w.store.snapshot();
@@ -382,7 +352,7 @@ describe('Service watch', () => {
     api.upsert('services', apiService('web', '10.96.0.10'));
     api.upsert('services', apiService('legacy', '10.96.0.11', { proxy: null }));
     api.upsert('services', apiService('mesh', '10.96.0.12', { proxy: 'other-proxy' }));
-    const w = started(watchServices({ kubeConfig: api.kubeConfig(), mode: 'replace', log: recordingLogger(), timing: FAST }));
+    const w = started(watchServices({ kubeConfig: api.kubeConfig(), mode: 'replace', log: recordingLogger(), timing: FAST_WATCH }));
     await w.store.waitForSync();
     assert.equal(api.requestsFor('services', false)[0]!.query.get('labelSelector'), null);
     assert.deepEqual(w.store.snapshot().map((s) => s.name), ['legacy', 'web']);
@@ -398,7 +368,7 @@ describe('Service watch', () => {
     api.upsert('services', apiService('web', '10.96.0.10'));
     const counted: MalformedObject[] = [];
     const w = started(
-      watchServices({ kubeConfig: api.kubeConfig(), mode: 'coexist', log: recordingLogger(), timing: FAST, onMalformed: (m) => counted.push(m) }),
+      watchServices({ kubeConfig: api.kubeConfig(), mode: 'coexist', log: recordingLogger(), timing: FAST_WATCH, onMalformed: (m) => counted.push(m) }),
     );
     await w.store.waitForSync();
     const bad = apiService('web', '10.96.0.10');
@@ -416,7 +386,7 @@ describe('Node watch', () => {
     const api = await fakeApi();
     api.upsert('nodes', apiNode('node-a', '192.168.1.10', 'zone-1'));
     api.upsert('nodes', apiNode('node-b', '192.168.1.11', 'zone-2'));
-    const w = started(watchNode({ kubeConfig: api.kubeConfig(), nodeName: 'node-a', log: recordingLogger(), timing: FAST }));
+    const w = started(watchNode({ kubeConfig: api.kubeConfig(), nodeName: 'node-a', log: recordingLogger(), timing: FAST_WATCH }));
     await w.store.waitForSync();
     assert.equal(api.requestsFor('nodes', false)[0]!.query.get('fieldSelector'), 'metadata.name=node-a');
     assert.deepEqual(w.store.node(), { name: 'node-a', addresses: ['192.168.1.10'], podCIDRs: ['10.244.1.0/24'], zone: 'zone-1' });
@@ -437,7 +407,7 @@ describe('410 loops', () => {
     api.upsert('endpointslices', apiSlice('web', ['10.1.0.1']));
     api.goneOnNextWatch('endpointslices', 'event', 4);
     const log = recordingLogger();
-    const w = started(watchEndpointSlices({ kubeConfig: api.kubeConfig(), log, timing: FAST, random: () => 0.5 }));
+    const w = started(watchEndpointSlices({ kubeConfig: api.kubeConfig(), log, timing: FAST_WATCH, random: () => 0.5 }));
     await waitFor('a watch that holds', () => api.activeWatches('endpointslices') === 1, 3000);
     assert.equal(api.requestsFor('endpointslices', false).length, 5);
     const delays = log.lines.filter((l) => l.level === 'warn').map((l) => (l.obj as { retryInMs: number }).retryInMs);
