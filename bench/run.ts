@@ -117,6 +117,9 @@ const countersCost = {
   warmup: env('BENCH_COUNTERS_WARMUP', 20),
   bulkMB: env('BENCH_COUNTERS_BULK_MB', quick ? 50 : 200),
   bulkRounds: env('BENCH_COUNTERS_BULK_ROUNDS', 3),
+  // 'rulesets': nftables' older unpaired method (the rules reloaded before each batch); 0: client and sink not pinned.
+  pairing: process.env.BENCH_COUNTERS_PAIRING === 'rulesets' ? ('rulesets' as const) : ('sources' as const),
+  pin: env('BENCH_COUNTERS_PIN', 1) !== 0,
   loadLimitMs: dataplane.loadLimitMs,
 };
 const cli = { services: env('BENCH_CLI_SERVICES', quick ? 1000 : 10000), runs: env('BENCH_CLI_RUNS', 5) };
