@@ -181,6 +181,8 @@ export interface CountersCostRow {
 export interface CountedProof {
   /** Per counter kind (packets, bytes, new_connections, endpoint_*): the target Service's value. */
   values: Record<string, number>;
+  /** nftables: the new-connection counters (map element, DNAT rule) are on the counted path only; iptables' are nat rule counters both addresses pass. */
+  connectionsPerAddress?: boolean;
   /** Connections and bulk bytes (payload) each client address sent through the Service. */
   sent: { with: { connections: number; bytes: number }; without: { connections: number; bytes: number } };
 }
@@ -314,7 +316,7 @@ export async function benchCountersCost(others: number, o: CountersCostOptions, 
     }
     if (!switchTo) {
       const each = { connections: o.batches * (o.connections + o.warmup + o.bulkRounds), bytes: o.batches * o.bulkRounds * o.bulkMB * (1 << 20) };
-      row.counted = { values: await targetCounters(backend, node), sent: { with: each, without: each } };
+      row.counted = { values: await targetCounters(backend, node), connectionsPerAddress: backend === 'nftables', sent: { with: each, without: each } };
     }
     return row;
   } finally {
