@@ -171,8 +171,8 @@ export interface CountersCostRow {
    * connection and transfer by transfer. Absent in older results: 'rulesets'.
    */
   pairing?: 'rulesets' | 'sources';
-  /** Client and sink pinned to one CPU each (taskset), so every transfer uses the two cores alike (session 12). */
-  pinned?: boolean;
+  /** Where client and sink ran (taskset; session 12): PinMode. Absent in older results: not pinned. */
+  pinned?: PinMode;
   /** The backend's own counters of the target Service after the run, beside what each client address sent through it (paired runs). */
   counted?: CountedProof;
 }
@@ -187,8 +187,13 @@ export interface CountedProof {
   sent: { with: { connections: number; bytes: number }; without: { connections: number; bytes: number } };
 }
 
-/** Where client and sink run when pinned: one core each, the same for every transfer of both variants. */
-const PIN = { client: '0', server: '1' } as const;
+/**
+ * Where client and sink run, the same for every transfer of both variants: 'none', where the
+ * scheduler puts them (unpinned, a transfer ran at ~250 or ~1,100 MB/s by whether the two
+ * shared a core: README "counters"); 'split', one core each; 'same', both on one core.
+ */
+export type PinMode = 'none' | 'split' | 'same';
+const PIN: Record<PinMode, { client?: string; server?: string }> = { none: {}, split: { client: '0', server: '1' }, same: { client: '1', server: '1' } };
 
 /** `cmd args` in namespace `ns`, on CPU `cpu` when given. */
 const nsArgs = (ns: string, cpu: string | undefined, cmd: string[]) => ['netns', 'exec', ns, ...(cpu ? ['taskset', '-c', cpu] : []), ...cmd];
@@ -257,8 +262,8 @@ export interface CountersCostOptions extends DataplaneOptions {
   bulkRounds: number;
   /** 'sources' (default): one ruleset, two client addresses; 'rulesets' (nftables only): the rules reloaded before each batch. */
   pairing?: 'sources' | 'rulesets';
-  /** Pin client and sink to a core each (default on). */
-  pin?: boolean;
+  /** Where client and sink run (PinMode; default 'same'). */
+  pin?: PinMode;
 }
 
 /**
@@ -273,8 +278,8 @@ export interface CountersCostOptions extends DataplaneOptions {
 export async function benchCountersCost(others: number, o: CountersCostOptions, prefix: string, log: (m: string) => void, backend: DataplaneBackend = 'nftables'): Promise<CountersCostRow> {
   const [client, node, server] = [`${prefix}-cc-c`, `${prefix}-cc-n`, `${prefix}-cc-s`];
   const pairing = backend === 'nftables' && o.pairing === 'rulesets' ? 'rulesets' : 'sources';
-  const pin = o.pin ?? true;
-  const row: CountersCostRow = { others, withCounters: [], withoutCounters: [], throughputWith: [], throughputWithout: [], pairing, pinned: pin };
+  const pin = PIN[o.pin ?? 'same'];
+  const row: CountersCostRow = { others, withCounters: [], withoutCounters: [], throughputWith: [], throughputWithout: [], pairing, pinned: o.pin ?? 'same' };
   const input = dataplaneInput(others);
   const made: string[] = [];
   let peer: ReturnType<typeof spawn> | undefined;
@@ -287,9 +292,9 @@ export async function benchCountersCost(others: number, o: CountersCostOptions, 
       row.cpuWith = [];
       row.cpuWithout = [];
     }
-    peer = await startPeer(server, 'sink', pin ? PIN.server : undefined);
+    peer = await startPeer(server, 'sink', pin.server);
     const peer$ = (...args: string[]) =>
-      execa('ip', nsArgs(client, pin ? PIN.client : undefined, [process.execPath, '--import', 'tsx', join(here, 'dataplane-peer.ts'), ...args]), { cwd: root, timeout: 600_000 }).then((r) => JSON.parse(r.stdout.trim()) as number[][]);
+      execa('ip', nsArgs(client, pin.client, [process.execPath, '--import', 'tsx', join(here, 'dataplane-peer.ts'), ...args]), { cwd: root, timeout: 600_000 }).then((r) => JSON.parse(r.stdout.trim()) as number[][]);
     for (let b = 0; b < o.batches; b++) {
       const order = b % 2 === 0 ? (['with', 'without'] as const) : (['without', 'with'] as const);
       if (switchTo) {

@@ -112,7 +112,7 @@ export type CountersVerdict = 'met' | 'missed' | 'unclear';
 function methodText(c: CountersCostRow, backend: CountersBackend, batches: number): string[] {
   const alternation = [
     'The client alternates between its two addresses connection by connection, and its bulk transfers pair by pair (A B, B A, …),',
-    `so each pair shares the machine's load of that instant; ${batches} batches${c.pinned ? ', client and sink pinned to one core each (taskset)' : ''}.`,
+    `so each pair shares the machine's load of that instant; ${batches} batches${pinText(c)}.`,
   ];
   if (c.pairing === 'sources' && backend === 'iptables')
     return [
@@ -165,11 +165,14 @@ export function countersCost(r: BenchResults, backend: CountersBackend = 'nftabl
   const throughput = 1 - median(c.throughputWith) / median(c.throughputWithout);
   const change = (w: number[], o: number[]) => median(w) / median(o) - 1;
   const latencyPaired = paired(perBatch(c.withCounters, c.withoutCounters, batches, change));
-  const throughputPaired = paired(perBatch(c.throughputWith, c.throughputWithout, batches, change));
+  // Paired runs: transfer i of one address and transfer i of the other ran back to back, so each batch's change is the
+  // median of those pairs' ratios; older runs: the ratio of the batch's medians.
+  const bulkChange = c.pairing === 'sources' ? (w: number[], o: number[]) => median(w.map((x, i) => x / o[i]!)) - 1 : change;
+  const throughputPaired = paired(perBatch(c.throughputWith, c.throughputWithout, batches, bulkChange));
   // CPU per MB (paired runs since session 12): what a transfer costs the two cores, which bounds a CPU-bound veth
   // transfer's throughput, without the wall clock's share of a loaded machine. When measured it decides the
   // throughput half of the verdict (+x % CPU per byte is −x/(1+x) throughput with the cores to itself); MB/s stays beside.
-  const cpuPaired = c.cpuWith?.length && c.cpuWithout?.length ? paired(perBatch(c.cpuWith, c.cpuWithout, batches, change)) : undefined;
+  const cpuPaired = c.cpuWith?.length && c.cpuWithout?.length ? paired(perBatch(c.cpuWith, c.cpuWithout, batches, bulkChange)) : undefined;
   const check = c.counted ? countedCheck(c.counted) : undefined;
   const limit = COUNTERS_COST_LIMIT;
   const bulkMet = cpuPaired ? cpuPaired.hi < limit : throughputPaired.lo > -limit;
@@ -216,10 +219,13 @@ export function countersCostTargetRow(r: BenchResults, backend: CountersBackend 
   };
 }
 
+const pinText = (c: CountersCostRow) =>
+  c.pinned === 'split' ? ', client and sink pinned to one core each (taskset)' : c.pinned === 'same' ? ', client and sink pinned to the same core (taskset)' : '';
+
 /** Which method produced a backend's figures, in a few words. */
 function methodName(r: BenchResults, backend: CountersBackend): string {
   const c = countersRow(r, backend);
-  return c?.pairing === 'sources' ? `paired by client address${c.pinned ? ', pinned' : ''}` : 'rulesets switched per batch';
+  return c?.pairing === 'sources' ? `paired by client address${c.pinned && c.pinned !== 'none' ? `, pinned (${c.pinned})` : ''}` : 'rulesets switched per batch';
 }
 
 export function countersCostSection(L: string[], r: BenchResults, backend: CountersBackend = 'nftables'): void {

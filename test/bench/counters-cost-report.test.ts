@@ -18,7 +18,7 @@ function results(latency: number[], throughput: number[], pairing?: 'sources', c
     withoutCounters: latency.flatMap(() => [100, 100]),
     throughputWith: throughput.map((x) => 100 * (1 + x)),
     throughputWithout: throughput.map(() => 100),
-    ...(pairing ? { pairing, pinned: true } : {}),
+    ...(pairing ? { pairing, pinned: 'same' } : {}),
     ...(cpu ? { cpuWith: cpu.map((x) => 1000 * (1 + x)), cpuWithout: cpu.map(() => 1000) } : {}),
     ...(counted ? { counted } : {}),
   };
@@ -110,7 +110,7 @@ describe('counters cost in the report', () => {
     assert.equal(countersCost(results(flat(0.01), flat(0), 'sources', flat(0.08)))!.verdict, 'missed', 'CPU per MB wholly past 5 %');
     assert.equal(countersCost(results(flat(0.01), flat(0), 'sources', [...flat(0.02, 6), ...flat(0.08, 6)]))!.verdict, 'unclear');
     const row = countersCostTargetRow(results(flat(0.01), noisyWall, 'sources', flat(0.02)), 'nftables')!;
-    assert.match(row.measured, /^paired by client address, pinned: median of 12/);
+    assert.match(row.measured, /^paired by client address, pinned \(same\): median of 12/);
     assert.match(row.measured, /bulk CPU per MB \+2\.0 % \(\+2\.0 % to \+2\.0 %; decides\), bulk MB\/s/);
     const L: string[] = [];
     countersCostSection(L, results(flat(0.01), noisyWall, 'sources', flat(0.02)), 'nftables');
@@ -134,5 +134,17 @@ describe('counters cost in the report', () => {
     const bad = results(flat(0.01), flat(0), 'sources', flat(0.01), { ...good, values: { bytes: 205 << 20 } });
     assert.equal(countersCost(bad)!.verdict, 'unclear');
     assert.match(countersCostTargetRow(bad)!.limits, /contradict the pairing/);
+  });
+
+  it('paired runs: a batch\'s bulk change is the median of its pairs\' ratios, not the ratio of its medians', () => {
+    // Two pairs 1 % apart (load moved both transfers of a pair alike), one pair hit by load on one side only.
+    const r = results(flat(0, 6), flat(0, 6), 'sources', flat(0, 6));
+    r.countersCost!.throughputWith = Array.from({ length: 6 }, () => [101, 606, 500]).flat();
+    r.countersCost!.throughputWithout = Array.from({ length: 6 }, () => [100, 600, 200]).flat();
+    assert.deepEqual(countersCost(r)!.throughputPaired.batches.map((x) => x.toFixed(3)), flat(0.01, 6).map((x) => x.toFixed(3)));
+    const old = results(flat(0, 6), flat(0, 6));
+    old.countersCost!.throughputWith = r.countersCost!.throughputWith;
+    old.countersCost!.throughputWithout = r.countersCost!.throughputWithout;
+    assert.equal(countersCost(old)!.throughputPaired.median.toFixed(3), (500 / 200 - 1).toFixed(3), 'unpaired results: the ratio of the medians');
   });
 });
