@@ -220,8 +220,8 @@ export const PAIRED_SOURCES = { with: '192.168.60.2', without: '192.168.60.3' } 
  * by the connections of the client's second address (no-counters.ts pairedTrafficCounters),
  * loaded once.
  */
-async function nftPairedCounters(node: string, input: RenderInput, loadLimitMs: number): Promise<void> {
-  const load = await nftFileAlone(node, serializeTables(pairedTrafficCounters(renderTables(input), PAIRED_SOURCES.without)), loadLimitMs);
+async function nftPairedCounters(node: string, input: RenderInput, loadLimitMs: number, control: boolean): Promise<void> {
+  const load = await nftFileAlone(node, serializeTables(pairedTrafficCounters(renderTables(input), PAIRED_SOURCES.without, control)), loadLimitMs);
   if (!load.finished) throw new Error(`the paired nftables ruleset did not load in ${loadLimitMs} ms`);
 }
 
@@ -264,6 +264,8 @@ export interface CountersCostOptions extends DataplaneOptions {
   pairing?: 'sources' | 'rulesets';
   /** Where client and sink run (PinMode; default 'same'). */
   pin?: PinMode;
+  /** nftables, paired: both addresses take a counted path (no-counters.ts `control`), to see the method's own bias. */
+  control?: boolean;
 }
 
 /**
@@ -287,7 +289,8 @@ export async function benchCountersCost(others: number, o: CountersCostOptions, 
     await buildTopology(client, node, server, made);
     const switchTo = pairing === 'rulesets' ? nftCountersSwitch(node, input, o.loadLimitMs) : undefined;
     if (!switchTo) {
-      await (backend === 'nftables' ? nftPairedCounters(node, input, o.loadLimitMs) : iptPairedCounters(node, input, o.loadLimitMs));
+      if (o.control && backend !== 'nftables') throw new Error('the method control is built for nftables only');
+      await (backend === 'nftables' ? nftPairedCounters(node, input, o.loadLimitMs, o.control ?? false) : iptPairedCounters(node, input, o.loadLimitMs));
       await inNs(client, 'ip', ['addr', 'add', `${PAIRED_SOURCES.without}/24`, 'dev', 'c0']);
       row.cpuWith = [];
       row.cpuWithout = [];

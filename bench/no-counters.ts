@@ -98,26 +98,30 @@ export function uncountedDispatch(source: string, base: string): NftRule {
   return { expr: [{ match: { op: '==', left: { ct: { key: 'ip saddr', dir: 'original' } }, right: source } }, { goto: { target: `${UNCOUNTED_CHAIN}${base}` } }] };
 }
 
-/** One ruleset for both variants, the connections of IPv4 address `source` uncounted (see the head of this file). ip6 tables stay as rendered. */
-export function pairedTrafficCounters(tables: readonly NftTable[], source: string): NftTable[] {
+/**
+ * One ruleset for both variants, the connections of IPv4 address `source` uncounted (see the head of this file). ip6
+ * tables stay as rendered. `control`: the method's own control, `source` takes a twin of the counted path (every
+ * chain and counted set copied with its counters), so both addresses do the same work and any difference is the method's.
+ */
+export function pairedTrafficCounters(tables: readonly NftTable[], source: string, control = false): NftTable[] {
   return tables.map((t) => {
     if (t.family !== 'ip') return t;
     const counted = new Set(t.sets.filter((s) => s.counter).map((s) => s.name));
     const counting = countingChains(t);
-    const copy = (c: NftChain, name: string): NftChain => ({ name, rules: stripRules(c.rules).map((r) => ({ ...r, expr: toUncounted(r.expr, counted) as Expr[] })) });
+    const copy = (c: NftChain, name: string): NftChain => ({ name, rules: (control ? c.rules : stripRules(c.rules)).map((r) => ({ ...r, expr: toUncounted(r.expr, counted) as Expr[] })) });
     const chains: NftChain[] = [];
     for (const c of t.chains) {
       if (!c.base) {
         chains.push(c);
-        if (c.name !== N.countTraffic) chains.push(copy(c, `${UNCOUNTED_CHAIN}${c.name}`));
+        if (control || c.name !== N.countTraffic) chains.push(copy(c, `${UNCOUNTED_CHAIN}${c.name}`));
       } else if (counting.has(c.name)) {
         chains.push({ ...c, rules: [uncountedDispatch(source, c.name), { expr: [{ goto: { target: `${COUNTED_CHAIN}${c.name}` } }] }] });
         chains.push({ name: `${COUNTED_CHAIN}${c.name}`, rules: c.rules }, copy(c, `${UNCOUNTED_CHAIN}${c.name}`));
       } else chains.push(c);
     }
     const copies = t.sets
-      .filter((s) => s.counter && !COUNTING_SETS.has(s.name))
-      .map((s) => ({ ...uncountedSet(s), name: `${s.name}${UNCOUNTED_SET}`, elements: s.elements.map((e) => (e.value ? { ...e, value: toUncounted(e.value, counted) as NftSet['elements'][number]['value'] } : e)) }));
+      .filter((s) => s.counter && (control || !COUNTING_SETS.has(s.name)))
+      .map((s) => ({ ...(control ? s : uncountedSet(s)), name: `${s.name}${UNCOUNTED_SET}`, elements: s.elements.map((e) => (e.value ? { ...e, value: toUncounted(e.value, counted) as NftSet['elements'][number]['value'] } : e)) }));
     return { ...t, sets: [...t.sets, ...copies], chains };
   });
 }

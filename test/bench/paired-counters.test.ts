@@ -81,4 +81,16 @@ describe('the paired nftables ruleset of the counters-cost bench', () => {
       for (const c of t.chains.filter((x) => !x.base)) assert.deepEqual(p.chains.find((x) => x.name === c.name), c);
     }
   });
+
+  it('the method control: the second address takes a twin of the counted path, counters and counting chain included', () => {
+    const control = pairedTrafficCounters(rendered, B, true);
+    const main = control.find((t) => t.family === 'ip' && t.name === 'svcplane')!;
+    const twin = main.chains.find((c) => c.name === `${UNCOUNTED_CHAIN}${N.countTraffic}`)!;
+    assert.deepEqual(twin.rules.length, main.chains.find((c) => c.name === N.countTraffic)!.rules.length);
+    assert.ok(main.sets.find((s) => s.name === `${N.serviceTraffic}${UNCOUNTED_SET}`)?.counter);
+    for (const t of control.filter((x) => x.family === 'ip'))
+      for (const c of t.chains.filter((x) => x.name.startsWith(UNCOUNTED_CHAIN)))
+        assert.equal(JSON.stringify(c.rules).replaceAll(`"${UNCOUNTED_CHAIN}`, '"').replaceAll(`${UNCOUNTED_SET}"`, '"'), JSON.stringify((t.chains.find((x) => x.name === `${COUNTED_CHAIN}${c.name.slice(UNCOUNTED_CHAIN.length)}`) ?? t.chains.find((x) => x.name === c.name.slice(UNCOUNTED_CHAIN.length)))!.rules), c.name);
+  });
 });
+
