@@ -186,7 +186,9 @@ export function countersCost(r: BenchResults, backend: CountersBackend = 'nftabl
         : latencyPaired.lo > limit || bulkMissed
           ? 'missed'
           : 'unclear';
-  return { others: c.others, latency, throughput, latencyPaired, throughputPaired, cpuPaired, check, verdict };
+  // Every pair of transfers at once (not the verdict's unit, the batch): the finest paired comparison the run has.
+  const cpuAllPairs = cpuPaired ? paired(c.cpuWith!.map((x, i) => x / c.cpuWithout![i]! - 1)) : undefined;
+  return { others: c.others, latency, throughput, latencyPaired, throughputPaired, cpuPaired, cpuAllPairs, check, verdict };
 }
 
 const pct = (x: number) => `${x >= 0 ? '+' : '−'}${Math.abs(x * 100).toFixed(1)} %`;
@@ -258,6 +260,11 @@ export function countersCostSection(L: string[], r: BenchResults, backend: Count
   L.push(`that moment): the median of the ${l.batches.length} per-batch changes, with a distribution-free interval for that median (order statistics`);
   L.push(`of the batches, ${coverage(l)} coverage): first-packet latency p50 ${pct(l.median)} (${interval(l)}), bulk throughput ${pct(t.median)} (${interval(t)})${cpu ? `, bulk CPU per MB ${pct(cpu.median)} (${interval(cpu)})` : ''}.`);
   if (cpu) L.push('The bulk half of the verdict rests on CPU per MB (what the counters add to each byte\'s work); MB/s also moves with the share of the cores the shared machine leaves the transfer.');
+  const all = q.cpuAllPairs;
+  if (all)
+    L.push(
+      `Not the verdict's unit, for scale: the CPU per MB change of all ${all.batches.length} pairs of transfers taken at once, median ${pct(all.median)} (${coverage(all)} interval ${interval(all)}).`,
+    );
   L.push(
     q.verdict === 'met'
       ? `Both intervals lie inside ${COUNTERS_COST_LIMIT * 100} %: **met**.`

@@ -118,6 +118,7 @@ describe('counters cost in the report', () => {
     assert.match(text, /\| bulk CPU per MB change \| \+2\.0 % \|/);
     assert.match(text, /\| with counters \| 24 \| 101 \| 101 \| \d+ \| 1020 \| 12 \|/);
     assert.match(text, /`ct original ip saddr B goto nc-<chain>`/, 'nftables paired: its own method text');
+    assert.match(text, /all 12 pairs of transfers taken at once, median \+2\.0 % \(96 % interval \+2\.0 % to \+2\.0 %\)/);
     assert.match(countersCostTargetRow(results(flat(0.01), flat(0)))!.measured, /^rulesets switched per batch: /);
   });
 
