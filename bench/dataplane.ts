@@ -33,7 +33,10 @@ import { nftFileAlone, restoreAlone, type LoadResult } from './kernel-load.js';
 import { addNetns, deleteNetns } from './netns.js';
 import { median, quantile } from './stats.js';
 import { syntheticInput } from './synthetic.js';
-import { withoutTrafficCounters } from './no-counters.js';
+import { pairedTrafficCounters, withoutTrafficCounters } from './no-counters.js';
+import { readNftCounters } from '../src/backends/nftables/counters.js';
+import { readIptablesCounters } from '../src/backends/iptables/counters.js';
+import { systemExec } from '../src/exec/system-exec.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = resolve(here, '..');
@@ -97,8 +100,8 @@ export async function buildTopology(client: string, node: string, server: string
 }
 
 /** The server end (dataplane-peer.ts `server` or `sink`) in its namespace, once it listens. */
-export async function startPeer(server: string, mode: 'server' | 'sink'): Promise<ReturnType<typeof spawn>> {
-  const peer = spawn('ip', ['netns', 'exec', server, process.execPath, '--import', 'tsx', join(here, 'dataplane-peer.ts'), mode, String(SERVER_PORT)], { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
+export async function startPeer(server: string, mode: 'server' | 'sink', cpu?: string): Promise<ReturnType<typeof spawn>> {
+  const peer = spawn('ip', nsArgs(server, cpu, [process.execPath, '--import', 'tsx', join(here, 'dataplane-peer.ts'), mode, String(SERVER_PORT)]), { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
   await new Promise<void>((res, rej) => {
     peer.stdout!.once('data', () => res());
     peer.once('exit', (c) => rej(new Error(`data plane server exited (${c})`)));
@@ -155,21 +158,50 @@ export interface CountersCostRow {
   /** Set-up times through the Service, µs, with the traffic counters in the rules and without them. */
   withCounters: number[];
   withoutCounters: number[];
-  /** Bulk throughput through the Service, MB/s per round. */
+  /** Bulk throughput through the Service, MB/s per transfer. */
   throughputWith: number[];
   throughputWithout: number[];
+  /** CPU per transfer, µs per MB: client + sink + softirq threads (dataplane-peer.ts bulkpair); paired runs since session 12. */
+  cpuWith?: number[];
+  cpuWithout?: number[];
   /**
    * How the variants shared the machine: 'rulesets', the node's rules switched before each
    * batch; 'sources', one ruleset and two client addresses, one skipping the counting
-   * (iptables since session 11), alternating connection by connection. Absent in older results: 'rulesets'.
+   * (iptables since session 11, nftables since session 12), alternating connection by
+   * connection and transfer by transfer. Absent in older results: 'rulesets'.
    */
   pairing?: 'rulesets' | 'sources';
+  /** Where client and sink ran (taskset; session 12): PinMode. Absent in older results: not pinned. */
+  pinned?: PinMode;
+  /** The backend's own counters of the target Service after the run, beside what each client address sent through it (paired runs). */
+  counted?: CountedProof;
 }
+
+/** What the node's counters saw of the target Service, read with the agent's own reader, against what each source sent. */
+export interface CountedProof {
+  /** Per counter kind (packets, bytes, new_connections, endpoint_*): the target Service's value. */
+  values: Record<string, number>;
+  /** nftables: the new-connection counters (map element, DNAT rule) are on the counted path only; iptables' are nat rule counters both addresses pass. */
+  connectionsPerAddress?: boolean;
+  /** Connections and bulk bytes (payload) each client address sent through the Service. */
+  sent: { with: { connections: number; bytes: number }; without: { connections: number; bytes: number } };
+}
+
+/**
+ * Where client and sink run, the same for every transfer of both variants: 'none', where the
+ * scheduler puts them (unpinned, a transfer ran at ~250 or ~1,100 MB/s by whether the two
+ * shared a core: README "counters"); 'split', one core each; 'same', both on one core.
+ */
+export type PinMode = 'none' | 'split' | 'same';
+const PIN: Record<PinMode, { client?: string; server?: string }> = { none: {}, split: { client: '0', server: '1' }, same: { client: '1', server: '1' } };
+
+/** `cmd args` in namespace `ns`, on CPU `cpu` when given. */
+const nsArgs = (ns: string, cpu: string | undefined, cmd: string[]) => ['netns', 'exec', ns, ...(cpu ? ['taskset', '-c', cpu] : []), ...cmd];
 
 /** Puts the node's rules in one variant, with the traffic counters or without them; fails when they do not load. */
 type CountersSwitch = (variant: 'with' | 'without') => Promise<void>;
 
-/** nftables: the whole ruleset reloaded, with its counters or without them (no-counters.ts). */
+/** nftables, unpaired: the whole ruleset reloaded, with its counters or without them (no-counters.ts). */
 function nftCountersSwitch(node: string, input: RenderInput, loadLimitMs: number): CountersSwitch {
   const tables = renderTables(input);
   const docs = { with: serializeTables(tables), without: serializeTables(withoutTrafficCounters(tables)) };
@@ -180,8 +212,18 @@ function nftCountersSwitch(node: string, input: RenderInput, loadLimitMs: number
   };
 }
 
-/** iptables' paired measurement: the client's two source addresses, one counted ('with'), one let through ahead of the counting rules ('without'). */
+/** The paired measurement's client addresses: one counted ('with'), one whose connections skip every counting cost ('without'). */
 export const PAIRED_SOURCES = { with: '192.168.60.2', without: '192.168.60.3' } as const;
+
+/**
+ * nftables, paired: the rendered tables with an uncounted copy of every counting path, taken
+ * by the connections of the client's second address (no-counters.ts pairedTrafficCounters),
+ * loaded once.
+ */
+async function nftPairedCounters(node: string, input: RenderInput, loadLimitMs: number, control: boolean): Promise<void> {
+  const load = await nftFileAlone(node, serializeTables(pairedTrafficCounters(renderTables(input), PAIRED_SOURCES.without, control)), loadLimitMs);
+  if (!load.finished) throw new Error(`the paired nftables ruleset did not load in ${loadLimitMs} ms`);
+}
 
 /**
  * iptables: the chains, the filled traffic set and its four counting rules in mangle
@@ -192,7 +234,7 @@ export const PAIRED_SOURCES = { with: '192.168.60.2', without: '192.168.60.3' } 
  * iptables-nft); only the first address's go on to the counting rules. So one ruleset
  * serves both variants, connection by connection, in the same instant.
  */
-async function iptPairedCounters(node: string, client: string, input: RenderInput, loadLimitMs: number): Promise<void> {
+async function iptPairedCounters(node: string, input: RenderInput, loadLimitMs: number): Promise<void> {
   const run = new IptablesRunner(node);
   const load = await restoreAlone(node, serializeIptables(renderIptables(input)), loadLimitMs);
   if (!load.finished) throw new Error(`the iptables ruleset did not load in ${loadLimitMs} ms`);
@@ -205,64 +247,84 @@ async function iptPairedCounters(node: string, client: string, input: RenderInpu
     { table: 'mangle', chain: 'POSTROUTING', rule: ['-s', `${b}/32`, '-j', 'ACCEPT'] },
     { table: 'mangle', chain: 'POSTROUTING', rule: ['-d', `${b}/32`, '-j', 'ACCEPT'] },
   ]);
-  await inNs(client, 'ip', ['addr', 'add', `${b}/24`, 'dev', 'c0']);
+}
+
+/** The target Service's counters on the node, read as the agent reads them (the backend's counters.ts). */
+async function targetCounters(backend: DataplaneBackend, node: string): Promise<Record<string, number>> {
+  const samples = backend === 'nftables' ? await readNftCounters(systemExec, node) : await readIptablesCounters(systemExec, node);
+  const out: Record<string, number> = {};
+  for (const x of samples.filter((y) => y.service === 'zz-target')) out[x.kind] = (out[x.kind] ?? 0) + x.value;
+  return out;
+}
+
+export interface CountersCostOptions extends DataplaneOptions {
+  bulkMB: number;
+  bulkRounds: number;
+  /** 'sources' (default): one ruleset, two client addresses; 'rulesets' (nftables only): the rules reloaded before each batch. */
+  pairing?: 'sources' | 'rulesets';
+  /** Where client and sink run (PinMode; default 'same'). */
+  pin?: PinMode;
+  /** nftables, paired: both addresses take a counted path (no-counters.ts `control`), to see the method's own bias. */
+  control?: boolean;
 }
 
 /**
  * What the traffic counters of `backend` cost (issue 18 §2), in one run on one topology.
- * nftables: the node's rules alternate between the ruleset with counters and the same
- * ruleset without them (no-counters.ts, reloaded) before every batch, the order swapped
- * every batch, so drifting machine load hits both alike. iptables: one ruleset, the
- * connections alternating between a counted and an uncounted client address
- * (iptPairedCounters), one connection of each in turn, and the bulk transfers too, which
- * pairs the two at the scale of single connections. Per batch: first-packet latency (as
- * benchDataplane) and bulk TCP throughput over one connection through the Service.
+ * Paired (the default, both backends): one ruleset in which the connections of the client's
+ * second address skip every counting cost (nftPairedCounters, iptPairedCounters); per batch,
+ * first-packet latency with the connections alternating between the two addresses one by
+ * one, then `bulkRounds` pairs of bulk transfers alternating A B, B A, ... (MB/s and CPU per
+ * MB of each). Unpaired ('rulesets', nftables): the rules reloaded with and without the
+ * counters before each batch, the order swapped every batch.
  */
-export async function benchCountersCost(
-  others: number,
-  o: DataplaneOptions & { bulkMB: number; bulkRounds: number },
-  prefix: string,
-  log: (m: string) => void,
-  backend: DataplaneBackend = 'nftables',
-): Promise<CountersCostRow> {
+export async function benchCountersCost(others: number, o: CountersCostOptions, prefix: string, log: (m: string) => void, backend: DataplaneBackend = 'nftables'): Promise<CountersCostRow> {
   const [client, node, server] = [`${prefix}-cc-c`, `${prefix}-cc-n`, `${prefix}-cc-s`];
-  const row: CountersCostRow = { others, withCounters: [], withoutCounters: [], throughputWith: [], throughputWithout: [], pairing: backend === 'nftables' ? 'rulesets' : 'sources' };
+  const pairing = backend === 'nftables' && o.pairing === 'rulesets' ? 'rulesets' : 'sources';
+  const pin = PIN[o.pin ?? 'same'];
+  const row: CountersCostRow = { others, withCounters: [], withoutCounters: [], throughputWith: [], throughputWithout: [], pairing, pinned: o.pin ?? 'same' };
   const input = dataplaneInput(others);
   const made: string[] = [];
   let peer: ReturnType<typeof spawn> | undefined;
   try {
     await buildTopology(client, node, server, made);
-    const switchTo = backend === 'nftables' ? nftCountersSwitch(node, input, o.loadLimitMs) : undefined;
-    if (!switchTo) await iptPairedCounters(node, client, input, o.loadLimitMs);
-    peer = await startPeer(server, 'sink');
-    const peerArgs = (...args: string[]) => ['netns', 'exec', client, process.execPath, '--import', 'tsx', join(here, 'dataplane-peer.ts'), ...args];
-    const bulk = async (rounds: number, src?: string) => {
-      const r = await execa('ip', peerArgs('bulk', VIP, '80', String(o.bulkMB), String(rounds), ...(src ? [src] : [])), { cwd: root, timeout: 600_000 });
-      return JSON.parse(r.stdout.trim()) as number[];
-    };
+    const switchTo = pairing === 'rulesets' ? nftCountersSwitch(node, input, o.loadLimitMs) : undefined;
+    if (!switchTo) {
+      if (o.control && backend !== 'nftables') throw new Error('the method control is built for nftables only');
+      await (backend === 'nftables' ? nftPairedCounters(node, input, o.loadLimitMs, o.control ?? false) : iptPairedCounters(node, input, o.loadLimitMs));
+      await inNs(client, 'ip', ['addr', 'add', `${PAIRED_SOURCES.without}/24`, 'dev', 'c0']);
+      row.cpuWith = [];
+      row.cpuWithout = [];
+    }
+    peer = await startPeer(server, 'sink', pin.server);
+    const peer$ = (...args: string[]) =>
+      execa('ip', nsArgs(client, pin.client, [process.execPath, '--import', 'tsx', join(here, 'dataplane-peer.ts'), ...args]), { cwd: root, timeout: 600_000 }).then((r) => JSON.parse(r.stdout.trim()) as number[][]);
     for (let b = 0; b < o.batches; b++) {
       const order = b % 2 === 0 ? (['with', 'without'] as const) : (['without', 'with'] as const);
       if (switchTo) {
         for (const variant of order) {
           await switchTo(variant);
-          const latency = await clientBatch(client, VIP, 80, o.connections, o.warmup);
-          const mbps = await bulk(o.bulkRounds);
+          const latency = (await peer$('client', VIP, '80', String(o.connections), String(o.warmup))) as unknown as number[];
+          const mbps = (await peer$('bulk', VIP, '80', String(o.bulkMB), String(o.bulkRounds))) as unknown as number[];
           (variant === 'with' ? row.withCounters : row.withoutCounters).push(...latency);
           (variant === 'with' ? row.throughputWith : row.throughputWithout).push(...mbps);
         }
       } else {
-        const src = PAIRED_SOURCES;
-        const first = src[order[0]];
-        const second = src[order[1]];
-        const r = await execa('ip', peerArgs('pair', VIP, '80', first, second, String(o.connections), String(o.warmup)), { cwd: root, timeout: 600_000 });
-        const [a, c] = JSON.parse(r.stdout.trim()) as [number[], number[]];
-        row.withCounters.push(...(order[0] === 'with' ? a : c));
-        row.withoutCounters.push(...(order[0] === 'with' ? c : a));
-        for (let i = 0; i < o.bulkRounds; i++) {
-          for (const variant of i % 2 ? [order[1], order[0]] : order) (variant === 'with' ? row.throughputWith : row.throughputWithout).push(...(await bulk(1, src[variant])));
-        }
+        // Index 0 of each answer is the first address given: the one of `order[0]`.
+        const [a, c] = await peer$('pair', VIP, '80', PAIRED_SOURCES[order[0]], PAIRED_SOURCES[order[1]], String(o.connections), String(o.warmup));
+        const [ta, tc, ca, cc] = await peer$('bulkpair', VIP, '80', String(o.bulkMB), String(o.bulkRounds), PAIRED_SOURCES[order[0]], PAIRED_SOURCES[order[1]]);
+        const withFirst = order[0] === 'with';
+        row.withCounters.push(...(withFirst ? a! : c!));
+        row.withoutCounters.push(...(withFirst ? c! : a!));
+        row.throughputWith.push(...(withFirst ? ta! : tc!));
+        row.throughputWithout.push(...(withFirst ? tc! : ta!));
+        row.cpuWith!.push(...(withFirst ? ca! : cc!));
+        row.cpuWithout!.push(...(withFirst ? cc! : ca!));
       }
       log(`counters cost ${backend} ${others}: batch ${b + 1}/${o.batches} done`);
+    }
+    if (!switchTo) {
+      const each = { connections: o.batches * (o.connections + o.warmup + o.bulkRounds), bytes: o.batches * o.bulkRounds * o.bulkMB * (1 << 20) };
+      row.counted = { values: await targetCounters(backend, node), connectionsPerAddress: backend === 'nftables', sent: { with: each, without: each } };
     }
     return row;
   } finally {

@@ -1,6 +1,6 @@
 // The report's data-plane part: first-packet latency to one Service while N others exist.
 
-import type { CountersCostRow, DataplaneRow } from './dataplane.js';
+import type { CountedProof, CountersCostRow, DataplaneRow } from './dataplane.js';
 import { k, seconds } from './report.js';
 import type { BenchResults } from './results.js';
 import { median, medianInterval, quantile } from './stats.js';
@@ -84,7 +84,10 @@ const countersRow = (r: BenchResults, backend: CountersBackend) => (backend === 
 
 /** What each backend's counters add to every packet of a Service connection. */
 const COUNTERS_WORK: Record<CountersBackend, { what: string; ruleset: string }> = {
-  nftables: { what: 'one more set lookup and counter update (filter-prerouting-post-dnat)', ruleset: 'the same ruleset without them (bench/no-counters.ts: no counting chain, no counters on the elements)' },
+  nftables: {
+    what: 'two set lookups with counter updates (count-traffic, from filter-prerouting-post-dnat), and its first packet a map element counter and a DNAT rule counter',
+    ruleset: 'the same ruleset without them (bench/no-counters.ts: no counting chain or jumps, no counters on elements or DNAT rules)',
+  },
   iptables: { what: 'conntrack status tests and one set lookup and counter update (mangle POSTROUTING/INPUT, traffic-set.ts)', ruleset: 'the same chains and filled set without the four counting rules in mangle' },
 };
 
@@ -107,15 +110,51 @@ export type CountersVerdict = 'met' | 'missed' | 'unclear';
 
 /** How the two variants shared the machine (CountersCostRow.pairing; older results: 'rulesets'). */
 function methodText(c: CountersCostRow, backend: CountersBackend, batches: number): string[] {
-  if (c.pairing === 'sources')
+  const alternation = [
+    'The client alternates between its two addresses connection by connection, and its bulk transfers pair by pair (A B, B A, …),',
+    `so each pair shares the machine's load of that instant; ${batches} batches${pinText(c)}.`,
+  ];
+  if (c.pairing === 'sources' && backend === 'iptables')
     return [
       'One ruleset, counters included, serves both: ahead of the counting rules, mangle POSTROUTING accepts the packets of the',
       "client's second address (`-s`, and `-d` for the replies), so they skip the counting; the first address's packets test those two",
-      'rules too (native compares) and go on to the counting rules. The client alternates between its two addresses connection by',
-      `connection (and transfer by transfer), so each pair shares the machine's load of that instant; ${batches} batches.`,
+      'rules too (native compares) and go on to the counting rules.',
+      ...alternation,
+    ];
+  if (c.pairing === 'sources')
+    return [
+      "One ruleset serves both (bench/no-counters.ts `pairedTrafficCounters`): each base chain that reaches any counting starts with",
+      "`ct original ip saddr B goto nc-<chain>` then `goto counted-<chain>`; the counted path is the rendered rules, the `nc-` path the",
+      'same rules stripped as the unpaired "without" ruleset strips them (no jump to count-traffic, no counters on DNAT rules, uncounted',
+      "copies of the counted maps and sets). Both addresses pay that test and one goto per base chain; B's packets still pass the",
+      "hook of filter-prerouting-post-dnat, whose base chain exists only for the counting (an empty chain for them).",
+      ...alternation,
     ];
   const how = backend === 'iptables' ? 'the four counting rules are inserted or removed' : 'the ruleset is reloaded';
   return [`The node's rules alternate between the two (${how}) before each of ${batches} batches (the order swapped every batch), so machine load drifts over both alike.`];
+}
+
+/**
+ * Whether the node's own counters saw the counted address's traffic and not the other's:
+ * its bytes (both directions, headers included) at least what A sent, and less than A's
+ * plus half of B's; and its new connections exactly A's where only A's path counts them
+ * (nftables: the map element and DNAT rule), else A's and B's (iptables' nat rule counters).
+ */
+export function countedCheck(p: CountedProof): { ok: boolean; text: string } {
+  const bytes = p.values.bytes ?? 0;
+  const conns = p.values.new_connections;
+  const aCounted = bytes >= p.sent.with.bytes;
+  const bUncounted = bytes < p.sent.with.bytes + p.sent.without.bytes / 2;
+  const connsExact = conns === undefined || conns === p.sent.with.connections + (p.connectionsPerAddress ? 0 : p.sent.without.connections);
+  const ok = aCounted && bUncounted && connsExact;
+  const mb = (x: number) => (x / (1 << 20)).toFixed(1);
+  return {
+    ok,
+    text:
+      `The node's own counters of the target Service after the run (read with the agent's reader, counters.ts): ${mb(bytes)} MiB, ${p.values.packets ?? 0} packets` +
+      `${conns === undefined ? '' : `, ${conns} new connections`}; the counted address sent ${mb(p.sent.with.bytes)} MiB of payload over ${p.sent.with.connections} connections, the uncounted one as much. ` +
+      (ok ? "So the first address's traffic was counted and the second's was not." : '**The counters do not match one address alone: the pairing did not work as described.**'),
+  };
 }
 
 export function countersCost(r: BenchResults, backend: CountersBackend = 'nftables') {
@@ -126,18 +165,30 @@ export function countersCost(r: BenchResults, backend: CountersBackend = 'nftabl
   const throughput = 1 - median(c.throughputWith) / median(c.throughputWithout);
   const change = (w: number[], o: number[]) => median(w) / median(o) - 1;
   const latencyPaired = paired(perBatch(c.withCounters, c.withoutCounters, batches, change));
-  const throughputPaired = paired(perBatch(c.throughputWith, c.throughputWithout, batches, change));
+  // Paired runs: transfer i of one address and transfer i of the other ran back to back, so each batch's change is the
+  // median of those pairs' ratios; older runs: the ratio of the batch's medians.
+  const bulkChange = c.pairing === 'sources' ? (w: number[], o: number[]) => median(w.map((x, i) => x / o[i]!)) - 1 : change;
+  const throughputPaired = paired(perBatch(c.throughputWith, c.throughputWithout, batches, bulkChange));
+  // CPU per MB (paired runs since session 12): what a transfer costs the two cores, which bounds a CPU-bound veth
+  // transfer's throughput, without the wall clock's share of a loaded machine. When measured it decides the
+  // throughput half of the verdict (+x % CPU per byte is −x/(1+x) throughput with the cores to itself); MB/s stays beside.
+  const cpuPaired = c.cpuWith?.length && c.cpuWithout?.length ? paired(perBatch(c.cpuWith, c.cpuWithout, batches, bulkChange)) : undefined;
+  const check = c.counted ? countedCheck(c.counted) : undefined;
   const limit = COUNTERS_COST_LIMIT;
-  // Under 90 % coverage (fewer than 5 batches) the interval decides nothing.
+  const bulkMet = cpuPaired ? cpuPaired.hi < limit : throughputPaired.lo > -limit;
+  const bulkMissed = cpuPaired ? cpuPaired.lo > limit : throughputPaired.hi < -limit;
+  // Under 90 % coverage (fewer than 5 batches) the interval decides nothing; nor does a pairing the counters contradict.
   const verdict: CountersVerdict =
-    latencyPaired.coverage < 0.9
+    latencyPaired.coverage < 0.9 || check?.ok === false
       ? 'unclear'
-      : latencyPaired.hi < limit && throughputPaired.lo > -limit
+      : latencyPaired.hi < limit && bulkMet
         ? 'met'
-        : latencyPaired.lo > limit || throughputPaired.hi < -limit
+        : latencyPaired.lo > limit || bulkMissed
           ? 'missed'
           : 'unclear';
-  return { others: c.others, latency, throughput, latencyPaired, throughputPaired, verdict };
+  // Every pair of transfers at once (not the verdict's unit, the batch): the finest paired comparison the run has.
+  const cpuAllPairs = cpuPaired ? paired(c.cpuWith!.map((x, i) => x / c.cpuWithout![i]! - 1)) : undefined;
+  return { others: c.others, latency, throughput, latencyPaired, throughputPaired, cpuPaired, cpuAllPairs, check, verdict };
 }
 
 const pct = (x: number) => `${x >= 0 ? '+' : '−'}${Math.abs(x * 100).toFixed(1)} %`;
@@ -148,21 +199,35 @@ const coverage = (p: PairedChange) => `${(p.coverage * 100).toFixed(0)} %`;
 export function countersCostTargetRow(r: BenchResults, backend: CountersBackend = 'nftables') {
   const q = countersCost(r, backend);
   if (!q) return undefined;
-  const { latencyPaired: l, throughputPaired: t } = q;
+  const { latencyPaired: l, throughputPaired: t, cpuPaired: cpu } = q;
   const n = l.batches.length;
+  const bulk = cpu
+    ? `bulk CPU per MB ${pct(cpu.median)} (${interval(cpu)}; decides), bulk MB/s ${pct(t.median)} (${interval(t)})`
+    : `bulk throughput ${pct(t.median)} (${interval(t)})`;
   return {
     target: `traffic counters cost the data plane under ${COUNTERS_COST_LIMIT * 100} % (${backend}, ${k(q.others)} other Services, with against without in one topology)`,
     measured:
-      `median of ${n} per-batch ratios: first-packet latency p50 ${pct(l.median)} (${coverage(l)} interval ${interval(l)}), bulk throughput ${pct(t.median)} (${interval(t)});` +
+      `${methodName(r, backend)}: median of ${n} per-batch ratios: first-packet latency p50 ${pct(l.median)} (${coverage(l)} interval ${interval(l)}), ${bulk};` +
       ` pooled: latency p50 ${pct(q.latency)}, throughput ${pct(-q.throughput)}`,
     met: q.verdict === 'unclear' ? ('unclear' as const) : q.verdict === 'met',
     limits:
       q.verdict === 'met'
         ? ''
         : q.verdict === 'unclear'
-          ? `${l.coverage < 0.9 ? `too few batches for an interval (${n})` : `an interval straddles ${COUNTERS_COST_LIMIT * 100} %: the batch-to-batch noise is wider than the target`}; more batches (BENCH_COUNTERS_BATCHES) or a quieter machine narrow it`
+          ? q.check?.ok === false
+            ? "the node's counters contradict the pairing (see the section)"
+            : `${l.coverage < 0.9 ? `too few batches for an interval (${n})` : `an interval straddles ${COUNTERS_COST_LIMIT * 100} %: the batch-to-batch noise is wider than the target`}; more batches (BENCH_COUNTERS_BATCHES) or a quieter machine narrow it`
           : `every packet of a Service connection does ${COUNTERS_WORK[backend].what}; see "Data plane: what the traffic counters cost" for the spread between batches`,
   };
+}
+
+const pinText = (c: CountersCostRow) =>
+  c.pinned === 'split' ? ', client and sink pinned to one core each (taskset)' : c.pinned === 'same' ? ', client and sink pinned to the same core (taskset)' : '';
+
+/** Which method produced a backend's figures, in a few words. */
+function methodName(r: BenchResults, backend: CountersBackend): string {
+  const c = countersRow(r, backend);
+  return c?.pairing === 'sources' ? `paired by client address${c.pinned && c.pinned !== 'none' ? `, pinned (${c.pinned})` : ''}` : 'rulesets switched per batch';
 }
 
 export function countersCostSection(L: string[], r: BenchResults, backend: CountersBackend = 'nftables'): void {
@@ -175,25 +240,39 @@ export function countersCostSection(L: string[], r: BenchResults, backend: Count
   L.push(...methodText(c, backend, s.batches));
   L.push(`Per batch and variant: ${s.connections} connections (after ${s.warmup} warm-up ones) timed as in the first-packet part, and ${s.bulkRounds} bulk transfers of ${s.bulkMB} MB`);
   L.push('over one TCP connection each through the ClusterIP (MB/s per transfer).');
+  if (c.cpuWith?.length)
+    L.push(
+      "Each transfer's CPU too, µs per MB: the client's, the sink's and the softirq threads' run time (schedstat) over the transfer; this kernel has no IRQ time accounting, so the packets' softirq work, the rules included, is charged to the task it interrupted, one of these (bench/dataplane-peer.ts).",
+    );
   L.push('');
-  L.push('| ruleset | n | first packet p50 (µs) | p99 | bulk throughput median (MB/s) | transfers |');
-  L.push('|---|---|---|---|---|---|');
-  L.push(`| with counters | ${c.withCounters.length} | ${us(median(c.withCounters))} | ${us(quantile(c.withCounters, 0.99))} | ${median(c.throughputWith).toFixed(0)} | ${c.throughputWith.length} |`);
-  L.push(`| without | ${c.withoutCounters.length} | ${us(median(c.withoutCounters))} | ${us(quantile(c.withoutCounters, 0.99))} | ${median(c.throughputWithout).toFixed(0)} | ${c.throughputWithout.length} |`);
+  const cpuCell = (xs: number[] | undefined) => (xs?.length ? median(xs).toFixed(0) : '—');
+  L.push('| ruleset | n | first packet p50 (µs) | p99 | bulk throughput median (MB/s) | bulk CPU median (µs/MB) | transfers |');
+  L.push('|---|---|---|---|---|---|---|');
+  L.push(`| with counters | ${c.withCounters.length} | ${us(median(c.withCounters))} | ${us(quantile(c.withCounters, 0.99))} | ${median(c.throughputWith).toFixed(0)} | ${cpuCell(c.cpuWith)} | ${c.throughputWith.length} |`);
+  L.push(`| without | ${c.withoutCounters.length} | ${us(median(c.withoutCounters))} | ${us(quantile(c.withoutCounters, 0.99))} | ${median(c.throughputWithout).toFixed(0)} | ${cpuCell(c.cpuWithout)} | ${c.throughputWithout.length} |`);
   L.push('');
+  if (c.counted) L.push(countedCheck(c.counted).text, '');
   const q = countersCost(r, backend);
   if (!q) return;
-  const { latencyPaired: l, throughputPaired: t } = q;
+  const { latencyPaired: l, throughputPaired: t, cpuPaired: cpu } = q;
   L.push(`Pooled over the batches, with the counters first-packet latency at p50 moves ${pct(q.latency)} and bulk throughput ${pct(-q.throughput)} (target: under ${COUNTERS_COST_LIMIT * 100} % each).`);
   L.push('The verdict rests instead on each batch\'s own ratio (both variants ran in it, so the ratio cancels the load of');
   L.push(`that moment): the median of the ${l.batches.length} per-batch changes, with a distribution-free interval for that median (order statistics`);
-  L.push(`of the batches, ${coverage(l)} coverage): first-packet latency p50 ${pct(l.median)} (${interval(l)}), bulk throughput ${pct(t.median)} (${interval(t)}).`);
+  L.push(`of the batches, ${coverage(l)} coverage): first-packet latency p50 ${pct(l.median)} (${interval(l)}), bulk throughput ${pct(t.median)} (${interval(t)})${cpu ? `, bulk CPU per MB ${pct(cpu.median)} (${interval(cpu)})` : ''}.`);
+  if (cpu) L.push('The bulk half of the verdict rests on CPU per MB (what the counters add to each byte\'s work); MB/s also moves with the share of the cores the shared machine leaves the transfer.');
+  const all = q.cpuAllPairs;
+  if (all)
+    L.push(
+      `Not the verdict's unit, for scale: the CPU per MB change of all ${all.batches.length} pairs of transfers taken at once, median ${pct(all.median)} (${coverage(all)} interval ${interval(all)}).`,
+    );
   L.push(
     q.verdict === 'met'
       ? `Both intervals lie inside ${COUNTERS_COST_LIMIT * 100} %: **met**.`
       : q.verdict === 'missed'
         ? `An interval lies wholly past ${COUNTERS_COST_LIMIT * 100} %: **missed**.`
-        : l.coverage < 0.9
+        : q.check?.ok === false
+          ? "The node's counters contradict the pairing: **unclear**."
+          : l.coverage < 0.9
           ? `Too few batches for an interval of 90 % coverage: **unclear**.`
           : `An interval straddles ${COUNTERS_COST_LIMIT * 100} %: **unclear**: this run's noise does not decide the target either way.`,
   );
@@ -202,8 +281,9 @@ export function countersCostSection(L: string[], r: BenchResults, backend: Count
   L.push(`|---|${l.batches.map(() => '---').join('|')}|`);
   L.push(`| first packet p50 change | ${l.batches.map(pct).join(' | ')} |`);
   L.push(`| bulk throughput change | ${t.batches.map(pct).join(' | ')} |`);
+  if (cpu) L.push(`| bulk CPU per MB change | ${cpu.batches.map(pct).join(' | ')} |`);
   L.push('');
-  L.push(`′: the variant without the counters ran first in that batch. The spread of one row is what the shared machine alone does to one batch's ratio.`);
+  L.push(`′: the variant without the counters ran first in that batch (in paired runs: went first in its pairs' alternation). The spread of one row is what the shared machine alone does to one batch's ratio.`);
   L.push('');
 }
 

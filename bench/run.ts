@@ -115,8 +115,12 @@ const countersCost = {
   connections: env('BENCH_COUNTERS_CONNECTIONS', quick ? 200 : 300),
   batches: env('BENCH_COUNTERS_BATCHES', quick ? 2 : 6),
   warmup: env('BENCH_COUNTERS_WARMUP', 20),
-  bulkMB: env('BENCH_COUNTERS_BULK_MB', quick ? 50 : 200),
-  bulkRounds: env('BENCH_COUNTERS_BULK_ROUNDS', 3),
+  // Many short transfers, paired A B / B A (session 12: 10 MB × 30 had the narrowest per-batch spread; bench/README.md).
+  bulkMB: env('BENCH_COUNTERS_BULK_MB', 10),
+  bulkRounds: env('BENCH_COUNTERS_BULK_ROUNDS', quick ? 10 : 30),
+  // 'rulesets': nftables' older unpaired method (the rules reloaded before each batch); pin: none, split or same (dataplane.ts PinMode).
+  pairing: process.env.BENCH_COUNTERS_PAIRING === 'rulesets' ? ('rulesets' as const) : ('sources' as const),
+  pin: (['none', 'split', 'same'] as const).find((m) => m === process.env.BENCH_COUNTERS_PIN) ?? 'same',
   loadLimitMs: dataplane.loadLimitMs,
 };
 const cli = { services: env('BENCH_CLI_SERVICES', quick ? 1000 : 10000), runs: env('BENCH_CLI_RUNS', 5) };

@@ -4,12 +4,13 @@
 // stay beside; the section gives every batch's ratios.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { countersCost, countersCostSection, countersCostTargetRow } from '../../bench/report-dataplane.js';
+import { countedCheck, countersCost, countersCostSection, countersCostTargetRow } from '../../bench/report-dataplane.js';
 import type { BenchResults } from '../../bench/results.js';
+import type { CountedProof } from '../../bench/dataplane.js';
 import { medianInterval } from '../../bench/stats.js';
 
 /** `batches` batches of 2 connections and 1 transfer per variant; each batch's with/without ratios are given. */
-function results(latency: number[], throughput: number[], pairing?: 'sources'): BenchResults {
+function results(latency: number[], throughput: number[], pairing?: 'sources', cpu?: number[], counted?: CountedProof): BenchResults {
   const batches = latency.length;
   const row = {
     others: 1000,
@@ -17,7 +18,9 @@ function results(latency: number[], throughput: number[], pairing?: 'sources'): 
     withoutCounters: latency.flatMap(() => [100, 100]),
     throughputWith: throughput.map((x) => 100 * (1 + x)),
     throughputWithout: throughput.map(() => 100),
-    ...(pairing ? { pairing } : {}),
+    ...(pairing ? { pairing, pinned: 'same' } : {}),
+    ...(cpu ? { cpuWith: cpu.map((x) => 1000 * (1 + x)), cpuWithout: cpu.map(() => 1000) } : {}),
+    ...(counted ? { counted } : {}),
   };
   const settings = { others: 1000, connections: 2, batches, warmup: 0, bulkMB: 10, bulkRounds: 1 };
   return { countersCost: row, countersCostIptables: row, settings: { countersCost: settings } } as unknown as BenchResults;
@@ -97,5 +100,52 @@ describe('counters cost in the report', () => {
     const old: string[] = [];
     countersCostSection(old, results(flat(0.01), flat(0)), 'iptables');
     assert.match(old.join('\n'), /four counting rules are inserted or removed/, 'older results: the switched rulesets');
+  });
+
+  it('paired runs: CPU per MB decides the bulk half; noisy MB/s beside it does not hold the verdict open', () => {
+    const noisyWall = [-0.4, 0.3, -0.2, 0.5, -0.3, 0.2, -0.1, 0.4, -0.5, 0.1, 0.3, -0.2];
+    const q = countersCost(results(flat(0.01), noisyWall, 'sources', flat(0.02)))!;
+    assert.equal(q.verdict, 'met');
+    assert.equal(countersCost(results(flat(0.01), noisyWall))!.verdict, 'unclear', 'without CPU figures the wall clock decides, as before');
+    assert.equal(countersCost(results(flat(0.01), flat(0), 'sources', flat(0.08)))!.verdict, 'missed', 'CPU per MB wholly past 5 %');
+    assert.equal(countersCost(results(flat(0.01), flat(0), 'sources', [...flat(0.02, 6), ...flat(0.08, 6)]))!.verdict, 'unclear');
+    const row = countersCostTargetRow(results(flat(0.01), noisyWall, 'sources', flat(0.02)), 'nftables')!;
+    assert.match(row.measured, /^paired by client address, pinned \(same\): median of 12/);
+    assert.match(row.measured, /bulk CPU per MB \+2\.0 % \(\+2\.0 % to \+2\.0 %; decides\), bulk MB\/s/);
+    const L: string[] = [];
+    countersCostSection(L, results(flat(0.01), noisyWall, 'sources', flat(0.02)), 'nftables');
+    const text = L.join('\n');
+    assert.match(text, /\| bulk CPU per MB change \| \+2\.0 % \|/);
+    assert.match(text, /\| with counters \| 24 \| 101 \| 101 \| \d+ \| 1020 \| 12 \|/);
+    assert.match(text, /`ct original ip saddr B goto nc-<chain>`/, 'nftables paired: its own method text');
+    assert.match(text, /all 12 pairs of transfers taken at once, median \+2\.0 % \(96 % interval \+2\.0 % to \+2\.0 %\)/);
+    assert.match(countersCostTargetRow(results(flat(0.01), flat(0)))!.measured, /^rulesets switched per batch: /);
+  });
+
+  it("the node's counters: the first address counted, the second not, else no verdict", () => {
+    const sent = { with: { connections: 100, bytes: 100 << 20 }, without: { connections: 100, bytes: 100 << 20 } };
+    const good: CountedProof = { values: { bytes: 103 << 20, packets: 5000, new_connections: 100 }, connectionsPerAddress: true, sent };
+    assert.equal(countedCheck(good).ok, true);
+    assert.match(countedCheck(good).text, /103\.0 MiB, 5000 packets, 100 new connections; the counted address sent 100\.0 MiB .* So the first address's traffic was counted and the second's was not\./);
+    assert.equal(countedCheck({ ...good, values: { bytes: 205 << 20, new_connections: 200 } }).ok, false, 'both counted');
+    assert.equal(countedCheck({ ...good, values: { bytes: 1 << 20, new_connections: 0 } }).ok, false, 'neither counted');
+    assert.equal(countedCheck({ ...good, values: { bytes: 103 << 20, new_connections: 150 } }).ok, false, 'new connections of neither one address nor both');
+    assert.equal(countedCheck({ values: { bytes: 103 << 20, new_connections: 200 }, sent }).ok, true, 'iptables: its nat rules count both addresses\' connections');
+    assert.equal(countedCheck({ values: { bytes: 103 << 20, new_connections: 100 }, sent }).ok, false);
+    const bad = results(flat(0.01), flat(0), 'sources', flat(0.01), { ...good, values: { bytes: 205 << 20 } });
+    assert.equal(countersCost(bad)!.verdict, 'unclear');
+    assert.match(countersCostTargetRow(bad)!.limits, /contradict the pairing/);
+  });
+
+  it('paired runs: a batch\'s bulk change is the median of its pairs\' ratios, not the ratio of its medians', () => {
+    // Two pairs 1 % apart (load moved both transfers of a pair alike), one pair hit by load on one side only.
+    const r = results(flat(0, 6), flat(0, 6), 'sources', flat(0, 6));
+    r.countersCost!.throughputWith = Array.from({ length: 6 }, () => [101, 606, 500]).flat();
+    r.countersCost!.throughputWithout = Array.from({ length: 6 }, () => [100, 600, 200]).flat();
+    assert.deepEqual(countersCost(r)!.throughputPaired.batches.map((x) => x.toFixed(3)), flat(0.01, 6).map((x) => x.toFixed(3)));
+    const old = results(flat(0, 6), flat(0, 6));
+    old.countersCost!.throughputWith = r.countersCost!.throughputWith;
+    old.countersCost!.throughputWithout = r.countersCost!.throughputWithout;
+    assert.equal(countersCost(old)!.throughputPaired.median.toFixed(3), (500 / 200 - 1).toFixed(3), 'unpaired results: the ratio of the medians');
   });
 });
