@@ -244,11 +244,13 @@ export class Agent {
         ...(opts.nodeIPs?.length ? { nodeIPs: opts.nodeIPs } : {}),
       });
       await this.readEndpointFiles();
+      const files = this.endpointFiles;
       const w = new FileWatch(
         opts.endpointsFiles,
         () => void this.reloadEndpointFiles(),
         opts.filePollMs,
         (paths) => void this.reloadEndpointFiles(paths),
+        (path) => files.versionOf(path),
       );
       await w.start();
       this.fileWatches.push(w);

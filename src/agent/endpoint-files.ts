@@ -74,6 +74,11 @@ export class EndpointFiles {
     private readonly opts: EndpointFilesOptions = {},
   ) {}
 
+  /** The version this cache holds for `path` (the file watch shares the string: fingerprint.ts). */
+  versionOf(path: string): string | undefined {
+    return this.files.get(path)?.version;
+  }
+
   /**
    * Reads what changed since the last load. A file that cannot be read or parsed
    * throws (an InputError naming it) and leaves the cache as it was: the caller keeps
