@@ -3,7 +3,6 @@
 // ports, metrics. The decisions live in pure modules (sync-scheduler, input-merge,
 // conntrack, health); this file is the I/O shell that wires them.
 
-import { readFile } from 'node:fs/promises';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
@@ -13,8 +12,8 @@ import { DEFAULT_PROXY_CONFIG, type ProxyConfig } from '../model/config.js';
 import type { EndpointSliceInfo } from '../model/endpoints.js';
 import { formatIssues, formatRef, isInputError, type FieldIssue, type ObjectRef } from '../model/errors.js';
 import type { NodeContext } from '../model/node.js';
-import { compactService } from '../model/compact.js';
-import { loadPlan, serviceKey, type Plan } from '../model/plan.js';
+import { serviceKey, type Plan } from '../model/plan.js';
+import { readPlanFile } from './plan-read.js';
 import type { IPFamily } from '../model/ip.js';
 import type { ProxyMode, RenderInput } from '../model/render-input.js';
 import { conntrackPlan, runConntrack, type ConntrackDeletion, type ConntrackRunResult } from './conntrack.js';
@@ -245,11 +244,13 @@ export class Agent {
         ...(opts.nodeIPs?.length ? { nodeIPs: opts.nodeIPs } : {}),
       });
       await this.readEndpointFiles();
+      const files = this.endpointFiles;
       const w = new FileWatch(
         opts.endpointsFiles,
         () => void this.reloadEndpointFiles(),
         opts.filePollMs,
         (paths) => void this.reloadEndpointFiles(paths),
+        (path) => files.versionOf(path),
       );
       await w.start();
       this.fileWatches.push(w);
@@ -361,10 +362,8 @@ export class Agent {
   }
 
   private async readPlan(file: string): Promise<Plan> {
-    const plan = loadPlan(JSON.parse(await readFile(file, 'utf8')) as unknown, file);
-    // Held for the agent's life: shared empties and repeats (model/compact.ts).
-    for (const s of plan.services) compactService(s);
-    return plan;
+    // Validated a piece at a time, each compacted (shared empties and repeats) as it comes: plan-read.ts.
+    return readPlanFile(file);
   }
 
   private async reloadPlan(): Promise<void> {

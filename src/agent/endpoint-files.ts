@@ -74,6 +74,11 @@ export class EndpointFiles {
     private readonly opts: EndpointFilesOptions = {},
   ) {}
 
+  /** The version this cache holds for `path` (the file watch shares the string: fingerprint.ts). */
+  versionOf(path: string): string | undefined {
+    return this.files.get(path)?.version;
+  }
+
   /**
    * Reads what changed since the last load. A file that cannot be read or parsed
    * throws (an InputError naming it) and leaves the cache as it was: the caller keeps
@@ -104,69 +109,100 @@ export class EndpointFiles {
   }
 
   private async updateNamed(paths: readonly string[]): Promise<EndpointFilesLoad> {
-    const listed = new Map<string, ManifestFile>([...this.files].map(([path, r]) => [path, { path, version: r.version }]));
+    // Only the named files are looked at: no copy of the cache (at 44k files a map and a
+    // record a file, ~8 MB of garbage at every reload, a poll naming nothing new included).
+    const errors: InputError[] = [];
+    const swaps: Swap[] = [];
     for (const p of new Set(paths)) {
       const f = await manifestFileVersion(p);
-      if (f) listed.set(p, f);
-      else listed.delete(p);
+      const prev = this.files.get(p);
+      if (!f) {
+        if (prev) swaps.push([p, prev, undefined]);
+      } else if (prev?.version !== f.version) swaps.push([p, prev, await readOne(f, errors)]);
     }
-    return this.update([...listed.values()]);
+    return this.settle(swaps, errors, undefined);
   }
 
   private async update(listed: readonly ManifestFile[]): Promise<EndpointFilesLoad> {
     const next = new Map<string, FileResult>();
     const errors: InputError[] = [];
-    const changed = new Set<string>();
-    const touch = (r: FileResult | undefined) => {
-      for (const s of r?.slices ?? []) changed.add(serviceOf(s));
-      for (const k of r?.skipped ?? []) changed.add(k);
-    };
-    let filesRead = 0;
-    const read: string[] = [];
+    const swaps: Swap[] = [];
     for (const f of listed) {
       const prev = this.files.get(f.path);
       if (prev && prev.version === f.version) {
         next.set(f.path, prev);
         continue;
       }
-      const docs = await readManifestFile(f.path);
-      const nodeDocs = docs.filter(isNodeDoc);
-      const c = collectInputs(
-        docs.filter((d) => !isNodeDoc(d)),
-        { strict: false },
-      );
-      const result: FileResult = { version: flatString(f.version), slices: orNone(c.endpointSlices.map(compactSlice)), skipped: orNone(c.skippedServices), nodeDocs: orNone(nodeDocs) };
-      for (const e of c.errors) errors.push(e);
-      filesRead++;
-      read.push(f.path);
-      touch(prev);
-      touch(result);
+      const result = await readOne(f, errors);
+      swaps.push([f.path, prev, result]);
       next.set(f.path, result);
     }
-    for (const [path, r] of this.files) if (!next.has(path)) touch(r);
+    for (const [path, r] of this.files) if (!next.has(path)) swaps.push([path, r, undefined]);
+    return this.settle(swaps, errors, next);
+  }
+
+  /**
+   * The cache moved on by `swaps` (files read anew, or gone): `listed`, the whole cache in
+   * the listing's order when a listing made it; without, the swaps apply to the cache in
+   * place (a file new to it goes last), copied only when a whole merge or the Node needs it.
+   */
+  private settle(swaps: readonly Swap[], errors: InputError[], listed: Map<string, FileResult> | undefined): EndpointFilesLoad {
+    const changed = new Set<string>();
+    const touch = (r: FileResult | undefined) => {
+      for (const s of r?.slices ?? []) changed.add(serviceOf(s));
+      for (const k of r?.skipped ?? []) changed.add(k);
+    };
+    let filesRead = 0;
+    for (const [, before, after] of swaps) {
+      if (after) filesRead++;
+      touch(before);
+      touch(after);
+    }
     // Nothing read, nothing gone (a poll naming files a folder event already reported):
     // the last load stands; merging every file again cost ~10 ms at 10k files.
-    if (filesRead === 0 && next.size === this.files.size && this.lastLoad) {
-      this.files = next;
+    if (swaps.length === 0 && this.lastLoad) {
+      if (listed) this.files = listed;
       return { ...this.lastLoad, changed, nodeChanged: false, errors, filesRead };
     }
-
-    const touched = [...read, ...[...this.files.keys()].filter((path) => !next.has(path))];
-    const quick = this.lastMerge && mergedWith(this.lastMerge, touched.map((path) => [path, this.files.get(path), next.get(path)]));
-    const merged = quick ?? merge(next);
+    let next = listed;
+    const whole = (): Map<string, FileResult> => {
+      if (!next) {
+        next = new Map(this.files);
+        for (const [path, , after] of swaps) after ? next.set(path, after) : next.delete(path);
+      }
+      return next;
+    };
+    const quick = this.lastMerge && mergedWith(this.lastMerge, swaps);
+    const merged = quick ?? merge(whole());
     for (const e of merged.errors) errors.push(e);
     // The Node comes from the files' Node objects: the same when no file read or gone had one.
     const nodeSame = quick !== undefined && this.lastNode !== undefined;
-    const { node, errors: nodeErrors } = nodeSame ? this.lastNode! : nodeOf([...next.values()].flatMap((r) => r.nodeDocs), this.opts);
+    const { node, errors: nodeErrors } = nodeSame ? this.lastNode! : nodeOf([...whole().values()].flatMap((r) => r.nodeDocs), this.opts);
     if (filesRead > 0) for (const e of nodeErrors) errors.push(e);
     const nodeChanged = JSON.stringify(node) !== JSON.stringify(this.node);
-    this.files = next;
+    if (next) this.files = next;
+    else for (const [path, , after] of swaps) after ? this.files.set(path, after) : this.files.delete(path);
     this.node = node;
     this.lastMerge = merged;
     this.lastNode = { node, errors: nodeErrors };
     this.lastLoad = { slices: merged.slices, skipped: merged.skipped, node };
     return { slices: merged.slices, skipped: merged.skipped, node, changed, nodeChanged, errors, filesRead };
   }
+}
+
+/** A file read anew (before: the cache's, if any) or gone (after undefined). */
+type Swap = readonly [path: string, before: FileResult | undefined, after: FileResult | undefined];
+
+/** What one file yields; its malformed objects are added to `errors`. Throws (an InputError naming it) when it cannot be read or parsed. */
+async function readOne(f: ManifestFile, errors: InputError[]): Promise<FileResult> {
+  const docs = await readManifestFile(f.path);
+  const nodeDocs = docs.filter(isNodeDoc);
+  const c = collectInputs(
+    docs.filter((d) => !isNodeDoc(d)),
+    { strict: false },
+  );
+  for (const e of c.errors) errors.push(e);
+  return { version: flatString(f.version), slices: orNone(c.endpointSlices.map(compactSlice)), skipped: orNone(c.skippedServices), nodeDocs: orNone(nodeDocs) };
 }
 
 interface Merged {
@@ -212,7 +248,7 @@ function merge(files: ReadonlyMap<string, FileResult>): Merged {
  * neighbour has its namespace and name): a map of every slice's key to its file cost
  * 4.3 MB at 44k files, for as long as the agent ran.
  */
-function mergedWith(last: Merged, swaps: readonly (readonly [string, FileResult | undefined, FileResult | undefined])[]): Merged | undefined {
+function mergedWith(last: Merged, swaps: readonly Swap[]): Merged | undefined {
   if (swaps.length > 64) return undefined;
   const gone = new Set<EndpointSliceInfo>();
   for (const [, before, after] of swaps) {

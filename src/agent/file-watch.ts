@@ -7,13 +7,13 @@
 import { watch, type FSWatcher } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import { DIR, Fingerprint, type VersionChange } from './fingerprint.js';
+import { DIR, Fingerprint, type KnownVersion, type VersionChange } from './fingerprint.js';
 
 export class FileWatch {
   private readonly watchers: FSWatcher[] = [];
   private poll: NodeJS.Timeout | undefined;
   /** Every watched file's version as the last check saw it (fingerprint.ts). */
-  private readonly fingerprint = new Fingerprint();
+  private readonly fingerprint: Fingerprint;
   /** The watched paths that are folders (their direct files can be named to onFiles). */
   private readonly folders = new Set<string>();
   private checking: Promise<void> | undefined;
@@ -34,7 +34,11 @@ export class FileWatch {
     private readonly onChange: () => void,
     private readonly pollMs = 2000,
     private readonly onFiles?: (paths: string[]) => void,
-  ) {}
+    /** Versions another holder keeps (the endpoint files' cache): equal ones are shared, not copied. */
+    known?: KnownVersion,
+  ) {
+    this.fingerprint = new Fingerprint(known);
+  }
 
   async start(): Promise<void> {
     await this.fingerprint.update(this.paths);

@@ -65,9 +65,19 @@ async function walk(path: string, visit: Visit, depth = 0): Promise<void> {
   }
 }
 
+/** The version string another holder keeps for `path` (the endpoint files' cache), to keep one copy of an equal one. */
+export type KnownVersion = (path: string) => string | undefined;
+
 export class Fingerprint {
   /** path -> version, as the last walk saw them. */
   private versions = new Map<string, string>();
+
+  /**
+   * `known`: a version equal to the one a walk finds is kept as that string, not a second
+   * copy (~2.5 MB at 44k files); else one that did not change stays the string already
+   * held, rather than each poll's new copy (garbage old enough to be promoted, every poll).
+   */
+  constructor(private readonly known?: KnownVersion) {}
 
   get size(): number {
     return this.versions.size;
@@ -84,12 +94,15 @@ export class Fingerprint {
     const next = new Map<string, string>();
     const changes: VersionChange[] = [];
     const visit = (path: string, version: string) => {
-      if (!next.has(path)) {
-        const prev = last.get(path);
+      let held = next.get(path);
+      if (held === undefined) {
+        held = last.get(path);
         last.delete(path);
-        if (prev !== version) changes.push({ path, before: prev, after: version });
+        if (held !== version) changes.push({ path, before: held, after: version });
       }
-      next.set(path, version);
+      // The other holder's string when equal (also once it caught up with a change), else the one held.
+      const shared = this.known?.(path);
+      next.set(path, shared === version ? shared : held === version ? held : version);
     };
     for (const p of paths) await walk(p, visit);
     for (const [path, version] of last) changes.push({ path, before: version, after: undefined });

@@ -51,3 +51,27 @@ test('Fingerprint.update names what was added, changed and removed since the las
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('Fingerprint: versions another holder knows are shared, and never change what a walk names', TIMEOUT, async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'svcplane-fingerprint-known-'));
+  try {
+    const f = (n: string) => join(dir, n);
+    writeFileSync(f('a.json'), '{}');
+    writeFileSync(f('b.json'), '{}');
+    let truth = new Map<string, string>();
+    // One holder that knows the right versions, one whose versions are stale.
+    for (const known of [(p: string) => truth.get(p), () => '1:2:3']) {
+      truth = new Map((await new Fingerprint().update([dir])).map((c) => [c.path, c.after!]));
+      const fp = new Fingerprint(known);
+      assert.deepEqual((await fp.update([dir])).map((c) => [c.path, c.after]), [...truth]);
+      assert.deepEqual(await fp.update([dir]), []);
+      writeFileSync(f('b.json'), '{"kind":"List"}');
+      utimesSync(f('b.json'), new Date(), new Date(Date.now() + 5000));
+      const changed = await fp.update([dir]);
+      assert.deepEqual(changed.map((c) => [c.path, c.before]), [[f('b.json'), truth.get(f('b.json'))]]);
+      assert.deepEqual(await fp.update([dir]), []);
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
