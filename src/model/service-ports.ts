@@ -69,11 +69,33 @@ export function servicePortLabel(v: { namespace: string; name: string; portName:
   return `${v.namespace}/${v.name}:${v.portName || `${v.port}/${v.protocol}`}`;
 }
 
-/** A numeric sort key for a canonical address; IPv4 without BigInt parsing (hot path at scale). */
+/**
+ * A numeric sort key for a canonical address; IPv4 read digit by digit, without BigInt
+ * or the arrays of split (hot path at scale: once per endpoint of every Service port).
+ */
 function sortValue(ip: string): bigint | number {
   if (ip.includes(':')) return parseIP(ip)!.value + (1n << 128n); // after every IPv4
-  const [a, b, c, d] = ip.split('.').map(Number) as [number, number, number, number];
-  return ((a * 256 + b) * 256 + c) * 256 + d;
+  let value = 0;
+  let octet = 0;
+  for (let i = 0; i < ip.length; i++) {
+    const c = ip.charCodeAt(i);
+    if (c === 46 /* . */) {
+      value = value * 256 + octet;
+      octet = 0;
+    } else octet = octet * 10 + (c - 48);
+  }
+  return value * 256 + octet;
+}
+
+/** Whether the targets are in dedupe's order already, each address and port after the one before (so none repeats). */
+function strictlyAscending(targets: readonly EndpointTarget[]): boolean {
+  let prev = sortValue(targets[0]!.ip);
+  for (let i = 1; i < targets.length; i++) {
+    const v = sortValue(targets[i]!.ip);
+    if (v < prev || (v === prev && targets[i]!.port <= targets[i - 1]!.port)) return false;
+    prev = v;
+  }
+  return true;
 }
 
 /**
@@ -92,6 +114,8 @@ export function dnatTargets(v: Pick<ServicePortView, 'clusterEndpoints' | 'local
 
 /** Endpoints with identical address and port collapse to one (they can appear in two slices). */
 function dedupe(targets: EndpointTarget[]): EndpointTarget[] {
+  // The usual slice lists its endpoints once each, in address order: no key string per endpoint then.
+  if (targets.length < 2 || strictlyAscending(targets)) return targets;
   const byKey = new Map<string, EndpointTarget>();
   for (const t of targets) {
     const key = `${t.ip}|${t.port}`;
@@ -289,14 +313,20 @@ export function viewsOfService(
 
 /** Every Service port view for one IP family, sorted by namespace, name, port, protocol. */
 export function servicePortViews(input: RenderInput, family: IPFamily): ServicePortView[] {
-  const out: ServicePortView[] = [];
+  return [...eachServicePortView(input, family)];
+}
+
+/**
+ * servicePortViews one Service at a time, each view made when it is asked for. Why: at 10k
+ * Services x 10 endpoints the views hold ~10^5 endpoint objects; made whole before a render's
+ * loop they survive every young-generation GC of it and are copied out, made as the loop goes
+ * they die young (the nftables text render).
+ */
+export function* eachServicePortView(input: RenderInput, family: IPFamily): Generator<ServicePortView, void, undefined> {
   const services = [...proxiedServices(input.plan, input.mode)].sort(compareByNamespaceName);
   // Index once: looking slices up per Service would cost Services x slices.
   const bySvc = slicesByService(input.endpointSlices);
-  for (const svc of services) {
-    for (const v of viewsOfService(svc, family, bySvc.get(`${svc.namespace}/${svc.name}`) ?? [], input.node)) out.push(v);
-  }
-  return out;
+  for (const svc of services) yield* viewsOfService(svc, family, bySvc.get(`${svc.namespace}/${svc.name}`) ?? [], input.node);
 }
 
 /**

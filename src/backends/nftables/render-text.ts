@@ -13,7 +13,7 @@
 
 import type { IPFamily } from '../../model/ip.js';
 import type { RenderInput } from '../../model/render-input.js';
-import { dnatTargets, servicePortViews } from '../../model/service-ports.js';
+import { dnatTargets, eachServicePortView } from '../../model/service-ports.js';
 import { documentOfPieces, ElementLines, pushRuleLines, tableHead } from './document.js';
 import { LinePieces } from './line-pieces.js';
 import type { NftChain, NftSet, NftTable } from './nft.js';
@@ -79,7 +79,7 @@ function familyPieces(input: RenderInput, family: IPFamily): string[] {
     nodePort: main.elements.get(ENDPOINT_TRAFFIC_SETS.nodePort)!.out,
   });
   const hairpin = new HairpinText(main.head, main.elements.get(NFT_NAMES.hairpin)!.out);
-  for (const v of servicePortViews(input, family)) {
+  for (const v of eachServicePortView(input, family)) {
     const fr = serviceFragment(v, tc, false);
     endpointTraffic.add(v, trafficComment(v));
     hairpin.add(dnatTargets(v));
