@@ -10,27 +10,38 @@
 // Pure.
 
 import type { EndpointTarget } from '../../model/service-ports.js';
-import type { LineSink } from './document.js';
+import type { PartSink } from './line-pieces.js';
 import { NFT_NAMES } from './render.js';
 
-/** nft.ts's numgenMod(left, 0), as JSON text with the separator after it. */
+/** nft.ts's numgenMod(left, 0) as JSON text with the separator after it, by `left` (made once each). */
+const picks: string[] = [];
 function pickText(left: number): string {
-  return `{"match":{"op":"==","left":{"numgen":{"mode":"random","mod":${left},"offset":0}},"right":0}},`;
+  return (picks[left] ??= `{"match":{"op":"==","left":{"numgen":{"mode":"random","mod":${left},"offset":0}},"right":0}},`);
 }
 
 /**
  * loadBalanceRules(v, eps) without affinity, as rule lines of chain `chain` in the table of
  * `tableHead`: endpoint i of n taken with `numgen random mod (n-i) == 0`, the last one always.
  */
-export function pushLoadBalanceLines(tableHead: string, chain: string, protocol: string, eps: readonly EndpointTarget[], out: LineSink): void {
+export function pushLoadBalanceLines(tableHead: string, chain: string, protocol: string, eps: readonly EndpointTarget[], out: PartSink): void {
   const start = `{"rule":{${tableHead},"chain":${JSON.stringify(chain)},"expr":[`;
   // l4proto(proto), counter(), then dnat(ip, port): the part before the address is the same for every endpoint.
   const action = `{"match":{"op":"==","left":{"meta":{"key":"l4proto"}},"right":${JSON.stringify(protocol.toLowerCase())}}},{"counter":{"packets":0,"bytes":0}},{"dnat":{"addr":`;
   for (let i = 0; i < eps.length; i++) {
     const ep = eps[i]!;
     const left = eps.length - i;
-    const ip = JSON.stringify(ep.ip);
-    out.push(`${start}${left > 1 ? pickText(left) : ''}${action}${ip},"port":${ep.port}}}],"comment":${JSON.stringify(`${ep.ip}:${ep.port}`)}}}`);
+    const port = String(ep.port);
+    out.open();
+    out.put(start);
+    if (left > 1) out.put(pickText(left));
+    out.put(action);
+    out.put(JSON.stringify(ep.ip));
+    out.put(',"port":');
+    out.put(port);
+    out.put('}}],"comment":');
+    out.put(JSON.stringify(`${ep.ip}:${port}`));
+    out.put('}}');
+    out.close();
   }
 }
 
@@ -42,7 +53,7 @@ export class HairpinText {
 
   constructor(
     tableHead: string,
-    private readonly out: LineSink,
+    private readonly out: PartSink,
   ) {
     this.head = `{"element":{${tableHead},"name":${JSON.stringify(NFT_NAMES.hairpin)},"elem":[{"concat":[`;
   }
@@ -52,7 +63,13 @@ export class HairpinText {
       if (this.seen.has(ep.ip)) continue;
       this.seen.add(ep.ip);
       const ip = JSON.stringify(ep.ip);
-      this.out.push(`${this.head}${ip},${ip}]}]}}`);
+      this.out.open();
+      this.out.put(this.head);
+      this.out.put(ip);
+      this.out.put(',');
+      this.out.put(ip);
+      this.out.put(']}]}}');
+      this.out.close();
     }
   }
 }
