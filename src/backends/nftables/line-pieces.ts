@@ -2,8 +2,10 @@
 // lines joined by ',\n': the pieces joined by ',\n' are the lines joined by ',\n'.
 // Why: at 10k Services the render writes ~600k lines (74 MB). Kept as separate
 // strings until the end, every line (a small cons string) survived each young-
-// generation GC and was copied out of it; a piece is one flat string, big enough to
-// sit in V8's large-object space (never copied), and its lines die young.
+// generation GC and was copied out of it; a piece is one flat string, and its lines
+// die young. What a young GC copies is mostly the lines still pending (one batch per
+// section of every table, ~100 of them at 10k Services): so pieces are small, 8k
+// characters (at 10k x 10, 2k-8k pieces took ~0.85x the CPU of 64k ones: README.md).
 //
 // A line can also be given in parts (`open`, `put`..., then `close`): the parts go into
 // the piece as they are, so the hot writers (dnat-text.ts, endpoint-traffic-text.ts)
@@ -12,7 +14,7 @@
 // that are flat already are copied straight. Pure.
 
 /** Characters after which the pending lines become one piece. */
-const PIECE_CHARS = 1 << 16;
+const PIECE_CHARS = 1 << 13;
 
 /** What a line writer needs: whole lines, or a line in parts. */
 export interface PartSink {
