@@ -130,27 +130,36 @@ function dedupe(targets: EndpointTarget[]): EndpointTarget[] {
   return keyed.map((k) => k.t);
 }
 
-interface SliceEndpoint {
-  readonly ep: Endpoint;
-  readonly port: number;
-}
-
-/** Endpoints of a Service port in one family, with their port resolved from the slice's ports by name. */
+/**
+ * The endpoints of a Service port in one family, their port resolved from the slice's ports by
+ * name, as DNAT targets; `raw` gets each target's Endpoint at the same index (the topology
+ * hints). One object per endpoint: at 10^5 endpoints a wrapper per endpoint was garbage too.
+ */
 function endpointsFor(
   svc: PlanService,
   portName: string,
   protocol: Protocol,
   family: IPFamily,
   slices: readonly EndpointSliceInfo[],
-): SliceEndpoint[] {
-  const out: SliceEndpoint[] = [];
+  node: NodeContext,
+  raw: Endpoint[],
+): EndpointTarget[] {
+  const out: EndpointTarget[] = [];
   for (const s of slices) {
     if (s.namespace !== svc.namespace || s.serviceName !== svc.name || s.addressType !== family) continue;
     const p = s.ports.find((x) => x.name === portName && x.protocol === protocol);
     if (!p) continue;
     for (const ep of s.endpoints) {
       if (familyOfValid(ep.address) !== family) continue;
-      out.push({ ep, port: p.port });
+      raw.push(ep);
+      out.push({
+        ip: ep.address,
+        port: p.port,
+        local: node.name !== '' && ep.nodeName === node.name,
+        ready: ep.ready,
+        serving: ep.serving,
+        terminating: ep.terminating,
+      });
     }
   }
   return out;
@@ -160,7 +169,7 @@ function endpointsFor(
 function topologyFilter(
   svc: PlanService,
   eps: readonly EndpointTarget[],
-  raw: readonly SliceEndpoint[],
+  raw: readonly Endpoint[],
   node: NodeContext,
 ): ((i: number) => boolean) | undefined {
   const dist = svc.trafficDistribution;
@@ -171,17 +180,17 @@ function topologyFilter(
     dist === 'PreferSameZone' ||
     dist === 'PreferSameNode';
   if (!hintsWanted) return undefined;
-  const ready = raw.map((r, i) => ({ r, i })).filter(({ i }) => eps[i]!.ready);
+  const ready = raw.map((ep, i) => ({ ep, i })).filter(({ i }) => eps[i]!.ready);
   if (dist === 'PreferSameNode' && node.name) {
-    if (ready.some(({ r }) => r.ep.hintNodes?.includes(node.name))) {
-      return (i) => raw[i]!.ep.hintNodes?.includes(node.name) ?? false;
+    if (ready.some(({ ep }) => ep.hintNodes?.includes(node.name))) {
+      return (i) => raw[i]!.hintNodes?.includes(node.name) ?? false;
     }
   }
   if (!node.zone) return undefined;
   // Every ready endpoint must carry zone hints, and one must be for our zone.
-  if (ready.some(({ r }) => !r.ep.hintZones || r.ep.hintZones.length === 0)) return undefined;
-  if (!ready.some(({ r }) => r.ep.hintZones!.includes(node.zone!))) return undefined;
-  return (i) => raw[i]!.ep.hintZones?.includes(node.zone!) ?? false;
+  if (ready.some(({ ep }) => !ep.hintZones || ep.hintZones.length === 0)) return undefined;
+  if (!ready.some(({ ep }) => ep.hintZones!.includes(node.zone!))) return undefined;
+  return (i) => raw[i]!.hintZones?.includes(node.zone!) ?? false;
 }
 
 /** The family of an address already validated and canonical (cheap: no parsing). */
@@ -214,15 +223,8 @@ export function viewServicePort(
   const internalPolicyLocal = svc.internalTrafficPolicy === 'Local';
   const externalPolicyLocal = externallyAccessible && svc.externalTrafficPolicy === 'Local';
 
-  const raw = endpointsFor(svc, sp.name, sp.protocol, family, slices);
-  const targets: EndpointTarget[] = raw.map(({ ep, port }) => ({
-    ip: ep.address,
-    port,
-    local: node.name !== '' && ep.nodeName === node.name,
-    ready: ep.ready,
-    serving: ep.serving,
-    terminating: ep.terminating,
-  }));
+  const raw: Endpoint[] = [];
+  const targets = endpointsFor(svc, sp.name, sp.protocol, family, slices, node, raw);
 
   const usesCluster = !internalPolicyLocal || externallyAccessible;
   const usesLocal = internalPolicyLocal || externalPolicyLocal;
