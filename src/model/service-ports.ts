@@ -69,22 +69,36 @@ export function servicePortLabel(v: { namespace: string; name: string; portName:
   return `${v.namespace}/${v.name}:${v.portName || `${v.port}/${v.protocol}`}`;
 }
 
-/**
- * A numeric sort key for a canonical address; IPv4 read digit by digit, without BigInt
- * or the arrays of split (hot path at scale: once per endpoint of every Service port).
- */
+/** A numeric sort key for a canonical address; IPv4 without BigInt parsing (hot path at scale). */
 function sortValue(ip: string): bigint | number {
-  if (ip.includes(':')) return parseIP(ip)!.value + (1n << 128n); // after every IPv4
+  const v4 = ipv4Number(ip);
+  if (v4 !== undefined) return v4;
+  return parseIP(ip)!.value + (ip.includes(':') ? 1n << 128n : 0n); // IPv6 after every IPv4
+}
+
+/**
+ * A canonical dotted-quad IPv4 address (no leading zeros) as its 32-bit number, read digit by
+ * digit with no string or array made; undefined for anything else (IPv6, a non-canonical form).
+ * One number per address: two canonical strings are equal exactly when their numbers are.
+ */
+export function ipv4Number(ip: string): number | undefined {
   let value = 0;
   let octet = 0;
-  for (let i = 0; i < ip.length; i++) {
-    const c = ip.charCodeAt(i);
-    if (c === 46 /* . */) {
+  let digits = 0;
+  let dots = 0;
+  for (let i = 0; i <= ip.length; i++) {
+    const c = i < ip.length ? ip.charCodeAt(i) : 46; /* a '.' after the last octet ends it */
+    if (c === 46) {
+      if (digits === 0 || octet > 255 || ++dots > 4) return undefined;
       value = value * 256 + octet;
       octet = 0;
-    } else octet = octet * 10 + (c - 48);
+      digits = 0;
+    } else if (c >= 48 && c <= 57 && !(digits === 1 && octet === 0)) {
+      octet = octet * 10 + (c - 48);
+      digits++;
+    } else return undefined;
   }
-  return value * 256 + octet;
+  return dots === 4 ? value : undefined;
 }
 
 /** Whether the targets are in dedupe's order already, each address and port after the one before (so none repeats). */

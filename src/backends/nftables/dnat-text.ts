@@ -10,6 +10,7 @@
 // Pure.
 
 import type { EndpointTarget } from '../../model/service-ports.js';
+import { AddressSet } from './address-set.js';
 import type { PartSink } from './line-pieces.js';
 import { NFT_NAMES } from './render.js';
 
@@ -48,7 +49,7 @@ export function pushLoadBalanceLines(tableHead: string, chain: string, protocol:
 /** The hairpin set's element lines of one table: `{ concat: [ip, ip] }` per endpoint address, the first of each address only. */
 export class HairpinText {
   /** The addresses written: an address is the whole key, so it identifies the element. */
-  private readonly seen = new Set<string>();
+  private readonly seen = new AddressSet();
   private readonly head: string;
 
   constructor(
@@ -60,8 +61,7 @@ export class HairpinText {
 
   add(eps: readonly EndpointTarget[]): void {
     for (const ep of eps) {
-      if (this.seen.has(ep.ip)) continue;
-      this.seen.add(ep.ip);
+      if (!this.seen.add(ep.ip)) continue;
       const ip = JSON.stringify(ep.ip);
       this.out.open();
       this.out.put(this.head);
