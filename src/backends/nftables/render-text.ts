@@ -31,10 +31,12 @@ class TableLines {
   /** Element lines per set, in set order: the skeleton's, then the fragments'. */
   readonly elements = new Map<string, ElementLines<LinePieces>>();
   readonly head: string;
+  private readonly chainStart: string;
   used: boolean;
 
   constructor(readonly table: NftTable) {
     this.head = tableHead(table);
+    this.chainStart = `{"chain":{${this.head},"name":`;
     this.used = table.name === TABLE_NAME;
     for (const s of table.sets) this.addSet(s);
     this.addChains(table.chains);
@@ -52,7 +54,17 @@ class TableLines {
    * `more(c)` writes the rules of `c` that its object leaves out (the fragment's text parts).
    */
   addChains(chains: readonly NftChain[], more?: (c: NftChain) => void): void {
-    for (const c of chains) this.chains.push(JSON.stringify(chainObject(this.table, c)));
+    for (const c of chains) {
+      if (c.base) this.chains.push(JSON.stringify(chainObject(this.table, c)));
+      else {
+        // chainObject's JSON for a regular chain (one a Service port, 10k-44k of them), without the object.
+        this.chains.open();
+        this.chains.put(this.chainStart);
+        this.chains.put(JSON.stringify(c.name));
+        this.chains.put('}}');
+        this.chains.close();
+      }
+    }
     for (const c of chains) {
       pushRuleLines(this.head, c, this.rules);
       more?.(c);
