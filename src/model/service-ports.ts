@@ -71,9 +71,45 @@ export function servicePortLabel(v: { namespace: string; name: string; portName:
 
 /** A numeric sort key for a canonical address; IPv4 without BigInt parsing (hot path at scale). */
 function sortValue(ip: string): bigint | number {
-  if (ip.includes(':')) return parseIP(ip)!.value + (1n << 128n); // after every IPv4
-  const [a, b, c, d] = ip.split('.').map(Number) as [number, number, number, number];
-  return ((a * 256 + b) * 256 + c) * 256 + d;
+  const v4 = ipv4Number(ip);
+  if (v4 !== undefined) return v4;
+  return parseIP(ip)!.value + (ip.includes(':') ? 1n << 128n : 0n); // IPv6 after every IPv4
+}
+
+/**
+ * A canonical dotted-quad IPv4 address (no leading zeros) as its 32-bit number, read digit by
+ * digit with no string or array made; undefined for anything else (IPv6, a non-canonical form).
+ * One number per address: two canonical strings are equal exactly when their numbers are.
+ */
+export function ipv4Number(ip: string): number | undefined {
+  let value = 0;
+  let octet = 0;
+  let digits = 0;
+  let dots = 0;
+  for (let i = 0; i <= ip.length; i++) {
+    const c = i < ip.length ? ip.charCodeAt(i) : 46; /* a '.' after the last octet ends it */
+    if (c === 46) {
+      if (digits === 0 || octet > 255 || ++dots > 4) return undefined;
+      value = value * 256 + octet;
+      octet = 0;
+      digits = 0;
+    } else if (c >= 48 && c <= 57 && !(digits === 1 && octet === 0)) {
+      octet = octet * 10 + (c - 48);
+      digits++;
+    } else return undefined;
+  }
+  return dots === 4 ? value : undefined;
+}
+
+/** Whether the targets are in dedupe's order already, each address and port after the one before (so none repeats). */
+function strictlyAscending(targets: readonly EndpointTarget[]): boolean {
+  let prev = sortValue(targets[0]!.ip);
+  for (let i = 1; i < targets.length; i++) {
+    const v = sortValue(targets[i]!.ip);
+    if (v < prev || (v === prev && targets[i]!.port <= targets[i - 1]!.port)) return false;
+    prev = v;
+  }
+  return true;
 }
 
 /**
@@ -92,6 +128,8 @@ export function dnatTargets(v: Pick<ServicePortView, 'clusterEndpoints' | 'local
 
 /** Endpoints with identical address and port collapse to one (they can appear in two slices). */
 function dedupe(targets: EndpointTarget[]): EndpointTarget[] {
+  // The usual slice lists its endpoints once each, in address order: no key string per endpoint then.
+  if (targets.length < 2 || strictlyAscending(targets)) return targets;
   const byKey = new Map<string, EndpointTarget>();
   for (const t of targets) {
     const key = `${t.ip}|${t.port}`;
@@ -106,27 +144,36 @@ function dedupe(targets: EndpointTarget[]): EndpointTarget[] {
   return keyed.map((k) => k.t);
 }
 
-interface SliceEndpoint {
-  readonly ep: Endpoint;
-  readonly port: number;
-}
-
-/** Endpoints of a Service port in one family, with their port resolved from the slice's ports by name. */
+/**
+ * The endpoints of a Service port in one family, their port resolved from the slice's ports by
+ * name, as DNAT targets; `raw` gets each target's Endpoint at the same index (the topology
+ * hints). One object per endpoint: at 10^5 endpoints a wrapper per endpoint was garbage too.
+ */
 function endpointsFor(
   svc: PlanService,
   portName: string,
   protocol: Protocol,
   family: IPFamily,
   slices: readonly EndpointSliceInfo[],
-): SliceEndpoint[] {
-  const out: SliceEndpoint[] = [];
+  node: NodeContext,
+  raw: Endpoint[],
+): EndpointTarget[] {
+  const out: EndpointTarget[] = [];
   for (const s of slices) {
     if (s.namespace !== svc.namespace || s.serviceName !== svc.name || s.addressType !== family) continue;
     const p = s.ports.find((x) => x.name === portName && x.protocol === protocol);
     if (!p) continue;
     for (const ep of s.endpoints) {
       if (familyOfValid(ep.address) !== family) continue;
-      out.push({ ep, port: p.port });
+      raw.push(ep);
+      out.push({
+        ip: ep.address,
+        port: p.port,
+        local: node.name !== '' && ep.nodeName === node.name,
+        ready: ep.ready,
+        serving: ep.serving,
+        terminating: ep.terminating,
+      });
     }
   }
   return out;
@@ -136,7 +183,7 @@ function endpointsFor(
 function topologyFilter(
   svc: PlanService,
   eps: readonly EndpointTarget[],
-  raw: readonly SliceEndpoint[],
+  raw: readonly Endpoint[],
   node: NodeContext,
 ): ((i: number) => boolean) | undefined {
   const dist = svc.trafficDistribution;
@@ -147,17 +194,17 @@ function topologyFilter(
     dist === 'PreferSameZone' ||
     dist === 'PreferSameNode';
   if (!hintsWanted) return undefined;
-  const ready = raw.map((r, i) => ({ r, i })).filter(({ i }) => eps[i]!.ready);
+  const ready = raw.map((ep, i) => ({ ep, i })).filter(({ i }) => eps[i]!.ready);
   if (dist === 'PreferSameNode' && node.name) {
-    if (ready.some(({ r }) => r.ep.hintNodes?.includes(node.name))) {
-      return (i) => raw[i]!.ep.hintNodes?.includes(node.name) ?? false;
+    if (ready.some(({ ep }) => ep.hintNodes?.includes(node.name))) {
+      return (i) => raw[i]!.hintNodes?.includes(node.name) ?? false;
     }
   }
   if (!node.zone) return undefined;
   // Every ready endpoint must carry zone hints, and one must be for our zone.
-  if (ready.some(({ r }) => !r.ep.hintZones || r.ep.hintZones.length === 0)) return undefined;
-  if (!ready.some(({ r }) => r.ep.hintZones!.includes(node.zone!))) return undefined;
-  return (i) => raw[i]!.ep.hintZones?.includes(node.zone!) ?? false;
+  if (ready.some(({ ep }) => !ep.hintZones || ep.hintZones.length === 0)) return undefined;
+  if (!ready.some(({ ep }) => ep.hintZones!.includes(node.zone!))) return undefined;
+  return (i) => raw[i]!.hintZones?.includes(node.zone!) ?? false;
 }
 
 /** The family of an address already validated and canonical (cheap: no parsing). */
@@ -190,15 +237,8 @@ export function viewServicePort(
   const internalPolicyLocal = svc.internalTrafficPolicy === 'Local';
   const externalPolicyLocal = externallyAccessible && svc.externalTrafficPolicy === 'Local';
 
-  const raw = endpointsFor(svc, sp.name, sp.protocol, family, slices);
-  const targets: EndpointTarget[] = raw.map(({ ep, port }) => ({
-    ip: ep.address,
-    port,
-    local: node.name !== '' && ep.nodeName === node.name,
-    ready: ep.ready,
-    serving: ep.serving,
-    terminating: ep.terminating,
-  }));
+  const raw: Endpoint[] = [];
+  const targets = endpointsFor(svc, sp.name, sp.protocol, family, slices, node, raw);
 
   const usesCluster = !internalPolicyLocal || externallyAccessible;
   const usesLocal = internalPolicyLocal || externalPolicyLocal;
@@ -289,14 +329,20 @@ export function viewsOfService(
 
 /** Every Service port view for one IP family, sorted by namespace, name, port, protocol. */
 export function servicePortViews(input: RenderInput, family: IPFamily): ServicePortView[] {
-  const out: ServicePortView[] = [];
+  return [...eachServicePortView(input, family)];
+}
+
+/**
+ * servicePortViews one Service at a time, each view made when it is asked for. Why: at 10k
+ * Services x 10 endpoints the views hold ~10^5 endpoint objects; made whole before a render's
+ * loop they survive every young-generation GC of it and are copied out, made as the loop goes
+ * they die young (the nftables text render).
+ */
+export function* eachServicePortView(input: RenderInput, family: IPFamily): Generator<ServicePortView, void, undefined> {
   const services = [...proxiedServices(input.plan, input.mode)].sort(compareByNamespaceName);
   // Index once: looking slices up per Service would cost Services x slices.
   const bySvc = slicesByService(input.endpointSlices);
-  for (const svc of services) {
-    for (const v of viewsOfService(svc, family, bySvc.get(`${svc.namespace}/${svc.name}`) ?? [], input.node)) out.push(v);
-  }
-  return out;
+  for (const svc of services) yield* viewsOfService(svc, family, bySvc.get(`${svc.namespace}/${svc.name}`) ?? [], input.node);
 }
 
 /**

@@ -12,7 +12,7 @@
 // under it; an address met again writes only the endpoints none of them holds. Pure.
 
 import { dnatTargets, type EndpointTarget, type ServicePortView } from '../../model/service-ports.js';
-import type { LineSink } from './document.js';
+import type { PartSink } from './line-pieces.js';
 import { ENDPOINT_TRAFFIC_SETS } from './endpoint-traffic.js';
 
 /** One set's lines: its line head, the endpoint lists written under each address part, the sink. */
@@ -23,13 +23,13 @@ class AddressedLines {
   constructor(
     tableHead: string,
     set: string,
-    private readonly out: LineSink,
+    private readonly out: PartSink,
   ) {
     this.head = `{"element":{${tableHead},"name":${JSON.stringify(set)},"elem":[{"elem":{"val":`;
   }
 
   /**
-   * The line starts of the addresses (`key` = the key's text up to the endpoint fields),
+   * The addresses (`key` = the key's text up to the endpoint fields, what a line has after the head),
    * each with the endpoint lists written under it before (none: all of them are new).
    */
   claim(keys: readonly string[], eps: readonly EndpointTarget[]): { start: string; before: (readonly EndpointTarget[])[] | undefined }[] {
@@ -39,13 +39,20 @@ class AddressedLines {
       const before = lists ? [...lists] : undefined;
       if (lists) lists.push(eps);
       else this.written.set(key, [eps]);
-      return { start: `${this.head}${key}`, before };
+      return { start: key, before };
     });
   }
 
+  /** The line of address `start` and endpoint `ep` (`epText`: its key fields), unless a list written before holds `ep`. */
   write(start: string, before: (readonly EndpointTarget[])[] | undefined, ep: EndpointTarget, epText: string, end: string): void {
     if (before && before.some((l) => l.some((o) => o.ip === ep.ip && o.port === ep.port))) return;
-    this.out.push(`${start}${epText}${end}`);
+    // In parts (line-pieces.ts): the line itself is never made.
+    this.out.open();
+    this.out.put(this.head);
+    this.out.put(start);
+    this.out.put(epText);
+    this.out.put(end);
+    this.out.close();
   }
 }
 
@@ -54,7 +61,7 @@ export class EndpointTrafficText {
   private readonly service: AddressedLines;
   private readonly nodePort: AddressedLines;
 
-  constructor(tableHead: string, sinks: { service: LineSink; nodePort: LineSink }) {
+  constructor(tableHead: string, sinks: { service: PartSink; nodePort: PartSink }) {
     this.service = new AddressedLines(tableHead, ENDPOINT_TRAFFIC_SETS.service, sinks.service);
     this.nodePort = new AddressedLines(tableHead, ENDPOINT_TRAFFIC_SETS.nodePort, sinks.nodePort);
   }

@@ -2,20 +2,51 @@
 // lines joined by ',\n': the pieces joined by ',\n' are the lines joined by ',\n'.
 // Why: at 10k Services the render writes ~600k lines (74 MB). Kept as separate
 // strings until the end, every line (a small cons string) survived each young-
-// generation GC and was copied out of it; a piece is one flat string, big enough to
-// sit in V8's large-object space (never copied), and its lines die young. Pure.
+// generation GC and was copied out of it; a piece is one flat string, and its lines
+// die young. What a young GC copies is mostly the lines still pending (one batch per
+// section of every table, ~100 of them at 10k Services): so pieces are small, 8k
+// characters (at 10k x 10, 2k-8k pieces took ~0.85x the CPU of 64k ones: README.md).
+//
+// A line can also be given in parts (`open`, `put`..., then `close`): the parts go into
+// the piece as they are, so the hot writers (dnat-text.ts, endpoint-traffic-text.ts)
+// never make the line itself. A template literal of several strings is a tree of cons
+// strings, allocated, then walked to be flattened when the piece is joined; strings
+// that are flat already are copied straight. Pure.
 
 /** Characters after which the pending lines become one piece. */
-const PIECE_CHARS = 1 << 16;
+const PIECE_CHARS = 1 << 13;
 
-export class LinePieces {
+/** What a line writer needs: whole lines, or a line in parts. */
+export interface PartSink {
+  push(line: string): void;
+  /** Starts a line; `put` its parts, then `close` it. */
+  open(): void;
+  put(part: string): void;
+  close(): void;
+}
+
+export class LinePieces implements PartSink {
   readonly pieces: string[] = [];
-  private pending: string[] = [];
+  /** The pending lines' parts, with ',\n' before every line but the first. */
+  private parts: string[] = [];
   private chars = 0;
 
   push(line: string): void {
-    this.pending.push(line);
-    this.chars += line.length;
+    this.open();
+    this.put(line);
+    this.close();
+  }
+
+  open(): void {
+    if (this.parts.length > 0) this.parts.push(',\n');
+  }
+
+  put(part: string): void {
+    this.parts.push(part);
+    this.chars += part.length;
+  }
+
+  close(): void {
     if (this.chars >= PIECE_CHARS) this.flush();
   }
 
@@ -26,9 +57,9 @@ export class LinePieces {
   }
 
   private flush(): void {
-    if (this.pending.length === 0) return;
-    this.pieces.push(this.pending.join(',\n'));
-    this.pending = [];
+    if (this.parts.length === 0) return;
+    this.pieces.push(this.parts.join(''));
+    this.parts = [];
     this.chars = 0;
   }
 }

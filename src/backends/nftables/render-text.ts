@@ -13,13 +13,14 @@
 
 import type { IPFamily } from '../../model/ip.js';
 import type { RenderInput } from '../../model/render-input.js';
-import { servicePortViews } from '../../model/service-ports.js';
+import { dnatTargets, eachServicePortView } from '../../model/service-ports.js';
 import { documentOfPieces, ElementLines, pushRuleLines, tableHead } from './document.js';
 import { LinePieces } from './line-pieces.js';
 import type { NftChain, NftSet, NftTable } from './nft.js';
 import { ENDPOINT_TRAFFIC_SETS } from './endpoint-traffic.js';
 import { EndpointTrafficText } from './endpoint-traffic-text.js';
-import { serviceFragment, skeletonTables, TABLE_NAME, tableContext, trafficComment } from './render.js';
+import { HairpinText, pushLoadBalanceLines } from './dnat-text.js';
+import { clusterChainName, localChainName, NFT_NAMES, serviceFragment, skeletonTables, TABLE_NAME, tableContext, trafficComment } from './render.js';
 import { chainObject, setObject, tableObject } from './transaction.js';
 
 /** One table's lines by section, filled skeleton first, then fragment by fragment. */
@@ -30,10 +31,12 @@ class TableLines {
   /** Element lines per set, in set order: the skeleton's, then the fragments'. */
   readonly elements = new Map<string, ElementLines<LinePieces>>();
   readonly head: string;
+  private readonly chainStart: string;
   used: boolean;
 
   constructor(readonly table: NftTable) {
     this.head = tableHead(table);
+    this.chainStart = `{"chain":{${this.head},"name":`;
     this.used = table.name === TABLE_NAME;
     for (const s of table.sets) this.addSet(s);
     this.addChains(table.chains);
@@ -46,10 +49,26 @@ class TableLines {
     this.elements.set(s.name, el);
   }
 
-  /** Chains declared in order, then their rules (after every earlier chain's rules). */
-  addChains(chains: readonly NftChain[]): void {
-    for (const c of chains) this.chains.push(JSON.stringify(chainObject(this.table, c)));
-    for (const c of chains) pushRuleLines(this.head, c, this.rules);
+  /**
+   * Chains declared in order, then their rules (after every earlier chain's rules);
+   * `more(c)` writes the rules of `c` that its object leaves out (the fragment's text parts).
+   */
+  addChains(chains: readonly NftChain[], more?: (c: NftChain) => void): void {
+    for (const c of chains) {
+      if (c.base) this.chains.push(JSON.stringify(chainObject(this.table, c)));
+      else {
+        // chainObject's JSON for a regular chain (one a Service port, 10k-44k of them), without the object.
+        this.chains.open();
+        this.chains.put(this.chainStart);
+        this.chains.put(JSON.stringify(c.name));
+        this.chains.put('}}');
+        this.chains.close();
+      }
+    }
+    for (const c of chains) {
+      pushRuleLines(this.head, c, this.rules);
+      more?.(c);
+    }
   }
 
   /** The table's part of the document, as pieces of lines (LinePieces) in document order. */
@@ -71,14 +90,22 @@ function familyPieces(input: RenderInput, family: IPFamily): string[] {
     service: main.elements.get(ENDPOINT_TRAFFIC_SETS.service)!.out,
     nodePort: main.elements.get(ENDPOINT_TRAFFIC_SETS.nodePort)!.out,
   });
-  for (const v of servicePortViews(input, family)) {
+  const hairpin = new HairpinText(main.head, main.elements.get(NFT_NAMES.hairpin)!.out);
+  for (const v of eachServicePortView(input, family)) {
     const fr = serviceFragment(v, tc, false);
     endpointTraffic.add(v, trafficComment(v));
+    hairpin.add(dnatTargets(v));
     const home = tables.get(fr.table)!;
     home.used = true;
     // Affinity sets start empty (the kernel fills them).
     for (const s of fr.sets) home.addSet(s);
-    home.addChains(fr.chains);
+    // Without affinity the policy chains' load-balancing rules are left to the text (dnat-text.ts).
+    const cluster = v.affinitySeconds === 0 ? clusterChainName(v) : undefined;
+    const local = v.affinitySeconds === 0 ? localChainName(v) : undefined;
+    home.addChains(fr.chains, (c) => {
+      if (c.name === cluster) pushLoadBalanceLines(home.head, c.name, v.protocol, v.clusterEndpoints, home.rules);
+      else if (c.name === local) pushLoadBalanceLines(home.head, c.name, v.protocol, v.localEndpoints, home.rules);
+    });
     for (const e of fr.elements) tables.get(e.table)!.elements.get(e.set)!.push(e.element);
   }
   return [...tables.values()].filter((t) => t.used).flatMap((t) => t.pieces());

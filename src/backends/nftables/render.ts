@@ -396,10 +396,13 @@ export function skeletonTables(input: RenderInput, tc: TableContext): NftTable[]
 }
 
 /**
- * The fragment of one Service port. Pure. `endpointTraffic` false leaves out its elements in
- * the per-endpoint counted sets: the text render writes those itself (endpoint-traffic-text.ts).
+ * The fragment of one Service port. Pure. `whole` false leaves out what the text render
+ * writes itself, per endpoint: the elements of the per-endpoint counted sets
+ * (endpoint-traffic-text.ts), the hairpin elements and, without affinity, the policy
+ * chains' load-balancing rules (dnat-text.ts); those chains then hold only their
+ * masquerade rule, and render-text appends the rest.
  */
-export function serviceFragment(v: ServicePortView, tc: TableContext, endpointTraffic = true): Fragment {
+export function serviceFragment(v: ServicePortView, tc: TableContext, whole = true): Fragment {
   const { ctx } = tc;
   const f = ctx.f;
   const chains: NftChain[] = [];
@@ -432,7 +435,7 @@ export function serviceFragment(v: ServicePortView, tc: TableContext, endpointTr
   const counted = trafficComment(v);
   for (const ip of [v.clusterIP, ...v.externalIPs, ...v.loadBalancerIPs]) add(NFT_NAMES.serviceTraffic, { key: key(ip), comment: counted });
   if (v.nodePort !== 0) add(NFT_NAMES.nodePortTraffic, { key: { concat: [proto, v.nodePort] }, comment: counted });
-  if (endpointTraffic) for (const e of endpointTrafficElements(v, counted)) add(e.set, e.element);
+  if (whole) for (const e of endpointTrafficElements(v, counted)) add(e.set, e.element);
   if (v.hasInternalEndpoints) {
     add(NFT_NAMES.serviceIPs, verdictElement(key(v.clusterIP), goto(internalChain), `${label} cluster IP`));
   } else {
@@ -487,13 +490,13 @@ export function serviceFragment(v: ServicePortView, tc: TableContext, endpointTr
 
   const policyChain = (name: string, eps: readonly EndpointTarget[]) => {
     const rules = name === internalChain ? [...internalRules] : [];
-    chains.push(chain(name, [...rules, ...loadBalanceRules(v, eps)]));
+    chains.push(chain(name, whole || v.affinitySeconds > 0 ? [...rules, ...loadBalanceRules(v, eps)] : rules));
   };
   if (usesClusterChain) policyChain(clusterChainName(v), v.clusterEndpoints);
   if (usesLocalChain) policyChain(localChainName(v), v.localEndpoints);
 
   for (const ep of dnatTargets(v)) {
-    add(NFT_NAMES.hairpin, { key: { concat: [ep.ip, ep.ip] } });
+    if (whole) add(NFT_NAMES.hairpin, { key: { concat: [ep.ip, ep.ip] } });
     if (v.affinitySeconds === 0) continue;
     const aff = affinitySetName(v, ep);
     sets.push({ name: aff, kind: 'set', type: addrType(f), flags: ['timeout'], timeout: v.affinitySeconds, size: 65535, dynamic: true, elements: [] });

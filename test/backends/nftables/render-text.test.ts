@@ -6,6 +6,7 @@
 
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import fc from 'fast-check';
 import { serializeTables } from '../../../src/backends/nftables/document.js';
 import { renderDocumentText } from '../../../src/backends/nftables/render-text.js';
 import { renderTables } from '../../../src/backends/nftables/render.js';
@@ -13,8 +14,18 @@ import type { RenderInput } from '../../../src/model/render-input.js';
 import { features } from '../../helpers/features.js';
 import { ep, input, port, slice, svc } from '../../helpers/model.js';
 import { syntheticInput } from '../../../bench/synthetic.js';
+import { scenarioOf, validWorld } from '../../fuzz/arbitraries/valid.js';
+import { collect } from '../../fuzz/pipeline.js';
+import { fuzzParams } from '../../fuzz/runs.js';
 
 const twoPass = (inp: RenderInput) => serializeTables(renderTables(inp));
+
+/** The nftables RenderInput of a random valid scenario (test/fuzz's generator: every Service feature). */
+function inputOf(w: Parameters<typeof scenarioOf>[0]): RenderInput {
+  const s = scenarioOf(w);
+  const c = collect(s, true, 'nftables');
+  return { plan: c.plan, endpointSlices: c.endpointSlices, node: c.node, config: c.config, mode: s.mode };
+}
 
 describe('nftables render, one Service port at a time', () => {
   it('equals the two-pass render on an input without Services', () => {
@@ -47,6 +58,27 @@ describe('nftables render, one Service port at a time', () => {
     // a: 3 endpoints x (ClusterIP, 192.0.2.1) + 3 node port; b: ClusterIP 3, 192.0.2.1 only 10.244.1.4, node port only .4;
     // c: ClusterIP 3, 192.0.2.1 only .5 (.2 came with a, .4 with b).
     assert.equal(keys.length, 6 + 3 + 3 + 1 + 1 + 3 + 1);
+  });
+
+  it('equals the two-pass render on random valid inputs (every feature; the text-written per-endpoint lines among them)', () => {
+    // What the text parts (endpoint-traffic-text.ts, dnat-text.ts) write, and how often the cases held it:
+    // the property is only worth something if they did.
+    const seen = { numgen: 0, dnat: 0, hairpin: 0, affinity: 0, local: 0, ext: 0 };
+    fc.assert(
+      fc.property(validWorld, (w) => {
+        const inp = inputOf(w);
+        const doc = renderDocumentText(inp);
+        assert.equal(doc, twoPass(inp));
+        if (doc.includes('"numgen"')) seen.numgen++;
+        if (doc.includes('"dnat"')) seen.dnat++;
+        if (doc.includes('"name":"hairpin","elem"')) seen.hairpin++;
+        if (doc.includes('"chain":"ep-')) seen.affinity++;
+        if (doc.includes('"chain":"local-')) seen.local++;
+        if (doc.includes('"chain":"ext-')) seen.ext++;
+      }),
+      fuzzParams(400),
+    );
+    for (const [what, n] of Object.entries(seen)) assert.ok(n > 0, `no random case held ${what} rules`);
   });
 
   it('equals the two-pass render with Services in every shard (300 Services x 3 endpoints)', () => {
