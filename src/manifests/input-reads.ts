@@ -74,10 +74,15 @@ export function readSliceDocument(object: unknown, source: string): EndpointSlic
  */
 export function readForForwarding(doc: ManifestDocument): ManifestDocument {
   const kind = inputKindOf(doc.object);
-  if (kind === 'Service') return { ...doc, object: undefined, read: readServiceDocument(doc.object, doc.source, { purpose: 'forwarding' }) };
-  if (kind === 'EndpointSlice') return { ...doc, object: undefined, read: readSliceDocument(doc.object, doc.source) };
-  return doc;
+  if (kind !== 'Service' && kind !== 'EndpointSlice') return doc;
+  const read = kind === 'Service' ? readServiceDocument(doc.object, doc.source, FORWARDING) : readSliceDocument(doc.object, doc.source);
+  // Members assigned, not spread: this runs once per document of a large List.
+  const out: { -readonly [K in keyof ManifestDocument]: ManifestDocument[K] } = { object: undefined, file: doc.file, document: doc.document, source: doc.source, read };
+  if (doc.item !== undefined) out.item = doc.item;
+  return out;
 }
+
+const FORWARDING = { purpose: 'forwarding' } as const;
 
 /** The value of `o`, or what computing it threw, thrown now. */
 export function take<T>(o: Outcome<T>): T {
