@@ -1,8 +1,9 @@
 // The backends this build knows, and the only place that knows their names: commands
 // and the agent look a backend up here and call the object (backend.ts). Synth writes
-// a precompiled ruleset for each ruleset backend. A backend registers by being listed.
+// a precompiled ruleset for each ruleset backend. A backend registers by being listed,
+// here and in backend-table.ts (by name, for commands that load only the one they use).
 
-import { inputError } from '../model/errors.js';
+import { noRuleset, unknownBackend } from './backend-table.js';
 import { userspaceBackend } from '../userspace/index.js';
 import { hasRuleset, type AgentBackend, type Backend, type RulesetReader } from './backend.js';
 import { iptablesBackend } from './iptables/index.js';
@@ -27,17 +28,11 @@ export function agentBackends(): readonly AgentBackend[] {
   return AGENT_BACKENDS;
 }
 
-function unknown(name: string, have: readonly string[]): Error {
-  return inputError(undefined, '--backend', `unknown backend ${JSON.stringify(name)} (available: ${have.join(', ')})`);
-}
-
 /** The ruleset backend called `name`; an InputError (exit 2) naming it when there is none. */
 export function getBackend(name: string): Backend {
   const b = AGENT_BACKENDS.find((x) => x.name === name);
-  if (b && !hasRuleset(b)) {
-    throw inputError(undefined, '--backend', `${name} has no ruleset to render or apply: it runs only in the agent (svcplane agent --backend ${name})`);
-  }
-  if (!b) throw unknown(name, RULESET_BACKEND_NAMES);
+  if (b && !hasRuleset(b)) throw noRuleset(name);
+  if (!b) throw unknownBackend(name, RULESET_BACKEND_NAMES);
   return b as Backend;
 }
 
@@ -54,7 +49,7 @@ export async function loadReaders(): Promise<(name: string) => RulesetReader> {
 /** The backend the agent runs as `name`; an InputError (exit 2) naming it when there is none. */
 export function getAgentBackend(name: string): AgentBackend {
   const b = AGENT_BACKENDS.find((x) => x.name === name);
-  if (!b) throw unknown(name, AGENT_BACKEND_NAMES);
+  if (!b) throw unknownBackend(name, AGENT_BACKEND_NAMES);
   return b;
 }
 

@@ -1,7 +1,7 @@
 // `svcplane render --backend B -f ...`: the complete ruleset for one node, on stdout.
 
 import type { Command } from 'commander';
-import { getBackend, RULESET_BACKEND_NAMES } from '../backends/registry.js';
+import { loadRulesetBackend, RULESET_BACKEND_NAMES } from '../backends/backend-table.js';
 import { addInputFlags, FORWARDING, loadFromFlags, reportProblems, type InputFlags } from './inputs.js';
 import { writeOutput } from './write-output.js';
 
@@ -12,7 +12,8 @@ export function registerRender(program: Command): void {
       .description('print the complete ruleset for one node')
       .requiredOption('--backend <name>', `the backend: ${RULESET_BACKEND_NAMES.join(' | ')}`),
   ).action(async (flags: InputFlags & { backend: string }) => {
-    const backend = getBackend(flags.backend);
+    // Only the chosen backend's module: the other two are start-up time render never uses.
+    const backend = await loadRulesetBackend(flags.backend);
     // A malformed object is skipped and named; the rest still renders; exit 2 at the end.
     const loaded = await loadFromFlags(flags, FORWARDING);
     reportProblems(loaded);

@@ -23,10 +23,10 @@ import type { NodeContext } from '../model/node.js';
 import type { ValidationPurpose } from '../model/validate-service.js';
 import type { Plan } from '../model/plan.js';
 import { DEFAULT_NODE_PORT_RANGE, PLAN_API_VERSION, PLAN_KIND, compareByNamespaceName } from '../model/plan-constants.js';
-import { endpointSliceAddressType, endpointSliceRef, readEndpointSlice } from './endpointslice.js';
 import { sortByKind, type InputDocument, type InputKind } from './input-kinds.js';
 import { collectNode } from './input-node.js';
-import { InputProblems, rawServiceKey } from './input-problems.js';
+import { InputProblems } from './input-problems.js';
+import { readSliceDocument, take } from './input-reads.js';
 import { collectServices, sameJson } from './input-services.js';
 import type { InputReaders } from './input-readers.js';
 import { PROXY_CONFIG_KIND } from './proxy-config-kind.js';
@@ -136,24 +136,26 @@ function collectCIDRsAndPlans(readers: InputReaders, byKind: Readonly<Record<Inp
 function collectSlices(sliceDocs: readonly InputDocument[], problems: InputProblems): EndpointSliceInfo[] {
   const slices = new Map<string, { info: EndpointSliceInfo; source: string }>();
   for (const d of sliceDocs) {
-    if (endpointSliceAddressType(d.object) === 'FQDN') {
-      problems.warnings.push(`${d.source}: ${formatRef(endpointSliceRef(d.object))} has addressType FQDN, which no proxy forwards to; skipped`);
+    const read = d.read?.kind === 'EndpointSlice' ? d.read : readSliceDocument(d.object, d.source);
+    if (read.fqdnWarning !== undefined || !read.result) {
+      problems.warnings.push(read.fqdnWarning!);
       continue;
     }
-    const r = problems.attempt(() => readEndpointSlice(d.object, d.source));
+    const result = read.result;
+    const r = problems.attempt(() => take(result));
     if (!r) {
-      problems.skipped.add(rawServiceKey(d.object, 'EndpointSlice'));
+      problems.skipped.add(read.serviceKey);
       continue;
     }
     const key = `${r.info.namespace}/${r.info.name}`;
     const prev = slices.get(key);
     if (prev) {
-      problems.bad(inputError(endpointSliceRef(d.object), 'metadata.name', `duplicate EndpointSlice: also defined in ${prev.source}`, d.source));
-      problems.skipped.add(rawServiceKey(d.object, 'EndpointSlice'));
+      problems.bad(inputError(read.ref, 'metadata.name', `duplicate EndpointSlice: also defined in ${prev.source}`, d.source));
+      problems.skipped.add(read.serviceKey);
       continue;
     }
     slices.set(key, { info: r.info, source: d.source });
-    for (const w of r.warnings) problems.warnings.push(`${d.source}: ${formatRef(endpointSliceRef(d.object))}: ${w}`);
+    for (const w of r.warnings) problems.warnings.push(`${d.source}: ${formatRef(read.ref)}: ${w}`);
   }
   return [...slices.values()].map((s) => s.info).sort(compareByNamespaceName);
 }

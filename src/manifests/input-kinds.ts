@@ -8,8 +8,8 @@ import type { InputProblems } from './input-problems.js';
 import { PROXY_CONFIG_KIND } from './proxy-config-kind.js';
 import type { ManifestDocument } from './read.js';
 
-/** What collectInputs needs of a document: the object and where it came from. */
-export type InputDocument = Pick<ManifestDocument, 'object' | 'source'>;
+/** What collectInputs needs of a document: the object (or what was read of it already) and where it came from. */
+export type InputDocument = Pick<ManifestDocument, 'object' | 'source' | 'read'>;
 
 export type InputKind = 'Service' | 'EndpointSlice' | 'Node' | 'ServiceCIDR' | 'KubeProxyConfiguration' | 'ServicePlan';
 
@@ -35,6 +35,12 @@ function classify(o: Record<string, unknown>): InputKind | undefined {
   }
 }
 
+/** Which of our kinds `o` is, as sortByKind sorts it; undefined when it is none (or not an object). */
+export function inputKindOf(o: unknown): InputKind | undefined {
+  if (!isJsonObject(o) || typeof o.kind !== 'string' || o.kind === '') return undefined;
+  return classify(o);
+}
+
 function describeObject(o: Record<string, unknown>): string {
   const meta = isJsonObject(o.metadata) ? o.metadata : {};
   const ns = typeof meta.namespace === 'string' && meta.namespace ? `${meta.namespace}/` : '';
@@ -54,6 +60,11 @@ export function sortByKind(docs: readonly InputDocument[], problems: InputProble
     ServicePlan: [],
   };
   for (const d of docs) {
+    // Validated as it was read: only Services and EndpointSlices are (input-reads.ts).
+    if (d.read) {
+      byKind[d.read.kind].push(d);
+      continue;
+    }
     const o = d.object;
     if (!isJsonObject(o)) {
       problems.bad(inputError(undefined, '(root)', 'must be a Kubernetes object (a map with apiVersion and kind)', d.source));

@@ -7,8 +7,8 @@ import type { PlanService } from '../model/plan.js';
 import { PROXY_NAME, serviceKey } from '../model/plan-constants.js';
 import type { ServiceValidationOptions } from '../model/validate-service.js';
 import type { InputDocument } from './input-kinds.js';
-import { rawServiceKey, type InputProblems } from './input-problems.js';
-import { ignoredFieldsWarning, serviceToPlan } from './service.js';
+import type { InputProblems } from './input-problems.js';
+import { readServiceDocument, take } from './input-reads.js';
 
 export interface CollectedService {
   readonly svc: PlanService;
@@ -58,13 +58,18 @@ export function collectServices(
     if (!fromPlan) warnAboutUnallocated(svc, source, problems.warnings);
   };
   for (const { plan, source } of plans) for (const s of plan.services) addService(s, source, true);
+  const purpose = validation.purpose ?? 'authoring';
   for (const d of serviceDocs) {
     const errorsBefore = problems.errors.length;
-    const svc = problems.attempt(() =>
-      serviceToPlan(d.object, d.source, validation, (ignored) => problems.warnings.push(ignoredFieldsWarning(d.object, ignored, d.source))),
-    );
+    const read = d.read?.kind === 'Service' ? d.read : readServiceDocument(d.object, d.source, { ...validation, purpose });
+    // Only forwarding reads a Service before the other inputs are known (load.ts).
+    if (read.purpose !== purpose) throw new Error(`internal: ${d.source} was validated for ${read.purpose}, not ${purpose}`);
+    const svc = problems.attempt(() => {
+      if (read.ignoredWarning !== undefined) problems.warnings.push(read.ignoredWarning);
+      return take(read.result);
+    });
     if (svc) addService(svc, d.source, false);
-    if (problems.errors.length > errorsBefore) problems.skipped.add(rawServiceKey(d.object, 'Service'));
+    if (problems.errors.length > errorsBefore) problems.skipped.add(read.serviceKey);
   }
   return services;
 }

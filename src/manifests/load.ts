@@ -8,6 +8,7 @@ import { isJsonObject } from '../model/json-fields.js';
 import { PLAN_KIND } from '../model/plan-constants.js';
 import { collectInputsWith, type CollectedInputs, type CollectOptions, type InputDocument } from './collect.js';
 import type { InputReaders } from './input-readers.js';
+import { readForForwarding } from './input-reads.js';
 import { PROXY_CONFIG_KIND } from './proxy-config-kind.js';
 import { readManifests, type ReadOptions } from './read.js';
 
@@ -27,7 +28,10 @@ const UNNEEDED: InputReaders = {
 };
 
 export async function loadInputs(paths: readonly string[], opts: CollectOptions & ReadOptions = {}): Promise<CollectedInputs> {
-  const docs = await readManifests(paths, opts.stdin ? { stdin: opts.stdin } : {});
+  // Forwarding reads each Service and EndpointSlice on its own (input-reads.ts): validate
+  // it as it is read and keep only the result. Authoring needs the other inputs first.
+  const forwarding = (opts.purpose ?? 'forwarding') === 'forwarding';
+  const docs = await readManifests(paths, { ...(opts.stdin ? { stdin: opts.stdin } : {}), ...(forwarding ? { each: readForForwarding } : {}) });
   const readers = needsSchemaReaders(docs) ? (await import('./input-readers.js')).INPUT_READERS : UNNEEDED;
   return collectInputsWith(readers, docs, opts);
 }

@@ -12,6 +12,8 @@ import { createRequire } from 'node:module';
 import { basename, join } from 'node:path';
 import { InputError } from '../model/errors.js';
 import { isJsonObject } from '../model/json-fields.js';
+import type { InputRead } from './input-reads.js';
+import { scanJsonList, type JsonListText } from './json-list.js';
 
 export interface ManifestDocument {
   /** The parsed object (or whatever the document held). */
@@ -24,6 +26,8 @@ export interface ManifestDocument {
   readonly item?: number;
   /** "file#document" or "file#document.items[i]", for messages. */
   readonly source: string;
+  /** Set when the document was validated as it was read (input-reads.ts); `object` is then let go. */
+  readonly read?: InputRead;
 }
 
 export const STDIN_NAME = '<stdin>';
@@ -42,14 +46,23 @@ function fileError(file: string, message: string): InputError {
   return new InputError(undefined, [{ field: '-f', message }], file);
 }
 
+/** What a reader may do with each document as it is read (ReadOptions.each). */
+export type EachDocument = (doc: ManifestDocument) => ManifestDocument;
+
 /**
  * Parses one file's text into documents. JSON when `format` is 'json' (or, with no
  * format, when the text starts with '{' or '['), YAML otherwise. A top-level JSON
- * array is taken as a list of documents. Empty YAML documents are dropped.
+ * array is taken as a list of documents. Empty YAML documents are dropped. `each`
+ * sees every document before the next one is parsed (a JSON List's items one by one).
  */
-export function parseManifestText(text: string, file: string, format?: 'json' | 'yaml'): ManifestDocument[] {
+export function parseManifestText(text: string, file: string, format?: 'json' | 'yaml', each?: EachDocument): ManifestDocument[] {
   const trimmed = text.trimStart();
   const isJson = format === 'json' || (format === undefined && (trimmed.startsWith('{') || trimmed.startsWith('[')));
+  if (isJson) {
+    const list = trimmed.startsWith('{') ? scanJsonList(text) : undefined;
+    const items = list && parseListItems(text, file, list, each);
+    if (items) return items;
+  }
   let raw: unknown[];
   if (isJson) {
     let v: unknown;
@@ -77,8 +90,29 @@ export function parseManifestText(text: string, file: string, format?: 'json' | 
   raw.forEach((object, i) => {
     if (object === null || object === undefined) return;
     const document = i + 1;
-    for (const d of flattenList({ object, file, document, source: `${file}#${document}` })) out.push(d);
+    for (const d of flattenList({ object, file, document, source: `${file}#${document}` })) out.push(each ? each(d) : d);
   });
+  return out;
+}
+
+/**
+ * The documents of a JSON List file (the text's only document), its items parsed one
+ * at a time: the same documents flattenList makes of the whole parsed List. Undefined
+ * when an item is not valid JSON (the caller parses the whole text for the message).
+ */
+function parseListItems(text: string, file: string, list: JsonListText, each: EachDocument | undefined): ManifestDocument[] | undefined {
+  const parent: ManifestDocument = { object: undefined, file, document: 1, source: `${file}#1` };
+  const out: ManifestDocument[] = [];
+  const r = list.itemRanges;
+  for (let k = 0; k < r.length; k += 2) {
+    let item: unknown;
+    try {
+      item = JSON.parse(text.slice(r[k], r[k + 1]));
+    } catch {
+      return undefined;
+    }
+    for (const d of listItemDocuments(list.head, item, k / 2, parent)) out.push(each ? each(d) : d);
+  }
   return out;
 }
 
@@ -89,16 +123,22 @@ export function parseManifestText(text: string, file: string, format?: 'json' | 
 export function flattenList(doc: ManifestDocument): ManifestDocument[] {
   const o = doc.object;
   if (!isJsonObject(o) || typeof o.kind !== 'string' || !o.kind.endsWith('List') || !Array.isArray(o.items)) return [doc];
-  const itemKind = o.kind === 'List' ? undefined : o.kind.slice(0, -'List'.length);
   const out: ManifestDocument[] = [];
   o.items.forEach((item, i) => {
-    let object: unknown = item;
-    if (itemKind && isJsonObject(item)) {
-      object = { ...(o.apiVersion !== undefined ? { apiVersion: o.apiVersion } : {}), kind: itemKind, ...item };
-    }
-    for (const d of flattenList({ object, file: doc.file, document: doc.document, item: i, source: `${doc.source}.items[${i}]` })) out.push(d);
+    for (const d of listItemDocuments(o, item, i, doc)) out.push(d);
   });
   return out;
+}
+
+/** Item `i` of the List `list` (its kind ends in List), as documents (an item may be a List itself). */
+function listItemDocuments(list: Record<string, unknown>, item: unknown, i: number, doc: ManifestDocument): ManifestDocument[] {
+  const kind = list.kind as string;
+  const itemKind = kind === 'List' ? undefined : kind.slice(0, -'List'.length);
+  let object: unknown = item;
+  if (itemKind && isJsonObject(item)) {
+    object = { ...(list.apiVersion !== undefined ? { apiVersion: list.apiVersion } : {}), kind: itemKind, ...item };
+  }
+  return flattenList({ object, file: doc.file, document: doc.document, item: i, source: `${doc.source}.items[${i}]` });
 }
 
 /** A manifest file found on disk, with what tells one version of it from the next. */
@@ -171,15 +211,15 @@ export async function manifestFileVersion(path: string): Promise<ManifestFile | 
   return st?.isFile() ? { path, version: versionOf(st) } : undefined;
 }
 
-/** One file's documents (JSON when it ends in .json, YAML otherwise). */
-export async function readManifestFile(file: string): Promise<ManifestDocument[]> {
+/** One file's documents (JSON when it ends in .json, YAML otherwise); `each` as in parseManifestText. */
+export async function readManifestFile(file: string, each?: EachDocument): Promise<ManifestDocument[]> {
   let text: string;
   try {
     text = await readFile(file, 'utf8');
   } catch (e) {
     throw fileError(file, `cannot read: ${(e as Error).message}`);
   }
-  return parseManifestText(text, file, file.toLowerCase().endsWith('.json') ? 'json' : 'yaml');
+  return parseManifestText(text, file, file.toLowerCase().endsWith('.json') ? 'json' : 'yaml', each);
 }
 
 async function readStdin(stdin: AsyncIterable<unknown>): Promise<string> {
@@ -191,6 +231,12 @@ async function readStdin(stdin: AsyncIterable<unknown>): Promise<string> {
 export interface ReadOptions {
   /** Where '-' reads from; process.stdin by default. */
   readonly stdin?: AsyncIterable<unknown>;
+  /**
+   * Called on each document as it is read, before the next is parsed; what it returns
+   * is kept instead. load.ts validates Services and EndpointSlices there and keeps only
+   * the result, so that a large List's raw items are never all alive at once.
+   */
+  readonly each?: EachDocument;
 }
 
 /**
@@ -205,11 +251,11 @@ export async function readManifests(paths: readonly string[], opts: ReadOptions 
     if (p === '-') {
       if (stdinRead) throw fileError(STDIN_NAME, "'-' (stdin) may be given only once");
       stdinRead = true;
-      for (const d of parseManifestText(await readStdin(opts.stdin ?? process.stdin), STDIN_NAME)) out.push(d);
+      for (const d of parseManifestText(await readStdin(opts.stdin ?? process.stdin), STDIN_NAME, undefined, opts.each)) out.push(d);
       continue;
     }
     // A loop, not a spread: one file can hold 10^5 objects, past the argument limit.
-    for (const f of await listManifestFiles([p])) for (const d of await readManifestFile(f.path)) out.push(d);
+    for (const f of await listManifestFiles([p])) for (const d of await readManifestFile(f.path, opts.each)) out.push(d);
   }
   return out;
 }

@@ -7,7 +7,8 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import type { AgentBackend, Backend, RulesetReader } from '../../src/backends/backend.js';
+import { hasRuleset, type AgentBackend, type Backend, type RulesetReader } from '../../src/backends/backend.js';
+import { BACKEND_TABLE, loadRulesetBackend, RULESET_BACKEND_NAMES } from '../../src/backends/backend-table.js';
 import { agentBackends, cleanupOrder, getAgentBackend, getBackend, registeredBackends } from '../../src/backends/registry.js';
 import { renderNodeFacts } from '../../src/trace/index.js';
 import { isInputError } from '../../src/model/errors.js';
@@ -80,6 +81,21 @@ describe('backend registry', () => {
     refused(() => getBackend('bogus'), /unknown backend "bogus" \(available: nftables, iptables, ipvs\)/);
     refused(() => getBackend('userspace'), /userspace has no ruleset to render or apply: it runs only in the agent/);
     refused(() => getAgentBackend('bogus'), /unknown backend "bogus" \(available: nftables, iptables, ipvs, userspace\)/);
+  });
+
+  it('backend-table.ts (render loads one backend by name) names the registry\'s backends in its order, and loads the same objects', async () => {
+    assert.deepEqual(BACKEND_TABLE.map((e) => e.name), agentBackends().map((b) => b.name));
+    assert.deepEqual(RULESET_BACKEND_NAMES, registeredBackends().map((b) => b.name));
+    for (const e of BACKEND_TABLE) {
+      const b = await e.load();
+      assert.equal(b, getAgentBackend(e.name), e.name);
+      assert.equal(e.ruleset, hasRuleset(b), e.name);
+      if (e.ruleset) assert.equal(await loadRulesetBackend(e.name), getBackend(e.name));
+    }
+    for (const name of ['bogus', 'userspace']) {
+      const lazy = await loadRulesetBackend(name).then(() => undefined, (e: Error) => e);
+      assert.throws(() => getBackend(name), (e: Error) => isInputError(e) && isInputError(lazy) && e.message === lazy.message, name);
+    }
   });
 
   it('cleanup order is data: IPVS (whose hooks jump into SVP- chains) before iptables (which deletes every SVP- chain)', () => {
