@@ -11,8 +11,8 @@
 // deferred (a few elements: it fetches nft's whole cache anyway).
 
 import { loadavg } from 'node:os';
-import { nftRunner } from '../src/backends/nftables/apply.js';
-import { NftablesSyncer, type NftRunner } from '../src/backends/nftables/syncer.js';
+import { nftRunner, sessionRunner } from '../src/backends/nftables/apply.js';
+import { NftablesSyncer } from '../src/backends/nftables/syncer.js';
 import { NftSession } from '../src/exec/session.js';
 import { addEndpoint, removeEndpoint, spread } from './changes.js';
 import { withNetns } from './netns.js';
@@ -30,13 +30,7 @@ await withNetns(`svp-bench-${process.pid}-text`, async (ns) => {
   const session = new NftSession({ netns: ns });
   session.warm();
   const sent = { text: 0, json: 0 };
-  const runner: NftRunner = {
-    ...base,
-    loadIncremental: async (d) => {
-      sent[d.startsWith('{') ? 'json' : 'text']++;
-      await session.load(d, base.load);
-    },
-  };
+  const runner = sessionRunner(base, session, sent);
   // Read by the syncer at every incremental sync: switched between rounds.
   const options = { cachelessText: true };
   const syncer = new NftablesSyncer(runner, undefined, options);

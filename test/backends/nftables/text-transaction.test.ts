@@ -6,12 +6,12 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { execa } from 'execa';
-import { nftRunner } from '../../../src/backends/nftables/apply.js';
+import { nftRunner, sessionRunner } from '../../../src/backends/nftables/apply.js';
 import { diffTables, matchLive } from '../../../src/backends/nftables/diff.js';
 import type { NftSet } from '../../../src/backends/nftables/nft.js';
 import { MAX_PENDING, PendingDeletes } from '../../../src/backends/nftables/pending-deletes.js';
 import { renderTables } from '../../../src/backends/nftables/render.js';
-import { NftablesSyncer, type NftRunner } from '../../../src/backends/nftables/syncer.js';
+import { NftablesSyncer } from '../../../src/backends/nftables/syncer.js';
 import { cachelessText } from '../../../src/backends/nftables/text-transaction.js';
 import { parts, type NftCommand } from '../../../src/backends/nftables/transaction.js';
 import { NftSession } from '../../../src/exec/session.js';
@@ -121,13 +121,7 @@ describe('a syncer sending cacheless text (real nft, throw-away namespace)', { s
   const base = nftRunner(NS);
   const session = new NftSession({ netns: NS });
   const sent = { text: 0, json: 0 };
-  const runner: NftRunner = {
-    ...base,
-    loadIncremental: async (d) => {
-      sent[d.startsWith('{') ? 'json' : 'text']++;
-      await session.load(d, base.load);
-    },
-  };
+  const runner = sessionRunner(base, session, sent);
   const syncer = new NftablesSyncer(runner, undefined, { cachelessText: true });
   before(async () => {
     await execa('ip', ['netns', 'add', NS]);
