@@ -337,7 +337,10 @@ export class NftablesSyncer {
     const timings: Record<string, number> = {};
     let t = now();
     const owned = ownedServices(input);
-    const slices = input.endpointSlices.filter((s) => changed.has(`${s.namespace}/${s.serviceName}`));
+    // Every slice is looked at (10k per endpoint change at 10k Services): by name first, so
+    // only the changed Services' few build a `namespace/name` key.
+    const names = new Set([...changed].map((k) => splitKey(k)[1]));
+    const slices = input.endpointSlices.filter((s) => names.has(s.serviceName) && changed.has(`${s.namespace}/${s.serviceName}`));
     const bySvc = slicesByService(slices);
     const updates = this.state!.families.map((st) => {
       const next = new Map<string, Fragment[]>();
