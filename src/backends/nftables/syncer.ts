@@ -388,13 +388,13 @@ export class NftablesSyncer {
    * whole cache for this one anyway).
    */
   private async sendIncremental(commands: NftCommand[], timings: Record<string, number>): Promise<string> {
-    if (this.options.cachelessText && !this.textOff && this.runner.loadIncremental) {
+    if (this.options.cachelessText && !this.textOff) {
       const split = this.pending.split(commands);
       const text = split && cachelessText(split.now, (family, table, set) => this.declaration(family, table, set));
       if (split && text !== undefined) {
         const t = now();
         try {
-          await this.runner.loadIncremental(text);
+          await (this.runner.loadIncremental ? this.runner.loadIncremental(text) : this.runner.load(text));
         } catch {
           // Refused: the JSON (which nft may refuse as well, for the same reason) decides; if
           // it is taken, the text was at fault and is not tried again.

@@ -158,4 +158,18 @@ describe('a syncer sending cacheless text (real nft, throw-away namespace)', { s
     assert.deepEqual(await differences(world(n)), [], 'after a resync the kernel equals a full render');
     assert.equal(session.stats.refused, 0);
   });
+
+  it('sends text one-shot (`nft -j -f -`) when there is no session', async () => {
+    let texts = 0;
+    const oneShot = new NftablesSyncer({ ...base, load: async (d) => ((texts += d.startsWith('{') ? 0 : 1), base.load(d)) }, undefined, { cachelessText: true });
+    let n = [3, 2, 2];
+    await oneShot.sync(world(n));
+    for (const [i, k] of [[0, 5], [0, 2]] as const) {
+      n = n.map((x, j) => (j === i ? k : x));
+      assert.equal((await oneShot.sync(world(n), new Set([`default/${SERVICES[i]}`]))).full, false);
+    }
+    assert.equal(texts, 2);
+    await oneShot.sync(world(n));
+    assert.deepEqual(await differences(world(n)), []);
+  });
 });
