@@ -25,6 +25,15 @@ const log = (m: string) => process.stderr.write(`[bench nft-text] ${m}\n`);
 
 type Mode = 'text' | 'json';
 
+/** The five slowest samples, as `total (nft)` in ms. */
+function worst(s: { total: number[]; nft: number[] }): string[] {
+  return s.total
+    .map((t, i) => [t, s.nft[i]!] as const)
+    .sort((a, b) => b[0] - a[0])
+    .slice(0, 5)
+    .map(([t, n]) => `${t.toFixed(0)} (${n.toFixed(0)})`);
+}
+
 await withNetns(`svp-bench-${process.pid}-text`, async (ns) => {
   const base = nftRunner(ns);
   const session = new NftSession({ netns: ns });
@@ -68,6 +77,8 @@ await withNetns(`svp-bench-${process.pid}-text`, async (ns) => {
       row('json'),
       '',
       `text / json: p50 ${ratio(median)}, p90 ${ratio((v) => quantile(v, 0.9))}, p99 ${ratio((v) => quantile(v, 0.99))}`,
+      // At this many samples the p99 is the worst one or two: show them, total (nft).
+      ...(['text', 'json'] as const).map((m) => `${m}, worst five: ${worst(samples[m]).join(', ')}`),
       '',
     ].join('\n'),
   );
