@@ -31,6 +31,9 @@ import { nftFileAlone } from './kernel-load.js';
 import { serviceName } from './synthetic.js';
 import { timed } from './stats.js';
 
+/** BENCH_NFT_TEXT=off: incremental syncs as JSON only, as before the cacheless text (to compare). */
+const CACHELESS = process.env.BENCH_NFT_TEXT !== 'off';
+
 /** One sync or apply: wall time around the call, its parts (ms), what it changed. */
 export interface Sample {
   total: number;
@@ -174,7 +177,7 @@ export async function benchApply(
     let viaSession = true;
     const runner: NftRunner = { ...base, loadIncremental: async (d) => void (viaSession ? await session.load(d, base.load) : await base.load(d)) };
     try {
-      return await syncerRounds(ns, services, input, rounds, alone, new NftablesSyncer(runner), session, (on) => (viaSession = on), log);
+      return await syncerRounds(ns, services, input, rounds, alone, new NftablesSyncer(runner, undefined, { cachelessText: CACHELESS }), session, (on) => (viaSession = on), log);
     } finally {
       session.close();
     }

@@ -3,6 +3,8 @@
 // per transaction. What it does not save: nft fetches its cache (every table, chain,
 // set: ~0.95 MB at 10k Services) for every command in -i mode as in -f mode, since
 // our own commit changes the ruleset's generation (measured: src/backends/nftables/README.md).
+// Hence the syncer's cacheless text (text-transaction.ts): a line that is not JSON is parsed
+// as nft text, and written so, most endpoint changes need no chain cache at all.
 //
 // Framing. `nft -i` reads one line per command, prints nothing on success and its
 // errors on stderr, and answers no other way. So after each transaction (one line of

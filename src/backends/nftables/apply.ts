@@ -15,6 +15,7 @@ import { ensureSysctls } from '../sysctl.js';
 import { NFTABLES_SYSCTLS } from './sysctls.js';
 import { withNodeFacts } from '../node-facts.js';
 import type { NftRunner } from './syncer.js';
+import type { NftSession } from '../../exec/session.js';
 import { chainId, countRules, parseSummary, type NftSummary, type RuleCounts } from './summary.js';
 import { del, tableObject, transactionText } from './transaction.js';
 
@@ -154,5 +155,20 @@ export function nftRunner(netns?: string, exec: Exec = systemExec): NftRunner {
     ruleCounts: (chains) => readRuleCounts(chains, netns, exec),
     load: (document) => nftLoad(document, false, netns, exec),
     loadChunks: (chunks) => nftLoad(chunks, false, netns, exec),
+  };
+}
+
+/**
+ * `base` with its incremental transactions through `session` (refused or lost ones go
+ * `base.load`'s one-shot way); `sent` counts them by kind, text (cacheless, see
+ * text-transaction.ts) or JSON, for tests and benchmarks.
+ */
+export function sessionRunner(base: NftRunner, session: NftSession, sent?: { text: number; json: number }): NftRunner {
+  return {
+    ...base,
+    loadIncremental: async (d) => {
+      if (sent) sent[d.startsWith('{') ? 'json' : 'text']++;
+      await session.load(d, base.load);
+    },
   };
 }

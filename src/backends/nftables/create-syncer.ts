@@ -14,6 +14,8 @@ import { NftablesSyncer, type NftRunner } from './syncer.js';
 
 /** SVCPLANE_NFT_SESSION=off: every transaction one-shot (to compare, or should an nft's -i mode misbehave). */
 const sessionAllowed = () => process.env.SVCPLANE_NFT_SESSION !== 'off';
+/** SVCPLANE_NFT_TEXT=off: incremental transactions as JSON only (text-transaction.ts), to compare. */
+const textAllowed = () => process.env.SVCPLANE_NFT_TEXT !== 'off';
 
 /**
  * SVCPLANE_NFT_READ_BACK_EVERY=N: every N-th periodic resync reads everything back (default
@@ -50,7 +52,8 @@ export function createNftablesSyncer(options: SyncerOptions, runner?: NftRunner)
     ...(kernel.summary ? { summary: () => ((touch.touched = true), kernel.summary!()) } : {}),
   };
   // The agent never reads a transaction's text: a full sync's is not kept.
-  const syncer = new NftablesSyncer(watched, readBackEvery(), { keepTransaction: false });
+  // Cacheless text only to nft itself: a test's runner or exec reads JSON.
+  const syncer = new NftablesSyncer(watched, readBackEvery(), { keepTransaction: false, cachelessText: !runner && !options.exec && textAllowed() });
   const host = options.netns === undefined;
   return {
     backend: 'nftables',

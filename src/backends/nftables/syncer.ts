@@ -33,6 +33,8 @@ import { readTablesInOrder, type ReadTable } from './table-reads.js';
 import type { NftListingSink } from './listing-stream.js';
 import { groupedChains, StreamedTableDiff, type ChainGroups, type DesiredTable } from './streamed-diff.js';
 import { del, tableObject, transactionChunks, transactionPieces, transactionText, type NftCommand } from './transaction.js';
+import { cachelessText } from './text-transaction.js';
+import { PendingDeletes } from './pending-deletes.js';
 import { addCounts, chainId, countTables, sameRuleCounts, sameSummary, type NftSummary, type RuleCounts } from './summary.js';
 import { keptShards, serviceFragment, serviceOfChain, TABLE_NAME, shardTableOf, skeletonTables, tableContext, tableId, type Fragment, type TableContext } from './render.js';
 
@@ -75,6 +77,13 @@ export interface NftSyncerOptions {
    * 10k Services); an incremental sync's small text is kept either way.
    */
   readonly keepTransaction?: boolean;
+  /**
+   * Send an incremental transaction, when it can be, as nft text that needs no chain cache
+   * (text-transaction.ts), and defer its deletes of per-endpoint counter elements (see
+   * PendingDeletes). Only for a runner that is nft itself (both `nft -j -i` and `nft -j -f`
+   * read text when the JSON parser refuses a line); tests' fakes read JSON.
+   */
+  readonly cachelessText?: boolean;
 }
 
 export interface SyncResult {
@@ -136,6 +145,10 @@ export class NftablesSyncer {
   private resyncsSinceReadBack = 0;
   /** Where the next resync's window of entry chains starts (nextRuleWindow). */
   private ruleCursor = 0;
+  /** Counter elements whose delete waits for a transaction that fetches nft's chain cache anyway. */
+  private readonly pending = new PendingDeletes();
+  /** Set once nft refused a text transaction that JSON then took: text is not tried again. */
+  private textOff = false;
 
   /** `readBackEvery`: every how many resyncs one reads everything back even when the summary agrees. */
   constructor(
@@ -148,6 +161,8 @@ export class NftablesSyncer {
   invalidate(): void {
     this.state = undefined;
     this.lastInput = undefined;
+    // A full sync reads the sets back: it deletes whatever is left of these itself.
+    this.pending.clear();
   }
 
   /**
@@ -160,6 +175,8 @@ export class NftablesSyncer {
     const fp = fingerprint(input);
     const keep = new Set(preserve);
     try {
+      // A resync verified by counts would not see them: send them first (one chain cache fetch).
+      if (!changed && this.pending.size) await this.send(this.pending.take(), {}, true);
       const verified = await this.verify(input, fp, changed, keep);
       if (verified) return verified;
       const result = await this.syncChanges(input, fp, changed, keep);
@@ -254,6 +271,8 @@ export class NftablesSyncer {
     // (~20 MB at 44k Services) need not live beside the new ones while it reads back.
     // Should it fail, sync() forgets the state anyway.
     this.state = undefined;
+    // Its read-back sees the counter elements whose delete was deferred, and deletes them.
+    this.pending.clear();
     let t = now();
     const families = renderFamilies(input, keep);
     timings.render = now() - t;
@@ -318,7 +337,10 @@ export class NftablesSyncer {
     const timings: Record<string, number> = {};
     let t = now();
     const owned = ownedServices(input);
-    const slices = input.endpointSlices.filter((s) => changed.has(`${s.namespace}/${s.serviceName}`));
+    // Every slice is looked at (10k per endpoint change at 10k Services): by name first, so
+    // only the changed Services' few build a `namespace/name` key.
+    const names = new Set([...changed].map((k) => splitKey(k)[1]));
+    const slices = input.endpointSlices.filter((s) => names.has(s.serviceName) && changed.has(`${s.namespace}/${s.serviceName}`));
     const bySvc = slicesByService(slices);
     const updates = this.state!.families.map((st) => {
       const next = new Map<string, Fragment[]>();
@@ -341,7 +363,7 @@ export class NftablesSyncer {
     }
     timings.diff = now() - t;
 
-    const transaction = await this.send(commands, timings, true);
+    const transaction = await this.sendIncremental(commands, timings);
     // Only now, with the kernel changed, does the remembered state move on.
     for (const { st, next } of updates) {
       for (const [key, frs] of next) {
@@ -358,6 +380,44 @@ export class NftablesSyncer {
       }
     }
     return { full: false, changes, transaction, timings };
+  }
+
+  /**
+   * An incremental transaction: as cacheless text when it can be (its counter-element
+   * deletes deferred), else as JSON with every deferred delete in front (nft fetches its
+   * whole cache for this one anyway).
+   */
+  private async sendIncremental(commands: NftCommand[], timings: Record<string, number>): Promise<string> {
+    if (this.options.cachelessText && !this.textOff) {
+      const split = this.pending.split(commands);
+      const text = split && cachelessText(split.now, (family, table, set) => this.declaration(family, table, set));
+      if (split && text !== undefined) {
+        const t = now();
+        try {
+          await (this.runner.loadIncremental ? this.runner.loadIncremental(text) : this.runner.load(text));
+        } catch {
+          // Refused: the JSON (which nft may refuse as well, for the same reason) decides; if
+          // it is taken, the text was at fault and is not tried again.
+          const sent = await this.send([...this.pending.take(), ...commands], timings, true);
+          this.textOff = true;
+          return sent;
+        }
+        timings.nft = now() - t;
+        this.pending.add(split.later);
+        return text;
+      }
+    }
+    return await this.send([...this.pending.take(), ...commands], timings, true);
+  }
+
+  /** A set's declaration, from the skeletons (where the sets rules name live). */
+  private declaration(family: NftFamily, table: string, set: string): NftSet | undefined {
+    for (const st of this.state?.families ?? []) {
+      const t = st.skeletons.find((x) => x.family === family && x.name === table);
+      const s = t?.sets.find((x) => x.name === set);
+      if (s) return s;
+    }
+    return undefined;
   }
 
   private async send(commands: NftCommand[], timings: Record<string, number>, incremental = false): Promise<string> {
