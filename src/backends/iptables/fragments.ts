@@ -13,7 +13,7 @@ import type { PlanService } from '../../model/plan.js';
 import type { RenderInput } from '../../model/render-input.js';
 import type { EndpointSliceInfo } from '../../model/endpoints.js';
 import { viewsOfService } from '../../model/service-ports.js';
-import { trafficElements, type TrafficElement } from './traffic-set.js';
+import { trafficPort, type TrafficPort } from './traffic-set.js';
 import { CHAINS } from './names.js';
 import { packChains, ruleCount } from './packed-chains.js';
 import { nodePortsTail, servicePort, skeleton, Table, type Ctx, type IptChain, type IptTables } from './render.js';
@@ -22,8 +22,8 @@ import { nodePortsTail, servicePort, skeleton, Table, type Ctx, type IptChain, t
 export interface IptFragment {
   readonly filter: readonly IptChain[];
   readonly nat: readonly IptChain[];
-  /** The Service's elements of the family's traffic set (traffic-set.ts); absent when none. */
-  readonly traffic?: readonly TrafficElement[];
+  /** The Service's elements of the family's traffic set (traffic-set.ts), per Service port with any; absent when none. */
+  readonly traffic?: readonly TrafficPort[];
 }
 
 const EMPTY: IptFragment = { filter: [], nat: [] };
@@ -49,7 +49,7 @@ export function serviceFragment(
   const rules = piece((filter, nat) => {
     for (const v of views) servicePort(v, ctx, filter, nat);
   });
-  const traffic = views.flatMap(trafficElements);
+  const traffic = views.map(trafficPort).filter((p) => p.entries.length > 0);
   return traffic.length ? { ...rules, traffic } : rules;
 }
 
@@ -82,8 +82,13 @@ function replay(into: Map<string, IptChain>, copied: Set<string>, chains: readon
   }
 }
 
+/** A family's chains in render order, and the same chain objects by name (the syncer keeps those as what it wrote). */
+export interface AssembledFamily extends IptTables {
+  readonly byName: { readonly filter: Map<string, IptChain>; readonly nat: Map<string, IptChain> };
+}
+
 /** The family's chains from its pieces, in render order. */
-export function assembleFamily(family: IPFamily, pieces: Iterable<IptFragment>): IptTables {
+export function assembleFamily(family: IPFamily, pieces: Iterable<IptFragment>): AssembledFamily {
   const filter = new Map<string, IptChain>();
   const nat = new Map<string, IptChain>();
   const copiedFilter = new Set<string>();
@@ -93,7 +98,7 @@ export function assembleFamily(family: IPFamily, pieces: Iterable<IptFragment>):
     replay(nat, copiedNat, p.nat);
   }
   // The chain objects are shared with the cached fragments: callers must not change them.
-  return { family, filter: [...filter.values()], nat: [...nat.values()] };
+  return { family, filter: [...filter.values()], nat: [...nat.values()], byName: { filter, nat } };
 }
 
 /** The chains no single Service owns: the skeleton's, which the Services' rules are appended to. */

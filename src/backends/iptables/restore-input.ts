@@ -20,6 +20,7 @@
 
 import type { TableDiff } from './diff.js';
 import { tableLines } from './document.js';
+import { linePieces } from './pieces.js';
 
 /** From this many chain declarations on, a table's transaction gets the whole-table `-S`. */
 export const WHOLE_TABLE_FROM_CHAINS = 4096;
@@ -48,29 +49,24 @@ export function withWholeTableFetch(text: string, fromChains = WHOLE_TABLE_FROM_
   return pieces;
 }
 
-/** Lines per piece of a streamed transaction: pieces of some 200 kB, one write each. */
-const LINES_PER_PIECE = 2048;
-
 /**
  * The restore input of `tables` (document.ts's `tableLines` for each table that changed, the
  * whole-table fetch included when `fetch` and the table is large), joined a piece at a time
- * as the tool's stdin file pulls them: the syncer hands this over instead of a 48 MB string
- * at a first sync at 10k Services.
+ * (pieces.ts) as the tool's stdin file pulls them: the syncer hands this over instead of a
+ * 48 MB string at a first sync at 10k Services.
  */
-export function* restorePieces(tables: readonly TableDiff[], fetch: boolean, fromChains = WHOLE_TABLE_FROM_CHAINS): Generator<string> {
-  let lines: string[] = [];
+export function restorePieces(tables: readonly TableDiff[], fetch: boolean, fromChains = WHOLE_TABLE_FROM_CHAINS): Generator<string> {
+  return linePieces(restoreLinesOf(tables, fetch, fromChains));
+}
+
+function* restoreLinesOf(tables: readonly TableDiff[], fetch: boolean, fromChains: number): Generator<string> {
   for (const { table, changed, deleted } of tables) {
     if (changed.length === 0 && deleted.length === 0) continue;
     let fetchNext = fetch && changed.length + deleted.length >= fromChains; // right after `*TABLE`
     for (const line of tableLines(table, changed, deleted)) {
-      lines.push(line);
-      if (fetchNext) lines.push('-S');
+      yield line;
+      if (fetchNext) yield '-S';
       fetchNext = false;
-      if (lines.length >= LINES_PER_PIECE) {
-        yield lines.join('\n') + '\n';
-        lines = [];
-      }
     }
   }
-  if (lines.length) yield lines.join('\n') + '\n';
 }

@@ -44,7 +44,8 @@ import { builtinJumps, ensureJumps, IptablesRunner } from './apply.js';
 import { IPSET_MARKER, SECTION_MARKER } from './document.js';
 import { diffFamily, type LiveChains } from './diff.js';
 import { preserveServices } from './preserve.js';
-import { assembleFamily, frameFragments, packFragment, serviceFragment, type IptFragment } from './fragments.js';
+import { assembleFamily, frameFragments, packFragment, serviceFragment, type AssembledFamily, type IptFragment } from './fragments.js';
+import { forgetChainNames } from './names.js';
 import { RulesByName, ruleCount } from './packed-chains.js';
 import { BUILTIN_JUMPS, familyContext, type IptChain, type IptTables } from './render.js';
 import {
@@ -61,7 +62,7 @@ import {
 import type { RulesetWatch } from './ruleset-watch.js';
 import { serviceInputDigest } from './service-input.js';
 import { restoreLines, trafficSetsAsLabels } from './traffic-set-state.js';
-import { addLabels, diffTouched, removeLabels, TRAFFIC_SET_NAMES, trafficSetName, trafficSetOf, type TrafficLabels } from './traffic-set.js';
+import { addLabels, diffTouched, elementsOf, removeLabels, TRAFFIC_SET_NAMES, trafficSetName, trafficSetOf, type TrafficLabels } from './traffic-set.js';
 
 /** Our chains as last written, by name: the render's chain objects (packed ones included, packed-chains.ts). */
 type Chains = Map<string, IptChain>;
@@ -180,7 +181,7 @@ export class IptablesSyncer {
    * Service whose input digest (service-input.ts) differs from its cached fragment's, so
    * a change the caller missed is caught here, at a full sync, as a whole render did.
    */
-  render(input: RenderInput, changed?: ReadonlySet<string>): IptTables[] {
+  render(input: RenderInput, changed?: ReadonlySet<string>): AssembledFamily[] {
     const fp = fingerprint(input);
     const owned = ownedServices(input);
     const reuse = this.cache?.fingerprint === fp;
@@ -209,7 +210,7 @@ export class IptablesSyncer {
     this.labels = undefined;
     const touched = labels ? { IPv4: new Set<string>(), IPv6: new Set<string>() } : undefined;
     const counted = (fragment: Readonly<Record<IPFamily, IptFragment>> | undefined, change: typeof addLabels) => {
-      if (labels && fragment) for (const f of FAMILIES) if (fragment[f].traffic) change(labels[f], fragment[f].traffic!, touched![f]);
+      if (labels && fragment) for (const f of FAMILIES) if (fragment[f].traffic) change(labels[f], elementsOf(fragment[f].traffic!), touched![f]);
     };
     if (fragments.size > owned.size) {
       for (const key of fragments.keys()) {
@@ -242,7 +243,7 @@ export class IptablesSyncer {
       for (const key of owned.keys()) {
         const fragment = fragments.get(key)![ctx.family];
         pieces.push(fragment);
-        if (!labels && fragment.traffic) addLabels(built[ctx.family], fragment.traffic);
+        if (!labels && fragment.traffic) addLabels(built[ctx.family], elementsOf(fragment.traffic));
       }
       pieces.push(tail);
       return assembleFamily(ctx.family, pieces);
@@ -251,6 +252,8 @@ export class IptablesSyncer {
     // A read-back diffs the whole traffic set; otherwise the touched entries are the change.
     this.touched = touched;
     this.cache = { fingerprint: fp, fragments, digests };
+    // The fragments hold their chains' names: the names cache is not worth keeping between syncs (names.ts).
+    forgetChainNames();
     return out;
   }
 
@@ -312,9 +315,16 @@ export class IptablesSyncer {
       const setDiff = sets && !sameInput ? this.trafficLines(sets, readBack) : { adds: [], dels: [] };
       // A skipped Service keeps its elements (its counts go on), as it keeps its chains.
       const setDels = keep.length ? [] : setDiff.dels;
-      if (setDiff.adds.length) {
+      // After a whole diff the memory of the sets becomes the labels (below): the lines sent need not be replayed into it.
+      const asLabels = readBack && !keep.length;
+      const setAdds = setDiff.adds.length;
+      if (setAdds) {
         await this.run.ipset(['restore'], restoreLines(setDiff.adds));
         if (this.keepTransaction) transaction += `${IPSET_MARKER}\n${setDiff.adds.join('\n')}\n`;
+        // As labels, the sets' entries come from the labels: only the lines that make or swap a set are replayed.
+        advanceIpsets(sets!, asLabels ? setDiff.adds.filter((l) => !l.startsWith('add ')) : setDiff.adds);
+        // Not held while the rules are written: 100k lines (~11 MB) at a first sync at 10k Services.
+        setDiff.adds = [];
       }
       for (const desired of rendered) {
         const f = desired.family;
@@ -346,19 +356,19 @@ export class IptablesSyncer {
         }
         changes += d.changes;
         if (full && !watched) changes += await ensureJumps(this.run, f, false, sets ? builtinJumps(f) : BUILTIN_JUMPS);
-        next.set(f, sameInput ? this.written!.get(f)! : { filter: chainMap(wanted.filter), nat: chainMap(wanted.nat) });
+        // The render's own maps when nothing was preserved: a second map of 110k chains at 10k Services otherwise.
+        const byName = wanted === desired && 'byName' in desired ? (desired as AssembledFamily).byName : undefined;
+        next.set(f, sameInput ? this.written!.get(f)! : (byName ?? { filter: chainMap(wanted.filter), nat: chainMap(wanted.nat) }));
       }
       if (setDels.length) {
         await this.run.ipset(['restore'], restoreLines(setDels));
         if (this.keepTransaction) transaction += `${IPSET_MARKER}\n${setDels.join('\n')}\n`;
+        if (!asLabels) advanceIpsets(sets!, setDels);
       }
-      if (sets) {
-        advanceIpsets(sets, [...setDiff.adds, ...setDels]);
-        // After a whole diff the kernel's traffic sets hold the labels exactly (not with a
-        // preserved Service: its elements stay, unsent deletions).
-        if (readBack && !keep.length) trafficSetsAsLabels(sets, this.labels!);
-      }
-      changes += setDiff.adds.length + setDels.length;
+      // After a whole diff the kernel's traffic sets hold the labels exactly (not with a
+      // preserved Service: its elements stay, unsent deletions).
+      if (sets && asLabels) trafficSetsAsLabels(sets, this.labels!);
+      changes += setAdds + setDels.length;
     } catch (e) {
       // What the kernel holds is unknown now: read it back next time.
       this.invalidate();
@@ -370,9 +380,7 @@ export class IptablesSyncer {
       this.lastFull = this.clock();
       this.resyncsSinceReadBack = readBackWhy ? 0 : this.resyncsSinceReadBack + 1;
     }
-    const rulesOwned = [...next].flatMap(([family, w]) =>
-      (['filter', 'nat'] as const).map((table) => ({ family, table, rules: [...w[table].values()].reduce((n, c) => n + ruleCount(c), 0) })),
-    );
+    const rulesOwned = [...next].flatMap(([family, w]) => (['filter', 'nat'] as const).map((table) => ({ family, table, rules: rulesIn(w[table]) })));
     const check = readBackWhy ? ('read-back' as const) : watched ? ('watched' as const) : ('summary' as const);
     return { full, ...(full ? { check } : {}), ...(readBackWhy ? { readBackWhy } : {}), ...(checkWhy ? { checkWhy } : {}), changes, transaction, rulesWritten, rulesOwned };
   }
@@ -438,6 +446,13 @@ const NO_CHAINS: LiveChains = new Map();
 /** The filter chains of one family as last written, in the render's shape (they are its chains: same objects); nat left out. */
 function filterOf(family: IPFamily, w: Written): IptTables {
   return { family, filter: [...w.filter.values()], nat: [] };
+}
+
+/** Rules in `chains`, packed ones counted without unpacking. */
+function rulesIn(chains: Chains): number {
+  let n = 0;
+  for (const c of chains.values()) n += ruleCount(c);
+  return n;
 }
 
 function chainMap(chains: readonly IptChain[]): Chains {

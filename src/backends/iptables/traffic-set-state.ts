@@ -7,6 +7,7 @@
 
 import type { IPFamily } from '../../model/ip.js';
 import type { LiveIpset } from '../ipset.js';
+import { linePieces } from './pieces.js';
 import { commentOf, trafficSetName, type TrafficLabels } from './traffic-set.js';
 
 /** Replaces each traffic set of `sets` by `labels`' entries and comments, keeping its header. */
@@ -21,7 +22,7 @@ export function trafficSetsAsLabels(sets: Map<string, LiveIpset>, labels: Readon
   }
 }
 
-/** `ipset restore` input as pieces of `lines` (never one string: 65k `add` lines at a first sync at 10k Services). */
-export function* restoreLines(lines: readonly string[], perPiece = 2048): Generator<string> {
-  for (let i = 0; i < lines.length; i += perPiece) yield lines.slice(i, i + perPiece).join('\n') + '\n';
+/** `ipset restore` input as pieces of `lines` (never one string: 65k `add` lines at a first sync at 10k Services; pieces.ts). */
+export function restoreLines(lines: readonly string[]): Generator<string> {
+  return linePieces(lines);
 }

@@ -46,9 +46,29 @@ export interface TrafficElement {
 
 /** The elements of one Service port: one per endpoint it DNATs to. */
 export function trafficElements(v: ServicePortView): TrafficElement[] {
-  const proto = v.protocol.toLowerCase();
-  const label = trafficComment(v);
-  return dnatTargets(v).map((ep) => ({ entry: `${ep.ip},${proto}:${ep.port}`, label }));
+  const { label, entries } = trafficPort(v);
+  return entries.map((entry) => ({ entry, label }));
+}
+
+/**
+ * The elements of one Service port as the syncer keeps them per Service: one label and its
+ * entries, not an object per endpoint (100k of them at 10k Services x 10 endpoints).
+ */
+export interface TrafficPort {
+  readonly label: string;
+  readonly entries: readonly string[];
+}
+
+export function trafficPort(v: ServicePortView): TrafficPort {
+  const sep = `,${v.protocol.toLowerCase()}:`;
+  // join makes each entry one flat string; a template literal makes a tree of concatenated
+  // strings, which the syncer's labels kept as keys: 10 MB against 4.7 MB for 100k entries.
+  return { label: trafficComment(v), entries: dnatTargets(v).map((ep) => [ep.ip, sep, ep.port].join('')) };
+}
+
+/** The ports' elements, one at a time. */
+export function* elementsOf(ports: Iterable<TrafficPort>): Generator<TrafficElement> {
+  for (const p of ports) for (const entry of p.entries) yield { entry, label: p.label };
 }
 
 /**
