@@ -27,7 +27,7 @@ import { shardTableOf } from '../src/backends/nftables/render.js';
 import { FakeApiChild } from '../test/e2e/lib/fake-api-child.js';
 import { createNetns, deleteNetns, nsExec, RUN_PREFIX, spawnInNetns, stopProcess } from '../test/e2e/lib/netns.js';
 import { service as serviceManifest } from '../test/e2e/suite/manifests.js';
-import { agentNodeOptions, procStatus } from './agent-scale.js';
+import { agentEnvVars, agentNodeOptions, procStatus } from './agent-scale.js';
 import { sliceManifest } from './synthetic-manifests.js';
 import { spread } from './changes.js';
 import { endpointAddress, ENDPOINTS_PER_SERVICE, serviceAt, serviceName, sliceAt, syntheticInput } from './synthetic.js';
@@ -173,6 +173,8 @@ export async function benchAgentMemory(
     // BENCH_AGENT_HEAP=speed: the agent with V8's default heap growth (src/agent/heap-policy.ts), for a comparison.
     const env = [
       `NODE_OPTIONS=${agentNodeOptions()}`,
+      // The agent's environment likewise (AGENT_ENV); BENCH_AGENT_ENV=0 leaves it out.
+      ...Object.entries(agentEnvVars()).map(([k, v]) => `${k}=${v}`),
       ...(process.env.BENCH_AGENT_HEAP ? [`SVCPLANE_AGENT_HEAP=${process.env.BENCH_AGENT_HEAP}`] : []),
       // BENCH_AGENT_SYNC_BATCH=N: at most N Services per incremental sync (src/agent/sync-batches.ts), to choose N.
       ...(process.env.BENCH_AGENT_SYNC_BATCH ? [`SVCPLANE_AGENT_SYNC_BATCH=${process.env.BENCH_AGENT_SYNC_BATCH}`] : []),

@@ -23,7 +23,7 @@ import { spread } from './changes.js';
 import { withNetns } from './netns.js';
 import { endpointAddress, ENDPOINTS_PER_SERVICE, serviceName, sliceAt, syntheticInput } from './synthetic.js';
 import { sliceManifest } from './synthetic-manifests.js';
-import { AGENT_NODE_OPTIONS } from '../src/agent/node-options.js';
+import { AGENT_ENV, AGENT_NODE_OPTIONS } from '../src/agent/node-options.js';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const CLI = join(root, 'src/cli/main.ts');
@@ -36,9 +36,9 @@ const agentEntry = (): string[] => (process.env.BENCH_AGENT_COMPILED ? [join(roo
  */
 const agentEnv = (): NodeJS.ProcessEnv => {
   const dir = process.env.BENCH_AGENT_CPU_PROF;
-  if (!dir) return { ...process.env, NODE_OPTIONS: agentNodeOptions() };
+  if (!dir) return { ...process.env, ...agentEnvVars(), NODE_OPTIONS: agentNodeOptions() };
   const preload = fileURLToPath(new URL('./cpu-prof-preload.mjs', import.meta.url));
-  return { ...process.env, NODE_OPTIONS: `${agentNodeOptions()} --import ${preload}`.trim(), SVP_CPU_PROF_DIR: dir };
+  return { ...process.env, ...agentEnvVars(), NODE_OPTIONS: `${agentNodeOptions()} --import ${preload}`.trim(), SVP_CPU_PROF_DIR: dir };
 };
 
 /**
@@ -47,6 +47,11 @@ const agentEnv = (): NodeJS.ProcessEnv => {
  */
 export function agentNodeOptions(): string {
   return (process.env.BENCH_AGENT_NODE_OPTIONS ?? AGENT_NODE_OPTIONS).trim();
+}
+
+/** The agent's environment as the image and the DaemonSet give it (AGENT_ENV); BENCH_AGENT_ENV=0 leaves it out, for a comparison. */
+export function agentEnvVars(): Record<string, string> {
+  return process.env.BENCH_AGENT_ENV === '0' ? {} : { ...AGENT_ENV };
 }
 const NODE_IP = '192.168.50.1';
 const MIN_SYNC_PERIOD = '10ms';

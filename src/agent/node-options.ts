@@ -20,6 +20,18 @@
 export const AGENT_NODE_OPTIONS = '--max-semi-space-size=1';
 
 /**
+ * Environment the agent's process starts with, beside NODE_OPTIONS (same places: the
+ * image's ENV, the DaemonSet's env, the agent benches).
+ *
+ * MALLOC_ARENA_MAX=2: glibc gives each thread that allocates (V8's workers, libuv's pool,
+ * zlib's packing in the syncers) an arena of its own, up to 8 per core, and memory freed
+ * in one arena is not reused by another. At 44k Services x 1 (nftables, offline) the
+ * agent's VmHWM was 8-18 MiB lower with 2 arenas, at no time it could measure
+ * (src/agent/README.md, 44k section, session 12). At idle it changes nothing (~1 MiB).
+ */
+export const AGENT_ENV: Readonly<Record<string, string>> = { MALLOC_ARENA_MAX: '2' };
+
+/**
  * The agent's node options this process was started without (from neither its command
  * line nor NODE_OPTIONS), so that an agent run outside the image and the DaemonSet
  * (a systemd unit, a shell) says why it uses more memory than the figures.

@@ -11,7 +11,7 @@ import { createHash } from 'node:crypto';
 import { ApiObject, JsonPatch } from 'cdk8s';
 import { k8s } from 'cdk8s-plus-33';
 import { Construct } from 'constructs';
-import { AGENT_NODE_OPTIONS } from '../agent/node-options.js';
+import { AGENT_ENV, AGENT_NODE_OPTIONS } from '../agent/node-options.js';
 import { COEXIST_PORTS, defaultAddresses } from '../agent/ports.js';
 import { parseHostPortString } from '../model/host-port.js';
 import { dns1123LabelError } from '../model/names.js';
@@ -299,6 +299,7 @@ export class NodeAgent extends Construct {
       { name: 'NODE_NAME', valueFrom: { fieldRef: { apiVersion: 'v1', fieldPath: 'spec.nodeName' } } },
       // The agent's V8 options (src/agent/node-options.ts), here too so that a custom image gets them.
       { name: 'NODE_OPTIONS', value: AGENT_NODE_OPTIONS },
+      ...Object.entries(AGENT_ENV).map(([name, value]) => ({ name, value })),
     ];
     const api = props.apiServerEndpoint !== undefined ? splitHostPort(props.apiServerEndpoint) : undefined;
     if (api) env.push({ name: 'KUBERNETES_SERVICE_HOST', value: api.host }, { name: 'KUBERNETES_SERVICE_PORT', value: String(api.port) });

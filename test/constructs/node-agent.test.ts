@@ -17,7 +17,7 @@ import {
   SvcplaneApp,
   SvcplaneSynthError,
 } from '../../src/constructs/index.js';
-import { AGENT_NODE_OPTIONS } from '../../src/agent/node-options.js';
+import { AGENT_ENV, AGENT_NODE_OPTIONS } from '../../src/agent/node-options.js';
 import { buildExampleApp } from '../../src/example-app.js';
 import { proxyConfigFromObject } from '../../src/manifests/proxy-config.js';
 import { appAndChart, errorOf, manifests, type Manifest } from './helpers.js';
@@ -145,6 +145,7 @@ test('args follow the props; the node name comes from the downward API', () => {
   assert.deepEqual(c.env, [
     { name: 'NODE_NAME', valueFrom: { fieldRef: { apiVersion: 'v1', fieldPath: 'spec.nodeName' } } },
     { name: 'NODE_OPTIONS', value: AGENT_NODE_OPTIONS },
+    ...Object.entries(AGENT_ENV).map(([name, value]) => ({ name, value })),
   ]);
   const ipvs = container(agentManifests({ backend: AgentBackend.IPVS, mode: AgentMode.REPLACE, apiServerEndpoint: '10.0.0.10:6443' }).ms);
   assert.deepEqual(ipvs.args.slice(0, 5), ['agent', '--backend', 'ipvs', '--mode', 'replace']);

@@ -5,13 +5,21 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { AGENT_NODE_OPTIONS, missingAgentNodeOptions } from '../../src/agent/node-options.js';
+import { AGENT_ENV, AGENT_NODE_OPTIONS, missingAgentNodeOptions } from '../../src/agent/node-options.js';
 
 test("the Dockerfile sets NODE_OPTIONS to the agent's options, once", () => {
   const dockerfile = readFileSync(new URL('../../Dockerfile', import.meta.url), 'utf8');
   const lines = dockerfile.split('\n').filter((l) => /^ENV\s+NODE_OPTIONS[=\s]/.test(l));
   assert.equal(lines.length, 1, `ENV NODE_OPTIONS lines: ${JSON.stringify(lines)}`);
   assert.equal(lines[0], `ENV NODE_OPTIONS=${JSON.stringify(AGENT_NODE_OPTIONS)}`);
+});
+
+test("the Dockerfile sets the agent's environment, each variable once", () => {
+  const dockerfile = readFileSync(new URL('../../Dockerfile', import.meta.url), 'utf8');
+  for (const [name, value] of Object.entries(AGENT_ENV)) {
+    const lines = dockerfile.split('\n').filter((l) => new RegExp(`^ENV\\s+${name}[=\\s]`).test(l));
+    assert.deepEqual(lines, [`ENV ${name}=${JSON.stringify(value)}`]);
+  }
 });
 
 test('an agent started without its node options names them; given on the command line or in NODE_OPTIONS, nothing is missing', () => {
