@@ -3,7 +3,7 @@
 // a precompiled ruleset for each ruleset backend. A backend registers by being listed,
 // here and in backend-table.ts (by name, for commands that load only the one they use).
 
-import { noRuleset, unknownBackend } from './backend-table.js';
+import { noRuleset, RULESET_BACKEND_NAMES, unknownBackend } from './backend-table.js';
 import { userspaceBackend } from '../userspace/index.js';
 import { hasRuleset, type AgentBackend, type Backend, type RulesetReader } from './backend.js';
 import { iptablesBackend } from './iptables/index.js';
@@ -15,8 +15,8 @@ const RULESET_BACKENDS: readonly Backend[] = [nftablesBackend, iptablesBackend, 
 /** Every backend the agent can run. */
 const AGENT_BACKENDS: readonly AgentBackend[] = [...RULESET_BACKENDS, userspaceBackend];
 
-/** The ruleset backends' names, for help texts. */
-export const RULESET_BACKEND_NAMES: readonly string[] = RULESET_BACKENDS.map((b) => b.name);
+/** The ruleset backends' names, for help texts: one list, backend-table.ts's (a test keeps it in the order above). */
+export { RULESET_BACKEND_NAMES };
 /** Every backend's name, for the agent's help text. */
 export const AGENT_BACKEND_NAMES: readonly string[] = AGENT_BACKENDS.map((b) => b.name);
 

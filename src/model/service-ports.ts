@@ -5,7 +5,7 @@
 
 import type { ProxyConfig } from './config.js';
 import type { Endpoint, EndpointSliceInfo } from './endpoints.js';
-import { canonicalCIDR, cidrContains, compareIPs, ipFamilyOf, parseCIDR, parseIP, type IPFamily } from './ip.js';
+import { canonicalCIDR, cidrContains, compareIPs, ipFamilyOf, parseCIDR, parseIP, parseV4Number, type IPFamily } from './ip.js';
 import type { NodeContext } from './node.js';
 import type { PlanService, Protocol } from './plan.js';
 import { compareByNamespaceName } from './plan-constants.js';
@@ -71,34 +71,9 @@ export function servicePortLabel(v: { namespace: string; name: string; portName:
 
 /** A numeric sort key for a canonical address; IPv4 without BigInt parsing (hot path at scale). */
 function sortValue(ip: string): bigint | number {
-  const v4 = ipv4Number(ip);
+  const v4 = parseV4Number(ip);
   if (v4 !== undefined) return v4;
   return parseIP(ip)!.value + (ip.includes(':') ? 1n << 128n : 0n); // IPv6 after every IPv4
-}
-
-/**
- * A canonical dotted-quad IPv4 address (no leading zeros) as its 32-bit number, read digit by
- * digit with no string or array made; undefined for anything else (IPv6, a non-canonical form).
- * One number per address: two canonical strings are equal exactly when their numbers are.
- */
-export function ipv4Number(ip: string): number | undefined {
-  let value = 0;
-  let octet = 0;
-  let digits = 0;
-  let dots = 0;
-  for (let i = 0; i <= ip.length; i++) {
-    const c = i < ip.length ? ip.charCodeAt(i) : 46; /* a '.' after the last octet ends it */
-    if (c === 46) {
-      if (digits === 0 || octet > 255 || ++dots > 4) return undefined;
-      value = value * 256 + octet;
-      octet = 0;
-      digits = 0;
-    } else if (c >= 48 && c <= 57 && !(digits === 1 && octet === 0)) {
-      octet = octet * 10 + (c - 48);
-      digits++;
-    } else return undefined;
-  }
-  return dots === 4 ? value : undefined;
 }
 
 /** Whether the targets are in dedupe's order already, each address and port after the one before (so none repeats). */

@@ -10,12 +10,21 @@ import { DIR, Fingerprint } from '../../src/agent/fingerprint.js';
 
 const TIMEOUT = { timeout: 60_000 };
 
-test('Fingerprint.update names what was added, changed and removed since the last walk, in one map', TIMEOUT, async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'svcplane-fingerprint-'));
+/** Runs `body` with a fresh temporary folder (`f(name)`: a path in it, `a.json` and `b.json` written), removed after. */
+async function inFolder(prefix: string, body: (dir: string, f: (n: string) => string) => Promise<void>): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
   try {
     const f = (n: string) => join(dir, n);
     writeFileSync(f('a.json'), '{}');
     writeFileSync(f('b.json'), '{}');
+    await body(dir, f);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+test('Fingerprint.update names what was added, changed and removed since the last walk, in one map', TIMEOUT, () =>
+  inFolder('svcplane-fingerprint-', async (dir, f) => {
     mkdirSync(f('sub'));
     writeFileSync(f('sub/c.json'), '{}');
     writeFileSync(f('.hidden'), 'x');
@@ -47,17 +56,11 @@ test('Fingerprint.update names what was added, changed and removed since the las
     // A watched path that is gone is itself a version: missing.
     rmSync(f('a.json'));
     assert.deepEqual((await fp.update([f('a.json')])).find((c) => c.path === f('a.json'))?.after, 'missing');
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-});
+  }),
+);
 
-test('Fingerprint: versions another holder knows are shared, and never change what a walk names', TIMEOUT, async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'svcplane-fingerprint-known-'));
-  try {
-    const f = (n: string) => join(dir, n);
-    writeFileSync(f('a.json'), '{}');
-    writeFileSync(f('b.json'), '{}');
+test('Fingerprint: versions another holder knows are shared, and never change what a walk names', TIMEOUT, () =>
+  inFolder('svcplane-fingerprint-known-', async (dir, f) => {
     let truth = new Map<string, string>();
     // One holder that knows the right versions, one whose versions are stale.
     for (const known of [(p: string) => truth.get(p), () => '1:2:3']) {
@@ -71,7 +74,5 @@ test('Fingerprint: versions another holder knows are shared, and never change wh
       assert.deepEqual(changed.map((c) => [c.path, c.before]), [[f('b.json'), truth.get(f('b.json'))]]);
       assert.deepEqual(await fp.update([dir]), []);
     }
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-});
+  }),
+);

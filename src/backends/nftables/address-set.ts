@@ -4,7 +4,7 @@
 // Why: a Set<string> of 10^5 distinct address strings (each its own object: hashed on first
 // use) cost ~2.5-4x the time of this table in a micro-benchmark (README.md). Pure.
 
-import { ipv4Number } from '../../model/service-ports.js';
+import { parseV4Number } from '../../model/ip.js';
 
 export class AddressSet {
   private keys = new Uint32Array(1024);
@@ -14,7 +14,7 @@ export class AddressSet {
 
   /** Adds `ip`; true when it was not there before. `ip` must be canonical (as the model's addresses are). */
   add(ip: string): boolean {
-    const n = ipv4Number(ip);
+    const n = parseV4Number(ip);
     if (n === undefined) {
       if (this.others.has(ip)) return false;
       this.others.add(ip);
