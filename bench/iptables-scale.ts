@@ -33,6 +33,7 @@ import { timed } from './stats.js';
 class TimedRunner extends IptablesRunner {
   save = 0;
   restoreMs = 0;
+  ipsetMs = 0;
   override async savedChains(family: IPFamily, table: TableName): Promise<Map<string, string[]>> {
     const [r, ms] = await timed(() => super.savedChains(family, table));
     this.save += ms;
@@ -47,18 +48,37 @@ class TimedRunner extends IptablesRunner {
     const [, ms] = await timed(() => super.restoreTables(family, tables));
     this.restoreMs += ms;
   }
-  take(): { save: number; restore: number } {
-    const r = { save: this.save, restore: this.restoreMs };
-    this.save = this.restoreMs = 0;
+  /** A full sync's read-back: the saved chains compared as they are read (no map built). */
+  override async compareSaved(...args: Parameters<IptablesRunner['compareSaved']>): ReturnType<IptablesRunner['compareSaved']> {
+    const [r, ms] = await timed(() => super.compareSaved(...args));
+    this.save += ms;
+    return r;
+  }
+  /** `ipset` calls: the traffic set's entries (added before the rules change, removed after). */
+  override async ipset(args: readonly string[], input?: string | Iterable<string>): Promise<string> {
+    const [r, ms] = await timed(() => super.ipset(args, input));
+    this.ipsetMs += ms;
+    return r;
+  }
+  override async ipsetSave(): Promise<string | undefined> {
+    const [r, ms] = await timed(() => super.ipsetSave());
+    this.ipsetMs += ms;
+    return r;
+  }
+  take(): { save: number; restore: number; ipset: number } {
+    const r = { save: this.save, restore: this.restoreMs, ipset: this.ipsetMs };
+    this.save = this.restoreMs = this.ipsetMs = 0;
     return r;
   }
 }
 
 export interface IptSample {
   total: number;
-  /** iptables-save of both tables, both families (full syncs only). */
+  /** The read-back: iptables-save of both tables, both families, compared as read (full syncs only). */
   save: number;
   restore: number;
+  /** `ipset save` / `ipset restore` of the traffic sets (absent in results written before it was measured). */
+  ipset?: number;
   /** Chains written + chains deleted (+ built-in jumps inserted, full syncs). */
   chains: number;
   transactionBytes: number;

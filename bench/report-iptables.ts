@@ -16,6 +16,13 @@ const col = (xs: readonly IptSample[], p: Part) => xs.map((x) => x[p]);
 const pm = (xs: readonly number[]) => `${ms(median(xs))} / ${ms(max(xs))}`;
 const p99 = (xs: readonly number[]) => `${ms(median(xs))} / ${ms(quantile(xs, 0.99))}`;
 const distinct = (xs: readonly number[]) => [...new Set(xs)].sort((a, b) => a - b).join(', ');
+/** Read-back and ipset times are measured since the syncer's read-back and the traffic sets were timed (`ipset` set); older results say so. */
+const split = (xs: readonly IptSample[]) => xs.every((x) => x.ipset !== undefined);
+const ipsetCell = (xs: readonly IptSample[]) => (split(xs) ? pm(xs.map((x) => x.ipset!)) : 'not measured');
+const saveCell = (xs: readonly IptSample[]) => (split(xs) ? pm(col(xs, 'save')) : 'not measured');
+/** The tools' share of a sync at p50: restore, and the traffic sets' ipset calls when measured. */
+const tools = (xs: readonly IptSample[]) =>
+  `restore ${ms(median(col(xs, 'restore')))} ms${split(xs) ? `, ipset ${ms(median(xs.map((x) => x.ipset!)))} ms` : ''}`;
 
 export function iptablesSections(L: string[], o: Limits, scenarios: readonly ScenarioResult[]): void {
   const results = ipts(scenarios);
@@ -63,23 +70,23 @@ export function iptablesSections(L: string[], o: Limits, scenarios: readonly Sce
   L.push('removed from (odd rounds) a Service, once through the partial sync (diff against what the syncer last');
   L.push('wrote, restore of the changed chains only) and once, on the neighbouring Service, through a full sync');
   L.push('(`iptables-save` of filter and nat for both families, diff of every chain, restore, jumps checked).');
-  L.push('"save" and "restore" are the tools\' time inside the sync (spawn included).');
+  L.push('"save" (the read-back: `iptables-save` compared as it is read), "restore" and "ipset" (the traffic sets) are the tools\' time inside the sync (spawn included).');
   L.push('');
   L.push('Then, through the partial sync, Services added (as many endpoints as the others) and removed.');
   L.push('Cells: **p50 / p99** (nearest rank; with n < 100 the max).');
   L.push('');
-  L.push('| | n | total | save | restore | chains touched | transaction |');
-  L.push('|---|---|---|---|---|---|---|');
+  L.push('| | n | total | save | restore | ipset | chains touched | transaction |');
+  L.push('|---|---|---|---|---|---|---|---|');
   for (const { run: r, id } of results) {
     for (const [label, xs] of [['partial', r.partial], ['full', r.full], ['Service added', r.serviceAdd ?? []], ['Service removed', r.serviceRemove ?? []]] as const) {
       if (xs.length === 0) continue;
-      L.push(`| ${id}, ${label} | ${xs.length} | ${p99(col(xs, 'total'))} | ${pm(col(xs, 'save'))} | ${pm(col(xs, 'restore'))} | ${distinct(xs.map((x) => x.chains))} | ${mb(median(xs.map((x) => x.transactionBytes)))} |`);
+      L.push(`| ${id}, ${label} | ${xs.length} | ${p99(col(xs, 'total'))} | ${saveCell(xs)} | ${pm(col(xs, 'restore'))} | ${ipsetCell(xs)} | ${distinct(xs.map((x) => x.chains))} | ${mb(median(xs.map((x) => x.transactionBytes)))} |`);
     }
   }
   L.push('');
   L.push('Chains touched at every scale, without the kernel: the same change sequence, each new render diffed');
-  L.push('against the previous one (`diffFamily`, the partial sync\'s path minus the restore), with that');
-  L.push('render + diff time in process.');
+  L.push('against the previous one (`diffFamily`), with that render + diff time in process: a whole render each');
+  L.push('time, as a one-shot apply does (the syncer renders only the changed Service and reuses the others\' fragments).');
   L.push('');
   L.push('| scenario | n | chains touched | render + diff p50 / max | transaction |');
   L.push('|---|---|---|---|---|');
@@ -113,14 +120,15 @@ export function iptablesSummary(L: string[], o: Limits, scenarios: readonly Scen
     else if (!a.finished) {
       line.push(
         `Loading it into an empty namespace with \`iptables-restore\` alone did not finish within ${o.iptLoadMs / 1000} s (${c.chains} nat chains in one iptables-nft transaction), so the apply and sync rounds were not run at this scale;` +
-          ` the chains an endpoint change touches come from the pure diff above (render + diff p50 ${ms(median(r.pure.renderDiff))} ms, which is most of what a partial sync costs before its restore).`,
+          ` the chains an endpoint change touches come from the pure diff above (a whole render + diff p50 ${ms(median(r.pure.renderDiff))} ms in process; the syncer renders only the changed Service).`,
       );
     } else if (r.apply) {
       line.push(`Full load: applyIptables ${ms(r.apply.total)} ms against ${ms(a.ms)} ms for \`iptables-restore\` alone (${(r.apply.total / a.ms).toFixed(2)}×; its restore ${ms(r.apply.restore)} ms, save ${ms(r.apply.save)} ms).`);
       const pt = median(col(r.partial, 'total'));
       const ft = median(col(r.full, 'total'));
       line.push(
-        `One endpoint change: partial sync p50 ${ms(pt)} ms (restore ${ms(median(col(r.partial, 'restore')))} ms; most of the rest is the whole render the syncer redoes on every sync, cf. render + diff p50 ${ms(median(r.pure.renderDiff))} ms in process), full sync p50 ${ms(ft)} ms (save ${ms(median(col(r.full, 'save')))} ms, restore ${ms(median(col(r.full, 'restore')))} ms): the full one costs ${(ft / pt).toFixed(1)}×, the save of every chain.` +
+        `One endpoint change: partial sync p50 ${ms(pt)} ms (${tools(r.partial)}; the rest is ${split(r.partial) ? '' : "the traffic sets' ipset calls (not timed apart in this run) and "}the syncer's own work: the changed Service rendered, the table reassembled from the cached fragments and diffed against what it last wrote),` +
+          ` full sync p50 ${ms(ft)} ms (${split(r.full) ? `read-back ${ms(median(col(r.full, 'save')))} ms, ` : ''}${tools(r.full)}): the full one costs ${(ft / pt).toFixed(1)}×.` +
           ` Chains touched: ${distinct(r.partial.map((x) => x.chains))} (partial), ${distinct(r.full.map((x) => x.chains))} (full).`,
       );
       line.push(

@@ -99,7 +99,7 @@ function targetRows(r: BenchResults): TargetRow[] {
   if (ten?.iptables?.run.partial.length) {
     const xs = totals(ten.iptables.run.partial);
     const p99 = quantile(xs, 0.99);
-    rows.push({ target: 'one endpoint change at 10k Services, p99 under 50 ms (iptables, partial sync)', measured: `p50 ${ms(median(xs))} ms, p99 ${ms(p99)} ms (n=${xs.length})`, met: p99 < TARGETS.endpointP99Ms, limits: p99 < 50 ? '' : 'the whole render redone per sync, and `iptables-restore` on a large table' });
+    rows.push({ target: 'one endpoint change at 10k Services, p99 under 50 ms (iptables, partial sync)', measured: `p50 ${ms(median(xs))} ms, p99 ${ms(p99)} ms (n=${xs.length})`, met: p99 < TARGETS.endpointP99Ms, limits: p99 < 50 ? '' : `\`iptables-restore\`: p50 ${ms(median(ten.iptables.run.partial.map((x) => x.restore)))} ms for the few chains it writes, as every iptables-nft process first fetches the whole ruleset (110k chains); the syncer renders only the changed Service` });
   } else if (ten?.iptables) {
     rows.push({ target: 'one endpoint change at 10k Services, p99 under 50 ms (iptables)', measured: 'not measured: the 10k × 10 ruleset did not load within the limit', met: undefined, limits: '`iptables-restore` (iptables-nft) of 110k chains into an empty namespace' });
   }
