@@ -12,9 +12,10 @@
 // chosen, so whatever was packed unpacks. Kept as a one-byte string, not a Buffer (small
 // Buffers share 8 KiB pool slabs, and one kept Buffer pins its slab: packed-fragments.ts).
 //
-// Reading: `rules` unpacks the group and slices the chain's lines out; the last group
-// unpacked is remembered, so walking a Service's chains in order (a restore input, a
-// read-back comparison) inflates each group once. A chain object stands for its text: the
+// Reading: `rules` unpacks the group and slices the chain's lines out; the last two groups
+// unpacked are remembered, so walking a Service's chains in order (a restore input, a
+// read-back comparison), or its old and new chains side by side (a diff), inflates each
+// group once. A chain object stands for its text: the
 // syncer's memory of what it wrote holds these very objects, and an unchanged Service's
 // chains compare by identity without being unpacked (diff.ts).
 
@@ -61,15 +62,31 @@ export class PackedChain implements IptChain {
   }
 }
 
-let lastGroup: PackedGroup | undefined;
-let lastLines: string[] = [];
+// The last two groups unpacked, most recent first. Two, not one: a partial sync diffs a
+// changed Service's new chains against its old ones, reading the two groups turn about, and
+// with one remembered each read inflated a whole group again: at one Service of 10k
+// endpoints (20k chains) that was ~113 s of inflating per endpoint change (BENCHMARKS.md,
+// 1x10000, at 9fb4fe0).
+const recent: Array<{ readonly group: PackedGroup; readonly lines: string[] }> = [];
+let inflated = 0;
+
+/** How many times a group was inflated in this process (for tests: reads that should reuse an unpacked group). */
+export function inflations(): number {
+  return inflated;
+}
 
 function linesOf(group: PackedGroup): string[] {
-  if (group !== lastGroup) {
-    lastLines = inflateRawSync(Buffer.from(group.packed, 'latin1'), { dictionary }).toString('latin1').split('\n');
-    lastGroup = group;
+  const i = recent.findIndex((r) => r.group === group);
+  if (i >= 0) {
+    const hit = recent[i]!;
+    if (i > 0) recent.splice(i, 1), recent.unshift(hit);
+    return hit.lines;
   }
-  return lastLines;
+  const lines = inflateRawSync(Buffer.from(group.packed, 'latin1'), { dictionary }).toString('latin1').split('\n');
+  inflated++;
+  recent.unshift({ group, lines });
+  if (recent.length > 2) recent.pop();
+  return lines;
 }
 
 function pack(text: string): string {

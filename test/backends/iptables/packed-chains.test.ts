@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { PackedChain, packChains, ruleCount, RulesByName } from '../../../src/backends/iptables/packed-chains.js';
+import { diffTable } from '../../../src/backends/iptables/diff.js';
+import { inflations, PackedChain, packChains, ruleCount, RulesByName } from '../../../src/backends/iptables/packed-chains.js';
 import type { IptChain } from '../../../src/backends/iptables/render.js';
 
 const chain = (name: string, n: number): IptChain => ({
@@ -26,6 +27,27 @@ describe('iptables packed chains', () => {
     }
     assert.deepEqual(pa.map(ruleCount), [2, 3, 0, 2]);
     assert.deepEqual(pa.map((c) => c.name), a.map((c) => c.name));
+  });
+
+  it('diffs a Service\'s old chains against its new ones inflating each group once, not once per chain', () => {
+    // One Service of 2000 endpoints: its policy chain and an endpoint chain per endpoint,
+    // packed once as last written and once as rendered anew with one endpoint more.
+    const version = (endpoints: number) => [chain('SVP-SVC-BIG', endpoints), ...Array.from({ length: endpoints }, (_, i) => chain(`SVP-SEP-BIG${i}`, 2))];
+    const [written] = packChains([version(2000)] as const, new Set());
+    const [desired] = packChains([version(2001)] as const, new Set());
+    const before = inflations();
+    const d = diffTable('nat', desired, new Map(written.map((c) => [c.name, c])));
+    assert.deepEqual(d.changed.map((c) => c.name), ['SVP-SVC-BIG', 'SVP-SEP-BIG2000']);
+    assert.deepEqual(d.deleted, []);
+    assert.equal(inflations() - before, 2, 'each group inflated once for the whole walk');
+  });
+
+  it('never answers for another group when three are read in turn (two are remembered)', () => {
+    const groups = ['X', 'Y', 'Z'].map((g) => [chain(`SVP-SVC-${g}`, 3), chain(`SVP-SEP-${g}`, 2)]);
+    const packed = groups.map((g) => packChains([g] as const, new Set())[0]);
+    for (let round = 0; round < 3; round++) {
+      groups.forEach((g, k) => g.forEach((c, i) => assert.deepEqual(packed[k]![i]!.rules, c.rules, `${c.name}, round ${round}`)));
+    }
   });
 
   it('reads a map of chains as a map of rules', () => {
