@@ -136,12 +136,21 @@ export function ruleLine(chain: string, r: RuleSpec): string {
 
 /**
  * `--probability` as iptables-save prints it: the statistic match keeps
- * round(p * 2^31) and prints that over 2^31 with 11 decimals, so 1/3 reads back
- * as 0.33333333349. Writing that form makes render and read-back agree.
+ * round(p * 2^31) and prints that over 2^31 with 11 decimals (printf's "%.11f"), so 1/3
+ * reads back as 0.33333333349. Writing that form makes render and read-back agree.
+ * printf rounds the exact value half to even, toFixed half up: they part at exact ties,
+ * such as 1/4096 = 0.000244140625, which iptables prints 0.00024414062 (a Service with
+ * 4096 endpoints or more was rewritten by every full sync), so the decimals are made here
+ * from the stored integer exactly.
  */
 export function probability(n: number): string {
-  const stored = Math.round(0x80000000 / n);
-  return (stored / 0x80000000).toFixed(11);
+  const stored = BigInt(Math.round(0x80000000 / n));
+  const scaled = stored * 10n ** 11n;
+  let digits = scaled / 0x80000000n;
+  const twiceRest = (scaled % 0x80000000n) * 2n;
+  if (twiceRest > 0x80000000n || (twiceRest === 0x80000000n && digits % 2n === 1n)) digits++;
+  const text = digits.toString().padStart(12, '0');
+  return `${text.slice(0, -11)}.${text.slice(-11)}`;
 }
 
 // Every Service with n endpoints uses the same n-1 matches: made once each.

@@ -121,6 +121,13 @@ describe('iptables render', () => {
     assert.doesNotMatch(jumps[3]!, /statistic/);
     assert.equal(probability(3), '0.33333333349');
     assert.equal(probability(2), '0.50000000000');
+    // 1/4096 is stored exactly (2^19 / 2^31): its 12th decimal is a tie, which printf rounds to even.
+    assert.equal(probability(4096), '0.00024414062');
+  });
+
+  it('a Service of 4097 endpoints reads back as rendered (the 1/4096 tie included)', async () => {
+    const eps = Array.from({ length: 4097 }, (_, i) => ep(`10.244.${i >> 8}.${i & 255}`, 'node1'));
+    await roundTrip(input([svc({ name: 'wide', clusterIPs: ['10.96.0.40'], ports: [port(80)] })], [slice('wide', eps, [{ port: 80 }])]));
   });
 
   it('no endpoints: REJECT in filter for the ClusterIP, external IP and NodePort, and no nat rules', () => {
