@@ -27,8 +27,10 @@ import { AGENT_ENV, AGENT_NODE_OPTIONS } from '../src/agent/node-options.js';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const CLI = join(root, 'src/cli/main.ts');
-/** BENCH_AGENT_COMPILED=1: the built `lib/cli/main.js` (as in the image; `npm run build` first), else the sources under tsx. */
-const agentEntry = (): string[] => (process.env.BENCH_AGENT_COMPILED ? [join(root, 'lib/cli/main.js')] : ['--import', 'tsx', CLI]);
+/** The built `lib/cli/main.js`, as in the image (run.ts builds it first), unless BENCH_AGENT_TSX=1: the sources under tsx (its loader adds ~30 MiB). */
+const agentFrom = (): AgentEntry => (process.env.BENCH_AGENT_TSX ? 'tsx' : 'compiled');
+const agentEntry = (): string[] => (agentFrom() === 'compiled' ? [join(root, 'lib/cli/main.js')] : ['--import', 'tsx', CLI]);
+export type AgentEntry = 'compiled' | 'tsx';
 /**
  * BENCH_AGENT_CPU_PROF=DIR: the agent runs under the V8 profiler (cpu-prof-preload.mjs) and
  * writes DIR/<pid>.cpuprofile when it stops; summarise it with bench/cpu-profile.ts's
@@ -73,7 +75,9 @@ export interface AgentRound {
 
 export interface AgentResult {
   services: number;
-  /** From spawning the CLI to its first "synced" line (node + tsx start, file reads, full sync), ms. */
+  /** How the CLI ran: compiled (lib/, as in the image) or from source under tsx; absent in results from before it was recorded: tsx. */
+  entry?: AgentEntry;
+  /** From spawning the CLI to its first "synced" line (node start, file reads, full sync), ms. */
   startToFirstSync: number;
   /** The first (full) sync's own duration as the agent logs it, ms. */
   firstSyncOwn: number;
@@ -247,6 +251,7 @@ export async function benchAgent(services: number, rounds: number, nsName: strin
         polls.sort((a, b) => a - b);
         return {
           services,
+          entry: agentFrom(),
           startToFirstSync,
           firstSyncOwn: first.ms ?? NaN,
           rounds: out,
