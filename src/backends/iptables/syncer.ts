@@ -39,7 +39,7 @@ import type { IPFamily } from '../../model/ip.js';
 import type { RenderInput } from '../../model/render-input.js';
 import { slicesByService } from '../../model/service-ports.js';
 import { ownedServices } from '../owned-services.js';
-import { advanceIpsets, diffIpsets, parseIpsetSave, type LiveIpset } from '../ipset.js';
+import { advanceIpsets, parseIpsetSave, type LiveIpset } from '../ipset.js';
 import { builtinJumps, ensureJumps, IptablesRunner } from './apply.js';
 import { IPSET_MARKER, SECTION_MARKER } from './document.js';
 import { diffFamily, type LiveChains } from './diff.js';
@@ -62,7 +62,8 @@ import {
 import type { RulesetWatch } from './ruleset-watch.js';
 import { serviceInputDigest } from './service-input.js';
 import { restoreLines, trafficSetsAsLabels } from './traffic-set-state.js';
-import { addLabels, diffTouched, elementsOf, removeLabels, TRAFFIC_SET_NAMES, trafficSetName, trafficSetOf, type TrafficLabels } from './traffic-set.js';
+import { wholeTrafficDiff, type WholeTrafficDiff } from './traffic-set-diff.js';
+import { addLabels, diffTouched, elementsOf, removeLabels, TRAFFIC_SET_NAMES, trafficSetName, type TrafficLabels } from './traffic-set.js';
 
 /** Our chains as last written, by name: the render's chain objects (packed ones included, packed-chains.ts). */
 type Chains = Map<string, IptChain>;
@@ -257,18 +258,33 @@ export class IptablesSyncer {
     return out;
   }
 
-  /** The traffic set's `ipset restore` lines after a render: only the touched entries unless `whole` (the sets were read back). */
-  private trafficLines(sets: ReadonlyMap<string, LiveIpset>, whole: boolean): { adds: string[]; dels: string[] } {
-    const adds: string[] = [];
+  /**
+   * The traffic set's `ipset restore` lines after a render, per family: only the touched
+   * entries unless `whole` (the sets were read back), the render rebuilt the labels or the
+   * set is missing; then the whole set, its lines made as they are sent (traffic-set-diff.ts).
+   */
+  private trafficLines(sets: ReadonlyMap<string, LiveIpset>, whole: boolean): SetLines {
+    const parts: Array<readonly string[] | WholeTrafficDiff> = [];
     const dels: string[] = [];
+    let count = 0;
     for (const f of FAMILIES) {
       const live = sets.get(trafficSetName(f));
-      const d: { rebuild?: string[]; adds: string[]; dels: string[] } =
-        this.touched && live && !whole ? diffTouched(live.name, this.labels![f], this.touched[f], live) : diffIpsets([trafficSetOf(f, this.labels![f])], sets);
-      adds.push(...(d.rebuild ?? []), ...d.adds);
+      const d = this.touched && live && !whole ? diffTouched(live.name, this.labels![f], this.touched[f], live) : wholeTrafficDiff(f, this.labels![f], sets);
+      const adds = 'adds' in d ? d.adds : d;
+      parts.push(adds);
+      count += 'adds' in d ? d.adds.length : d.count;
       dels.push(...d.dels);
     }
-    return { adds, dels };
+    // A touched diff has only `add` lines: the head is the whole diffs'.
+    const head = parts.flatMap((p) => ('head' in p ? p.head : []));
+    return {
+      count,
+      *lines() {
+        for (const p of parts) yield* 'lines' in p ? p.lines() : p;
+      },
+      head,
+      dels,
+    };
   }
 
   /**
@@ -312,19 +328,18 @@ export class IptablesSyncer {
         this.sets = saved === undefined ? undefined : new Map([...parseIpsetSave(saved)].filter(([name]) => TRAFFIC_SET_NAMES.includes(name)));
       }
       const sets = this.sets;
-      const setDiff = sets && !sameInput ? this.trafficLines(sets, readBack) : { adds: [], dels: [] };
+      const setDiff: SetLines = sets && !sameInput ? this.trafficLines(sets, readBack) : NO_SET_LINES;
       // A skipped Service keeps its elements (its counts go on), as it keeps its chains.
       const setDels = keep.length ? [] : setDiff.dels;
       // After a whole diff the memory of the sets becomes the labels (below): the lines sent need not be replayed into it.
       const asLabels = readBack && !keep.length;
-      const setAdds = setDiff.adds.length;
+      const setAdds = setDiff.count;
       if (setAdds) {
-        await this.run.ipset(['restore'], restoreLines(setDiff.adds));
-        if (this.keepTransaction) transaction += `${IPSET_MARKER}\n${setDiff.adds.join('\n')}\n`;
+        // A whole diff's lines are made as ipset pulls them: 65k `add` lines (18.7 MB) at a first sync at 10k Services.
+        await this.run.ipset(['restore'], restoreLines(setDiff.lines()));
+        if (this.keepTransaction) transaction += `${IPSET_MARKER}\n${[...setDiff.lines()].join('\n')}\n`;
         // As labels, the sets' entries come from the labels: only the lines that make or swap a set are replayed.
-        advanceIpsets(sets!, asLabels ? setDiff.adds.filter((l) => !l.startsWith('add ')) : setDiff.adds);
-        // Not held while the rules are written: 100k lines (~11 MB) at a first sync at 10k Services.
-        setDiff.adds = [];
+        advanceIpsets(sets!, asLabels ? setDiff.head : [...setDiff.lines()]);
       }
       for (const desired of rendered) {
         const f = desired.family;
@@ -439,6 +454,18 @@ export class IptablesSyncer {
     return out.length ? out : undefined;
   }
 }
+
+/** The traffic sets' restore lines of a sync: made or rebuilt and added (`lines`, `count` of them), then removed (`dels`). */
+interface SetLines {
+  readonly count: number;
+  /** Pulled once to send (a whole diff makes them as they are pulled), again only for a kept transaction or a replay. */
+  lines(): Iterable<string>;
+  /** The lines that are not `add` lines (they make, rebuild or swap a set), for a memory that takes its entries from the labels. */
+  readonly head: readonly string[];
+  readonly dels: readonly string[];
+}
+
+const NO_SET_LINES: SetLines = { count: 0, lines: () => [], head: [], dels: [] };
 
 /** No chains: the nat side of a diff that leaves nat alone. */
 const NO_CHAINS: LiveChains = new Map();
