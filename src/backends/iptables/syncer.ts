@@ -44,10 +44,10 @@ import { builtinJumps, ensureJumps, IptablesRunner } from './apply.js';
 import { IPSET_MARKER, SECTION_MARKER } from './document.js';
 import { diffFamily, type LiveChains } from './diff.js';
 import { preserveServices } from './preserve.js';
-import { assembleFamily, frameFragments, packFragment, serviceFragment, type AssembledFamily, type IptFragment } from './fragments.js';
+import { applyDelta, assembleFamily, familyDelta, frameFragments, packFragment, serviceFragment, type AssembledFamily, type FamilyDelta, type IptFragment } from './fragments.js';
 import { forgetChainNames } from './names.js';
 import { RulesByName, ruleCount } from './packed-chains.js';
-import { BUILTIN_JUMPS, familyContext, type IptChain, type IptTables } from './render.js';
+import { BUILTIN_JUMPS, familyContext, type Ctx, type IptChain, type IptTables } from './render.js';
 import {
   ChainNamesCheck,
   chainDisagreement,
@@ -183,6 +183,14 @@ export class IptablesSyncer {
    * a change the caller missed is caught here, at a full sync, as a whole render did.
    */
   render(input: RenderInput, changed?: ReadonlySet<string>): AssembledFamily[] {
+    return this.renderAs(input, changed, false) as AssembledFamily[];
+  }
+
+  /**
+   * render's work; with `delta`, a partial render (same fingerprint, `changed` given) comes
+   * back as each family's delta (fragments.ts, familyDelta) rather than assembled whole.
+   */
+  private renderAs(input: RenderInput, changed: ReadonlySet<string> | undefined, delta: boolean): AssembledFamily[] | FamilyDelta[] {
     const fp = fingerprint(input);
     const owned = ownedServices(input);
     const reuse = this.cache?.fingerprint === fp;
@@ -213,9 +221,13 @@ export class IptablesSyncer {
     const counted = (fragment: Readonly<Record<IPFamily, IptFragment>> | undefined, change: typeof addLabels) => {
       if (labels && fragment) for (const f of FAMILIES) if (fragment[f].traffic) change(labels[f], elementsOf(fragment[f].traffic!), touched![f]);
     };
+    // With a delta, the fragments replaced or removed: their chains may be gone.
+    const asDelta = delta && partial;
+    const replaced: Array<Readonly<Record<IPFamily, IptFragment>>> = [];
     if (fragments.size > owned.size) {
       for (const key of fragments.keys()) {
         if (owned.has(key)) continue;
+        if (asDelta) replaced.push(fragments.get(key)!);
         counted(fragments.get(key), removeLabels);
         fragments.delete(key);
         digests.delete(key);
@@ -224,7 +236,9 @@ export class IptablesSyncer {
     const ctxs = FAMILIES.map((f) => familyContext(input, f));
     for (const key of todo) {
       const svc = owned.get(key);
-      counted(fragments.get(key), removeLabels);
+      const old = fragments.get(key);
+      if (asDelta && old) replaced.push(old);
+      counted(old, removeLabels);
       if (!svc) {
         fragments.delete(key);
         digests.delete(key);
@@ -238,7 +252,17 @@ export class IptablesSyncer {
       if (partial || !digests.has(key)) digests.set(key, digestOf(key));
     }
     const built = { IPv4: new Map(), IPv6: new Map() } as Record<IPFamily, TrafficLabels>;
-    const out = ctxs.map((ctx) => {
+    const deltaOf = (ctx: Ctx): FamilyDelta => {
+      const { head, tail } = frameFragments(input, ctx);
+      const f = ctx.family;
+      function* pieces() {
+        yield { piece: head, fresh: true };
+        for (const key of owned.keys()) yield { piece: fragments.get(key)![f], fresh: todo.has(key) };
+        yield { piece: tail, fresh: true };
+      }
+      return familyDelta(f, pieces(), replaced.map((r) => r[f]));
+    };
+    const assembled = (ctx: Ctx): AssembledFamily => {
       const { head, tail } = frameFragments(input, ctx);
       const pieces: IptFragment[] = [head];
       for (const key of owned.keys()) {
@@ -248,7 +272,8 @@ export class IptablesSyncer {
       }
       pieces.push(tail);
       return assembleFamily(ctx.family, pieces);
-    });
+    };
+    const out = asDelta ? ctxs.map(deltaOf) : ctxs.map(assembled);
     this.labels = labels ?? built;
     // A read-back diffs the whole traffic set; otherwise the touched entries are the change.
     this.touched = touched;
@@ -322,7 +347,10 @@ export class IptablesSyncer {
       const sameInput = full && !readBack && this.lastInput?.services === input.plan.services && this.lastInput.slices === input.endpointSlices && this.lastInput.fingerprint === fp;
       // Then nat is neither listed nor diffed (the memory is the render; a resync right after a first sync at 10k would
       // otherwise list 110k chains again, on top of that sync's garbage): filter alone is compared.
-      const rendered = sameInput ? FAMILIES.map((f) => filterOf(f, this.written!.get(f)!)) : this.render(input, full ? undefined : options.changed);
+      // A partial sync without preserved Services renders a delta (fragments.ts, familyDelta): not the whole family.
+      const rendered: ReadonlyArray<IptTables | AssembledFamily | FamilyDelta> = sameInput
+        ? FAMILIES.map((f) => filterOf(f, this.written!.get(f)!))
+        : this.renderAs(input, full ? undefined : options.changed, !full && keep.length === 0);
       if (readBack) {
         const saved = await this.run.ipsetSave();
         this.sets = saved === undefined ? undefined : new Map([...parseIpsetSave(saved)].filter(([name]) => TRAFFIC_SET_NAMES.includes(name)));
@@ -353,14 +381,16 @@ export class IptablesSyncer {
           base = rules;
         } else if (readBack) {
           // Compared with the render as it is read: no save text nor live rules held.
-          base = { filter: await this.run.compareSaved(f, 'filter', desired.filter), nat: await this.run.compareSaved(f, 'nat', desired.nat) };
+          const by = 'byName' in desired ? (desired as AssembledFamily).byName : desired;
+          base = { filter: await this.run.compareSaved(f, 'filter', by.filter), nat: await this.run.compareSaved(f, 'nat', by.nat) };
         } else if (full && !watched) {
           // The cheap check agreed on nat; filter (a few small chains) is compared whole, by -S.
           base = { filter: await this.run.compareListed(f, 'filter', desired.filter), nat: sameInput ? NO_CHAINS : this.written!.get(f)!.nat };
         } else {
           base = sameInput ? { filter: this.written!.get(f)!.filter, nat: NO_CHAINS } : this.written!.get(f)!;
         }
-        const d = diffFamily(wanted, base);
+        const gone = 'gone' in desired ? desired.gone : undefined;
+        const d = diffFamily(wanted, base, gone);
         if (d.changes > 0) {
           if (this.keepTransaction) transaction += `${SECTION_MARKER[f]}\n${d.text}`;
           await this.run.restoreTables(f, d.tables);
@@ -373,7 +403,8 @@ export class IptablesSyncer {
         if (full && !watched) changes += await ensureJumps(this.run, f, false, sets ? builtinJumps(f) : BUILTIN_JUMPS);
         // The render's own maps when nothing was preserved: a second map of 110k chains at 10k Services otherwise.
         const byName = wanted === desired && 'byName' in desired ? (desired as AssembledFamily).byName : undefined;
-        next.set(f, sameInput ? this.written!.get(f)! : (byName ?? { filter: chainMap(wanted.filter), nat: chainMap(wanted.nat) }));
+        if (gone) next.set(f, applyDelta(this.written!.get(f)!, desired as FamilyDelta));
+        else next.set(f, sameInput ? this.written!.get(f)! : (byName ?? { filter: chainMap(wanted.filter), nat: chainMap(wanted.nat) }));
       }
       if (setDels.length) {
         await this.run.ipset(['restore'], restoreLines(setDels));
