@@ -101,13 +101,17 @@ const FAMILIES: readonly IPFamily[] = ['IPv4', 'IPv6'];
 /** How many of the cheap check's disagreements a result names. */
 const MAX_REASONS = 3;
 
+/** A Service's fragment per family and the digest of what it was rendered from: its Service and EndpointSlices (service-input.ts). */
+interface CachedService extends Readonly<Record<IPFamily, IptFragment>> {
+  /** In the record, not a second map of every Service: 1.8 MB of map at 44k Services. */
+  readonly digest: string;
+}
+
 /** The last render, per Service and family, and what it was rendered from. */
 interface RenderCache {
   /** What every Service's rules depend on. */
   readonly fingerprint: string;
-  readonly fragments: Map<string, Readonly<Record<IPFamily, IptFragment>>>;
-  /** Each fragment's input: its Service and EndpointSlices (service-input.ts). */
-  readonly digests: Map<string, string>;
+  readonly fragments: Map<string, CachedService>;
 }
 
 /** What every Service's rules depend on besides the Service: when it changes, render everything. */
@@ -194,8 +198,7 @@ export class IptablesSyncer {
     const fp = fingerprint(input);
     const owned = ownedServices(input);
     const reuse = this.cache?.fingerprint === fp;
-    const fragments = reuse ? this.cache!.fragments : new Map<string, Readonly<Record<IPFamily, IptFragment>>>();
-    const digests = reuse ? this.cache!.digests : new Map<string, string>();
+    const fragments = reuse ? this.cache!.fragments : new Map<string, CachedService>();
     // Drop the cache first: if a render throws half-way, the next sync renders everything.
     this.cache = undefined;
     // What to render: the changed Services (or, at a full sync, those whose digest moved), and any of ours without a fragment.
@@ -205,12 +208,14 @@ export class IptablesSyncer {
     // A partial sync groups only its Services' slices (the filter is O(slices), the grouping O(changed)).
     const slices = slicesByService(partial ? input.endpointSlices.filter((s) => todo.has(`${s.namespace}/${s.serviceName}`)) : input.endpointSlices);
     const digestOf = (key: string) => serviceInputDigest(owned.get(key)!, slices.get(key) ?? []);
+    // The new digests of the Services a full sync found moved (computed once).
+    const moved = new Map<string, string>();
     if (reuse && !partial) {
-      for (const [key, digest] of digests) {
+      for (const [key, cached] of fragments) {
         if (!owned.has(key)) continue;
         const d = digestOf(key);
-        if (d === digest) continue;
-        digests.set(key, d);
+        if (d === cached.digest) continue;
+        moved.set(key, d);
         todo.add(key);
       }
     }
@@ -218,19 +223,18 @@ export class IptablesSyncer {
     const labels = reuse ? this.labels : undefined;
     this.labels = undefined;
     const touched = labels ? { IPv4: new Set<string>(), IPv6: new Set<string>() } : undefined;
-    const counted = (fragment: Readonly<Record<IPFamily, IptFragment>> | undefined, change: typeof addLabels) => {
+    const counted = (fragment: CachedService | undefined, change: typeof addLabels) => {
       if (labels && fragment) for (const f of FAMILIES) if (fragment[f].traffic) change(labels[f], elementsOf(fragment[f].traffic!), touched![f]);
     };
     // With a delta, the fragments replaced or removed: their chains may be gone.
     const asDelta = delta && partial;
-    const replaced: Array<Readonly<Record<IPFamily, IptFragment>>> = [];
+    const replaced: CachedService[] = [];
     if (fragments.size > owned.size) {
       for (const key of fragments.keys()) {
         if (owned.has(key)) continue;
         if (asDelta) replaced.push(fragments.get(key)!);
         counted(fragments.get(key), removeLabels);
         fragments.delete(key);
-        digests.delete(key);
       }
     }
     const ctxs = FAMILIES.map((f) => familyContext(input, f));
@@ -241,15 +245,13 @@ export class IptablesSyncer {
       counted(old, removeLabels);
       if (!svc) {
         fragments.delete(key);
-        digests.delete(key);
         continue;
       }
       // Kept with the Service's own chains packed: their text was most of the syncer's memory.
       const [v4, v6] = ctxs.map((ctx) => packFragment(serviceFragment(input, ctx, svc, slices.get(key) ?? [])));
-      const fragment = { IPv4: v4!, IPv6: v6! };
+      const fragment: CachedService = { IPv4: v4!, IPv6: v6!, digest: moved.get(key) ?? digestOf(key) };
       counted(fragment, addLabels);
       fragments.set(key, fragment);
-      if (partial || !digests.has(key)) digests.set(key, digestOf(key));
     }
     const built = { IPv4: new Map(), IPv6: new Map() } as Record<IPFamily, TrafficLabels>;
     const deltaOf = (ctx: Ctx): FamilyDelta => {
@@ -277,7 +279,7 @@ export class IptablesSyncer {
     this.labels = labels ?? built;
     // A read-back diffs the whole traffic set; otherwise the touched entries are the change.
     this.touched = touched;
-    this.cache = { fingerprint: fp, fragments, digests };
+    this.cache = { fingerprint: fp, fragments };
     // The fragments hold their chains' names: the names cache is not worth keeping between syncs (names.ts).
     forgetChainNames();
     return out;
