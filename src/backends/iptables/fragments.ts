@@ -69,7 +69,9 @@ export function frameFragments(input: RenderInput, ctx: Ctx): { head: IptFragmen
  * chains `into` owns.
  */
 function replay(into: Map<string, IptChain>, copied: Set<string>, chains: readonly IptChain[], own = true): void {
-  for (const c of chains) {
+  // Indexed: run once per piece per sync, for...of's iterator objects were garbage of every sync.
+  for (let i = 0; i < chains.length; i++) {
+    const c = chains[i]!;
     // Without `own`, a piece's own chains (packed) are left out: familyDelta's kept pieces.
     if (!own && c instanceof PackedChain) continue;
     const have = into.get(c.name);
@@ -127,23 +129,24 @@ export interface FamilyDelta extends IptTables {
 }
 
 /**
- * The delta of a family whose pieces are `pieces` (in render order), of which `fresh`
+ * The delta of a family whose pieces `eachPiece` hands over (in render order), of which `fresh`
  * were rendered anew (the head and tail count as fresh) and `replaced` are the pieces they
  * replaced or the removed pieces. Chain order and rules are those of assembleFamily's.
  */
 export function familyDelta(
   family: IPFamily,
-  pieces: Iterable<{ readonly piece: IptFragment; readonly fresh: boolean }>,
+  eachPiece: (add: (piece: IptFragment, fresh: boolean) => void) => void,
   replaced: Iterable<IptFragment>,
 ): FamilyDelta {
   const filter = new Map<string, IptChain>();
   const nat = new Map<string, IptChain>();
   const copiedFilter = new Set<string>();
   const copiedNat = new Set<string>();
-  for (const { piece, fresh } of pieces) {
+  // A callback per piece, not a generator of records: 10^4 pieces per partial sync at 10k Services.
+  eachPiece((piece, fresh) => {
     replay(filter, copiedFilter, piece.filter, fresh);
     replay(nat, copiedNat, piece.nat, fresh);
-  }
+  });
   const gone = { filter: new Set<string>(), nat: new Set<string>() };
   for (const r of replaced) {
     for (const c of r.filter) if (c instanceof PackedChain && !filter.has(c.name)) gone.filter.add(c.name);

@@ -257,12 +257,12 @@ export class IptablesSyncer {
     const deltaOf = (ctx: Ctx): FamilyDelta => {
       const { head, tail } = frameFragments(input, ctx);
       const f = ctx.family;
-      function* pieces() {
-        yield { piece: head, fresh: true };
-        for (const key of owned.keys()) yield { piece: fragments.get(key)![f], fresh: todo.has(key) };
-        yield { piece: tail, fresh: true };
-      }
-      return familyDelta(f, pieces(), replaced.map((r) => r[f]));
+      const eachPiece = (add: (piece: IptFragment, fresh: boolean) => void) => {
+        add(head, true);
+        for (const key of owned.keys()) add(fragments.get(key)![f], todo.has(key));
+        add(tail, true);
+      };
+      return familyDelta(f, eachPiece, replaced.map((r) => r[f]));
     };
     const assembled = (ctx: Ctx): AssembledFamily => {
       const { head, tail } = frameFragments(input, ctx);
