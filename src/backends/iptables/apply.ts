@@ -124,7 +124,7 @@ export class IptablesRunner {
    * compared as iptables-save prints them (saved-comparison.ts): the save output is read a
    * line at a time, never held (a full sync's read-back at 10k Services: ~80 MB less).
    */
-  async compareSaved(family: IPFamily, table: AnyTable, desired: readonly IptChain[]): Promise<Map<string, boolean>> {
+  async compareSaved(family: IPFamily, table: AnyTable, desired: readonly IptChain[] | ReadonlyMap<string, IptChain>): Promise<Map<string, boolean>> {
     const t = await this.tools(family);
     const comparison = new SavedTableComparison(table, desired);
     await this.checked(t.save, ['-t', table], undefined, (line) => comparison.line(line));

@@ -38,8 +38,13 @@ function sameChain(have: readonly string[] | IptChain, c: IptChain): boolean {
  */
 export type LiveChains = ReadonlyMap<string, readonly string[] | IptChain | boolean>;
 
-/** What to send for one table; empty lists when the kernel already matches. */
-export function diffTable(table: TableName, desired: readonly IptChain[], live: LiveChains): TableDiff {
+/**
+ * What to send for one table; empty lists when the kernel already matches. With `gone`
+ * (a partial sync's delta, fragments.ts: `desired` is then only the chains that may have
+ * changed), the chains deleted are those of `gone` that `live` holds, not every live chain
+ * `desired` leaves out.
+ */
+export function diffTable(table: TableName, desired: readonly IptChain[], live: LiveChains, gone?: ReadonlySet<string>): TableDiff {
   const changed: IptChain[] = [];
   let liveWanted = 0;
   for (const c of desired) {
@@ -47,6 +52,7 @@ export function diffTable(table: TableName, desired: readonly IptChain[], live: 
     if (have !== undefined) liveWanted++;
     if (have === undefined || have === false || (have !== true && !sameChain(have, c))) changed.push(c);
   }
+  if (gone) return { table, changed, deleted: [...gone].filter((n) => live.has(n)).sort() };
   // Chain names are unique on both sides: when every live chain is wanted, none is
   // deleted, and a partial sync skips a Set of every name (10^5 at 10k Services).
   if (liveWanted === live.size) return { table, changed, deleted: [] };
@@ -63,8 +69,8 @@ export interface FamilyDiff {
   readonly text: string;
 }
 
-export function diffFamily(desired: IptTables, live: { filter: LiveChains; nat: LiveChains }): FamilyDiff {
-  const tables = (['filter', 'nat'] as const).map((t) => diffTable(t, desired[t], live[t]));
+export function diffFamily(desired: IptTables, live: { filter: LiveChains; nat: LiveChains }, gone?: { filter: ReadonlySet<string>; nat: ReadonlySet<string> }): FamilyDiff {
+  const tables = (['filter', 'nat'] as const).map((t) => diffTable(t, desired[t], live[t], gone?.[t]));
   let changes = 0;
   for (const d of tables) changes += d.changed.length + d.deleted.length;
   let text: string | undefined;

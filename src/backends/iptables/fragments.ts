@@ -15,7 +15,7 @@ import type { EndpointSliceInfo } from '../../model/endpoints.js';
 import { viewsOfService } from '../../model/service-ports.js';
 import { trafficPort, type TrafficPort } from './traffic-set.js';
 import { CHAINS } from './names.js';
-import { packChains, ruleCount } from './packed-chains.js';
+import { packChains, PackedChain, ruleCount } from './packed-chains.js';
 import { nodePortsTail, servicePort, skeleton, Table, type Ctx, type IptChain, type IptTables } from './render.js';
 
 /** What one piece adds to a family's filter and nat tables, chains in the order first named. */
@@ -68,8 +68,12 @@ export function frameFragments(input: RenderInput, ctx: Ctx): { head: IptFragmen
  * (packed-chains.ts): reading their rules here would unpack them all. `copied` names the
  * chains `into` owns.
  */
-function replay(into: Map<string, IptChain>, copied: Set<string>, chains: readonly IptChain[]): void {
-  for (const c of chains) {
+function replay(into: Map<string, IptChain>, copied: Set<string>, chains: readonly IptChain[], own = true): void {
+  // Indexed: run once per piece per sync, for...of's iterator objects were garbage of every sync.
+  for (let i = 0; i < chains.length; i++) {
+    const c = chains[i]!;
+    // Without `own`, a piece's own chains (packed) are left out: familyDelta's kept pieces.
+    if (!own && c instanceof PackedChain) continue;
     const have = into.get(c.name);
     if (have === undefined) {
       into.set(c.name, c);
@@ -109,4 +113,53 @@ export function packFragment(fragment: IptFragment): IptFragment {
   if (fragment === EMPTY) return fragment;
   const [filter, nat] = packChains([fragment.filter, fragment.nat] as const, SHARED_CHAINS);
   return fragment.traffic ? { filter, nat, traffic: fragment.traffic } : { filter, nat };
+}
+
+/**
+ * What a partial sync changes in one family: the chains to compare with what was written
+ * (every chain of the head, tail and re-rendered pieces, with every piece's rules in the
+ * shared chains, in render order) and the chains of the replaced pieces that are gone.
+ * A partial sync of 1000 endpoint changes at 10k Services assembled the whole family
+ * (a Map and arrays of 110k chains) each time only to find these; a Service's own chains
+ * (packed, named by it alone) of a piece not re-rendered are the very chains written.
+ */
+export interface FamilyDelta extends IptTables {
+  /** Own chains of replaced or removed pieces that no piece names any more, per table. */
+  readonly gone: { readonly filter: ReadonlySet<string>; readonly nat: ReadonlySet<string> };
+}
+
+/**
+ * The delta of a family whose pieces `eachPiece` hands over (in render order), of which `fresh`
+ * were rendered anew (the head and tail count as fresh) and `replaced` are the pieces they
+ * replaced or the removed pieces. Chain order and rules are those of assembleFamily's.
+ */
+export function familyDelta(
+  family: IPFamily,
+  eachPiece: (add: (piece: IptFragment, fresh: boolean) => void) => void,
+  replaced: Iterable<IptFragment>,
+): FamilyDelta {
+  const filter = new Map<string, IptChain>();
+  const nat = new Map<string, IptChain>();
+  const copiedFilter = new Set<string>();
+  const copiedNat = new Set<string>();
+  // A callback per piece, not a generator of records: 10^4 pieces per partial sync at 10k Services.
+  eachPiece((piece, fresh) => {
+    replay(filter, copiedFilter, piece.filter, fresh);
+    replay(nat, copiedNat, piece.nat, fresh);
+  });
+  const gone = { filter: new Set<string>(), nat: new Set<string>() };
+  for (const r of replaced) {
+    for (const c of r.filter) if (c instanceof PackedChain && !filter.has(c.name)) gone.filter.add(c.name);
+    for (const c of r.nat) if (c instanceof PackedChain && !nat.has(c.name)) gone.nat.add(c.name);
+  }
+  return { family, filter: [...filter.values()], nat: [...nat.values()], gone };
+}
+
+/** `written` (a family's chains by name as last written, changed in place) once `delta` was written: its chains set, the gone ones deleted. */
+export function applyDelta<W extends { readonly filter: Map<string, IptChain>; readonly nat: Map<string, IptChain> }>(written: W, delta: FamilyDelta): W {
+  for (const t of ['filter', 'nat'] as const) {
+    for (const name of delta.gone[t]) written[t].delete(name);
+    for (const c of delta[t]) written[t].set(c.name, c);
+  }
+  return written;
 }

@@ -26,16 +26,17 @@ interface LiveChain {
 
 /** Our chains in one table of iptables-save output, each told equal or not to the desired chain of its name. */
 export class SavedTableComparison {
-  private readonly desired = new Map<string, IptChain>();
+  private readonly desired: ReadonlyMap<string, IptChain>;
   private readonly live = new Map<string, LiveChain>();
   private readonly header: string;
   private inTable = false;
   /** The chain of the last rule: iptables-save prints a chain's rules together. */
   private current: LiveChain | undefined;
 
-  constructor(table: AnyTable, desired: readonly IptChain[]) {
+  /** `desired`: the chains, or the render's own map of them by name (a second map of 110k chains at 10k Services otherwise). */
+  constructor(table: AnyTable, desired: readonly IptChain[] | ReadonlyMap<string, IptChain>) {
     this.header = `*${table}`;
-    for (const c of desired) this.desired.set(c.name, c);
+    this.desired = Array.isArray(desired) ? new Map(desired.map((c) => [c.name, c])) : (desired as ReadonlyMap<string, IptChain>);
   }
 
   /** One line of `iptables-save -t TABLE` (without its newline). */

@@ -39,15 +39,15 @@ import type { IPFamily } from '../../model/ip.js';
 import type { RenderInput } from '../../model/render-input.js';
 import { slicesByService } from '../../model/service-ports.js';
 import { ownedServices } from '../owned-services.js';
-import { advanceIpsets, diffIpsets, parseIpsetSave, type LiveIpset } from '../ipset.js';
+import { advanceIpsets, parseIpsetSave, type LiveIpset } from '../ipset.js';
 import { builtinJumps, ensureJumps, IptablesRunner } from './apply.js';
 import { IPSET_MARKER, SECTION_MARKER } from './document.js';
 import { diffFamily, type LiveChains } from './diff.js';
 import { preserveServices } from './preserve.js';
-import { assembleFamily, frameFragments, packFragment, serviceFragment, type AssembledFamily, type IptFragment } from './fragments.js';
+import { applyDelta, assembleFamily, familyDelta, frameFragments, packFragment, serviceFragment, type AssembledFamily, type FamilyDelta, type IptFragment } from './fragments.js';
 import { forgetChainNames } from './names.js';
 import { RulesByName, ruleCount } from './packed-chains.js';
-import { BUILTIN_JUMPS, familyContext, type IptChain, type IptTables } from './render.js';
+import { BUILTIN_JUMPS, familyContext, type Ctx, type IptChain, type IptTables } from './render.js';
 import {
   ChainNamesCheck,
   chainDisagreement,
@@ -62,7 +62,8 @@ import {
 import type { RulesetWatch } from './ruleset-watch.js';
 import { serviceInputDigest } from './service-input.js';
 import { restoreLines, trafficSetsAsLabels } from './traffic-set-state.js';
-import { addLabels, diffTouched, elementsOf, removeLabels, TRAFFIC_SET_NAMES, trafficSetName, trafficSetOf, type TrafficLabels } from './traffic-set.js';
+import { wholeTrafficDiff, type WholeTrafficDiff } from './traffic-set-diff.js';
+import { addLabels, diffTouched, elementsOf, removeLabels, TRAFFIC_SET_NAMES, trafficSetName, type TrafficLabels } from './traffic-set.js';
 
 /** Our chains as last written, by name: the render's chain objects (packed ones included, packed-chains.ts). */
 type Chains = Map<string, IptChain>;
@@ -100,13 +101,17 @@ const FAMILIES: readonly IPFamily[] = ['IPv4', 'IPv6'];
 /** How many of the cheap check's disagreements a result names. */
 const MAX_REASONS = 3;
 
+/** A Service's fragment per family and the digest of what it was rendered from: its Service and EndpointSlices (service-input.ts). */
+interface CachedService extends Readonly<Record<IPFamily, IptFragment>> {
+  /** In the record, not a second map of every Service: 1.8 MB of map at 44k Services. */
+  readonly digest: string;
+}
+
 /** The last render, per Service and family, and what it was rendered from. */
 interface RenderCache {
   /** What every Service's rules depend on. */
   readonly fingerprint: string;
-  readonly fragments: Map<string, Readonly<Record<IPFamily, IptFragment>>>;
-  /** Each fragment's input: its Service and EndpointSlices (service-input.ts). */
-  readonly digests: Map<string, string>;
+  readonly fragments: Map<string, CachedService>;
 }
 
 /** What every Service's rules depend on besides the Service: when it changes, render everything. */
@@ -182,11 +187,18 @@ export class IptablesSyncer {
    * a change the caller missed is caught here, at a full sync, as a whole render did.
    */
   render(input: RenderInput, changed?: ReadonlySet<string>): AssembledFamily[] {
+    return this.renderAs(input, changed, false) as AssembledFamily[];
+  }
+
+  /**
+   * render's work; with `delta`, a partial render (same fingerprint, `changed` given) comes
+   * back as each family's delta (fragments.ts, familyDelta) rather than assembled whole.
+   */
+  private renderAs(input: RenderInput, changed: ReadonlySet<string> | undefined, delta: boolean): AssembledFamily[] | FamilyDelta[] {
     const fp = fingerprint(input);
     const owned = ownedServices(input);
     const reuse = this.cache?.fingerprint === fp;
-    const fragments = reuse ? this.cache!.fragments : new Map<string, Readonly<Record<IPFamily, IptFragment>>>();
-    const digests = reuse ? this.cache!.digests : new Map<string, string>();
+    const fragments = reuse ? this.cache!.fragments : new Map<string, CachedService>();
     // Drop the cache first: if a render throws half-way, the next sync renders everything.
     this.cache = undefined;
     // What to render: the changed Services (or, at a full sync, those whose digest moved), and any of ours without a fragment.
@@ -196,12 +208,14 @@ export class IptablesSyncer {
     // A partial sync groups only its Services' slices (the filter is O(slices), the grouping O(changed)).
     const slices = slicesByService(partial ? input.endpointSlices.filter((s) => todo.has(`${s.namespace}/${s.serviceName}`)) : input.endpointSlices);
     const digestOf = (key: string) => serviceInputDigest(owned.get(key)!, slices.get(key) ?? []);
+    // The new digests of the Services a full sync found moved (computed once).
+    const moved = new Map<string, string>();
     if (reuse && !partial) {
-      for (const [key, digest] of digests) {
+      for (const [key, cached] of fragments) {
         if (!owned.has(key)) continue;
         const d = digestOf(key);
-        if (d === digest) continue;
-        digests.set(key, d);
+        if (d === cached.digest) continue;
+        moved.set(key, d);
         todo.add(key);
       }
     }
@@ -209,35 +223,48 @@ export class IptablesSyncer {
     const labels = reuse ? this.labels : undefined;
     this.labels = undefined;
     const touched = labels ? { IPv4: new Set<string>(), IPv6: new Set<string>() } : undefined;
-    const counted = (fragment: Readonly<Record<IPFamily, IptFragment>> | undefined, change: typeof addLabels) => {
+    const counted = (fragment: CachedService | undefined, change: typeof addLabels) => {
       if (labels && fragment) for (const f of FAMILIES) if (fragment[f].traffic) change(labels[f], elementsOf(fragment[f].traffic!), touched![f]);
     };
+    // With a delta, the fragments replaced or removed: their chains may be gone.
+    const asDelta = delta && partial;
+    const replaced: CachedService[] = [];
     if (fragments.size > owned.size) {
       for (const key of fragments.keys()) {
         if (owned.has(key)) continue;
+        if (asDelta) replaced.push(fragments.get(key)!);
         counted(fragments.get(key), removeLabels);
         fragments.delete(key);
-        digests.delete(key);
       }
     }
     const ctxs = FAMILIES.map((f) => familyContext(input, f));
     for (const key of todo) {
       const svc = owned.get(key);
-      counted(fragments.get(key), removeLabels);
+      const old = fragments.get(key);
+      if (asDelta && old) replaced.push(old);
+      counted(old, removeLabels);
       if (!svc) {
         fragments.delete(key);
-        digests.delete(key);
         continue;
       }
       // Kept with the Service's own chains packed: their text was most of the syncer's memory.
       const [v4, v6] = ctxs.map((ctx) => packFragment(serviceFragment(input, ctx, svc, slices.get(key) ?? [])));
-      const fragment = { IPv4: v4!, IPv6: v6! };
+      const fragment: CachedService = { IPv4: v4!, IPv6: v6!, digest: moved.get(key) ?? digestOf(key) };
       counted(fragment, addLabels);
       fragments.set(key, fragment);
-      if (partial || !digests.has(key)) digests.set(key, digestOf(key));
     }
     const built = { IPv4: new Map(), IPv6: new Map() } as Record<IPFamily, TrafficLabels>;
-    const out = ctxs.map((ctx) => {
+    const deltaOf = (ctx: Ctx): FamilyDelta => {
+      const { head, tail } = frameFragments(input, ctx);
+      const f = ctx.family;
+      const eachPiece = (add: (piece: IptFragment, fresh: boolean) => void) => {
+        add(head, true);
+        for (const key of owned.keys()) add(fragments.get(key)![f], todo.has(key));
+        add(tail, true);
+      };
+      return familyDelta(f, eachPiece, replaced.map((r) => r[f]));
+    };
+    const assembled = (ctx: Ctx): AssembledFamily => {
       const { head, tail } = frameFragments(input, ctx);
       const pieces: IptFragment[] = [head];
       for (const key of owned.keys()) {
@@ -247,28 +274,44 @@ export class IptablesSyncer {
       }
       pieces.push(tail);
       return assembleFamily(ctx.family, pieces);
-    });
+    };
+    const out = asDelta ? ctxs.map(deltaOf) : ctxs.map(assembled);
     this.labels = labels ?? built;
     // A read-back diffs the whole traffic set; otherwise the touched entries are the change.
     this.touched = touched;
-    this.cache = { fingerprint: fp, fragments, digests };
+    this.cache = { fingerprint: fp, fragments };
     // The fragments hold their chains' names: the names cache is not worth keeping between syncs (names.ts).
     forgetChainNames();
     return out;
   }
 
-  /** The traffic set's `ipset restore` lines after a render: only the touched entries unless `whole` (the sets were read back). */
-  private trafficLines(sets: ReadonlyMap<string, LiveIpset>, whole: boolean): { adds: string[]; dels: string[] } {
-    const adds: string[] = [];
+  /**
+   * The traffic set's `ipset restore` lines after a render, per family: only the touched
+   * entries unless `whole` (the sets were read back), the render rebuilt the labels or the
+   * set is missing; then the whole set, its lines made as they are sent (traffic-set-diff.ts).
+   */
+  private trafficLines(sets: ReadonlyMap<string, LiveIpset>, whole: boolean): SetLines {
+    const parts: Array<readonly string[] | WholeTrafficDiff> = [];
     const dels: string[] = [];
+    let count = 0;
     for (const f of FAMILIES) {
       const live = sets.get(trafficSetName(f));
-      const d: { rebuild?: string[]; adds: string[]; dels: string[] } =
-        this.touched && live && !whole ? diffTouched(live.name, this.labels![f], this.touched[f], live) : diffIpsets([trafficSetOf(f, this.labels![f])], sets);
-      adds.push(...(d.rebuild ?? []), ...d.adds);
+      const d = this.touched && live && !whole ? diffTouched(live.name, this.labels![f], this.touched[f], live) : wholeTrafficDiff(f, this.labels![f], sets);
+      const adds = 'adds' in d ? d.adds : d;
+      parts.push(adds);
+      count += 'adds' in d ? d.adds.length : d.count;
       dels.push(...d.dels);
     }
-    return { adds, dels };
+    // A touched diff has only `add` lines: the head is the whole diffs'.
+    const head = parts.flatMap((p) => ('head' in p ? p.head : []));
+    return {
+      count,
+      *lines() {
+        for (const p of parts) yield* 'lines' in p ? p.lines() : p;
+      },
+      head,
+      dels,
+    };
   }
 
   /**
@@ -306,25 +349,27 @@ export class IptablesSyncer {
       const sameInput = full && !readBack && this.lastInput?.services === input.plan.services && this.lastInput.slices === input.endpointSlices && this.lastInput.fingerprint === fp;
       // Then nat is neither listed nor diffed (the memory is the render; a resync right after a first sync at 10k would
       // otherwise list 110k chains again, on top of that sync's garbage): filter alone is compared.
-      const rendered = sameInput ? FAMILIES.map((f) => filterOf(f, this.written!.get(f)!)) : this.render(input, full ? undefined : options.changed);
+      // A partial sync without preserved Services renders a delta (fragments.ts, familyDelta): not the whole family.
+      const rendered: ReadonlyArray<IptTables | AssembledFamily | FamilyDelta> = sameInput
+        ? FAMILIES.map((f) => filterOf(f, this.written!.get(f)!))
+        : this.renderAs(input, full ? undefined : options.changed, !full && keep.length === 0);
       if (readBack) {
         const saved = await this.run.ipsetSave();
         this.sets = saved === undefined ? undefined : new Map([...parseIpsetSave(saved)].filter(([name]) => TRAFFIC_SET_NAMES.includes(name)));
       }
       const sets = this.sets;
-      const setDiff = sets && !sameInput ? this.trafficLines(sets, readBack) : { adds: [], dels: [] };
+      const setDiff: SetLines = sets && !sameInput ? this.trafficLines(sets, readBack) : NO_SET_LINES;
       // A skipped Service keeps its elements (its counts go on), as it keeps its chains.
       const setDels = keep.length ? [] : setDiff.dels;
       // After a whole diff the memory of the sets becomes the labels (below): the lines sent need not be replayed into it.
       const asLabels = readBack && !keep.length;
-      const setAdds = setDiff.adds.length;
+      const setAdds = setDiff.count;
       if (setAdds) {
-        await this.run.ipset(['restore'], restoreLines(setDiff.adds));
-        if (this.keepTransaction) transaction += `${IPSET_MARKER}\n${setDiff.adds.join('\n')}\n`;
+        // A whole diff's lines are made as ipset pulls them: 65k `add` lines (18.7 MB) at a first sync at 10k Services.
+        await this.run.ipset(['restore'], restoreLines(setDiff.lines()));
+        if (this.keepTransaction) transaction += `${IPSET_MARKER}\n${[...setDiff.lines()].join('\n')}\n`;
         // As labels, the sets' entries come from the labels: only the lines that make or swap a set are replayed.
-        advanceIpsets(sets!, asLabels ? setDiff.adds.filter((l) => !l.startsWith('add ')) : setDiff.adds);
-        // Not held while the rules are written: 100k lines (~11 MB) at a first sync at 10k Services.
-        setDiff.adds = [];
+        advanceIpsets(sets!, asLabels ? setDiff.head : [...setDiff.lines()]);
       }
       for (const desired of rendered) {
         const f = desired.family;
@@ -338,14 +383,16 @@ export class IptablesSyncer {
           base = rules;
         } else if (readBack) {
           // Compared with the render as it is read: no save text nor live rules held.
-          base = { filter: await this.run.compareSaved(f, 'filter', desired.filter), nat: await this.run.compareSaved(f, 'nat', desired.nat) };
+          const by = 'byName' in desired ? (desired as AssembledFamily).byName : desired;
+          base = { filter: await this.run.compareSaved(f, 'filter', by.filter), nat: await this.run.compareSaved(f, 'nat', by.nat) };
         } else if (full && !watched) {
           // The cheap check agreed on nat; filter (a few small chains) is compared whole, by -S.
           base = { filter: await this.run.compareListed(f, 'filter', desired.filter), nat: sameInput ? NO_CHAINS : this.written!.get(f)!.nat };
         } else {
           base = sameInput ? { filter: this.written!.get(f)!.filter, nat: NO_CHAINS } : this.written!.get(f)!;
         }
-        const d = diffFamily(wanted, base);
+        const gone = 'gone' in desired ? desired.gone : undefined;
+        const d = diffFamily(wanted, base, gone);
         if (d.changes > 0) {
           if (this.keepTransaction) transaction += `${SECTION_MARKER[f]}\n${d.text}`;
           await this.run.restoreTables(f, d.tables);
@@ -358,7 +405,8 @@ export class IptablesSyncer {
         if (full && !watched) changes += await ensureJumps(this.run, f, false, sets ? builtinJumps(f) : BUILTIN_JUMPS);
         // The render's own maps when nothing was preserved: a second map of 110k chains at 10k Services otherwise.
         const byName = wanted === desired && 'byName' in desired ? (desired as AssembledFamily).byName : undefined;
-        next.set(f, sameInput ? this.written!.get(f)! : (byName ?? { filter: chainMap(wanted.filter), nat: chainMap(wanted.nat) }));
+        if (gone) next.set(f, applyDelta(this.written!.get(f)!, desired as FamilyDelta));
+        else next.set(f, sameInput ? this.written!.get(f)! : (byName ?? { filter: chainMap(wanted.filter), nat: chainMap(wanted.nat) }));
       }
       if (setDels.length) {
         await this.run.ipset(['restore'], restoreLines(setDels));
@@ -439,6 +487,18 @@ export class IptablesSyncer {
     return out.length ? out : undefined;
   }
 }
+
+/** The traffic sets' restore lines of a sync: made or rebuilt and added (`lines`, `count` of them), then removed (`dels`). */
+interface SetLines {
+  readonly count: number;
+  /** Pulled once to send (a whole diff makes them as they are pulled), again only for a kept transaction or a replay. */
+  lines(): Iterable<string>;
+  /** The lines that are not `add` lines (they make, rebuild or swap a set), for a memory that takes its entries from the labels. */
+  readonly head: readonly string[];
+  readonly dels: readonly string[];
+}
+
+const NO_SET_LINES: SetLines = { count: 0, lines: () => [], head: [], dels: [] };
 
 /** No chains: the nat side of a diff that leaves nat alone. */
 const NO_CHAINS: LiveChains = new Map();

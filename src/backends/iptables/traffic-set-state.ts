@@ -22,7 +22,7 @@ export function trafficSetsAsLabels(sets: Map<string, LiveIpset>, labels: Readon
   }
 }
 
-/** `ipset restore` input as pieces of `lines` (never one string: 65k `add` lines at a first sync at 10k Services; pieces.ts). */
-export function restoreLines(lines: readonly string[]): Generator<string> {
+/** `ipset restore` input as pieces of `lines`, pulled as they are written (never one string: 65k `add` lines at a first sync at 10k Services; pieces.ts). */
+export function restoreLines(lines: Iterable<string>): Generator<string> {
   return linePieces(lines);
 }

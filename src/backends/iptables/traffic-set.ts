@@ -63,7 +63,14 @@ export function trafficPort(v: ServicePortView): TrafficPort {
   const sep = `,${v.protocol.toLowerCase()}:`;
   // join makes each entry one flat string; a template literal makes a tree of concatenated
   // strings, which the syncer's labels kept as keys: 10 MB against 4.7 MB for 100k entries.
-  return { label: trafficComment(v), entries: dnatTargets(v).map((ep) => [ep.ip, sep, ep.port].join('')) };
+  // The label too (trafficComment is a template): at 44k Services x 1 its trees held 8.1 MB
+  // of the syncer's memory, ~190 bytes a label against ~48 flat.
+  return { label: flatString(trafficComment(v)), entries: dnatTargets(v).map((ep) => [ep.ip, sep, ep.port].join('')) };
+}
+
+/** `s` as one sequential string: JSON's parse makes a new flat one (a slice of a tree would keep the tree). */
+function flatString(s: string): string {
+  return JSON.parse(JSON.stringify(s)) as string;
 }
 
 /** The ports' elements, one at a time. */

@@ -8,6 +8,8 @@ import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { IptablesRunner } from '../../../src/backends/iptables/apply.js';
 import { serializeIptables } from '../../../src/backends/iptables/document.js';
+import { diffFamily } from '../../../src/backends/iptables/diff.js';
+import { applyDelta, type AssembledFamily, type FamilyDelta } from '../../../src/backends/iptables/fragments.js';
 import { renderIptables } from '../../../src/backends/iptables/render.js';
 import { IptablesSyncer } from '../../../src/backends/iptables/syncer.js';
 import type { EndpointSliceInfo } from '../../../src/model/endpoints.js';
@@ -119,6 +121,55 @@ describe('iptables render cache', () => {
           const full = renderIptables(current);
           assert.deepEqual(plain(partial), full);
           assert.equal(serializeIptables(partial), serializeIptables(full));
+        }
+      }),
+      fuzzParams(300),
+    );
+  });
+
+  it("a partial sync's delta sends what the whole family's diff sends, and leaves what was written equal to the whole family", () => {
+    type Renders = { renderAs(i: RenderInput, c: ReadonlySet<string> | undefined, delta: boolean): AssembledFamily[] | FamilyDelta[] };
+    const byNameOf = (fam: AssembledFamily) => ({ filter: new Map(fam.byName.filter), nat: new Map(fam.byName.nat) });
+    const names = (d: ReturnType<typeof diffFamily>) => d.tables.map((t) => ({ table: t.table, changed: t.changed.map((c) => c.name), deleted: t.deleted }));
+    fc.assert(
+      fc.property(fc.array(spec, { minLength: NAMES.length, maxLength: NAMES.length }), fc.array(step, { minLength: 1, maxLength: 12 }), (initial, steps) => {
+        const specs = [...initial];
+        let nodeVariant = false;
+        // Two syncers fed the same inputs: one renders deltas, the other the whole family.
+        const deltas = new IptablesSyncer(new IptablesRunner('svp-never-used')) as unknown as Renders;
+        const wholes = new IptablesSyncer(new IptablesRunner('svp-never-used'));
+        let current = inputOf(specs, nodeVariant);
+        let written = (deltas.renderAs(current, undefined, true) as AssembledFamily[]).map(byNameOf);
+        wholes.render(current);
+        for (const s of steps) {
+          let changed: Set<string> | undefined;
+          if (s.kind === 'node') {
+            nodeVariant = !nodeVariant;
+            changed = new Set();
+          } else {
+            specs[s.index] = s.spec;
+            changed = new Set([keyOf(s.index)]);
+          }
+          if (s.full) changed = undefined;
+          current = inputOf(specs, nodeVariant);
+          const got = deltas.renderAs(current, changed, true);
+          const whole = wholes.render(current, changed);
+          if (!('gone' in got[0]!)) {
+            // A full render or a new fingerprint: the whole family, as render() gives it.
+            assert.equal(serializeIptables(got as AssembledFamily[]), serializeIptables(whole));
+            written = (got as AssembledFamily[]).map(byNameOf);
+            continue;
+          }
+          (got as FamilyDelta[]).forEach((delta, i) => {
+            const w = written[i]!;
+            assert.deepEqual(names(diffFamily(delta, w, delta.gone)), names(diffFamily(whole[i]!, w)));
+            applyDelta(w, delta);
+            const want = whole[i]!.byName;
+            for (const t of ['filter', 'nat'] as const) {
+              assert.deepEqual([...w[t].keys()].sort(), [...want[t].keys()].sort());
+              for (const [name, c] of want[t]) assert.deepEqual(w[t].get(name)!.rules, c.rules, name);
+            }
+          });
         }
       }),
       fuzzParams(300),
