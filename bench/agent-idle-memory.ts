@@ -34,6 +34,9 @@ async function status(pid: number): Promise<Record<string, number>> {
   const s = await readFile(`/proc/${pid}/status`, 'utf8');
   const out: Record<string, number> = {};
   for (const k of ['VmHWM', 'VmRSS', 'RssAnon', 'RssFile']) out[k] = Number(new RegExp(`^${k}:\\s*(\\d+)`, 'm').exec(s)?.[1] ?? NaN);
+  // CPU time so far (utime + stime, clock ticks of 10 ms): fields 14 and 15 after the command's parentheses.
+  const stat = (await readFile(`/proc/${pid}/stat`, 'utf8')).split(') ')[1]!.split(' ');
+  out.cpuMs = (Number(stat[11]) + Number(stat[12])) * 10;
   return out;
 }
 
@@ -94,7 +97,8 @@ async function runOnce(cli: string, backend: Backend, source: Source, settleMs: 
     }
     const env = [`NODE_OPTIONS=${agentNodeOptions()}`, ...Object.entries(agentEnvVars()).map(([k, v]) => `${k}=${v}`)];
     agent = spawnInNetns(ns, [
-      'env', ...env, process.execPath, cli, 'agent', '--backend', backend, '--plan', join(dir, 'plan.json'), '--config', join(dir, 'config.json'), ...sourceArgs,
+      // IDLE_NODE_ARGS: node options that NODE_OPTIONS refuses (most V8 flags), for an experiment.
+      'env', ...env, process.execPath, ...(process.env.IDLE_NODE_ARGS ?? '').split(' ').filter(Boolean), cli, 'agent', '--backend', backend, '--plan', join(dir, 'plan.json'), '--config', join(dir, 'config.json'), ...sourceArgs,
       '--node-name', 'node1', '--node-ip', '192.168.50.1', '--health-addr', '127.0.0.1:10256', '--metrics-addr', '127.0.0.1:10249',
     ]);
     let log = '';
@@ -104,6 +108,20 @@ async function runOnce(cli: string, backend: Backend, source: Source, settleMs: 
     agent.stdout.on('data', (c: string) => (stdout += c));
     agent.stderr.setEncoding('utf8');
     agent.stderr.on('data', (c: string) => (log += c));
+    // IDLE_TRACE=FILE: VmRSS every 10 ms from the start, beside the agent's log lines, to see where it grows.
+    const trace: string[] = [];
+    const t0 = Date.now();
+    const sampler = process.env.IDLE_TRACE
+      ? setInterval(() => {
+          status(agent!.pid!).then(
+            (s) => trace.push(`${Date.now() - t0} rss ${s.VmRSS} anon ${s.RssAnon} file ${s.RssFile}`),
+            () => undefined,
+          );
+        }, 10)
+      : undefined;
+    agent.stderr.on('data', (c: string) => {
+      if (sampler) for (const l of c.split('\n').filter(Boolean)) trace.push(`${Date.now() - t0} log ${l.slice(0, 160)}`);
+    });
     const end = Date.now() + 60_000;
     while (!log.includes('"msg":"synced"')) {
       if (agent.exitCode !== null) throw new Error(`agent exited ${agent.exitCode}: ${log.slice(-2000)}`);
@@ -112,6 +130,10 @@ async function runOnce(cli: string, backend: Backend, source: Source, settleMs: 
       await sleep(50);
     }
     await sleep(settleMs);
+    if (sampler) {
+      clearInterval(sampler);
+      await writeFile(process.env.IDLE_TRACE!, trace.join('\n'));
+    }
     const row = { cli, backend, source, ...(await status(agent.pid!)) };
     if (process.env.IDLE_STDOUT) await writeFile(process.env.IDLE_STDOUT, stdout);
     return row;

@@ -1,0 +1,91 @@
+// When the agent's process may use V8's optimising compiler (TurboFan). An idle agent
+// (a few Services) peaked at ~70 MiB VmHWM, ~5 MiB of which TurboFan: the ~30 functions
+// it optimised while ~400 modules loaded (node's own path and URL code in the module
+// loader) and during the first sync touched ~3.6 MB of the compiler's own code in node's
+// binary (RssFile) and ~1.4 MB of compiler memory and optimised code. Nothing an idle
+// agent does afterwards needs optimised code: a sync of a few Services takes ms.
+//
+// So the agent starts with TurboFan off and turns it on, once and for good, when it has
+// real work: a large plan or many endpoint files given at start (before it parses them),
+// a sync of many Services, or a burst of CPU (API mode, where the Services arrive in the
+// first list). Interpreted code and Sparkplug's baseline code run until then.
+//
+// V8 reads the flag whenever it considers optimising a function, so setting it while the
+// process runs takes effect (as heap-policy.ts does for the heap). SVCPLANE_AGENT_JIT=eager
+// leaves TurboFan on from the start (for a comparison, or to rule this out).
+
+import { readdir, stat } from 'node:fs/promises';
+import { setFlagsFromString } from 'node:v8';
+
+export const JIT_POLICY_ENV = 'SVCPLANE_AGENT_JIT';
+
+/** A plan file this large (bytes) is real work: ~0.5 kB per Service. */
+export const LARGE_PLAN_BYTES = 256 * 1024;
+/** This many endpoint files (one per Service, as a folder of EndpointSlices usually is) are real work. */
+export const MANY_ENDPOINT_FILES = 500;
+/** A sync of this many Services is real work. */
+export const MANY_SERVICES = 500;
+/** CPU time (user + system) over the last window that is real work, not start-up: ~1 s of CPU at idle. */
+const BUSY_CPU_MS = 2500;
+const BUSY_WINDOW_MS = 5000;
+const BUSY_CHECK_MS = 1000;
+
+let state: 'off' | 'held' | 'released' = 'off';
+let busyTimer: NodeJS.Timeout | undefined;
+
+/** Whether TurboFan is held back now (tests, logs). */
+export function optimizerHeld(): boolean {
+  return state === 'held';
+}
+
+/**
+ * Turns TurboFan off for this process until releaseOptimizer (or a CPU burst: see
+ * watchForBusyCpu). Call before the agent's modules load. `SVCPLANE_AGENT_JIT=eager`: no-op.
+ */
+export function holdOptimizer(env: NodeJS.ProcessEnv = process.env): void {
+  if (state !== 'off' || env[JIT_POLICY_ENV] === 'eager') return;
+  setFlagsFromString('--no-turbofan');
+  state = 'held';
+}
+
+/** Turns TurboFan back on for good (once; nothing when it was never held). Returns whether it did. */
+export function releaseOptimizer(): boolean {
+  if (state !== 'held') return false;
+  setFlagsFromString('--turbofan');
+  state = 'released';
+  if (busyTimer) clearInterval(busyTimer);
+  busyTimer = undefined;
+  return true;
+}
+
+/**
+ * Releases the optimizer when the process spent more than BUSY_CPU_MS of CPU within the
+ * last BUSY_WINDOW_MS (sampled every second): large input that no size check saw first.
+ * An idle agent's start-up (~1 s of CPU) and its periodic syncs stay below.
+ */
+export function watchForBusyCpu(onRelease: () => void): void {
+  if (state !== 'held' || busyTimer) return;
+  const samples: number[] = [];
+  busyTimer = setInterval(() => {
+    const { user, system } = process.cpuUsage();
+    samples.push((user + system) / 1000);
+    if (samples.length > BUSY_WINDOW_MS / BUSY_CHECK_MS + 1) samples.shift();
+    if (samples.length > 1 && samples[samples.length - 1]! - samples[0]! > BUSY_CPU_MS && releaseOptimizer()) onRelease();
+  }, BUSY_CHECK_MS);
+  busyTimer.unref();
+}
+
+/**
+ * Why the agent's input is large before it is read (a plan file over LARGE_PLAN_BYTES, or
+ * endpoint folders holding over MANY_ENDPOINT_FILES files), else undefined. What cannot be
+ * read is left to the loaders to report.
+ */
+export async function largeInputAtStart(planFile: string | undefined, endpointPaths: readonly string[]): Promise<string | undefined> {
+  if (planFile) {
+    const size = await stat(planFile).then((s) => s.size, () => 0);
+    if (size > LARGE_PLAN_BYTES) return `plan of ${size} bytes`;
+  }
+  let files = 0;
+  for (const p of endpointPaths) files += await readdir(p).then((names) => names.length, () => 1);
+  return files > MANY_ENDPOINT_FILES ? `${files} endpoint files` : undefined;
+}
