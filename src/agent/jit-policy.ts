@@ -1,18 +1,19 @@
-// When the agent's process may use V8's optimising compiler (TurboFan). An idle agent
-// (a few Services) peaked at ~70 MiB VmHWM, ~5 MiB of which TurboFan: the ~30 functions
-// it optimised while ~400 modules loaded (node's own path and URL code in the module
-// loader) and during the first sync touched ~3.6 MB of the compiler's own code in node's
-// binary (RssFile) and ~1.4 MB of compiler memory and optimised code. Nothing an idle
-// agent does afterwards needs optimised code: a sync of a few Services takes ms.
+// When the agent's process may use V8's compilers beyond its interpreter: TurboFan (the
+// optimising one) and Sparkplug (the baseline one). An idle agent (a few Services) peaked
+// at ~70 MiB VmHWM, ~5 MiB of which TurboFan: the ~30 functions it optimised while ~400
+// modules loaded (node's own path and URL code in the module loader) and during the first
+// sync touched ~3.6 MB of the compiler's own code in node's binary (RssFile) and ~1.4 MB
+// of compiler memory and optimised code; Sparkplug's baseline code another ~1.3 MiB.
+// Nothing an idle agent does needs compiled code: a sync of a few Services takes ms.
 //
-// So the agent starts with TurboFan off and turns it on, once and for good, when it has
+// So the agent starts with both off and turns them on, once and for good, when it has
 // real work: a large plan or many endpoint files given at start (before it parses them),
 // a sync of many Services, or a burst of CPU (API mode, where the Services arrive in the
-// first list). Interpreted code and Sparkplug's baseline code run until then.
+// first list). Only the interpreter runs until then.
 //
-// V8 reads the flag whenever it considers optimising a function, so setting it while the
-// process runs takes effect (as heap-policy.ts does for the heap). SVCPLANE_AGENT_JIT=eager
-// leaves TurboFan on from the start (for a comparison, or to rule this out).
+// V8 reads these flags whenever it considers compiling a function, so setting them while
+// the process runs takes effect (as heap-policy.ts does for the heap). SVCPLANE_AGENT_JIT=eager
+// leaves them on from the start (for a comparison, or to rule this out).
 
 import { readdir, stat } from 'node:fs/promises';
 import { setFlagsFromString } from 'node:v8';
@@ -33,25 +34,29 @@ const BUSY_CHECK_MS = 1000;
 let state: 'off' | 'held' | 'released' = 'off';
 let busyTimer: NodeJS.Timeout | undefined;
 
-/** Whether TurboFan is held back now (tests, logs). */
+/** V8's flags while held back, and once released (node's defaults). */
+const HELD_FLAGS = ['--no-turbofan', '--no-sparkplug'];
+const RELEASED_FLAGS = ['--turbofan', '--sparkplug'];
+
+/** Whether the compilers are held back now (tests, logs). */
 export function optimizerHeld(): boolean {
   return state === 'held';
 }
 
 /**
- * Turns TurboFan off for this process until releaseOptimizer (or a CPU burst: see
- * watchForBusyCpu). Call before the agent's modules load. `SVCPLANE_AGENT_JIT=eager`: no-op.
+ * Turns TurboFan and Sparkplug off for this process until releaseOptimizer (or a CPU
+ * burst: see watchForBusyCpu). Call before the agent's modules load. `SVCPLANE_AGENT_JIT=eager`: no-op.
  */
 export function holdOptimizer(env: NodeJS.ProcessEnv = process.env): void {
   if (state !== 'off' || env[JIT_POLICY_ENV] === 'eager') return;
-  setFlagsFromString('--no-turbofan');
+  for (const f of HELD_FLAGS) setFlagsFromString(f);
   state = 'held';
 }
 
-/** Turns TurboFan back on for good (once; nothing when it was never held). Returns whether it did. */
+/** Turns them back on for good (once; nothing when they were never held). Returns whether it did. */
 export function releaseOptimizer(): boolean {
   if (state !== 'held') return false;
-  setFlagsFromString('--turbofan');
+  for (const f of RELEASED_FLAGS) setFlagsFromString(f);
   state = 'released';
   if (busyTimer) clearInterval(busyTimer);
   busyTimer = undefined;
