@@ -10,7 +10,9 @@
 //
 // CLI: compiled entry points to compare (default lib/cli/main.js), e.g. a copy of lib/ of
 // an earlier build inside the worktree (so it finds node_modules). Prints one JSON line
-// per run: VmHWM, VmRSS, RssAnon, RssFile (KiB).
+// per run: VmHWM, VmRSS, RssAnon, RssFile (KiB) and the CPU time so far (ms).
+// BENCH_AGENT_NODE_OPTIONS as in agent-memory.ts; IDLE_TRACE, IDLE_STDOUT and IDLE_NODE_ARGS
+// for a closer look (below, where they are read).
 
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
