@@ -8,8 +8,8 @@
 //
 // So the agent starts with both off and turns them on, once and for good, when it has
 // real work: a large plan or many endpoint files given at start (before it parses them),
-// a sync of many Services, or a burst of CPU (API mode, where the Services arrive in the
-// first list). Only the interpreter runs until then.
+// a sync of many Services, or over 1.5 s of CPU in its first two minutes (API mode, where
+// the Services arrive in the first list). Only the interpreter runs until then.
 //
 // V8 reads these flags whenever it considers compiling a function, so setting them while
 // the process runs takes effect (as heap-policy.ts does for the heap). SVCPLANE_AGENT_JIT=eager
@@ -26,10 +26,16 @@ export const LARGE_PLAN_BYTES = 256 * 1024;
 export const MANY_ENDPOINT_FILES = 500;
 /** A sync of this many Services is real work. */
 export const MANY_SERVICES = 500;
-/** CPU time (user + system) over the last window that is real work, not start-up: ~1 s of CPU at idle. */
-const BUSY_CPU_MS = 2500;
-const BUSY_WINDOW_MS = 5000;
-const BUSY_CHECK_MS = 1000;
+/**
+ * CPU time (user + system) after start-up that is real work: the idle agent spends ~0.5 s
+ * from here to its first sync (and ~1 s in all), and a few ms per periodic sync. A total,
+ * not a rate: on a loaded node the agent gets a small share of a core, and an API server's
+ * list of 10k Services still took it ~17 s of wall time at a rate no window would see.
+ */
+const BUSY_CPU_MS = 1500;
+/** Only for this long after start; later, a sync of many Services releases the compilers. */
+const BUSY_WATCH_MS = 120_000;
+const BUSY_CHECK_MS = 500;
 
 let state: 'off' | 'held' | 'released' = 'off';
 let busyTimer: NodeJS.Timeout | undefined;
@@ -64,18 +70,25 @@ export function releaseOptimizer(): boolean {
 }
 
 /**
- * Releases the optimizer when the process spent more than BUSY_CPU_MS of CPU within the
- * last BUSY_WINDOW_MS (sampled every second): large input that no size check saw first.
- * An idle agent's start-up (~1 s of CPU) and its periodic syncs stay below.
+ * Releases the compilers once the process spent more than BUSY_CPU_MS of CPU since this call,
+ * checked every BUSY_CHECK_MS during the first BUSY_WATCH_MS: large input that no size check
+ * saw first (API mode: the Services arrive in the first list).
  */
 export function watchForBusyCpu(onRelease: () => void): void {
   if (state !== 'held' || busyTimer) return;
-  const samples: number[] = [];
-  busyTimer = setInterval(() => {
+  const cpuMs = () => {
     const { user, system } = process.cpuUsage();
-    samples.push((user + system) / 1000);
-    if (samples.length > BUSY_WINDOW_MS / BUSY_CHECK_MS + 1) samples.shift();
-    if (samples.length > 1 && samples[samples.length - 1]! - samples[0]! > BUSY_CPU_MS && releaseOptimizer()) onRelease();
+    return (user + system) / 1000;
+  };
+  const from = cpuMs();
+  const until = Date.now() + BUSY_WATCH_MS;
+  busyTimer = setInterval(() => {
+    if (cpuMs() - from > BUSY_CPU_MS) {
+      if (releaseOptimizer()) onRelease();
+    } else if (Date.now() > until) {
+      clearInterval(busyTimer);
+      busyTimer = undefined;
+    }
   }, BUSY_CHECK_MS);
   busyTimer.unref();
 }
