@@ -20,6 +20,7 @@ import { conntrackPlan, runConntrack, type ConntrackDeletion, type ConntrackRunR
 import type { EndpointFiles, EndpointFilesLoad } from './endpoint-files.js';
 import { FileWatch } from './file-watch.js';
 import { applyHeapPolicy, heapPolicyFromEnv, type HeapPolicy } from './heap-policy.js';
+import { MANY_SERVICES, releaseOptimizer } from './jit-policy.js';
 import { healthCheckServices, healthzStatus, livezStatus, type HealthzStatus, type LivezStatus } from './health.js';
 import { closeServer, HealthCheckServers, healthHandler, metricsHandler, startServer, type HealthSources, type HostPort } from './http.js';
 import { buildRenderInput, changedKeys } from './input-merge.js';
@@ -471,6 +472,8 @@ export class Agent {
     this.families = servedFamilies(input);
     if (this.lastQueuedAt !== undefined) setPerFamily(this.metrics.lastQueuedTimestamp, this.families, this.lastQueuedAt / 1000);
     const preserve = [...new Set([...this.files.skipped, ...(this.services?.store.skippedServiceKeys() ?? []), ...(this.slices?.store.skippedServiceKeys() ?? [])])].sort();
+    // Many Services are real work for the optimising compiler (jit-policy.ts).
+    if (input.plan.services.length > MANY_SERVICES && releaseOptimizer()) this.log.info({ why: `${input.plan.services.length} Services` }, 'optimising compiler on');
     let result;
     try {
       result = await this.rules.sync(input, { full, changed: req.changed, preserve });

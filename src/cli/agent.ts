@@ -12,6 +12,7 @@ import { applyConntrackSysctls, realSysctlIO } from '../agent/conntrack-sysctls.
 import { ListenError, parseHostPort, type HostPort } from '../agent/http.js';
 import type { KubeClient } from '../agent/watch/kube-client.js';
 import { missingAgentNodeOptions } from '../agent/node-options.js';
+import { largeInputAtStart, releaseOptimizer, watchForBusyCpu } from '../agent/jit-policy.js';
 import { COEXIST_PORTS, defaultAddresses, KUBE_PROXY_PORTS } from '../agent/ports.js';
 import { AGENT_BACKEND_NAMES, getAgentBackend } from '../backends/registry.js';
 import { loadInputs } from '../manifests/load.js';
@@ -95,6 +96,10 @@ export function registerAgent(program: Command): void {
       for (const warning of loaded?.warnings ?? []) log.warn({ warning }, 'configuration');
       const missing = missingAgentNodeOptions(process.execArgv, process.env.NODE_OPTIONS);
       if (missing.length) log.info({ missing }, 'started without the node options the image gives the agent (NODE_OPTIONS); it then uses more memory');
+      // Large input is known before it is parsed: the optimising compiler is on for that.
+      const large = await largeInputAtStart(flags.plan, flags.endpointsFile);
+      if (large && releaseOptimizer()) log.info({ why: large }, 'optimising compiler on');
+      watchForBusyCpu(() => log.info({ why: 'busy CPU' }, 'optimising compiler on'));
       // kube-proxy's conntrack settings; what cannot be written is logged, never fatal.
       await applyConntrackSysctls(config.conntrack, realSysctlIO, log);
       const agent = new Agent({
