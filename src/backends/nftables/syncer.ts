@@ -20,11 +20,12 @@
 import type { RenderInput } from '../../model/render-input.js';
 import { slicesByService, viewsOfService } from '../../model/service-ports.js';
 import type { IPFamily } from '../../model/ip.js';
+import type { NodeContext } from '../../model/node.js';
 import { ownedServices } from '../owned-services.js';
 import { canon } from './document.js';
 import { diffTable, diffTables, type NftTransaction } from './diff.js';
 import type { NftChain, NftElement, NftFamily, NftSet, NftTable } from './nft.js';
-import { packFragments, unpackFragments, type PackedFragments } from './packed-fragments.js';
+import { fragmentsOfSource, sourceOf, type ServiceSource } from './service-source.js';
 import { preserveServices } from './preserve.js';
 import { SliceIndex } from './slice-index.js';
 import { ElementRefs, elementId, FirstAppearances, setKey, type ElementId } from './element-refs.js';
@@ -36,7 +37,7 @@ import { del, tableObject, transactionChunks, transactionPieces, transactionText
 import { cachelessText } from './text-transaction.js';
 import { PendingDeletes } from './pending-deletes.js';
 import { addCounts, chainId, countTables, sameRuleCounts, sameSummary, type NftSummary, type RuleCounts } from './summary.js';
-import { keptShards, serviceFragment, serviceOfChain, TABLE_NAME, shardTableOf, skeletonTables, tableContext, tableId, type Fragment, type TableContext } from './render.js';
+import { keptShards, serviceOfChain, TABLE_NAME, shardTableOf, skeletonTables, tableContext, tableId, type Fragment, type TableContext } from './render.js';
 
 /** How the syncer reaches the kernel; the real one runs nft, tests may run it in a namespace. */
 export interface NftRunner {
@@ -103,12 +104,15 @@ interface FamilyState {
   readonly tc: TableContext;
   /** The family's tables without Services: main first, then the shards. */
   readonly skeletons: readonly NftTable[];
+  readonly node: NodeContext;
   /**
-   * Fragments of each Service's ports, by namespace/name, packed (packed-fragments.ts):
-   * at 10k Services the object trees took ~160 MB of heap, the JSON text 43 MB, and only
-   * the few Services an incremental sync touches are unpacked.
+   * What each Service's fragments were rendered from (its Service and slices: service-source.ts),
+   * by namespace/name, for the Services with fragments in this family: they are rendered
+   * again when needed (the same fragments: render is pure, and the node and config are
+   * the state's). At 10k Services the fragments' object trees took ~160 MB of heap; kept
+   * deflated, 44k x 1 still held ~8 MB of strings and ~7 MiB of zlib's memory outside the heap.
    */
-  readonly fragments: Map<string, PackedFragments>;
+  readonly fragments: Map<string, ServiceSource>;
   /** Elements in skeleton sets: how many fragments contribute each (a ClusterIP serves several ports). */
   readonly refs: ElementRefs;
   /** How many Services with fragments each shard table holds (a table exists while > 0). */
@@ -344,12 +348,15 @@ export class NftablesSyncer {
     const bySvc = slicesByService(slices);
     const updates = this.state!.families.map((st) => {
       const next = new Map<string, Fragment[]>();
+      const sources = new Map<string, ServiceSource>();
       for (const key of changed) {
         const svc = owned.get(key);
-        const frs = svc ? viewsOfService(svc, st.family, bySvc.get(key) ?? [], input.node).map((v) => serviceFragment(v, st.tc)) : [];
+        const source = svc && sourceOf(svc, bySvc.get(key) ?? []);
+        const frs = source ? fragmentsOfSource(source, st.family, st.node, st.tc) : [];
         next.set(key, frs);
+        if (source) sources.set(key, source);
       }
-      return { st, next };
+      return { st, next, sources };
     });
     timings.render = now() - t;
 
@@ -365,7 +372,7 @@ export class NftablesSyncer {
 
     const transaction = await this.sendIncremental(commands, timings);
     // Only now, with the kernel changed, does the remembered state move on.
-    for (const { st, next } of updates) {
+    for (const { st, next, sources } of updates) {
       for (const [key, frs] of next) {
         const old = fragmentsOf(st, key);
         for (const fr of old) st.refs.remove(fr);
@@ -374,7 +381,7 @@ export class NftablesSyncer {
         countFragments(st, frs, +1);
         if (st.fragments.has(key)) countShard(st, key, -1);
         if (frs.length) {
-          st.fragments.set(key, packFragments(frs));
+          st.fragments.set(key, sources.get(key)!);
           countShard(st, key, +1);
         } else st.fragments.delete(key);
       }
@@ -473,15 +480,16 @@ function renderFamilies(input: RenderInput, keep: ReadonlySet<string>): FamilySt
   const keys = [...owned.keys()].sort();
   return FAMILIES.map((family) => {
     const tc = tableContext(input, family);
-    const st: FamilyState = { family, tc, skeletons: skeletonTables(input, tc), fragments: new Map(), refs: new ElementRefs(), shardUse: new Map(), counts: new Map() };
+    const st: FamilyState = { family, tc, node: input.node, skeletons: skeletonTables(input, tc), fragments: new Map(), refs: new ElementRefs(), shardUse: new Map(), counts: new Map() };
     for (const key of keys) {
       // Preserved Services are left out of the remembered state: the kernel's rules for them are kept as they are.
       if (keep.has(key)) continue;
       const svc = owned.get(key)!;
-      const frs = viewsOfService(svc, family, slices.of(svc.namespace, svc.name), input.node).map((v) => serviceFragment(v, tc));
+      const source = sourceOf(svc, slices.of(svc.namespace, svc.name));
+      const frs = fragmentsOfSource(source, family, input.node, tc);
       if (!frs.length) continue;
       for (const fr of frs) st.refs.add(fr);
-      st.fragments.set(key, packFragments(frs));
+      st.fragments.set(key, source);
       countShard(st, key, +1);
       countFragments(st, frs, +1);
     }
@@ -684,8 +692,8 @@ function* setElementsFromFragments(st: FamilyState, table: string, set: string, 
   const key = setKey(table, set);
   if (!st.refs.has(key)) return;
   const picker = new FirstAppearances(st.refs, key);
-  for (const packed of keys ? keys.map((k) => st.fragments.get(k)!) : st.fragments.values()) {
-    for (const fr of unpackFragments(packed)) for (const e of fr.elements) if (picker.take(e)) yield e.element;
+  for (const source of keys ? keys.map((k) => st.fragments.get(k)!) : st.fragments.values()) {
+    for (const fr of fragmentsOfSource(source, st.family, st.node, st.tc)) for (const e of fr.elements) if (picker.take(e)) yield e.element;
   }
   picker.done();
 }
@@ -708,8 +716,8 @@ function desiredTable(st: FamilyState, skeleton: NftTable, keys: readonly string
 const IGNORE_LISTING: NftListingSink = { object: () => undefined, element: () => undefined };
 
 function fragmentsOf(st: FamilyState, key: string): Fragment[] {
-  const packed = st.fragments.get(key);
-  return packed === undefined ? [] : unpackFragments(packed);
+  const source = st.fragments.get(key);
+  return source === undefined ? [] : fragmentsOfSource(source, st.family, st.node, st.tc);
 }
 
 /**
