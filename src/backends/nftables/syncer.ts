@@ -17,7 +17,8 @@
 // `readBackEvery`-th resync (a deleted rule or element does not show in the summary)
 // it reads everything back as a full sync does.
 
-import type { RenderInput } from '../../model/render-input.js';
+import { proxiedServices, type RenderInput } from '../../model/render-input.js';
+import { serviceKey, type PlanService } from '../../model/plan.js';
 import { slicesByService, viewsOfService } from '../../model/service-ports.js';
 import type { IPFamily } from '../../model/ip.js';
 import type { NodeContext } from '../../model/node.js';
@@ -318,7 +319,7 @@ export class NftablesSyncer {
 
   /** Does rendering `changed` anew leave a shard table with its first or without its last Service? */
   private changesShardSet(input: RenderInput, changed: ReadonlySet<string>): boolean {
-    const owned = ownedServices(input);
+    const owned = changedServices(input, changed);
     for (const st of this.state!.families) {
       const delta = new Map<string, number>();
       for (const key of changed) {
@@ -340,7 +341,7 @@ export class NftablesSyncer {
   private async incremental(input: RenderInput, changed: ReadonlySet<string>): Promise<SyncResult> {
     const timings: Record<string, number> = {};
     let t = now();
-    const owned = ownedServices(input);
+    const owned = changedServices(input, changed);
     // Every slice is looked at (10k per endpoint change at 10k Services): by name first, so
     // only the changed Services' few build a `namespace/name` key.
     const names = new Set([...changed].map((k) => splitKey(k)[1]));
@@ -597,6 +598,19 @@ const RULE_WINDOW = 4;
 function splitChainId(id: string): readonly [NftFamily, string, string] {
   const [family, table, chain] = id.split(' ') as [NftFamily, string, string];
   return [family, table, chain];
+}
+
+/**
+ * The Services of ours among `changed`, by namespace/name: as ownedServices gives them, found
+ * by name first so that only the changed ones build a key. Not ownedServices' map of every
+ * Service: it is remembered by the identity of the plan's list, and an agent's sync that holds
+ * some Services back for a later batch (src/agent/sync-batches.ts) passes a new list each
+ * time, so every batch built the whole map again (44k keys and entries at 44k Services).
+ */
+function changedServices(input: RenderInput, changed: ReadonlySet<string>): Map<string, PlanService> {
+  const names = new Set([...changed].map((k) => splitKey(k)[1]));
+  const candidates = input.plan.services.filter((s) => names.has(s.name) && changed.has(serviceKey(s)));
+  return new Map(proxiedServices({ ...input.plan, services: candidates }, input.mode).map((s) => [serviceKey(s), s]));
 }
 
 function splitKey(key: string): [string, string] {
