@@ -9,7 +9,6 @@
 // (FirstAppearances), an incremental one has the changed Services' old and new ones.
 
 import { canon } from './document.js';
-import { IdCounts } from './id-counts.js';
 import type { NftElement } from './nft.js';
 import type { Fragment, FragmentElement } from './render.js';
 
@@ -88,12 +87,12 @@ const setKeyOf = (e: FragmentElement) => setKey(e.table, e.set);
 
 export class ElementRefs {
   /** By setKey, then elementId: how many fragments hold the element. Insertion order = first appearance in a full sync. */
-  private readonly counts = new Map<string, IdCounts>();
+  private readonly counts = new Map<string, Map<ElementId, number>>();
 
   add(fr: Fragment): void {
     for (const e of fr.elements) {
       let m = this.counts.get(setKeyOf(e));
-      if (!m) this.counts.set(setKeyOf(e), (m = new IdCounts()));
+      if (!m) this.counts.set(setKeyOf(e), (m = new Map()));
       const id = elementId(e.element);
       m.set(id, (m.get(id) ?? 0) + 1);
     }
@@ -119,8 +118,8 @@ export class ElementRefs {
   }
 
   /** The ids of one set, in the order their elements first came. */
-  ids(key: string): Iterator<ElementId> {
-    return (this.counts.get(key) ?? new IdCounts()).ids();
+  ids(key: string): IterableIterator<ElementId> {
+    return (this.counts.get(key) ?? new Map<ElementId, number>()).keys();
   }
 }
 
@@ -131,7 +130,7 @@ export class ElementRefs {
  * `done` throws should the walk have missed any (the refs were not counted in that order).
  */
 export class FirstAppearances {
-  private readonly ids: Iterator<ElementId>;
+  private readonly ids: IterableIterator<ElementId>;
   private next: IteratorResult<ElementId>;
 
   constructor(
