@@ -5,11 +5,20 @@
 // Now each walk moves the entries from the last walk's map to its own as it visits them:
 // the two hold each path once between them.
 
-import { readdir, stat } from 'node:fs/promises';
+import { statSync, type Stats } from 'node:fs';
+import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { flatString } from './flat-string.js';
 
-/** Stats at once at most: a poll of 10k files must not queue ahead of a reload's reads in libuv's pool. */
+/**
+ * Files stat'ed in one synchronous stretch, then the event loop is let go (setImmediate).
+ * Synchronous stats: an async stat's promise, request and Stats of each file lived
+ * until its batch of the walk was done, long enough at 44k files to be promoted out of
+ * the 1 MB young generation: tens of MB of old-generation garbage a walk, on which the
+ * agent's peak through endpoint changes sat. Done at once, they die young; no request
+ * waits in libuv's pool either, so a reload's reads never queue behind a poll. A batch
+ * of local stats takes well under a millisecond.
+ */
 const STAT_BATCH = 64;
 
 export const DIR = 'dir';
@@ -25,17 +34,25 @@ export interface VersionChange {
 
 type Visit = (path: string, version: string) => void;
 
-/** Visits `path` and every file under it, in name order whatever order the stats end in. */
-async function walk(path: string, visit: Visit, depth = 0): Promise<void> {
-  let st;
+/** The path's stats through symlinks; undefined when it is missing (or cannot be stat'ed). */
+function statNow(path: string): Stats | undefined {
   try {
-    st = await stat(path);
+    return statSync(path, { throwIfNoEntry: false });
   } catch {
+    return undefined;
+  }
+}
+
+const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+/** Visits `path` and every file under it, in name order. */
+async function walk(path: string, visit: Visit, depth = 0, st = statNow(path)): Promise<void> {
+  if (!st) {
     visit(path, MISSING);
     return;
   }
   if (!st.isDirectory()) {
-    visit(path, flatString(`${st.ino}:${st.size}:${st.mtimeMs}`));
+    visit(path, fileVersion(st));
     return;
   }
   if (depth > 8) {
@@ -50,19 +67,17 @@ async function walk(path: string, visit: Visit, depth = 0): Promise<void> {
     return;
   }
   visit(path, DIR);
-  // Concurrently (a folder of 10k slice files took ~0.4 s one stat at a time), but in
-  // batches: 10k stats queued at once made a reload's own stat and read wait behind all
-  // of them (seconds per endpoint change at 10k under load, bench/agent-scale.ts).
-  for (let i = 0; i < names.length; i += STAT_BATCH) {
-    const parts = await Promise.all(
-      names.slice(i, i + STAT_BATCH).map(async (n) => {
-        const seen: [string, string][] = [];
-        await walk(join(path, n), (p, v) => seen.push([p, v]), depth + 1);
-        return seen;
-      }),
-    );
-    for (const seen of parts) for (const [p, v] of seen) visit(p, v);
+  for (let i = 0; i < names.length; i++) {
+    if (i > 0 && i % STAT_BATCH === 0) await nextTurn();
+    const p = join(path, names[i]!);
+    const child = statNow(p);
+    if (child?.isDirectory()) await walk(p, visit, depth + 1, child);
+    else visit(p, child ? fileVersion(child) : MISSING);
   }
+}
+
+function fileVersion(st: Stats): string {
+  return flatString(`${st.ino}:${st.size}:${st.mtimeMs}`);
 }
 
 /** The version string another holder keeps for `path` (the endpoint files' cache), to keep one copy of an equal one. */

@@ -42,13 +42,27 @@ export function withAllocations(planned: PlanService, api: PlanService): PlanSer
   };
 }
 
+// The last merge of each plan Service, by the plan's object: a merge after another API
+// change gives the same object for a Service whose plan and API objects did not change.
+// The nftables syncer keeps the Service objects it rendered (service-source.ts): new
+// objects for every Service at each merge would have it hold a second copy of them all.
+const merged = new WeakMap<PlanService, { api: PlanService; merged: PlanService }>();
+
+function withAllocationsOnce(planned: PlanService, api: PlanService): PlanService {
+  const last = merged.get(planned);
+  if (last?.api === api) return last.merged;
+  const m = withAllocations(planned, api);
+  merged.set(planned, { api, merged: m });
+  return m;
+}
+
 export function mergeServices(plan: readonly PlanService[], api: readonly PlanService[], mode: ProxyMode): PlanService[] {
   const byKey = new Map<string, PlanService>();
   for (const s of plan) byKey.set(serviceKey(s), s);
   for (const a of api) {
     const k = serviceKey(a);
     const p = byKey.get(k);
-    byKey.set(k, p ? withAllocations(p, a) : a);
+    byKey.set(k, p ? withAllocationsOnce(p, a) : a);
   }
   return [...byKey.values()].filter((s) => ownsService(s, mode)).sort(compareByNamespaceName);
 }

@@ -1,6 +1,10 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { loadPlanInPieces } from '../../src/agent/plan-read.js';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadPlanInPieces, readPlanFile } from '../../src/agent/plan-read.js';
+import { PlanServicesScan } from '../../src/agent/plan-services-scan.js';
 import { InputError } from '../../src/model/errors.js';
 import { loadPlan, serializePlan } from '../../src/model/plan.js';
 import { plan, port, svc } from '../helpers/model.js';
@@ -64,5 +68,84 @@ test('in pieces, every issue loadPlan finds, with its place in the whole list', 
     const whole = issuesOf(() => loadPlan(doc(edit), 'plan.json'));
     assert.ok(whole.length > 0, what);
     assert.deepEqual(issuesOf(() => loadPlanInPieces(doc(edit), 'plan.json', 2)), whole, what);
+  }
+});
+
+// The file read as it streams (plan-services-scan.ts): the same plan and the same errors as the whole read.
+
+/** What the scan hands on for `text` fed in pieces of `size` characters: the head parsed, each element parsed. */
+function scanned(text: string, size: number): { head: unknown; elements: unknown[]; streamed: boolean } {
+  let head: unknown;
+  const elements: unknown[] = [];
+  const scan = new PlanServicesScan((t) => (head = JSON.parse(t)), (t) => elements.push(JSON.parse(t)));
+  for (let i = 0; i < text.length; i += size) scan.push(text.slice(i, i + size));
+  return { head, elements, streamed: scan.streamed() };
+}
+
+test('the scan hands on the services array element by element, wherever the chunks are cut', () => {
+  const tricky = JSON.stringify({
+    apiVersion: 'x',
+    'a "services" name': ['services', '[', { services: [1, 2] }],
+    note: 'brackets ] } [ { and escapes \\" \\\\ in "strings"',
+    services: [{ name: 'a]b', n: [1, [2]], s: '\\"}' }, 'str,with,commas', 3, null, [], {}],
+  }, null, 1);
+  const whole = JSON.parse(tricky) as { services: unknown[] };
+  for (const size of [1, 2, 3, 7, 64, tricky.length]) {
+    const got = scanned(tricky, size);
+    assert.ok(got.streamed, `size ${size}`);
+    assert.deepEqual(got.elements, whole.services, `size ${size}`);
+    assert.deepEqual(got.head, { ...whole, services: [] }, `size ${size}`);
+  }
+  assert.deepEqual(scanned('{"services": [ ]}', 1), { head: { services: [] }, elements: [], streamed: true });
+  // Not streamed: a member after the array, no such array, not an object.
+  assert.equal(scanned('{"services": [1], "kind": "x"}', 4).streamed, false);
+  assert.equal(scanned('{"kind": "x"}', 4).streamed, false);
+  assert.equal(scanned('[{"services": [1]}]', 4).streamed, false);
+});
+
+test('readPlanFile: the plan and the errors of the whole read, streamed or not', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'svp-plan-read-'));
+  try {
+    const file = join(dir, 'plan.json');
+    const read = async (content: string, piece: number) => {
+      await writeFile(file, content);
+      try {
+        return { plan: await readPlanFile(file, piece) };
+      } catch (e) {
+        return { error: e instanceof InputError ? e.issues.map((i) => `${i.field}: ${i.message}`) : String(e) };
+      }
+    };
+    const whole = async (content: string) => {
+      try {
+        return { plan: loadPlan(JSON.parse(content), file) };
+      } catch (e) {
+        return { error: e instanceof InputError ? e.issues.map((i) => `${i.field}: ${i.message}`) : String(e) };
+      }
+    };
+    const edited = (edit: Parameters<typeof doc>[0]) => JSON.stringify(doc(edit));
+    const cases: [string, string][] = [
+      ['as synth writes it', text],
+      ['on one line', JSON.stringify(JSON.parse(text))],
+      ['services not last', JSON.stringify((({ services, ...rest }) => ({ services, ...rest }))(doc()))],
+      ['bad fields in two pieces', edited((d) => {
+        d.services[1]!.clusterIPs = ['10.96.0.x'];
+        d.services[5]!.ports = [];
+      })],
+      ['out of order', edited((d) => {
+        [d.services[1], d.services[2]] = [d.services[2]!, d.services[1]!];
+      })],
+      ['a malformed digest', edited((d) => {
+        d.digest = 'sha1:abc';
+      })],
+      ['not JSON in a Service', text.replace('"s3"', 's3')],
+      ['not JSON after the array', `${text.trimEnd()} x`],
+      ['cut short', text.slice(0, text.length / 2)],
+    ];
+    for (const [what, content] of cases) {
+      const want = await whole(content);
+      for (const piece of [2, 3, 500]) assert.deepEqual(await read(content, piece), want, `${what}, pieces of ${piece}`);
+    }
+  } finally {
+    await rm(dir, { recursive: true, force: true });
   }
 });

@@ -1,7 +1,7 @@
 // The only nftables code that touches the kernel: read our tables back, send the
 // difference as one `nft -j -f -` transaction (atomic: on error nothing changes).
 
-import { ExecError, runChecked, type Command, type Exec } from '../../exec/exec.js';
+import { ExecError, runChecked, type Command, type Exec, type ExecResult } from '../../exec/exec.js';
 import { systemExec } from '../../exec/system-exec.js';
 import type { ApplyOptions, ApplyResult } from '../backend.js';
 import type { RenderInput } from '../../model/render-input.js';
@@ -16,7 +16,7 @@ import { NFTABLES_SYSCTLS } from './sysctls.js';
 import { withNodeFacts } from '../node-facts.js';
 import type { NftRunner } from './syncer.js';
 import type { NftSession } from '../../exec/session.js';
-import { chainId, countRules, parseSummary, type NftSummary, type RuleCounts } from './summary.js';
+import { chainId, countRules, summarySink, type NftSummary, type RuleCounts } from './summary.js';
 import { del, tableObject, transactionText } from './transaction.js';
 
 // Every function here runs nft through `exec` (a FakeExec in unit tests), inside
@@ -43,10 +43,20 @@ export async function readLiveTable(family: NftFamily, name = TABLE_NAME, netns?
  * (listing-stream.ts; a read-back's streamed diff); false when the table does not exist.
  */
 export async function streamLiveTable(family: NftFamily, name: string, sink: NftListingSink, netns?: string, exec: Exec = systemExec): Promise<boolean> {
+  const { cmd, r } = await streamListing(['-j', 'list', 'table', family, name], sink, netns, exec);
+  if (r.exitCode !== 0) {
+    if (/No such file or directory/.test(r.stderr)) return false;
+    throw new ExecError(cmd, r);
+  }
+  return true;
+}
+
+/** `nft ARGS` (a JSON listing) read into `sink` as the pipe delivers it; a failed read throws once nft is done. */
+async function streamListing(args: string[], sink: NftListingSink, netns: string | undefined, exec: Exec): Promise<{ cmd: Command; r: ExecResult }> {
   const reader = new NftListingStream(sink);
   let failed: { error: unknown } | undefined;
   const cmd: Command = {
-    ...nft(['-j', 'list', 'table', family, name], netns),
+    ...nft(args, netns),
     // A throw here would be the pipe's: kept, and thrown once nft is done.
     stdoutChunks: (chunk) => {
       if (failed) return;
@@ -58,13 +68,11 @@ export async function streamLiveTable(family: NftFamily, name: string, sink: Nft
     },
   };
   const r = await exec.run(cmd);
-  if (r.exitCode !== 0) {
-    if (/No such file or directory/.test(r.stderr)) return false;
-    throw new ExecError(cmd, r);
+  if (r.exitCode === 0) {
+    if (failed) throw failed.error;
+    reader.end();
   }
-  if (failed) throw failed.error;
-  reader.end();
-  return true;
+  return { cmd, r };
 }
 
 /**
@@ -90,9 +98,14 @@ export async function readLiveTables(netns?: string, exec: Exec = systemExec): P
  * that fetch no rules and no elements (summary.ts), run side by side.
  */
 export async function readLiveSummary(netns?: string, exec: Exec = systemExec): Promise<NftSummary> {
-  const list = (args: string[]) => runChecked(exec, nft(args, netns));
-  const [chains, sets, maps] = await Promise.all([list(['-j', 'list', 'chains']), list(['-t', '-j', 'list', 'sets']), list(['-t', '-j', 'list', 'maps'])]);
-  return parseSummary(chains, sets, maps);
+  // Each listing counted as it streams (summarySink): never whole, nor parsed whole.
+  const s: NftSummary = new Map();
+  const list = async (args: string[], kind: 'chain' | 'set' | 'map') => {
+    const { cmd, r } = await streamListing(args, summarySink(s, kind), netns, exec);
+    if (r.exitCode !== 0) throw new ExecError(cmd, r);
+  };
+  await Promise.all([list(['-j', 'list', 'chains'], 'chain'), list(['-t', '-j', 'list', 'sets'], 'set'), list(['-t', '-j', 'list', 'maps'], 'map')]);
+  return s;
 }
 
 /**

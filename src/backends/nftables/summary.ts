@@ -5,6 +5,7 @@
 // chain or set deleted (or added) behind its back shows; a single rule or element
 // does not, which is why a full read-back still runs every few resyncs. Pure.
 
+import type { NftListingSink } from './listing-stream.js';
 import type { NftTable } from './nft.js';
 import { TABLE_NAMES } from './render.js';
 
@@ -39,6 +40,23 @@ export function parseSummary(chainsJson: string, setsJson: string, mapsJson: str
     }
   }
   return s;
+}
+
+/**
+ * A listing sink (listing-stream.ts) that counts each `kind` item of our tables into `s`,
+ * as parseSummary does: fed `nft -j list chains` as it streams, the listing's text and
+ * its parse are never whole (at 44k Services ~130k chains: tens of MB of garbage at each
+ * resync, which set the agent's peak through the changes that followed).
+ */
+export function summarySink(s: NftSummary, kind: 'chain' | 'set' | 'map'): NftListingSink {
+  return {
+    object: (item) => {
+      const o = item[kind] as { family?: unknown; table?: unknown } | undefined;
+      if (typeof o?.table !== 'string' || typeof o.family !== 'string' || !OURS.has(o.table)) return;
+      addCounts(s, `${o.family} ${o.table}`, kind === 'chain' ? 1 : 0, kind === 'chain' ? 0 : 1);
+    },
+    element: () => undefined,
+  };
 }
 
 /** Adds (by = 1) or removes (by = -1) what `tables` hold to `s`. */

@@ -17,14 +17,16 @@
 // `readBackEvery`-th resync (a deleted rule or element does not show in the summary)
 // it reads everything back as a full sync does.
 
-import type { RenderInput } from '../../model/render-input.js';
+import { proxiedServices, type RenderInput } from '../../model/render-input.js';
+import { serviceKey, type PlanService } from '../../model/plan.js';
 import { slicesByService, viewsOfService } from '../../model/service-ports.js';
 import type { IPFamily } from '../../model/ip.js';
+import type { NodeContext } from '../../model/node.js';
 import { ownedServices } from '../owned-services.js';
 import { canon } from './document.js';
 import { diffTable, diffTables, type NftTransaction } from './diff.js';
 import type { NftChain, NftElement, NftFamily, NftSet, NftTable } from './nft.js';
-import { packFragments, unpackFragments, type PackedFragments } from './packed-fragments.js';
+import { fragmentsOfSource, sourceOf, type ServiceSource } from './service-source.js';
 import { preserveServices } from './preserve.js';
 import { SliceIndex } from './slice-index.js';
 import { ElementRefs, elementId, FirstAppearances, setKey, type ElementId } from './element-refs.js';
@@ -36,7 +38,7 @@ import { del, tableObject, transactionChunks, transactionPieces, transactionText
 import { cachelessText } from './text-transaction.js';
 import { PendingDeletes } from './pending-deletes.js';
 import { addCounts, chainId, countTables, sameRuleCounts, sameSummary, type NftSummary, type RuleCounts } from './summary.js';
-import { keptShards, serviceFragment, serviceOfChain, TABLE_NAME, shardTableOf, skeletonTables, tableContext, tableId, type Fragment, type TableContext } from './render.js';
+import { keptShards, serviceOfChain, TABLE_NAME, shardTableOf, skeletonTables, tableContext, tableId, type Fragment, type TableContext } from './render.js';
 
 /** How the syncer reaches the kernel; the real one runs nft, tests may run it in a namespace. */
 export interface NftRunner {
@@ -103,12 +105,15 @@ interface FamilyState {
   readonly tc: TableContext;
   /** The family's tables without Services: main first, then the shards. */
   readonly skeletons: readonly NftTable[];
+  readonly node: NodeContext;
   /**
-   * Fragments of each Service's ports, by namespace/name, packed (packed-fragments.ts):
-   * at 10k Services the object trees took ~160 MB of heap, the JSON text 43 MB, and only
-   * the few Services an incremental sync touches are unpacked.
+   * What each Service's fragments were rendered from (its Service and slices: service-source.ts),
+   * by namespace/name, for the Services with fragments in this family: they are rendered
+   * again when needed (the same fragments: render is pure, and the node and config are
+   * the state's). At 10k Services the fragments' object trees took ~160 MB of heap; kept
+   * deflated, 44k x 1 still held ~8 MB of strings and ~7 MiB of zlib's memory outside the heap.
    */
-  readonly fragments: Map<string, PackedFragments>;
+  readonly fragments: Map<string, ServiceSource>;
   /** Elements in skeleton sets: how many fragments contribute each (a ClusterIP serves several ports). */
   readonly refs: ElementRefs;
   /** How many Services with fragments each shard table holds (a table exists while > 0). */
@@ -314,7 +319,7 @@ export class NftablesSyncer {
 
   /** Does rendering `changed` anew leave a shard table with its first or without its last Service? */
   private changesShardSet(input: RenderInput, changed: ReadonlySet<string>): boolean {
-    const owned = ownedServices(input);
+    const owned = changedServices(input, changed);
     for (const st of this.state!.families) {
       const delta = new Map<string, number>();
       for (const key of changed) {
@@ -336,7 +341,7 @@ export class NftablesSyncer {
   private async incremental(input: RenderInput, changed: ReadonlySet<string>): Promise<SyncResult> {
     const timings: Record<string, number> = {};
     let t = now();
-    const owned = ownedServices(input);
+    const owned = changedServices(input, changed);
     // Every slice is looked at (10k per endpoint change at 10k Services): by name first, so
     // only the changed Services' few build a `namespace/name` key.
     const names = new Set([...changed].map((k) => splitKey(k)[1]));
@@ -344,12 +349,15 @@ export class NftablesSyncer {
     const bySvc = slicesByService(slices);
     const updates = this.state!.families.map((st) => {
       const next = new Map<string, Fragment[]>();
+      const sources = new Map<string, ServiceSource>();
       for (const key of changed) {
         const svc = owned.get(key);
-        const frs = svc ? viewsOfService(svc, st.family, bySvc.get(key) ?? [], input.node).map((v) => serviceFragment(v, st.tc)) : [];
+        const source = svc && sourceOf(svc, bySvc.get(key) ?? []);
+        const frs = source ? fragmentsOfSource(source, st.family, st.node, st.tc) : [];
         next.set(key, frs);
+        if (source) sources.set(key, source);
       }
-      return { st, next };
+      return { st, next, sources };
     });
     timings.render = now() - t;
 
@@ -365,7 +373,7 @@ export class NftablesSyncer {
 
     const transaction = await this.sendIncremental(commands, timings);
     // Only now, with the kernel changed, does the remembered state move on.
-    for (const { st, next } of updates) {
+    for (const { st, next, sources } of updates) {
       for (const [key, frs] of next) {
         const old = fragmentsOf(st, key);
         for (const fr of old) st.refs.remove(fr);
@@ -374,7 +382,7 @@ export class NftablesSyncer {
         countFragments(st, frs, +1);
         if (st.fragments.has(key)) countShard(st, key, -1);
         if (frs.length) {
-          st.fragments.set(key, packFragments(frs));
+          st.fragments.set(key, sources.get(key)!);
           countShard(st, key, +1);
         } else st.fragments.delete(key);
       }
@@ -473,15 +481,16 @@ function renderFamilies(input: RenderInput, keep: ReadonlySet<string>): FamilySt
   const keys = [...owned.keys()].sort();
   return FAMILIES.map((family) => {
     const tc = tableContext(input, family);
-    const st: FamilyState = { family, tc, skeletons: skeletonTables(input, tc), fragments: new Map(), refs: new ElementRefs(), shardUse: new Map(), counts: new Map() };
+    const st: FamilyState = { family, tc, node: input.node, skeletons: skeletonTables(input, tc), fragments: new Map(), refs: new ElementRefs(), shardUse: new Map(), counts: new Map() };
     for (const key of keys) {
       // Preserved Services are left out of the remembered state: the kernel's rules for them are kept as they are.
       if (keep.has(key)) continue;
       const svc = owned.get(key)!;
-      const frs = viewsOfService(svc, family, slices.of(svc.namespace, svc.name), input.node).map((v) => serviceFragment(v, tc));
+      const source = sourceOf(svc, slices.of(svc.namespace, svc.name));
+      const frs = fragmentsOfSource(source, family, input.node, tc);
       if (!frs.length) continue;
       for (const fr of frs) st.refs.add(fr);
-      st.fragments.set(key, packFragments(frs));
+      st.fragments.set(key, source);
       countShard(st, key, +1);
       countFragments(st, frs, +1);
     }
@@ -591,6 +600,19 @@ function splitChainId(id: string): readonly [NftFamily, string, string] {
   return [family, table, chain];
 }
 
+/**
+ * The Services of ours among `changed`, by namespace/name: as ownedServices gives them, found
+ * by name first so that only the changed ones build a key. Not ownedServices' map of every
+ * Service: it is remembered by the identity of the plan's list, and an agent's sync that holds
+ * some Services back for a later batch (src/agent/sync-batches.ts) passes a new list each
+ * time, so every batch built the whole map again (44k keys and entries at 44k Services).
+ */
+function changedServices(input: RenderInput, changed: ReadonlySet<string>): Map<string, PlanService> {
+  const names = new Set([...changed].map((k) => splitKey(k)[1]));
+  const candidates = input.plan.services.filter((s) => names.has(s.name) && changed.has(serviceKey(s)));
+  return new Map(proxiedServices({ ...input.plan, services: candidates }, input.mode).map((s) => [serviceKey(s), s]));
+}
+
 function splitKey(key: string): [string, string] {
   const slash = key.indexOf('/');
   return [key.slice(0, slash), key.slice(slash + 1)];
@@ -684,8 +706,8 @@ function* setElementsFromFragments(st: FamilyState, table: string, set: string, 
   const key = setKey(table, set);
   if (!st.refs.has(key)) return;
   const picker = new FirstAppearances(st.refs, key);
-  for (const packed of keys ? keys.map((k) => st.fragments.get(k)!) : st.fragments.values()) {
-    for (const fr of unpackFragments(packed)) for (const e of fr.elements) if (picker.take(e)) yield e.element;
+  for (const source of keys ? keys.map((k) => st.fragments.get(k)!) : st.fragments.values()) {
+    for (const fr of fragmentsOfSource(source, st.family, st.node, st.tc)) for (const e of fr.elements) if (picker.take(e)) yield e.element;
   }
   picker.done();
 }
@@ -708,8 +730,8 @@ function desiredTable(st: FamilyState, skeleton: NftTable, keys: readonly string
 const IGNORE_LISTING: NftListingSink = { object: () => undefined, element: () => undefined };
 
 function fragmentsOf(st: FamilyState, key: string): Fragment[] {
-  const packed = st.fragments.get(key);
-  return packed === undefined ? [] : unpackFragments(packed);
+  const source = st.fragments.get(key);
+  return source === undefined ? [] : fragmentsOfSource(source, st.family, st.node, st.tc);
 }
 
 /**
