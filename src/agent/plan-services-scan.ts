@@ -10,13 +10,7 @@
 // reads the file whole instead when `streamed()` is false: the document was not an
 // object whose last member is an array named `services`.
 
-const QUOTE = 0x22;
-const BACKSLASH = 0x5c;
-const OPEN_OBJECT = 0x7b;
-const CLOSE_OBJECT = 0x7d;
-const OPEN_ARRAY = 0x5b;
-const CLOSE_ARRAY = 0x5d;
-const COMMA = 0x2c;
+import { BACKSLASH, CLOSE_BRACE, CLOSE_BRACKET, COMMA, OPEN_BRACE, OPEN_BRACKET, QUOTE } from '../model/json-bytes.js';
 
 type Phase = 'head' | 'services' | 'tail';
 
@@ -69,15 +63,15 @@ export class PlanServicesScan {
           this.inName = true;
           this.nameFrom = i + 1;
         }
-      } else if (c === OPEN_OBJECT || c === OPEN_ARRAY) {
+      } else if (c === OPEN_BRACE || c === OPEN_BRACKET) {
         this.depth++;
-        if (c === OPEN_ARRAY && this.depth === 2 && this.phase === 'head' && this.lastName === 'services') {
+        if (c === OPEN_BRACKET && this.depth === 2 && this.phase === 'head' && this.lastName === 'services') {
           this.head += chunk.slice(from, i);
           this.onHead(`${this.head}[]}`);
           this.phase = 'services';
           from = i + 1;
         }
-      } else if (c === CLOSE_OBJECT || c === CLOSE_ARRAY) {
+      } else if (c === CLOSE_BRACE || c === CLOSE_BRACKET) {
         if (this.depth === 2 && this.phase === 'services') {
           const text = this.element + chunk.slice(from, i);
           // `[]` has no element (`[1,]` has an empty one, which JSON.parse refuses).

@@ -10,6 +10,7 @@
 // the set itself (whose `elem` is then `[]`): what is alive is one item's or one element's
 // text. Pure: the caller pushes the pieces (src/exec Command.stdoutChunks).
 
+import { BACKSLASH, CLOSE_BRACE, CLOSE_BRACKET, COMMA, OPEN_BRACE, OPEN_BRACKET, QUOTE } from '../../model/json-bytes.js';
 import { NftDocumentError } from './read.js';
 
 type Body = Record<string, unknown>;
@@ -21,13 +22,6 @@ export interface NftListingSink {
   element(owner: { readonly kind: 'set' | 'map'; readonly name: string }, raw: unknown): void;
 }
 
-const QUOTE = 0x22;
-const BACKSLASH = 0x5c;
-const OPEN_BRACE = 0x7b;
-const CLOSE_BRACE = 0x7d;
-const OPEN_BRACKET = 0x5b;
-const CLOSE_BRACKET = 0x5d;
-const COMMA = 0x2c;
 
 /** The text before a set's element list: `{"set": {` or `{"map": {` … `"elem": `. */
 const ELEM_KEY = /"elem"\s*:\s*$/;
