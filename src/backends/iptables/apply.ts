@@ -208,7 +208,7 @@ export class IptablesRunner {
   }
 }
 
-/** Everything apply inserts into the built-in chains of one family: the jumps, then the traffic set's counting rules. */
+/** Everything apply inserts into the built-in chains of one family: the jumps, then the traffic set's counting rules (no verdict: their order is moot). */
 export function builtinJumps(family: IPFamily): BuiltinJump[] {
   return [...BUILTIN_JUMPS, ...trafficJumps(family)];
 }
@@ -219,7 +219,8 @@ export function builtinJumps(family: IPFamily): BuiltinJump[] {
  */
 export async function ensureJumps(run: IptablesRunner, family: IPFamily, dryRun: boolean, jumps: readonly BuiltinJump[] = BUILTIN_JUMPS): Promise<number> {
   let inserted = 0;
-  // Inserted at position 1: ours come first. Each built-in chain has one jump of ours, so order among them is moot.
+  // Inserted at position 1 (ours come first in each built-in chain), one at a time in list
+  // order: BUILTIN_JUMPS puts the jumps that DNAT last, so no moment DNATs without masquerading.
   for (const j of jumps) {
     const check = await run.rule(family, j.table, '-C', j.chain, j.rule);
     if (check.code === 0) continue;
@@ -284,7 +285,8 @@ export async function applyIptables(
 /** Removes every copy of our jumps from the built-in chains (iptables mode's, or `jumps`); returns how many went. */
 export async function removeJumps(run: IptablesRunner, family: IPFamily, jumps: readonly BuiltinJump[] = BUILTIN_JUMPS): Promise<number> {
   let removed = 0;
-  for (const j of jumps) {
+  // In reverse: the jumps that DNAT go first (BUILTIN_JUMPS), masquerading last.
+  for (const j of [...jumps].reverse()) {
     // -D removes one copy; loop in case a jump was added twice by hand.
     for (let i = 0; i < 10 && (await run.rule(family, j.table, '-C', j.chain, j.rule)).code === 0; i++) {
       if ((await run.rule(family, j.table, '-D', j.chain, j.rule)).code === 0) removed++;

@@ -65,7 +65,8 @@ function jumpComment(j: BuiltinJump): string {
 export function documentHeader(families: readonly IPFamily[]): string[] {
   return [
     '# svcplane iptables ruleset. Apply loads each section with --noflush and then makes sure',
-    '# these jumps from the built-in chains exist (inserted first, never by flushing a built-in chain):',
+    '# these jumps from the built-in chains exist (inserted first, never by flushing a built-in chain;',
+    '# in this order, those that DNAT last, so that nothing is DNATed before masquerading is in place):',
     ...BUILTIN_JUMPS.map(jumpComment),
     '# and these rules, which count packets and bytes per endpoint in the traffic sets (ipset restore',
     '# before the rules, one element per endpoint of every Service port, commented ns/name:port/PROTO):',

@@ -44,14 +44,24 @@ export interface BuiltinJump {
 
 const JUMP_COMMENT = 'svcplane';
 
-/** The jumps from the built-in chains, as `iptables -t TABLE -I CHAIN …` arguments after the chain. */
+/**
+ * The jumps from the built-in chains, as `iptables -t TABLE -I CHAIN …` arguments after the
+ * chain, in the order apply inserts them (each with a command of its own, after the restore
+ * that wrote our chains): the jumps that DNAT (nat PREROUTING and OUTPUT) come last. When
+ * they are all missing (someone flushed the tables), every state in between is then safe:
+ * nothing is DNATed until masquerading and the filter chains are in place. DNAT first
+ * would, for that moment, send hairpin and NodePort connections to remote endpoints
+ * without masquerading, and their replies would bypass the node that DNATed them (seen in
+ * the cluster faults test: such connections timed out right after a flushed node's repair).
+ * Removal goes in the reverse order.
+ */
 export const BUILTIN_JUMPS: readonly BuiltinJump[] = [
-  { table: 'nat', chain: 'PREROUTING', rule: ['-m', 'comment', '--comment', `${JUMP_COMMENT} service portals`, '-j', CHAINS.services] },
-  { table: 'nat', chain: 'OUTPUT', rule: ['-m', 'comment', '--comment', `${JUMP_COMMENT} service portals`, '-j', CHAINS.services] },
   { table: 'nat', chain: 'POSTROUTING', rule: ['-m', 'comment', '--comment', `${JUMP_COMMENT} postrouting rules`, '-j', CHAINS.postrouting] },
   { table: 'filter', chain: 'INPUT', rule: ['-m', 'comment', '--comment', `${JUMP_COMMENT} input rules`, '-j', CHAINS.input] },
   { table: 'filter', chain: 'FORWARD', rule: ['-m', 'comment', '--comment', `${JUMP_COMMENT} forward rules`, '-j', CHAINS.forward] },
   { table: 'filter', chain: 'OUTPUT', rule: ['-m', 'comment', '--comment', `${JUMP_COMMENT} output rules`, '-j', CHAINS.output] },
+  { table: 'nat', chain: 'PREROUTING', rule: ['-m', 'comment', '--comment', `${JUMP_COMMENT} service portals`, '-j', CHAINS.services] },
+  { table: 'nat', chain: 'OUTPUT', rule: ['-m', 'comment', '--comment', `${JUMP_COMMENT} service portals`, '-j', CHAINS.services] },
 ];
 
 const DEFAULT_MASQ_BIT = 14;

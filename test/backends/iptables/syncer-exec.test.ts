@@ -4,7 +4,8 @@
 
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { IptablesRunner } from '../../../src/backends/iptables/apply.js';
+import { IptablesRunner, removeJumps } from '../../../src/backends/iptables/apply.js';
+import { BUILTIN_JUMPS } from '../../../src/backends/iptables/render.js';
 import { IptablesSyncer } from '../../../src/backends/iptables/syncer.js';
 import { ExecError } from '../../../src/exec/exec.js';
 import { FakeExec } from '../../../src/exec/fake.js';
@@ -65,6 +66,34 @@ describe('iptables syncer through a FakeExec: the exact commands', () => {
     jumps.forEach((line, i) => assert.match(line, i % 2 === 0 ? /^iptables-nft -w -t (nat|filter|mangle) -C [A-Z]+ / : /^iptables-nft -w -t (nat|filter|mangle) -I [A-Z]+ 1 /));
     assert.equal(jumps.filter((l) => / -I (POSTROUTING|INPUT) 1 .*--match-set SVP-ENDPOINT-TRAFFIC/.test(l)).length, 4);
     assert.equal(fake.lines().filter((l) => l.startsWith('ip6tables-nft-restore')).length, 1);
+  });
+
+  it('a full sync into a node without our jumps inserts the ones that DNAT last: nothing is DNATed before masquerading and the filter chains are in place', async () => {
+    // After someone flushed the tables every jump is missing, and each goes in with a command
+    // of its own. Were nat PREROUTING first, a hairpin or NodePort connection to a remote
+    // endpoint made in between would be DNATed and not masqueraded (its reply bypasses this
+    // node and it times out): the cluster faults test saw exactly that after a repair.
+    const fake = fakeIptables();
+    await new IptablesSyncer(new IptablesRunner(undefined, 'nft', fake)).sync(world());
+    const inserted = fake.lines().flatMap((l) => {
+      const m = /^iptables-nft -w -t (nat|filter) -I ([A-Z]+) 1 .* -j SVP-/.exec(l);
+      return m ? [`${m[1]} ${m[2]}`] : [];
+    });
+    assert.deepEqual([...inserted].sort(), ['filter FORWARD', 'filter INPUT', 'filter OUTPUT', 'nat OUTPUT', 'nat POSTROUTING', 'nat PREROUTING']);
+    const firstDnat = Math.min(inserted.indexOf('nat PREROUTING'), inserted.indexOf('nat OUTPUT'));
+    for (const before of ['nat POSTROUTING', 'filter INPUT', 'filter FORWARD', 'filter OUTPUT']) assert.ok(inserted.indexOf(before) < firstDnat, `${before} before the DNAT jumps: ${inserted.join(', ')}`);
+  });
+
+  it('removing our jumps takes out the ones that DNAT first, masquerading last', async () => {
+    const present = new Set(BUILTIN_JUMPS.map((j) => `${j.table} ${j.chain}`));
+    const key = (args: readonly string[]) => `${args[args.indexOf('-t') + 1]} ${args[args.indexOf('-t') + 3]}`;
+    const fake = new FakeExec().on('iptables-nft', ['-w'], (c) => {
+      if (c.args.includes('-D')) present.delete(key(c.args));
+      return c.args.includes('-C') && !present.has(key(c.args)) ? { exitCode: 1 } : {};
+    });
+    assert.equal(await removeJumps(new IptablesRunner(undefined, 'nft', fake), 'IPv4'), BUILTIN_JUMPS.length);
+    const removed = fake.lines().flatMap((l) => (/ -D /.test(l) ? [key(l.split(' '))] : []));
+    assert.ok(removed.indexOf('nat PREROUTING') < removed.indexOf('nat POSTROUTING') && removed.indexOf('nat OUTPUT') < removed.indexOf('nat POSTROUTING'), removed.join(', '));
   });
 
   it('an endpoint change: one iptables-restore of only the changed Service’s chains, nothing read back, no jump checked', async () => {
