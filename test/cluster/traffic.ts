@@ -39,7 +39,10 @@ export function describeFailures(rs: readonly TimedResult[], limit = 8): string 
   const f = failuresOf(rs);
   return `${f.length} of ${rs.length} failed: ${f
     .slice(0, limit)
-    .map((r) => `@${Math.round(r.at)}ms ${(r.result as Extract<ConnectResult, { ok: false }>).error}`)
+    .map((r) => {
+      const f = r.result as Extract<ConnectResult, { ok: false }>;
+      return `@${Math.round(r.at)}ms ${f.error}${f.phase ? ` (${f.phase})` : ''}${f.localPort ? ` port ${f.localPort}` : ''}`;
+    })
     .join('; ')}`;
 }
 

@@ -50,6 +50,8 @@ export type ConnectFailed = {
   readonly error: 'refused' | 'timeout' | 'unreachable' | 'reset' | (string & {});
   readonly localPort: number | null;
   readonly ms: number;
+  /** A TCP timeout: no SYN-ACK came ('connecting'), or the connection opened and no whole answer came ('connected'). */
+  readonly phase?: 'connecting' | 'connected';
 };
 
 export type ConnectResult = ConnectOk | ConnectFailed;
