@@ -17,6 +17,7 @@ import { readPlanFile } from './plan-read.js';
 import type { IPFamily } from '../model/ip.js';
 import type { ProxyMode, RenderInput } from '../model/render-input.js';
 import { conntrackPlan, runConntrack, type ConntrackDeletion, type ConntrackRunResult } from './conntrack.js';
+import { deleteUnNatedEntries } from './unnated-conntrack.js';
 import type { EndpointFiles, EndpointFilesLoad } from './endpoint-files.js';
 import { FileWatch } from './file-watch.js';
 import { applyHeapPolicy, heapPolicyFromEnv, type HeapPolicy } from './heap-policy.js';
@@ -62,6 +63,8 @@ export interface AgentOptions {
   readonly clock?: Clock;
   readonly localAddresses?: () => Promise<string[]>;
   readonly conntrack?: (d: readonly ConntrackDeletion[]) => Promise<ConntrackRunResult[]>;
+  /** Deletes conntrack entries to ClusterIPs that were never DNATed (unnated-conntrack.ts). */
+  readonly unNatedConntrack?: (input: RenderInput, families: readonly IPFamily[]) => Promise<ConntrackRunResult[]>;
   readonly filePollMs?: number;
   readonly metrics?: AgentMetrics;
   /** API mode: list/watch timings (backoff, watchdog, server-side timeout); tests shorten them. */
@@ -499,7 +502,7 @@ export class Agent {
       this.metrics.iptablesRulesLast.set({ ip_family: r.family, table: r.table }, r.written);
     }
     this.log.info(syncLogLine({ full: result.full, sent: result.changes, taken, changed: req.changed, held: held?.size ?? 0, seconds, waitedMs: now - started, detail: this.opts.logDetail ?? false }), 'synced');
-    await this.afterSync(input, full ? undefined : req.changed);
+    await this.afterSync(input, full ? undefined : req.changed, result.full && result.changes > 0);
     this.lastApplied = input;
     return 'ok';
   }
@@ -530,7 +533,8 @@ export class Agent {
     for (const [c, ip_family] of this.metrics.applyFailures(full, error, this.families)) c.inc({ ip_family });
   }
 
-  private async afterSync(input: RenderInput, keys: ReadonlySet<string> | undefined): Promise<void> {
+  /** `repaired`: a full sync changed the kernel (it lacked rules: a repair, or the first sync on a node without them). */
+  private async afterSync(input: RenderInput, keys: ReadonlySet<string> | undefined, repaired: boolean): Promise<void> {
     if (this.lastApplied) {
       const t0 = performance.now();
       const deletions = conntrackPlan(this.lastApplied, input, keys);
@@ -551,9 +555,29 @@ export class Agent {
       }
       if (deletions.length) this.log.debug({ commands: deletions.length, deleted }, 'UDP conntrack entries cleaned');
     }
+    // Only the backends that DNAT in the kernel's nat hooks leave such entries behind.
+    // With an injected syncer (tests) there is no node: only an injected cleanup runs.
+    const unNated = this.opts.unNatedConntrack ?? (this.opts.rules ? undefined : deleteUnNatedEntries);
+    if (repaired && unNated && NAT_BACKENDS.has(this.opts.backend)) await this.deleteUnNated(unNated, input);
     await this.hcServers.update(healthCheckServices(input));
   }
+
+  /** After a repair: the connections made while the rules were missing must not keep their (absent) NAT. */
+  private async deleteUnNated(run: NonNullable<AgentOptions['unNatedConntrack']>, input: RenderInput): Promise<void> {
+    const results = await run(input, this.families);
+    let deleted = 0;
+    for (const r of results) {
+      const ip_family = deletionFamily(r.args);
+      if (r.ok) this.metrics.conntrackDeletedEntries.inc({ ip_family }, r.deleted);
+      else this.log.warn({ args: r.args, err: { type: 'ConntrackDeleteFailed', message: r.error } }, 'conntrack delete failed');
+      deleted += r.deleted;
+    }
+    if (deleted) this.log.info({ deleted, addresses: results.filter((r) => r.deleted).map((r) => r.args[3]) }, 'deleted conntrack entries to ClusterIPs made while their rules were missing');
+  }
 }
+
+/** Backends whose Services are DNATed by nat rules (not by IPVS nor by a relay). */
+const NAT_BACKENDS: ReadonlySet<string> = new Set(['nftables', 'iptables']);
 
 /**
  * The one info line per sync: full or partial, how many Services changed (spec) and

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { pino } from 'pino';
-import { Agent } from '../../src/agent/agent.js';
+import { Agent, type AgentOptions } from '../../src/agent/agent.js';
 import { createAgentMetrics } from '../../src/agent/metrics.js';
 import { RenderFailed, type Syncer as RulesSyncer, type SyncResult as RulesSyncResult } from '../../src/backends/syncer.js';
 import { DEFAULT_PROXY_CONFIG } from '../../src/model/config.js';
@@ -33,6 +33,7 @@ async function withAgent(
   behave: (input: RenderInput, n: number) => void | Partial<RulesSyncResult>,
   fn: (ctx: { calls: Call[]; dir: string; agent: Agent; logs: string[] }) => Promise<void>,
   backend = 'nftables',
+  extra: Partial<AgentOptions> = {},
 ) {
   const logs: string[] = [];
   const dir = mkdtempSync(join(tmpdir(), 'svcplane-agent-shell-'));
@@ -67,6 +68,7 @@ async function withAgent(
     conntrack: async () => [],
     filePollMs: 50,
     metrics: createAgentMetrics({ backend }),
+    ...extra,
   });
   await agent.start();
   try {
@@ -197,4 +199,34 @@ test('a sysctl the backend needs and cannot set: one log line naming it, svcplan
       assert.match(await agent.metrics.registry.metrics(), /^svcplane_sysctl_unset\{name="net\/ipv4\/ip_forward"\} 0$/m);
     },
   );
+});
+
+test('after a full sync that changed the kernel, and only then, the conntrack entries to ClusterIPs that were never DNATed are deleted', TIMEOUT, async () => {
+  const cleanups: string[][] = [];
+  const unNatedConntrack = async (input: RenderInput) => {
+    cleanups.push(input.plan.services.flatMap((s) => s.clusterIPs).sort());
+    return [{ args: ['-p', 'tcp', '--orig-dst', '10.96.0.10', '--reply-src', '10.96.0.10'], ok: true, deleted: 3 }];
+  };
+  // The first sync wrote rules (a node without them): the entries made before go.
+  await withAgent(() => {}, async ({ calls, dir, logs }) => {
+    await until(() => calls.length === 1 && cleanups.length === 1);
+    assert.deepEqual(cleanups[0], ['10.96.0.10', '10.96.0.11']);
+    assert.ok(logs.some((l) => l.includes('deleted conntrack entries to ClusterIPs made while their rules were missing') && l.includes('"deleted":3')));
+    // A partial sync is no repair.
+    writeFileSync(join(dir, 'web.json'), JSON.stringify(sliceDoc('web', ['10.244.1.10', '10.244.1.11'])));
+    await until(() => calls.length === 2);
+    assert.equal(cleanups.length, 1);
+  }, 'nftables', { unNatedConntrack });
+  // A full sync that found the kernel as it should be changes nothing and deletes nothing.
+  await withAgent(() => ({ changes: 0 }), async ({ calls }) => {
+    await until(() => calls.length === 1);
+    await sleep(200);
+    assert.equal(cleanups.length, 1);
+  }, 'iptables', { unNatedConntrack });
+  // IPVS DNATs in IPVS, not in nat rules: nothing of this kind to delete.
+  await withAgent(() => {}, async ({ calls }) => {
+    await until(() => calls.length === 1);
+    await sleep(200);
+    assert.equal(cleanups.length, 1);
+  }, 'ipvs', { unNatedConntrack });
 });
