@@ -564,7 +564,14 @@ export class Agent {
 
   /** After a repair: the connections made while the rules were missing must not keep their (absent) NAT. */
   private async deleteUnNated(run: NonNullable<AgentOptions['unNatedConntrack']>, input: RenderInput): Promise<void> {
-    const results = await run(input, this.families);
+    let results: ConntrackRunResult[];
+    try {
+      results = await run(input, this.families);
+    } catch (e) {
+      // A cleanup, never a reason for the sync (already in the kernel) to count as failed.
+      this.log.warn({ err: e }, 'conntrack cleanup of never-DNATed entries failed');
+      return;
+    }
     let deleted = 0;
     for (const r of results) {
       const ip_family = deletionFamily(r.args);
