@@ -2,7 +2,7 @@
 // address, /metrics on the metrics address, and one listener per healthCheckNodePort.
 
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { Registry } from 'prom-client';
+import type { Registry } from './prom/index.js';
 import { inputError } from '../model/errors.js';
 import { healthCheckResponse, type HealthCheckService, type HealthzStatus, type LivezStatus } from './health.js';
 

@@ -3,7 +3,7 @@
 // registered per backend as kube-proxy registers them per mode, plus svcplane's own
 // under svcplane_*. A registry of their own (no process-global state: tests build several).
 
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry, registerProcessMetrics } from './prom/index.js';
 import type { KubeProxyMetricsMode } from '../backends/backend.js';
 import { agentBackends } from '../backends/registry.js';
 import type { IPFamily } from '../model/ip.js';
@@ -75,7 +75,7 @@ function modeOf(backend: string): KubeProxyMetricsMode | 'other' {
 
 export function createAgentMetrics(opts: { processMetrics?: boolean; backend?: string; ruleCounters?: RuleCountersReader } = {}): AgentMetrics {
   const registry = new Registry();
-  if (opts.processMetrics) collectDefaultMetrics({ register: registry });
+  if (opts.processMetrics) registerProcessMetrics(registry);
   const mode = modeOf(opts.backend ?? 'nftables');
   const all = [registry];
   // Not registered: the metric exists (the agent's code stays the same) but is not exported.

@@ -5,7 +5,7 @@
 // and export nothing for a count whose rule is not installed (no INVALID drop on a
 // tcp_be_liberal node): an absent series says "not measured", a 0 would say "none".
 
-import { Counter, type Registry } from 'prom-client';
+import { Counter, type Registry } from './prom/index.js';
 import type { KubeProxyRuleCounters } from '../backends/iptables/kube-proxy-counters.js';
 import { ExecError } from '../exec/exec.js';
 import type { IPFamily } from '../model/ip.js';
@@ -16,7 +16,7 @@ const RULE_METRICS: readonly { name: string; help: string; count: keyof KubeProx
   { name: 'kubeproxy_iptables_localhost_nodeports_accepted_packets_total', help: 'Number of packets accepted on nodeports of loopback interface', count: 'localhostNodePortsAccepted' },
 ];
 
-/** Registers both; one read serves both metrics of a scrape (prom-client collects them concurrently). */
+/** Registers both; one read serves both metrics of a scrape (the registry collects them concurrently). */
 export function registerRuleCounterMetrics(registry: Registry, read: () => Promise<KubeProxyRuleCounters>): void {
   let pending: Promise<KubeProxyRuleCounters> | undefined;
   const counts = (): Promise<KubeProxyRuleCounters> =>
@@ -36,7 +36,7 @@ export function registerRuleCounterMetrics(registry: Registry, read: () => Promi
         if (v !== undefined) this.inc(v);
       },
     });
-    // An unlabelled prom-client counter always prints a value (0 after reset): drop it when absent.
+    // An unlabelled counter always prints a value (0 after reset): drop it when absent.
     const get = counter.get.bind(counter);
     counter.get = async () => {
       const r = await get();

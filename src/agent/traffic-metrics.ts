@@ -8,7 +8,7 @@
 // in svcplane_endpoint_series_omitted): a node of a big cluster would otherwise
 // export one series per endpoint of every Service, which no Prometheus wants.
 
-import { Counter, Gauge, type Registry } from 'prom-client';
+import { Counter, Gauge, type Registry } from './prom/index.js';
 import { ENDPOINT_KINDS, sampleKey, type TrafficKind, type TrafficSample } from '../backends/traffic.js';
 
 /** At most this many (Service port, endpoint) pairs get per-endpoint series (README, "Observing the agent"). */

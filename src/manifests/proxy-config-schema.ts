@@ -8,15 +8,18 @@
 // the parsed object into the model's ProxyConfig. Which fields svcplane acts on,
 // and which it only accepts with a warning, is listed at the end.
 
-import { z } from 'zod';
+import { z } from 'zod/v3';
 import type { FieldIssue } from '../model/errors.js';
 import { describe } from '../model/json-fields.js';
 import { parseGoDuration } from './proxy-config-duration.js';
 
 // Go's JSON decoder leaves a field at its zero value on null, as on absence.
-const opt = <T extends z.ZodType>(t: T) => t.nullish();
+const opt = <T extends z.ZodTypeAny>(t: T) => t.nullish();
 
-const int32 = z.int32();
+// zod/v3 (the agent loads it: README "Session 15"): integers are numbers with .int(); the
+// error map below names them "integer" from the `int` check they carry.
+const int = () => z.number().int();
+const int32 = int().min(-(2 ** 31)).max(2 ** 31 - 1);
 const str = opt(z.string());
 const bool = opt(z.boolean());
 const strList = opt(z.array(z.string()));
@@ -100,7 +103,8 @@ const ClientConnectionSchema = z.strictObject({
   kubeconfig: str,
   acceptContentTypes: str,
   contentType: str,
-  qps: opt(z.number()),
+  /** finite(): zod 3 takes Infinity (1e999 in a file) for a number; zod 4 did not. */
+  qps: opt(z.number().finite()),
   burst: opt(int32),
 });
 
@@ -108,14 +112,14 @@ const ClientConnectionSchema = z.strictObject({
 const OutputRoutingSchema = z.strictObject({
   splitStream: bool,
   /** A resource.Quantity: "64Ki" or a number. */
-  infoBufferSize: opt(z.union([z.string(), z.number()])),
+  infoBufferSize: opt(z.union([z.string(), z.number().finite()])),
 });
 const LoggingSchema = z.strictObject({
   format: str,
   /** A duration string or an integer of nanoseconds. */
-  flushFrequency: opt(z.union([z.string(), z.int()])),
-  verbosity: opt(z.int().min(0)),
-  vmodule: opt(z.array(z.strictObject({ filePattern: str, verbosity: opt(z.int().min(0)) }))),
+  flushFrequency: opt(z.union([z.string(), int()])),
+  verbosity: opt(int().min(0)),
+  vmodule: opt(z.array(z.strictObject({ filePattern: str, verbosity: opt(int().min(0)) }))),
   options: opt(z.strictObject({ text: opt(OutputRoutingSchema), json: opt(OutputRoutingSchema) })),
 });
 
@@ -156,7 +160,7 @@ export type KubeProxyConfigurationParsed = z.output<typeof KubeProxyConfiguratio
 const EXPECTED: Record<string, string> = {
   string: 'must be a string',
   boolean: 'must be true or false',
-  int: 'must be an integer',
+  integer: 'must be an integer',
   number: 'must be a number',
   object: 'must be an object',
   record: 'must be an object',
@@ -175,17 +179,31 @@ function suggestion(key: string, known: readonly string[]): string {
   return hit ? ` (did you mean "${hit}"?)` : '';
 }
 
+/** The schema at `path` (optional, nullable and transforms unwrapped), or undefined. */
+function schemaAt(path: readonly PropertyKey[]): z.ZodTypeAny | undefined {
+  const bare = (t: z.ZodTypeAny): z.ZodTypeAny => {
+    for (;;) {
+      if (t instanceof z.ZodOptional || t instanceof z.ZodNullable) t = t.unwrap() as z.ZodTypeAny;
+      else if (t instanceof z.ZodEffects) t = t.innerType() as z.ZodTypeAny;
+      else return t;
+    }
+  };
+  let s: z.ZodTypeAny | undefined = bare(KubeProxyConfigurationSchema);
+  for (const p of path) {
+    if (s instanceof z.ZodArray) s = s.element as z.ZodTypeAny;
+    else if (s instanceof z.ZodRecord) s = s.valueSchema as z.ZodTypeAny;
+    else if (s instanceof z.ZodObject) s = (s.shape as Record<string, z.ZodTypeAny>)[String(p)];
+    else return undefined;
+    if (!s) return undefined;
+    s = bare(s);
+  }
+  return s;
+}
+
 /** The keys the schema at `path` knows, for suggestions. */
 function knownKeysAt(path: readonly PropertyKey[]): string[] {
-  let s: z.ZodType = KubeProxyConfigurationSchema;
-  for (const p of path) {
-    while (s instanceof z.ZodOptional || s instanceof z.ZodNullable) s = s.unwrap() as z.ZodType;
-    if (s instanceof z.ZodArray) s = s.element as z.ZodType;
-    else if (s instanceof z.ZodObject) s = (s.shape as Record<string, z.ZodType>)[String(p)] ?? z.never();
-    else return [];
-  }
-  while (s instanceof z.ZodOptional || s instanceof z.ZodNullable) s = s.unwrap() as z.ZodType;
-  return s instanceof z.ZodObject ? Object.keys(s.shape) : [];
+  const s = schemaAt(path);
+  return s instanceof z.ZodObject ? Object.keys(s.shape as object) : [];
 }
 
 /**
@@ -195,12 +213,12 @@ function knownKeysAt(path: readonly PropertyKey[]): string[] {
  */
 export function parseKubeProxyConfiguration(obj: unknown): { value?: KubeProxyConfigurationParsed; issues: FieldIssue[] } {
   const r = KubeProxyConfigurationSchema.safeParse(obj, {
-    error: (iss) => {
-      if (iss.code !== 'invalid_type') return undefined;
-      // An integer schema given a non-number reports "number": its format says int.
-      const format = (iss.inst as { format?: unknown } | undefined)?.format;
-      const expected = typeof format === 'string' && /int/.test(format) ? 'int' : iss.expected;
-      return `${EXPECTED[expected] ?? `must be ${expected}`}, not ${describe(iss.input)}`;
+    errorMap: (iss, ctx) => {
+      if (iss.code !== 'invalid_type') return { message: ctx.defaultError };
+      // An integer schema given a non-number reports "number": the schema's int check says integer.
+      const at = iss.expected === 'number' ? schemaAt(iss.path) : undefined;
+      const expected = at instanceof z.ZodNumber && at.isInt ? 'integer' : iss.expected;
+      return { message: `${EXPECTED[expected] ?? `must be ${expected}`}, not ${describe(ctx.data)}` };
     },
   });
   if (r.success) return { value: r.data, issues: [] };

@@ -2,7 +2,7 @@
 // svcplane acts on: what changes the rules, the IPVS and conntrack kernel settings,
 // and the agent's listen addresses, with kube-proxy's defaults.
 
-import { z } from 'zod';
+import { z } from 'zod/v3';
 import { parseHostPortString } from './host-port.js';
 
 export const DetectLocalModeSchema = z.enum(['ClusterCIDR', 'NodeCIDR', 'BridgeInterface', 'InterfaceNamePrefix']);
@@ -52,9 +52,9 @@ export const ProxyConfigSchema = z.strictObject({
   /** ipvs.scheduler, default rr. */
   ipvsScheduler: z.string(),
   hostnameOverride: z.string().optional(),
-  /** Seconds. */
-  syncPeriodSeconds: z.number().positive(),
-  minSyncPeriodSeconds: z.number().min(0),
+  /** Seconds. finite(): zod 3 takes Infinity (1e999 in a file) for a number; zod 4 did not. */
+  syncPeriodSeconds: z.number().finite().positive(),
+  minSyncPeriodSeconds: z.number().finite().min(0),
   /** ipvs.excludeCIDRs: IPVS virtual servers in these are never deleted (they are someone else's). */
   ipvsExcludeCIDRs: z.array(z.string()).optional(),
   /** ipvs.strictARP: arp_ignore=1 and arp_announce=2 on all interfaces, so VIPs on the dummy interface are not answered for. */

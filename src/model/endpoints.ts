@@ -2,7 +2,7 @@
 // They come from the API server (agent), from manifests (CLI), or from a
 // selector-less construct's static endpoints (synth).
 
-import { z } from 'zod';
+import { z } from 'zod/v3';
 import { IPFamilySchema, ProtocolSchema } from './plan.js';
 
 export const EndpointSchema = z.strictObject({

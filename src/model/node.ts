@@ -1,6 +1,6 @@
 // The node a ruleset is rendered for: its name, addresses, pod CIDRs and zone.
 
-import { z } from 'zod';
+import { z } from 'zod/v3';
 
 export const NodeContextSchema = z.strictObject({
   name: z.string(),

@@ -5,7 +5,9 @@
 // What belongs here is exactly what changes forwarding on a node. Labels,
 // annotations and other metadata that no proxy reads do not.
 
-import { z } from 'zod';
+// zod 3's API (inside the zod package): it costs the agent ~4 MiB less than zod 4, whose
+// import loads every locale (src/agent/README.md, "Session 15"). Same for the other schemas.
+import { z } from 'zod/v3';
 import { InputError, type FieldIssue } from './errors.js';
 import { canonicalCIDR, canonicalIP } from './ip.js';
 import { contentDigest, PLAN_DIGEST_PATTERN } from './plan-digest.js';
@@ -177,9 +179,4 @@ export function serializePlan(plan: Plan): string {
   const digest = contentDigest({ apiVersion, kind, revision, ...rest });
   // The schema's key order, digest and revision after kind, without parsing a second time.
   return JSON.stringify({ apiVersion, kind, digest, ...(revision !== undefined ? { revision } : {}), ...rest }, null, 2) + '\n';
-}
-
-/** JSON Schema of the plan, for editors and for reviewers. */
-export function planJsonSchema(): unknown {
-  return z.toJSONSchema(PlanSchema, { io: 'output' });
 }

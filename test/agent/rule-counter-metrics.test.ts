@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { pino } from 'pino';
-import { Registry } from 'prom-client';
+import { Registry } from '../../src/agent/prom/index.js';
 import { Agent } from '../../src/agent/agent.js';
 import { createAgentMetrics } from '../../src/agent/metrics.js';
 import { registerRuleCounterMetrics, restoreToolFamily } from '../../src/agent/rule-counter-metrics.js';

@@ -2,7 +2,7 @@
 // series that go with their Service, reads shared by one scrape, failures shown.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { Registry } from 'prom-client';
+import { Registry } from '../../src/agent/prom/index.js';
 import type { TrafficSample } from '../../src/backends/traffic.js';
 import { MAX_ENDPOINT_SERIES, MonotonicTraffic, boundEndpointSeries, registerTrafficMetrics } from '../../src/agent/traffic-metrics.js';
 

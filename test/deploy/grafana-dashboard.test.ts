@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
-import { Registry } from 'prom-client';
+import { Registry } from '../../src/agent/prom/index.js';
 import { createAgentMetrics } from '../../src/agent/metrics.js';
 import { registerTrafficMetrics } from '../../src/agent/traffic-metrics.js';
 

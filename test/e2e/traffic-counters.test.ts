@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { Registry } from 'prom-client';
+import { Registry } from '../../src/agent/prom/index.js';
 import { registerTrafficMetrics } from '../../src/agent/traffic-metrics.js';
 import { getBackend } from '../../src/backends/registry.js';
 import type { TrafficSample } from '../../src/backends/traffic.js';

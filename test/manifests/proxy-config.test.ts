@@ -103,6 +103,8 @@ const bad: Array<[object, RegExp]> = [
   [{ featureGates: { Foo: 'yes' } }, /featureGates\.Foo: must be true or false, not the string "yes"/],
   [{ oomScoreAdj: 1.5 }, /oomScoreAdj: must be an integer, not the number 1\.5/],
   [{ clientConnection: { qps: '5' } }, /clientConnection\.qps: must be a number, not the string "5"/],
+  // 1e999 parses to Infinity: refused as zod 4 refused it (the schemas are on zod/v3 since session 15).
+  [{ clientConnection: { qps: 1e999 } }, /clientConnection\.qps: .*finite/],
   [{ conntrack: { maxPerCore: '32768' } }, /conntrack\.maxPerCore: must be an integer/],
   [{ conntrack: { tcpEstablishedTimeout: 86400 } }, /conntrack\.tcpEstablishedTimeout: must be a string, not the number 86400/],
   [{ conntrack: { udpTimeout: '-5s' } }, /conntrack\.udpTimeout: must not be negative/],

@@ -103,7 +103,7 @@ type Decoded<T, N> =
 
 export interface WatchedStoreOptions {
   readonly log: WatchLogger;
-  /** Called once per malformed object version (prom-client counter goes here). */
+  /** Called once per malformed object version (a counter of the agent's metrics goes here). */
   readonly onMalformed?: (m: MalformedObject) => void;
 }
 

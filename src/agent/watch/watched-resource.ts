@@ -14,7 +14,7 @@ export interface WatchOptions {
   readonly timing?: Partial<WatchTiming>;
   /** [0, 1) source for jitter; tests inject it. */
   readonly random?: () => number;
-  /** Counts malformed objects (the agent wires a prom-client counter here). */
+  /** Counts malformed objects (the agent wires a counter of its metrics here). */
   readonly onMalformed?: (m: MalformedObject) => void;
   /** Fields forwarding ignored on an accepted object, once per object version (a separate counter: not a refusal). */
   readonly onIgnored?: (ref: ObjectRef, issues: readonly FieldIssue[]) => void;

@@ -1,0 +1,35 @@
+// A registry of metrics, one per agent (no process-global state: tests build several).
+// The agent's metrics went through prom-client before; this keeps the part of its API
+// the agent and its tests use (metrics(), getMetricsAsJSON(), contentType) and its text.
+
+import { CONTENT_TYPE, familyText, type MetricFamily } from './text.js';
+
+/** What the registry asks of a metric: its name and its family when collected. */
+export interface Collectable {
+  readonly name: string;
+  get(): Promise<MetricFamily>;
+}
+
+export class Registry {
+  private readonly byName = new Map<string, Collectable>();
+
+  get contentType(): string {
+    return CONTENT_TYPE;
+  }
+
+  registerMetric(metric: Collectable): void {
+    const had = this.byName.get(metric.name);
+    if (had && had !== metric) throw new Error(`A metric with the name ${metric.name} has already been registered.`);
+    this.byName.set(metric.name, metric);
+  }
+
+  /** Every metric collected (concurrently: a metric's collect may read the kernel), in registration order. */
+  getMetricsAsJSON(): Promise<MetricFamily[]> {
+    return Promise.all([...this.byName.values()].map((m) => m.get()));
+  }
+
+  /** The text exposition: families apart by a blank line, a newline at the end. */
+  async metrics(): Promise<string> {
+    return `${(await this.getMetricsAsJSON()).map(familyText).join('\n\n')}\n`;
+  }
+}
