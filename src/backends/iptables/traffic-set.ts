@@ -19,7 +19,8 @@
 import type { IPFamily } from '../../model/ip.js';
 import type { RenderInput } from '../../model/render-input.js';
 import { dnatTargets, servicePortViews, type ServicePortView } from '../../model/service-ports.js';
-import { addLine, delLine, type Ipset, type LiveIpset } from '../ipset.js';
+import { addLine, delLine, type Ipset } from '../ipset.js';
+import type { SetMemory } from './traffic-set-state.js';
 import { trafficComment } from '../traffic.js';
 import type { BuiltinJump } from './render.js';
 
@@ -145,7 +146,7 @@ export function trafficSet(family: IPFamily, elements: Iterable<TrafficElement>)
  * O(changed), not O(elements)): added or re-commented where `labels` holds them, removed
  * where it does not and `live` does.
  */
-export function diffTouched(name: string, labels: TrafficLabels, touched: Iterable<string>, live: LiveIpset): { adds: string[]; dels: string[] } {
+export function diffTouched(name: string, labels: TrafficLabels, touched: Iterable<string>, live: SetMemory): { adds: string[]; dels: string[] } {
   const adds: string[] = [];
   const dels: string[] = [];
   for (const e of touched) {
