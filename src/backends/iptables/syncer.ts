@@ -263,6 +263,10 @@ export class IptablesSyncer {
       }
       // Kept with the Service's own chains packed: their text was most of the syncer's memory.
       const [v4, v6] = ctxs.map((ctx) => packFragment(serviceFragment(input, ctx, svc, slices.get(key) ?? [])));
+      // The fragments hold their chains' names: the names cache (names.ts) is not kept past the
+      // Service. Kept through a first render at 10k x 10 it grew to ~10 MB that outlived many
+      // scavenges, so it landed in the old generation as garbage of the render.
+      forgetChainNames();
       const fragment: CachedService = { IPv4: v4!, IPv6: v6!, digest: moved.get(key) ?? digestOf(key) };
       counted(fragment, addLabels);
       fragments.set(key, fragment);
@@ -294,8 +298,6 @@ export class IptablesSyncer {
     // A read-back diffs the whole traffic set; otherwise the touched entries are the change.
     this.touched = touched;
     this.cache = { fingerprint: fp, fragments };
-    // The fragments hold their chains' names: the names cache is not worth keeping between syncs (names.ts).
-    forgetChainNames();
     return out;
   }
 
