@@ -63,7 +63,7 @@ import type { RulesetWatch } from './ruleset-watch.js';
 import { serviceInputDigest } from './service-input.js';
 import { LabelsView, materialized, restoreLines, trafficSetsAsLabels } from './traffic-set-state.js';
 import { wholeTrafficDiff, type WholeTrafficDiff } from './traffic-set-diff.js';
-import { addLabels, diffTouched, elementsOf, removeLabels, TRAFFIC_SET_NAMES, trafficSetName, type TrafficLabels } from './traffic-set.js';
+import { addLabels, diffTouched, elementsOf, removeLabels, sweepLabels, TRAFFIC_SET_NAMES, trafficSetName, type TrafficLabels } from './traffic-set.js';
 
 /** Our chains as last written, by name: the render's chain objects (packed ones included, packed-chains.ts). */
 type Chains = Map<string, IptChain>;
@@ -231,6 +231,8 @@ export class IptablesSyncer {
       const set = this.sets?.get(trafficSetName(f));
       return labels && set instanceof LabelsView && set.labels === labels[f] ? set : undefined;
     });
+    // A fragment's labels come off with their keys kept (traffic-set.ts, sweepLabels below): most go back on at once.
+    const takeOff: typeof addLabels = (l, elements, t) => removeLabels(l, elements, t, true);
     const counted = (fragment: CachedService | undefined, change: typeof addLabels) => {
       if (!labels || !fragment) return;
       FAMILIES.forEach((f, i) => {
@@ -247,7 +249,7 @@ export class IptablesSyncer {
       for (const key of fragments.keys()) {
         if (owned.has(key)) continue;
         if (asDelta) replaced.push(fragments.get(key)!);
-        counted(fragments.get(key), removeLabels);
+        counted(fragments.get(key), takeOff);
         fragments.delete(key);
       }
     }
@@ -256,7 +258,7 @@ export class IptablesSyncer {
       const svc = owned.get(key);
       const old = fragments.get(key);
       if (asDelta && old) replaced.push(old);
-      counted(old, removeLabels);
+      counted(old, takeOff);
       if (!svc) {
         fragments.delete(key);
         continue;
@@ -271,6 +273,7 @@ export class IptablesSyncer {
       counted(fragment, addLabels);
       fragments.set(key, fragment);
     }
+    if (labels) for (const f of FAMILIES) sweepLabels(labels[f], touched![f]);
     const built = { IPv4: new Map(), IPv6: new Map() } as Record<IPFamily, TrafficLabels>;
     const deltaOf = (ctx: Ctx): FamilyDelta => {
       const { head, tail } = frameFragments(input, ctx);
