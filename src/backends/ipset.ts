@@ -99,7 +99,7 @@ export function delLine(set: string, entry: string): string {
 export const rebuildName = (name: string): string => `${name}-C`;
 
 /** Whether `ipset save`'s header of a set names the counters extension. */
-export const hasCounters = (live: LiveIpset): boolean => live.header.split(' ').includes('counters');
+export const hasCounters = (live: Pick<LiveIpset, 'header'>): boolean => live.header.split(' ').includes('counters');
 
 /**
  * A live set of ours that lacks the counters we want (created by a version that did

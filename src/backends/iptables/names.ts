@@ -84,10 +84,11 @@ function remember(): void {
 }
 
 /**
- * Empties the names cache. The agent's syncer calls it after each render: its fragments
- * keep the names they use, and between renders the cache itself (a Map per Service port
- * and a record per endpoint) was ~10 MB of the syncer's memory at 10k Services x 10
- * endpoints, to spare hashing the ~12 names of each Service it renders again.
+ * Empties the names cache. The agent's syncer calls it after each Service it renders: its
+ * fragments keep the names they use, and the cache itself (a Map per Service port and a
+ * record per endpoint) was ~10 MB at 10k Services x 10 endpoints, between renders (to spare
+ * hashing the ~12 names of each Service rendered again) and, until session 15, through the
+ * whole first render (old-generation garbage after it).
  */
 export function forgetChainNames(): void {
   portNames.clear();

@@ -61,9 +61,9 @@ import {
 } from './resync-check.js';
 import type { RulesetWatch } from './ruleset-watch.js';
 import { serviceInputDigest } from './service-input.js';
-import { restoreLines, trafficSetsAsLabels } from './traffic-set-state.js';
+import { LabelsView, materialized, restoreLines, trafficSetsAsLabels } from './traffic-set-state.js';
 import { wholeTrafficDiff, type WholeTrafficDiff } from './traffic-set-diff.js';
-import { addLabels, diffTouched, elementsOf, removeLabels, TRAFFIC_SET_NAMES, trafficSetName, type TrafficLabels } from './traffic-set.js';
+import { addLabels, diffTouched, elementsOf, removeLabels, sweepLabels, TRAFFIC_SET_NAMES, trafficSetName, type TrafficLabels } from './traffic-set.js';
 
 /** Our chains as last written, by name: the render's chain objects (packed ones included, packed-chains.ts). */
 type Chains = Map<string, IptChain>;
@@ -136,8 +136,11 @@ export class IptablesSyncer {
   private written: Map<IPFamily, Written> | undefined;
   private lastFull = -Infinity;
   private cache: RenderCache | undefined;
-  /** Our ipsets as last read or sent; undefined when ipset cannot run here (no traffic set). */
-  private sets: Map<string, LiveIpset> | undefined;
+  /**
+   * Our ipsets as last read or sent; undefined when ipset cannot run here (no traffic set).
+   * A view of the labels once a sync sent its whole set diff (traffic-set-state.ts).
+   */
+  private sets: Map<string, LiveIpset | LabelsView> | undefined;
   /** The traffic set's entries and their labels as of the last render, per family. */
   private labels: Record<IPFamily, TrafficLabels> | undefined;
   /** The entries the last render changed, per family; undefined when it rendered everything. */
@@ -223,8 +226,21 @@ export class IptablesSyncer {
     const labels = reuse ? this.labels : undefined;
     this.labels = undefined;
     const touched = labels ? { IPv4: new Set<string>(), IPv6: new Set<string>() } : undefined;
+    // A memory of the sets that is a view of these very labels keeps what an entry held before it changes.
+    const views = FAMILIES.map((f) => {
+      const set = this.sets?.get(trafficSetName(f));
+      return labels && set instanceof LabelsView && set.labels === labels[f] ? set : undefined;
+    });
+    // A fragment's labels come off with their keys kept (traffic-set.ts, sweepLabels below): most go back on at once.
+    const takeOff: typeof addLabels = (l, elements, t) => removeLabels(l, elements, t, true);
     const counted = (fragment: CachedService | undefined, change: typeof addLabels) => {
-      if (labels && fragment) for (const f of FAMILIES) if (fragment[f].traffic) change(labels[f], elementsOf(fragment[f].traffic!), touched![f]);
+      if (!labels || !fragment) return;
+      FAMILIES.forEach((f, i) => {
+        const traffic = fragment[f].traffic;
+        if (!traffic) return;
+        for (const p of traffic) views[i]?.remember(p.entries);
+        change(labels[f], elementsOf(traffic), touched![f]);
+      });
     };
     // With a delta, the fragments replaced or removed: their chains may be gone.
     const asDelta = delta && partial;
@@ -233,7 +249,7 @@ export class IptablesSyncer {
       for (const key of fragments.keys()) {
         if (owned.has(key)) continue;
         if (asDelta) replaced.push(fragments.get(key)!);
-        counted(fragments.get(key), removeLabels);
+        counted(fragments.get(key), takeOff);
         fragments.delete(key);
       }
     }
@@ -242,17 +258,22 @@ export class IptablesSyncer {
       const svc = owned.get(key);
       const old = fragments.get(key);
       if (asDelta && old) replaced.push(old);
-      counted(old, removeLabels);
+      counted(old, takeOff);
       if (!svc) {
         fragments.delete(key);
         continue;
       }
       // Kept with the Service's own chains packed: their text was most of the syncer's memory.
       const [v4, v6] = ctxs.map((ctx) => packFragment(serviceFragment(input, ctx, svc, slices.get(key) ?? [])));
+      // The fragments hold their chains' names: the names cache (names.ts) is not kept past the
+      // Service. Kept through a first render at 10k x 10 it grew to ~10 MB that outlived many
+      // scavenges, so it landed in the old generation as garbage of the render.
+      forgetChainNames();
       const fragment: CachedService = { IPv4: v4!, IPv6: v6!, digest: moved.get(key) ?? digestOf(key) };
       counted(fragment, addLabels);
       fragments.set(key, fragment);
     }
+    if (labels) for (const f of FAMILIES) sweepLabels(labels[f], touched![f]);
     const built = { IPv4: new Map(), IPv6: new Map() } as Record<IPFamily, TrafficLabels>;
     const deltaOf = (ctx: Ctx): FamilyDelta => {
       const { head, tail } = frameFragments(input, ctx);
@@ -280,8 +301,6 @@ export class IptablesSyncer {
     // A read-back diffs the whole traffic set; otherwise the touched entries are the change.
     this.touched = touched;
     this.cache = { fingerprint: fp, fragments };
-    // The fragments hold their chains' names: the names cache is not worth keeping between syncs (names.ts).
-    forgetChainNames();
     return out;
   }
 
@@ -290,13 +309,17 @@ export class IptablesSyncer {
    * entries unless `whole` (the sets were read back), the render rebuilt the labels or the
    * set is missing; then the whole set, its lines made as they are sent (traffic-set-diff.ts).
    */
-  private trafficLines(sets: ReadonlyMap<string, LiveIpset>, whole: boolean): SetLines {
+  private trafficLines(sets: ReadonlyMap<string, LiveIpset | LabelsView>, whole: boolean): SetLines {
     const parts: Array<readonly string[] | WholeTrafficDiff> = [];
     const dels: string[] = [];
     let count = 0;
+    let exact = true;
     for (const f of FAMILIES) {
       const live = sets.get(trafficSetName(f));
-      const d = this.touched && live && !whole ? diffTouched(live.name, this.labels![f], this.touched[f], live) : wholeTrafficDiff(f, this.labels![f], sets);
+      const touchedOnly = this.touched !== undefined && live !== undefined && !whole;
+      // A touched diff leaves the other entries as the memory has them: the labels only if the memory is their view.
+      if (touchedOnly && !(live instanceof LabelsView)) exact = false;
+      const d = touchedOnly ? diffTouched(live.name, this.labels![f], this.touched![f], live) : wholeTrafficDiff(f, this.labels![f], sets);
       const adds = 'adds' in d ? d.adds : d;
       parts.push(adds);
       count += 'adds' in d ? d.adds.length : d.count;
@@ -311,6 +334,7 @@ export class IptablesSyncer {
       },
       head,
       dels,
+      exact,
     };
   }
 
@@ -361,15 +385,18 @@ export class IptablesSyncer {
       const setDiff: SetLines = sets && !sameInput ? this.trafficLines(sets, readBack) : NO_SET_LINES;
       // A skipped Service keeps its elements (its counts go on), as it keeps its chains.
       const setDels = keep.length ? [] : setDiff.dels;
-      // After a whole diff the memory of the sets becomes the labels (below): the lines sent need not be replayed into it.
-      const asLabels = readBack && !keep.length;
+      // When every line is sent and the sets were diffed whole or are the labels' view already, the kernel's sets
+      // hold the labels after this sync: the memory becomes their view (below), with the headers the lines made.
+      // Otherwise (a preserved Service keeps its elements) the lines are replayed into a copy of the memory.
+      const asLabels = sets !== undefined && !sameInput && !keep.length && setDiff.exact;
+      const after = !sets || sameInput ? undefined : asLabels ? headersOf(sets) : liveCopy(sets);
       const setAdds = setDiff.count;
       if (setAdds) {
         // A whole diff's lines are made as ipset pulls them: 65k `add` lines (18.7 MB) at a first sync at 10k Services.
         await this.run.ipset(['restore'], restoreLines(setDiff.lines()));
         if (this.keepTransaction) transaction += `${IPSET_MARKER}\n${[...setDiff.lines()].join('\n')}\n`;
         // As labels, the sets' entries come from the labels: only the lines that make or swap a set are replayed.
-        advanceIpsets(sets!, asLabels ? setDiff.head : [...setDiff.lines()]);
+        advanceIpsets(after!, asLabels ? setDiff.head : [...setDiff.lines()]);
       }
       for (const desired of rendered) {
         const f = desired.family;
@@ -411,11 +438,9 @@ export class IptablesSyncer {
       if (setDels.length) {
         await this.run.ipset(['restore'], restoreLines(setDels));
         if (this.keepTransaction) transaction += `${IPSET_MARKER}\n${setDels.join('\n')}\n`;
-        if (!asLabels) advanceIpsets(sets!, setDels);
+        if (!asLabels) advanceIpsets(after!, setDels);
       }
-      // After a whole diff the kernel's traffic sets hold the labels exactly (not with a
-      // preserved Service: its elements stay, unsent deletions).
-      if (sets && asLabels) trafficSetsAsLabels(sets, this.labels!);
+      if (after) this.sets = asLabels ? trafficSetsAsLabels(after, this.labels!) : after;
       changes += setAdds + setDels.length;
     } catch (e) {
       // What the kernel holds is unknown now: read it back next time.
@@ -496,9 +521,21 @@ interface SetLines {
   /** The lines that are not `add` lines (they make, rebuild or swap a set), for a memory that takes its entries from the labels. */
   readonly head: readonly string[];
   readonly dels: readonly string[];
+  /** Whether the kernel's sets hold exactly the labels once every line is sent (each set diffed whole or a view of them). */
+  readonly exact: boolean;
 }
 
-const NO_SET_LINES: SetLines = { count: 0, lines: () => [], head: [], dels: [] };
+const NO_SET_LINES: SetLines = { count: 0, lines: () => [], head: [], dels: [], exact: true };
+
+/** The sets' headers alone (no entries), for the lines that make or swap a set to be replayed into. */
+function headersOf(sets: ReadonlyMap<string, LiveIpset | LabelsView>): Map<string, LiveIpset> {
+  return new Map([...sets].map(([name, s]) => [name, { name, header: s.header, entries: new Set<string>(), comments: new Map<string, string>() }]));
+}
+
+/** The sets as LiveIpsets that lines can be replayed into: views copied, parsed sets as they are (nothing else holds them). */
+function liveCopy(sets: ReadonlyMap<string, LiveIpset | LabelsView>): Map<string, LiveIpset> {
+  return new Map([...sets].map(([name, s]) => [name, s instanceof LabelsView ? materialized(s) : s]));
+}
 
 /** No chains: the nat side of a diff that leaves nat alone. */
 const NO_CHAINS: LiveChains = new Map();

@@ -7,7 +7,8 @@
 // only the sorted entries of one family live while the lines are pulled. Pure.
 
 import type { IPFamily } from '../../model/ip.js';
-import { addLine, createLine, delLine, hasCounters, rebuildWithCounters, type Ipset, type LiveIpset } from '../ipset.js';
+import { addLine, createLine, delLine, hasCounters, rebuildWithCounters, type Ipset } from '../ipset.js';
+import { materialized, type SetMemory } from './traffic-set-state.js';
 import { commentOf, trafficSetOf, type TrafficLabels } from './traffic-set.js';
 
 export interface WholeTrafficDiff {
@@ -24,18 +25,18 @@ export interface WholeTrafficDiff {
 interface FamilyPlan {
   readonly set: Ipset;
   readonly labels: TrafficLabels;
-  readonly live: LiveIpset | undefined;
+  readonly live: SetMemory | undefined;
   readonly rebuild: readonly string[];
   readonly create: string | undefined;
 }
 
 /** Whether `entry` with `labels` must be (re)added to `live`. */
-function sends(entry: string, labels: string | string[], live: LiveIpset | undefined): boolean {
+function sends(entry: string, labels: string | string[], live: SetMemory | undefined): boolean {
   return !(live?.entries.has(entry) && commentOf(labels) === live.comments.get(entry));
 }
 
 /** The traffic set of `family` as `labels` hold its entries, against `sets` (what the kernel holds). */
-export function wholeTrafficDiff(family: IPFamily, labels: TrafficLabels, sets: ReadonlyMap<string, LiveIpset>): WholeTrafficDiff {
+export function wholeTrafficDiff(family: IPFamily, labels: TrafficLabels, sets: ReadonlyMap<string, SetMemory>): WholeTrafficDiff {
   const plans: FamilyPlan[] = [];
   const head: string[] = [];
   const dels: string[] = [];
@@ -44,7 +45,7 @@ export function wholeTrafficDiff(family: IPFamily, labels: TrafficLabels, sets: 
     // The set's header alone: its entries and comments are read from the labels as lines are made.
     const set = trafficSetOf(family, new Map());
     const live = sets.get(set.name);
-    const rebuild = live && set.counters && !hasCounters(live) ? rebuildWithCounters(set, live) : [];
+    const rebuild = live && set.counters && !hasCounters(live) ? rebuildWithCounters(set, materialized(live)) : [];
     const create = live ? undefined : createLine(set);
     plans.push({ set, labels, live, rebuild, create });
     for (const line of rebuild) if (!line.startsWith('add ')) head.push(line);

@@ -19,7 +19,8 @@
 import type { IPFamily } from '../../model/ip.js';
 import type { RenderInput } from '../../model/render-input.js';
 import { dnatTargets, servicePortViews, type ServicePortView } from '../../model/service-ports.js';
-import { addLine, delLine, type Ipset, type LiveIpset } from '../ipset.js';
+import { addLine, delLine, type Ipset } from '../ipset.js';
+import type { SetMemory } from './traffic-set-state.js';
 import { trafficComment } from '../traffic.js';
 import type { BuiltinJump } from './render.js';
 
@@ -84,29 +85,48 @@ export function* elementsOf(ports: Iterable<TrafficPort>): Generator<TrafficElem
  */
 export type TrafficLabels = Map<string, string | string[]>;
 
+/**
+ * An entry whose last label `removeLabels` took off with `keepKeys`: no labels, its place in the
+ * map kept until `sweepLabels`. A Map's deleted entry stays a hole in its table and a key added
+ * again goes to the end: the syncer's partial renders take a changed Service's labels off and put
+ * them back, and at 10k Services x 10 (65k entries) the holes filled the table within a few
+ * syncs, which V8 then rebuilt at twice the capacity (1.8 MB more, held).
+ */
+const NO_LABELS = '';
+
 /** Adds the elements' labels to `labels`; each entry whose labels changed goes into `touched`. */
 export function addLabels(labels: TrafficLabels, elements: Iterable<TrafficElement>, touched?: Set<string>): void {
   for (const e of elements) {
     const have = labels.get(e.entry);
-    if (have === undefined) labels.set(e.entry, e.label);
+    if (have === undefined || have === NO_LABELS) labels.set(e.entry, e.label);
     else if (have === e.label || (Array.isArray(have) && have.includes(e.label))) continue;
     else labels.set(e.entry, Array.isArray(have) ? [...have, e.label] : [have, e.label]);
     touched?.add(e.entry);
   }
 }
 
-/** Takes the elements' labels out of `labels` (an entry with none left goes); each entry whose labels changed goes into `touched`. */
-export function removeLabels(labels: TrafficLabels, elements: Iterable<TrafficElement>, touched?: Set<string>): void {
+/**
+ * Takes the elements' labels out of `labels` (an entry with none left goes, or with `keepKeys`
+ * stays without labels until `sweepLabels`); each entry whose labels changed goes into `touched`.
+ */
+export function removeLabels(labels: TrafficLabels, elements: Iterable<TrafficElement>, touched?: Set<string>, keepKeys = false): void {
   for (const e of elements) {
     const have = labels.get(e.entry);
-    if (have === undefined) continue;
-    if (have === e.label) labels.delete(e.entry);
-    else if (Array.isArray(have) && have.includes(e.label)) {
+    if (have === undefined || have === NO_LABELS) continue;
+    if (have === e.label) {
+      if (keepKeys) labels.set(e.entry, NO_LABELS);
+      else labels.delete(e.entry);
+    } else if (Array.isArray(have) && have.includes(e.label)) {
       const left = have.filter((l) => l !== e.label);
       labels.set(e.entry, left.length === 1 ? left[0]! : left);
     } else continue;
     touched?.add(e.entry);
   }
+}
+
+/** Deletes the entries of `entries` that `removeLabels` left without labels (`keepKeys`) and no `addLabels` gave any since. */
+export function sweepLabels(labels: TrafficLabels, entries: Iterable<string>): void {
+  for (const e of entries) if (labels.get(e) === NO_LABELS) labels.delete(e);
 }
 
 /** An entry's comment: its labels, sorted, as many as fit. */
@@ -145,7 +165,7 @@ export function trafficSet(family: IPFamily, elements: Iterable<TrafficElement>)
  * O(changed), not O(elements)): added or re-commented where `labels` holds them, removed
  * where it does not and `live` does.
  */
-export function diffTouched(name: string, labels: TrafficLabels, touched: Iterable<string>, live: LiveIpset): { adds: string[]; dels: string[] } {
+export function diffTouched(name: string, labels: TrafficLabels, touched: Iterable<string>, live: SetMemory): { adds: string[]; dels: string[] } {
   const adds: string[] = [];
   const dels: string[] = [];
   for (const e of touched) {

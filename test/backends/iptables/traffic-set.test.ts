@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { IptablesSyncer } from '../../../src/backends/iptables/syncer.js';
-import { diffTouched, renderTrafficSet, trafficSetOf, type TrafficLabels } from '../../../src/backends/iptables/traffic-set.js';
+import { addLabels, diffTouched, removeLabels, renderTrafficSet, sweepLabels, trafficSetOf, type TrafficLabels } from '../../../src/backends/iptables/traffic-set.js';
 import { diffIpsets, parseIpsetSave } from '../../../src/backends/ipset.js';
 import type { RenderInput } from '../../../src/model/render-input.js';
 import { ep, input, port, slice, svc } from '../../helpers/model.js';
@@ -58,5 +58,35 @@ describe('iptables traffic set', () => {
     // What the partial path keeps is what a full render gives.
     const after = world({ canary: false, webEndpoints: ['10.244.1.10'] });
     for (const f of ['IPv4', 'IPv6'] as const) assert.deepEqual(trafficSetOf(f, state.labels[f]!), renderTrafficSet(after, f));
+  });
+
+  it('labels taken off with their keys kept and put back: the entries keep their places, and only those left without labels are swept', () => {
+    const web = [
+      { entry: '10.244.1.10,tcp:8080', label: 'default/web:80/TCP' },
+      { entry: '10.244.2.10,tcp:8080', label: 'default/web:80/TCP' },
+    ];
+    const make = (): TrafficLabels => {
+      const l: TrafficLabels = new Map();
+      addLabels(l, [...web, { entry: '10.244.1.30,tcp:5432', label: 'default/db:5432/TCP' }]);
+      return l;
+    };
+    // web re-rendered with 10.244.2.10 gone: 10.244.1.10 goes back on where it was (a Map
+    // deletion would have moved it to the end, and left a hole in the Map's table).
+    const kept = make();
+    const touched = new Set<string>();
+    removeLabels(kept, web, touched, true);
+    addLabels(kept, [web[0]!], touched);
+    assert.equal(kept.get('10.244.2.10,tcp:8080'), '', 'no labels until swept');
+    sweepLabels(kept, touched);
+    assert.deepEqual([...kept], [
+      ['10.244.1.10,tcp:8080', 'default/web:80/TCP'],
+      ['10.244.1.30,tcp:5432', 'default/db:5432/TCP'],
+    ]);
+    // Without keepKeys the same changes give the same labels, in another order.
+    const moved = make();
+    removeLabels(moved, web);
+    addLabels(moved, [web[0]!]);
+    assert.deepEqual(new Map(moved), new Map(kept));
+    assert.deepEqual([...moved.keys()], ['10.244.1.30,tcp:5432', '10.244.1.10,tcp:8080']);
   });
 });
