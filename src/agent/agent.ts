@@ -555,10 +555,10 @@ export class Agent {
       }
       if (deletions.length) this.log.debug({ commands: deletions.length, deleted }, 'UDP conntrack entries cleaned');
     }
-    // Only the backends that DNAT in the kernel's nat hooks leave such entries behind.
+    // Only the backends that DNAT in the kernel's nat hooks leave such entries behind (AgentBackend.dnatsInNatHooks).
     // With an injected syncer (tests) there is no node: only an injected cleanup runs.
     const unNated = this.opts.unNatedConntrack ?? (this.opts.rules ? undefined : deleteUnNatedEntries);
-    if (repaired && unNated && NAT_BACKENDS.has(this.opts.backend)) await this.deleteUnNated(unNated, input);
+    if (repaired && unNated && getAgentBackend(this.opts.backend).dnatsInNatHooks) await this.deleteUnNated(unNated, input);
     await this.hcServers.update(healthCheckServices(input));
   }
 
@@ -582,9 +582,6 @@ export class Agent {
     if (deleted) this.log.info({ deleted, addresses: results.filter((r) => r.deleted).map((r) => r.args[3]) }, 'deleted conntrack entries to ClusterIPs made while their rules were missing');
   }
 }
-
-/** Backends whose Services are DNATed by nat rules (not by IPVS nor by a relay). */
-const NAT_BACKENDS: ReadonlySet<string> = new Set(['nftables', 'iptables']);
 
 /**
  * The one info line per sync: full or partial, how many Services changed (spec) and

@@ -93,6 +93,12 @@ export interface AgentBackend {
   readonly metricsMode: KubeProxyMetricsMode | undefined;
   /** It relays UDP in the agent process, so --udp-idle-timeout applies. */
   readonly relaysUdp: boolean;
+  /**
+   * Its Services are DNATed by rules in the kernel's nat hooks, so a connection made while
+   * they were missing keeps a binding to no NAT (the agent deletes those after a repair:
+   * src/agent/unnated-conntrack.ts). Not IPVS (it DNATs itself) nor a userspace relay.
+   */
+  readonly dnatsInNatHooks: boolean;
   /** Kernel settings (/proc/sys paths below net/) it needs for this input. */
   sysctls(input: RenderInput): Record<string, string>;
   /** The incremental syncer the agent drives: the same options for every backend. */

@@ -17,6 +17,7 @@ export const userspaceBackend: AgentBackend = {
   capabilities: [],
   metricsMode: undefined,
   relaysUdp: true,
+  dnatsInNatHooks: false,
   sysctls: () => ({}),
   createSyncer: (options) =>
     lazySyncer('userspace', async () =>

@@ -22,6 +22,7 @@ const AGENT_MEMBERS = {
   capabilities: 'array',
   metricsMode: 'any',
   relaysUdp: 'boolean',
+  dnatsInNatHooks: 'boolean',
   sysctls: 'function',
   createSyncer: 'function',
   cleanup: 'function',

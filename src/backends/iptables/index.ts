@@ -20,6 +20,7 @@ export const iptablesBackend: Backend<IptTables[], Record<IPFamily, LiveTables>>
   capabilities: ['CAP_NET_ADMIN'],
   metricsMode: 'iptables',
   relaysUdp: false,
+  dnatsInNatHooks: true,
   sysctls: iptablesSysctls,
   render: renderIptablesText,
   renderDocument: renderIptables,

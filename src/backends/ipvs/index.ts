@@ -21,6 +21,7 @@ export const ipvsBackend: Backend<IpvsRuleset, IpvsLive> = {
   capabilities: ['CAP_NET_ADMIN'],
   metricsMode: 'ipvs',
   relaysUdp: false,
+  dnatsInNatHooks: false,
   sysctls: (input) => ipvsSysctls(input.config),
   render: (input) => serializeIpvs(renderIpvs(input)),
   renderDocument: renderIpvs,

@@ -27,6 +27,7 @@ export const nftablesBackend: Backend<NftTable[], NftTable[]> = {
   capabilities: ['CAP_NET_ADMIN'],
   metricsMode: 'nftables',
   relaysUdp: false,
+  dnatsInNatHooks: true,
   sysctls: () => ({ ...NFTABLES_SYSCTLS }),
   // One Service port at a time, straight to text: same bytes as serialise(renderDocument(input)).
   render: (input) => renderDocumentText(input),
