@@ -15,10 +15,11 @@
 // kube-proxy deletes UDP entries when a Service's endpoints go from none to some (our
 // conntrack.ts does too) and no TCP entries (kubernetes issue 48719). The agent, after a
 // full sync that changed the kernel (a repair, or the first sync on a node that lacked
-// rules), deletes the entries to a ClusterIP whose reply still comes from that ClusterIP
-// (not DNATed): one listing per family, then `conntrack -D -p PROTO --orig-dst VIP
-// --reply-src VIP` for each address and protocol the listing showed. Connections that
-// were DNATed (their reply comes from an endpoint) are never touched.
+// rules), for every backend whose Services are DNATed in the nat hooks (all but IPVS:
+// AgentBackend.dnatsInNatHooks), deletes the entries to a ClusterIP whose reply still
+// comes from that ClusterIP (not DNATed): one listing per family, then `conntrack -D -p
+// PROTO --orig-dst VIP --reply-src VIP` for each address and protocol the listing showed.
+// Connections that were DNATed (their reply comes from an endpoint) are never touched.
 //
 // `unNatedDeletions` is pure; `deleteUnNatedEntries` runs the tools.
 

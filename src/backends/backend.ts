@@ -94,9 +94,10 @@ export interface AgentBackend {
   /** It relays UDP in the agent process, so --udp-idle-timeout applies. */
   readonly relaysUdp: boolean;
   /**
-   * Its Services are DNATed by rules in the kernel's nat hooks, so a connection made while
-   * they were missing keeps a binding to no NAT (the agent deletes those after a repair:
-   * src/agent/unnated-conntrack.ts). Not IPVS (it DNATs itself) nor a userspace relay.
+   * Its Services are DNATed by rules in the kernel's nat hooks (the userspace relay's
+   * redirect too), so a connection made while they were missing keeps a binding to no NAT
+   * (the agent deletes those after a repair: src/agent/unnated-conntrack.ts). Not IPVS,
+   * which DNATs in IPVS.
    */
   readonly dnatsInNatHooks: boolean;
   /** Kernel settings (/proc/sys paths below net/) it needs for this input. */

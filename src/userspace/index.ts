@@ -17,7 +17,7 @@ export const userspaceBackend: AgentBackend = {
   capabilities: [],
   metricsMode: undefined,
   relaysUdp: true,
-  dnatsInNatHooks: false,
+  dnatsInNatHooks: true,
   sysctls: () => ({}),
   createSyncer: (options) =>
     lazySyncer('userspace', async () =>
