@@ -191,12 +191,20 @@ describe('faults under continuous traffic on a 3-node cluster', { timeout: 600_0
    * after the repair, so a connection from each of those ports now reaches a server. With
    * kube-proxy they time out for minutes (kubernetes issue 48719); here they once failed
    * the churn test that came after this one.
+   * Only iptables is sure to leave such entries: `iptables -F -X` keeps the nat base chains
+   * hooked, so every connection made meanwhile is bound to no NAT. Deleting an nftables
+   * table unhooks its chains too: no binding is made, and a connection whose SYN is retried
+   * after the repair gets DNATed (so none may have timed out there).
    */
   async function assertStalePortsWork(node: string): Promise<void> {
     const client = c.bed.podsOn(node)[0]!;
     const run = runs.find((r) => r.what === `${client.name} -> ${VIP}`)!.run;
+    // Every attempt made before now has ended once one made 3.5 s later has (they time out after 3 s).
+    const now = Date.now() - trafficStart;
+    await until(`${node}: the attempts made while its rules were gone ended`, () => run.snapshot().some((x) => x.at >= now + 3500), 60_000, 100);
     const ports = [...new Set(run.snapshot().flatMap((x) => (!x.result.ok && x.result.error === 'timeout' && x.result.localPort ? [x.result.localPort] : [])))].slice(0, 8);
-    assert.ok(ports.length > 0, `${node}: connections timed out while its rules were gone`);
+    if (c.backendOf(node) === 'iptables') assert.ok(ports.length > 0, `${node}: connections timed out while its rules were gone`);
+    if (ports.length === 0) return;
     let last = '';
     await until(
       `${node}: connections from the ${ports.length} client ports used while its rules were gone`,
