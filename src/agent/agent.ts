@@ -547,11 +547,7 @@ export class Agent {
         const t1 = performance.now();
         const results = mine.length ? await (this.opts.conntrack ?? runConntrack)(mine) : [];
         this.metrics.conntrackReconcileDuration.observe({ ip_family }, planSeconds + (performance.now() - t1) / 1000);
-        for (const r of results) {
-          if (r.ok) this.metrics.conntrackDeletedEntries.inc({ ip_family }, r.deleted);
-          else this.log.warn({ args: r.args, err: { type: 'ConntrackDeleteFailed', message: r.error } }, 'conntrack delete failed');
-          deleted += r.deleted;
-        }
+        for (const r of results) deleted += this.noteConntrack(r, ip_family);
       }
       if (deletions.length) this.log.debug({ commands: deletions.length, deleted }, 'UDP conntrack entries cleaned');
     }
@@ -560,6 +556,13 @@ export class Agent {
     const unNated = this.opts.unNatedConntrack ?? (this.opts.rules ? undefined : deleteUnNatedEntries);
     if (repaired && unNated && getAgentBackend(this.opts.backend).dnatsInNatHooks) await this.deleteUnNated(unNated, input);
     await this.hcServers.update(healthCheckServices(input));
+  }
+
+  /** One conntrack command's outcome: kube-proxy's deleted-entries counter, or a warning; how many went. */
+  private noteConntrack(r: ConntrackRunResult, ip_family: IPFamily): number {
+    if (r.ok) this.metrics.conntrackDeletedEntries.inc({ ip_family }, r.deleted);
+    else this.log.warn({ args: r.args, err: { type: 'ConntrackDeleteFailed', message: r.error } }, 'conntrack delete failed');
+    return r.deleted;
   }
 
   /** After a repair: the connections made while the rules were missing must not keep their (absent) NAT. */
@@ -573,12 +576,7 @@ export class Agent {
       return;
     }
     let deleted = 0;
-    for (const r of results) {
-      const ip_family = deletionFamily(r.args);
-      if (r.ok) this.metrics.conntrackDeletedEntries.inc({ ip_family }, r.deleted);
-      else this.log.warn({ args: r.args, err: { type: 'ConntrackDeleteFailed', message: r.error } }, 'conntrack delete failed');
-      deleted += r.deleted;
-    }
+    for (const r of results) deleted += this.noteConntrack(r, deletionFamily(r.args));
     if (deleted) this.log.info({ deleted, addresses: results.filter((r) => r.deleted).map((r) => r.args[3]) }, 'deleted conntrack entries to ClusterIPs made while their rules were missing');
   }
 }

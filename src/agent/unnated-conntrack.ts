@@ -62,14 +62,19 @@ export function unNatedEntry(line: string, vips: ReadonlySet<string>): { proto: 
   return proto ? { proto, vip: origDst[1]! } : undefined;
 }
 
+/** Adds the deletion `line` needs, if any, to `found` (by ClusterIP and protocol: one each). */
+function collect(found: Map<string, ConntrackDeletion>, line: string, vips: ReadonlySet<string>): void {
+  const e = unNatedEntry(line, vips);
+  if (e) found.set(`${e.proto} ${e.vip}`, ['-p', e.proto, '--orig-dst', e.vip, '--reply-src', e.vip]);
+}
+
+const sorted = (found: ReadonlyMap<string, ConntrackDeletion>): ConntrackDeletion[] => [...found.keys()].sort().map((k) => found.get(k)!);
+
 /** One deletion per ClusterIP and protocol that has un-DNATed entries among `lines`; sorted. */
 export function unNatedDeletions(lines: Iterable<string>, vips: ReadonlySet<string>): ConntrackDeletion[] {
-  const out = new Map<string, ConntrackDeletion>();
-  for (const line of lines) {
-    const e = unNatedEntry(line, vips);
-    if (e) out.set(`${e.proto} ${e.vip}`, ['-p', e.proto, '--orig-dst', e.vip, '--reply-src', e.vip]);
-  }
-  return [...out.keys()].sort().map((k) => out.get(k)!);
+  const found = new Map<string, ConntrackDeletion>();
+  for (const line of lines) collect(found, line, vips);
+  return sorted(found);
 }
 
 /**
@@ -88,15 +93,13 @@ export async function deleteUnNatedEntries(input: RenderInput, families: readonl
     const r = await exec.run({
       file: 'conntrack',
       args,
-      stdoutLines: (line) => {
-        for (const d of unNatedDeletions([line], vips)) found.set(d.join(' '), d);
-      },
+      stdoutLines: (line) => collect(found, line, vips),
     });
     if (r.exitCode !== 0) {
       results.push({ args, ok: false, deleted: 0, error: `conntrack ${args.join(' ')} exited ${r.exitCode}: ${r.stderr.trim()}` });
       continue;
     }
-    results.push(...(await runConntrack([...found.keys()].sort().map((k) => found.get(k)!), exec)));
+    results.push(...(await runConntrack(sorted(found), exec)));
   }
   return results;
 }
