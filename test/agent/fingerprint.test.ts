@@ -76,3 +76,31 @@ test('Fingerprint: versions another holder knows are shared, and never change wh
     }
   }),
 );
+
+test('Fingerprint: paths given twice or inside another given one still name each change and removal', TIMEOUT, () =>
+  inFolder('svcplane-fingerprint-overlap-', async (dir, f) => {
+    const fp = new Fingerprint();
+    const paths = [dir, f('a.json'), dir];
+    assert.deepEqual(new Set((await fp.update(paths)).map((c) => c.path)), new Set([dir, f('a.json'), f('b.json')]));
+    assert.deepEqual(await fp.update(paths), []);
+    writeFileSync(f('a.json'), '{"changed": true}');
+    unlinkSync(f('b.json'));
+    const changes = await fp.update(paths);
+    assert.deepEqual(new Set(changes.map((c) => c.path)), new Set([f('a.json'), f('b.json')]));
+    assert.equal(changes.find((c) => c.path === f('b.json'))!.after, undefined, 'removed');
+    assert.equal(fp.size, 2);
+  }),
+);
+
+test('Fingerprint: a file removed and another added in one walk (as many paths as before) are both named', TIMEOUT, () =>
+  inFolder('svcplane-fingerprint-swap-', async (dir, f) => {
+    const fp = new Fingerprint();
+    await fp.update([dir]);
+    unlinkSync(f('a.json'));
+    writeFileSync(f('c.json'), '{}');
+    const changes = await fp.update([dir]);
+    assert.deepEqual(changes.map((c) => [c.path, c.before === undefined, c.after === undefined]).sort(), [[f('a.json'), false, true], [f('c.json'), true, false]]);
+    assert.equal(fp.size, 3);
+    assert.deepEqual(await fp.update([dir]), []);
+  }),
+);
