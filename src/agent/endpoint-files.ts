@@ -17,6 +17,8 @@ import { flatString } from './flat-string.js';
 
 /** What one file yielded. */
 interface FileResult {
+  /** The cache's key for the file: kept so that a reload and the file watch key it by this same string. */
+  readonly path: string;
   readonly version: string;
   readonly slices: readonly EndpointSliceInfo[];
   /** Services whose slice in this file was malformed. */
@@ -74,9 +76,9 @@ export class EndpointFiles {
     private readonly opts: EndpointFilesOptions = {},
   ) {}
 
-  /** The version this cache holds for `path` (the file watch shares the string: fingerprint.ts). */
-  versionOf(path: string): string | undefined {
-    return this.files.get(path)?.version;
+  /** The path and version strings this cache holds for `path` (the file watch shares them: fingerprint.ts). */
+  known(path: string): { readonly path: string; readonly version: string } | undefined {
+    return this.files.get(path);
   }
 
   /**
@@ -118,7 +120,7 @@ export class EndpointFiles {
       const prev = this.files.get(p);
       if (!f) {
         if (prev) swaps.push([p, prev, undefined]);
-      } else if (prev?.version !== f.version) swaps.push([p, prev, await readOne(f, errors)]);
+      } else if (prev?.version !== f.version) swaps.push([p, prev, await readOne(f, errors, prev?.path)]);
     }
     return this.settle(swaps, errors, undefined);
   }
@@ -129,13 +131,14 @@ export class EndpointFiles {
     const swaps: Swap[] = [];
     for (const f of listed) {
       const prev = this.files.get(f.path);
+      // Keyed by the string the cache had: the listing's new one is garbage at once.
       if (prev && prev.version === f.version) {
-        next.set(f.path, prev);
+        next.set(prev.path, prev);
         continue;
       }
-      const result = await readOne(f, errors);
-      swaps.push([f.path, prev, result]);
-      next.set(f.path, result);
+      const result = await readOne(f, errors, prev?.path);
+      swaps.push([result.path, prev, result]);
+      next.set(result.path, result);
     }
     for (const [path, r] of this.files) if (!next.has(path)) swaps.push([path, r, undefined]);
     return this.settle(swaps, errors, next);
@@ -193,8 +196,11 @@ export class EndpointFiles {
 /** A file read anew (before: the cache's, if any) or gone (after undefined). */
 type Swap = readonly [path: string, before: FileResult | undefined, after: FileResult | undefined];
 
-/** What one file yields; its malformed objects are added to `errors`. Throws (an InputError naming it) when it cannot be read or parsed. */
-async function readOne(f: ManifestFile, errors: InputError[]): Promise<FileResult> {
+/**
+ * What one file yields; its malformed objects are added to `errors`. Throws (an InputError
+ * naming it) when it cannot be read or parsed. `path`: the cache's string for f.path, if any.
+ */
+async function readOne(f: ManifestFile, errors: InputError[], path = f.path): Promise<FileResult> {
   const docs = await readManifestFile(f.path);
   const nodeDocs = docs.filter(isNodeDoc);
   const c = collectInputs(
@@ -202,7 +208,7 @@ async function readOne(f: ManifestFile, errors: InputError[]): Promise<FileResul
     { strict: false },
   );
   for (const e of c.errors) errors.push(e);
-  return { version: flatString(f.version), slices: orNone(c.endpointSlices.map(compactSlice)), skipped: orNone(c.skippedServices), nodeDocs: orNone(nodeDocs) };
+  return { path, version: flatString(f.version), slices: orNone(c.endpointSlices.map(compactSlice)), skipped: orNone(c.skippedServices), nodeDocs: orNone(nodeDocs) };
 }
 
 interface Merged {

@@ -80,8 +80,11 @@ function fileVersion(st: Stats): string {
   return flatString(`${st.ino}:${st.size}:${st.mtimeMs}`);
 }
 
-/** The version string another holder keeps for `path` (the endpoint files' cache), to keep one copy of an equal one. */
-export type KnownVersion = (path: string) => string | undefined;
+/**
+ * What another holder (the endpoint files' cache) keeps for `path`: its own path string and
+ * version string, so that the fingerprint keeps one copy of each where they are equal.
+ */
+export type KnownVersion = (path: string) => { readonly path: string; readonly version: string } | undefined;
 
 export class Fingerprint {
   /** path -> version, as the last walk saw them. */
@@ -91,6 +94,7 @@ export class Fingerprint {
    * `known`: a version equal to the one a walk finds is kept as that string, not a second
    * copy (~2.5 MB at 44k files); else one that did not change stays the string already
    * held, rather than each poll's new copy (garbage old enough to be promoted, every poll).
+   * A path new to the map is keyed by the holder's string for it, not the walk's (~3 MB).
    */
   constructor(private readonly known?: KnownVersion) {}
 
@@ -118,7 +122,7 @@ export class Fingerprint {
       // Each path is visited once a walk (the paths do not overlap): held is the last walk's.
       if (held !== undefined) met++;
       if (held !== version) changes.push({ path, before: held, after: version });
-      versions.set(path, this.kept(path, version, held));
+      this.keep(versions, path, version, held);
     };
     for (const p of paths) await walk(p, visit);
     if (met < lastSize) for (const c of await this.rebuild(paths)) changes.push(c);
@@ -141,7 +145,7 @@ export class Fingerprint {
         last.delete(path);
         if (held !== version) changes.push({ path, before: held, after: version });
       }
-      next.set(path, this.kept(path, version, held));
+      this.keep(next, path, version, held);
     };
     for (const p of paths) await walk(p, visit);
     for (const [path, version] of last) changes.push({ path, before: version, after: undefined });
@@ -149,10 +153,15 @@ export class Fingerprint {
     return changes;
   }
 
-  /** The string to keep for `version`: the other holder's when equal (also once it caught up with a change), else the one held. */
-  private kept(path: string, version: string, held: string | undefined): string {
+  /**
+   * Sets `path`'s entry in `map` to `version` as a string already held: the other holder's
+   * when equal (also once it caught up with a change), else the one held. A key the map has
+   * stays its own string (Map.set stores the value only); a new one is the holder's string.
+   */
+  private keep(map: Map<string, string>, path: string, version: string, held: string | undefined): void {
     const shared = this.known?.(path);
-    return shared === version ? shared : held === version ? held : version;
+    const key = held === undefined && shared?.path === path ? shared.path : path;
+    map.set(key, shared?.version === version ? shared.version : held === version ? held : version);
   }
 }
 

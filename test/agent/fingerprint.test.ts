@@ -63,7 +63,8 @@ test('Fingerprint: versions another holder knows are shared, and never change wh
   inFolder('svcplane-fingerprint-known-', async (dir, f) => {
     let truth = new Map<string, string>();
     // One holder that knows the right versions, one whose versions are stale.
-    for (const known of [(p: string) => truth.get(p), () => '1:2:3']) {
+    const holder = (p: string) => (truth.has(p) ? { path: p, version: truth.get(p)! } : undefined);
+    for (const known of [holder, () => ({ path: 'elsewhere', version: '1:2:3' })]) {
       truth = new Map((await new Fingerprint().update([dir])).map((c) => [c.path, c.after!]));
       const fp = new Fingerprint(known);
       assert.deepEqual((await fp.update([dir])).map((c) => [c.path, c.after]), [...truth]);
