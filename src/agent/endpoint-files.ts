@@ -208,7 +208,36 @@ async function readOne(f: ManifestFile, errors: InputError[], path = f.path): Pr
     { strict: false },
   );
   for (const e of c.errors) errors.push(e);
-  return { path, version: flatString(f.version), slices: orNone(c.endpointSlices.map(compactSlice)), skipped: orNone(c.skippedServices), nodeDocs: orNone(nodeDocs) };
+  const slices = c.endpointSlices.map(compactSlice);
+  const version = flatString(f.version);
+  if (slices.length === 1 && c.skippedServices.length === 0 && nodeDocs.length === 0) return new OneSlice(path, version, slices[0]!);
+  return { path, version, slices: orNone(slices), skipped: orNone(c.skippedServices), nodeDocs: orNone(nodeDocs) };
+}
+
+/**
+ * What the usual file yielded, one slice, nothing skipped, no Node: the slice without an
+ * array around it and no fields for the shared empties. A record and a one-slice array
+ * were ~120 bytes a file, this ~48 (~3 MB less at 44k files, for as long as the agent
+ * runs); the array is made when `slices` is read (a reload of the file, a whole merge).
+ */
+class OneSlice implements FileResult {
+  constructor(
+    readonly path: string,
+    readonly version: string,
+    private readonly slice: EndpointSliceInfo,
+  ) {}
+
+  get slices(): readonly EndpointSliceInfo[] {
+    return [this.slice];
+  }
+
+  get skipped(): readonly string[] {
+    return NONE;
+  }
+
+  get nodeDocs(): readonly InputDocument[] {
+    return NONE;
+  }
 }
 
 interface Merged {
