@@ -62,8 +62,8 @@ function list<T extends string>(xs: T[]): T[] {
  * The same keys in the same order with the same values: a Service holds JSON values only
  * (the plan's digest is taken from it).
  */
-function inObject(s: PlanService): PlanService {
-  return JSON.parse(JSON.stringify(s)) as PlanService;
+function inObject<T extends PlanService | Endpoint>(s: T): T {
+  return JSON.parse(JSON.stringify(s)) as T;
 }
 
 /**
@@ -103,8 +103,7 @@ export function compactSlice(s: EndpointSliceInfo): EndpointSliceInfo {
   s.namespace = str(s.namespace);
   s.addressType = str(s.addressType);
   s.ports = s.ports.length ? endpointPorts.get(JSON.stringify(s.ports), s.ports.map(compactEndpointPort)) : EMPTY;
-  s.endpoints = exact(s.endpoints);
-  for (const e of s.endpoints) compactEndpoint(e);
+  s.endpoints = s.endpoints.length ? s.endpoints.map(compactEndpoint) : EMPTY;
   return s;
 }
 
@@ -114,9 +113,15 @@ function compactEndpointPort(p: EndpointPort): EndpointPort {
   return Object.freeze(p) as EndpointPort;
 }
 
-function compactEndpoint(e: Endpoint): void {
+/**
+ * A copy of an endpoint (inObject: the slice parser's literal has four properties, a
+ * node name or a zone went to a property array), its repeated values shared.
+ */
+function compactEndpoint(parsed: Endpoint): Endpoint {
+  const e = inObject(parsed);
   if (e.nodeName !== undefined) e.nodeName = str(e.nodeName);
   if (e.zone !== undefined) e.zone = str(e.zone);
   if (e.hintZones !== undefined) e.hintZones = list(e.hintZones);
   if (e.hintNodes !== undefined) e.hintNodes = list(e.hintNodes);
+  return e;
 }
