@@ -274,7 +274,7 @@ function merge(files: ReadonlyMap<string, FileResult>): Merged {
 }
 
 /**
- * The last merge with a few files' slices swapped for their new versions, or undefined
+ * The last merge with some files' slices swapped for their new versions, or undefined
  * when only a whole merge gives the right answer: a file with Node objects or skipped
  * (malformed) slices, a slice defined twice before or after. One endpoint change at 10k
  * files then costs a copy of the sorted list, not a merge and sort of every file's
@@ -282,40 +282,47 @@ function merge(files: ReadonlyMap<string, FileResult>): Merged {
  * A new slice defined by another file too is found in the sorted list itself (its
  * neighbour has its namespace and name): a map of every slice's key to its file cost
  * 4.3 MB at 44k files, for as long as the agent ran.
+ * Any number of files: the new slices, sorted, are merged into the list in one pass. Past
+ * 64 files a whole merge ran instead (each new slice was spliced in), and a burst of file
+ * events at 44k files (renames while a sync runs) made one per sync: a copy of the cache
+ * and a map of every slice's key, ~6 MB of old-generation garbage each.
  */
 function mergedWith(last: Merged, swaps: readonly Swap[]): Merged | undefined {
-  if (swaps.length > 64) return undefined;
   const gone = new Set<EndpointSliceInfo>();
+  const added: EndpointSliceInfo[] = [];
   for (const [, before, after] of swaps) {
     for (const r of [before, after]) if (r && (r.nodeDocs.length || r.skipped.length)) return undefined;
     for (const s of before?.slices ?? []) {
       if (last.duplicated.has(sliceKey(s))) return undefined;
       gone.add(s);
     }
-  }
-  const slices = last.slices.filter((s) => !gone.has(s));
-  for (const [, , after] of swaps) {
     for (const s of after?.slices ?? []) {
       if (last.duplicated.has(sliceKey(s))) return undefined;
-      const at = sortedIndex(slices, s);
-      if (at < slices.length && compareByNamespaceName(slices[at]!, s) === 0) return undefined;
-      slices.splice(at, 0, s);
+      added.push(s);
     }
   }
+  added.sort(compareByNamespaceName);
+  const slices: EndpointSliceInfo[] = [];
+  let next = 0;
+  const take = (upTo: EndpointSliceInfo | undefined): boolean => {
+    while (next < added.length && (upTo === undefined || compareByNamespaceName(added[next]!, upTo) <= 0)) {
+      const s = added[next++]!;
+      // Defined twice: by another new slice, or by one the list keeps.
+      const prev = slices[slices.length - 1];
+      if ((prev && compareByNamespaceName(prev, s) === 0) || (upTo && compareByNamespaceName(s, upTo) === 0)) return false;
+      slices.push(s);
+    }
+    return true;
+  };
+  for (const s of last.slices) {
+    if (gone.has(s)) continue;
+    if (!take(s)) return undefined;
+    slices.push(s);
+  }
+  if (!take(undefined)) return undefined;
   return { ...last, slices };
 }
 
-/** Where `s` goes in `sorted` (compareByNamespaceName). */
-function sortedIndex(sorted: readonly EndpointSliceInfo[], s: EndpointSliceInfo): number {
-  let lo = 0;
-  let hi = sorted.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >> 1;
-    if (compareByNamespaceName(sorted[mid]!, s) < 0) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
-}
 
 /** The Node from the files' Node objects (by --node-name, else the only one), with --node-ip applied. */
 function nodeOf(nodeDocs: readonly InputDocument[], opts: EndpointFilesOptions): { node: NodeContext | undefined; errors: InputError[] } {
