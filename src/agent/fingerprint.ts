@@ -156,11 +156,12 @@ export class Fingerprint {
   /**
    * Sets `path`'s entry in `map` to `version` as a string already held: the other holder's
    * when equal (also once it caught up with a change), else the one held. A key the map has
-   * stays its own string (Map.set stores the value only); a new one is the holder's string.
+   * stays its own string (Map.set stores the value only); a new one (a new path, or every
+   * path in a rebuild's new map) is the holder's string when it has the path.
    */
   private keep(map: Map<string, string>, path: string, version: string, held: string | undefined): void {
     const shared = this.known?.(path);
-    const key = held === undefined && shared?.path === path ? shared.path : path;
+    const key = shared?.path === path ? shared.path : path;
     map.set(key, shared?.version === version ? shared.version : held === version ? held : version);
   }
 }
