@@ -13,7 +13,7 @@ import type { PlanService } from '../../model/plan.js';
 import type { RenderInput } from '../../model/render-input.js';
 import type { EndpointSliceInfo } from '../../model/endpoints.js';
 import { viewsOfService } from '../../model/service-ports.js';
-import { trafficPort, type TrafficPort } from './traffic-set.js';
+import { keptTraffic, trafficPort, type KeptTraffic } from './traffic-set.js';
 import { CHAINS } from './names.js';
 import { packChains, PackedChain, ruleCount } from './packed-chains.js';
 import { nodePortsTail, servicePort, skeleton, Table, type Ctx, type IptChain, type IptTables } from './render.js';
@@ -22,8 +22,8 @@ import { nodePortsTail, servicePort, skeleton, Table, type Ctx, type IptChain, t
 export interface IptFragment {
   readonly filter: readonly IptChain[];
   readonly nat: readonly IptChain[];
-  /** The Service's elements of the family's traffic set (traffic-set.ts), per Service port with any; absent when none. */
-  readonly traffic?: readonly TrafficPort[];
+  /** The Service's elements of the family's traffic set (traffic-set.ts), of its Service ports with any; absent when none. */
+  readonly traffic?: KeptTraffic;
 }
 
 const EMPTY: IptFragment = { filter: [], nat: [] };
@@ -49,8 +49,8 @@ export function serviceFragment(
   const rules = piece((filter, nat) => {
     for (const v of views) servicePort(v, ctx, filter, nat);
   });
-  const traffic = views.map(trafficPort).filter((p) => p.entries.length > 0);
-  return traffic.length ? { ...rules, traffic } : rules;
+  const traffic = keptTraffic(views.map(trafficPort));
+  return traffic ? { ...rules, traffic } : rules;
 }
 
 /** The rules no Service owns, before and after the Services'. */

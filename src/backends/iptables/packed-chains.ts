@@ -99,14 +99,32 @@ function pack(text: string): string {
   return deflateRawSync(Buffer.from(text, 'latin1'), { level: constants.Z_BEST_SPEED, dictionary }).toString('latin1');
 }
 
+/**
+ * A Service's one rule in a shared chain (its SVP-SERVICES rule, most often): the rule
+ * itself, not a chain object around an array of one (96 bytes against 40: 2.5 MB at 44k
+ * Services x 1). Its rules come as a fresh array, as a packed chain's do; the rule string
+ * is the one the render made (the assembled shared chain holds it too).
+ */
+export class OneRule implements IptChain {
+  constructor(
+    readonly name: string,
+    private readonly rule: string,
+  ) {}
+
+  get rules(): string[] {
+    return [this.rule];
+  }
+}
+
 /** How many rules `chain` holds, without unpacking a packed one. */
 export function ruleCount(chain: IptChain): number {
-  return chain instanceof PackedChain ? chain.count : chain.rules.length;
+  return chain instanceof PackedChain ? chain.count : chain instanceof OneRule ? 1 : chain.rules.length;
 }
 
 /**
  * `chains` (of one or two tables: each list comes back in its order) with every chain not
- * in `shared` replaced by a PackedChain, all of them in one group. Rule lines are ASCII
+ * in `shared` replaced by a PackedChain, all of them in one group, and a shared chain of one
+ * rule by a OneRule. Rule lines are ASCII
  * (rule.ts: comments are sanitised), so latin1 keeps them as they are.
  */
 export function packChains<T extends readonly (readonly IptChain[])[]>(lists: T, shared: ReadonlySet<string>): { [K in keyof T]: readonly IptChain[] } {
@@ -118,7 +136,7 @@ export function packChains<T extends readonly (readonly IptChain[])[]>(lists: T,
     chains.length === 0
       ? NO_CHAINS
       : chains.map((c) => {
-          if (shared.has(c.name)) return c;
+          if (shared.has(c.name)) return c.rules.length === 1 ? new OneRule(c.name, c.rules[0]!) : c;
           const packed = new PackedChain(c.name, group, start, c.rules.length);
           start += c.rules.length;
           return packed;

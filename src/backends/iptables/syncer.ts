@@ -63,7 +63,7 @@ import type { RulesetWatch } from './ruleset-watch.js';
 import { serviceInputDigest } from './service-input.js';
 import { LabelsView, materialized, restoreLines, trafficSetsAsLabels } from './traffic-set-state.js';
 import { wholeTrafficDiff, type WholeTrafficDiff } from './traffic-set-diff.js';
-import { addLabels, diffTouched, elementsOf, removeLabels, sweepLabels, TRAFFIC_SET_NAMES, trafficSetName, type TrafficLabels } from './traffic-set.js';
+import { addLabels, diffTouched, elementsOf, entriesOf, removeLabels, sweepLabels, TRAFFIC_SET_NAMES, trafficSetName, type TrafficLabels } from './traffic-set.js';
 
 /** Our chains as last written, by name: the render's chain objects (packed ones included, packed-chains.ts). */
 type Chains = Map<string, IptChain>;
@@ -238,7 +238,7 @@ export class IptablesSyncer {
       FAMILIES.forEach((f, i) => {
         const traffic = fragment[f].traffic;
         if (!traffic) return;
-        for (const p of traffic) views[i]?.remember(p.entries);
+        views[i]?.remember(entriesOf(traffic));
         change(labels[f], elementsOf(traffic), touched![f]);
       });
     };

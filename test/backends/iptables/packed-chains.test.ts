@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { diffTable } from '../../../src/backends/iptables/diff.js';
-import { inflations, PackedChain, packChains, ruleCount, RulesByName } from '../../../src/backends/iptables/packed-chains.js';
+import { inflations, OneRule, PackedChain, packChains, ruleCount, RulesByName } from '../../../src/backends/iptables/packed-chains.js';
 import type { IptChain } from '../../../src/backends/iptables/render.js';
 
 const chain = (name: string, n: number): IptChain => ({
@@ -19,6 +19,11 @@ describe('iptables packed chains', () => {
     assert.equal(pa[0], a[0], 'a shared chain is not packed');
     assert.ok(pa.slice(1).every((c) => c instanceof PackedChain));
     assert.equal(pfilter.length, 1);
+    // A shared chain of one rule is kept as the rule (OneRule), read back as a chain of it.
+    assert.ok(pfilter[0] instanceof OneRule);
+    assert.equal(pfilter[0]!.name, 'SVP-SERVICES');
+    assert.deepEqual(pfilter[0]!.rules, chain('SVP-SERVICES', 1).rules);
+    assert.equal(ruleCount(pfilter[0]!), 1);
     // Read groups alternately: the one-group memo must never answer for the other group.
     for (let round = 0; round < 2; round++) {
       b.forEach((c, i) => assert.deepEqual(pb[i]!.rules, c.rules));
