@@ -15,7 +15,7 @@ import type { EndpointSliceInfo } from '../../model/endpoints.js';
 import { viewsOfService } from '../../model/service-ports.js';
 import { keptTraffic, trafficPort, type KeptTraffic } from './traffic-set.js';
 import { CHAINS } from './names.js';
-import { packChains, PackedChain, ruleCount } from './packed-chains.js';
+import { OneRule, packChains, PackedChain, ruleCount } from './packed-chains.js';
 import { nodePortsTail, servicePort, skeleton, Table, type Ctx, type IptChain, type IptTables } from './render.js';
 
 /** What one piece adds to a family's filter and nat tables, chains in the order first named. */
@@ -80,7 +80,8 @@ function replay(into: Map<string, IptChain>, copied: Set<string>, chains: readon
     } else if (ruleCount(c) > 0) {
       const mine = copied.has(c.name) ? have : { name: c.name, rules: [...have.rules] };
       copied.add(c.name);
-      for (const r of c.rules) mine.rules.push(r);
+      if (c instanceof OneRule) mine.rules.push(c.rule);
+      else for (const r of c.rules) mine.rules.push(r);
       into.set(c.name, mine);
     }
   }
@@ -126,6 +127,8 @@ export function packFragment(fragment: IptFragment): IptFragment {
 export interface FamilyDelta extends IptTables {
   /** Own chains of replaced or removed pieces that no piece names any more, per table. */
   readonly gone: { readonly filter: ReadonlySet<string>; readonly nat: ReadonlySet<string> };
+  /** The replaced or removed pieces' own nat chains, by name: what was written for them (a syncer that keeps no map of every chain looks them up here). */
+  readonly before: ReadonlyMap<string, IptChain>;
 }
 
 /**
@@ -148,18 +151,28 @@ export function familyDelta(
     replay(nat, copiedNat, piece.nat, fresh);
   });
   const gone = { filter: new Set<string>(), nat: new Set<string>() };
+  const before = new Map<string, IptChain>();
   for (const r of replaced) {
     for (const c of r.filter) if (c instanceof PackedChain && !filter.has(c.name)) gone.filter.add(c.name);
-    for (const c of r.nat) if (c instanceof PackedChain && !nat.has(c.name)) gone.nat.add(c.name);
+    for (const c of r.nat) {
+      if (!(c instanceof PackedChain)) continue;
+      before.set(c.name, c);
+      if (!nat.has(c.name)) gone.nat.add(c.name);
+    }
   }
-  return { family, filter: [...filter.values()], nat: [...nat.values()], gone };
+  return { family, filter: [...filter.values()], nat: [...nat.values()], gone, before };
 }
 
-/** `written` (a family's chains by name as last written, changed in place) once `delta` was written: its chains set, the gone ones deleted. */
-export function applyDelta<W extends { readonly filter: Map<string, IptChain>; readonly nat: Map<string, IptChain> }>(written: W, delta: FamilyDelta): W {
+/**
+ * `written` (a family's chains by name as last written, changed in place) once `delta` was
+ * written: its chains set, the gone ones deleted. With `natOwnCached` its nat map holds only
+ * the chains no single Service owns, and keeps holding only those.
+ */
+export function applyDelta<W extends { readonly filter: Map<string, IptChain>; readonly nat: Map<string, IptChain>; readonly natOwnCached?: boolean }>(written: W, delta: FamilyDelta): W {
   for (const t of ['filter', 'nat'] as const) {
+    const sharedOnly = t === 'nat' && written.natOwnCached === true;
     for (const name of delta.gone[t]) written[t].delete(name);
-    for (const c of delta[t]) written[t].set(c.name, c);
+    for (const c of delta[t]) if (!(sharedOnly && c instanceof PackedChain)) written[t].set(c.name, c);
   }
   return written;
 }

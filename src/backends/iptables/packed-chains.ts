@@ -108,7 +108,8 @@ function pack(text: string): string {
 export class OneRule implements IptChain {
   constructor(
     readonly name: string,
-    private readonly rule: string,
+    /** The rule itself: read it rather than `rules` where no array is wanted (an assembly's 10^4 pieces). */
+    readonly rule: string,
   ) {}
 
   get rules(): string[] {
