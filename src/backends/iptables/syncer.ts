@@ -46,7 +46,7 @@ import { diffFamily, type LiveChains } from './diff.js';
 import { preserveServices } from './preserve.js';
 import { applyDelta, assembleFamily, familyDelta, frameFragments, packFragment, serviceFragment, type AssembledFamily, type FamilyDelta, type IptFragment } from './fragments.js';
 import { forgetChainNames } from './names.js';
-import { PackedChain, RulesByName, ruleCount } from './packed-chains.js';
+import { ownChains, ownRuleCount, PackedChain, RulesByName, ruleCount } from './packed-chains.js';
 import { BUILTIN_JUMPS, familyContext, type Ctx, type IptChain, type IptTables } from './render.js';
 import {
   ChainNamesCheck,
@@ -480,7 +480,7 @@ export class IptablesSyncer {
     const w = this.written!.get(f)!;
     if (!w.natOwnCached) return w.nat;
     const all = new Map(w.nat);
-    for (const fragment of this.cache!.fragments.values()) for (const c of fragment[f].nat) if (c instanceof PackedChain) all.set(c.name, c);
+    for (const fragment of this.cache!.fragments.values()) for (const c of ownChains(fragment[f].own, 'nat')) all.set(c.name, c);
     return all;
   }
 
@@ -493,7 +493,7 @@ export class IptablesSyncer {
   /** Rules in the Services' own nat chains of the family, as cached (packed ones counted without unpacking). */
   private ownNatRules(f: IPFamily): number {
     let n = 0;
-    for (const fragment of this.cache!.fragments.values()) for (const c of fragment[f].nat) if (c instanceof PackedChain) n += c.count;
+    for (const fragment of this.cache!.fragments.values()) n += ownRuleCount(fragment[f].own, 'nat');
     return n;
   }
 
