@@ -14,23 +14,17 @@
 // BENCH_AGENT_NODE_OPTIONS as in agent-memory.ts; IDLE_TRACE, IDLE_STDOUT and IDLE_NODE_ARGS
 // for a closer look (below, where they are read).
 
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { serializePlan } from '../src/model/plan.js';
 import { FakeApiChild } from '../test/e2e/lib/fake-api-child.js';
 import { createNetns, deleteNetns, RUN_PREFIX, spawnInNetns, stopProcess } from '../test/e2e/lib/netns.js';
-import { service as serviceManifest } from '../test/e2e/suite/manifests.js';
-import { agentEnvVars, agentNodeOptions } from './agent-scale.js';
-import { sliceManifest } from './synthetic-manifests.js';
-import { serviceAt, sliceAt, syntheticInput } from './synthetic.js';
+import { agentCommand, writeAgentInputs, type AgentBenchBackend as Backend, type AgentBenchSource as Source } from './agent-inputs.js';
+import { ENDPOINTS_PER_SERVICE } from './synthetic.js';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const SERVICES = 2;
-
-type Backend = 'nftables' | 'iptables';
-type Source = 'offline' | 'api';
 
 async function status(pid: number): Promise<Record<string, number>> {
   const s = await readFile(`/proc/${pid}/status`, 'utf8');
@@ -50,59 +44,10 @@ async function runOnce(cli: string, backend: Backend, source: Source, settleMs: 
   let api: FakeApiChild | undefined;
   let agent: ReturnType<typeof spawnInNetns> | undefined;
   try {
-    const input = syntheticInput(SERVICES);
-    await writeFile(join(dir, 'plan.json'), serializePlan(source === 'api' ? { ...input.plan, services: [] } : input.plan));
-    await writeFile(
-      join(dir, 'config.json'),
-      JSON.stringify({
-        apiVersion: 'kubeproxy.config.k8s.io/v1alpha1',
-        kind: 'KubeProxyConfiguration',
-        mode: backend,
-        clusterCIDR: '10.244.0.0/16',
-        detectLocalMode: 'ClusterCIDR',
-        [backend]: { minSyncPeriod: '1s', syncPeriod: '60s' },
-      }),
-    );
-    let sourceArgs: string[];
-    if (source === 'offline') {
-      const eps = join(dir, 'endpoints');
-      await mkdir(eps);
-      for (const s of input.endpointSlices) await writeFile(join(eps, `${s.serviceName}.json`), JSON.stringify(sliceManifest(s)));
-      sourceArgs = ['--endpoints-file', eps];
-    } else {
-      api = await FakeApiChild.start(ns);
-      for (let i = 0; i < SERVICES; i++) {
-        const s = serviceAt(i);
-        await api.upsert(
-          'services',
-          serviceManifest(s.name, {
-            type: 'ClusterIP',
-            clusterIP: s.clusterIPs[0],
-            clusterIPs: s.clusterIPs,
-            ipFamilies: ['IPv4'],
-            ipFamilyPolicy: 'SingleStack',
-            ports: s.ports.map((p) => ({ name: p.name, port: p.port, targetPort: 8080, protocol: 'TCP' as const })),
-          }),
-        );
-        await api.upsert('endpointslices', sliceManifest(sliceAt(i, 0)));
-      }
-      const kubeconfig = {
-        apiVersion: 'v1',
-        kind: 'Config',
-        clusters: [{ name: 'fake', cluster: { server: `http://127.0.0.1:${api.port}` } }],
-        users: [{ name: 'agent', user: { token: 'bench' } }],
-        contexts: [{ name: 'fake', context: { cluster: 'fake', user: 'agent' } }],
-        'current-context': 'fake',
-      };
-      await writeFile(join(dir, 'kubeconfig.json'), JSON.stringify(kubeconfig));
-      sourceArgs = ['--kubeconfig', join(dir, 'kubeconfig.json')];
-    }
-    const env = [`NODE_OPTIONS=${agentNodeOptions()}`, ...Object.entries(agentEnvVars()).map(([k, v]) => `${k}=${v}`)];
-    agent = spawnInNetns(ns, [
-      // IDLE_NODE_ARGS: node options that NODE_OPTIONS refuses (most V8 flags), for an experiment.
-      'env', ...env, process.execPath, ...(process.env.IDLE_NODE_ARGS ?? '').split(' ').filter(Boolean), cli, 'agent', '--backend', backend, '--plan', join(dir, 'plan.json'), '--config', join(dir, 'config.json'), ...sourceArgs,
-      '--node-name', 'node1', '--node-ip', '192.168.50.1', '--health-addr', '127.0.0.1:10256', '--metrics-addr', '127.0.0.1:10249',
-    ]);
+    const inputs = await writeAgentInputs(dir, ns, { backend, source, services: SERVICES, perService: ENDPOINTS_PER_SERVICE, minSyncPeriod: '1s', syncPeriod: '60s' });
+    api = inputs.api;
+    // IDLE_NODE_ARGS: node options that NODE_OPTIONS refuses (most V8 flags), for an experiment.
+    agent = spawnInNetns(ns, agentCommand(cli, inputs, [], (process.env.IDLE_NODE_ARGS ?? '').split(' ').filter(Boolean)));
     let log = '';
     // IDLE_STDOUT=FILE: the agent's stdout (e.g. --trace-gc in BENCH_AGENT_NODE_OPTIONS) saved there.
     let stdout = '';

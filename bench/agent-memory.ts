@@ -18,28 +18,26 @@
 // run.ts (BENCH_AGENT_MEMORY_SCALES) and reports the rows (report-agent-memory.ts).
 
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { serializePlan } from '../src/model/plan.js';
 import { shardTableOf } from '../src/backends/nftables/render.js';
 import { FakeApiChild } from '../test/e2e/lib/fake-api-child.js';
 import { createNetns, deleteNetns, nsExec, RUN_PREFIX, spawnInNetns, stopProcess } from '../test/e2e/lib/netns.js';
-import { service as serviceManifest } from '../test/e2e/suite/manifests.js';
-import { agentEnvVars, agentNodeOptions, procStatus } from './agent-scale.js';
+import { agentCommand, writeAgentInputs } from './agent-inputs.js';
+import { procStatus } from './agent-scale.js';
 import { sliceManifest } from './synthetic-manifests.js';
 import { spread } from './changes.js';
-import { endpointAddress, ENDPOINTS_PER_SERVICE, serviceAt, serviceName, sliceAt, syntheticInput } from './synthetic.js';
+import { endpointAddress, ENDPOINTS_PER_SERVICE, serviceName, sliceAt } from './synthetic.js';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const CLI = join(root, 'lib/cli/main.js');
-const NODE_IP = '192.168.50.1';
 const SYNC_PERIOD = '60s';
 const MIN_SYNC_PERIOD = '1s';
 
-export type MemoryBackend = 'nftables' | 'iptables';
-export type MemorySource = 'offline' | 'api';
+export type { AgentBenchBackend as MemoryBackend, AgentBenchSource as MemorySource } from './agent-inputs.js';
+import type { AgentBenchBackend as MemoryBackend, AgentBenchSource as MemorySource } from './agent-inputs.js';
 
 export interface AgentMemoryRow {
   backend: MemoryBackend;
@@ -68,19 +66,6 @@ interface LogLine {
   msg: string;
   ms?: number;
   full?: boolean;
-}
-
-/** Service i as the API server holds it (ClusterIP, one TCP port, our proxy-name label). */
-function apiService(i: number): Record<string, unknown> {
-  const s = serviceAt(i);
-  return serviceManifest(s.name, {
-    type: 'ClusterIP',
-    clusterIP: s.clusterIPs[0],
-    clusterIPs: s.clusterIPs,
-    ipFamilies: ['IPv4'],
-    ipFamilyPolicy: 'SingleStack',
-    ports: s.ports.map((p) => ({ name: p.name, port: p.port, targetPort: 8080, protocol: 'TCP' as const })),
-  });
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -126,63 +111,21 @@ export async function benchAgentMemory(
   let agent: ReturnType<typeof spawnInNetns> | undefined;
   const lines: LogLine[] = [];
   try {
-    const input = syntheticInput(services, new Map(), perService);
-    // API mode: the plan carries only the Service CIDRs; the Services come from the API.
-    await writeFile(join(dir, 'plan.json'), serializePlan(source === 'api' ? { ...input.plan, services: [] } : input.plan));
-    await writeFile(
-      join(dir, 'config.json'),
-      JSON.stringify({
-        apiVersion: 'kubeproxy.config.k8s.io/v1alpha1',
-        kind: 'KubeProxyConfiguration',
-        mode: backend,
-        clusterCIDR: '10.244.0.0/16',
-        detectLocalMode: 'ClusterCIDR',
-        [backend]: { minSyncPeriod: MIN_SYNC_PERIOD, syncPeriod: SYNC_PERIOD },
-      }),
-    );
-    const eps = join(dir, 'endpoints');
-    const fileOf = (i: number) => join(eps, `${serviceName(i)}.json`);
-    let sourceArgs: string[];
-    if (source === 'offline') {
-      await mkdir(eps);
-      for (const s of input.endpointSlices) await writeFile(join(eps, `${s.serviceName}.json`), JSON.stringify(sliceManifest(s)));
-      sourceArgs = ['--endpoints-file', eps];
-    } else {
-      api = await FakeApiChild.start(ns);
-      for (let i = 0; i < services; i += 200) {
-        const batch = [];
-        for (let j = i; j < Math.min(services, i + 200); j++) batch.push(api.upsert('services', apiService(j)), api.upsert('endpointslices', sliceManifest(sliceAt(j, 0, perService))));
-        await Promise.all(batch);
-      }
-      await writeFile(
-        join(dir, 'kubeconfig.json'),
-        JSON.stringify({
-          apiVersion: 'v1',
-          kind: 'Config',
-          clusters: [{ name: 'fake', cluster: { server: `http://127.0.0.1:${api.port}` } }],
-          users: [{ name: 'agent', user: { token: 'bench' } }],
-          contexts: [{ name: 'fake', context: { cluster: 'fake', user: 'agent' } }],
-          'current-context': 'fake',
-        }),
-      );
-      sourceArgs = ['--kubeconfig', join(dir, 'kubeconfig.json')];
-    }
+    const inputs = await writeAgentInputs(dir, ns, { backend, source, services, perService, minSyncPeriod: MIN_SYNC_PERIOD, syncPeriod: SYNC_PERIOD });
+    api = inputs.api;
     log(`${backend}/${source} ${services}: starting the agent`);
-    // The agent's node options as the image and the DaemonSet set them (AGENT_NODE_OPTIONS).
-    // BENCH_AGENT_NODE_OPTIONS replaces them (e.g. --max-old-space-size=256, a heap cap experiment; ' ' for node's defaults).
-    // BENCH_AGENT_HEAP=speed: the agent with V8's default heap growth (src/agent/heap-policy.ts), for a comparison.
-    const env = [
-      `NODE_OPTIONS=${agentNodeOptions()}`,
-      // The agent's environment likewise (AGENT_ENV); BENCH_AGENT_ENV=0 leaves it out.
-      ...Object.entries(agentEnvVars()).map(([k, v]) => `${k}=${v}`),
-      ...(process.env.BENCH_AGENT_HEAP ? [`SVCPLANE_AGENT_HEAP=${process.env.BENCH_AGENT_HEAP}`] : []),
-      // BENCH_AGENT_SYNC_BATCH=N: at most N Services per incremental sync (src/agent/sync-batches.ts), to choose N.
-      ...(process.env.BENCH_AGENT_SYNC_BATCH ? [`SVCPLANE_AGENT_SYNC_BATCH=${process.env.BENCH_AGENT_SYNC_BATCH}`] : []),
-    ];
-    agent = spawnInNetns(ns, [
-      'env', ...env, process.execPath, CLI, 'agent', '--backend', backend, '--plan', join(dir, 'plan.json'), '--config', join(dir, 'config.json'), ...sourceArgs,
-      '--node-name', 'node1', '--node-ip', NODE_IP, '--health-addr', '127.0.0.1:10256', '--metrics-addr', '127.0.0.1:10249',
-    ]);
+    // The agent's node options and environment as the image and the DaemonSet set them
+    // (agent-inputs.ts: BENCH_AGENT_NODE_OPTIONS replaces the options, e.g. --max-old-space-size=256,
+    // a heap cap experiment, ' ' for node's defaults; BENCH_AGENT_ENV=0 leaves the environment out).
+    agent = spawnInNetns(
+      ns,
+      agentCommand(CLI, inputs, [
+        // BENCH_AGENT_HEAP=speed: the agent with V8's default heap growth (src/agent/heap-policy.ts), for a comparison.
+        ...(process.env.BENCH_AGENT_HEAP ? [`SVCPLANE_AGENT_HEAP=${process.env.BENCH_AGENT_HEAP}`] : []),
+        // BENCH_AGENT_SYNC_BATCH=N: at most N Services per incremental sync (src/agent/sync-batches.ts), to choose N.
+        ...(process.env.BENCH_AGENT_SYNC_BATCH ? [`SVCPLANE_AGENT_SYNC_BATCH=${process.env.BENCH_AGENT_SYNC_BATCH}`] : []),
+      ]),
+    );
     let buf = '';
     agent.stderr.setEncoding('utf8');
     agent.stderr.on('data', (chunk: string) => {
@@ -229,7 +172,7 @@ export async function benchAgentMemory(
       for (const i of targets) {
         const tmp = join(dir, 'slice.tmp');
         await writeFile(tmp, JSON.stringify(sliceManifest(sliceAt(i, 1, perService))));
-        await rename(tmp, fileOf(i));
+        await rename(tmp, inputs.fileOf(i));
       }
     }
     // How long sending took (API upserts or file renames): the rest of changesMs is the agent's.

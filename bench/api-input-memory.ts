@@ -20,9 +20,8 @@ import { applyHeapPolicy } from '../src/agent/heap-policy.js';
 import { AGENT_NODE_OPTIONS } from '../src/agent/node-options.js';
 import { KubeClient } from '../src/agent/watch/kube-client.js';
 import { watchEndpointSlices, watchServices } from '../src/agent/watch/index.js';
-import { service as serviceManifest } from '../test/e2e/suite/manifests.js';
-import { sliceManifest } from './synthetic-manifests.js';
-import { serviceAt, sliceAt } from './synthetic.js';
+import { sliceAt } from './synthetic.js';
+import { apiService, sliceManifest } from './synthetic-manifests.js';
 import { settledHeap } from './settled-heap.js';
 
 const FAKE_API = fileURLToPath(new URL('../test/e2e/fixtures/fake-apiserver-child.ts', import.meta.url));
@@ -30,19 +29,6 @@ const SELF = fileURLToPath(import.meta.url);
 const MiB = 1024 * 1024;
 
 const hwmMiB = (): number => Number(/^VmHWM:\s*(\d+)/m.exec(readFileSync('/proc/self/status', 'utf8'))?.[1] ?? NaN) / 1024;
-
-/** Service i as bench/agent-memory.ts gives it to the API server. */
-function apiService(i: number): Record<string, unknown> {
-  const s = serviceAt(i);
-  return serviceManifest(s.name, {
-    type: 'ClusterIP',
-    clusterIP: s.clusterIPs[0],
-    clusterIPs: s.clusterIPs,
-    ipFamilies: ['IPv4'],
-    ipFamilyPolicy: 'SingleStack',
-    ports: s.ports.map((p) => ({ name: p.name, port: p.port, targetPort: 8080, protocol: 'TCP' as const })),
-  });
-}
 
 async function measure(server: string): Promise<void> {
   applyHeapPolicy('memory');

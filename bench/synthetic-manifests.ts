@@ -6,7 +6,8 @@
 
 import type { EndpointSliceInfo } from '../src/model/endpoints.js';
 import type { PlanService } from '../src/model/plan.js';
-import { SERVICE_CIDR, syntheticInput } from './synthetic.js';
+import { service as e2eService } from '../test/e2e/suite/manifests.js';
+import { SERVICE_CIDR, serviceAt, syntheticInput } from './synthetic.js';
 
 /** The EndpointSlice manifest of a model slice (what the API server or a mounted file holds). */
 export function sliceManifest(s: EndpointSliceInfo): Record<string, unknown> {
@@ -40,6 +41,23 @@ function serviceManifest(s: PlanService): Record<string, unknown> {
       ports: s.ports.map((p) => ({ ...(p.name ? { name: p.name } : {}), protocol: p.protocol, port: p.port, targetPort: p.targetPort })),
     },
   };
+}
+
+/**
+ * Service i as the agent benches give it to the in-test API server: the e2e suite's
+ * Service (our proxy-name label, so a COEXIST agent takes it; selector app: NAME) with the
+ * synthetic ClusterIP and ports, targetPort 8080.
+ */
+export function apiService(i: number): Record<string, unknown> {
+  const s = serviceAt(i);
+  return e2eService(s.name, {
+    type: 'ClusterIP',
+    clusterIP: s.clusterIPs[0],
+    clusterIPs: s.clusterIPs,
+    ipFamilies: ['IPv4'],
+    ipFamilyPolicy: 'SingleStack',
+    ports: s.ports.map((p) => ({ name: p.name, port: p.port, targetPort: 8080, protocol: 'TCP' as const })),
+  });
 }
 
 /** S Services × E endpoints as one `kind: List` object, JSON-serialisable. */

@@ -254,7 +254,7 @@ export class Agent {
         () => void this.reloadEndpointFiles(),
         opts.filePollMs,
         (paths) => void this.reloadEndpointFiles(paths),
-        (path) => files.versionOf(path),
+        (path) => files.known(path),
       );
       await w.start();
       this.fileWatches.push(w);

@@ -11,10 +11,9 @@
 import { commandLine, type Exec } from '../exec/exec.js';
 import { systemExec } from '../exec/system-exec.js';
 import { ipFamilyOf, type IPFamily } from '../model/ip.js';
-import { ownedServices } from '../backends/owned-services.js';
 import type { EndpointSliceInfo } from '../model/endpoints.js';
 import { serviceKey, type PlanService } from '../model/plan.js';
-import type { RenderInput } from '../model/render-input.js';
+import { proxiedServices, type RenderInput } from '../model/render-input.js';
 import { slicesByService, viewsOfService, type ServicePortView } from '../model/service-ports.js';
 
 /** The arguments of one `conntrack -D` command. */
@@ -34,14 +33,16 @@ function portId(v: ServicePortView): string {
 }
 
 /**
- * The Services of ours with a UDP port among `keys` (all when undefined). By key, not by
- * a walk over every Service: after one endpoint change at 10k Services the walk (twice
- * per sync, before and after) was ~5 ms of the agent's ~20 (cluster-profile.ts).
+ * The Services of ours with a UDP port among `keys` (all when undefined). By name first,
+ * then by key, so that only the changed Services build a `namespace/name` string: the
+ * map of every Service by key (ownedServices) was built again for each new Service list
+ * (every sync that holds Services back for a later batch makes one: sync-batches.ts) and
+ * lived as long as that list did, ~4 MB each at 44k Services.
  */
 function udpServices(input: RenderInput, keys?: ReadonlySet<string>): PlanService[] {
-  const owned = ownedServices(input);
-  const picked = keys ? [...keys].sort().flatMap((k) => owned.get(k) ?? []) : [...owned.values()];
-  return picked.filter((s) => s.ports.some((p) => p.protocol === 'UDP'));
+  const names = keys && new Set([...keys].map((k) => k.slice(k.indexOf('/') + 1)));
+  const udp = input.plan.services.filter((s) => (!names || (names.has(s.name) && keys!.has(serviceKey(s)))) && s.ports.some((p) => p.protocol === 'UDP'));
+  return proxiedServices({ ...input.plan, services: udp }, input.mode);
 }
 
 /** The slices of the Services `wanted` (by key); the name test first spares a string per slice. */

@@ -125,9 +125,9 @@ const checked = new WeakMap<readonly PlanService[], { mode: string; services: Pl
 function healthCheckedServices(input: RenderInput): PlanService[] {
   const hit = checked.get(input.plan.services);
   if (hit && hit.mode === input.mode) return hit.services;
-  const services = proxiedServices(input.plan, input.mode).filter(
-    (s) => s.type === 'LoadBalancer' && s.externalTrafficPolicy === 'Local' && s.healthCheckNodePort !== undefined,
-  );
+  // The few health-checked ones first: proxiedServices of every Service was an array as long as the list, per list.
+  const wanted = input.plan.services.filter((s) => s.type === 'LoadBalancer' && s.externalTrafficPolicy === 'Local' && s.healthCheckNodePort !== undefined);
+  const services = proxiedServices({ ...input.plan, services: wanted }, input.mode);
   checked.set(input.plan.services, { mode: input.mode, services });
   return services;
 }

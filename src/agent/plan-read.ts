@@ -78,8 +78,7 @@ export function loadPlanInPieces(doc: unknown, source: string, piece = PLAN_PIEC
   const raw = typeof doc === 'object' && doc !== null && !Array.isArray(doc) ? (doc as Record<string, unknown>).services : undefined;
   if (!Array.isArray(raw) || raw.length <= piece) {
     const plan = loadPlan(doc, source);
-    for (const s of plan.services) compactService(s);
-    return plan;
+    return { ...plan, services: plan.services.map(compactService) };
   }
   // The digest is of the whole plan: checked once the pieces are put together.
   const { digest, services: _raw, ...header } = doc as Record<string, unknown>;

@@ -26,14 +26,14 @@
 import type { Exec } from '../exec/exec.js';
 import { systemExec } from '../exec/system-exec.js';
 import { ipFamilyOf, type IPFamily } from '../model/ip.js';
-import type { RenderInput } from '../model/render-input.js';
-import { ownedServices } from '../backends/owned-services.js';
+import { proxiedServices, type RenderInput } from '../model/render-input.js';
 import { runConntrack, type ConntrackDeletion, type ConntrackRunResult } from './conntrack.js';
 
 /** Every ClusterIP of our Services, by family. */
 export function clusterIPsByFamily(input: RenderInput): Map<IPFamily, Set<string>> {
   const out = new Map<IPFamily, Set<string>>();
-  for (const svc of ownedServices(input).values()) {
+  // Not ownedServices' map of every Service by key: it would live as long as the Service list does.
+  for (const svc of proxiedServices(input.plan, input.mode)) {
     for (const ip of svc.clusterIPs) {
       const f = ipFamilyOf(ip);
       if (!f) continue;

@@ -263,13 +263,16 @@ describe('EndpointFiles', TIMEOUT, () => {
     const view = (l: Awaited<ReturnType<EndpointFiles['load']>>) => ({ slices: l.slices, skipped: l.skipped, node: l.node, errors: l.errors.map((e) => e.message).sort() });
     let checked = 0;
     for (let round = 0; round < 300; round++) {
-      const f = join(eps, `f${rand(10)}.json`);
-      if (rand(6) === 0) rmSync(f, { force: true });
-      else {
-        writeFileSync(join(dir, 'x.tmp'), JSON.stringify(content()));
-        renameSync(join(dir, 'x.tmp'), f);
+      // Mostly one file a round; every fourth round up to five (a burst of events read at once).
+      const changed = [...new Set(Array.from({ length: rand(4) === 0 ? 1 + rand(5) : 1 }, () => join(eps, `f${rand(10)}.json`)))];
+      for (const f of changed) {
+        if (rand(6) === 0) rmSync(f, { force: true });
+        else {
+          writeFileSync(join(dir, 'x.tmp'), JSON.stringify(content()));
+          renameSync(join(dir, 'x.tmp'), f);
+        }
       }
-      const got = await files.loadChanged([f]);
+      const got = await files.loadChanged(changed);
       const fresh = await new EndpointFiles([eps], { nodeName: 'node1' }).load();
       // Errors: a fresh load reports every file's; a change reports the changed file's and the merge's.
       // With a slice or Node defined twice, which wins follows file order, and files added
@@ -281,5 +284,35 @@ describe('EndpointFiles', TIMEOUT, () => {
       for (const m of view(got).errors) assert.ok(want.errors.includes(m), `round ${round}: ${m}`);
     }
     assert.ok(checked > 40, `only ${checked} rounds compared`);
+  });
+
+  it('many files changed at once, read on their own, give what a fresh load gives; a slice two of them define is a duplicate', async () => {
+    onlyFiles();
+    for (let i = 0; i < 300; i++) write(`f${String(i).padStart(3, '0')}.json`, slice(`s${i}`, [`10.0.${i >> 7}.${(i & 127) + 1}`]));
+    const files = new EndpointFiles([eps]);
+    await files.load();
+    // 150 files: every other one moved to a new Service (its slice removed, another added), one removed, two new.
+    const changed: string[] = [];
+    for (let i = 0; i < 300; i += 2) {
+      write(`f${String(i).padStart(3, '0')}.json`, slice(`t${i}`, [`10.1.${i >> 7}.${(i & 127) + 1}`]));
+      changed.push(join(eps, `f${String(i).padStart(3, '0')}.json`));
+    }
+    rmSync(join(eps, 'f001.json'));
+    write('g1.json', slice('u1', ['10.2.0.1']));
+    write('g2.json', slice('a', ['10.2.0.2']));
+    changed.push(join(eps, 'f001.json'), join(eps, 'g1.json'), join(eps, 'g2.json'));
+    const got = await files.loadChanged(changed);
+    const fresh = await new EndpointFiles([eps]).load();
+    assert.deepEqual(got.slices.map((s) => s.name), fresh.slices.map((s) => s.name));
+    assert.equal(got.slices.length, 300 - 1 + 2);
+    assert.deepEqual(got.slices, fresh.slices);
+    assert.deepEqual(got.errors, []);
+    // Two new files define one slice: a duplicate, as a whole load finds it.
+    write('g3.json', slice('v', ['10.3.0.1']));
+    write('g4.json', slice('v', ['10.3.0.2']));
+    const dup = await files.loadChanged([join(eps, 'g3.json'), join(eps, 'g4.json')]);
+    assert.equal(dup.errors.length, 1);
+    assert.match(dup.errors[0]!.message, /duplicate EndpointSlice/);
+    assert.equal(dup.slices.filter((s) => s.serviceName === 'v').length, 1);
   });
 });

@@ -63,7 +63,8 @@ test('Fingerprint: versions another holder knows are shared, and never change wh
   inFolder('svcplane-fingerprint-known-', async (dir, f) => {
     let truth = new Map<string, string>();
     // One holder that knows the right versions, one whose versions are stale.
-    for (const known of [(p: string) => truth.get(p), () => '1:2:3']) {
+    const holder = (p: string) => (truth.has(p) ? { path: p, version: truth.get(p)! } : undefined);
+    for (const known of [holder, () => ({ path: 'elsewhere', version: '1:2:3' })]) {
       truth = new Map((await new Fingerprint().update([dir])).map((c) => [c.path, c.after!]));
       const fp = new Fingerprint(known);
       assert.deepEqual((await fp.update([dir])).map((c) => [c.path, c.after]), [...truth]);
@@ -74,5 +75,33 @@ test('Fingerprint: versions another holder knows are shared, and never change wh
       assert.deepEqual(changed.map((c) => [c.path, c.before]), [[f('b.json'), truth.get(f('b.json'))]]);
       assert.deepEqual(await fp.update([dir]), []);
     }
+  }),
+);
+
+test('Fingerprint: paths given twice or inside another given one still name each change and removal', TIMEOUT, () =>
+  inFolder('svcplane-fingerprint-overlap-', async (dir, f) => {
+    const fp = new Fingerprint();
+    const paths = [dir, f('a.json'), dir];
+    assert.deepEqual(new Set((await fp.update(paths)).map((c) => c.path)), new Set([dir, f('a.json'), f('b.json')]));
+    assert.deepEqual(await fp.update(paths), []);
+    writeFileSync(f('a.json'), '{"changed": true}');
+    unlinkSync(f('b.json'));
+    const changes = await fp.update(paths);
+    assert.deepEqual(new Set(changes.map((c) => c.path)), new Set([f('a.json'), f('b.json')]));
+    assert.equal(changes.find((c) => c.path === f('b.json'))!.after, undefined, 'removed');
+    assert.equal(fp.size, 2);
+  }),
+);
+
+test('Fingerprint: a file removed and another added in one walk (as many paths as before) are both named', TIMEOUT, () =>
+  inFolder('svcplane-fingerprint-swap-', async (dir, f) => {
+    const fp = new Fingerprint();
+    await fp.update([dir]);
+    unlinkSync(f('a.json'));
+    writeFileSync(f('c.json'), '{}');
+    const changes = await fp.update([dir]);
+    assert.deepEqual(changes.map((c) => [c.path, c.before === undefined, c.after === undefined]).sort(), [[f('a.json'), false, true], [f('c.json'), true, false]]);
+    assert.equal(fp.size, 3);
+    assert.deepEqual(await fp.update([dir]), []);
   }),
 );

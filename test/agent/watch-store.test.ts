@@ -106,4 +106,20 @@ describe('WatchedStore', () => {
     assert.deepEqual(changes[1], [['ns/b', 'ns/c'], 2], 'one change: b gone, c added, a the same');
     assert.throws(() => list.commit('2'), /already committed or discarded/);
   });
+  test('a snapshot handed out never changes: the changes after it show in the next one', () => {
+    const { s } = store();
+    s.replace([thing('a', 1, ['ns/a']), thing('b', 1, ['ns/b']), thing('c', 1, ['ns/c'])], '1');
+    const first = s.snapshot();
+    const held = first.slice();
+    s.event('MODIFIED', thing('a', 2, ['ns/a']));
+    s.event('MODIFIED', thing('b', 2, ['ns/b']));
+    assert.deepEqual(first, held, 'the array a caller holds is not written to');
+    const second = s.snapshot();
+    assert.deepEqual(values(s), ['a=2', 'b=2', 'c=1']);
+    s.event('MODIFIED', thing('c', 2, ['ns/c']));
+    s.event('MODIFIED', thing('a', 3, ['ns/a']));
+    assert.deepEqual(second.map((t) => `${t.name}=${t.v}`), ['a=2', 'b=2', 'c=1'], 'nor is a later one');
+    assert.deepEqual(values(s), ['a=3', 'b=2', 'c=2']);
+    assert.deepEqual(first, held);
+  });
 });

@@ -51,13 +51,15 @@ export interface SyncLog {
   readonly ms: number;
   readonly full: boolean;
   readonly services: number;
+  /** Services whose endpoints this sync took from the queue (0: it did not carry a slice change). */
+  readonly endpointsChanged: number;
 }
 
 function parseSync(line: string): SyncLog | undefined {
   if (!line.includes('"msg":"synced"')) return undefined;
   try {
-    const m = JSON.parse(line) as { time: number; ms: number; full: boolean; services: number };
-    return { time: m.time, ms: m.ms, full: m.full, services: m.services };
+    const m = JSON.parse(line) as { time: number; ms: number; full: boolean; services: number; endpointsChanged?: number };
+    return { time: m.time, ms: m.ms, full: m.full, services: m.services, endpointsChanged: m.endpointsChanged ?? 0 };
   } catch {
     return undefined; // a torn line: not a sync record
   }

@@ -42,3 +42,14 @@ test('compactSlice keeps the content; ports shared, endpoints of exact length', 
   assert.equal(out[2]!.endpoints, compactService(svc({ name: 'e', clusterIPs: ['10.96.0.9'], ports: [port(80)] })).externalIPs, 'one empty array');
   assert.throws(() => (out[2]!.endpoints as unknown[]).push(1), TypeError);
 });
+
+test('compactService returns a copy equal to the parsed Service, optional keys present as they were, and leaves the parsed one as it was', () => {
+  const parsed = svc({ name: 'lb', type: 'LoadBalancer', clusterIPs: ['10.96.0.3'], ports: [{ ...port(80, 8080), nodePort: 30080 }], healthCheckNodePort: 31000, externalTrafficPolicy: 'Local' });
+  const text = JSON.stringify(parsed);
+  const c = compactService(parsed);
+  assert.notEqual(c, parsed);
+  assert.deepEqual(c, parsed);
+  assert.deepEqual(Object.keys(c), Object.keys(parsed), 'the same keys in the same order');
+  assert.equal(JSON.stringify(parsed), text, 'the parsed object is not changed');
+  assert.equal(Object.isFrozen(parsed.ports), false);
+});

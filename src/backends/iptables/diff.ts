@@ -5,7 +5,7 @@
 // and no built-in chain is ever named. Pure.
 
 import { tableText } from './document.js';
-import { ruleCount } from './packed-chains.js';
+import { PackedChain, ruleCount } from './packed-chains.js';
 import type { IptChain, IptTables, TableName } from './render.js';
 
 export interface TableDiff {
@@ -26,6 +26,8 @@ function sameChain(have: readonly string[] | IptChain, c: IptChain): boolean {
   // unchanged Service's chains compare in one step, without unpacking them (10^5 chains
   // per sync at 10k Services).
   if (have === c) return true;
+  // Chain objects of a kept fragment are made when read: two of them stand for the same group.
+  if (have instanceof PackedChain && c instanceof PackedChain && have.sameAs(c)) return true;
   if (Array.isArray(have)) return sameRules(have, c.rules);
   const chain = have as IptChain;
   return ruleCount(chain) === ruleCount(c) && sameRules(chain.rules, c.rules);

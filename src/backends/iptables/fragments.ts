@@ -13,17 +13,19 @@ import type { PlanService } from '../../model/plan.js';
 import type { RenderInput } from '../../model/render-input.js';
 import type { EndpointSliceInfo } from '../../model/endpoints.js';
 import { viewsOfService } from '../../model/service-ports.js';
-import { trafficPort, type TrafficPort } from './traffic-set.js';
+import { keptTraffic, trafficPort, type KeptTraffic } from './traffic-set.js';
 import { CHAINS } from './names.js';
-import { packChains, PackedChain, ruleCount } from './packed-chains.js';
+import { OneRule, ownChains, packOwnChains, PackedChain, ruleCount, type OwnChains } from './packed-chains.js';
 import { nodePortsTail, servicePort, skeleton, Table, type Ctx, type IptChain, type IptTables } from './render.js';
 
 /** What one piece adds to a family's filter and nat tables, chains in the order first named. */
 export interface IptFragment {
   readonly filter: readonly IptChain[];
   readonly nat: readonly IptChain[];
-  /** The Service's elements of the family's traffic set (traffic-set.ts), per Service port with any; absent when none. */
-  readonly traffic?: readonly TrafficPort[];
+  /** The Service's elements of the family's traffic set (traffic-set.ts), of its Service ports with any; absent when none. */
+  readonly traffic?: KeptTraffic;
+  /** A kept Service's own chains (packFragment), not in the lists above: read them with ownChains. */
+  readonly own?: OwnChains;
 }
 
 const EMPTY: IptFragment = { filter: [], nat: [] };
@@ -49,8 +51,8 @@ export function serviceFragment(
   const rules = piece((filter, nat) => {
     for (const v of views) servicePort(v, ctx, filter, nat);
   });
-  const traffic = views.map(trafficPort).filter((p) => p.entries.length > 0);
-  return traffic.length ? { ...rules, traffic } : rules;
+  const traffic = keptTraffic(views.map(trafficPort));
+  return traffic ? { ...rules, traffic } : rules;
 }
 
 /** The rules no Service owns, before and after the Services'. */
@@ -68,19 +70,18 @@ export function frameFragments(input: RenderInput, ctx: Ctx): { head: IptFragmen
  * (packed-chains.ts): reading their rules here would unpack them all. `copied` names the
  * chains `into` owns.
  */
-function replay(into: Map<string, IptChain>, copied: Set<string>, chains: readonly IptChain[], own = true): void {
+function replay(into: Map<string, IptChain>, copied: Set<string>, chains: readonly IptChain[]): void {
   // Indexed: run once per piece per sync, for...of's iterator objects were garbage of every sync.
   for (let i = 0; i < chains.length; i++) {
     const c = chains[i]!;
-    // Without `own`, a piece's own chains (packed) are left out: familyDelta's kept pieces.
-    if (!own && c instanceof PackedChain) continue;
     const have = into.get(c.name);
     if (have === undefined) {
       into.set(c.name, c);
     } else if (ruleCount(c) > 0) {
       const mine = copied.has(c.name) ? have : { name: c.name, rules: [...have.rules] };
       copied.add(c.name);
-      for (const r of c.rules) mine.rules.push(r);
+      if (c instanceof OneRule) mine.rules.push(c.rule);
+      else for (const r of c.rules) mine.rules.push(r);
       into.set(c.name, mine);
     }
   }
@@ -99,20 +100,29 @@ export function assembleFamily(family: IPFamily, pieces: Iterable<IptFragment>):
   const copiedNat = new Set<string>();
   for (const p of pieces) {
     replay(filter, copiedFilter, p.filter);
+    if (p.own) replay(filter, copiedFilter, ownChains(p.own, 'filter'));
     replay(nat, copiedNat, p.nat);
+    if (p.own) replay(nat, copiedNat, ownChains(p.own, 'nat'));
   }
-  // The chain objects are shared with the cached fragments: callers must not change them.
+  // The shared chains' objects are the cached fragments' (the own chains' are made from them): callers must not change them.
   return { family, filter: [...filter.values()], nat: [...nat.values()], byName: { filter, nat } };
 }
 
 /** The chains no single Service owns: the skeleton's, which the Services' rules are appended to. */
 const SHARED_CHAINS: ReadonlySet<string> = new Set(Object.values(CHAINS));
 
-/** `fragment` as the syncer keeps it: the Service's own chains packed (packed-chains.ts), its rules in shared chains as they are. */
+/**
+ * `fragment` as the syncer keeps it: the Service's own chains packed into one OwnChains
+ * (packed-chains.ts), its rules in shared chains as they are. Its own chains come after its
+ * shared ones when assembled: every shared chain is the skeleton's, named before any Service's.
+ */
 export function packFragment(fragment: IptFragment): IptFragment {
   if (fragment === EMPTY) return fragment;
-  const [filter, nat] = packChains([fragment.filter, fragment.nat] as const, SHARED_CHAINS);
-  return fragment.traffic ? { filter, nat, traffic: fragment.traffic } : { filter, nat };
+  const { filter, nat, own } = packOwnChains(fragment.filter, fragment.nat, SHARED_CHAINS);
+  // Literals of one shape, not spreads (whose copies may keep room for more properties).
+  const traffic = fragment.traffic;
+  if (own) return traffic ? { filter, nat, traffic, own } : { filter, nat, own };
+  return traffic ? { filter, nat, traffic } : { filter, nat };
 }
 
 /**
@@ -126,6 +136,8 @@ export function packFragment(fragment: IptFragment): IptFragment {
 export interface FamilyDelta extends IptTables {
   /** Own chains of replaced or removed pieces that no piece names any more, per table. */
   readonly gone: { readonly filter: ReadonlySet<string>; readonly nat: ReadonlySet<string> };
+  /** The replaced or removed pieces' own nat chains, by name: what was written for them (a syncer that keeps no map of every chain looks them up here). */
+  readonly before: ReadonlyMap<string, IptChain>;
 }
 
 /**
@@ -143,23 +155,35 @@ export function familyDelta(
   const copiedFilter = new Set<string>();
   const copiedNat = new Set<string>();
   // A callback per piece, not a generator of records: 10^4 pieces per partial sync at 10k Services.
+  // A kept piece's own chains are left out (they are as written); its lists hold its rules in shared chains alone.
   eachPiece((piece, fresh) => {
-    replay(filter, copiedFilter, piece.filter, fresh);
-    replay(nat, copiedNat, piece.nat, fresh);
+    replay(filter, copiedFilter, piece.filter);
+    if (fresh && piece.own) replay(filter, copiedFilter, ownChains(piece.own, 'filter'));
+    replay(nat, copiedNat, piece.nat);
+    if (fresh && piece.own) replay(nat, copiedNat, ownChains(piece.own, 'nat'));
   });
   const gone = { filter: new Set<string>(), nat: new Set<string>() };
+  const before = new Map<string, IptChain>();
   for (const r of replaced) {
-    for (const c of r.filter) if (c instanceof PackedChain && !filter.has(c.name)) gone.filter.add(c.name);
-    for (const c of r.nat) if (c instanceof PackedChain && !nat.has(c.name)) gone.nat.add(c.name);
+    for (const c of ownChains(r.own, 'filter')) if (!filter.has(c.name)) gone.filter.add(c.name);
+    for (const c of ownChains(r.own, 'nat')) {
+      before.set(c.name, c);
+      if (!nat.has(c.name)) gone.nat.add(c.name);
+    }
   }
-  return { family, filter: [...filter.values()], nat: [...nat.values()], gone };
+  return { family, filter: [...filter.values()], nat: [...nat.values()], gone, before };
 }
 
-/** `written` (a family's chains by name as last written, changed in place) once `delta` was written: its chains set, the gone ones deleted. */
-export function applyDelta<W extends { readonly filter: Map<string, IptChain>; readonly nat: Map<string, IptChain> }>(written: W, delta: FamilyDelta): W {
+/**
+ * `written` (a family's chains by name as last written, changed in place) once `delta` was
+ * written: its chains set, the gone ones deleted. With `natOwnCached` its nat map holds only
+ * the chains no single Service owns, and keeps holding only those.
+ */
+export function applyDelta<W extends { readonly filter: Map<string, IptChain>; readonly nat: Map<string, IptChain>; readonly natOwnCached?: boolean }>(written: W, delta: FamilyDelta): W {
   for (const t of ['filter', 'nat'] as const) {
+    const sharedOnly = t === 'nat' && written.natOwnCached === true;
     for (const name of delta.gone[t]) written[t].delete(name);
-    for (const c of delta[t]) written[t].set(c.name, c);
+    for (const c of delta[t]) if (!(sharedOnly && c instanceof PackedChain)) written[t].set(c.name, c);
   }
   return written;
 }

@@ -17,9 +17,11 @@
 // Reading: `rules` unpacks the group and slices the chain's lines out; the last two groups
 // unpacked are remembered, so walking a Service's chains in order (a restore input, a
 // read-back comparison), or its old and new chains side by side (a diff), inflates each
-// group once. A chain object stands for its text: the
-// syncer's memory of what it wrote holds these very objects, and an unchanged Service's
-// chains compare by identity without being unpacked (diff.ts).
+// group once. A chain object stands for its text: an unchanged Service's chains compare
+// as the same chain of the same group without being unpacked (diff.ts, `sameAs`).
+// Since session 16 a kept fragment holds no chain object per chain: one OwnChains record
+// (the group, and the chains' names and rule counts in one string) from which `ownChains`
+// makes them when a sync reads them.
 
 import { constants, deflateRawSync, inflateRawSync } from 'node:zlib';
 import type { IptChain } from './render.js';
@@ -53,7 +55,7 @@ type PackedGroup = string;
 export class PackedChain implements IptChain {
   constructor(
     readonly name: string,
-    private readonly group: PackedGroup,
+    readonly group: PackedGroup,
     private readonly start: number,
     /** How many rules, known without unpacking. */
     readonly count: number,
@@ -62,6 +64,15 @@ export class PackedChain implements IptChain {
   /** A fresh array each time: read it once per use. */
   get rules(): string[] {
     return this.count === 0 ? [] : linesOf(this.group).slice(this.start, this.start + this.count);
+  }
+
+  /**
+   * Whether `other` stands for the same rules of the same group, without unpacking: chain
+   * objects are made from a kept fragment each time they are read (ownChains), so an
+   * unchanged Service's chains are two objects of one group.
+   */
+  sameAs(other: PackedChain): boolean {
+    return this.group === other.group && this.start === other.start && this.count === other.count;
   }
 }
 
@@ -99,14 +110,33 @@ function pack(text: string): string {
   return deflateRawSync(Buffer.from(text, 'latin1'), { level: constants.Z_BEST_SPEED, dictionary }).toString('latin1');
 }
 
+/**
+ * A Service's one rule in a shared chain (its SVP-SERVICES rule, most often): the rule
+ * itself, not a chain object around an array of one (96 bytes against 40: 2.5 MB at 44k
+ * Services x 1). Its rules come as a fresh array, as a packed chain's do; the rule string
+ * is the one the render made (the assembled shared chain holds it too).
+ */
+export class OneRule implements IptChain {
+  constructor(
+    readonly name: string,
+    /** The rule itself: read it rather than `rules` where no array is wanted (an assembly's 10^4 pieces). */
+    readonly rule: string,
+  ) {}
+
+  get rules(): string[] {
+    return [this.rule];
+  }
+}
+
 /** How many rules `chain` holds, without unpacking a packed one. */
 export function ruleCount(chain: IptChain): number {
-  return chain instanceof PackedChain ? chain.count : chain.rules.length;
+  return chain instanceof PackedChain ? chain.count : chain instanceof OneRule ? 1 : chain.rules.length;
 }
 
 /**
  * `chains` (of one or two tables: each list comes back in its order) with every chain not
- * in `shared` replaced by a PackedChain, all of them in one group. Rule lines are ASCII
+ * in `shared` replaced by a PackedChain, all of them in one group, and a shared chain of one
+ * rule by a OneRule. Rule lines are ASCII
  * (rule.ts: comments are sanitised), so latin1 keeps them as they are.
  */
 export function packChains<T extends readonly (readonly IptChain[])[]>(lists: T, shared: ReadonlySet<string>): { [K in keyof T]: readonly IptChain[] } {
@@ -118,13 +148,98 @@ export function packChains<T extends readonly (readonly IptChain[])[]>(lists: T,
     chains.length === 0
       ? NO_CHAINS
       : chains.map((c) => {
-          if (shared.has(c.name)) return c;
+          if (shared.has(c.name)) return c.rules.length === 1 ? new OneRule(c.name, c.rules[0]!) : c;
           const packed = new PackedChain(c.name, group, start, c.rules.length);
           start += c.rules.length;
           return packed;
         }),
   );
   return out as { [K in keyof T]: readonly IptChain[] };
+}
+
+/**
+ * A Service's own chains as its kept fragment holds them: their rules in one packed group,
+ * and which chains they are in one string, each table's `name count` pairs joined by ' ',
+ * filter's then '|' then nat's. No chain object nor name string is kept per chain: at 10k
+ * Services x 10 endpoints the 110k PackedChain objects and their names were ~10 MB of the
+ * syncer's memory; they are made when read (ownChains), for the while of a sync.
+ */
+export interface OwnChains {
+  readonly group: PackedGroup;
+  readonly index: string;
+}
+
+/** The tables as `lists` (filter, nat) hold them with the Services' own chains taken out into one OwnChains. */
+export interface PackedLists {
+  readonly filter: readonly IptChain[];
+  readonly nat: readonly IptChain[];
+  /** Undefined when no chain is the Service's own. */
+  readonly own?: OwnChains;
+}
+
+/**
+ * `filter` and `nat` with every chain not in `shared` packed into one group (OwnChains),
+ * and a shared chain of one rule kept as a OneRule. The chains' rules come back from
+ * ownChains as packChains' PackedChains would give them.
+ */
+export function packOwnChains(filter: readonly IptChain[], nat: readonly IptChain[], shared: ReadonlySet<string>): PackedLists {
+  const [pf, pn] = packChains([filter, nat] as const, shared);
+  const index: string[] = [];
+  const kept = (list: readonly IptChain[]) => {
+    const out: IptChain[] = [];
+    const pairs: string[] = [];
+    for (const c of list) {
+      if (c instanceof PackedChain) pairs.push(c.name, String(c.count));
+      else out.push(c);
+    }
+    index.push(pairs.join(' '));
+    // Copied to its exact length: a pushed-to array keeps room for 17.
+    return out.length === 0 ? NO_CHAINS : out.slice();
+  };
+  const [f, n] = [kept(pf), kept(pn)];
+  const first = pf.find((c) => c instanceof PackedChain) ?? pn.find((c) => c instanceof PackedChain);
+  if (first === undefined) return { filter: f, nat: n };
+  return { filter: f, nat: n, own: { group: (first as PackedChain).group, index: index.join('|') } };
+}
+
+/** The own chains of `table` in `own`, in order, as PackedChains (new objects each call). */
+export function ownChains(own: OwnChains | undefined, table: 'filter' | 'nat'): PackedChain[] {
+  if (own === undefined) return [];
+  const bar = own.index.indexOf('|');
+  // Rules of filter's chains come first in the group.
+  let start = 0;
+  const out: PackedChain[] = [];
+  const parts = [own.index.slice(0, bar), own.index.slice(bar + 1)];
+  for (let t = 0; t < 2; t++) {
+    const tokens = parts[t] === '' ? [] : parts[t]!.split(' ');
+    for (let i = 0; i < tokens.length; i += 2) {
+      const count = Number(tokens[i + 1]);
+      if ((t === 0) === (table === 'filter')) out.push(new PackedChain(tokens[i]!, own.group, start, count));
+      start += count;
+    }
+  }
+  return out;
+}
+
+/** How many rules the own chains of `table` in `own` hold: read off the index without making a string (every sync counts every Service's). */
+export function ownRuleCount(own: OwnChains | undefined, table: 'filter' | 'nat'): number {
+  if (own === undefined) return 0;
+  const index = own.index;
+  const bar = index.indexOf('|');
+  const [from, to] = table === 'filter' ? [0, bar] : [bar + 1, index.length];
+  let total = 0;
+  let value = 0;
+  // Tokens alternate name, count: the count is every second one.
+  let token = 0;
+  for (let i = from; i <= to; i++) {
+    const ch = i < to ? index.charCodeAt(i) : 32;
+    if (ch === 32) {
+      if (i > from && token % 2 === 1) total += value;
+      token++;
+      value = 0;
+    } else if (token % 2 === 1) value = value * 10 + ch - 48;
+  }
+  return from === to ? 0 : total;
 }
 
 /** A table a piece adds nothing to: one shared empty list, not one per Service (32 bytes each). */

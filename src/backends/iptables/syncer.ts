@@ -46,7 +46,7 @@ import { diffFamily, type LiveChains } from './diff.js';
 import { preserveServices } from './preserve.js';
 import { applyDelta, assembleFamily, familyDelta, frameFragments, packFragment, serviceFragment, type AssembledFamily, type FamilyDelta, type IptFragment } from './fragments.js';
 import { forgetChainNames } from './names.js';
-import { RulesByName, ruleCount } from './packed-chains.js';
+import { ownChains, ownRuleCount, PackedChain, RulesByName, ruleCount } from './packed-chains.js';
 import { BUILTIN_JUMPS, familyContext, type Ctx, type IptChain, type IptTables } from './render.js';
 import {
   ChainNamesCheck,
@@ -63,13 +63,22 @@ import type { RulesetWatch } from './ruleset-watch.js';
 import { serviceInputDigest } from './service-input.js';
 import { LabelsView, materialized, restoreLines, trafficSetsAsLabels } from './traffic-set-state.js';
 import { wholeTrafficDiff, type WholeTrafficDiff } from './traffic-set-diff.js';
-import { addLabels, diffTouched, elementsOf, removeLabels, sweepLabels, TRAFFIC_SET_NAMES, trafficSetName, type TrafficLabels } from './traffic-set.js';
+import { addLabels, diffTouched, elementsOf, entriesOf, removeLabels, sweepLabels, TRAFFIC_SET_NAMES, trafficSetName, type TrafficLabels } from './traffic-set.js';
 
 /** Our chains as last written, by name: the render's chain objects (packed ones included, packed-chains.ts). */
 type Chains = Map<string, IptChain>;
 interface Written {
   filter: Chains;
+  /** Every nat chain, or with `natOwnCached` only those no single Service owns (the skeleton's). */
   nat: Chains;
+  /**
+   * The Services' own nat chains are the cached fragments' (what the last sync wrote was
+   * assembled from the cache): not kept by name as well. At 44k Services x 1 the map of
+   * every nat chain was 4.1 MB held between syncs; it is made for the while of a sync
+   * that looks chains up by any name (a full sync's diff, the resync check, preserved
+   * Services), before the render changes the cache.
+   */
+  natOwnCached?: boolean;
 }
 
 export interface IptablesSyncResult {
@@ -201,11 +210,16 @@ export class IptablesSyncer {
     const fp = fingerprint(input);
     const owned = ownedServices(input);
     const reuse = this.cache?.fingerprint === fp;
+    const partial = reuse && changed !== undefined;
+    // With a delta, the fragments replaced or removed: their chains may be gone.
+    const asDelta = delta && partial;
+    // A delta brings the replaced pieces' own chains (what was written for them); any other
+    // render's sync may look up any chain written, which the cache it changes may hold.
+    if (!asDelta) this.pinWritten();
     const fragments = reuse ? this.cache!.fragments : new Map<string, CachedService>();
     // Drop the cache first: if a render throws half-way, the next sync renders everything.
     this.cache = undefined;
     // What to render: the changed Services (or, at a full sync, those whose digest moved), and any of ours without a fragment.
-    const partial = reuse && changed !== undefined;
     const todo = new Set<string>(partial ? changed : reuse ? [] : owned.keys());
     if (reuse) for (const key of owned.keys()) if (!fragments.has(key)) todo.add(key);
     // A partial sync groups only its Services' slices (the filter is O(slices), the grouping O(changed)).
@@ -238,12 +252,10 @@ export class IptablesSyncer {
       FAMILIES.forEach((f, i) => {
         const traffic = fragment[f].traffic;
         if (!traffic) return;
-        for (const p of traffic) views[i]?.remember(p.entries);
+        views[i]?.remember(entriesOf(traffic));
         change(labels[f], elementsOf(traffic), touched![f]);
       });
     };
-    // With a delta, the fragments replaced or removed: their chains may be gone.
-    const asDelta = delta && partial;
     const replaced: CachedService[] = [];
     if (fragments.size > owned.size) {
       for (const key of fragments.keys()) {
@@ -415,8 +427,12 @@ export class IptablesSyncer {
         } else if (full && !watched) {
           // The cheap check agreed on nat; filter (a few small chains) is compared whole, by -S.
           base = { filter: await this.run.compareListed(f, 'filter', desired.filter), nat: sameInput ? NO_CHAINS : this.written!.get(f)!.nat };
+        } else if (sameInput) {
+          base = { filter: this.written!.get(f)!.filter, nat: NO_CHAINS };
         } else {
-          base = sameInput ? { filter: this.written!.get(f)!.filter, nat: NO_CHAINS } : this.written!.get(f)!;
+          const w = this.written!.get(f)!;
+          // A delta's own chains were written as the pieces it replaced held them (their chains by name).
+          base = w.natOwnCached ? { filter: w.filter, nat: new Map([...w.nat, ...(desired as FamilyDelta).before]) } : w;
         }
         const gone = 'gone' in desired ? desired.gone : undefined;
         const d = diffFamily(wanted, base, gone);
@@ -433,7 +449,8 @@ export class IptablesSyncer {
         // The render's own maps when nothing was preserved: a second map of 110k chains at 10k Services otherwise.
         const byName = wanted === desired && 'byName' in desired ? (desired as AssembledFamily).byName : undefined;
         if (gone) next.set(f, applyDelta(this.written!.get(f)!, desired as FamilyDelta));
-        else next.set(f, sameInput ? this.written!.get(f)! : (byName ?? { filter: chainMap(wanted.filter), nat: chainMap(wanted.nat) }));
+        else if (sameInput) next.set(f, this.written!.get(f)!);
+        else next.set(f, byName ? { filter: byName.filter, nat: sharedChains(byName.nat), natOwnCached: true } : { filter: chainMap(wanted.filter), nat: chainMap(wanted.nat) });
       }
       if (setDels.length) {
         await this.run.ipset(['restore'], restoreLines(setDels));
@@ -453,9 +470,31 @@ export class IptablesSyncer {
       this.lastFull = this.clock();
       this.resyncsSinceReadBack = readBackWhy ? 0 : this.resyncsSinceReadBack + 1;
     }
-    const rulesOwned = [...next].flatMap(([family, w]) => (['filter', 'nat'] as const).map((table) => ({ family, table, rules: rulesIn(w[table]) })));
+    const rulesOwned = [...next].flatMap(([family, w]) => (['filter', 'nat'] as const).map((table) => ({ family, table, rules: rulesIn(w[table]) + (table === 'nat' && w.natOwnCached ? this.ownNatRules(family) : 0) })));
     const check = readBackWhy ? ('read-back' as const) : watched ? ('watched' as const) : ('summary' as const);
     return { full, ...(full ? { check } : {}), ...(readBackWhy ? { readBackWhy } : {}), ...(checkWhy ? { checkWhy } : {}), changes, transaction, rulesWritten, rulesOwned };
+  }
+
+  /** The family's nat chains as last written, every one by name: with the Services' own the cache's, a map made for its while. */
+  private natWritten(f: IPFamily): Chains {
+    const w = this.written!.get(f)!;
+    if (!w.natOwnCached) return w.nat;
+    const all = new Map(w.nat);
+    for (const fragment of this.cache!.fragments.values()) for (const c of ownChains(fragment[f].own, 'nat')) all.set(c.name, c);
+    return all;
+  }
+
+  /** Before a render that may change the cache: the written memory's own nat chains kept by name again. */
+  private pinWritten(): void {
+    if (!this.written) return;
+    for (const [f, w] of this.written) if (w.natOwnCached) this.written.set(f, { filter: w.filter, nat: this.natWritten(f) });
+  }
+
+  /** Rules in the Services' own nat chains of the family, as cached (packed ones counted without unpacking). */
+  private ownNatRules(f: IPFamily): number {
+    let n = 0;
+    for (const fragment of this.cache!.fragments.values()) n += ownRuleCount(fragment[f].own, 'nat');
+    return n;
   }
 
   /**
@@ -483,7 +522,7 @@ export class IptablesSyncer {
     });
     if (why !== undefined) return [why];
     if (watched) return this.setsDisagree();
-    const nat = new Map<IPFamily, NatMemory>([...written!].map(([f, w]) => [f, new RulesByName(w.nat)]));
+    const nat = new Map<IPFamily, NatMemory>([...written!].map(([f]) => [f, new RulesByName(this.natWritten(f))]));
     const names = new ChainNamesCheck(nat);
     if (!(await this.run.listChains((line) => names.line(line)))) return ['no chain listing here (iptables-legacy, or no nft)'];
     const out = names.disagreements();
@@ -550,6 +589,13 @@ function rulesIn(chains: Chains): number {
   let n = 0;
   for (const c of chains.values()) n += ruleCount(c);
   return n;
+}
+
+/** The chains of `chains` no single Service owns (not packed), by name, in its order. */
+function sharedChains(chains: Chains): Chains {
+  const out: Chains = new Map();
+  for (const [name, c] of chains) if (!(c instanceof PackedChain)) out.set(name, c);
+  return out;
 }
 
 function chainMap(chains: readonly IptChain[]): Chains {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { diffTable } from '../../../src/backends/iptables/diff.js';
-import { inflations, PackedChain, packChains, ruleCount, RulesByName } from '../../../src/backends/iptables/packed-chains.js';
+import { inflations, OneRule, ownChains, ownRuleCount, PackedChain, packChains, packOwnChains, ruleCount, RulesByName } from '../../../src/backends/iptables/packed-chains.js';
 import type { IptChain } from '../../../src/backends/iptables/render.js';
 
 const chain = (name: string, n: number): IptChain => ({
@@ -19,6 +19,11 @@ describe('iptables packed chains', () => {
     assert.equal(pa[0], a[0], 'a shared chain is not packed');
     assert.ok(pa.slice(1).every((c) => c instanceof PackedChain));
     assert.equal(pfilter.length, 1);
+    // A shared chain of one rule is kept as the rule (OneRule), read back as a chain of it.
+    assert.ok(pfilter[0] instanceof OneRule);
+    assert.equal(pfilter[0]!.name, 'SVP-SERVICES');
+    assert.deepEqual(pfilter[0]!.rules, chain('SVP-SERVICES', 1).rules);
+    assert.equal(ruleCount(pfilter[0]!), 1);
     // Read groups alternately: the one-group memo must never answer for the other group.
     for (let round = 0; round < 2; round++) {
       b.forEach((c, i) => assert.deepEqual(pb[i]!.rules, c.rules));
@@ -48,6 +53,30 @@ describe('iptables packed chains', () => {
     for (let round = 0; round < 3; round++) {
       groups.forEach((g, k) => g.forEach((c, i) => assert.deepEqual(packed[k]![i]!.rules, c.rules, `${c.name}, round ${round}`)));
     }
+  });
+
+  it('keeps a Service\'s own chains of both tables as one record, read back as the same chains in order, each time new objects of one group', () => {
+    const shared = new Set(['SVP-SERVICES', 'SVP-FIREWALL']);
+    const filter = [chain('SVP-FIREWALL', 1), chain('SVP-FW-A', 2)];
+    const nat = [chain('SVP-SERVICES', 1), chain('SVP-SVC-A', 3), chain('SVP-SEP-A1', 0), chain('SVP-SEP-A2', 2)];
+    const kept = packOwnChains(filter, nat, shared);
+    assert.deepEqual(kept.filter.map((c) => [c.name, c.rules]), [['SVP-FIREWALL', filter[0]!.rules]]);
+    assert.deepEqual(kept.nat.map((c) => [c.name, c.rules]), [['SVP-SERVICES', nat[0]!.rules]]);
+    for (const [table, own] of [['filter', filter.slice(1)], ['nat', nat.slice(1)]] as const) {
+      const read = ownChains(kept.own, table);
+      assert.deepEqual(read.map((c) => [c.name, ruleCount(c), c.rules]), own.map((c) => [c.name, c.rules.length, c.rules]), table);
+      assert.equal(ownRuleCount(kept.own, table), own.reduce((n, c) => n + c.rules.length, 0), `${table}: rules counted off the index`);
+      const again = ownChains(kept.own, table);
+      read.forEach((c, i) => assert.ok(c !== again[i] && c.sameAs(again[i]!), `${c.name}: another object of the same rules`));
+    }
+    // Another Service's chains of the same names are not the same chains.
+    const other = packOwnChains([], [chain('SVP-SVC-A', 2)], shared);
+    assert.ok(!ownChains(other.own, 'nat')[0]!.sameAs(ownChains(kept.own, 'nat')[0]!));
+    // Nothing of its own: no record.
+    assert.equal(packOwnChains([], [chain('SVP-SERVICES', 1)], shared).own, undefined);
+    // Counts of several digits, and a table with no own chain.
+    const big = packOwnChains([], [chain('SVP-SVC-B', 12), chain('SVP-SEP-B', 305)], shared);
+    assert.deepEqual([ownRuleCount(big.own, 'nat'), ownRuleCount(big.own, 'filter')], [317, 0]);
   });
 
   it('reads a map of chains as a map of rules', () => {

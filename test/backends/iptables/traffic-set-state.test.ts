@@ -15,16 +15,7 @@ import { advanceIpsets, type LiveIpset } from '../../../src/backends/ipset.js';
 import { FakeExec } from '../../../src/exec/fake.js';
 import type { RenderInput } from '../../../src/model/render-input.js';
 import { ep, input, port, slice, svc } from '../../helpers/model.js';
-
-/** A small deterministic PRNG (mulberry32): the same sequence on every run. */
-function random(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { random } from './random.js';
 
 const NAME = trafficSetName('IPv4');
 

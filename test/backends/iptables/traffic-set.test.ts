@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { IptablesSyncer } from '../../../src/backends/iptables/syncer.js';
-import { addLabels, diffTouched, removeLabels, renderTrafficSet, sweepLabels, trafficSetOf, type TrafficLabels } from '../../../src/backends/iptables/traffic-set.js';
+import { addLabels, diffTouched, elementsOf, entriesOf, keptTraffic, removeLabels, renderTrafficSet, sweepLabels, trafficSetOf, type TrafficLabels } from '../../../src/backends/iptables/traffic-set.js';
 import { diffIpsets, parseIpsetSave } from '../../../src/backends/ipset.js';
 import type { RenderInput } from '../../../src/model/render-input.js';
 import { ep, input, port, slice, svc } from '../../helpers/model.js';
@@ -58,6 +58,22 @@ describe('iptables traffic set', () => {
     // What the partial path keeps is what a full render gives.
     const after = world({ canary: false, webEndpoints: ['10.244.1.10'] });
     for (const f of ['IPv4', 'IPv6'] as const) assert.deepEqual(trafficSetOf(f, state.labels[f]!), renderTrafficSet(after, f));
+  });
+
+  it('a fragment keeps its ports compactly and gives back the same elements, in order', () => {
+    const one = { label: 'default/a:80/TCP', entries: ['10.244.1.1,tcp:80'] };
+    const two = { label: 'default/a:81/TCP', entries: ['10.244.1.1,tcp:81', '10.244.1.2,tcp:81'] };
+    const none = { label: 'default/a:82/TCP', entries: [] };
+    const flat = (ports: typeof one[]) => ports.flatMap((p) => p.entries.map((entry) => ({ entry, label: p.label })));
+    assert.equal(keptTraffic([none]), undefined, 'no entries: no traffic');
+    for (const ports of [[one], [two], [one, none, two], [two, one]]) {
+      const kept = keptTraffic(ports)!;
+      const withEntries = ports.filter((p) => p.entries.length > 0);
+      assert.deepEqual([...elementsOf(kept)], flat(withEntries));
+      assert.deepEqual([...entriesOf(kept)], flat(withEntries).map((e) => e.entry));
+    }
+    // A lone port with a lone entry is kept without arrays around it.
+    assert.deepEqual(keptTraffic([none, one]), { label: one.label, entries: one.entries[0] });
   });
 
   it('labels taken off with their keys kept and put back: the entries keep their places, and only those left without labels are swept', () => {
