@@ -30,26 +30,27 @@ interface MemoryFit {
  * first full sync, resync and 1000 endpoint changes), not a regression: the base covers
  * the small and mid sizes, where one sync of every Service at once sets the peak, and the
  * slopes the large ones. Points (MiB) and where they come from (FIT_SOURCE):
- *   nftables: 2 Services 72-73; 1k x 10 99-100 (1000 changes at once); 10k x 10 140 offline,
- *             135 API; 44k x 1 182 offline, 188 API.
- *   iptables: 2 Services 73; 1k x 10 97-98; 10k x 10 176 offline, 173 API; 44k x 1 247
- *             offline, 261 API.
+ *   nftables: 2 Services 60; 1k x 10 89 (1000 changes at once); 10k x 10 131 offline,
+ *             126 API; 44k x 1 170 offline, 166 API.
+ *   iptables: 2 Services 62; 1k x 10 86; 10k x 10 149 offline, 148 API; 44k x 1 224
+ *             offline, 224 API.
  * Each point is at or under the estimate (the request) and so under 1.25 x it (the limit).
- * The base (100 MiB) is the idle agent's ~73 plus what one sync of every Service at once
- * holds at 1k; it was 150 MiB while the agent itself peaked higher (cc24ae1: nftables 10k x 10
- * at 184, iptables at 322 MiB).
+ * The base (90 MiB) is the idle agent's ~60 plus what one sync of every Service at once
+ * holds at 1k; it was 100 MiB fitted to 9fb4fe0 (idle ~73, iptables 10k x 10 at 176), and
+ * 150 MiB while the agent itself peaked higher (cc24ae1: nftables 10k x 10 at 184, iptables
+ * at 322 MiB).
  * IPVS is not measured (it needs the VM): it renders fewer rules than iptables and keeps
  * ipsets and virtual servers beside them, so it gets iptables' figures.
  */
 const FITS: Readonly<Record<`${AgentBackend}`, MemoryFit>> = {
-  nftables: { baseMiB: 100, perServiceKiB: 1.8, perEndpointKiB: 0.45 },
-  iptables: { baseMiB: 100, perServiceKiB: 3.4, perEndpointKiB: 0.7 },
-  ipvs: { baseMiB: 100, perServiceKiB: 3.4, perEndpointKiB: 0.7 },
+  nftables: { baseMiB: 90, perServiceKiB: 1.65, perEndpointKiB: 0.3 },
+  iptables: { baseMiB: 90, perServiceKiB: 2.8, perEndpointKiB: 0.35 },
+  ipvs: { baseMiB: 90, perServiceKiB: 2.8, perEndpointKiB: 0.35 },
 };
 
 /** The runs the points come from. */
 export const FIT_SOURCE =
-  'BENCHMARKS.md at 9fb4fe0 (2026-12-06, whole npm run bench: 2 Services, 1k x 10, 10k x 10, 44k x 1, offline and API mode, 1000 changes); src/agent/README.md "Memory"';
+  'BENCHMARKS.md at aac0681 (2026-12-07, whole npm run bench: 2 Services, 1k x 10, 10k x 10, 44k x 1, offline and API mode, 1000 changes); src/agent/README.md "Memory"';
 
 /** Headroom over the measured peak for the limit: GC timing and a burst of changes. */
 const LIMIT_HEADROOM = 1.25;

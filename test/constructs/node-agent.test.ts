@@ -280,17 +280,17 @@ test('apiServerEndpoint: KUBERNETES_SERVICE_HOST/PORT on the container (IPv6 wit
   assert.match(bad, /metricsAddress: "0.0.0.0:70000" is not IP:PORT/);
 });
 
-test('memory: the expected peak (the request) covers every peak the bench measured (BENCHMARKS.md at 9fb4fe0)', () => {
+test('memory: the expected peak (the request) covers every peak the bench measured (BENCHMARKS.md at aac0681)', () => {
   // [backend, Services, endpoints, measured VmHWM in MiB: the larger of offline and API mode]
   const measured: Array<[AgentBackend, number, number, number]> = [
-    [AgentBackend.NFTABLES, 2, 20, 73],
-    [AgentBackend.NFTABLES, 1000, 10_000, 100],
-    [AgentBackend.NFTABLES, 10_000, 100_000, 140],
-    [AgentBackend.NFTABLES, 44_000, 44_000, 188],
-    [AgentBackend.IPTABLES, 2, 20, 73],
-    [AgentBackend.IPTABLES, 1000, 10_000, 98],
-    [AgentBackend.IPTABLES, 10_000, 100_000, 176],
-    [AgentBackend.IPTABLES, 44_000, 44_000, 261],
+    [AgentBackend.NFTABLES, 2, 20, 61],
+    [AgentBackend.NFTABLES, 1000, 10_000, 89],
+    [AgentBackend.NFTABLES, 10_000, 100_000, 131],
+    [AgentBackend.NFTABLES, 44_000, 44_000, 171],
+    [AgentBackend.IPTABLES, 2, 20, 63],
+    [AgentBackend.IPTABLES, 1000, 10_000, 86],
+    [AgentBackend.IPTABLES, 10_000, 100_000, 150],
+    [AgentBackend.IPTABLES, 44_000, 44_000, 225],
   ];
   for (const [backend, services, endpoints, peak] of measured) {
     const expected = agentPeakMiB({ services, endpoints }, backend);
