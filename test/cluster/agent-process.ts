@@ -129,9 +129,13 @@ export class ClusterAgent {
     return this.proc.stop(graceMs);
   }
 
-  /** The agent's /metrics, fetched from inside its node. */
+  /**
+   * The agent's /metrics, fetched from inside its node. A scrape reads the kernel's counters
+   * (nft, iptables-save): 5 s was too short at load ~15 with 20 agents (aac0681's whole bench
+   * lost its cluster part to one), so the bound is generous.
+   */
   async metrics(): Promise<string> {
-    const r = await nsExec(this.ns, ['curl', '-sf', '--max-time', '5', 'http://127.0.0.1:10249/metrics']);
+    const r = await nsExec(this.ns, ['curl', '-sf', '--max-time', '60', 'http://127.0.0.1:10249/metrics']);
     return r.stdout;
   }
 
