@@ -25,7 +25,7 @@ import { fileURLToPath } from 'node:url';
 import { shardTableOf } from '../src/backends/nftables/render.js';
 import { FakeApiChild } from '../test/e2e/lib/fake-api-child.js';
 import { createNetns, deleteNetns, nsExec, RUN_PREFIX, spawnInNetns, stopProcess } from '../test/e2e/lib/netns.js';
-import { agentCommand, writeAgentInputs } from './agent-inputs.js';
+import { agentCommand, writeAgentInputs, type AgentBenchBackend as MemoryBackend, type AgentBenchSource as MemorySource } from './agent-inputs.js';
 import { procStatus } from './agent-scale.js';
 import { sliceManifest } from './synthetic-manifests.js';
 import { spread } from './changes.js';
@@ -36,8 +36,8 @@ const CLI = join(root, 'lib/cli/main.js');
 const SYNC_PERIOD = '60s';
 const MIN_SYNC_PERIOD = '1s';
 
-export type { AgentBenchBackend as MemoryBackend, AgentBenchSource as MemorySource } from './agent-inputs.js';
-import type { AgentBenchBackend as MemoryBackend, AgentBenchSource as MemorySource } from './agent-inputs.js';
+// run.ts names the two by these names.
+export type { MemoryBackend, MemorySource };
 
 export interface AgentMemoryRow {
   backend: MemoryBackend;
