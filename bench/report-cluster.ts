@@ -44,7 +44,7 @@ export function clusterSection(r: ClusterBenchResult, facts: Facts, command: str
       `${o.nodes < 20 ? ` (measured at ${o.nodes} nodes, not 20)` : ''}.`,
     `- **The agents' own \`kubeproxy_network_programming_duration_seconds\`** (trigger times after each agent's start, as kube-proxy counts them): ${cnt} observations, mean ${f0((sum / cnt) * 1000)} ms;` +
       ` p50 ≤ ${histogramBound(merged, 0.5)} s, p99 ≤ ${histogramBound(merged, 0.99)} s (bucket bounds).`,
-    `- **Kernel check:** ${r.kernelMismatches === 0 ? 'after every change, every node\'s kernel held it' : `${r.kernelMismatches} of ${o.rounds} rounds found a node whose kernel did not hold the change yet when its "synced" was seen`}.`,
+    `- **Kernel check:** ${r.kernelMismatches === 0 ? 'after every change, every node\'s DNAT rules had it (an added endpoint in them, a removed one gone)' : `${r.kernelMismatches} of ${o.rounds} rounds found a node whose DNAT rules did not have the change yet when its "synced" was seen`}.`,
     '',
   );
   const rss = r.nodes.map((n) => mib(n.rssKiB));

@@ -20,6 +20,23 @@ export async function rulesMention(ns: string, backend: AgentBackend, ip: string
 }
 
 /**
+ * Does some DNAT rule of the node send connections to this endpoint address? What a change
+ * to the forwarding is checked by: an endpoint removed from a Service is out of its DNAT
+ * rules at once, while nftables may keep it a little longer in its counter-only sets
+ * (endpoint-traffic, hairpin: pending-deletes.ts), so `rulesMention` would still find it.
+ */
+export async function dnatsTo(ns: string, backend: AgentBackend, ip: string): Promise<boolean> {
+  return textDnatsTo(await rulesText(ns, backend), backend, ip);
+}
+
+/** `dnatsTo` on a listing already read: nft's `dnat [ip|ip6] to A:P`, iptables' `--to-destination A:P`. */
+export function textDnatsTo(text: string, backend: AgentBackend, ip: string): boolean {
+  const addr = ip.replace(/\./g, '\\.');
+  const form = backend === 'iptables' ? `--to-destination \\[?${addr}\\]?:` : `dnat (?:ip6? )?to \\[?${addr}\\]?:`;
+  return new RegExp(form).test(text);
+}
+
+/**
  * Deletes every rule of the node: each nftables table (svcplane's are the only ones in a
  * testbed node), and for iptables every chain of the nat and filter tables.
  */
