@@ -132,5 +132,8 @@ export function renderIptablesText(input: RenderInput): string {
     out.push(SECTION_MARKER[family]);
     familySection(input, family, out);
   }
-  return out.join('\n') + '\n';
+  // The last line's newline from the join itself: `join(…) + '\n'` is a cons string that
+  // whoever writes it flattens, copying the whole document once more (48 MB at 10k × 10).
+  out.push('');
+  return out.join('\n');
 }
