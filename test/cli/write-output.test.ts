@@ -4,7 +4,7 @@
 
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { writeOutput } from '../../src/cli/write-output.js';
+import { writeOutput, type ByteSink } from '../../src/cli/write-output.js';
 
 function written(text: string, sliceChars: number): { bytes: Buffer; writes: string[] } {
   const writes: string[] = [];
@@ -34,5 +34,37 @@ describe('writeOutput', () => {
       const { bytes } = written(text, 8);
       assert.deepEqual(bytes, Buffer.from(text, 'utf8'), `pad ${pad}`);
     }
+  });
+
+  it('writes a stream the same bytes, through one reused buffer while each write completes', () => {
+    const text = `${'ä'.repeat(3000)}😀${'-A SVP-SERVICES -j SVP-SVC-1\n'.repeat(400)}😀`;
+    const copies: Buffer[] = [];
+    const seen = new Set<ArrayBufferLike>();
+    const sink: ByteSink = {
+      writableLength: 0,
+      write: (c) => {
+        copies.push(Buffer.from(c));
+        seen.add(c.buffer);
+      },
+    };
+    writeOutput(text, sink, 1000);
+    assert.ok(copies.length > 5);
+    assert.deepEqual(Buffer.concat(copies), Buffer.from(text, 'utf8'));
+    assert.equal(seen.size, 1);
+  });
+
+  it('gives a stream that still holds a write a new buffer for the next', () => {
+    const text = Array.from({ length: 500 }, (_, i) => `line ${i} ü`).join('\n');
+    // Keeps each chunk without copying it, and says so: a reused buffer would overwrite what it holds.
+    const held: Uint8Array[] = [];
+    const sink: ByteSink = {
+      get writableLength() {
+        return held.reduce((n, c) => n + c.length, 0);
+      },
+      write: (c) => held.push(c),
+    };
+    writeOutput(text, sink, 700);
+    assert.ok(held.length > 5);
+    assert.deepEqual(Buffer.concat(held), Buffer.from(text, 'utf8'));
   });
 });

@@ -46,7 +46,9 @@ export function serializeIpvs(r: IpvsRuleset): string {
   for (const f of r.families) {
     for (const vs of f.virtualServers) out.push(`# ${vs.service}`, ...virtualServerLines(vs));
   }
-  return out.join('\n') + '\n';
+  // The newline at the end from the join: `join(…) + '\n'` is a cons string, flattened (copied) by its writer.
+  out.push('');
+  return out.join('\n');
 }
 
 /** Section title -> its text without comment lines. */

@@ -6,7 +6,8 @@
 // command are added.
 
 import type { NftChain, NftElement, NftFamily, NftSet, NftTable } from './nft.js';
-import { chainObject, documentOfLines, elementObject, METAINFO_LINE, ruleObject, setObject, tableObject, type NftObject } from './transaction.js';
+import { LinePieces, type PartSink } from './line-pieces.js';
+import { chainObject, elementObject, METAINFO_LINE, ruleObject, setObject, tableObject, type NftObject } from './transaction.js';
 
 /** JSON with object keys sorted: a canonical form for comparing expressions. */
 export function canon(x: unknown): string {
@@ -49,21 +50,24 @@ export function tableHead(t: { family: NftFamily; name: string }): string {
   return `"family":${JSON.stringify(t.family)},"table":${JSON.stringify(t.name)}`;
 }
 
-/** One line per rule of chain `c`, appended to `out`. */
-export function pushRuleLines(head: string, c: NftChain, out: LineSink): void {
+/** One line per rule of chain `c`, appended to `out` in parts (line-pieces.ts: the line itself is never made). */
+export function pushRuleLines(head: string, c: NftChain, out: PartSink): void {
   const chainPart = `{"rule":{${head},"chain":${JSON.stringify(c.name)},"expr":`;
   for (const r of c.rules) {
-    out.push(`${chainPart}${JSON.stringify(r.expr)}${r.comment ? `,"comment":${JSON.stringify(r.comment)}` : ''}}}`);
+    out.open();
+    out.put(chainPart);
+    out.put(JSON.stringify(r.expr));
+    if (r.comment) {
+      out.put(',"comment":');
+      out.put(JSON.stringify(r.comment));
+    }
+    out.put('}}');
+    out.close();
   }
 }
 
-/** Where lines go: an array, or LinePieces. */
-export interface LineSink {
-  push(line: string): void;
-}
-
 /** The element lines of one set, in order, each key once (the first wins: nft refuses duplicates in one batch). */
-export class ElementLines<S extends LineSink = LineSink> {
+export class ElementLines<S extends PartSink = PartSink> {
   private readonly seen = new Set<string>();
   private readonly part: string;
   private readonly map: boolean;
@@ -83,8 +87,25 @@ export class ElementLines<S extends LineSink = LineSink> {
     const id = typeof e.key === 'string' ? e.key : keyJson;
     if (this.seen.has(id)) return;
     this.seen.add(id);
-    const key = e.comment ? `{"elem":{"val":${keyJson},"comment":${JSON.stringify(e.comment)}}}` : keyJson;
-    this.out.push(`${this.part}${this.map ? `[${key},${JSON.stringify(e.value) ?? 'null'}]` : key}]}}`);
+    // `part` then `[key,value]` (a map) or `key`, where a commented key is `{"elem":{"val":key,"comment":…}}`; in parts.
+    const out = this.out;
+    out.open();
+    out.put(this.part);
+    if (this.map) out.put('[');
+    if (e.comment) {
+      out.put('{"elem":{"val":');
+      out.put(keyJson);
+      out.put(',"comment":');
+      out.put(JSON.stringify(e.comment));
+      out.put('}}');
+    } else out.put(keyJson);
+    if (this.map) {
+      out.put(',');
+      out.put(JSON.stringify(e.value) ?? 'null');
+      out.put(']');
+    }
+    out.put(']}}');
+    out.close();
   }
 }
 
@@ -102,7 +123,7 @@ export function documentOfPieces(pieces: readonly string[]): string {
 export function serializeTables(tables: readonly NftTable[]): string {
   // Same bytes as transactionText(tableObjects(tables)), without building the
   // intermediate objects: at 10k Services they are 10^5 short-lived objects.
-  const lines: string[] = [];
+  const lines = new LinePieces();
   for (const t of tables) {
     const head = tableHead(t);
     lines.push(JSON.stringify(tableObject(t)));
@@ -114,5 +135,5 @@ export function serializeTables(tables: readonly NftTable[]): string {
       for (const e of s.elements) elements.push(e);
     }
   }
-  return documentOfLines(lines);
+  return documentOfPieces(lines.done());
 }

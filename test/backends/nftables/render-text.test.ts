@@ -60,6 +60,21 @@ describe('nftables render, one Service port at a time', () => {
     assert.equal(keys.length, 6 + 3 + 3 + 1 + 1 + 3 + 1);
   });
 
+  it('tells an endpoint from one whose key text starts the same (port 80 under a repeated address, port 8080 before it)', () => {
+    // b's endpoint 10.244.1.1:80 is new under 192.0.2.1 although a wrote 10.244.1.1:8080 there: a match on
+    // part of an endpoint's text would drop it.
+    const inp = input(
+      [
+        svc({ name: 'a', clusterIPs: ['10.96.0.10'], externalIPs: ['192.0.2.1'], ports: [port(80, 8080)] }),
+        svc({ name: 'b', clusterIPs: ['10.96.0.11'], externalIPs: ['192.0.2.1'], ports: [port(80, 80)] }),
+      ],
+      [slice('a', [ep('10.244.1.1', 'node1')], [{ port: 8080 }]), slice('b', [ep('10.244.1.1', 'node1')], [{ port: 80 }])],
+    );
+    const doc = renderDocumentText(inp);
+    assert.equal(doc, twoPass(inp));
+    assert.match(doc, /"192\.0\.2\.1","tcp",80,"10\.244\.1\.1",80\]/);
+  });
+
   it('equals the two-pass render on random valid inputs (every feature; the text-written per-endpoint lines among them)', () => {
     // What the text parts (endpoint-traffic-text.ts, dnat-text.ts) write, and how often the cases held it:
     // the property is only worth something if they did.
