@@ -13,7 +13,7 @@ import { systemExec } from '../exec/system-exec.js';
 import { ipFamilyOf, type IPFamily } from '../model/ip.js';
 import type { EndpointSliceInfo } from '../model/endpoints.js';
 import { serviceKey, type PlanService } from '../model/plan.js';
-import { proxiedServices, type RenderInput } from '../model/render-input.js';
+import { proxiedWhere, type RenderInput } from '../model/render-input.js';
 import { slicesByService, viewsOfService, type ServicePortView } from '../model/service-ports.js';
 
 /** The arguments of one `conntrack -D` command. */
@@ -41,8 +41,7 @@ function portId(v: ServicePortView): string {
  */
 function udpServices(input: RenderInput, keys?: ReadonlySet<string>): PlanService[] {
   const names = keys && new Set([...keys].map((k) => k.slice(k.indexOf('/') + 1)));
-  const udp = input.plan.services.filter((s) => (!names || (names.has(s.name) && keys!.has(serviceKey(s)))) && s.ports.some((p) => p.protocol === 'UDP'));
-  return proxiedServices({ ...input.plan, services: udp }, input.mode);
+  return proxiedWhere(input, (s) => (!names || (names.has(s.name) && keys!.has(serviceKey(s)))) && s.ports.some((p) => p.protocol === 'UDP'));
 }
 
 /** The slices of the Services `wanted` (by key); the name test first spares a string per slice. */

@@ -4,8 +4,7 @@
 // externalTrafficPolicy Local Services only to nodes answering 200).
 
 import type { PlanService } from '../model/plan.js';
-import type { RenderInput } from '../model/render-input.js';
-import { proxiedServices } from '../model/render-input.js';
+import { proxiedWhere, type RenderInput } from '../model/render-input.js';
 
 export interface HealthState {
   /** Last successful sync (ms), undefined before the first. */
@@ -126,8 +125,7 @@ function healthCheckedServices(input: RenderInput): PlanService[] {
   const hit = checked.get(input.plan.services);
   if (hit && hit.mode === input.mode) return hit.services;
   // The few health-checked ones first: proxiedServices of every Service was an array as long as the list, per list.
-  const wanted = input.plan.services.filter((s) => s.type === 'LoadBalancer' && s.externalTrafficPolicy === 'Local' && s.healthCheckNodePort !== undefined);
-  const services = proxiedServices({ ...input.plan, services: wanted }, input.mode);
+  const services = proxiedWhere(input, (s) => s.type === 'LoadBalancer' && s.externalTrafficPolicy === 'Local' && s.healthCheckNodePort !== undefined);
   checked.set(input.plan.services, { mode: input.mode, services });
   return services;
 }

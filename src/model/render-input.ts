@@ -27,7 +27,21 @@ export function ownsService(s: PlanService, mode: ProxyMode): boolean {
   return mode === 'replace' && s.proxyName === undefined;
 }
 
-/** Services that get rules: ours, with a virtual IP (not headless, not ExternalName). */
+/** Whether a Service gets rules: ours, with a virtual IP (not headless, not ExternalName). */
+function isProxied(s: PlanService, mode: ProxyMode): boolean {
+  return ownsService(s, mode) && !s.headless && s.type !== 'ExternalName';
+}
+
+/** Services that get rules (isProxied), in the plan's order. */
 export function proxiedServices(plan: Plan, mode: ProxyMode): PlanService[] {
-  return plan.services.filter((s) => ownsService(s, mode) && !s.headless && s.type !== 'ExternalName');
+  return plan.services.filter((s) => isProxied(s, mode));
+}
+
+/**
+ * proxiedServices of the Services that pass `test`, in one pass: no array of every proxied
+ * Service (as long as the plan's list) for a caller that wants a few of them (the UDP ones,
+ * the health-checked ones). `test` runs first: it is the narrow one.
+ */
+export function proxiedWhere(input: Pick<RenderInput, 'plan' | 'mode'>, test: (s: PlanService) => boolean): PlanService[] {
+  return input.plan.services.filter((s) => test(s) && isProxied(s, input.mode));
 }

@@ -67,6 +67,44 @@ describe('WatchedStore', () => {
     assert.deepEqual(values(s), ['a=1']);
   });
 
+  test('an adapter that reads the Service key from the value (serviceKeyOf) names the same keys in every change', () => {
+    // A value that says which Service it is about; its raw object may say another (the store trusts the raw one).
+    type Said = Thing & { readonly svc: string };
+    const keyed: ResourceAdapter<Said> = {
+      kind: 'Thing',
+      parse: (raw) => ({ ...(adapter.parse(raw) as Thing), svc: (raw as Raw & { svc: string }).svc }),
+      serviceKeys: adapter.serviceKeys,
+    };
+    const run = (a: ResourceAdapter<Said>) => {
+      const s = new WatchedStore(a, { log: recordingLogger() });
+      const log: Array<[string[], number]> = [];
+      s.on('change', (keys, objects) => log.push([[...keys].sort(), objects]));
+      const obj = (name: string, v: number, services: string[], svc: string, bad = false) => ({ ...thing(name, v, services, bad), svc });
+      s.replace([obj('a', 1, ['ns/a'], 'ns/a'), obj('b', 1, ['ns/b'], 'ns/other'), obj('c', 1, ['ns/c1', 'ns/c2'], 'ns/c1')], '1');
+      s.event('MODIFIED', obj('a', 1, ['ns/a'], 'ns/a')); // read the same: nothing
+      s.event('MODIFIED', obj('a', 2, ['ns/a'], 'ns/a'));
+      s.event('MODIFIED', obj('a', 2, ['ns/a2'], 'ns/a')); // the raw key moved, the value did not
+      s.event('MODIFIED', obj('a', 3, ['ns/a3'], 'ns/a3'));
+      s.event('MODIFIED', obj('b', 2, ['ns/b'], 'ns/b'));
+      s.event('MODIFIED', obj('b', 2, ['ns/b'], 'ns/b', true)); // malformed: the good version stays
+      s.event('DELETED', obj('a', 3, [], 'ns/gone'));
+      s.event('DELETED', obj('b', 2, [], 'ns/gone'));
+      return { log, values: s.snapshot().map((t) => `${t.name}=${t.v}`) };
+    };
+    const plain = run(keyed);
+    const fromValue = run({ ...keyed, serviceKeyOf: (t) => t.svc });
+    assert.deepEqual(fromValue, plain);
+    assert.deepEqual(plain.log, [
+      [['ns/a', 'ns/b', 'ns/c1', 'ns/c2'], 3],
+      [['ns/a'], 1],
+      [['ns/a', 'ns/a2'], 1],
+      [['ns/a2', 'ns/a3'], 1],
+      [['ns/b'], 1],
+      [['ns/a3'], 1],
+      [['ns/b'], 1],
+    ]);
+  });
+
   test('malformed versions: a good one stays; with none, its Services are to be preserved until it is fixed or deleted', () => {
     const { s, changes } = store();
     s.replace([thing('a', 1, ['ns/a'])], '1');

@@ -53,3 +53,13 @@ test('compactService returns a copy equal to the parsed Service, optional keys p
   assert.equal(JSON.stringify(parsed), text, 'the parsed object is not changed');
   assert.equal(Object.isFrozen(parsed.ports), false);
 });
+
+test('compactService keeps a selector as it was, values equal to the name among others', () => {
+  const parsed = svc({ name: 'web', clusterIPs: ['10.96.0.4'], ports: [port(80)], selector: { app: 'web', tier: 'front', 'app.kubernetes.io/name': 'web' } });
+  const text = JSON.stringify(parsed);
+  const c = compactService(parsed);
+  assert.equal(JSON.stringify(c), text);
+  assert.deepEqual(c.selector, { app: 'web', tier: 'front', 'app.kubernetes.io/name': 'web' });
+  c.selector!.tier = 'back';
+  assert.equal(compactService(svc({ name: 'other', clusterIPs: ['10.96.0.5'], ports: [port(80)], selector: { tier: 'front' } })).selector!.tier, 'front', 'no selector shared between Services');
+});

@@ -67,6 +67,7 @@ export const endpointSliceAdapter: ResourceAdapter<EndpointSliceInfo> = {
     const k = rawSliceServiceKey(raw);
     return k ? [k] : [];
   },
+  serviceKeyOf: (s) => (s.serviceName ? `${s.namespace}/${s.serviceName}` : undefined),
 };
 
 /** What a slice version's trigger time needs of the raw object, read when it is decoded. */

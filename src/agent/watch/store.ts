@@ -32,6 +32,12 @@ export interface ResourceAdapter<T> {
   serviceKeys(raw: unknown): string[];
   /** Where a model value sits in the snapshot. */
   compare?(a: T, b: T): number;
+  /**
+   * The one Service a good value is about, read from the value itself (a slice: its
+   * namespace and serviceName). Where it equals serviceKeys(raw)'s, the store keeps no key
+   * string beside the value and makes it when asked (a change, a removal).
+   */
+  serviceKeyOf?(value: T): string | undefined;
 }
 
 /** A malformed object the store skipped. */
@@ -71,6 +77,13 @@ type ServiceKeys = string | readonly string[];
 const NO_KEYS: readonly string[] = Object.freeze([]);
 
 /**
+ * An entry's keys are its value's (ResourceAdapter.serviceKeyOf): a slice's `namespace/service`
+ * string, one per slice and not the Services store's, was ~40 bytes at 44k slices, 1.8 MB (issue
+ * 16 §1, src/agent/README.md "Session 17").
+ */
+const OF_VALUE: unique symbol = Symbol('the value\'s Service key');
+
+/**
  * One object, in one flat record (before: the value and its keys in a second object, a
  * one-key array, and a second string of a Service's own key, per object; the store's own
  * part adds up at 44k Services and 44k slices: src/agent/README.md "API mode at 10k").
@@ -81,8 +94,8 @@ interface Entry<T> {
   // kept were ~20 MB, as much again as the values.
   /** The good model value held (the latest version that parsed), if any. */
   value: T | undefined;
-  /** The Services `value` is about. */
-  serviceKeys: ServiceKeys;
+  /** The Services `value` is about (OF_VALUE: the adapter reads them from the value). */
+  serviceKeys: ServiceKeys | typeof OF_VALUE;
   /** The latest version is malformed (a good value may still be held). */
   bad: MalformedObject | undefined;
 }
@@ -291,7 +304,7 @@ export class WatchedStore<T, N = unknown> extends EventEmitter<WatchedStoreEvent
     // An unchanged version (a relist, a status-only update) is told now, so a relist
     // does not hold a second copy of every value until its last page.
     const held = this.entries.get(key);
-    if (held?.value !== undefined && sameKeys(held.serviceKeys, serviceKeys) && JSON.stringify(held.value) === JSON.stringify(value)) return { kind: 'same', key };
+    if (held?.value !== undefined && sameKeys(this.keysOf(held), serviceKeys) && JSON.stringify(held.value) === JSON.stringify(value)) return { kind: 'same', key };
     return { kind: 'good', key, value, serviceKeys, note: this.noteOf(raw) };
   }
 
@@ -315,14 +328,15 @@ export class WatchedStore<T, N = unknown> extends EventEmitter<WatchedStoreEvent
     const prev = this.entries.get(key);
     this.validAgain(key);
     const prevValue = prev?.value;
-    if (prevValue !== undefined) addKeys(changed.keys, prev!.serviceKeys);
+    if (prevValue !== undefined) addKeys(changed.keys, this.keysOf(prev!));
     addKeys(changed.keys, serviceKeys);
     changed.dirty = true;
     changed.objects++;
+    const kept = typeof serviceKeys === 'string' && this.adapter.serviceKeyOf?.(value) === serviceKeys ? OF_VALUE : serviceKeys;
     if (prev) {
       prev.value = value;
-      prev.serviceKeys = serviceKeys;
-    } else this.entries.set(key, { value, serviceKeys, bad: undefined });
+      prev.serviceKeys = kept;
+    } else this.entries.set(key, { value, serviceKeys: kept, bad: undefined });
     this.cachedSnapshot = prevValue !== undefined ? this.replacedInSnapshot(prevValue, value) : undefined;
     this.goodVersion(key, d.note);
   }
@@ -344,10 +358,15 @@ export class WatchedStore<T, N = unknown> extends EventEmitter<WatchedStoreEvent
     this.cachedSkipped = undefined;
     // An object that never parsed changed no model value; the reconciler still hears
     // of its Service, since skippedServiceKeys() just changed.
-    addKeys(changed.keys, prev.value !== undefined ? prev.serviceKeys : (prev.bad?.serviceKeys ?? NO_KEYS));
+    addKeys(changed.keys, prev.value !== undefined ? this.keysOf(prev) : (prev.bad?.serviceKeys ?? NO_KEYS));
     changed.dirty = true;
     changed.objects++;
     this.removed(key);
+  }
+
+  /** The Services an entry's good value is about. */
+  private keysOf(e: Entry<T>): ServiceKeys {
+    return e.serviceKeys === OF_VALUE ? this.adapter.serviceKeyOf!(e.value!)! : e.serviceKeys;
   }
 
   /** Hook: what to keep of a raw object version for goodVersion (read when it is decoded; the raw object is not kept). */

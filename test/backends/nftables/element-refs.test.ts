@@ -24,6 +24,13 @@ describe('elementId as a number', () => {
     for (const key of ['10.96.0.1', { concat: ['10.96.0.1', 'tcp', 80] }, { concat: ['tcp', 30080] }, { concat: ['10.244.0.1', '10.244.0.1'] }]) {
       assert.equal(typeof elementId({ key }), 'number', JSON.stringify(key));
     }
+    // The per-endpoint counted sets' keys (98 and 66 bits): short strings, not their text.
+    for (const key of [{ concat: ['10.96.0.1', 'tcp', 80, '10.244.0.1', 8080] }, { concat: ['udp', 30080, '10.244.0.1', 53] }]) {
+      const id = elementId({ key });
+      assert.ok(typeof id === 'string' && id.length <= 15, JSON.stringify(key));
+    }
+    assert.equal(typeof elementId({ key: { concat: ['10.96.0.1', 'toString', 80, '10.244.0.1', 8080] } }), 'string');
+    assert.ok(String(elementId({ key: { concat: ['10.96.0.1', 'toString', 80, '10.244.0.1', 8080] } })).includes('toString'));
     // Not canonical dotted IPv4 (a leading zero, an octet past 255), IPv6, another protocol, two different addresses.
     for (const key of ['010.96.0.1', '10.96.0.256', 'fd00::1', { concat: ['10.96.0.1', 'icmp', 80] }, { concat: ['10.244.0.1', '10.244.0.2'] }, { concat: ['fd00::1', 'tcp', 80] }]) {
       assert.equal(typeof elementId({ key }), 'string', JSON.stringify(key));
@@ -40,7 +47,7 @@ describe('elementId as a number', () => {
     const proto = () => ['tcp', 'udp', 'sctp', 'icmp'][rand(4)]!;
     const port = () => [0, 1, 65535, 80][rand(4)]!;
     const key = (): unknown => {
-      switch (rand(5)) {
+      switch (rand(6)) {
         case 0:
           return ip();
         case 1:
@@ -51,8 +58,10 @@ describe('elementId as a number', () => {
           const a = ip();
           return { concat: [a, rand(2) ? a : ip()] };
         }
+        case 4:
+          return rand(2) ? { concat: [ip(), proto(), port(), ip()] } : { concat: [ip(), proto(), port(), ip(), port()] };
         default:
-          return { concat: [ip(), proto(), port(), ip()] };
+          return { concat: [proto(), port(), ip(), port()] };
       }
     };
     const byId = new Map<string | number, string>();
@@ -87,6 +96,45 @@ describe('ElementRefs and FirstAppearances', () => {
     assert.equal(refs.has(setKey('svcplane', 'cluster-ips')), false);
     refs.remove(fragment(a, b));
     assert.equal(refs.has(k), false);
+  });
+
+  it('counts and orders ids as a map of counts would, through random adds and removes', () => {
+    let seed = 7;
+    const rand = (n: number) => ((seed = (seed * 1103515245 + 12345) % 2 ** 31), Math.floor((seed / 2 ** 31) * n));
+    const pool = Array.from({ length: 6 }, (_, i) => el(i % 2 ? 'hairpin' : 'cluster-ips', i % 2 ? { concat: [`10.244.0.${i}`, `10.244.0.${i}`] } : `10.96.0.${i}`));
+    const keys = [setKey('svcplane', 'hairpin'), setKey('svcplane', 'cluster-ips')];
+    const refs = new ElementRefs();
+    // The model: insertion order of a Map kept by count, an id dropped at 0.
+    const model = new Map(keys.map((k) => [k, new Map<string | number, number>()]));
+    const held: Fragment[] = [];
+    for (let step = 0; step < 3000; step++) {
+      if (held.length && rand(2)) {
+        const fr = held.splice(rand(held.length), 1)[0]!;
+        refs.remove(fr);
+        for (const e of fr.elements) {
+          const m = model.get(setKey(e.table, e.set))!;
+          const id = elementId(e.element);
+          const n = m.get(id)!;
+          if (n === 1) m.delete(id);
+          else m.set(id, n - 1);
+        }
+      } else {
+        const fr = fragment(...Array.from({ length: 1 + rand(3) }, () => pool[rand(pool.length)]!));
+        held.push(fr);
+        refs.add(fr);
+        for (const e of fr.elements) {
+          const m = model.get(setKey(e.table, e.set))!;
+          const id = elementId(e.element);
+          m.set(id, (m.get(id) ?? 0) + 1);
+        }
+      }
+      for (const k of keys) {
+        const m = model.get(k)!;
+        assert.deepEqual([...refs.ids(k)], [...m.keys()], `step ${step}`);
+        for (const e of pool) assert.equal(refs.count(k, elementId(e.element)), m.get(elementId(e.element)) ?? 0);
+        assert.equal(refs.has(k), m.size > 0);
+      }
+    }
   });
 
   it('walking the fragments in the order they were counted picks each element once, at its first appearance', () => {
