@@ -16,6 +16,7 @@ import { viewsOfService } from '../../model/service-ports.js';
 import { keptTraffic, trafficPort, type KeptTraffic } from './traffic-set.js';
 import { CHAINS } from './names.js';
 import { OneRule, ownChains, packOwnChains, PackedChain, ruleCount, type OwnChains } from './packed-chains.js';
+import { KeptFragment, keptShared, type KeptShared } from './kept-fragment.js';
 import { nodePortsTail, servicePort, skeleton, Table, type Ctx, type IptChain, type IptTables } from './render.js';
 
 /** What one piece adds to a family's filter and nat tables, chains in the order first named. */
@@ -70,21 +71,30 @@ export function frameFragments(input: RenderInput, ctx: Ctx): { head: IptFragmen
  * (packed-chains.ts): reading their rules here would unpack them all. `copied` names the
  * chains `into` owns.
  */
-function replay(into: Map<string, IptChain>, copied: Set<string>, chains: readonly IptChain[]): void {
+function replay(into: Map<string, IptChain>, copied: Set<string>, chains: KeptShared): void {
+  // A kept fragment's lone rule comes without a list around it (kept-fragment.ts).
+  if (chains instanceof OneRule) return replayChain(into, copied, chains);
   // Indexed: run once per piece per sync, for...of's iterator objects were garbage of every sync.
-  for (let i = 0; i < chains.length; i++) {
-    const c = chains[i]!;
-    const have = into.get(c.name);
-    if (have === undefined) {
-      into.set(c.name, c);
-    } else if (ruleCount(c) > 0) {
-      const mine = copied.has(c.name) ? have : { name: c.name, rules: [...have.rules] };
-      copied.add(c.name);
-      if (c instanceof OneRule) mine.rules.push(c.rule);
-      else for (const r of c.rules) mine.rules.push(r);
-      into.set(c.name, mine);
-    }
+  for (let i = 0; i < chains.length; i++) replayChain(into, copied, chains[i]!);
+}
+
+function replayChain(into: Map<string, IptChain>, copied: Set<string>, c: IptChain): void {
+  const have = into.get(c.name);
+  if (have === undefined) {
+    into.set(c.name, c);
+  } else if (ruleCount(c) > 0) {
+    const mine = copied.has(c.name) ? have : { name: c.name, rules: [...have.rules] };
+    copied.add(c.name);
+    if (c instanceof OneRule) mine.rules.push(c.rule);
+    else for (const r of c.rules) mine.rules.push(r);
+    into.set(c.name, mine);
   }
+}
+
+/** A piece's rules in one table's shared chains, as it holds them (a kept fragment's without making a list). */
+function sharedOf(p: IptFragment, table: 'filter' | 'nat'): KeptShared {
+  if (p instanceof KeptFragment) return table === 'filter' ? p.filterShared : p.natShared;
+  return p[table];
 }
 
 /** A family's chains in render order, and the same chain objects by name (the syncer keeps those as what it wrote). */
@@ -99,10 +109,11 @@ export function assembleFamily(family: IPFamily, pieces: Iterable<IptFragment>):
   const copiedFilter = new Set<string>();
   const copiedNat = new Set<string>();
   for (const p of pieces) {
-    replay(filter, copiedFilter, p.filter);
-    if (p.own) replay(filter, copiedFilter, ownChains(p.own, 'filter'));
-    replay(nat, copiedNat, p.nat);
-    if (p.own) replay(nat, copiedNat, ownChains(p.own, 'nat'));
+    const own = p.own;
+    replay(filter, copiedFilter, sharedOf(p, 'filter'));
+    if (own) replay(filter, copiedFilter, ownChains(own, 'filter'));
+    replay(nat, copiedNat, sharedOf(p, 'nat'));
+    if (own) replay(nat, copiedNat, ownChains(own, 'nat'));
   }
   // The shared chains' objects are the cached fragments' (the own chains' are made from them): callers must not change them.
   return { family, filter: [...filter.values()], nat: [...nat.values()], byName: { filter, nat } };
@@ -119,10 +130,8 @@ const SHARED_CHAINS: ReadonlySet<string> = new Set(Object.values(CHAINS));
 export function packFragment(fragment: IptFragment): IptFragment {
   if (fragment === EMPTY) return fragment;
   const { filter, nat, own } = packOwnChains(fragment.filter, fragment.nat, SHARED_CHAINS);
-  // Literals of one shape, not spreads (whose copies may keep room for more properties).
-  const traffic = fragment.traffic;
-  if (own) return traffic ? { filter, nat, traffic, own } : { filter, nat, own };
-  return traffic ? { filter, nat, traffic } : { filter, nat };
+  // One record (kept-fragment.ts), not the fragment, its lists, its OwnChains and its traffic port apart.
+  return new KeptFragment(keptShared(filter), keptShared(nat), fragment.traffic, own?.group ?? '', own?.index ?? '');
 }
 
 /**
@@ -157,10 +166,11 @@ export function familyDelta(
   // A callback per piece, not a generator of records: 10^4 pieces per partial sync at 10k Services.
   // A kept piece's own chains are left out (they are as written); its lists hold its rules in shared chains alone.
   eachPiece((piece, fresh) => {
-    replay(filter, copiedFilter, piece.filter);
-    if (fresh && piece.own) replay(filter, copiedFilter, ownChains(piece.own, 'filter'));
-    replay(nat, copiedNat, piece.nat);
-    if (fresh && piece.own) replay(nat, copiedNat, ownChains(piece.own, 'nat'));
+    const own = fresh ? piece.own : undefined;
+    replay(filter, copiedFilter, sharedOf(piece, 'filter'));
+    if (own) replay(filter, copiedFilter, ownChains(own, 'filter'));
+    replay(nat, copiedNat, sharedOf(piece, 'nat'));
+    if (own) replay(nat, copiedNat, ownChains(own, 'nat'));
   });
   const gone = { filter: new Set<string>(), nat: new Set<string>() };
   const before = new Map<string, IptChain>();
