@@ -129,15 +129,17 @@ export interface FamilyDelta extends IptTables {
 /**
  * The delta of a family whose pieces `eachPiece` hands over (in render order), of which `fresh`
  * were rendered anew (the head and tail count as fresh) and `replaced` are the pieces they
- * replaced or the removed pieces. Chain order and rules are those of assembleFamily's.
+ * replaced or the removed pieces; `written`, the family's chains as last written. Chain order and rules are those of assembleFamily's.
  */
 export function familyDelta(
   family: IPFamily,
   eachPiece: (add: (piece: IptFragment, fresh: boolean) => void) => void,
   replaced: Iterable<IptFragment>,
+  written?: { readonly filter: ReadonlyMap<string, IptChain>; readonly nat: ReadonlyMap<string, IptChain> },
 ): FamilyDelta {
-  const filterChains = new ChainAssembly();
-  const natChains = new ChainAssembly();
+  // A shared chain whose every rule is as written comes back as the written chain (chain-assembly.ts).
+  const filterChains = new ChainAssembly(written?.filter);
+  const natChains = new ChainAssembly(written?.nat);
   // A callback per piece, not a generator of records: 10^4 pieces per partial sync at 10k Services.
   // Twice: the shared chains' sizes first, so that each is copied into one array (chain-assembly.ts).
   eachPiece((piece) => {

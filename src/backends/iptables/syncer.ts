@@ -295,7 +295,7 @@ export class IptablesSyncer {
         for (const key of owned.keys()) add(fragments.get(key)![f], todo.has(key));
         add(tail, true);
       };
-      return familyDelta(f, eachPiece, replaced.map((r) => r[f]));
+      return familyDelta(f, eachPiece, replaced.map((r) => r[f]), this.written?.get(f));
     };
     const assembled = (ctx: Ctx): AssembledFamily => {
       const { head, tail } = frameFragments(input, ctx);

@@ -49,4 +49,31 @@ describe('iptables chain assembly', () => {
       assert.deepEqual(plain(a.chains()), expected(all), `${counted} pieces counted`);
     }
   });
+
+  it('gives back a shared chain as written when every rule matches it, and a new chain (the written one untouched) when one does not', () => {
+    const assemble = (all: IptChain[][], like?: ReadonlyMap<string, IptChain>) => {
+      const a = new ChainAssembly(like);
+      for (const p of all) a.count(p.filter((c) => !c.name.startsWith('SVP-SVC-')));
+      for (const p of all) a.add(p);
+      return { chains: a.chains(), byName: a.byName };
+    };
+    const written = assemble(pieces()).byName;
+    const writtenRules = plain([...written.values()]);
+    // The same pieces again (new rule strings of equal text): the very chains written.
+    const again = assemble(pieces(), written);
+    assert.equal(again.byName.get('SVP-SERVICES'), written.get('SVP-SERVICES'));
+    assert.equal(again.byName.get('SVP-NODEPORTS'), written.get('SVP-NODEPORTS'));
+    assert.deepEqual(plain(again.chains), expected(pieces()));
+    // A rule changed in the middle, a Service gone at the end, a rule more: each a new chain of the right rules.
+    for (const change of ['middle', 'fewer', 'more'] as const) {
+      const all = pieces();
+      if (change === 'middle') all[3]![0] = new OneRule('SVP-SERVICES', '-A SVP-SERVICES -j SVP-SVC-other');
+      if (change === 'fewer') all.pop();
+      if (change === 'more') all.push([new OneRule('SVP-SERVICES', '-A SVP-SERVICES -j SVP-SVC-new')]);
+      const out = assemble(all, written);
+      assert.notEqual(out.byName.get('SVP-SERVICES'), written.get('SVP-SERVICES'), change);
+      assert.deepEqual(plain(out.chains), expected(all), change);
+      assert.deepEqual(plain([...written.values()]), writtenRules, `${change}: what was written is left as it was`);
+    }
+  });
 });
