@@ -15,7 +15,9 @@ import type { EndpointSliceInfo } from '../../model/endpoints.js';
 import { viewsOfService } from '../../model/service-ports.js';
 import { keptTraffic, trafficPort, type KeptTraffic } from './traffic-set.js';
 import { CHAINS } from './names.js';
-import { OneRule, ownChains, packOwnChains, PackedChain, ruleCount, type OwnChains } from './packed-chains.js';
+import { ownChains, packOwnChains, PackedChain, type OwnChains } from './packed-chains.js';
+import { KeptFragment, keptShared, type KeptShared } from './kept-fragment.js';
+import { ChainAssembly } from './chain-assembly.js';
 import { nodePortsTail, servicePort, skeleton, Table, type Ctx, type IptChain, type IptTables } from './render.js';
 
 /** What one piece adds to a family's filter and nat tables, chains in the order first named. */
@@ -63,28 +65,10 @@ export function frameFragments(input: RenderInput, ctx: Ctx): { head: IptFragmen
   };
 }
 
-/**
- * Appends `chains` to `into`. A chain only one piece adds to (a Service's own) is that
- * piece's chain object, not a copy: at 10k Services copying every chain on each sync
- * cost more than rendering the changed Service, and a Service's own chains are kept packed
- * (packed-chains.ts): reading their rules here would unpack them all. `copied` names the
- * chains `into` owns.
- */
-function replay(into: Map<string, IptChain>, copied: Set<string>, chains: readonly IptChain[]): void {
-  // Indexed: run once per piece per sync, for...of's iterator objects were garbage of every sync.
-  for (let i = 0; i < chains.length; i++) {
-    const c = chains[i]!;
-    const have = into.get(c.name);
-    if (have === undefined) {
-      into.set(c.name, c);
-    } else if (ruleCount(c) > 0) {
-      const mine = copied.has(c.name) ? have : { name: c.name, rules: [...have.rules] };
-      copied.add(c.name);
-      if (c instanceof OneRule) mine.rules.push(c.rule);
-      else for (const r of c.rules) mine.rules.push(r);
-      into.set(c.name, mine);
-    }
-  }
+/** A piece's rules in one table's shared chains, as it holds them (a kept fragment's without making a list). */
+function sharedOf(p: IptFragment, table: 'filter' | 'nat'): KeptShared {
+  if (p instanceof KeptFragment) return table === 'filter' ? p.filterShared : p.natShared;
+  return p[table];
 }
 
 /** A family's chains in render order, and the same chain objects by name (the syncer keeps those as what it wrote). */
@@ -93,19 +77,23 @@ export interface AssembledFamily extends IptTables {
 }
 
 /** The family's chains from its pieces, in render order. */
-export function assembleFamily(family: IPFamily, pieces: Iterable<IptFragment>): AssembledFamily {
-  const filter = new Map<string, IptChain>();
-  const nat = new Map<string, IptChain>();
-  const copiedFilter = new Set<string>();
-  const copiedNat = new Set<string>();
+export function assembleFamily(family: IPFamily, pieces: readonly IptFragment[]): AssembledFamily {
+  const filter = new ChainAssembly();
+  const nat = new ChainAssembly();
+  // The shared chains' sizes first: each is copied into one array (chain-assembly.ts).
   for (const p of pieces) {
-    replay(filter, copiedFilter, p.filter);
-    if (p.own) replay(filter, copiedFilter, ownChains(p.own, 'filter'));
-    replay(nat, copiedNat, p.nat);
-    if (p.own) replay(nat, copiedNat, ownChains(p.own, 'nat'));
+    filter.count(sharedOf(p, 'filter'));
+    nat.count(sharedOf(p, 'nat'));
+  }
+  for (const p of pieces) {
+    const own = p.own;
+    filter.add(sharedOf(p, 'filter'));
+    if (own) filter.add(ownChains(own, 'filter'));
+    nat.add(sharedOf(p, 'nat'));
+    if (own) nat.add(ownChains(own, 'nat'));
   }
   // The shared chains' objects are the cached fragments' (the own chains' are made from them): callers must not change them.
-  return { family, filter: [...filter.values()], nat: [...nat.values()], byName: { filter, nat } };
+  return { family, filter: filter.chains(), nat: nat.chains(), byName: { filter: filter.byName, nat: nat.byName } };
 }
 
 /** The chains no single Service owns: the skeleton's, which the Services' rules are appended to. */
@@ -119,10 +107,8 @@ const SHARED_CHAINS: ReadonlySet<string> = new Set(Object.values(CHAINS));
 export function packFragment(fragment: IptFragment): IptFragment {
   if (fragment === EMPTY) return fragment;
   const { filter, nat, own } = packOwnChains(fragment.filter, fragment.nat, SHARED_CHAINS);
-  // Literals of one shape, not spreads (whose copies may keep room for more properties).
-  const traffic = fragment.traffic;
-  if (own) return traffic ? { filter, nat, traffic, own } : { filter, nat, own };
-  return traffic ? { filter, nat, traffic } : { filter, nat };
+  // One record (kept-fragment.ts), not the fragment, its lists, its OwnChains and its traffic port apart.
+  return new KeptFragment(keptShared(filter), keptShared(nat), fragment.traffic, own?.group ?? '', own?.index ?? '');
 }
 
 /**
@@ -143,25 +129,32 @@ export interface FamilyDelta extends IptTables {
 /**
  * The delta of a family whose pieces `eachPiece` hands over (in render order), of which `fresh`
  * were rendered anew (the head and tail count as fresh) and `replaced` are the pieces they
- * replaced or the removed pieces. Chain order and rules are those of assembleFamily's.
+ * replaced or the removed pieces; `written`, the family's chains as last written. Chain order and rules are those of assembleFamily's.
  */
 export function familyDelta(
   family: IPFamily,
   eachPiece: (add: (piece: IptFragment, fresh: boolean) => void) => void,
   replaced: Iterable<IptFragment>,
+  written?: { readonly filter: ReadonlyMap<string, IptChain>; readonly nat: ReadonlyMap<string, IptChain> },
 ): FamilyDelta {
-  const filter = new Map<string, IptChain>();
-  const nat = new Map<string, IptChain>();
-  const copiedFilter = new Set<string>();
-  const copiedNat = new Set<string>();
+  // A shared chain whose every rule is as written comes back as the written chain (chain-assembly.ts).
+  const filterChains = new ChainAssembly(written?.filter);
+  const natChains = new ChainAssembly(written?.nat);
   // A callback per piece, not a generator of records: 10^4 pieces per partial sync at 10k Services.
+  // Twice: the shared chains' sizes first, so that each is copied into one array (chain-assembly.ts).
+  eachPiece((piece) => {
+    filterChains.count(sharedOf(piece, 'filter'));
+    natChains.count(sharedOf(piece, 'nat'));
+  });
   // A kept piece's own chains are left out (they are as written); its lists hold its rules in shared chains alone.
   eachPiece((piece, fresh) => {
-    replay(filter, copiedFilter, piece.filter);
-    if (fresh && piece.own) replay(filter, copiedFilter, ownChains(piece.own, 'filter'));
-    replay(nat, copiedNat, piece.nat);
-    if (fresh && piece.own) replay(nat, copiedNat, ownChains(piece.own, 'nat'));
+    const own = fresh ? piece.own : undefined;
+    filterChains.add(sharedOf(piece, 'filter'));
+    if (own) filterChains.add(ownChains(own, 'filter'));
+    natChains.add(sharedOf(piece, 'nat'));
+    if (own) natChains.add(ownChains(own, 'nat'));
   });
+  const [filter, nat] = [filterChains.byName, natChains.byName];
   const gone = { filter: new Set<string>(), nat: new Set<string>() };
   const before = new Map<string, IptChain>();
   for (const r of replaced) {
@@ -171,7 +164,7 @@ export function familyDelta(
       if (!nat.has(c.name)) gone.nat.add(c.name);
     }
   }
-  return { family, filter: [...filter.values()], nat: [...nat.values()], gone, before };
+  return { family, filter: filterChains.chains(), nat: natChains.chains(), gone, before };
 }
 
 /**
