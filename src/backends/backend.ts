@@ -133,6 +133,12 @@ export interface Backend<Document = unknown, Live = unknown> extends AgentBacken
   readonly rulesFile: string;
   /** The complete ruleset for one node, as text. Pure: same input, same bytes. */
   render(input: RenderInput): string;
+  /**
+   * The same text as `render`, in pieces whose concatenation it is: what `svcplane render`
+   * writes, one piece after another, so the whole document (48-74 MB at 10k × 10) is never
+   * copied into one string (the join was 8-17 % of a render, src/backends/nftables/README.md).
+   */
+  renderPieces(input: RenderInput): readonly string[];
   /** The same ruleset as data. */
   renderDocument(input: RenderInput): Document;
   serialise(document: Document): string;

@@ -3,7 +3,7 @@
 import type { Command } from 'commander';
 import { loadRulesetBackend, RULESET_BACKEND_NAMES } from '../backends/backend-table.js';
 import { addInputFlags, FORWARDING, loadFromFlags, reportProblems, type InputFlags } from './inputs.js';
-import { writeOutput } from './write-output.js';
+import { writePieces } from './write-output.js';
 
 export function registerRender(program: Command): void {
   addInputFlags(
@@ -17,7 +17,8 @@ export function registerRender(program: Command): void {
     // A malformed object is skipped and named; the rest still renders; exit 2 at the end.
     const loaded = await loadFromFlags(flags, FORWARDING);
     reportProblems(loaded);
-    writeOutput(backend.render(loaded.input));
+    // In pieces: the whole document (up to 74 MB at 10k × 10) is never joined into one string.
+    writePieces(backend.renderPieces(loaded.input));
     if (loaded.errors.length) process.exitCode = 2;
   });
 }

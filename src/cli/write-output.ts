@@ -63,3 +63,38 @@ export function writeOutput(text: string, out: TextSink | ByteSink = process.std
     if (out.writableLength > 0) buf = Buffer.allocUnsafe(size);
   }
 }
+
+/**
+ * Writes `pieces` in turn, as if joined: a document handed out in pieces (Backend.renderPieces)
+ * is never copied into one string. To a stream, small pieces are gathered into one reused
+ * buffer of about `sliceChars` characters' bytes and written when it is full; a piece larger
+ * than that goes through writeOutput (in slices). Each piece is encoded whole, so a surrogate
+ * pair is never split unless a piece itself splits it.
+ */
+export function writePieces(pieces: readonly string[], out: TextSink | ByteSink = process.stdout, sliceChars = OUTPUT_SLICE_CHARS): void {
+  if (!isByteSink(out)) {
+    for (const p of pieces) if (p.length) writeOutput(p, out, sliceChars);
+    return;
+  }
+  const size = 3 * (sliceChars + 1);
+  let buf = Buffer.allocUnsafe(size);
+  let used = 0;
+  const flush = () => {
+    if (used === 0) return;
+    out.write(buf.subarray(0, used));
+    used = 0;
+    // The stream still holds these bytes (an asynchronous write): the next ones need a buffer of their own.
+    if (out.writableLength > 0) buf = Buffer.allocUnsafe(size);
+  };
+  for (const p of pieces) {
+    if (p.length > sliceChars) {
+      flush();
+      writeOutput(p, out, sliceChars);
+      continue;
+    }
+    // At most 3 bytes per UTF-16 unit: a piece this size surely fits in what is left.
+    if (used + 3 * p.length > size) flush();
+    used += buf.write(p, used, size - used, 'utf8');
+  }
+  flush();
+}

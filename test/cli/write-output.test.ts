@@ -4,13 +4,39 @@
 
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { writeOutput, type ByteSink } from '../../src/cli/write-output.js';
+import { writeOutput, writePieces, type ByteSink } from '../../src/cli/write-output.js';
 
 function written(text: string, sliceChars: number): { bytes: Buffer; writes: string[] } {
   const writes: string[] = [];
   writeOutput(text, { write: (c: string) => writes.push(c) }, sliceChars);
   // Each write is encoded on its own, as a stream does.
   return { bytes: Buffer.concat(writes.map((w) => Buffer.from(w, 'utf8'))), writes };
+}
+
+/** A stream that takes each write whole at once (writableLength 0): keeps a copy, and the buffers it was handed. */
+function copyingSink(): { sink: ByteSink; copies: Buffer[]; buffers: Set<ArrayBufferLike> } {
+  const copies: Buffer[] = [];
+  const buffers = new Set<ArrayBufferLike>();
+  const sink: ByteSink = {
+    writableLength: 0,
+    write: (c) => {
+      copies.push(Buffer.from(c));
+      buffers.add(c.buffer);
+    },
+  };
+  return { sink, copies, buffers };
+}
+
+/** A stream that keeps each chunk without copying it, and says it still holds them: a reused buffer would overwrite them. */
+function holdingSink(): { sink: ByteSink; held: Uint8Array[] } {
+  const held: Uint8Array[] = [];
+  const sink: ByteSink = {
+    get writableLength() {
+      return held.reduce((n, c) => n + c.length, 0);
+    },
+    write: (c) => held.push(c),
+  };
+  return { sink, held };
 }
 
 describe('writeOutput', () => {
@@ -38,33 +64,48 @@ describe('writeOutput', () => {
 
   it('writes a stream the same bytes, through one reused buffer while each write completes', () => {
     const text = `${'ä'.repeat(3000)}😀${'-A SVP-SERVICES -j SVP-SVC-1\n'.repeat(400)}😀`;
-    const copies: Buffer[] = [];
-    const seen = new Set<ArrayBufferLike>();
-    const sink: ByteSink = {
-      writableLength: 0,
-      write: (c) => {
-        copies.push(Buffer.from(c));
-        seen.add(c.buffer);
-      },
-    };
+    const { sink, copies, buffers } = copyingSink();
     writeOutput(text, sink, 1000);
     assert.ok(copies.length > 5);
     assert.deepEqual(Buffer.concat(copies), Buffer.from(text, 'utf8'));
-    assert.equal(seen.size, 1);
+    assert.equal(buffers.size, 1);
   });
 
   it('gives a stream that still holds a write a new buffer for the next', () => {
     const text = Array.from({ length: 500 }, (_, i) => `line ${i} ü`).join('\n');
-    // Keeps each chunk without copying it, and says so: a reused buffer would overwrite what it holds.
-    const held: Uint8Array[] = [];
-    const sink: ByteSink = {
-      get writableLength() {
-        return held.reduce((n, c) => n + c.length, 0);
-      },
-      write: (c) => held.push(c),
-    };
+    const { sink, held } = holdingSink();
     writeOutput(text, sink, 700);
     assert.ok(held.length > 5);
     assert.deepEqual(Buffer.concat(held), Buffer.from(text, 'utf8'));
+  });
+});
+
+describe('writePieces', () => {
+  // Small pieces, a multi-byte one, empty ones, and one larger than a slice (written in slices).
+  const pieces = ['{"nftables": [\n', '', ...Array.from({ length: 300 }, (_, i) => `{"add": {"rule": ${i}}},\n`), 'ä😀'.repeat(700), '', 'x'.repeat(5000), ']}\n'];
+  const whole = Buffer.from(pieces.join(''), 'utf8');
+
+  it('writes a stream the bytes of the pieces joined, in few writes through one reused buffer', () => {
+    const { sink, copies, buffers } = copyingSink();
+    writePieces(pieces, sink, 1000);
+    assert.deepEqual(Buffer.concat(copies), whole);
+    // One buffer for all the gathered pieces, and writeOutput's one for each piece larger than a slice.
+    assert.equal(buffers.size, 1 + pieces.filter((p) => p.length > 1000).length);
+    assert.ok(copies.length < pieces.length / 4, `${copies.length} writes for ${pieces.length} pieces`);
+    assert.ok(copies.every((c) => c.length <= 3 * 1001));
+  });
+
+  it('gives a stream that still holds a write a new buffer for the next', () => {
+    const { sink, held } = holdingSink();
+    writePieces(pieces, sink, 1000);
+    assert.ok(held.length > 3);
+    assert.deepEqual(Buffer.concat(held), whole);
+  });
+
+  it('writes a text sink the same text', () => {
+    const writes: string[] = [];
+    writePieces(pieces, { write: (c: string) => writes.push(c) }, 1000);
+    assert.deepEqual(Buffer.from(writes.join(''), 'utf8'), whole);
+    assert.ok(writes.every((w) => w.length > 0), 'no empty write');
   });
 });

@@ -10,7 +10,7 @@ import { lazySyncer } from '../syncer.js';
 import type { LiveTables } from './check.js';
 import { serializeIptables } from './document.js';
 import { renderIptables, type IptTables } from './render.js';
-import { renderIptablesText } from './render-text.js';
+import { renderIptablesPieces, renderIptablesText } from './render-text.js';
 import { iptablesSysctls } from './sysctls.js';
 
 export const iptablesBackend: Backend<IptTables[], Record<IPFamily, LiveTables>> = {
@@ -23,6 +23,7 @@ export const iptablesBackend: Backend<IptTables[], Record<IPFamily, LiveTables>>
   dnatsInNatHooks: true,
   sysctls: iptablesSysctls,
   render: renderIptablesText,
+  renderPieces: renderIptablesPieces,
   renderDocument: renderIptables,
   serialise: serializeIptables,
   reader: async () => (await import('./reader.js')).iptablesReader,

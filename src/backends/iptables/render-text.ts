@@ -130,14 +130,30 @@ function familySection(input: RenderInput, family: IPFamily, out: string[]): voi
 
 /** The whole document for `input`: serializeIptables(renderIptables(input)), rendered per Service port. */
 export function renderIptablesText(input: RenderInput): string {
+  // The last line's newline from the join itself: `join(…) + '\n'` is a cons string that
+  // whoever writes it flattens, copying the whole document once more (48 MB at 10k × 10).
+  return documentLines(input).join('\n');
+}
+
+/** renderIptablesText's parts, not joined (`svcplane render` writes them in turn): each line or piece, then its newline. */
+export function renderIptablesPieces(input: RenderInput): string[] {
+  const lines = documentLines(input);
+  const parts: string[] = new Array(2 * lines.length - 1);
+  for (let i = 0; i < lines.length; i++) {
+    parts[2 * i] = lines[i]!;
+    if (i + 1 < lines.length) parts[2 * i + 1] = '\n';
+  }
+  return parts;
+}
+
+/** The document's lines and pieces of lines, ending in '' (so that joined by '\n' it ends in a newline). */
+function documentLines(input: RenderInput): string[] {
   const families: IPFamily[] = ['IPv4', 'IPv6'];
   const out = documentHeader(families);
   for (const family of families) {
     out.push(SECTION_MARKER[family]);
     familySection(input, family, out);
   }
-  // The last line's newline from the join itself: `join(…) + '\n'` is a cons string that
-  // whoever writes it flattens, copying the whole document once more (48 MB at 10k × 10).
   out.push('');
-  return out.join('\n');
+  return out;
 }

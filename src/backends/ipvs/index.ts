@@ -24,6 +24,8 @@ export const ipvsBackend: Backend<IpvsRuleset, IpvsLive> = {
   dnatsInNatHooks: false,
   sysctls: (input) => ipvsSysctls(input.config),
   render: (input) => serializeIpvs(renderIpvs(input)),
+  // One piece: the document is 10 MB at 10k × 10, a fifth of the others'.
+  renderPieces: (input) => [serializeIpvs(renderIpvs(input))],
   renderDocument: renderIpvs,
   serialise: serializeIpvs,
   reader: async () => (await import('./reader.js')).ipvsReader,

@@ -114,10 +114,15 @@ export class ElementLines<S extends PartSink = PartSink> {
  * by one join: one flat copy of the text, where documentOfLines' join and template make two.
  */
 export function documentOfPieces(pieces: readonly string[]): string {
+  return documentPieces(pieces).join('');
+}
+
+/** The document's parts, to be written one after another: documentOfPieces without its join. */
+export function documentPieces(pieces: readonly string[]): string[] {
   const parts = [`{"nftables": [\n${METAINFO_LINE}`];
   for (const p of pieces) parts.push(',\n', p);
   parts.push('\n]}\n');
-  return parts.join('');
+  return parts;
 }
 
 export function serializeTables(tables: readonly NftTable[]): string {

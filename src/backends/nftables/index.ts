@@ -9,7 +9,7 @@ import { lazySyncer } from '../syncer.js';
 import { serializeTables } from './document.js';
 import type { NftTable } from './nft.js';
 import { renderTables } from './render.js';
-import { renderDocumentText } from './render-text.js';
+import { renderDocumentPieces, renderDocumentText } from './render-text.js';
 import { NFTABLES_SYSCTLS } from './sysctls.js';
 
 let countersReader: NftCountersReader | undefined;
@@ -31,6 +31,7 @@ export const nftablesBackend: Backend<NftTable[], NftTable[]> = {
   sysctls: () => ({ ...NFTABLES_SYSCTLS }),
   // One Service port at a time, straight to text: same bytes as serialise(renderDocument(input)).
   render: (input) => renderDocumentText(input),
+  renderPieces: (input) => renderDocumentPieces(input),
   renderDocument: (input) => renderTables(input),
   serialise: serializeTables,
   reader: async () => (await import('./reader.js')).nftablesReader,
