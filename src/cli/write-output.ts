@@ -43,6 +43,39 @@ function isByteSink(out: TextSink | ByteSink): out is ByteSink {
   return typeof (out as Partial<ByteSink>).writableLength === 'number';
 }
 
+/**
+ * Text encoded into one buffer of `3 * (sliceChars + 1)` bytes (UTF-8 takes at most 3 bytes per
+ * UTF-16 unit, and a slice is at most sliceChars + 1 units), written when full or flushed, and
+ * reused while the stream takes every write whole.
+ */
+class ReusedBuffer {
+  private readonly size: number;
+  private buf: Buffer;
+  private used = 0;
+
+  constructor(
+    private readonly out: ByteSink,
+    sliceChars: number,
+  ) {
+    this.size = 3 * (sliceChars + 1);
+    this.buf = Buffer.allocUnsafe(this.size);
+  }
+
+  /** Appends `text` (at most sliceChars + 1 units), writing out what was gathered first if it might not fit. */
+  add(text: string): void {
+    if (this.used + 3 * text.length > this.size) this.flush();
+    this.used += this.buf.write(text, this.used, this.size - this.used, 'utf8');
+  }
+
+  flush(): void {
+    if (this.used === 0) return;
+    this.out.write(this.buf.subarray(0, this.used));
+    this.used = 0;
+    // The stream still holds these bytes (an asynchronous write): the next ones need a buffer of their own.
+    if (this.out.writableLength > 0) this.buf = Buffer.allocUnsafe(this.size);
+  }
+}
+
 /** Writes `text` to `out` in slices of about `sliceChars` characters (as UTF-8 bytes to a stream). */
 export function writeOutput(text: string, out: TextSink | ByteSink = process.stdout, sliceChars = OUTPUT_SLICE_CHARS): void {
   if (text.length <= sliceChars) {
@@ -53,14 +86,10 @@ export function writeOutput(text: string, out: TextSink | ByteSink = process.std
     for (const s of slices(text, sliceChars)) out.write(s);
     return;
   }
-  // UTF-8 takes at most 3 bytes per UTF-16 unit; a slice is at most sliceChars + 1 units.
-  const size = 3 * (sliceChars + 1);
-  let buf = Buffer.allocUnsafe(size);
+  const buf = new ReusedBuffer(out, sliceChars);
   for (const s of slices(text, sliceChars)) {
-    const n = buf.write(s, 0, size, 'utf8');
-    out.write(buf.subarray(0, n));
-    // The stream still holds these bytes (an asynchronous write): the next slice needs a buffer of its own.
-    if (out.writableLength > 0) buf = Buffer.allocUnsafe(size);
+    buf.add(s);
+    buf.flush();
   }
 }
 
@@ -76,25 +105,12 @@ export function writePieces(pieces: readonly string[], out: TextSink | ByteSink 
     for (const p of pieces) if (p.length) writeOutput(p, out, sliceChars);
     return;
   }
-  const size = 3 * (sliceChars + 1);
-  let buf = Buffer.allocUnsafe(size);
-  let used = 0;
-  const flush = () => {
-    if (used === 0) return;
-    out.write(buf.subarray(0, used));
-    used = 0;
-    // The stream still holds these bytes (an asynchronous write): the next ones need a buffer of their own.
-    if (out.writableLength > 0) buf = Buffer.allocUnsafe(size);
-  };
+  const buf = new ReusedBuffer(out, sliceChars);
   for (const p of pieces) {
     if (p.length > sliceChars) {
-      flush();
+      buf.flush();
       writeOutput(p, out, sliceChars);
-      continue;
-    }
-    // At most 3 bytes per UTF-16 unit: a piece this size surely fits in what is left.
-    if (used + 3 * p.length > size) flush();
-    used += buf.write(p, used, size - used, 'utf8');
+    } else buf.add(p);
   }
-  flush();
+  buf.flush();
 }

@@ -14,7 +14,7 @@
 import type { IPFamily } from '../../model/ip.js';
 import type { RenderInput } from '../../model/render-input.js';
 import { dnatTargets, eachServicePortView } from '../../model/service-ports.js';
-import { documentOfPieces, documentPieces, ElementLines, pushRuleLines, tableHead } from './document.js';
+import { documentPieces, ElementLines, pushRuleLines, tableHead } from './document.js';
 import { LinePieces } from './line-pieces.js';
 import type { NftChain, NftSet, NftTable } from './nft.js';
 import { ENDPOINT_TRAFFIC_SETS } from './endpoint-traffic.js';
@@ -113,7 +113,7 @@ function familyPieces(input: RenderInput, family: IPFamily): string[] {
 
 /** The whole document for `input`: serializeTables(renderTables(input)), rendered per Service port. */
 export function renderDocumentText(input: RenderInput): string {
-  return documentOfPieces([...familyPieces(input, 'IPv4'), ...familyPieces(input, 'IPv6')]);
+  return renderDocumentPieces(input).join('');
 }
 
 /** renderDocumentText's parts, not joined (`svcplane render` writes them in turn). */
