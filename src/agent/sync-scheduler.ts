@@ -11,7 +11,13 @@
 //   do not cut the backoff short: a broken kernel is not hammered).
 // - A render error changed nothing in the kernel; retrying the same input would
 //   fail the same way, so nothing is retried: the keys wait for the next change or
-//   the periodic sync, which then also covers them.
+//   the periodic sync, which then also covers them. A full sync carries no keys (it
+//   renders and compares everything, whatever changed): after its render error the
+//   next change brings a full sync.
+// - Keys that arrive while a full sync is owed and not yet started are not kept: that
+//   sync reads the input after them. At the first sync in API mode they were every
+//   Service's key, made by the stores, held through the whole first sync (44k
+//   strings and a set of them, ~3 MB at 44k Services, at the agent's peak).
 // - An incremental sync takes at most maxServicesPerSync Services, oldest first; the
 //   rest are held for the next sync, which follows at once (they have waited their
 //   minSyncPeriod already). A burst of 1000 changes renders and diffs in batches
@@ -69,6 +75,8 @@ export class SyncScheduler {
   /** Keys of a sync that did not render: they go along with the next sync, but do not cause one. */
   private deferred = new Set<string>();
   private fullWanted = true;
+  /** A full sync did not render: the next change brings a full sync (its keys were everything). */
+  private fullOnNextChange = false;
   private running: Promise<void> | undefined;
   private timer: unknown;
   private timerDue = Infinity;
@@ -102,11 +110,17 @@ export class SyncScheduler {
   /** Services changed. An empty set means every Service (a node change): a full sync. */
   notify(keys: Iterable<string>): void {
     let any = false;
+    // Before start the first sync is full: the same as a full sync owed.
+    const covered = this.fullWanted || !this.started;
     for (const k of keys) {
-      this.pending.add(k);
+      if (!covered) this.pending.add(k);
       any = true;
     }
-    if (!any) this.fullWanted = true;
+    if (!any || (this.fullOnNextChange && !covered)) {
+      this.fullWanted = true;
+      this.fullOnNextChange = false;
+      this.pending.clear();
+    }
     this.queuedSince ??= this.clock.now();
     this.reschedule();
   }
@@ -190,8 +204,8 @@ export class SyncScheduler {
     // The periodic resync with changes waiting: they go first (resyncWaits).
     const full = this.fullWanted || (periodicDue && !this.resyncWaits(now));
     // Oldest first: the keys held by the last batch, then those of a render error, then new ones.
-    const all = new Set([...this.held, ...this.deferred, ...this.pending]);
-    const { changed, held } = full ? { changed: all, held: new Set<string>() } : batch(all, this.maxServicesPerSync);
+    const { changed, held } = full ? { changed: NO_KEYS, held: new Set<string>() } : batch(new Set([...this.held, ...this.deferred, ...this.pending]), this.maxServicesPerSync);
+    if (full) this.fullOnNextChange = false;
     const req: SyncRequest = { full, changed, held };
     this.pending = new Set();
     this.deferred = new Set();
@@ -218,6 +232,8 @@ export class SyncScheduler {
       // The kernel may hold anything between the old and the new rules, or (render
       // error) the old ones: the next sync compares everything.
       for (const k of changed) this.deferred.add(k);
+      // A full sync's render error: its keys were everything (it carries none).
+      if (full && outcome === 'render-error') this.fullOnNextChange = true;
       this.queuedSince = Math.min(this.queuedSince ?? Infinity, queuedSince ?? end);
       if (outcome === 'failed') {
         this.fullWanted = true;
@@ -231,6 +247,9 @@ export class SyncScheduler {
 }
 
 /** The first `max` keys (in the set's order) for this sync, the rest held for the next. */
+/** A full sync's keys and held keys: none (one shared empty set). */
+const NO_KEYS: ReadonlySet<string> = new Set<string>();
+
 function batch(keys: Set<string>, max: number): { changed: Set<string>; held: Set<string> } {
   if (keys.size <= max) return { changed: keys, held: new Set() };
   const changed = new Set<string>();

@@ -129,7 +129,7 @@ test('an empty key set (node change) asks for a full sync', TIMEOUT, async () =>
   s.notify(['a/x']);
   s.notify([]);
   await clock.advance(0);
-  assert.deepEqual(calls[1], { at: 2000, full: true, changed: ['a/x'] });
+  assert.deepEqual(calls[1], { at: 2000, full: true, changed: [] }, 'a full sync carries no keys: it covers every Service');
 });
 
 test('a full sync every syncPeriod after the last full one, even while incremental syncs keep coming', TIMEOUT, async () => {
@@ -245,7 +245,7 @@ test('while batches are held the queue counts as waiting since the oldest change
   assert.equal(s.queuedSince, undefined);
 });
 
-test('a full sync is never cut into batches; a failed batch makes the retry a full sync of every key', TIMEOUT, async () => {
+test('a full sync is never cut into batches; a failed batch makes the retry a full sync (of every Service)', TIMEOUT, async () => {
   const { clock, calls, s } = setup(['ok', 'failed'], { min: 1000, period: 60_000, syncMs: 100, batch: 1 });
   s.notify(['a/1', 'a/2']); // before the first (full) sync
   s.start();
@@ -256,9 +256,9 @@ test('a full sync is never cut into batches; a failed batch makes the retry a fu
   assert.deepEqual(
     calls.map((c) => [c.at, c.full, c.changed, c.held ?? []]),
     [
-      [0, true, ['a/1', 'a/2'], []],
+      [0, true, [], []],
       [5000, false, ['b/1'], ['b/2', 'b/3']],
-      [6100, true, ['b/1', 'b/2', 'b/3'], []],
+      [6100, true, [], []],
     ],
   );
 });
@@ -284,7 +284,7 @@ test('the periodic resync lets a burst cut into batches go first, then runs', TI
   );
 });
 
-test('a failed sync is retried as a full sync with exponential backoff, keeping its keys', TIMEOUT, async () => {
+test('a failed sync is retried as a full sync (which covers its keys) with exponential backoff', TIMEOUT, async () => {
   const { clock, calls, s } = setup(['ok', 'failed', 'failed', 'failed', 'ok']);
   s.start();
   await clock.advance(5000);
@@ -300,9 +300,9 @@ test('a failed sync is retried as a full sync with exponential backoff, keeping 
     calls.slice(1).map((c) => [c.at, c.full, c.changed.join(',')]),
     [
       [5000, false, 'a/x'],
-      [6000, true, 'a/x'],
-      [8000, true, 'a/x'],
-      [12_000, true, 'a/x,b/y'],
+      [6000, true, ''],
+      [8000, true, ''],
+      [12_000, true, ''],
     ],
   );
   s.notify(['c/z']);
@@ -341,6 +341,44 @@ test('a render error is not retried on its own: its keys go with the next change
   s.notify(['good/svc']);
   await clock.advance(0);
   assert.deepEqual(calls[2], { at: 12_000, full: false, changed: ['bad/svc', 'good/svc'] });
+});
+
+test('keys that arrive while a full sync is owed are not kept: the full sync covers them', TIMEOUT, async () => {
+  const { clock, calls, s } = setup([], { syncMs: 400 });
+  // Before start (the stores' initial lists): the first sync is full.
+  s.notify(['a/x', 'b/y']);
+  s.start();
+  await clock.advance(100);
+  // During the first sync: kept, the sync in flight read its input before them.
+  s.notify(['c/z']);
+  await clock.advance(900);
+  assert.deepEqual(calls.slice(0, 2).map((c) => ({ full: c.full, changed: c.changed })), [
+    { full: true, changed: [] },
+    { full: false, changed: ['c/z'] },
+  ]);
+  // A full sync asked for, then keys before it starts: none of them kept.
+  await clock.advance(5000);
+  s.requestFull();
+  s.notify(['d/w']);
+  await clock.advance(1000);
+  assert.deepEqual({ full: calls[2]!.full, changed: calls[2]!.changed }, { full: true, changed: [] });
+  await clock.advance(5000);
+  assert.equal(calls.length, 3, 'd/w went with the full sync: no sync of its own');
+});
+
+test('after a full sync that did not render, the next change brings a full sync (not an incremental one of its key alone)', TIMEOUT, async () => {
+  const { clock, calls, s } = setup(['render-error', 'ok', 'ok'], { period: 30_000 });
+  s.start();
+  await clock.advance(0);
+  await clock.advance(10_000);
+  assert.equal(calls.length, 1, 'no retry of the same input');
+  s.notify(['a/x']);
+  await clock.advance(0);
+  assert.deepEqual(calls[1], { at: 10_000, full: true, changed: [] });
+  await clock.advance(2000);
+  s.notify(['b/y']);
+  await clock.advance(0);
+  assert.deepEqual(calls[2], { at: 12_000, full: false, changed: ['b/y'] }, 'once a full sync rendered, changes go incremental again');
 });
 
 test('queuedSince tracks the oldest change not yet synced', TIMEOUT, async () => {
