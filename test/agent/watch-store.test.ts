@@ -94,6 +94,8 @@ describe('WatchedStore', () => {
     const plain = run(keyed);
     const fromValue = run({ ...keyed, serviceKeyOf: (t) => t.svc });
     assert.deepEqual(fromValue, plain);
+    // Keyed by the value's own name string too (nameOf): the same changes again.
+    assert.deepEqual(run({ ...keyed, serviceKeyOf: (t) => t.svc, nameOf: (t) => t.name }), plain);
     assert.deepEqual(plain.log, [
       [['ns/a', 'ns/b', 'ns/c1', 'ns/c2'], 3],
       [['ns/a'], 1],
@@ -103,6 +105,27 @@ describe('WatchedStore', () => {
       [['ns/a3'], 1],
       [['ns/b'], 1],
     ]);
+  });
+
+  test('one name in several namespaces and cluster-scoped: each object apart, a relist removes the ones gone wherever they are', () => {
+    const at = (namespace: string | undefined, name: string, v: number): Raw => ({ metadata: { name, ...(namespace ? { namespace } : {}) }, v, services: [] });
+    const s = new WatchedStore({ ...adapter, serviceKeys: () => [], nameOf: (t) => t.name }, { log: recordingLogger() });
+    const removed: number[] = [];
+    s.on('change', (_keys, objects) => removed.push(objects));
+    s.replace([at('ns1', 'x', 1), at('ns2', 'x', 2), at(undefined, 'x', 3), at('ns1', 'y', 4)], '1');
+    assert.deepEqual([s.get('ns1/x')?.v, s.get('ns2/x')?.v, s.get('x')?.v, s.get('ns1/y')?.v, s.get('ns3/x')], [1, 2, 3, 4, undefined]);
+    s.event('MODIFIED', at('ns2', 'x', 5));
+    s.event('MODIFIED', { ...at('ns1', 'x', 6), bad: true }); // malformed: the good version stays
+    assert.deepEqual([s.get('ns1/x')?.v, s.get('ns2/x')?.v, s.get('x')?.v], [1, 5, 3]);
+    s.replace([at('ns1', 'y', 4), at('ns1', 'x', 1)], '2');
+    assert.deepEqual([s.get('ns1/x')?.v, s.get('ns2/x'), s.get('x'), s.get('ns1/y')?.v], [1, undefined, undefined, 4]);
+    assert.deepEqual(removed, [4, 1, 2], 'the relist removed the two gone, and ns1/x read as held');
+    assert.deepEqual(s.malformed(), [], 'the relist read ns1/x good again');
+    s.event('DELETED', at('ns1', 'x', 1));
+    s.event('DELETED', at('ns1', 'y', 4));
+    assert.deepEqual(s.snapshot(), []);
+    s.event('ADDED', at('ns1', 'x', 7)); // its namespace emptied and comes back
+    assert.deepEqual(s.get('ns1/x')?.v, 7);
   });
 
   test('malformed versions: a good one stays; with none, its Services are to be preserved until it is fixed or deleted', () => {

@@ -68,6 +68,7 @@ export const endpointSliceAdapter: ResourceAdapter<EndpointSliceInfo> = {
     return k ? [k] : [];
   },
   serviceKeyOf: (s) => (s.serviceName ? `${s.namespace}/${s.serviceName}` : undefined),
+  nameOf: (s) => s.name,
 };
 
 /** What a slice version's trigger time needs of the raw object, read when it is decoded. */
