@@ -5,8 +5,9 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { inputError } from '../../src/model/errors.js';
-import { WatchedStore, type ResourceAdapter } from '../../src/agent/watch/index.js';
+import { EndpointSliceStore, WatchedStore, type ResourceAdapter } from '../../src/agent/watch/index.js';
 import { recordingLogger } from './helpers.js';
+import { apiSlice } from './objects.js';
 
 interface Thing {
   readonly name: string;
@@ -182,5 +183,34 @@ describe('WatchedStore', () => {
     assert.deepEqual(second.map((t) => `${t.name}=${t.v}`), ['a=2', 'b=2', 'c=1'], 'nor is a later one');
     assert.deepEqual(values(s), ['a=3', 'b=2', 'c=2']);
     assert.deepEqual(first, held);
+  });
+});
+
+describe('EndpointSliceStore trigger times', () => {
+  test('a new annotation is a trigger once; the time held goes with its slice version, and comes back as new', () => {
+    const s = new EndpointSliceStore({ log: recordingLogger() });
+    const t1 = '2026-01-01T00:00:01Z';
+    const t2 = '2026-01-01T00:00:02Z';
+    const taken = () => s.takeTriggerTimes().map((t) => `${t.slice}@${new Date(t.time).toISOString().slice(17, 19)}`);
+    s.replace([apiSlice('web', ['10.1.0.1'], { triggerTime: t1 }), apiSlice('db', ['10.1.1.1'], { namespace: 'data' })], '1');
+    assert.deepEqual(taken(), ['default/web-abc@01']);
+    assert.deepEqual([s.triggerTime('default/web-abc'), s.triggerTime('data/db-abc')], [Date.parse(t1), undefined]);
+
+    s.event('MODIFIED', apiSlice('web', ['10.1.0.2'], { triggerTime: t1 })); // a new value, the same trigger
+    s.event('MODIFIED', { ...apiSlice('web', ['10.1.0.3'], { triggerTime: t2 }), addressType: 'bad' }); // malformed: kept as it was
+    assert.deepEqual(taken(), []);
+    assert.equal(s.triggerTime('default/web-abc'), Date.parse(t1));
+
+    s.event('MODIFIED', apiSlice('web', ['10.1.0.4'])); // no annotation: no time held
+    assert.equal(s.triggerTime('default/web-abc'), undefined);
+    s.event('MODIFIED', apiSlice('web', ['10.1.0.5'], { triggerTime: t1 }));
+    s.event('MODIFIED', apiSlice('db', ['10.1.1.2'], { namespace: 'data', triggerTime: t2 }));
+    assert.deepEqual(taken(), ['default/web-abc@01', 'data/db-abc@02']);
+
+    s.event('DELETED', apiSlice('web', []));
+    assert.equal(s.triggerTime('default/web-abc'), undefined);
+    s.event('ADDED', apiSlice('web', ['10.1.0.5'], { triggerTime: t1 }));
+    assert.deepEqual(taken(), ['default/web-abc@01'], 'a slice deleted and added again with its annotation: a trigger again');
+    assert.equal(s.triggerTime('default/web-abc'), Date.parse(t1));
   });
 });

@@ -18,6 +18,7 @@
 import { EventEmitter } from 'node:events';
 import { formatRef, isInputError, type FieldIssue, type ObjectRef } from '../../model/errors.js';
 import { compareByNamespaceName } from '../../model/plan.js';
+import { ByNamespace } from './by-namespace.js';
 import type { ListIntake, ListWatchSink, WatchEventType } from './list-watch.js';
 import type { WatchLogger } from './logger.js';
 
@@ -121,57 +122,6 @@ function valueOf<T>(slot: Slot<T>): T | undefined {
 }
 function badOf<T>(slot: Slot<T>): MalformedObject | undefined {
   return slot instanceof Entry ? slot.bad : undefined;
-}
-
-/**
- * namespace/name split at its one slash (neither part can hold one), or ['', name] for a
- * cluster-scoped object.
- */
-function splitKey(key: string): [namespace: string, name: string] {
-  const i = key.indexOf('/');
-  return i < 0 ? ['', key] : [key.slice(0, i), key.slice(i + 1)];
-}
-
-/**
- * The store's objects by namespace, then name: a map keyed by `namespace/name` strings
- * held one such string per object (~40 bytes: 3.5 MB at 44k Services and 44k slices),
- * which nothing else holds; here the inner keys are the values' own name strings (put, with
- * `own`) and a namespace's string is held once. Keys in and out are still `namespace/name`.
- * A namespace costs a map (~200 bytes): a cluster of one Service per namespace would pay
- * more than the strings it saves, an unlikely shape.
- */
-class ByNamespace<V> {
-  private readonly namespaces = new Map<string, Map<string, V>>();
-
-  get(key: string): V | undefined {
-    const [ns, name] = splitKey(key);
-    return this.namespaces.get(ns)?.get(name);
-  }
-
-  /** `own`: a string equal to the key's name that the value holds anyway, kept as the map's key. */
-  set(key: string, v: V, own?: string): void {
-    const [ns, name] = splitKey(key);
-    let names = this.namespaces.get(ns);
-    if (!names) this.namespaces.set(ns, (names = new Map()));
-    // A key already there keeps its string (Map.set replaces the value only).
-    names.set(own === name ? own : name, v);
-  }
-
-  delete(key: string): void {
-    const [ns, name] = splitKey(key);
-    const names = this.namespaces.get(ns);
-    if (!names?.delete(name)) return;
-    if (names.size === 0) this.namespaces.delete(ns);
-  }
-
-  *values(): IterableIterator<V> {
-    for (const names of this.namespaces.values()) yield* names.values();
-  }
-
-  /** Every key, made now (`namespace/name`, or the name of a cluster-scoped object). */
-  *keys(): IterableIterator<string> {
-    for (const [ns, names] of this.namespaces) for (const name of names.keys()) yield ns === '' ? name : `${ns}/${name}`;
-  }
 }
 
 /**
@@ -419,7 +369,7 @@ export class WatchedStore<T, N = unknown> extends EventEmitter<WatchedStoreEvent
     const slot: Slot<T> = kept === OF_VALUE ? value : new Entry<T>(value, kept, undefined);
     this.entries.set(key, slot, this.adapter.nameOf?.(value));
     this.cachedSnapshot = prevValue !== undefined ? this.replacedInSnapshot(prevValue, value) : undefined;
-    this.goodVersion(key, d.note);
+    this.goodVersion(key, d.note, value, prevValue);
   }
 
   /** A good version of `key` came: a malformed mark on it goes (logged). */
@@ -458,10 +408,13 @@ export class WatchedStore<T, N = unknown> extends EventEmitter<WatchedStoreEvent
     return undefined;
   }
 
-  /** Hook: a new good version of object `key` changed the model (endpointslices.ts records trigger times). */
-  protected goodVersion(_key: string, _note: N | undefined): void {}
+  /**
+   * Hook: a new good version of object `key` changed the model to `value` (from `prev`, the
+   * value held before, if any; endpointslices.ts records trigger times).
+   */
+  protected goodVersion(_key: string, _note: N | undefined, _value: T, _prev: T | undefined): void {}
 
-  /** Hook: object `key` left the store. */
+  /** Hook: object `key` left the store (node.ts: the agent's own Node deleted). */
   protected removed(_key: string): void {}
 
   private reportMalformed(d: Extract<Decoded<T, N>, { kind: 'bad' }>): void {
