@@ -5,8 +5,9 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { inputError } from '../../src/model/errors.js';
-import { WatchedStore, type ResourceAdapter } from '../../src/agent/watch/index.js';
+import { EndpointSliceStore, WatchedStore, type ResourceAdapter } from '../../src/agent/watch/index.js';
 import { recordingLogger } from './helpers.js';
+import { apiSlice } from './objects.js';
 
 interface Thing {
   readonly name: string;
@@ -94,6 +95,8 @@ describe('WatchedStore', () => {
     const plain = run(keyed);
     const fromValue = run({ ...keyed, serviceKeyOf: (t) => t.svc });
     assert.deepEqual(fromValue, plain);
+    // Keyed by the value's own name string too (nameOf): the same changes again.
+    assert.deepEqual(run({ ...keyed, serviceKeyOf: (t) => t.svc, nameOf: (t) => t.name }), plain);
     assert.deepEqual(plain.log, [
       [['ns/a', 'ns/b', 'ns/c1', 'ns/c2'], 3],
       [['ns/a'], 1],
@@ -103,6 +106,27 @@ describe('WatchedStore', () => {
       [['ns/a3'], 1],
       [['ns/b'], 1],
     ]);
+  });
+
+  test('one name in several namespaces and cluster-scoped: each object apart, a relist removes the ones gone wherever they are', () => {
+    const at = (namespace: string | undefined, name: string, v: number): Raw => ({ metadata: { name, ...(namespace ? { namespace } : {}) }, v, services: [] });
+    const s = new WatchedStore({ ...adapter, serviceKeys: () => [], nameOf: (t) => t.name }, { log: recordingLogger() });
+    const removed: number[] = [];
+    s.on('change', (_keys, objects) => removed.push(objects));
+    s.replace([at('ns1', 'x', 1), at('ns2', 'x', 2), at(undefined, 'x', 3), at('ns1', 'y', 4)], '1');
+    assert.deepEqual([s.get('ns1/x')?.v, s.get('ns2/x')?.v, s.get('x')?.v, s.get('ns1/y')?.v, s.get('ns3/x')], [1, 2, 3, 4, undefined]);
+    s.event('MODIFIED', at('ns2', 'x', 5));
+    s.event('MODIFIED', { ...at('ns1', 'x', 6), bad: true }); // malformed: the good version stays
+    assert.deepEqual([s.get('ns1/x')?.v, s.get('ns2/x')?.v, s.get('x')?.v], [1, 5, 3]);
+    s.replace([at('ns1', 'y', 4), at('ns1', 'x', 1)], '2');
+    assert.deepEqual([s.get('ns1/x')?.v, s.get('ns2/x'), s.get('x'), s.get('ns1/y')?.v], [1, undefined, undefined, 4]);
+    assert.deepEqual(removed, [4, 1, 2], 'the relist removed the two gone, and ns1/x read as held');
+    assert.deepEqual(s.malformed(), [], 'the relist read ns1/x good again');
+    s.event('DELETED', at('ns1', 'x', 1));
+    s.event('DELETED', at('ns1', 'y', 4));
+    assert.deepEqual(s.snapshot(), []);
+    s.event('ADDED', at('ns1', 'x', 7)); // its namespace emptied and comes back
+    assert.deepEqual(s.get('ns1/x')?.v, 7);
   });
 
   test('malformed versions: a good one stays; with none, its Services are to be preserved until it is fixed or deleted', () => {
@@ -159,5 +183,34 @@ describe('WatchedStore', () => {
     assert.deepEqual(second.map((t) => `${t.name}=${t.v}`), ['a=2', 'b=2', 'c=1'], 'nor is a later one');
     assert.deepEqual(values(s), ['a=3', 'b=2', 'c=2']);
     assert.deepEqual(first, held);
+  });
+});
+
+describe('EndpointSliceStore trigger times', () => {
+  test('a new annotation is a trigger once; the time held goes with its slice version, and comes back as new', () => {
+    const s = new EndpointSliceStore({ log: recordingLogger() });
+    const t1 = '2026-01-01T00:00:01Z';
+    const t2 = '2026-01-01T00:00:02Z';
+    const taken = () => s.takeTriggerTimes().map((t) => `${t.slice}@${new Date(t.time).toISOString().slice(17, 19)}`);
+    s.replace([apiSlice('web', ['10.1.0.1'], { triggerTime: t1 }), apiSlice('db', ['10.1.1.1'], { namespace: 'data' })], '1');
+    assert.deepEqual(taken(), ['default/web-abc@01']);
+    assert.deepEqual([s.triggerTime('default/web-abc'), s.triggerTime('data/db-abc')], [Date.parse(t1), undefined]);
+
+    s.event('MODIFIED', apiSlice('web', ['10.1.0.2'], { triggerTime: t1 })); // a new value, the same trigger
+    s.event('MODIFIED', { ...apiSlice('web', ['10.1.0.3'], { triggerTime: t2 }), addressType: 'bad' }); // malformed: kept as it was
+    assert.deepEqual(taken(), []);
+    assert.equal(s.triggerTime('default/web-abc'), Date.parse(t1));
+
+    s.event('MODIFIED', apiSlice('web', ['10.1.0.4'])); // no annotation: no time held
+    assert.equal(s.triggerTime('default/web-abc'), undefined);
+    s.event('MODIFIED', apiSlice('web', ['10.1.0.5'], { triggerTime: t1 }));
+    s.event('MODIFIED', apiSlice('db', ['10.1.1.2'], { namespace: 'data', triggerTime: t2 }));
+    assert.deepEqual(taken(), ['default/web-abc@01', 'data/db-abc@02']);
+
+    s.event('DELETED', apiSlice('web', []));
+    assert.equal(s.triggerTime('default/web-abc'), undefined);
+    s.event('ADDED', apiSlice('web', ['10.1.0.5'], { triggerTime: t1 }));
+    assert.deepEqual(taken(), ['default/web-abc@01'], 'a slice deleted and added again with its annotation: a trigger again');
+    assert.equal(s.triggerTime('default/web-abc'), Date.parse(t1));
   });
 });

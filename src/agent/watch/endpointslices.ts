@@ -18,6 +18,7 @@ import { compactSlice } from '../../model/compact.js';
 import type { EndpointSliceInfo } from '../../model/endpoints.js';
 import { isJsonObject } from '../../model/json-fields.js';
 import { HEADLESS_SERVICE_LABEL } from './labels.js';
+import { ByNamespace } from './by-namespace.js';
 import { WatchedStore, type ResourceAdapter, type WatchedStoreOptions } from './store.js';
 import { makeWatchedResource, storeOptions, type WatchedResource, type WatchOptions } from './watched-resource.js';
 
@@ -68,6 +69,7 @@ export const endpointSliceAdapter: ResourceAdapter<EndpointSliceInfo> = {
     return k ? [k] : [];
   },
   serviceKeyOf: (s) => (s.serviceName ? `${s.namespace}/${s.serviceName}` : undefined),
+  nameOf: (s) => s.name,
 };
 
 /** What a slice version's trigger time needs of the raw object, read when it is decoded. */
@@ -78,8 +80,13 @@ interface SliceTrigger {
 }
 
 export class EndpointSliceStore extends WatchedStore<EndpointSliceInfo, SliceTrigger> {
-  /** Per slice: the trigger time of the version in the store. */
-  private readonly triggerTimes = new Map<string, number>();
+  /**
+   * Per slice: the trigger time of the version in the store. Keyed as the store is
+   * (ByNamespace, by the slice value's own name string): a map by `namespace/name` held one
+   * such string per annotated slice (the EndpointSlice controller annotates the slices it
+   * manages: most of a cluster's), ~40 bytes each now that the store holds none.
+   */
+  private readonly triggerTimes = new ByNamespace<number>();
   private pending: TriggerTime[] = [];
 
   constructor(opts: WatchedStoreOptions) {
@@ -109,13 +116,13 @@ export class EndpointSliceStore extends WatchedStore<EndpointSliceInfo, SliceTri
     return { time, service: rawSliceServiceKey(raw), family: endpointSliceAddressType(raw) === 'IPv6' ? 'IPv6' : 'IPv4' };
   }
 
-  protected override goodVersion(key: string, trigger: SliceTrigger | undefined): void {
+  protected override goodVersion(key: string, trigger: SliceTrigger | undefined, value: EndpointSliceInfo): void {
     if (trigger === undefined) {
       this.triggerTimes.delete(key);
       return;
     }
     const before = this.triggerTimes.get(key);
-    this.triggerTimes.set(key, trigger.time);
+    this.triggerTimes.set(key, trigger.time, value.name);
     // Only a new trigger: a later version with the same annotation is the same change.
     if (before !== trigger.time && trigger.service) this.pending.push({ service: trigger.service, slice: key, time: trigger.time, family: trigger.family });
   }

@@ -62,6 +62,9 @@ export function serviceAdapter(mode: ProxyMode, onIgnored?: WatchOptions['onIgno
       const ns = typeof meta.namespace === 'string' && meta.namespace ? meta.namespace : 'default';
       return typeof meta.name === 'string' ? [serviceKey({ namespace: ns, name: meta.name })] : [];
     },
+    // The store then keeps no key string per Service: it is made when a change names it.
+    serviceKeyOf: (s) => serviceKey(s),
+    nameOf: (s) => s.name,
   };
 }
 

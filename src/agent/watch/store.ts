@@ -18,6 +18,7 @@
 import { EventEmitter } from 'node:events';
 import { formatRef, isInputError, type FieldIssue, type ObjectRef } from '../../model/errors.js';
 import { compareByNamespaceName } from '../../model/plan.js';
+import { ByNamespace } from './by-namespace.js';
 import type { ListIntake, ListWatchSink, WatchEventType } from './list-watch.js';
 import type { WatchLogger } from './logger.js';
 
@@ -38,6 +39,11 @@ export interface ResourceAdapter<T> {
    * string beside the value and makes it when asked (a change, a removal).
    */
   serviceKeyOf?(value: T): string | undefined;
+  /**
+   * The value's own name string (a Service's, a slice's). The store's maps are keyed by it
+   * where it equals the object's name, so they hold no key string the value does not.
+   */
+  nameOf?(value: T): string;
 }
 
 /** A malformed object the store skipped. */
@@ -84,20 +90,38 @@ const NO_KEYS: readonly string[] = Object.freeze([]);
 const OF_VALUE: unique symbol = Symbol('the value\'s Service key');
 
 /**
- * One object, in one flat record (before: the value and its keys in a second object, a
- * one-key array, and a second string of a Service's own key, per object; the store's own
- * part adds up at 44k Services and 44k slices: src/agent/README.md "API mode at 10k").
+ * One object whose slot is more than its good value (see Slot): a malformed mark, or keys
+ * not read from the value. Before session 18 every object had one of these (48 bytes, at
+ * 44k Services and 44k slices 4.2 MB; src/agent/README.md "Session 18").
  */
-interface Entry<T> {
-  // No copy of the value as JSON text beside it (an unchanged version is told by
-  // stringifying both at that moment): at 10k EndpointSlices x 10 endpoints the texts
-  // kept were ~20 MB, as much again as the values.
-  /** The good model value held (the latest version that parsed), if any. */
-  value: T | undefined;
-  /** The Services `value` is about (OF_VALUE: the adapter reads them from the value). */
-  serviceKeys: ServiceKeys | typeof OF_VALUE;
-  /** The latest version is malformed (a good value may still be held). */
-  bad: MalformedObject | undefined;
+class Entry<T> {
+  constructor(
+    // No copy of the value as JSON text beside it (an unchanged version is told by
+    // stringifying both at that moment): at 10k EndpointSlices x 10 endpoints the texts
+    // kept were ~20 MB, as much again as the values.
+    /** The good model value held (the latest version that parsed), if any. */
+    public value: T | undefined,
+    /** The Services `value` is about (OF_VALUE: the adapter reads them from the value). */
+    public serviceKeys: ServiceKeys | typeof OF_VALUE,
+    /** The latest version is malformed (a good value may still be held). */
+    public bad: MalformedObject | undefined,
+  ) {}
+}
+
+/**
+ * What the store holds of one object: the good value itself when that is all there is to
+ * hold (no malformed mark, its Service keys read from the value: every Service and slice
+ * but a malformed one or a slice whose label disagrees with its value), else an Entry.
+ * A model value is never an Entry, so `instanceof` tells them apart.
+ */
+type Slot<T> = T | Entry<T>;
+
+/** A slot as an entry's three fields, for reading (a bare value is a good one, its keys the value's). */
+function valueOf<T>(slot: Slot<T>): T | undefined {
+  return slot instanceof Entry ? slot.value : slot;
+}
+function badOf<T>(slot: Slot<T>): MalformedObject | undefined {
+  return slot instanceof Entry ? slot.bad : undefined;
 }
 
 /**
@@ -126,7 +150,7 @@ export interface WatchedStoreOptions {
  * trigger times); the raw object itself is gone by then.
  */
 export class WatchedStore<T, N = unknown> extends EventEmitter<WatchedStoreEvents> implements ListWatchSink {
-  private readonly entries = new Map<string, Entry<T>>();
+  private readonly entries = new ByNamespace<Slot<T>>();
   private _synced = false;
   private _malformedCount = 0;
 
@@ -160,7 +184,10 @@ export class WatchedStore<T, N = unknown> extends EventEmitter<WatchedStoreEvent
     this.snapshotGiven = true;
     if (this.cachedSnapshot) return this.cachedSnapshot;
     const out: T[] = [];
-    for (const e of this.entries.values()) if (e.value !== undefined) out.push(e.value);
+    for (const slot of this.entries.values()) {
+      const value = valueOf(slot);
+      if (value !== undefined) out.push(value);
+    }
     this.cachedSnapshot = out.sort((a, b) => this.compare(a, b));
     return this.cachedSnapshot;
   }
@@ -192,13 +219,17 @@ export class WatchedStore<T, N = unknown> extends EventEmitter<WatchedStoreEvent
 
   /** The good model value of object namespace/name (`name` alone for cluster-scoped kinds). */
   get(key: string): T | undefined {
-    return this.entries.get(key)?.value;
+    const slot = this.entries.get(key);
+    return slot === undefined ? undefined : valueOf(slot);
   }
 
   /** Objects whose latest version is malformed, and whether a good version was kept. */
   malformed(): MalformedObject[] {
     const out: MalformedObject[] = [];
-    for (const e of this.entries.values()) if (e.bad) out.push(e.bad);
+    for (const slot of this.entries.values()) {
+      const bad = badOf(slot);
+      if (bad) out.push(bad);
+    }
     return out;
   }
 
@@ -212,7 +243,7 @@ export class WatchedStore<T, N = unknown> extends EventEmitter<WatchedStoreEvent
     // something went bad or came back.
     if (!this.cachedSkipped) {
       const keys = new Set<string>();
-      for (const e of this.entries.values()) if (e.bad && e.value === undefined) for (const k of e.bad.serviceKeys) keys.add(k);
+      for (const slot of this.entries.values()) if (slot instanceof Entry && slot.bad && slot.value === undefined) for (const k of slot.bad.serviceKeys) keys.add(k);
       this.cachedSkipped = [...keys].sort();
     }
     return [...this.cachedSkipped];
@@ -304,7 +335,8 @@ export class WatchedStore<T, N = unknown> extends EventEmitter<WatchedStoreEvent
     // An unchanged version (a relist, a status-only update) is told now, so a relist
     // does not hold a second copy of every value until its last page.
     const held = this.entries.get(key);
-    if (held?.value !== undefined && sameKeys(this.keysOf(held), serviceKeys) && JSON.stringify(held.value) === JSON.stringify(value)) return { kind: 'same', key };
+    const heldValue = held === undefined ? undefined : valueOf(held);
+    if (heldValue !== undefined && sameKeys(this.keysOf(held!), serviceKeys) && JSON.stringify(heldValue) === JSON.stringify(value)) return { kind: 'same', key };
     return { kind: 'good', key, value, serviceKeys, note: this.noteOf(raw) };
   }
 
@@ -327,27 +359,28 @@ export class WatchedStore<T, N = unknown> extends EventEmitter<WatchedStoreEvent
     const { key, value, serviceKeys } = d;
     const prev = this.entries.get(key);
     this.validAgain(key);
-    const prevValue = prev?.value;
+    const prevValue = prev === undefined ? undefined : valueOf(prev);
     if (prevValue !== undefined) addKeys(changed.keys, this.keysOf(prev!));
     addKeys(changed.keys, serviceKeys);
     changed.dirty = true;
     changed.objects++;
     const kept = typeof serviceKeys === 'string' && this.adapter.serviceKeyOf?.(value) === serviceKeys ? OF_VALUE : serviceKeys;
-    if (prev) {
-      prev.value = value;
-      prev.serviceKeys = kept;
-    } else this.entries.set(key, { value, serviceKeys: kept, bad: undefined });
+    // validAgain above took a malformed mark away: what is left to keep beside the value is its keys.
+    const slot: Slot<T> = kept === OF_VALUE ? value : new Entry<T>(value, kept, undefined);
+    this.entries.set(key, slot, this.adapter.nameOf?.(value));
     this.cachedSnapshot = prevValue !== undefined ? this.replacedInSnapshot(prevValue, value) : undefined;
-    this.goodVersion(key, d.note);
+    this.goodVersion(key, d.note, value, prevValue);
   }
 
   /** A good version of `key` came: a malformed mark on it goes (logged). */
   private validAgain(key: string): void {
     const prev = this.entries.get(key);
-    if (!prev?.bad) return;
+    if (!(prev instanceof Entry) || !prev.bad) return;
     this.opts.log.info({ kind: this.adapter.kind, object: key }, `${this.adapter.kind} ${key} is valid again`);
     prev.bad = undefined;
     this.cachedSkipped = undefined;
+    // A good value with its keys read from the value needs no entry any more.
+    if (prev.value !== undefined && prev.serviceKeys === OF_VALUE) this.entries.set(key, prev.value);
   }
 
   private remove(key: string, changed: Changes): void {
@@ -358,15 +391,16 @@ export class WatchedStore<T, N = unknown> extends EventEmitter<WatchedStoreEvent
     this.cachedSkipped = undefined;
     // An object that never parsed changed no model value; the reconciler still hears
     // of its Service, since skippedServiceKeys() just changed.
-    addKeys(changed.keys, prev.value !== undefined ? this.keysOf(prev) : (prev.bad?.serviceKeys ?? NO_KEYS));
+    addKeys(changed.keys, valueOf(prev) !== undefined ? this.keysOf(prev) : (badOf(prev)?.serviceKeys ?? NO_KEYS));
     changed.dirty = true;
     changed.objects++;
     this.removed(key);
   }
 
-  /** The Services an entry's good value is about. */
-  private keysOf(e: Entry<T>): ServiceKeys {
-    return e.serviceKeys === OF_VALUE ? this.adapter.serviceKeyOf!(e.value!)! : e.serviceKeys;
+  /** The Services a slot's good value is about. */
+  private keysOf(slot: Slot<T>): ServiceKeys {
+    if (!(slot instanceof Entry)) return this.adapter.serviceKeyOf!(slot)!;
+    return slot.serviceKeys === OF_VALUE ? this.adapter.serviceKeyOf!(slot.value!)! : slot.serviceKeys;
   }
 
   /** Hook: what to keep of a raw object version for goodVersion (read when it is decoded; the raw object is not kept). */
@@ -374,18 +408,23 @@ export class WatchedStore<T, N = unknown> extends EventEmitter<WatchedStoreEvent
     return undefined;
   }
 
-  /** Hook: a new good version of object `key` changed the model (endpointslices.ts records trigger times). */
-  protected goodVersion(_key: string, _note: N | undefined): void {}
+  /**
+   * Hook: a new good version of object `key` changed the model to `value` (from `prev`, the
+   * value held before, if any; endpointslices.ts records trigger times).
+   */
+  protected goodVersion(_key: string, _note: N | undefined, _value: T, _prev: T | undefined): void {}
 
-  /** Hook: object `key` left the store. */
+  /** Hook: object `key` left the store (node.ts: the agent's own Node deleted). */
   protected removed(_key: string): void {}
 
   private reportMalformed(d: Extract<Decoded<T, N>, { kind: 'bad' }>): void {
     const { key, ref, issues } = d;
-    const entry: Entry<T> = this.entries.get(key) ?? { value: undefined, serviceKeys: NO_KEYS, bad: undefined };
+    const held = this.entries.get(key);
+    // A bare good value goes into an entry, to carry the mark beside it.
+    const entry = held instanceof Entry ? held : held !== undefined ? new Entry<T>(held, OF_VALUE, undefined) : new Entry<T>(undefined, NO_KEYS, undefined);
     const m: MalformedObject = { ref, issues, serviceKeys: d.serviceKeys, keptPrevious: entry.value !== undefined };
     entry.bad = m;
-    this.entries.set(key, entry);
+    this.entries.set(key, entry, entry.value !== undefined ? this.adapter.nameOf?.(entry.value) : undefined);
     this.cachedSkipped = undefined;
     this._malformedCount++;
     this.opts.log.warn(
