@@ -161,9 +161,13 @@ function readEndpoint(r: FieldReader, ev: unknown, addressType: string, ipType: 
   const first = canonicalIP(addresses[0]!);
   if (first === undefined) return undefined;
   // kube-proxy's reading of absent conditions: ready and serving, not terminating.
-  // Optional fields are assigned only when set (no spread of temporary objects).
-  const out: { -readonly [K in keyof Endpoint]: Endpoint[K] } = { address: first, ready: ready ?? true, serving: serving ?? true, terminating: terminating ?? false };
-  if (nodeName) out.nodeName = nodeName;
+  // Optional fields are assigned only when set (no spread of temporary objects). nodeName,
+  // set on nearly every endpoint, is in the literal: a key added after one goes to a
+  // separate property array (40 B more per endpoint, 4 MB at 10^5 endpoints, all of it
+  // copied by every young-generation GC it lives through). The key order is the same.
+  const out: { -readonly [K in keyof Endpoint]: Endpoint[K] } = nodeName
+    ? { address: first, ready: ready ?? true, serving: serving ?? true, terminating: terminating ?? false, nodeName }
+    : { address: first, ready: ready ?? true, serving: serving ?? true, terminating: terminating ?? false };
   if (zone) out.zone = zone;
   if (hintZones) out.hintZones = hintZones;
   if (hintNodes) out.hintNodes = hintNodes;
