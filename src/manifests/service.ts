@@ -68,7 +68,7 @@ export function toPlanService(s: ServiceObject): PlanService {
     ? []
     : clusterIPs.length > 0
       ? clusterIPs.map((ip) => ipFamilyOf(ip)!)
-      : (s.ipFamilies as Array<'IPv4' | 'IPv6'>);
+      : ([...s.ipFamilies] as Array<'IPv4' | 'IPv6'>); // a copy: the reader may hand back the input's own list
 
   const ports: ServicePort[] = s.ports
     .map((p) => {
