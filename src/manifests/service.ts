@@ -52,9 +52,11 @@ function comparePorts(a: ServicePort, b: ServicePort): number {
   return a.protocol < b.protocol ? -1 : a.protocol > b.protocol ? 1 : 0;
 }
 
-function sortedUnique(values: readonly string[], canon: (s: string) => string | undefined): string[] {
+/** The values canonical, once each, sorted by `compare`; an empty list makes no Set (most Services have none). */
+function sortedUnique(values: readonly string[], canon: (s: string) => string | undefined, compare: (a: string, b: string) => number): string[] {
+  if (values.length === 0) return [];
   const out = [...new Set(values.map((v) => canon(v)!))];
-  return out.sort(compareIPs);
+  return out.sort(compare);
 }
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
@@ -84,20 +86,13 @@ export function toPlanService(s: ServiceObject): PlanService {
     ? Object.fromEntries(Object.keys(s.selector).sort().map((k) => [k, s.selector![k]!]))
     : null;
 
-  // One entry per address; status comes first, so its ipMode wins over the annotation's VIP.
-  const ingress = new Map<string, { ip: string; ipMode: 'VIP' | 'Proxy' }>();
-  for (const i of s.loadBalancerIngress) {
-    if (!i.ip) continue;
-    const ip = canonicalIP(i.ip)!;
-    if (!ingress.has(ip)) ingress.set(ip, { ip, ipMode: (i.ipMode ?? 'VIP') as 'VIP' | 'Proxy' });
-  }
-  const loadBalancerIngress = [...ingress.values()].sort((a, b) => compareIPs(a.ip, b.ip));
+  const loadBalancerIngress = s.loadBalancerIngress.length > 0 ? ingressOf(s.loadBalancerIngress) : [];
 
   const proxyName = s.labels[SERVICE_PROXY_NAME_LABEL];
   const headless = s.headless;
   const ipFamilyPolicy = s.ipFamilyPolicy as PlanService['ipFamilyPolicy'];
-  const externalIPs = sortedUnique(s.externalIPs, canonicalIP);
-  const loadBalancerSourceRanges = [...new Set(s.loadBalancerSourceRanges.map((c) => canonicalCIDR(c)!))].sort(compareCIDRs);
+  const externalIPs = sortedUnique(s.externalIPs, canonicalIP, compareIPs);
+  const loadBalancerSourceRanges = sortedUnique(s.loadBalancerSourceRanges, canonicalCIDR, compareCIDRs);
   const sessionAffinity: PlanService['sessionAffinity'] = s.sessionAffinity === 'ClientIP' ? { type: 'ClientIP', timeoutSeconds: s.affinityTimeoutSeconds } : { type: 'None' };
   const externalTrafficPolicy = s.externalTrafficPolicy as PlanService['externalTrafficPolicy'];
   const internalTrafficPolicy = s.internalTrafficPolicy as PlanService['internalTrafficPolicy'];
@@ -137,6 +132,17 @@ export function toPlanService(s: ServiceObject): PlanService {
   if (s.topologyMode !== undefined) plan.topologyMode = s.topologyMode;
   if (s.externalName !== undefined) plan.externalName = s.externalName;
   return plan;
+}
+
+/** One entry per address, sorted; status comes first, so its ipMode wins over the annotation's VIP. */
+function ingressOf(list: ServiceObject['loadBalancerIngress']): PlanService['loadBalancerIngress'] {
+  const ingress = new Map<string, { ip: string; ipMode: 'VIP' | 'Proxy' }>();
+  for (const i of list) {
+    if (!i.ip) continue;
+    const ip = canonicalIP(i.ip)!;
+    if (!ingress.has(ip)) ingress.set(ip, { ip, ipMode: (i.ipMode ?? 'VIP') as 'VIP' | 'Proxy' });
+  }
+  return [...ingress.values()].sort((a, b) => compareIPs(a.ip, b.ip));
 }
 
 /** Whether the Service sets an optional PlanService key other than proxyName. */
