@@ -34,7 +34,8 @@ export function endpointSliceRef(obj: unknown): { kind: 'EndpointSlice'; namespa
   const meta = isJsonObject(obj) && isJsonObject(obj.metadata) ? obj.metadata : {};
   const name = typeof meta.name === 'string' ? meta.name : undefined;
   const ns = typeof meta.namespace === 'string' && meta.namespace ? meta.namespace : 'default';
-  return { kind: 'EndpointSlice', namespace: ns, ...(name !== undefined ? { name } : {}) };
+  // Two literals, not a conditional spread (V8's slow copy): this runs twice per slice read.
+  return name !== undefined ? { kind: 'EndpointSlice', namespace: ns, name } : { kind: 'EndpointSlice', namespace: ns };
 }
 
 /** The slice's addressType as written, for callers that skip FQDN slices before converting. */
@@ -131,7 +132,9 @@ function readEndpoint(r: FieldReader, ev: unknown, addressType: string, ipType: 
   const addresses = r.stringList(e.addresses, 'addresses') ?? [];
   if (addresses.length === 0) r.add('addresses', 'must hold at least one address');
   if (addresses.length > MAX_ADDRESSES) r.add('addresses', `must hold at most ${MAX_ADDRESSES} addresses`);
-  addresses.forEach((a, j) => {
+  // A loop, not forEach: its closure was one more allocation per endpoint.
+  for (let j = 0; j < addresses.length; j++) {
+    const a = addresses[j]!;
     let problem: string | undefined;
     if (ipType === 'IPv4' && !a.includes(':')) {
       // The common case without a BigInt: what parseIP and specialIPError would say of it.
@@ -144,7 +147,7 @@ function readEndpoint(r: FieldReader, ev: unknown, addressType: string, ipType: 
       problem = dns1123SubdomainError(a);
     }
     if (problem) r.add(indexPath('addresses', j), problem);
-  });
+  }
   const cond = r.object(e.conditions, 'conditions') ?? {};
   const ready = r.boolean(cond.ready, 'conditions.ready');
   const serving = r.boolean(cond.serving, 'conditions.serving');
@@ -161,9 +164,13 @@ function readEndpoint(r: FieldReader, ev: unknown, addressType: string, ipType: 
   const first = canonicalIP(addresses[0]!);
   if (first === undefined) return undefined;
   // kube-proxy's reading of absent conditions: ready and serving, not terminating.
-  // Optional fields are assigned only when set (no spread of temporary objects).
-  const out: { -readonly [K in keyof Endpoint]: Endpoint[K] } = { address: first, ready: ready ?? true, serving: serving ?? true, terminating: terminating ?? false };
-  if (nodeName) out.nodeName = nodeName;
+  // Optional fields are assigned only when set (no spread of temporary objects). nodeName,
+  // set on nearly every endpoint, is in the literal: a key added after one goes to a
+  // separate property array (40 B more per endpoint, 4 MB at 10^5 endpoints, all of it
+  // copied by every young-generation GC it lives through). The key order is the same.
+  const out: { -readonly [K in keyof Endpoint]: Endpoint[K] } = nodeName
+    ? { address: first, ready: ready ?? true, serving: serving ?? true, terminating: terminating ?? false, nodeName }
+    : { address: first, ready: ready ?? true, serving: serving ?? true, terminating: terminating ?? false };
   if (zone) out.zone = zone;
   if (hintZones) out.hintZones = hintZones;
   if (hintNodes) out.hintNodes = hintNodes;

@@ -76,10 +76,12 @@ export function readForForwarding(doc: ManifestDocument): ManifestDocument {
   const kind = inputKindOf(doc.object);
   if (kind !== 'Service' && kind !== 'EndpointSlice') return doc;
   const read = kind === 'Service' ? readServiceDocument(doc.object, doc.source, FORWARDING) : readSliceDocument(doc.object, doc.source);
-  // Members assigned, not spread: this runs once per document of a large List.
-  const out: { -readonly [K in keyof ManifestDocument]: ManifestDocument[K] } = { object: undefined, file: doc.file, document: doc.document, source: doc.source, read };
-  if (doc.item !== undefined) out.item = doc.item;
-  return out;
+  // A literal per shape, not a spread (this runs once per document of a large List) nor
+  // `item` assigned after the literal (a key added later lives in a property array of its
+  // own: 40 B more per document, kept to the end of the read).
+  return doc.item !== undefined
+    ? { object: undefined, file: doc.file, document: doc.document, source: doc.source, read, item: doc.item }
+    : { object: undefined, file: doc.file, document: doc.document, source: doc.source, read };
 }
 
 const FORWARDING = { purpose: 'forwarding' } as const;

@@ -52,9 +52,11 @@ function comparePorts(a: ServicePort, b: ServicePort): number {
   return a.protocol < b.protocol ? -1 : a.protocol > b.protocol ? 1 : 0;
 }
 
-function sortedUnique(values: readonly string[], canon: (s: string) => string | undefined): string[] {
+/** The values canonical, once each, sorted by `compare`; an empty list makes no Set (most Services have none). */
+function sortedUnique(values: readonly string[], canon: (s: string) => string | undefined, compare: (a: string, b: string) => number): string[] {
+  if (values.length === 0) return [];
   const out = [...new Set(values.map((v) => canon(v)!))];
-  return out.sort(compareIPs);
+  return out.sort(compare);
 }
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
@@ -68,7 +70,7 @@ export function toPlanService(s: ServiceObject): PlanService {
     ? []
     : clusterIPs.length > 0
       ? clusterIPs.map((ip) => ipFamilyOf(ip)!)
-      : (s.ipFamilies as Array<'IPv4' | 'IPv6'>);
+      : ([...s.ipFamilies] as Array<'IPv4' | 'IPv6'>); // a copy: the reader may hand back the input's own list
 
   const ports: ServicePort[] = s.ports
     .map((p) => {
@@ -84,39 +86,73 @@ export function toPlanService(s: ServiceObject): PlanService {
     ? Object.fromEntries(Object.keys(s.selector).sort().map((k) => [k, s.selector![k]!]))
     : null;
 
-  // One entry per address; status comes first, so its ipMode wins over the annotation's VIP.
-  const ingress = new Map<string, { ip: string; ipMode: 'VIP' | 'Proxy' }>();
-  for (const i of s.loadBalancerIngress) {
-    if (!i.ip) continue;
-    const ip = canonicalIP(i.ip)!;
-    if (!ingress.has(ip)) ingress.set(ip, { ip, ipMode: (i.ipMode ?? 'VIP') as 'VIP' | 'Proxy' });
-  }
-  const loadBalancerIngress = [...ingress.values()].sort((a, b) => compareIPs(a.ip, b.ip));
+  const loadBalancerIngress = s.loadBalancerIngress.length > 0 ? ingressOf(s.loadBalancerIngress) : [];
 
   const proxyName = s.labels[SERVICE_PROXY_NAME_LABEL];
-  // Built in two literals and a few assignments instead of one literal with eight
-  // conditional spreads (V8 copies each spread at run time; ~7 µs per Service). The key
-  // order is the plan's serialized order, so the optional keys go in where they stood.
-  const plan: Mutable<PlanService> = { namespace: s.namespace, name: s.name, type: s.type as PlanService['type'] } as Mutable<PlanService>;
+  const headless = s.headless;
+  const ipFamilyPolicy = s.ipFamilyPolicy as PlanService['ipFamilyPolicy'];
+  const externalIPs = sortedUnique(s.externalIPs, canonicalIP, compareIPs);
+  const loadBalancerSourceRanges = sortedUnique(s.loadBalancerSourceRanges, canonicalCIDR, compareCIDRs);
+  const sessionAffinity: PlanService['sessionAffinity'] = s.sessionAffinity === 'ClientIP' ? { type: 'ClientIP', timeoutSeconds: s.affinityTimeoutSeconds } : { type: 'None' };
+  const externalTrafficPolicy = s.externalTrafficPolicy as PlanService['externalTrafficPolicy'];
+  const internalTrafficPolicy = s.internalTrafficPolicy as PlanService['internalTrafficPolicy'];
+  const publishNotReadyAddresses = s.publishNotReadyAddresses;
+  const { namespace, name } = s;
+  const type = s.type as PlanService['type'];
+  // The key order is the plan's serialized order. Nearly every Service has no optional key
+  // but proxyName: it is one literal, every field in the object itself. A key assigned after
+  // a literal goes to a separate property array, regrown as keys are added (~20 here, one
+  // Service at a time: ~170 B more per Service kept, and the copies of each regrowth).
+  if (!hasRareKeys(s)) {
+    return proxyName !== undefined
+      ? { namespace, name, type, proxyName, headless, clusterIPs, ipFamilies, ipFamilyPolicy, ports, selector, externalIPs, loadBalancerIngress, loadBalancerSourceRanges, sessionAffinity, externalTrafficPolicy, internalTrafficPolicy, publishNotReadyAddresses }
+      : { namespace, name, type, headless, clusterIPs, ipFamilies, ipFamilyPolicy, ports, selector, externalIPs, loadBalancerIngress, loadBalancerSourceRanges, sessionAffinity, externalTrafficPolicy, internalTrafficPolicy, publishNotReadyAddresses };
+  }
+  // Otherwise a literal and assignments, the optional keys where they stand in that order
+  // (not one literal with conditional spreads: V8 copies each spread at run time).
+  const plan: Mutable<PlanService> = { namespace, name, type } as Mutable<PlanService>;
   if (proxyName !== undefined) plan.proxyName = proxyName;
-  plan.headless = s.headless;
+  plan.headless = headless;
   plan.clusterIPs = clusterIPs;
   plan.ipFamilies = ipFamilies;
-  plan.ipFamilyPolicy = s.ipFamilyPolicy as PlanService['ipFamilyPolicy'];
+  plan.ipFamilyPolicy = ipFamilyPolicy;
   plan.ports = ports;
   plan.selector = selector;
-  plan.externalIPs = sortedUnique(s.externalIPs, canonicalIP);
+  plan.externalIPs = externalIPs;
   plan.loadBalancerIngress = loadBalancerIngress;
-  plan.loadBalancerSourceRanges = [...new Set(s.loadBalancerSourceRanges.map((c) => canonicalCIDR(c)!))].sort(compareCIDRs);
+  plan.loadBalancerSourceRanges = loadBalancerSourceRanges;
   if (s.loadBalancerClass !== undefined) plan.loadBalancerClass = s.loadBalancerClass;
-  plan.sessionAffinity = s.sessionAffinity === 'ClientIP' ? { type: 'ClientIP', timeoutSeconds: s.affinityTimeoutSeconds } : { type: 'None' };
-  plan.externalTrafficPolicy = s.externalTrafficPolicy as PlanService['externalTrafficPolicy'];
-  plan.internalTrafficPolicy = s.internalTrafficPolicy as PlanService['internalTrafficPolicy'];
+  plan.sessionAffinity = sessionAffinity;
+  plan.externalTrafficPolicy = externalTrafficPolicy;
+  plan.internalTrafficPolicy = internalTrafficPolicy;
   if (s.healthCheckNodePort !== undefined) plan.healthCheckNodePort = s.healthCheckNodePort;
   if (s.allocateLoadBalancerNodePorts !== undefined) plan.allocateLoadBalancerNodePorts = s.allocateLoadBalancerNodePorts;
-  plan.publishNotReadyAddresses = s.publishNotReadyAddresses;
+  plan.publishNotReadyAddresses = publishNotReadyAddresses;
   if (s.trafficDistribution !== undefined) plan.trafficDistribution = s.trafficDistribution;
   if (s.topologyMode !== undefined) plan.topologyMode = s.topologyMode;
   if (s.externalName !== undefined) plan.externalName = s.externalName;
   return plan;
+}
+
+/** One entry per address, sorted; status comes first, so its ipMode wins over the annotation's VIP. */
+function ingressOf(list: ServiceObject['loadBalancerIngress']): PlanService['loadBalancerIngress'] {
+  const ingress = new Map<string, { ip: string; ipMode: 'VIP' | 'Proxy' }>();
+  for (const i of list) {
+    if (!i.ip) continue;
+    const ip = canonicalIP(i.ip)!;
+    if (!ingress.has(ip)) ingress.set(ip, { ip, ipMode: (i.ipMode ?? 'VIP') as 'VIP' | 'Proxy' });
+  }
+  return [...ingress.values()].sort((a, b) => compareIPs(a.ip, b.ip));
+}
+
+/** Whether the Service sets an optional PlanService key other than proxyName. */
+function hasRareKeys(s: ServiceObject): boolean {
+  return (
+    s.loadBalancerClass !== undefined ||
+    s.healthCheckNodePort !== undefined ||
+    s.allocateLoadBalancerNodePorts !== undefined ||
+    s.trafficDistribution !== undefined ||
+    s.topologyMode !== undefined ||
+    s.externalName !== undefined
+  );
 }

@@ -71,13 +71,14 @@ export function ianaSvcNameError(value: string): string | undefined {
  * annotation keys, loadBalancerClass and appProtocol use it.
  */
 export function qualifiedNameError(value: string): string | undefined {
-  const parts = value.split('/');
+  // By index, not split: every label and annotation key read comes through here.
+  const slash = value.indexOf('/');
   let name: string;
-  if (parts.length === 1) {
-    name = parts[0]!;
-  } else if (parts.length === 2) {
-    const prefix = parts[0]!;
-    name = parts[1]!;
+  if (slash < 0) {
+    name = value;
+  } else if (value.indexOf('/', slash + 1) < 0) {
+    const prefix = value.slice(0, slash);
+    name = value.slice(slash + 1);
     if (prefix.length === 0) return 'prefix part (before the /) must not be empty';
     const e = dns1123SubdomainError(prefix);
     if (e) return `prefix part ${e}`;

@@ -85,14 +85,12 @@ export function readServicePorts(rules: ServiceRules, f: PortFacts): ServiceObje
       const e = qualifiedNameError(appProtocol);
       if (e && rules.notApplicable(childPath(path, 'appProtocol'), e)) appProtocol = undefined;
     }
-    ports.push({
-      name: pname,
-      protocol,
-      port: portNum ?? 0,
-      targetPort,
-      ...(nodePort !== undefined ? { nodePort } : {}),
-      ...(appProtocol !== undefined ? { appProtocol } : {}),
-    });
+    // Assigned, not spread: a literal with conditional spreads is copied key by key at
+    // run time (V8's slow path), once per port of every Service read.
+    const out: { -readonly [K in keyof ServiceObjectPort]: ServiceObjectPort[K] } = { name: pname, protocol, port: portNum ?? 0, targetPort };
+    if (nodePort !== undefined) out.nodePort = nodePort;
+    if (appProtocol !== undefined) out.appProtocol = appProtocol;
+    ports.push(out);
   });
   // A spec or ports of the wrong type is already reported; "no ports" would only repeat it.
   const portsWellTyped = (f.root.spec === undefined || f.root.spec === null || isJsonObject(f.root.spec)) && (spec.ports == null || Array.isArray(spec.ports));

@@ -143,3 +143,33 @@ test('options reach validation: node port range and service CIDRs', () => {
   assert.equal(serviceToPlan(obj, undefined, { nodePortRange: { min: 8000, max: 9000 } }).ports[0]!.nodePort, 8080);
   assert.throws(() => serviceToPlan(obj, 'x', { nodePortRange: { min: 8000, max: 9000 }, serviceCIDRs: ['10.96.0.0/12'] }), /service CIDR/);
 });
+
+test("a plan Service's keys are in the schema's order, whichever optional keys it has", () => {
+  // toPlanService builds the usual Service as one literal and the others key by key; the
+  // plan's JSON (and its digest) follow the key order, so both must give the schema's order.
+  const order = Object.keys(PlanServiceSchema.shape);
+  const optional = {
+    proxyName: (m: Record<string, unknown>) => ({ ...m, labels: { 'service.kubernetes.io/service-proxy-name': 'svcplane' } }),
+    loadBalancerClass: (m: Record<string, unknown>) => m,
+    healthCheckNodePort: (m: Record<string, unknown>) => m,
+    topologyMode: (m: Record<string, unknown>) => ({ ...m, annotations: { 'service.kubernetes.io/topology-mode': 'Auto' } }),
+  };
+  // Every subset of four optional groups, on a LoadBalancer (class, health check port) or a ClusterIP.
+  for (let mask = 0; mask < 16; mask++) {
+    const lb = (mask & 2) !== 0 || (mask & 4) !== 0;
+    let meta: Record<string, unknown> = { name: 'web' };
+    if (mask & 1) meta = optional.proxyName(meta);
+    if (mask & 8) meta = optional.topologyMode(meta);
+    const spec: Record<string, unknown> = { type: lb ? 'LoadBalancer' : 'ClusterIP', clusterIP: '10.96.0.10', ports: [{ port: 80, ...(lb ? { nodePort: 30080 } : {}) }] };
+    if (mask & 2) spec.loadBalancerClass = 'example.com/lb';
+    if (mask & 4) Object.assign(spec, { externalTrafficPolicy: 'Local', healthCheckNodePort: 30999 });
+    const s = serviceToPlan({ apiVersion: 'v1', kind: 'Service', metadata: meta, spec }, undefined, { purpose: 'forwarding' });
+    const keys = Object.keys(s);
+    assert.deepEqual(keys, order.filter((k) => keys.includes(k)), `mask ${mask}`);
+    assert.equal('proxyName' in s, (mask & 1) !== 0, `mask ${mask}`);
+    assert.equal('loadBalancerClass' in s, (mask & 2) !== 0, `mask ${mask}`);
+    assert.equal('healthCheckNodePort' in s, (mask & 4) !== 0, `mask ${mask}`);
+    assert.equal('topologyMode' in s, (mask & 8) !== 0, `mask ${mask}`);
+    assert.ok(PlanServiceSchema.safeParse(s).success, `mask ${mask}`);
+  }
+});
