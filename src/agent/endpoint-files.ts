@@ -112,6 +112,17 @@ export class EndpointFiles {
   /** What each file yielded, by FileKeys' key; in listing order, but that a file loadChanged found new goes last. */
   private files = new Map<string, FileResult>();
   private readonly keys: FileKeys;
+  /**
+   * Files that could not be read or parsed, at the version that failed, and the last walk's
+   * own failure (a given path gone, a folder that cannot be listed). The poll is a full load
+   * (file-watch.ts `selfPolled`): without these, each poll (every 2 s) read the broken file
+   * again and threw again, where the fingerprint's poll told of a change once. A full load
+   * passes over a file at the version that failed (its last good yield stays, as the failed
+   * load left it) and a walk failing as the last one did changes nothing, quietly, until
+   * the file or the folder changes.
+   */
+  private readonly failed = new Map<string, FileVersion>();
+  private walkFailed: string | undefined;
   private node: NodeContext | undefined;
   private lastLoad: Pick<EndpointFilesLoad, 'slices' | 'skipped' | 'node'> | undefined;
   private lastMerge: Merged | undefined;
@@ -167,9 +178,21 @@ export class EndpointFiles {
       const prev = this.files.get(key);
       if (!st?.isFile()) {
         if (prev) swaps.push([key, prev, undefined]);
-      } else if (!prev?.sameVersion(st)) swaps.push([key, prev, await readOne(p, st, errors)]);
+      } else if (!prev?.sameVersion(st)) swaps.push([key, prev, await this.read(key, p, st, errors)]);
     }
     return this.settle(swaps, errors, undefined);
+  }
+
+  /** readOne, noting a file that fails at its version (`failed`); one read well is no longer failed. */
+  private async read(key: string, path: string, st: Stats, errors: InputError[]): Promise<FileResult> {
+    try {
+      const r = await readOne(path, st, errors);
+      this.failed.delete(key);
+      return r;
+    } catch (e) {
+      this.failed.set(key, new FailedRead(st));
+      throw e;
+    }
   }
 
   /**
@@ -185,17 +208,33 @@ export class EndpointFiles {
     const order: string[] = [];
     let met = 0;
     let added = false;
-    await walkManifestFiles(this.paths, (rel, path, st) => {
-      const key = this.keys.found(rel, path);
-      order.push(key);
-      const prev = files.get(key);
-      if (prev) met++;
-      else added = true;
-      if (!prev?.sameVersion(st)) found.push([key, path, st, prev]);
-    });
+    const failed = this.failed;
+    const stillFailed = new Set<string>();
+    try {
+      await walkManifestFiles(this.paths, (rel, path, st) => {
+        const key = this.keys.found(rel, path);
+        order.push(key);
+        const prev = files.get(key);
+        if (prev) met++;
+        if (prev?.sameVersion(st)) return;
+        if (failed.get(key)?.sameVersion(st)) {
+          stillFailed.add(key);
+          return;
+        }
+        if (!prev) added = true;
+        found.push([key, path, st, prev]);
+      });
+    } catch (e) {
+      const said = String(e);
+      if (said === this.walkFailed && this.lastLoad) return this.settle([], [], undefined);
+      this.walkFailed = said;
+      throw e;
+    }
+    this.walkFailed = undefined;
+    for (const key of failed.keys()) if (!stillFailed.has(key)) failed.delete(key);
     const errors: InputError[] = [];
     const swaps: Swap[] = [];
-    for (const [key, path, st, prev] of found) swaps.push([key, prev, await readOne(path, st, errors)]);
+    for (const [key, path, st, prev] of found) swaps.push([key, prev, await this.read(key, path, st, errors)]);
     // Each file is met once a walk (manifest-walk.ts): fewer met than held means some are gone.
     if (met < files.size) {
       const listed = new Set(order);
@@ -205,7 +244,11 @@ export class EndpointFiles {
     if (added) {
       const read = new Map(swaps.map(([key, , after]) => [key, after]));
       next = new Map();
-      for (const key of order) next.set(key, read.get(key) ?? files.get(key)!);
+      for (const key of order) {
+        // A new file passed over (failed at this version) has no entry.
+        const r = read.get(key) ?? files.get(key);
+        if (r) next.set(key, r);
+      }
     }
     return this.settle(swaps, errors, next);
   }
@@ -279,6 +322,9 @@ async function readOne(path: string, st: Stats, errors: InputError[]): Promise<F
   if (slices.length === 1 && c.skippedServices.length === 0 && nodeDocs.length === 0) return new OneSlice(st, slices[0]!);
   return new FileYield(st, orNone(slices), orNone(c.skippedServices), orNone(nodeDocs));
 }
+
+/** The version at which a file failed to read or parse (EndpointFiles' `failed`). */
+class FailedRead extends FileVersion {}
 
 /** What a file yielded, in general: any number of slices, skipped Services, Node objects. */
 class FileYield extends FileResult {

@@ -333,6 +333,34 @@ describe('EndpointFiles', TIMEOUT, () => {
     assert.equal(r.slices[0]!.endpoints[0]!.address, '10.0.0.5');
   });
 
+  it('a poll (a full load) does not read again, nor throw again for, a file or a folder that failed as it is still', async () => {
+    onlyFiles({ 'a.json': slice('a', ['10.0.0.1']), 'b.json': slice('b', ['10.0.0.2']) });
+    const files = new EndpointFiles([eps]);
+    await files.load();
+    writeFileSync(join(eps, 'a.json'), '{"apiVersion": ');
+    await assert.rejects(files.load(), (e) => isInputError(e) && /a\.json/.test(e.message));
+    const quiet = await files.load();
+    assert.deepEqual([quiet.filesRead, quiet.changed.size, quiet.errors.length], [0, 0, 0], 'the broken file, as it was, is passed over');
+    assert.equal(quiet.slices.find((s) => s.serviceName === 'a')!.endpoints[0]!.address, '10.0.0.1', 'its last good yield stays');
+    write('b.json', slice('b', ['10.0.0.3']));
+    const other = await files.load();
+    assert.deepEqual([other.filesRead, [...other.changed]], [1, ['default/b']], 'other files still go through');
+    writeFileSync(join(eps, 'new.json'), '[');
+    await assert.rejects(files.load(), /new\.json/);
+    assert.deepEqual((await files.load()).slices.map((s) => s.serviceName), ['a', 'b'], 'a new broken file passed over too');
+    write('a.json', slice('a', ['10.0.0.5']));
+    const fixed = await files.load();
+    assert.deepEqual([fixed.filesRead, [...fixed.changed]], [1, ['default/a']]);
+    // The folder itself gone: one error, then quiet, the endpoints kept; back, read again.
+    rmSync(join(eps, 'new.json'));
+    renameSync(eps, `${eps}.away`);
+    await assert.rejects(files.load(), /no such file or folder/);
+    assert.deepEqual((await files.load()).slices.map((s) => s.endpoints[0]!.address), ['10.0.0.5', '10.0.0.3']);
+    renameSync(`${eps}.away`, eps);
+    write('b.json', slice('b', ['10.0.0.6']));
+    assert.deepEqual([...(await files.load()).changed], ['default/b']);
+  });
+
   it('takes the Node from the files, by name, with --node-ip applied, and says when it changed', async () => {
     onlyFiles({ 'node.json': node, 'a.json': slice('a', ['10.0.0.1']) });
     const files = new EndpointFiles([eps], { nodeName: 'node1' });
