@@ -196,20 +196,23 @@ export class EndpointFiles {
   }
 
   /**
-   * Every file walked and compared with its record as it is met; only the files whose
-   * version moved are read, after the walk. The cache is rebuilt in the listing's order
-   * only when a file is new to it (as the listing's map was at every load); a file gone
-   * is deleted in place. A walk that finds nothing new keeps nothing: the Map keeps its
+   * Every file walked and compared with its record as it is met; a file whose version
+   * moved is read then and there (manifest-walk.ts VisitFile). The cache is rebuilt in the
+   * listing's order only when a file is new to it (as the listing's map was at every load);
+   * a file gone is deleted in place. A walk that finds nothing new keeps nothing: the Map keeps its
    * own key strings on a lookup, and the walk's names die with the walk.
    */
   private async update(): Promise<EndpointFilesLoad> {
     const files = this.files;
-    const found: [key: string, path: string, st: Stats, prev: FileResult | undefined][] = [];
+    const errors: InputError[] = [];
+    const swaps: Swap[] = [];
     const order: string[] = [];
     let met = 0;
     let added = false;
     const failed = this.failed;
     const stillFailed = new Set<string>();
+    // A file's read failing is that file's (`failed`), not the walk's.
+    let readError: unknown;
     try {
       await walkManifestFiles(this.paths, (rel, path, st) => {
         const key = this.keys.found(rel, path);
@@ -222,9 +225,16 @@ export class EndpointFiles {
           return;
         }
         if (!prev) added = true;
-        found.push([key, path, st, prev]);
+        return this.read(key, path, st, errors).then(
+          (r) => void swaps.push([key, prev, r]),
+          (e: unknown) => {
+            readError = e;
+            throw e;
+          },
+        );
       });
     } catch (e) {
+      if (e === readError) throw e;
       const said = String(e);
       if (said === this.walkFailed && this.lastLoad) return this.settle([], [], undefined);
       this.walkFailed = said;
@@ -232,9 +242,6 @@ export class EndpointFiles {
     }
     this.walkFailed = undefined;
     for (const key of failed.keys()) if (!stillFailed.has(key)) failed.delete(key);
-    const errors: InputError[] = [];
-    const swaps: Swap[] = [];
-    for (const [key, path, st, prev] of found) swaps.push([key, prev, await this.read(key, path, st, errors)]);
     // Each file is met once a walk (manifest-walk.ts): fewer met than held means some are gone.
     if (met < files.size) {
       const listed = new Set(order);

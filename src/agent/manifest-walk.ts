@@ -17,8 +17,12 @@ import { nextTurn, STAT_BATCH, statNow } from './stat-batches.js';
  * One file: `rel` its path under the given path it was found in ('' when that path is the
  * file itself; a name, flat, for a folder's own files), `path` its whole path as the
  * listing writes it (join of the folder and the name), `st` its Stats through symlinks.
+ * A promise returned (the file read) is awaited before the walk goes on: the cache reads
+ * a changed file as it meets it, and keeps nothing of the walk's for it (a list of the
+ * files to read after the walk, each with its Stats and path, was ~33 MB at a first load
+ * of 44k files: the heap's peak at start, 41 -> 75 MB).
  */
-export type VisitFile = (rel: string, path: string, st: Stats) => void;
+export type VisitFile = (rel: string, path: string, st: Stats) => void | Promise<void>;
 
 /**
  * Visits the files listManifestFiles lists for `paths`, in its order; a file found twice
@@ -32,7 +36,7 @@ export async function walkManifestFiles(paths: readonly string[], visit: VisitFi
     ? (rel, path, st) => {
         if (seen.has(path)) return;
         seen.add(path);
-        visit(rel, path, st);
+        return visit(rel, path, st);
       }
     : visit;
   for (const p of paths) {
@@ -44,7 +48,7 @@ export async function walkManifestFiles(paths: readonly string[], visit: VisitFi
       throw new InputError(undefined, [{ field: '-f', message: code === 'ENOENT' ? 'no such file or folder' : `cannot read: ${(e as Error).message}` }], p);
     }
     if (st.isDirectory()) await walkFolder(p, '', once);
-    else once('', p, st);
+    else await once('', p, st);
   }
 }
 
@@ -59,6 +63,6 @@ async function walkFolder(dir: string, rel: string, visit: VisitFile): Promise<v
     // A name of the folder given is readdir's own flat string; deeper, the joined one made flat.
     const under = rel === '' ? name : flatString(join(rel, name));
     if (st.isDirectory()) await walkFolder(path, under, visit);
-    else if (st.isFile() && isManifestFileName(name)) visit(under, path, st);
+    else if (st.isFile() && isManifestFileName(name)) await visit(under, path, st);
   }
 }
