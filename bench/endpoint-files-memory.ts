@@ -1,9 +1,11 @@
 // What offline mode's endpoint files cost to hold, in process: N one-Service slice files in a
 // temporary folder (as bench/agent-memory.ts writes them), loaded by the agent's cache
 // (src/agent/endpoint-files.ts), then the file watch's fingerprint filled by a first walk
-// (src/agent/fingerprint.ts) sharing the cache's strings as the agent has it share them.
-// Prints the heap kept after gc(): after the load, and what the fingerprint added; then
-// the old-generation growth of one more walk and of one whole reload (nothing changed).
+// (src/agent/fingerprint.ts) sharing the cache's strings as the agent has it share them --
+// in a tree before session 18; since, the cache is its own poll (file-watch.ts `selfPolled`)
+// and there is no fingerprint to fill. Prints the heap kept after gc(): after the load, and
+// what the fingerprint added; then the old-generation growth of one more walk (the poll:
+// the fingerprint's, or a whole load of the cache) and of one whole reload (nothing changed).
 //
 //   node --expose-gc --max-semi-space-size=1 --import tsx bench/endpoint-files-memory.ts [FILES] [TREE]
 //
@@ -52,11 +54,11 @@ try {
   const heapLoaded = await settled();
   // The agent's sharing: this tree's `known` (path and version), or a base's `versionOf` (the version only).
   const c = cache as unknown as { known?: (p: string) => unknown; versionOf?: (p: string) => unknown };
-  const known = (c.known ?? c.versionOf)!.bind(cache) as never;
-  const fp = new Fingerprint(known);
-  await fp.update([eps]);
+  const shared = c.known ?? c.versionOf;
+  const fp = shared && new Fingerprint(shared.bind(cache) as never);
+  await fp?.update([eps]);
   const heapWatched = await settled();
-  const walk = await growth(() => fp.update([eps]));
+  const walk = await growth(() => (fp ? fp.update([eps]) : cache.load()));
   const reload = await growth(() => cache.load());
   console.log(
     JSON.stringify({

@@ -248,14 +248,8 @@ export class Agent {
         ...(opts.nodeIPs?.length ? { nodeIPs: opts.nodeIPs } : {}),
       });
       await this.readEndpointFiles();
-      const files = this.endpointFiles;
-      const w = new FileWatch(
-        opts.endpointsFiles,
-        () => void this.reloadEndpointFiles(),
-        opts.filePollMs,
-        (paths) => void this.reloadEndpointFiles(paths),
-        (path) => files.known(path),
-      );
+      // Self-polled: the endpoint files' cache compares every file with what it read, no fingerprint beside it.
+      const w = new FileWatch(opts.endpointsFiles, () => this.reloadEndpointFiles(), opts.filePollMs, (paths) => void this.reloadEndpointFiles(paths), true);
       await w.start();
       this.fileWatches.push(w);
     }

@@ -1,12 +1,21 @@
 // Offline mode's endpoints: EndpointSlice (and Node) manifests on disk, one file per
 // Service or a few big ones. Re-reading and re-validating every file on each change
 // cost ~4 s at 10k Services (one file each); this cache keeps what each file yielded,
-// keyed by the file's version (inode, size, mtime), and re-reads only the files that
-// changed. A change then costs a stat of every file plus the changed files themselves,
-// and names the Services it touched without comparing all slices.
+// with the file's version (inode, size, mtime: file-version.ts), and re-reads only the
+// files that changed. A change then costs a stat of every file plus the changed files
+// themselves, and names the Services it touched without comparing all slices.
+//
+// The cache is also the file watch's poll (file-watch.ts, `selfPolled`): a full load
+// compares every file with the record it holds, so the watch keeps no map of versions
+// of its own. At 44k files (issue 16 §1, src/agent/README.md "Session 18") each file
+// cost a record, a path string, a version string and an entry in each of two maps keyed
+// by the path (~250 bytes); now a record with the version in it, a name string and one
+// map entry.
 
 import { collectInputs, type InputDocument } from '../manifests/inputs.js';
-import { listManifestFiles, manifestFileVersion, readManifestFile, type ManifestFile } from '../manifests/read.js';
+import type { Stats } from 'node:fs';
+import { basename, isAbsolute, join, relative, sep } from 'node:path';
+import { isManifestFileName, readManifestFile } from '../manifests/read.js';
 import { compactSlice } from '../model/compact.js';
 import type { EndpointSliceInfo } from '../model/endpoints.js';
 import { inputError, type InputError } from '../model/errors.js';
@@ -14,16 +23,16 @@ import { isJsonObject } from '../model/json-fields.js';
 import type { NodeContext } from '../model/node.js';
 import { compareByNamespaceName } from '../model/plan.js';
 import { flatString } from './flat-string.js';
+import { FileVersion } from './file-version.js';
+import { walkManifestFiles } from './manifest-walk.js';
+import { statNow } from './stat-batches.js';
 
-/** What one file yielded. */
-interface FileResult {
-  /** The cache's key for the file: kept so that a reload and the file watch key it by this same string. */
-  readonly path: string;
-  readonly version: string;
-  readonly slices: readonly EndpointSliceInfo[];
+/** What one file yielded, and the version of the file it was read from. */
+abstract class FileResult extends FileVersion {
+  abstract readonly slices: readonly EndpointSliceInfo[];
   /** Services whose slice in this file was malformed. */
-  readonly skipped: readonly string[];
-  readonly nodeDocs: readonly InputDocument[];
+  abstract readonly skipped: readonly string[];
+  abstract readonly nodeDocs: readonly InputDocument[];
 }
 
 export interface EndpointFilesLoad {
@@ -64,8 +73,56 @@ function isNodeDoc(d: InputDocument): boolean {
   return isJsonObject(d.object) && d.object.kind === 'Node' && d.object.apiVersion === 'v1';
 }
 
+/**
+ * The cache's key for each file. With one path given (one folder, as the agent's
+ * --endpoints-file usually is) a file's path under it: a folder's own file is keyed by its
+ * name, readdir's string (~32 bytes at the bench's names), where the whole path was ~72
+ * bytes and held for as long as the agent ran (3.2 MB at 44k files). With several paths
+ * given, the whole path, as before: a file two of them reach is one entry.
+ */
+class FileKeys {
+  constructor(private readonly paths: readonly string[]) {}
+
+  private get root(): string | undefined {
+    return this.paths.length === 1 ? this.paths[0] : undefined;
+  }
+
+  /** The key of a file the walk found (manifest-walk.ts VisitFile). */
+  found(rel: string, path: string): string {
+    return this.root === undefined ? path : rel;
+  }
+
+  /** The key of a path a watch named; undefined when it is not under the one path given. */
+  named(path: string): string | undefined {
+    const root = this.root;
+    if (root === undefined) return path;
+    const rel = relative(root, path);
+    if (rel === '..' || rel.startsWith(`..${sep}`) || isAbsolute(rel)) return undefined;
+    return flatString(rel);
+  }
+
+  /** The file's whole path, for messages: as the walk writes it. */
+  path(key: string): string {
+    const root = this.root;
+    return root === undefined ? key : key === '' ? root : join(root, key);
+  }
+}
+
 export class EndpointFiles {
+  /** What each file yielded, by FileKeys' key; in listing order, but that a file loadChanged found new goes last. */
   private files = new Map<string, FileResult>();
+  private readonly keys: FileKeys;
+  /**
+   * Files that could not be read or parsed, at the version that failed, and the last walk's
+   * own failure (a given path gone, a folder that cannot be listed). The poll is a full load
+   * (file-watch.ts `selfPolled`): without these, each poll (every 2 s) read the broken file
+   * again and threw again, where the fingerprint's poll told of a change once. A full load
+   * passes over a file at the version that failed (its last good yield stays, as the failed
+   * load left it) and a walk failing as the last one did changes nothing, quietly, until
+   * the file or the folder changes.
+   */
+  private readonly failed = new Map<string, FileVersion>();
+  private walkFailed: string | undefined;
   private node: NodeContext | undefined;
   private lastLoad: Pick<EndpointFilesLoad, 'slices' | 'skipped' | 'node'> | undefined;
   private lastMerge: Merged | undefined;
@@ -74,20 +131,18 @@ export class EndpointFiles {
   constructor(
     private readonly paths: readonly string[],
     private readonly opts: EndpointFilesOptions = {},
-  ) {}
-
-  /** The path and version strings this cache holds for `path` (the file watch shares them: fingerprint.ts). */
-  known(path: string): { readonly path: string; readonly version: string } | undefined {
-    return this.files.get(path);
+  ) {
+    this.keys = new FileKeys(paths);
   }
 
   /**
-   * Reads what changed since the last load. A file that cannot be read or parsed
-   * throws (an InputError naming it) and leaves the cache as it was: the caller keeps
-   * the endpoints it has.
+   * Reads what changed since the last load: every file is stat'ed and compared with the
+   * version the cache read it at (the file watch's poll, too). A file that cannot be read
+   * or parsed throws (an InputError naming it) and leaves the cache as it was: the caller
+   * keeps the endpoints it has.
    */
-  async load(): Promise<EndpointFilesLoad> {
-    return this.serial(async () => this.update(await listManifestFiles(this.paths)));
+  load(): Promise<EndpointFilesLoad> {
+    return this.serial(() => this.update());
   }
 
   /** One load at a time: each starts from what the previous one left. */
@@ -116,38 +171,100 @@ export class EndpointFiles {
     const errors: InputError[] = [];
     const swaps: Swap[] = [];
     for (const p of new Set(paths)) {
-      const f = await manifestFileVersion(p);
-      const prev = this.files.get(p);
-      if (!f) {
-        if (prev) swaps.push([p, prev, undefined]);
-      } else if (prev?.version !== f.version) swaps.push([p, prev, await readOne(f, errors, prev?.path)]);
+      const key = this.keys.named(p);
+      if (key === undefined) continue;
+      // As a folder listing would have it: a manifest file, not a dot-file.
+      const st = isManifestFileName(basename(p)) ? statNow(p) : undefined;
+      const prev = this.files.get(key);
+      if (!st?.isFile()) {
+        if (prev) swaps.push([key, prev, undefined]);
+      } else if (!prev?.sameVersion(st)) swaps.push([key, prev, await this.read(key, p, st, errors)]);
     }
     return this.settle(swaps, errors, undefined);
   }
 
-  private async update(listed: readonly ManifestFile[]): Promise<EndpointFilesLoad> {
-    const next = new Map<string, FileResult>();
+  /** readOne, noting a file that fails at its version (`failed`); one read well is no longer failed. */
+  private async read(key: string, path: string, st: Stats, errors: InputError[]): Promise<FileResult> {
+    try {
+      const r = await readOne(path, st, errors);
+      this.failed.delete(key);
+      return r;
+    } catch (e) {
+      this.failed.set(key, new FailedRead(st));
+      throw e;
+    }
+  }
+
+  /**
+   * Every file walked and compared with its record as it is met; a file whose version
+   * moved is read then and there (manifest-walk.ts VisitFile). The cache is rebuilt in the
+   * listing's order only when a file is new to it (as the listing's map was at every load);
+   * a file gone is deleted in place. A walk that finds nothing new keeps nothing: the Map keeps its
+   * own key strings on a lookup, and the walk's names die with the walk.
+   */
+  private async update(): Promise<EndpointFilesLoad> {
+    const files = this.files;
     const errors: InputError[] = [];
     const swaps: Swap[] = [];
-    for (const f of listed) {
-      const prev = this.files.get(f.path);
-      // Keyed by the string the cache had: the listing's new one is garbage at once.
-      if (prev && prev.version === f.version) {
-        next.set(prev.path, prev);
-        continue;
-      }
-      const result = await readOne(f, errors, prev?.path);
-      swaps.push([result.path, prev, result]);
-      next.set(result.path, result);
+    const order: string[] = [];
+    let met = 0;
+    let added = false;
+    const failed = this.failed;
+    const stillFailed = new Set<string>();
+    // A file's read failing is that file's (`failed`), not the walk's.
+    let readError: unknown;
+    try {
+      await walkManifestFiles(this.paths, (rel, path, st) => {
+        const key = this.keys.found(rel, path);
+        order.push(key);
+        const prev = files.get(key);
+        if (prev) met++;
+        if (prev?.sameVersion(st)) return;
+        if (failed.get(key)?.sameVersion(st)) {
+          stillFailed.add(key);
+          return;
+        }
+        if (!prev) added = true;
+        return this.read(key, path, st, errors).then(
+          (r) => void swaps.push([key, prev, r]),
+          (e: unknown) => {
+            readError = e;
+            throw e;
+          },
+        );
+      });
+    } catch (e) {
+      if (e === readError) throw e;
+      const said = String(e);
+      if (said === this.walkFailed && this.lastLoad) return this.settle([], [], undefined);
+      this.walkFailed = said;
+      throw e;
     }
-    for (const [path, r] of this.files) if (!next.has(path)) swaps.push([path, r, undefined]);
+    this.walkFailed = undefined;
+    for (const key of failed.keys()) if (!stillFailed.has(key)) failed.delete(key);
+    // Each file is met once a walk (manifest-walk.ts): fewer met than held means some are gone.
+    if (met < files.size) {
+      const listed = new Set(order);
+      for (const [key, r] of files) if (!listed.has(key)) swaps.push([key, r, undefined]);
+    }
+    let next: Map<string, FileResult> | undefined;
+    if (added) {
+      const read = new Map(swaps.map(([key, , after]) => [key, after]));
+      next = new Map();
+      for (const key of order) {
+        // A new file passed over (failed at this version) has no entry.
+        const r = read.get(key) ?? files.get(key);
+        if (r) next.set(key, r);
+      }
+    }
     return this.settle(swaps, errors, next);
   }
 
   /**
    * The cache moved on by `swaps` (files read anew, or gone): `listed`, the whole cache in
-   * the listing's order when a listing made it; without, the swaps apply to the cache in
-   * place (a file new to it goes last), copied only when a whole merge or the Node needs it.
+   * the listing's order when a full load found a file new to it; without, the swaps apply
+   * to the cache in place (a file new to it goes last), copied only when a whole merge or
+   * the Node needs it.
    */
   private settle(swaps: readonly Swap[], errors: InputError[], listed: Map<string, FileResult> | undefined): EndpointFilesLoad {
     const changed = new Set<string>();
@@ -164,7 +281,6 @@ export class EndpointFiles {
     // Nothing read, nothing gone (a poll naming files a folder event already reported):
     // the last load stands; merging every file again cost ~10 ms at 10k files.
     if (swaps.length === 0 && this.lastLoad) {
-      if (listed) this.files = listed;
       return { ...this.lastLoad, changed, nodeChanged: false, errors, filesRead };
     }
     let next = listed;
@@ -176,7 +292,7 @@ export class EndpointFiles {
       return next;
     };
     const quick = this.lastMerge && mergedWith(this.lastMerge, swaps);
-    const merged = quick ?? merge(whole());
+    const merged = quick ?? merge(whole(), this.keys);
     for (const e of merged.errors) errors.push(e);
     // The Node comes from the files' Node objects: the same when no file read or gone had one.
     const nodeSame = quick !== undefined && this.lastNode !== undefined;
@@ -193,15 +309,16 @@ export class EndpointFiles {
   }
 }
 
-/** A file read anew (before: the cache's, if any) or gone (after undefined). */
-type Swap = readonly [path: string, before: FileResult | undefined, after: FileResult | undefined];
+/** A file read anew (before: the cache's, if any) or gone (after undefined), by its key. */
+type Swap = readonly [key: string, before: FileResult | undefined, after: FileResult | undefined];
 
 /**
- * What one file yields; its malformed objects are added to `errors`. Throws (an InputError
- * naming it) when it cannot be read or parsed. `path`: the cache's string for f.path, if any.
+ * What one file yields, at the version `st` (its stat before the read: a write after the
+ * stat shows as a new version at the next load). Its malformed objects are added to
+ * `errors`. Throws (an InputError naming it) when it cannot be read or parsed.
  */
-async function readOne(f: ManifestFile, errors: InputError[], path = f.path): Promise<FileResult> {
-  const docs = await readManifestFile(f.path);
+async function readOne(path: string, st: Stats, errors: InputError[]): Promise<FileResult> {
+  const docs = await readManifestFile(path);
   const nodeDocs = docs.filter(isNodeDoc);
   const c = collectInputs(
     docs.filter((d) => !isNodeDoc(d)),
@@ -209,23 +326,38 @@ async function readOne(f: ManifestFile, errors: InputError[], path = f.path): Pr
   );
   for (const e of c.errors) errors.push(e);
   const slices = c.endpointSlices.map(compactSlice);
-  const version = flatString(f.version);
-  if (slices.length === 1 && c.skippedServices.length === 0 && nodeDocs.length === 0) return new OneSlice(path, version, slices[0]!);
-  return { path, version, slices: orNone(slices), skipped: orNone(c.skippedServices), nodeDocs: orNone(nodeDocs) };
+  if (slices.length === 1 && c.skippedServices.length === 0 && nodeDocs.length === 0) return new OneSlice(st, slices[0]!);
+  return new FileYield(st, orNone(slices), orNone(c.skippedServices), orNone(nodeDocs));
+}
+
+/** The version at which a file failed to read or parse (EndpointFiles' `failed`). */
+class FailedRead extends FileVersion {}
+
+/** What a file yielded, in general: any number of slices, skipped Services, Node objects. */
+class FileYield extends FileResult {
+  constructor(
+    st: Stats,
+    readonly slices: readonly EndpointSliceInfo[],
+    readonly skipped: readonly string[],
+    readonly nodeDocs: readonly InputDocument[],
+  ) {
+    super(st);
+  }
 }
 
 /**
  * What the usual file yielded, one slice, nothing skipped, no Node: the slice without an
  * array around it and no fields for the shared empties. A record and a one-slice array
- * were ~120 bytes a file, this ~48 (~3 MB less at 44k files, for as long as the agent
- * runs); the array is made when `slices` is read (a reload of the file, a whole merge).
+ * were ~120 bytes a file, this 64 with the version's four fields (file-version.ts); the
+ * array is made when `slices` is read (a reload of the file, a whole merge).
  */
-class OneSlice implements FileResult {
+class OneSlice extends FileResult {
   constructor(
-    readonly path: string,
-    readonly version: string,
+    st: Stats,
     private readonly slice: EndpointSliceInfo,
-  ) {}
+  ) {
+    super(st);
+  }
 
   get slices(): readonly EndpointSliceInfo[] {
     return [this.slice];
@@ -249,23 +381,23 @@ interface Merged {
 }
 
 /** All files' slices, sorted; a slice defined in two files is an error (the first, in file order, wins). */
-function merge(files: ReadonlyMap<string, FileResult>): Merged {
+function merge(files: ReadonlyMap<string, FileResult>, keys: FileKeys): Merged {
   const seen = new Map<string, string>();
   const duplicated = new Set<string>();
   const slices: EndpointSliceInfo[] = [];
   const skipped = new Set<string>();
   const errors: InputError[] = [];
-  for (const [path, r] of files) {
+  for (const [key, r] of files) {
     for (const k of r.skipped) skipped.add(k);
     for (const s of r.slices) {
       const other = seen.get(sliceKey(s));
       if (other !== undefined) {
-        errors.push(inputError({ kind: 'EndpointSlice', namespace: s.namespace, name: s.name }, 'metadata.name', `duplicate EndpointSlice: also defined in ${other}`, path));
+        errors.push(inputError({ kind: 'EndpointSlice', namespace: s.namespace, name: s.name }, 'metadata.name', `duplicate EndpointSlice: also defined in ${keys.path(other)}`, keys.path(key)));
         skipped.add(serviceOf(s));
         duplicated.add(sliceKey(s));
         continue;
       }
-      seen.set(sliceKey(s), path);
+      seen.set(sliceKey(s), key);
       slices.push(s);
     }
   }

@@ -2,18 +2,20 @@
 // (..data -> ..2024_...) rather than writing the file, which fs.watch on the file
 // itself misses; so we watch the folders (best effort, fast) and also poll a
 // fingerprint of every file (size, mtime, inode, through symlinks) as the
-// guarantee. `onChange` fires once per change of the fingerprint.
+// guarantee. `onChange` fires once per change of the fingerprint. A holder that
+// compares every file with what it holds itself (the endpoint files' cache) is
+// `selfPolled`: the watch keeps no fingerprint and the poll is the holder's `onChange`.
 
 import { watch, type FSWatcher } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import { DIR, Fingerprint, type KnownVersion, type VersionChange } from './fingerprint.js';
+import { DIR, Fingerprint, type VersionChange } from './fingerprint.js';
 
 export class FileWatch {
   private readonly watchers: FSWatcher[] = [];
   private poll: NodeJS.Timeout | undefined;
-  /** Every watched file's version as the last check saw it (fingerprint.ts). */
-  private readonly fingerprint: Fingerprint;
+  /** Every watched file's version as the last check saw it (fingerprint.ts); none when self-polled. */
+  private readonly fingerprint: Fingerprint | undefined;
   /** The watched paths that are folders (their direct files can be named to onFiles). */
   private readonly folders = new Set<string>();
   private checking: Promise<void> | undefined;
@@ -31,17 +33,23 @@ export class FileWatch {
    */
   constructor(
     private readonly paths: readonly string[],
-    private readonly onChange: () => void,
+    private readonly onChange: () => void | Promise<void>,
     private readonly pollMs = 2000,
     private readonly onFiles?: (paths: string[]) => void,
-    /** Versions another holder keeps (the endpoint files' cache): equal ones are shared, not copied. */
-    known?: KnownVersion,
+    /**
+     * The holder finds changes itself: `onChange` compares every file with what the holder
+     * read and reloads what moved (EndpointFiles.load), and is called, and awaited, for each
+     * poll and each event that is not a named file, with no fingerprint kept here. The
+     * fingerprint was a second map of every file's path and version beside the holder's own
+     * (~1.84 MB of table alone at 44k files); the polls' cost is the same walk of every file.
+     */
+    selfPolled = false,
   ) {
-    this.fingerprint = new Fingerprint(known);
+    this.fingerprint = selfPolled ? undefined : new Fingerprint();
   }
 
   async start(): Promise<void> {
-    await this.fingerprint.update(this.paths);
+    await this.fingerprint?.update(this.paths);
     for (const p of this.paths) {
       const isFolder = await stat(p).then((st) => st.isDirectory(), () => false);
       if (isFolder) this.folders.add(p);
@@ -129,7 +137,9 @@ export class FileWatch {
       let named = poll;
       do {
         this.again = false;
-        const changes = await this.fingerprint.update(this.paths);
+        // The holder reports its own errors (the agent logs a reload that failed): a rejection here would go unhandled.
+        if (!this.fingerprint) await Promise.resolve(this.onChange()).catch(() => undefined);
+        const changes = this.fingerprint ? await this.fingerprint.update(this.paths) : [];
         if (changes.length && !this.stopped) {
           if (named && this.canName(changes)) this.onFiles!(changes.map((c) => c.path));
           else this.onChange();

@@ -4,22 +4,15 @@
 // 44k paths twice while a poll compared (~8.5 MB of the agent's heap at 44k x 1, session 8).
 // Then each walk moved the entries to a map of its own (each path once, but every path a
 // new string a walk); now a walk updates the one map in place (Fingerprint.update).
+// The endpoint files no longer use it (their cache is its own poll: file-watch.ts
+// `selfPolled`); it watches the plan file, and any path given to a FileWatch without a
+// holder that compares versions itself.
 
-import { statSync, type Stats } from 'node:fs';
+import type { Stats } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import { join, resolve, sep } from 'node:path';
 import { flatString } from './flat-string.js';
-
-/**
- * Files stat'ed in one synchronous stretch, then the event loop is let go (setImmediate).
- * Synchronous stats: an async stat's promise, request and Stats of each file lived
- * until its batch of the walk was done, long enough at 44k files to be promoted out of
- * the 1 MB young generation: tens of MB of old-generation garbage a walk, on which the
- * agent's peak through endpoint changes sat. Done at once, they die young; no request
- * waits in libuv's pool either, so a reload's reads never queue behind a poll. A batch
- * of local stats takes well under a millisecond.
- */
-const STAT_BATCH = 64;
+import { nextTurn, STAT_BATCH, statNow } from './stat-batches.js';
 
 export const DIR = 'dir';
 const MISSING = 'missing';
@@ -33,17 +26,6 @@ export interface VersionChange {
 }
 
 type Visit = (path: string, version: string) => void;
-
-/** The path's stats through symlinks; undefined when it is missing (or cannot be stat'ed). */
-function statNow(path: string): Stats | undefined {
-  try {
-    return statSync(path, { throwIfNoEntry: false });
-  } catch {
-    return undefined;
-  }
-}
-
-const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 /** Visits `path` and every file under it, in name order. */
 async function walk(path: string, visit: Visit, depth = 0, st = statNow(path)): Promise<void> {
@@ -80,23 +62,9 @@ function fileVersion(st: Stats): string {
   return flatString(`${st.ino}:${st.size}:${st.mtimeMs}`);
 }
 
-/**
- * What another holder (the endpoint files' cache) keeps for `path`: its own path string and
- * version string, so that the fingerprint keeps one copy of each where they are equal.
- */
-export type KnownVersion = (path: string) => { readonly path: string; readonly version: string } | undefined;
-
 export class Fingerprint {
   /** path -> version, as the last walk saw them. */
   private versions = new Map<string, string>();
-
-  /**
-   * `known`: a version equal to the one a walk finds is kept as that string, not a second
-   * copy (~2.5 MB at 44k files); else one that did not change stays the string already
-   * held, rather than each poll's new copy (garbage old enough to be promoted, every poll).
-   * A path new to the map is keyed by the holder's string for it, not the walk's (~3 MB).
-   */
-  constructor(private readonly known?: KnownVersion) {}
 
   get size(): number {
     return this.versions.size;
@@ -154,15 +122,12 @@ export class Fingerprint {
   }
 
   /**
-   * Sets `path`'s entry in `map` to `version` as a string already held: the other holder's
-   * when equal (also once it caught up with a change), else the one held. A key the map has
-   * stays its own string (Map.set stores the value only); a new one (a new path, or every
-   * path in a rebuild's new map) is the holder's string when it has the path.
+   * Sets `path`'s entry in `map` to `version`, as the string already held when it did not
+   * change, rather than each poll's new copy (garbage old enough to be promoted, every
+   * poll). A key the map has stays its own string (Map.set stores the value only).
    */
   private keep(map: Map<string, string>, path: string, version: string, held: string | undefined): void {
-    const shared = this.known?.(path);
-    const key = shared?.path === path ? shared.path : path;
-    map.set(key, shared?.version === version ? shared.version : held === version ? held : version);
+    map.set(path, held === version ? held : version);
   }
 }
 

@@ -9,7 +9,7 @@
 import type { Stats } from 'node:fs';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { createRequire } from 'node:module';
-import { basename, join } from 'node:path';
+import { join } from 'node:path';
 import { InputError } from '../model/errors.js';
 import { isJsonObject } from '../model/json-fields.js';
 import type { InputRead } from './input-reads.js';
@@ -41,6 +41,11 @@ function yaml(): typeof import('yaml') {
   return yamlParser;
 }
 const MANIFEST_EXTENSIONS = ['.yaml', '.yml', '.json'];
+
+/** Whether a folder's entry of this name is read as a manifest (a manifest extension, not a dot-file). */
+export function isManifestFileName(name: string): boolean {
+  return !name.startsWith('.') && MANIFEST_EXTENSIONS.some((x) => name.toLowerCase().endsWith(x));
+}
 
 function fileError(file: string, message: string): InputError {
   return new InputError(undefined, [{ field: '-f', message }], file);
@@ -163,7 +168,7 @@ async function listFolder(dir: string): Promise<ManifestFile[]> {
         const p = join(dir, name);
         const st = await stat(p);
         if (st.isDirectory()) return listFolder(p);
-        if (st.isFile() && MANIFEST_EXTENSIONS.some((x) => name.toLowerCase().endsWith(x))) return [{ path: p, version: versionOf(st) }];
+        if (st.isFile() && isManifestFileName(name)) return [{ path: p, version: versionOf(st) }];
         return [];
       }),
     );
@@ -198,17 +203,6 @@ export async function listManifestFiles(paths: readonly string[]): Promise<Manif
     else out.push({ path: p, version: versionOf(st) });
   }
   return out;
-}
-
-/**
- * The version of one file a folder listing would include (a manifest extension, not a
- * dot-file); undefined when it is gone, not a file, or not a manifest.
- */
-export async function manifestFileVersion(path: string): Promise<ManifestFile | undefined> {
-  const name = basename(path);
-  if (name.startsWith('.') || !MANIFEST_EXTENSIONS.some((x) => name.toLowerCase().endsWith(x))) return undefined;
-  const st = await stat(path).catch(() => undefined);
-  return st?.isFile() ? { path, version: versionOf(st) } : undefined;
 }
 
 /** One file's documents (JSON when it ends in .json, YAML otherwise); `each` as in parseManifestText. */

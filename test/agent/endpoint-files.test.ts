@@ -2,7 +2,7 @@
 // are named, malformed objects are reported once, and a broken file changes nothing.
 
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, renameSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -174,8 +174,112 @@ describe('EndpointFiles', TIMEOUT, () => {
     assert.equal(r.slices[0]!.endpoints[0]!.address, '10.0.0.1');
     assert.equal(r.errors.length, 1);
     assert.match(r.errors[0]!.message, /duplicate EndpointSlice/);
-    assert.match(r.errors[0]!.message, /1\.json/);
-    assert.match(r.errors[0]!.message, /2\.json/);
+    // Both files by their whole paths, though the cache keys them by name.
+    assert.ok(r.errors[0]!.message.includes(join(eps, '1.json')), r.errors[0]!.message);
+    assert.ok(r.errors[0]!.message.includes(join(eps, '2.json')), r.errors[0]!.message);
+  });
+
+  it("a file's stat alone tells a new version: same size and a new mtime, same mtime and a new size, a replaced inode", async () => {
+    onlyFiles();
+    const t = new Date('2026-12-07T10:00:00.123Z');
+    const put = (ip: string, at: Date, via?: string) => {
+      const target = join(eps, 'a.json');
+      const to = via ?? target;
+      writeFileSync(to, JSON.stringify(slice('a', [ip])));
+      utimesSync(to, at, at);
+      if (via) renameSync(via, target);
+    };
+    const files = new EndpointFiles([eps]);
+    put('10.0.0.1', t);
+    await files.load();
+    const address = async (load: Promise<Awaited<ReturnType<EndpointFiles['load']>>>) => {
+      const r = await load;
+      return [r.filesRead, r.slices[0]!.endpoints[0]!.address];
+    };
+    put('10.0.0.2', new Date(t.getTime() + 1));
+    assert.deepEqual(await address(files.load()), [1, '10.0.0.2'], 'same size, mtime 1 ms later');
+    put('10.0.0.33', new Date(t.getTime() + 1));
+    assert.deepEqual(await address(files.load()), [1, '10.0.0.33'], 'same mtime, new size');
+    put('10.0.0.44', new Date(t.getTime() + 1), join(dir, 'swap.tmp'));
+    assert.deepEqual(await address(files.loadChanged([join(eps, 'a.json')])), [1, '10.0.0.44'], 'same size and mtime, a new inode (renamed over)');
+    assert.deepEqual(await address(files.load()), [0, '10.0.0.44'], 'nothing moved: nothing read');
+  });
+
+  it('keys files by their path under the one folder given: a subfolder keeps its own, a path outside is passed over', async () => {
+    onlyFiles({ 'a.json': slice('a', ['10.0.0.1']) });
+    mkdirSync(join(eps, 'sub'));
+    write(join('sub', 'a.json'), slice('b', ['10.0.0.2']));
+    writeFileSync(join(dir, 'outside.json'), JSON.stringify(slice('c', ['10.0.0.3'])));
+    const files = new EndpointFiles([eps]);
+    const first = await files.load();
+    assert.deepEqual(first.slices.map((s) => s.serviceName), ['a', 'b']);
+    assert.deepEqual(first.errors, []);
+    write(join('sub', 'a.json'), slice('b', ['10.0.0.4']));
+    const named = await files.loadChanged([join(eps, 'sub', 'a.json'), join(dir, 'outside.json')]);
+    assert.equal(named.filesRead, 1);
+    assert.deepEqual([...named.changed], ['default/b']);
+    assert.equal((await files.load()).filesRead, 0, 'the named file is the one the walk finds');
+    // The subfolder's file defines the other's slice: a duplicate, both named by whole path.
+    write(join('sub', 'a.json'), slice('a', ['10.0.0.5']));
+    const dup = await files.load();
+    assert.equal(dup.errors.length, 1);
+    assert.ok(dup.errors[0]!.message.includes(join(eps, 'a.json')) && dup.errors[0]!.message.includes(join(eps, 'sub', 'a.json')), dup.errors[0]!.message);
+    assert.equal(dup.slices[0]!.endpoints[0]!.address, '10.0.0.1', 'the first in listing order wins');
+    rmSync(join(eps, 'sub'), { recursive: true });
+    assert.deepEqual((await files.load()).slices.map((s) => s.serviceName), ['a']);
+  });
+
+  it('one file given, or several paths that overlap: each file is one entry, read once', async () => {
+    onlyFiles({ 'a.json': slice('a', ['10.0.0.1']), 'b.json': slice('b', ['10.0.0.2']) });
+    const one = new EndpointFiles([join(eps, 'a.json')]);
+    assert.deepEqual((await one.load()).slices.map((s) => s.serviceName), ['a']);
+    write('a.json', slice('a', ['10.0.0.3']));
+    const named = await one.loadChanged([join(eps, 'a.json')]);
+    assert.deepEqual([named.filesRead, named.slices[0]!.endpoints[0]!.address], [1, '10.0.0.3']);
+
+    const both = new EndpointFiles([eps, join(eps, 'b.json')]);
+    const first = await both.load();
+    assert.deepEqual([first.filesRead, first.errors.length], [2, 0], 'b.json once, no duplicate');
+    assert.deepEqual(first.slices.map((s) => s.serviceName), ['a', 'b']);
+    rmSync(join(eps, 'a.json'));
+    const gone = await both.load();
+    assert.deepEqual([...gone.changed], ['default/a']);
+    assert.deepEqual(gone.slices.map((s) => s.serviceName), ['b']);
+  });
+
+  it('self-polled: the watch keeps no fingerprint, its poll is the holder\'s own load (awaited, one at a time), folder events still name files', async () => {
+    onlyFiles({ 'a.json': slice('a', ['10.0.0.1']) });
+    const files = new EndpointFiles([eps]);
+    await files.load();
+    const named: string[][] = [];
+    const reads: number[] = [];
+    let running = false;
+    let overlapped = false;
+    const w = new FileWatch(
+      [eps],
+      async () => {
+        overlapped ||= running;
+        running = true;
+        reads.push((await files.load()).filesRead);
+        running = false;
+      },
+      5,
+      (paths) => named.push(paths),
+      true,
+    );
+    await w.start();
+    try {
+      assert.deepEqual(reads, [], 'no walk of every file at start: the holder has just read them');
+      await until(() => reads.length >= 2);
+      // Whole at once (renamed in): a poll never meets it half written.
+      writeFileSync(join(dir, 'b.tmp'), JSON.stringify(slice('b', ['10.0.0.2'])));
+      renameSync(join(dir, 'b.tmp'), join(eps, 'b.json'));
+      await until(() => reads.some((n) => n > 0) && named.flat().includes(join(eps, 'b.json')));
+      assert.equal(overlapped, false);
+      assert.equal(reads.filter((n) => n > 0).length, 1, 'the new file read once, by a poll');
+    } finally {
+      w.stop();
+    }
   });
 
   it('a slice a changed file defines again is a duplicate, read on its own as in a whole load', async () => {
@@ -227,6 +331,34 @@ describe('EndpointFiles', TIMEOUT, () => {
     const r = await files.load();
     assert.deepEqual([...r.changed], ['default/a']);
     assert.equal(r.slices[0]!.endpoints[0]!.address, '10.0.0.5');
+  });
+
+  it('a poll (a full load) does not read again, nor throw again for, a file or a folder that failed as it is still', async () => {
+    onlyFiles({ 'a.json': slice('a', ['10.0.0.1']), 'b.json': slice('b', ['10.0.0.2']) });
+    const files = new EndpointFiles([eps]);
+    await files.load();
+    writeFileSync(join(eps, 'a.json'), '{"apiVersion": ');
+    await assert.rejects(files.load(), (e) => isInputError(e) && /a\.json/.test(e.message));
+    const quiet = await files.load();
+    assert.deepEqual([quiet.filesRead, quiet.changed.size, quiet.errors.length], [0, 0, 0], 'the broken file, as it was, is passed over');
+    assert.equal(quiet.slices.find((s) => s.serviceName === 'a')!.endpoints[0]!.address, '10.0.0.1', 'its last good yield stays');
+    write('b.json', slice('b', ['10.0.0.3']));
+    const other = await files.load();
+    assert.deepEqual([other.filesRead, [...other.changed]], [1, ['default/b']], 'other files still go through');
+    writeFileSync(join(eps, 'new.json'), '[');
+    await assert.rejects(files.load(), /new\.json/);
+    assert.deepEqual((await files.load()).slices.map((s) => s.serviceName), ['a', 'b'], 'a new broken file passed over too');
+    write('a.json', slice('a', ['10.0.0.5']));
+    const fixed = await files.load();
+    assert.deepEqual([fixed.filesRead, [...fixed.changed]], [1, ['default/a']]);
+    // The folder itself gone: one error, then quiet, the endpoints kept; back, read again.
+    rmSync(join(eps, 'new.json'));
+    renameSync(eps, `${eps}.away`);
+    await assert.rejects(files.load(), /no such file or folder/);
+    assert.deepEqual((await files.load()).slices.map((s) => s.endpoints[0]!.address), ['10.0.0.5', '10.0.0.3']);
+    renameSync(`${eps}.away`, eps);
+    write('b.json', slice('b', ['10.0.0.6']));
+    assert.deepEqual([...(await files.load()).changed], ['default/b']);
   });
 
   it('takes the Node from the files, by name, with --node-ip applied, and says when it changed', async () => {

@@ -59,25 +59,6 @@ test('Fingerprint.update names what was added, changed and removed since the las
   }),
 );
 
-test('Fingerprint: versions another holder knows are shared, and never change what a walk names', TIMEOUT, () =>
-  inFolder('svcplane-fingerprint-known-', async (dir, f) => {
-    let truth = new Map<string, string>();
-    // One holder that knows the right versions, one whose versions are stale.
-    const holder = (p: string) => (truth.has(p) ? { path: p, version: truth.get(p)! } : undefined);
-    for (const known of [holder, () => ({ path: 'elsewhere', version: '1:2:3' })]) {
-      truth = new Map((await new Fingerprint().update([dir])).map((c) => [c.path, c.after!]));
-      const fp = new Fingerprint(known);
-      assert.deepEqual((await fp.update([dir])).map((c) => [c.path, c.after]), [...truth]);
-      assert.deepEqual(await fp.update([dir]), []);
-      writeFileSync(f('b.json'), '{"kind":"List"}');
-      utimesSync(f('b.json'), new Date(), new Date(Date.now() + 5000));
-      const changed = await fp.update([dir]);
-      assert.deepEqual(changed.map((c) => [c.path, c.before]), [[f('b.json'), truth.get(f('b.json'))]]);
-      assert.deepEqual(await fp.update([dir]), []);
-    }
-  }),
-);
-
 test('Fingerprint: paths given twice or inside another given one still name each change and removal', TIMEOUT, () =>
   inFolder('svcplane-fingerprint-overlap-', async (dir, f) => {
     const fp = new Fingerprint();
