@@ -12,7 +12,7 @@
 
 import { OneRule, PackedChain, ruleCount } from './packed-chains.js';
 import type { IptChain } from './render.js';
-import type { KeptShared } from './kept-fragment.js';
+import { chainOfRule, type KeptShared } from './kept-fragment.js';
 
 interface Copy {
   readonly name: string;
@@ -36,12 +36,20 @@ export class ChainAssembly {
 
   /** Counts `chains`' rules toward their chains' final sizes; call for every piece's shared chains before any `add`. */
   count(chains: KeptShared): void {
-    if (chains instanceof OneRule) return this.countChain(chains);
-    for (let i = 0; i < chains.length; i++) this.countChain(chains[i]!);
+    if (typeof chains === 'string') return this.countRules(this.chainOf(chains), 1);
+    for (let i = 0; i < chains.length; i++) this.countRules(chains[i]!.name, ruleCount(chains[i]!));
   }
 
-  private countChain(c: IptChain): void {
-    this.sizes.set(c.name, (this.sizes.get(c.name) ?? 0) + ruleCount(c));
+  private countRules(name: string, n: number): void {
+    this.sizes.set(name, (this.sizes.get(name) ?? 0) + n);
+  }
+
+  /** The last chain a lone rule was in: the next one's is nearly always the same (SVP-SERVICES). */
+  private lastRuleChain: string | undefined;
+
+  /** The chain of a kept lone rule (kept-fragment.ts), read off its line without making a name each time. */
+  private chainOf(rule: string): string {
+    return (this.lastRuleChain = chainOfRule(rule, this.lastRuleChain));
   }
 
   /**
@@ -51,8 +59,8 @@ export class ChainAssembly {
    * (packed-chains.ts): reading their rules here would unpack them all.
    */
   add(chains: KeptShared): void {
-    // A kept fragment's lone rule comes without a list around it (kept-fragment.ts).
-    if (chains instanceof OneRule) return this.addChain(chains);
+    // A kept fragment's lone rule comes as its line alone (kept-fragment.ts).
+    if (typeof chains === 'string') return this.addRule(chains);
     // Indexed: run once per piece per sync, for...of's iterator objects were garbage of every sync.
     for (let i = 0; i < chains.length; i++) this.addChain(chains[i]!);
   }
@@ -64,15 +72,29 @@ export class ChainAssembly {
       return;
     }
     if (ruleCount(c) === 0) return;
-    let copy = this.copies.get(c.name);
-    if (copy === undefined) {
-      const first = have.rules;
-      copy = this.follow(c.name, first) ?? { name: c.name, rules: this.sized(c.name, first, first.length), at: first.length, following: undefined };
-      this.copies.set(c.name, copy);
-      this.byName.set(c.name, copy);
-    }
+    const copy = this.copyOf(c.name, have);
     if (c instanceof OneRule) this.push(copy, c.rule);
     else for (const r of c.rules) this.push(copy, r);
+  }
+
+  /** A lone rule line: appended to its chain as a OneRule of it would be, with no object made once the chain is named. */
+  private addRule(rule: string): void {
+    const name = this.chainOf(rule);
+    const have = this.byName.get(name);
+    if (have === undefined) this.byName.set(name, new OneRule(name, rule));
+    else this.push(this.copyOf(name, have), rule);
+  }
+
+  /** The copy a second piece's rules for the chain `name` go into (`have`: the chain as first named), made at the first. */
+  private copyOf(name: string, have: IptChain): Copy {
+    let copy = this.copies.get(name);
+    if (copy === undefined) {
+      const first = have.rules;
+      copy = this.follow(name, first) ?? { name, rules: this.sized(name, first, first.length), at: first.length, following: undefined };
+      this.copies.set(name, copy);
+      this.byName.set(name, copy);
+    }
+    return copy;
   }
 
   /** A copy following the written chain `name` when it starts with `first`; undefined otherwise. */

@@ -4,23 +4,37 @@
 // and its traffic port ({label, entries}): 192 bytes a Service, 8.4 MB at 44k Services x 1,
 // against 72 for this record. It is its own OwnChains (group, index) and, with one Service
 // port counted, its own KeptPort (label, entries): read through `own` and `traffic` as
-// before, with nothing made. Pure.
+// before, with nothing made. Since session 18 a lone rule in a shared chain (a Service's
+// SVP-SERVICES rule, at nearly every Service) is kept as the rule line alone, its chain read
+// off the line (`-A NAME …`): the OneRule around it was 40 bytes a Service (1.8 MB at 44k x 1).
+// Pure.
 
 import { OneRule, type OwnChains } from './packed-chains.js';
 import type { IptChain } from './render.js';
 import type { KeptPort, KeptTraffic } from './traffic-set.js';
 
-/** A table's rules in shared chains as kept: the list, or its one OneRule without an array around it. */
-export type KeptShared = readonly IptChain[] | OneRule;
+/** A table's rules in shared chains as kept: the list, or its one rule's line alone (no chain object nor array around it). */
+export type KeptShared = readonly IptChain[] | string;
 
-/** The list a KeptShared stands for (a fresh array of one for a lone OneRule: read it once per use). */
-export function sharedList(shared: KeptShared): readonly IptChain[] {
-  return shared instanceof OneRule ? [shared] : shared;
+/**
+ * The chain a rule line (`-A NAME …`, rule.ts) is in. `guess`: the name it most likely is,
+ * returned itself when it matches, so the 44k lookups of a sync make no string.
+ */
+export function chainOfRule(rule: string, guess?: string): string {
+  if (guess !== undefined && rule.startsWith(guess, 3) && rule.charCodeAt(3 + guess.length) === 32) return guess;
+  const end = rule.indexOf(' ', 3);
+  return rule.slice(3, end < 0 ? rule.length : end);
 }
 
-/** `list` as kept: a lone OneRule by itself. */
+/** The list a KeptShared stands for (a fresh array and OneRule for a lone rule: read it once per use). */
+export function sharedList(shared: KeptShared): readonly IptChain[] {
+  return typeof shared === 'string' ? [new OneRule(chainOfRule(shared), shared)] : shared;
+}
+
+/** `list` as kept: a lone OneRule as its rule line, when the line names its chain (else the list, as it is). */
 export function keptShared(list: readonly IptChain[]): KeptShared {
-  return list.length === 1 && list[0] instanceof OneRule ? list[0] : list;
+  const one = list.length === 1 ? list[0] : undefined;
+  return one instanceof OneRule && chainOfRule(one.rule, one.name) === one.name ? one.rule : list;
 }
 
 /** No traffic kept: `entries` when `label` is '' and no port list is held. */

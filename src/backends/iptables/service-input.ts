@@ -5,12 +5,16 @@
 //
 // Not canonical JSON: the same content with its keys in another order gives another
 // digest, which only costs a render of that Service, never a stale fragment. The
-// text (~1.5 kB for a Service of 10 endpoints) lives only until it is hashed.
+// text (~1.5 kB for a Service of 10 endpoints) lives only until it is hashed; the digest
+// (sha1's 20 bytes) lives only until the cache record takes its bits (cached-service.ts).
 
 import { hash } from 'node:crypto';
 import type { EndpointSliceInfo } from '../../model/endpoints.js';
 import type { PlanService } from '../../model/plan.js';
 
-export function serviceInputDigest(svc: PlanService, slices: readonly EndpointSliceInfo[]): string {
-  return hash('sha1', JSON.stringify([svc, slices]), 'base64');
+/** A digest of a Service's input: sha1's bytes. */
+export type InputDigest = Buffer;
+
+export function serviceInputDigest(svc: PlanService, slices: readonly EndpointSliceInfo[]): InputDigest {
+  return hash('sha1', JSON.stringify([svc, slices]), 'buffer');
 }

@@ -60,7 +60,8 @@ import {
   type NatMemory,
 } from './resync-check.js';
 import type { RulesetWatch } from './ruleset-watch.js';
-import { serviceInputDigest } from './service-input.js';
+import { serviceInputDigest, type InputDigest } from './service-input.js';
+import { CachedService } from './cached-service.js';
 import { LabelsView, materialized, restoreLines, trafficSetsAsLabels } from './traffic-set-state.js';
 import { wholeTrafficDiff, type WholeTrafficDiff } from './traffic-set-diff.js';
 import { addLabels, diffTouched, elementsOf, entriesOf, removeLabels, sweepLabels, TRAFFIC_SET_NAMES, trafficSetName, type TrafficLabels } from './traffic-set.js';
@@ -109,12 +110,6 @@ const FAMILIES: readonly IPFamily[] = ['IPv4', 'IPv6'];
 
 /** How many of the cheap check's disagreements a result names. */
 const MAX_REASONS = 3;
-
-/** A Service's fragment per family and the digest of what it was rendered from: its Service and EndpointSlices (service-input.ts). */
-interface CachedService extends Readonly<Record<IPFamily, IptFragment>> {
-  /** In the record, not a second map of every Service: 1.8 MB of map at 44k Services. */
-  readonly digest: string;
-}
 
 /** The last render, per Service and family, and what it was rendered from. */
 interface RenderCache {
@@ -226,12 +221,12 @@ export class IptablesSyncer {
     const slices = slicesByService(partial ? slicesOf(input.endpointSlices, todo) : input.endpointSlices);
     const digestOf = (key: string) => serviceInputDigest(owned.get(key)!, slices.get(key) ?? []);
     // The new digests of the Services a full sync found moved (computed once).
-    const moved = new Map<string, string>();
+    const moved = new Map<string, InputDigest>();
     if (reuse && !partial) {
       for (const [key, cached] of fragments) {
         if (!owned.has(key)) continue;
         const d = digestOf(key);
-        if (d === cached.digest) continue;
+        if (cached.renderedFrom(d)) continue;
         moved.set(key, d);
         todo.add(key);
       }
@@ -281,7 +276,7 @@ export class IptablesSyncer {
       // Service. Kept through a first render at 10k x 10 it grew to ~10 MB that outlived many
       // scavenges, so it landed in the old generation as garbage of the render.
       forgetChainNames();
-      const fragment: CachedService = { IPv4: v4!, IPv6: v6!, digest: moved.get(key) ?? digestOf(key) };
+      const fragment = new CachedService(v4!, v6!, moved.get(key) ?? digestOf(key));
       counted(fragment, addLabels);
       fragments.set(key, fragment);
     }

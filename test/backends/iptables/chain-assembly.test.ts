@@ -50,6 +50,20 @@ describe('iptables chain assembly', () => {
     }
   });
 
+  it('assembles a lone rule kept as its line (kept-fragment.ts) as the OneRule of it, naming its chain when first', () => {
+    const all = pieces();
+    const asLines = (p: IptChain[]) => p.map((c) => (c instanceof OneRule ? c.rule : [c]));
+    const a = new ChainAssembly();
+    for (const p of all) for (const c of asLines(p.filter((c) => !c.name.startsWith('SVP-SVC-')))) a.count(c);
+    for (const p of all) for (const c of asLines(p)) a.add(c);
+    assert.deepEqual(plain(a.chains()), expected(all));
+    // A line naming a chain no piece named before: that chain, of the one rule.
+    const b = new ChainAssembly();
+    b.add('-A SVP-NEW -j ACCEPT');
+    b.add('-A SVP-NEW -j DROP');
+    assert.deepEqual(plain(b.chains()), [{ name: 'SVP-NEW', rules: ['-A SVP-NEW -j ACCEPT', '-A SVP-NEW -j DROP'] }]);
+  });
+
   it('gives back a shared chain as written when every rule matches it, and a new chain (the written one untouched) when one does not', () => {
     const assemble = (all: IptChain[][], like?: ReadonlyMap<string, IptChain>) => {
       const a = new ChainAssembly(like);
