@@ -246,10 +246,10 @@ export class SyncScheduler {
   }
 }
 
-/** The first `max` keys (in the set's order) for this sync, the rest held for the next. */
-/** A full sync's keys and held keys: none (one shared empty set). */
+/** A full sync's keys: none (one shared empty set). */
 const NO_KEYS: ReadonlySet<string> = new Set<string>();
 
+/** The first `max` keys (in the set's order) for this sync, the rest held for the next. */
 function batch(keys: Set<string>, max: number): { changed: Set<string>; held: Set<string> } {
   if (keys.size <= max) return { changed: keys, held: new Set() };
   const changed = new Set<string>();
