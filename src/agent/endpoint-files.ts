@@ -15,7 +15,9 @@
 import { collectInputs, type InputDocument } from '../manifests/inputs.js';
 import type { Stats } from 'node:fs';
 import { basename, isAbsolute, join, relative, sep } from 'node:path';
-import { isManifestFileName, readManifestFile } from '../manifests/read.js';
+import { readManifestFile } from '../manifests/read.js';
+import { statNow } from '../manifests/stat-batches.js';
+import { isManifestFileName, walkManifestFiles } from '../manifests/walk.js';
 import { compactSlice } from '../model/compact.js';
 import type { EndpointSliceInfo } from '../model/endpoints.js';
 import { inputError, type InputError } from '../model/errors.js';
@@ -24,8 +26,6 @@ import type { NodeContext } from '../model/node.js';
 import { compareByNamespaceName } from '../model/plan.js';
 import { flatString } from './flat-string.js';
 import { FileVersion } from './file-version.js';
-import { walkManifestFiles } from './manifest-walk.js';
-import { statNow } from './stat-batches.js';
 
 /** What one file yielded, and the version of the file it was read from. */
 abstract class FileResult extends FileVersion {
@@ -87,9 +87,11 @@ class FileKeys {
     return this.paths.length === 1 ? this.paths[0] : undefined;
   }
 
-  /** The key of a file the walk found (manifest-walk.ts VisitFile). */
+  /** The key of a file the walk found (manifests/walk.ts VisitFile). */
   found(rel: string, path: string): string {
-    return this.root === undefined ? path : rel;
+    if (this.root === undefined) return path;
+    // A folder's own file is readdir's flat name; a deeper one's joined path is made flat, as it may be kept.
+    return rel.includes(sep) ? flatString(rel) : rel;
   }
 
   /** The key of a path a watch named; undefined when it is not under the one path given. */
@@ -197,7 +199,7 @@ export class EndpointFiles {
 
   /**
    * Every file walked and compared with its record as it is met; a file whose version
-   * moved is read then and there (manifest-walk.ts VisitFile). The cache is rebuilt in the
+   * moved is read then and there (manifests/walk.ts VisitFile). The cache is rebuilt in the
    * listing's order only when a file is new to it (as the listing's map was at every load);
    * a file gone is deleted in place. A walk that finds nothing new keeps nothing: the Map keeps its
    * own key strings on a lookup, and the walk's names die with the walk.
@@ -242,7 +244,7 @@ export class EndpointFiles {
     }
     this.walkFailed = undefined;
     for (const key of failed.keys()) if (!stillFailed.has(key)) failed.delete(key);
-    // Each file is met once a walk (manifest-walk.ts): fewer met than held means some are gone.
+    // Each file is met once a walk (manifests/walk.ts): fewer met than held means some are gone.
     if (met < files.size) {
       const listed = new Set(order);
       for (const [key, r] of files) if (!listed.has(key)) swaps.push([key, r, undefined]);

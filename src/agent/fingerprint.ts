@@ -12,7 +12,7 @@ import type { Stats } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import { join, resolve, sep } from 'node:path';
 import { flatString } from './flat-string.js';
-import { nextTurn, STAT_BATCH, statNow } from './stat-batches.js';
+import { nextTurn, STAT_BATCH, statNow } from '../manifests/stat-batches.js';
 
 export const DIR = 'dir';
 const MISSING = 'missing';

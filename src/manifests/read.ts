@@ -6,14 +6,13 @@
 //
 // The parsing half is pure (`parseManifestText`); only `readManifests` does I/O.
 
-import type { Stats } from 'node:fs';
-import { readdir, readFile, stat } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
-import { join } from 'node:path';
 import { InputError } from '../model/errors.js';
 import { isJsonObject } from '../model/json-fields.js';
 import type { InputRead } from './input-reads.js';
 import { scanJsonList, type JsonListText } from './json-list.js';
+import { walkManifestFiles } from './walk.js';
 
 export interface ManifestDocument {
   /** The parsed object (or whatever the document held). */
@@ -40,13 +39,6 @@ function yaml(): typeof import('yaml') {
   yamlParser ??= createRequire(import.meta.url)('yaml') as typeof import('yaml');
   return yamlParser;
 }
-const MANIFEST_EXTENSIONS = ['.yaml', '.yml', '.json'];
-
-/** Whether a folder's entry of this name is read as a manifest (a manifest extension, not a dot-file). */
-export function isManifestFileName(name: string): boolean {
-  return !name.startsWith('.') && MANIFEST_EXTENSIONS.some((x) => name.toLowerCase().endsWith(x));
-}
-
 function fileError(file: string, message: string): InputError {
   return new InputError(undefined, [{ field: '-f', message }], file);
 }
@@ -146,62 +138,14 @@ function listItemDocuments(list: Record<string, unknown>, item: unknown, i: numb
   return flattenList({ object, file: doc.file, document: doc.document, item: i, source: `${doc.source}.items[${i}]` });
 }
 
-/** A manifest file found on disk, with what tells one version of it from the next. */
-export interface ManifestFile {
-  readonly path: string;
-  /** inode, size and mtime: changes whenever the file is rewritten or replaced (rename, symlink swap). */
-  readonly version: string;
-}
-
-async function listFolder(dir: string): Promise<ManifestFile[]> {
-  const entries = await readdir(dir, { withFileTypes: true });
-  const names = entries.map((e) => e.name).filter((n) => !n.startsWith('.')).sort();
-  // Stats concurrently (in sorted order all the same): the agent lists a folder of 10k
-  // slice files on every change, and one stat at a time took ~0.4 s. In batches: every
-  // stat in flight holds its request in malloc'd memory, and 44k of them at once left
-  // ~66 MB of glibc's heap resident after they were freed (the agent's RSS, for good;
-  // src/agent/README.md "Memory").
-  const out: ManifestFile[] = [];
-  for (let i = 0; i < names.length; i += STAT_BATCH) {
-    const found = await Promise.all(
-      names.slice(i, i + STAT_BATCH).map(async (name): Promise<ManifestFile[]> => {
-        const p = join(dir, name);
-        const st = await stat(p);
-        if (st.isDirectory()) return listFolder(p);
-        if (st.isFile() && isManifestFileName(name)) return [{ path: p, version: versionOf(st) }];
-        return [];
-      }),
-    );
-    for (const files of found) for (const f of files) out.push(f);
-  }
-  return out;
-}
-
-/** Stats in flight at once in a folder listing (listFolder). */
-const STAT_BATCH = 64;
-
-function versionOf(st: Stats): string {
-  return `${st.ino}:${st.size}:${st.mtimeMs}`;
-}
-
 /**
- * The files `readManifests` reads for these paths (no stdin), in the same order, each
- * with its version: a folder's *.yaml, *.yml and *.json files, recursively, sorted.
- * A path that does not exist is an error naming it.
+ * The files `readManifests` reads for these paths (no stdin), in the same order: a folder's
+ * *.yaml, *.yml and *.json files, recursively, sorted (walk.ts). A path that does not exist,
+ * or an entry of a folder that cannot be stat'ed (a dangling symlink), is an error naming it.
  */
-export async function listManifestFiles(paths: readonly string[]): Promise<ManifestFile[]> {
-  const out: ManifestFile[] = [];
-  for (const p of paths) {
-    let st;
-    try {
-      st = await stat(p);
-    } catch (e) {
-      const code = (e as NodeJS.ErrnoException).code;
-      throw fileError(p, code === 'ENOENT' ? 'no such file or folder' : `cannot read: ${(e as Error).message}`);
-    }
-    if (st.isDirectory()) for (const f of await listFolder(p)) out.push(f);
-    else out.push({ path: p, version: versionOf(st) });
-  }
+export async function listManifestFiles(paths: readonly string[]): Promise<string[]> {
+  const out: string[] = [];
+  for (const p of paths) await walkManifestFiles([p], (_rel, path) => void out.push(path), 'fail');
   return out;
 }
 
@@ -249,7 +193,13 @@ export async function readManifests(paths: readonly string[], opts: ReadOptions 
       continue;
     }
     // A loop, not a spread: one file can hold 10^5 objects, past the argument limit.
-    for (const f of await listManifestFiles([p])) for (const d of await readManifestFile(f.path, opts.each)) out.push(d);
+    await walkManifestFiles(
+      [p],
+      async (_rel, path) => {
+        for (const d of await readManifestFile(path, opts.each)) out.push(d);
+      },
+      'fail',
+    );
   }
   return out;
 }

@@ -71,8 +71,8 @@ test('a folder is read recursively, sorted, manifests only, dot-folders skipped'
 });
 
 test('a folder larger than one batch of stats is listed whole, sorted, subfolders in place', async () => {
-  // listFolder stats in batches (its requests held malloc'd memory, 44k at once): files on
-  // both sides of a batch's edge, and a subfolder inside a later batch, keep their places.
+  // The walk (walk.ts) lets the event loop go between batches of stats: files on both sides
+  // of a batch's edge, and a subfolder inside a later batch, keep their places.
   const dir = await mkdtemp(join(tmpdir(), 'svp-list-'));
   try {
     const names = Array.from({ length: 150 }, (_, i) => `s-${String(i).padStart(3, '0')}.json`);
@@ -80,7 +80,7 @@ test('a folder larger than one batch of stats is listed whole, sorted, subfolder
     await writeFile(join(dir, 'notes.txt'), 'not a manifest');
     await mkdir(join(dir, 's-100-sub'));
     await writeFile(join(dir, 's-100-sub', 'inner.yaml'), 'a: 1\n');
-    const listed = (await listManifestFiles([dir])).map((f) => f.path.slice(dir.length + 1));
+    const listed = (await listManifestFiles([dir])).map((path) => path.slice(dir.length + 1));
     const want = [...names.slice(0, 100), 's-100-sub/inner.yaml', ...names.slice(100)]; // '-' sorts before '.'
     assert.deepEqual(listed, want);
   } finally {

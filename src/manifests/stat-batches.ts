@@ -1,4 +1,4 @@
-// Stat'ing every file of a folder walk (the fingerprint's, the endpoint files' cache's):
+// Stat'ing every file of a folder walk (walk.ts, the agent's fingerprint):
 // synchronously, a batch at a time.
 
 import { statSync, type Stats } from 'node:fs';
