@@ -30,10 +30,11 @@ export function isManifestFileName(name: string): boolean {
 export type VisitFile = (rel: string, path: string, st: Stats) => void | Promise<void>;
 
 /**
- * What the walk does with an entry of a folder that is gone (or cannot be stat'ed, or as a
- * folder listed) by the time it gets there: a dangling symlink, a file replaced or removed
- * between the folder's listing and its stat. 'skip' (the agent: files come and go, and
- * the next walk sees the folder as it is then); 'fail' (the CLI: a one-shot read that
+ * What the walk does with an entry of a folder that is gone by the time it gets there (or
+ * cannot be stat'ed): a dangling symlink, a file replaced or removed between the folder's
+ * listing and its stat, a subfolder removed before it is listed. 'skip' (the agent: files
+ * come and go, and the next walk sees the folder as it is then; a subfolder that is there
+ * but cannot be listed still fails the walk); 'fail' (the CLI: a one-shot read that
  * silently leaves out a manifest named in its folder would render a different cluster),
  * an input error naming the entry.
  */
@@ -65,7 +66,10 @@ async function walkFolder(dir: string, rel: string, visit: VisitFile, unlisted: 
   try {
     all = await readdir(dir);
   } catch (e) {
-    if (unlisted === 'skip') return;
+    // Skipped only when the folder is gone (its files are gone with it): any other failure
+    // (EACCES, EMFILE under load) fails the walk, so that the agent keeps what it has rather
+    // than taking the folder's files for removed and withdrawing their endpoints.
+    if (unlisted === 'skip' && isGone(e)) return;
     throw entryError(dir, e);
   }
   const names = all.filter((n) => !n.startsWith('.')).sort();
@@ -97,6 +101,12 @@ function statEntry(path: string, missing: MissingEntry): Stats | undefined {
   }
   if (!st && missing === 'fail') throw entryError(path, undefined);
   return st;
+}
+
+/** Whether a failed call says the path is no longer there (removed, or no longer a folder). */
+function isGone(e: unknown): boolean {
+  const code = (e as NodeJS.ErrnoException | undefined)?.code;
+  return code === 'ENOENT' || code === 'ENOTDIR';
 }
 
 /** An entry that cannot be read (`e` undefined: it does not exist), as an input error naming it. */
