@@ -8,11 +8,10 @@
 
 import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
-import { InputError } from '../model/errors.js';
 import { isJsonObject } from '../model/json-fields.js';
 import type { InputRead } from './input-reads.js';
 import { scanJsonList, type JsonListText } from './json-list.js';
-import { walkManifestFiles } from './walk.js';
+import { fileError, walkManifestFiles } from './walk.js';
 
 export interface ManifestDocument {
   /** The parsed object (or whatever the document held). */
@@ -38,9 +37,6 @@ let yamlParser: typeof import('yaml') | undefined;
 function yaml(): typeof import('yaml') {
   yamlParser ??= createRequire(import.meta.url)('yaml') as typeof import('yaml');
   return yamlParser;
-}
-function fileError(file: string, message: string): InputError {
-  return new InputError(undefined, [{ field: '-f', message }], file);
 }
 
 /** What a reader may do with each document as it is read (ReadOptions.each). */

@@ -9,7 +9,7 @@ import { statSync, type Stats } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { InputError } from '../model/errors.js';
-import { nextTurn, STAT_BATCH } from './stat-batches.js';
+import { nextTurn, STAT_BATCH, statNow } from './stat-batches.js';
 
 const MANIFEST_EXTENSIONS = ['.yaml', '.yml', '.json'];
 
@@ -92,14 +92,14 @@ async function walkFolder(dir: string, rel: string, visit: VisitFile, unlisted: 
  * cannot be stat'ed and `missing` skips it.
  */
 function statEntry(path: string, missing: MissingEntry): Stats | undefined {
+  if (missing === 'skip') return statNow(path);
   let st: Stats | undefined;
   try {
     st = statSync(path, { throwIfNoEntry: false });
   } catch (e) {
-    if (missing === 'skip') return undefined;
     throw entryError(path, e);
   }
-  if (!st && missing === 'fail') throw entryError(path, undefined);
+  if (!st) throw entryError(path, undefined);
   return st;
 }
 
@@ -112,6 +112,10 @@ function isGone(e: unknown): boolean {
 /** An entry that cannot be read (`e` undefined: it does not exist), as an input error naming it. */
 function entryError(path: string, e: unknown): InputError {
   const code = (e as NodeJS.ErrnoException | undefined)?.code;
-  const message = e === undefined || code === 'ENOENT' ? 'no such file or folder' : `cannot read: ${(e as Error).message}`;
-  return new InputError(undefined, [{ field: '-f', message }], path);
+  return fileError(path, e === undefined || code === 'ENOENT' ? 'no such file or folder' : `cannot read: ${(e as Error).message}`);
+}
+
+/** A problem with a file or folder given with -f (or found under one), naming it. */
+export function fileError(file: string, message: string): InputError {
+  return new InputError(undefined, [{ field: '-f', message }], file);
 }
