@@ -1,8 +1,10 @@
 // The command a user runs, timed from outside as a whole process: `svcplane render -f` of
 // the S × E synthetic List (bench/synthetic-manifests.ts) as one JSON file, and of one
-// Service as YAML beside `node -e 0` (start-up is most of a one-Service render). The
-// compiled CLI (lib/cli/main.js, built first with tsc) is what a node or a user runs.
-// Runs alternate A B A B so that the machine's drift hits both; ratios are per pair.
+// Service as YAML, each run in turn with `node -e 0` (A B A B): start-up is most of a
+// one-Service render, and beside the big rows the baseline says how fast the machine was
+// while they ran (the same code took 1.1 s here quiet and 2.1 s in a whole bench whose
+// `node -e 0` took twice its quiet time: the host is shared). The compiled CLI
+// (lib/cli/main.js, built first with tsc) is what a node or a user runs. Ratios are per pair.
 
 import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
@@ -23,8 +25,10 @@ export interface CliRow {
   /** What ran, as a user would type it (paths shortened). */
   command: string;
   backend: string;
+  /** 'one': the one-Service render, whose ratio to `node -e 0` is a target; 'list': the whole synthetic List. Absent in older results: the row with ratios was the one-Service row. */
+  kind?: 'list' | 'one';
   runs: CliRun[];
-  /** For the one-Service row: `node -e 0` run in turn with it, and the per-pair ratios. */
+  /** `node -e 0` run in turn with the command, and the per-pair ratios (older results: the one-Service row only). */
   baseline?: CliRun[];
   ratios?: number[];
   outputBytes: number;
@@ -77,39 +81,36 @@ export async function benchCli(root: string, services: number, perService: numbe
     const peak = join(dir, 'peak');
     const cli = ['--import', join(root, 'bench/peak-on-exit.mjs'), join(root, 'lib/cli/main.js')];
     const rows: CliRow[] = [];
-    const measure = async (command: string, backend: string, args: string[]) => {
-      log(`${command} x${runs}`);
-      const row: CliRow = { command, backend, runs: [], outputBytes: 0 };
+    // Each run in turn with `node -e 0`, after a warm-up pair (the file cache) that is not counted.
+    const measure = async (command: string, backend: string, kind: CliRow['kind'], args: string[]) => {
+      log(`${command} beside node -e 0 x${runs}`);
+      const argv = [...cli, ...args];
+      await spawnTimed(process.execPath, argv, peak, root);
+      await spawnTimed(process.execPath, ['-e', '0'], undefined, root);
+      const row: CliRow = { command, backend, kind, runs: [], baseline: [], ratios: [], outputBytes: 0 };
       for (let i = 0; i < runs; i++) {
-        const r = await spawnTimed(process.execPath, [...cli, ...args], peak, root);
-        row.runs.push(r.run);
-        row.outputBytes = r.stdoutBytes;
+        const a = await spawnTimed(process.execPath, argv, peak, root);
+        const b = await spawnTimed(process.execPath, ['-e', '0'], undefined, root);
+        row.runs.push(a.run);
+        row.baseline!.push(b.run);
+        row.ratios!.push(a.run.ms / b.run.ms);
+        row.outputBytes = a.stdoutBytes;
       }
       rows.push(row);
     };
     const size = `${services / 1000}k × ${perService}`;
-    await measure(`svcplane plan -f list.json (${size})`, 'plan', ['plan', '-f', big]);
-    for (const b of ['nftables', 'iptables', 'ipvs']) await measure(`svcplane render -f list.json --backend ${b} (${size})`, b, ['render', '-f', big, '--backend', b]);
-
-    // One Service, in turn with `node -e 0`: a warm-up pair first (file cache), not counted.
-    log(`svcplane render -f one.yaml beside node -e 0 x${runs}`);
-    const oneArgs = [...cli, 'render', '-f', one, '--backend', 'nftables'];
-    await spawnTimed(process.execPath, oneArgs, peak, root);
-    await spawnTimed(process.execPath, ['-e', '0'], undefined, root);
-    const row: CliRow = { command: 'svcplane render -f one.yaml --backend nftables (1 Service)', backend: 'nftables', runs: [], baseline: [], ratios: [], outputBytes: 0 };
-    for (let i = 0; i < runs; i++) {
-      const a = await spawnTimed(process.execPath, oneArgs, peak, root);
-      const b = await spawnTimed(process.execPath, ['-e', '0'], undefined, root);
-      row.runs.push(a.run);
-      row.baseline!.push(b.run);
-      row.ratios!.push(a.run.ms / b.run.ms);
-      row.outputBytes = a.stdoutBytes;
-    }
-    rows.push(row);
+    await measure(`svcplane plan -f list.json (${size})`, 'plan', 'list', ['plan', '-f', big]);
+    for (const b of ['nftables', 'iptables', 'ipvs']) await measure(`svcplane render -f list.json --backend ${b} (${size})`, b, 'list', ['render', '-f', big, '--backend', b]);
+    await measure('svcplane render -f one.yaml --backend nftables (1 Service)', 'nftables', 'one', ['render', '-f', one, '--backend', 'nftables']);
     return { services, endpointsPerService: perService, inputBytes: Buffer.byteLength(text), rows };
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
+}
+
+/** Whether a row is the one-Service render (older results mark it only by having ratios). */
+export function isOneServiceRow(row: CliRow): boolean {
+  return row.kind === undefined ? row.ratios !== undefined && row.ratios.length > 0 : row.kind === 'one';
 }
 
 /** Median wall time of a row, ms. */

@@ -55,7 +55,8 @@ try {
   // The agent's sharing: this tree's `known` (path and version), or a base's `versionOf` (the version only).
   const c = cache as unknown as { known?: (p: string) => unknown; versionOf?: (p: string) => unknown };
   const shared = c.known ?? c.versionOf;
-  const fp = shared && new Fingerprint(shared.bind(cache) as never);
+  // A base's Fingerprint took that hook; this tree's takes none (and its cache has neither: fp is undefined).
+  const fp = shared && new (Fingerprint as unknown as new (hook: unknown) => InstanceType<typeof Fingerprint>)(shared.bind(cache));
   await fp?.update([eps]);
   const heapWatched = await settled();
   const walk = await growth(() => (fp ? fp.update([eps]) : cache.load()));

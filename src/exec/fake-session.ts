@@ -95,7 +95,10 @@ export class FakeSessionProcess implements SessionProcess {
 }
 
 /** A SpawnSession whose processes are FakeSessionProcesses judging lines with `verdict` (accept everything by default). */
-export function fakeSpawn(verdict: (line: string) => FakeVerdict = () => ({ accept: true }), chunkSize = 0): SpawnSession & { readonly processes: FakeSessionProcess[] } {
+export function fakeSpawn(
+  verdict: (line: string) => FakeVerdict = () => ({ accept: true }),
+  chunkSize = 0,
+): ((command: Parameters<SpawnSession>[0]) => Promise<FakeSessionProcess>) & { readonly processes: FakeSessionProcess[] } {
   const processes: FakeSessionProcess[] = [];
   const spawn = async (command: Pick<Command, 'file' | 'args' | 'netns'>) => {
     const p = new FakeSessionProcess(command, verdict, chunkSize);

@@ -142,7 +142,7 @@ describe('EndpointFiles', TIMEOUT, () => {
     symlinkSync(join('..data', 'b.json'), join(eps, 'b.json'));
     const named: string[][] = [];
     let full = 0;
-    const w = new FileWatch([eps], () => full++, 60_000, (paths) => named.push(paths));
+    const w = new FileWatch([eps], () => void full++, 60_000, (paths) => named.push(paths));
     await w.start();
     try {
       writeFileSync(join(dir, 'x.tmp'), JSON.stringify(slice('a', ['10.0.0.9'])));

@@ -27,12 +27,15 @@ const AGENT_MEMBERS = {
   sysctls: 'function',
   createSyncer: 'function',
   cleanup: 'function',
+  readTraffic: 'function?',
+  trafficNamedByInput: 'boolean?',
 } as const satisfies Record<keyof AgentBackend, string>;
 
 const RULESET_MEMBERS = {
   ...AGENT_MEMBERS,
   rulesFile: 'string',
   render: 'function',
+  renderPieces: 'function',
   renderDocument: 'function',
   serialise: 'function',
   reader: 'function',
@@ -50,7 +53,11 @@ const READER_MEMBERS = {
 } as const satisfies Record<keyof RulesetReader, string>;
 
 function assertMembers(b: object, members: Record<string, string>): void {
-  for (const [key, kind] of Object.entries(members)) {
+  for (const [key, kinds] of Object.entries(members)) {
+    // `kind?`: an optional member, absent or of that kind.
+    const optional = kinds.endsWith('?');
+    const kind = optional ? kinds.slice(0, -1) : kinds;
+    if (optional && !(key in b)) continue;
     assert.ok(key in b, `${(b as { name: string }).name}: no member ${key}`);
     const v = (b as Record<string, unknown>)[key];
     if (kind === 'array') assert.ok(Array.isArray(v), `${key} is an array`);

@@ -77,7 +77,7 @@ test('the digest follows the content: a changed Service changes it, key order do
 
 test('loadPlan refuses a plan edited after synth (digest mismatch) and names the field; serializePlan recomputes it', (t) => {
   const doc = withRevisionEnv(undefined, () => synthPlan(t));
-  const edited = { ...doc, nodePortRange: { min: 30000, max: 30001 } };
+  const edited: Record<string, unknown> = { ...doc, nodePortRange: { min: 30000, max: 30001 } };
   assert.throws(() => loadPlan(edited, 'plan.json'), (e: unknown) => {
     assert.ok(isInputError(e));
     assert.equal(e.issues[0]!.field, 'digest');

@@ -73,7 +73,7 @@ const genService: fc.Arbitrary<GenService> = fc.record({
 function build(gs: readonly GenService[]): { input: RenderInput; services: PlanService[]; firstEndpoint: Map<string, string> } {
   const services: PlanService[] = [];
   const firstEndpoint = new Map<string, string>();
-  const slices = [];
+  const slices: ReturnType<typeof slice>[] = [];
   gs.forEach((g, i) => {
     const name = `s${i}`;
     const external = g.type !== 'ClusterIP' || g.externalIP;

@@ -27,7 +27,6 @@ function added(doc: string): string {
   return doc.split('\n').filter((l) => !skeletonLines.has(l)).join('\n') + '\n';
 }
 
-const TOOL: Record<IPFamily, string> = { IPv4: 'iptables-restore', IPv6: 'ip6tables-restore' };
 const SAVE: Record<IPFamily, string> = { IPv4: 'iptables-save', IPv6: 'ip6tables-save' };
 
 /** `*-restore --test` on both sections, in a throw-away namespace. */
