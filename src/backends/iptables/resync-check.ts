@@ -8,7 +8,11 @@
 //
 // What it reads, per family, against the memory of the last sync:
 // - nat: the names of our chains (`nft list chains`: no rules fetched), each one known
-//   and none missing: catches `-X`, a deleted or re-created table, a chain added;
+//   and none missing: catches `-X`, a deleted or re-created table, a chain added. Told
+//   first by a digest of the names (count and two sums of per-name hashes), which needs
+//   no map of every chain: at 44k Services x 1 that map (132k chain objects, made from the
+//   cached fragments) was the agent's peak, at the check that follows a first sync. Only
+//   when the digests differ is each name looked up, to say which chains;
 // - nat: the rules of the skeleton's chains (SVP-SERVICES, SVP-NODEPORTS, …), exactly
 //   (`iptables -S CHAIN`, in iptables-save's form): catches `-F` of the table or of
 //   SVP-SERVICES, a deleted or added rule there;
@@ -57,8 +61,133 @@ export function readBackReason(s: ResyncState): string | undefined {
   return undefined;
 }
 
-/** Our chains in one family's nat table, as the syncer last wrote them (name -> rules). */
+/** Our chains in one family's nat table, as the syncer last wrote them (name -> rules): what the exact names check looks names up in. */
 export type NatMemory = ReadonlyMap<string, readonly string[]>;
+
+/** One chain as written: its rules unpacked only when read (packed-chains.ts). */
+export interface WrittenChain {
+  readonly name: string;
+  readonly rules: readonly string[];
+}
+
+/**
+ * Our chains in one family's nat table as the syncer last wrote them, walked in the order
+ * written (the skeleton's first) without a map of them all: the syncer makes each
+ * Service's chain objects from its cached fragment as the walk reaches it.
+ */
+export interface NatChains {
+  readonly size: number;
+  chains(): Iterable<WrittenChain>;
+  /** A chain no single Service owns (the skeleton's), by name. */
+  shared(name: string): WrittenChain | undefined;
+}
+
+/** NatChains over chains kept by name (tests; a memory that holds every chain anyway). */
+export function natChainsOf(chains: ReadonlyMap<string, WrittenChain | readonly string[]>): NatChains {
+  const chain = (name: string, c: WrittenChain | readonly string[]): WrittenChain => (Array.isArray(c) ? { name, rules: c as readonly string[] } : (c as WrittenChain));
+  return {
+    size: chains.size,
+    *chains() {
+      for (const [name, c] of chains) yield chain(name, c);
+    },
+    shared: (name) => {
+      const c = chains.get(name);
+      return c && chain(name, c);
+    },
+  };
+}
+
+/**
+ * A set of chain names as an order-free digest: how many, and two 32-bit sums of per-name
+ * hashes (FNV-1a and a multiply-xorshift of the same characters). Two sets the syncer
+ * could confuse differ in a name; both sums agreeing by chance is ~2^-64.
+ */
+export class NameDigest {
+  count = 0;
+  private a = 0;
+  private b = 0;
+
+  add(name: string): void {
+    let h1 = 0x811c9dc5;
+    let h2 = name.length;
+    for (let i = 0; i < name.length; i++) {
+      const c = name.charCodeAt(i);
+      h1 = Math.imul(h1 ^ c, 0x01000193);
+      h2 = Math.imul(h2 ^ c, 0x5bd1e995);
+      h2 ^= h2 >>> 15;
+    }
+    this.count++;
+    this.a = (this.a + h1) | 0;
+    this.b = (this.b + h2) | 0;
+  }
+
+  equals(o: NameDigest): boolean {
+    return this.count === o.count && this.a === o.a && this.b === o.b;
+  }
+}
+
+/**
+ * The names check by digest: our nat chains in `nft list chains` output against the
+ * memory's, per family, holding neither the listing nor a map of the memory. When it
+ * disagrees, ChainNamesCheck (below) says which chains.
+ */
+export class ChainNamesDigest {
+  private readonly written = new Map<IPFamily, NameDigest>();
+  private readonly listed = new Map<IPFamily, NameDigest>();
+  private readonly table = new NatTableLines();
+
+  constructor(memory: ReadonlyMap<IPFamily, NatChains>) {
+    for (const [f, mem] of memory) {
+      const d = new NameDigest();
+      for (const c of mem.chains()) d.add(c.name);
+      this.written.set(f, d);
+      this.listed.set(f, new NameDigest());
+    }
+  }
+
+  line(line: string): void {
+    const hit = this.table.ours(line);
+    if (!hit) return;
+    // A family the memory does not hold: its chains are not ours (the exact check names them).
+    let d = this.listed.get(hit.family);
+    if (!d) this.listed.set(hit.family, (d = new NameDigest()));
+    d.add(hit.name);
+  }
+
+  /** Whether every family lists exactly the chains written; a family with none listed or written agrees. */
+  agrees(): boolean {
+    for (const [f, d] of this.listed) if (!d.equals(this.written.get(f) ?? new NameDigest())) return false;
+    return true;
+  }
+
+  /** What the digests tell, for when the exact check finds nothing (the listing changed between the two readings). */
+  disagreements(): string[] {
+    const out: string[] = [];
+    for (const [f, d] of this.listed) {
+      const w = this.written.get(f) ?? new NameDigest();
+      if (!d.equals(w)) out.push(`${f} nat: ${d.count} chains of ours listed, not the ${w.count} written`);
+    }
+    return out;
+  }
+}
+
+/** Which lines of `nft list chains` name a chain of ours in a nat table, and its family. */
+class NatTableLines {
+  /** The family of the `table FAMILY nat {` block the lines are in; undefined elsewhere. */
+  private current: IPFamily | undefined;
+
+  ours(line: string): { family: IPFamily; name: string } | undefined {
+    const t = line.trimStart();
+    if (t.startsWith('table ')) {
+      const [, family, name] = t.split(' ');
+      this.current = name === 'nat' ? NFT_FAMILY[family!] : undefined;
+      return undefined;
+    }
+    if (this.current === undefined || !t.startsWith('chain ')) return undefined;
+    const name = unquote(t.slice(6, t.indexOf(' ', 6) < 0 ? undefined : t.indexOf(' ', 6)));
+    return name.startsWith(CHAIN_PREFIX) ? { family: this.current, name } : undefined;
+  }
+}
 
 const NFT_FAMILY: Record<string, IPFamily> = { ip: 'IPv4', ip6: 'IPv6' };
 
@@ -71,30 +200,23 @@ export class ChainNamesCheck {
   private readonly seen = new Map<IPFamily, number>();
   private readonly unknown = new Map<IPFamily, string[]>();
   private unknownCount = 0;
-  /** The family of the `table FAMILY nat {` block the lines are in; undefined elsewhere. */
-  private current: IPFamily | undefined;
+  private readonly table = new NatTableLines();
 
   constructor(private readonly memory: ReadonlyMap<IPFamily, NatMemory>) {
     for (const f of memory.keys()) this.seen.set(f, 0);
   }
 
   line(line: string): void {
-    const t = line.trimStart();
-    if (t.startsWith('table ')) {
-      const [, family, name] = t.split(' ');
-      this.current = name === 'nat' ? NFT_FAMILY[family!] : undefined;
-      return;
-    }
-    if (this.current === undefined || !t.startsWith('chain ')) return;
-    const name = unquote(t.slice(6, t.indexOf(' ', 6) < 0 ? undefined : t.indexOf(' ', 6)));
-    if (!name.startsWith(CHAIN_PREFIX)) return;
-    const mem = this.memory.get(this.current);
-    if (mem?.has(name)) this.seen.set(this.current, this.seen.get(this.current)! + 1);
+    const hit = this.table.ours(line);
+    if (!hit) return;
+    const { family, name } = hit;
+    const mem = this.memory.get(family);
+    if (mem?.has(name)) this.seen.set(family, this.seen.get(family)! + 1);
     else {
       this.unknownCount++;
-      const u = this.unknown.get(this.current) ?? [];
+      const u = this.unknown.get(family) ?? [];
       if (u.length < 3) u.push(name);
-      this.unknown.set(this.current, u);
+      this.unknown.set(family, u);
     }
   }
 
@@ -132,19 +254,23 @@ export function chainDisagreement(family: IPFamily, chain: string, written: read
   return differs ? `${family} nat ${chain}: rules differ` : undefined;
 }
 
-/** The chains a resync compares rule for rule: the skeleton's, then `count` per-Service chains from `cursor` on, round the memory. */
-export function chainsToCompare(memory: NatMemory, cursor: number, count: number): { chains: string[]; next: number } {
-  const chains = SKELETON_NAT_CHAINS.filter((c) => memory.has(c));
+/**
+ * The chains a resync compares rule for rule: the skeleton's (in SKELETON_NAT_CHAINS' order),
+ * then `count` per-Service chains from `cursor` on, round the memory: one walk of it, which
+ * keeps only the chains picked.
+ */
+export function chainsToCompare(memory: NatChains, cursor: number, count: number): { chains: WrittenChain[]; next: number } {
+  const chains = SKELETON_NAT_CHAINS.flatMap((name) => memory.shared(name) ?? []);
   const perService = memory.size - chains.length;
   if (perService <= 0 || count <= 0) return { chains, next: 0 };
   const start = cursor % perService;
   const want = Math.min(count, perService);
-  const picked: string[] = [];
+  const picked: WrittenChain[] = [];
   let i = 0;
-  for (const name of memory.keys()) {
-    if (SKELETON_NAT_CHAINS.includes(name)) continue;
+  for (const c of memory.chains()) {
+    if (SKELETON_NAT_CHAINS.includes(c.name)) continue;
     // The per-Service chains start .. start + want - 1, round the end of the memory.
-    if ((i - start + perService) % perService < want) picked.push(name);
+    if ((i - start + perService) % perService < want) picked.push(c);
     i++;
   }
   return { chains: [...chains, ...picked], next: (start + want) % perService };

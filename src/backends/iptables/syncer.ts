@@ -46,17 +46,20 @@ import { diffFamily, type LiveChains } from './diff.js';
 import { preserveServices } from './preserve.js';
 import { applyDelta, assembleFamily, familyDelta, frameFragments, packFragment, serviceFragment, type AssembledFamily, type FamilyDelta, type IptFragment } from './fragments.js';
 import { forgetChainNames } from './names.js';
-import { ownChains, ownRuleCount, PackedChain, RulesByName, ruleCount } from './packed-chains.js';
+import { ownChainCount, ownChains, ownRuleCount, PackedChain, RulesByName, ruleCount } from './packed-chains.js';
 import { BUILTIN_JUMPS, familyContext, type Ctx, type IptChain, type IptTables } from './render.js';
 import {
   ChainNamesCheck,
+  ChainNamesDigest,
   chainDisagreement,
   chainsToCompare,
   DEFAULT_READ_BACK_EVERY,
   DEFAULT_SLICE_CHAINS,
   ipsetDisagreements,
+  natChainsOf,
   parseIpsetCounts,
   readBackReason,
+  type NatChains,
   type NatMemory,
 } from './resync-check.js';
 import type { RulesetWatch } from './ruleset-watch.js';
@@ -479,6 +482,26 @@ export class IptablesSyncer {
     return all;
   }
 
+  /**
+   * The family's nat chains as last written, walked without a map of them all: the shared
+   * ones, then each Service's own chains made from its cached fragment as the walk reaches it.
+   */
+  private natChains(f: IPFamily): NatChains {
+    const w = this.written!.get(f)!;
+    if (!w.natOwnCached) return natChainsOf(w.nat);
+    const fragments = this.cache!.fragments;
+    let size = w.nat.size;
+    for (const fragment of fragments.values()) size += ownChainCount(fragment[f].own, 'nat');
+    return {
+      size,
+      *chains() {
+        yield* w.nat.values();
+        for (const fragment of fragments.values()) yield* ownChains(fragment[f].own, 'nat');
+      },
+      shared: (name) => w.nat.get(name),
+    };
+  }
+
   /** Before a render that may change the cache: the written memory's own nat chains kept by name again. */
   private pinWritten(): void {
     if (!this.written) return;
@@ -517,17 +540,25 @@ export class IptablesSyncer {
     });
     if (why !== undefined) return [why];
     if (watched) return this.setsDisagree();
-    const nat = new Map<IPFamily, NatMemory>([...written!].map(([f]) => [f, new RulesByName(this.natWritten(f))]));
-    const names = new ChainNamesCheck(nat);
-    if (!(await this.run.listChains((line) => names.line(line)))) return ['no chain listing here (iptables-legacy, or no nft)'];
-    const out = names.disagreements();
-    if (out.length) return out;
+    const nat = new Map<IPFamily, NatChains>([...written!].map(([f]) => [f, this.natChains(f)]));
+    const digest = new ChainNamesDigest(nat);
+    const noListing = 'no chain listing here (iptables-legacy, or no nft)';
+    if (!(await this.run.listChains((line) => digest.line(line)))) return [noListing];
+    if (!digest.agrees()) {
+      // Which chains: each listed name looked up, in a map of every chain made only now (a read-back follows, which costs more).
+      const names = new ChainNamesCheck(new Map<IPFamily, NatMemory>([...written!].map(([f]) => [f, new RulesByName(this.natWritten(f))])));
+      if (!(await this.run.listChains((line) => names.line(line)))) return [noListing];
+      const exact = names.disagreements();
+      // The listing changed between the two readings: the digest's word stands.
+      return exact.length ? exact : digest.disagreements();
+    }
+    const out: string[] = [];
     for (const [f, mem] of nat) {
       const { chains, next } = chainsToCompare(mem, this.sliceCursor.get(f) ?? 0, this.resync.sliceChains ?? DEFAULT_SLICE_CHAINS);
       this.sliceCursor.set(f, next);
-      const listed = await Promise.all(chains.map((c) => this.run.listChain(f, 'nat', c)));
+      const listed = await Promise.all(chains.map((c) => this.run.listChain(f, 'nat', c.name)));
       for (let i = 0; i < chains.length; i++) {
-        const d = chainDisagreement(f, chains[i]!, mem.get(chains[i]!)!, listed[i]);
+        const d = chainDisagreement(f, chains[i]!.name, chains[i]!.rules, listed[i]);
         if (d) out.push(d);
       }
     }

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { diffTable } from '../../../src/backends/iptables/diff.js';
-import { inflations, OneRule, ownChains, ownRuleCount, PackedChain, packChains, packOwnChains, ruleCount, RulesByName } from '../../../src/backends/iptables/packed-chains.js';
+import { inflations, OneRule, ownChainCount, ownChains, ownRuleCount, PackedChain, packChains, packOwnChains, ruleCount, RulesByName } from '../../../src/backends/iptables/packed-chains.js';
 import type { IptChain } from '../../../src/backends/iptables/render.js';
 
 const chain = (name: string, n: number): IptChain => ({
@@ -66,6 +66,7 @@ describe('iptables packed chains', () => {
       const read = ownChains(kept.own, table);
       assert.deepEqual(read.map((c) => [c.name, ruleCount(c), c.rules]), own.map((c) => [c.name, c.rules.length, c.rules]), table);
       assert.equal(ownRuleCount(kept.own, table), own.reduce((n, c) => n + c.rules.length, 0), `${table}: rules counted off the index`);
+      assert.equal(ownChainCount(kept.own, table), own.length, `${table}: chains counted off the index`);
       const again = ownChains(kept.own, table);
       read.forEach((c, i) => assert.ok(c !== again[i] && c.sameAs(again[i]!), `${c.name}: another object of the same rules`));
     }
@@ -77,6 +78,7 @@ describe('iptables packed chains', () => {
     // Counts of several digits, and a table with no own chain.
     const big = packOwnChains([], [chain('SVP-SVC-B', 12), chain('SVP-SEP-B', 305)], shared);
     assert.deepEqual([ownRuleCount(big.own, 'nat'), ownRuleCount(big.own, 'filter')], [317, 0]);
+    assert.deepEqual([ownChainCount(big.own, 'nat'), ownChainCount(big.own, 'filter'), ownChainCount(undefined, 'nat')], [2, 0, 0]);
   });
 
   it('reads a map of chains as a map of rules', () => {

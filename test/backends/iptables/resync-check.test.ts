@@ -6,9 +6,12 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import {
   ChainNamesCheck,
+  ChainNamesDigest,
   chainDisagreement,
   chainsToCompare,
   ipsetDisagreements,
+  NameDigest,
+  natChainsOf,
   parseIpsetCounts,
   readBackReason,
   SKELETON_NAT_CHAINS,
@@ -50,7 +53,13 @@ function listing(tables: Record<string, string[]>): string {
 function names(memory: Map<IPFamily, NatMemory>, text: string): string[] {
   const c = new ChainNamesCheck(memory);
   for (const line of text.split('\n')) c.line(line);
-  return c.disagreements();
+  const exact = c.disagreements();
+  // The digest, which the syncer asks first, agrees exactly when the exact check finds nothing.
+  const d = new ChainNamesDigest(new Map([...memory].map(([f, m]) => [f, natChainsOf(m)])));
+  for (const line of text.split('\n')) d.line(line);
+  assert.equal(d.agrees(), exact.length === 0, `digest ${d.agrees() ? 'agrees' : 'disagrees'}, exact check: ${exact.join('; ') || 'agrees'}`);
+  if (!d.agrees()) assert.ok(d.disagreements().length > 0);
+  return exact;
 }
 
 const mem = (...chains: string[]): NatMemory => new Map(chains.map((c) => [c, []]));
@@ -101,27 +110,55 @@ describe('chainDisagreement: one chain as iptables -S prints it against what was
 
 describe('chainsToCompare: the skeleton every time, the Services\' chains a slice at a time', () => {
   const perService = Array.from({ length: 10 }, (_, i) => `SVP-SEP-${i}`);
-  const memory: NatMemory = new Map([...['SVP-SERVICES', 'SVP-NODEPORTS', 'SVP-POSTROUTING', 'SVP-MARK-MASQ'], ...perService].map((c) => [c, []]));
+  const memory = natChainsOf(new Map([...['SVP-SERVICES', 'SVP-NODEPORTS', 'SVP-POSTROUTING', 'SVP-MARK-MASQ'], ...perService].map((c) => [c, []])));
+  const namesOf = (r: { chains: { name: string }[] }) => r.chains.map((c) => c.name);
 
   it('covers every per-Service chain once in ceil(n / slice) resyncs, round the end', () => {
     let cursor = 0;
     const seen: string[] = [];
     for (let round = 0; round < 4; round++) {
-      const { chains, next } = chainsToCompare(memory, cursor, 3);
+      const r = chainsToCompare(memory, cursor, 3);
+      const chains = namesOf(r);
       assert.deepEqual(chains.slice(0, 4), SKELETON_NAT_CHAINS);
       assert.equal(chains.length, 7);
       seen.push(...chains.slice(4));
-      cursor = next;
+      cursor = r.next;
     }
     // 12 picked of 10: all ten, and the first two again after the wrap.
     assert.deepEqual(new Set(seen), new Set(perService));
     assert.equal(seen.length, 12);
-    assert.deepEqual(chainsToCompare(memory, 9, 3).chains.slice(4).sort(), ['SVP-SEP-0', 'SVP-SEP-1', 'SVP-SEP-9']);
+    assert.deepEqual(namesOf(chainsToCompare(memory, 9, 3)).slice(4).sort(), ['SVP-SEP-0', 'SVP-SEP-1', 'SVP-SEP-9']);
   });
 
   it('no slice when asked for none or when only the skeleton is there', () => {
-    assert.deepEqual(chainsToCompare(memory, 0, 0).chains, SKELETON_NAT_CHAINS);
-    assert.deepEqual(chainsToCompare(new Map([['SVP-SERVICES', []]]), 5, 8).chains, ['SVP-SERVICES']);
+    assert.deepEqual(namesOf(chainsToCompare(memory, 0, 0)), SKELETON_NAT_CHAINS);
+    assert.deepEqual(namesOf(chainsToCompare(natChainsOf(new Map([['SVP-SERVICES', []]])), 5, 8)), ['SVP-SERVICES']);
+  });
+
+  it('the skeleton comes in its fixed order wherever the memory holds it; the chains picked carry their rules', () => {
+    const m = natChainsOf(new Map<string, string[]>([['SVP-SEP-0', ['-A SVP-SEP-0 -j DNAT']], ['SVP-MARK-MASQ', []], ['SVP-SERVICES', ['-A SVP-SERVICES -j X']]]));
+    const r = chainsToCompare(m, 0, 5);
+    assert.deepEqual(namesOf(r), ['SVP-SERVICES', 'SVP-MARK-MASQ', 'SVP-SEP-0']);
+    assert.deepEqual(r.chains[2]!.rules, ['-A SVP-SEP-0 -j DNAT']);
+    assert.equal(r.next, 0);
+  });
+});
+
+describe('NameDigest: a set of names, whatever their order', () => {
+  const of = (names: string[]) => {
+    const d = new NameDigest();
+    for (const n of names) d.add(n);
+    return d;
+  };
+  it('the same names in any order agree; a name changed, added, dropped or moved between two disagree', () => {
+    const base = Array.from({ length: 200 }, (_, i) => `SVP-SEP-${i.toString(36).toUpperCase().padStart(16, 'Q')}`);
+    assert.ok(of(base).equals(of([...base].reverse())));
+    assert.ok(!of(base).equals(of([...base.slice(1), 'SVP-SEP-ZZZZ'])));
+    assert.ok(!of(base).equals(of(base.slice(1))));
+    assert.ok(!of(base).equals(of([...base, 'SVP-SVC-A'])));
+    // One character swapped within a name, and two names that swap a character between them.
+    assert.ok(!of(['SVP-SVC-AB']).equals(of(['SVP-SVC-BA'])));
+    assert.ok(!of(['SVP-SVC-AA', 'SVP-SVC-BB']).equals(of(['SVP-SVC-AB', 'SVP-SVC-BA'])));
   });
 });
 
