@@ -7,8 +7,7 @@
 // that input as the last applied one: conntrack cleanup and the traffic reader then
 // compare with what the kernel holds.
 
-import type { EndpointSliceInfo } from '../model/endpoints.js';
-import { compareByNamespaceName, serviceKey } from '../model/plan-constants.js';
+import { compareByNamespaceName } from '../model/plan-constants.js';
 import type { PlanService } from '../model/plan.js';
 import type { RenderInput } from '../model/render-input.js';
 
@@ -29,16 +28,47 @@ export function maxServicesPerSyncFromEnv(env: NodeJS.ProcessEnv = process.env):
   return Number.isInteger(n) && n > 0 ? n : DEFAULT_MAX_SERVICES_PER_SYNC;
 }
 
-const sliceService = (s: EndpointSliceInfo) => `${s.namespace}/${s.serviceName}`;
+/** The held keys (namespace/name) as namespace -> names: an element is tested without a key string made for it. */
+function byNamespace(keys: ReadonlySet<string>): Map<string, Set<string>> {
+  const out = new Map<string, Set<string>>();
+  for (const key of keys) {
+    const slash = key.indexOf('/');
+    const ns = key.slice(0, slash);
+    let names = out.get(ns);
+    if (!names) out.set(ns, (names = new Set()));
+    names.add(key.slice(slash + 1));
+  }
+  return out;
+}
 
-/** `next`, with the held Services (Service object and slices) as `applied` had them. */
+/**
+ * `next`, with the held Services (Service object and slices) as `applied` had them.
+ *
+ * Each batch of a burst of changes made this from the whole input: at 44k Services x 1 a
+ * `namespace/name` string per Service and per slice of both inputs (~180k strings, ~7 MB)
+ * and a new Service list, which the syncers' map of their Services is kept by
+ * (owned-services.ts: a new list is 44k entries mapped and sorted again). Now no key is
+ * made per element, and when every held Service is the very object in both inputs (its
+ * endpoints changed, not the Service: the common case) the Service list is `next`'s own.
+ */
 export function withHeldBack(next: RenderInput, applied: RenderInput, held: ReadonlySet<string>): RenderInput {
   if (held.size === 0) return next;
-  const services: PlanService[] = next.plan.services.filter((s) => !held.has(serviceKey(s)));
-  for (const s of applied.plan.services) if (held.has(serviceKey(s))) services.push(s);
-  // Both lists were sorted: the merge is one run appended to another (TimSort takes it in linear time).
-  services.sort(compareByNamespaceName);
-  const endpointSlices = next.endpointSlices.filter((s) => !held.has(sliceService(s)));
-  for (const s of applied.endpointSlices) if (held.has(sliceService(s))) endpointSlices.push(s);
-  return { ...next, plan: { ...next.plan, services }, endpointSlices };
+  const names = byNamespace(held);
+  const isHeld = (namespace: string, name: string) => names.get(namespace)?.has(name) === true;
+  const heldOf = (services: readonly PlanService[]) => services.filter((s) => isHeld(s.namespace, s.name));
+  const nextHeld = heldOf(next.plan.services);
+  const appliedHeld = heldOf(applied.plan.services);
+  // Both lists are sorted (compareByNamespaceName): the held Services come in the same order in each.
+  const same = nextHeld.length === appliedHeld.length && nextHeld.every((s, i) => s === appliedHeld[i]);
+  let plan = next.plan;
+  if (!same) {
+    const services: PlanService[] = next.plan.services.filter((s) => !isHeld(s.namespace, s.name));
+    services.push(...appliedHeld);
+    // Both lists were sorted: the merge is one run appended to another (TimSort takes it in linear time).
+    services.sort(compareByNamespaceName);
+    plan = { ...next.plan, services };
+  }
+  const endpointSlices = next.endpointSlices.filter((s) => !isHeld(s.namespace, s.serviceName));
+  for (const s of applied.endpointSlices) if (isHeld(s.namespace, s.serviceName)) endpointSlices.push(s);
+  return { ...next, plan, endpointSlices };
 }

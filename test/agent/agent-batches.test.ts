@@ -37,6 +37,29 @@ test('withHeldBack: held Services and their slices as the last sync had them, ot
   assert.equal(withHeldBack(next, applied, new Set()), next);
 });
 
+test('withHeldBack: held Services whose object is the same in both inputs (endpoints changed) keep next\'s very Service list; slices held by namespace and name', TIMEOUT, () => {
+  const a = svc({ name: 'a', clusterIPs: ['10.96.0.1'], ports: [port(80)] });
+  const b = svc({ name: 'b', clusterIPs: ['10.96.0.2'], ports: [port(80)] });
+  // A Service of the same name in another namespace is not held.
+  const b2 = svc({ name: 'b', namespace: 'other', clusterIPs: ['10.96.0.3'], ports: [port(80)] });
+  const applied = input([a, b, b2], [slice('a', [ep('10.244.1.1')], [{ port: 80 }]), slice('b', [ep('10.244.1.2')], [{ port: 80 }]), { ...slice('b', [ep('10.244.2.2')], [{ port: 80 }]), namespace: 'other' }]);
+  const next = input([a, b, b2], [slice('a', [ep('10.244.1.11')], [{ port: 80 }]), slice('b', [ep('10.244.1.12')], [{ port: 80 }]), { ...slice('b', [ep('10.244.2.12')], [{ port: 80 }]), namespace: 'other' }]);
+  const held = withHeldBack(next, applied, new Set(['default/b']));
+  assert.equal(held.plan, next.plan, 'the Service list is next\'s own: the syncers\' map of Services stays');
+  assert.deepEqual(held.endpointSlices.map((s) => `${s.namespace}/${s.serviceName}=${s.endpoints[0]!.address}`).sort(), [
+    'default/a=10.244.1.11',
+    'default/b=10.244.1.2',
+    'other/b=10.244.2.12',
+  ]);
+  // The same name held in the other namespace only: default/b is new, other/b as applied.
+  const other = withHeldBack(next, applied, new Set(['other/b']));
+  assert.deepEqual(other.endpointSlices.map((s) => `${s.namespace}/${s.serviceName}=${s.endpoints[0]!.address}`).sort(), [
+    'default/a=10.244.1.11',
+    'default/b=10.244.1.12',
+    'other/b=10.244.2.2',
+  ]);
+});
+
 test('a plan change of 2 Services with maxServicesPerSync 1: two syncs, the held one unchanged in the first, its change still pending', TIMEOUT, async () => {
   const dir = mkdtempSync(join(tmpdir(), 'svcplane-agent-batches-'));
   const writePlan = (p: number) =>
