@@ -59,7 +59,17 @@ export interface AgentMemoryRow {
   changesMs: number;
   /** Syncs the changes took (minSyncPeriod coalesces them). */
   changeSyncs: number;
+  /** /metrics scrapes after the changes (BENCH_AGENT_SCRAPES), each reading the rules' traffic counters; absent in older results. */
+  scrapes?: number;
+  /** VmHWM after them, KiB (the changes' when there were none). */
+  hwmScrapesKiB?: number;
+  /** The last scrape's size, bytes. */
+  scrapeBytes?: number;
 }
+
+/** Scrapes after the changes: 3 by default, spaced past the traffic readers' 5 s reuse of a read (src/agent/traffic-metrics.ts). */
+const SCRAPES = Number(process.env.BENCH_AGENT_SCRAPES ?? 3);
+const SCRAPE_GAP_MS = 6000;
 
 interface LogLine {
   time: number;
@@ -182,7 +192,18 @@ export async function benchAgentMemory(
     // The sync that applied the last change may log just after the kernel shows it.
     await sleep(500);
     const end = await procStatus(pid);
+    const changeSyncs = synced().length - syncsBefore;
     log(`${backend}/${source} ${services}: ${targets.length} changes in ${changesMs} ms, VmHWM ${(end.hwm / 1024).toFixed(0)} MiB`);
+    // What Prometheus adds: each scrape of /metrics reads the kernel's counters (iptables-save -c, nft's counters, ipset save).
+    let scrapeBytes = 0;
+    for (let i = 0; i < SCRAPES; i++) {
+      if (i > 0) await sleep(SCRAPE_GAP_MS);
+      const r = await nsExec(ns, ['curl', '-sS', '--max-time', '600', 'http://127.0.0.1:10249/metrics']);
+      if (r.exitCode !== 0) throw new Error(`scrape ${i + 1}: ${r.stderr.slice(0, 300)}`);
+      scrapeBytes = r.stdout.length;
+    }
+    const scraped = SCRAPES > 0 ? await procStatus(pid) : end;
+    if (SCRAPES > 0) log(`${backend}/${source} ${services}: ${SCRAPES} scrapes of /metrics (${scrapeBytes} bytes), VmHWM ${(scraped.hwm / 1024).toFixed(0)} MiB`);
     return {
       backend,
       source,
@@ -196,7 +217,10 @@ export async function benchAgentMemory(
       firstSyncMs: first.ms ?? NaN,
       resyncMs: resync.ms ?? NaN,
       changesMs,
-      changeSyncs: synced().length - syncsBefore,
+      changeSyncs,
+      scrapes: SCRAPES,
+      hwmScrapesKiB: scraped.hwm,
+      scrapeBytes,
     };
   } finally {
     // BENCH_AGENT_LOG=FILE: the agent's log lines, for a look at what each sync did.
