@@ -22,13 +22,16 @@ export function agentMemorySection(L: string[], rows: readonly AgentMemoryRow[],
   L.push('endpoint changes (one endpoint added to each of that many Services at once; done when the kernel shows');
   L.push(`the last). Targets: < ${TARGET_MIB} MiB at 10k × 10 and 44k × 1, < ${IDLE_TARGET_MIB} MiB idle (a few Services). IPVS is not measured:`);
   L.push('this kernel has no ip_vs module (its tests run in a VM). `node --import tsx bench/agent-memory.ts SERVICES...`');
-  L.push('runs one scale alone.');
+  L.push('runs one scale alone. Then /metrics is scraped as Prometheus would (3 times, 6 s apart): each scrape reads');
+  L.push('the kernel\'s traffic counters (`iptables-save -c`, `ipset save`, `nft -j list table`); the last column is the');
+  L.push('VmHWM after them, outside the targets\' steps, shown because every deployed agent is scraped.');
   L.push('');
-  L.push('| Services | backend | source | first sync | + resync | + changes | RSS at end | changes | syncs for them | first sync (own) | resync (own) |');
-  L.push('|---|---|---|---|---|---|---|---|---|---|---|');
+  L.push('| Services | backend | source | first sync | + resync | + changes | RSS at end | changes | syncs for them | first sync (own) | resync (own) | + scrapes |');
+  L.push('|---|---|---|---|---|---|---|---|---|---|---|---|');
   for (const r of rows) {
+    const scraped = r.scrapes && r.hwmScrapesKiB !== undefined ? `${mib(r.hwmScrapesKiB)} MiB` : '—';
     L.push(
-      `| ${scaleLabel(r)} | ${r.backend} | ${r.source} | ${mib(r.hwmFirstSyncKiB)} MiB | ${mib(r.hwmResyncKiB)} MiB | ${mib(r.hwmChangesKiB)} MiB | ${mib(r.rssEndKiB)} MiB | ${r.changes} | ${r.changeSyncs} | ${(r.firstSyncMs / 1000).toFixed(1)} s | ${(r.resyncMs / 1000).toFixed(2)} s |`,
+      `| ${scaleLabel(r)} | ${r.backend} | ${r.source} | ${mib(r.hwmFirstSyncKiB)} MiB | ${mib(r.hwmResyncKiB)} MiB | ${mib(r.hwmChangesKiB)} MiB | ${mib(r.rssEndKiB)} MiB | ${r.changes} | ${r.changeSyncs} | ${(r.firstSyncMs / 1000).toFixed(1)} s | ${(r.resyncMs / 1000).toFixed(2)} s | ${scraped} |`,
     );
   }
   L.push('');

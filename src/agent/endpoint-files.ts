@@ -24,7 +24,7 @@ import { inputError, type InputError } from '../model/errors.js';
 import { isJsonObject } from '../model/json-fields.js';
 import type { NodeContext } from '../model/node.js';
 import { compareByNamespaceName } from '../model/plan.js';
-import { flatString } from './flat-string.js';
+import { flatString } from '../exec/flat-string.js';
 import { FileVersion } from './file-version.js';
 
 /** What one file yielded, and the version of the file it was read from. */

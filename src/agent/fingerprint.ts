@@ -11,7 +11,7 @@
 import type { Stats } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import { join, resolve, sep } from 'node:path';
-import { flatString } from './flat-string.js';
+import { flatString } from '../exec/flat-string.js';
 import { nextTurn, STAT_BATCH, statNow } from '../manifests/stat-batches.js';
 
 export const DIR = 'dir';

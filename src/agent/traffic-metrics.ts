@@ -90,9 +90,11 @@ export function registerTrafficMetrics(registry: Registry, opts: TrafficMetricsO
     if (!last || t - last.at >= minInterval) {
       const values = opts.read().then(
         (raw) => {
-          const bounded = boundEndpointSeries(monotonic.update(raw));
+          // Bounded before the monotonic state takes them: it keeps a record per series, and a
+          // node of 10k Services x 10 endpoints reads 300k per-endpoint samples (three kinds).
+          const bounded = boundEndpointSeries(raw);
           omitted = bounded.omitted;
-          return (lastGood = bounded.samples);
+          return (lastGood = monotonic.update(bounded.samples));
         },
         (e: unknown) => {
           opts.onError?.(e);

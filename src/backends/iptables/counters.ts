@@ -12,9 +12,10 @@
 
 import { systemExec } from '../../exec/system-exec.js';
 import { runChecked, type Exec } from '../../exec/exec.js';
+import { flatString } from '../../exec/flat-string.js';
 import { parseIpsetAdd } from '../ipset.js';
 import { TRAFFIC_SET_NAMES, trafficSetName } from './traffic-set.js';
-import { parseServicePortComment, sumSamples, type RefusalReason, type ServicePortId, type TrafficKind, type TrafficSample } from '../traffic.js';
+import { parseServicePortComment, sampleKey, sumSamples, type RefusalReason, type ServicePortId, type TrafficKind, type TrafficSample } from '../traffic.js';
 
 interface SavedRule {
   readonly chain: string;
@@ -31,20 +32,17 @@ interface SavedRule {
 /** The label part of our comments (`ns/name:port` before the suffix that says what the rule is). */
 const SUFFIXES = [' cluster IP', ' external IP', ' loadbalancer IP', ' has no endpoints', ' has no local endpoints'];
 
-function parseSaved(text: string): SavedRule[] {
-  const out: SavedRule[] = [];
-  for (const line of text.split('\n')) {
-    const m = /^\[(\d+):(\d+)\] -A (SVP-\S+) (.*)$/.exec(line);
-    if (!m) continue;
-    const rest = m[4]!;
-    const comment = /--comment (?:"((?:[^"\\]|\\.)*)"|(\S+))/.exec(rest);
-    const dport = /--dport (\d+)/.exec(rest);
-    const target = /-j (\S+)/.exec(rest);
-    const protocol = /-p (tcp|udp|sctp)\b/.exec(rest)?.[1]?.toUpperCase() ?? '';
-    const to = /--to-destination (\S+)/.exec(rest)?.[1];
-    out.push({ chain: m[3]!, packets: Number(m[1]), comment: comment ? (comment[1] ?? comment[2]!) : '', ...(dport ? { dport: Number(dport[1]) } : {}), protocol, target: target?.[1] ?? '', ...(to ? { to } : {}) });
-  }
-  return out;
+/** One `iptables-save -c` line, when it is a rule of one of our chains. */
+function savedRule(line: string): SavedRule | undefined {
+  const m = /^\[(\d+):(\d+)\] -A (SVP-\S+) (.*)$/.exec(line);
+  if (!m) return undefined;
+  const rest = m[4]!;
+  const comment = /--comment (?:"((?:[^"\\]|\\.)*)"|(\S+))/.exec(rest);
+  const dport = /--dport (\d+)/.exec(rest);
+  const target = /-j (\S+)/.exec(rest);
+  const protocol = /-p (tcp|udp|sctp)\b/.exec(rest)?.[1]?.toUpperCase() ?? '';
+  const to = /--to-destination (\S+)/.exec(rest)?.[1];
+  return { chain: m[3]!, packets: Number(m[1]), comment: comment ? (comment[1] ?? comment[2]!) : '', ...(dport ? { dport: Number(dport[1]) } : {}), protocol, target: target?.[1] ?? '', ...(to ? { to } : {}) };
 }
 
 /** `ns/name:portName` or `ns/name:port/PROTO` + suffix -> the label, or undefined. */
@@ -53,58 +51,121 @@ function labelOf(comment: string, suffixes: readonly string[] = SUFFIXES): strin
   return s ? comment.slice(0, -s.length) : undefined;
 }
 
-/** `iptables-save -c` output (one family, filter and nat) -> samples. Pure. */
-export function parseIptablesCounters(saved: string): TrafficSample[] {
-  const rules = parseSaved(saved);
-  const ports = new Map<string, ServicePortId>();
-  for (const r of rules) {
-    const label = r.chain === 'SVP-SERVICES' && r.dport !== undefined ? labelOf(r.comment) : undefined;
-    const m = label ? /^([^/]+)\/([^:]+):/.exec(label) : null;
-    if (label && m && r.protocol) ports.set(label, { namespace: m[1]!, service: m[2]!, port: r.dport!, protocol: r.protocol });
-  }
-  return sumFromRules(rules, ports);
+/** What one rule counts, by the label of its Service port: resolved to the port once every rule was read. */
+interface LabelledSum {
+  readonly label: string;
+  readonly kind: TrafficKind;
+  readonly reason?: RefusalReason;
+  readonly endpoint?: string;
+  value: number;
 }
 
-function sumFromRules(rules: readonly SavedRule[], ports: Map<string, ServicePortId>): TrafficSample[] {
-  const out: TrafficSample[] = [];
-  const emit = (label: string | undefined, kind: TrafficKind, value: number, reason?: RefusalReason, endpoint?: string) => {
-    const id = label === undefined ? undefined : ports.get(label);
-    if (id) out.push({ ...id, kind, value, ...(reason ? { reason } : {}), ...(endpoint ? { endpoint } : {}) });
-  };
-  for (const r of rules) {
-    if (r.chain.startsWith('SVP-SEP-') && r.target === 'DNAT') {
-      emit(r.comment, 'new_connections', r.packets);
-      if (r.to) emit(r.comment, 'endpoint_new_connections', r.packets, undefined, r.to);
+/**
+ * Our rules' counters in `iptables-save -c` output, given a line at a time as the tool
+ * prints them: what is kept is a sum per Service port label (and endpoint) and the labels'
+ * ports, not the text nor a record per rule. At 10k Services × 10 endpoints the nat save is
+ * ~48 MB and ~210k rules of ours; a scrape held that text twice (each table's, then
+ * joined), its lines and a record per rule. The port of a label comes from SVP-SERVICES'
+ * rules, which match it (`--dport`), wherever they come in the output.
+ */
+export class IptablesCounters {
+  private readonly ports = new Map<string, ServicePortId>();
+  private readonly sums = new Map<string, LabelledSum>();
+
+  line(line: string): void {
+    // Most lines of a big nat table are none of these (a Service chain's probability rules,
+    // an endpoint chain's masquerade mark): passed over without the regexes' strings.
+    if (!line.includes(' -j DNAT') && !line.includes(' -j REJECT') && !line.includes(' -j DROP') && !line.includes('-A SVP-SERVICES ')) return;
+    const r = savedRule(line);
+    if (!r) return;
+    if (r.chain === 'SVP-SERVICES' && r.dport !== undefined && r.protocol) {
+      // Kept as copies: a part of the line would keep the output's whole chunk (flat-string.ts).
+      const cut = labelOf(r.comment);
+      const label = cut === undefined || this.ports.has(cut) ? undefined : flatString(cut);
+      const m = label ? /^([^/]+)\/([^:]+):/.exec(label) : null;
+      if (label && m) this.ports.set(label, { namespace: m[1]!, service: m[2]!, port: r.dport, protocol: flatString(r.protocol) });
     }
-    else if (r.target === 'REJECT' && r.comment.endsWith(' has no endpoints')) emit(labelOf(r.comment), 'rejected_packets', r.packets, 'no_endpoints');
-    else if (r.target === 'DROP' && r.comment.endsWith(' has no local endpoints')) emit(labelOf(r.comment), 'dropped_packets', r.packets, 'no_local_endpoint');
-    else if (r.target === 'DROP' && r.chain === 'SVP-PROXY-FIREWALL') emit(labelOf(r.comment.replace(/ traffic not accepted by \S+$/, ' cluster IP')), 'dropped_packets', r.packets, 'source_range');
+    if (r.chain.startsWith('SVP-SEP-') && r.target === 'DNAT') {
+      this.add(r.comment, 'new_connections', r.packets);
+      if (r.to) this.add(r.comment, 'endpoint_new_connections', r.packets, undefined, r.to);
+    } else if (r.target === 'REJECT' && r.comment.endsWith(' has no endpoints')) this.add(labelOf(r.comment), 'rejected_packets', r.packets, 'no_endpoints');
+    else if (r.target === 'DROP' && r.comment.endsWith(' has no local endpoints')) this.add(labelOf(r.comment), 'dropped_packets', r.packets, 'no_local_endpoint');
+    else if (r.target === 'DROP' && r.chain === 'SVP-PROXY-FIREWALL') this.add(labelOf(r.comment.replace(/ traffic not accepted by \S+$/, ' cluster IP')), 'dropped_packets', r.packets, 'source_range');
   }
-  return sumSamples(out);
+
+  private add(label: string | undefined, kind: TrafficKind, value: number, reason?: RefusalReason, endpoint?: string): void {
+    if (label === undefined) return;
+    const key = `${label}\u0000${kind}\u0000${reason ?? ''}\u0000${endpoint ?? ''}`;
+    const have = this.sums.get(key);
+    if (have) have.value += value;
+    else this.sums.set(key, { label: flatString(label), kind, value, ...(reason ? { reason } : {}), ...(endpoint ? { endpoint: flatString(endpoint) } : {}) });
+  }
+
+  /** The samples of every line given, for the labels whose port SVP-SERVICES named. */
+  samples(): TrafficSample[] {
+    const out: TrafficSample[] = [];
+    for (const s of this.sums.values()) {
+      const id = this.ports.get(s.label);
+      if (id) out.push({ ...id, kind: s.kind, value: s.value, ...(s.reason ? { reason: s.reason } : {}), ...(s.endpoint ? { endpoint: s.endpoint } : {}) });
+    }
+    return sumSamples(out);
+  }
+}
+
+/** `iptables-save -c` output (one family, filter and nat) -> samples. Pure. */
+export function parseIptablesCounters(saved: string): TrafficSample[] {
+  const c = new IptablesCounters();
+  for (const line of saved.split('\n')) c.line(line);
+  return c.samples();
+}
+
+/**
+ * The traffic sets' elements in `ipset save` output, a line at a time -> packets and bytes
+ * per endpoint and per Service port (the sum of its endpoints'). An element of several
+ * Service ports (its comment names each) counts for each. Sums kept by sample, not a
+ * sample per element and label (4 per element: 400k at 10k × 10) summed at the end.
+ */
+export class TrafficSetCounters {
+  private readonly sums = new Map<string, TrafficSample & { value: number }>();
+
+  line(line: string): void {
+    const e = line.startsWith('add ') ? parseIpsetAdd(line) : undefined;
+    if (!e || !TRAFFIC_SET_NAMES.includes(e.set) || e.packets === undefined || e.bytes === undefined) return;
+    const comma = e.entry.lastIndexOf(',');
+    const ip = e.entry.slice(0, comma);
+    const port = e.entry.slice(e.entry.indexOf(':', comma) + 1);
+    // Kept as copies: a part of the line would keep the output's whole chunk (flat-string.ts).
+    const endpoint = flatString(ip.includes(':') ? `[${ip}]:${port}` : `${ip}:${port}`);
+    for (const label of (e.comment ?? '').split(' ')) {
+      const id = parseServicePortComment(flatString(label));
+      if (!id) continue;
+      this.add({ ...id, kind: 'packets', value: e.packets });
+      this.add({ ...id, kind: 'bytes', value: e.bytes });
+      this.add({ ...id, kind: 'endpoint_packets', value: e.packets, endpoint });
+      this.add({ ...id, kind: 'endpoint_bytes', value: e.bytes, endpoint });
+    }
+  }
+
+  private add(s: TrafficSample): void {
+    const k = sampleKey(s);
+    const have = this.sums.get(k);
+    if (have) have.value += s.value;
+    else this.sums.set(k, { ...s });
+  }
+
+  samples(): TrafficSample[] {
+    return [...this.sums.values()];
+  }
 }
 
 /**
  * `ipset save` output of the traffic sets -> packets and bytes per endpoint and per
- * Service port (the sum of its endpoints'). An element of several Service ports (its
- * comment names each) counts for each. Pure.
+ * Service port (the sum of its endpoints'). Pure.
  */
 export function parseTrafficSetCounters(saved: string): TrafficSample[] {
-  const out: TrafficSample[] = [];
-  for (const line of saved.split('\n')) {
-    const e = line.startsWith('add ') ? parseIpsetAdd(line) : undefined;
-    if (!e || !TRAFFIC_SET_NAMES.includes(e.set) || e.packets === undefined || e.bytes === undefined) continue;
-    const comma = e.entry.lastIndexOf(',');
-    const ip = e.entry.slice(0, comma);
-    const port = e.entry.slice(e.entry.indexOf(':', comma) + 1);
-    const endpoint = ip.includes(':') ? `[${ip}]:${port}` : `${ip}:${port}`;
-    for (const label of (e.comment ?? '').split(' ')) {
-      const id = parseServicePortComment(label);
-      if (!id) continue;
-      out.push({ ...id, kind: 'packets', value: e.packets }, { ...id, kind: 'bytes', value: e.bytes });
-      out.push({ ...id, kind: 'endpoint_packets', value: e.packets, endpoint }, { ...id, kind: 'endpoint_bytes', value: e.bytes, endpoint });
-    }
-  }
-  return sumSamples(out);
+  const c = new TrafficSetCounters();
+  for (const line of saved.split('\n')) c.line(line);
+  return c.samples();
 }
 
 /** The save tool of one family, in the flavour SVCPLANE_IPTABLES_MODE names (as apply.ts picks it; auto: the system's default). */
@@ -114,16 +175,24 @@ export function saveTool(family: 'IPv4' | 'IPv6', env: NodeJS.ProcessEnv = proce
   return mode === 'nft' || mode === 'legacy' ? `${base}-${mode}-save` : `${base}-save`;
 }
 
-/** Reads our rules' counters in both families, in the current network namespace (or `netns`). */
+/**
+ * Reads our rules' counters in both families, in the current network namespace (or `netns`):
+ * each tool's output parsed as it prints it, one tool at a time. Run side by side (six tools,
+ * nat's save ~48 MB at 10k Services × 10), their lines came faster than the old generation was
+ * collected: the agent's heap grew by ~150 MB of them in one scrape (src/agent/README.md, "Session 20").
+ */
 export async function readIptablesCounters(exec: Exec = systemExec, netns?: string): Promise<TrafficSample[]> {
-  const read = async (family: 'IPv4' | 'IPv6') => {
-    const texts = await Promise.all(
-      ['filter', 'nat'].map((table) => runChecked(exec, { file: saveTool(family), args: ['-c', '-t', table], timeoutMs: 30_000, ...(netns ? { netns } : {}) })),
-    );
+  const out: TrafficSample[] = [];
+  for (const family of ['IPv4', 'IPv6'] as const) {
+    const rules = new IptablesCounters();
+    const lines = (line: string) => rules.line(line);
+    for (const table of ['filter', 'nat']) await runChecked(exec, { file: saveTool(family), args: ['-c', '-t', table], timeoutMs: 30_000, stdoutLines: lines, ...(netns ? { netns } : {}) });
+    // A loop, not push(...): 100k samples at 10k Services × 10 are more arguments than the stack takes.
+    for (const x of rules.samples()) out.push(x);
     // No set (ipset cannot run here, or nothing applied yet): no packets and bytes, the rest as usual.
-    const set = await exec.run({ file: 'ipset', args: ['save', trafficSetName(family)], timeoutMs: 30_000, ...(netns ? { netns } : {}) });
-    return [...parseIptablesCounters(texts.join('\n')), ...(set.exitCode === 0 ? parseTrafficSetCounters(set.stdout) : [])];
-  };
-  const [v4, v6] = await Promise.all([read('IPv4'), read('IPv6')]);
-  return sumSamples([...v4, ...v6]);
+    const elements = new TrafficSetCounters();
+    const set = await exec.run({ file: 'ipset', args: ['save', trafficSetName(family)], timeoutMs: 30_000, stdoutLines: (line) => elements.line(line), ...(netns ? { netns } : {}) });
+    if (set.exitCode === 0) for (const x of elements.samples()) out.push(x);
+  }
+  return sumSamples(out);
 }

@@ -27,27 +27,46 @@ export interface KubeProxyRuleCounters {
 
 const add = (a: number | undefined, b: number) => (a ?? 0) + b;
 
-/** `iptables-save -c` text (filter and nat, any number of families) -> the two counts. Pure. */
-export function parseKubeProxyRuleCounters(saved: string): KubeProxyRuleCounters {
-  let invalidDropped: number | undefined;
-  let localhostNodePortsAccepted: number | undefined;
-  for (const line of saved.split('\n')) {
+/**
+ * Both counts from `iptables-save -c` lines, given one at a time as the tool prints them:
+ * at 10k Services the nat save is ~48 MB, which a scrape held whole for each table and
+ * family, then joined, then split (the agent at 10k × 10 went from 131 to 927 MiB in three
+ * scrapes, with the traffic reader's own copies: src/agent/README.md, "Session 20").
+ */
+export class KubeProxyRuleCounts {
+  private invalidDropped: number | undefined;
+  private localhostNodePortsAccepted: number | undefined;
+
+  line(line: string): void {
     const m = /^\[(\d+):\d+\] -A (SVP-FORWARD|SVP-NODEPORTS|SVP-FIREWALL) (.*)$/.exec(line);
-    if (!m) continue;
+    if (!m) return;
     const packets = Number(m[1]);
     const rest = m[3]!;
     const toLocalnet = /(^| )-d 127\.0\.0\.0\/8\b/.test(rest);
-    if (m[2] === 'SVP-FORWARD' && /--ctstate INVALID\b/.test(rest) && /-j DROP\b/.test(rest)) invalidDropped = add(invalidDropped, packets);
-    else if (m[2] === 'SVP-NODEPORTS' && toLocalnet) localhostNodePortsAccepted = add(localhostNodePortsAccepted, packets);
-    else if (m[2] === 'SVP-FIREWALL' && toLocalnet && /-j DROP\b/.test(rest)) localhostNodePortsAccepted = add(localhostNodePortsAccepted, 0);
+    if (m[2] === 'SVP-FORWARD' && /--ctstate INVALID\b/.test(rest) && /-j DROP\b/.test(rest)) this.invalidDropped = add(this.invalidDropped, packets);
+    else if (m[2] === 'SVP-NODEPORTS' && toLocalnet) this.localhostNodePortsAccepted = add(this.localhostNodePortsAccepted, packets);
+    else if (m[2] === 'SVP-FIREWALL' && toLocalnet && /-j DROP\b/.test(rest)) this.localhostNodePortsAccepted = add(this.localhostNodePortsAccepted, 0);
   }
-  return { ...(invalidDropped !== undefined ? { invalidDropped } : {}), ...(localhostNodePortsAccepted !== undefined ? { localhostNodePortsAccepted } : {}) };
+
+  counts(): KubeProxyRuleCounters {
+    const { invalidDropped, localhostNodePortsAccepted } = this;
+    return { ...(invalidDropped !== undefined ? { invalidDropped } : {}), ...(localhostNodePortsAccepted !== undefined ? { localhostNodePortsAccepted } : {}) };
+  }
 }
 
-/** Reads both counts, both families, in the current network namespace (or `netns`). */
+/** `iptables-save -c` text (filter and nat, any number of families) -> the two counts. Pure. */
+export function parseKubeProxyRuleCounters(saved: string): KubeProxyRuleCounters {
+  const c = new KubeProxyRuleCounts();
+  for (const line of saved.split('\n')) c.line(line);
+  return c.counts();
+}
+
+/** Reads both counts, both families, in the current network namespace (or `netns`): each save parsed as the tool prints it, one at a time (as counters.ts reads). */
 export async function readKubeProxyRuleCounters(exec: Exec = systemExec, netns?: string): Promise<KubeProxyRuleCounters> {
-  const saves = (['IPv4', 'IPv6'] as const).flatMap((family) =>
-    ['filter', 'nat'].map((table) => runChecked(exec, { file: saveTool(family), args: ['-c', '-t', table], timeoutMs: 30_000, ...(netns ? { netns } : {}) })),
-  );
-  return parseKubeProxyRuleCounters((await Promise.all(saves)).join('\n'));
+  const c = new KubeProxyRuleCounts();
+  const lines = (line: string) => c.line(line);
+  for (const family of ['IPv4', 'IPv6'] as const) {
+    for (const table of ['filter', 'nat']) await runChecked(exec, { file: saveTool(family), args: ['-c', '-t', table], timeoutMs: 30_000, stdoutLines: lines, ...(netns ? { netns } : {}) });
+  }
+  return c.counts();
 }

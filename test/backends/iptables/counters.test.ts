@@ -2,7 +2,8 @@
 // `iptables-save -c` prints them (the rule lines below are the renderer's, from dist/).
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { parseIptablesCounters, parseTrafficSetCounters, readIptablesCounters } from '../../../src/backends/iptables/counters.js';
+import { IptablesCounters, parseIptablesCounters, parseTrafficSetCounters, readIptablesCounters } from '../../../src/backends/iptables/counters.js';
+import type { TrafficSample } from '../../../src/backends/traffic.js';
 import { FakeExec } from '../../../src/exec/fake.js';
 
 const FILTER = `*filter
@@ -47,6 +48,31 @@ describe('iptables traffic counters', () => {
       'new_connections shop/orders-db:5432/TCP 11',
       'rejected_packets shop/api:443/TCP no_endpoints 9',
     ]);
+  });
+
+  it('read a line at a time, in any order: the rules before the SVP-SERVICES rule that names their port count the same', () => {
+    const show = (xs: TrafficSample[]) => xs.map((s) => `${s.kind} ${s.namespace}/${s.service}:${s.port}/${s.protocol}${s.reason ? ` ${s.reason}` : ''}${s.endpoint ? ` ${s.endpoint}` : ''} ${s.value}`).sort();
+    const whole = show(parseIptablesCounters(`${FILTER}\n${NAT}`));
+    const c = new IptablesCounters();
+    // nat's lines backwards (SVP-SERVICES last), filter's after them, as two tools' outputs may interleave.
+    for (const line of [...NAT.split('\n').reverse(), ...FILTER.split('\n')]) c.line(line);
+    assert.deepEqual(show(c.samples()), whole);
+    assert.ok(whole.length > 0);
+  });
+
+  it('reads 150k endpoints (more samples than a call takes as arguments) through the tools\' lines', async () => {
+    const n = 150_000;
+    const ep = (i: number) => `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}:5432`;
+    const nat = ['*nat', '[0:0] -A SVP-SERVICES -d 10.111.40.124/32 -p tcp -m comment --comment "shop/orders-db:postgres cluster IP" -m tcp --dport 5432 -j SVP-SVC-X'];
+    for (let i = 0; i < n; i++) nat.push(`[1:60] -A SVP-SEP-E${i} -p tcp -m comment --comment "shop/orders-db:postgres" -j DNAT --to-destination ${ep(i)}`);
+    const exec = new FakeExec()
+      .on('iptables-save', ['-c', '-t', 'nat'], { stdout: `${nat.join('\n')}\nCOMMIT\n` })
+      .on('iptables-save', ['-c', '-t', 'filter'], { stdout: '' })
+      .on('ip6tables-save', ['-c'], { stdout: '' })
+      .on('ipset', ['save'], { exitCode: 1, stderr: 'The set with the given name does not exist' });
+    const samples = await readIptablesCounters(exec);
+    assert.equal(samples.filter((x) => x.kind === 'endpoint_new_connections').length, n);
+    assert.equal(samples.find((x) => x.kind === 'new_connections')?.value, n);
   });
 
   it('packets and bytes per endpoint from the traffic set, summed per Service port; a shared endpoint counts for each of its Service ports', () => {

@@ -142,6 +142,15 @@ describe('nftables traffic counters', () => {
     assert.equal(second.length, new Set(second.map(sampleKey)).size, 'no series twice');
   });
 
+  it('an endpoint set of 100k elements (10k Services × 10): every endpoint counted, no stack overflow', () => {
+    const n = 100_000;
+    const elems = Array.from({ length: n }, (_, i) => elem({ concat: ['10.96.0.10', 'tcp', 80, `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`, 8080] }, 'shop/web:80/TCP', counter(1, 10)));
+    const listing = JSON.stringify({ nftables: [{ set: { family: 'ip', name: 'endpoint-traffic', table: 'svcplane', stmt: [{ counter: null }], elem: elems } }] });
+    const samples = parseNftCounters(listing);
+    assert.equal(samples.filter((x) => x.kind === 'endpoint_packets').length, n);
+    assert.equal(samples.filter((x) => x.kind === 'endpoint_bytes').length, n);
+  });
+
   it('ignores tables of others and sets without counters (rendered before them)', () => {
     const old = JSON.stringify({ nftables: [{ set: { family: 'ip', name: 'service-traffic', table: 'svcplane', type: 'x', elem: [{ elem: { val: { concat: ['10.96.0.10', 'tcp', 80] }, comment: 'shop/web:80/TCP' } }] } }] });
     assert.deepEqual(parseNftCounters(old, '{"nftables": []}'), []);

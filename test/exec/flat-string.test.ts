@@ -1,11 +1,12 @@
 // flat-string.ts: the same text, held in fewer bytes than the concatenation it came from
-// (a file's version is kept per file twice for the agent's life: issue 16 §1).
+// (a file's version is kept per file twice for the agent's life: issue 16 §1), and a part
+// of a tool's output kept without the chunk it was cut from.
 
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import v8 from 'node:v8';
 import vm from 'node:vm';
-import { flatString } from '../../src/agent/flat-string.js';
+import { flatString } from '../../src/exec/flat-string.js';
 
 function collectGarbage(): void {
   v8.setFlagsFromString('--expose-gc');
@@ -33,5 +34,25 @@ describe('flatString', () => {
     const cons = keptBytes((s) => s);
     const flat = keptBytes(flatString);
     assert.ok(flat < cons * 0.8, `flat ${flat.toFixed(0)} bytes a version, concatenated ${cons.toFixed(0)}`);
+  });
+
+  it('keeps a part cut from a large chunk (a line of a tool\'s output) without the chunk', () => {
+    // 200 chunks of 64 kB, as a pipe gives them; from each, one label of ~30 characters is kept.
+    const kept = (keep: (s: string) => string) => {
+      collectGarbage();
+      const before = process.memoryUsage().heapUsed;
+      const held: string[] = [];
+      for (let i = 0; i < 200; i++) {
+        const chunk = `${'x'.repeat(65536)}${i}`;
+        held.push(keep(chunk.slice(1000, 1030)));
+      }
+      collectGarbage();
+      assert.equal(held.length, 200);
+      return process.memoryUsage().heapUsed - before;
+    };
+    const sliced = kept((s) => s);
+    const flat = kept(flatString);
+    assert.ok(sliced > 200 * 65536 * 0.9, `the slices keep their chunks: ${(sliced / 1e6).toFixed(1)} MB`);
+    assert.ok(flat < 200 * 1024, `the copies keep ${flat} bytes`);
   });
 });
