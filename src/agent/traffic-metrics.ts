@@ -92,9 +92,11 @@ export function registerTrafficMetrics(registry: Registry, opts: TrafficMetricsO
         (raw) => {
           // Bounded before the monotonic state takes them: it keeps a record per series, and a
           // node of 10k Services x 10 endpoints reads 300k per-endpoint samples (three kinds).
+          // And after: the state keeps a series gone from a read while its Service port stays
+          // (an endpoint replaced, or pushed out of the bound by a pair that sorts before it).
           const bounded = boundEndpointSeries(raw);
           omitted = bounded.omitted;
-          return (lastGood = monotonic.update(bounded.samples));
+          return (lastGood = boundEndpointSeries(monotonic.update(bounded.samples)).samples);
         },
         (e: unknown) => {
           opts.onError?.(e);

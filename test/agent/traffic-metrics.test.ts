@@ -102,4 +102,19 @@ describe('per-endpoint series bound', () => {
     assert.match(text, /^svcplane_endpoint_series_omitted 5$/m);
     assert.equal(text.split('\n').filter((l) => l.startsWith('svcplane_endpoint_new_connections_total{')).length, MAX_ENDPOINT_SERIES);
   });
+
+  it('never exports more pairs than the bound as endpoints come and go, pushed out by pairs that sort before them', async () => {
+    const registry = new Registry();
+    let t = 0;
+    let first = 5000;
+    // Each read: MAX_ENDPOINT_SERIES pairs, every one new and sorting before the last read's.
+    const read = async () => Array.from({ length: MAX_ENDPOINT_SERIES }, (_, i) => e(`10.${first + i}:80`, 'endpoint_new_connections'));
+    registerTrafficMetrics(registry, { read, now: () => t, minReadIntervalMs: 1 });
+    for (let round = 0; round < 3; round++) {
+      const text = await registry.metrics();
+      assert.equal(text.split('\n').filter((l) => l.startsWith('svcplane_endpoint_new_connections_total{')).length, MAX_ENDPOINT_SERIES, `round ${round}`);
+      first -= MAX_ENDPOINT_SERIES;
+      t += 10;
+    }
+  });
 });
