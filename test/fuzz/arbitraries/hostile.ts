@@ -188,6 +188,11 @@ export const SLOTS: readonly Slot[] = [
     benign: 'benign-zq',
     fields: ['metadata.name', 'endpoints[', '--node-name', 'hostnameOverride'],
     apply: (w, v) => {
+      // --node-name and hostnameOverride are trimmed and lowercased (as kube-proxy does), Node names
+      // and hints are taken as the API gives them (lowercase there by validation): a value that
+      // case or spaces change names another node than the objects' (a seed of 2026-12-07 found
+      // "\0A\0", whose hint then matched nothing), so it is not a like-for-like replacement.
+      if (v.trim().toLowerCase() !== v) return undefined;
       const objects = (replaceEverywhere(w.objects, 'node1', v) as Json[]).map((o) =>
         o.kind === 'KubeProxyConfiguration' && typeof o.hostnameOverride === 'string' && o.hostnameOverride.trim().toLowerCase() === 'node1' ? { ...o, hostnameOverride: v } : o,
       );
