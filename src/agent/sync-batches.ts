@@ -7,7 +7,7 @@
 // that input as the last applied one: conntrack cleanup and the traffic reader then
 // compare with what the kernel holds.
 
-import { compareByNamespaceName } from '../model/plan-constants.js';
+import { compareByNamespaceName, isOneOf } from '../model/plan-constants.js';
 import type { PlanService } from '../model/plan.js';
 import type { RenderInput } from '../model/render-input.js';
 
@@ -28,19 +28,6 @@ export function maxServicesPerSyncFromEnv(env: NodeJS.ProcessEnv = process.env):
   return Number.isInteger(n) && n > 0 ? n : DEFAULT_MAX_SERVICES_PER_SYNC;
 }
 
-/** The held keys (namespace/name) as namespace -> names: an element is tested without a key string made for it. */
-function byNamespace(keys: ReadonlySet<string>): Map<string, Set<string>> {
-  const out = new Map<string, Set<string>>();
-  for (const key of keys) {
-    const slash = key.indexOf('/');
-    const ns = key.slice(0, slash);
-    let names = out.get(ns);
-    if (!names) out.set(ns, (names = new Set()));
-    names.add(key.slice(slash + 1));
-  }
-  return out;
-}
-
 /**
  * `next`, with the held Services (Service object and slices) as `applied` had them.
  *
@@ -53,8 +40,7 @@ function byNamespace(keys: ReadonlySet<string>): Map<string, Set<string>> {
  */
 export function withHeldBack(next: RenderInput, applied: RenderInput, held: ReadonlySet<string>): RenderInput {
   if (held.size === 0) return next;
-  const names = byNamespace(held);
-  const isHeld = (namespace: string, name: string) => names.get(namespace)?.has(name) === true;
+  const isHeld = isOneOf(held);
   const heldOf = (services: readonly PlanService[]) => services.filter((s) => isHeld(s.namespace, s.name));
   const nextHeld = heldOf(next.plan.services);
   const appliedHeld = heldOf(applied.plan.services);

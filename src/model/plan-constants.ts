@@ -17,6 +17,23 @@ export function serviceKey(s: { namespace: string; name: string }): string {
   return `${s.namespace}/${s.name}`;
 }
 
+/**
+ * Whether a namespace and name are one of `keys` (namespace/name), told without a key string
+ * made per object tested: a filter over 44k Services or slices that made serviceKey(s) for
+ * each left ~2.8 MB of young garbage a sync (the agent's batches, the iptables partial sync).
+ */
+export function isOneOf(keys: Iterable<string>): (namespace: string, name: string) => boolean {
+  const byNamespace = new Map<string, Set<string>>();
+  for (const key of keys) {
+    const slash = key.indexOf('/');
+    const ns = key.slice(0, slash);
+    let names = byNamespace.get(ns);
+    if (!names) byNamespace.set(ns, (names = new Set()));
+    names.add(key.slice(slash + 1));
+  }
+  return (namespace, name) => byNamespace.get(namespace)?.has(name) === true;
+}
+
 export function compareByNamespaceName(
   a: { namespace: string; name: string },
   b: { namespace: string; name: string },

@@ -37,6 +37,7 @@
 import type { ApplyOptions } from '../backend.js';
 import type { IPFamily } from '../../model/ip.js';
 import type { RenderInput } from '../../model/render-input.js';
+import { isOneOf } from '../../model/plan-constants.js';
 import { slicesByService } from '../../model/service-ports.js';
 import { ownedServices } from '../owned-services.js';
 import { advanceIpsets, parseIpsetSave, type LiveIpset } from '../ipset.js';
@@ -607,15 +608,8 @@ function liveCopy(sets: ReadonlyMap<string, LiveIpset | LabelsView>): Map<string
  * slice: at 44k Services each partial sync made 44k of them (~2.8 MB of young garbage).
  */
 function slicesOf<S extends { readonly namespace: string; readonly serviceName: string }>(slices: readonly S[], keys: ReadonlySet<string>): S[] {
-  const names = new Map<string, Set<string>>();
-  for (const key of keys) {
-    const slash = key.indexOf('/');
-    const ns = key.slice(0, slash);
-    let set = names.get(ns);
-    if (!set) names.set(ns, (set = new Set()));
-    set.add(key.slice(slash + 1));
-  }
-  return slices.filter((s) => names.get(s.namespace)?.has(s.serviceName) === true);
+  const isChanged = isOneOf(keys);
+  return slices.filter((s) => isChanged(s.namespace, s.serviceName));
 }
 
 /** No chains: the nat side of a diff that leaves nat alone. */
