@@ -141,7 +141,7 @@ export class Agent {
     this.config = opts.config ?? DEFAULT_PROXY_CONFIG;
     this.metrics = opts.metrics ?? createAgentMetrics({ processMetrics: true, backend: opts.backend });
     const traffic = opts.traffic ?? (opts.rules ? false : getAgentBackend(opts.backend).readTraffic);
-    if (traffic) registerTrafficMetrics(this.metrics.registry, { read: () => traffic(undefined, undefined, this.lastApplied), onError: (e) => this.log.warn({ err: e }, 'cannot read the rules\' traffic counters') });
+    if (traffic) registerTrafficMetrics(this.metrics.registry, { read: (endpoints) => traffic(undefined, undefined, this.lastApplied, endpoints), input: () => this.lastApplied, onError: (e) => this.log.warn({ err: e }, 'cannot read the rules\' traffic counters') });
     this.rules = opts.rules ?? getAgentBackend(opts.backend).createSyncer({ log: opts.log, ...(opts.udpIdleTimeoutMs ? { udpIdleTimeoutMs: opts.udpIdleTimeoutMs } : {}) });
     this.scheduler = new SyncScheduler({
       minSyncPeriodMs: this.config.minSyncPeriodSeconds * 1000,

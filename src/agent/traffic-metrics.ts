@@ -6,10 +6,14 @@
 // A Service port that no longer has any counter in the kernel loses its series.
 // Per-endpoint series are bounded (MAX_ENDPOINT_SERIES endpoints, the rest counted
 // in svcplane_endpoint_series_omitted): a node of a big cluster would otherwise
-// export one series per endpoint of every Service, which no Prometheus wants.
+// export one series per endpoint of every Service, which no Prometheus wants. Which
+// pairs comes from the input the node enforces (endpoint-series.ts), and the reader is
+// told them, so it makes no sample of any other endpoint.
 
 import { Counter, Gauge, type Registry } from './prom/index.js';
-import { ENDPOINT_KINDS, sampleKey, type TrafficKind, type TrafficSample } from '../backends/traffic.js';
+import { ENDPOINT_KINDS, sampleKey, type EndpointFilter, type TrafficKind, type TrafficSample } from '../backends/traffic.js';
+import type { RenderInput } from '../model/render-input.js';
+import { exportedEndpointPairs, type ExportedEndpointPairs } from './endpoint-series.js';
 
 /** At most this many (Service port, endpoint) pairs get per-endpoint series (README, "Observing the agent"). */
 export const MAX_ENDPOINT_SERIES = 2000;
@@ -65,11 +69,22 @@ export class MonotonicTraffic {
     }
     return [...this.series.values()].map((s) => ({ ...s.sample, value: s.offset + s.raw }));
   }
+
+  /** Forgets every series whose last sample fails `keep` (endpoint pairs no longer exported: else each replaced endpoint stayed while its port lived). */
+  retain(keep: (s: TrafficSample) => boolean): void {
+    for (const [k, s] of this.series) if (!keep(s.sample)) this.series.delete(k);
+  }
 }
 
 export interface TrafficMetricsOptions {
-  /** Reads the raw counters (the backend's reader, in the agent's namespace). */
-  readonly read: () => Promise<TrafficSample[]>;
+  /** Reads the raw counters (the backend's reader, in the agent's namespace), endpoint samples only of `endpoints` when given. */
+  readonly read: (endpoints?: EndpointFilter) => Promise<TrafficSample[]>;
+  /**
+   * The input the node enforces (the last applied): the exported endpoint pairs are taken from
+   * it, and the read is told them. Without one (nothing applied yet, or a caller that has no
+   * input), the first pairs of the read are kept.
+   */
+  readonly input?: () => RenderInput | undefined;
   /** A scrape within this long of the last read reuses it. Default 5 s. */
   readonly minReadIntervalMs?: number;
   /** Told when a read fails; the scrape then shows the last values. */
@@ -85,24 +100,40 @@ export function registerTrafficMetrics(registry: Registry, opts: TrafficMetricsO
   let last: { at: number; values: Promise<TrafficSample[]> } | undefined;
   let lastGood: TrafficSample[] = [];
   let omitted = 0;
+  // The pairs of the last input, redone when the agent applied another (a read every few seconds, an input per sync).
+  let pairs: { input: RenderInput; pairs: ExportedEndpointPairs } | undefined;
+  const pairsOf = (input: RenderInput | undefined): ExportedEndpointPairs | undefined => {
+    if (!input) return undefined;
+    if (pairs?.input !== input) pairs = { input, pairs: exportedEndpointPairs(input, MAX_ENDPOINT_SERIES) };
+    return pairs.pairs;
+  };
   const snapshot = (): Promise<TrafficSample[]> => {
     const t = now();
     if (!last || t - last.at >= minInterval) {
-      const values = opts.read().then(
-        (raw) => {
-          // Bounded before the monotonic state takes them: it keeps a record per series, and a
-          // node of 10k Services x 10 endpoints reads 300k per-endpoint samples (three kinds).
-          // And after: the state keeps a series gone from a read while its Service port stays
-          // (an endpoint replaced, or pushed out of the bound by a pair that sorts before it).
-          const bounded = boundEndpointSeries(raw);
-          omitted = bounded.omitted;
-          return (lastGood = boundEndpointSeries(monotonic.update(bounded.samples)).samples);
-        },
-        (e: unknown) => {
-          opts.onError?.(e);
-          return lastGood;
-        },
-      );
+      const values = (async () => {
+        const exported = pairsOf(opts.input?.());
+        const raw = await opts.read(exported);
+        if (exported) {
+          // The reader's filter is loose (Service and endpoint): the exact pairs here, before the
+          // monotonic state takes them; and the state forgets pairs no longer exported (it keeps a
+          // series gone from a read while its Service port stays: an endpoint replaced, or pushed
+          // out of the bound by a new pair that sorts before it).
+          const keep = (s: TrafficSample) => !ENDPOINT_KINDS.has(s.kind) || exported.keeps(s);
+          omitted = exported.omitted;
+          const values = monotonic.update(raw.filter(keep));
+          monotonic.retain(keep);
+          return (lastGood = values.filter(keep));
+        }
+        // Bounded before the monotonic state takes them: it keeps a record per series, and a
+        // node of 10k Services x 10 endpoints reads 300k per-endpoint samples (three kinds).
+        // And after, for the same reason as above.
+        const bounded = boundEndpointSeries(raw);
+        omitted = bounded.omitted;
+        return (lastGood = boundEndpointSeries(monotonic.update(bounded.samples)).samples);
+      })().catch((e: unknown) => {
+        opts.onError?.(e);
+        return lastGood;
+      });
       last = { at: t, values };
     }
     return last.values;

@@ -35,11 +35,26 @@ export interface TrafficSample extends ServicePortId {
 }
 
 /**
+ * Which endpoints a reader makes per-endpoint samples of (the agent exports 2000 pairs,
+ * src/agent/endpoint-series.ts). Loose on purpose: by Service and endpoint, not Service port,
+ * so a reader that knows a rule's Service before its port (iptables) can ask; the exporter
+ * keeps the exact pairs. A reader asks before it builds a sample: at 10k Services × 10
+ * endpoints a read made 300k samples and their keys to keep 6000.
+ */
+export interface EndpointFilter {
+  has(namespace: string, service: string, endpoint: string): boolean;
+}
+
+/**
  * Reads every traffic counter of one backend in the current network namespace (or
  * `netns`). `input` is what the node enforces: backends whose kernel objects carry no
- * Service names (IPVS) name them from it; the others ignore it.
+ * Service names (IPVS) name them from it; the others ignore it. With `endpoints`, only
+ * the endpoints it has get endpoint_* samples (every Service-level sample comes as usual).
  */
-export type TrafficReader = (exec?: Exec, netns?: string, input?: RenderInput) => Promise<TrafficSample[]>;
+export type TrafficReader = (exec?: Exec, netns?: string, input?: RenderInput, endpoints?: EndpointFilter) => Promise<TrafficSample[]>;
+
+/** The filter that has every endpoint (`svcplane top`, tests). */
+export const EVERY_ENDPOINT: EndpointFilter = { has: () => true };
 
 /**
  * `ns/name:port/PROTO`: the comment of a Service port's traffic-counter elements and

@@ -5,6 +5,9 @@ import { describe, it } from 'node:test';
 import { Registry } from '../../src/agent/prom/index.js';
 import type { TrafficSample } from '../../src/backends/traffic.js';
 import { MAX_ENDPOINT_SERIES, MonotonicTraffic, boundEndpointSeries, registerTrafficMetrics } from '../../src/agent/traffic-metrics.js';
+import type { EndpointFilter } from '../../src/backends/traffic.js';
+import type { RenderInput } from '../../src/model/render-input.js';
+import { ep, input, port, slice, svc } from '../helpers/model.js';
 
 const web = { namespace: 'shop', service: 'web', port: 80, protocol: 'TCP' } as const;
 const api = { namespace: 'shop', service: 'api', port: 443, protocol: 'TCP' } as const;
@@ -116,5 +119,62 @@ describe('per-endpoint series bound', () => {
       first -= MAX_ENDPOINT_SERIES;
       t += 10;
     }
+  });
+
+  describe('with the input the node enforces', () => {
+    /** Service shop/web port 80 with endpoints 10.0.<i>.<j>:80 for each of `n` (i, j), the pairs in label order as their text sorts. */
+    const webWith = (n: number): RenderInput =>
+      input([svc({ name: 'web', namespace: 'shop', clusterIPs: ['10.96.0.10'], ports: [port(80)] })], [slice('web', Array.from({ length: n }, (_, i) => ep(`10.0.${Math.floor(i / 200)}.${i % 200}`)), [{ port: 80 }], { namespace: 'shop' })]);
+    const endpointsOf = (text: string) => text.split('\n').filter((l) => l.startsWith('svcplane_endpoint_packets_total{')).map((l) => /endpoint="([^"]+)"/.exec(l)![1]!);
+
+    it('the reader is told the pairs, the omitted count comes from the input, and only its pairs are exported', async () => {
+      const registry = new Registry();
+      const node = webWith(MAX_ENDPOINT_SERIES + 7);
+      const told: (EndpointFilter | undefined)[] = [];
+      registerTrafficMetrics(registry, {
+        input: () => node,
+        read: async (filter) => {
+          told.push(filter);
+          // A reader that ignores the filter, and a pair the input does not have (a stale rule).
+          return [s(web, 'packets', 3), e('10.0.0.0:80'), e('10.0.0.1:80'), e('10.9.9.9:80'), e('10.0.9.9:80')];
+        },
+      });
+      const text = await registry.metrics();
+      assert.equal(told.length, 1);
+      assert.ok(told[0]!.has('shop', 'web', '10.0.0.0:80'));
+      assert.ok(!told[0]!.has('shop', 'web', '10.9.9.9:80'), 'not in the input');
+      // Label order is text order (10.0.10.x before 10.0.2.x, 10.0.9.9:80 last of all), the last 7 beyond the bound.
+      assert.ok(!told[0]!.has('shop', 'web', '10.0.9.9:80'), 'beyond the bound');
+      assert.match(text, /^svcplane_endpoint_series_omitted 7$/m);
+      assert.deepEqual(endpointsOf(text).sort(), ['10.0.0.0:80', '10.0.0.1:80']);
+      assert.match(text, /svcplane_service_packets_total\{namespace="shop",service="web",port="80",protocol="TCP"\} 3/);
+    });
+
+    it('a pair the input no longer exports leaves the series and the exporter\'s state; the pairs are redone per input', async () => {
+      const registry = new Registry();
+      let t = 0;
+      let node = webWith(3);
+      let reads = 0;
+      registerTrafficMetrics(registry, {
+        input: () => node,
+        read: async (filter) => {
+          reads++;
+          // What the kernel counts lags the input by a read: the filter is what keeps the pair out.
+          // 10.0.0.2's counter: 5 at the first read; recreated (from 0) when it comes back, 2 at the third.
+          return [s(web, 'packets', 3), ...['10.0.0.0:80', '10.0.0.1:80', '10.0.0.2:80'].filter((x) => filter!.has('shop', 'web', x)).map((x) => ({ ...e(x), value: x === '10.0.0.2:80' ? (reads === 1 ? 5 : 2) : 1 }))];
+        },
+        now: () => t,
+      });
+      assert.deepEqual(endpointsOf(await registry.metrics()).sort(), ['10.0.0.0:80', '10.0.0.1:80', '10.0.0.2:80']);
+      node = webWith(2); // 10.0.0.2 gone
+      t = 10_000;
+      assert.deepEqual(endpointsOf(await registry.metrics()).sort(), ['10.0.0.0:80', '10.0.0.1:80']);
+      node = webWith(3); // back: a new series from its counter, not the old one's last value kept by the state
+      t = 20_000;
+      const third = await registry.metrics();
+      assert.deepEqual(endpointsOf(third).sort(), ['10.0.0.0:80', '10.0.0.1:80', '10.0.0.2:80']);
+      assert.match(third, /endpoint="10\.0\.0\.2:80"\} 2$/m, 'its own count, not 5 + 2 from a state that kept the old series');
+      assert.equal(reads, 3);
+    });
   });
 });

@@ -15,7 +15,7 @@ import { runChecked, type Exec } from '../../exec/exec.js';
 import { flatString } from '../../exec/flat-string.js';
 import { parseIpsetAdd } from '../ipset.js';
 import { TRAFFIC_SET_NAMES, trafficSetName } from './traffic-set.js';
-import { parseServicePortComment, sampleKey, sumSamples, type RefusalReason, type ServicePortId, type TrafficKind, type TrafficSample } from '../traffic.js';
+import { EVERY_ENDPOINT, parseServicePortComment, sampleKey, sumSamples, type EndpointFilter, type RefusalReason, type ServicePortId, type TrafficKind, type TrafficSample } from '../traffic.js';
 
 interface SavedRule {
   readonly chain: string;
@@ -72,6 +72,9 @@ export class IptablesCounters {
   private readonly ports = new Map<string, ServicePortId>();
   private readonly sums = new Map<string, LabelledSum>();
 
+  /** `endpoints`: the endpoints to count per endpoint (the rest are summed per Service port only). */
+  constructor(private readonly endpoints: EndpointFilter = EVERY_ENDPOINT) {}
+
   line(line: string): void {
     // Most lines of a big nat table are none of these (a Service chain's probability rules,
     // an endpoint chain's masquerade mark): passed over without the regexes' strings.
@@ -87,10 +90,17 @@ export class IptablesCounters {
     }
     if (r.chain.startsWith('SVP-SEP-') && r.target === 'DNAT') {
       this.add(r.comment, 'new_connections', r.packets);
-      if (r.to) this.add(r.comment, 'endpoint_new_connections', r.packets, undefined, r.to);
+      if (r.to && this.wants(r.comment, r.to)) this.add(r.comment, 'endpoint_new_connections', r.packets, undefined, r.to);
     } else if (r.target === 'REJECT' && r.comment.endsWith(' has no endpoints')) this.add(labelOf(r.comment), 'rejected_packets', r.packets, 'no_endpoints');
     else if (r.target === 'DROP' && r.comment.endsWith(' has no local endpoints')) this.add(labelOf(r.comment), 'dropped_packets', r.packets, 'no_local_endpoint');
     else if (r.target === 'DROP' && r.chain === 'SVP-PROXY-FIREWALL') this.add(labelOf(r.comment.replace(/ traffic not accepted by \S+$/, ' cluster IP')), 'dropped_packets', r.packets, 'source_range');
+  }
+
+  /** Whether the endpoint of a DNAT rule under `label` (`ns/name:port…`) is one to count. */
+  private wants(label: string, endpoint: string): boolean {
+    const slash = label.indexOf('/');
+    const colon = label.indexOf(':', slash);
+    return slash > 0 && colon > slash && this.endpoints.has(label.slice(0, slash), label.slice(slash + 1, colon), endpoint);
   }
 
   private add(label: string | undefined, kind: TrafficKind, value: number, reason?: RefusalReason, endpoint?: string): void {
@@ -128,29 +138,34 @@ export function parseIptablesCounters(saved: string): TrafficSample[] {
 export class TrafficSetCounters {
   private readonly sums = new Map<string, TrafficSample & { value: number }>();
 
+  /** `endpoints`: the endpoints to count per endpoint (the rest are summed per Service port only). */
+  constructor(private readonly endpoints: EndpointFilter = EVERY_ENDPOINT) {}
+
   line(line: string): void {
     const e = line.startsWith('add ') ? parseIpsetAdd(line) : undefined;
     if (!e || !TRAFFIC_SET_NAMES.includes(e.set) || e.packets === undefined || e.bytes === undefined) return;
     const comma = e.entry.lastIndexOf(',');
     const ip = e.entry.slice(0, comma);
     const port = e.entry.slice(e.entry.indexOf(':', comma) + 1);
-    // Kept as copies: a part of the line would keep the output's whole chunk (flat-string.ts).
-    const endpoint = flatString(ip.includes(':') ? `[${ip}]:${port}` : `${ip}:${port}`);
+    const endpoint = ip.includes(':') ? `[${ip}]:${port}` : `${ip}:${port}`;
     for (const label of (e.comment ?? '').split(' ')) {
-      const id = parseServicePortComment(flatString(label));
+      const id = parseServicePortComment(label);
       if (!id) continue;
-      this.add({ ...id, kind: 'packets', value: e.packets });
-      this.add({ ...id, kind: 'bytes', value: e.bytes });
-      this.add({ ...id, kind: 'endpoint_packets', value: e.packets, endpoint });
-      this.add({ ...id, kind: 'endpoint_bytes', value: e.bytes, endpoint });
+      // Kept as copies: a part of the line would keep the output's whole chunk (flat-string.ts).
+      this.add(id, 'packets', e.packets);
+      this.add(id, 'bytes', e.bytes);
+      if (!this.endpoints.has(id.namespace, id.service, endpoint)) continue;
+      this.add(id, 'endpoint_packets', e.packets, endpoint);
+      this.add(id, 'endpoint_bytes', e.bytes, endpoint);
     }
   }
 
-  private add(s: TrafficSample): void {
+  private add(id: ServicePortId, kind: TrafficKind, value: number, endpoint?: string): void {
+    const s: TrafficSample = { ...id, kind, value, ...(endpoint ? { endpoint } : {}) };
     const k = sampleKey(s);
     const have = this.sums.get(k);
-    if (have) have.value += s.value;
-    else this.sums.set(k, { ...s });
+    if (have) have.value += value;
+    else this.sums.set(k, { namespace: flatString(id.namespace), service: flatString(id.service), port: id.port, protocol: flatString(id.protocol), kind, value, ...(endpoint ? { endpoint: flatString(endpoint) } : {}) });
   }
 
   samples(): TrafficSample[] {
@@ -181,16 +196,16 @@ export function saveTool(family: 'IPv4' | 'IPv6', env: NodeJS.ProcessEnv = proce
  * nat's save ~48 MB at 10k Services × 10), their lines came faster than the old generation was
  * collected: the agent's heap grew by ~150 MB of them in one scrape (src/agent/README.md, "Session 20").
  */
-export async function readIptablesCounters(exec: Exec = systemExec, netns?: string): Promise<TrafficSample[]> {
+export async function readIptablesCounters(exec: Exec = systemExec, netns?: string, endpoints?: EndpointFilter): Promise<TrafficSample[]> {
   const out: TrafficSample[] = [];
   for (const family of ['IPv4', 'IPv6'] as const) {
-    const rules = new IptablesCounters();
+    const rules = new IptablesCounters(endpoints);
     const lines = (line: string) => rules.line(line);
     for (const table of ['filter', 'nat']) await runChecked(exec, { file: saveTool(family), args: ['-c', '-t', table], timeoutMs: 30_000, stdoutLines: lines, ...(netns ? { netns } : {}) });
     // A loop, not push(...): 100k samples at 10k Services × 10 are more arguments than the stack takes.
     for (const x of rules.samples()) out.push(x);
     // No set (ipset cannot run here, or nothing applied yet): no packets and bytes, the rest as usual.
-    const elements = new TrafficSetCounters();
+    const elements = new TrafficSetCounters(endpoints);
     const set = await exec.run({ file: 'ipset', args: ['save', trafficSetName(family)], timeoutMs: 30_000, stdoutLines: (line) => elements.line(line), ...(netns ? { netns } : {}) });
     if (set.exitCode === 0) for (const x of elements.samples()) out.push(x);
   }

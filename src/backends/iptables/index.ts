@@ -33,5 +33,5 @@ export const iptablesBackend: Backend<IptTables[], Record<IPFamily, LiveTables>>
   traceLive: async (packet, options) => (await import('./trace-live.js')).traceIptablesLive(packet, options),
   createSyncer: (options) => lazySyncer('iptables', async () => (await import('./create-syncer.js')).createIptablesSyncer(options)),
   cleanup: async () => (await import('./apply.js')).cleanupIptables(),
-  readTraffic: async (exec, netns) => (await import('./counters.js')).readIptablesCounters(exec, netns),
+  readTraffic: async (exec, netns, _input, endpoints) => (await import('./counters.js')).readIptablesCounters(exec, netns, endpoints),
 };

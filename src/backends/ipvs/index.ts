@@ -36,7 +36,7 @@ export const ipvsBackend: Backend<IpvsRuleset, IpvsLive> = {
   check: async (input, options) => (await import('./check.js')).checkIpvs(input, options),
   apply: async (input, options) => (await import('./apply.js')).applyIpvs(input, options),
   trafficNamedByInput: true,
-  readTraffic: async (exec, netns, input) => (await import('./stats-reader.js')).readIpvsTraffic(exec, netns, input),
+  readTraffic: async (exec, netns, input, endpoints) => (await import('./stats-reader.js')).readIpvsTraffic(exec, netns, input, endpoints),
   traceLive: async (packet, options) => (await import('./trace-live.js')).traceIpvsLive(packet, options),
   createSyncer: (options) => lazySyncer('ipvs', async () => (await import('./create-syncer.js')).createIpvsSyncer(options)),
   cleanup: async () => (await import('./apply.js')).cleanupIpvs(),

@@ -16,7 +16,7 @@ import { systemExec } from '../../exec/system-exec.js';
 import { runChecked, type Exec } from '../../exec/exec.js';
 import type { RenderInput } from '../../model/render-input.js';
 import { nodePortAddresses, servicePortViews } from '../../model/service-ports.js';
-import { sumSamples, type ServicePortId, type TrafficSample } from '../traffic.js';
+import { EVERY_ENDPOINT, sumSamples, type EndpointFilter, type ServicePortId, type TrafficSample } from '../traffic.js';
 import { parseIpvsStats, type IpvsVirtualServerStats } from './stats.js';
 import { addressKey, nodePortKey, parseSetCounters, refusalSamples, saveCountedSets, type RefusalNames } from './refusals.js';
 
@@ -57,8 +57,8 @@ export function virtualServerNames(input: RenderInput): VirtualServerNames {
   return trafficNames(input).virtualServers;
 }
 
-/** Parsed statistics -> samples of the named virtual servers (others are not ours, or not rendered yet). Pure. */
-export function ipvsTrafficSamples(stats: readonly IpvsVirtualServerStats[], names: VirtualServerNames): TrafficSample[] {
+/** Parsed statistics -> samples of the named virtual servers (others are not ours, or not rendered yet), per endpoint those `endpoints` has. Pure. */
+export function ipvsTrafficSamples(stats: readonly IpvsVirtualServerStats[], names: VirtualServerNames, endpoints: EndpointFilter = EVERY_ENDPOINT): TrafficSample[] {
   const out: TrafficSample[] = [];
   for (const vs of stats) {
     const id = names.get(vsKey(vs.protocol, vs.ip, vs.port));
@@ -68,6 +68,7 @@ export function ipvsTrafficSamples(stats: readonly IpvsVirtualServerStats[], nam
     out.push({ ...id, kind: 'bytes', value: vs.inBytes + vs.outBytes });
     for (const rs of vs.realServers) {
       const endpoint = rs.address;
+      if (!endpoints.has(id.namespace, id.service, endpoint)) continue;
       out.push({ ...id, endpoint, kind: 'endpoint_new_connections', value: rs.conns });
       out.push({ ...id, endpoint, kind: 'endpoint_packets', value: rs.inPackets + rs.outPackets });
       out.push({ ...id, endpoint, kind: 'endpoint_bytes', value: rs.inBytes + rs.outBytes });
@@ -90,12 +91,12 @@ function namesOf(input: RenderInput): TrafficNames {
  * namespace (or `netns`) and names them after `input`'s Service ports. Without an
  * input nothing can be named: no samples.
  */
-export async function readIpvsTraffic(exec: Exec = systemExec, netns?: string, input?: RenderInput): Promise<TrafficSample[]> {
+export async function readIpvsTraffic(exec: Exec = systemExec, netns?: string, input?: RenderInput, endpoints?: EndpointFilter): Promise<TrafficSample[]> {
   if (!input) return [];
   const [stats, sets] = await Promise.all([
     runChecked(exec, { file: 'ipvsadm', args: ['-Ln', '--stats', '--exact'], timeoutMs: 30_000, ...(netns ? { netns } : {}) }),
     saveCountedSets(exec, netns),
   ]);
   const names = namesOf(input);
-  return [...ipvsTrafficSamples(parseIpvsStats(stats), names.virtualServers), ...sumSamples(refusalSamples(parseSetCounters(sets), names))];
+  return [...ipvsTrafficSamples(parseIpvsStats(stats), names.virtualServers, endpoints), ...sumSamples(refusalSamples(parseSetCounters(sets), names))];
 }

@@ -1,7 +1,7 @@
 // The only nftables code that touches the kernel: read our tables back, send the
 // difference as one `nft -j -f -` transaction (atomic: on error nothing changes).
 
-import { ExecError, runChecked, type Command, type Exec, type ExecResult } from '../../exec/exec.js';
+import { ExecError, runChecked, type Command, type Exec } from '../../exec/exec.js';
 import { systemExec } from '../../exec/system-exec.js';
 import type { ApplyOptions, ApplyResult } from '../backend.js';
 import type { RenderInput } from '../../model/render-input.js';
@@ -9,7 +9,8 @@ import { diffAll, matchLive } from './diff.js';
 import { preserveServices } from './preserve.js';
 import type { NftFamily, NftTable } from './nft.js';
 import { readNftTable } from './read.js';
-import { NftListingStream, type NftListingSink } from './listing-stream.js';
+import type { NftListingSink } from './listing-stream.js';
+import { streamListing, streamListingChecked } from './listing-read.js';
 import { keptShards, renderTables, TABLE_NAME, TABLE_NAMES } from './render.js';
 import { ensureSysctls } from '../sysctl.js';
 import { NFTABLES_SYSCTLS } from './sysctls.js';
@@ -43,36 +44,7 @@ export async function readLiveTable(family: NftFamily, name = TABLE_NAME, netns?
  * (listing-stream.ts; a read-back's streamed diff); false when the table does not exist.
  */
 export async function streamLiveTable(family: NftFamily, name: string, sink: NftListingSink, netns?: string, exec: Exec = systemExec): Promise<boolean> {
-  const { cmd, r } = await streamListing(['-j', 'list', 'table', family, name], sink, netns, exec);
-  if (r.exitCode !== 0) {
-    if (/No such file or directory/.test(r.stderr)) return false;
-    throw new ExecError(cmd, r);
-  }
-  return true;
-}
-
-/** `nft ARGS` (a JSON listing) read into `sink` as the pipe delivers it; a failed read throws once nft is done. */
-async function streamListing(args: string[], sink: NftListingSink, netns: string | undefined, exec: Exec): Promise<{ cmd: Command; r: ExecResult }> {
-  const reader = new NftListingStream(sink);
-  let failed: { error: unknown } | undefined;
-  const cmd: Command = {
-    ...nft(args, netns),
-    // A throw here would be the pipe's: kept, and thrown once nft is done.
-    stdoutChunks: (chunk) => {
-      if (failed) return;
-      try {
-        reader.push(chunk);
-      } catch (error) {
-        failed = { error };
-      }
-    },
-  };
-  const r = await exec.run(cmd);
-  if (r.exitCode === 0) {
-    if (failed) throw failed.error;
-    reader.end();
-  }
-  return { cmd, r };
+  return streamListingChecked(['-j', 'list', 'table', family, name], sink, netns, exec, { absentOk: true });
 }
 
 /**

@@ -10,27 +10,28 @@
 // Service's `svc-` / `local-` / `ep-` chains, whose names carry the Service port.
 //
 // `nft -j list table` for each of our tables (sets and maps with their elements and
-// counters, and the rules for the DNAT counters), four at a time, not `nft -j list
-// ruleset`: with our tables at 1k Services × 10 endpoints the ruleset took 4.0-6.4 s
+// counters, and the rules for the DNAT counters), the main tables first, then the shards
+// four at a time, not `nft -j list ruleset`: with our tables at 1k Services × 10 endpoints the ruleset took 4.0-6.4 s
 // here against 0.65 s for the tables one by one (apply.ts saw the same at 10k).
 // Listing rules still costs several times `list sets` + `list maps` (1.5-3.1 s against
 // 0.3-0.8 s at 1k × 10, measured while the machine was loaded), so NftCountersReader
 // lists the rules (per-endpoint counts) at most once a minute and the sets and maps
 // (per-Service counts) at every read.
 
-import { systemExec } from '../../exec/system-exec.js';
-import { ExecError, runChecked, type Command, type Exec } from '../../exec/exec.js';
-import { parseServicePortComment, sumSamples, type RefusalReason, type ServicePortId, type TrafficKind, type TrafficSample } from '../traffic.js';
-import { endpointText } from '../trace-result.js';
-import { NFT_NAMES as N, TABLE_NAMES } from './render.js';
-import { ENDPOINT_TRAFFIC_SETS } from './endpoint-traffic.js';
+// Each listing is read as nft prints it (listing-stream.ts), an element at a time: at 10k
+// Services x 10 endpoints the tables' JSON is tens of MB, and a scrape held every listing's
+// text and its parse at once (the agent's heap grew by ~150 MB; src/agent/README.md,
+// "Session 21"). What is kept is the samples, and of the endpoints only those the caller's
+// EndpointFilter has.
 
-interface ListedSet {
-  family: string;
-  table: string;
-  name: string;
-  elem?: unknown[];
-}
+import { systemExec } from '../../exec/system-exec.js';
+import type { Exec } from '../../exec/exec.js';
+import { EVERY_ENDPOINT, parseServicePortComment, sumSamples, type EndpointFilter, type RefusalReason, type ServicePortId, type TrafficKind, type TrafficSample } from '../traffic.js';
+import { endpointText } from '../trace-result.js';
+import { NFT_NAMES as N, TABLE_NAME, TABLE_NAMES } from './render.js';
+import { ENDPOINT_TRAFFIC_SETS } from './endpoint-traffic.js';
+import { NftListingStream, type NftListingOwner, type NftListingSink } from './listing-stream.js';
+import { streamListingChecked } from './listing-read.js';
 
 interface CountedElement {
   key: string;
@@ -43,17 +44,6 @@ interface CountedElement {
 }
 
 const OURS = new Set(TABLE_NAMES);
-
-/** The objects of one nft JSON listing. */
-type Listing = { set?: ListedSet; map?: ListedSet; rule?: ListedRule }[];
-
-function objects(json: string): Listing {
-  return (JSON.parse(json) as { nftables?: Listing }).nftables ?? [];
-}
-
-function listed(doc: Listing): ListedSet[] {
-  return doc.map((o) => o.set ?? o.map).filter((s): s is ListedSet => !!s && OURS.has(s.table));
-}
 
 function counted(raw: unknown): CountedElement | undefined {
   const [k, verdict] = Array.isArray(raw) ? raw : [raw, undefined];
@@ -72,20 +62,11 @@ function refusal(verdict: unknown): { kind: TrafficKind; reason: RefusalReason }
 
 const ENDPOINT_SETS: ReadonlySet<string> = new Set(Object.values(ENDPOINT_TRAFFIC_SETS));
 
-/** Packets and bytes per endpoint (endpoint-traffic.ts): the Service port from the comment, the endpoint from the key's last two fields. */
-function endpointTraffic(s: ListedSet): TrafficSample[] {
-  const out: TrafficSample[] = [];
-  for (const raw of s.elem ?? []) {
-    const e = counted(raw);
-    const id = parseServicePortComment(e?.comment);
-    const key = (e?.val as { concat?: unknown[] } | undefined)?.concat;
-    const [ip, port] = key?.slice(-2) ?? [];
-    if (!e || !id || typeof ip !== 'string' || typeof port !== 'number') continue;
-    const endpoint = endpointText(ip, port);
-    out.push({ ...id, kind: 'endpoint_packets', value: e.packets, endpoint }, { ...id, kind: 'endpoint_bytes', value: e.bytes, endpoint });
-  }
-  return out;
-}
+/** The sets that name a Service port's addresses (comment `ns/name:port/PROTO`), and the index each fills. */
+const NAMING_SETS: ReadonlySet<string> = new Set([N.serviceTraffic, N.nodePortTraffic]);
+
+/** The sets and maps whose counters belong to a Service address or node port named by a naming set. */
+const ADDRESSED_SETS: ReadonlySet<string> = new Set([N.serviceIPs, N.serviceNodePorts, N.firewallIPs, N.noEndpointServices, N.noEndpointNodePorts]);
 
 /** The chains that DNAT to endpoints, named `<kind>-ns/name/proto/port[__ip/port]` (render.ts). */
 const DNAT_CHAIN = /^(?:svc|local|ep)-([^/]+)\/([^/]+)\/(tcp|udp|sctp)\/(\d+)(?:__|$)/;
@@ -97,97 +78,139 @@ interface ListedRule {
   expr?: Record<string, unknown>[];
 }
 
-/** Per endpoint, the new connections its DNAT rules counted (one rule per chain that can pick it). */
-function endpointSamples(doc: Listing): TrafficSample[] {
-  const out: TrafficSample[] = [];
-  for (const r of doc.map((o) => o.rule)) {
-    const m = r && OURS.has(r.table) ? DNAT_CHAIN.exec(r.chain) : null;
-    if (!r || !m) continue;
-    const c = r.expr?.find((x) => 'counter' in x)?.counter as { packets?: number } | undefined;
-    const to = r.expr?.find((x) => 'dnat' in x)?.dnat as { addr?: string; port?: number } | undefined;
-    if (c?.packets === undefined || to?.addr === undefined || to.port === undefined) continue; // rendered before the counters
-    const id = { namespace: m[1]!, service: m[2]!, protocol: m[3]!.toUpperCase(), port: Number(m[4]) };
-    out.push({ ...id, kind: 'endpoint_new_connections', value: c.packets, endpoint: endpointText(to.addr, to.port) });
-  }
-  return out;
+/** An addressed element met before the naming set that names its key (resolved at the end). */
+interface Unnamed {
+  readonly index: string;
+  readonly set: string;
+  readonly packets: number;
+  readonly verdict: unknown;
 }
 
 /**
- * nft listings (`nft -j list ruleset`, or `list sets` and `list maps`) -> samples, one
- * per Service port and kind, and per endpoint for endpoint kinds. Pure.
+ * The counters of nft listings given object by object and element by element (an
+ * NftListingSink: `nft -j list table`, `list sets`, `list maps`, in any order) -> samples,
+ * one per Service port and kind, and per endpoint for endpoint kinds. Pure.
  */
+export class NftCounters implements NftListingSink {
+  /** The Service port of each counted address (`family ip . proto . port`) and node port (`family proto . port`). */
+  private readonly byAddress = new Map<string, ServicePortId>();
+  private readonly byNodePort = new Map<string, ServicePortId>();
+  private readonly unnamed: Unnamed[] = [];
+  private readonly out: TrafficSample[] = [];
+
+  /** `endpoints`: the endpoints to count per endpoint (the rest are counted per Service port only). */
+  constructor(private readonly endpoints: EndpointFilter = EVERY_ENDPOINT) {}
+
+  element(owner: NftListingOwner, raw: unknown): void {
+    if (!owner.table || !OURS.has(owner.table)) return;
+    if (ENDPOINT_SETS.has(owner.name)) return this.endpointElement(raw);
+    const naming = NAMING_SETS.has(owner.name);
+    if (!naming && !ADDRESSED_SETS.has(owner.name)) return;
+    const e = counted(raw);
+    if (!e) return;
+    const nodePorts = owner.name === N.nodePortTraffic || owner.name === N.serviceNodePorts || owner.name === N.noEndpointNodePorts;
+    const index = `${owner.family} ${e.key}`;
+    if (naming) {
+      const id = parseServicePortComment(e.comment);
+      if (!id) return;
+      (nodePorts ? this.byNodePort : this.byAddress).set(index, id);
+      this.emit(id, 'packets', e.packets);
+      this.emit(id, 'bytes', e.bytes);
+      return;
+    }
+    const id = (nodePorts ? this.byNodePort : this.byAddress).get(index);
+    if (id) this.addressed(id, owner.name, e.packets, e.verdict);
+    else this.unnamed.push({ index, set: owner.name, packets: e.packets, verdict: e.verdict });
+  }
+
+  object(item: Record<string, Record<string, unknown>>): void {
+    const r = item.rule as unknown as ListedRule | undefined;
+    const m = r && OURS.has(r.table) ? DNAT_CHAIN.exec(r.chain) : null;
+    if (!r || !m) return;
+    // Per endpoint, the new connections its DNAT rules counted (one rule per chain that can pick it).
+    const c = r.expr?.find((x) => 'counter' in x)?.counter as { packets?: number } | undefined;
+    const to = r.expr?.find((x) => 'dnat' in x)?.dnat as { addr?: string; port?: number } | undefined;
+    if (c?.packets === undefined || to?.addr === undefined || to.port === undefined) return; // rendered before the counters
+    const endpoint = endpointText(to.addr, to.port);
+    if (!this.endpoints.has(m[1]!, m[2]!, endpoint)) return;
+    this.out.push({ namespace: m[1]!, service: m[2]!, protocol: m[3]!.toUpperCase(), port: Number(m[4]), kind: 'endpoint_new_connections', value: c.packets, endpoint });
+  }
+
+  /** Every sample of what was given, summed per series. */
+  samples(): TrafficSample[] {
+    for (const u of this.unnamed) {
+      const nodePorts = u.set === N.serviceNodePorts || u.set === N.noEndpointNodePorts;
+      const id = (nodePorts ? this.byNodePort : this.byAddress).get(u.index);
+      if (id) this.addressed(id, u.set, u.packets, u.verdict);
+    }
+    this.unnamed.length = 0;
+    return sumSamples(this.out);
+  }
+
+  /** Packets and bytes per endpoint (endpoint-traffic.ts): the Service port from the comment, the endpoint from the key's last two fields. */
+  private endpointElement(raw: unknown): void {
+    const e = counted(raw);
+    const id = parseServicePortComment(e?.comment);
+    const key = (e?.val as { concat?: unknown[] } | undefined)?.concat;
+    const ip = key?.[key.length - 2];
+    const port = key?.[key.length - 1];
+    if (!e || !id || typeof ip !== 'string' || typeof port !== 'number') return;
+    const endpoint = endpointText(ip, port);
+    if (!this.endpoints.has(id.namespace, id.service, endpoint)) return;
+    this.out.push({ ...id, kind: 'endpoint_packets', value: e.packets, endpoint }, { ...id, kind: 'endpoint_bytes', value: e.bytes, endpoint });
+  }
+
+  /** An element of a dispatch, firewall or no-endpoint set of a named address. */
+  private addressed(id: ServicePortId, set: string, packets: number, verdict: unknown): void {
+    if (set === N.serviceIPs || set === N.serviceNodePorts) this.emit(id, 'new_connections', packets);
+    else if (set === N.firewallIPs) this.emit(id, 'dropped_packets', packets, 'source_range');
+    else {
+      const r = refusal(verdict);
+      if (r) this.emit(id, r.kind, packets, r.reason);
+    }
+  }
+
+  private emit(id: ServicePortId, kind: TrafficKind, value: number, reason?: RefusalReason): void {
+    this.out.push({ ...id, kind, value, ...(reason ? { reason } : {}) });
+  }
+}
+
+/** Whole nft listings (`nft -j list table`, `list sets`, `list maps`, in any order) -> samples. Pure. */
 export function parseNftCounters(...listings: string[]): TrafficSample[] {
-  const docs = listings.map(objects);
-  const all = docs.flatMap(listed);
-  // The Service port of each counted address (ip . proto . port) and node port (proto . port), per family.
-  const byAddress = new Map<string, ServicePortId>();
-  const byNodePort = new Map<string, ServicePortId>();
-  const out: TrafficSample[] = [];
-  const emit = (id: ServicePortId | undefined, kind: TrafficKind, value: number, reason?: RefusalReason) => {
-    if (id) out.push({ ...id, kind, value, ...(reason ? { reason } : {}) });
-  };
-  for (const s of all) {
-    const index = s.name === N.serviceTraffic ? byAddress : s.name === N.nodePortTraffic ? byNodePort : undefined;
-    if (!index) continue;
-    for (const raw of s.elem ?? []) {
-      const e = counted(raw);
-      const id = parseServicePortComment(e?.comment);
-      if (!e || !id) continue;
-      index.set(`${s.family} ${e.key}`, id);
-      emit(id, 'packets', e.packets);
-      emit(id, 'bytes', e.bytes);
-    }
+  const counters = new NftCounters();
+  for (const text of listings) {
+    const stream = new NftListingStream(counters);
+    stream.push(text);
+    stream.end();
   }
-  // A loop, not push(...): an endpoint set at 10k Services × 10 gives 200k samples, more arguments than the stack takes
-  // (every read failed there with a RangeError, and the scrape showed no traffic series at all).
-  for (const s of all) if (ENDPOINT_SETS.has(s.name)) for (const x of endpointTraffic(s)) out.push(x);
-  for (const s of all) {
-    const nodePorts = s.name === N.serviceNodePorts || s.name === N.noEndpointNodePorts;
-    const index = nodePorts ? byNodePort : byAddress;
-    for (const raw of s.elem ?? []) {
-      const e = counted(raw);
-      if (!e) continue;
-      const id = index.get(`${s.family} ${e.key}`);
-      if (s.name === N.serviceIPs || s.name === N.serviceNodePorts) emit(id, 'new_connections', e.packets);
-      else if (s.name === N.firewallIPs) emit(id, 'dropped_packets', e.packets, 'source_range');
-      else if (s.name === N.noEndpointServices || s.name === N.noEndpointNodePorts) {
-        const r = refusal(e.verdict);
-        if (r) emit(id, r.kind, e.packets, r.reason);
-      }
-    }
-  }
-  return sumSamples([...out, ...docs.flatMap(endpointSamples)]);
+  return counters.samples();
 }
 
-/** The listing of one of our tables; undefined when the table does not exist (a family the node does not use). */
-async function listTable(exec: Exec, family: string, name: string, netns?: string): Promise<string | undefined> {
-  const cmd: Command = { file: 'nft', args: ['-j', 'list', 'table', family, name], timeoutMs: 30_000, ...(netns ? { netns } : {}) };
-  const r = await exec.run(cmd);
-  if (r.exitCode === 0) return r.stdout;
-  if (/No such file or directory/.test(r.stderr)) return undefined;
-  throw new ExecError(cmd, r);
-}
-
-/** Reads the counters of every table of ours in the current network namespace (or `netns`), rules included. */
-export async function readNftCounters(exec: Exec = systemExec, netns?: string): Promise<TrafficSample[]> {
-  const tables = (['ip', 'ip6'] as const).flatMap((family) => TABLE_NAMES.map((name) => ({ family, name })));
-  const listings: string[] = [];
+/**
+ * Reads the counters of every table of ours in the current network namespace (or `netns`),
+ * rules included; endpoint samples of `endpoints` only. The main tables first, then the
+ * shards four at a time: the shards' dispatch maps are named from the main table's sets.
+ */
+export async function readNftCounters(exec: Exec = systemExec, netns?: string, endpoints?: EndpointFilter): Promise<TrafficSample[]> {
+  const counters = new NftCounters(endpoints);
+  const list = (family: string, name: string) => streamListingChecked(['-j', 'list', 'table', family, name], counters, netns, exec, { absentOk: true, timeoutMs: 30_000 });
+  for (const family of ['ip', 'ip6']) await list(family, TABLE_NAME);
+  const shards = (['ip', 'ip6'] as const).flatMap((family) => TABLE_NAMES.filter((n) => n !== TABLE_NAME).map((name) => ({ family, name })));
   let next = 0;
   const lister = async () => {
-    for (let i = next++; i < tables.length; i = next++) {
-      const text = await listTable(exec, tables[i]!.family, tables[i]!.name, netns);
-      if (text !== undefined) listings.push(text);
-    }
+    for (let i = next++; i < shards.length; i = next++) await list(shards[i]!.family, shards[i]!.name);
   };
   await Promise.all([lister(), lister(), lister(), lister()]);
-  return parseNftCounters(...listings);
+  return counters.samples();
 }
 
-/** Only the sets' and maps' counters (per Service port; no per-endpoint counts, which live in rules). */
-export async function readNftSetCounters(exec: Exec = systemExec, netns?: string): Promise<TrafficSample[]> {
-  const list = (what: 'sets' | 'maps') => runChecked(exec, { file: 'nft', args: ['-j', 'list', what], timeoutMs: 30_000, ...(netns ? { netns } : {}) });
-  const [sets, maps] = await Promise.all([list('sets'), list('maps')]);
-  return parseNftCounters(sets, maps);
+/** Only the sets' and maps' counters (per Service port and the sets' per-endpoint counts; not the rules'). */
+export async function readNftSetCounters(exec: Exec = systemExec, netns?: string, endpoints?: EndpointFilter): Promise<TrafficSample[]> {
+  const counters = new NftCounters(endpoints);
+  // Sets first: they name the maps' addresses.
+  await streamListingChecked(['-j', 'list', 'sets'], counters, netns, exec, { timeoutMs: 30_000 });
+  await streamListingChecked(['-j', 'list', 'maps'], counters, netns, exec, { timeoutMs: 30_000 });
+  return counters.samples();
 }
 
 /**
@@ -203,12 +226,15 @@ export class NftCountersReader {
     private readonly now: () => number = () => performance.now(),
   ) {}
 
-  async read(exec: Exec = systemExec, netns?: string): Promise<TrafficSample[]> {
+  /** Endpoint samples of `endpoints` only; the cached ones are of the filter of the read that listed the rules (the exporter keeps the exact pairs). */
+  async read(exec: Exec = systemExec, netns?: string, endpoints?: EndpointFilter): Promise<TrafficSample[]> {
     const cached = this.endpoints;
     if (cached && cached.netns === netns && this.now() - cached.at < this.endpointsEveryMs) {
-      return [...(await readNftSetCounters(exec, netns)), ...cached.samples];
+      const sets = await readNftSetCounters(exec, netns, endpoints);
+      for (const x of cached.samples) sets.push(x);
+      return sets;
     }
-    const all = await readNftCounters(exec, netns);
+    const all = await readNftCounters(exec, netns, endpoints);
     // Only what rules count is cached: the sets' per-endpoint packets and bytes come with every read.
     this.endpoints = { netns, at: this.now(), samples: all.filter((x) => x.kind === 'endpoint_new_connections') };
     return all;

@@ -42,5 +42,5 @@ export const nftablesBackend: Backend<NftTable[], NftTable[]> = {
   createSyncer: (options) => lazySyncer('nftables', async () => (await import('./create-syncer.js')).createNftablesSyncer(options)),
   cleanup: async () => (await import('./apply.js')).cleanupNftables(),
   // One reader per process: it remembers when it last listed the rules (per-endpoint counts).
-  readTraffic: async (exec, netns) => (countersReader ??= new (await import('./counters.js')).NftCountersReader(endpointCountersEveryMs())).read(exec, netns),
+  readTraffic: async (exec, netns, _input, endpoints) => (countersReader ??= new (await import('./counters.js')).NftCountersReader(endpointCountersEveryMs())).read(exec, netns, endpoints),
 };

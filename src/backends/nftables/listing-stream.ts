@@ -15,11 +15,19 @@ import { NftDocumentError } from './read.js';
 
 type Body = Record<string, unknown>;
 
+/** The set or map an element belongs to, from its item's fields before the `elem` list (nft prints family and table there). */
+export interface NftListingOwner {
+  readonly kind: 'set' | 'map';
+  readonly name: string;
+  readonly family?: string;
+  readonly table?: string;
+}
+
 export interface NftListingSink {
   /** An item of the listing, parsed (a set or map without its elements: those came before it). */
   object(item: Record<string, Body>): void;
-  /** One entry of the `elem` list of the set or map named in `owner` (the item's fields before the list), as nft prints it. */
-  element(owner: { readonly kind: 'set' | 'map'; readonly name: string }, raw: unknown): void;
+  /** One entry of the `elem` list of the set or map named in `owner`, as nft prints it. */
+  element(owner: NftListingOwner, raw: unknown): void;
 }
 
 
@@ -45,7 +53,7 @@ export class NftListingStream {
   /** The current element's text so far; undefined when not inside one. */
   private element: string[] | undefined;
   /** Inside a set's `elem` list: its owner. */
-  private owner: { kind: 'set' | 'map'; name: string } | undefined;
+  private owner: NftListingOwner | undefined;
   /** The element being read is a bare number or literal (ends at `,`, `]` or a space). */
   private scalar = false;
 
@@ -136,7 +144,7 @@ export class NftListingStream {
   }
 
   /** The set or map whose `elem` list starts after `head` (`{"set": {…, "elem": [`). */
-  private ownerOf(head: string): { kind: 'set' | 'map'; name: string } {
+  private ownerOf(head: string): NftListingOwner {
     const open = head.lastIndexOf('"elem"');
     const partial = `${head.slice(0, open).replace(/,\s*$/, '')}}}`;
     let parsed: Record<string, Body>;
@@ -147,7 +155,8 @@ export class NftListingStream {
     }
     const kind = 'set' in parsed ? 'set' : 'map' in parsed ? 'map' : undefined;
     if (!kind) throw new NftDocumentError(`an elem list outside a set or map: ${partial.slice(0, 200)}`);
-    return { kind, name: String(parsed[kind]!.name) };
+    const body = parsed[kind]!;
+    return { kind, name: String(body.name), ...(typeof body.family === 'string' ? { family: body.family } : {}), ...(typeof body.table === 'string' ? { table: body.table } : {}) };
   }
 
   private emitElement(): void {

@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { IptablesCounters, parseIptablesCounters, parseTrafficSetCounters, readIptablesCounters } from '../../../src/backends/iptables/counters.js';
-import type { TrafficSample } from '../../../src/backends/traffic.js';
+import type { EndpointFilter, TrafficSample } from '../../../src/backends/traffic.js';
 import { FakeExec } from '../../../src/exec/fake.js';
 
 const FILTER = `*filter
@@ -114,5 +114,29 @@ describe('iptables traffic counters', () => {
       'ip netns exec svp-test-node iptables-save -c -t filter',
       'ip netns exec svp-test-node iptables-save -c -t nat',
     ]);
+  });
+
+  it('with an endpoint filter, per-endpoint samples of its endpoints only; every Service-level sample as before', async () => {
+    // The agent's exported pairs (src/agent/endpoint-series.ts): orders-db's 192.0.2.21 only.
+    const asked: string[] = [];
+    const filter: EndpointFilter = { has: (ns, svc, ep) => (asked.push(`${ns}/${svc} ${ep}`), ns === 'shop' && svc === 'orders-db' && ep === '192.0.2.21:5432') };
+    const exec = new FakeExec()
+      .on('iptables-save', ['-c', '-t', 'filter'], { stdout: FILTER })
+      .on('iptables-save', ['-c', '-t', 'nat'], { stdout: NAT })
+      .on('ip6tables-save', ['-c'], { stdout: '' })
+      .on('ipset', ['save', 'SVP-ENDPOINT-TRAFFIC'], { stdout: SET4 })
+      .on('ipset', ['save', 'SVP6-ENDPOINT-TRAFFIC'], { stdout: SET6 });
+    const show = (xs: TrafficSample[]) => xs.map((s) => `${s.kind} ${s.namespace}/${s.service}:${s.port}/${s.protocol}${s.reason ? ` ${s.reason}` : ''}${s.endpoint ? ` ${s.endpoint}` : ''} ${s.value}`).sort();
+    const all = show(await readIptablesCounters(exec));
+    const filtered = show(await readIptablesCounters(exec, undefined, filter));
+    assert.deepEqual(filtered.filter((x) => x.startsWith('endpoint_')), [
+      'endpoint_bytes shop/orders-db:5432/TCP 192.0.2.21:5432 2000',
+      'endpoint_new_connections shop/orders-db:5432/TCP 192.0.2.21:5432 5',
+      'endpoint_packets shop/orders-db:5432/TCP 192.0.2.21:5432 20',
+    ]);
+    assert.deepEqual(filtered.filter((x) => !x.startsWith('endpoint_')), all.filter((x) => !x.startsWith('endpoint_')));
+    assert.ok(all.filter((x) => x.startsWith('endpoint_')).length > 3);
+    // Asked by Service and endpoint, the DNAT rules' Service from their comment (no port there).
+    for (const q of ['shop/orders-db 192.0.2.20:5432', 'shop/orders-ro 192.0.2.20:5432', 'shop/api [fd00::20]:8443']) assert.ok(asked.includes(q), q);
   });
 });

@@ -91,6 +91,15 @@ describe('IPVS traffic statistics', () => {
     assert.ok(!samples.some((s) => s.port === 3868), 'the SCTP virtual server is no Service port of the input');
   });
 
+  it('with an endpoint filter, per-endpoint samples of its real servers only; the Service port\'s own as before', () => {
+    const all = ipvsTrafficSamples(parseIpvsStats(CAPTURED), virtualServerNames(INPUT));
+    const some = ipvsTrafficSamples(parseIpvsStats(CAPTURED), virtualServerNames(INPUT), { has: (_ns, service, endpoint) => service === 'web' && endpoint === '10.244.1.11:8080' });
+    assert.deepEqual([...new Set(some.filter((s) => s.endpoint).map((s) => `${s.service} ${s.endpoint}`))], ['web 10.244.1.11:8080']);
+    assert.equal(pick(some, 'web', 'endpoint_bytes', '10.244.1.11:8080'), 980);
+    assert.deepEqual(some.filter((s) => !s.endpoint), all.filter((s) => !s.endpoint));
+    assert.ok(all.filter((s) => s.endpoint).length > 3);
+  });
+
   it('a Service port served on several addresses adds them up (ClusterIP + node port)', () => {
     const text = `TCP  10.96.0.10:80  3 15 12 804 666\n  -> 10.244.1.10:8080  3 15 12 804 666\nTCP  192.168.50.1:30080  2 10 8 500 400\n  -> 10.244.1.10:8080  2 10 8 500 400\n`;
     const samples = ipvsTrafficSamples(parseIpvsStats(text), virtualServerNames(INPUT));

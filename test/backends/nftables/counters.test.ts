@@ -2,8 +2,9 @@
 // counters become per-Service-port samples, endpoint-traffic elements and DNAT rule counters per-endpoint ones (recorded in the shape nft 1.0.6 prints).
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { NftCountersReader, parseNftCounters, readNftCounters } from '../../../src/backends/nftables/counters.js';
-import { sampleKey, type TrafficSample } from '../../../src/backends/traffic.js';
+import { NftCounters, NftCountersReader, parseNftCounters, readNftCounters } from '../../../src/backends/nftables/counters.js';
+import { NftListingStream } from '../../../src/backends/nftables/listing-stream.js';
+import { sampleKey, type EndpointFilter, type TrafficSample } from '../../../src/backends/traffic.js';
 import { FakeExec } from '../../../src/exec/fake.js';
 
 const counter = (packets: number, bytes: number) => ({ packets, bytes });
@@ -199,5 +200,37 @@ describe('nftables traffic counters', () => {
   it('a failing listing is an error naming the command', async () => {
     const exec = new FakeExec().on('nft', ['-j', 'list'], { exitCode: 1, stderr: 'Operation not permitted' });
     await assert.rejects(readNftCounters(exec), /nft -j list table ip6? svcplane\S* exited 1: Operation not permitted/);
+  });
+
+  it('the maps before the sets that name their addresses (any listing order) count the same', () => {
+    const sorted = (x: TrafficSample[]) => [...x].sort((a, b) => sampleKey(a).localeCompare(sampleKey(b)));
+    assert.deepEqual(sorted(parseNftCounters(MAPS, RULES, SETS)), sorted(parseNftCounters(SETS, MAPS, RULES)));
+    assert.ok(parseNftCounters(MAPS, SETS).some((x) => x.kind === 'new_connections'));
+  });
+
+  it('with an endpoint filter, per-endpoint samples of its endpoints only, from sets and rules alike', () => {
+    const sets = JSON.stringify({
+      nftables: [{
+        set: {
+          family: 'ip', name: 'endpoint-traffic', table: 'svcplane', stmt: [{ counter: null }],
+          elem: [
+            elem({ concat: ['10.96.0.10', 'tcp', 80, '10.244.1.5', 8080] }, 'shop/web:80/TCP', counter(3, 300)),
+            elem({ concat: ['10.96.0.10', 'tcp', 80, '10.244.2.6', 8080] }, 'shop/web:80/TCP', counter(4, 400)),
+          ],
+        },
+      }],
+    });
+    const filter: EndpointFilter = { has: (ns, svc, ep) => ns === 'shop' && svc === 'web' && ep === '10.244.2.6:8080' };
+    const c = new NftCounters(filter);
+    for (const text of [SETS, MAPS, RULES, sets]) {
+      const stream = new NftListingStream(c);
+      stream.push(text);
+      stream.end();
+    }
+    const got = c.samples();
+    const all = parseNftCounters(SETS, MAPS, RULES, sets);
+    assert.deepEqual(got.filter((x) => x.endpoint).map((x) => `${x.kind} ${x.endpoint} ${x.value}`).sort(), ['endpoint_bytes 10.244.2.6:8080 400', 'endpoint_new_connections 10.244.2.6:8080 3', 'endpoint_packets 10.244.2.6:8080 4']);
+    assert.equal(got.filter((x) => !x.endpoint).length, all.filter((x) => !x.endpoint).length, 'every Service-level sample');
+    assert.ok(all.filter((x) => x.endpoint).length > 3);
   });
 });
