@@ -111,14 +111,35 @@ export function metricsHandler(registry: Registry, health?: HealthSources, befor
     if (path === '/configz' && info) return json(res, 200, info.configz());
     if (path !== '/metrics') return json(res, 404, { error: 'not found' });
     beforeScrape?.();
-    registry.metrics().then(
-      (text) => {
-        res.writeHead(200, { 'Content-Type': registry.contentType });
-        res.end(text);
-      },
-      (e: unknown) => json(res, 500, { error: String(e) }),
-    );
+    void sendMetrics(registry, res);
   };
+}
+
+/**
+ * The exposition written as it is made (Registry.chunks), waiting for the socket to drain.
+ * A failure before the first piece answers 500; after it, the response is cut short (the
+ * status is sent), which the scraper sees as a failed scrape, not a partial one.
+ */
+async function sendMetrics(registry: Registry, res: ServerResponse): Promise<void> {
+  const pieces = registry.chunks();
+  let started = false;
+  try {
+    for await (const piece of pieces) {
+      if (!started) {
+        res.writeHead(200, { 'Content-Type': registry.contentType });
+        started = true;
+      }
+      if (!res.write(piece)) await new Promise<void>((resolve) => {
+        const done = () => (res.off('drain', done), res.off('close', done), resolve());
+        res.on('drain', done).on('close', done);
+      });
+      if (res.destroyed) return void (await pieces.return());
+    }
+    res.end();
+  } catch (e) {
+    if (started) res.destroy(e instanceof Error ? e : new Error(String(e)));
+    else json(res, 500, { error: String(e) });
+  }
 }
 
 export async function startServer(at: HostPort, handler: (req: IncomingMessage, res: ServerResponse) => void): Promise<Server> {

@@ -10,7 +10,9 @@
 // pairs comes from the input the node enforces (endpoint-series.ts), and the reader is
 // told them, so it makes no sample of any other endpoint.
 
-import { Counter, Gauge, type Registry } from './prom/index.js';
+import { Gauge, type Registry } from './prom/index.js';
+import type { Collectable } from './prom/registry.js';
+import type { MetricFamily, Sample } from './prom/text.js';
 import { ENDPOINT_KINDS, sampleKey, type EndpointFilter, type TrafficKind, type TrafficSample } from '../backends/traffic.js';
 import type { RenderInput } from '../model/render-input.js';
 import { exportedEndpointPairs, type ExportedEndpointPairs } from './endpoint-series.js';
@@ -18,18 +20,16 @@ import { exportedEndpointPairs, type ExportedEndpointPairs } from './endpoint-se
 /** At most this many (Service port, endpoint) pairs get per-endpoint series (README, "Observing the agent"). */
 export const MAX_ENDPOINT_SERIES = 2000;
 
-const SERVICE_LABELS = ['namespace', 'service', 'port', 'protocol'] as const;
-
-/** The exported metric of each kind: names fixed (the Grafana dashboard is built on them). */
-const METRICS: Record<TrafficKind, { name: string; help: string; labels: readonly string[] }> = {
-  packets: { name: 'svcplane_service_packets_total', help: 'Packets of a Service port\'s connections, both directions, counted by our rules', labels: SERVICE_LABELS },
-  bytes: { name: 'svcplane_service_bytes_total', help: 'Bytes of a Service port\'s connections, both directions, counted by our rules', labels: SERVICE_LABELS },
-  new_connections: { name: 'svcplane_service_new_connections_total', help: 'New connections sent to a Service port\'s endpoints (DNATed)', labels: SERVICE_LABELS },
-  rejected_packets: { name: 'svcplane_service_rejected_packets_total', help: 'Packets to a Service port refused with a reject, by reason', labels: [...SERVICE_LABELS, 'reason'] },
-  dropped_packets: { name: 'svcplane_service_dropped_packets_total', help: 'Packets to a Service port dropped, by reason', labels: [...SERVICE_LABELS, 'reason'] },
-  endpoint_packets: { name: 'svcplane_endpoint_packets_total', help: 'Packets of a Service port\'s connections per endpoint', labels: [...SERVICE_LABELS, 'endpoint'] },
-  endpoint_bytes: { name: 'svcplane_endpoint_bytes_total', help: 'Bytes of a Service port\'s connections per endpoint', labels: [...SERVICE_LABELS, 'endpoint'] },
-  endpoint_new_connections: { name: 'svcplane_endpoint_new_connections_total', help: 'New connections a Service port sent to each endpoint', labels: [...SERVICE_LABELS, 'endpoint'] },
+/** The exported metric of each kind: names fixed (the Grafana dashboard is built on them). Labels: namespace, service, port, protocol, then reason (refusals) or endpoint (endpoint_*). */
+const METRICS: Record<TrafficKind, { name: string; help: string }> = {
+  packets: { name: 'svcplane_service_packets_total', help: 'Packets of a Service port\'s connections, both directions, counted by our rules' },
+  bytes: { name: 'svcplane_service_bytes_total', help: 'Bytes of a Service port\'s connections, both directions, counted by our rules' },
+  new_connections: { name: 'svcplane_service_new_connections_total', help: 'New connections sent to a Service port\'s endpoints (DNATed)' },
+  rejected_packets: { name: 'svcplane_service_rejected_packets_total', help: 'Packets to a Service port refused with a reject, by reason' },
+  dropped_packets: { name: 'svcplane_service_dropped_packets_total', help: 'Packets to a Service port dropped, by reason' },
+  endpoint_packets: { name: 'svcplane_endpoint_packets_total', help: 'Packets of a Service port\'s connections per endpoint' },
+  endpoint_bytes: { name: 'svcplane_endpoint_bytes_total', help: 'Bytes of a Service port\'s connections per endpoint' },
+  endpoint_new_connections: { name: 'svcplane_endpoint_new_connections_total', help: 'New connections a Service port sent to each endpoint' },
 };
 
 const portKey = (s: TrafficSample) => [s.namespace, s.service, s.port, s.protocol].join('\u0000');
@@ -148,22 +148,29 @@ export function registerTrafficMetrics(registry: Registry, opts: TrafficMetricsO
     },
   });
   for (const [kind, m] of Object.entries(METRICS) as [TrafficKind, (typeof METRICS)[TrafficKind]][]) {
-    new Counter({
-      name: m.name,
-      help: m.help,
-      labelNames: m.labels,
-      registers: [registry],
-      async collect() {
-        const values = await snapshot();
-        this.reset();
-        for (const s of values) {
-          if (s.kind !== kind) continue;
-          const labels: Record<string, string | number> = { namespace: s.namespace, service: s.service, port: s.port, protocol: s.protocol };
-          if (s.reason) labels.reason = s.reason;
-          if (s.endpoint) labels.endpoint = s.endpoint;
-          this.inc(labels, s.value);
-        }
-      },
-    });
+    registry.registerMetric(trafficFamily(m.name, m.help, kind, snapshot));
   }
+}
+
+/**
+ * One traffic metric as a scrape collects it: the samples of its kind from the shared read,
+ * as series made for this scrape alone. Not a Counter: a Counter keeps a series per label set
+ * (a key string, a labels object) from one scrape to the next, ~130k of them at 44k Services.
+ */
+function trafficFamily(name: string, help: string, kind: TrafficKind, snapshot: () => Promise<TrafficSample[]>): Collectable {
+  return {
+    name,
+    async get(): Promise<MetricFamily> {
+      const values: Sample[] = [];
+      for (const s of await snapshot()) {
+        if (s.kind !== kind) continue;
+        // The labels in the order the series always had: the Service port's, then reason or endpoint.
+        const labels: Record<string, string | number> = { namespace: s.namespace, service: s.service, port: s.port, protocol: s.protocol };
+        if (s.reason) labels.reason = s.reason;
+        if (s.endpoint) labels.endpoint = s.endpoint;
+        values.push({ labels, value: s.value });
+      }
+      return { name, help, type: 'counter', values };
+    },
+  };
 }

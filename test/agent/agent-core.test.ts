@@ -10,6 +10,7 @@ import { nodeEligibility } from '../../src/agent/watch/node.js';
 import { closeServer, HealthCheckServers, healthHandler, ListenError, metricsHandler, parseHostPort, startServer } from '../../src/agent/http.js';
 import { buildRenderInput, changedKeys, mergeServices } from '../../src/agent/input-merge.js';
 import { createAgentMetrics } from '../../src/agent/metrics.js';
+import { Gauge, Registry } from '../../src/agent/prom/index.js';
 import { DEFAULT_PROXY_CONFIG } from '../../src/model/config.js';
 import { ep, input, NODE1, plan, port, slice, svc } from '../helpers/model.js';
 
@@ -198,6 +199,24 @@ test('/metrics serves kube-proxy metric names in Prometheus format', TIMEOUT, as
     assert.match(r.body, /^svcplane_malformed_objects_total\{kind="EndpointSlice"\} 1$/m);
   } finally {
     await closeServer(s);
+  }
+});
+
+test('/metrics: a metric that fails before anything was sent answers 500; one that fails half-way cuts the response short', TIMEOUT, async () => {
+  const early = new Registry();
+  new Gauge({ name: 'broken', help: 'fails', registers: [early], collect: () => { throw new Error('cannot read'); } });
+  const late = new Registry();
+  new Gauge({ name: 'big', help: 'many', labelNames: ['n'], registers: [late], collect() { for (let i = 0; i < 50_000; i++) this.set({ n: String(i) }, i); } });
+  new Gauge({ name: 'broken', help: 'fails', registers: [late], collect: () => { throw new Error('cannot read'); } });
+  const servers = [await startServer({ host: '127.0.0.1', port: 0 }, metricsHandler(early)), await startServer({ host: '127.0.0.1', port: 0 }, metricsHandler(late))];
+  try {
+    const r = await get((servers[0]!.address() as AddressInfo).port, '/metrics');
+    assert.equal(r.status, 500);
+    assert.match(r.body, /cannot read/);
+    // The status was sent with the first piece: the body must not end as a whole exposition would.
+    await assert.rejects(get((servers[1]!.address() as AddressInfo).port, '/metrics'));
+  } finally {
+    for (const s of servers) await closeServer(s);
   }
 });
 

@@ -114,3 +114,33 @@ test('the process metrics: the families prom-client exported by default, with va
   const version = families.find((f) => f.name === 'nodejs_version_info')!.values[0]!;
   assert.equal(version.labels.version, process.version);
 });
+
+test('the exposition in pieces (what /metrics sends): the same text, pieces of bounded size, each family collected after the one before was written', async () => {
+  const r = new Registry();
+  const order: string[] = [];
+  new Counter({ name: 'a_total', help: 'Counts a', registers: [r] }).inc(2);
+  new Gauge({
+    name: 'big',
+    help: 'Many series',
+    labelNames: ['n'],
+    registers: [r],
+    collect() {
+      order.push('collect big');
+      for (let i = 0; i < 20_000; i++) this.set({ n: String(i) }, i);
+    },
+  });
+  new Gauge({ name: 'empty', help: 'No series', labelNames: ['x'], registers: [r], collect: () => void order.push('collect empty') });
+  const pieces: string[] = [];
+  for await (const p of r.chunks()) {
+    pieces.push(p);
+    if (p.includes('big{n="19999"}')) order.push('wrote big');
+  }
+  assert.equal(pieces.join(''), await r.metrics());
+  assert.ok(pieces.length > 5, `${pieces.length} pieces`);
+  assert.ok(Math.max(...pieces.map((p) => p.length)) < 70 * 1024, 'no piece much over 64 KiB');
+  assert.deepEqual(order.slice(0, 3), ['collect big', 'wrote big', 'collect empty']);
+  const none = new Registry();
+  const nothing: string[] = [];
+  for await (const p of none.chunks()) nothing.push(p);
+  assert.equal(nothing.join(''), await none.metrics());
+});

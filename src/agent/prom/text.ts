@@ -52,3 +52,23 @@ export function familyText(f: MetricFamily): string {
   for (const s of f.values) lines.push(sampleLine(s.metricName ?? f.name, s.labels, s.value));
   return lines.join('\n');
 }
+
+/** About how many characters a piece of familyChunks holds: a scrape is sent in pieces this size, never whole. */
+export const CHUNK_CHARS = 64 * 1024;
+
+/**
+ * familyText in pieces of about `size` characters, each ending with a newline (the last
+ * without, like familyText), made as they are asked for: a family of 44k series is ~5 MB
+ * of text, and whole it was held with its lines beside it.
+ */
+export function* familyChunks(f: MetricFamily, size = CHUNK_CHARS): Generator<string, void, undefined> {
+  let piece = `# HELP ${escapeHelp(f.name)} ${escapeHelp(f.help)}\n# TYPE ${escapeHelp(f.name)} ${f.type}`;
+  for (const s of f.values) {
+    if (piece.length >= size) {
+      yield `${piece}\n`;
+      piece = sampleLine(s.metricName ?? f.name, s.labels, s.value);
+    } else piece += `\n${sampleLine(s.metricName ?? f.name, s.labels, s.value)}`;
+  }
+  yield piece;
+}
+
