@@ -198,7 +198,8 @@ export async function benchAgentMemory(
     let scrapeBytes = 0;
     for (let i = 0; i < SCRAPES; i++) {
       if (i > 0) await sleep(SCRAPE_GAP_MS);
-      const r = await nsExec(ns, ['curl', '-sS', '--max-time', '600', 'http://127.0.0.1:10249/metrics']);
+      // curl's own limit, not nsExec's default 30 s: a slow scrape is a finding to report, not a bench failure.
+      const r = await nsExec(ns, ['curl', '-sS', '--max-time', '600', 'http://127.0.0.1:10249/metrics'], { timeoutMs: 620_000 });
       if (r.exitCode !== 0) throw new Error(`scrape ${i + 1}: ${r.stderr.slice(0, 300)}`);
       scrapeBytes = r.stdout.length;
     }

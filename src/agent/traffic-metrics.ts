@@ -97,7 +97,9 @@ export function registerTrafficMetrics(registry: Registry, opts: TrafficMetricsO
   const now = opts.now ?? Date.now;
   const minInterval = opts.minReadIntervalMs ?? 5000;
   const monotonic = new MonotonicTraffic();
-  let last: { at: number; values: Promise<TrafficSample[]> } | undefined;
+  // The last read: shared while it runs, and reused for `minInterval` after it ended (from its end: a read at
+  // 44k Services takes seconds, and the metrics of one scrape are collected one after the other).
+  let last: { ended?: number; values: Promise<TrafficSample[]> } | undefined;
   let lastGood: TrafficSample[] = [];
   let omitted = 0;
   // The pairs of the last input, redone when the agent applied another (a read every few seconds, an input per sync).
@@ -109,8 +111,9 @@ export function registerTrafficMetrics(registry: Registry, opts: TrafficMetricsO
   };
   const snapshot = (): Promise<TrafficSample[]> => {
     const t = now();
-    if (!last || t - last.at >= minInterval) {
-      const values = (async () => {
+    if (!last || (last.ended !== undefined && t - last.ended >= minInterval)) {
+      const read: { ended?: number; values: Promise<TrafficSample[]> } = { values: Promise.resolve([]) };
+      read.values = (async () => {
         const exported = pairsOf(opts.input?.());
         const raw = await opts.read(exported);
         if (exported) {
@@ -130,11 +133,13 @@ export function registerTrafficMetrics(registry: Registry, opts: TrafficMetricsO
         const bounded = boundEndpointSeries(raw);
         omitted = bounded.omitted;
         return (lastGood = boundEndpointSeries(monotonic.update(bounded.samples)).samples);
-      })().catch((e: unknown) => {
-        opts.onError?.(e);
-        return lastGood;
-      });
-      last = { at: t, values };
+      })()
+        .catch((e: unknown) => {
+          opts.onError?.(e);
+          return lastGood;
+        })
+        .finally(() => (read.ended = now()));
+      last = read;
     }
     return last.values;
   };

@@ -63,6 +63,30 @@ describe('registerTrafficMetrics', () => {
     assert.equal(reads, 2);
   });
 
+  it('a read slower than the interval serves the whole scrape, its metrics collected one after the other; the interval counts from its end', async () => {
+    const registry = new Registry();
+    let reads = 0;
+    let t = 0;
+    registerTrafficMetrics(registry, {
+      read: async () => {
+        reads++;
+        t += 12_000; // a read at 44k Services takes seconds
+        return [s(web, 'packets', 40)];
+      },
+      now: () => t,
+    });
+    let text = '';
+    for await (const piece of registry.chunks()) text += piece;
+    assert.match(text, /svcplane_service_packets_total\{[^}]*service="web"[^}]*\} 40/);
+    assert.equal(reads, 1, 'one read for every metric of the scrape');
+    t += 4_000;
+    await registry.metrics();
+    assert.equal(reads, 1, 'within the interval from the read\'s end');
+    t += 1_000;
+    await registry.metrics();
+    assert.equal(reads, 2);
+  });
+
   it('a failed read is reported and the scrape shows the last values', async () => {
     const registry = new Registry();
     let fail = false;
