@@ -47,6 +47,20 @@ export function boundEndpointSeries(samples: readonly TrafficSample[], max = MAX
   return { samples: samples.filter((s) => !ENDPOINT_KINDS.has(s.kind) || kept.has(endpointKey(s))), omitted: pairs.length - max };
 }
 
+/** One series of the state: its labels and value as exported, and its last raw value and offset. One object for the series' life. */
+interface Series {
+  readonly namespace: string;
+  readonly service: string;
+  readonly port: number;
+  readonly protocol: string;
+  readonly kind: TrafficKind;
+  readonly reason?: TrafficSample['reason'];
+  readonly endpoint?: string;
+  value: number;
+  raw: number;
+  offset: number;
+}
+
 /**
  * Raw kernel counters -> values that never go backwards. Pure state machine: give it
  * each read, in order. Per series it keeps the last raw value and an offset: a raw
@@ -54,25 +68,58 @@ export function boundEndpointSeries(samples: readonly TrafficSample[], max = MAX
  * recreated), so the last value joins the offset. A series missing from a read while
  * its Service port still has others (a no-endpoint element gone once endpoints
  * came) keeps its last value; a Service port with no series at all is forgotten.
+ *
+ * Kept per Service port, each series one object that is also what update returns (its value
+ * moved in place): at 44k Services there are ~130k series, and a key string per series, a
+ * record per series made again at each read and a copy of each for the result held ~20 MB
+ * between scrapes. A port's few Service-level series are found by a walk of its list; its
+ * per-endpoint ones (up to the exported bound in one port) through a map of their own.
  */
 export class MonotonicTraffic {
-  private readonly series = new Map<string, { sample: TrafficSample; raw: number; offset: number }>();
+  private readonly ports = new Map<string, { read: number; series: Series[] }>();
+  private readonly endpointSeries = new Map<string, Series>();
+  private reads = 0;
 
   update(read: readonly TrafficSample[]): TrafficSample[] {
-    const present = new Set(read.map(portKey));
-    for (const [k, s] of this.series) if (!present.has(portKey(s.sample))) this.series.delete(k);
+    const n = ++this.reads;
     for (const r of read) {
-      const k = sampleKey(r);
-      const have = this.series.get(k);
-      if (!have) this.series.set(k, { sample: r, raw: r.value, offset: 0 });
-      else this.series.set(k, { sample: r, raw: r.value, offset: r.value < have.raw ? have.offset + have.raw : have.offset });
+      const k = portKey(r);
+      let port = this.ports.get(k);
+      if (!port) this.ports.set(k, (port = { read: n, series: [] }));
+      port.read = n;
+      const have = r.endpoint === undefined ? port.series.find((x) => x.kind === r.kind && x.reason === r.reason && x.endpoint === undefined) : this.endpointSeries.get(sampleKey(r));
+      if (have) {
+        if (r.value < have.raw) have.offset += have.raw;
+        have.raw = r.value;
+        have.value = have.offset + have.raw;
+        continue;
+      }
+      const created: Series = { namespace: r.namespace, service: r.service, port: r.port, protocol: r.protocol, kind: r.kind, ...(r.reason ? { reason: r.reason } : {}), ...(r.endpoint !== undefined ? { endpoint: r.endpoint } : {}), value: r.value, raw: r.value, offset: 0 };
+      port.series.push(created);
+      if (r.endpoint !== undefined) this.endpointSeries.set(sampleKey(r), created);
     }
-    return [...this.series.values()].map((s) => ({ ...s.sample, value: s.offset + s.raw }));
+    const out: TrafficSample[] = [];
+    for (const [k, port] of this.ports) {
+      if (port.read !== n) this.forget(k, port.series);
+      else for (const x of port.series) out.push(x);
+    }
+    return out;
   }
 
-  /** Forgets every series whose last sample fails `keep` (endpoint pairs no longer exported: else each replaced endpoint stayed while its port lived). */
+  /** Forgets every series that fails `keep` (endpoint pairs no longer exported: else each replaced endpoint stayed while its port lived). */
   retain(keep: (s: TrafficSample) => boolean): void {
-    for (const [k, s] of this.series) if (!keep(s.sample)) this.series.delete(k);
+    for (const [k, port] of this.ports) {
+      const gone = port.series.filter((x) => !keep(x));
+      if (gone.length === 0) continue;
+      port.series = port.series.filter(keep);
+      if (port.series.length === 0) this.ports.delete(k);
+      for (const x of gone) if (x.endpoint !== undefined) this.endpointSeries.delete(sampleKey(x));
+    }
+  }
+
+  private forget(key: string, series: readonly Series[]): void {
+    this.ports.delete(key);
+    for (const x of series) if (x.endpoint !== undefined) this.endpointSeries.delete(sampleKey(x));
   }
 }
 

@@ -35,6 +35,29 @@ describe('MonotonicTraffic', () => {
   });
 });
 
+describe('MonotonicTraffic, per endpoint', () => {
+  const e = (endpoint: string, value: number, id: typeof web | typeof api = web): TrafficSample => ({ ...id, kind: 'endpoint_packets', value, endpoint });
+  const show = (out: TrafficSample[]) => out.map((x) => `${x.service} ${x.kind} ${x.endpoint ?? ''} ${x.value}`).sort();
+
+  it('each endpoint\'s series restarts on its own; a port forgotten takes its endpoints\' series with it', () => {
+    const m = new MonotonicTraffic();
+    m.update([s(web, 'packets', 10), e('10.0.0.1:80', 4), e('10.0.0.2:80', 6), s(api, 'packets', 1), e('10.0.0.1:80', 9, api)]);
+    // 10.0.0.2's element recreated (from 0); api's port gone from the read.
+    assert.deepEqual(show(m.update([s(web, 'packets', 12), e('10.0.0.1:80', 5), e('10.0.0.2:80', 1)])), ['web endpoint_packets 10.0.0.1:80 5', 'web endpoint_packets 10.0.0.2:80 7', 'web packets  12']);
+    // api back with the same endpoint: a new series, not 9 + 2.
+    assert.deepEqual(show(m.update([s(web, 'packets', 12), s(api, 'packets', 2), e('10.0.0.1:80', 2, api)])).filter((x) => x.startsWith('api')), ['api endpoint_packets 10.0.0.1:80 2', 'api packets  2']);
+  });
+
+  it('retain forgets the series it is told to, and a port left with none', () => {
+    const m = new MonotonicTraffic();
+    m.update([e('10.0.0.1:80', 4), e('10.0.0.2:80', 6)]);
+    m.retain((x) => x.endpoint !== '10.0.0.2:80');
+    assert.deepEqual(show(m.update([e('10.0.0.1:80', 5), e('10.0.0.2:80', 1)])), ['web endpoint_packets 10.0.0.1:80 5', 'web endpoint_packets 10.0.0.2:80 1']);
+    m.retain(() => false);
+    assert.deepEqual(show(m.update([e('10.0.0.1:80', 1)])), ['web endpoint_packets 10.0.0.1:80 1'], 'forgotten: 1, not 5 + 1');
+  });
+});
+
 describe('registerTrafficMetrics', () => {
   it('exports the seven metrics with their labels, reading once per scrape', async () => {
     const registry = new Registry();
