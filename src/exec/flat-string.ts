@@ -14,3 +14,21 @@
 export function flatString(s: string): string {
   return JSON.parse(JSON.stringify(s)) as string;
 }
+
+/**
+ * flatString once per distinct value: a reader's sums name the same namespace, protocol and
+ * Service many times (packets and bytes of each port, each endpoint of a Service), and one
+ * flat copy serves them all. Lives as long as the reader that keeps it (one read).
+ */
+export class FlatStrings {
+  private readonly seen = new Map<string, string>();
+
+  of(s: string): string {
+    let flat = this.seen.get(s);
+    if (flat === undefined) {
+      flat = flatString(s);
+      this.seen.set(flat, flat);
+    }
+    return flat;
+  }
+}

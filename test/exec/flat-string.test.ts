@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import v8 from 'node:v8';
 import vm from 'node:vm';
-import { flatString } from '../../src/exec/flat-string.js';
+import { FlatStrings, flatString } from '../../src/exec/flat-string.js';
 
 function collectGarbage(): void {
   v8.setFlagsFromString('--expose-gc');
@@ -56,3 +56,23 @@ describe('flatString', () => {
     assert.ok(flat < 200 * 1024, `the copies keep ${flat} bytes`);
   });
 });
+
+describe('FlatStrings', () => {
+  it('one flat copy per distinct value: parts of 200 chunks naming 2 values keep none of the chunks', () => {
+    collectGarbage();
+    const before = process.memoryUsage().heapUsed;
+    const strings = new FlatStrings();
+    const held: string[] = [];
+    for (let i = 0; i < 200; i++) {
+      const chunk = `${'x'.repeat(65536)}${i % 2 ? 'default-namespace' : 'kube-system-tools'} rest`;
+      const name = chunk.slice(65536, chunk.indexOf(' '));
+      held.push(strings.of(name));
+    }
+    collectGarbage();
+    assert.deepEqual([...new Set(held)].sort(), ['default-namespace', 'kube-system-tools']);
+    assert.equal(held[0], held[2]);
+    const kept = process.memoryUsage().heapUsed - before;
+    assert.ok(kept < 2e6, `kept ${kept} bytes (the 200 chunks are 13 MB)`);
+  });
+});
+

@@ -12,7 +12,7 @@
 
 import { systemExec } from '../../exec/system-exec.js';
 import { runChecked, type Exec } from '../../exec/exec.js';
-import { flatString } from '../../exec/flat-string.js';
+import { FlatStrings, flatString } from '../../exec/flat-string.js';
 import { parseIpsetAdd } from '../ipset.js';
 import { TRAFFIC_SET_NAMES, trafficSetName } from './traffic-set.js';
 import { EVERY_ENDPOINT, parseServicePortComment, sampleKey, sumSamples, type EndpointFilter, type RefusalReason, type ServicePortId, type TrafficKind, type TrafficSample } from '../traffic.js';
@@ -71,6 +71,7 @@ interface LabelledSum {
 export class IptablesCounters {
   private readonly ports = new Map<string, ServicePortId>();
   private readonly sums = new Map<string, LabelledSum>();
+  private readonly strings = new FlatStrings();
 
   /** `endpoints`: the endpoints to count per endpoint (the rest are summed per Service port only). */
   constructor(private readonly endpoints: EndpointFilter = EVERY_ENDPOINT) {}
@@ -84,9 +85,9 @@ export class IptablesCounters {
     if (r.chain === 'SVP-SERVICES' && r.dport !== undefined && r.protocol) {
       // Kept as copies: a part of the line would keep the output's whole chunk (flat-string.ts).
       const cut = labelOf(r.comment);
-      const label = cut === undefined || this.ports.has(cut) ? undefined : flatString(cut);
+      const label = cut === undefined || this.ports.has(cut) ? undefined : this.strings.of(cut);
       const m = label ? /^([^/]+)\/([^:]+):/.exec(label) : null;
-      if (label && m) this.ports.set(label, { namespace: m[1]!, service: m[2]!, port: r.dport, protocol: flatString(r.protocol) });
+      if (label && m) this.ports.set(label, { namespace: m[1]!, service: m[2]!, port: r.dport, protocol: this.strings.of(r.protocol) });
     }
     if (r.chain.startsWith('SVP-SEP-') && r.target === 'DNAT') {
       this.add(r.comment, 'new_connections', r.packets);
@@ -108,7 +109,7 @@ export class IptablesCounters {
     const key = `${label}\u0000${kind}\u0000${reason ?? ''}\u0000${endpoint ?? ''}`;
     const have = this.sums.get(key);
     if (have) have.value += value;
-    else this.sums.set(key, { label: flatString(label), kind, value, ...(reason ? { reason } : {}), ...(endpoint ? { endpoint: flatString(endpoint) } : {}) });
+    else this.sums.set(key, { label: this.strings.of(label), kind, value, ...(reason ? { reason } : {}), ...(endpoint ? { endpoint: flatString(endpoint) } : {}) });
   }
 
   /** The samples of every line given, for the labels whose port SVP-SERVICES named. */
@@ -137,6 +138,7 @@ export function parseIptablesCounters(saved: string): TrafficSample[] {
  */
 export class TrafficSetCounters {
   private readonly sums = new Map<string, TrafficSample & { value: number }>();
+  private readonly strings = new FlatStrings();
 
   /** `endpoints`: the endpoints to count per endpoint (the rest are summed per Service port only). */
   constructor(private readonly endpoints: EndpointFilter = EVERY_ENDPOINT) {}
@@ -165,7 +167,7 @@ export class TrafficSetCounters {
     const k = sampleKey(s);
     const have = this.sums.get(k);
     if (have) have.value += value;
-    else this.sums.set(k, { namespace: flatString(id.namespace), service: flatString(id.service), port: id.port, protocol: flatString(id.protocol), kind, value, ...(endpoint ? { endpoint: flatString(endpoint) } : {}) });
+    else this.sums.set(k, { namespace: this.strings.of(id.namespace), service: this.strings.of(id.service), port: id.port, protocol: this.strings.of(id.protocol), kind, value, ...(endpoint ? { endpoint: flatString(endpoint) } : {}) });
   }
 
   samples(): TrafficSample[] {
