@@ -15,7 +15,8 @@ import { runChecked, type Exec } from '../../exec/exec.js';
 import { FlatStrings, flatString } from '../../exec/flat-string.js';
 import { parseIpsetAdd } from '../ipset.js';
 import { TRAFFIC_SET_NAMES, trafficSetName } from './traffic-set.js';
-import { EVERY_ENDPOINT, parseServicePortComment, sampleKey, sumSamples, type EndpointFilter, type RefusalReason, type ServicePortId, type TrafficKind, type TrafficSample } from '../traffic.js';
+import { EVERY_ENDPOINT, parseServicePortComment, trafficComment, type EndpointFilter, type RefusalReason, type ServicePortId, type TrafficKind, type TrafficSample } from '../traffic.js';
+import { PortSums, TrafficTally } from '../traffic-tally.js';
 
 interface SavedRule {
   readonly chain: string;
@@ -51,26 +52,26 @@ function labelOf(comment: string, suffixes: readonly string[] = SUFFIXES): strin
   return s ? comment.slice(0, -s.length) : undefined;
 }
 
-/** What one rule counts, by the label of its Service port: resolved to the port once every rule was read. */
-interface LabelledSum {
+/** The new connections a DNAT rule counted for one endpoint, by the label of its Service port. */
+interface LabelledEndpointSum {
   readonly label: string;
-  readonly kind: TrafficKind;
-  readonly reason?: RefusalReason;
-  readonly endpoint?: string;
+  readonly endpoint: string;
   value: number;
 }
 
 /**
  * Our rules' counters in `iptables-save -c` output, given a line at a time as the tool
- * prints them: what is kept is a sum per Service port label (and endpoint) and the labels'
- * ports, not the text nor a record per rule. At 10k Services × 10 endpoints the nat save is
+ * prints them: what is kept is the sums per Service port label (PortSums; per endpoint of
+ * the filter too) and the labels' ports, not the text nor a record per rule. At 10k Services × 10 endpoints the nat save is
  * ~48 MB and ~210k rules of ours; a scrape held that text twice (each table's, then
  * joined), its lines and a record per rule. The port of a label comes from SVP-SERVICES'
  * rules, which match it (`--dport`), wherever they come in the output.
  */
 export class IptablesCounters {
   private readonly ports = new Map<string, ServicePortId>();
-  private readonly sums = new Map<string, LabelledSum>();
+  /** Per label, the Service-level sums; per label and endpoint, the endpoint's. Resolved to ports once every rule was read. */
+  private readonly sums = new Map<string, PortSums>();
+  private readonly endpointSums = new Map<string, LabelledEndpointSum>();
   private readonly strings = new FlatStrings();
 
   /** `endpoints`: the endpoints to count per endpoint (the rest are summed per Service port only). */
@@ -91,7 +92,7 @@ export class IptablesCounters {
     }
     if (r.chain.startsWith('SVP-SEP-') && r.target === 'DNAT') {
       this.add(r.comment, 'new_connections', r.packets);
-      if (r.to && this.wants(r.comment, r.to)) this.add(r.comment, 'endpoint_new_connections', r.packets, undefined, r.to);
+      if (r.to && this.wants(r.comment, r.to)) this.addEndpoint(r.comment, r.to, r.packets);
     } else if (r.target === 'REJECT' && r.comment.endsWith(' has no endpoints')) this.add(labelOf(r.comment), 'rejected_packets', r.packets, 'no_endpoints');
     else if (r.target === 'DROP' && r.comment.endsWith(' has no local endpoints')) this.add(labelOf(r.comment), 'dropped_packets', r.packets, 'no_local_endpoint');
     else if (r.target === 'DROP' && r.chain === 'SVP-PROXY-FIREWALL') this.add(labelOf(r.comment.replace(/ traffic not accepted by \S+$/, ' cluster IP')), 'dropped_packets', r.packets, 'source_range');
@@ -104,22 +105,37 @@ export class IptablesCounters {
     return slash > 0 && colon > slash && this.endpoints.has(label.slice(0, slash), label.slice(slash + 1, colon), endpoint);
   }
 
-  private add(label: string | undefined, kind: TrafficKind, value: number, reason?: RefusalReason, endpoint?: string): void {
+  private add(label: string | undefined, kind: TrafficKind, value: number, reason?: RefusalReason): void {
     if (label === undefined) return;
-    const key = `${label}\u0000${kind}\u0000${reason ?? ''}\u0000${endpoint ?? ''}`;
-    const have = this.sums.get(key);
-    if (have) have.value += value;
-    else this.sums.set(key, { label: this.strings.of(label), kind, value, ...(reason ? { reason } : {}), ...(endpoint ? { endpoint: flatString(endpoint) } : {}) });
+    let sums = this.sums.get(label);
+    if (!sums) this.sums.set(this.strings.of(label), (sums = new PortSums()));
+    sums.add(kind, value, reason);
   }
 
-  /** The samples of every line given, for the labels whose port SVP-SERVICES named. */
-  samples(): TrafficSample[] {
-    const out: TrafficSample[] = [];
-    for (const s of this.sums.values()) {
-      const id = this.ports.get(s.label);
-      if (id) out.push({ ...id, kind: s.kind, value: s.value, ...(s.reason ? { reason: s.reason } : {}), ...(s.endpoint ? { endpoint: s.endpoint } : {}) });
+  private addEndpoint(label: string, endpoint: string, value: number): void {
+    const key = `${label}\u0000${endpoint}`;
+    const have = this.endpointSums.get(key);
+    if (have) have.value += value;
+    else this.endpointSums.set(key, { label: this.strings.of(label), endpoint: flatString(endpoint), value });
+  }
+
+  /** What every line given counted, into `tally`, for the labels whose port SVP-SERVICES named. */
+  into(tally: TrafficTally): void {
+    for (const [label, sums] of this.sums) {
+      const id = this.ports.get(label);
+      if (id) tally.port(trafficComment({ ...id, name: id.service }), () => id)!.addAll(sums);
     }
-    return sumSamples(out);
+    for (const s of this.endpointSums.values()) {
+      const id = this.ports.get(s.label);
+      if (id) tally.add({ ...id, kind: 'endpoint_new_connections', value: s.value, endpoint: s.endpoint });
+    }
+  }
+
+  /** The samples of every line given. */
+  samples(): TrafficSample[] {
+    const tally = new TrafficTally();
+    this.into(tally);
+    return tally.samples();
   }
 }
 
@@ -133,15 +149,18 @@ export function parseIptablesCounters(saved: string): TrafficSample[] {
 /**
  * The traffic sets' elements in `ipset save` output, a line at a time -> packets and bytes
  * per endpoint and per Service port (the sum of its endpoints'). An element of several
- * Service ports (its comment names each) counts for each. Sums kept by sample, not a
- * sample per element and label (4 per element: 400k at 10k × 10) summed at the end.
+ * Service ports (its comment names each) counts for each. Sums kept in a TrafficTally (per
+ * port, and per endpoint of the filter), not a sample per element and label (4 per element:
+ * 400k at 10k × 10) summed at the end.
  */
 export class TrafficSetCounters {
-  private readonly sums = new Map<string, TrafficSample & { value: number }>();
   private readonly strings = new FlatStrings();
 
-  /** `endpoints`: the endpoints to count per endpoint (the rest are summed per Service port only). */
-  constructor(private readonly endpoints: EndpointFilter = EVERY_ENDPOINT) {}
+  /** `endpoints`: the endpoints to count per endpoint (the rest are summed per Service port only); the sums go into `tally`. */
+  constructor(
+    private readonly endpoints: EndpointFilter = EVERY_ENDPOINT,
+    private readonly tally = new TrafficTally(),
+  ) {}
 
   line(line: string): void {
     const e = line.startsWith('add ') ? parseIpsetAdd(line) : undefined;
@@ -151,27 +170,26 @@ export class TrafficSetCounters {
     const port = e.entry.slice(e.entry.indexOf(':', comma) + 1);
     const endpoint = ip.includes(':') ? `[${ip}]:${port}` : `${ip}:${port}`;
     for (const label of (e.comment ?? '').split(' ')) {
-      const id = parseServicePortComment(label);
-      if (!id) continue;
-      // Kept as copies: a part of the line would keep the output's whole chunk (flat-string.ts).
-      this.add(id, 'packets', e.packets);
-      this.add(id, 'bytes', e.bytes);
+      // The label is the port's trafficComment: its key in the tally. Names kept as copies: a part of
+      // the line would keep the output's whole chunk (flat-string.ts).
+      const port = this.tally.port(label, () => this.named(parseServicePortComment(label)));
+      if (!port) continue;
+      port.add('packets', e.packets);
+      port.add('bytes', e.bytes);
+      const { id } = port;
       if (!this.endpoints.has(id.namespace, id.service, endpoint)) continue;
-      this.add(id, 'endpoint_packets', e.packets, endpoint);
-      this.add(id, 'endpoint_bytes', e.bytes, endpoint);
+      const flat = flatString(endpoint);
+      this.tally.add({ ...id, kind: 'endpoint_packets', value: e.packets, endpoint: flat });
+      this.tally.add({ ...id, kind: 'endpoint_bytes', value: e.bytes, endpoint: flat });
     }
   }
 
-  private add(id: ServicePortId, kind: TrafficKind, value: number, endpoint?: string): void {
-    const s: TrafficSample = { ...id, kind, value, ...(endpoint ? { endpoint } : {}) };
-    const k = sampleKey(s);
-    const have = this.sums.get(k);
-    if (have) have.value += value;
-    else this.sums.set(k, { namespace: this.strings.of(id.namespace), service: this.strings.of(id.service), port: id.port, protocol: this.strings.of(id.protocol), kind, value, ...(endpoint ? { endpoint: flatString(endpoint) } : {}) });
+  private named(id: ServicePortId | undefined): ServicePortId | undefined {
+    return id && { namespace: this.strings.of(id.namespace), service: this.strings.of(id.service), port: id.port, protocol: this.strings.of(id.protocol) };
   }
 
   samples(): TrafficSample[] {
-    return [...this.sums.values()];
+    return this.tally.samples();
   }
 }
 
@@ -199,17 +217,17 @@ export function saveTool(family: 'IPv4' | 'IPv6', env: NodeJS.ProcessEnv = proce
  * collected: the agent's heap grew by ~150 MB of them in one scrape (src/agent/README.md, "Session 20").
  */
 export async function readIptablesCounters(exec: Exec = systemExec, netns?: string, endpoints?: EndpointFilter): Promise<TrafficSample[]> {
-  const out: TrafficSample[] = [];
+  const tally = new TrafficTally();
   for (const family of ['IPv4', 'IPv6'] as const) {
     const rules = new IptablesCounters(endpoints);
     const lines = (line: string) => rules.line(line);
     for (const table of ['filter', 'nat']) await runChecked(exec, { file: saveTool(family), args: ['-c', '-t', table], timeoutMs: 30_000, stdoutLines: lines, ...(netns ? { netns } : {}) });
-    // A loop, not push(...): 100k samples at 10k Services × 10 are more arguments than the stack takes.
-    for (const x of rules.samples()) out.push(x);
+    rules.into(tally);
     // No set (ipset cannot run here, or nothing applied yet): no packets and bytes, the rest as usual.
-    const elements = new TrafficSetCounters(endpoints);
-    const set = await exec.run({ file: 'ipset', args: ['save', trafficSetName(family)], timeoutMs: 30_000, stdoutLines: (line) => elements.line(line), ...(netns ? { netns } : {}) });
-    if (set.exitCode === 0) for (const x of elements.samples()) out.push(x);
+    const set = new TrafficTally();
+    const elements = new TrafficSetCounters(endpoints, set);
+    const saved = await exec.run({ file: 'ipset', args: ['save', trafficSetName(family)], timeoutMs: 30_000, stdoutLines: (line) => elements.line(line), ...(netns ? { netns } : {}) });
+    if (saved.exitCode === 0) tally.addTally(set);
   }
-  return sumSamples(out);
+  return tally.samples();
 }

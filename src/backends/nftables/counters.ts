@@ -26,7 +26,8 @@
 
 import { systemExec } from '../../exec/system-exec.js';
 import type { Exec } from '../../exec/exec.js';
-import { EVERY_ENDPOINT, parseServicePortComment, sumSamples, type EndpointFilter, type RefusalReason, type ServicePortId, type TrafficKind, type TrafficSample } from '../traffic.js';
+import { EVERY_ENDPOINT, parseServicePortComment, type EndpointFilter, type RefusalReason, type TrafficKind, type TrafficSample } from '../traffic.js';
+import { TrafficTally, type PortTally } from '../traffic-tally.js';
 import { endpointText } from '../trace-result.js';
 import { NFT_NAMES as N, TABLE_NAME, TABLE_NAMES } from './render.js';
 import { ENDPOINT_TRAFFIC_SETS } from './endpoint-traffic.js';
@@ -92,11 +93,11 @@ interface Unnamed {
  * one per Service port and kind, and per endpoint for endpoint kinds. Pure.
  */
 export class NftCounters implements NftListingSink {
-  /** The Service port of each counted address (`family ip . proto . port`) and node port (`family proto . port`). */
-  private readonly byAddress = new Map<string, ServicePortId>();
-  private readonly byNodePort = new Map<string, ServicePortId>();
+  /** The Service port (its sums) of each counted address (`family ip . proto . port`) and node port (`family proto . port`). */
+  private readonly byAddress = new Map<string, PortTally>();
+  private readonly byNodePort = new Map<string, PortTally>();
   private readonly unnamed: Unnamed[] = [];
-  private readonly out: TrafficSample[] = [];
+  private readonly tally = new TrafficTally();
 
   /** `endpoints`: the endpoints to count per endpoint (the rest are counted per Service port only). */
   constructor(private readonly endpoints: EndpointFilter = EVERY_ENDPOINT) {}
@@ -111,15 +112,17 @@ export class NftCounters implements NftListingSink {
     const nodePorts = owner.name === N.nodePortTraffic || owner.name === N.serviceNodePorts || owner.name === N.noEndpointNodePorts;
     const index = `${owner.family} ${e.key}`;
     if (naming) {
-      const id = parseServicePortComment(e.comment);
-      if (!id) return;
-      (nodePorts ? this.byNodePort : this.byAddress).set(index, id);
-      this.emit(id, 'packets', e.packets);
-      this.emit(id, 'bytes', e.bytes);
+      // The comment is the port's trafficComment: one text per port, its key in the tally.
+      const comment = e.comment;
+      const port = comment === undefined ? undefined : this.tally.port(comment, () => parseServicePortComment(comment));
+      if (!port) return;
+      (nodePorts ? this.byNodePort : this.byAddress).set(index, port);
+      port.add('packets', e.packets);
+      port.add('bytes', e.bytes);
       return;
     }
-    const id = (nodePorts ? this.byNodePort : this.byAddress).get(index);
-    if (id) this.addressed(id, owner.name, e.packets, e.verdict);
+    const port = (nodePorts ? this.byNodePort : this.byAddress).get(index);
+    if (port) this.addressed(port, owner.name, e.packets, e.verdict);
     else this.unnamed.push({ index, set: owner.name, packets: e.packets, verdict: e.verdict });
   }
 
@@ -133,18 +136,18 @@ export class NftCounters implements NftListingSink {
     if (c?.packets === undefined || to?.addr === undefined || to.port === undefined) return; // rendered before the counters
     const endpoint = endpointText(to.addr, to.port);
     if (!this.endpoints.has(m[1]!, m[2]!, endpoint)) return;
-    this.out.push({ namespace: m[1]!, service: m[2]!, protocol: m[3]!.toUpperCase(), port: Number(m[4]), kind: 'endpoint_new_connections', value: c.packets, endpoint });
+    this.tally.add({ namespace: m[1]!, service: m[2]!, protocol: m[3]!.toUpperCase(), port: Number(m[4]), kind: 'endpoint_new_connections', value: c.packets, endpoint });
   }
 
   /** Every sample of what was given, summed per series. */
   samples(): TrafficSample[] {
     for (const u of this.unnamed) {
       const nodePorts = u.set === N.serviceNodePorts || u.set === N.noEndpointNodePorts;
-      const id = (nodePorts ? this.byNodePort : this.byAddress).get(u.index);
-      if (id) this.addressed(id, u.set, u.packets, u.verdict);
+      const port = (nodePorts ? this.byNodePort : this.byAddress).get(u.index);
+      if (port) this.addressed(port, u.set, u.packets, u.verdict);
     }
     this.unnamed.length = 0;
-    return sumSamples(this.out);
+    return this.tally.samples();
   }
 
   /** Packets and bytes per endpoint (endpoint-traffic.ts): the Service port from the comment, the endpoint from the key's last two fields. */
@@ -157,21 +160,18 @@ export class NftCounters implements NftListingSink {
     if (!e || !id || typeof ip !== 'string' || typeof port !== 'number') return;
     const endpoint = endpointText(ip, port);
     if (!this.endpoints.has(id.namespace, id.service, endpoint)) return;
-    this.out.push({ ...id, kind: 'endpoint_packets', value: e.packets, endpoint }, { ...id, kind: 'endpoint_bytes', value: e.bytes, endpoint });
+    this.tally.add({ ...id, kind: 'endpoint_packets', value: e.packets, endpoint });
+    this.tally.add({ ...id, kind: 'endpoint_bytes', value: e.bytes, endpoint });
   }
 
   /** An element of a dispatch, firewall or no-endpoint set of a named address. */
-  private addressed(id: ServicePortId, set: string, packets: number, verdict: unknown): void {
-    if (set === N.serviceIPs || set === N.serviceNodePorts) this.emit(id, 'new_connections', packets);
-    else if (set === N.firewallIPs) this.emit(id, 'dropped_packets', packets, 'source_range');
+  private addressed(port: PortTally, set: string, packets: number, verdict: unknown): void {
+    if (set === N.serviceIPs || set === N.serviceNodePorts) port.add('new_connections', packets);
+    else if (set === N.firewallIPs) port.add('dropped_packets', packets, 'source_range');
     else {
       const r = refusal(verdict);
-      if (r) this.emit(id, r.kind, packets, r.reason);
+      if (r) port.add(r.kind, packets, r.reason);
     }
-  }
-
-  private emit(id: ServicePortId, kind: TrafficKind, value: number, reason?: RefusalReason): void {
-    this.out.push({ ...id, kind, value, ...(reason ? { reason } : {}) });
   }
 }
 
