@@ -116,7 +116,8 @@ export class IptablesCounters {
     const key = `${label}\u0000${endpoint}`;
     const have = this.endpointSums.get(key);
     if (have) have.value += value;
-    else this.endpointSums.set(key, { label: this.strings.of(label), endpoint: flatString(endpoint), value });
+    // The key flat as well: a concatenation of the line's slices, kept as a key, kept the pipe's chunk (the test has it).
+    else this.endpointSums.set(flatString(key), { label: this.strings.of(label), endpoint: flatString(endpoint), value });
   }
 
   /** What every line given counted, into `tally`, for the labels whose port SVP-SERVICES named. */
@@ -172,7 +173,8 @@ export class TrafficSetCounters {
     for (const label of (e.comment ?? '').split(' ')) {
       // The label is the port's trafficComment: its key in the tally. Names kept as copies: a part of
       // the line would keep the output's whole chunk (flat-string.ts).
-      const port = this.tally.port(label, () => this.named(parseServicePortComment(label)));
+      // The key flat too: kept by the tally, a slice of the line would keep its chunk.
+      const port = this.tally.port(this.strings.of(label), () => this.named(parseServicePortComment(label)));
       if (!port) continue;
       port.add('packets', e.packets);
       port.add('bytes', e.bytes);

@@ -2,7 +2,9 @@
 // `iptables-save -c` prints them (the rule lines below are the renderer's, from dist/).
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { IptablesCounters, parseIptablesCounters, parseTrafficSetCounters, readIptablesCounters } from '../../../src/backends/iptables/counters.js';
+import v8 from 'node:v8';
+import vm from 'node:vm';
+import { IptablesCounters, TrafficSetCounters, parseIptablesCounters, parseTrafficSetCounters, readIptablesCounters } from '../../../src/backends/iptables/counters.js';
 import type { EndpointFilter, TrafficSample } from '../../../src/backends/traffic.js';
 import { FakeExec } from '../../../src/exec/fake.js';
 
@@ -139,4 +141,28 @@ describe('iptables traffic counters', () => {
     // Asked by Service and endpoint, the DNAT rules' Service from their comment (no port there).
     for (const q of ['shop/orders-db 192.0.2.20:5432', 'shop/orders-ro 192.0.2.20:5432', 'shop/api [fd00::20]:8443']) assert.ok(asked.includes(q), q);
   });
+
+  it('the sums keep no part of the tool\'s output: 300 lines, each cut from a 64 kB chunk, keep none of the chunks', () => {
+    v8.setFlagsFromString('--expose-gc');
+    const gc = vm.runInNewContext('gc') as () => void;
+    const rules = new IptablesCounters();
+    const set = new TrafficSetCounters();
+    gc();
+    const before = process.memoryUsage().heapUsed;
+    for (let i = 0; i < 300; i++) {
+      // As a LineSplitter gives lines: slices of the pipe's chunk.
+      const svc = `shop/orders-service-${i}`;
+      const chunk = `${'x'.repeat(65536)}\n[6:360] -A SVP-SEP-C${i} -p tcp -m comment --comment "${svc}:postgres" -j DNAT --to-destination 192.0.2.${i % 250}:5432\n[1:60] -A SVP-SERVICES -d 10.111.40.${i % 250}/32 -p tcp -m comment --comment "${svc}:postgres cluster IP" -m tcp --dport 5432 -j SVP-SVC-X${i}\nadd SVP-ENDPOINT-TRAFFIC 192.0.2.${i % 250},tcp:5432 packets 10 bytes 1000 comment "${svc}:5432/TCP"\n`;
+      const lines = chunk.split('\n');
+      rules.line(lines[1]!);
+      rules.line(lines[2]!);
+      set.line(lines[3]!);
+    }
+    gc();
+    const kept = process.memoryUsage().heapUsed - before;
+    assert.equal(rules.samples().filter((x) => x.kind === 'new_connections').length, 300);
+    assert.equal(set.samples().filter((x) => x.kind === 'packets').length, 300);
+    assert.ok(kept < 4e6, `kept ${(kept / 1e6).toFixed(1)} MB (the 300 chunks are 19.7 MB)`);
+  });
 });
+
