@@ -12,7 +12,7 @@
 
 import { Gauge, type Registry } from './prom/index.js';
 import type { Collectable } from './prom/registry.js';
-import type { MetricFamily, Sample } from './prom/text.js';
+import { CHUNK_CHARS, escapeLabelValue, familyHead, formatValue, type MetricFamily, type Sample } from './prom/text.js';
 import { ENDPOINT_KINDS, sampleKey, type EndpointFilter, type TrafficKind, type TrafficSample } from '../backends/traffic.js';
 import type { RenderInput } from '../model/render-input.js';
 import { exportedEndpointPairs, type ExportedEndpointPairs } from './endpoint-series.js';
@@ -94,7 +94,9 @@ export class MonotonicTraffic {
         have.value = have.offset + have.raw;
         continue;
       }
-      const created: Series = { namespace: r.namespace, service: r.service, port: r.port, protocol: r.protocol, kind: r.kind, ...(r.reason ? { reason: r.reason } : {}), ...(r.endpoint !== undefined ? { endpoint: r.endpoint } : {}), value: r.value, raw: r.value, offset: 0 };
+      // Every field in one literal (reason, endpoint undefined when absent): one shape, a fast object; spread in, each was a
+      // dictionary of ~350 bytes.
+      const created: Series = { namespace: r.namespace, service: r.service, port: r.port, protocol: r.protocol, kind: r.kind, reason: r.reason, endpoint: r.endpoint, value: r.value, raw: r.value, offset: 0 };
       port.series.push(created);
       if (r.endpoint !== undefined) this.endpointSeries.set(sampleKey(r), created);
     }
@@ -208,21 +210,42 @@ export function registerTrafficMetrics(registry: Registry, opts: TrafficMetricsO
  * One traffic metric as a scrape collects it: the samples of its kind from the shared read,
  * as series made for this scrape alone. Not a Counter: a Counter keeps a series per label set
  * (a key string, a labels object) from one scrape to the next, ~130k of them at 44k Services.
+ * Its text is written straight from the samples (chunks), without a Sample and a labels
+ * object per series (get(), for the JSON form and tests, makes them).
  */
 function trafficFamily(name: string, help: string, kind: TrafficKind, snapshot: () => Promise<TrafficSample[]>): Collectable {
   return {
     name,
     async get(): Promise<MetricFamily> {
       const values: Sample[] = [];
-      for (const s of await snapshot()) {
-        if (s.kind !== kind) continue;
-        // The labels in the order the series always had: the Service port's, then reason or endpoint.
-        const labels: Record<string, string | number> = { namespace: s.namespace, service: s.service, port: s.port, protocol: s.protocol };
-        if (s.reason) labels.reason = s.reason;
-        if (s.endpoint) labels.endpoint = s.endpoint;
-        values.push({ labels, value: s.value });
-      }
+      for (const s of await snapshot()) if (s.kind === kind) values.push({ labels: labelsOf(s), value: s.value });
       return { name, help, type: 'counter', values };
     },
+    async *chunks() {
+      const values = await snapshot();
+      let piece = familyHead(name, help, 'counter');
+      for (const s of values) {
+        if (s.kind !== kind) continue;
+        if (piece.length >= CHUNK_CHARS) {
+          yield `${piece}\n`;
+          piece = seriesLine(name, s);
+        } else piece += `\n${seriesLine(name, s)}`;
+      }
+      yield piece;
+    },
   };
+}
+
+/** The labels of a sample's series, in the order the series always had: the Service port's, then reason or endpoint. */
+function labelsOf(s: TrafficSample): Record<string, string | number> {
+  const labels: Record<string, string | number> = { namespace: s.namespace, service: s.service, port: s.port, protocol: s.protocol };
+  if (s.reason) labels.reason = s.reason;
+  if (s.endpoint) labels.endpoint = s.endpoint;
+  return labels;
+}
+
+/** sampleLine(name, labelsOf(s), s.value), without the labels object. */
+function seriesLine(name: string, s: TrafficSample): string {
+  const tail = s.reason ? `,reason="${escapeLabelValue(s.reason)}"` : s.endpoint ? `,endpoint="${escapeLabelValue(s.endpoint)}"` : '';
+  return `${name}{namespace="${escapeLabelValue(s.namespace)}",service="${escapeLabelValue(s.service)}",port="${s.port}",protocol="${escapeLabelValue(s.protocol)}"${tail}} ${formatValue(s.value)}`;
 }

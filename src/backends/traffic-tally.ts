@@ -5,7 +5,7 @@
 // by sampleKey at the end: at 44k Services a read made ~130k samples and as many key strings
 // to sum them, most for one element each; here a port is one entry and its sums six numbers.
 
-import { sampleKey, trafficComment, type RefusalReason, type ServicePortId, type TrafficKind, type TrafficSample } from './traffic.js';
+import { sampleKey, trafficComment, trafficSample, type RefusalReason, type ServicePortId, type TrafficKind, type TrafficSample } from './traffic.js';
 
 /** The Service-level series of a port, in slot order. */
 const SLOTS: readonly { readonly kind: TrafficKind; readonly reason?: RefusalReason }[] = [
@@ -46,7 +46,7 @@ export class PortTally extends PortSums {
 
 export class TrafficTally {
   private readonly ports = new Map<string, PortTally>();
-  private readonly endpoints = new Map<string, TrafficSample & { value: number }>();
+  private readonly endpoints = new Map<string, { -readonly [K in keyof TrafficSample]: TrafficSample[K] }>();
 
   /**
    * The sums of the port `key` names: any text that always names that one port and no other
@@ -66,13 +66,13 @@ export class TrafficTally {
   /** Any sample: per endpoint by its series, Service-level into its port (keyed by trafficComment, as our elements name it). */
   add(s: TrafficSample): void {
     if (s.endpoint === undefined) {
-      this.port(trafficComment({ ...s, name: s.service }), () => ({ namespace: s.namespace, service: s.service, port: s.port, protocol: s.protocol }))!.add(s.kind, s.value, s.reason);
+      this.port(trafficComment({ namespace: s.namespace, name: s.service, port: s.port, protocol: s.protocol }), () => ({ namespace: s.namespace, service: s.service, port: s.port, protocol: s.protocol }))!.add(s.kind, s.value, s.reason);
       return;
     }
     const k = sampleKey(s);
     const have = this.endpoints.get(k);
     if (have) have.value += s.value;
-    else this.endpoints.set(k, { ...s });
+    else this.endpoints.set(k, trafficSample(s, s.kind, s.value, undefined, s.endpoint));
   }
 
   /** Adds every sum of `other` (a part of a read kept apart until it is known to be whole). */
@@ -89,7 +89,7 @@ export class TrafficTally {
         const value = p.sums[i]!;
         if (Number.isNaN(value)) continue;
         const slot = SLOTS[i]!;
-        out.push({ ...p.id, kind: slot.kind, value, ...(slot.reason ? { reason: slot.reason } : {}) });
+        out.push(trafficSample(p.id, slot.kind, value, slot.reason));
       }
     }
     for (const s of this.endpoints.values()) out.push(s);

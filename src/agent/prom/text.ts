@@ -46,9 +46,14 @@ export function sampleLine(name: string, labels: Labels, value: number): string 
   return `${name}${parts.length ? `{${parts.join(',')}}` : ''} ${formatValue(value)}`;
 }
 
+/** A family's HELP and TYPE lines (no trailing newline). */
+export function familyHead(name: string, help: string, type: MetricFamily['type']): string {
+  return `# HELP ${escapeHelp(name)} ${escapeHelp(help)}\n# TYPE ${escapeHelp(name)} ${type}`;
+}
+
 /** A family's lines: HELP, TYPE, then one per sample (no trailing newline). */
 export function familyText(f: MetricFamily): string {
-  const lines = [`# HELP ${escapeHelp(f.name)} ${escapeHelp(f.help)}`, `# TYPE ${escapeHelp(f.name)} ${f.type}`];
+  const lines = [familyHead(f.name, f.help, f.type)];
   for (const s of f.values) lines.push(sampleLine(s.metricName ?? f.name, s.labels, s.value));
   return lines.join('\n');
 }
@@ -62,7 +67,7 @@ export const CHUNK_CHARS = 64 * 1024;
  * of text, and whole it was held with its lines beside it.
  */
 export function* familyChunks(f: MetricFamily, size = CHUNK_CHARS): Generator<string, void, undefined> {
-  let piece = `# HELP ${escapeHelp(f.name)} ${escapeHelp(f.help)}\n# TYPE ${escapeHelp(f.name)} ${f.type}`;
+  let piece = familyHead(f.name, f.help, f.type);
   for (const s of f.values) {
     if (piece.length >= size) {
       yield `${piece}\n`;

@@ -15,7 +15,7 @@ import { runChecked, type Exec } from '../../exec/exec.js';
 import { FlatStrings, flatString } from '../../exec/flat-string.js';
 import { parseIpsetAdd } from '../ipset.js';
 import { TRAFFIC_SET_NAMES, trafficSetName } from './traffic-set.js';
-import { EVERY_ENDPOINT, parseServicePortComment, trafficComment, type EndpointFilter, type RefusalReason, type ServicePortId, type TrafficKind, type TrafficSample } from '../traffic.js';
+import { EVERY_ENDPOINT, parseServicePortComment, trafficComment, trafficSample, type EndpointFilter, type RefusalReason, type ServicePortId, type TrafficKind, type TrafficSample } from '../traffic.js';
 import { PortSums, TrafficTally } from '../traffic-tally.js';
 
 interface SavedRule {
@@ -124,11 +124,11 @@ export class IptablesCounters {
   into(tally: TrafficTally): void {
     for (const [label, sums] of this.sums) {
       const id = this.ports.get(label);
-      if (id) tally.port(trafficComment({ ...id, name: id.service }), () => id)!.addAll(sums);
+      if (id) tally.port(trafficComment({ namespace: id.namespace, name: id.service, port: id.port, protocol: id.protocol }), () => id)!.addAll(sums);
     }
     for (const s of this.endpointSums.values()) {
       const id = this.ports.get(s.label);
-      if (id) tally.add({ ...id, kind: 'endpoint_new_connections', value: s.value, endpoint: s.endpoint });
+      if (id) tally.add(trafficSample(id, 'endpoint_new_connections', s.value, undefined, s.endpoint));
     }
   }
 
@@ -181,8 +181,8 @@ export class TrafficSetCounters {
       const { id } = port;
       if (!this.endpoints.has(id.namespace, id.service, endpoint)) continue;
       const flat = flatString(endpoint);
-      this.tally.add({ ...id, kind: 'endpoint_packets', value: e.packets, endpoint: flat });
-      this.tally.add({ ...id, kind: 'endpoint_bytes', value: e.bytes, endpoint: flat });
+      this.tally.add(trafficSample(id, 'endpoint_packets', e.packets, undefined, flat));
+      this.tally.add(trafficSample(id, 'endpoint_bytes', e.bytes, undefined, flat));
     }
   }
 

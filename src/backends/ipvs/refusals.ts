@@ -18,7 +18,7 @@
 import { runChecked, type Exec } from '../../exec/exec.js';
 import { canonicalIP, type IPFamily } from '../../model/ip.js';
 import { parseIpsetAdd } from '../ipset.js';
-import type { ServicePortId, TrafficSample } from '../traffic.js';
+import { trafficSample, type ServicePortId, type TrafficSample } from '../traffic.js';
 import { COUNTED_SETS, SETS, setName, type Refusal, type SetKey } from './sets.js';
 
 /** One element of a counted set, as `ipset save` prints it: `add NAME ENTRY packets N bytes N`. */
@@ -81,7 +81,7 @@ export function refusalSamples(counters: readonly SetElementCounter[], names: Re
   for (const c of counters) {
     const set = COUNTED.get(c.set);
     const id = set ? serviceOf(set, c.entry, names) : undefined;
-    if (set && id) out.push({ ...id, kind: set.counts.kind, reason: set.counts.reason, value: c.packets });
+    if (set && id) out.push(trafficSample(id, set.counts.kind, c.packets, set.counts.reason));
   }
   return out;
 }

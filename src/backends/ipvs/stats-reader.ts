@@ -16,7 +16,7 @@ import { systemExec } from '../../exec/system-exec.js';
 import { runChecked, type Exec } from '../../exec/exec.js';
 import type { RenderInput } from '../../model/render-input.js';
 import { nodePortAddresses, servicePortViews } from '../../model/service-ports.js';
-import { EVERY_ENDPOINT, sumSamples, type EndpointFilter, type ServicePortId, type TrafficSample } from '../traffic.js';
+import { EVERY_ENDPOINT, sumSamples, trafficSample, type EndpointFilter, type ServicePortId, type TrafficSample } from '../traffic.js';
 import { parseIpvsStats, type IpvsVirtualServerStats } from './stats.js';
 import { addressKey, nodePortKey, parseSetCounters, refusalSamples, saveCountedSets, type RefusalNames } from './refusals.js';
 
@@ -63,15 +63,15 @@ export function ipvsTrafficSamples(stats: readonly IpvsVirtualServerStats[], nam
   for (const vs of stats) {
     const id = names.get(vsKey(vs.protocol, vs.ip, vs.port));
     if (!id) continue;
-    out.push({ ...id, kind: 'new_connections', value: vs.conns });
-    out.push({ ...id, kind: 'packets', value: vs.inPackets + vs.outPackets });
-    out.push({ ...id, kind: 'bytes', value: vs.inBytes + vs.outBytes });
+    out.push(trafficSample(id, 'new_connections', vs.conns));
+    out.push(trafficSample(id, 'packets', vs.inPackets + vs.outPackets));
+    out.push(trafficSample(id, 'bytes', vs.inBytes + vs.outBytes));
     for (const rs of vs.realServers) {
       const endpoint = rs.address;
       if (!endpoints.has(id.namespace, id.service, endpoint)) continue;
-      out.push({ ...id, endpoint, kind: 'endpoint_new_connections', value: rs.conns });
-      out.push({ ...id, endpoint, kind: 'endpoint_packets', value: rs.inPackets + rs.outPackets });
-      out.push({ ...id, endpoint, kind: 'endpoint_bytes', value: rs.inBytes + rs.outBytes });
+      out.push(trafficSample(id, 'endpoint_new_connections', rs.conns, undefined, endpoint));
+      out.push(trafficSample(id, 'endpoint_packets', rs.inPackets + rs.outPackets, undefined, endpoint));
+      out.push(trafficSample(id, 'endpoint_bytes', rs.inBytes + rs.outBytes, undefined, endpoint));
     }
   }
   // A Service port has one virtual server per address (ClusterIP, LB IPs, node addresses): summed.

@@ -26,7 +26,7 @@
 
 import { systemExec } from '../../exec/system-exec.js';
 import type { Exec } from '../../exec/exec.js';
-import { EVERY_ENDPOINT, parseServicePortComment, type EndpointFilter, type RefusalReason, type TrafficKind, type TrafficSample } from '../traffic.js';
+import { EVERY_ENDPOINT, parseServicePortComment, trafficSample, type EndpointFilter, type RefusalReason, type TrafficKind, type TrafficSample } from '../traffic.js';
 import { TrafficTally, type PortTally } from '../traffic-tally.js';
 import { endpointText } from '../trace-result.js';
 import { NFT_NAMES as N, TABLE_NAME, TABLE_NAMES } from './render.js';
@@ -160,8 +160,8 @@ export class NftCounters implements NftListingSink {
     if (!e || !id || typeof ip !== 'string' || typeof port !== 'number') return;
     const endpoint = endpointText(ip, port);
     if (!this.endpoints.has(id.namespace, id.service, endpoint)) return;
-    this.tally.add({ ...id, kind: 'endpoint_packets', value: e.packets, endpoint });
-    this.tally.add({ ...id, kind: 'endpoint_bytes', value: e.bytes, endpoint });
+    this.tally.add(trafficSample(id, 'endpoint_packets', e.packets, undefined, endpoint));
+    this.tally.add(trafficSample(id, 'endpoint_bytes', e.bytes, undefined, endpoint));
   }
 
   /** An element of a dispatch, firewall or no-endpoint set of a named address. */
