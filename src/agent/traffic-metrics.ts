@@ -13,7 +13,8 @@
 import { Gauge, type Registry } from './prom/index.js';
 import type { Collectable } from './prom/registry.js';
 import { CHUNK_CHARS, escapeLabelValue, familyHead, formatValue, type MetricFamily, type Sample } from './prom/text.js';
-import { ENDPOINT_KINDS, sampleKey, type EndpointFilter, type TrafficKind, type TrafficSample } from '../backends/traffic.js';
+import { ENDPOINT_KINDS, sampleKey, trafficSample, type EndpointFilter, type RefusalReason, type ServicePortId, type TrafficKind, type TrafficSample } from '../backends/traffic.js';
+import { SLOTS, slotOf } from '../backends/traffic-tally.js';
 import type { RenderInput } from '../model/render-input.js';
 import { exportedEndpointPairs, type ExportedEndpointPairs } from './endpoint-series.js';
 
@@ -32,6 +33,9 @@ const METRICS: Record<TrafficKind, { name: string; help: string }> = {
   endpoint_new_connections: { name: 'svcplane_endpoint_new_connections_total', help: 'New connections a Service port sent to each endpoint' },
 };
 
+/** Every kind, in the order the metrics are registered. */
+const TRAFFIC_KINDS = Object.keys(METRICS) as TrafficKind[];
+
 const portKey = (s: TrafficSample) => [s.namespace, s.service, s.port, s.protocol].join('\u0000');
 const endpointKey = (s: TrafficSample) => `${portKey(s)}\u0000${s.endpoint ?? ''}`;
 
@@ -47,18 +51,44 @@ export function boundEndpointSeries(samples: readonly TrafficSample[], max = MAX
   return { samples: samples.filter((s) => !ENDPOINT_KINDS.has(s.kind) || kept.has(endpointKey(s))), omitted: pairs.length - max };
 }
 
-/** One series of the state: its labels and value as exported, and its last raw value and offset. One object for the series' life. */
-interface Series {
+/** One per-endpoint series of the state: its labels, its value as exported, its last raw value and offset. */
+interface EndpointSeries {
   readonly namespace: string;
   readonly service: string;
   readonly port: number;
   readonly protocol: string;
   readonly kind: TrafficKind;
-  readonly reason?: TrafficSample['reason'];
-  readonly endpoint?: string;
+  readonly reason: undefined;
+  readonly endpoint: string;
   value: number;
   raw: number;
   offset: number;
+}
+
+/** One Service port of the state: its identity, the read that last had it, per slot (SLOTS) the last raw value (NaN: no such series yet) and offset, its endpoints' series. */
+interface PortState {
+  readonly namespace: string;
+  readonly service: string;
+  readonly port: number;
+  readonly protocol: string;
+  read: number;
+  /** Slot i's raw value at 2i, its offset at 2i + 1. */
+  readonly values: number[];
+  endpoints: EndpointSeries[] | undefined;
+}
+
+/** One series as a scrape writes it. */
+export interface SeriesView {
+  port: ServicePortId;
+  value: number;
+  reason: RefusalReason | undefined;
+  endpoint: string | undefined;
+}
+
+/** What a scrape writes: each series of a kind. */
+export interface TrafficValues {
+  /** The series of `kind`, one view after the other: one object, moved to the next series at each step (use it before asking for the next). */
+  each(kind: TrafficKind): Generator<SeriesView, void, undefined>;
 }
 
 /**
@@ -69,59 +99,106 @@ interface Series {
  * its Service port still has others (a no-endpoint element gone once endpoints
  * came) keeps its last value; a Service port with no series at all is forgotten.
  *
- * Kept per Service port, each series one object that is also what update returns (its value
- * moved in place): at 44k Services there are ~130k series, and a key string per series, a
- * record per series made again at each read and a copy of each for the result held ~20 MB
- * between scrapes. A port's few Service-level series are found by a walk of its list; its
- * per-endpoint ones (up to the exported bound in one port) through a map of their own.
+ * Kept per Service port, its Service-level series as two numbers each in six slots (no object
+ * per series), its per-endpoint series (up to the exported bound) as objects also found through
+ * a map of their own; the scrape's text is written from it (forEach). At 44k Services there are
+ * ~130k series: a key string, a record and a copy per series held 78 MB between scrapes, an
+ * object per series 28 MB (bench/traffic-exporter-memory.ts; src/agent/README.md, "Session 21").
  */
-export class MonotonicTraffic {
-  private readonly ports = new Map<string, { read: number; series: Series[] }>();
-  private readonly endpointSeries = new Map<string, Series>();
+export class MonotonicTraffic implements TrafficValues {
+  private readonly ports = new Map<string, PortState>();
+  private readonly endpointSeries = new Map<string, EndpointSeries>();
   private reads = 0;
 
-  update(read: readonly TrafficSample[]): TrafficSample[] {
+  /** Takes a read; endpoint samples that fail `keepEndpoint` are passed over (not exported). */
+  apply(read: readonly TrafficSample[], keepEndpoint: (s: TrafficSample) => boolean = () => true): void {
     const n = ++this.reads;
     for (const r of read) {
+      if (r.endpoint !== undefined && !keepEndpoint(r)) continue;
       const k = portKey(r);
       let port = this.ports.get(k);
-      if (!port) this.ports.set(k, (port = { read: n, series: [] }));
+      if (!port) {
+        port = { namespace: r.namespace, service: r.service, port: r.port, protocol: r.protocol, read: n, values: [NaN, 0, NaN, 0, NaN, 0, NaN, 0, NaN, 0, NaN, 0], endpoints: undefined };
+        this.ports.set(k, port);
+      }
       port.read = n;
-      const have = r.endpoint === undefined ? port.series.find((x) => x.kind === r.kind && x.reason === r.reason && x.endpoint === undefined) : this.endpointSeries.get(sampleKey(r));
+      if (r.endpoint === undefined) {
+        const i = 2 * slotOf(r.kind, r.reason);
+        const raw = port.values[i]!;
+        if (r.value < raw) port.values[i + 1]! += raw;
+        port.values[i] = r.value;
+        continue;
+      }
+      const key = sampleKey(r);
+      const have = this.endpointSeries.get(key);
       if (have) {
         if (r.value < have.raw) have.offset += have.raw;
         have.raw = r.value;
         have.value = have.offset + have.raw;
         continue;
       }
-      // Every field in one literal (reason, endpoint undefined when absent): one shape, a fast object; spread in, each was a
-      // dictionary of ~350 bytes.
-      const created: Series = { namespace: r.namespace, service: r.service, port: r.port, protocol: r.protocol, kind: r.kind, reason: r.reason, endpoint: r.endpoint, value: r.value, raw: r.value, offset: 0 };
-      port.series.push(created);
-      if (r.endpoint !== undefined) this.endpointSeries.set(sampleKey(r), created);
+      const created: EndpointSeries = { namespace: r.namespace, service: r.service, port: r.port, protocol: r.protocol, kind: r.kind, reason: undefined, endpoint: r.endpoint, value: r.value, raw: r.value, offset: 0 };
+      (port.endpoints ??= []).push(created);
+      this.endpointSeries.set(key, created);
     }
+    for (const [k, port] of this.ports) if (port.read !== n) this.forget(k, port);
+  }
+
+  *each(kind: TrafficKind): Generator<SeriesView, void, undefined> {
+    const view: SeriesView = { port: { namespace: '', service: '', port: 0, protocol: '' }, value: 0, reason: undefined, endpoint: undefined };
+    if (ENDPOINT_KINDS.has(kind)) {
+      for (const port of this.ports.values()) {
+        for (const e of port.endpoints ?? []) {
+          if (e.kind !== kind) continue;
+          view.port = port;
+          view.value = e.value;
+          view.endpoint = e.endpoint;
+          yield view;
+        }
+      }
+      return;
+    }
+    const slots = SLOTS.flatMap((x, i) => (x.kind === kind ? [i] : []));
+    for (const port of this.ports.values()) {
+      for (const i of slots) {
+        const raw = port.values[2 * i]!;
+        if (Number.isNaN(raw)) continue;
+        view.port = port;
+        view.value = raw + port.values[2 * i + 1]!;
+        view.reason = SLOTS[i]!.reason;
+        yield view;
+      }
+    }
+  }
+
+  /** Every series as a sample (tests, the JSON form). */
+  samples(): TrafficSample[] {
     const out: TrafficSample[] = [];
-    for (const [k, port] of this.ports) {
-      if (port.read !== n) this.forget(k, port.series);
-      else for (const x of port.series) out.push(x);
-    }
+    for (const kind of TRAFFIC_KINDS) for (const v of this.each(kind)) out.push(trafficSample(v.port, kind, v.value, v.reason, v.endpoint));
     return out;
   }
 
-  /** Forgets every series that fails `keep` (endpoint pairs no longer exported: else each replaced endpoint stayed while its port lived). */
-  retain(keep: (s: TrafficSample) => boolean): void {
+  /** apply, then samples. */
+  update(read: readonly TrafficSample[]): TrafficSample[] {
+    this.apply(read);
+    return this.samples();
+  }
+
+  /** Forgets every per-endpoint series that fails `keep` (pairs no longer exported: else each replaced endpoint stayed while its port lived), and a port left with no series. */
+  retainEndpoints(keep: (s: TrafficSample) => boolean): void {
     for (const [k, port] of this.ports) {
-      const gone = port.series.filter((x) => !keep(x));
+      if (!port.endpoints) continue;
+      const gone = port.endpoints.filter((x) => !keep(x));
       if (gone.length === 0) continue;
-      port.series = port.series.filter(keep);
-      if (port.series.length === 0) this.ports.delete(k);
-      for (const x of gone) if (x.endpoint !== undefined) this.endpointSeries.delete(sampleKey(x));
+      port.endpoints = port.endpoints.filter(keep);
+      for (const x of gone) this.endpointSeries.delete(sampleKey(x));
+      if (port.endpoints.length === 0 && port.values.every((v, i) => i % 2 === 1 || Number.isNaN(v))) this.ports.delete(k);
     }
   }
 
-  private forget(key: string, series: readonly Series[]): void {
+  private forget(key: string, port: PortState): void {
     this.ports.delete(key);
-    for (const x of series) if (x.endpoint !== undefined) this.endpointSeries.delete(sampleKey(x));
+    for (const x of port.endpoints ?? []) this.endpointSeries.delete(sampleKey(x));
   }
 }
 
@@ -148,8 +225,7 @@ export function registerTrafficMetrics(registry: Registry, opts: TrafficMetricsO
   const monotonic = new MonotonicTraffic();
   // The last read: shared while it runs, and reused for `minInterval` after it ended (from its end: a read at
   // 44k Services takes seconds, and the metrics of one scrape are collected one after the other).
-  let last: { ended?: number; values: Promise<TrafficSample[]> } | undefined;
-  let lastGood: TrafficSample[] = [];
+  let last: { ended?: number; done: Promise<TrafficValues> } | undefined;
   let omitted = 0;
   // The pairs of the last input, redone when the agent applied another (a read every few seconds, an input per sync).
   let pairs: { input: RenderInput; pairs: ExportedEndpointPairs } | undefined;
@@ -158,39 +234,41 @@ export function registerTrafficMetrics(registry: Registry, opts: TrafficMetricsO
     if (pairs?.input !== input) pairs = { input, pairs: exportedEndpointPairs(input, MAX_ENDPOINT_SERIES) };
     return pairs.pairs;
   };
-  const snapshot = (): Promise<TrafficSample[]> => {
+  // The state is what a scrape writes; a failed read leaves it as the last good one left it.
+  const snapshot = (): Promise<TrafficValues> => {
     const t = now();
     if (!last || (last.ended !== undefined && t - last.ended >= minInterval)) {
-      const read: { ended?: number; values: Promise<TrafficSample[]> } = { values: Promise.resolve([]) };
-      read.values = (async () => {
+      const read: { ended?: number; done: Promise<TrafficValues> } = { done: Promise.resolve(monotonic) };
+      read.done = (async () => {
         const exported = pairsOf(opts.input?.());
         const raw = await opts.read(exported);
         if (exported) {
-          // The reader's filter is loose (Service and endpoint): the exact pairs here, before the
-          // monotonic state takes them; and the state forgets pairs no longer exported (it keeps a
-          // series gone from a read while its Service port stays: an endpoint replaced, or pushed
-          // out of the bound by a new pair that sorts before it).
-          const keep = (s: TrafficSample) => !ENDPOINT_KINDS.has(s.kind) || exported.keeps(s);
+          // The reader's filter is loose (Service and endpoint): the exact pairs here, as the state takes
+          // the read; and the state forgets pairs no longer exported (it keeps a series gone from a read
+          // while its Service port stays: an endpoint replaced, or pushed out of the bound by a new pair
+          // that sorts before it).
           omitted = exported.omitted;
-          const values = monotonic.update(raw.filter(keep));
-          monotonic.retain(keep);
-          return (lastGood = values.filter(keep));
+          monotonic.apply(raw, exported.keeps);
+          monotonic.retainEndpoints(exported.keeps);
+          return monotonic;
         }
-        // Bounded before the monotonic state takes them: it keeps a record per series, and a
-        // node of 10k Services x 10 endpoints reads 300k per-endpoint samples (three kinds).
-        // And after, for the same reason as above.
+        // Bounded before the state takes them: a node of 10k Services x 10 endpoints reads 300k
+        // per-endpoint samples (three kinds). And after, for the same reason as above.
         const bounded = boundEndpointSeries(raw);
         omitted = bounded.omitted;
-        return (lastGood = boundEndpointSeries(monotonic.update(bounded.samples)).samples);
+        const kept = new Set(bounded.samples.flatMap((x) => (x.endpoint === undefined ? [] : [endpointKey(x)])));
+        monotonic.apply(bounded.samples);
+        monotonic.retainEndpoints((x) => kept.has(endpointKey(x)));
+        return monotonic;
       })()
-        .catch((e: unknown) => {
+        .catch((e: unknown): TrafficValues => {
           opts.onError?.(e);
-          return lastGood;
+          return monotonic;
         })
         .finally(() => (read.ended = now()));
       last = read;
     }
-    return last.values;
+    return last.done;
   };
   new Gauge({
     name: 'svcplane_endpoint_series_omitted',
@@ -213,39 +291,39 @@ export function registerTrafficMetrics(registry: Registry, opts: TrafficMetricsO
  * Its text is written straight from the samples (chunks), without a Sample and a labels
  * object per series (get(), for the JSON form and tests, makes them).
  */
-function trafficFamily(name: string, help: string, kind: TrafficKind, snapshot: () => Promise<TrafficSample[]>): Collectable {
+function trafficFamily(name: string, help: string, kind: TrafficKind, snapshot: () => Promise<TrafficValues>): Collectable {
   return {
     name,
     async get(): Promise<MetricFamily> {
       const values: Sample[] = [];
-      for (const s of await snapshot()) if (s.kind === kind) values.push({ labels: labelsOf(s), value: s.value });
+      for (const v of (await snapshot()).each(kind)) values.push({ labels: labelsOf(v), value: v.value });
       return { name, help, type: 'counter', values };
     },
     async *chunks() {
       const values = await snapshot();
       let piece = familyHead(name, help, 'counter');
-      for (const s of values) {
-        if (s.kind !== kind) continue;
+      for (const v of values.each(kind)) {
         if (piece.length >= CHUNK_CHARS) {
           yield `${piece}\n`;
-          piece = seriesLine(name, s);
-        } else piece += `\n${seriesLine(name, s)}`;
+          piece = seriesLine(name, v);
+        } else piece += `\n${seriesLine(name, v)}`;
       }
       yield piece;
     },
   };
 }
 
-/** The labels of a sample's series, in the order the series always had: the Service port's, then reason or endpoint. */
-function labelsOf(s: TrafficSample): Record<string, string | number> {
-  const labels: Record<string, string | number> = { namespace: s.namespace, service: s.service, port: s.port, protocol: s.protocol };
-  if (s.reason) labels.reason = s.reason;
-  if (s.endpoint) labels.endpoint = s.endpoint;
+/** The labels of a series, in the order the series always had: the Service port's, then reason or endpoint. */
+function labelsOf(v: SeriesView): Record<string, string | number> {
+  const labels: Record<string, string | number> = { namespace: v.port.namespace, service: v.port.service, port: v.port.port, protocol: v.port.protocol };
+  if (v.reason) labels.reason = v.reason;
+  if (v.endpoint) labels.endpoint = v.endpoint;
   return labels;
 }
 
-/** sampleLine(name, labelsOf(s), s.value), without the labels object. */
-function seriesLine(name: string, s: TrafficSample): string {
-  const tail = s.reason ? `,reason="${escapeLabelValue(s.reason)}"` : s.endpoint ? `,endpoint="${escapeLabelValue(s.endpoint)}"` : '';
-  return `${name}{namespace="${escapeLabelValue(s.namespace)}",service="${escapeLabelValue(s.service)}",port="${s.port}",protocol="${escapeLabelValue(s.protocol)}"${tail}} ${formatValue(s.value)}`;
+/** sampleLine(name, labelsOf(v), v.value), without the labels object. */
+function seriesLine(name: string, v: SeriesView): string {
+  const p = v.port;
+  const tail = v.reason ? `,reason="${escapeLabelValue(v.reason)}"` : v.endpoint ? `,endpoint="${escapeLabelValue(v.endpoint)}"` : '';
+  return `${name}{namespace="${escapeLabelValue(p.namespace)}",service="${escapeLabelValue(p.service)}",port="${p.port}",protocol="${escapeLabelValue(p.protocol)}"${tail}} ${formatValue(v.value)}`;
 }

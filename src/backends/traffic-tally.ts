@@ -7,8 +7,8 @@
 
 import { sampleKey, trafficComment, trafficSample, type RefusalReason, type ServicePortId, type TrafficKind, type TrafficSample } from './traffic.js';
 
-/** The Service-level series of a port, in slot order. */
-const SLOTS: readonly { readonly kind: TrafficKind; readonly reason?: RefusalReason }[] = [
+/** The Service-level series of a port, in slot order (the agent's exporter keeps its state in the same slots). */
+export const SLOTS: readonly { readonly kind: TrafficKind; readonly reason?: RefusalReason }[] = [
   { kind: 'packets' },
   { kind: 'bytes' },
   { kind: 'new_connections' },
@@ -17,14 +17,20 @@ const SLOTS: readonly { readonly kind: TrafficKind; readonly reason?: RefusalRea
   { kind: 'dropped_packets', reason: 'source_range' },
 ];
 
+/** The slot of a Service-level series; an error for a kind counted per endpoint. */
+export function slotOf(kind: TrafficKind, reason?: RefusalReason): number {
+  const i = SLOTS.findIndex((s) => s.kind === kind && s.reason === reason);
+  if (i < 0) throw new Error(`not a Service-level series: ${kind} ${reason ?? ''}`);
+  return i;
+}
+
 /** The six Service-level sums of a port (NaN: nothing counted that series in this read). */
 export class PortSums {
   readonly sums = [NaN, NaN, NaN, NaN, NaN, NaN];
 
   /** Adds `value` to the series of `kind` (and `reason`, for refusals); a kind counted per endpoint is not one of these. */
   add(kind: TrafficKind, value: number, reason?: RefusalReason): void {
-    const i = SLOTS.findIndex((s) => s.kind === kind && s.reason === reason);
-    if (i < 0) throw new Error(`not a Service-level series: ${kind} ${reason ?? ''}`);
+    const i = slotOf(kind, reason);
     this.sums[i] = Number.isNaN(this.sums[i]!) ? value : this.sums[i]! + value;
   }
 

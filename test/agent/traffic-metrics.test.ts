@@ -48,12 +48,12 @@ describe('MonotonicTraffic, per endpoint', () => {
     assert.deepEqual(show(m.update([s(web, 'packets', 12), s(api, 'packets', 2), e('10.0.0.1:80', 2, api)])).filter((x) => x.startsWith('api')), ['api endpoint_packets 10.0.0.1:80 2', 'api packets  2']);
   });
 
-  it('retain forgets the series it is told to, and a port left with none', () => {
+  it('retainEndpoints forgets the endpoint series it is told to, and a port left with none', () => {
     const m = new MonotonicTraffic();
     m.update([e('10.0.0.1:80', 4), e('10.0.0.2:80', 6)]);
-    m.retain((x) => x.endpoint !== '10.0.0.2:80');
+    m.retainEndpoints((x) => x.endpoint !== '10.0.0.2:80');
     assert.deepEqual(show(m.update([e('10.0.0.1:80', 5), e('10.0.0.2:80', 1)])), ['web endpoint_packets 10.0.0.1:80 5', 'web endpoint_packets 10.0.0.2:80 1']);
-    m.retain(() => false);
+    m.retainEndpoints(() => false);
     assert.deepEqual(show(m.update([e('10.0.0.1:80', 1)])), ['web endpoint_packets 10.0.0.1:80 1'], 'forgotten: 1, not 5 + 1');
   });
 });
