@@ -101,7 +101,7 @@ export interface TrafficValues {
  *
  * Kept per Service port, its Service-level series as two numbers each in six slots (no object
  * per series), its per-endpoint series (up to the exported bound) as objects also found through
- * a map of their own; the scrape's text is written from it (forEach). At 44k Services there are
+ * a map of their own; the scrape's text is written from it (each). At 44k Services there are
  * ~130k series: a key string, a record and a copy per series held 78 MB between scrapes, an
  * object per series 28 MB (bench/traffic-exporter-memory.ts; src/agent/README.md, "Session 21").
  */

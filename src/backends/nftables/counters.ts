@@ -21,8 +21,8 @@
 // Each listing is read as nft prints it (listing-stream.ts), an element at a time: at 10k
 // Services x 10 endpoints the tables' JSON is tens of MB, and a scrape held every listing's
 // text and its parse at once (the agent's heap grew by ~150 MB; src/agent/README.md,
-// "Session 21"). What is kept is the samples, and of the endpoints only those the caller's
-// EndpointFilter has.
+// "Session 21"). What is kept is the sums (a TrafficTally: six per Service port), and of the
+// endpoints only those the caller's EndpointFilter has.
 
 import { systemExec } from '../../exec/system-exec.js';
 import type { Exec } from '../../exec/exec.js';
@@ -63,7 +63,7 @@ function refusal(verdict: unknown): { kind: TrafficKind; reason: RefusalReason }
 
 const ENDPOINT_SETS: ReadonlySet<string> = new Set(Object.values(ENDPOINT_TRAFFIC_SETS));
 
-/** The sets that name a Service port's addresses (comment `ns/name:port/PROTO`), and the index each fills. */
+/** The sets whose elements name a Service port's addresses and node ports (comment `ns/name:port/PROTO`). */
 const NAMING_SETS: ReadonlySet<string> = new Set([N.serviceTraffic, N.nodePortTraffic]);
 
 /** The sets and maps whose counters belong to a Service address or node port named by a naming set. */
