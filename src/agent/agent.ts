@@ -32,7 +32,7 @@ import { createAgentMetrics, setPerFamily, type AgentMetrics } from './metrics.j
 import { getAgentBackend } from '../backends/registry.js';
 import { RenderFailed, type Syncer, type UnsetSysctl } from '../backends/syncer.js';
 import type { TrafficReader } from '../backends/traffic.js';
-import { registerTrafficMetrics } from './traffic-metrics.js';
+import { registerTrafficMetrics, type TrafficMetricsLevel } from './traffic-metrics.js';
 import { maxServicesPerSyncFromEnv, withHeldBack } from './sync-batches.js';
 import { realClock, SyncScheduler, type Clock, type SyncOutcome, type SyncRequest } from './sync-scheduler.js';
 import type { TriggerTime } from './watch/endpointslices.js';
@@ -75,6 +75,8 @@ export interface AgentOptions {
   readonly udpIdleTimeoutMs?: number;
   /** Reads the rules' traffic counters for svcplane_service_* (default: the backend's reader, unless `rules` is injected); false: none. */
   readonly traffic?: TrafficReader | false;
+  /** What of the counters /metrics exports (traffic-metrics.ts); default 'endpoints'. */
+  readonly trafficMetrics?: TrafficMetricsLevel;
   /** How V8's heap grows (heap-policy.ts), set for the whole process at start; default from SVCPLANE_AGENT_HEAP, 'memory'. */
   readonly heapPolicy?: HeapPolicy;
   /** At most this many Services in an incremental sync, the rest in the next ones (sync-batches.ts); default from SVCPLANE_AGENT_SYNC_BATCH, 100. */
@@ -140,8 +142,16 @@ export class Agent {
     this.clock = opts.clock ?? realClock;
     this.config = opts.config ?? DEFAULT_PROXY_CONFIG;
     this.metrics = opts.metrics ?? createAgentMetrics({ processMetrics: true, backend: opts.backend });
-    const traffic = opts.traffic ?? (opts.rules ? false : getAgentBackend(opts.backend).readTraffic);
-    if (traffic) registerTrafficMetrics(this.metrics.registry, { read: (endpoints) => traffic(undefined, undefined, this.lastApplied, endpoints), input: () => this.lastApplied, onError: (e) => this.log.warn({ err: e }, 'cannot read the rules\' traffic counters') });
+    const level = opts.trafficMetrics ?? 'endpoints';
+    const traffic = level === 'off' ? false : (opts.traffic ?? (opts.rules ? false : getAgentBackend(opts.backend).readTraffic));
+    if (traffic) {
+      registerTrafficMetrics(this.metrics.registry, {
+        read: (endpoints) => traffic(undefined, undefined, this.lastApplied, endpoints),
+        input: () => this.lastApplied,
+        endpoints: level === 'endpoints',
+        onError: (e) => this.log.warn({ err: e }, 'cannot read the rules\' traffic counters'),
+      });
+    }
     this.rules = opts.rules ?? getAgentBackend(opts.backend).createSyncer({ log: opts.log, ...(opts.udpIdleTimeoutMs ? { udpIdleTimeoutMs: opts.udpIdleTimeoutMs } : {}) });
     this.scheduler = new SyncScheduler({
       minSyncPeriodMs: this.config.minSyncPeriodSeconds * 1000,

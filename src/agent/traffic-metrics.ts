@@ -21,6 +21,16 @@ import { exportedEndpointPairs, type ExportedEndpointPairs } from './endpoint-se
 /** At most this many (Service port, endpoint) pairs get per-endpoint series (README, "Observing the agent"). */
 export const MAX_ENDPOINT_SERIES = 2000;
 
+/**
+ * What the agent exports of its rules' counters (`svcplane agent --traffic-metrics`): per
+ * Service port and per endpoint (bounded), per Service port only, or nothing (no read at a
+ * scrape). A node counts its own traffic to every Service, so a cluster's series are nodes x
+ * Service ports x 3: at 44k Services a node alone has ~130k, and its scrape costs the agent
+ * ~80 MiB over its peak (src/agent/README.md, "Session 21"). kube-proxy exports none of these.
+ */
+export const TRAFFIC_METRICS_LEVELS = ['endpoints', 'services', 'off'] as const;
+export type TrafficMetricsLevel = (typeof TRAFFIC_METRICS_LEVELS)[number];
+
 /** The exported metric of each kind: names fixed (the Grafana dashboard is built on them). Labels: namespace, service, port, protocol, then reason (refusals) or endpoint (endpoint_*). */
 const METRICS: Record<TrafficKind, { name: string; help: string }> = {
   packets: { name: 'svcplane_service_packets_total', help: 'Packets of a Service port\'s connections, both directions, counted by our rules' },
@@ -32,6 +42,9 @@ const METRICS: Record<TrafficKind, { name: string; help: string }> = {
   endpoint_bytes: { name: 'svcplane_endpoint_bytes_total', help: 'Bytes of a Service port\'s connections per endpoint' },
   endpoint_new_connections: { name: 'svcplane_endpoint_new_connections_total', help: 'New connections a Service port sent to each endpoint' },
 };
+
+/** The filter of a reader when no endpoint is exported. */
+const NO_ENDPOINT: EndpointFilter = { has: () => false };
 
 /** Every kind, in the order the metrics are registered. */
 const TRAFFIC_KINDS = Object.keys(METRICS) as TrafficKind[];
@@ -215,6 +228,8 @@ export interface TrafficMetricsOptions {
   readonly minReadIntervalMs?: number;
   /** Told when a read fails; the scrape then shows the last values. */
   readonly onError?: (e: unknown) => void;
+  /** false: no per-endpoint series (nor svcplane_endpoint_series_omitted), and the reader makes no endpoint sample. Default true. */
+  readonly endpoints?: boolean;
   readonly now?: () => number;
 }
 
@@ -240,6 +255,10 @@ export function registerTrafficMetrics(registry: Registry, opts: TrafficMetricsO
     if (!last || (last.ended !== undefined && t - last.ended >= minInterval)) {
       const read: { ended?: number; done: Promise<TrafficValues> } = { done: Promise.resolve(monotonic) };
       read.done = (async () => {
+        if (!perEndpoint) {
+          monotonic.apply(await opts.read(NO_ENDPOINT), () => false);
+          return monotonic;
+        }
         const exported = pairsOf(opts.input?.());
         const raw = await opts.read(exported);
         if (exported) {
@@ -270,7 +289,8 @@ export function registerTrafficMetrics(registry: Registry, opts: TrafficMetricsO
     }
     return last.done;
   };
-  new Gauge({
+  const perEndpoint = opts.endpoints ?? true;
+  if (perEndpoint) new Gauge({
     name: 'svcplane_endpoint_series_omitted',
     help: `(Service port, endpoint) pairs with no svcplane_endpoint_* series because the node has more than ${MAX_ENDPOINT_SERIES}`,
     registers: [registry],
@@ -280,7 +300,7 @@ export function registerTrafficMetrics(registry: Registry, opts: TrafficMetricsO
     },
   });
   for (const [kind, m] of Object.entries(METRICS) as [TrafficKind, (typeof METRICS)[TrafficKind]][]) {
-    registry.registerMetric(trafficFamily(m.name, m.help, kind, snapshot));
+    if (perEndpoint || !ENDPOINT_KINDS.has(kind)) registry.registerMetric(trafficFamily(m.name, m.help, kind, snapshot));
   }
 }
 

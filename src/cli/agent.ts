@@ -14,6 +14,7 @@ import type { KubeClient } from '../agent/watch/kube-client.js';
 import { missingAgentNodeOptions } from '../agent/node-options.js';
 import { largeInputAtStart, releaseOptimizer, watchForBusyCpu } from '../agent/jit-policy.js';
 import { COEXIST_PORTS, defaultAddresses, KUBE_PROXY_PORTS } from '../agent/ports.js';
+import { MAX_ENDPOINT_SERIES, TRAFFIC_METRICS_LEVELS, type TrafficMetricsLevel } from '../agent/traffic-metrics.js';
 import { AGENT_BACKEND_NAMES, getAgentBackend } from '../backends/registry.js';
 import { loadInputs } from '../manifests/load.js';
 import { DEFAULT_PROXY_CONFIG } from '../model/config.js';
@@ -33,6 +34,7 @@ interface AgentFlags {
   healthAddr?: string;
   metricsAddr?: string;
   udpIdleTimeout?: string;
+  trafficMetrics: string;
   logLevel?: string;
   v?: string;
 }
@@ -60,6 +62,7 @@ export function registerAgent(program: Command): void {
     .option('--log-level <level>', `${LOG_LEVELS.join(' | ')} (default: from -v, else logging.verbosity in --config, else info)`)
     .option('-v, --v <n>', "kube-proxy's klog verbosity, mapped: 0-1 info, 2 info with the Services each sync changed, 3-4 debug, 5+ trace")
     .option('--udp-idle-timeout <seconds>', 'userspace backend: a UDP session ends after this long without a datagram (default 30)')
+    .option('--traffic-metrics <level>', `what /metrics exports of the rules' traffic counters: ${TRAFFIC_METRICS_LEVELS.join(' | ')} (per Service port and the first ${MAX_ENDPOINT_SERIES} endpoints; per Service port only; none, and no kernel read at a scrape)`, 'endpoints')
     .action(async (flags: AgentFlags) => {
       const backend = getAgentBackend(flags.backend);
       let udpIdleTimeoutMs: number | undefined;
@@ -70,6 +73,7 @@ export function registerAgent(program: Command): void {
         udpIdleTimeoutMs = Math.round(s * 1000);
       }
       if (!PROXY_MODES.includes(flags.mode as ProxyMode)) throw usage('--mode', `must be one of ${PROXY_MODES.join(', ')}`);
+      if (!TRAFFIC_METRICS_LEVELS.includes(flags.trafficMetrics as TrafficMetricsLevel)) throw usage('--traffic-metrics', `must be one of ${TRAFFIC_METRICS_LEVELS.join(', ')}`);
       for (const ip of flags.nodeIp) if (!isIP(ip)) throw usage('--node-ip', `${JSON.stringify(ip)} is not an IP address`);
       const offline = flags.endpointsFile.length > 0;
       if (offline && flags.kubeconfig) throw usage('--endpoints-file', 'offline mode takes no --kubeconfig');
@@ -116,6 +120,7 @@ export function registerAgent(program: Command): void {
         log,
         logDetail: logging.detail,
         ...(udpIdleTimeoutMs ? { udpIdleTimeoutMs } : {}),
+        trafficMetrics: flags.trafficMetrics as TrafficMetricsLevel,
       });
       const stopped = new Promise<string>((resolve) => {
         // process.on, never once, and never removed: execa's signal-exit kills the

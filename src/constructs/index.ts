@@ -25,6 +25,7 @@ export {
   type NodeAgentResources,
   AgentBackend,
   AgentMode,
+  TrafficMetrics,
   NODE_AGENT_NAME,
   NODE_AGENT_CONFIG_MAP_NAME,
   NODE_AGENT_RULES,

@@ -38,6 +38,21 @@ export enum AgentMode {
 }
 
 /**
+ * What the agent's /metrics exports of its rules' traffic counters (`svcplane agent
+ * --traffic-metrics`). Every node counts its own traffic to every Service, so a cluster's
+ * series are nodes x Service ports x 3 (x endpoints, bounded per node); kube-proxy
+ * exports none of these.
+ */
+export enum TrafficMetrics {
+  /** Per Service port, and per endpoint for the first 2,000 (Service port, endpoint) pairs of the node. */
+  ENDPOINTS = 'endpoints',
+  /** Per Service port only. */
+  SERVICES = 'services',
+  /** None: a scrape reads no counter from the kernel (large clusters, or no Prometheus). */
+  OFF = 'off',
+}
+
+/**
  * Requests and limits of the agent container. The defaults come from the agent's
  * `scale` and `backend` (agent-memory.ts: the measured peak, and 25 % more as the limit).
  */
@@ -67,6 +82,11 @@ export interface NodeAgentProps {
   readonly scale?: AgentScale;
   /** @default AgentMode.COEXIST */
   readonly mode?: AgentMode;
+  /**
+   * What /metrics exports of the rules' traffic counters (svcplane_service_*, svcplane_endpoint_*).
+   * @default TrafficMetrics.ENDPOINTS
+   */
+  readonly trafficMetrics?: TrafficMetrics;
   /**
    * Namespace of the agent's objects. Pods mount ConfigMaps of their own
    * namespace only, so it must be the plan ConfigMap's.
@@ -156,6 +176,7 @@ const QUANTITY = /^[+-]?(\d+(\.\d*)?|\.\d+)([KMGTPE]i|[numkMGTPE]|[eE][+-]?\d+)?
 export class NodeAgent extends Construct {
   readonly backend: AgentBackend;
   readonly mode: AgentMode;
+  readonly trafficMetrics: TrafficMetrics;
   readonly namespace: string;
   /** The plan ConfigMap the DaemonSet mounts (the app's; not emitted by this construct). */
   readonly planConfigMap: k8s.KubeConfigMap;
@@ -174,6 +195,7 @@ export class NodeAgent extends Construct {
     super(scope, id);
     this.backend = props.backend ?? AgentBackend.NFTABLES;
     this.mode = props.mode ?? AgentMode.COEXIST;
+    this.trafficMetrics = props.trafficMetrics ?? TrafficMetrics.ENDPOINTS;
     this.planConfigMap = props.planConfigMap ?? this.appPlanConfigMap();
     // The props, else the KubeProxyConfiguration's bind addresses, else the mode's ports (src/agent/ports.ts).
     const defaults = defaultAddresses(this.mode === AgentMode.REPLACE ? 'replace' : 'coexist');
@@ -252,6 +274,8 @@ export class NodeAgent extends Construct {
       '--node-name', '$(NODE_NAME)',
       '--health-addr', this.addresses.health,
       '--metrics-addr', this.addresses.metrics,
+      // The default is left out: manifests of earlier versions stay the same.
+      ...(this.trafficMetrics === TrafficMetrics.ENDPOINTS ? [] : ['--traffic-metrics', this.trafficMetrics]),
     ];
   }
 

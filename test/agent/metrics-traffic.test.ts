@@ -68,3 +68,32 @@ test('traffic metrics are named from the input the agent last synced', { timeout
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('--traffic-metrics off: the agent registers no traffic metric and never reads the counters; services: no per-endpoint metric', { timeout: 60_000 }, async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'svcplane-traffic-'));
+  writeFileSync(join(dir, 'plan.json'), serializePlan(plan([svc({ name: 'web', clusterIPs: ['10.96.0.10'], ports: [port(80)] })])));
+  let reads = 0;
+  const traffic: TrafficReader = async () => (reads++, []);
+  try {
+    const names = async (level: 'off' | 'services') => {
+      const agent = new Agent({
+        ...offlineAgentOptions(dir, '192.168.50.1'),
+        backend: 'ipvs',
+        log: pino({ level: 'silent' }),
+        rules: { backend: 'fake', sync: async (_input, req) => ({ full: req.full, changes: 0 }) },
+        traffic,
+        trafficMetrics: level,
+        metrics: createAgentMetrics({ backend: 'ipvs' }),
+      });
+      return (await agent.metrics.registry.getMetricsAsJSON()).map((f) => f.name).filter((n) => n.startsWith('svcplane_service_') || n.startsWith('svcplane_endpoint_'));
+    };
+    assert.deepEqual(await names('off'), []);
+    assert.equal(reads, 0, 'no read at a scrape');
+    const services = await names('services');
+    assert.ok(services.includes('svcplane_service_packets_total'), services.join(' '));
+    assert.ok(!services.some((n) => n.startsWith('svcplane_endpoint_')), services.join(' '));
+    assert.equal(reads, 1);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

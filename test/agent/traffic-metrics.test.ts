@@ -224,4 +224,23 @@ describe('per-endpoint series bound', () => {
       assert.equal(reads, 3);
     });
   });
+
+  it('without per-endpoint series (--traffic-metrics services): the reader is told no endpoint, and no endpoint metric nor omitted count is exported', async () => {
+    const registry = new Registry();
+    const told: (EndpointFilter | undefined)[] = [];
+    registerTrafficMetrics(registry, {
+      endpoints: false,
+      read: async (filter) => {
+        told.push(filter);
+        return [s(web, 'packets', 3), e('10.0.0.0:80')];
+      },
+    });
+    const text = await registry.metrics();
+    assert.equal(told.length, 1);
+    assert.equal(told[0]!.has('shop', 'web', '10.0.0.0:80'), false);
+    assert.match(text, /svcplane_service_packets_total\{namespace="shop",service="web",port="80",protocol="TCP"\} 3/);
+    assert.doesNotMatch(text, /svcplane_endpoint_/);
+    assert.match(text, /# TYPE svcplane_service_rejected_packets_total counter/);
+  });
 });
+

@@ -107,6 +107,12 @@ it('control characters in a name are escaped in errors and warnings', async () =
   assert.equal(r.stderr.trim().split('\n').filter((l) => l.startsWith('error:')).length, 1, 'one line per problem');
 });
 
+it('svcplane agent --traffic-metrics with an unknown level names the flag and the levels, and exits 2', async () => {
+  const r = await svcplane(['agent', '--backend', 'nftables', '--traffic-metrics', 'some', '--plan', '/nonexistent/svp-missing.json', '--endpoints-file', '/nonexistent/svp-eps']);
+  assert.equal(r.code, 2, r.stderr);
+  assert.match(r.stderr, /^error: --traffic-metrics: must be one of endpoints, services, off$/m);
+});
+
 it('svcplane agent --plan /missing.json names the flag and exits 2', async () => {
   const r = await svcplane(['agent', '--backend', 'nftables', '--plan', '/nonexistent/svp-missing.json', '--endpoints-file', '/nonexistent/svp-eps']);
   assert.equal(r.code, 2, r.stderr);

@@ -8,6 +8,7 @@ import { parse } from 'yaml';
 import {
   AgentBackend,
   AgentMode,
+  TrafficMetrics,
   NODE_AGENT_DEFAULT_RESOURCES,
   NODE_AGENT_RULES,
   agentMemoryMiB,
@@ -18,6 +19,7 @@ import {
   SvcplaneSynthError,
 } from '../../src/constructs/index.js';
 import { AGENT_ENV, AGENT_NODE_OPTIONS } from '../../src/agent/node-options.js';
+import { TRAFFIC_METRICS_LEVELS } from '../../src/agent/traffic-metrics.js';
 import { buildExampleApp } from '../../src/example-app.js';
 import { proxyConfigFromObject } from '../../src/manifests/proxy-config.js';
 import { appAndChart, errorOf, manifests, type Manifest } from './helpers.js';
@@ -150,6 +152,16 @@ test('args follow the props; the node name comes from the downward API', () => {
   const ipvs = container(agentManifests({ backend: AgentBackend.IPVS, mode: AgentMode.REPLACE, apiServerEndpoint: '10.0.0.10:6443' }).ms);
   assert.deepEqual(ipvs.args.slice(0, 5), ['agent', '--backend', 'ipvs', '--mode', 'replace']);
   assert.ok(!ipvs.args.includes('--config'));
+});
+
+test('trafficMetrics: the default writes no flag (the manifests stay as they were); the others pass --traffic-metrics', () => {
+  assert.ok(!container(agentManifests({}).ms).args.includes('--traffic-metrics'));
+  assert.ok(!container(agentManifests({ trafficMetrics: TrafficMetrics.ENDPOINTS }).ms).args.includes('--traffic-metrics'));
+  for (const level of [TrafficMetrics.SERVICES, TrafficMetrics.OFF]) {
+    const args = container(agentManifests({ trafficMetrics: level }).ms).args;
+    assert.deepEqual(args.slice(-2), ['--traffic-metrics', level]);
+  }
+  assert.deepEqual(Object.values(TrafficMetrics).sort(), [...TRAFFIC_METRICS_LEVELS].sort(), 'every level is one the agent takes');
 });
 
 test('the pod: host network, cluster DNS, node-critical, every taint tolerated, probes on the health port', () => {
