@@ -316,7 +316,7 @@ export class NodeAgent extends Construct {
       // host's /lib/modules, mounted read-only), which needs CAP_SYS_MODULE.
       ...(usesIpvs ? ['SYS_MODULE'] : []),
     ];
-    const sized = agentResources(props.scale ?? DEFAULT_AGENT_SCALE, this.backend);
+    const sized = agentResources(props.scale ?? DEFAULT_AGENT_SCALE, this.backend, this.trafficMetrics);
     const requests = { ...sized.requests, ...props.resources?.requests };
     const limits = { ...sized.limits, ...props.resources?.limits };
     const env: k8s.EnvVar[] = [

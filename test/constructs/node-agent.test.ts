@@ -292,6 +292,28 @@ test('apiServerEndpoint: KUBERNETES_SERVICE_HOST/PORT on the container (IPv6 wit
   assert.match(bad, /metricsAddress: "0.0.0.0:70000" is not IP:PORT/);
 });
 
+test('memory: scraped (the default), the expected peak covers the peaks measured with three scrapes of /metrics (src/agent/README.md "Session 21", e3c441c)', () => {
+  // [backend, Services, endpoints, VmHWM in MiB through the first sync, a resync, 1000 changes and three scrapes: the larger of offline and API mode]
+  const measured: Array<[AgentBackend, number, number, number]> = [
+    [AgentBackend.NFTABLES, 10_000, 100_000, 127],
+    [AgentBackend.NFTABLES, 44_000, 44_000, 195],
+    [AgentBackend.IPTABLES, 10_000, 100_000, 140],
+    [AgentBackend.IPTABLES, 44_000, 44_000, 238],
+  ];
+  for (const [backend, services, endpoints, peak] of measured) {
+    for (const level of [TrafficMetrics.ENDPOINTS, TrafficMetrics.SERVICES]) {
+      const expected = agentPeakMiB({ services, endpoints }, backend, level);
+      assert.ok(expected >= peak * 1.04, `${backend} ${services} x ${endpoints / services} (${level}): request ${expected} MiB not 4 % over the measured ${peak} MiB`);
+      assert.ok(agentMemoryMiB(services, { endpoints, backend, trafficMetrics: level }) >= 1.25 * peak, `${backend} ${services}: limit without headroom`);
+    }
+  }
+  // What a NodeAgent asks for follows its level: less without scrapes, never less than the unscraped peaks (next test).
+  const mib = (q: string) => Number(/^(\d+)Mi$/.exec(q)![1]);
+  const at44k = (trafficMetrics: TrafficMetrics) => container(agentManifests({ scale: { services: 44_000, endpoints: 44_000 }, trafficMetrics }).ms).resources;
+  assert.equal(mib(at44k(TrafficMetrics.ENDPOINTS).requests.memory), agentPeakMiB({ services: 44_000, endpoints: 44_000 }, 'nftables'));
+  assert.ok(mib(at44k(TrafficMetrics.OFF).limits.memory) < mib(at44k(TrafficMetrics.ENDPOINTS).limits.memory));
+});
+
 test('memory: the expected peak (the request) covers every peak the bench measured (BENCHMARKS.md at 18f1432)', () => {
   // [backend, Services, endpoints, measured VmHWM in MiB: the larger of offline and API mode,
   // of the first sync, the resync and 1000 changes (bench/results.json's KiB / 1024, rounded up)]
@@ -305,10 +327,13 @@ test('memory: the expected peak (the request) covers every peak the bench measur
     [AgentBackend.IPTABLES, 10_000, 100_000, 142],
     [AgentBackend.IPTABLES, 44_000, 44_000, 178],
   ];
+  // Without scrapes (trafficMetrics off), and so with them too.
   for (const [backend, services, endpoints, peak] of measured) {
-    const expected = agentPeakMiB({ services, endpoints }, backend);
-    assert.ok(expected >= peak, `${backend} ${services} x ${endpoints / services}: request ${expected} MiB under the measured ${peak} MiB`);
-    assert.ok(agentMemoryMiB(services, { endpoints, backend }) >= 1.25 * peak - 1, `${backend} ${services}: limit without headroom`);
+    for (const level of ['off', 'endpoints'] as const) {
+      const expected = agentPeakMiB({ services, endpoints }, backend, level);
+      assert.ok(expected >= peak, `${backend} ${services} x ${endpoints / services} (${level}): request ${expected} MiB under the measured ${peak} MiB`);
+      assert.ok(agentMemoryMiB(services, { endpoints, backend, trafficMetrics: level }) >= 1.25 * peak - 1, `${backend} ${services}: limit without headroom`);
+    }
   }
 });
 
