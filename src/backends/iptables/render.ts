@@ -209,8 +209,8 @@ export function servicePort(v: ServicePortView, ctx: Ctx, filter: Table, nat: Ta
   const f = ctx.family;
   const label = servicePortLabel(v);
   const proto = v.protocol.toLowerCase();
-  // A rule to one of the port's addresses, as one object literal: spread (`{ ...vip(ip), comment, target }`), V8 made
-  // each a dictionary object several times larger, one per Service address in a render of 44k Services.
+  // A rule to one of the port's addresses, as one object literal: cloned from a spread and added to
+  // (`{ ...vip(ip), comment, target }`), each was several times larger, one per Service address at 44k Services.
   const vipRule = (dst: string, comment: string, target: string): RuleSpec => ({ dst, proto, dport: v.port, comment, target });
 
   // Each name is a sha256: hash only those this port uses (a ClusterIP port needs one of four).
