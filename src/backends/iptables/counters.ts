@@ -171,9 +171,8 @@ export class TrafficSetCounters {
     const port = e.entry.slice(e.entry.indexOf(':', comma) + 1);
     const endpoint = ip.includes(':') ? `[${ip}]:${port}` : `${ip}:${port}`;
     for (const label of (e.comment ?? '').split(' ')) {
-      // The label is the port's trafficComment: its key in the tally. Names kept as copies: a part of
-      // the line would keep the output's whole chunk (flat-string.ts).
-      // The key flat too: kept by the tally, a slice of the line would keep its chunk.
+      // The label is the port's trafficComment: its key in the tally. The key and the names kept as
+      // flat copies: a slice of the line, kept, would keep the output's whole chunk (flat-string.ts).
       const port = this.tally.port(this.strings.of(label), () => this.named(parseServicePortComment(label)));
       if (!port) continue;
       port.add('packets', e.packets);
