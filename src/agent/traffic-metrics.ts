@@ -26,7 +26,7 @@ export const MAX_ENDPOINT_SERIES = 2000;
  * Service port and per endpoint (bounded), per Service port only, or nothing (no read at a
  * scrape). A node counts its own traffic to every Service, so a cluster's series are nodes x
  * Service ports x 3: at 44k Services a node alone has ~130k, and its scrape costs the agent
- * ~80 MiB over its peak (src/agent/README.md, "Session 21"). kube-proxy exports none of these.
+ * ~60 MiB over its peak (src/agent/README.md, "Session 21"). kube-proxy exports none of these.
  */
 export const TRAFFIC_METRICS_LEVELS = ['endpoints', 'services', 'off'] as const;
 export type TrafficMetricsLevel = (typeof TRAFFIC_METRICS_LEVELS)[number];

@@ -53,7 +53,7 @@ const FITS: Readonly<Record<`${AgentBackend}`, MemoryFit>> = {
 /**
  * The same with a Prometheus scraping /metrics (every trafficMetrics level but OFF): a scrape
  * reads the rules' counters and writes ~3 series per Service port (svcplane_service_*), which
- * at 44k Services costs the agent 60-90 MiB over the peaks above, at 10k x 10 10-15 MiB. Points:
+ * at 44k Services costs the agent 59-66 MiB over the peaks above, at 10k x 10 10-17 MiB. Points:
  * VmHWM after the first sync, a resync, 1000 changes and three scrapes, the larger of offline and
  * API mode (src/agent/README.md "Session 21", e3c441c, one run each):
  *   nftables: 10k x 10 127 (offline; API 125); 44k x 1 195 (offline; API 190).
