@@ -19,7 +19,7 @@ import type { EndpointFilter, TrafficSample } from '../backends/traffic.js';
 import { endpointText } from '../backends/trace-result.js';
 import { compareByNamespaceName } from '../model/plan-constants.js';
 import { proxiedServices, type RenderInput } from '../model/render-input.js';
-import { dnatTargets, slicesByService, viewsOfService, type EndpointTarget, type ServicePortView } from '../model/service-ports.js';
+import { countedEndpoints, slicesByService, viewsOfService } from '../model/service-ports.js';
 
 export interface ExportedEndpointPairs extends EndpointFilter {
   /** Whether an endpoint sample's pair (its Service port and endpoint) is exported. */
@@ -30,16 +30,9 @@ export interface ExportedEndpointPairs extends EndpointFilter {
   readonly omitted: number;
 }
 
-/** One series' pair as a key: namespace, service, port, protocol, endpoint. */
-function pairKey(namespace: string, service: string, port: number, protocol: string, endpoint: string): string {
-  return `${namespace}\u0000${service}\u0000${port}\u0000${protocol}\u0000${endpoint}`;
-}
-
-/** The endpoints a port's rules may count: its DNAT targets, then its serving terminating endpoints not among them. */
-function countedEndpoints(v: ServicePortView): readonly EndpointTarget[] {
-  const targets = dnatTargets(v);
-  const draining = v.servingTerminatingEndpoints.filter((d) => !targets.some((t) => t.ip === d.ip && t.port === d.port));
-  return draining.length === 0 ? targets : [...targets, ...draining];
+/** A (Service port, endpoint) pair as a key, in label order when compared as text: namespace, service, port, protocol, endpoint. */
+export function endpointPairKey(s: Pick<TrafficSample, 'namespace' | 'service' | 'port' | 'protocol' | 'endpoint'>): string {
+  return `${s.namespace}\u0000${s.service}\u0000${s.port}\u0000${s.protocol}\u0000${s.endpoint ?? ''}`;
 }
 
 /** The pairs of the first Services (namespace, name order) up to `max`, and how many there are in all. */
@@ -58,13 +51,18 @@ export function exportedEndpointPairs(input: RenderInput, max: number): Exported
       for (const v of views) total += countedEndpoints(v).length;
       continue;
     }
-    // Within a Service, label order is that of `port \0 protocol \0 endpoint` as text (port 443 before 80).
-    const rest = views.flatMap((v) => countedEndpoints(v).map((ep) => ({ sort: `${v.port}\u0000${v.protocol}\u0000${endpointText(ep.ip, ep.port)}`, endpoint: endpointText(ep.ip, ep.port) })));
-    rest.sort((a, b) => (a.sort < b.sort ? -1 : a.sort > b.sort ? 1 : 0));
+    // Within a Service, label order is the pair keys' as text (port 443 before 80).
+    const rest = views.flatMap((v) =>
+      countedEndpoints(v).map((ep) => {
+        const endpoint = endpointText(ep.ip, ep.port);
+        return { key: endpointPairKey({ namespace: svc.namespace, service: svc.name, port: v.port, protocol: v.protocol, endpoint }), endpoint };
+      }),
+    );
+    rest.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
     total += rest.length;
     for (const p of rest) {
       if (exact.size >= max) break;
-      exact.add(`${svc.namespace}\u0000${svc.name}\u0000${p.sort}`);
+      exact.add(p.key);
       let names = loose.get(svc.namespace);
       if (!names) loose.set(svc.namespace, (names = new Map()));
       let endpoints = names.get(svc.name);
@@ -74,7 +72,7 @@ export function exportedEndpointPairs(input: RenderInput, max: number): Exported
   }
   return {
     has: (namespace, service, endpoint) => loose.get(namespace)?.get(service)?.has(endpoint) ?? false,
-    keeps: (s) => s.endpoint !== undefined && exact.has(pairKey(s.namespace, s.service, s.port, s.protocol, s.endpoint)),
+    keeps: (s) => s.endpoint !== undefined && exact.has(endpointPairKey(s)),
     exported: exact.size,
     omitted: total - exact.size,
   };

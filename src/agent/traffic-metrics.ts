@@ -13,10 +13,10 @@
 import { Gauge, type Registry } from './prom/index.js';
 import type { Collectable } from './prom/registry.js';
 import { CHUNK_CHARS, escapeLabelValue, familyHead, formatValue, type MetricFamily, type Sample } from './prom/text.js';
-import { ENDPOINT_KINDS, sampleKey, trafficSample, type EndpointFilter, type RefusalReason, type ServicePortId, type TrafficKind, type TrafficSample } from '../backends/traffic.js';
+import { ENDPOINT_KINDS, NO_ENDPOINT, sampleKey, trafficSample, type EndpointFilter, type RefusalReason, type ServicePortId, type TrafficKind, type TrafficSample } from '../backends/traffic.js';
 import { SLOTS, slotOf } from '../backends/traffic-tally.js';
 import type { RenderInput } from '../model/render-input.js';
-import { exportedEndpointPairs, type ExportedEndpointPairs } from './endpoint-series.js';
+import { endpointPairKey, exportedEndpointPairs, type ExportedEndpointPairs } from './endpoint-series.js';
 
 /** At most this many (Service port, endpoint) pairs get per-endpoint series (README, "Observing the agent"). */
 export const MAX_ENDPOINT_SERIES = 2000;
@@ -43,14 +43,10 @@ const METRICS: Record<TrafficKind, { name: string; help: string }> = {
   endpoint_new_connections: { name: 'svcplane_endpoint_new_connections_total', help: 'New connections a Service port sent to each endpoint' },
 };
 
-/** The filter of a reader when no endpoint is exported. */
-const NO_ENDPOINT: EndpointFilter = { has: () => false };
-
 /** Every kind, in the order the metrics are registered. */
 const TRAFFIC_KINDS = Object.keys(METRICS) as TrafficKind[];
 
 const portKey = (s: TrafficSample) => [s.namespace, s.service, s.port, s.protocol].join('\u0000');
-const endpointKey = (s: TrafficSample) => `${portKey(s)}\u0000${s.endpoint ?? ''}`;
 
 /**
  * Keeps the per-endpoint samples of the first `max` (Service port, endpoint) pairs in
@@ -58,10 +54,10 @@ const endpointKey = (s: TrafficSample) => `${portKey(s)}\u0000${s.endpoint ?? ''
  * every Service-level sample, and says how many pairs were left out. Pure.
  */
 export function boundEndpointSeries(samples: readonly TrafficSample[], max = MAX_ENDPOINT_SERIES): { samples: TrafficSample[]; omitted: number } {
-  const pairs = [...new Set(samples.filter((s) => ENDPOINT_KINDS.has(s.kind)).map(endpointKey))].sort();
+  const pairs = [...new Set(samples.filter((s) => ENDPOINT_KINDS.has(s.kind)).map(endpointPairKey))].sort();
   if (pairs.length <= max) return { samples: [...samples], omitted: 0 };
   const kept = new Set(pairs.slice(0, max));
-  return { samples: samples.filter((s) => !ENDPOINT_KINDS.has(s.kind) || kept.has(endpointKey(s))), omitted: pairs.length - max };
+  return { samples: samples.filter((s) => !ENDPOINT_KINDS.has(s.kind) || kept.has(endpointPairKey(s))), omitted: pairs.length - max };
 }
 
 /** One per-endpoint series of the state: its labels, its value as exported, its last raw value and offset. */
@@ -275,9 +271,9 @@ export function registerTrafficMetrics(registry: Registry, opts: TrafficMetricsO
         // per-endpoint samples (three kinds). And after, for the same reason as above.
         const bounded = boundEndpointSeries(raw);
         omitted = bounded.omitted;
-        const kept = new Set(bounded.samples.flatMap((x) => (x.endpoint === undefined ? [] : [endpointKey(x)])));
+        const kept = new Set(bounded.samples.flatMap((x) => (x.endpoint === undefined ? [] : [endpointPairKey(x)])));
         monotonic.apply(bounded.samples);
-        monotonic.retainEndpoints((x) => kept.has(endpointKey(x)));
+        monotonic.retainEndpoints((x) => kept.has(endpointPairKey(x)));
         return monotonic;
       })()
         .catch((e: unknown): TrafficValues => {

@@ -56,6 +56,9 @@ export type TrafficReader = (exec?: Exec, netns?: string, input?: RenderInput, e
 /** The filter that has every endpoint (`svcplane top`, tests). */
 export const EVERY_ENDPOINT: EndpointFilter = { has: () => true };
 
+/** The filter that has none (the agent's `--traffic-metrics services`: per Service port only). */
+export const NO_ENDPOINT: EndpointFilter = { has: () => false };
+
 /**
  * `ns/name:port/PROTO`: the comment of a Service port's traffic-counter elements and
  * rules (servicePortLabel's form for an unnamed port, so the backends' preserve.ts know

@@ -101,6 +101,17 @@ export function dnatTargets(v: Pick<ServicePortView, 'clusterEndpoints' | 'local
   return [...byKey.values()];
 }
 
+/**
+ * The endpoints a port's rules may count traffic of: its DNAT targets, then its serving
+ * terminating endpoints not among them (IPVS keeps those as weight-0 real servers while their
+ * connections drain). The agent's per-endpoint series are chosen among these (src/agent/endpoint-series.ts).
+ */
+export function countedEndpoints(v: Pick<ServicePortView, 'clusterEndpoints' | 'localEndpoints' | 'servingTerminatingEndpoints'>): readonly EndpointTarget[] {
+  const targets = dnatTargets(v);
+  const draining = v.servingTerminatingEndpoints.filter((d) => !targets.some((t) => t.ip === d.ip && t.port === d.port));
+  return draining.length === 0 ? targets : [...targets, ...draining];
+}
+
 /** Endpoints with identical address and port collapse to one (they can appear in two slices). */
 function dedupe(targets: EndpointTarget[]): EndpointTarget[] {
   // The usual slice lists its endpoints once each, in address order: no key string per endpoint then.
